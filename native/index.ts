@@ -1,0 +1,333 @@
+// index.ts: the typed TypeScript API over the addon: dtype and device names, DeviceTensor,
+// byte transfer in and out, and every kernel as an async function. It caps how many kernel
+// jobs run at once so the libuv pool (shared with grpc-js DNS, fs and zlib) never starves.
+import { addon, DeviceTypeCode, DTypeCode, OptimKindCode } from './binding';
+import type { MemoryStats, NativeOps, NativeTensor } from './binding';
+
+export { OptimKindCode } from './binding';
+export type { MemoryStats } from './binding';
+
+export const DTYPES = ['float32', 'float64', 'float16', 'bfloat16', 'int8', 'uint8', 'int32', 'int64'] as const;
+export type DType = (typeof DTYPES)[number];
+
+const CODE_OF: Record<DType, DTypeCode> = {
+  float32: DTypeCode.Float32,
+  float64: DTypeCode.Float64,
+  float16: DTypeCode.Float16,
+  bfloat16: DTypeCode.Bfloat16,
+  int8: DTypeCode.Int8,
+  uint8: DTypeCode.Uint8,
+  int32: DTypeCode.Int32,
+  int64: DTypeCode.Int64,
+};
+const NAME_OF = new Map<number, DType>(Object.entries(CODE_OF).map(([k, v]) => [v, k as DType]));
+const SIZE_OF: Record<DType, number> = {
+  float32: 4, float64: 8, float16: 2, bfloat16: 2, int8: 1, uint8: 1, int32: 4, int64: 8,
+};
+
+export const MAX_RANK = 8;
+
+export function isDType(value: unknown): value is DType {
+  return typeof value === 'string' && (DTYPES as readonly string[]).includes(value);
+}
+export function dtypeCode(dtype: DType): number {
+  return CODE_OF[dtype];
+}
+/** The dtype for an MXNet type flag, or undefined for flags we do not store (bool, int16…). */
+export function dtypeFromCode(code: number): DType | undefined {
+  return NAME_OF.get(code);
+}
+export function dtypeSize(dtype: DType): number {
+  return SIZE_OF[dtype];
+}
+export function isFloatDType(dtype: DType): boolean {
+  return dtype === 'float32' || dtype === 'float64' || dtype === 'float16' || dtype === 'bfloat16';
+}
+
+export interface Device {
+  readonly type: 'cpu' | 'gpu';
+  readonly id: number;
+}
+export function cpu(id = 0): Device {
+  return { type: 'cpu', id };
+}
+export function gpu(id = 0): Device {
+  return { type: 'gpu', id };
+}
+export function deviceName(d: Device): string {
+  return `${d.type}(${d.id})`;
+}
+export function sameDevice(a: Device, b: Device): boolean {
+  return a.type === b.type && a.id === b.id;
+}
+function typeCode(d: Device): DeviceTypeCode {
+  return d.type === 'cpu' ? DeviceTypeCode.Cpu : DeviceTypeCode.Gpu;
+}
+
+/** Bad input to a kernel or an unavailable device; the message says what was expected. */
+export class KernelError extends Error {
+  override name = 'KernelError';
+}
+
+function rethrow(err: unknown): never {
+  if (err instanceof Error) throw new KernelError(err.message);
+  throw new KernelError(String(err));
+}
+
+/** Element count of a shape, checked: integer dims >= 0, rank <= 8, no overflow past 2^53. */
+export function shapeSize(shape: readonly number[]): number {
+  if (shape.length > MAX_RANK) throw new KernelError(`rank ${shape.length} exceeds the maximum of ${MAX_RANK}`);
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isSafeInteger(d) || d < 0) throw new KernelError(`shape dims must be integers >= 0, got ${JSON.stringify(shape)}`);
+    n *= d;
+    if (!Number.isSafeInteger(n)) throw new KernelError(`shape ${JSON.stringify(shape)} has too many elements`);
+  }
+  return n;
+}
+
+/** A tensor in device memory. Explicit ownership: call dispose() when done. */
+export class DeviceTensor {
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly device: Device;
+  constructor(readonly native: NativeTensor) {
+    this.dtype = NAME_OF.get(native.dtype) as DType;
+    this.shape = Object.freeze(native.shape);
+    this.device = Object.freeze({ type: native.deviceType === DeviceTypeCode.Cpu ? 'cpu' : 'gpu', id: native.deviceId });
+  }
+  get size(): number {
+    return this.native.size;
+  }
+  get byteLength(): number {
+    return this.native.byteLength;
+  }
+  get disposed(): boolean {
+    return this.native.disposed;
+  }
+  dispose(): void {
+    this.native.dispose();
+  }
+}
+
+// --- Concurrency cap -------------------------------------------------------------------------
+// Kernels run on the libuv pool (UV_THREADPOOL_SIZE, default 4), which grpc-js (DNS), fs and
+// zlib share. At most poolSize - 2 kernel jobs are outstanding (at least 1); large kernels split
+// across cores themselves, so more concurrency would not add throughput.
+const poolSize = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '4', 10) || 4;
+export const MAX_CONCURRENT_KERNELS = Math.max(1, poolSize - 2);
+let running = 0;
+const waiting: Array<() => void> = [];
+
+async function schedule<K extends keyof NativeOps>(op: K, options: NativeOps[K][0]): Promise<NativeOps[K][1]> {
+  if (running >= MAX_CONCURRENT_KERNELS) await new Promise<void>((resolve) => waiting.push(resolve));
+  running++;
+  try {
+    return await addon.run(op, options);
+  } catch (err) {
+    rethrow(err);
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
+
+// --- Devices and memory ----------------------------------------------------------------------
+export function buildInfo(): { cuda: boolean; gpuCount: number; kernelThreads: number; maxCpuDevices: number } {
+  return addon.buildInfo();
+}
+export function checkDevice(device: Device): void {
+  try {
+    addon.checkDevice(typeCode(device), device.id);
+  } catch (err) {
+    rethrow(err);
+  }
+}
+export function memoryStats(device?: Device): MemoryStats {
+  return device === undefined ? addon.memoryStats() : addon.memoryStats(typeCode(device), device.id);
+}
+/** Caps the bytes that tensors on `device` may hold; null removes the cap. */
+export function setMemoryBudget(device: Device, bytes: number | null): void {
+  try {
+    addon.setMemoryBudget(typeCode(device), device.id, bytes === null ? -1 : bytes);
+  } catch (err) {
+    rethrow(err);
+  }
+}
+
+// --- Tensors and bytes -----------------------------------------------------------------------
+/** A zero-filled tensor. */
+export function empty(device: Device, dtype: DType, shape: readonly number[]): DeviceTensor {
+  if (!isDType(dtype)) throw new KernelError(`unknown dtype '${String(dtype)}', expected one of ${DTYPES.join(', ')}`);
+  shapeSize(shape);
+  try {
+    return new DeviceTensor(addon.empty(typeCode(device), device.id, CODE_OF[dtype], [...shape]));
+  } catch (err) {
+    rethrow(err);
+  }
+}
+
+/** Copies little-endian bytes (exactly byteLength of the tensor) into device memory, once. */
+export async function write(out: DeviceTensor, bytes: Uint8Array): Promise<void> {
+  await schedule('write', { out: out.native, bytes });
+}
+
+/** A new tensor holding `bytes`; the bytes are copied once into device memory. */
+export async function fromBytes(device: Device, dtype: DType, shape: readonly number[], bytes: Uint8Array): Promise<DeviceTensor> {
+  const t = empty(device, dtype, shape);
+  try {
+    await write(t, bytes);
+    return t;
+  } catch (err) {
+    t.dispose();
+    throw err;
+  }
+}
+
+/** A host copy of the tensor's bytes (one copy), safe to keep while the tensor changes. */
+export async function readBytes(src: DeviceTensor): Promise<Uint8Array> {
+  return new Uint8Array(await schedule('read', { src: src.native }));
+}
+
+/**
+ * The bytes of a host tensor without copying. The view keeps the memory alive after dispose();
+ * the caller must ensure nothing writes the tensor while the view is in use.
+ */
+export function hostView(src: DeviceTensor): Uint8Array {
+  try {
+    return new Uint8Array(addon.hostView(src.native));
+  } catch (err) {
+    rethrow(err);
+  }
+}
+
+// --- Kernels ---------------------------------------------------------------------------------
+/** Converts row ids to the BigInt64Array the addon reads. */
+export function toIds(ids: ArrayLike<number | bigint> | BigInt64Array): BigInt64Array {
+  if (ids instanceof BigInt64Array) return ids;
+  const out = new BigInt64Array(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    const v = ids[i]!;
+    if (typeof v === 'number' && !Number.isSafeInteger(v)) throw new KernelError(`row id ${v} at position ${i} is not an integer`);
+    out[i] = BigInt(v);
+  }
+  return out;
+}
+
+export async function fill(out: DeviceTensor, value: number): Promise<void> {
+  await schedule('fill', { out: out.native, value });
+}
+/** Copies src into out: same dtype and element count, any two devices. */
+export async function copy(out: DeviceTensor, src: DeviceTensor): Promise<void> {
+  await schedule('copy', { out: out.native, src: src.native });
+}
+/** Converts src into out's dtype (same device, same element count). Float to int truncates toward
+ * zero and saturates, NaN becomes 0; into float16/bfloat16 rounds to nearest even. */
+export async function cast(out: DeviceTensor, src: DeviceTensor): Promise<void> {
+  await schedule('cast', { out: out.native, src: src.native });
+}
+/** Fills with U[low, high) from Philox(seed); element i uses counter (i, offset). */
+export async function uniform(out: DeviceTensor, low: number, high: number, seed: number | bigint, offset: number | bigint = 0): Promise<void> {
+  await schedule('uniform', { out: out.native, low, high, seed, offset });
+}
+/** Fills with N(mean, std^2) from Philox(seed) by Box-Muller; element i uses counter (i, offset). */
+export async function normal(out: DeviceTensor, mean: number, std: number, seed: number | bigint, offset: number | bigint = 0): Promise<void> {
+  await schedule('normal', { out: out.native, mean, std, seed, offset });
+}
+/** out = sum of srcs (out may be one of them). */
+export async function addN(out: DeviceTensor, srcs: readonly DeviceTensor[]): Promise<void> {
+  await schedule('add_n', { out: out.native, srcs: srcs.map((s) => s.native) });
+}
+/** x *= alpha */
+export async function scale(x: DeviceTensor, alpha: number): Promise<void> {
+  await schedule('scale', { x: x.native, alpha });
+}
+/** y += alpha * x */
+export async function axpy(y: DeviceTensor, alpha: number, x: DeviceTensor): Promise<void> {
+  await schedule('axpy', { y: y.native, x: x.native, alpha });
+}
+/** The L2 norm, accumulated in float64 in a fixed order (deterministic). */
+export async function l2Norm(x: DeviceTensor): Promise<number> {
+  return Math.sqrt(await schedule('sum_squares', { x: x.native }));
+}
+/** True when no element is NaN or infinite (always true for integer dtypes). */
+export async function allFinite(x: DeviceTensor): Promise<boolean> {
+  return schedule('all_finite', { x: x.native });
+}
+/** out[i] = src[ids[i]] for rows (the first dim); ids may repeat and be in any order. */
+export async function gatherRows(out: DeviceTensor, src: DeviceTensor, ids: ArrayLike<number | bigint> | BigInt64Array): Promise<void> {
+  await schedule('gather_rows', { out: out.native, src: src.native, ids: toIds(ids) });
+}
+/** out[ids[i]] += rows[i]; duplicate ids accumulate in their given order. */
+export async function scatterAddRows(out: DeviceTensor, rows: DeviceTensor, ids: ArrayLike<number | bigint> | BigInt64Array): Promise<void> {
+  await schedule('scatter_add_rows', { out: out.native, rows: rows.native, ids: toIds(ids) });
+}
+
+export interface OptimizerSettings {
+  lr?: number;
+  wd?: number;
+  rescaleGrad?: number;
+  clipGradient?: number;
+  momentum?: number;
+  nesterov?: boolean;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  eta?: number;
+  gamma1?: number;
+  gamma2?: number;
+  centered?: boolean;
+  clipWeights?: number;
+  lamda1?: number;
+  beta?: number;
+  lowerBound?: number;
+  upperBound?: number;
+  biasCorrection?: boolean;
+  /** 1-based update count, for bias corrections. */
+  t?: number;
+}
+
+export const OPTIMIZER_KINDS = ['sgd', 'adam', 'adamw', 'adagrad', 'rmsprop', 'ftrl', 'lamb'] as const;
+export type OptimizerKind = (typeof OPTIMIZER_KINDS)[number];
+const OPTIM_CODE: Record<OptimizerKind, OptimKindCode> = {
+  sgd: OptimKindCode.Sgd,
+  adam: OptimKindCode.Adam,
+  adamw: OptimKindCode.AdamW,
+  adagrad: OptimKindCode.AdaGrad,
+  rmsprop: OptimKindCode.RmsProp,
+  ftrl: OptimKindCode.Ftrl,
+  lamb: OptimKindCode.Lamb,
+};
+
+/** How many state tensors (shaped like the weight) an optimizer keeps with these settings. */
+export function optimizerStateCount(kind: OptimizerKind, settings: OptimizerSettings = {}): number {
+  switch (kind) {
+    case 'sgd': return (settings.momentum ?? 0) !== 0 ? 1 : 0;
+    case 'adagrad': return 1;
+    case 'rmsprop': return settings.centered ? 3 : 1;
+    default: return 2;
+  }
+}
+
+/**
+ * One fused optimizer step in place over weight and states. With `rowIds` (sorted, unique) the
+ * update is lazy: grad holds one row per id and only those rows of weight and states change.
+ */
+export async function optimizerUpdate(
+  kind: OptimizerKind,
+  settings: OptimizerSettings,
+  weight: DeviceTensor,
+  grad: DeviceTensor,
+  states: readonly DeviceTensor[],
+  rowIds?: ArrayLike<number | bigint> | BigInt64Array,
+): Promise<void> {
+  const options: NativeOps['optimizer'][0] = {
+    ...settings,
+    kind: OPTIM_CODE[kind],
+    weight: weight.native,
+    grad: grad.native,
+    states: states.map((s) => s.native),
+  };
+  if (rowIds !== undefined) options.ids = toIds(rowIds);
+  await schedule('optimizer', options);
+}

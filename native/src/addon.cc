@@ -1,0 +1,130 @@
+// addon.cc: module registration. Exports the Tensor class and a handful of functions; all
+// kernels go through run() (ops.cc). JS reaches this only via native/binding.ts.
+#include <napi.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "device.h"
+#include "ops.h"
+#include "parallel.h"
+#include "tensor.h"
+
+namespace gps {
+namespace {
+
+Device ReadDevice(const Napi::CallbackInfo& info, size_t at) {
+  if (info.Length() < at + 2 || !info[at].IsNumber() || !info[at + 1].IsNumber()) {
+    throw std::runtime_error("expected a device as (deviceType, deviceId) numbers");
+  }
+  int32_t type = info[at].As<Napi::Number>().Int32Value();
+  int32_t id = info[at + 1].As<Napi::Number>().Int32Value();
+  if (type != static_cast<int32_t>(DeviceType::kCpu) && type != static_cast<int32_t>(DeviceType::kGpu)) {
+    throw std::runtime_error("device type must be 1 (cpu) or 2 (gpu), got " + std::to_string(type));
+  }
+  return Device{static_cast<DeviceType>(type), id};
+}
+
+template <typename Fn>
+Napi::Value Guard(const Napi::CallbackInfo& info, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+}
+
+Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("cuda", CudaBuilt());
+  o.Set("gpuCount", GpuCount());
+  o.Set("kernelThreads", MaxKernelThreads());
+  o.Set("maxCpuDevices", kMaxCpuDevices);
+  return o;
+}
+
+Napi::Value CheckDevice(const Napi::CallbackInfo& info) {
+  return Guard(info, [&] {
+    CheckDeviceAvailable(ReadDevice(info, 0));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value MemoryStats(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    Device dev = info.Length() == 0 ? kHostStaging : ReadDevice(info, 0);
+    DeviceStats s = GetDeviceStats(dev);
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("allocated", static_cast<double>(s.allocated));
+    o.Set("peak", static_cast<double>(s.peak));
+    o.Set("budget", static_cast<double>(s.budget));
+    return o;
+  });
+}
+
+Napi::Value SetMemoryBudget(const Napi::CallbackInfo& info) {
+  return Guard(info, [&] {
+    Device dev = ReadDevice(info, 0);
+    if (info.Length() < 3 || !info[2].IsNumber()) throw std::runtime_error("budget must be a number of bytes (-1 = none)");
+    SetDeviceBudget(dev, static_cast<int64_t>(info[2].As<Napi::Number>().DoubleValue()));
+    return info.Env().Undefined();
+  });
+}
+
+// empty(deviceType, deviceId, dtype, shape): a zero-filled tensor.
+Napi::Value Empty(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    Device dev = ReadDevice(info, 0);
+    if (info.Length() < 4 || !info[2].IsNumber() || !info[3].IsArray()) {
+      throw std::runtime_error("empty(deviceType, deviceId, dtype, shape) got wrong argument types");
+    }
+    int32_t code = info[2].As<Napi::Number>().Int32Value();
+    if (!DTypeValid(code)) throw std::runtime_error("unknown dtype code " + std::to_string(code));
+    Napi::Array arr = info[3].As<Napi::Array>();
+    std::vector<int64_t> shape;
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+      Napi::Value d = arr.Get(i);
+      if (!d.IsNumber()) throw std::runtime_error("shape entries must be numbers");
+      double v = d.As<Napi::Number>().DoubleValue();
+      if (!(v >= 0) || v != static_cast<double>(static_cast<int64_t>(v)) || v > 9007199254740991.0) {
+        throw std::runtime_error("shape entries must be non-negative integers");
+      }
+      shape.push_back(static_cast<int64_t>(v));
+    }
+    CheckedNumel(shape, static_cast<DType>(code));
+    return Tensor::New(info.Env(), dev, static_cast<DType>(code), shape);
+  });
+}
+
+// hostView(tensor): the bytes of a host tensor, without a copy. The view keeps the memory
+// alive; the caller must not let the tensor be written while the view is in use.
+Napi::Value HostView(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    if (info.Length() < 1) throw std::runtime_error("hostView(tensor) needs a tensor");
+    Tensor* t = Tensor::FromValue(info.Env(), info[0], "hostView: argument");
+    if (t->device().type != DeviceType::kCpu) {
+      throw std::runtime_error("hostView: tensor is on " + t->device().Name() + ", not host memory; use read");
+    }
+    return HostArrayBuffer(info.Env(), t->storage("hostView: argument"));
+  });
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Tensor", Tensor::Init(env));
+  exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
+  exports.Set("checkDevice", Napi::Function::New(env, CheckDevice));
+  exports.Set("memoryStats", Napi::Function::New(env, MemoryStats));
+  exports.Set("setMemoryBudget", Napi::Function::New(env, SetMemoryBudget));
+  exports.Set("empty", Napi::Function::New(env, Empty));
+  exports.Set("hostView", Napi::Function::New(env, HostView));
+  exports.Set("run", Napi::Function::New(env, Run));
+  return exports;
+}
+
+}  // namespace
+}  // namespace gps
+
+static Napi::Object InitGluonps(Napi::Env env, Napi::Object exports) { return gps::Init(env, exports); }
+NODE_API_MODULE(gluonps, InitGluonps)

@@ -1,0 +1,159 @@
+// device.cc: host allocation, per-device accounting, and the bridge to CUDA memory when built
+// with GLUONPS_CUDA (cuda_bridge.h); without it every gpu(i) request fails with a clear error.
+#include "device.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+
+#include "cuda_bridge.h"
+#include "parallel.h"
+
+namespace gps {
+
+std::string Device::Name() const {
+  return std::string(type == DeviceType::kCpu ? "cpu(" : "gpu(") + std::to_string(id) + ")";
+}
+
+bool CudaBuilt() {
+#ifdef GLUONPS_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
+int GpuCount() {
+#ifdef GLUONPS_CUDA
+  return cuda::DeviceCount();
+#else
+  return 0;
+#endif
+}
+
+void CheckDeviceAvailable(const Device& dev) {
+  if (dev.id < 0) throw std::runtime_error(dev.Name() + " is not a valid device: ids start at 0");
+  if (dev.type == DeviceType::kCpu) {
+    if (dev.id >= kMaxCpuDevices) {
+      throw std::runtime_error(dev.Name() + " is not available: cpu ids go up to " +
+                               std::to_string(kMaxCpuDevices - 1));
+    }
+    return;
+  }
+  if (!CudaBuilt()) throw std::runtime_error(dev.Name() + " is not available: built without CUDA");
+  int n = GpuCount();
+  if (dev.id >= n) {
+    throw std::runtime_error(dev.Name() + " is not available: no such GPU (this machine has " +
+                             std::to_string(n) + ")");
+  }
+}
+
+namespace {
+
+struct Account {
+  std::atomic<int64_t> allocated{0};
+  std::atomic<int64_t> peak{0};
+  std::atomic<int64_t> budget{-1};
+};
+
+std::mutex g_accounts_mu;
+std::unordered_map<int64_t, std::unique_ptr<Account>> g_accounts;
+
+Account& AccountFor(const Device& dev) {
+  int64_t key = (static_cast<int64_t>(dev.type) << 32) | static_cast<uint32_t>(dev.id);
+  std::lock_guard<std::mutex> lock(g_accounts_mu);
+  auto& slot = g_accounts[key];
+  if (!slot) slot = std::make_unique<Account>();
+  return *slot;
+}
+
+void Reserve(const Device& dev, Account& acc, int64_t bytes) {
+  int64_t budget = acc.budget.load();
+  int64_t prev = acc.allocated.fetch_add(bytes);
+  if (budget >= 0 && prev + bytes > budget) {
+    acc.allocated.fetch_sub(bytes);
+    throw std::runtime_error(dev.Name() + ": allocating " + std::to_string(bytes) +
+                             " bytes would exceed the memory budget (" + std::to_string(prev) +
+                             " of " + std::to_string(budget) + " bytes in use)");
+  }
+  int64_t now = prev + bytes;
+  int64_t peak = acc.peak.load();
+  while (now > peak && !acc.peak.compare_exchange_weak(peak, now)) {
+  }
+}
+
+}  // namespace
+
+DeviceStats GetDeviceStats(const Device& dev) {
+  Account& acc = AccountFor(dev);
+  return DeviceStats{acc.allocated.load(), acc.peak.load(), acc.budget.load()};
+}
+
+void SetDeviceBudget(const Device& dev, int64_t bytes) { AccountFor(dev).budget.store(bytes < 0 ? -1 : bytes); }
+
+std::shared_ptr<Storage> Storage::AllocateStaging(size_t bytes) {
+  Account& acc = AccountFor(kHostStaging);
+  Reserve(kHostStaging, acc, static_cast<int64_t>(bytes));
+  void* ptr = std::malloc(bytes == 0 ? 64 : bytes);  // fully overwritten by the copy that follows
+  if (ptr == nullptr) {
+    acc.allocated.fetch_sub(static_cast<int64_t>(bytes));
+    throw std::runtime_error("host: out of memory allocating " + std::to_string(bytes) + " bytes");
+  }
+  return std::shared_ptr<Storage>(new Storage(kHostStaging, ptr, bytes));
+}
+
+std::shared_ptr<Storage> Storage::Allocate(const Device& dev, size_t bytes) {
+  CheckDeviceAvailable(dev);
+  Account& acc = AccountFor(dev);
+  Reserve(dev, acc, static_cast<int64_t>(bytes));
+  void* ptr = nullptr;
+  size_t alloc_bytes = bytes == 0 ? 64 : bytes;  // a real pointer even for empty tensors
+  if (dev.type == DeviceType::kCpu) {
+    // calloc: the OS hands large zeroed pages lazily, so zero-fill costs nothing up front.
+    ptr = std::calloc(1, alloc_bytes);
+  } else {
+#ifdef GLUONPS_CUDA
+    try {
+      ptr = cuda::Malloc(dev.id, alloc_bytes);
+    } catch (...) {
+      acc.allocated.fetch_sub(static_cast<int64_t>(bytes));
+      throw;
+    }
+#endif
+  }
+  if (ptr == nullptr) {
+    acc.allocated.fetch_sub(static_cast<int64_t>(bytes));
+    throw std::runtime_error(dev.Name() + ": out of memory allocating " + std::to_string(bytes) + " bytes");
+  }
+  return std::shared_ptr<Storage>(new Storage(dev, ptr, bytes));
+}
+
+Storage::~Storage() {
+  if (device_.type == DeviceType::kCpu) {
+    std::free(data_);
+  } else {
+#ifdef GLUONPS_CUDA
+    cuda::Free(device_.id, data_);
+#endif
+  }
+  AccountFor(device_).allocated.fetch_sub(static_cast<int64_t>(bytes_));
+}
+
+void CopyBytes(const Device& dst_dev, void* dst, const Device& src_dev, const void* src, size_t bytes) {
+  if (bytes == 0) return;
+  if (dst_dev.type == DeviceType::kCpu && src_dev.type == DeviceType::kCpu) {
+    ParallelCopy(dst, src, bytes);
+    return;
+  }
+#ifdef GLUONPS_CUDA
+  cuda::Memcpy(dst_dev.type == DeviceType::kGpu ? dst_dev.id : -1, dst,
+               src_dev.type == DeviceType::kGpu ? src_dev.id : -1, src, bytes);
+#else
+  throw std::runtime_error("internal: gpu copy in a build without CUDA");
+#endif
+}
+
+}  // namespace gps

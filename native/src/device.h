@@ -1,0 +1,65 @@
+// device.h: devices, device memory (host or CUDA), and per-device byte accounting with an
+// optional budget. Storage is reference counted so a kernel in flight keeps its memory alive
+// even if the owning tensor is disposed meanwhile.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace gps {
+
+enum class DeviceType : int32_t { kCpu = 1, kGpu = 2 };  // MXNet's dev_type codes
+
+struct Device {
+  DeviceType type;
+  int32_t id;
+  bool operator==(const Device& o) const { return type == o.type && id == o.id; }
+  bool operator!=(const Device& o) const { return !(*this == o); }
+  std::string Name() const;
+};
+
+constexpr int32_t kMaxCpuDevices = 1024;
+// Host memory for transient copies (reads for sending) is accounted apart from cpu(i).
+constexpr Device kHostStaging{DeviceType::kCpu, kMaxCpuDevices};
+constexpr int32_t kMaxGpuDevices = 64;
+
+// Throws std::runtime_error naming the device when it does not exist in this build/machine.
+void CheckDeviceAvailable(const Device& dev);
+bool CudaBuilt();
+int GpuCount();
+
+struct DeviceStats {
+  int64_t allocated;
+  int64_t peak;
+  int64_t budget;  // -1 = unlimited
+};
+DeviceStats GetDeviceStats(const Device& dev);
+void SetDeviceBudget(const Device& dev, int64_t bytes);
+
+class Storage {
+ public:
+  // Allocates `bytes` on `dev`, zero-filled. Throws on budget excess or allocation failure.
+  static std::shared_ptr<Storage> Allocate(const Device& dev, size_t bytes);
+  // Host memory accounted under kHostStaging.
+  static std::shared_ptr<Storage> AllocateStaging(size_t bytes);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() const { return data_; }
+  size_t bytes() const { return bytes_; }
+  const Device& device() const { return device_; }
+
+ private:
+  Storage(const Device& dev, void* data, size_t bytes) : device_(dev), data_(data), bytes_(bytes) {}
+  Device device_;
+  void* data_;
+  size_t bytes_;
+};
+
+// Copies bytes between any two storages' devices (host<->host, host<->gpu, gpu<->gpu).
+void CopyBytes(const Device& dst_dev, void* dst, const Device& src_dev, const void* src, size_t bytes);
+
+}  // namespace gps

@@ -1,0 +1,130 @@
+// tensor.cc: Tensor handle implementation. Host allocations are reported to V8 with
+// AdjustExternalMemory so the GC sees the pressure of large tensors.
+#include "tensor.h"
+
+#include <stdexcept>
+#include <string>
+
+namespace gps {
+
+namespace {
+struct AddonData {
+  Napi::FunctionReference tensor_ctor;
+};
+AddonData* DataOf(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
+}  // namespace
+
+int64_t CheckedNumel(const std::vector<int64_t>& shape, DType dtype) {
+  if (shape.size() > static_cast<size_t>(kMaxRank)) {
+    throw std::runtime_error("rank " + std::to_string(shape.size()) + " exceeds the maximum of 8");
+  }
+  const int64_t limit = INT64_MAX / 16;
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0) throw std::runtime_error("shape dims must be >= 0, got " + std::to_string(d));
+    if (d != 0 && n > limit / d) throw std::runtime_error("shape has too many elements (overflow)");
+    n *= d;
+  }
+  if (n > limit / static_cast<int64_t>(DTypeSize(dtype))) throw std::runtime_error("tensor byte size overflows");
+  return n;
+}
+
+Napi::Function Tensor::Init(Napi::Env env) {
+  Napi::Function ctor = DefineClass(env, "Tensor",
+                                    {
+                                        InstanceAccessor<&Tensor::GetDtype>("dtype"),
+                                        InstanceAccessor<&Tensor::GetShape>("shape"),
+                                        InstanceAccessor<&Tensor::GetDeviceType>("deviceType"),
+                                        InstanceAccessor<&Tensor::GetDeviceId>("deviceId"),
+                                        InstanceAccessor<&Tensor::GetByteLength>("byteLength"),
+                                        InstanceAccessor<&Tensor::GetSize>("size"),
+                                        InstanceAccessor<&Tensor::GetDisposed>("disposed"),
+                                        InstanceMethod<&Tensor::Dispose>("dispose"),
+                                    });
+  auto* data = new AddonData();
+  data->tensor_ctor = Napi::Persistent(ctor);
+  env.SetInstanceData<AddonData>(data);
+  return ctor;
+}
+
+struct TensorInit {
+  Device dev;
+  DType dtype;
+  std::vector<int64_t> shape;
+};
+
+Napi::Object Tensor::New(Napi::Env env, const Device& dev, DType dtype, const std::vector<int64_t>& shape) {
+  TensorInit init{dev, dtype, shape};
+  return DataOf(env)->tensor_ctor.New({Napi::External<TensorInit>::New(env, &init)});
+}
+
+Tensor::Tensor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsExternal()) {
+    throw Napi::TypeError::New(env, "Tensor cannot be constructed from JS: use the addon's empty()");
+  }
+  auto* init = info[0].As<Napi::External<TensorInit>>().Data();
+  try {
+    numel_ = CheckedNumel(init->shape, init->dtype);
+    storage_ = Storage::Allocate(init->dev, static_cast<size_t>(numel_) * DTypeSize(init->dtype));
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+  dtype_ = init->dtype;
+  shape_ = init->shape;
+  device_ = init->dev;
+  if (device_.type == DeviceType::kCpu) {
+    reported_bytes_ = static_cast<int64_t>(storage_->bytes());
+    Napi::MemoryManagement::AdjustExternalMemory(env, reported_bytes_);
+  }
+}
+
+bool Tensor::IsTensor(Napi::Env env, const Napi::Value& v) {
+  return v.IsObject() && v.As<Napi::Object>().InstanceOf(DataOf(env)->tensor_ctor.Value());
+}
+
+Tensor* Tensor::FromValue(Napi::Env env, const Napi::Value& v, const char* what) {
+  if (!IsTensor(env, v)) throw std::runtime_error(std::string(what) + " must be a Tensor");
+  return Napi::ObjectWrap<Tensor>::Unwrap(v.As<Napi::Object>());
+}
+
+const std::shared_ptr<Storage>& Tensor::storage(const char* what) const {
+  if (!storage_) throw std::runtime_error(std::string(what) + " is a disposed Tensor");
+  return storage_;
+}
+
+Napi::Value Tensor::GetDtype(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<int32_t>(dtype_));
+}
+Napi::Value Tensor::GetShape(const Napi::CallbackInfo& info) {
+  Napi::Array arr = Napi::Array::New(info.Env(), shape_.size());
+  for (size_t i = 0; i < shape_.size(); ++i) arr.Set(static_cast<uint32_t>(i), static_cast<double>(shape_[i]));
+  return arr;
+}
+Napi::Value Tensor::GetDeviceType(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<int32_t>(device_.type));
+}
+Napi::Value Tensor::GetDeviceId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), device_.id); }
+Napi::Value Tensor::GetByteLength(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(numel_ * static_cast<int64_t>(DTypeSize(dtype_))));
+}
+Napi::Value Tensor::GetSize(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(numel_));
+}
+Napi::Value Tensor::GetDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !storage_); }
+
+void Tensor::Finalize(Napi::Env env) {
+  if (reported_bytes_) Napi::MemoryManagement::AdjustExternalMemory(env, -reported_bytes_);
+  reported_bytes_ = 0;
+}
+
+Napi::Value Tensor::Dispose(const Napi::CallbackInfo& info) {
+  if (storage_) {
+    storage_.reset();
+    if (reported_bytes_) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -reported_bytes_);
+    reported_bytes_ = 0;
+  }
+  return info.Env().Undefined();
+}
+
+}  // namespace gps

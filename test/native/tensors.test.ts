@@ -1,0 +1,125 @@
+// Tensors, bytes in and out, devices and memory accounting on the CPU addon.
+import { describe, expect, it } from 'vitest';
+import * as nk from '../../native/index';
+import { cpu, gpu } from '../../native/index';
+
+describe('tensors', () => {
+  it('creates zero-filled tensors with shape, dtype, device and byte length', async () => {
+    for (const dtype of nk.DTYPES) {
+      const t = nk.empty(cpu(0), dtype, [2, 3]);
+      expect(t.dtype).toBe(dtype);
+      expect(t.shape).toEqual([2, 3]);
+      expect(t.device).toEqual({ type: 'cpu', id: 0 });
+      expect(t.size).toBe(6);
+      expect(t.byteLength).toBe(6 * nk.dtypeSize(dtype));
+      expect([...(await nk.readBytes(t))].every((b) => b === 0)).toBe(true);
+      t.dispose();
+      expect(t.disposed).toBe(true);
+    }
+  });
+
+  it('allows zero-size dims, scalars and rank 8; rejects rank 9, negative and fractional dims', () => {
+    expect(nk.empty(cpu(0), 'float32', [0, 5]).byteLength).toBe(0);
+    expect(nk.empty(cpu(0), 'float32', []).size).toBe(1);
+    expect(nk.empty(cpu(0), 'int8', [1, 1, 1, 1, 1, 1, 1, 2]).size).toBe(2);
+    expect(() => nk.empty(cpu(0), 'float32', [1, 1, 1, 1, 1, 1, 1, 1, 1])).toThrow(/rank 9 exceeds the maximum of 8/);
+    expect(() => nk.empty(cpu(0), 'float32', [2, -1])).toThrow(/integers >= 0/);
+    expect(() => nk.empty(cpu(0), 'float32', [2.5])).toThrow(/integers >= 0/);
+    expect(() => nk.empty(cpu(0), 'complex64' as nk.DType, [2])).toThrow(/unknown dtype 'complex64'/);
+  });
+
+  it('rejects element counts that overflow before allocating', () => {
+    expect(() => nk.empty(cpu(0), 'float64', [2 ** 40, 2 ** 40])).toThrow(/too many elements/);
+    expect(() => nk.empty(cpu(0), 'float64', [2 ** 30, 2 ** 30])).toThrow(/overflow|too many|out of memory/);
+  });
+
+  it('round-trips bytes for every dtype with exactly one copy each way', async () => {
+    for (const dtype of nk.DTYPES) {
+      const bytes = new Uint8Array(7 * nk.dtypeSize(dtype)).map((_, i) => (i * 37 + 11) & 0xff);
+      const t = await nk.fromBytes(cpu(1), dtype, [7], bytes);
+      const back = await nk.readBytes(t);
+      expect(back).toEqual(bytes);
+      // readBytes is a snapshot: later writes do not change it.
+      await nk.fill(t, 0);
+      expect(back).toEqual(bytes);
+    }
+  });
+
+  it('hostView hands out the live bytes without copying', async () => {
+    const t = nk.empty(cpu(0), 'int32', [4]);
+    const view = nk.hostView(t);
+    await nk.fill(t, 7);
+    expect([...new Int32Array(view.buffer, view.byteOffset, 4)]).toEqual([7, 7, 7, 7]);
+    t.dispose();
+    // The view keeps the memory alive after dispose.
+    expect(new Int32Array(view.buffer, view.byteOffset, 4)[0]).toBe(7);
+  });
+
+  it('reads a byte view at a non-zero offset and rejects wrong byte lengths without writing', async () => {
+    const backing = new Uint8Array(16).map((_, i) => i);
+    const t = await nk.fromBytes(cpu(0), 'uint8', [8], backing.subarray(4, 12));
+    expect([...(await nk.readBytes(t))]).toEqual([4, 5, 6, 7, 8, 9, 10, 11]);
+    await expect(nk.write(t, new Uint8Array(9))).rejects.toThrow(/got 9 bytes, expected 8 for uint8 \[8\]/);
+    expect([...(await nk.readBytes(t))]).toEqual([4, 5, 6, 7, 8, 9, 10, 11]);
+  });
+
+  it('keeps cpu(i) copies independent', async () => {
+    const a = await nk.fromBytes(cpu(0), 'float32', [2], new Uint8Array(new Float32Array([1, 2]).buffer));
+    const b = nk.empty(cpu(1), 'float32', [2]);
+    await nk.copy(b, a);
+    await nk.fill(a, 9);
+    expect([...new Float32Array((await nk.readBytes(b)).buffer)]).toEqual([1, 2]);
+  });
+
+  it('fails on a disposed tensor with a clear error', async () => {
+    const t = nk.empty(cpu(0), 'float32', [2]);
+    t.dispose();
+    await expect(nk.fill(t, 1)).rejects.toThrow(/disposed Tensor/);
+    expect(() => nk.hostView(t)).toThrow(/disposed Tensor/);
+  });
+});
+
+describe('devices', () => {
+  it('reports gpu(i) as unavailable on a CPU-only build, never crashing', () => {
+    const info = nk.buildInfo();
+    if (info.cuda) return; // covered by test/gpu
+    expect(() => nk.checkDevice(gpu(0))).toThrow('gpu(0) is not available: built without CUDA');
+    expect(() => nk.empty(gpu(0), 'float32', [2])).toThrow('gpu(0) is not available: built without CUDA');
+  });
+
+  it('rejects negative and out-of-range cpu ids', () => {
+    expect(() => nk.empty(cpu(-1), 'float32', [1])).toThrow(/cpu\(-1\) is not a valid device/);
+    expect(() => nk.empty(cpu(100000), 'float32', [1])).toThrow(/cpu\(100000\) is not available/);
+  });
+});
+
+describe('memory accounting', () => {
+  it('counts bytes per device and enforces a budget with a clear error', () => {
+    const dev = cpu(7);
+    const before = nk.memoryStats(dev).allocated;
+    const t = nk.empty(dev, 'float32', [1000]);
+    expect(nk.memoryStats(dev).allocated).toBe(before + 4000);
+    nk.setMemoryBudget(dev, before + 6000);
+    expect(() => nk.empty(dev, 'float32', [1000])).toThrow(
+      new RegExp(`cpu\\(7\\): allocating 4000 bytes would exceed the memory budget \\(${before + 4000} of ${before + 6000} bytes in use\\)`),
+    );
+    expect(nk.memoryStats(dev).allocated).toBe(before + 4000);
+    t.dispose();
+    expect(nk.memoryStats(dev).allocated).toBe(before);
+    const u = nk.empty(dev, 'float32', [1000]);
+    expect(nk.memoryStats(dev).budget).toBe(before + 6000);
+    u.dispose();
+    nk.setMemoryBudget(dev, null);
+    expect(nk.memoryStats(dev).budget).toBe(-1);
+    expect(nk.memoryStats(dev).peak).toBeGreaterThanOrEqual(before + 4000);
+  });
+
+  it('keeps memory alive for a kernel in flight when its tensor is disposed', async () => {
+    const n = 1 << 20;
+    const t = nk.empty(cpu(6), 'float32', [n]);
+    const pending = nk.fill(t, 3);
+    t.dispose();
+    await pending;
+    expect(nk.memoryStats(cpu(6)).allocated).toBe(0);
+  });
+});
