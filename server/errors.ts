@@ -1,0 +1,31 @@
+// errors.ts: the one error type the service raises on purpose. A ServerError carries a gRPC
+// status code and a message naming the parameter, what was expected and what was received;
+// anything else that escapes a handler becomes INTERNAL with a generic message (rpc layer).
+import { status } from '@grpc/grpc-js';
+
+export { status as Status } from '@grpc/grpc-js';
+
+export class ServerError extends Error {
+  override name = 'ServerError';
+  constructor(
+    readonly code: status,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (msg: string): ServerError => new ServerError(status.NOT_FOUND, msg);
+export const invalid = (msg: string): ServerError => new ServerError(status.INVALID_ARGUMENT, msg);
+export const precondition = (msg: string): ServerError => new ServerError(status.FAILED_PRECONDITION, msg);
+export const exists = (msg: string): ServerError => new ServerError(status.ALREADY_EXISTS, msg);
+export const exhausted = (msg: string): ServerError => new ServerError(status.RESOURCE_EXHAUSTED, msg);
+
+/** `parameter 'name'` (or `constant 'name'`), the subject of every message. */
+export function subject(name: string, isConstant = false): string {
+  return `${isConstant ? 'constant' : 'parameter'} '${name}'`;
+}
+
+export function fmtShape(shape: readonly number[] | null): string {
+  return shape === null ? 'unknown' : `[${shape.join(',')}]`;
+}

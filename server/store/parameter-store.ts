@@ -1,0 +1,669 @@
+// parameter-store.ts: every parameter and constant the server holds, with MXNet Gluon's
+// Parameter semantics (gluon-parameter-spec §1–3, §5–6) and this server's deliberate
+// differences: data() returns a copy, row_sparse_data needs no Trainer, row ids are
+// deduplicated, sorted and range-checked. Each parameter's operations run under its own lock;
+// a write builds its new tensors completely before swapping them in, so a failure changes nothing.
+import * as nk from '../../native/index';
+import type { DType, Device, DeviceTensor } from '../../native/index';
+import { exhausted, exists, fmtShape, invalid, notFound, precondition, ServerError, subject } from '../errors';
+import { checkInitFits, dumpsInit, runInitializer } from './initializers';
+import { Mutex } from './mutex';
+import { buildSpec, checkInit, checkName, deviceKey, mergeShape, normalizeShape, sameSpec, shapeIsKnown, specDifference, stableStringify } from './spec';
+import type { InitSpec, ParameterSpec, ParameterSpecInput } from './spec';
+
+/** Bytes of a tensor on the host, as received from or sent to a client. */
+export interface HostTensor {
+  dtype: DType;
+  shape: number[];
+  bytes: Uint8Array;
+}
+
+export interface TensorSnapshot extends HostTensor {
+  ctx: Device;
+  version: bigint;
+}
+
+export interface RowSparseSnapshot extends TensorSnapshot {
+  /** Sorted unique row ids; `shape` is [indices.length, ...rowShape]. */
+  indices: BigInt64Array;
+}
+
+export interface Descriptor {
+  name: string;
+  shape: number[] | null;
+  dtype: DType;
+  gradReq: ParameterSpec['gradReq'];
+  stype: ParameterSpec['stype'];
+  gradStype: ParameterSpec['gradStype'];
+  lrMult: number;
+  wdMult: number;
+  differentiable: boolean;
+  allowDeferredInit: boolean;
+  init: InitSpec | null;
+  initialized: boolean;
+  deferred: boolean;
+  ctx: Device[];
+  version: bigint;
+  isConstant: boolean;
+}
+
+export interface InitializeOptions {
+  init?: InitSpec | null;
+  ctx?: Device[] | null;
+  defaultInit?: InitSpec | null;
+  forceReinit?: boolean;
+  structuralName?: string;
+  /** Philox seed; a random one when absent. */
+  seed?: bigint | number | null;
+}
+
+export interface StoreOptions {
+  /** Largest tensor accepted, in bytes (default 1 GiB). */
+  maxTensorBytes?: number;
+  /** cpu(i) contexts allowed are 0 <= i < maxCpuContexts (default 8). */
+  maxCpuContexts?: number;
+  /** Called for events worth a log line (e.g. initialize ignored). */
+  onEvent?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+interface Deferred {
+  init: InitSpec;
+  ctx: Device[];
+  seed: bigint;
+}
+
+/** One parameter's live state. Only touched under `lock`. */
+export interface ParameterEntry {
+  readonly declared: ParameterSpec;
+  spec: ParameterSpec;
+  readonly isConstant: boolean;
+  readonly constantValue: HostTensor | null;
+  ctx: Device[] | null;
+  data: DeviceTensor[] | null;
+  grad: DeviceTensor[] | null;
+  deferred: Deferred | null;
+  version: bigint;
+  readonly lock: Mutex;
+}
+
+export const DEFAULT_MAX_TENSOR_BYTES = 1024 ** 3;
+export const DEFAULT_MAX_CPU_CONTEXTS = 8;
+
+function randomSeed(): bigint {
+  const b = new BigUint64Array(1);
+  crypto.getRandomValues(b);
+  return b[0]!;
+}
+
+/** Maps a kernel failure to a status: budget and device problems are the caller's, others internal. */
+function fromKernel(who: string, err: unknown): never {
+  if (err instanceof nk.KernelError) {
+    if (/memory budget|out of memory/.test(err.message)) throw exhausted(`${who}: ${err.message}`);
+    if (/is not available|not a valid device/.test(err.message)) throw invalid(`${who}: ${err.message}`);
+  }
+  throw err;
+}
+
+function disposeAll(tensors: readonly DeviceTensor[] | null): void {
+  for (const t of tensors ?? []) t.dispose();
+}
+
+export class ParameterStore {
+  readonly maxTensorBytes: number;
+  readonly maxCpuContexts: number;
+  private readonly entries = new Map<string, ParameterEntry>();
+  private readonly onEvent: NonNullable<StoreOptions['onEvent']>;
+
+  constructor(options: StoreOptions = {}) {
+    this.maxTensorBytes = options.maxTensorBytes ?? DEFAULT_MAX_TENSOR_BYTES;
+    this.maxCpuContexts = options.maxCpuContexts ?? DEFAULT_MAX_CPU_CONTEXTS;
+    this.onEvent = options.onEvent ?? (() => undefined);
+  }
+
+  // --- Declaration and lookup ----------------------------------------------------------------
+
+  declare(input: ParameterSpecInput): Descriptor {
+    const spec = buildSpec(input);
+    const existing = this.entries.get(spec.name);
+    if (existing) {
+      if (existing.isConstant) throw exists(`${subject(spec.name)}: the name is already a constant`);
+      if (!sameSpec(existing.declared, spec)) throw exists(`${subject(spec.name)} already exists with a different spec: ${specDifference(existing.declared, spec)}`);
+      return this.describeEntry(existing);
+    }
+    const entry = this.newEntry(spec, false, null);
+    return this.describeEntry(entry);
+  }
+
+  /** Gluon Constant: grad_req 'null', initialized from its value, immutable to trainers. */
+  declareConstant(nameInput: string, value: HostTensor): Descriptor {
+    const name = checkName(nameInput);
+    const who = subject(name, true);
+    this.checkHostTensor(who, value);
+    if (value.shape.some((d) => d === 0)) {
+      throw invalid(`${who}: value shape ${fmtShape(value.shape)} has a zero-size dim, which parameters treat as unknown`);
+    }
+    const existing = this.entries.get(name);
+    if (existing) {
+      if (!existing.isConstant) throw exists(`${who}: the name is already a (non-constant) parameter`);
+      const prev = existing.constantValue!;
+      const same = prev.dtype === value.dtype && stableStringify(prev.shape) === stableStringify(value.shape) && Buffer.compare(prev.bytes, value.bytes) === 0;
+      if (!same) throw exists(`${who} already exists with a different value (${prev.dtype} ${fmtShape(prev.shape)})`);
+      return this.describeEntry(existing);
+    }
+    const spec = buildSpec({ name, shape: value.shape, dtype: value.dtype, gradReq: 'null' });
+    const entry = this.newEntry(spec, true, { dtype: value.dtype, shape: [...value.shape], bytes: Uint8Array.from(value.bytes) });
+    return this.describeEntry(entry);
+  }
+
+  private newEntry(spec: ParameterSpec, isConstant: boolean, constantValue: HostTensor | null): ParameterEntry {
+    const entry: ParameterEntry = {
+      declared: spec,
+      spec: { ...spec, shape: spec.shape === null ? null : [...spec.shape] },
+      isConstant,
+      constantValue,
+      ctx: null,
+      data: null,
+      grad: null,
+      deferred: null,
+      version: 0n,
+      lock: new Mutex(),
+    };
+    this.entries.set(spec.name, entry);
+    return entry;
+  }
+
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  /** The entry, or NOT_FOUND. The trainer and checkpoints use this with `entry.lock`. */
+  entry(name: string): ParameterEntry {
+    const e = this.entries.get(name);
+    if (!e) throw notFound(`parameter '${name}' does not exist`);
+    return e;
+  }
+
+  describe(name: string): Descriptor {
+    return this.describeEntry(this.entry(name));
+  }
+
+  list(): Descriptor[] {
+    return [...this.entries.values()].map((e) => this.describeEntry(e));
+  }
+
+  private describeEntry(e: ParameterEntry): Descriptor {
+    const s = e.spec;
+    return {
+      name: s.name,
+      shape: s.shape === null ? null : [...s.shape],
+      dtype: s.dtype,
+      gradReq: s.gradReq,
+      stype: s.stype,
+      gradStype: s.gradStype,
+      lrMult: s.lrMult,
+      wdMult: s.wdMult,
+      differentiable: s.differentiable,
+      allowDeferredInit: s.allowDeferredInit,
+      init: s.init,
+      initialized: e.data !== null,
+      deferred: e.deferred !== null,
+      ctx: [...(e.ctx ?? e.deferred?.ctx ?? [])],
+      version: e.version,
+      isConstant: e.isConstant,
+    };
+  }
+
+  // --- Initialization ------------------------------------------------------------------------
+
+  async initialize(name: string, options: InitializeOptions = {}): Promise<Descriptor> {
+    const e = this.entry(name);
+    return e.lock.run(async () => {
+      const who = subject(name, e.isConstant);
+      const ctx = this.checkContexts(who, options.ctx ?? null);
+      if (options.init) checkInit(who, options.init);
+      if (options.defaultInit) checkInit(who, options.defaultInit);
+      const seed = options.seed === undefined || options.seed === null ? randomSeed() : BigInt.asUintN(64, BigInt(options.seed));
+      if (e.data !== null && !options.forceReinit) {
+        this.onEvent('initialize ignored', { param: name, reason: 'already initialized; set forceReinit to re-initialize' });
+        return this.describeEntry(e);
+      }
+      const init: InitSpec = options.init ?? e.spec.init ?? options.defaultInit ?? { kind: 'uniform' };
+      if (!shapeIsKnown(e.spec.shape)) {
+        if (!e.spec.allowDeferredInit) {
+          throw precondition(`${who}: cannot initialize because its shape ${fmtShape(e.spec.shape)} is not fully known and allow_deferred_init is false`);
+        }
+        // As in MXNet, a new initialize() replaces the pending one.
+        e.deferred = { init, ctx, seed };
+        return this.describeEntry(e);
+      }
+      await this.materialize(e, init, ctx, seed, null);
+      return this.describeEntry(e);
+    });
+  }
+
+  /** Builds data (from the initializer, the constant's value or a staged value) and grads on every
+   *  context, then swaps them in. Nothing changes if any step fails. */
+  private async materialize(e: ParameterEntry, init: InitSpec, ctx: Device[], seed: bigint, staged: HostTensor | null): Promise<void> {
+    const who = subject(e.spec.name, e.isConstant);
+    const shape = e.spec.shape as number[];
+    this.checkSize(who, e.spec.dtype, shape);
+    const source = staged ?? e.constantValue;
+    if (source === null) checkInitFits(who, init, shape);
+    const created: DeviceTensor[] = [];
+    try {
+      const data: DeviceTensor[] = [];
+      for (const c of ctx) {
+        const t = nk.empty(c, e.spec.dtype, shape);
+        created.push(t);
+        data.push(t);
+      }
+      // One source value on the first context, copied to the others: every copy starts equal.
+      if (source !== null) await this.upload(data[0]!, source);
+      else await runInitializer(who, e.spec.name, init, data[0]!, seed);
+      for (const t of data.slice(1)) await nk.copy(t, data[0]!);
+      let grad: DeviceTensor[] | null = null;
+      if (e.spec.gradReq !== 'null') {
+        grad = ctx.map((c) => {
+          const g = nk.empty(c, e.spec.dtype, shape);
+          created.push(g);
+          return g;
+        });
+      }
+      disposeAll(e.data);
+      disposeAll(e.grad);
+      e.data = data;
+      e.grad = grad;
+      e.ctx = ctx;
+      e.deferred = null;
+      e.version++;
+    } catch (err) {
+      disposeAll(created);
+      if (err instanceof ServerError) throw err;
+      fromKernel(who, err);
+    }
+  }
+
+  /** Writes host bytes of any dtype into `out` (same shape), converting to out's dtype. */
+  private async upload(out: DeviceTensor, value: HostTensor): Promise<void> {
+    if (value.dtype === out.dtype) return nk.write(out, value.bytes);
+    const staging = await nk.fromBytes(out.device, value.dtype, value.shape, value.bytes);
+    try {
+      await nk.cast(out, staging);
+    } finally {
+      staging.dispose();
+    }
+  }
+
+  // --- Reads ---------------------------------------------------------------------------------
+
+  async data(name: string, ctx?: Device | null): Promise<TensorSnapshot> {
+    const e = this.entry(name);
+    return e.lock.run(async () => {
+      this.requireStype(e, 'default');
+      const i = this.pick(e, ctx ?? null);
+      return this.snapshot(e, e.data![i]!, e.ctx![i]!);
+    });
+  }
+
+  async listData(name: string): Promise<TensorSnapshot[]> {
+    const e = this.entry(name);
+    return e.lock.run(async () => {
+      this.requireStype(e, 'default');
+      this.requireInitialized(e);
+      const out: TensorSnapshot[] = [];
+      for (let i = 0; i < e.data!.length; i++) out.push(await this.snapshot(e, e.data![i]!, e.ctx![i]!));
+      return out;
+    });
+  }
+
+  async grad(name: string, ctx?: Device | null): Promise<TensorSnapshot> {
+    const e = this.entry(name);
+    return e.lock.run(async () => {
+      this.requireGrad(e);
+      const i = this.pick(e, ctx ?? null);
+      return this.snapshot(e, e.grad![i]!, e.ctx![i]!);
+    });
+  }
+
+  async listGrad(name: string): Promise<TensorSnapshot[]> {
+    const e = this.entry(name);
+    return e.lock.run(async () => {
+      this.requireGrad(e);
+      const out: TensorSnapshot[] = [];
+      for (let i = 0; i < e.grad!.length; i++) out.push(await this.snapshot(e, e.grad![i]!, e.ctx![i]!));
+      return out;
+    });
+  }
+
+  async listCtx(name: string): Promise<Device[]> {
+    const e = this.entry(name);
+    return e.lock.run(() => {
+      if (e.ctx) return [...e.ctx];
+      if (e.deferred) return [...e.deferred.ctx];
+      throw precondition(`${subject(name, e.isConstant)} has not been initialized`);
+    });
+  }
+
+  /** Rows of a row_sparse parameter: ids deduplicated and sorted; out-of-range ids rejected. */
+  async rowSparseData(name: string, rowIds: ArrayLike<number | bigint>, ctx?: Device | null): Promise<RowSparseSnapshot> {
+    const e = this.entry(name);
+    return e.lock.run(async () => {
+      this.requireStype(e, 'row_sparse');
+      const i = this.pick(e, ctx ?? null);
+      return this.gather(e, i, this.checkRowIds(e, rowIds));
+    });
+  }
+
+  async listRowSparseData(name: string, rowIds: ArrayLike<number | bigint>): Promise<RowSparseSnapshot[]> {
+    const e = this.entry(name);
+    return e.lock.run(async () => {
+      this.requireStype(e, 'row_sparse');
+      this.requireInitialized(e);
+      const ids = this.checkRowIds(e, rowIds);
+      const out: RowSparseSnapshot[] = [];
+      for (let i = 0; i < e.data!.length; i++) out.push(await this.gather(e, i, ids));
+      return out;
+    });
+  }
+
+  private async gather(e: ParameterEntry, i: number, ids: BigInt64Array): Promise<RowSparseSnapshot> {
+    const shape = [ids.length, ...(e.spec.shape as number[]).slice(1)];
+    const rows = nk.empty(e.ctx![i]!, e.spec.dtype, shape);
+    try {
+      await nk.gatherRows(rows, e.data![i]!, ids);
+      const bytes = await nk.readBytes(rows);
+      return { dtype: e.spec.dtype, shape, bytes, ctx: e.ctx![i]!, version: e.version, indices: ids };
+    } catch (err) {
+      fromKernel(subject(e.spec.name), err);
+    } finally {
+      rows.dispose();
+    }
+  }
+
+  private checkRowIds(e: ParameterEntry, rowIds: ArrayLike<number | bigint>): BigInt64Array {
+    const who = subject(e.spec.name);
+    const numRows = BigInt((e.spec.shape as number[])[0]!);
+    const seen = new Set<bigint>();
+    for (let k = 0; k < rowIds.length; k++) {
+      const raw = rowIds[k]!;
+      if (typeof raw === 'number' && !Number.isSafeInteger(raw)) throw invalid(`${who}: row id ${raw} at position ${k} is not an integer`);
+      const id = BigInt(raw);
+      if (id < 0n || id >= numRows) throw invalid(`${who}: row id ${id} at position ${k} is out of range [0, ${numRows})`);
+      seen.add(id);
+    }
+    return BigInt64Array.from([...seen].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+
+  private async snapshot(e: ParameterEntry, t: DeviceTensor, ctx: Device): Promise<TensorSnapshot> {
+    try {
+      return { dtype: t.dtype, shape: [...t.shape], bytes: await nk.readBytes(t), ctx, version: e.version };
+    } catch (err) {
+      fromKernel(subject(e.spec.name, e.isConstant), err);
+    }
+  }
+
+  // --- Writes --------------------------------------------------------------------------------
+
+  /** Sets the value on every context (or stages it for a pending deferred init). */
+  async setData(name: string, value: HostTensor): Promise<Descriptor> {
+    const e = this.entry(name);
+    return e.lock.run(async () => {
+      const who = subject(name, e.isConstant);
+      this.checkHostTensor(who, value);
+      const shape = mergeShape(who, e.spec.shape, value.shape);
+      if (e.data === null) {
+        if (e.deferred === null) throw precondition(`${who} has not been initialized: call initialize() before set_data()`);
+        // The value completes the deferred init now (its shape is fully known), in place of the
+        // initializer, as MXNet's _finish_deferred_init does with a staged value.
+        if (!shapeIsKnown(shape)) throw invalid(`${who}: value shape ${fmtShape(value.shape)} has a zero-size dim, which parameters treat as unknown`);
+        const d = e.deferred;
+        const previous = e.spec.shape;
+        e.spec.shape = shape;
+        try {
+          await this.materialize(e, d.init, d.ctx, d.seed, { dtype: value.dtype, shape: [...value.shape], bytes: value.bytes });
+        } catch (err) {
+          e.spec.shape = previous;
+          throw err;
+        }
+        return this.describeEntry(e);
+      }
+      // New tensors on every context first; swap only when all are written.
+      const fresh: DeviceTensor[] = [];
+      try {
+        for (const c of e.ctx!) fresh.push(nk.empty(c, e.spec.dtype, shape));
+        await this.upload(fresh[0]!, value);
+        for (const t of fresh.slice(1)) await nk.copy(t, fresh[0]!);
+      } catch (err) {
+        disposeAll(fresh);
+        fromKernel(who, err);
+      }
+      disposeAll(e.data);
+      e.data = fresh;
+      e.spec.shape = shape;
+      e.version++;
+      return this.describeEntry(e);
+    });
+  }
+
+  async zeroGrad(name: string): Promise<Descriptor> {
+    const e = this.entry(name);
+    return e.lock.run(async () => {
+      for (const g of e.grad ?? []) await nk.fill(g, 0);
+      return this.describeEntry(e);
+    });
+  }
+
+  /** Casts data and gradients (values kept, converted) to a new dtype; the dtype setter. */
+  async cast(name: string, dtype: DType): Promise<Descriptor> {
+    const e = this.entry(name);
+    return e.lock.run(async () => {
+      const who = subject(name, e.isConstant);
+      if (!nk.isDType(dtype)) throw invalid(`${who}: unknown dtype ${JSON.stringify(dtype)}, expected one of ${nk.DTYPES.join(', ')}`);
+      if (dtype === e.spec.dtype) return this.describeEntry(e);
+      if (e.data === null) {
+        e.spec.dtype = dtype;
+        return this.describeEntry(e);
+      }
+      this.checkSize(who, dtype, e.spec.shape as number[]);
+      const data: DeviceTensor[] = [];
+      const grad: DeviceTensor[] = [];
+      try {
+        for (const t of e.data) {
+          const c = nk.empty(t.device, dtype, t.shape);
+          data.push(c);
+          await nk.cast(c, t);
+        }
+        for (const t of e.grad ?? []) {
+          const c = nk.empty(t.device, dtype, t.shape);
+          grad.push(c);
+          await nk.cast(c, t);
+        }
+      } catch (err) {
+        disposeAll(data);
+        disposeAll(grad);
+        fromKernel(who, err);
+      }
+      disposeAll(e.data);
+      disposeAll(e.grad);
+      e.data = data;
+      e.grad = e.grad === null ? null : grad;
+      e.spec.dtype = dtype;
+      e.version++;
+      return this.describeEntry(e);
+    });
+  }
+
+  /** Fills unknown dims (known dims never change); completes a pending deferred init. */
+  async setShape(name: string, shapeInput: readonly number[]): Promise<Descriptor> {
+    const e = this.entry(name);
+    return e.lock.run(async () => {
+      const who = subject(name, e.isConstant);
+      const next = normalizeShape(who, shapeInput) as number[];
+      const merged = mergeShape(who, e.spec.shape, next);
+      const previous = e.spec.shape;
+      e.spec.shape = merged;
+      if (e.data === null && e.deferred !== null && shapeIsKnown(merged)) {
+        try {
+          const d = e.deferred;
+          await this.materialize(e, d.init, d.ctx, d.seed, null);
+        } catch (err) {
+          e.spec.shape = previous;
+          throw err;
+        }
+      }
+      return this.describeEntry(e);
+    });
+  }
+
+  /** Re-assigns contexts: values are the mean of the current copies; grads start at zero. */
+  async resetCtx(name: string, ctxInput: Device[]): Promise<Descriptor> {
+    const e = this.entry(name);
+    return e.lock.run(async () => {
+      const who = subject(name, e.isConstant);
+      const ctx = this.checkContexts(who, ctxInput);
+      if (e.data === null) {
+        if (e.deferred === null) throw precondition(`${who}: cannot reset context because it has not been initialized`);
+        e.deferred.ctx = ctx;
+        return this.describeEntry(e);
+      }
+      const shape = e.spec.shape as number[];
+      const created: DeviceTensor[] = [];
+      const track = (t: DeviceTensor): DeviceTensor => {
+        created.push(t);
+        return t;
+      };
+      try {
+        // _reduce(): the mean of every copy, gathered on the first new context.
+        const mean = track(nk.empty(ctx[0]!, e.spec.dtype, shape));
+        if (e.data.length === 1) {
+          await nk.copy(mean, e.data[0]!);
+        } else {
+          const copies = [];
+          for (const t of e.data) {
+            const c = track(nk.empty(ctx[0]!, e.spec.dtype, shape));
+            await nk.copy(c, t);
+            copies.push(c);
+          }
+          await nk.addN(mean, copies);
+          await nk.scale(mean, 1 / copies.length);
+        }
+        const data = [mean, ...ctx.slice(1).map((c) => track(nk.empty(c, e.spec.dtype, shape)))];
+        for (const t of data.slice(1)) await nk.copy(t, mean);
+        const grad = e.spec.gradReq === 'null' ? null : ctx.map((c) => track(nk.empty(c, e.spec.dtype, shape)));
+        for (const t of created) if (!data.includes(t) && !(grad ?? []).includes(t)) t.dispose();
+        disposeAll(e.data);
+        disposeAll(e.grad);
+        e.data = data;
+        e.grad = grad;
+        e.ctx = ctx;
+        e.version++;
+      } catch (err) {
+        disposeAll(created);
+        fromKernel(who, err);
+      }
+      return this.describeEntry(e);
+    });
+  }
+
+  // --- Symbols -------------------------------------------------------------------------------
+
+  /** MXNet's var(): the symbol variable's name and attributes. */
+  var(name: string): { name: string; attrs: Record<string, string> } {
+    const e = this.entry(name);
+    const s = e.spec;
+    const attrs: Record<string, string> = {};
+    if (s.shape !== null) attrs.__shape__ = s.shape.length === 1 ? `(${s.shape[0]},)` : `(${s.shape.join(', ')})`;
+    attrs.__dtype__ = String(nk.dtypeCode(s.dtype));
+    attrs.__lr_mult__ = pyFloat(s.lrMult);
+    attrs.__wd_mult__ = pyFloat(s.wdMult);
+    if (e.isConstant) attrs.__init__ = JSON.stringify([`constant_${name.toLowerCase()}`, {}]);
+    else if (s.init) attrs.__init__ = dumpsInit(s.init);
+    attrs.__storage_type__ = s.stype === 'default' ? '0' : '1';
+    return { name, attrs };
+  }
+
+  // --- Checks --------------------------------------------------------------------------------
+
+  private requireInitialized(e: ParameterEntry): void {
+    if (e.data !== null) return;
+    const who = subject(e.spec.name, e.isConstant);
+    if (e.deferred !== null) {
+      throw precondition(`${who}: initialization was deferred until its shape ${fmtShape(e.spec.shape)} is known; set the shape or call set_data first`);
+    }
+    throw precondition(`${who} has not been initialized`);
+  }
+
+  private requireStype(e: ParameterEntry, want: 'default' | 'row_sparse'): void {
+    if (e.spec.stype !== want) {
+      const hint = want === 'default' ? 'use row_sparse_data() instead' : 'use data() instead';
+      throw precondition(`${subject(e.spec.name, e.isConstant)}: storage type is ${e.spec.stype}, expected ${want}; ${hint}`);
+    }
+  }
+
+  private requireGrad(e: ParameterEntry): void {
+    this.requireInitialized(e);
+    if (e.grad === null) throw precondition(`${subject(e.spec.name, e.isConstant)} has no gradient because grad_req='null'`);
+  }
+
+  /** Index of the context to read: the given one, the only one, or cpu(0) (MXNet's current context). */
+  private pick(e: ParameterEntry, ctx: Device | null): number {
+    this.requireInitialized(e);
+    const list = e.ctx!;
+    if (ctx === null && list.length === 1) return 0;
+    const want = ctx ?? nk.cpu(0);
+    const i = list.findIndex((c) => nk.sameDevice(c, want));
+    if (i < 0) {
+      throw precondition(`${subject(e.spec.name, e.isConstant)} was not initialized on ${deviceKey(want)}; it was only initialized on [${list.map(deviceKey).join(', ')}]`);
+    }
+    return i;
+  }
+
+  private checkContexts(who: string, ctx: Device[] | null): Device[] {
+    const list = ctx === null || ctx.length === 0 ? [nk.cpu(0)] : ctx;
+    const seen = new Set<string>();
+    for (const c of list) {
+      if ((c.type !== 'cpu' && c.type !== 'gpu') || !Number.isSafeInteger(c.id) || c.id < 0) {
+        throw invalid(`${who}: context ${JSON.stringify(c)} is not a device; expected cpu(i) or gpu(i) with i >= 0`);
+      }
+      if (c.type === 'cpu' && c.id >= this.maxCpuContexts) {
+        throw invalid(`${who}: context cpu(${c.id}) is not available: cpu ids go up to ${this.maxCpuContexts - 1} (raise --max-cpu-contexts)`);
+      }
+      try {
+        nk.checkDevice(c);
+      } catch (err) {
+        throw invalid(`${who}: context ${(err as Error).message}`);
+      }
+      const k = deviceKey(c);
+      if (seen.has(k)) throw invalid(`${who}: context ${k} is listed twice`);
+      seen.add(k);
+    }
+    return list.map((c) => ({ type: c.type, id: c.id }));
+  }
+
+  private checkSize(who: string, dtype: DType, shape: readonly number[]): void {
+    let bytes: number;
+    try {
+      bytes = nk.shapeSize(shape) * nk.dtypeSize(dtype);
+    } catch (err) {
+      throw invalid(`${who}: ${(err as Error).message}`);
+    }
+    if (bytes > this.maxTensorBytes) {
+      throw exhausted(`${who}: ${dtype} ${fmtShape([...shape])} needs ${bytes} bytes, over the limit of ${this.maxTensorBytes} bytes (max tensor bytes)`);
+    }
+  }
+
+  /** Validates a received tensor: known dtype, shape limits, exact byte length, max bytes. */
+  checkHostTensor(who: string, value: HostTensor): void {
+    if (!nk.isDType(value.dtype)) throw invalid(`${who}: unknown dtype ${JSON.stringify(value.dtype)}, expected one of ${nk.DTYPES.join(', ')}`);
+    this.checkSize(who, value.dtype, value.shape);
+    const expected = nk.shapeSize(value.shape) * nk.dtypeSize(value.dtype);
+    if (value.bytes.byteLength !== expected) {
+      throw invalid(`${who}: ${value.dtype} ${fmtShape(value.shape)} needs ${expected} bytes, got ${value.bytes.byteLength}`);
+    }
+  }
+}
+
+/** Python's str(float): 1 -> '1.0', 0.5 -> '0.5'. */
+function pyFloat(v: number): string {
+  return Number.isInteger(v) ? `${v}.0` : String(v);
+}

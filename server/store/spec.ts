@@ -1,0 +1,182 @@
+// spec.ts: what a parameter is declared with (MXNet's Parameter constructor arguments), the
+// initializer descriptions, and their validation. Pure data: no tensors, no gRPC.
+import { DTYPES, isDType, MAX_RANK } from '../../native/index';
+import type { DType, Device } from '../../native/index';
+import { fmtShape, invalid, subject } from '../errors';
+
+export type GradReq = 'write' | 'add' | 'null';
+export type StorageType = 'default' | 'row_sparse';
+export const GRAD_REQS: readonly GradReq[] = ['write', 'add', 'null'];
+export const STORAGE_TYPES: readonly StorageType[] = ['default', 'row_sparse'];
+
+/** An initializer and its arguments, with MXNet's names and defaults (gluon-parameter-spec §5.4). */
+export type InitSpec =
+  | { kind: 'uniform'; scale?: number }
+  | { kind: 'normal'; sigma?: number }
+  | { kind: 'xavier'; rndType?: 'uniform' | 'gaussian'; factorType?: 'avg' | 'in' | 'out'; magnitude?: number }
+  | { kind: 'msraprelu'; factorType?: 'avg' | 'in' | 'out'; slope?: number }
+  | { kind: 'constant'; value: number | number[] }
+  | { kind: 'zero' }
+  | { kind: 'one' }
+  | { kind: 'orthogonal'; scale?: number; randType?: 'uniform' | 'normal' };
+export type InitKind = InitSpec['kind'];
+export const INIT_KINDS: readonly InitKind[] = ['uniform', 'normal', 'xavier', 'msraprelu', 'constant', 'zero', 'one', 'orthogonal'];
+
+/** Shapes: null = unknown rank; a dim of 0 = unknown (MXNet's legacy marker; -1 is accepted and stored as 0). */
+export type Shape = number[] | null;
+
+export interface ParameterSpec {
+  name: string;
+  shape: Shape;
+  dtype: DType;
+  gradReq: GradReq;
+  init: InitSpec | null;
+  allowDeferredInit: boolean;
+  differentiable: boolean;
+  stype: StorageType;
+  gradStype: StorageType;
+  lrMult: number;
+  wdMult: number;
+}
+
+export type ParameterSpecInput = Partial<Omit<ParameterSpec, 'name'>> & { name: string };
+
+const NAME_RE = /^[A-Za-z0-9_.:\-/]{1,256}$/;
+
+export function checkName(name: unknown): string {
+  if (typeof name !== 'string' || !NAME_RE.test(name)) {
+    throw invalid(`parameter name must be 1-256 characters of letters, digits, '_', '.', ':', '-', '/'; got ${JSON.stringify(name)}`);
+  }
+  return name;
+}
+
+export function shapeIsKnown(shape: Shape): shape is number[] {
+  return shape !== null && shape.every((d) => d > 0);
+}
+
+/** Validates a declared shape and normalizes -1 to 0 (unknown). */
+export function normalizeShape(who: string, shape: readonly number[] | null | undefined): Shape {
+  if (shape === null || shape === undefined) return null;
+  if (shape.length > MAX_RANK) throw invalid(`${who}: rank ${shape.length} exceeds the maximum of ${MAX_RANK}`);
+  return shape.map((d) => {
+    if (!Number.isSafeInteger(d) || d < -1) throw invalid(`${who}: shape dims must be integers >= -1 (0 or -1 = unknown), got ${JSON.stringify(shape)}`);
+    return d === -1 ? 0 : d;
+  });
+}
+
+/** MXNet's shape setter: same rank, and each old dim is unknown or equal to the new one. */
+export function mergeShape(who: string, current: Shape, next: readonly number[]): number[] {
+  if (current === null) return [...next];
+  const ok = current.length === next.length && current.every((d, i) => d === 0 || d === next[i]);
+  if (!ok) throw invalid(`${who}: shape ${fmtShape([...next])} does not match ${fmtShape(current)}`);
+  return [...next];
+}
+
+function num(who: string, field: string, v: unknown, { min = -Infinity, positive = false } = {}): void {
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (positive && v <= 0)) {
+    throw invalid(`${who}: initializer ${field} must be a finite number${positive ? ' > 0' : ''}, got ${JSON.stringify(v)}`);
+  }
+}
+
+function oneOf<T extends string>(who: string, field: string, v: unknown, allowed: readonly T[]): void {
+  if (v !== undefined && !allowed.includes(v as T)) {
+    throw invalid(`${who}: initializer ${field} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+  }
+}
+
+export function checkInit(who: string, init: InitSpec): InitSpec {
+  if (typeof init !== 'object' || init === null || !INIT_KINDS.includes(init.kind)) {
+    throw invalid(`${who}: unknown initializer ${JSON.stringify((init as { kind?: unknown } | null)?.kind)}, expected one of ${INIT_KINDS.join(', ')}`);
+  }
+  switch (init.kind) {
+    case 'uniform': num(who, 'scale', init.scale, { min: 0 }); break;
+    case 'normal': num(who, 'sigma', init.sigma, { min: 0 }); break;
+    case 'xavier':
+      oneOf(who, 'rndType', init.rndType, ['uniform', 'gaussian']);
+      oneOf(who, 'factorType', init.factorType, ['avg', 'in', 'out']);
+      num(who, 'magnitude', init.magnitude, { min: 0 });
+      break;
+    case 'msraprelu':
+      oneOf(who, 'factorType', init.factorType, ['avg', 'in', 'out']);
+      num(who, 'slope', init.slope);
+      break;
+    case 'orthogonal':
+      num(who, 'scale', init.scale);
+      oneOf(who, 'randType', init.randType, ['uniform', 'normal']);
+      break;
+    case 'constant': {
+      const values = Array.isArray(init.value) ? init.value : [init.value];
+      if (values.length === 0 || values.some((v) => typeof v !== 'number' || Number.isNaN(v))) {
+        throw invalid(`${who}: constant initializer needs a number or a non-empty array of numbers, got ${JSON.stringify(init.value)}`);
+      }
+      break;
+    }
+    default: break;
+  }
+  return init;
+}
+
+/** Builds a full spec from user input with MXNet's defaults, or throws INVALID_ARGUMENT. */
+export function buildSpec(input: ParameterSpecInput): ParameterSpec {
+  const name = checkName(input.name);
+  const who = subject(name);
+  const dtype = input.dtype ?? 'float32';
+  if (!isDType(dtype)) throw invalid(`${who}: unknown dtype ${JSON.stringify(dtype)}, expected one of ${DTYPES.join(', ')}`);
+  const stype = input.stype ?? 'default';
+  const gradStype = input.gradStype ?? 'default';
+  if (!STORAGE_TYPES.includes(stype)) throw invalid(`${who}: stype must be default or row_sparse, got ${JSON.stringify(stype)}`);
+  if (!STORAGE_TYPES.includes(gradStype)) throw invalid(`${who}: grad_stype must be default or row_sparse, got ${JSON.stringify(gradStype)}`);
+  const differentiable = input.differentiable ?? true;
+  let gradReq = input.gradReq ?? 'write';
+  if (!GRAD_REQS.includes(gradReq)) throw invalid(`${who}: grad_req must be one of write, add, null; got ${JSON.stringify(gradReq)}`);
+  if (!differentiable) gradReq = 'null'; // MXNet's grad_req setter forces 'null'
+  const shape = normalizeShape(who, input.shape);
+  if (stype === 'row_sparse' && shape !== null && shape.length === 0) throw invalid(`${who}: a row_sparse parameter needs rank >= 1, got a scalar shape []`);
+  for (const [field, v] of [['lr_mult', input.lrMult], ['wd_mult', input.wdMult]] as const) {
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) throw invalid(`${who}: ${field} must be a finite number, got ${JSON.stringify(v)}`);
+  }
+  return {
+    name,
+    shape,
+    dtype,
+    gradReq,
+    init: input.init ? checkInit(who, input.init) : null,
+    allowDeferredInit: input.allowDeferredInit ?? false,
+    differentiable,
+    stype,
+    gradStype,
+    lrMult: input.lrMult ?? 1,
+    wdMult: input.wdMult ?? 1,
+  };
+}
+
+/** JSON with object keys sorted, so equal specs compare equal whatever order fields came in. */
+export function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** True when two specs declare the same parameter (re-declaration returns the existing one). */
+export function sameSpec(a: ParameterSpec, b: ParameterSpec): boolean {
+  return stableStringify(a) === stableStringify(b);
+}
+
+/** The first field where two specs differ, for ALREADY_EXISTS messages. */
+export function specDifference(existing: ParameterSpec, requested: ParameterSpec): string {
+  for (const key of Object.keys(existing) as Array<keyof ParameterSpec>) {
+    const a = stableStringify(existing[key]);
+    const b = stableStringify(requested[key]);
+    if (a !== b) return `${key} ${b} differs from the existing ${a}`;
+  }
+  return 'specs differ';
+}
+
+export function deviceKey(d: Device): string {
+  return `${d.type}(${d.id})`;
+}
