@@ -46,9 +46,11 @@ async function main(): Promise<void> {
   // thread through Buffer.copy for reference.
   const src = await filled([n], 1);
   const dst = nk.empty(dev, 'float32', [n]);
-  const memcpyGbps = record('memcpy (native, all kernel threads)', 2 * bytes, await timeIt(RUNS, () => nk.copy(dst, src)));
+  const memcpyNativeGbps = record('memcpy (native, all kernel threads)', 2 * bytes, await timeIt(RUNS, () => nk.copy(dst, src)));
   const a = Buffer.alloc(bytes, 1), b = Buffer.alloc(bytes);
   const memcpy1Gbps = record('memcpy (Buffer.copy, 1 thread)', 2 * bytes, await timeIt(RUNS, () => void a.copy(b)));
+  // The baseline is the faster of the two, the stricter comparison.
+  const memcpyGbps = Math.max(memcpyNativeGbps, memcpy1Gbps);
 
   const w = await filled([n], 2), g = await filled([n], 3), m = nk.empty(dev, 'float32', [n]);
   const sgd = { lr: 0.01, momentum: 0.9, wd: 1e-4, rescaleGrad: 1 / 32 };
@@ -90,7 +92,7 @@ async function main(): Promise<void> {
   const ok1 = sgdGbps >= 0.7 * memcpyGbps, ok2 = sgdGbps >= 5 * jsGbps;
   console.log(`target sgd >= 0.7 x memcpy: ${(sgdGbps / memcpyGbps).toFixed(2)}x ${ok1 ? 'PASS' : 'FAIL'}`);
   console.log(`target sgd >= 5 x plain TypeScript: ${(sgdGbps / jsGbps).toFixed(2)}x ${ok2 ? 'PASS' : 'FAIL'}`);
-  console.log(`(1-thread libc memcpy for reference: ${memcpy1Gbps.toFixed(2)} GB/s; lazy update ${lazyGbps.toFixed(2)} GB/s)`);
+  console.log(`(memcpy baseline = the faster of native ${memcpyNativeGbps.toFixed(2)} and 1-thread libc ${memcpy1Gbps.toFixed(2)} GB/s; lazy update ${lazyGbps.toFixed(2)} GB/s)`);
   const round = (x: number): number => Math.round(x * 100) / 100;
   console.log(JSON.stringify({
     bench: 'kernels',
@@ -100,6 +102,7 @@ async function main(): Promise<void> {
     js_sgd_gbps: round(jsGbps),
     memcpy_gbps: round(memcpyGbps),
     lazy_sgd_gbps: round(lazyGbps),
+    memcpy_native_gbps: round(memcpyNativeGbps),
     memcpy_1thread_gbps: round(memcpy1Gbps),
   }));
 }

@@ -159,16 +159,23 @@ inline double IntendedDouble(float f) {
 // arithmetic). momentum > 0: sgd_mom_update (SGDMomKernel / SGDMomDnsRspDnsKernel). momentum > 0
 // and nesterov: nag_mom_update (NAGMomKernel), as called by Python's NAG (momentum 0 -> sgd_update).
 // States: (mom) when momentum > 0. MXNet's mom holds -lr * (the textbook momentum).
-struct SgdRule {
+// (MXNet >= 1.5 sends dense SGD through multi_sgd_update, whose momentum-free form is
+// w + (-(lr*wd)*w - lr*grad): the same math as sgd_update, identical when wd == 0, and otherwise
+// possibly a last-bit different. The row-sparse path is sgd_update, as here.)
+// Invariant choices (mode, clipping) are template parameters so the per-element loop has no
+// branches and vectorizes; VisitElementRule picks the instantiation from the params.
+enum SgdMode { kSgdPlain = 0, kSgdMomentum = 1, kSgdNesterov = 2 };
+template <int kMode, bool kClip>
+struct SgdRuleT {
   OptimParams p;
-  GPS_HD explicit SgdRule(const OptimParams& params) : p(params) {}
+  GPS_HD explicit SgdRuleT(const OptimParams& params) : p(params) {}
 
   template <typename C>
   GPS_HD void operator()(C& w, C g, C* s) const {
     using optim_detail::Clip;
     const C lr = C(p.lr), wd = C(p.wd), rescale_grad = C(p.rescale_grad), clip_gradient = C(p.clip_gradient);
-    if (!(p.momentum > 0.0f)) {
-      if (clip_gradient >= C(0)) {
+    if constexpr (kMode == kSgdPlain) {
+      if constexpr (kClip) {
         w = (C(1) - lr * wd) * w - (lr) * Clip(rescale_grad * g, clip_gradient);
       } else {
         w = (C(1) - lr * wd) * w - (lr * rescale_grad) * g;
@@ -176,37 +183,42 @@ struct SgdRule {
       return;
     }
     const C momentum = C(p.momentum);
-    if (!p.nesterov) {
-      if (clip_gradient >= C(0)) {
+    if constexpr (kMode == kSgdMomentum) {
+      if constexpr (kClip) {
         s[0] = momentum * s[0] - lr * wd * w - lr * Clip(rescale_grad * g, clip_gradient);
       } else {
         s[0] = momentum * s[0] - lr * wd * w - lr * rescale_grad * g;
       }
       w = w + s[0];
       return;
-    }
-    // NAGMomKernel. Python calls it with out=weight, so the kernel's last statement reads the
-    // weight it has just written: the momentum's wd term uses the UPDATED weight (the mixed-
-    // precision MP_NAGMomKernel does the same explicitly). Reproduced as MXNet 1.x computes it.
+    } else {
+    // NAGMomKernel. wd enters as grad + wd*w in both statements (the NAG docstring and the test
+    // suite's PyNAG leave it out of the (momentum+1) term; the kernel is what runs). Python calls
+    // it with out=weight, so the last statement re-reads the weight just written: the momentum's
+    // wd term uses the UPDATED weight (MP_NAGMomKernel does so explicitly). Reproduced as is.
     s[0] = momentum * s[0];
-    if (clip_gradient >= C(0)) {
+    if constexpr (kClip) {
       w = w - s[0] + (momentum + C(1)) * (s[0] - (lr * (Clip(rescale_grad * g, clip_gradient) + (wd * w))));
       s[0] = s[0] - (lr * ((Clip(rescale_grad * g, clip_gradient)) + (wd * w)));
     } else {
       w = w - s[0] + (momentum + C(1)) * (s[0] - (lr * (rescale_grad * g + wd * w)));
       s[0] = s[0] - lr * ((rescale_grad * g) + (wd * w));
     }
+    }
   }
 };
 
 // Adam: adam_update (AdamUpdateKernel), with Python Adam.update's bias correction folded into lr:
 //   lr_t = lr * (sqrt(1 - beta2^t) / (1 - beta1^t))   (double, from the user's betas; then float,
-// as the kernel's lr parameter is a float). States: (mean, var).
-struct AdamRule {
+// as the kernel's lr parameter is a float). States: (mean, var). Dense and lazy share this
+// arithmetic (AdamDnsRspDnsKernel<gpu> is the same; MXNet's CPU lazy kernel alone forms
+// (1 - beta2) * (g * g) when clipping, which can differ in the last bit).
+template <bool kClip>
+struct AdamRuleT {
   OptimParams p;
   float lr_t;  // the lr the kernel sees
 
-  explicit AdamRule(const OptimParams& params) : p(params), lr_t(params.lr) {
+  explicit AdamRuleT(const OptimParams& params) : p(params), lr_t(params.lr) {
     if (p.t >= 1) {
       const double t = static_cast<double>(p.t);
       double lr = optim_detail::IntendedDouble(p.lr);
@@ -224,7 +236,7 @@ struct AdamRule {
     const C rescale_grad = C(p.rescale_grad), wd = C(p.wd), clip_gradient = C(p.clip_gradient);
     const C beta1 = C(p.beta1), beta2 = C(p.beta2), lr = C(lr_t), epsilon = C(p.epsilon);
     C grad_rescaled = g * rescale_grad + w * wd;
-    if (clip_gradient >= C(0)) grad_rescaled = Clip(grad_rescaled, clip_gradient);
+    if constexpr (kClip) grad_rescaled = Clip(grad_rescaled, clip_gradient);
     s[0] = beta1 * s[0] + (C(1) - beta1) * grad_rescaled;
     s[1] = beta2 * s[1] + (C(1) - beta2) * grad_rescaled * grad_rescaled;
     w = w - lr * s[0] / (Sqrt(s[1]) + epsilon);
@@ -238,20 +250,19 @@ struct AdamRule {
 // p.eta is an extra schedule multiplier (1 = MXNet's behaviour). t <= 0 matches correct_bias=False
 // and GluonNLP's BERTAdam (lr=1, eta=lr). As the op does, a rescale_grad that is 0 or not finite
 // skips the update (weight and states untouched). States: (mean, var).
-struct AdamWRule {
+template <bool kClip>
+struct AdamWRuleT {
   OptimParams p;
   float lr_op;   // the kernel's lr: 1
   float eta_op;  // the kernel's eta
   float one_minus_beta1, one_minus_beta2;  // scalar<DType>(1.f - beta): formed in float
-  bool skip;
 
-  explicit AdamWRule(const OptimParams& params)
+  explicit AdamWRuleT(const OptimParams& params)
       : p(params),
         lr_op(1.0f),
         eta_op(0.0f),
         one_minus_beta1(1.f - params.beta1),
-        one_minus_beta2(1.f - params.beta2),
-        skip(!std::isfinite(params.rescale_grad) || params.rescale_grad == 0.0f) {
+        one_minus_beta2(1.f - params.beta2) {
     double lr = optim_detail::IntendedDouble(p.lr) * optim_detail::IntendedDouble(p.eta);
     if (p.t >= 1) {
       const double t = static_cast<double>(p.t);
@@ -266,10 +277,9 @@ struct AdamWRule {
   GPS_HD void operator()(C& w, C g, C* s) const {
     using optim_detail::Clip;
     using optim_detail::Sqrt;
-    if (skip) return;
     const C clip_gradient = C(p.clip_gradient);
     C grad = C(p.rescale_grad) * g;
-    if (p.clip_gradient >= 0.0f) grad = Clip(grad, clip_gradient);
+    if constexpr (kClip) grad = Clip(grad, clip_gradient);
     s[0] = C(p.beta1) * s[0] + C(one_minus_beta1) * grad;
     s[1] = C(p.beta2) * s[1] + C(one_minus_beta2) * (grad * grad);
     w = w - C(eta_op) * (C(lr_op) * s[0] / (Sqrt(s[1]) + C(p.epsilon)) + (C(p.wd) * w));
@@ -281,9 +291,10 @@ struct AdamWRule {
 //   weight += (div + weight * wd) * -lr
 // With wd == 0 this is bit-identical to the row-sparse op _sparse_adagrad_update
 // (AdagradDnsRspDnsKernel: w - div * lr), which MXNet refuses when wd != 0. States: (history).
-struct AdaGradRule {
+template <bool kClip>
+struct AdaGradRuleT {
   OptimParams p;
-  GPS_HD explicit AdaGradRule(const OptimParams& params) : p(params) {}
+  GPS_HD explicit AdaGradRuleT(const OptimParams& params) : p(params) {}
 
   template <typename C>
   GPS_HD void operator()(C& w, C g, C* s) const {
@@ -291,7 +302,7 @@ struct AdaGradRule {
     using optim_detail::Sqrt;
     const C clip_gradient = C(p.clip_gradient);
     C grad = g * C(p.rescale_grad);
-    if (clip_gradient >= C(0)) grad = Clip(grad, clip_gradient);
+    if constexpr (kClip) grad = Clip(grad, clip_gradient);
     s[0] = s[0] + grad * grad;
     const C div = grad / Sqrt(s[0] + C(p.epsilon));
     w = w + (div + w * C(p.wd)) * C(-p.lr);
@@ -301,9 +312,10 @@ struct AdaGradRule {
 // RMSProp. centered == false: rmsprop_update (RMSPropUpdateKernel, Tieleman & Hinton), states (n).
 // centered == true: rmspropalex_update (RMSPropAlexUpdateKernel, Graves 2013), states (n, g, delta).
 // epsilon sits inside the square root, as in those kernels.
-struct RmsPropRule {
+template <bool kCentered, bool kClip, bool kClipWeights>
+struct RmsPropRuleT {
   OptimParams p;
-  GPS_HD explicit RmsPropRule(const OptimParams& params) : p(params) {}
+  GPS_HD explicit RmsPropRuleT(const OptimParams& params) : p(params) {}
 
   template <typename C>
   GPS_HD void operator()(C& w, C g, C* s) const {
@@ -312,31 +324,33 @@ struct RmsPropRule {
     const C rescale_grad = C(p.rescale_grad), wd = C(p.wd), clip_gradient = C(p.clip_gradient);
     const C gamma1 = C(p.gamma1), lr = C(p.lr), epsilon = C(p.epsilon), clip_weights = C(p.clip_weights);
     C grad_rescaled = rescale_grad * g + wd * w;
-    if (clip_gradient >= C(0)) grad_rescaled = Clip(grad_rescaled, clip_gradient);
-    if (!p.centered) {
+    if constexpr (kClip) grad_rescaled = Clip(grad_rescaled, clip_gradient);
+    if constexpr (!kCentered) {
       s[0] = (C(1) - gamma1) * (grad_rescaled * grad_rescaled) + gamma1 * s[0];
       C weight = w - lr * (grad_rescaled / Sqrt(s[0] + epsilon));
-      if (clip_weights >= C(0)) weight = Clip(weight, clip_weights);
+      if constexpr (kClipWeights) weight = Clip(weight, clip_weights);
       w = weight;
       return;
-    }
+    } else {
     const C gamma2 = C(p.gamma2);
     s[0] = (C(1) - gamma1) * grad_rescaled * grad_rescaled + gamma1 * s[0];
     s[1] = (C(1) - gamma1) * grad_rescaled + gamma1 * s[1];
     s[2] = gamma2 * s[2] - (lr * (grad_rescaled) / (Sqrt(s[0] - s[1] * s[1] + epsilon)));
-    if (clip_weights >= C(0)) {
+    if constexpr (kClipWeights) {
       w = Clip(w + s[2], clip_weights);
     } else {
       w = w + s[2];
+    }
     }
   }
 };
 
 // FTRL-Proximal: ftrl_update (FtrlUpdateKernel; FtrlDnsRspDnsKernel is the same arithmetic).
 // States: (z, n).
-struct FtrlRule {
+template <bool kClip>
+struct FtrlRuleT {
   OptimParams p;
-  GPS_HD explicit FtrlRule(const OptimParams& params) : p(params) {}
+  GPS_HD explicit FtrlRuleT(const OptimParams& params) : p(params) {}
 
   template <typename C>
   GPS_HD void operator()(C& w, C g, C* s) const {
@@ -347,7 +361,7 @@ struct FtrlRule {
     const C clip_gradient = C(p.clip_gradient), lr = C(p.lr), wd = C(p.wd);
     const C lamda1 = C(p.lamda1), beta = C(p.beta);
     C grad_rescaled = g * C(p.rescale_grad);
-    if (clip_gradient >= C(0)) grad_rescaled = Clip(grad_rescaled, clip_gradient);
+    if constexpr (kClip) grad_rescaled = Clip(grad_rescaled, clip_gradient);
     C& z = s[0];
     C& n = s[1];
     z = z + (grad_rescaled - (Sqrt(n + grad_rescaled * grad_rescaled) - Sqrt(n)) * w / lr);
@@ -424,15 +438,58 @@ GPS_HD C LambPhase2(const OptimParams& /*p*/, C w, C dir, C ratio) {
 
 // Calls v(rule) once, with the element rule for p.kind, built here on the host. LAMB is two-phase
 // (LambPhase1Rule, LambTrustRatio, LambPhase2) and throws here, as does an unknown kind.
+// Leaves weight and states as they are (AdamW's skip on a zero or non-finite rescale_grad).
+struct NoopRule {
+  template <typename C>
+  GPS_HD void operator()(C&, C, C*) const {}
+};
+
+namespace optim_detail {
+template <typename Fn>
+void WithBool(bool value, Fn&& fn) {
+  if (value) fn(std::integral_constant<bool, true>{});
+  else fn(std::integral_constant<bool, false>{});
+}
+}  // namespace optim_detail
+
+// Calls v(rule) once, with the element rule for p.kind built here on the host and its invariant
+// choices fixed at compile time. LAMB is two-phase (LambPhase1Rule, LambTrustRatio, LambPhase2)
+// and throws here, as does an unknown kind.
 template <typename Visitor>
 void VisitElementRule(const OptimParams& p, Visitor&& v) {
+  using optim_detail::WithBool;
+  const bool clip = p.clip_gradient >= 0.0f;
   switch (p.kind) {
-    case OptimKind::kSgd: { const SgdRule rule(p); v(rule); return; }
-    case OptimKind::kAdam: { const AdamRule rule(p); v(rule); return; }
-    case OptimKind::kAdamW: { const AdamWRule rule(p); v(rule); return; }
-    case OptimKind::kAdaGrad: { const AdaGradRule rule(p); v(rule); return; }
-    case OptimKind::kRmsProp: { const RmsPropRule rule(p); v(rule); return; }
-    case OptimKind::kFtrl: { const FtrlRule rule(p); v(rule); return; }
+    case OptimKind::kSgd: {
+      WithBool(clip, [&](auto c) {
+        if (!(p.momentum > 0.0f)) v(SgdRuleT<kSgdPlain, decltype(c)::value>(p));
+        else if (!p.nesterov) v(SgdRuleT<kSgdMomentum, decltype(c)::value>(p));
+        else v(SgdRuleT<kSgdNesterov, decltype(c)::value>(p));
+      });
+      return;
+    }
+    case OptimKind::kAdam:
+      WithBool(clip, [&](auto c) { v(AdamRuleT<decltype(c)::value>(p)); });
+      return;
+    case OptimKind::kAdamW:
+      if (!std::isfinite(p.rescale_grad) || p.rescale_grad == 0.0f) { v(NoopRule{}); return; }
+      WithBool(clip, [&](auto c) { v(AdamWRuleT<decltype(c)::value>(p)); });
+      return;
+    case OptimKind::kAdaGrad:
+      WithBool(clip, [&](auto c) { v(AdaGradRuleT<decltype(c)::value>(p)); });
+      return;
+    case OptimKind::kRmsProp:
+      WithBool(p.centered, [&](auto centered) {
+        WithBool(clip, [&](auto c) {
+          WithBool(p.clip_weights >= 0.0f, [&](auto cw) {
+            v(RmsPropRuleT<decltype(centered)::value, decltype(c)::value, decltype(cw)::value>(p));
+          });
+        });
+      });
+      return;
+    case OptimKind::kFtrl:
+      WithBool(clip, [&](auto c) { v(FtrlRuleT<decltype(c)::value>(p)); });
+      return;
     case OptimKind::kLamb:
       throw std::invalid_argument("optimizer lamb is two-phase: use LambPhase1Rule, LambTrustRatio and LambPhase2");
   }
