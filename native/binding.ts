@@ -123,13 +123,16 @@ export interface NativeAddon {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-const candidates = [join(here, 'build', 'Release', 'gluonps.node'), join(here, 'build', 'Debug', 'gluonps.node')];
+// GLUONPS_ADDON names a prebuilt binary explicitly (e.g. a CUDA build kept elsewhere).
+const candidates = process.env.GLUONPS_ADDON
+  ? [process.env.GLUONPS_ADDON]
+  : [join(here, 'build', 'Release', 'gluonps.node'), join(here, 'build', 'Debug', 'gluonps.node')];
 
 function load(): NativeAddon {
   const path = candidates.find((p) => existsSync(p));
   if (path === undefined) {
     throw new Error(
-      'gluon-ps native addon is not built (looked for native/build/Release/gluonps.node). ' +
+      `gluon-ps native addon is not built (looked for ${candidates.join(', ')}). ` +
         'Run `npm ci` (or `npm run build:native`) in the repository root; it needs python3, make and g++.',
     );
   }
