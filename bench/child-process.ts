@@ -1,0 +1,149 @@
+// Process plumbing for transport benchmarks: run a TypeScript entry as a child process, by
+// default bundled with esbuild into .bench-out/ and executed by plain `node`.
+//
+// Why not just `node --import tsx`: measured on this machine, a process running under tsx's
+// ESM loader (tsx 4.23, Node 20) moves a 64 MiB gRPC stream 1.5-2x slower than the same code
+// under plain node, on whichever end runs tsx (e.g. plain/plain 1.5-1.8 GB/s, tsx server
+// 1.0-1.1, tsx client 0.75-1.0). --trace-gc shows ~50 full mark-compacts per 18 transfers
+// under tsx versus 0-2 under plain node; a no-op module.register hook does not reproduce it,
+// so it is something tsx's loader does, not the loader mechanism. Benchmarks therefore run
+// every measuring process (clients and servers) from a bundle, so baselines and the product
+// are compared under the same, realistic runtime. GLUONPS_BENCH_RUNTIME=tsx restores tsx.
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type * as Esbuild from 'esbuild';
+
+export type ChildRuntime = 'node' | 'tsx';
+
+/** Repository root and the git-ignored folder bundles are written to. */
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const BENCH_OUT_DIR = path.join(REPO_ROOT, '.bench-out');
+
+/**
+ * glibc malloc settings for every benchmark child (GLUONPS_BENCH_MALLOC=default drops them).
+ * Node allocates Buffers with malloc, and glibc serves a 64 MiB request with a fresh mmap
+ * that it unmaps on free, so every received tensor is page-faulted in again: on this VM that
+ * is ~40 ms per 64 MiB, more than the transfer itself (raw socket into fresh buffers 1.2 GB/s,
+ * into a reused buffer 4.7 GB/s in the same run). Keeping large blocks in the heap lets freed
+ * receive buffers be reused (raw socket into fresh buffers 0.9 -> 1.6 GB/s, raw grpc-js
+ * 0.8 -> 1.2 GB/s). Applied to baselines and product alike; the server's launcher can set the
+ * same variables.
+ */
+export const MALLOC_TUNING_ENV: Readonly<Record<string, string>> = {
+  MALLOC_MMAP_THRESHOLD_: String(2 ** 32),
+  MALLOC_TRIM_THRESHOLD_: String(2 ** 33),
+};
+
+function childEnv(): NodeJS.ProcessEnv {
+  return process.env.GLUONPS_BENCH_MALLOC === 'default' ? process.env : { ...process.env, ...MALLOC_TUNING_ENV };
+}
+
+/** The runtime for benchmark children: GLUONPS_BENCH_RUNTIME ('node' | 'tsx'), default 'node'. */
+export function defaultRuntime(): ChildRuntime {
+  return process.env.GLUONPS_BENCH_RUNTIME === 'tsx' ? 'tsx' : 'node';
+}
+
+const bundles = new Map<string, Promise<string>>();
+
+/**
+ * Bundles a TypeScript entry (our sources only; packages stay external and load from
+ * node_modules) into .bench-out/<name>.mjs and returns its path. Cached per process.
+ * Code that locates files through import.meta.url sees the bundle's location instead.
+ */
+export function bundleForNode(entry: string): Promise<string> {
+  const absolute = path.resolve(entry);
+  let pending = bundles.get(absolute);
+  if (pending === undefined) {
+    pending = (async () => {
+      let esbuild: typeof Esbuild;
+      try {
+        esbuild = await import('esbuild');
+      } catch {
+        throw new Error('bench: esbuild is not installed (it normally comes with tsx); ' +
+          'install it or run with GLUONPS_BENCH_RUNTIME=tsx');
+      }
+      mkdirSync(BENCH_OUT_DIR, { recursive: true });
+      const outfile = path.join(BENCH_OUT_DIR, `${path.basename(absolute).replace(/\.[cm]?tsx?$/, '')}.mjs`);
+      await esbuild.build({
+        entryPoints: [absolute],
+        outfile,
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        packages: 'external',
+        logLevel: 'warning',
+      });
+      return outfile;
+    })();
+    bundles.set(absolute, pending);
+  }
+  return pending;
+}
+
+/** A started child: the first IPC message it sent (its "ready" report) and a stopper. */
+export interface StartedChild<T> {
+  child: ChildProcess;
+  ready: T;
+  /** Sends 'stop', waits for exit, and kills it after 5 s if it has not exited. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Forks `entry` (.ts: bundled for 'node' or run through tsx; .mjs/.js: run as is) with
+ * `args`, waits for its first IPC message (or rejects if it exits first or takes longer than
+ * timeoutMs), and returns it. Children are expected to exit on the 'stop' message and on
+ * IPC disconnect, so none outlives the benchmark.
+ */
+export async function startChild<T>(
+  entry: string,
+  args: string[],
+  runtime: ChildRuntime = defaultRuntime(),
+  timeoutMs = 60_000,
+): Promise<StartedChild<T>> {
+  const isTs = /\.[cm]?ts$/.test(entry);
+  const modulePath = isTs && runtime === 'node' ? await bundleForNode(entry) : entry;
+  const child = fork(modulePath, args, {
+    execArgv: isTs && runtime === 'tsx' ? ['--import', 'tsx'] : [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: childEnv(),
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  try {
+    const [ready] = (await Promise.race([
+      once(child, 'message'),
+      once(child, 'exit').then(([code]) => {
+        throw new Error(`bench child ${path.basename(modulePath)} exited early (code ${String(code)})`);
+      }),
+    ])) as [T];
+    return {
+      child,
+      ready,
+      async stop() {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = once(child, 'exit');
+        if (child.connected) child.send('stop');
+        const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(kill);
+      },
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * For a child's entry point: exit when the parent says 'stop' or goes away, after running
+ * `cleanup` (which should close servers). Returns nothing; call once at start-up.
+ */
+export function exitWithParent(cleanup: () => Promise<void> | void = () => undefined): void {
+  const quit = (): void => {
+    Promise.resolve(cleanup()).finally(() => process.exit(0));
+  };
+  process.once('message', quit);
+  process.once('disconnect', quit);
+}

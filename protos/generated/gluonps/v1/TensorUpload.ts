@@ -1,0 +1,39 @@
+// Original file: protos/gluonps/v1/tensor.proto
+
+import type { TensorHeader as _gluonps_v1_TensorHeader, TensorHeader__Output as _gluonps_v1_TensorHeader__Output } from '../../gluonps/v1/TensorHeader';
+
+/**
+ * One message of a client-streamed tensor write.
+ */
+export interface TensorUpload {
+  /**
+   * Name of the target parameter; first message only.
+   */
+  'name'?: (string);
+  /**
+   * Shape, dtype and byte length of the tensor; first message only.
+   */
+  'header'?: (_gluonps_v1_TensorHeader | null);
+  /**
+   * Up to 1 MiB of the tensor's raw bytes; may be empty.
+   */
+  'chunk'?: (Buffer | Uint8Array | string);
+}
+
+/**
+ * One message of a client-streamed tensor write.
+ */
+export interface TensorUpload__Output {
+  /**
+   * Name of the target parameter; first message only.
+   */
+  'name': (string);
+  /**
+   * Shape, dtype and byte length of the tensor; first message only.
+   */
+  'header': (_gluonps_v1_TensorHeader__Output | null);
+  /**
+   * Up to 1 MiB of the tensor's raw bytes; may be empty.
+   */
+  'chunk': (Buffer);
+}
