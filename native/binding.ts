@@ -126,7 +126,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 // GLUONPS_ADDON names a prebuilt binary explicitly (e.g. a CUDA build kept elsewhere).
 const candidates = process.env.GLUONPS_ADDON
   ? [process.env.GLUONPS_ADDON]
-  : [join(here, 'build', 'Release', 'gluonps.node'), join(here, 'build', 'Debug', 'gluonps.node')];
+  : [
+      join(here, 'build', 'Release', 'gluonps.node'),
+      join(here, 'build', 'Debug', 'gluonps.node'),
+      // when bundled into .build/ (npm start, benchmarks)
+      join(here, '..', 'native', 'build', 'Release', 'gluonps.node'),
+    ];
 
 function load(): NativeAddon {
   const path = candidates.find((p) => existsSync(p));

@@ -23,6 +23,7 @@ function resolveProtoDir(): string {
   const candidates = [
     process.env.GLUONPS_PROTO_DIR,
     fileURLToPath(new URL('.', import.meta.url)),
+    fileURLToPath(new URL('../protos', import.meta.url)), // bundled into a sibling folder
     path.resolve('protos'),
   ];
   for (const dir of candidates) {

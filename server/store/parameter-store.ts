@@ -64,6 +64,8 @@ export interface StoreOptions {
   maxCpuContexts?: number;
   /** Called for events worth a log line (e.g. initialize ignored). */
   onEvent?: (event: string, fields: Record<string, unknown>) => void;
+  /** Why a device may not hold parameters on this server (null = allowed); all allowed by default. */
+  deviceRefusal?: (device: Device) => string | null;
 }
 
 interface Deferred {
@@ -113,11 +115,13 @@ export class ParameterStore {
   readonly maxCpuContexts: number;
   private readonly entries = new Map<string, ParameterEntry>();
   private readonly onEvent: NonNullable<StoreOptions['onEvent']>;
+  private readonly deviceRefusal: NonNullable<StoreOptions['deviceRefusal']>;
 
   constructor(options: StoreOptions = {}) {
     this.maxTensorBytes = options.maxTensorBytes ?? DEFAULT_MAX_TENSOR_BYTES;
     this.maxCpuContexts = options.maxCpuContexts ?? DEFAULT_MAX_CPU_CONTEXTS;
     this.onEvent = options.onEvent ?? (() => undefined);
+    this.deviceRefusal = options.deviceRefusal ?? (() => null);
   }
 
   // --- Declaration and lookup ----------------------------------------------------------------
@@ -628,6 +632,8 @@ export class ParameterStore {
       if (c.type === 'cpu' && c.id >= this.maxCpuContexts) {
         throw invalid(`${who}: context cpu(${c.id}) is not available: cpu ids go up to ${this.maxCpuContexts - 1} (raise --max-cpu-contexts)`);
       }
+      const refusal = this.deviceRefusal(c);
+      if (refusal !== null) throw invalid(`${who}: context ${deviceKey(c)} is not available: ${refusal}`);
       try {
         nk.checkDevice(c);
       } catch (err) {
@@ -654,11 +660,16 @@ export class ParameterStore {
 
   /** Validates a received tensor: known dtype, shape limits, exact byte length, max bytes. */
   checkHostTensor(who: string, value: HostTensor): void {
-    if (!nk.isDType(value.dtype)) throw invalid(`${who}: unknown dtype ${JSON.stringify(value.dtype)}, expected one of ${nk.DTYPES.join(', ')}`);
-    this.checkSize(who, value.dtype, value.shape);
-    const expected = nk.shapeSize(value.shape) * nk.dtypeSize(value.dtype);
-    if (value.bytes.byteLength !== expected) {
-      throw invalid(`${who}: ${value.dtype} ${fmtShape(value.shape)} needs ${expected} bytes, got ${value.bytes.byteLength}`);
+    this.checkTensorHeader(who, value.dtype, value.shape, value.bytes.byteLength);
+  }
+
+  /** The same checks from a header alone, before any byte is received or allocated. */
+  checkTensorHeader(who: string, dtype: DType, shape: readonly number[], byteLength: number): void {
+    if (!nk.isDType(dtype)) throw invalid(`${who}: unknown dtype ${JSON.stringify(dtype)}, expected one of ${nk.DTYPES.join(', ')}`);
+    this.checkSize(who, dtype, shape);
+    const expected = nk.shapeSize(shape) * nk.dtypeSize(dtype);
+    if (byteLength !== expected) {
+      throw invalid(`${who}: ${dtype} ${fmtShape([...shape])} needs ${expected} bytes, got ${byteLength}`);
     }
   }
 }

@@ -1,0 +1,102 @@
+// index.ts: startServer(options) builds the store, registers the parameter and health services
+// on a grpc-js server with raised flow-control windows, and binds it. close() shuts down
+// gracefully: stop accepting, let in-flight calls finish (bounded), then release memory.
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import * as nk from '../native/index';
+import { loadProtos } from '../protos/load';
+import { ConfigError, DEFAULTS, deviceRefusal } from './config';
+import type { ServerOptions } from './config';
+import { HealthService } from './health';
+import { createLogger } from './log';
+import { parameterServiceHandlers } from './rpc/parameter-service';
+import { applyServerFlowControl, serverOptions } from './rpc/transport';
+import { ParameterStore } from './store/parameter-store';
+
+export type { ServerOptions } from './config';
+export { ConfigError } from './config';
+
+export interface RunningServer {
+  /** host:port actually bound. */
+  address: string;
+  port: number;
+  store: ParameterStore;
+  log: Logger;
+  /** Graceful shutdown; in-flight calls get up to `graceMs` (default 10 s) before they are cut. */
+  close(graceMs?: number): Promise<void>;
+}
+
+const SERVICE_NAME = 'gluonps.v1.ParameterService';
+
+/** Checks the --devices list against this build and machine, and applies the memory budget. */
+function prepareDevices(options: ServerOptions, maxCpuContexts: number): string[] {
+  const info = nk.buildInfo();
+  const devices = options.devices ?? (info.gpuCount > 0 ? ['cpu', 'gpu'] : ['cpu']);
+  for (const d of devices) {
+    if (d === 'cpu') continue;
+    const id = d === 'gpu' ? 0 : Number(/\d+/.exec(d)![0]);
+    try {
+      nk.checkDevice({ type: 'gpu', id });
+    } catch (err) {
+      throw new ConfigError(`--devices ${d}: ${(err as Error).message}`);
+    }
+  }
+  if (options.memoryBudget !== undefined && options.memoryBudget !== null) {
+    for (let i = 0; i < maxCpuContexts; i++) nk.setMemoryBudget(nk.cpu(i), options.memoryBudget);
+    for (let i = 0; i < info.gpuCount; i++) nk.setMemoryBudget(nk.gpu(i), options.memoryBudget);
+  }
+  return devices;
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const host = options.host ?? DEFAULTS.host;
+  const port = options.port ?? DEFAULTS.port;
+  const maxCpuContexts = options.maxCpuContexts ?? DEFAULTS.maxCpuContexts;
+  const log = createLogger(options.logLevel ?? DEFAULTS.logLevel);
+  const devices = prepareDevices(options, maxCpuContexts);
+  const store = new ParameterStore({
+    maxTensorBytes: options.maxTensorBytes ?? DEFAULTS.maxTensorBytes,
+    maxCpuContexts,
+    deviceRefusal: (d) => deviceRefusal(devices, d),
+    onEvent: (event, fields) => log.warn(fields, event),
+  });
+
+  const protos = loadProtos();
+  const server = new grpc.Server(serverOptions());
+  applyServerFlowControl(server, { warn: (msg) => log.warn(msg) });
+  const health = new HealthService([SERVICE_NAME]);
+  server.addService(protos.gluonps.v1.ParameterService.service, parameterServiceHandlers(store, log));
+  server.addService(protos.grpc.health.v1.Health.service, health.handlers());
+
+  const boundPort = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  }).catch((err: Error) => {
+    throw new ConfigError(`cannot listen on ${host}:${port}: ${err.message}`);
+  });
+  health.setAll('SERVING');
+  const address = `${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  log.info({ address, devices, maxTensorBytes: store.maxTensorBytes, cuda: nk.buildInfo().cuda, kernelJobs: nk.MAX_CONCURRENT_KERNELS }, 'listening');
+
+  let closing: Promise<void> | null = null;
+  const close = (graceMs = 10_000): Promise<void> => {
+    closing ??= (async () => {
+      log.info('shutting down: no new calls; finishing in-flight ones');
+      health.setAll('NOT_SERVING');
+      health.endWatches();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          log.warn({ graceMs }, 'in-flight calls did not finish in time; cutting them');
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      log.info('stopped');
+    })();
+    return closing;
+  };
+  return { address, port: boundPort, store, log, close };
+}

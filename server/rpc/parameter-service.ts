@@ -1,0 +1,121 @@
+// parameter-service.ts: the gluonps.v1.ParameterService handlers. Each one translates the
+// request (convert.ts), calls the ParameterStore and translates the reply; tensors move as
+// chunked streams (chunks.ts). No tensor logic lives here.
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { exists, invalid, notFound, subject } from '../errors';
+import type { HostTensor, ParameterStore, RowSparseSnapshot, TensorSnapshot } from '../store/parameter-store';
+import type { ParameterServiceHandlers } from '../../protos/generated/gluonps/v1/ParameterService';
+import type { TensorChunk } from '../../protos/generated/gluonps/v1/TensorChunk';
+import type { TensorHeader__Output } from '../../protos/generated/gluonps/v1/TensorHeader';
+import type { TensorUpload__Output } from '../../protos/generated/gluonps/v1/TensorUpload';
+import { clientStream, serverStream, unary } from './calls';
+import type { CallContext } from './calls';
+import { collectTensor, writeTensor } from './chunks';
+import { contextFromWire, contextsFromWire, contextToWire, dtypeFromWire, dtypeToWire, headerShape, infoToWire, initFromWire, specFromWire } from './convert';
+
+async function sendSnapshots(call: grpc.ServerWritableStream<unknown, TensorChunk>, snaps: Array<TensorSnapshot | RowSparseSnapshot>, signal: AbortSignal): Promise<void> {
+  for (const s of snaps) {
+    const header = {
+      shape: s.shape,
+      dtype: dtypeToWire(s.dtype) as never,
+      byteLength: s.bytes.byteLength,
+      version: Number(s.version),
+      rowIds: 'indices' in s ? Array.from(s.indices, Number) : [],
+      ctx: contextToWire(s.ctx),
+    };
+    await writeTensor<TensorChunk>(call, { header }, s.bytes, { signal });
+  }
+}
+
+export function parameterServiceHandlers(store: ParameterStore, log: Logger): ParameterServiceHandlers {
+  const ctx = (method: string): CallContext => ({ log, method });
+
+  /** Receives one uploaded tensor, checking the header before any byte is buffered. */
+  const receive = (call: AsyncIterable<object>, onName: (name: string) => void, requireExisting: boolean): Promise<{ name: string; value: HostTensor }> =>
+    collectTensor<TensorHeader__Output>(call, {
+      nameField: 'name',
+      maxBytes: store.maxTensorBytes,
+      validateHeader: (header, name) => {
+        onName(name);
+        if (name === '') throw invalid('upload: the first message must name the parameter');
+        if (requireExisting && !store.has(name)) throw notFound(`parameter '${name}' does not exist`);
+        const { shape, dtype } = headerShape(subject(name), header);
+        store.checkTensorHeader(subject(name), dtype, shape, header.byteLength);
+      },
+      allocate: (n) => Buffer.allocUnsafeSlow(n),
+    }).then(({ name, header, data }) => ({ name, value: { ...headerShape(subject(name), header), bytes: data } }));
+
+  return {
+    Declare: unary(ctx('Declare'), (req) => infoToWire(store.declare(specFromWire(req.spec)))),
+
+    DeclareConstant: clientStream(ctx('DeclareConstant'), async (call: AsyncIterable<TensorUpload__Output>, onName) => {
+      const { name, value } = await receive(call, onName, false);
+      if (store.has(name) && !store.describe(name).isConstant) throw exists(`constant '${name}': the name is already a (non-constant) parameter`);
+      return infoToWire(store.declareConstant(name, value));
+    }),
+
+    Get: unary(ctx('Get'), (req) => infoToWire(store.describe(req.name))),
+    Describe: unary(ctx('Describe'), (req) => infoToWire(store.describe(req.name))),
+    List: unary(ctx('List'), () => ({ parameters: store.list().map(infoToWire) })),
+
+    Initialize: unary(ctx('Initialize'), async (req) => {
+      const who = subject(req.name);
+      if (!store.has(req.name)) throw notFound(`parameter '${req.name}' does not exist`);
+      const d = await store.initialize(req.name, {
+        init: initFromWire(who, req.init),
+        ctx: contextsFromWire(who, req.ctx),
+        defaultInit: initFromWire(who, req.defaultInit),
+        forceReinit: req.forceReinit,
+        structuralName: req.structuralName,
+        seed: req.seed ?? null,
+      });
+      return infoToWire(d);
+    }),
+
+    Data: serverStream(ctx('Data'), async (req, call, signal) => {
+      const snap = await store.data(req.name, contextFromWire(subject(req.name), req.ctx));
+      await sendSnapshots(call, [snap], signal);
+    }),
+    ListData: serverStream(ctx('ListData'), async (req, call, signal) => {
+      await sendSnapshots(call, await store.listData(req.name), signal);
+    }),
+    Grad: serverStream(ctx('Grad'), async (req, call, signal) => {
+      const snap = await store.grad(req.name, contextFromWire(subject(req.name), req.ctx));
+      await sendSnapshots(call, [snap], signal);
+    }),
+    ListGrad: serverStream(ctx('ListGrad'), async (req, call, signal) => {
+      await sendSnapshots(call, await store.listGrad(req.name), signal);
+    }),
+    RowSparseData: serverStream(ctx('RowSparseData'), async (req, call, signal) => {
+      const snap = await store.rowSparseData(req.name, req.rowIds, contextFromWire(subject(req.name), req.ctx));
+      await sendSnapshots(call, [snap], signal);
+    }),
+    ListRowSparseData: serverStream(ctx('ListRowSparseData'), async (req, call, signal) => {
+      await sendSnapshots(call, await store.listRowSparseData(req.name, req.rowIds), signal);
+    }),
+
+    ListCtx: unary(ctx('ListCtx'), async (req) => {
+      const list = await store.listCtx(req.name);
+      const d = store.describe(req.name);
+      return { ctx: list.map(contextToWire), deferred: d.deferred, version: Number(d.version) };
+    }),
+    ResetCtx: unary(ctx('ResetCtx'), async (req) => {
+      const who = subject(req.name);
+      return infoToWire(await store.resetCtx(req.name, contextsFromWire(who, req.ctx) ?? []));
+    }),
+
+    SetData: clientStream(ctx('SetData'), async (call: AsyncIterable<TensorUpload__Output>, onName) => {
+      const { name, value } = await receive(call, onName, true);
+      return infoToWire(await store.setData(name, value));
+    }),
+
+    ZeroGrad: unary(ctx('ZeroGrad'), async (req) => infoToWire(await store.zeroGrad(req.name))),
+    Cast: unary(ctx('Cast'), async (req) => {
+      store.entry(req.name);
+      return infoToWire(await store.cast(req.name, dtypeFromWire(subject(req.name), req.dtype)));
+    }),
+    SetShape: unary(ctx('SetShape'), async (req) => infoToWire(await store.setShape(req.name, req.shape))),
+    Var: unary(ctx('Var'), (req) => store.var(req.name)),
+  };
+}
