@@ -451,8 +451,17 @@ const std::unordered_map<std::string, Builder>& Builders() {
 
 Napi::Value HostArrayBuffer(Napi::Env env, std::shared_ptr<Storage> storage) {
   auto* keep = new std::shared_ptr<Storage>(std::move(storage));
+  // Tell V8 how much memory this small handle holds, so the GC collects dropped read buffers
+  // (tens of MiB each) promptly instead of letting them pile up.
+  int64_t bytes = static_cast<int64_t>((*keep)->bytes());
+  Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
   Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
-      env, (*keep)->data(), (*keep)->bytes(), [](Napi::Env, void*, std::shared_ptr<Storage>* k) { delete k; }, keep);
+      env, (*keep)->data(), (*keep)->bytes(),
+      [](Napi::Env e, void*, std::shared_ptr<Storage>* k) {
+        Napi::MemoryManagement::AdjustExternalMemory(e, -static_cast<int64_t>((*k)->bytes()));
+        delete k;
+      },
+      keep);
   return ab;
 }
 
