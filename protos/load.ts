@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProtoGrpcType as HealthProto } from './generated/health';
 import type { ProtoGrpcType as ParameterProto } from './generated/parameter';
+import type { ProtoGrpcType as TrainerProto } from './generated/trainer';
 
 /**
  * Root of the .proto tree (imports are written relative to it, e.g. "gluonps/v1/tensor.proto"):
@@ -37,6 +38,7 @@ function resolveProtoDir(): string {
 export const PROTO_FILES: readonly string[] = [
   'gluonps/v1/parameter.proto',
   'gluonps/v1/tensor.proto',
+  'gluonps/v1/trainer.proto',
   'grpc/health/v1/health.proto',
 ];
 
@@ -51,7 +53,7 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 };
 
 /** Every service and message of the loaded files, typed by the generated code. */
-export type ProtoGrpcType = ParameterProto & HealthProto;
+export type ProtoGrpcType = ParameterProto & TrainerProto & HealthProto;
 
 let cachedDefinition: protoLoader.PackageDefinition | undefined;
 
