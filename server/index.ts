@@ -10,8 +10,10 @@ import type { ServerOptions } from './config';
 import { HealthService } from './health';
 import { createLogger } from './log';
 import { parameterServiceHandlers } from './rpc/parameter-service';
+import { trainerServiceHandlers } from './rpc/trainer-service';
 import { applyServerFlowControl, serverOptions } from './rpc/transport';
 import { ParameterStore } from './store/parameter-store';
+import { TrainerRegistry } from './trainer/registry';
 
 export type { ServerOptions } from './config';
 export { ConfigError } from './config';
@@ -21,12 +23,13 @@ export interface RunningServer {
   address: string;
   port: number;
   store: ParameterStore;
+  trainers: TrainerRegistry;
   log: Logger;
   /** Graceful shutdown; in-flight calls get up to `graceMs` (default 10 s) before they are cut. */
   close(graceMs?: number): Promise<void>;
 }
 
-const SERVICE_NAME = 'gluonps.v1.ParameterService';
+const SERVICE_NAMES = ['gluonps.v1.ParameterService', 'gluonps.v1.TrainerService'];
 
 /** Checks the --devices list against this build and machine, and applies the memory budget. */
 function prepareDevices(options: ServerOptions, maxCpuContexts: number): string[] {
@@ -64,8 +67,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const protos = loadProtos();
   const server = new grpc.Server(serverOptions());
   applyServerFlowControl(server, { warn: (msg) => log.warn(msg) });
-  const health = new HealthService([SERVICE_NAME]);
+  const trainers = new TrainerRegistry(store, log);
+  const health = new HealthService(SERVICE_NAMES);
   server.addService(protos.gluonps.v1.ParameterService.service, parameterServiceHandlers(store, log));
+  server.addService(protos.gluonps.v1.TrainerService.service, trainerServiceHandlers(trainers, store, log));
   server.addService(protos.grpc.health.v1.Health.service, health.handlers());
 
   const boundPort = await new Promise<number>((resolve, reject) => {
@@ -83,6 +88,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       log.info('shutting down: no new calls; finishing in-flight ones');
       health.setAll('NOT_SERVING');
       health.endWatches();
+      // Steps waiting at a sync barrier would otherwise hold the shutdown for the whole grace.
+      trainers.closeAll();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           log.warn({ graceMs }, 'in-flight calls did not finish in time; cutting them');
@@ -98,5 +105,5 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     })();
     return closing;
   };
-  return { address, port: boundPort, store, log, close };
+  return { address, port: boundPort, store, trainers, log, close };
 }

@@ -537,20 +537,10 @@ export class ParameterStore {
         return t;
       };
       try {
-        // _reduce(): the mean of every copy, gathered on the first new context.
+        // _reduce(): the mean of every copy, on the first new context.
         const mean = track(nk.empty(ctx[0]!, e.spec.dtype, shape));
-        if (e.data.length === 1) {
-          await nk.copy(mean, e.data[0]!);
-        } else {
-          const copies = [];
-          for (const t of e.data) {
-            const c = track(nk.empty(ctx[0]!, e.spec.dtype, shape));
-            await nk.copy(c, t);
-            copies.push(c);
-          }
-          await nk.addN(mean, copies);
-          await nk.scale(mean, 1 / copies.length);
-        }
+        if (e.data.length === 1) await nk.copy(mean, e.data[0]!);
+        else await this.meanInto(mean, e.data, track);
         const data = [mean, ...ctx.slice(1).map((c) => track(nk.empty(c, e.spec.dtype, shape)))];
         for (const t of data.slice(1)) await nk.copy(t, mean);
         const grad = e.spec.gradReq === 'null' ? null : ctx.map((c) => track(nk.empty(c, e.spec.dtype, shape)));
@@ -567,6 +557,49 @@ export class ParameterStore {
       }
       return this.describeEntry(e);
     });
+  }
+
+  /**
+   * Writes the mean of `copies` into `out`. Floats accumulate in float64 (no float16 overflow on
+   * the way; MXNet sums in the dtype). Integers are averaged exactly on the host with truncating
+   * division, as MXNet's integer add_n / N does.
+   */
+  private async meanInto(out: DeviceTensor, copies: readonly DeviceTensor[], track: (t: DeviceTensor) => DeviceTensor): Promise<void> {
+    const n = copies.length;
+    if (nk.isFloatDType(out.dtype)) {
+      const sum = track(nk.empty(out.device, 'float64', out.shape));
+      const here = track(nk.empty(out.device, out.dtype, out.shape));
+      const wide = track(nk.empty(out.device, 'float64', out.shape));
+      for (const t of copies) {
+        await nk.copy(here, t);
+        await nk.cast(wide, here);
+        await nk.axpy(sum, 1, wide);
+      }
+      await nk.scale(sum, 1 / n);
+      await nk.cast(out, sum);
+      return;
+    }
+    const views = await Promise.all(copies.map((t) => nk.readBytes(t)));
+    const result = new Uint8Array(out.byteLength);
+    if (out.dtype === 'int64') {
+      const dst = new BigInt64Array(result.buffer);
+      const srcs = views.map((v) => new BigInt64Array(v.buffer, v.byteOffset, out.size));
+      for (let i = 0; i < out.size; i++) {
+        let acc = 0n;
+        for (const src of srcs) acc += src[i]!;
+        dst[i] = acc / BigInt(n);
+      }
+    } else {
+      const Ctor = out.dtype === 'int32' ? Int32Array : out.dtype === 'int8' ? Int8Array : Uint8Array;
+      const dst = new Ctor(result.buffer);
+      const srcs = views.map((v) => new Ctor(v.buffer as ArrayBuffer, v.byteOffset, out.size));
+      for (let i = 0; i < out.size; i++) {
+        let acc = 0;
+        for (const src of srcs) acc += src[i]!;
+        dst[i] = Math.trunc(acc / n);
+      }
+    }
+    await nk.write(out, result);
   }
 
   // --- Symbols -------------------------------------------------------------------------------

@@ -1,0 +1,15 @@
+// The gluon-ps client: what users import. A Gluon-like API (connect, parameter handles, init.*,
+// cpu/gpu contexts) over the gluonps.v1 gRPC service; the contract is
+// the project's client API reference. Everything async rejects with a GluonPsError whose
+// numeric `code` is a gRPC status (compare with `Status.NOT_FOUND` etc.).
+export { connect, ParameterServerClient } from './client';
+export type { ConnectOptions, TlsOptions } from './client';
+export { cpu, gpu } from './convert';
+export type { Context, DeviceType, GradReq, ParameterDescriptor, ParameterSpec, StorageType } from './convert';
+export { GluonPsError, Status } from './errors';
+export { init, INIT_KINDS } from './init';
+export type { FactorType, InitKind, InitName, InitSpec, OrthogonalRandType, XavierRndType } from './init';
+export { Parameter } from './parameter';
+export type { InitializeOptions, ReadTensor, RowSparseTensor, SymbolVar } from './parameter';
+export { DTYPES } from './tensor';
+export type { ArrayTypes, DType, NestedNumbers, Tensor, TensorInput, TypedArray } from './tensor';

@@ -1,0 +1,197 @@
+// trainer-service.ts: the gluonps.v1.TrainerService handlers. They translate requests to the
+// TrainerRegistry / Trainer calls and back; gradients and state snapshots move as chunked
+// streams. The optimizer arrives as typed data (OptimizerSpec), never as code.
+import type { Logger } from 'pino';
+import { invalid, subject } from '../errors';
+import type { ParameterStore } from '../store/parameter-store';
+import type { LrSchedulerSpec } from '../trainer/lr-scheduler';
+import { buildOptimizer } from '../trainer/optimizer-spec';
+import type { OptimizerConfig, OptimizerParams } from '../trainer/optimizer-spec';
+import type { TrainerRegistry } from '../trainer/registry';
+import type { CallKey, Trainer } from '../trainer/trainer';
+import type { GradUpload__Output } from '../../protos/generated/gluonps/v1/GradUpload';
+import type { IdempotencyKey__Output } from '../../protos/generated/gluonps/v1/IdempotencyKey';
+import type { LrScheduler, LrScheduler__Output } from '../../protos/generated/gluonps/v1/LrScheduler';
+import type { OptimizerSpec, OptimizerSpec__Output } from '../../protos/generated/gluonps/v1/OptimizerSpec';
+import type { StatesChunk, StatesChunk__Output } from '../../protos/generated/gluonps/v1/StatesChunk';
+import type { TensorHeader__Output } from '../../protos/generated/gluonps/v1/TensorHeader';
+import type { TrainerInfo } from '../../protos/generated/gluonps/v1/TrainerInfo';
+import type { TrainerServiceHandlers } from '../../protos/generated/gluonps/v1/TrainerService';
+import { clientStream, serverStream, unary } from './calls';
+import { collectTensor, writeTensor } from './chunks';
+import { headerShape } from './convert';
+
+const KIND: Record<string, string> = {
+  OPTIMIZER_KIND_SGD: 'sgd',
+  OPTIMIZER_KIND_NAG: 'nag',
+  OPTIMIZER_KIND_ADAM: 'adam',
+  OPTIMIZER_KIND_ADAMW: 'adamw',
+  OPTIMIZER_KIND_ADAGRAD: 'adagrad',
+  OPTIMIZER_KIND_RMSPROP: 'rmsprop',
+  OPTIMIZER_KIND_FTRL: 'ftrl',
+  OPTIMIZER_KIND_LAMB: 'lamb',
+};
+
+/** Largest optimizer-state snapshot accepted by LoadStates. */
+const MAX_STATES_BYTES = 64 * 2 ** 30;
+
+function schedulerFromWire(s: LrScheduler__Output | null): LrSchedulerSpec | null {
+  if (s === null || s.kind === '') return null;
+  return {
+    kind: s.kind as LrSchedulerSpec['kind'],
+    step: s.step,
+    steps: s.steps.length ? [...s.steps] : undefined,
+    factor: s.factor,
+    stopFactorLr: s.stopFactorLr,
+    baseLr: s.baseLr,
+    finalLr: s.finalLr,
+    maxUpdate: s.maxUpdate,
+    pwr: s.pwr,
+    warmupSteps: s.warmupSteps,
+    warmupBeginLr: s.warmupBeginLr,
+    warmupMode: s.warmupMode === '' ? undefined : (s.warmupMode as LrSchedulerSpec['warmupMode']),
+  };
+}
+
+function optimizerFromWire(who: string, m: OptimizerSpec__Output | null): OptimizerConfig {
+  if (m === null) throw invalid(`${who}: the request has no optimizer`);
+  const name = KIND[m.kind];
+  if (name === undefined) throw invalid(`${who}: unknown optimizer kind ${JSON.stringify(m.kind)}, expected one of ${Object.keys(KIND).join(', ')}`);
+  const { kind: _kind, lrScheduler, ...rest } = m;
+  const params: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(rest)) if (!k.startsWith('_') && v !== undefined) params[k] = v;
+  const scheduler = schedulerFromWire(lrScheduler);
+  if (scheduler) params.lrScheduler = scheduler;
+  return buildOptimizer(who, name, params);
+}
+
+function optimizerToWire(cfg: OptimizerConfig, learningRate: number): OptimizerSpec {
+  const { lrScheduler, ...params } = cfg.params as OptimizerParams;
+  const kind = Object.entries(KIND).find(([, v]) => v === cfg.name)![0] as OptimizerSpec['kind'];
+  const out: OptimizerSpec = { kind };
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) (out as Record<string, unknown>)[k] = v;
+  out.learningRate = learningRate;
+  if (lrScheduler) out.lrScheduler = { ...(lrScheduler as LrScheduler) };
+  return out;
+}
+
+function keyFromWire(who: string, k: IdempotencyKey__Output | null): CallKey {
+  if (k === null) throw invalid(`${who}: the call has no idempotency key (worker_id, incarnation, sequence)`);
+  return { workerId: k.workerId, incarnation: k.incarnation, sequence: k.sequence };
+}
+
+function infoOf(t: Trainer): TrainerInfo {
+  const st = t.state();
+  return {
+    name: t.spec.name,
+    params: t.spec.params,
+    optimizer: optimizerToWire(t.spec.optimizer, st.learningRate),
+    mode: t.spec.mode === 'sync' ? 'TRAINER_MODE_SYNC' : 'TRAINER_MODE_ASYNC',
+    numWorkers: t.spec.numWorkers,
+    step: st.step,
+    learningRate: st.learningRate,
+    workersSeen: st.workersSeen,
+    workersLeft: st.workersLeft,
+    waitingFor: st.waitingFor,
+    stepTimeoutMs: t.spec.stepTimeoutMs,
+    timeoutPolicy: t.spec.timeoutPolicy === 'fail' ? 'TIMEOUT_POLICY_FAIL' : 'TIMEOUT_POLICY_QUORUM',
+    quorum: t.spec.quorum,
+  };
+}
+
+export function trainerServiceHandlers(registry: TrainerRegistry, store: ParameterStore, log: Logger): TrainerServiceHandlers {
+  const ctx = (method: string): { log: Logger; method: string } => ({ log, method });
+  return {
+    CreateTrainer: unary(ctx('CreateTrainer'), (req) => {
+      const who = `trainer '${req.name}'`;
+      const policy = req.timeoutPolicy === 'TIMEOUT_POLICY_QUORUM' ? 'quorum' : 'fail';
+      const t = registry.create(
+        {
+          name: req.name,
+          params: [...req.params],
+          optimizer: optimizerFromWire(who, req.optimizer),
+          mode: req.mode === 'TRAINER_MODE_ASYNC' ? 'async' : 'sync',
+          numWorkers: req.numWorkers,
+          stepTimeoutMs: req.stepTimeoutMs ?? 30_000,
+          timeoutPolicy: policy,
+          quorum: policy === 'quorum' ? req.quorum : 0,
+        },
+        req.workerId,
+      );
+      return infoOf(t);
+    }),
+
+    PushGrad: clientStream(ctx('PushGrad'), async (call: AsyncIterable<GradUpload__Output>, onName) => {
+      let first: GradUpload__Output | null = null;
+      const tagged = (async function* () {
+        for await (const m of call) {
+          first ??= m;
+          yield m;
+        }
+      })();
+      const { header, data } = await collectTensor<TensorHeader__Output>(tagged, {
+        maxBytes: store.maxTensorBytes,
+        validateHeader: (h) => {
+          const m = first!;
+          onName(m.param);
+          registry.get(m.trainer);
+          const { dtype, shape } = headerShape(subject(m.param), h);
+          store.checkTensorHeader(subject(m.param), dtype, shape, h.byteLength);
+        },
+      });
+      const m = first!;
+      const trainer = registry.get(m.trainer);
+      const rowIds = header.rowIds.length > 0 ? BigInt64Array.from(header.rowIds, (v) => BigInt(v)) : null;
+      const { dtype, shape } = headerShape(subject(m.param), header);
+      return trainer.pushGrad(keyFromWire(`trainer '${m.trainer}'`, m.key), m.step, m.param, { dtype, shape, bytes: data }, rowIds);
+    }),
+
+    Step: unary(ctx('Step'), async (req) => {
+      const t = registry.get(req.trainer);
+      const r = await t.step(keyFromWire(`trainer '${req.trainer}'`, req.key), req.step, req.batchSize);
+      return { step: r.step, versions: r.versions.map(Number), workers: r.workers };
+    }),
+
+    Leave: unary(ctx('Leave'), (req) => {
+      const t = registry.get(req.trainer);
+      t.leave(req.workerId);
+      return infoOf(t);
+    }),
+
+    SetLearningRate: unary(ctx('SetLearningRate'), (req) => {
+      const t = registry.get(req.trainer);
+      t.setLearningRate(req.learningRate);
+      return infoOf(t);
+    }),
+
+    DescribeTrainer: unary(ctx('DescribeTrainer'), (req) => infoOf(registry.get(req.name))),
+
+    SaveStates: serverStream(ctx('SaveStates'), async (req, call, signal) => {
+      const bytes = await registry.get(req.name).saveStates();
+      await writeTensor<StatesChunk>(call, { trainer: req.name, byteLength: bytes.byteLength }, bytes, { signal });
+    }),
+
+    LoadStates: clientStream(ctx('LoadStates'), async (call: AsyncIterable<StatesChunk__Output>, onName) => {
+      // The first message's own fields (trainer, byte_length) play the tensor header's part.
+      const framed = (async function* () {
+        let first = true;
+        for await (const m of call) {
+          yield { header: first ? { trainer: m.trainer, byteLength: m.byteLength } : null, chunk: m.chunk };
+          first = false;
+        }
+      })();
+      let trainer = '';
+      const { data } = await collectTensor<{ trainer: string; byteLength: number }>(framed, {
+        maxBytes: MAX_STATES_BYTES,
+        validateHeader: (h) => {
+          trainer = h.trainer;
+          onName(trainer);
+          registry.get(trainer);
+        },
+      });
+      const t = registry.get(trainer);
+      await t.loadStates(data);
+      return infoOf(t);
+    }),
+  };
+}

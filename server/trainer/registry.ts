@@ -1,0 +1,55 @@
+// registry.ts: every trainer by name. Creating a trainer that exists attaches to it when the
+// spec is identical (every worker creates the same trainer) and is ALREADY_EXISTS otherwise.
+import type { Logger } from 'pino';
+import { exists, invalid, notFound } from '../errors';
+import type { ParameterStore } from '../store/parameter-store';
+import { stableStringify } from '../store/spec';
+import { Trainer } from './trainer';
+import type { TrainerSpec } from './trainer';
+
+export class TrainerRegistry {
+  private readonly trainers = new Map<string, Trainer>();
+
+  constructor(
+    private readonly store: ParameterStore,
+    private readonly log: Logger,
+  ) {}
+
+  create(spec: TrainerSpec, workerId: number): Trainer {
+    const who = `trainer '${spec.name}'`;
+    if (!/^[A-Za-z0-9_.:\-/]{1,256}$/.test(spec.name)) throw invalid(`trainer name must be 1-256 characters of letters, digits, '_', '.', ':', '-', '/'; got ${JSON.stringify(spec.name)}`);
+    if (spec.params.length === 0) throw invalid(`${who}: needs at least one parameter`);
+    if (new Set(spec.params).size !== spec.params.length) throw invalid(`${who}: a parameter is listed twice in [${spec.params.join(', ')}]`);
+    for (const p of spec.params) if (!this.store.has(p)) throw notFound(`${who}: parameter '${p}' does not exist`);
+    if (!Number.isInteger(spec.numWorkers) || spec.numWorkers < 1) throw invalid(`${who}: num_workers must be >= 1, got ${spec.numWorkers}`);
+    if (spec.timeoutPolicy === 'quorum' && (spec.quorum < 1 || spec.quorum > spec.numWorkers)) {
+      throw invalid(`${who}: quorum must be between 1 and num_workers (${spec.numWorkers}), got ${spec.quorum}`);
+    }
+    if (!Number.isInteger(spec.stepTimeoutMs) || spec.stepTimeoutMs < 1) throw invalid(`${who}: step_timeout_ms must be >= 1, got ${spec.stepTimeoutMs}`);
+    const existing = this.trainers.get(spec.name);
+    if (existing) {
+      const a = stableStringify({ ...existing.spec, optimizer: existing.spec.optimizer.params });
+      const b = stableStringify({ ...spec, optimizer: spec.optimizer.params });
+      if (a !== b || existing.spec.optimizer.name !== spec.optimizer.name) {
+        throw exists(`${who} already exists with a different spec (${existing.spec.optimizer.name}, ${existing.spec.mode}, ${existing.spec.numWorkers} workers, params [${existing.spec.params.join(', ')}])`);
+      }
+      existing.register(workerId);
+      return existing;
+    }
+    const trainer = new Trainer(spec, this.store, this.log);
+    trainer.register(workerId);
+    this.trainers.set(spec.name, trainer);
+    this.log.info({ trainer: spec.name, optimizer: spec.optimizer.name, mode: spec.mode, workers: spec.numWorkers, params: spec.params.length }, 'trainer created');
+    return trainer;
+  }
+
+  get(name: string): Trainer {
+    const t = this.trainers.get(name);
+    if (!t) throw notFound(`trainer '${name}' does not exist`);
+    return t;
+  }
+
+  closeAll(): void {
+    for (const t of this.trainers.values()) t.close();
+  }
+}

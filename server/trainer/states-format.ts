@@ -1,0 +1,99 @@
+// states-format.ts: the opaque snapshot of a trainer's optimizer states (save_states /
+// load_states): magic "GPSSTAT1", a u32 JSON header length, the JSON header (trainer, optimizer,
+// step, learning rate, and per parameter its layout, update count and tensor byte ranges), then
+// the raw tensor bytes. Readers check every range before using it.
+import { invalid } from '../errors';
+
+const MAGIC = Buffer.from('GPSSTAT1', 'ascii');
+
+export interface SavedParamStates {
+  name: string;
+  layout: string;
+  count: number;
+  dtype: string;
+  shape: number[];
+  /** Per context, per state tensor: the bytes. */
+  tensors: Uint8Array[][];
+}
+
+export interface SavedStates {
+  trainer: string;
+  optimizer: string;
+  step: number;
+  learningRate: number;
+  params: SavedParamStates[];
+}
+
+interface HeaderParam {
+  name: string;
+  layout: string;
+  count: number;
+  dtype: string;
+  shape: number[];
+  ranges: Array<Array<[number, number]>>;
+}
+
+export function writeStates(s: SavedStates): Buffer {
+  let offset = 0;
+  const params: HeaderParam[] = s.params.map((p) => ({
+    name: p.name,
+    layout: p.layout,
+    count: p.count,
+    dtype: p.dtype,
+    shape: p.shape,
+    ranges: p.tensors.map((list) =>
+      list.map((t): [number, number] => {
+        const r: [number, number] = [offset, t.byteLength];
+        offset += t.byteLength;
+        return r;
+      }),
+    ),
+  }));
+  const header = Buffer.from(JSON.stringify({ trainer: s.trainer, optimizer: s.optimizer, step: s.step, learningRate: s.learningRate, params }), 'utf8');
+  const out = Buffer.allocUnsafe(MAGIC.length + 4 + header.length + offset);
+  MAGIC.copy(out, 0);
+  out.writeUInt32LE(header.length, MAGIC.length);
+  header.copy(out, MAGIC.length + 4);
+  let at = MAGIC.length + 4 + header.length;
+  for (const p of s.params) for (const list of p.tensors) for (const t of list) {
+    out.set(t, at);
+    at += t.byteLength;
+  }
+  return out;
+}
+
+export function readStates(who: string, bytes: Uint8Array): SavedStates {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const bad = (why: string): never => {
+    throw invalid(`${who}: not a saved optimizer-state snapshot: ${why}`);
+  };
+  if (buf.length < MAGIC.length + 4 || !buf.subarray(0, MAGIC.length).equals(MAGIC)) bad('missing the GPSSTAT1 magic');
+  const headerLength = buf.readUInt32LE(MAGIC.length);
+  const dataStart = MAGIC.length + 4 + headerLength;
+  if (dataStart > buf.length) bad(`header length ${headerLength} runs past the end (${buf.length} bytes)`);
+  let header: { trainer: string; optimizer: string; step: number; learningRate: number; params: HeaderParam[] };
+  try {
+    header = JSON.parse(buf.subarray(MAGIC.length + 4, dataStart).toString('utf8'));
+  } catch {
+    return bad('the header is not valid JSON');
+  }
+  if (typeof header !== 'object' || header === null || !Array.isArray(header.params) || !Number.isSafeInteger(header.step) || typeof header.optimizer !== 'string' || typeof header.learningRate !== 'number') bad('the header lacks step, optimizer, learningRate or params');
+  const dataLength = buf.length - dataStart;
+  const params = header.params.map((p): SavedParamStates => {
+    if (typeof p?.name !== 'string' || typeof p.layout !== 'string' || !Number.isSafeInteger(p.count) || !Array.isArray(p.ranges)) bad('a parameter entry is malformed');
+    return {
+      name: p.name,
+      layout: p.layout,
+      count: p.count,
+      dtype: p.dtype,
+      shape: p.shape,
+      tensors: p.ranges.map((list) =>
+        (Array.isArray(list) ? list : bad('ranges must be lists')).map(([start, length]) => {
+          if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || start < 0 || length < 0 || start + length > dataLength) bad(`a byte range [${start}, +${length}) of '${p.name}' is outside the data`);
+          return buf.subarray(dataStart + start, dataStart + start + length);
+        }),
+      ),
+    };
+  });
+  return { trainer: header.trainer, optimizer: header.optimizer, step: header.step, learningRate: header.learningRate, params };
+}
