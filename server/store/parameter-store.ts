@@ -6,8 +6,11 @@
 import * as nk from '../../native/index';
 import type { DType, Device, DeviceTensor } from '../../native/index';
 import { exhausted, exists, fmtShape, invalid, notFound, precondition, ServerError, subject } from '../errors';
-import { checkInitFits, dumpsInit, runInitializer } from './initializers';
+import { checkInitFits, runInitializer } from './initializers';
+import { checkContexts, checkSize, checkTensorHeader } from './checks';
 import { Mutex } from './mutex';
+import { meanInto } from './reduce';
+import { symbolOf } from './symbol';
 import { buildSpec, checkInit, checkName, deviceKey, mergeShape, normalizeShape, sameSpec, shapeIsKnown, specDifference, stableStringify } from './spec';
 import type { InitSpec, ParameterSpec, ParameterSpecInput } from './spec';
 
@@ -540,7 +543,7 @@ export class ParameterStore {
         // _reduce(): the mean of every copy, on the first new context.
         const mean = track(nk.empty(ctx[0]!, e.spec.dtype, shape));
         if (e.data.length === 1) await nk.copy(mean, e.data[0]!);
-        else await this.meanInto(mean, e.data, track);
+        else await meanInto(mean, e.data, track);
         const data = [mean, ...ctx.slice(1).map((c) => track(nk.empty(c, e.spec.dtype, shape)))];
         for (const t of data.slice(1)) await nk.copy(t, mean);
         const grad = e.spec.gradReq === 'null' ? null : ctx.map((c) => track(nk.empty(c, e.spec.dtype, shape)));
@@ -559,64 +562,10 @@ export class ParameterStore {
     });
   }
 
-  /**
-   * Writes the mean of `copies` into `out`. Floats accumulate in float64 (no float16 overflow on
-   * the way; MXNet sums in the dtype). Integers are averaged exactly on the host with truncating
-   * division, as MXNet's integer add_n / N does.
-   */
-  private async meanInto(out: DeviceTensor, copies: readonly DeviceTensor[], track: (t: DeviceTensor) => DeviceTensor): Promise<void> {
-    const n = copies.length;
-    if (nk.isFloatDType(out.dtype)) {
-      const sum = track(nk.empty(out.device, 'float64', out.shape));
-      const here = track(nk.empty(out.device, out.dtype, out.shape));
-      const wide = track(nk.empty(out.device, 'float64', out.shape));
-      for (const t of copies) {
-        await nk.copy(here, t);
-        await nk.cast(wide, here);
-        await nk.axpy(sum, 1, wide);
-      }
-      await nk.scale(sum, 1 / n);
-      await nk.cast(out, sum);
-      return;
-    }
-    const views = await Promise.all(copies.map((t) => nk.readBytes(t)));
-    const result = new Uint8Array(out.byteLength);
-    if (out.dtype === 'int64') {
-      const dst = new BigInt64Array(result.buffer);
-      const srcs = views.map((v) => new BigInt64Array(v.buffer, v.byteOffset, out.size));
-      for (let i = 0; i < out.size; i++) {
-        let acc = 0n;
-        for (const src of srcs) acc += src[i]!;
-        dst[i] = acc / BigInt(n);
-      }
-    } else {
-      const Ctor = out.dtype === 'int32' ? Int32Array : out.dtype === 'int8' ? Int8Array : Uint8Array;
-      const dst = new Ctor(result.buffer);
-      const srcs = views.map((v) => new Ctor(v.buffer as ArrayBuffer, v.byteOffset, out.size));
-      for (let i = 0; i < out.size; i++) {
-        let acc = 0;
-        for (const src of srcs) acc += src[i]!;
-        dst[i] = Math.trunc(acc / n);
-      }
-    }
-    await nk.write(out, result);
-  }
-
-  // --- Symbols -------------------------------------------------------------------------------
-
   /** MXNet's var(): the symbol variable's name and attributes. */
   var(name: string): { name: string; attrs: Record<string, string> } {
     const e = this.entry(name);
-    const s = e.spec;
-    const attrs: Record<string, string> = {};
-    if (s.shape !== null) attrs.__shape__ = s.shape.length === 1 ? `(${s.shape[0]},)` : `(${s.shape.join(', ')})`;
-    attrs.__dtype__ = String(nk.dtypeCode(s.dtype));
-    attrs.__lr_mult__ = pyFloat(s.lrMult);
-    attrs.__wd_mult__ = pyFloat(s.wdMult);
-    if (e.isConstant) attrs.__init__ = JSON.stringify([`constant_${name.toLowerCase()}`, {}]);
-    else if (s.init) attrs.__init__ = dumpsInit(s.init);
-    attrs.__storage_type__ = s.stype === 'default' ? '0' : '1';
-    return { name, attrs };
+    return symbolOf(e.spec, e.isConstant);
   }
 
   // --- Checks --------------------------------------------------------------------------------
@@ -656,58 +605,20 @@ export class ParameterStore {
   }
 
   private checkContexts(who: string, ctx: Device[] | null): Device[] {
-    const list = ctx === null || ctx.length === 0 ? [nk.cpu(0)] : ctx;
-    const seen = new Set<string>();
-    for (const c of list) {
-      if ((c.type !== 'cpu' && c.type !== 'gpu') || !Number.isSafeInteger(c.id) || c.id < 0) {
-        throw invalid(`${who}: context ${JSON.stringify(c)} is not a device; expected cpu(i) or gpu(i) with i >= 0`);
-      }
-      if (c.type === 'cpu' && c.id >= this.maxCpuContexts) {
-        throw invalid(`${who}: context cpu(${c.id}) is not available: cpu ids go up to ${this.maxCpuContexts - 1} (raise --max-cpu-contexts)`);
-      }
-      const refusal = this.deviceRefusal(c);
-      if (refusal !== null) throw invalid(`${who}: context ${deviceKey(c)} is not available: ${refusal}`);
-      try {
-        nk.checkDevice(c);
-      } catch (err) {
-        throw invalid(`${who}: context ${(err as Error).message}`);
-      }
-      const k = deviceKey(c);
-      if (seen.has(k)) throw invalid(`${who}: context ${k} is listed twice`);
-      seen.add(k);
-    }
-    return list.map((c) => ({ type: c.type, id: c.id }));
+    return checkContexts(who, ctx, this.maxCpuContexts, this.deviceRefusal);
   }
 
   private checkSize(who: string, dtype: DType, shape: readonly number[]): void {
-    let bytes: number;
-    try {
-      bytes = nk.shapeSize(shape) * nk.dtypeSize(dtype);
-    } catch (err) {
-      throw invalid(`${who}: ${(err as Error).message}`);
-    }
-    if (bytes > this.maxTensorBytes) {
-      throw exhausted(`${who}: ${dtype} ${fmtShape([...shape])} needs ${bytes} bytes, over the limit of ${this.maxTensorBytes} bytes (max tensor bytes)`);
-    }
+    checkSize(who, dtype, shape, this.maxTensorBytes);
   }
 
   /** Validates a received tensor: known dtype, shape limits, exact byte length, max bytes. */
   checkHostTensor(who: string, value: HostTensor): void {
-    this.checkTensorHeader(who, value.dtype, value.shape, value.bytes.byteLength);
+    checkTensorHeader(who, value.dtype, value.shape, value.bytes.byteLength, this.maxTensorBytes);
   }
 
   /** The same checks from a header alone, before any byte is received or allocated. */
   checkTensorHeader(who: string, dtype: DType, shape: readonly number[], byteLength: number): void {
-    if (!nk.isDType(dtype)) throw invalid(`${who}: unknown dtype ${JSON.stringify(dtype)}, expected one of ${nk.DTYPES.join(', ')}`);
-    this.checkSize(who, dtype, shape);
-    const expected = nk.shapeSize(shape) * nk.dtypeSize(dtype);
-    if (byteLength !== expected) {
-      throw invalid(`${who}: ${dtype} ${fmtShape([...shape])} needs ${expected} bytes, got ${byteLength}`);
-    }
+    checkTensorHeader(who, dtype, shape, byteLength, this.maxTensorBytes);
   }
-}
-
-/** Python's str(float): 1 -> '1.0', 0.5 -> '0.5'. */
-function pyFloat(v: number): string {
-  return Number.isInteger(v) ? `${v}.0` : String(v);
 }
