@@ -12,6 +12,7 @@ import { GluonPsError, invalidArgument, show, Status } from './errors';
 import { Parameter } from './parameter';
 import { Rpc } from './rpc';
 import { tensorBytes, toTensor, type TensorInput } from './tensor';
+import { createTrainer, TrainerChannel, type OptimizerName, type OptimizerParams, type Trainer, type TrainerOptions } from './trainer';
 import { clientChannelOptions } from './transport';
 
 /** TLS material; each field is PEM bytes. `true` means TLS with the system's root CAs. */
@@ -125,16 +126,27 @@ export async function connect(address: string, options: ConnectOptions = {}): Pr
     throw new GluonPsError(Status.UNAVAILABLE,
       `cannot connect to the gluon-ps server at ${address}: not ready after ${connectTimeoutMs} ms (${reason})`, { cause: err });
   }
-  return new ParameterServerClient(new Rpc(stub, address, metadata, deadlineMs));
+  return new ParameterServerClient(new Rpc(stub, address, metadata, deadlineMs), { metadata, deadlineMs });
+}
+
+/** @internal What calls on other services of the channel (the trainer's) need besides the Rpc. */
+export interface CallSettings {
+  /** Sent with every call (authorization). */
+  metadata: grpc.Metadata;
+  /** Per-call deadline in ms, or undefined for none. */
+  deadlineMs: number | undefined;
 }
 
 /** A connection to one server; `ps` in the docs. */
 export class ParameterServerClient {
   readonly #rpc: Rpc;
+  readonly #settings: CallSettings;
+  #trainerChannel: TrainerChannel | undefined;
 
   /** @internal Use connect(). */
-  constructor(rpc: Rpc) {
+  constructor(rpc: Rpc, settings: CallSettings = { metadata: new grpc.Metadata(), deadlineMs: undefined }) {
     this.#rpc = rpc;
+    this.#settings = settings;
   }
 
   /** host:port this client talks to. */
@@ -179,6 +191,22 @@ export class ParameterServerClient {
   async list(): Promise<ParameterDescriptor[]> {
     const reply = await this.#rpc.unary<ListResponse__Output>((md, o, cb) => this.#rpc.stub.list({}, md, o, cb));
     return reply.parameters.map(describeFromProto);
+  }
+
+  /**
+   * Creates the trainer `name` over `params` with an optimizer spec (MXNet's names in camelCase),
+   * or attaches to the existing one when every setting is identical (ALREADY_EXISTS otherwise),
+   * and returns this worker's handle (client/trainer.ts).
+   */
+  async trainer(
+    name: string,
+    params: ReadonlyArray<Parameter | string>,
+    optimizer: OptimizerName,
+    optimizerParams: OptimizerParams = {},
+    options: TrainerOptions = {},
+  ): Promise<Trainer> {
+    this.#trainerChannel ??= TrainerChannel.open(this.#rpc, this.#settings.metadata, this.#settings.deadlineMs);
+    return createTrainer(this.#trainerChannel, name, params, optimizer, optimizerParams, options);
   }
 
   /** Closes the channel; later calls on this client or its handles reject with CANCELLED. Idempotent. */

@@ -42,7 +42,7 @@ export interface ParameterSpec {
   dtype?: DType;
   /** 'write' (default), 'add' or 'null' (JS null is accepted for 'null'). */
   gradReq?: GradReq | null;
-  /** This parameter's initializer; wins over initialize()'s init and defaultInit. */
+  /** This parameter's initializer: used when initialize() gives no init, before its defaultInit. */
   init?: InitSpec | InitName | null;
   /** Whether initialize() on an unknown shape defers instead of failing (default false). */
   allowDeferredInit?: boolean;

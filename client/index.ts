@@ -12,4 +12,18 @@ export type { FactorType, InitKind, InitName, InitSpec, OrthogonalRandType, Xavi
 export { Parameter } from './parameter';
 export type { InitializeOptions, ReadTensor, RowSparseTensor, SymbolVar } from './parameter';
 export { DTYPES } from './tensor';
+export { OPTIMIZER_NAMES, Trainer } from './trainer';
+export type {
+  GradInput,
+  LrSchedulerSpec,
+  OptimizerName,
+  OptimizerParams,
+  RowSparseGrad,
+  StepResult,
+  TimeoutPolicy,
+  TrainerDescriptor,
+  TrainerMode,
+  TrainerOptions,
+} from './trainer';
+export type { RetryOptions } from './retry';
 export type { ArrayTypes, DType, NestedNumbers, Tensor, TensorInput, TypedArray } from './tensor';

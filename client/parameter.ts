@@ -28,7 +28,7 @@ import { tensorBytes, tensorFromBytes, toTensor, type DType, type Tensor, type T
 
 /** Arguments of initialize(), Gluon's initialize(init, ctx, default_init, force_reinit). */
 export interface InitializeOptions {
-  /** Initializer for this call; the parameter's own init (from its spec) still wins. */
+  /** Initializer for this call; it wins over the parameter's own init (from its spec), as in Gluon. */
   init?: InitSpec | InitName | null;
   /** Context(s) to create copies on; default [cpu(0)]. */
   ctx?: Context | readonly Context[] | null;
@@ -110,8 +110,8 @@ export class Parameter {
   }
 
   /**
-   * Creates the copies on `ctx` (default [cpu(0)]) from the first initializer of: the spec's
-   * init, `init`, `defaultInit`, uniform(0.07). With an unknown shape and allowDeferredInit it
+   * Creates the copies on `ctx` (default [cpu(0)]) from the first initializer of: `init`,
+   * the spec's init, `defaultInit`, uniform(0.07). With an unknown shape and allowDeferredInit it
    * defers until setShape() or setData() fills the shape. On an initialized parameter without
    * forceReinit it changes nothing. Resolves with the new description.
    */

@@ -18,7 +18,24 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  let server;
+  // Signals are handled from the start: one that arrives while the server is starting shuts it
+  // down as soon as it is up, instead of killing the process mid-start.
+  let server: Awaited<ReturnType<typeof startServer>> | null = null;
+  let stopping: string | null = null;
+  let signals = 0;
+  const stop = (signal: string): void => {
+    signals++;
+    if (signals > 1) {
+      process.stderr.write(`gluon-ps: second ${signal}: exiting now\n`);
+      process.exit(1);
+    }
+    stopping = signal;
+    if (server === null) return; // handled once startServer resolves
+    server.log.info({ signal }, 'signal received');
+    void server.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
   try {
     server = await startServer(parsed.options);
   } catch (err) {
@@ -28,18 +45,10 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  let signals = 0;
-  const stop = (signal: string): void => {
-    signals++;
-    if (signals > 1) {
-      server.log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    server.log.info({ signal }, 'signal received');
-    void server.close().then(() => process.exit(0));
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  if (stopping !== null) {
+    signals = 0;
+    stop(stopping);
+  }
 }
 
 await main();

@@ -85,7 +85,7 @@ function infoOf(t: Trainer): TrainerInfo {
   return {
     name: t.spec.name,
     params: t.spec.params,
-    optimizer: optimizerToWire(t.spec.optimizer, st.learningRate),
+    optimizer: optimizerToWire(t.spec.optimizer, st.baseLearningRate),
     mode: t.spec.mode === 'sync' ? 'TRAINER_MODE_SYNC' : 'TRAINER_MODE_ASYNC',
     numWorkers: t.spec.numWorkers,
     step: st.step,

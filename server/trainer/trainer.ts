@@ -43,7 +43,10 @@ export interface StepResult {
 
 export interface TrainerState {
   step: number;
+  /** The rate the next step uses (the schedule's value when there is one). */
   learningRate: number;
+  /** The configured base rate (set_learning_rate changes it). */
+  baseLearningRate: number;
   workersSeen: number[];
   workersLeft: number[];
   waitingFor: number[];
@@ -71,6 +74,8 @@ interface OpenStep {
 
 /** How many keyed results a worker incarnation keeps for retries. */
 const KEEP_RESULTS = 1024;
+/** How many incarnations of one worker keep their results. */
+const KEEP_INCARNATIONS = 4;
 
 export class Trainer {
   private stepCount = 0;
@@ -114,6 +119,7 @@ export class Trainer {
     if (!table) {
       table = new Map();
       this.results.set(slot, table);
+      this.forgetOldIncarnations(key.workerId);
     }
     const hit = table.get(key.sequence);
     if (hit) return hit as Promise<T>;
@@ -126,6 +132,13 @@ export class Trainer {
       }
     }
     return p;
+  }
+
+  /** Keeps the results of a worker's latest incarnations only (restarted workers never resend
+   *  an old incarnation's calls for long). Map order is insertion order. */
+  private forgetOldIncarnations(workerId: number): void {
+    const mine = [...this.results.keys()].filter((k) => k.startsWith(`${workerId}:`));
+    for (const k of mine.slice(0, Math.max(0, mine.length - KEEP_INCARNATIONS))) this.results.delete(k);
   }
 
   register(workerId: number): void {
@@ -342,7 +355,9 @@ export class Trainer {
 
   // --- Workers leaving, learning rate, description -------------------------------------------
 
+  /** Idempotent: leaving twice is the same as leaving once. */
   leave(workerId: number): void {
+    if (this.left.has(workerId)) return;
     this.checkWorker(workerId);
     this.left.add(workerId);
     for (const g of this.pending.get(workerId)?.values() ?? []) disposeGrad(g);
@@ -363,6 +378,7 @@ export class Trainer {
     return {
       step: this.stepCount,
       learningRate: this.spec.optimizer.scheduler ? learningRateAt(this.spec.optimizer, this.stepCount + 1) : this.learningRate,
+      baseLearningRate: this.learningRate,
       workersSeen: [...this.seen].sort((a, b) => a - b),
       workersLeft: [...this.left].sort((a, b) => a - b),
       waitingFor: open === null || open.applying ? [] : this.active().filter((w) => !open.stepped.has(w)),

@@ -31,7 +31,7 @@ export interface ParameterSpec {
    */
   'gradReq'?: (_gluonps_v1_GradReq);
   /**
-   * Initializer of this parameter; it wins over `init` and `default_init` of initialize().
+   * Initializer of this parameter; used when initialize() gives no `init`, before its `default_init`.
    */
   'init'?: (_gluonps_v1_Initializer | null);
   /**
@@ -88,7 +88,7 @@ export interface ParameterSpec__Output {
    */
   'gradReq': (_gluonps_v1_GradReq__Output);
   /**
-   * Initializer of this parameter; it wins over `init` and `default_init` of initialize().
+   * Initializer of this parameter; used when initialize() gives no `init`, before its `default_init`.
    */
   'init': (_gluonps_v1_Initializer__Output | null);
   /**

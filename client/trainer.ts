@@ -1,0 +1,702 @@
+// The Trainer handle: a worker's view of a named server-side trainer (client-api.md "Trainer";
+// wire contract gluonps.v1.TrainerService). ps.trainer(...) creates the trainer, or attaches to
+// the one of that name when the spec is identical; the worker then pushes gradients (dense, or
+// row_sparse rows) for its current step and calls step(batchSize).
+//
+// The handle keeps what the server needs to tell this worker's calls apart:
+// - the worker's step counter: the step its pushes and its next step() belong to. It starts at
+//   the trainer's step count from CreateTrainer, advances to the count step() returns, and is
+//   refreshed from DescribeTrainer when a sync step fails (barrier timeout, ...) or a push is
+//   refused because its step closed (e.g. the others went on with a quorum), so the worker can
+//   push again and step for the step the trainer is at;
+// - an idempotency key per push and step: (workerId, incarnation, sequence), where incarnation
+//   is a random 53-bit integer per handle (or TrainerOptions.incarnation) and the sequence
+//   grows by one with every push and step. A call that fails in transport is sent again with
+//   the SAME key (client/retry.ts states the rule), and the server answers it with the first
+//   call's cached result, so a retried push or step is applied exactly once.
+//
+// step() is sent with a gRPC deadline of the trainer's step timeout plus a margin (at least
+// 10 s, or the connection's deadlineMs when that is longer), so a sync step that waits at the
+// barrier gets the server's own answer (applied, or "timed out ... waiting for worker N") and
+// not a client deadline; if the margin still passes (a lost reply, a very slow apply) the step
+// is re-sent with its key, which the server answers from the same pending or cached result.
+import { constants as bufferConstants } from 'node:buffer';
+import { randomBytes } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { CreateTrainerRequest } from '../protos/generated/gluonps/v1/CreateTrainerRequest';
+import type { GradUpload } from '../protos/generated/gluonps/v1/GradUpload';
+import type { IdempotencyKey } from '../protos/generated/gluonps/v1/IdempotencyKey';
+import type { LrScheduler, LrScheduler__Output } from '../protos/generated/gluonps/v1/LrScheduler';
+import type { OptimizerKind } from '../protos/generated/gluonps/v1/OptimizerKind';
+import type { OptimizerSpec, OptimizerSpec__Output } from '../protos/generated/gluonps/v1/OptimizerSpec';
+import type { PushGradResponse__Output } from '../protos/generated/gluonps/v1/PushGradResponse';
+import type { StatesChunk, StatesChunk__Output } from '../protos/generated/gluonps/v1/StatesChunk';
+import type { StepResponse__Output } from '../protos/generated/gluonps/v1/StepResponse';
+import type { TensorHeader } from '../protos/generated/gluonps/v1/TensorHeader';
+import type { TrainerInfo__Output } from '../protos/generated/gluonps/v1/TrainerInfo';
+import type { TrainerServiceClient } from '../protos/generated/gluonps/v1/TrainerService';
+import { loadProtos } from '../protos/load';
+import { collectTensor } from '../server/rpc/chunks';
+import { buildOptimizer, learningRateAt, type OptimizerConfig } from '../server/trainer/optimizer-spec';
+import { dtypeToProto, rowIdsToProto } from './convert';
+import { GluonPsError, invalidArgument, show, Status, toGluonPsError } from './errors';
+import type { Parameter } from './parameter';
+import { retrySettings, withRetry, type RetryOptions } from './retry';
+import type { Rpc } from './rpc';
+import { tensorBytes, toTensor, type TensorInput } from './tensor';
+import { pushTensor } from './transport';
+
+// --- Public types ------------------------------------------------------------------------------
+
+export const OPTIMIZER_NAMES = ['sgd', 'nag', 'adam', 'adamw', 'adagrad', 'rmsprop', 'ftrl', 'lamb'] as const;
+/** The optimizers a trainer can run (MXNet's, by their registry names). */
+export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
+
+/** A learning-rate schedule, MXNet's lr_scheduler classes with camelCase names. */
+export interface LrSchedulerSpec {
+  kind: 'factor' | 'multifactor' | 'cosine' | 'poly';
+  /** factor: decay every `step` updates. */
+  step?: number;
+  /** multifactor: the updates at which to decay, increasing. */
+  steps?: number[];
+  /** factor / multifactor: the multiplier at each decay. */
+  factor?: number;
+  /** factor: the learning rate never drops below this. */
+  stopFactorLr?: number;
+  /** Learning rate at the end of warm-up (default: the optimizer's learningRate). */
+  baseLr?: number;
+  /** cosine / poly: the learning rate reached at maxUpdate. */
+  finalLr?: number;
+  /** cosine / poly: updates over which the schedule runs. */
+  maxUpdate?: number;
+  /** poly: power of the decay (default 2). */
+  pwr?: number;
+  /** Updates of warm-up (default 0). */
+  warmupSteps?: number;
+  /** Learning rate at the start of warm-up (default 0). */
+  warmupBeginLr?: number;
+  warmupMode?: 'linear' | 'constant';
+}
+
+/** Optimizer settings, MXNet's names in camelCase; absent ones take MXNet's defaults. */
+export interface OptimizerParams {
+  learningRate?: number;
+  wd?: number;
+  rescaleGrad?: number;
+  /** null or absent: no clipping. */
+  clipGradient?: number | null;
+  lazyUpdate?: boolean;
+  momentum?: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  gamma1?: number;
+  gamma2?: number;
+  centered?: boolean;
+  clipWeights?: number | null;
+  lamda1?: number;
+  beta?: number;
+  lowerBound?: number | null;
+  upperBound?: number | null;
+  biasCorrection?: boolean;
+  lrScheduler?: LrSchedulerSpec | null;
+}
+
+export type TrainerMode = 'sync' | 'async';
+export type TimeoutPolicy = 'fail' | 'quorum';
+
+/** How this worker takes part in the trainer. Every worker must pass the same spec (all but workerId, incarnation, retry). */
+export interface TrainerOptions {
+  /** 'sync' (default): a step is applied once every worker stepped; 'async': each step at once. */
+  mode?: TrainerMode;
+  /** Workers that train together (default 1). */
+  numWorkers?: number;
+  /** This worker's id, 0 <= workerId < numWorkers (default 0). */
+  workerId?: number;
+  /** Sync: how long a step waits for the other workers, in ms (server default 30000). */
+  stepTimeoutMs?: number;
+  /** Sync: at the deadline, fail the step (default) or apply it with at least `quorum` workers. */
+  timeoutPolicy?: TimeoutPolicy;
+  /** With timeoutPolicy 'quorum': the least number of workers a step may be applied with. */
+  quorum?: number;
+  /** Idempotency-key incarnation, an integer in [0, 2^53); random per handle by default. */
+  incarnation?: number;
+  /** Retries of pushes and steps after transport failures (client/retry.ts). */
+  retry?: RetryOptions;
+}
+
+/** A row_sparse gradient: rows `indices` of the parameter, one row of `values` each. */
+export interface RowSparseGrad {
+  indices: ArrayLike<number | bigint>;
+  /** Shape [indices.length, ...the parameter's shape without its first dim]. */
+  values: TensorInput;
+}
+
+/** What pushGrad() takes: a dense gradient (Tensor, typed array, nested numbers) or rows. */
+export type GradInput = TensorInput | RowSparseGrad;
+
+/** What step() resolves to. */
+export interface StepResult {
+  /** Steps the trainer has applied, this one included (this worker's next step index). */
+  step: number;
+  /** Version of the trainer's first parameter after the step. */
+  version: number;
+  /** Version of every parameter after the step, in the trainer's parameter order. */
+  versions: number[];
+  /** Sync: the workers whose gradients the step combined; async: this worker. */
+  workers: number[];
+}
+
+/** What the server says about a trainer (describe(), leave()). */
+export interface TrainerDescriptor {
+  name: string;
+  params: string[];
+  mode: TrainerMode;
+  numWorkers: number;
+  /** Steps applied so far. */
+  step: number;
+  /** The learning rate the next step uses (the scheduler's value when there is one). */
+  learningRate: number;
+  workersSeen: number[];
+  workersLeft: number[];
+  /** Sync: workers the open step still waits for (empty when no step is open). */
+  waitingFor: number[];
+  stepTimeoutMs: number;
+  timeoutPolicy: TimeoutPolicy;
+  quorum: number;
+  /** The optimizer as configured; params.learningRate is the current learning rate. */
+  optimizer: { name: OptimizerName; params: OptimizerParams };
+}
+
+// --- Translation to and from the wire (pure; exported for unit tests) ---------------------------
+
+const NUMBER_SETTINGS = [
+  'learningRate', 'wd', 'rescaleGrad', 'clipGradient', 'momentum', 'beta1', 'beta2', 'epsilon', 'gamma1', 'gamma2',
+  'clipWeights', 'lamda1', 'beta', 'lowerBound', 'upperBound',
+] as const;
+const BOOL_SETTINGS = ['lazyUpdate', 'centered', 'biasCorrection'] as const;
+/** Every optimizer setting name; which ones an optimizer takes is the server's to judge. */
+export const OPTIMIZER_SETTINGS: readonly string[] = [...NUMBER_SETTINGS, ...BOOL_SETTINGS, 'lrScheduler'];
+
+const SCHEDULER_KINDS = ['factor', 'multifactor', 'cosine', 'poly'] as const;
+const SCHEDULER_NUMBERS = ['step', 'factor', 'stopFactorLr', 'baseLr', 'finalLr', 'maxUpdate', 'pwr', 'warmupSteps', 'warmupBeginLr'] as const;
+const SCHEDULER_KEYS: readonly string[] = ['kind', 'steps', 'warmupMode', ...SCHEDULER_NUMBERS];
+
+const TRAINER_OPTION_KEYS = ['mode', 'numWorkers', 'workerId', 'stepTimeoutMs', 'timeoutPolicy', 'quorum', 'incarnation', 'retry'];
+
+const UINT32_MAX = 0xffffffff;
+
+function unknownKeys(who: string, what: string, value: object, allowed: readonly string[]): void {
+  const unknown = Object.keys(value).filter((k) => !allowed.includes(k));
+  if (unknown.length > 0) {
+    throw invalidArgument(`${who}: unknown ${what}${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; ` +
+      `expected ${allowed.join(', ')}`);
+  }
+}
+
+function finiteNumber(who: string, field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidArgument(`${who}: ${field} must be a finite number, got ${show(value)}`);
+  return value;
+}
+
+function integerIn(who: string, field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalidArgument(`${who}: ${field} must be an integer in [${min}, ${max}], got ${show(value)}`);
+  }
+  return value;
+}
+
+/** The optimizer as an OptimizerSpec message; unknown setting names and wrong types are INVALID_ARGUMENT naming them. */
+export function optimizerToProto(who: string, optimizer: unknown, params: OptimizerParams = {}): OptimizerSpec {
+  if (typeof optimizer !== 'string' || !(OPTIMIZER_NAMES as readonly string[]).includes(optimizer)) {
+    throw invalidArgument(`${who}: unknown optimizer ${show(optimizer)}, expected one of ${OPTIMIZER_NAMES.join(', ')}`);
+  }
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+    throw invalidArgument(`${who}: optimizer settings must be an object such as { learningRate: 0.1 }, got ${show(params)}`);
+  }
+  unknownKeys(who, 'optimizer setting', params, OPTIMIZER_SETTINGS);
+  const out: OptimizerSpec = { kind: `OPTIMIZER_KIND_${optimizer.toUpperCase()}` as OptimizerKind };
+  const fields = out as Record<string, unknown>;
+  const given = params as Record<string, unknown>;
+  for (const key of NUMBER_SETTINGS) {
+    const v = given[key];
+    if (v === undefined || v === null) continue; // null: "none" (no clipping, no bound), the server's default
+    fields[key] = finiteNumber(who, `optimizer setting ${key}`, v);
+  }
+  for (const key of BOOL_SETTINGS) {
+    const v = given[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'boolean') throw invalidArgument(`${who}: optimizer setting ${key} must be a boolean, got ${show(v)}`);
+    fields[key] = v;
+  }
+  if (params.lrScheduler !== undefined && params.lrScheduler !== null) out.lrScheduler = schedulerToProto(who, params.lrScheduler);
+  return out;
+}
+
+function schedulerToProto(who: string, s: LrSchedulerSpec): LrScheduler {
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) throw invalidArgument(`${who}: lrScheduler must be an object { kind, ... }, got ${show(s)}`);
+  unknownKeys(who, 'lrScheduler setting', s, SCHEDULER_KEYS);
+  if (!(SCHEDULER_KINDS as readonly string[]).includes(s.kind)) {
+    throw invalidArgument(`${who}: lrScheduler.kind must be one of ${SCHEDULER_KINDS.join(', ')}, got ${show(s.kind)}`);
+  }
+  const out: LrScheduler = { kind: s.kind };
+  const fields = out as Record<string, unknown>;
+  const given = s as unknown as Record<string, unknown>;
+  for (const key of SCHEDULER_NUMBERS) {
+    if (given[key] !== undefined) fields[key] = finiteNumber(who, `lrScheduler.${key}`, given[key]);
+  }
+  if (s.steps !== undefined) {
+    if (!Array.isArray(s.steps)) throw invalidArgument(`${who}: lrScheduler.steps must be an array of integers, got ${show(s.steps)}`);
+    out.steps = s.steps.map((v, i) => integerIn(who, `lrScheduler.steps[${i}]`, v, 0, Number.MAX_SAFE_INTEGER));
+  }
+  if (s.warmupMode !== undefined) {
+    if (s.warmupMode !== 'linear' && s.warmupMode !== 'constant') {
+      throw invalidArgument(`${who}: lrScheduler.warmupMode must be 'linear' or 'constant', got ${show(s.warmupMode)}`);
+    }
+    out.warmupMode = s.warmupMode;
+  }
+  return out;
+}
+
+function schedulerFromProto(s: LrScheduler__Output): LrSchedulerSpec {
+  const out: LrSchedulerSpec = { kind: s.kind as LrSchedulerSpec['kind'] };
+  const fields = out as unknown as Record<string, unknown>;
+  for (const key of SCHEDULER_NUMBERS) if (s[key] !== undefined) fields[key] = s[key];
+  if (s.steps.length > 0) out.steps = [...s.steps];
+  if (s.warmupMode !== '') out.warmupMode = s.warmupMode as LrSchedulerSpec['warmupMode'];
+  return out;
+}
+
+/** A received OptimizerSpec as { name, params }. */
+export function optimizerFromProto(m: OptimizerSpec__Output | null): { name: OptimizerName; params: OptimizerParams } {
+  if (m === null) throw new GluonPsError(Status.INTERNAL, 'the server described a trainer without an optimizer');
+  const name = m.kind.replace(/^OPTIMIZER_KIND_/, '').toLowerCase();
+  if (!(OPTIMIZER_NAMES as readonly string[]).includes(name)) throw new GluonPsError(Status.INTERNAL, `the server sent an unknown optimizer kind ${show(m.kind)}`);
+  const params: OptimizerParams = {};
+  const fields = params as Record<string, unknown>;
+  for (const key of [...NUMBER_SETTINGS, ...BOOL_SETTINGS]) if (m[key] !== undefined) fields[key] = m[key];
+  if (m.lrScheduler !== null && m.lrScheduler.kind !== '') params.lrScheduler = schedulerFromProto(m.lrScheduler);
+  return { name: name as OptimizerName, params };
+}
+
+/** A received TrainerInfo as the user sees it. */
+export function describeTrainerInfo(info: TrainerInfo__Output): TrainerDescriptor {
+  return {
+    name: info.name,
+    params: [...info.params],
+    mode: info.mode === 'TRAINER_MODE_ASYNC' ? 'async' : 'sync',
+    numWorkers: info.numWorkers,
+    step: info.step,
+    learningRate: info.learningRate,
+    workersSeen: [...info.workersSeen],
+    workersLeft: [...info.workersLeft],
+    waitingFor: [...info.waitingFor],
+    stepTimeoutMs: info.stepTimeoutMs,
+    timeoutPolicy: info.timeoutPolicy === 'TIMEOUT_POLICY_QUORUM' ? 'quorum' : 'fail',
+    quorum: info.quorum,
+    optimizer: optimizerFromProto(info.optimizer),
+  };
+}
+
+/** Checked TrainerOptions with defaults filled (stepTimeoutMs stays undefined for the server's default). */
+export interface CheckedTrainerOptions {
+  mode: TrainerMode;
+  numWorkers: number;
+  workerId: number;
+  stepTimeoutMs: number | undefined;
+  timeoutPolicy: TimeoutPolicy;
+  quorum: number;
+  incarnation: number;
+  retry: Required<RetryOptions>;
+}
+
+export function checkTrainerOptions(who: string, options: TrainerOptions = {}, random: () => number = randomIncarnation): CheckedTrainerOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalidArgument(`${who}: options must be an object, got ${show(options)}`);
+  unknownKeys(who, 'option', options, TRAINER_OPTION_KEYS);
+  const mode = options.mode ?? 'sync';
+  if (mode !== 'sync' && mode !== 'async') throw invalidArgument(`${who}: mode must be 'sync' or 'async', got ${show(mode)}`);
+  const timeoutPolicy = options.timeoutPolicy ?? 'fail';
+  if (timeoutPolicy !== 'fail' && timeoutPolicy !== 'quorum') throw invalidArgument(`${who}: timeoutPolicy must be 'fail' or 'quorum', got ${show(timeoutPolicy)}`);
+  const numWorkers = integerIn(who, 'numWorkers', options.numWorkers ?? 1, 1, UINT32_MAX);
+  const workerId = integerIn(who, 'workerId', options.workerId ?? 0, 0, numWorkers - 1);
+  const stepTimeoutMs = options.stepTimeoutMs === undefined ? undefined : integerIn(who, 'stepTimeoutMs', options.stepTimeoutMs, 1, UINT32_MAX);
+  const quorum = options.quorum === undefined ? 0 : integerIn(who, 'quorum', options.quorum, 0, numWorkers);
+  const incarnation = options.incarnation === undefined ? random() : integerIn(who, 'incarnation', options.incarnation, 0, Number.MAX_SAFE_INTEGER);
+  return { mode, numWorkers, workerId, stepTimeoutMs, timeoutPolicy, quorum, incarnation, retry: retrySettings(who, options.retry) };
+}
+
+/** A random integer in [0, 2^53): a new incarnation per handle, so a restarted worker's keys never collide with its old ones. */
+export function randomIncarnation(): number {
+  return Number(randomBytes(8).readBigUInt64BE() >> 11n);
+}
+
+function isRowSparse(grad: GradInput): grad is RowSparseGrad {
+  return typeof grad === 'object' && grad !== null && !Array.isArray(grad) && 'indices' in grad && 'values' in grad;
+}
+
+/**
+ * A gradient as the header and bytes of a GradUpload. Nested numbers travel as float64 (exact;
+ * the server converts to the parameter's dtype); a Tensor or typed array keeps its dtype and its
+ * buffer is sent in place.
+ */
+export function gradToUpload(who: string, grad: GradInput): { header: TensorHeader; bytes: Uint8Array } {
+  if (isRowSparse(grad)) {
+    const rowIds = rowIdsToProto(who, grad.indices);
+    const values = toTensor(grad.values, { who: `${who}: row_sparse gradient values`, nestedDType: 'float64' });
+    if (values.shape.length === 0 || values.shape[0] !== rowIds.length) {
+      throw invalidArgument(`${who}: a row_sparse gradient needs one row of values per index: ${rowIds.length} indices, ` +
+        `values of shape [${values.shape.join(',')}]`);
+    }
+    const bytes = tensorBytes(values);
+    return { header: { shape: values.shape, dtype: dtypeToProto(who, values.dtype), byteLength: bytes.byteLength, rowIds }, bytes };
+  }
+  const tensor = toTensor(grad, { who: `${who}: gradient`, nestedDType: 'float64' });
+  const bytes = tensorBytes(tensor);
+  return { header: { shape: tensor.shape, dtype: dtypeToProto(who, tensor.dtype), byteLength: bytes.byteLength }, bytes };
+}
+
+// --- The trainer service on the client's channel -------------------------------------------------
+
+/** Margin of a step's gRPC deadline over the trainer's step timeout (or the connection deadline if longer). */
+export const STEP_DEADLINE_MARGIN_MS = 10_000;
+
+type TrainerServiceConstructor = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => TrainerServiceClient;
+let trainerServiceConstructor: TrainerServiceConstructor | undefined;
+
+const makeError = (code: grpc.status, message: string): Error => new GluonPsError(code, message);
+
+/** One attempt of a call: whether it carries a deadline (for the retry rule) and its outcome. */
+interface Attempt<T> {
+  deadlineSet: boolean;
+  result: Promise<T>;
+}
+
+/**
+ * @internal The TrainerService stub on the same channel as the client's ParameterService stub,
+ * with the client's metadata (auth), per-call deadlines, the closed check and GluonPsErrors.
+ */
+export class TrainerChannel {
+  constructor(
+    private readonly rpc: Rpc,
+    readonly stub: TrainerServiceClient,
+    private readonly metadata: grpc.Metadata,
+    /** The connection's per-call deadline (connect({ deadlineMs })), or undefined for none. */
+    readonly deadlineMs: number | undefined,
+  ) {}
+
+  /** Opens the trainer stub over the channel `rpc` already owns (one connection for both services). */
+  static open(rpc: Rpc, metadata: grpc.Metadata, deadlineMs: number | undefined): TrainerChannel {
+    trainerServiceConstructor ??= loadProtos().gluonps.v1.TrainerService;
+    // channelOverride: the credentials argument is unused; the channel carries the client's.
+    const stub = new trainerServiceConstructor(rpc.address, grpc.credentials.createInsecure(), { channelOverride: rpc.stub.getChannel() });
+    return new TrainerChannel(rpc, stub, metadata, deadlineMs);
+  }
+
+  unary<Res>(
+    invoke: (md: grpc.Metadata, options: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall,
+    deadlineMs: number | undefined = this.deadlineMs,
+  ): Attempt<Res> {
+    return {
+      deadlineSet: deadlineMs !== undefined,
+      result: this.guard(() => new Promise<Res>((resolve, reject) => {
+        invoke(this.metadata.clone(), this.options(deadlineMs), (err, reply) => {
+          if (err !== null) reject(err);
+          else if (reply === undefined) reject(new GluonPsError(Status.INTERNAL, 'the call completed without a reply'));
+          else resolve(reply);
+        });
+      })),
+    };
+  }
+
+  /** A client-streaming upload: `first` plus <= 1 MiB chunks of `bytes`, with backpressure. */
+  push<Req extends object, Res>(
+    open: (md: grpc.Metadata, options: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientWritableStream<Req>,
+    first: Omit<Req, 'chunk'>,
+    bytes: Uint8Array,
+    deadlineMs: number | undefined = this.deadlineMs,
+  ): Attempt<Res> {
+    return {
+      deadlineSet: deadlineMs !== undefined,
+      result: this.guard(() => pushTensor<Req, Res>((cb) => open(this.metadata.clone(), this.options(deadlineMs), cb), first, bytes, { makeError })),
+    };
+  }
+
+  /** A server stream of StatesChunk: the first message's byte_length, then the bytes, into one Buffer. */
+  pullStates(open: (md: grpc.Metadata, options: grpc.CallOptions) => grpc.ClientReadableStream<StatesChunk__Output>, deadlineMs: number | undefined = this.deadlineMs): Attempt<Buffer> {
+    return {
+      deadlineSet: deadlineMs !== undefined,
+      result: this.guard(async () => {
+        const call = open(this.metadata.clone(), this.options(deadlineMs));
+        // The first message's own byte_length plays the tensor header's part.
+        const framed = (async function* () {
+          let first = true;
+          for await (const m of call as AsyncIterable<StatesChunk__Output>) {
+            yield { header: first ? { byteLength: m.byteLength } : null, chunk: m.chunk };
+            first = false;
+          }
+        })();
+        try {
+          const { data } = await collectTensor<{ byteLength: number }>(framed, { maxBytes: bufferConstants.MAX_LENGTH, makeError });
+          return data;
+        } catch (err) {
+          call.cancel();
+          throw err;
+        }
+      }),
+    };
+  }
+
+  private options(deadlineMs: number | undefined): grpc.CallOptions {
+    return deadlineMs === undefined ? {} : { deadline: Date.now() + deadlineMs };
+  }
+
+  private async guard<T>(run: () => Promise<T>): Promise<T> {
+    if (this.rpc.isClosed) {
+      throw new GluonPsError(Status.CANCELLED, `the gluon-ps client for ${this.rpc.address} is closed; connect() again to make calls`);
+    }
+    try {
+      return await run();
+    } catch (err) {
+      throw toGluonPsError(err);
+    }
+  }
+}
+
+// --- The handle ----------------------------------------------------------------------------------
+
+/** A push or step refused because the worker's step counter is behind or ahead of the trainer. */
+const STALE_STEP = /\bstep \d+ is (closed|not open yet)\b/;
+
+/**
+ * Creates the trainer `name` on the server (or attaches to the identical one) and returns this
+ * worker's handle. Called by ParameterServerClient.trainer().
+ */
+export async function createTrainer(
+  channel: TrainerChannel,
+  name: string,
+  params: ReadonlyArray<Parameter | string>,
+  optimizer: OptimizerName,
+  optimizerParams: OptimizerParams = {},
+  options: TrainerOptions = {},
+): Promise<Trainer> {
+  if (typeof name !== 'string' || name === '') throw invalidArgument(`trainer(): the trainer name must be a non-empty string, got ${show(name)}`);
+  const who = `trainer '${name}'`;
+  if (!Array.isArray(params)) throw invalidArgument(`${who}: params must be an array of Parameter handles or names, got ${show(params)}`);
+  const names = params.map((p, i) => {
+    const n = typeof p === 'string' ? p : (p as { name?: unknown } | null)?.name;
+    if (typeof n !== 'string' || n === '') throw invalidArgument(`${who}: params[${i}] must be a Parameter or a parameter name, got ${show(p)}`);
+    return n;
+  });
+  const spec = optimizerToProto(who, optimizer, optimizerParams);
+  const opts = checkTrainerOptions(who, options);
+  const request: CreateTrainerRequest = {
+    name,
+    params: names,
+    optimizer: spec,
+    mode: opts.mode === 'async' ? 'TRAINER_MODE_ASYNC' : 'TRAINER_MODE_SYNC',
+    numWorkers: opts.numWorkers,
+    ...(opts.stepTimeoutMs === undefined ? {} : { stepTimeoutMs: opts.stepTimeoutMs }),
+    timeoutPolicy: opts.timeoutPolicy === 'quorum' ? 'TIMEOUT_POLICY_QUORUM' : 'TIMEOUT_POLICY_FAIL',
+    quorum: opts.quorum,
+    workerId: opts.workerId,
+  };
+  // Attaching is idempotent, so a transport failure is retried like a keyed call.
+  const info = await withRetry(opts.retry, () => channel.unary<TrainerInfo__Output>((md, o, cb) => channel.stub.createTrainer(request, md, o, cb)));
+  // The server accepted this very spec, so its own function gives the schedule's learning rate
+  // for any step count; learningRate then needs no round trip after each step.
+  let config: OptimizerConfig | null = null;
+  try {
+    config = buildOptimizer(who, optimizer, optimizerParams as Record<string, unknown>);
+  } catch {
+    config = null;
+  }
+  return new Trainer(channel, info, opts, config);
+}
+
+/**
+ * One worker's handle on a server-side trainer. Not meant for concurrent step() calls; pushes
+ * for different parameters may run concurrently (await them all before step()).
+ */
+export class Trainer {
+  /** Trainer name. */
+  readonly name: string;
+  /** Parameter names, in the trainer's order (the order of StepResult.versions). */
+  readonly params: readonly string[];
+  readonly mode: TrainerMode;
+  readonly numWorkers: number;
+  /** This worker's id. */
+  readonly workerId: number;
+  /** The incarnation of this handle's idempotency keys. */
+  readonly incarnation: number;
+
+  readonly #channel: TrainerChannel;
+  readonly #retry: Required<RetryOptions>;
+  readonly #config: OptimizerConfig | null;
+  #sequence = 0;
+  #step: number;
+  #learningRate: number;
+  #stepTimeoutMs: number;
+
+  /** @internal Handles come from ParameterServerClient.trainer(). */
+  constructor(channel: TrainerChannel, info: TrainerInfo__Output, options: CheckedTrainerOptions, config: OptimizerConfig | null) {
+    this.#channel = channel;
+    this.#retry = options.retry;
+    this.#config = config;
+    this.name = info.name;
+    this.params = Object.freeze([...info.params]);
+    this.mode = info.mode === 'TRAINER_MODE_ASYNC' ? 'async' : 'sync';
+    this.numWorkers = info.numWorkers;
+    this.workerId = options.workerId;
+    this.incarnation = options.incarnation;
+    this.#step = info.step;
+    this.#learningRate = info.learningRate;
+    this.#stepTimeoutMs = info.stepTimeoutMs;
+  }
+
+  private get who(): string {
+    return `trainer '${this.name}'`;
+  }
+
+  /** The step this worker's pushes and next step() belong to (the trainer's step count when it last heard). */
+  get currentStep(): number {
+    return this.#step;
+  }
+
+  /**
+   * The learning rate the next step uses, synchronously. With a scheduler it is the schedule's
+   * value for this worker's current step (computed with the server's own schedule function);
+   * without one it is the base rate from the server's last answer (creation, setLearningRate,
+   * describe, loadStates), so a change made by another worker shows after describe().
+   */
+  get learningRate(): number {
+    return this.#learningRate;
+  }
+
+  /**
+   * Pushes this worker's gradient of `param` for its current step: dense (a Tensor, typed array
+   * or nested numbers, the parameter's shape) or row_sparse ({ indices, values } with one row of
+   * values per index). Resolves with the step it was recorded for. Retried with the same key on
+   * transport failures; the gradient's buffer is sent in place, so do not change it until the
+   * promise settles. A push for a step that closed refreshes currentStep before rejecting.
+   */
+  async pushGrad(param: Parameter | string, grad: GradInput): Promise<{ step: number }> {
+    const paramName = typeof param === 'string' ? param : (param as { name?: unknown } | null)?.name;
+    if (typeof paramName !== 'string' || paramName === '') throw invalidArgument(`${this.who}: pushGrad needs a Parameter or a parameter name, got ${show(param)}`);
+    const { header, bytes } = gradToUpload(`${this.who}: gradient for '${paramName}'`, grad);
+    const first: Omit<GradUpload, 'chunk'> = { trainer: this.name, param: paramName, key: this.#nextKey(), step: this.#step, header };
+    try {
+      const reply = await withRetry(this.#retry, () => this.#sendPush(first, bytes));
+      return { step: reply.step };
+    } catch (err) {
+      if (this.mode === 'sync' && err instanceof GluonPsError && err.code === Status.FAILED_PRECONDITION && STALE_STEP.test(err.message)) {
+        await this.#refreshStep();
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Completes this worker's step: sync resolves once every (active) worker stepped and the
+   * summed update was applied; async applies this worker's gradients at once. `batchSize` is the
+   * number of samples behind this worker's gradients. Advances currentStep to the returned step.
+   * Retried with the same key on transport failures (never on the trainer's own barrier
+   * timeout). When a sync step fails, currentStep is refreshed from the server, so the worker can
+   * push again and step again.
+   */
+  async step(batchSize: number): Promise<StepResult> {
+    integerIn(`${this.who}: step()`, 'batchSize', batchSize, 1, UINT32_MAX);
+    const request = { trainer: this.name, key: this.#nextKey(), step: this.#step, batchSize };
+    let reply: StepResponse__Output;
+    try {
+      reply = await withRetry(this.#retry, () => this.#sendStep(request));
+    } catch (err) {
+      if (this.mode === 'sync') await this.#refreshStep();
+      throw err;
+    }
+    this.#step = reply.step;
+    if (this.#config?.scheduler) this.#learningRate = learningRateAt(this.#config, this.#step + 1);
+    const versions = [...reply.versions];
+    return { step: reply.step, version: versions[0] ?? 0, versions, workers: [...reply.workers] };
+  }
+
+  /** Leaves the trainer (end of this worker's data): sync steps stop waiting for it. Not retried. */
+  async leave(): Promise<TrainerDescriptor> {
+    const request = { trainer: this.name, workerId: this.workerId };
+    const info = await this.#channel.unary<TrainerInfo__Output>((md, o, cb) => this.#channel.stub.leave(request, md, o, cb)).result;
+    return this.#learn(info);
+  }
+
+  /** The trainer's state: step, mode, workers seen and left, whom an open step waits for, optimizer. */
+  async describe(): Promise<TrainerDescriptor> {
+    return this.#learn(await this.#describeInfo());
+  }
+
+  /** Sets the base learning rate of the next steps (FAILED_PRECONDITION with a scheduler). */
+  async setLearningRate(lr: number): Promise<void> {
+    if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) throw invalidArgument(`${this.who}: learning rate must be a finite number >= 0, got ${show(lr)}`);
+    const request = { trainer: this.name, learningRate: lr };
+    // Setting the same value twice is harmless, so transport failures are retried.
+    const info = await withRetry(this.#retry, () => this.#channel.unary<TrainerInfo__Output>((md, o, cb) => this.#channel.stub.setLearningRate(request, md, o, cb)));
+    this.#learn(info);
+  }
+
+  /** An opaque snapshot of every optimizer state, update count, step and learning rate. */
+  async saveStates(): Promise<Buffer> {
+    const request = { name: this.name };
+    return withRetry(this.#retry, () => this.#channel.pullStates((md, o) => this.#channel.stub.saveStates(request, md, o)));
+  }
+
+  /** Restores a saveStates() snapshot (every state, update counts, the step count). Not retried. */
+  async loadStates(states: Uint8Array): Promise<void> {
+    if (!(states instanceof Uint8Array)) throw invalidArgument(`${this.who}: loadStates needs the Buffer saveStates() returned, got ${show(states)}`);
+    const first: Omit<StatesChunk, 'chunk'> = { trainer: this.name, byteLength: states.byteLength };
+    const info = await this.#channel.push<StatesChunk, TrainerInfo__Output>(
+      (md, o, cb) => this.#channel.stub.loadStates(md, o, cb), first, states).result;
+    this.#learn(info);
+    this.#step = info.step;
+  }
+
+  toString(): string {
+    return `Trainer(${this.name}, worker ${this.workerId})`;
+  }
+
+  // --- internals ---
+
+  #nextKey(): IdempotencyKey {
+    return { workerId: this.workerId, incarnation: this.incarnation, sequence: ++this.#sequence };
+  }
+
+  /** @internal One attempt of a push with a given key (retries send the same `first`). */
+  #sendPush(first: Omit<GradUpload, 'chunk'>, bytes: Uint8Array): Attempt<PushGradResponse__Output> {
+    return this.#channel.push<GradUpload, PushGradResponse__Output>((md, o, cb) => this.#channel.stub.pushGrad(md, o, cb), first, bytes);
+  }
+
+  /** One attempt of a step with a given key; its deadline outlasts the trainer's step timeout. */
+  #sendStep(request: { trainer: string; key: IdempotencyKey; step: number; batchSize: number }): Attempt<StepResponse__Output> {
+    const deadlineMs = this.#stepTimeoutMs + Math.max(STEP_DEADLINE_MARGIN_MS, this.#channel.deadlineMs ?? 0);
+    return this.#channel.unary<StepResponse__Output>((md, o, cb) => this.#channel.stub.step(request, md, o, cb), deadlineMs);
+  }
+
+  #describeInfo(): Promise<TrainerInfo__Output> {
+    const request = { name: this.name };
+    return withRetry(this.#retry, () => this.#channel.unary<TrainerInfo__Output>((md, o, cb) => this.#channel.stub.describeTrainer(request, md, o, cb)));
+  }
+
+  /** Takes the learning rate and step timeout from a TrainerInfo. */
+  #learn(info: TrainerInfo__Output): TrainerDescriptor {
+    this.#learningRate = info.learningRate;
+    this.#stepTimeoutMs = info.stepTimeoutMs;
+    return describeTrainerInfo(info);
+  }
+
+  /** After a failed step or a stale push: the trainer's step count becomes this worker's step (best effort). */
+  async #refreshStep(): Promise<void> {
+    try {
+      const info = await this.#channel.unary<TrainerInfo__Output>((md, o, cb) => this.#channel.stub.describeTrainer({ name: this.name }, md, o, cb)).result;
+      this.#learn(info);
+      this.#step = info.step;
+    } catch {
+      // The original error is what the caller needs; the next failure will try again.
+    }
+  }
+}
