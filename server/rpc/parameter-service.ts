@@ -47,12 +47,12 @@ export function parameterServiceHandlers(store: ParameterStore, log: Logger): Pa
     }).then(({ name, header, data }) => ({ name, value: { ...headerShape(subject(name), header), bytes: data } }));
 
   return {
-    Declare: unary(ctx('Declare'), (req) => infoToWire(store.declare(specFromWire(req.spec)))),
+    Declare: unary(ctx('Declare'), async (req) => infoToWire(await store.declare(specFromWire(req.spec)))),
 
     DeclareConstant: clientStream(ctx('DeclareConstant'), async (call: AsyncIterable<TensorUpload__Output>, onName) => {
       const { name, value } = await receive(call, onName, false);
       if (store.has(name) && !store.describe(name).isConstant) throw exists(`constant '${name}': the name is already a (non-constant) parameter`);
-      return infoToWire(store.declareConstant(name, value));
+      return infoToWire(await store.declareConstant(name, value));
     }),
 
     Get: unary(ctx('Get'), (req) => infoToWire(store.describe(req.name))),

@@ -7,7 +7,10 @@ import * as nk from '../../native/index';
 import type { DType, Device, DeviceTensor } from '../../native/index';
 import { exhausted, exists, fmtShape, invalid, notFound, precondition, ServerError, subject } from '../errors';
 import { checkInitFits, runInitializer } from './initializers';
+import { NO_JOURNAL } from '../durability/journal';
+import type { Journal, JournalMeta } from '../durability/journal';
 import { checkContexts, checkSize, checkTensorHeader } from './checks';
+import { RwGate } from './gate';
 import { Mutex } from './mutex';
 import { meanInto } from './reduce';
 import { symbolOf } from './symbol';
@@ -71,6 +74,9 @@ export interface StoreOptions {
   deviceRefusal?: (device: Device) => string | null;
 }
 
+/** Appends a journal record from inside a mutation (see ParameterStore.commit). */
+type Log = (meta: JournalMeta, payload?: Uint8Array) => void;
+
 interface Deferred {
   init: InitSpec;
   ctx: Device[];
@@ -119,6 +125,10 @@ export class ParameterStore {
   private readonly entries = new Map<string, ParameterEntry>();
   private readonly onEvent: NonNullable<StoreOptions['onEvent']>;
   private readonly deviceRefusal: NonNullable<StoreOptions['deviceRefusal']>;
+  /** Where acknowledged mutations are recorded (durability); NO_JOURNAL when not durable or replaying. */
+  journal: Journal = NO_JOURNAL;
+  /** Shared by every mutation; a checkpoint holds it exclusively (see gate.ts). */
+  readonly gate = new RwGate();
 
   constructor(options: StoreOptions = {}) {
     this.maxTensorBytes = options.maxTensorBytes ?? DEFAULT_MAX_TENSOR_BYTES;
@@ -129,7 +139,8 @@ export class ParameterStore {
 
   // --- Declaration and lookup ----------------------------------------------------------------
 
-  declare(input: ParameterSpecInput): Descriptor {
+  /** Declares a parameter. The entry exists as soon as this returns (before the promise settles). */
+  async declare(input: ParameterSpecInput): Promise<Descriptor> {
     const spec = buildSpec(input);
     const existing = this.entries.get(spec.name);
     if (existing) {
@@ -138,11 +149,12 @@ export class ParameterStore {
       return this.describeEntry(existing);
     }
     const entry = this.newEntry(spec, false, null);
+    await this.journal.append({ op: 'declare', spec: input });
     return this.describeEntry(entry);
   }
 
   /** Gluon Constant: grad_req 'null', initialized from its value, immutable to trainers. */
-  declareConstant(nameInput: string, value: HostTensor): Descriptor {
+  async declareConstant(nameInput: string, value: HostTensor): Promise<Descriptor> {
     const name = checkName(nameInput);
     const who = subject(name, true);
     this.checkHostTensor(who, value);
@@ -159,6 +171,7 @@ export class ParameterStore {
     }
     const spec = buildSpec({ name, shape: value.shape, dtype: value.dtype, gradReq: 'null' });
     const entry = this.newEntry(spec, true, { dtype: value.dtype, shape: [...value.shape], bytes: Uint8Array.from(value.bytes) });
+    await this.journal.append({ op: 'declareConstant', name, dtype: value.dtype, shape: value.shape }, value.bytes);
     return this.describeEntry(entry);
   }
 
@@ -220,11 +233,22 @@ export class ParameterStore {
     };
   }
 
+  /**
+   * Runs a mutation of `e` under the shared gate and e's lock; `log` appends its journal record
+   * in the order mutations were applied, and the caller is answered once that record is durable.
+   */
+  private async commit<T>(e: ParameterEntry, fn: (log: Log) => Promise<T> | T): Promise<T> {
+    let durable: Promise<void> = Promise.resolve();
+    const result = await this.gate.shared(() => e.lock.run(() => fn((meta, payload) => (durable = this.journal.append(meta, payload)))));
+    await durable;
+    return result;
+  }
+
   // --- Initialization ------------------------------------------------------------------------
 
   async initialize(name: string, options: InitializeOptions = {}): Promise<Descriptor> {
     const e = this.entry(name);
-    return e.lock.run(async () => {
+    return this.commit(e, async (log) => {
       const who = subject(name, e.isConstant);
       const ctx = this.checkContexts(who, options.ctx ?? null);
       if (options.init) checkInit(who, options.init);
@@ -241,9 +265,11 @@ export class ParameterStore {
         }
         // As in MXNet, a new initialize() replaces the pending one.
         e.deferred = { init, ctx, seed };
+        log({ op: 'initialize', name, init, ctx, forceReinit: options.forceReinit === true, seed: seed.toString() });
         return this.describeEntry(e);
       }
       await this.materialize(e, init, ctx, seed, null);
+      log({ op: 'initialize', name, init, ctx, forceReinit: options.forceReinit === true, seed: seed.toString() });
       return this.describeEntry(e);
     });
   }
@@ -414,7 +440,7 @@ export class ParameterStore {
   /** Sets the value on every context (or stages it for a pending deferred init). */
   async setData(name: string, value: HostTensor): Promise<Descriptor> {
     const e = this.entry(name);
-    return e.lock.run(async () => {
+    return this.commit(e, async (log) => {
       const who = subject(name, e.isConstant);
       this.checkHostTensor(who, value);
       const shape = mergeShape(who, e.spec.shape, value.shape);
@@ -432,6 +458,7 @@ export class ParameterStore {
           e.spec.shape = previous;
           throw err;
         }
+        log({ op: 'setData', name, dtype: value.dtype, shape: value.shape }, value.bytes);
         return this.describeEntry(e);
       }
       // New tensors on every context first; swap only when all are written.
@@ -448,6 +475,7 @@ export class ParameterStore {
       e.data = fresh;
       e.spec.shape = shape;
       e.version++;
+      log({ op: 'setData', name, dtype: value.dtype, shape: value.shape }, value.bytes);
       return this.describeEntry(e);
     });
   }
@@ -463,12 +491,13 @@ export class ParameterStore {
   /** Casts data and gradients (values kept, converted) to a new dtype; the dtype setter. */
   async cast(name: string, dtype: DType): Promise<Descriptor> {
     const e = this.entry(name);
-    return e.lock.run(async () => {
+    return this.commit(e, async (log) => {
       const who = subject(name, e.isConstant);
       if (!nk.isDType(dtype)) throw invalid(`${who}: unknown dtype ${JSON.stringify(dtype)}, expected one of ${nk.DTYPES.join(', ')}`);
       if (dtype === e.spec.dtype) return this.describeEntry(e);
       if (e.data === null) {
         e.spec.dtype = dtype;
+        log({ op: 'cast', name, dtype });
         return this.describeEntry(e);
       }
       this.checkSize(who, dtype, e.spec.shape as number[]);
@@ -496,6 +525,7 @@ export class ParameterStore {
       e.grad = e.grad === null ? null : grad;
       e.spec.dtype = dtype;
       e.version++;
+      log({ op: 'cast', name, dtype });
       return this.describeEntry(e);
     });
   }
@@ -503,7 +533,7 @@ export class ParameterStore {
   /** Fills unknown dims (known dims never change); completes a pending deferred init. */
   async setShape(name: string, shapeInput: readonly number[]): Promise<Descriptor> {
     const e = this.entry(name);
-    return e.lock.run(async () => {
+    return this.commit(e, async (log) => {
       const who = subject(name, e.isConstant);
       const next = normalizeShape(who, shapeInput) as number[];
       const merged = mergeShape(who, e.spec.shape, next);
@@ -518,6 +548,7 @@ export class ParameterStore {
           throw err;
         }
       }
+      log({ op: 'setShape', name, shape: merged });
       return this.describeEntry(e);
     });
   }
@@ -525,12 +556,13 @@ export class ParameterStore {
   /** Re-assigns contexts: values are the mean of the current copies; grads start at zero. */
   async resetCtx(name: string, ctxInput: Device[]): Promise<Descriptor> {
     const e = this.entry(name);
-    return e.lock.run(async () => {
+    return this.commit(e, async (log) => {
       const who = subject(name, e.isConstant);
       const ctx = this.checkContexts(who, ctxInput);
       if (e.data === null) {
         if (e.deferred === null) throw precondition(`${who}: cannot reset context because it has not been initialized`);
         e.deferred.ctx = ctx;
+        log({ op: 'resetCtx', name, ctx });
         return this.describeEntry(e);
       }
       const shape = e.spec.shape as number[];
@@ -558,6 +590,7 @@ export class ParameterStore {
         disposeAll(created);
         fromKernel(who, err);
       }
+      log({ op: 'resetCtx', name, ctx });
       return this.describeEntry(e);
     });
   }

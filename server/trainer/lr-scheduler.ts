@@ -41,6 +41,9 @@ export function checkScheduler(who: string, s: LrSchedulerSpec, optimizerLr: num
     warmupBeginLr: s.warmupBeginLr ?? 0,
     warmupMode,
   };
+  if (out.warmupSteps > 0 && out.warmupBeginLr > out.baseLr) {
+    throw invalid(`${who}: lr scheduler warmup_begin_lr (${out.warmupBeginLr}) must not exceed the base learning rate (${out.baseLr})`);
+  }
   if (s.kind === 'factor') {
     if (!Number.isInteger(s.step) || (s.step ?? 0) < 1) throw invalid(`${who}: factor scheduler needs step >= 1 (updates between decays), got ${s.step}`);
     if (out.factor > 1) throw invalid(`${who}: factor scheduler factor must be <= 1 to decay, got ${out.factor}`);

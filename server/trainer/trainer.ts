@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import * as nk from '../../native/index';
 import type { DeviceTensor } from '../../native/index';
 import { invalid, precondition, ServerError } from '../errors';
+import type { Journal } from '../durability/journal';
+import { NO_JOURNAL } from '../durability/journal';
 import { Mutex } from '../store/mutex';
 import type { HostTensor, ParameterEntry, ParameterStore } from '../store/parameter-store';
 import { deviceKey } from '../store/spec';
@@ -67,6 +69,7 @@ interface Waiter {
 interface OpenStep {
   index: number;
   stepped: Map<number, number>; // worker -> batch size
+  keys: Map<number, CallKey>; // worker -> the key of its step call
   waiters: Waiter[];
   timer: NodeJS.Timeout | null;
   applying: boolean;
@@ -76,6 +79,13 @@ interface OpenStep {
 const KEEP_RESULTS = 1024;
 /** How many incarnations of one worker keep their results. */
 const KEEP_INCARNATIONS = 4;
+
+/** Runs fn holding every entry's lock (in the given order). */
+async function withLocks<T>(entries: ParameterEntry[], fn: () => Promise<T>): Promise<T> {
+  if (entries.length === 0) return fn();
+  const [first, ...rest] = entries;
+  return first!.lock.run(() => withLocks(rest, fn));
+}
 
 export class Trainer {
   private stepCount = 0;
@@ -88,6 +98,12 @@ export class Trainer {
   private open: OpenStep | null = null;
   /** Serializes applies, async steps and state snapshots. */
   private readonly applyLock = new Mutex();
+  /** Settled results by key, kept to be written into checkpoints. */
+  private readonly settled = new Map<string, Map<number, unknown>>();
+  /** Where acknowledged changes are recorded; muted while replaying. */
+  journal: Journal = NO_JOURNAL;
+  /** True while the journal is replayed: sync steps wait for explicit apply/abort records. */
+  replaying = false;
 
   constructor(
     readonly spec: TrainerSpec,
@@ -125,7 +141,15 @@ export class Trainer {
     if (hit) return hit as Promise<T>;
     const p = fn();
     table.set(key.sequence, p);
-    p.catch(() => table.delete(key.sequence));
+    p.then(
+      (value) => {
+        let done = this.settled.get(slot);
+        if (!done) this.settled.set(slot, (done = new Map()));
+        done.set(key.sequence, value);
+        if (done.size > KEEP_RESULTS) done.delete(done.keys().next().value as number);
+      },
+      () => table.delete(key.sequence),
+    );
     if (table.size > KEEP_RESULTS) {
       for (const seq of table.keys()) {
         if (seq < key.sequence - KEEP_RESULTS) table.delete(seq);
@@ -138,7 +162,10 @@ export class Trainer {
    *  an old incarnation's calls for long). Map order is insertion order. */
   private forgetOldIncarnations(workerId: number): void {
     const mine = [...this.results.keys()].filter((k) => k.startsWith(`${workerId}:`));
-    for (const k of mine.slice(0, Math.max(0, mine.length - KEEP_INCARNATIONS))) this.results.delete(k);
+    for (const k of mine.slice(0, Math.max(0, mine.length - KEEP_INCARNATIONS))) {
+      this.results.delete(k);
+      this.settled.delete(k);
+    }
   }
 
   register(workerId: number): void {
@@ -150,22 +177,30 @@ export class Trainer {
   /** Records a worker's gradient (dense, or rows `rowIds` of the parameter) for its step. */
   pushGrad(key: CallKey, step: number, param: string, value: HostTensor, rowIds: BigInt64Array | null): Promise<{ step: number }> {
     return this.once(key, async () => {
-      this.checkWorker(key.workerId);
-      this.checkStepOpen(step);
-      if (!this.spec.params.includes(param)) throw invalid(`${this.who}: parameter '${param}' is not one of its parameters [${this.spec.params.join(', ')}]`);
-      const entry = this.store.entry(param);
-      const grad = await entry.lock.run(() => this.uploadGrad(entry, value, rowIds));
-      // The step may have closed while the bytes were uploading.
-      try {
+      let durable: Promise<void> = Promise.resolve();
+      await this.store.gate.shared(async () => {
+        this.checkWorker(key.workerId);
         this.checkStepOpen(step);
-        const mine = this.pending.get(key.workerId) ?? new Map<string, PendingGrad>();
-        if (mine.has(param)) throw precondition(`${this.who}: worker ${key.workerId} already pushed a gradient for '${param}' in step ${step}`);
-        mine.set(param, grad);
-        this.pending.set(key.workerId, mine);
-      } catch (err) {
-        disposeGrad(grad);
-        throw err;
-      }
+        if (!this.spec.params.includes(param)) throw invalid(`${this.who}: parameter '${param}' is not one of its parameters [${this.spec.params.join(', ')}]`);
+        const entry = this.store.entry(param);
+        const grad = await entry.lock.run(() => this.uploadGrad(entry, value, rowIds));
+        // The step may have closed while the bytes were uploading.
+        try {
+          this.checkStepOpen(step);
+          const mine = this.pending.get(key.workerId) ?? new Map<string, PendingGrad>();
+          if (mine.has(param)) throw precondition(`${this.who}: worker ${key.workerId} already pushed a gradient for '${param}' in step ${step}`);
+          mine.set(param, grad);
+          this.pending.set(key.workerId, mine);
+        } catch (err) {
+          disposeGrad(grad);
+          throw err;
+        }
+        durable = this.journal.append(
+          { op: 'trainer.push', trainer: this.spec.name, key, step, param, dtype: value.dtype, shape: value.shape, rowIds: rowIds === null ? null : Array.from(rowIds, String) },
+          value.bytes,
+        );
+      });
+      await durable;
       return { step };
     });
   }
@@ -215,16 +250,39 @@ export class Trainer {
     return this.once(key, async () => {
       this.checkWorker(key.workerId);
       if (!Number.isInteger(batchSize) || batchSize < 1) throw invalid(`${this.who}: batch_size must be an integer >= 1, got ${batchSize}`);
-      if (this.spec.mode === 'async') return this.applyAsync(key.workerId, batchSize);
-      this.checkStepOpen(step);
-      const open: OpenStep = (this.open ??= { index: this.stepCount, stepped: new Map<number, number>(), waiters: [] as Waiter[], timer: null, applying: false });
-      if (open.stepped.has(key.workerId)) throw precondition(`${this.who}: worker ${key.workerId} already stepped in step ${step}`);
-      open.stepped.set(key.workerId, batchSize);
-      const done = new Promise<StepResult>((resolve, reject) => open.waiters.push({ resolve, reject }));
-      open.timer ??= setTimeout(() => this.onTimeout(open), this.spec.stepTimeoutMs);
-      this.maybeApply();
+      if (this.spec.mode === 'async') return this.applyAsync(key, batchSize);
+      let done!: Promise<StepResult>;
+      let durable: Promise<void> = Promise.resolve();
+      await this.store.gate.shared(() => {
+        this.checkStepOpen(step);
+        const open = this.openStep();
+        if (open.stepped.has(key.workerId)) throw precondition(`${this.who}: worker ${key.workerId} already stepped in step ${step}`);
+        open.stepped.set(key.workerId, batchSize);
+        open.keys.set(key.workerId, key);
+        done = new Promise<StepResult>((resolve, reject) => open.waiters.push({ resolve, reject }));
+        durable = this.journal.append({ op: 'trainer.step', trainer: this.spec.name, key, step, batchSize });
+      });
+      await durable;
+      if (!this.replaying) this.maybeApply();
       return done;
     });
+  }
+
+  private openStep(): OpenStep {
+    this.open ??= { index: this.stepCount, stepped: new Map(), keys: new Map(), waiters: [], timer: null, applying: false };
+    const open = this.open;
+    if (!this.replaying) open.timer ??= setTimeout(() => this.onTimeout(open), this.spec.stepTimeoutMs);
+    return open;
+  }
+
+  /** After a replay or a restore: start the deadline of a step left open. */
+  resume(): void {
+    this.replaying = false;
+    if (this.open) {
+      const open = this.open;
+      open.timer ??= setTimeout(() => this.onTimeout(open), this.spec.stepTimeoutMs);
+      this.maybeApply();
+    }
   }
 
   private active(): number[] {
@@ -248,37 +306,79 @@ export class Trainer {
     }
     const msg = `${this.who}: step ${open.index} timed out after ${this.spec.stepTimeoutMs} ms waiting for worker${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; the step was not applied`;
     this.log.warn({ trainer: this.spec.name, step: open.index, missing }, 'step timed out');
-    this.open = null;
-    this.discardPending();
+    void this.abortOpen(open, msg);
+  }
+
+  /** Drops the open step (its gradients too) and fails its waiters; recorded so replay does too. */
+  async abortOpen(open: OpenStep | null, msg: string): Promise<void> {
+    if (open === null) return;
+    await this.store.gate.shared(() => {
+      if (this.open !== open) return;
+      this.open = null;
+      // Only the workers that stepped are told the step failed (and will push again); a worker
+      // that pushed but had not stepped yet keeps its gradients for when it does.
+      for (const w of open.stepped.keys()) this.discardPendingOf(w);
+      void this.journal.append({ op: 'trainer.abort', trainer: this.spec.name, step: open.index });
+    });
+    if (open.timer) clearTimeout(open.timer);
     for (const w of open.waiters) w.reject(new ServerError(grpc.status.DEADLINE_EXCEEDED, msg));
   }
 
-  private async applyOpen(open: OpenStep): Promise<void> {
+  /** Applies the open step with the workers that stepped (all of them, or a quorum). */
+  async applyOpen(open: OpenStep, only?: number[]): Promise<void> {
     open.applying = true;
     if (open.timer) clearTimeout(open.timer);
-    const workers = [...open.stepped.keys()].sort((a, b) => a - b);
-    const batch = [...open.stepped.values()].reduce((a, b) => a + b, 0);
+    const workers = only ?? [...open.stepped.keys()].sort((a, b) => a - b);
+    const batch = workers.reduce((a, w) => a + (open.stepped.get(w) ?? 0), 0);
+    let durable: Promise<void> = Promise.resolve();
     try {
-      const result = await this.applyLock.run(() => this.apply(workers, batch));
+      const result = await this.store.gate.shared(() =>
+        this.applyLock.run(async () => {
+          try {
+            const r = await this.apply(workers, batch);
+            durable = this.journal.append({ op: 'trainer.apply', trainer: this.spec.name, step: open.index, workers });
+            return r;
+          } finally {
+            this.discardPending();
+            this.open = null;
+          }
+        }),
+      );
+      await durable;
       for (const w of open.waiters) w.resolve(result);
     } catch (err) {
       this.log.error({ trainer: this.spec.name, step: open.index, err }, 'applying a step failed');
       for (const w of open.waiters) w.reject(err as Error);
-    } finally {
-      this.discardPending();
-      this.open = null;
     }
   }
 
-  private async applyAsync(workerId: number, batchSize: number): Promise<StepResult> {
-    return this.applyLock.run(async () => {
-      try {
-        return await this.apply([workerId], batchSize);
-      } finally {
-        for (const g of this.pending.get(workerId)?.values() ?? []) disposeGrad(g);
-        this.pending.delete(workerId);
-      }
-    });
+  /** Replay of an 'apply' record: the open step, applied with the recorded workers. */
+  replayApply(step: number, workers: number[]): Promise<void> {
+    if (this.open === null || this.open.index !== step) throw new Error(`${this.who}: journal applies step ${step}, but the open step is ${this.open?.index ?? 'none'}`);
+    return this.applyOpen(this.open, workers);
+  }
+
+  /** Replay of an 'abort' record. */
+  replayAbort(step: number): Promise<void> {
+    return this.abortOpen(this.open !== null && this.open.index === step ? this.open : null, `${this.who}: step ${step} timed out before the restart`);
+  }
+
+  private async applyAsync(key: CallKey, batchSize: number): Promise<StepResult> {
+    let durable: Promise<void> = Promise.resolve();
+    const result = await this.store.gate.shared(() =>
+      this.applyLock.run(async () => {
+        try {
+          const r = await this.apply([key.workerId], batchSize);
+          durable = this.journal.append({ op: 'trainer.step', trainer: this.spec.name, key, step: r.step - 1, batchSize });
+          return r;
+        } finally {
+          for (const g of this.pending.get(key.workerId)?.values() ?? []) disposeGrad(g);
+          this.pending.delete(key.workerId);
+        }
+      }),
+    );
+    await durable;
+    return result;
   }
 
   /** Applies the sum of `workers`' pending gradients to every parameter they pushed for. */
@@ -286,11 +386,14 @@ export class Trainer {
     const rescale = this.spec.optimizer.params.rescaleGrad / batchSize;
     const numUpdate = this.stepCount + 1;
     const lr = this.spec.optimizer.scheduler ? learningRateAt(this.spec.optimizer, numUpdate) : this.learningRate;
-    for (const param of this.spec.params) {
-      const grads = workers.map((w) => this.pending.get(w)?.get(param)).filter((g): g is PendingGrad => g !== undefined);
-      if (grads.length === 0) continue;
-      const entry = this.store.entry(param);
-      await entry.lock.run(async () => {
+    // Every parameter's lock is held for the whole step (taken in name order, so two trainers
+    // never deadlock): readers see the step entirely or not at all, and no other write can land
+    // between two of its updates, so the journal's order is the order things happened.
+    await withLocks([...this.spec.params].sort().map((p) => this.store.entry(p)), async () => {
+      for (const param of this.spec.params) {
+        const grads = workers.map((w) => this.pending.get(w)?.get(param)).filter((g): g is PendingGrad => g !== undefined);
+        if (grads.length === 0) continue;
+        const entry = this.store.entry(param);
         if (entry.data === null) throw precondition(`${this.who}: parameter '${param}' is no longer initialized`);
         const combined = await combine(grads, entry.spec.shape as number[], grads[0]!.values.device);
         try {
@@ -298,8 +401,8 @@ export class Trainer {
         } finally {
           combined.values.dispose();
         }
-      });
-    }
+      }
+    });
     this.stepCount++;
     return { step: this.stepCount, versions: this.spec.params.map((p) => this.store.entry(p).version), workers };
   }
@@ -348,6 +451,11 @@ export class Trainer {
     return fresh;
   }
 
+  private discardPendingOf(workerId: number): void {
+    for (const g of this.pending.get(workerId)?.values() ?? []) disposeGrad(g);
+    this.pending.delete(workerId);
+  }
+
   private discardPending(): void {
     for (const mine of this.pending.values()) for (const g of mine.values()) disposeGrad(g);
     this.pending.clear();
@@ -360,10 +468,10 @@ export class Trainer {
     if (this.left.has(workerId)) return;
     this.checkWorker(workerId);
     this.left.add(workerId);
-    for (const g of this.pending.get(workerId)?.values() ?? []) disposeGrad(g);
-    this.pending.delete(workerId);
+    void this.journal.append({ op: 'trainer.leave', trainer: this.spec.name, worker: workerId });
+    // A step it already made stays in the open step with its gradients; otherwise they go.
+    if (!(this.open?.stepped.has(workerId) ?? false)) this.discardPendingOf(workerId);
     this.log.info({ trainer: this.spec.name, worker: workerId }, 'worker left');
-    // A step it already made stays part of the open step; one it did not make is no longer awaited.
     this.maybeApply();
   }
 
@@ -371,6 +479,7 @@ export class Trainer {
     if (this.spec.optimizer.scheduler) throw precondition(`${this.who}: it has an lr scheduler, which sets the learning rate; set_learning_rate is not allowed`);
     if (!Number.isFinite(lr) || lr < 0) throw invalid(`${this.who}: learning rate must be a finite number >= 0, got ${lr}`);
     this.learningRate = lr;
+    void this.journal.append({ op: 'trainer.lr', trainer: this.spec.name, lr });
   }
 
   state(): TrainerState {
@@ -402,7 +511,7 @@ export class Trainer {
 
   /** Restores a saveStates() snapshot: every state tensor, update counts, step and learning rate. */
   loadStates(bytes: Uint8Array): Promise<void> {
-    return this.applyLock.run(async () => {
+    return this.store.gate.shared(() => this.applyLock.run(async () => {
       const saved = readStates(this.who, bytes);
       if (saved.optimizer !== this.spec.optimizer.name) throw invalid(`${this.who}: states were saved for optimizer ${saved.optimizer}, this trainer uses ${this.spec.optimizer.name}`);
       // Validate everything before changing anything.
@@ -432,7 +541,8 @@ export class Trainer {
       }
       this.stepCount = saved.step;
       if (!this.spec.optimizer.scheduler) this.learningRate = saved.learningRate;
-    });
+      await this.journal.append({ op: 'trainer.loadStates', trainer: this.spec.name }, bytes);
+    }));
   }
 
   /** Fails every waiting step (server shutdown) and frees gradients and states. */

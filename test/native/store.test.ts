@@ -17,7 +17,7 @@ async function rejectsWith(p: Promise<unknown>, code: number, message: RegExp): 
 describe('ParameterStore', () => {
   it('initializes every context with identical values and zero grads, reproducibly per seed', async () => {
     const store = new ParameterStore();
-    store.declare({ name: 'w', shape: [3, 4], init: { kind: 'xavier' } });
+    await store.declare({ name: 'w', shape: [3, 4], init: { kind: 'xavier' } });
     await store.initialize('w', { ctx: [cpu(0), cpu(1)], seed: 5 });
     const [a, b] = await store.listData('w');
     expect(a!.bytes).toEqual(b!.bytes);
@@ -25,14 +25,14 @@ describe('ParameterStore', () => {
     const limit = Math.sqrt(3 / 3.5);
     expect(floats(a!.bytes).every((v) => Math.abs(v) <= limit)).toBe(true);
     const other = new ParameterStore();
-    other.declare({ name: 'w', shape: [3, 4], init: { kind: 'xavier' } });
+    await other.declare({ name: 'w', shape: [3, 4], init: { kind: 'xavier' } });
     await other.initialize('w', { seed: 5 });
     expect((await other.data('w')).bytes).toEqual(a!.bytes);
   });
 
   it('leaves the old value on every context when set_data fails for memory', async () => {
     const store = new ParameterStore();
-    store.declare({ name: 'p', shape: [256], init: { kind: 'one' } });
+    await store.declare({ name: 'p', shape: [256], init: { kind: 'one' } });
     await store.initialize('p', { ctx: [cpu(4), cpu(5)] });
     nk.setMemoryBudget(cpu(5), nk.memoryStats(cpu(5)).allocated + 100);
     try {
@@ -46,7 +46,7 @@ describe('ParameterStore', () => {
 
   it('orders concurrent writers and readers: every read equals one complete write', async () => {
     const store = new ParameterStore();
-    store.declare({ name: 'c', shape: [64 * 1024], init: { kind: 'zero' } });
+    await store.declare({ name: 'c', shape: [64 * 1024], init: { kind: 'zero' } });
     await store.initialize('c', { ctx: [cpu(0), cpu(1)] });
     const ops: Array<Promise<unknown>> = [];
     const reads: Array<Promise<{ bytes: Uint8Array; version: bigint }>> = [];
@@ -66,14 +66,14 @@ describe('ParameterStore', () => {
 
   it('completes a deferred init from set_data or from the shape, and rolls back a failing one', async () => {
     const store = new ParameterStore();
-    store.declare({ name: 'd', shape: [0, 3], allowDeferredInit: true, init: { kind: 'one' } });
+    await store.declare({ name: 'd', shape: [0, 3], allowDeferredInit: true, init: { kind: 'one' } });
     await store.initialize('d', { ctx: [cpu(0), cpu(2)] });
     expect(await store.listCtx('d')).toEqual([cpu(0), cpu(2)]);
     await rejectsWith(store.data('d'), Status.FAILED_PRECONDITION, /initialization was deferred/);
     await store.setShape('d', [2, 3]);
     expect(floats((await store.data('d', cpu(2))).bytes)).toEqual(Array(6).fill(1));
 
-    store.declare({ name: 'v', shape: [0], allowDeferredInit: true, init: { kind: 'xavier' } });
+    await store.declare({ name: 'v', shape: [0], allowDeferredInit: true, init: { kind: 'xavier' } });
     await store.initialize('v');
     await rejectsWith(store.setShape('v', [4]), Status.INVALID_ARGUMENT, /xavier initializer cannot be applied to a vector/);
     expect(store.describe('v').shape).toEqual([0]);
@@ -83,7 +83,7 @@ describe('ParameterStore', () => {
 
   it('averages copies on reset_ctx and gives fresh zero grads', async () => {
     const store = new ParameterStore();
-    store.declare({ name: 'r', shape: [2], init: { kind: 'zero' } });
+    await store.declare({ name: 'r', shape: [2], init: { kind: 'zero' } });
     await store.initialize('r', { ctx: [cpu(0)] });
     await store.setData('r', f32([2], [2, 4]));
     await store.resetCtx('r', [cpu(1), cpu(3)]);

@@ -1,0 +1,15 @@
+// journal.ts: what the store and trainers tell the durability layer. Each acknowledged
+// mutation is appended as one record (JSON meta + optional tensor bytes) in the order it was
+// applied; the caller awaits `durable` before acknowledging. During recovery records are
+// replayed into the same store methods with the journal muted.
+export type JournalMeta = { op: string } & Record<string, unknown>;
+
+export interface Journal {
+  /** Appends a record; the promise resolves when it is as durable as the mode promises. */
+  append(meta: JournalMeta, payload?: Uint8Array): Promise<void>;
+}
+
+/** Records nothing: no data dir, checkpoint-only mode, or a replay in progress. */
+export const NO_JOURNAL: Journal = {
+  append: () => Promise.resolve(),
+};

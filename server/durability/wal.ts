@@ -1,0 +1,825 @@
+// wal.ts: a segmented write-ahead log. Each acknowledged mutation is one record; records are
+// replayed over the newest checkpoint at start.
+//
+// Files: `dir/wal-<lsn of its first record, 20 digits>.log`, no file header. LSNs are
+// consecutive (+1 per record) across segments. A record, all integers little-endian:
+//
+//   offset 0   u32  total length of the record in bytes, these 20 header bytes included
+//          4   u32  crc32 (zlib / IEEE) of bytes [8, total): lsn, meta length, meta, payload
+//          8   u64  lsn
+//         16   u32  meta length M
+//         20   M    meta: UTF-8 JSON (an object)
+//       20+M   ...  payload: total - 20 - M bytes (may be empty)
+//
+// Writing (WalWriter): one queue, written in append order; each batch of queued records goes
+// out in one writev (group commit), payloads are never copied (payloads of 4 KiB or less are
+// copied into their header buffer, which saves an iovec). Modes and what a crash can lose:
+//   - 'wal-always': `durable` resolves after an fdatasync that covers the record; appends that
+//     arrive while a write+fsync is in flight share the next one. A resolved record survives
+//     kill -9 and power loss.
+//   - 'wal-batch': `durable` resolves once the record is written to the file (in the page cache:
+//     it survives kill -9 of the process, not a power loss or kernel crash); an fdatasync runs at
+//     most every `batchMs` while there are unsynced writes. Loss window on power loss: the
+//     records written in the last `batchMs` plus the duration of one write+fsync.
+// A full segment (segmentBytes) is fdatasynced and closed before the next one is created, so
+// only the last segment can ever end in a torn record. A failed write or fsync fails the
+// writer for good (after a failed fsync the page cache state is unknown): every pending and
+// later call rejects, and the server must stop and recover from disk.
+//
+// Replay (replayWal) reads the segments in order and checks length bounds (never allocating
+// more than the bytes left in the file), the CRC, the meta JSON and the lsn sequence. A bad
+// record at the end of the last segment with nothing valid after it is a torn tail: the file is
+// truncated there (and fsynced) with a warning. Anything else is corruption and throws
+// WalCorruptError (file, offset, reason), or with `truncateCorrupt` truncates there, deletes the
+// later segments and reports it. Under 'wal-batch' a power loss can persist a later page of the
+// log but not an earlier one: that shows up as corruption and needs `truncateCorrupt` (which
+// only drops records that were never fsynced).
+import { crc32 } from 'node:zlib';
+import { mkdir, open, readdir, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { failpoint, failpointHit, triggerFailpoint } from './failpoints';
+import { fsyncDir, type DurabilityLog } from './fsync';
+
+export const WAL_HEADER_BYTES = 20;
+/** The total length field is a u32. */
+export const WAL_MAX_RECORD_BYTES = 0xffff_ffff;
+const INLINE_PAYLOAD_BYTES = 4096;
+const MAX_IOVECS = 1024;
+const SEGMENT_RE = /^wal-(\d{20})\.log$/;
+
+export type WalMode = 'wal-always' | 'wal-batch';
+
+export class WalCorruptError extends Error {
+  override name = 'WalCorruptError';
+  readonly code = 'EWALCORRUPT';
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    readonly reason: string,
+  ) {
+    super(`write-ahead log ${file} is corrupt at byte ${offset}: ${reason}; records after it cannot be replayed (start with the truncate-corrupt option to drop them and everything after)`);
+  }
+}
+
+/** Thrown by append/flush/rotate/close after the writer failed or was closed. */
+export class WalUnavailableError extends Error {
+  override name = 'WalUnavailableError';
+}
+
+export function walSegmentName(firstLsn: bigint): string {
+  if (firstLsn < 0n || firstLsn > 99_999_999_999_999_999_999n) throw new RangeError(`lsn ${firstLsn} out of range`);
+  return `wal-${firstLsn.toString().padStart(20, '0')}.log`;
+}
+
+export interface WalSegment {
+  file: string;
+  path: string;
+  firstLsn: bigint;
+}
+
+/** The segment files of `dir` in lsn order ([] if the dir does not exist). Other files are ignored. */
+export async function listWalSegments(dir: string): Promise<WalSegment[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: WalSegment[] = [];
+  for (const file of names) {
+    const m = SEGMENT_RE.exec(file);
+    if (m !== null) out.push({ file, path: join(dir, file), firstLsn: BigInt(m[1]!) });
+  }
+  return out.sort((a, b) => (a.firstLsn < b.firstLsn ? -1 : a.firstLsn > b.firstLsn ? 1 : 0));
+}
+
+/**
+ * Deletes the segments whose records all have lsn < `lsn` (known because the next segment starts
+ * at or below `lsn`). The last segment, and any segment at or after `keepFrom`, is kept.
+ * Returns the deleted file names.
+ */
+export async function removeWalSegmentsBefore(dir: string, lsn: bigint, options: { keepFrom?: bigint } = {}): Promise<string[]> {
+  const segs = await listWalSegments(dir);
+  const removed: string[] = [];
+  for (let i = 0; i + 1 < segs.length; i++) {
+    const seg = segs[i]!;
+    if (options.keepFrom !== undefined && seg.firstLsn >= options.keepFrom) break;
+    if (segs[i + 1]!.firstLsn > lsn) break;
+    await unlink(seg.path);
+    removed.push(seg.file);
+  }
+  if (removed.length > 0) await fsyncDir(dir);
+  return removed;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writer
+
+export interface WalWriterOptions {
+  mode: WalMode;
+  /** wal-batch: the longest time between a write and the fsync that covers it (default 10). */
+  batchMs?: number;
+  /** A segment is closed once the next record would take it past this size (default 256 MiB). */
+  segmentBytes?: number;
+  /** The lsn of the first record this writer appends: the replayed log's lastLsn + 1. */
+  nextLsn: bigint;
+  /** Soft cap on the bytes of one writev batch; one record always fits (default 64 MiB). */
+  maxBatchBytes?: number;
+  log?: DurabilityLog;
+}
+
+export interface WalAppendResult {
+  lsn: bigint;
+  /** Resolves when the record is as durable as the mode promises; rejects if the writer fails. */
+  durable: Promise<void>;
+}
+
+export interface WalStats {
+  appends: number;
+  /** writev batches (group commits). */
+  batches: number;
+  fsyncs: number;
+  bytes: number;
+  segmentsCreated: number;
+}
+
+interface Deferred {
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+interface RecordItem {
+  kind: 'record';
+  lsn: bigint;
+  head: Buffer;
+  payload: Uint8Array | null;
+  size: number;
+  /** wal-batch: resolves `durable` once written. */
+  written: Deferred | null;
+}
+
+interface OpItem extends Deferred {
+  kind: 'rotate' | 'close';
+}
+
+type Item = RecordItem | OpItem;
+
+function deferred(): { promise: Promise<void>; d: Deferred } {
+  let d!: Deferred;
+  const promise = new Promise<void>((resolve, reject) => {
+    d = { resolve, reject };
+  });
+  // A caller may drop `durable` (the failure also fails every later call): no unhandled rejection.
+  promise.catch(() => undefined);
+  return { promise, d };
+}
+
+/** Encodes a record: header + meta (+ a small payload) in one buffer, the big payload by reference. */
+function encodeRecord(lsn: bigint, meta: object, payload: Uint8Array | undefined): RecordItem {
+  const json = JSON.stringify(meta);
+  if (typeof json !== 'string' || json[0] !== '{') throw new TypeError('WAL record meta must be a JSON object');
+  const metaLen = Buffer.byteLength(json, 'utf8');
+  const payLen = payload?.byteLength ?? 0;
+  const size = WAL_HEADER_BYTES + metaLen + payLen;
+  if (size > WAL_MAX_RECORD_BYTES) throw new RangeError(`WAL record of ${size} bytes is over the limit of ${WAL_MAX_RECORD_BYTES} bytes`);
+  const inline = payLen <= INLINE_PAYLOAD_BYTES;
+  const head = Buffer.allocUnsafe(WAL_HEADER_BYTES + metaLen + (inline ? payLen : 0));
+  head.writeUInt32LE(size, 0);
+  head.writeBigUInt64LE(lsn, 8);
+  head.writeUInt32LE(metaLen, 16);
+  head.write(json, WAL_HEADER_BYTES, metaLen, 'utf8');
+  if (inline && payload !== undefined && payLen > 0) head.set(payload, WAL_HEADER_BYTES + metaLen);
+  let crc = crc32(head.subarray(8));
+  if (!inline) crc = crc32(payload!, crc);
+  head.writeUInt32LE(crc, 4);
+  return { kind: 'record', lsn, head, payload: inline || payLen === 0 ? null : payload!, size, written: null };
+}
+
+/** writev until every byte is written (a regular file may take a large write in parts). */
+async function writevFully(fh: FileHandle, bufs: Uint8Array[], position: number): Promise<void> {
+  let total = 0;
+  for (const b of bufs) total += b.byteLength;
+  let pending = bufs;
+  while (total > 0) {
+    const { bytesWritten } = await fh.writev(pending, position);
+    if (bytesWritten <= 0) throw new Error('writev wrote nothing');
+    total -= bytesWritten;
+    position += bytesWritten;
+    if (total === 0) break;
+    let skip = bytesWritten;
+    const rest: Uint8Array[] = [];
+    for (const b of pending) {
+      if (skip >= b.byteLength) {
+        skip -= b.byteLength;
+        continue;
+      }
+      rest.push(skip > 0 ? b.subarray(skip) : b);
+      skip = 0;
+    }
+    pending = rest;
+  }
+}
+
+export class WalWriter {
+  private readonly queue: Item[] = [];
+  /** Resolved when syncedLsn >= lsn, in lsn order (wal-always records and flush() calls). */
+  private readonly syncWaiters: Array<{ lsn: bigint; d: Deferred }> = [];
+  private fh: FileHandle | null = null;
+  private segPath = '';
+  private segFirst = 0n;
+  private segSize = 0;
+  private next: bigint;
+  private written: bigint;
+  private synced: bigint;
+  private pumping = false;
+  private scheduled = false;
+  private syncDue = false;
+  private timer: NodeJS.Timeout | null = null;
+  private lastSyncAt = 0;
+  private failure: Error | null = null;
+  private closing = false;
+  private readonly counters: WalStats = { appends: 0, batches: 0, fsyncs: 0, bytes: 0, segmentsCreated: 0 };
+  private readonly mode: WalMode;
+  private readonly batchMs: number;
+  private readonly segmentBytes: number;
+  private readonly maxBatchBytes: number;
+  private readonly log: DurabilityLog | undefined;
+
+  private constructor(
+    readonly dir: string,
+    options: WalWriterOptions,
+  ) {
+    this.mode = options.mode;
+    this.batchMs = options.batchMs ?? 10;
+    this.segmentBytes = options.segmentBytes ?? 256 * 1024 * 1024;
+    this.maxBatchBytes = options.maxBatchBytes ?? 64 * 1024 * 1024;
+    this.log = options.log;
+    this.next = options.nextLsn;
+    this.written = options.nextLsn - 1n;
+    this.synced = options.nextLsn - 1n;
+  }
+
+  /**
+   * Opens a writer that appends from `nextLsn` in a new segment `wal-<nextLsn>.log` (an empty
+   * file of that name, left by a crash, is reused). Replay the log first: a segment starting
+   * after nextLsn, or a non-empty one at nextLsn, means nextLsn is wrong and is refused.
+   */
+  static async open(dir: string, options: WalWriterOptions): Promise<WalWriter> {
+    if (options.mode !== 'wal-always' && options.mode !== 'wal-batch') throw new TypeError(`unknown WAL mode ${String(options.mode)}`);
+    if (typeof options.nextLsn !== 'bigint' || options.nextLsn < 1n) throw new RangeError('nextLsn must be a bigint >= 1');
+    const absDir = resolve(dir);
+    const created = await mkdir(absDir, { recursive: true });
+    if (created !== undefined) await fsyncDir(dirname(absDir));
+    for (const seg of await listWalSegments(absDir)) {
+      if (seg.firstLsn > options.nextLsn) {
+        throw new Error(`write-ahead log ${seg.path} starts at lsn ${seg.firstLsn}, after the writer's next lsn ${options.nextLsn}: replay the log and open the writer at its lastLsn + 1`);
+      }
+    }
+    const w = new WalWriter(absDir, options);
+    await w.openSegment(options.nextLsn);
+    return w;
+  }
+
+  /** The lsn the next append gets. */
+  get nextLsn(): bigint {
+    return this.next;
+  }
+  /** The last lsn written to the file (page cache). */
+  get writtenLsn(): bigint {
+    return this.written;
+  }
+  /** The last lsn covered by an fsync. */
+  get syncedLsn(): bigint {
+    return this.synced;
+  }
+  /** The current segment file. */
+  get segment(): string {
+    return this.segPath;
+  }
+  stats(): WalStats {
+    return { ...this.counters };
+  }
+
+  private unavailable(): WalUnavailableError | null {
+    if (this.failure !== null) return new WalUnavailableError(`write-ahead log failed earlier: ${this.failure.message}`, { cause: this.failure });
+    if (this.closing) return new WalUnavailableError('write-ahead log is closed');
+    return null;
+  }
+
+  /**
+   * Appends a record (meta: a JSON object; payload: bytes, not copied: leave it unchanged until
+   * `durable` settles). The lsn is assigned now, in call order; throws if the writer failed or
+   * is closed.
+   */
+  append(meta: object, payload?: Uint8Array): WalAppendResult {
+    const err = this.unavailable();
+    if (err !== null) throw err;
+    const rec = encodeRecord(this.next, meta, payload);
+    this.next += 1n;
+    this.counters.appends++;
+    const { promise, d } = deferred();
+    if (this.mode === 'wal-always') this.syncWaiters.push({ lsn: rec.lsn, d });
+    else rec.written = d;
+    this.queue.push(rec);
+    this.kick();
+    return { lsn: rec.lsn, durable: promise };
+  }
+
+  /** Writes and fsyncs everything appended before this call. */
+  flush(): Promise<void> {
+    const err = this.unavailable();
+    if (err !== null) return Promise.reject(err);
+    const target = this.next - 1n;
+    if (target <= this.synced) return Promise.resolve();
+    const { promise, d } = deferred();
+    this.syncWaiters.push({ lsn: target, d });
+    this.kick();
+    return promise;
+  }
+
+  /** Ends the current segment (fsynced, closed) and starts a new one at the next lsn; no-op if it is empty. */
+  rotate(): Promise<void> {
+    return this.op('rotate');
+  }
+
+  /** Writes and fsyncs everything queued, then closes the file. Rejects if the writer had failed. */
+  close(): Promise<void> {
+    if (this.closing) return Promise.reject(new WalUnavailableError('write-ahead log is already closed'));
+    const p = this.op('close', true);
+    this.closing = true;
+    return p;
+  }
+
+  /**
+   * Deletes segments whose records are all < lsn, never the current one. To drop everything a
+   * checkpoint covers, rotate() first. Returns the deleted file names.
+   */
+  removeSegmentsBefore(lsn: bigint): Promise<string[]> {
+    return removeWalSegmentsBefore(this.dir, lsn, { keepFrom: this.segFirst });
+  }
+
+  private op(kind: 'rotate' | 'close', evenIfFailed = false): Promise<void> {
+    const err = this.unavailable();
+    if (err !== null && !(evenIfFailed && this.failure !== null)) return Promise.reject(err);
+    const { promise, d } = deferred();
+    this.queue.push({ kind, ...d });
+    this.kick();
+    return promise;
+  }
+
+  private kick(): void {
+    if (this.pumping || this.scheduled) return;
+    this.scheduled = true;
+    // A microtask, so every append of the current tick joins the first batch.
+    queueMicrotask(() => {
+      this.scheduled = false;
+      void this.pump();
+    });
+  }
+
+  private wantSync(): boolean {
+    if (this.written <= this.synced) return false;
+    if (this.syncDue) return true;
+    const w = this.syncWaiters[0];
+    return w !== undefined && w.lsn <= this.written;
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        if (this.failure !== null) {
+          await this.drainAfterFailure();
+          break;
+        }
+        if (this.wantSync()) {
+          await this.sync();
+          continue;
+        }
+        const head = this.queue[0];
+        if (head === undefined) break;
+        if (head.kind !== 'record') {
+          this.queue.shift();
+          try {
+            if (head.kind === 'rotate') await this.rotateSegment();
+            else await this.closeFile();
+            head.resolve();
+          } catch (err) {
+            head.reject(err as Error);
+            throw err;
+          }
+          continue;
+        }
+        if (this.segSize > 0 && this.segSize + head.size > this.segmentBytes) {
+          await this.rotateSegment();
+          continue;
+        }
+        const batch = this.takeBatch();
+        try {
+          await this.writeBatch(batch);
+        } catch (err) {
+          const e = new WalUnavailableError(`write-ahead log write failed: ${(err as Error).message}`, { cause: err });
+          for (const rec of batch) rec.written?.reject(e);
+          throw err;
+        }
+        if (this.mode === 'wal-always') await this.sync();
+        else this.scheduleBatchSync();
+      }
+    } catch (err) {
+      this.fail(err as Error);
+      await this.drainAfterFailure();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Consecutive records from the queue front within the iovec, byte and segment limits. */
+  private takeBatch(): RecordItem[] {
+    const batch: RecordItem[] = [];
+    let iov = 0;
+    let bytes = 0;
+    let seg = this.segSize;
+    for (const item of this.queue) {
+      if (item.kind !== 'record') break;
+      const n = item.payload === null ? 1 : 2;
+      if (batch.length > 0 && (iov + n > MAX_IOVECS || bytes + item.size > this.maxBatchBytes || (seg > 0 && seg + item.size > this.segmentBytes))) break;
+      batch.push(item);
+      iov += n;
+      bytes += item.size;
+      seg += item.size;
+    }
+    this.queue.splice(0, batch.length);
+    return batch;
+  }
+
+  private async writeBatch(batch: RecordItem[]): Promise<void> {
+    failpoint('wal.before-write');
+    const bufs: Uint8Array[] = [];
+    let bytes = 0;
+    let torn: ReturnType<typeof failpointHit> = null;
+    for (const rec of batch) {
+      torn = failpointHit('wal.mid-record');
+      if (torn !== null) {
+        // Half of this record, as if the process died inside the write.
+        let half = Math.floor(rec.size / 2);
+        const h = rec.head.subarray(0, Math.min(half, rec.head.byteLength));
+        bufs.push(h);
+        half -= h.byteLength;
+        if (half > 0 && rec.payload !== null) bufs.push(rec.payload.subarray(0, half));
+        bytes += Math.floor(rec.size / 2);
+        break;
+      }
+      bufs.push(rec.head);
+      if (rec.payload !== null) bufs.push(rec.payload);
+      bytes += rec.size;
+    }
+    await writevFully(this.fh!, bufs, this.segSize);
+    this.segSize += bytes;
+    this.counters.batches++;
+    this.counters.bytes += bytes;
+    if (torn !== null) triggerFailpoint('wal.mid-record', torn);
+    this.written = batch[batch.length - 1]!.lsn;
+    failpoint('wal.after-write-before-fsync');
+    if (this.mode === 'wal-batch') for (const rec of batch) rec.written!.resolve();
+  }
+
+  private async sync(): Promise<void> {
+    const target = this.written;
+    this.syncDue = false;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.lastSyncAt = performance.now();
+    await this.fh!.datasync();
+    this.counters.fsyncs++;
+    this.synced = target;
+    failpoint('wal.after-fsync-before-ack');
+    while (this.syncWaiters.length > 0 && this.syncWaiters[0]!.lsn <= target) this.syncWaiters.shift()!.d.resolve();
+  }
+
+  private scheduleBatchSync(): void {
+    if (this.timer !== null || this.syncDue || this.written <= this.synced) return;
+    const delay = Math.max(0, this.lastSyncAt + this.batchMs - performance.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.syncDue = true;
+      this.kick();
+    }, delay);
+    this.timer.unref();
+  }
+
+  private async openSegment(firstLsn: bigint): Promise<void> {
+    const path = join(this.dir, walSegmentName(firstLsn));
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'wx', 0o644);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      fh = await open(path, 'r+');
+      if ((await fh.stat()).size > 0) {
+        await fh.close();
+        throw new Error(`write-ahead log segment ${path} already exists and is not empty: replay the log and open the writer at its lastLsn + 1`);
+      }
+    }
+    this.fh = fh;
+    this.segPath = path;
+    this.segFirst = firstLsn;
+    this.segSize = 0;
+    this.counters.segmentsCreated++;
+    await fsyncDir(this.dir);
+    failpoint('wal.after-segment-create');
+  }
+
+  private async rotateSegment(): Promise<void> {
+    if (this.segSize === 0) return;
+    if (this.written > this.synced) await this.sync();
+    const fh = this.fh!;
+    this.fh = null;
+    await fh.close();
+    await this.openSegment(this.written + 1n);
+  }
+
+  private async closeFile(): Promise<void> {
+    if (this.written > this.synced) await this.sync();
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    const fh = this.fh;
+    this.fh = null;
+    await fh?.close();
+  }
+
+  private fail(err: Error): void {
+    if (this.failure !== null) return;
+    this.failure = err;
+    this.log?.warn({ err, segment: this.segPath, writtenLsn: String(this.written), syncedLsn: String(this.synced) }, 'write-ahead log failed; no further records are accepted');
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** After a failure: reject everything pending; a queued close still closes the file. */
+  private async drainAfterFailure(): Promise<void> {
+    const failure = this.failure!;
+    const err = new WalUnavailableError(`write-ahead log failed: ${failure.message}`, { cause: failure });
+    for (const w of this.syncWaiters.splice(0)) w.d.reject(err);
+    for (const item of this.queue.splice(0)) {
+      if (item.kind === 'record') item.written?.reject(err);
+      else if (item.kind === 'rotate') item.reject(err);
+      else {
+        const fh = this.fh;
+        this.fh = null;
+        await fh?.close().catch(() => undefined);
+        item.reject(err);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replay
+
+export interface WalRecord {
+  lsn: bigint;
+  meta: Record<string, unknown>;
+  /**
+   * The payload bytes. onRecord may keep it: the reader never overwrites a buffer it handed
+   * out. A payload that fits in a read chunk (readChunkBytes, 1 MiB) is a view into that chunk,
+   * so keeping it keeps the chunk alive (copy small payloads you keep many of); a larger one has
+   * its own exact-size buffer (20 + meta bytes before it).
+   */
+  payload: Buffer;
+  /** Segment file path and byte offset of the record. */
+  file: string;
+  offset: number;
+}
+
+export interface ReplayOptions {
+  /** Records below this lsn are checked but not delivered. Also: records from here on must all be present. */
+  fromLsn?: bigint;
+  onRecord: (r: WalRecord) => Promise<void> | void;
+  /** Truncate at a corrupt record in the middle (dropping everything after it) instead of throwing. */
+  truncateCorrupt?: boolean;
+  log?: DurabilityLog;
+  /** Read chunk size (default 1 MiB). */
+  readChunkBytes?: number;
+}
+
+export interface ReplayResult {
+  /** The last valid lsn in the log, or fromLsn - 1 if that is larger (0 for an empty log): the writer's nextLsn is lastLsn + 1. */
+  lastLsn: bigint;
+  /** Records delivered to onRecord. */
+  records: number;
+  /** Valid records read, delivered or not. */
+  scanned: number;
+  segments: number;
+  tornTail: boolean;
+  /** Where the log was truncated (torn tail, or corruption with truncateCorrupt). */
+  truncatedAt?: { file: string; offset: number; reason: string };
+  /** Segment files deleted by truncateCorrupt. */
+  removedSegments: string[];
+}
+
+class SegmentReader {
+  private buf: Buffer | null = null;
+  private bufStart = 0;
+  private bufEnd = 0;
+  constructor(
+    private readonly fh: FileHandle,
+    readonly size: number,
+    private readonly chunk: number,
+  ) {}
+
+  /** Bytes [pos, pos+n), n <= size - pos (checked by the caller). Never overwrites a handed-out buffer. */
+  async view(pos: number, n: number): Promise<Buffer> {
+    const buf = this.buf;
+    if (buf !== null && pos >= this.bufStart && pos + n <= this.bufEnd) return buf.subarray(pos - this.bufStart, pos - this.bufStart + n);
+    if (pos + n > this.size) throw new RangeError('read past the end of the segment');
+    if (n > this.chunk) {
+      const own = Buffer.allocUnsafe(n);
+      await this.readFully(own, pos);
+      return own;
+    }
+    const len = Math.min(this.chunk, this.size - pos);
+    const fresh = Buffer.allocUnsafe(len);
+    await this.readFully(fresh, pos);
+    this.buf = fresh;
+    this.bufStart = pos;
+    this.bufEnd = pos + len;
+    return fresh.subarray(0, n);
+  }
+
+  private async readFully(b: Buffer, pos: number): Promise<void> {
+    let off = 0;
+    while (off < b.byteLength) {
+      const { bytesRead } = await this.fh.read(b, off, b.byteLength - off, pos + off);
+      if (bytesRead === 0) throw new Error('write-ahead log segment shrank while being read');
+      off += bytesRead;
+    }
+  }
+}
+
+type Parsed = { ok: true; total: number; lsn: bigint; meta: Record<string, unknown>; payload: Buffer } | { ok: false; reason: string; incomplete: boolean };
+
+async function parseAt(r: SegmentReader, pos: number): Promise<Parsed> {
+  const remaining = r.size - pos;
+  if (remaining < WAL_HEADER_BYTES) return { ok: false, reason: `incomplete record header (${remaining} of ${WAL_HEADER_BYTES} bytes)`, incomplete: true };
+  const h = await r.view(pos, WAL_HEADER_BYTES);
+  const total = h.readUInt32LE(0);
+  const metaLen = h.readUInt32LE(16);
+  if (total < WAL_HEADER_BYTES) return { ok: false, reason: `record length ${total} is below the header size`, incomplete: false };
+  if (total > remaining) return { ok: false, reason: `record length ${total} runs past the end of the file (${remaining} bytes left)`, incomplete: true };
+  if (metaLen > total - WAL_HEADER_BYTES) return { ok: false, reason: `meta length ${metaLen} exceeds the record length ${total}`, incomplete: false };
+  const body = await r.view(pos, total);
+  const crc = body.readUInt32LE(4);
+  const actual = crc32(body.subarray(8));
+  if (actual !== crc) return { ok: false, reason: `crc mismatch (stored ${crc.toString(16)}, computed ${actual.toString(16)})`, incomplete: false };
+  let meta: unknown;
+  try {
+    meta = JSON.parse(body.toString('utf8', WAL_HEADER_BYTES, WAL_HEADER_BYTES + metaLen));
+  } catch {
+    meta = undefined;
+  }
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) return { ok: false, reason: 'meta is not a JSON object', incomplete: false };
+  return { ok: true, total, lsn: body.readBigUInt64LE(8), meta: meta as Record<string, unknown>, payload: body.subarray(WAL_HEADER_BYTES + metaLen) };
+}
+
+/**
+ * Is there a valid record (CRC ok, lsn >= minLsn) starting anywhere in (from, size)? Cheap
+ * bounds checks first, so garbage or a zero-filled tail is scanned at memory speed.
+ */
+async function validRecordAfter(r: SegmentReader, fh: FileHandle, from: number, minLsn: bigint): Promise<number | null> {
+  const size = r.size;
+  const maxLsn = minLsn + BigInt(Math.ceil((size - from) / WAL_HEADER_BYTES)) + 1n;
+  const WINDOW = 1 << 20;
+  for (let start = from + 1; start + WAL_HEADER_BYTES <= size; start += WINDOW) {
+    const len = Math.min(WINDOW + WAL_HEADER_BYTES - 1, size - start);
+    const win = Buffer.allocUnsafe(len);
+    let off = 0;
+    while (off < len) {
+      const { bytesRead } = await fh.read(win, off, len - off, start + off);
+      if (bytesRead === 0) break;
+      off += bytesRead;
+    }
+    for (let i = 0; i + WAL_HEADER_BYTES <= off && i < WINDOW; i++) {
+      const o = start + i;
+      const total = win.readUInt32LE(i);
+      if (total < WAL_HEADER_BYTES || total > size - o) continue;
+      if (win.readUInt32LE(i + 16) > total - WAL_HEADER_BYTES) continue;
+      const lsn = win.readBigUInt64LE(i + 8);
+      if (lsn < minLsn || lsn > maxLsn) continue;
+      const p = await parseAt(r, o);
+      if (p.ok) return o;
+    }
+  }
+  return null;
+}
+
+async function truncateFile(fh: FileHandle, offset: number): Promise<void> {
+  await fh.truncate(offset);
+  await fh.sync();
+}
+
+/** Replays the log in `dir` (see the header comment for what is checked and repaired). */
+export async function replayWal(dir: string, options: ReplayOptions): Promise<ReplayResult> {
+  const absDir = resolve(dir);
+  const segs = await listWalSegments(absDir);
+  const chunk = Math.max(64 * 1024, options.readChunkBytes ?? 1 << 20);
+  const fromLsn = options.fromLsn;
+  const result: ReplayResult = { lastLsn: 0n, records: 0, scanned: 0, segments: segs.length, tornTail: false, removedSegments: [] };
+  let expected: bigint | null = null;
+  let last: bigint | null = null;
+
+  // Segment sizes first: "the last segment" is the last one with any bytes.
+  const sizes: number[] = [];
+  for (const seg of segs) {
+    const fh = await open(seg.path, 'r');
+    try {
+      sizes.push((await fh.stat()).size);
+    } finally {
+      await fh.close();
+    }
+  }
+  let lastNonEmpty = -1;
+  sizes.forEach((s, i) => {
+    if (s > 0) lastNonEmpty = i;
+  });
+
+  segments: for (let i = 0; i < segs.length; i++) {
+    const seg = segs[i]!;
+    const fh = await open(seg.path, 'r+');
+    try {
+      const size = (await fh.stat()).size;
+      const reader = new SegmentReader(fh, size, chunk);
+      const isLast = i >= lastNonEmpty;
+      let pos = 0;
+      let first = true;
+      while (pos < size) {
+        const p = await parseAt(reader, pos);
+        let bad: string | null = null;
+        let incomplete = false;
+        if (!p.ok) {
+          bad = p.reason;
+          incomplete = p.incomplete;
+        } else if (first && p.lsn !== seg.firstLsn) {
+          bad = `first record has lsn ${p.lsn} but the segment name says ${seg.firstLsn}`;
+        } else if (expected !== null && p.lsn !== expected) {
+          if (first && p.lsn > expected) {
+            if (fromLsn === undefined || p.lsn > fromLsn) bad = `records ${expected}..${p.lsn - 1n} are missing before this segment`;
+          } else {
+            bad = `lsn ${p.lsn} out of sequence (expected ${expected})`;
+          }
+        } else if (expected === null && fromLsn !== undefined && p.lsn > fromLsn) {
+          bad = `the log starts at lsn ${p.lsn} but replay needs records from lsn ${fromLsn} (removed or lost)`;
+        }
+        if (bad !== null) {
+          let torn = false;
+          if (isLast && (incomplete || !p.ok)) {
+            torn = incomplete || (await validRecordAfter(reader, fh, pos, expected ?? seg.firstLsn)) === null;
+          }
+          if (!torn && !options.truncateCorrupt) throw new WalCorruptError(seg.path, pos, bad);
+          await truncateFile(fh, pos);
+          result.truncatedAt = { file: seg.path, offset: pos, reason: bad };
+          if (torn) {
+            result.tornTail = true;
+            // Only empty segments can follow the last non-empty one; they would confuse the writer.
+            for (const later of segs.slice(i + 1)) {
+              await unlink(later.path);
+              result.removedSegments.push(later.file);
+            }
+            if (result.removedSegments.length > 0) await fsyncDir(absDir);
+            options.log?.warn({ file: seg.path, offset: pos, reason: bad, droppedBytes: size - pos }, 'write-ahead log: dropped a torn record at the end of the log');
+          } else {
+            for (const later of segs.slice(i + 1)) {
+              await unlink(later.path);
+              result.removedSegments.push(later.file);
+            }
+            if (result.removedSegments.length > 0) await fsyncDir(absDir);
+            options.log?.warn(
+              { file: seg.path, offset: pos, reason: bad, droppedBytes: size - pos, removedSegments: result.removedSegments },
+              'write-ahead log: truncated at a corrupt record (truncate-corrupt); records after it are lost',
+            );
+          }
+          break segments;
+        }
+        if (!p.ok) throw new Error('unreachable');
+        first = false;
+        expected = p.lsn + 1n;
+        last = p.lsn;
+        result.scanned++;
+        if (fromLsn === undefined || p.lsn >= fromLsn) {
+          await options.onRecord({ lsn: p.lsn, meta: p.meta, payload: p.payload, file: seg.path, offset: pos });
+          result.records++;
+        }
+        pos += p.total;
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+  const floor = fromLsn !== undefined ? fromLsn - 1n : 0n;
+  result.lastLsn = last !== null && last > floor ? last : floor;
+  return result;
+}
