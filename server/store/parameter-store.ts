@@ -192,6 +192,19 @@ export class ParameterStore {
     return entry;
   }
 
+  /** Every entry in declaration order (checkpoints; hold the gate exclusively). */
+  entriesInOrder(): ParameterEntry[] {
+    return [...this.entries.values()];
+  }
+
+  /** Takes a restored entry (recovery, before the server serves). */
+  adopt(entry: ParameterEntry): void {
+    const old = this.entries.get(entry.declared.name);
+    disposeAll(old?.data ?? null);
+    disposeAll(old?.grad ?? null);
+    this.entries.set(entry.declared.name, entry);
+  }
+
   has(name: string): boolean {
     return this.entries.has(name);
   }

@@ -1,0 +1,245 @@
+// One demo worker: connects to the server, declares the model's parameters (identically in
+// every worker, so whoever comes first creates them and the rest attach), attaches to the
+// model's sync trainer, and trains on its own shard: per step it reads the parameters (dense
+// data(), or only the batch's rows with rowSparseData), computes loss and gradients in
+// TypeScript, pushes each gradient and steps. After each epoch it evaluates the loss on its
+// whole shard with the parameters the server holds.
+//
+// Output: with --json, one JSON event per line on stdout (the orchestrator in run.ts reads
+// them); otherwise this worker's own progress bar or loss lines, as a standalone process (the
+// docker-compose `worker` service) prints them.
+import { randomInt } from 'node:crypto';
+import { hostname } from 'node:os';
+import { connect, cpu, init, Status, type Parameter, type ParameterServerClient, type Tensor, type TrainerOptions } from '../client/index';
+import { epochOrder, makeBlobs, makeRatings, shardIndices, stepsPerEpoch } from './data';
+import { mfLossAndGrad, uniqueIds, type Rows } from './models/mf';
+import { MLP_PARAM_NAMES, mlpAccuracy, mlpLossAndGrad, mlpParamShapes, mlpZeros, type MlpParams } from './models/mlp';
+import { EpochProgress } from './progress';
+import { MF_RECIPE, MLP_RECIPE, workerBatch } from './recipes';
+
+/** A failure the demo explains itself (printed without a stack). */
+export class DemoError extends Error {}
+
+export const MODELS = ['mlp', 'mf'] as const;
+export type ModelName = (typeof MODELS)[number];
+
+export interface WorkerOptions {
+  server: string;
+  workers: number;
+  /** This worker's id, or 'auto' to claim a free slot on the server (docker-compose replicas). */
+  workerId: number | 'auto';
+  epochs: number;
+  models: ModelName[];
+  json: boolean;
+  stepTimeoutMs: number;
+  /** How long to keep retrying the first connection (the server may still be starting). */
+  connectWaitMs: number;
+}
+
+/** What a worker reports; one JSON line each with --json. */
+export type WorkerEvent =
+  | { event: 'ready'; worker: number }
+  | { event: 'batch'; model: ModelName; worker: number; epoch: number; done: number; steps: number; loss: number }
+  | { event: 'epoch'; model: ModelName; worker: number; epoch: number; lossSum: number; count: number; step: number; accuracy?: number }
+  | { event: 'done'; model: ModelName; worker: number; steps: number; seconds: number };
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** connect(), retried until `waitMs` has passed: in docker-compose the workers may start first. */
+export async function connectWithRetry(address: string, waitMs: number, log: (s: string) => void): Promise<ParameterServerClient> {
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connect(address, { connectTimeoutMs: Math.max(1000, Math.min(10_000, deadline - Date.now())) });
+    } catch (err) {
+      if (Date.now() >= deadline) throw err;
+      if (attempt === 1) log(`waiting for the server at ${address} ...`);
+      await sleep(1000);
+    }
+  }
+}
+
+/**
+ * Claims the first free worker slot 0..workers-1 by declaring a constant holding a random
+ * token: declaring a constant again with the same value returns it, with another value is
+ * ALREADY_EXISTS, so the server's own atomic declare makes this a compare-and-set. Used when
+ * identical replicas (docker-compose deploy.replicas) cannot be told their index.
+ */
+export async function claimWorkerId(ps: ParameterServerClient, workers: number, prefix = 'demo_worker_slot'): Promise<number> {
+  const token = [randomInt(1, 2 ** 24), randomInt(0, 2 ** 24)]; // exact in float32
+  for (let id = 0; id < workers; id++) {
+    try {
+      await ps.constant(`${prefix}_${id}`, token);
+      return id;
+    } catch (err) {
+      if ((err as { code?: number }).code !== Status.ALREADY_EXISTS) throw err;
+    }
+  }
+  throw new DemoError(`demo: worker on ${hostname()}: all ${workers} worker slots are taken (restart the server to train again)`);
+}
+
+function f32(t: Tensor, who: string): Float32Array {
+  if (!(t.data instanceof Float32Array)) throw new DemoError(`demo: ${who} is ${t.dtype}, expected float32`);
+  return t.data;
+}
+
+class Reporter {
+  readonly #json: boolean;
+  readonly #progress = new EpochProgress(process.stdout);
+  readonly #epochs: number;
+  readonly #worker: number;
+
+  constructor(json: boolean, epochs: number, worker: number) {
+    this.#json = json;
+    this.#epochs = epochs;
+    this.#worker = worker;
+  }
+
+  emit(e: WorkerEvent): void {
+    if (this.#json) {
+      process.stdout.write(`${JSON.stringify(e)}\n`);
+      return;
+    }
+    if (e.event === 'batch') this.#progress.update(e.model, e.epoch, this.#epochs, e.done, e.steps, e.loss);
+    if (e.event === 'epoch') {
+      const extra: Record<string, string | number> = { worker: this.#worker, step: e.step };
+      if (e.accuracy !== undefined) extra.accuracy = `${(100 * e.accuracy).toFixed(1)}%`;
+      this.#progress.epochDone({ model: e.model, epoch: e.epoch, epochs: this.#epochs, loss: e.lossSum / e.count, extra });
+    }
+    if (e.event === 'done') this.#progress.note(`${e.model} done: ${e.steps} steps in ${e.seconds.toFixed(2)} s`);
+  }
+
+  log(text: string): void {
+    if (this.#json) process.stderr.write(`worker ${this.#worker}: ${text}\n`);
+    else this.#progress.note(text);
+  }
+}
+
+const STEP_OPTIONS = (o: WorkerOptions, id: number): TrainerOptions =>
+  ({ mode: 'sync', numWorkers: o.workers, workerId: id, stepTimeoutMs: o.stepTimeoutMs });
+
+async function trainMlp(ps: ParameterServerClient, o: WorkerOptions, id: number, out: Reporter): Promise<void> {
+  const R = MLP_RECIPE;
+  const data = makeBlobs(R.data);
+  const shapes = mlpParamShapes(R.shape);
+  const params: Parameter[] = [];
+  for (const [k, name] of MLP_PARAM_NAMES.entries()) {
+    const p = await ps.parameter(`mlp_${name}`, {
+      shape: shapes[name],
+      init: name.endsWith('weight') ? init.xavier() : init.zero(),
+    });
+    await p.initialize({ ctx: cpu(0), seed: R.initSeed + k }); // a no-op when another worker did it
+    params.push(p);
+  }
+  const tr = await ps.trainer('mlp', params, R.optimizer, R.optimizerParams, STEP_OPTIONS(o, id));
+  const read = async (): Promise<MlpParams> => {
+    const ts = await Promise.all(params.map((p) => p.data()));
+    const entries = MLP_PARAM_NAMES.map((name, k) => [name, f32(ts[k]!, `mlp_${name}`)] as const);
+    return Object.fromEntries(entries) as unknown as MlpParams;
+  };
+  const shard = shardIndices(data.n, o.workers, id);
+  const evaluate = async (epoch: number, step: number): Promise<void> => {
+    const p = await read();
+    const lossSum = mlpLossAndGrad(R.shape, p, data.x, data.y, shard);
+    out.emit({ event: 'epoch', model: 'mlp', worker: id, epoch, lossSum, count: shard.length, step, accuracy: mlpAccuracy(R.shape, p, data.x, data.y, shard) });
+  };
+
+  const b = workerBatch(R.globalBatch, o.workers);
+  const steps = stepsPerEpoch(data.n, o.workers, b);
+  const started = performance.now();
+  let applied = 0;
+  await evaluate(0, 0);
+  for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    const order = epochOrder(data.n, o.workers, id, epoch - 1, R.data.seed);
+    let runningLoss = 0;
+    for (let s = 0; s < steps; s++) {
+      const rows = order.subarray(s * b, (s + 1) * b);
+      const p = await read();
+      const g = mlpZeros(R.shape) as MlpParams;
+      runningLoss += mlpLossAndGrad(R.shape, p, data.x, data.y, rows, g) / rows.length;
+      await Promise.all(MLP_PARAM_NAMES.map((name, k) =>
+        tr.pushGrad(params[k]!, { shape: shapes[name], dtype: 'float32', data: g[name] })));
+      applied = (await tr.step(rows.length)).step;
+      out.emit({ event: 'batch', model: 'mlp', worker: id, epoch, done: s + 1, steps, loss: runningLoss / (s + 1) });
+    }
+    await evaluate(epoch, applied);
+  }
+  await tr.leave();
+  out.emit({ event: 'done', model: 'mlp', worker: id, steps: applied, seconds: (performance.now() - started) / 1000 });
+}
+
+async function readRows(p: Parameter, ids: number[]): Promise<Rows<Float32Array>> {
+  const r = await p.rowSparseData(ids);
+  return { ids: Array.from(r.indices, Number), values: f32(r.values, 'embedding rows') };
+}
+
+async function trainMf(ps: ParameterServerClient, o: WorkerOptions, id: number, out: Reporter): Promise<void> {
+  const R = MF_RECIPE;
+  const data = makeRatings(R.data);
+  const declare = async (name: string, rows: number, seed: number): Promise<Parameter> => {
+    const p = await ps.parameter(name, {
+      shape: [rows, R.dim],
+      stype: 'row_sparse',
+      gradStype: 'row_sparse',
+      init: init.normal({ sigma: R.initSigma }),
+    });
+    await p.initialize({ ctx: cpu(0), seed });
+    return p;
+  };
+  const users = await declare('mf_user_weight', data.numUsers, R.initSeed);
+  const items = await declare('mf_item_weight', data.numItems, R.initSeed + 1);
+  const tr = await ps.trainer('mf', [users, items], R.optimizer, R.optimizerParams, STEP_OPTIONS(o, id));
+
+  const shard = shardIndices(data.n, o.workers, id);
+  const shardUsers = uniqueIds(data.users, shard);
+  const shardItems = uniqueIds(data.items, shard);
+  const evaluate = async (epoch: number, step: number): Promise<void> => {
+    const [u, i] = await Promise.all([readRows(users, shardUsers), readRows(items, shardItems)]);
+    const { loss } = mfLossAndGrad(R.dim, u, i, data, shard, false);
+    out.emit({ event: 'epoch', model: 'mf', worker: id, epoch, lossSum: loss, count: shard.length, step });
+  };
+
+  const b = workerBatch(R.globalBatch, o.workers);
+  const steps = stepsPerEpoch(data.n, o.workers, b);
+  const started = performance.now();
+  let applied = 0;
+  await evaluate(0, 0);
+  for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    const order = epochOrder(data.n, o.workers, id, epoch - 1, R.data.seed);
+    let runningLoss = 0;
+    for (let s = 0; s < steps; s++) {
+      const rows = order.subarray(s * b, (s + 1) * b);
+      // Only the rows this batch touches travel, both ways.
+      const [u, i] = await Promise.all([readRows(users, uniqueIds(data.users, rows)), readRows(items, uniqueIds(data.items, rows))]);
+      const r = mfLossAndGrad(R.dim, u, i, data, rows);
+      runningLoss += r.loss / rows.length;
+      await Promise.all([
+        tr.pushGrad(users, { indices: u.ids, values: { shape: [u.ids.length, R.dim], dtype: 'float32', data: r.userGrad } }),
+        tr.pushGrad(items, { indices: i.ids, values: { shape: [i.ids.length, R.dim], dtype: 'float32', data: r.itemGrad } }),
+      ]);
+      applied = (await tr.step(rows.length)).step;
+      out.emit({ event: 'batch', model: 'mf', worker: id, epoch, done: s + 1, steps, loss: runningLoss / (s + 1) });
+    }
+    await evaluate(epoch, applied);
+  }
+  await tr.leave();
+  out.emit({ event: 'done', model: 'mf', worker: id, steps: applied, seconds: (performance.now() - started) / 1000 });
+}
+
+/** Runs one worker to the end of its epochs; rejects on any failure (the caller exits non-zero). */
+export async function runWorker(o: WorkerOptions): Promise<void> {
+  const early = new Reporter(o.json, o.epochs, typeof o.workerId === 'number' ? o.workerId : -1);
+  const ps = await connectWithRetry(o.server, o.connectWaitMs, (s) => early.log(s));
+  try {
+    const id = o.workerId === 'auto' ? await claimWorkerId(ps, o.workers) : o.workerId;
+    const out = new Reporter(o.json, o.epochs, id);
+    if (o.workerId === 'auto') out.log(`worker id ${id} of ${o.workers} (claimed on ${o.server})`);
+    out.emit({ event: 'ready', worker: id });
+    for (const model of o.models) {
+      if (model === 'mlp') await trainMlp(ps, o, id, out);
+      else await trainMf(ps, o, id, out);
+    }
+  } finally {
+    await ps.close();
+  }
+}

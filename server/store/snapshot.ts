@@ -1,0 +1,78 @@
+// snapshot.ts: a parameter's whole state as plain data plus tensor bytes (for checkpoints),
+// and the reverse. The caller holds the state gate exclusively, so no mutation is halfway.
+import * as nk from '../../native/index';
+import type { Device, DeviceTensor } from '../../native/index';
+import { Mutex } from './mutex';
+import type { HostTensor, ParameterEntry } from './parameter-store';
+import type { InitSpec, ParameterSpec } from './spec';
+
+export interface EntrySnapshot {
+  declared: ParameterSpec;
+  spec: ParameterSpec;
+  isConstant: boolean;
+  constant: { dtype: HostTensor['dtype']; shape: number[] } | null;
+  ctx: Device[] | null;
+  deferred: { init: InitSpec; ctx: Device[]; seed: string } | null;
+  version: string;
+}
+
+/** The entry's metadata, and its tensors' bytes: the constant value, then one per context. */
+export async function snapshotEntry(e: ParameterEntry): Promise<{ meta: EntrySnapshot; tensors: Uint8Array[] }> {
+  const tensors: Uint8Array[] = [];
+  if (e.constantValue) tensors.push(e.constantValue.bytes);
+  for (const t of e.data ?? []) tensors.push(await nk.readBytes(t));
+  return {
+    meta: {
+      declared: e.declared,
+      spec: e.spec,
+      isConstant: e.isConstant,
+      constant: e.constantValue ? { dtype: e.constantValue.dtype, shape: e.constantValue.shape } : null,
+      ctx: e.ctx,
+      deferred: e.deferred ? { init: e.deferred.init, ctx: e.deferred.ctx, seed: e.deferred.seed.toString() } : null,
+      version: e.version.toString(),
+    },
+    tensors,
+  };
+}
+
+/** Rebuilds an entry (data on every context, zero gradients) from a snapshot. */
+export async function restoreEntry(meta: EntrySnapshot, tensors: readonly Uint8Array[]): Promise<ParameterEntry> {
+  let next = 0;
+  const constantValue = meta.constant ? { ...meta.constant, bytes: Uint8Array.from(tensors[next++]!) } : null;
+  const created: DeviceTensor[] = [];
+  try {
+    let data: DeviceTensor[] | null = null;
+    let grad: DeviceTensor[] | null = null;
+    if (meta.ctx !== null) {
+      data = [];
+      for (const c of meta.ctx) {
+        const t = nk.empty(c, meta.spec.dtype, meta.spec.shape as number[]);
+        created.push(t);
+        await nk.write(t, tensors[next++]!);
+        data.push(t);
+      }
+      if (meta.spec.gradReq !== 'null') {
+        grad = meta.ctx.map((c) => {
+          const g = nk.empty(c, meta.spec.dtype, meta.spec.shape as number[]);
+          created.push(g);
+          return g;
+        });
+      }
+    }
+    return {
+      declared: meta.declared,
+      spec: meta.spec,
+      isConstant: meta.isConstant,
+      constantValue,
+      ctx: meta.ctx,
+      data,
+      grad,
+      deferred: meta.deferred ? { init: meta.deferred.init, ctx: meta.deferred.ctx, seed: BigInt(meta.deferred.seed) } : null,
+      version: BigInt(meta.version),
+      lock: new Mutex(),
+    };
+  } catch (err) {
+    for (const t of created) t.dispose();
+    throw err;
+  }
+}

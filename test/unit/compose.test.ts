@@ -1,0 +1,389 @@
+// Checks docker-compose.yml, the Dockerfile and .dockerignore without a Docker engine: the
+// compose file is parsed (a small YAML-subset parser below; the file's header says to stay in
+// that subset), interpolated the way Compose does (${VAR:-default}), and every command, script
+// and file its services name must exist in the repository: npm scripts are looked up in
+// package.json and their own files checked, server flags must be ones the server accepts.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const read = (f: string): string => readFileSync(path.join(ROOT, f), 'utf8');
+
+// --- a YAML subset -------------------------------------------------------------------------
+
+type Yaml = string | number | boolean | null | Yaml[] | { [key: string]: Yaml };
+
+class YamlSubsetError extends Error {}
+
+/** Strips a comment: '#' at the start or after a space, outside quotes. */
+function stripComment(line: string): string {
+  let quote: string | null = null;
+  for (let k = 0; k < line.length; k++) {
+    const c = line[k]!;
+    if (quote !== null) {
+      if (c === '\\' && quote === '"') k++;
+      else if (c === quote) quote = null;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (k === 0 || /\s/.test(line[k - 1]!))) return line.slice(0, k);
+  }
+  return line;
+}
+
+/** Splits a one-line flow sequence's inside at top-level commas. */
+function splitFlow(text: string, where: string): string[] {
+  const parts: string[] = [];
+  let quote: string | null = null;
+  let start = 0;
+  for (let k = 0; k < text.length; k++) {
+    const c = text[k]!;
+    if (quote !== null) {
+      if (c === '\\' && quote === '"') k++;
+      else if (c === quote) quote = null;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '[' || c === '{') throw new YamlSubsetError(`${where}: nested flow collections are outside the subset`);
+    else if (c === ',') {
+      parts.push(text.slice(start, k));
+      start = k + 1;
+    }
+  }
+  if (quote !== null) throw new YamlSubsetError(`${where}: unterminated quote`);
+  const last = text.slice(start);
+  if (last.trim() !== '' || parts.length > 0) parts.push(last);
+  return parts.map((p) => p.trim()).filter((p, k, all) => p !== '' || k < all.length - 1);
+}
+
+function scalar(raw: string, where: string): Yaml {
+  const t = raw.trim();
+  if (t.startsWith('"')) {
+    if (!t.endsWith('"') || t.length < 2) throw new YamlSubsetError(`${where}: bad double-quoted scalar ${t}`);
+    return JSON.parse(t) as string; // YAML double-quoted escapes used here are JSON's
+  }
+  if (t.startsWith("'")) {
+    if (!t.endsWith("'") || t.length < 2) throw new YamlSubsetError(`${where}: bad single-quoted scalar ${t}`);
+    return t.slice(1, -1).replace(/''/g, "'");
+  }
+  if (t.startsWith('[')) {
+    if (!t.endsWith(']')) throw new YamlSubsetError(`${where}: a flow sequence must end on its line`);
+    return splitFlow(t.slice(1, -1), where).map((p) => scalar(p, where));
+  }
+  if (/^[&*!|>{%@`]/.test(t)) throw new YamlSubsetError(`${where}: '${t[0]}' (anchors, aliases, tags, block scalars, flow maps) is outside the subset`);
+  if (t === '' || t === '~' || t === 'null') return null;
+  if (t === 'true' || t === 'false') return t === 'true';
+  if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
+  return t;
+}
+
+interface Line { indent: number; text: string; no: number }
+
+/** Parses block mappings / sequences of scalars, one-line flow sequences and mappings in sequences. */
+export function parseYamlSubset(source: string): Yaml {
+  const lines: Line[] = [];
+  source.split('\n').forEach((raw, k) => {
+    if (raw.includes('\t')) throw new YamlSubsetError(`line ${k + 1}: tabs are not allowed`);
+    const text = stripComment(raw).trimEnd();
+    if (text.trim() === '' || text.trim() === '---') return;
+    lines.push({ indent: text.length - text.trimStart().length, text: text.trim(), no: k + 1 });
+  });
+  let pos = 0;
+
+  const keyValue = (text: string, where: string): [string, string] | null => {
+    const m = /^("[^"]*"|'[^']*'|[^\s"'#:[\]{},-][^:#]*?|-[^\s:#][^:#]*?)\s*:(\s+(.*))?$/.exec(text);
+    if (m === null) return null;
+    const key = scalar(m[1]!, where);
+    return [String(key), m[3] ?? ''];
+  };
+
+  function block(indent: number): Yaml {
+    const first = lines[pos]!;
+    if (first.indent !== indent) throw new YamlSubsetError(`line ${first.no}: unexpected indentation`);
+    if (first.text === '-' || first.text.startsWith('- ')) {
+      const list: Yaml[] = [];
+      while (pos < lines.length && lines[pos]!.indent === indent && (lines[pos]!.text === '-' || lines[pos]!.text.startsWith('- '))) {
+        const line = lines[pos]!;
+        const rest = line.text.slice(1).trim();
+        const where = `line ${line.no}`;
+        if (rest === '') {
+          pos++;
+          list.push(pos < lines.length && lines[pos]!.indent > indent ? block(lines[pos]!.indent) : null);
+        } else if (keyValue(rest, where) !== null && !rest.startsWith('"') && !rest.startsWith("'") && !rest.startsWith('[')) {
+          // "- key: value" starts a mapping whose other keys align with "key".
+          const inner = indent + (line.text.length - rest.length);
+          lines[pos] = { indent: inner, text: rest, no: line.no };
+          list.push(block(inner));
+        } else {
+          pos++;
+          list.push(scalar(rest, where));
+        }
+      }
+      return list;
+    }
+    const map: { [key: string]: Yaml } = {};
+    while (pos < lines.length && lines[pos]!.indent === indent) {
+      const line = lines[pos]!;
+      const where = `line ${line.no}`;
+      const kv = keyValue(line.text, where);
+      if (kv === null) throw new YamlSubsetError(`${where}: expected "key: value", got '${line.text}'`);
+      const [key, value] = kv;
+      if (key in map) throw new YamlSubsetError(`${where}: duplicate key '${key}'`);
+      pos++;
+      if (value.trim() !== '') map[key] = scalar(value, where);
+      else if (pos < lines.length && lines[pos]!.indent > indent) map[key] = block(lines[pos]!.indent);
+      else if (pos < lines.length && lines[pos]!.indent === indent && lines[pos]!.text.startsWith('- ')) map[key] = block(indent);
+      else map[key] = null;
+    }
+    return map;
+  }
+
+  if (lines.length === 0) return null;
+  const doc = block(lines[0]!.indent);
+  if (pos < lines.length) throw new YamlSubsetError(`line ${lines[pos]!.no}: unexpected indentation`);
+  return doc;
+}
+
+/** Compose interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, $$ for a literal $. */
+export function interpolate<T extends Yaml>(value: T, env: Record<string, string | undefined>): T {
+  const sub = (s: string): string => s.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}/g, (all, name?: string, op?: string, fallback?: string) => {
+    if (all === '$$') return '$';
+    const v = env[name!];
+    if (op === ':-') return v === undefined || v === '' ? fallback! : v;
+    if (op === '-') return v === undefined ? fallback! : v;
+    return v ?? '';
+  });
+  if (typeof value === 'string') return sub(value) as T;
+  if (Array.isArray(value)) return value.map((v) => interpolate(v, env)) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env)])) as T;
+  }
+  return value;
+}
+
+// --- helpers over the parsed file ------------------------------------------------------------
+
+type Obj = { [key: string]: Yaml };
+const obj = (v: Yaml | undefined, what: string): Obj => {
+  if (v === null || v === undefined || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${what}: expected a mapping`);
+  return v;
+};
+const strings = (v: Yaml | undefined, what: string): string[] => {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new Error(`${what}: expected a list of strings (exec form)`);
+  return v as string[];
+};
+
+function compose(env: Record<string, string | undefined> = {}): Obj {
+  return obj(interpolate(parseYamlSubset(read('docker-compose.yml')), env), 'docker-compose.yml');
+}
+
+const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+
+/** The npm script an exec-form command runs: ['npm','start',...] -> 'start'; ['npm','run','demo',...] -> 'demo'. */
+function npmScript(command: string[]): { name: string; args: string[] } | null {
+  if (command[0] !== 'npm') return null;
+  const builtin = ['start', 'test', 'stop', 'restart'];
+  const [name, rest] = builtin.includes(command[1]!) ? [command[1]!, command.slice(2)] : command[1] === 'run' || command[1] === 'run-script' ? [command[2]!, command.slice(3)] : [command[1]!, command.slice(2)];
+  return { name, args: rest[0] === '--' ? rest.slice(1) : rest };
+}
+
+/**
+ * Files a shell command line names, with the bundles it produces: `node scripts/bundle.mjs
+ * ENTRY NAME` needs ENTRY and produces .build/NAME.mjs, which a later `node .build/NAME.mjs`
+ * may run. Returns what is missing.
+ */
+function missingFiles(script: string): string[] {
+  const missing: string[] = [];
+  const produced = new Set<string>();
+  for (const part of script.split(/&&|;|\|\|/)) {
+    const words = part.trim().split(/\s+/).filter((w) => !/^[A-Z_][A-Z0-9_]*=/.test(w) && w !== 'exec');
+    if (words[0] === 'node' && words[1] === 'scripts/bundle.mjs') {
+      for (const f of [words[1], words[2]!]) if (!existsSync(path.join(ROOT, f))) missing.push(f);
+      produced.add(`.build/${words[3]}.mjs`);
+      continue;
+    }
+    for (const w of words.slice(1)) {
+      if (w.startsWith('-') || !/\.(m?[jt]s|sh|json|proto)$/.test(w)) continue;
+      if (produced.has(w)) continue;
+      if (!existsSync(path.join(ROOT, w))) missing.push(w);
+    }
+  }
+  return missing;
+}
+
+/** The long flags of the first parseArgs({ options }) in `source` after `after` (read as text: importing would run it). */
+function parseArgsFlags(file: string, after = ''): Set<string> {
+  const src = read(file);
+  const from = src.indexOf(after);
+  const block = /parseArgs\(\{[\s\S]*?options:\s*\{([\s\S]*?)\n\s*\},\n/.exec(src.slice(Math.max(0, from)));
+  if (from < 0 || block === null) throw new Error(`${file}: cannot find the parseArgs options${after ? ` after '${after}'` : ''}`);
+  return new Set([...block[1]!.matchAll(/^\s*'?([a-z][a-z-]*)'?\s*:\s*\{\s*type:/gm)].map((m) => `--${m[1]}`));
+}
+
+/** The long flags the server CLI accepts (server/config.ts; importing it would load the addon). */
+const serverFlags = (): Set<string> => parseArgsFlags('server/config.ts');
+
+// --- tests ---------------------------------------------------------------------------------
+
+describe('the YAML subset parser', () => {
+  it('parses mappings, sequences, flow sequences, quotes, comments and mappings in sequences', () => {
+    const doc = parseYamlSubset([
+      '# header',
+      'a: 1',
+      'b: "x # not a comment"   # a comment',
+      "c: ['p', \"q\", r]",
+      'd:',
+      '  - one',
+      '  - k: v',
+      '    l: [1, 2]',
+      'e:',
+      '  f:',
+      '    g: true',
+      '  h: null',
+      'i:',
+      '- 5',
+    ].join('\n'));
+    expect(doc).toEqual({ a: 1, b: 'x # not a comment', c: ['p', 'q', 'r'], d: ['one', { k: 'v', l: [1, 2] }], e: { f: { g: true }, h: null }, i: [5] });
+  });
+
+  it('refuses what it does not understand instead of guessing', () => {
+    expect(() => parseYamlSubset('a: &x 1')).toThrow(YamlSubsetError);
+    expect(() => parseYamlSubset('a: |\n  text')).toThrow(YamlSubsetError);
+    expect(() => parseYamlSubset('a: 1\na: 2')).toThrow(/duplicate/);
+    expect(() => parseYamlSubset('a:\n  b: 1\n c: 2')).toThrow(/indentation/);
+  });
+
+  it('interpolates like Compose', () => {
+    expect(interpolate('${A:-1}:${B-2}:${B:-3}:${C}:$$x', { B: '' })).toBe('1::3::$x');
+    expect(interpolate(['${A:-1}'], { A: '9' })).toEqual(['9']);
+  });
+});
+
+describe('the file check', () => {
+  it('finds missing entries and runs of bundles that no earlier step produced', () => {
+    expect(missingFiles('node scripts/bundle.mjs demo/nope.ts x && node .build/x.mjs && FOO=1 exec node .build/y.mjs')).toEqual(['demo/nope.ts', '.build/y.mjs']);
+    expect(missingFiles(pkg.scripts.start!)).toEqual([]);
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const services = obj(compose().services, 'services');
+  const server = obj(services.server, 'services.server');
+  const worker = obj(services.worker, 'services.worker');
+
+  it('has the services server and worker, built from the Dockerfile at the root', () => {
+    expect(Object.keys(services).sort()).toEqual(['server', 'worker']);
+    for (const s of [server, worker]) {
+      expect(s.build).toBe('.');
+      expect(statSync(path.join(ROOT, 'Dockerfile')).isFile()).toBe(true);
+    }
+  });
+
+  it('runs two workers: replicas of one service that claim their worker ids', () => {
+    expect(obj(worker.deploy, 'worker.deploy').replicas).toBe(2);
+    const cmd = strings(worker.command, 'worker.command');
+    const args = npmScript(cmd)!.args;
+    expect(args[0]).toBe('worker');
+    expect(args[args.indexOf('--workers') + 1]).toBe('2');
+    expect(args[args.indexOf('--worker-id') + 1]).toBe('auto');
+    expect(read('demo/worker.ts')).toMatch(/export async function claimWorkerId/);
+    const flags = parseArgsFlags('demo/run.ts', 'async function workerMain');
+    for (const a of args.filter((x) => x.startsWith('--'))) expect(flags.has(a), `demo worker flag ${a}`).toBe(true);
+  });
+
+  it('every command names an npm script that exists, and every file those scripts name exists', () => {
+    for (const [name, s] of [['server', server], ['worker', worker]] as const) {
+      const cmd = strings(s.command, `${name}.command`);
+      const script = npmScript(cmd);
+      expect(script, `${name}: expected an npm command`).not.toBeNull();
+      const text = pkg.scripts[script!.name];
+      expect(text, `${name}: package.json has no script '${script!.name}'`).toBeTypeOf('string');
+      expect(missingFiles(text!), `${name}: files named by npm script '${script!.name}'`).toEqual([]);
+      expect(s.entrypoint, `${name}: no entrypoint override expected`).toBeUndefined();
+    }
+    expect(npmScript(strings(server.command, 'server.command'))!.name).toBe('start');
+    expect(npmScript(strings(worker.command, 'worker.command'))!.name).toBe('demo');
+    expect(existsSync(path.join(ROOT, 'demo/run.ts'))).toBe(true);
+  });
+
+  it('passes the server only flags it accepts, binding every interface', () => {
+    const flags = serverFlags();
+    expect(flags.has('--port')).toBe(true);
+    const args = npmScript(strings(server.command, 'server.command'))!.args;
+    for (const a of args.filter((x) => x.startsWith('--'))) expect(flags.has(a), `server flag ${a}`).toBe(true);
+    expect(args[args.indexOf('--host') + 1]).toBe('0.0.0.0');
+  });
+
+  it('the port defaults to 50051 and follows GLUONPS_PORT everywhere it appears', () => {
+    for (const [env, port] of [[{}, '50051'], [{ GLUONPS_PORT: '6000' }, '6000']] as const) {
+      const s = obj(compose(env).services, 'services');
+      const srv = obj(s.server, 'server');
+      const wrk = obj(s.worker, 'worker');
+      expect(srv.ports).toEqual([`${port}:${port}`]);
+      const sargs = strings(srv.command, 'server.command');
+      expect(sargs[sargs.indexOf('--port') + 1]).toBe(port);
+      const wargs = strings(wrk.command, 'worker.command');
+      expect(wargs[wargs.indexOf('--server') + 1]).toBe(`server:${port}`);
+      expect(strings(obj(srv.healthcheck, 'healthcheck').test, 'healthcheck.test').at(-1)).toBe(port);
+    }
+  });
+
+  it('mounts a named data volume at /data, its name from GLUONPS_DATA_VOLUME (default gluonps-data)', () => {
+    for (const [env, name] of [[{}, 'gluonps-data'], [{ GLUONPS_DATA_VOLUME: 'ps-data' }, 'ps-data']] as const) {
+      const doc = compose(env);
+      const srv = obj(obj(doc.services, 'services').server, 'server');
+      const mounts = strings(srv.volumes, 'server.volumes');
+      const data = mounts.find((m) => m.split(':')[1] === '/data');
+      expect(data, 'a mount at /data').toBeDefined();
+      const key = data!.split(':')[0]!;
+      expect(obj(obj(doc.volumes, 'volumes')[key], `volumes.${key}`).name).toBe(name);
+    }
+  });
+
+  it('passes --data-dir /data exactly when the server supports it', () => {
+    const supports = serverFlags().has('--data-dir');
+    const args = npmScript(strings(server.command, 'server.command'))!.args;
+    // Without durability (no --data-dir yet) the volume is mounted but unused; once the flag
+    // exists this fails until the command passes it.
+    expect(args.includes('--data-dir'), supports ? 'add "--data-dir", "/data" to the server command' : 'the server has no --data-dir yet').toBe(supports);
+    if (supports) expect(args[args.indexOf('--data-dir') + 1]).toBe('/data');
+  });
+
+  it('workers wait for a healthy server, whose health check runs a program the image has', () => {
+    expect(obj(obj(worker.depends_on, 'worker.depends_on').server, 'depends_on.server').condition).toBe('service_healthy');
+    const test = strings(obj(server.healthcheck, 'server.healthcheck').test, 'healthcheck.test');
+    expect(test.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+  });
+});
+
+describe('Dockerfile and .dockerignore', () => {
+  const lines = read('Dockerfile').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const joined = read('Dockerfile').replace(/\\\n/g, ' ');
+
+  it('builds on node:20-bookworm with the addon toolchain and npm ci, and starts the server on every interface', () => {
+    expect(lines[0]).toBe('FROM node:20-bookworm');
+    expect(joined).toMatch(/apt-get install[^\n]*\bpython3\b[^\n]*\bmake\b[^\n]*\bg\+\+/);
+    expect(lines).toContain('RUN npm ci');
+    const cmd = lines.filter((l) => l.startsWith('CMD '));
+    expect(cmd).toHaveLength(1);
+    expect(JSON.parse(cmd[0]!.slice(4))).toEqual(['npm', 'start', '--', '--host', '0.0.0.0']);
+    expect(pkg.scripts.start).toBeTypeOf('string');
+  });
+
+  it('copies only files that exist, and the addon sources before npm ci (its install script compiles them)', () => {
+    const copies = lines.filter((l) => l.startsWith('COPY '));
+    for (const c of copies) {
+      const parts = c.split(/\s+/).slice(1).filter((p) => !p.startsWith('--'));
+      for (const src of parts.slice(0, -1)) expect(existsSync(path.join(ROOT, src)), `COPY source ${src}`).toBe(true);
+    }
+    const ci = lines.indexOf('RUN npm ci');
+    const before = lines.slice(0, ci).join('\n');
+    expect(before).toMatch(/COPY package\.json package-lock\.json/);
+    expect(before).toMatch(/COPY native\//);
+    expect(pkg.scripts.install).toMatch(/--directory native/);
+    for (const run of lines.filter((l) => l.startsWith('RUN node '))) expect(missingFiles(run.slice(4).replace(/\\/g, ' '))).toEqual([]);
+  });
+
+  it('.dockerignore keeps host installs and build outputs out of the image', () => {
+    const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    for (const p of ['node_modules', 'native/build', '.build', '.git']) expect(ignored).toContain(p);
+  });
+});
