@@ -110,7 +110,7 @@ async function startServer(port: number): Promise<{ child: ChildProcess; address
   const bundled = spawnSync(process.execPath, [path.join(ROOT, 'scripts/bundle.mjs'), 'server/cli.ts', 'gluonps-server'], { cwd: ROOT, stdio: 'inherit' });
   if (bundled.status !== 0) throw new DemoError('demo: bundling the server failed (node scripts/bundle.mjs server/cli.ts gluonps-server)');
   const child = spawn(process.execPath, ['--enable-source-maps', path.join(ROOT, '.build/gluonps-server.mjs'),
-    '--host', '127.0.0.1', '--port', String(port), '--devices', 'cpu', '--log-level', 'info'], {
+    '--host', '127.0.0.1', '--port', String(port), '--devices', 'cpu', '--log-level', 'info', '--data-dir', 'none'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     // As `npm start`: keep freed tensor buffers for reuse (docs/configuration.md).

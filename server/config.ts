@@ -21,6 +21,20 @@ export interface ServerOptions {
   maxCpuContexts?: number;
   /** pino level, or 'silent' (default 'info'). */
   logLevel?: LogLevel;
+  /** Where parameters, trainer state and the write-ahead log persist; none = in memory only. */
+  dataDir?: string | null;
+  /** How acknowledged changes persist (default wal-batch when dataDir is set). */
+  durability?: 'checkpoint' | 'wal-batch' | 'wal-always';
+  /** Checkpoint every N applied trainer steps (default: none). */
+  checkpointEverySteps?: number;
+  /** Checkpoint every T seconds when something changed (default 300). */
+  checkpointEverySeconds?: number;
+  /** Checkpoints kept (default 3). */
+  keepCheckpoints?: number;
+  /** wal-batch: longest time between a write and its fsync (default 10 ms). */
+  walBatchMs?: number;
+  /** Start even if the write-ahead log has a corrupt record in the middle, dropping it and what follows. */
+  walTruncateCorrupt?: boolean;
 }
 
 export class ConfigError extends Error {
@@ -40,6 +54,13 @@ Options (each also read from the environment variable shown; flags win):
   --memory-budget <size>     bytes of parameter data per device  GLUONPS_MEMORY_BUDGET    (default none)
   --max-cpu-contexts <n>     cpu(i) allowed for i < n            GLUONPS_MAX_CPU_CONTEXTS (default 8)
   --log-level <level>        fatal|error|warn|info|debug|trace|silent  GLUONPS_LOG_LEVEL (default info)
+  --data-dir <dir>           where state persists; 'none' = memory only  GLUONPS_DATA_DIR (default ./data)
+  --durability <mode>        checkpoint | wal-batch | wal-always  GLUONPS_DURABILITY (default wal-batch)
+  --checkpoint-every-steps <n>    checkpoint after n trainer steps      GLUONPS_CHECKPOINT_EVERY_STEPS (default none)
+  --checkpoint-every-seconds <n>  checkpoint every n s if changed       GLUONPS_CHECKPOINT_EVERY_SECONDS (default 300)
+  --keep-checkpoints <n>     valid checkpoints kept                  GLUONPS_KEEP_CHECKPOINTS (default 3)
+  --wal-batch-ms <n>         wal-batch: max ms between write and fsync  GLUONPS_WAL_BATCH_MS (default 10)
+  --wal-truncate-corrupt     drop a corrupt log record and what follows instead of refusing to start
   -h, --help                 print this help
 
 Sizes take a unit: 1048576, 512KiB, 64MiB, 1GiB (also KB/MB/GB = powers of 1000).
@@ -100,6 +121,13 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
         'memory-budget': { type: 'string' },
         'max-cpu-contexts': { type: 'string' },
         'log-level': { type: 'string' },
+        'data-dir': { type: 'string' },
+        durability: { type: 'string' },
+        'checkpoint-every-steps': { type: 'string' },
+        'checkpoint-every-seconds': { type: 'string' },
+        'keep-checkpoints': { type: 'string' },
+        'wal-batch-ms': { type: 'string' },
+        'wal-truncate-corrupt': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -128,6 +156,22 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
     options.logLevel = level as LogLevel;
   }
+  const dataDir = pick(v['data-dir'], 'GLUONPS_DATA_DIR') ?? './data';
+  options.dataDir = dataDir === 'none' ? null : dataDir;
+  const durability = pick(v.durability, 'GLUONPS_DURABILITY');
+  if (durability !== undefined) {
+    if (!['checkpoint', 'wal-batch', 'wal-always'].includes(durability)) throw new ConfigError(`--durability: expected checkpoint, wal-batch or wal-always, got '${durability}'`);
+    options.durability = durability as ServerOptions['durability'];
+  }
+  const steps = pick(v['checkpoint-every-steps'], 'GLUONPS_CHECKPOINT_EVERY_STEPS');
+  if (steps !== undefined) options.checkpointEverySteps = parseIntIn('--checkpoint-every-steps', steps, 1, 1e12);
+  const secs = pick(v['checkpoint-every-seconds'], 'GLUONPS_CHECKPOINT_EVERY_SECONDS');
+  if (secs !== undefined) options.checkpointEverySeconds = parseIntIn('--checkpoint-every-seconds', secs, 1, 1e9);
+  const keep = pick(v['keep-checkpoints'], 'GLUONPS_KEEP_CHECKPOINTS');
+  if (keep !== undefined) options.keepCheckpoints = parseIntIn('--keep-checkpoints', keep, 1, 1000);
+  const batchMs = pick(v['wal-batch-ms'], 'GLUONPS_WAL_BATCH_MS');
+  if (batchMs !== undefined) options.walBatchMs = parseIntIn('--wal-batch-ms', batchMs, 1, 60_000);
+  if (v['wal-truncate-corrupt'] === true) options.walTruncateCorrupt = true;
   return { help: v.help === true, options };
 }
 

@@ -14,6 +14,7 @@ import { trainerServiceHandlers } from './rpc/trainer-service';
 import { applyServerFlowControl, serverOptions } from './rpc/transport';
 import { ParameterStore } from './store/parameter-store';
 import { TrainerRegistry } from './trainer/registry';
+import { Durability } from './durability/durability';
 
 export type { ServerOptions } from './config';
 export { ConfigError } from './config';
@@ -24,6 +25,8 @@ export interface RunningServer {
   port: number;
   store: ParameterStore;
   trainers: TrainerRegistry;
+  /** The data directory's manager, when the server persists state. */
+  durability: Durability | null;
   log: Logger;
   /** Graceful shutdown; in-flight calls get up to `graceMs` (default 10 s) before they are cut. */
   close(graceMs?: number): Promise<void>;
@@ -51,6 +54,21 @@ function prepareDevices(options: ServerOptions, maxCpuContexts: number): string[
   return devices;
 }
 
+/** Wraps every handler so it answers UNAVAILABLE until `isReady()`. */
+function whenReady<T extends object>(handlers: T, isReady: () => boolean): T {
+  const unavailable = { code: grpc.status.UNAVAILABLE, details: 'the server is still recovering its state; retry shortly' };
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(handlers) as Array<[string, (...args: unknown[]) => unknown]>) {
+    out[name] = (call: { emit(e: string, v: unknown): void }, callback?: (err: unknown) => void) => {
+      if (isReady()) return fn(call, callback);
+      if (callback) callback(unavailable);
+      else call.emit('error', unavailable);
+      return undefined;
+    };
+  }
+  return out as T;
+}
+
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const host = options.host ?? DEFAULTS.host;
   const port = options.port ?? DEFAULTS.port;
@@ -69,8 +87,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   applyServerFlowControl(server, { warn: (msg) => log.warn(msg) });
   const trainers = new TrainerRegistry(store, log);
   const health = new HealthService(SERVICE_NAMES);
-  server.addService(protos.gluonps.v1.ParameterService.service, parameterServiceHandlers(store, log));
-  server.addService(protos.gluonps.v1.TrainerService.service, trainerServiceHandlers(trainers, store, log));
+  // Calls are refused (UNAVAILABLE) until recovery from the data dir is done; health says NOT_SERVING.
+  let ready = false;
+  server.addService(protos.gluonps.v1.ParameterService.service, whenReady(parameterServiceHandlers(store, log), () => ready));
+  server.addService(protos.gluonps.v1.TrainerService.service, whenReady(trainerServiceHandlers(trainers, store, log), () => ready));
   server.addService(protos.grpc.health.v1.Health.service, health.handlers());
 
   const boundPort = await new Promise<number>((resolve, reject) => {
@@ -78,9 +98,32 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }).catch((err: Error) => {
     throw new ConfigError(`cannot listen on ${host}:${port}: ${err.message}`);
   });
-  health.setAll('SERVING');
   const address = `${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
-  log.info({ address, devices, maxTensorBytes: store.maxTensorBytes, cuda: nk.buildInfo().cuda, kernelJobs: nk.MAX_CONCURRENT_KERNELS }, 'listening');
+  let durability: Durability | null = null;
+  if (options.dataDir) {
+    try {
+      durability = await Durability.open(
+        {
+          dataDir: options.dataDir,
+          mode: options.durability ?? 'wal-batch',
+          checkpointEverySteps: options.checkpointEverySteps,
+          checkpointEverySeconds: options.checkpointEverySeconds,
+          keepCheckpoints: options.keepCheckpoints,
+          walBatchMs: options.walBatchMs,
+          truncateCorruptWal: options.walTruncateCorrupt,
+        },
+        store,
+        trainers,
+        log,
+      );
+    } catch (err) {
+      server.forceShutdown();
+      throw new ConfigError(`data dir ${options.dataDir}: ${(err as Error).message}`);
+    }
+  }
+  ready = true;
+  health.setAll('SERVING');
+  log.info({ address, devices, maxTensorBytes: store.maxTensorBytes, cuda: nk.buildInfo().cuda, kernelJobs: nk.MAX_CONCURRENT_KERNELS, dataDir: options.dataDir ?? null, durability: durability ? durability.options.mode : 'none' }, 'listening');
 
   let closing: Promise<void> | null = null;
   const close = (graceMs = 10_000): Promise<void> => {
@@ -89,7 +132,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       health.setAll('NOT_SERVING');
       health.endWatches();
       // Steps waiting at a sync barrier would otherwise hold the shutdown for the whole grace.
-      trainers.closeAll();
+      // With a data dir the open step is kept (for the final checkpoint); without, it fails.
+      if (durability) trainers.suspendAll();
+      else trainers.closeAll();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           log.warn({ graceMs }, 'in-flight calls did not finish in time; cutting them');
@@ -101,9 +146,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           resolve();
         });
       });
+      if (durability) {
+        try {
+          await durability.close();
+        } catch (err) {
+          log.error({ err }, 'final checkpoint failed; the write-ahead log still has every change');
+        }
+        trainers.closeAll();
+      }
       log.info('stopped');
     })();
     return closing;
   };
-  return { address, port: boundPort, store, trainers, log, close };
+  return { address, port: boundPort, store, trainers, durability, log, close };
 }

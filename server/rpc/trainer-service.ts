@@ -102,10 +102,10 @@ function infoOf(t: Trainer): TrainerInfo {
 export function trainerServiceHandlers(registry: TrainerRegistry, store: ParameterStore, log: Logger): TrainerServiceHandlers {
   const ctx = (method: string): { log: Logger; method: string } => ({ log, method });
   return {
-    CreateTrainer: unary(ctx('CreateTrainer'), (req) => {
+    CreateTrainer: unary(ctx('CreateTrainer'), async (req) => {
       const who = `trainer '${req.name}'`;
       const policy = req.timeoutPolicy === 'TIMEOUT_POLICY_QUORUM' ? 'quorum' : 'fail';
-      const t = registry.create(
+      const t = await registry.create(
         {
           name: req.name,
           params: [...req.params],

@@ -6,6 +6,14 @@ import { Mutex } from './mutex';
 import type { HostTensor, ParameterEntry } from './parameter-store';
 import type { InitSpec, ParameterSpec } from './spec';
 
+/** One tensor of a checkpoint: a unique name, its dtype and shape, its bytes. */
+export interface SnapshotTensor {
+  name: string;
+  dtype: HostTensor['dtype'];
+  shape: number[];
+  bytes: Uint8Array;
+}
+
 export interface EntrySnapshot {
   declared: ParameterSpec;
   spec: ParameterSpec;
@@ -17,10 +25,11 @@ export interface EntrySnapshot {
 }
 
 /** The entry's metadata, and its tensors' bytes: the constant value, then one per context. */
-export async function snapshotEntry(e: ParameterEntry): Promise<{ meta: EntrySnapshot; tensors: Uint8Array[] }> {
-  const tensors: Uint8Array[] = [];
-  if (e.constantValue) tensors.push(e.constantValue.bytes);
-  for (const t of e.data ?? []) tensors.push(await nk.readBytes(t));
+export async function snapshotEntry(e: ParameterEntry): Promise<{ meta: EntrySnapshot; tensors: SnapshotTensor[] }> {
+  const name = e.declared.name;
+  const tensors: SnapshotTensor[] = [];
+  if (e.constantValue) tensors.push({ name: `const/${name}`, dtype: e.constantValue.dtype, shape: e.constantValue.shape, bytes: e.constantValue.bytes });
+  for (const [i, t] of (e.data ?? []).entries()) tensors.push({ name: `param/${name}/${i}`, dtype: t.dtype, shape: [...t.shape], bytes: await nk.readBytes(t) });
   return {
     meta: {
       declared: e.declared,

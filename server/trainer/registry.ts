@@ -1,6 +1,8 @@
 // registry.ts: every trainer by name. Creating a trainer that exists attaches to it when the
 // spec is identical (every worker creates the same trainer) and is ALREADY_EXISTS otherwise.
 import type { Logger } from 'pino';
+import { NO_JOURNAL } from '../durability/journal';
+import type { Journal } from '../durability/journal';
 import { exists, invalid, notFound } from '../errors';
 import type { ParameterStore } from '../store/parameter-store';
 import { stableStringify } from '../store/spec';
@@ -9,13 +11,32 @@ import type { TrainerSpec } from './trainer';
 
 export class TrainerRegistry {
   private readonly trainers = new Map<string, Trainer>();
+  /** Journal for creations and for every trainer's changes (durability). */
+  private journalValue: Journal = NO_JOURNAL;
 
   constructor(
     private readonly store: ParameterStore,
     private readonly log: Logger,
   ) {}
 
-  create(spec: TrainerSpec, workerId: number): Trainer {
+  get journal(): Journal {
+    return this.journalValue;
+  }
+
+  set journal(j: Journal) {
+    this.journalValue = j;
+    for (const t of this.trainers.values()) t.journal = j;
+  }
+
+  /** Creates the trainer or attaches the worker to the identical existing one; recorded durably. */
+  async create(spec: TrainerSpec, workerId: number): Promise<Trainer> {
+    const t = this.createOrAttach(spec, workerId);
+    const { optimizer, ...rest } = spec;
+    await this.journalValue.append({ op: 'trainer.create', spec: { ...rest, optimizer: { name: optimizer.name, params: optimizer.params } }, workerId });
+    return t;
+  }
+
+  private createOrAttach(spec: TrainerSpec, workerId: number): Trainer {
     const who = `trainer '${spec.name}'`;
     if (!/^[A-Za-z0-9_.:\-/]{1,256}$/.test(spec.name)) throw invalid(`trainer name must be 1-256 characters of letters, digits, '_', '.', ':', '-', '/'; got ${JSON.stringify(spec.name)}`);
     if (spec.params.length === 0) throw invalid(`${who}: needs at least one parameter`);
@@ -37,6 +58,7 @@ export class TrainerRegistry {
       return existing;
     }
     const trainer = new Trainer(spec, this.store, this.log);
+    trainer.journal = this.journalValue;
     trainer.register(workerId);
     this.trainers.set(spec.name, trainer);
     this.log.info({ trainer: spec.name, optimizer: spec.optimizer.name, mode: spec.mode, workers: spec.numWorkers, params: spec.params.length }, 'trainer created');
@@ -47,6 +69,21 @@ export class TrainerRegistry {
     const t = this.trainers.get(name);
     if (!t) throw notFound(`trainer '${name}' does not exist`);
     return t;
+  }
+
+  all(): Trainer[] {
+    return [...this.trainers.values()];
+  }
+
+  /** Takes a restored trainer (recovery, before the server serves). */
+  adopt(t: Trainer): void {
+    this.trainers.get(t.spec.name)?.close();
+    t.journal = this.journalValue;
+    this.trainers.set(t.spec.name, t);
+  }
+
+  suspendAll(): void {
+    for (const t of this.trainers.values()) t.suspend();
   }
 
   closeAll(): void {

@@ -10,6 +10,7 @@ import type { DeviceTensor } from '../../native/index';
 import { invalid, precondition, ServerError } from '../errors';
 import type { Journal } from '../durability/journal';
 import { NO_JOURNAL } from '../durability/journal';
+import { failpoint } from '../durability/failpoints';
 import { Mutex } from '../store/mutex';
 import type { HostTensor, ParameterEntry, ParameterStore } from '../store/parameter-store';
 import { deviceKey } from '../store/spec';
@@ -55,18 +56,18 @@ export interface TrainerState {
 }
 
 /** Optimizer state of one parameter: one tensor list per context, and its update count. */
-interface ParamStates {
+export interface ParamStates {
   layout: string; // contexts, dtype and shape the tensors were made for
   tensors: DeviceTensor[][];
   count: number;
 }
 
-interface Waiter {
+export interface Waiter {
   resolve: (r: StepResult) => void;
   reject: (e: Error) => void;
 }
 
-interface OpenStep {
+export interface OpenStep {
   index: number;
   stepped: Map<number, number>; // worker -> batch size
   keys: Map<number, CallKey>; // worker -> the key of its step call
@@ -88,18 +89,26 @@ async function withLocks<T>(entries: ParameterEntry[], fn: () => Promise<T>): Pr
 }
 
 export class Trainer {
-  private stepCount = 0;
-  private learningRate: number;
-  private readonly seen = new Set<number>();
-  private readonly left = new Set<number>();
-  private readonly pending = new Map<number, Map<string, PendingGrad>>();
-  private readonly states = new Map<string, ParamStates>();
-  private readonly results = new Map<string, Map<number, Promise<unknown>>>();
-  private open: OpenStep | null = null;
+  /** @internal Steps applied. Fields marked internal are read and restored by trainer-snapshot.ts. */
+  stepCount = 0;
+  /** @internal */
+  learningRate: number;
+  /** @internal */
+  readonly seen = new Set<number>();
+  /** @internal */
+  readonly left = new Set<number>();
+  /** @internal */
+  readonly pending = new Map<number, Map<string, PendingGrad>>();
+  /** @internal */
+  readonly states = new Map<string, ParamStates>();
+  /** @internal */
+  readonly results = new Map<string, Map<number, Promise<unknown>>>();
+  /** @internal */
+  open: OpenStep | null = null;
   /** Serializes applies, async steps and state snapshots. */
   private readonly applyLock = new Mutex();
   /** Settled results by key, kept to be written into checkpoints. */
-  private readonly settled = new Map<string, Map<number, unknown>>();
+  readonly settled = new Map<string, Map<number, unknown>>();
   /** Where acknowledged changes are recorded; muted while replaying. */
   journal: Journal = NO_JOURNAL;
   /** True while the journal is replayed: sync steps wait for explicit apply/abort records. */
@@ -336,6 +345,7 @@ export class Trainer {
         this.applyLock.run(async () => {
           try {
             const r = await this.apply(workers, batch);
+            failpoint('step.after-apply-before-log');
             durable = this.journal.append({ op: 'trainer.apply', trainer: this.spec.name, step: open.index, workers });
             return r;
           } finally {
@@ -543,6 +553,24 @@ export class Trainer {
       if (!this.spec.optimizer.scheduler) this.learningRate = saved.learningRate;
       await this.journal.append({ op: 'trainer.loadStates', trainer: this.spec.name }, bytes);
     }));
+  }
+
+  /**
+   * Shutdown with a data dir: answers the calls waiting at the barrier with UNAVAILABLE (so they
+   * retry against the restarted server) but keeps the open step, its keys and gradients for the
+   * final checkpoint; a retried step with the same key then finds its place after the restart.
+   */
+  suspend(): void {
+    const open = this.open;
+    if (open === null || open.applying) return;
+    if (open.timer) clearTimeout(open.timer);
+    open.timer = null;
+    const waiters = open.waiters.splice(0);
+    for (const [, key] of open.keys) {
+      const table = this.results.get(`${key.workerId}:${key.incarnation}`);
+      table?.set(key.sequence, new Promise<StepResult>((resolve, reject) => open.waiters.push({ resolve, reject })));
+    }
+    for (const w of waiters) w.reject(new ServerError(grpc.status.UNAVAILABLE, `${this.who}: the server is shutting down; retry the step`));
   }
 
   /** Fails every waiting step (server shutdown) and frees gradients and states. */

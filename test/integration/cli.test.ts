@@ -122,7 +122,7 @@ function healthCheck(address: string, service = ''): Promise<HealthCheckResponse
 
 describe('gluonps-server CLI', () => {
   it('serves on a free port, answers health checks and calls, logs failures, and stops cleanly on SIGTERM', async () => {
-    const srv = startCli(['--port', '0', '--log-level', 'info']);
+    const srv = startCli(['--port', '0', '--log-level', 'info', '--data-dir', 'none']);
     const listening = await srv.waitForLog((l) => l.msg === 'listening');
     const address = listening.address as string;
     expect(address).toMatch(/^127\.0\.0\.1:\d+$/);
@@ -160,7 +160,7 @@ describe('gluonps-server CLI', () => {
   });
 
   it('takes its configuration from GLUONPS_* variables', async () => {
-    const srv = startCli([], { GLUONPS_PORT: '0', GLUONPS_LOG_LEVEL: 'info', GLUONPS_MAX_TENSOR_BYTES: '1KiB' });
+    const srv = startCli([], { GLUONPS_PORT: '0', GLUONPS_LOG_LEVEL: 'info', GLUONPS_MAX_TENSOR_BYTES: '1KiB', GLUONPS_DATA_DIR: 'none' });
     const listening = await srv.waitForLog((l) => l.msg === 'listening');
     expect(listening.maxTensorBytes).toBe(1024);
     expect((await healthCheck(listening.address as string)).status).toBe('SERVING');
@@ -172,7 +172,7 @@ describe('gluonps-server CLI', () => {
   it('a SIGTERM sent as soon as "listening" is logged still shuts down gracefully (exit 0)', async () => {
     // A supervisor may stop the server the moment it reports readiness; the signal handlers
     // must already be in place then, or the default action kills the process.
-    const srv = startCli(['--port', '0', '--log-level', 'info']);
+    const srv = startCli(['--port', '0', '--log-level', 'info', '--data-dir', 'none']);
     srv.child.stdout!.on('data', (s: string) => {
       if (s.includes('"msg":"listening"')) srv.child.kill('SIGTERM');
     });

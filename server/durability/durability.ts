@@ -1,0 +1,260 @@
+// durability.ts: the data directory. On start it locks the directory, removes leftovers, loads
+// the newest valid checkpoint and replays the write-ahead log over it; while serving it is the
+// store's and the trainers' Journal, and it takes checkpoints (every N steps, every T seconds,
+// on demand, at shutdown). Loss windows by mode are in docs/durability.md.
+import { mkdir } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { safetensorsLayout, openSafetensors } from '../formats/safetensors';
+import type { ParameterStore } from '../store/parameter-store';
+import { Mutex } from '../store/mutex';
+import { restoreEntry, snapshotEntry } from '../store/snapshot';
+import type { EntrySnapshot, SnapshotTensor } from '../store/snapshot';
+import type { TrainerRegistry } from '../trainer/registry';
+import { restoreTrainer, snapshotTrainer } from '../trainer/trainer-snapshot';
+import type { TrainerSnapshot } from '../trainer/trainer-snapshot';
+import { listCheckpoints, pruneCheckpoints, removeLeftovers, writeCheckpoint } from './checkpoint-dir';
+import type { Journal, JournalMeta } from './journal';
+import { NO_JOURNAL } from './journal';
+import { acquireDataDirLock } from './lock';
+import type { DataDirLock } from './lock';
+import { applyRecord } from './replay';
+import { replayWal, WalWriter } from './wal';
+
+export const DURABILITY_MODES = ['checkpoint', 'wal-batch', 'wal-always'] as const;
+export type DurabilityMode = (typeof DURABILITY_MODES)[number];
+
+export interface DurabilityOptions {
+  dataDir: string;
+  mode: DurabilityMode;
+  /** wal-batch: longest time between a write and its fsync (default 10 ms). */
+  walBatchMs?: number;
+  /** Checkpoint after this many applied trainer steps (default: none). */
+  checkpointEverySteps?: number;
+  /** Checkpoint this often, in seconds, when something changed (default 300). */
+  checkpointEverySeconds?: number;
+  /** Valid checkpoints kept (default 3). */
+  keepCheckpoints?: number;
+  /** Drop a corrupt write-ahead log record in the middle and everything after it, instead of refusing to start. */
+  truncateCorruptWal?: boolean;
+}
+
+interface CheckpointMeta {
+  /** Every journal record up to this lsn is contained. */
+  lsn: string;
+  entries: Array<{ meta: EntrySnapshot; tensors: string[] }>;
+  trainers: Array<{ meta: TrainerSnapshot; tensors: string[] }>;
+}
+
+const TENSORS_FILE = 'tensors.safetensors';
+
+export class Durability implements Journal {
+  private wal: WalWriter | null = null;
+  private readonly checkpointLock = new Mutex();
+  private nextCheckpointId = 1n;
+  private changesSinceCheckpoint = 0;
+  private stepsSinceCheckpoint = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  private constructor(
+    readonly options: Required<Omit<DurabilityOptions, 'checkpointEverySteps'>> & { checkpointEverySteps: number | null },
+    private readonly store: ParameterStore,
+    private readonly trainers: TrainerRegistry,
+    private readonly log: Logger,
+    private readonly lock: DataDirLock,
+  ) {}
+
+  private get checkpointsDir(): string {
+    return join(this.options.dataDir, 'checkpoints');
+  }
+  private get walDir(): string {
+    return join(this.options.dataDir, 'wal');
+  }
+
+  /** Locks the data dir, recovers its state into `store` and `trainers`, and starts journaling. */
+  static async open(options: DurabilityOptions, store: ParameterStore, trainers: TrainerRegistry, log: Logger): Promise<Durability> {
+    const full = {
+      dataDir: options.dataDir,
+      mode: options.mode,
+      walBatchMs: options.walBatchMs ?? 10,
+      checkpointEverySteps: options.checkpointEverySteps ?? null,
+      checkpointEverySeconds: options.checkpointEverySeconds ?? 300,
+      keepCheckpoints: options.keepCheckpoints ?? 3,
+      truncateCorruptWal: options.truncateCorruptWal ?? false,
+    };
+    await mkdir(full.dataDir, { recursive: true });
+    const lock = await acquireDataDirLock(full.dataDir, { log });
+    const d = new Durability(full, store, trainers, log, lock);
+    try {
+      await d.recover();
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+    return d;
+  }
+
+  private async recover(): Promise<void> {
+    const started = performance.now();
+    await mkdir(this.checkpointsDir, { recursive: true });
+    await mkdir(this.walDir, { recursive: true });
+    const removed = await removeLeftovers(this.checkpointsDir, { log: this.log });
+    if (removed.length > 0) this.log.warn({ removed }, 'removed incomplete checkpoints');
+    const [newest] = await listCheckpoints(this.checkpointsDir, { verify: 'full', log: this.log });
+    let fromLsn = 1n;
+    if (newest) {
+      fromLsn = BigInt((newest.manifest.meta as CheckpointMeta).lsn) + 1n;
+      await this.loadCheckpoint(newest.dir, newest.manifest.meta as CheckpointMeta);
+      this.nextCheckpointId = newest.id + 1n;
+    }
+    // Replay with the journal muted: the records are already in the log.
+    this.store.journal = NO_JOURNAL;
+    this.trainers.journal = NO_JOURNAL;
+    for (const t of this.trainers.all()) t.replaying = true;
+    const replayed = await replayWal(this.walDir, {
+      fromLsn,
+      truncateCorrupt: this.options.truncateCorruptWal,
+      log: this.log,
+      onRecord: (r) => applyRecord(r.meta as JournalMeta, r.payload, this.store, this.trainers),
+    });
+    for (const t of this.trainers.all()) t.resume();
+    if (this.options.mode !== 'checkpoint') {
+      this.wal = await WalWriter.open(this.walDir, { mode: this.options.mode, batchMs: this.options.walBatchMs, nextLsn: replayed.lastLsn + 1n, log: this.log });
+    }
+    this.nextLsnAfterReplay = replayed.lastLsn;
+    this.store.journal = this;
+    this.trainers.journal = this;
+    this.log.info(
+      { dataDir: this.options.dataDir, mode: this.options.mode, checkpoint: newest ? newest.id.toString() : null, replayed: replayed.records, tornTail: replayed.tornTail, ms: Math.round(performance.now() - started) },
+      'recovered',
+    );
+    // A log left by a WAL mode: fold it into a checkpoint, after which it is no longer needed.
+    if (replayed.records > 0 && this.options.mode === 'checkpoint') await this.checkpoint('fold write-ahead log');
+    this.timer = setInterval(() => {
+      if (this.changesSinceCheckpoint > 0) void this.checkpoint('interval').catch((err: unknown) => this.log.error({ err }, 'checkpoint failed'));
+    }, this.options.checkpointEverySeconds * 1000);
+    this.timer.unref();
+  }
+
+  /** The lsn of the last record (replayed or appended); checkpoints cover up to it. */
+  private nextLsnAfterReplay = 0n;
+
+  private lastLsn(): bigint {
+    return this.wal ? this.wal.nextLsn - 1n : this.nextLsnAfterReplay;
+  }
+
+  // --- Journal ---------------------------------------------------------------------------------
+
+  append(meta: JournalMeta, payload?: Uint8Array): Promise<void> {
+    this.changesSinceCheckpoint++;
+    const isStep = meta.op === 'trainer.apply' || (meta.op === 'trainer.step' && this.isAsyncStep(meta));
+    if (isStep) this.stepsSinceCheckpoint++;
+    const every = this.options.checkpointEverySteps;
+    if (isStep && every !== null && this.stepsSinceCheckpoint >= every) {
+      this.stepsSinceCheckpoint = 0;
+      // After this record is acknowledged: the checkpoint waits for the state gate.
+      setImmediate(() => void this.checkpoint('steps').catch((err: unknown) => this.log.error({ err }, 'checkpoint failed')));
+    }
+    if (this.wal === null) return Promise.resolve();
+    return this.wal.append(meta, payload).durable;
+  }
+
+  private isAsyncStep(meta: JournalMeta): boolean {
+    try {
+      return this.trainers.get(String(meta.trainer)).spec.mode === 'async';
+    } catch {
+      return false;
+    }
+  }
+
+  // --- Checkpoints -----------------------------------------------------------------------------
+
+  /** Writes a checkpoint of the whole state; returns its id. */
+  checkpoint(reason: string): Promise<bigint> {
+    return this.checkpointLock.run(async () => {
+      const started = performance.now();
+      // A consistent cut: no mutation is halfway, and every record up to `lsn` is in the state.
+      const snap = await this.store.gate.exclusive(async () => {
+        const lsn = this.lastLsn();
+        const entries = [];
+        for (const e of this.store.entriesInOrder()) entries.push(await snapshotEntry(e));
+        const trainers = [];
+        for (const t of this.trainers.all()) trainers.push(await snapshotTrainer(t));
+        this.changesSinceCheckpoint = 0;
+        return { lsn, entries, trainers };
+      });
+      const tensors: SnapshotTensor[] = [...snap.entries.flatMap((e) => e.tensors), ...snap.trainers.flatMap((t) => t.tensors)];
+      const meta: CheckpointMeta = {
+        lsn: snap.lsn.toString(),
+        entries: snap.entries.map((e) => ({ meta: e.meta, tensors: e.tensors.map((t) => t.name) })),
+        trainers: snap.trainers.map((t) => ({ meta: t.meta, tensors: t.tensors.map((x) => x.name) })),
+      };
+      const id = this.nextCheckpointId++;
+      const layout = safetensorsLayout(tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape })));
+      const byName = new Map(tensors.map((t) => [t.name, t.bytes]));
+      await writeCheckpoint(
+        this.checkpointsDir,
+        id,
+        [
+          {
+            name: TENSORS_FILE,
+            write: async (fh: FileHandle) => {
+              await writeAll(fh, layout.header, 0);
+              for (const t of layout.tensors) await writeAll(fh, byName.get(t.name)!, t.byteOffset);
+            },
+          },
+        ],
+        meta,
+        { log: this.log },
+      );
+      // The log before this checkpoint is no longer needed.
+      if (this.wal) {
+        await this.wal.rotate();
+        await this.wal.removeSegmentsBefore(snap.lsn + 1n);
+      }
+      await pruneCheckpoints(this.checkpointsDir, this.options.keepCheckpoints, { log: this.log });
+      const bytes = tensors.reduce((a, t) => a + t.bytes.byteLength, 0);
+      this.log.info({ id: id.toString(), reason, lsn: snap.lsn.toString(), bytes, ms: Math.round(performance.now() - started) }, 'checkpoint written');
+      return id;
+    });
+  }
+
+  private async loadCheckpoint(dir: string, meta: CheckpointMeta): Promise<void> {
+    const file = await openSafetensors(join(dir, TENSORS_FILE), { limits: { maxTensorBytes: Number.MAX_SAFE_INTEGER, maxTotalBytes: Number.MAX_SAFE_INTEGER, maxTensors: 10_000_000 } });
+    try {
+      const read = async (names: string[]): Promise<Uint8Array[]> => Promise.all(names.map((n) => file.read(n)));
+      for (const e of meta.entries) this.store.adopt(await restoreEntry(e.meta, await read(e.tensors)));
+      for (const t of meta.trainers) this.trainers.adopt(await restoreTrainer(t.meta, await read(t.tensors), this.store, this.log));
+    } finally {
+      await file.close();
+    }
+  }
+
+  // --- Shutdown --------------------------------------------------------------------------------
+
+  /** A last checkpoint (graceful shutdown), then the log is closed and the lock released. */
+  async close(options: { checkpoint?: boolean } = {}): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    try {
+      if (options.checkpoint !== false) await this.checkpoint('shutdown');
+    } finally {
+      this.store.journal = NO_JOURNAL;
+      this.trainers.journal = NO_JOURNAL;
+      if (this.wal) await this.wal.close();
+      await this.lock.release();
+    }
+  }
+}
+
+async function writeAll(fh: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < bytes.byteLength) {
+    const { bytesWritten } = await fh.write(bytes, done, bytes.byteLength - done, position + done);
+    if (bytesWritten === 0) throw new Error('checkpoint write made no progress');
+    done += bytesWritten;
+  }
+}
