@@ -4,7 +4,7 @@
 // including the streaming safetensors reader and writer for big checkpoints.
 import { basename } from 'node:path';
 import { open } from 'node:fs/promises';
-import { allocBytes, readFully, writeChunksToFile } from './bytes';
+import { allocBytes, concatChunks, readFully, writeChunksToFile } from './bytes';
 import type { WriteFileOptions } from './bytes';
 import type { FormatLimits } from './limits';
 import { resolveLimits, SAFETENSORS_MAX_HEADER_BYTES } from './limits';
@@ -16,7 +16,6 @@ import type { ParamsReadOptions, ParamsWriteOptions } from './params';
 import { decodeSafetensors, encodeSafetensorsChunks, openSafetensors } from './safetensors';
 import type { NamedTensor, TensorFormat } from './types';
 import { FormatError, failer } from './types';
-import { concatChunks } from './bytes';
 
 export * from './types';
 export { DEFAULT_LIMITS, MAX_BUFFER_BYTES, resolveLimits } from './limits';

@@ -216,6 +216,8 @@ function parseHeader(headerBytes: Uint8Array, n: number, fileSize: number, fail:
     infos.push({ name, st: dt, bits: info.bits, dtype: info.dtype, shape, begin, end });
   }
 
+  if (infos.length > limits.maxTensors) fail('LimitExceeded', `the header has ${infos.length} tensors, more than the limit of ${limits.maxTensors}`);
+
   // Metadata::validate: sorted by offsets, contiguous from 0, exact sizes, checked products.
   infos.sort((a, b) => (a.begin !== b.begin ? (a.begin < b.begin ? -1 : 1) : a.end < b.end ? -1 : a.end > b.end ? 1 : 0));
   let start = 0n;

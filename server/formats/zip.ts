@@ -221,9 +221,8 @@ export function readZipDirectory(bytes: Uint8Array, fail: Fail, limits: ZipReadL
     const lextra = lr.u16(`${at}: local extra length`);
     const nameRaw = lr.take(lname, `${at}: local name`);
     lr.take(lextra, `${at}: local extra field`);
-    const expected = encodeUtf8(e.name)!;
-    const asciiSame = (lflags & 0x800) === 0 && nameRaw.every((b, k) => b === e.name.charCodeAt(k)) && nameRaw.length === e.name.length;
-    if (!(Buffer.compare(nameRaw, expected) === 0 || asciiSame)) fail('Invalid', `${at}: the local header names a different member`);
+    // The directory name decoded from ASCII or UTF-8, so its UTF-8 bytes are the raw name.
+    if (Buffer.compare(nameRaw, encodeUtf8(e.name)!) !== 0) fail('Invalid', `${at}: the local header names a different member`);
     if (lmethod !== e.method) fail('Invalid', `${at}: local method ${lmethod} differs from the directory's ${e.method}`);
     if ((lflags & 0x41) !== 0) fail('Unsupported', `${at}: encrypted members are not supported`);
     e.dataOffset = lr.pos;
