@@ -9,6 +9,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ProtoGrpcType as AdminProto } from './generated/admin';
 import type { ProtoGrpcType as HealthProto } from './generated/health';
 import type { ProtoGrpcType as ParameterProto } from './generated/parameter';
 import type { ProtoGrpcType as TrainerProto } from './generated/trainer';
@@ -36,6 +37,7 @@ function resolveProtoDir(): string {
 
 /** Every .proto the server and client load, relative to PROTO_DIR. */
 export const PROTO_FILES: readonly string[] = [
+  'gluonps/v1/admin.proto',
   'gluonps/v1/parameter.proto',
   'gluonps/v1/tensor.proto',
   'gluonps/v1/trainer.proto',
@@ -53,7 +55,7 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 };
 
 /** Every service and message of the loaded files, typed by the generated code. */
-export type ProtoGrpcType = ParameterProto & TrainerProto & HealthProto;
+export type ProtoGrpcType = AdminProto & ParameterProto & TrainerProto & HealthProto;
 
 let cachedDefinition: protoLoader.PackageDefinition | undefined;
 

@@ -11,6 +11,7 @@ import { HealthService } from './health';
 import { createLogger } from './log';
 import { parameterServiceHandlers } from './rpc/parameter-service';
 import { trainerServiceHandlers } from './rpc/trainer-service';
+import { adminServiceHandlers } from './rpc/admin-service';
 import { applyServerFlowControl, serverOptions } from './rpc/transport';
 import { ParameterStore } from './store/parameter-store';
 import { TrainerRegistry } from './trainer/registry';
@@ -32,7 +33,7 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-const SERVICE_NAMES = ['gluonps.v1.ParameterService', 'gluonps.v1.TrainerService'];
+const SERVICE_NAMES = ['gluonps.v1.ParameterService', 'gluonps.v1.TrainerService', 'gluonps.v1.AdminService'];
 
 /** Checks the --devices list against this build and machine, and applies the memory budget. */
 function prepareDevices(options: ServerOptions, maxCpuContexts: number): string[] {
@@ -91,6 +92,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let ready = false;
   server.addService(protos.gluonps.v1.ParameterService.service, whenReady(parameterServiceHandlers(store, log), () => ready));
   server.addService(protos.gluonps.v1.TrainerService.service, whenReady(trainerServiceHandlers(trainers, store, log), () => ready));
+  let durability: Durability | null = null;
+  server.addService(protos.gluonps.v1.AdminService.service, whenReady(adminServiceHandlers(() => durability, log), () => ready));
   server.addService(protos.grpc.health.v1.Health.service, health.handlers());
 
   const boundPort = await new Promise<number>((resolve, reject) => {
@@ -99,7 +102,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     throw new ConfigError(`cannot listen on ${host}:${port}: ${err.message}`);
   });
   const address = `${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
-  let durability: Durability | null = null;
   if (options.dataDir) {
     try {
       durability = await Durability.open(
