@@ -10,6 +10,15 @@ import { loadProtos } from '../protos/load';
 import { checkKeys, checkName, describeFromProto, dtypeToProto, specToProto, type ParameterDescriptor, type ParameterSpec } from './convert';
 import { GluonPsError, invalidArgument, show, Status } from './errors';
 import { Parameter } from './parameter';
+import {
+  loadParameters,
+  saveParameters,
+  type LoadParametersOptions,
+  type LoadParametersResult,
+  type PersistHost,
+  type SaveParametersOptions,
+  type SaveParametersResult,
+} from './persist';
 import { Rpc } from './rpc';
 import { tensorBytes, toTensor, type TensorInput } from './tensor';
 import { createTrainer, TrainerChannel, type OptimizerName, type OptimizerParams, type Trainer, type TrainerOptions } from './trainer';
@@ -207,6 +216,36 @@ export class ParameterServerClient {
   ): Promise<Trainer> {
     this.#trainerChannel ??= TrainerChannel.open(this.#rpc, this.#settings.metadata, this.#settings.deadlineMs);
     return createTrainer(this.#trainerChannel, name, params, optimizer, optimizerParams, options);
+  }
+
+  /**
+   * Gluon's save_parameters: writes the value of every parameter and constant (or of `names`)
+   * to `file`, MXNet's `.params` format by default (V2 records, names list), or safetensors or
+   * npz (`format`). The file is written under a temporary name and renamed when complete.
+   * Every saved parameter must be initialized (FAILED_PRECONDITION otherwise). See
+   * docs/api.md, "Saving and loading parameters".
+   */
+  async saveParameters(file: string, options: SaveParametersOptions = {}): Promise<SaveParametersResult> {
+    return saveParameters(this.#persistHost(), file, options);
+  }
+
+  /**
+   * Gluon's load_parameters: sets every parameter (or those in `names`) from the entries of
+   * `file` with the same name (`arg:`/`aux:` prefixes stripped). Missing and extra entries fail
+   * unless allowMissing / ignoreExtra; shapes must match the known dims and dtypes must match
+   * unless castDtype. Initialized parameters get set_data; deferred ones complete from the
+   * file; uninitialized ones are created on `ctx` (default cpu(0)) with the file's value.
+   */
+  async loadParameters(file: string, options: LoadParametersOptions = {}): Promise<LoadParametersResult> {
+    return loadParameters(this.#persistHost(), file, options);
+  }
+
+  #persistHost(): PersistHost {
+    return {
+      list: () => this.list(),
+      handle: (name) => new Parameter(this.#rpc, name),
+      declare: (name, spec) => this.parameter(name, spec),
+    };
   }
 
   /** Closes the channel; later calls on this client or its handles reject with CANCELLED. Idempotent. */

@@ -25,5 +25,15 @@ export type {
   TrainerMode,
   TrainerOptions,
 } from './trainer';
+export { LOAD_FORMATS, SAVE_FORMATS } from './persist';
+export type {
+  LoadFormat,
+  LoadParametersOptions,
+  LoadParametersResult,
+  PersistProgress,
+  SaveFormat,
+  SaveParametersOptions,
+  SaveParametersResult,
+} from './persist';
 export type { RetryOptions } from './retry';
 export type { ArrayTypes, DType, NestedNumbers, Tensor, TensorInput, TypedArray } from './tensor';
