@@ -428,16 +428,23 @@ export class ParameterStore {
 
   private checkRowIds(e: ParameterEntry, rowIds: ArrayLike<number | bigint>): BigInt64Array {
     const who = subject(e.spec.name);
-    const numRows = BigInt((e.spec.shape as number[])[0]!);
-    const seen = new Set<bigint>();
+    const numRows = (e.spec.shape as number[])[0]!;
+    // Row counts are far below 2^53, so ids are checked and sorted as doubles (a typed-array
+    // sort), then deduplicated in one pass.
+    const ids = new Float64Array(rowIds.length);
     for (let k = 0; k < rowIds.length; k++) {
       const raw = rowIds[k]!;
+      const id = typeof raw === 'bigint' ? (raw < 0n || raw >= BigInt(numRows) ? -1 : Number(raw)) : raw;
       if (typeof raw === 'number' && !Number.isSafeInteger(raw)) throw invalid(`${who}: row id ${raw} at position ${k} is not an integer`);
-      const id = BigInt(raw);
-      if (id < 0n || id >= numRows) throw invalid(`${who}: row id ${id} at position ${k} is out of range [0, ${numRows})`);
-      seen.add(id);
+      if (id < 0 || id >= numRows) throw invalid(`${who}: row id ${String(raw)} at position ${k} is out of range [0, ${numRows})`);
+      ids[k] = id;
     }
-    return BigInt64Array.from([...seen].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    ids.sort();
+    let unique = 0;
+    for (let k = 0; k < ids.length; k++) if (k === 0 || ids[k] !== ids[k - 1]) ids[unique++] = ids[k]!;
+    const out = new BigInt64Array(unique);
+    for (let k = 0; k < unique; k++) out[k] = BigInt(ids[k]!);
+    return out;
   }
 
   private async snapshot(e: ParameterEntry, t: DeviceTensor, ctx: Device): Promise<TensorSnapshot> {
