@@ -2,7 +2,8 @@
 // the newest valid checkpoint and replays the write-ahead log over it; while serving it is the
 // store's and the trainers' Journal, and it takes checkpoints (every N steps, every T seconds,
 // on demand, at shutdown). Loss windows by mode are in docs/durability.md.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -48,6 +49,26 @@ interface CheckpointMeta {
 }
 
 const TENSORS_FILE = 'tensors.safetensors';
+
+class ChecksumError extends Error {
+  override name = 'ChecksumError';
+}
+
+async function readRange(path: string, start: number, length: number): Promise<Uint8Array> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await fh.read(buf, done, length - done, start + done);
+      if (bytesRead === 0) throw new ChecksumError(`${path}: ends after ${start + done} bytes`);
+      done += bytesRead;
+    }
+    return buf;
+  } finally {
+    await fh.close();
+  }
+}
 
 export class Durability implements Journal {
   private wal: WalWriter | null = null;
@@ -102,12 +123,24 @@ export class Durability implements Journal {
     await mkdir(this.walDir, { recursive: true });
     const removed = await removeLeftovers(this.checkpointsDir, { log: this.log });
     if (removed.length > 0) this.log.warn({ removed }, 'removed incomplete checkpoints');
-    const [newest] = await listCheckpoints(this.checkpointsDir, { verify: 'full', log: this.log });
+    // Sizes are checked when listing; checksums while loading (one read of the data), falling
+    // back to the next older checkpoint if one does not match.
+    const candidates = await listCheckpoints(this.checkpointsDir, { verify: 'size', log: this.log });
+    let newest: (typeof candidates)[number] | undefined;
+    for (const c of candidates) {
+      try {
+        await this.loadCheckpoint(c.dir, c.manifest.meta as CheckpointMeta, c.manifest.files);
+        newest = c;
+        break;
+      } catch (err) {
+        if (!(err instanceof ChecksumError)) throw err;
+        this.log.warn({ checkpoint: c.dir, reason: err.message }, 'checkpoint failed its checksum; trying an older one');
+      }
+    }
     let fromLsn = 1n;
     if (newest) {
       fromLsn = BigInt((newest.manifest.meta as CheckpointMeta).lsn) + 1n;
-      await this.loadCheckpoint(newest.dir, newest.manifest.meta as CheckpointMeta);
-      this.nextCheckpointId = newest.id + 1n;
+      this.nextCheckpointId = (candidates[0]?.id ?? newest.id) + 1n;
     }
     // Replay with the journal muted: the records are already in the log.
     this.store.journal = NO_JOURNAL;
@@ -119,13 +152,16 @@ export class Durability implements Journal {
       log: this.log,
       onRecord: (r) => applyRecord(r.meta as JournalMeta, r.payload, this.store, this.trainers),
     });
-    for (const t of this.trainers.all()) t.resume();
     if (this.options.mode !== 'checkpoint') {
       this.wal = await WalWriter.open(this.walDir, { mode: this.options.mode, batchMs: this.options.walBatchMs, nextLsn: replayed.lastLsn + 1n, log: this.log });
     }
     this.nextLsnAfterReplay = replayed.lastLsn;
     this.store.journal = this;
     this.trainers.journal = this;
+    // Only now: resuming may apply an open step whose workers all stepped before the crash, and
+    // that apply must reach the log (with the journal still muted it would be lost, and the next
+    // replay would find later steps' records with this step still open).
+    for (const t of this.trainers.all()) t.resume();
     this.log.info(
       { dataDir: this.options.dataDir, mode: this.options.mode, checkpoint: newest ? newest.id.toString() : null, replayed: replayed.records, tornTail: replayed.tornTail, ms: Math.round(performance.now() - started) },
       'recovered',
@@ -158,7 +194,13 @@ export class Durability implements Journal {
       setImmediate(() => void this.checkpoint('steps').catch((err: unknown) => this.log.error({ err }, 'checkpoint failed')));
     }
     if (this.wal === null) return Promise.resolve();
-    return this.wal.append(meta, payload).durable;
+    try {
+      return this.wal.append(meta, payload).durable;
+    } catch (err) {
+      // The log failed (disk full, I/O error): the change is applied but cannot be made durable.
+      this.log.fatal({ err }, 'write-ahead log failed; acknowledged changes can no longer be made durable');
+      return Promise.reject(err);
+    }
   }
 
   private isAsyncStep(meta: JournalMeta): boolean {
@@ -221,15 +263,33 @@ export class Durability implements Journal {
     });
   }
 
-  private async loadCheckpoint(dir: string, meta: CheckpointMeta): Promise<void> {
-    const file = await openSafetensors(join(dir, TENSORS_FILE), { limits: { maxTensorBytes: Number.MAX_SAFE_INTEGER, maxTotalBytes: Number.MAX_SAFE_INTEGER, maxTensors: 10_000_000 } });
+  /**
+   * Reads the tensor file once, in file order, checking its crc32 against the manifest as it
+   * goes; only then are the entries and trainers rebuilt (so a bad checkpoint adopts nothing).
+   */
+  private async loadCheckpoint(dir: string, meta: CheckpointMeta, files: Array<{ name: string; size: number; crc32: number }>): Promise<void> {
+    const path = join(dir, TENSORS_FILE);
+    const expected = files.find((f) => f.name === TENSORS_FILE);
+    if (!expected) throw new ChecksumError(`${path} is not listed in the manifest`);
+    const file = await openSafetensors(path, { limits: { maxTensorBytes: Number.MAX_SAFE_INTEGER, maxTotalBytes: Number.MAX_SAFE_INTEGER, maxTensors: 10_000_000, maxFileBytes: Number.MAX_SAFE_INTEGER } });
+    const bytes = new Map<string, Uint8Array>();
     try {
-      const read = async (names: string[]): Promise<Uint8Array[]> => Promise.all(names.map((n) => file.read(n)));
-      for (const e of meta.entries) this.store.adopt(await restoreEntry(e.meta, await read(e.tensors)));
-      for (const t of meta.trainers) this.trainers.adopt(await restoreTrainer(t.meta, await read(t.tensors), this.store, this.log));
+      let crc = 0;
+      const head = await readRange(path, 0, file.tensors[0]?.byteOffset ?? expected.size);
+      crc = crc32(head, crc);
+      for (const t of file.tensors) {
+        const buf = new Uint8Array(t.byteLength);
+        await file.readInto(t.name, buf);
+        crc = crc32(buf, crc);
+        bytes.set(t.name, buf);
+      }
+      if (crc >>> 0 !== expected.crc32 >>> 0) throw new ChecksumError(`${path}: crc32 ${crc >>> 0} does not match the manifest's ${expected.crc32}`);
     } finally {
       await file.close();
     }
+    const pick = (names: string[]): Uint8Array[] => names.map((n) => bytes.get(n)!);
+    for (const e of meta.entries) this.store.adopt(await restoreEntry(e.meta, pick(e.tensors)));
+    for (const t of meta.trainers) this.trainers.adopt(await restoreTrainer(t.meta, pick(t.tensors), this.store, this.log));
   }
 
   // --- Shutdown --------------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 // that holds the entry. writeFileDurable is the classic atomic replace: temp file in the same
 // directory, write, fsync, rename over the target, fsync the directory.
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 
 /** The logger the durability modules warn through (a pino Logger fits). */
 export interface DurabilityLog {
@@ -64,4 +64,24 @@ export async function writeFileDurable(path: string, data: string | Uint8Array, 
   } finally {
     if (!renamed) await unlink(tmp).catch(() => undefined);
   }
+}
+
+/**
+ * mkdir -p that makes the new directories durable: each directory it creates is fsynced into its
+ * parent. Returns whether anything was created.
+ */
+export async function mkdirDurable(path: string): Promise<boolean> {
+  const target = resolve(path);
+  const first = await mkdir(target, { recursive: true });
+  if (first === undefined) return false;
+  // `first` is the topmost directory created; fsync its parent and every new level below it.
+  let dir = target;
+  const levels: string[] = [];
+  while (dir !== first && dir !== dirname(dir)) {
+    levels.push(dirname(dir));
+    dir = dirname(dir);
+  }
+  levels.push(dirname(first));
+  for (const d of levels.reverse()) await fsyncDir(d);
+  return true;
 }

@@ -8,10 +8,10 @@
 // and is honoured; the error says to delete the file if that server is gone.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { link, open, readFile, rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fsyncDir, tempPathFor, type DurabilityLog } from './fsync';
+import { fsyncDir, mkdirDurable, tempPathFor, type DurabilityLog } from './fsync';
 
 export interface LockInfo {
   pid: number;
@@ -174,7 +174,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  */
 export async function acquireDataDirLock(dir: string, options: AcquireLockOptions = {}): Promise<DataDirLock> {
   const absDir = resolve(dir);
-  await mkdir(absDir, { recursive: true });
+  await mkdirDurable(absDir);
   const path = join(absDir, 'LOCK');
   const host = options.host ?? hostname();
   const info: LockInfo = { pid: process.pid, host, startedAt: new Date().toISOString(), nonce: randomBytes(12).toString('hex') };

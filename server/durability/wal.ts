@@ -13,7 +13,10 @@
 //
 // Writing (WalWriter): one queue, written in append order; each batch of queued records goes
 // out in one writev (group commit), payloads are never copied (payloads of 4 KiB or less are
-// copied into their header buffer, which saves an iovec). Modes and what a crash can lose:
+// copied into their header buffer, which saves an iovec), so a payload must stay unchanged
+// until its `durable` settles. Replay the log before opening a writer on it (the writer starts
+// a new segment at the replayed lastLsn + 1), and never run replay while a writer is open.
+// Modes and what a crash can lose:
 //   - 'wal-always': `durable` resolves after an fdatasync that covers the record; appends that
 //     arrive while a write+fsync is in flight share the next one. A resolved record survives
 //     kill -9 and power loss.
@@ -35,11 +38,11 @@
 // log but not an earlier one: that shows up as corruption and needs `truncateCorrupt` (which
 // only drops records that were never fsynced).
 import { crc32 } from 'node:zlib';
-import { mkdir, open, readdir, unlink } from 'node:fs/promises';
+import { open, readdir, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { failpoint, failpointHit, triggerFailpoint } from './failpoints';
-import { fsyncDir, type DurabilityLog } from './fsync';
+import { fsyncDir, mkdirDurable, type DurabilityLog } from './fsync';
 
 export const WAL_HEADER_BYTES = 20;
 /** The total length field is a u32. */
@@ -270,8 +273,7 @@ export class WalWriter {
     if (options.mode !== 'wal-always' && options.mode !== 'wal-batch') throw new TypeError(`unknown WAL mode ${String(options.mode)}`);
     if (typeof options.nextLsn !== 'bigint' || options.nextLsn < 1n) throw new RangeError('nextLsn must be a bigint >= 1');
     const absDir = resolve(dir);
-    const created = await mkdir(absDir, { recursive: true });
-    if (created !== undefined) await fsyncDir(dirname(absDir));
+    await mkdirDurable(absDir);
     for (const seg of await listWalSegments(absDir)) {
       if (seg.firstLsn > options.nextLsn) {
         throw new Error(`write-ahead log ${seg.path} starts at lsn ${seg.firstLsn}, after the writer's next lsn ${options.nextLsn}: replay the log and open the writer at its lastLsn + 1`);
@@ -618,7 +620,7 @@ export interface ReplayResult {
   tornTail: boolean;
   /** Where the log was truncated (torn tail, or corruption with truncateCorrupt). */
   truncatedAt?: { file: string; offset: number; reason: string };
-  /** Segment files deleted by truncateCorrupt. */
+  /** Segment files deleted: the empty ones after a torn tail, and every later one with truncateCorrupt. */
   removedSegments: string[];
 }
 

@@ -1,0 +1,295 @@
+// Checkpoint directories (server/durability/checkpoint-dir.ts) on real temp dirs: crc32Combine
+// against zlib, the hashing FileHandle wrapper (sequential, out-of-order and concurrent writes
+// hash without a read-back; raw fd use falls back to one), write/list/prune, invalid manifests
+// and files, and child processes killed with SIGKILL at each stage of a checkpoint write.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { crc32 } from 'node:zlib';
+import fc from 'fast-check';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CheckpointExistsError,
+  CheckpointInvalidError,
+  checkpointDirName,
+  crc32Combine,
+  crc32File,
+  inspectCheckpoints,
+  listCheckpoints,
+  pruneCheckpoints,
+  readManifest,
+  removeLeftovers,
+  writeCheckpoint,
+  type CheckpointFile,
+} from '../../server/durability/checkpoint-dir';
+import { configureFailpoints, FailpointError } from '../../server/durability/failpoints';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CKPT_TS_SRC = path.join(ROOT, 'server/durability/checkpoint-dir.ts');
+const base = mkdtempSync(path.join(tmpdir(), 'gluonps-ckpt-'));
+// Children run a bundle of the module under plain node (no tsx start-up cost per child).
+const CKPT_TS = path.join(base, 'ckpt_ts.mjs');
+beforeAll(async () => {
+  await build({ entryPoints: [CKPT_TS_SRC], bundle: true, platform: 'node', format: 'esm', outfile: CKPT_TS, logLevel: 'silent' });
+});
+let n = 0;
+const freshRoot = () => path.join(base, `r${n++}`);
+afterAll(() => {
+  configureFailpoints(undefined);
+  rmSync(base, { recursive: true, force: true });
+});
+
+function bytes(len: number, seed: number): Buffer {
+  const b = Buffer.allocUnsafe(len);
+  for (let k = 0; k < len; k++) b[k] = (k * 31 + seed) & 255;
+  return b;
+}
+
+/** A file written sequentially in chunks. */
+const seqFile = (name: string, data: Buffer, chunk = 1000): CheckpointFile => ({
+  name,
+  write: async (fh) => {
+    for (let off = 0; off < data.length; off += chunk) await fh.write(data.subarray(off, off + chunk));
+  },
+});
+
+function runChild(code: string, env: Record<string, string>): Promise<{ signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.on('exit', (_c, signal) => resolve({ signal, stderr }));
+  });
+}
+
+describe('crc32Combine', () => {
+  it('equals zlib crc32 of the concatenation', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ maxLength: 300 }), (a, b) => {
+        expect(crc32Combine(crc32(a), crc32(b), b.length)).toBe(crc32(Buffer.concat([a, b])));
+      }),
+      { numRuns: 300 },
+    );
+    // Long lengths (the x^(2^k) table beyond 32 bits of length).
+    const zeros = Buffer.alloc(1 << 20);
+    let crc = crc32(Buffer.from('head'));
+    for (let i = 0; i < 8; i++) crc = crc32Combine(crc, crc32(zeros), zeros.length);
+    expect(crc).toBe(crc32(zeros, crc32(Buffer.concat([Buffer.from('head'), Buffer.alloc(7 << 20)]))));
+  });
+});
+
+describe('writeCheckpoint', () => {
+  it('writes files + manifest atomically; sizes and crc32s match the bytes; lists as valid', async () => {
+    const root = freshRoot();
+    const a = bytes(10_000, 1);
+    const b = bytes(12_345, 2);
+    const { dir, manifest, readBack } = await writeCheckpoint(root, 3n, [seqFile('params.safetensors', a), seqFile('trainer.json', b, 4096)], { step: 3, lsn: '17' });
+    expect(dir).toBe(path.join(root, checkpointDirName(3n)));
+    expect(readBack).toEqual([]);
+    expect(manifest).toMatchObject({ format: 'gluonps-checkpoint/1', id: '3', meta: { step: 3, lsn: '17' } });
+    expect(manifest.files).toEqual([
+      { name: 'params.safetensors', size: a.length, crc32: crc32(a) },
+      { name: 'trainer.json', size: b.length, crc32: crc32(b) },
+    ]);
+    expect(readdirSync(root)).toEqual([checkpointDirName(3n)]);
+    expect(await readManifest(dir)).toEqual(manifest);
+    const listed = await listCheckpoints(root, { verify: 'full' });
+    expect(listed.map((c) => c.id)).toEqual([3n]);
+    await expect(writeCheckpoint(root, 3n, [], {})).rejects.toBeInstanceOf(CheckpointExistsError);
+  });
+
+  it('hashes out-of-order, concurrent, writev and string writes without a read-back', async () => {
+    const root = freshRoot();
+    const data = bytes(100_000, 7);
+    const files: CheckpointFile[] = [
+      {
+        // header last, at position 0 (the safetensors way)
+        name: 'a.bin',
+        write: async (fh) => {
+          await fh.write(data, 100, data.length - 100, 100);
+          await fh.write(data.subarray(0, 100), 0, 100, 0);
+        },
+      },
+      {
+        // concurrent positional chunks, completing in any order
+        name: 'b.bin',
+        write: async (fh) => {
+          const ops = [];
+          for (let off = 0; off < data.length; off += 7000) ops.push(fh.write(data, off, Math.min(7000, data.length - off), off));
+          await Promise.all(ops);
+        },
+      },
+      {
+        name: 'c.bin',
+        write: async (fh) => {
+          await fh.writev([data.subarray(0, 10), data.subarray(10, 50_000)]);
+          await fh.writev([data.subarray(50_000)], 50_000);
+        },
+      },
+      {
+        name: 'd.json',
+        write: async (fh) => {
+          await fh.write('{"x":');
+          await fh.writeFile('1}\n');
+        },
+      },
+    ];
+    const { manifest, readBack } = await writeCheckpoint(root, 1n, files, null);
+    expect(readBack).toEqual([]);
+    for (const f of manifest.files.slice(0, 3)) expect(f).toMatchObject({ size: data.length, crc32: crc32(data) });
+    expect(manifest.files[3]).toMatchObject({ size: 8, crc32: crc32(Buffer.from('{"x":1}\n')) });
+    expect((await listCheckpoints(root, { verify: 'full' })).length).toBe(1);
+  });
+
+  it('falls back to a read-back when the writer bypasses the wrapper, overlaps or leaves holes', async () => {
+    const root = freshRoot();
+    const data = bytes(5000, 3);
+    const files: CheckpointFile[] = [
+      { name: 'fd.bin', write: async (fh) => void writeSync(fh.fd, data) },
+      {
+        name: 'overlap.bin',
+        write: async (fh) => {
+          await fh.write(Buffer.alloc(5000), 0, 5000, 0);
+          await fh.write(data, 0, 5000, 0);
+        },
+      },
+      { name: 'hole.bin', write: async (fh) => void (await fh.write(data, 0, 10, 4990)) },
+    ];
+    const { manifest, readBack } = await writeCheckpoint(root, 1n, files, {});
+    expect(readBack.map((r) => r.name)).toEqual(['fd.bin', 'overlap.bin', 'hole.bin']);
+    expect(manifest.files[0]!.crc32).toBe(crc32(data));
+    expect(manifest.files[1]!.crc32).toBe(crc32(data));
+    expect(manifest.files[2]!.crc32).toBe(crc32(Buffer.concat([Buffer.alloc(4990), data.subarray(0, 10)])));
+    expect((await listCheckpoints(root, { verify: 'full' })).length).toBe(1);
+  });
+
+  it('rejects bad file names; a failing writer leaves nothing behind', async () => {
+    const root = freshRoot();
+    for (const name of ['../x', 'a/b', 'manifest.json', '.hidden', '']) {
+      await expect(writeCheckpoint(root, 1n, [seqFile(name, bytes(1, 1))], {})).rejects.toThrow(/not allowed/);
+    }
+    await expect(writeCheckpoint(root, 1n, [seqFile('x', bytes(1, 1)), seqFile('x', bytes(1, 1))], {})).rejects.toThrow(/twice/);
+    const boom: CheckpointFile = { name: 'b', write: () => Promise.reject(new Error('disk on fire')) };
+    await expect(writeCheckpoint(root, 1n, [seqFile('a', bytes(100, 1)), boom], {})).rejects.toThrow('disk on fire');
+    expect(readdirSync(root)).toEqual([]);
+  });
+
+  it('a throw failpoint before the rename removes the tmp dir; the checkpoint does not exist', async () => {
+    const root = freshRoot();
+    configureFailpoints('checkpoint.after-manifest-before-rename=1:throw');
+    await expect(writeCheckpoint(root, 9n, [seqFile('a', bytes(10, 1))], {})).rejects.toBeInstanceOf(FailpointError);
+    configureFailpoints(undefined);
+    expect(readdirSync(root)).toEqual([]);
+  });
+});
+
+describe('listCheckpoints, removeLeftovers, pruneCheckpoints', () => {
+  async function threeCheckpoints(root: string) {
+    for (const id of [5n, 10n, 20n]) await writeCheckpoint(root, id, [seqFile('p.bin', bytes(3000, Number(id)))], { id: Number(id) });
+  }
+
+  it('lists newest first and skips invalid dirs, saying why; removeLeftovers deletes them and tmp-* dirs', async () => {
+    const root = freshRoot();
+    await threeCheckpoints(root);
+    const dir = (id: bigint) => path.join(root, checkpointDirName(id));
+    // 20: wrong size; 10: right size, wrong bytes (only 'full' sees it); plus junk.
+    truncateSync(path.join(dir(20n), 'p.bin'), 100);
+    const p10 = path.join(dir(10n), 'p.bin');
+    const flipped = readFileSync(p10);
+    flipped[7] = flipped[7]! ^ 1;
+    writeFileSync(p10, flipped);
+    mkdirSync(dir(30n)); // no manifest
+    mkdirSync(dir(40n));
+    writeFileSync(path.join(dir(40n), 'manifest.json'), '{"format":"gluonps-checkpoint/1","id":"40","crea'); // torn
+    mkdirSync(path.join(root, 'tmp-ckpt-00000000000000000050'));
+    writeFileSync(path.join(root, 'unrelated.txt'), 'keep me');
+
+    const warnings: Array<Record<string, unknown>> = [];
+    const log = { warn: (o: Record<string, unknown>) => void warnings.push(o) };
+    expect((await listCheckpoints(root, { verify: 'size', log })).map((c) => c.id)).toEqual([10n, 5n]);
+    expect(warnings.map((w) => path.basename(String(w.dir)))).toEqual([checkpointDirName(20n), checkpointDirName(30n), checkpointDirName(40n)]);
+    expect(String(warnings[0]!.reason)).toMatch(/p.bin is 100 bytes, the manifest says 3000/);
+    expect(String(warnings[1]!.reason)).toMatch(/missing/);
+    expect(String(warnings[2]!.reason)).toMatch(/not valid JSON/);
+    expect((await listCheckpoints(root, { verify: 'full' })).map((c) => c.id)).toEqual([5n]);
+    await expect(readManifest(dir(30n))).rejects.toBeInstanceOf(CheckpointInvalidError);
+
+    const removed = await removeLeftovers(root);
+    expect(removed.map((r) => path.basename(r)).sort()).toEqual(['tmp-ckpt-00000000000000000050', checkpointDirName(20n), checkpointDirName(30n), checkpointDirName(40n)].sort());
+    expect(readdirSync(root).sort()).toEqual([checkpointDirName(10n), checkpointDirName(5n), 'unrelated.txt'].sort());
+    // A bad crc is removed only when verifying fully.
+    await removeLeftovers(root, { verify: 'full' });
+    expect(existsSync(dir(10n))).toBe(false);
+  });
+
+  it('a manifest whose id disagrees with the directory name is invalid', async () => {
+    const root = freshRoot();
+    await threeCheckpoints(root);
+    const m = readFileSync(path.join(root, checkpointDirName(5n), 'manifest.json'), 'utf8');
+    writeFileSync(path.join(root, checkpointDirName(5n), 'manifest.json'), m.replace('"id": "5"', '"id": "6"'));
+    const r = await inspectCheckpoints(root);
+    expect(r.valid.map((c) => c.id)).toEqual([20n, 10n]);
+    expect(r.invalid[0]!.reason).toMatch(/says id 6/);
+  });
+
+  it('prune keeps the newest K valid checkpoints; a crash mid-prune leaves only a tmp-del leftover', async () => {
+    const root = freshRoot();
+    await threeCheckpoints(root);
+    expect((await pruneCheckpoints(root, 2)).map((d) => path.basename(d))).toEqual([checkpointDirName(5n)]);
+    expect((await listCheckpoints(root)).map((c) => c.id)).toEqual([20n, 10n]);
+    await expect(pruneCheckpoints(root, 0)).rejects.toThrow(RangeError);
+    configureFailpoints('checkpoint.prune-after-rename=1:throw');
+    await expect(pruneCheckpoints(root, 1)).rejects.toBeInstanceOf(FailpointError);
+    configureFailpoints(undefined);
+    expect(readdirSync(root).sort()).toEqual([checkpointDirName(20n), `tmp-del-${checkpointDirName(10n)}`]);
+    expect((await listCheckpoints(root)).map((c) => c.id)).toEqual([20n]);
+    await removeLeftovers(root);
+    expect(readdirSync(root)).toEqual([checkpointDirName(20n)]);
+  });
+
+  it('crc32File reads a file back', async () => {
+    const root = freshRoot();
+    mkdirSync(root);
+    const p = path.join(root, 'f');
+    const data = bytes(9 * 1024 * 1024 + 5, 9);
+    writeFileSync(p, data);
+    expect(await crc32File(p)).toBe(crc32(data));
+  });
+});
+
+describe('kill -9 during a checkpoint write (child process, failpoints)', () => {
+  const child = (root: string) => `
+    const { writeCheckpoint } = await import(${JSON.stringify(CKPT_TS)});
+    const data = new Uint8Array(300000).fill(7);
+    const files = [1, 2, 3].map((k) => ({ name: 'part' + k + '.bin', write: async (fh) => { await fh.write(data); } }));
+    await writeCheckpoint(${JSON.stringify(root)}, 1n, files, { n: 1 });
+    await writeCheckpoint(${JSON.stringify(root)}, 2n, files, { n: 2 });
+  `;
+
+  it('before the rename the new checkpoint is invisible and removeLeftovers deletes it; after the rename it is complete', async () => {
+    const points = [
+      ['checkpoint.after-tensor-files', 1n],
+      ['checkpoint.before-manifest', 1n],
+      ['checkpoint.mid-manifest', 1n],
+      ['checkpoint.after-manifest-before-rename', 1n],
+      ['checkpoint.after-rename-before-dirsync', 2n],
+    ] as const;
+    const cases = points.map(([fp, newest]) => ({ fp, newest, root: freshRoot() }));
+    // Hit 2: the second checkpoint dies, the first is complete.
+    const runs = await Promise.all(cases.map((c) => runChild(child(c.root), { GLUONPS_FAILPOINTS: `${c.fp}=2` })));
+    for (const [k, run] of runs.entries()) {
+      const c = cases[k]!;
+      expect(run.signal, run.stderr).toBe('SIGKILL');
+      expect(run.stderr).toContain(`failpoint ${c.fp} fired on hit 2`);
+      const listed = await listCheckpoints(c.root, { verify: 'full' });
+      expect(listed[0]!.id, c.fp).toBe(c.newest);
+      expect(listed[0]!.manifest.meta).toEqual({ n: Number(c.newest) });
+      const removed = await removeLeftovers(c.root, { verify: 'full' });
+      expect(removed.map((r) => path.basename(r)), c.fp).toEqual(c.newest === 1n ? ['tmp-ckpt-00000000000000000002'] : []);
+      expect(readdirSync(c.root).sort()).toEqual(c.newest === 1n ? [checkpointDirName(1n)] : [checkpointDirName(1n), checkpointDirName(2n)]);
+    }
+  }, 20_000);
+});

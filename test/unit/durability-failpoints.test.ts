@@ -1,0 +1,106 @@
+// Failpoints (server/durability/failpoints.ts) and the fsync helpers (server/durability/fsync.ts):
+// the GLUONPS_FAILPOINTS grammar, firing on exactly the N-th hit, `throw` in-process and `kill`
+// (SIGKILL, as kill -9) in a child process; writeFileDurable replacing a file atomically.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FAILPOINTS, FailpointError, configureFailpoints, failpoint, failpointHit, failpointsActive, parseFailpoints } from '../../server/durability/failpoints';
+import { fsyncDir, fsyncFile, mkdirDurable, writeFileDurable } from '../../server/durability/fsync';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const FP_TS_SRC = path.join(ROOT, 'server/durability/failpoints.ts');
+const base = mkdtempSync(path.join(tmpdir(), 'gluonps-fp-'));
+// Children run a bundle of the module under plain node (no tsx start-up cost per child).
+const FP_TS = path.join(base, 'fp_ts.mjs');
+beforeAll(async () => {
+  await build({ entryPoints: [FP_TS_SRC], bundle: true, platform: 'node', format: 'esm', outfile: FP_TS, logLevel: 'silent' });
+});
+afterEach(() => configureFailpoints(undefined));
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+describe('failpoints', () => {
+  it('is inactive without configuration', () => {
+    configureFailpoints(undefined);
+    expect(failpointsActive()).toBe(false);
+    for (const name of FAILPOINTS) expect(() => failpoint(name)).not.toThrow();
+  });
+
+  it('parses name, name=N and name=N:action; rejects malformed lists', () => {
+    const m = parseFailpoints(' wal.mid-record , checkpoint.before-manifest=3, step.after-apply-before-log=2:throw,');
+    expect([...m.entries()].map(([k, v]) => [k, v.at, v.action])).toEqual([
+      ['wal.mid-record', 1, 'kill'],
+      ['checkpoint.before-manifest', 3, 'kill'],
+      ['step.after-apply-before-log', 2, 'throw'],
+    ]);
+    for (const bad of ['x=0', 'x=1:explode', 'x=-1', 'a b', 'x=1:']) expect(() => parseFailpoints(bad)).toThrow(/GLUONPS_FAILPOINTS/);
+  });
+
+  it('fires on exactly the N-th hit, per name', () => {
+    configureFailpoints('checkpoint.before-manifest=3:throw,wal.before-write=1:throw');
+    expect(failpointsActive()).toBe(true);
+    failpoint('checkpoint.before-manifest');
+    failpoint('checkpoint.before-manifest');
+    expect(() => failpoint('wal.before-write')).toThrow(FailpointError);
+    const err = (() => {
+      try {
+        failpoint('checkpoint.before-manifest');
+      } catch (e) {
+        return e as FailpointError;
+      }
+      return null;
+    })();
+    expect(err).toBeInstanceOf(FailpointError);
+    expect(err).toMatchObject({ failpoint: 'checkpoint.before-manifest', hit: 3 });
+    failpoint('checkpoint.before-manifest'); // only the N-th
+    failpoint('wal.after-fsync-before-ack'); // not configured
+    expect(failpointHit('wal.before-write')).toBeNull();
+  });
+
+  it('kill: the process dies by SIGKILL at the point, with one line on stderr', async () => {
+    const code = `
+      const { failpoint } = await import(${JSON.stringify(FP_TS)});
+      for (let i = 1; i <= 5; i++) { process.stdout.write('before ' + i + '\\n'); failpoint('step.after-apply-before-log'); }
+      process.stdout.write('survived\\n');
+    `;
+    const run = await new Promise<{ signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+        cwd: ROOT,
+        env: { ...process.env, GLUONPS_FAILPOINTS: 'step.after-apply-before-log=3' },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+      child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+      child.on('exit', (_c, signal) => resolve({ signal, stdout, stderr }));
+    });
+    expect(run.signal).toBe('SIGKILL');
+    expect(run.stdout.trim().split('\n')).toEqual(['before 1', 'before 2', 'before 3']);
+    expect(run.stderr).toContain('failpoint step.after-apply-before-log fired on hit 3 (kill)');
+  });
+});
+
+describe('fsync helpers', () => {
+  it('writeFileDurable replaces the file and leaves no temp file; fsyncFile/fsyncDir work', async () => {
+    const dir = path.join(base, 'state');
+    await mkdirDurable(dir);
+    const p = path.join(dir, 'state.json');
+    await writeFileDurable(p, '{"v":1}');
+    await writeFileDurable(p, Buffer.from('{"v":2}'));
+    expect(readFileSync(p, 'utf8')).toBe('{"v":2}');
+    expect(readdirSync(dir)).toEqual(['state.json']);
+    await fsyncFile(p);
+    await fsyncDir(dir);
+    await expect(writeFileDurable(path.join(base, 'missing-dir', 'x'), 'x')).rejects.toThrow(/ENOENT/);
+  });
+
+  it('mkdirDurable creates every missing level and says whether it created any', async () => {
+    const deep = path.join(base, 'a', 'b', 'c');
+    expect(await mkdirDurable(deep)).toBe(true);
+    expect(statSync(deep).isDirectory()).toBe(true);
+    expect(await mkdirDurable(deep)).toBe(false);
+  });
+});
