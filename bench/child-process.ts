@@ -37,7 +37,33 @@ export const MALLOC_TUNING_ENV: Readonly<Record<string, string>> = {
   MALLOC_TRIM_THRESHOLD_: String(2 ** 33),
 };
 
-function childEnv(): NodeJS.ProcessEnv {
+/**
+ * V8 flags for the transport benchmarks' children (bench/transport-baselines.ts and
+ * bench/transport.ts pass them to startChild for baseline servers, baseline and product clients
+ * alike; other benches opt in the same way); GLUONPS_BENCH_NODE_FLAGS overrides them ('' = none).
+ *
+ * Why: V8 starts incremental marking on its old-generation allocation limit only once the old
+ * generation holds more than 8 MB, and a freshly started process's limit sits only ~12-16 MB
+ * above its live size. A client that has loaded the gluonps protos (~10 MB of heap) crosses
+ * that threshold; from then on the ArrayBuffer churn of a 64 MiB transfer (a fresh 64 MiB
+ * destination plus 64 one-MiB gRPC messages, each reported to V8 as external memory) starts a
+ * mark-compact every ~30 ms. Measured on this VM, 64 MiB pulls from the raw grpc-js server,
+ * 16 runs: the raw client alone 17 mark-compacts and ~40 ms CPU per pull; the same client
+ * after calling loadProtos() 56-74 mark-compacts and 75-94 ms; with --initial-old-space-size=64
+ * 17 and 40-55 ms again (32 is not enough). The flag cannot be set at run time
+ * (v8.setFlagsFromString has no effect once the heap exists) nor through NODE_OPTIONS, so it
+ * goes on the command line. It does not change the raw baselines (their heaps stay under 8 MB).
+ * A real client process (a trainer holding a model) has a larger heap and limit anyway; the
+ * bench's driver processes are minimal, so without the flag they would measure this V8
+ * heuristic rather than the transport. The product server does not get these flags: it runs
+ * exactly as `npm start` launches it (bench/transport.ts reads package.json).
+ */
+export const BENCH_NODE_FLAGS: readonly string[] = process.env.GLUONPS_BENCH_NODE_FLAGS !== undefined
+  ? process.env.GLUONPS_BENCH_NODE_FLAGS.split(/\s+/).filter((f) => f !== '')
+  : ['--initial-old-space-size=64'];
+
+/** The environment of every benchmark child: ours plus MALLOC_TUNING_ENV (unless opted out). */
+export function childEnv(): NodeJS.ProcessEnv {
   return process.env.GLUONPS_BENCH_MALLOC === 'default' ? process.env : { ...process.env, ...MALLOC_TUNING_ENV };
 }
 
@@ -103,11 +129,13 @@ export async function startChild<T>(
   args: string[],
   runtime: ChildRuntime = defaultRuntime(),
   timeoutMs = 60_000,
+  /** Extra node flags for the child (e.g. --cpu-prof while diagnosing). */
+  extraExecArgv: readonly string[] = [],
 ): Promise<StartedChild<T>> {
   const isTs = /\.[cm]?ts$/.test(entry);
   const modulePath = isTs && runtime === 'node' ? await bundleForNode(entry) : entry;
   const child = fork(modulePath, args, {
-    execArgv: isTs && runtime === 'tsx' ? ['--import', 'tsx'] : [],
+    execArgv: [...(isTs && runtime === 'tsx' ? ['--import', 'tsx'] : []), ...extraExecArgv],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: childEnv(),
   });

@@ -3,7 +3,8 @@
 // tuned with the product's own flow-control helpers from server/rpc/transport.ts, and (2) a
 // raw Node `net` socket, the loopback ceiling. The server half of each runs in a child
 // process (this file with SERVER_FLAG); runIsolated() also moves the client half into a
-// child (DRIVER_FLAG) so that both ends run under plain node (see bench/child-process.ts).
+// child (DRIVER_FLAG) so that both ends run under plain node (see bench/child-process.ts),
+// every child with MALLOC_TUNING_ENV and BENCH_NODE_FLAGS.
 // Everything binds 127.0.0.1, loops are bounded, and children exit when told or orphaned.
 //
 // Both baselines land received bytes in a buffer of their own (one copy per chunk), as the
@@ -20,7 +21,7 @@ import {
   clientChannelOptions,
   serverOptions,
 } from '../server/rpc/transport';
-import { defaultRuntime, exitWithParent, startChild, type ChildRuntime } from './child-process';
+import { BENCH_NODE_FLAGS, defaultRuntime, exitWithParent, startChild, type ChildRuntime } from './child-process';
 
 /** This module's own file: the .ts source under tsx, or its bundle under plain node. */
 const SELF = fileURLToPath(import.meta.url);
@@ -100,8 +101,32 @@ interface Child { port: number; stop(): Promise<void> }
 
 /** Starts this file as a server child and resolves once it reports its port. */
 async function startServerChild(config: ChildConfig): Promise<Child> {
-  const started = await startChild<{ port: number }>(SELF, [SERVER_FLAG, JSON.stringify(config)]);
+  const started = await startChild<{ port: number }>(SELF, [SERVER_FLAG, JSON.stringify(config)], undefined, undefined, BENCH_NODE_FLAGS);
   return { port: started.ready.port, stop: () => started.stop() };
+}
+
+export interface BaselineServerOptions {
+  sizeBytes?: number;
+  smallBytes?: number;
+  /** grpc only: server receive window via applyServerFlowControl; null = grpc-js default. */
+  serverWindow?: number | null;
+  /** Land pushed bytes in a fresh buffer per transfer (default true) or reuse one. */
+  fresh?: boolean;
+}
+
+/**
+ * Starts the server half of a baseline in a child process under plain node (the same child
+ * runIsolated's driver starts), for benchmarks that keep one server up across interleaved
+ * rounds. `stop()` ends it; it also exits if this process goes away.
+ */
+export function startBaselineServer(kind: BaselineKind, options: BaselineServerOptions = {}): Promise<Child> {
+  return startServerChild({
+    role: kind,
+    sizeBytes: options.sizeBytes ?? 64 * MiB,
+    smallBytes: options.smallBytes ?? 4096,
+    serverWindow: kind === 'grpc' ? (options.serverWindow === undefined ? FLOW_CONTROL_WINDOW_BYTES : options.serverWindow) : null,
+    fresh: options.fresh ?? true,
+  });
 }
 
 function filled(size: number): Buffer {
@@ -216,71 +241,107 @@ export interface RawGrpcResult {
   smallMode: 'unary' | 'stream';
 }
 
+/** One transfer or call; resolves when it completed and its result was checked. */
+export type Op = () => Promise<void>;
+
+export interface RawGrpcClientOptions {
+  sizeBytes?: number;
+  smallBytes?: number;
+  /** Client receive window via clientChannelOptions; null = grpc-js default (64 KiB). */
+  clientWindow?: number | null;
+  /** Land each pulled transfer in a fresh buffer (default true) or reuse one. */
+  fresh?: boolean;
+}
+
+/** The client half of baseline (1), connected to a raw grpc server child on `port`. */
+export interface RawGrpcClient {
+  /** `sizeBytes` in MAX_CHUNK_BYTES messages (server stream / client stream). */
+  pullStream: Op;
+  pushStream: Op;
+  /** `sizeBytes` as one unary message (message limits raised for this variant only). */
+  pullUnary: Op;
+  pushUnary: Op;
+  /** A 16-byte request answered with `smallBytes`: unary, and a one-message server stream. */
+  small: Op;
+  smallStream: Op;
+  close(): void;
+}
+
+export function rawGrpcClient(port: number, options: RawGrpcClientOptions = {}): RawGrpcClient {
+  const sizeBytes = options.sizeBytes ?? 64 * MiB;
+  const smallBytes = options.smallBytes ?? 4096;
+  const destination = destinationFactory(options.fresh ?? true);
+  const limits = { 'grpc.max_receive_message_length': UNARY_LIMIT, 'grpc.max_send_message_length': UNARY_LIMIT };
+  const channel = options.clientWindow === null ? limits : clientChannelOptions(options.clientWindow ?? FLOW_CONTROL_WINDOW_BYTES, limits);
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), channel);
+  const payload = filled(sizeBytes);
+  const sizeMsg = Buffer.alloc(8);
+  sizeMsg.writeBigUInt64LE(BigInt(sizeBytes));
+  const pullStream = (): Promise<void> => new Promise((resolve, reject) => {
+    const dest = destination(sizeBytes);
+    let got = 0;
+    const call = client.makeServerStreamRequest(RAW_SERVICE.Pull.path, identity, identity, sizeMsg);
+    call.on('data', (m: Buffer) => { dest.set(m, got); got += m.length; });
+    call.on('error', reject);
+    call.on('end', () => (got === sizeBytes ? resolve() : reject(new Error(`pull got ${got} bytes`))));
+  });
+  const pushStream = (): Promise<void> => new Promise((resolve, reject) => {
+    const call = client.makeClientStreamRequest(RAW_SERVICE.Push.path, identity, identity,
+      (e, r) => (e ? reject(e) : r?.[0] === 1 ? resolve() : reject(new Error('push incomplete'))));
+    void (async () => {
+      call.write(sizeMsg);
+      for (let off = 0; off < sizeBytes; off += MAX_CHUNK_BYTES) {
+        if (!call.write(payload.subarray(off, off + MAX_CHUNK_BYTES))) await once(call, 'drain');
+      }
+      call.end();
+    })().catch(reject);
+  });
+  const unary = (path: string, arg: Buffer, check: (r: Buffer) => boolean) => (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      client.makeUnaryRequest(path, identity, identity, arg,
+        (e, r) => (e ? reject(e) : r !== undefined && check(r) ? resolve() : reject(new Error(`${path} failed`))));
+    });
+  const request16 = Buffer.alloc(16);
+  const smallStream = (): Promise<void> => new Promise((resolve, reject) => {
+    let got = 0;
+    const call = client.makeServerStreamRequest(RAW_SERVICE.SmallStream.path, identity, identity, request16);
+    call.on('data', (m: Buffer) => { got += m.length; });
+    call.on('error', reject);
+    call.on('end', () => (got === smallBytes ? resolve() : reject(new Error('small stream incomplete'))));
+  });
+  return {
+    pullStream,
+    pushStream,
+    pullUnary: unary(RAW_SERVICE.PullUnary.path, sizeMsg, (r) => {
+      destination(r.length).set(r); // land it in a buffer of our own, as the stream path does
+      return r.length === sizeBytes;
+    }),
+    pushUnary: unary(RAW_SERVICE.PushUnary.path, payload, (r) => r[0] === 1),
+    small: unary(RAW_SERVICE.Small.path, request16, (r) => r.length === smallBytes),
+    smallStream,
+    close: () => client.close(),
+  };
+}
+
 /** Baseline (1): raw grpc-js, server in a child process, windows raised by the product's helpers. */
 export async function runRawGrpcBaseline(options: RawGrpcOptions = {}): Promise<RawGrpcResult> {
   const sizeBytes = options.sizeBytes ?? 64 * MiB;
   const runs = options.runs ?? 7;
   const smallBytes = options.smallBytes ?? 4096;
-  const serverWindow = options.serverWindow === undefined ? FLOW_CONTROL_WINDOW_BYTES : options.serverWindow;
   const fresh = options.fresh ?? true;
-  const destination = destinationFactory(fresh);
-  const child = await startServerChild({ role: 'grpc', sizeBytes, smallBytes, serverWindow, fresh });
-  const limits = { 'grpc.max_receive_message_length': UNARY_LIMIT, 'grpc.max_send_message_length': UNARY_LIMIT };
-  const channel = options.clientWindow === null ? limits : clientChannelOptions(options.clientWindow ?? FLOW_CONTROL_WINDOW_BYTES, limits);
-  const client = new grpc.Client(`127.0.0.1:${child.port}`, grpc.credentials.createInsecure(), channel);
+  const child = await startBaselineServer('grpc', { sizeBytes, smallBytes, serverWindow: options.serverWindow, fresh });
+  let client: RawGrpcClient | null = null;
   try {
-    const payload = filled(sizeBytes);
-    const sizeMsg = Buffer.alloc(8);
-    sizeMsg.writeBigUInt64LE(BigInt(sizeBytes));
-    const pullStream = (): Promise<void> => new Promise((resolve, reject) => {
-      const dest = destination(sizeBytes);
-      let got = 0;
-      const call = client.makeServerStreamRequest(RAW_SERVICE.Pull.path, identity, identity, sizeMsg);
-      call.on('data', (m: Buffer) => { dest.set(m, got); got += m.length; });
-      call.on('error', reject);
-      call.on('end', () => (got === sizeBytes ? resolve() : reject(new Error(`pull got ${got} bytes`))));
-    });
-    const pushStream = (): Promise<void> => new Promise((resolve, reject) => {
-      const call = client.makeClientStreamRequest(RAW_SERVICE.Push.path, identity, identity,
-        (e, r) => (e ? reject(e) : r?.[0] === 1 ? resolve() : reject(new Error('push incomplete'))));
-      void (async () => {
-        call.write(sizeMsg);
-        for (let off = 0; off < sizeBytes; off += MAX_CHUNK_BYTES) {
-          if (!call.write(payload.subarray(off, off + MAX_CHUNK_BYTES))) await once(call, 'drain');
-        }
-        call.end();
-      })().catch(reject);
-    });
-    const unary = (path: string, arg: Buffer, check: (r: Buffer) => boolean) => (): Promise<void> =>
-      new Promise((resolve, reject) => {
-        client.makeUnaryRequest(path, identity, identity, arg,
-          (e, r) => (e ? reject(e) : r !== undefined && check(r) ? resolve() : reject(new Error(`${path} failed`))));
-      });
-    const pullStreamGbps = await measureThroughput(pullStream, sizeBytes, runs);
-    const pushStreamGbps = await measureThroughput(pushStream, sizeBytes, runs);
-    const pullUnaryGbps = options.unary === true
-      ? await measureThroughput(unary(RAW_SERVICE.PullUnary.path, sizeMsg, (r) => {
-        destination(r.length).set(r); // land it in a buffer of our own, as the stream path does
-        return r.length === sizeBytes;
-      }), sizeBytes, runs)
-      : [];
-    const pushUnaryGbps = options.unary === true
-      ? await measureThroughput(unary(RAW_SERVICE.PushUnary.path, payload, (r) => r[0] === 1), sizeBytes, runs)
-      : [];
-    const request16 = Buffer.alloc(16);
-    const smallStream = (): Promise<void> => new Promise((resolve, reject) => {
-      let got = 0;
-      const call = client.makeServerStreamRequest(RAW_SERVICE.SmallStream.path, identity, identity, request16);
-      call.on('data', (m: Buffer) => { got += m.length; });
-      call.on('error', reject);
-      call.on('end', () => (got === smallBytes ? resolve() : reject(new Error('small stream incomplete'))));
-    });
+    client = rawGrpcClient(child.port, { sizeBytes, smallBytes, clientWindow: options.clientWindow, fresh });
+    const pullStreamGbps = await measureThroughput(client.pullStream, sizeBytes, runs);
+    const pushStreamGbps = await measureThroughput(client.pushStream, sizeBytes, runs);
+    const pullUnaryGbps = options.unary === true ? await measureThroughput(client.pullUnary, sizeBytes, runs) : [];
+    const pushUnaryGbps = options.unary === true ? await measureThroughput(client.pushUnary, sizeBytes, runs) : [];
     const rateRuns = Math.max(3, Math.min(runs, 5));
     const inFlight = options.inFlight ?? 64;
     const smallCalls = options.smallCalls ?? 20_000;
-    const smallPerS = options.skipSmall === true ? [] : await measureRates(
-      unary(RAW_SERVICE.Small.path, request16, (r) => r.length === smallBytes), inFlight, smallCalls, rateRuns);
-    const smallStreamPerS = options.skipSmall === true ? [] : await measureRates(smallStream, inFlight, smallCalls, rateRuns);
+    const smallPerS = options.skipSmall === true ? [] : await measureRates(client.small, inFlight, smallCalls, rateRuns);
+    const smallStreamPerS = options.skipSmall === true ? [] : await measureRates(client.smallStream, inFlight, smallCalls, rateRuns);
     const pick = (stream: number[], un: number[]): [number, 'stream' | 'unary'] =>
       un.length > 0 && median(un) > median(stream) ? [median(un), 'unary'] : [median(stream), 'stream'];
     const [pullGbps, pullMode] = pick(pullStreamGbps, pullUnaryGbps);
@@ -292,7 +353,7 @@ export async function runRawGrpcBaseline(options: RawGrpcOptions = {}): Promise<
       smallRpcPerS: median(smallMode === 'stream' ? smallStreamPerS : smallPerS), smallMode,
     };
   } finally {
-    client.close();
+    client?.close();
     await child.stop();
   }
 }
@@ -345,6 +406,48 @@ export interface RawSocketResult {
   socketGbps: number;
 }
 
+/** The client half of baseline (2): one TCP connection to a raw socket server child. */
+export interface RawSocketClient {
+  pull: Op;
+  push: Op;
+  close(): void;
+}
+
+export async function rawSocketClient(
+  port: number,
+  options: { sizeBytes?: number; fresh?: boolean } = {},
+): Promise<RawSocketClient> {
+  const sizeBytes = options.sizeBytes ?? 64 * MiB;
+  const destination = destinationFactory(options.fresh ?? true);
+  const socket = net.connect(port, '127.0.0.1');
+  socket.setNoDelay(true);
+  await once(socket, 'connect');
+  const payload = filled(sizeBytes);
+  const request = (op: 'P' | 'U'): Buffer => {
+    const b = Buffer.alloc(9);
+    b[0] = op.charCodeAt(0);
+    b.writeBigUInt64LE(BigInt(sizeBytes), 1);
+    return b;
+  };
+  const pull = (): Promise<void> => new Promise((resolve) => {
+    const dest = destination(sizeBytes);
+    let got = 0;
+    const onData = (d: Buffer): void => {
+      dest.set(d, got);
+      got += d.length;
+      if (got >= sizeBytes) { socket.removeListener('data', onData); resolve(); }
+    };
+    socket.on('data', onData);
+    socket.write(request('P'));
+  });
+  const push = (): Promise<void> => new Promise((resolve) => {
+    socket.once('data', () => resolve());
+    socket.write(request('U'));
+    socket.write(payload);
+  });
+  return { pull, push, close: () => socket.destroy() };
+}
+
 /** Baseline (2): one TCP connection between two processes, 64 MiB each way. */
 export async function runRawSocketBaseline(
   options: { sizeBytes?: number; runs?: number; fresh?: boolean } = {},
@@ -352,40 +455,15 @@ export async function runRawSocketBaseline(
   const sizeBytes = options.sizeBytes ?? 64 * MiB;
   const runs = options.runs ?? 7;
   const fresh = options.fresh ?? true;
-  const destination = destinationFactory(fresh);
-  const child = await startServerChild({ role: 'socket', sizeBytes, smallBytes: 0, serverWindow: null, fresh });
-  const socket = net.connect(child.port, '127.0.0.1');
-  socket.setNoDelay(true);
-  await once(socket, 'connect');
+  const child = await startBaselineServer('socket', { sizeBytes, smallBytes: 0, fresh });
+  let client: RawSocketClient | null = null;
   try {
-    const payload = filled(sizeBytes);
-    const request = (op: 'P' | 'U'): Buffer => {
-      const b = Buffer.alloc(9);
-      b[0] = op.charCodeAt(0);
-      b.writeBigUInt64LE(BigInt(sizeBytes), 1);
-      return b;
-    };
-    const pull = (): Promise<void> => new Promise((resolve) => {
-      const dest = destination(sizeBytes);
-      let got = 0;
-      const onData = (d: Buffer): void => {
-        dest.set(d, got);
-        got += d.length;
-        if (got >= sizeBytes) { socket.removeListener('data', onData); resolve(); }
-      };
-      socket.on('data', onData);
-      socket.write(request('P'));
-    });
-    const push = (): Promise<void> => new Promise((resolve) => {
-      socket.once('data', () => resolve());
-      socket.write(request('U'));
-      socket.write(payload);
-    });
-    const pullGbps = await measureThroughput(pull, sizeBytes, runs);
-    const pushGbps = await measureThroughput(push, sizeBytes, runs);
+    client = await rawSocketClient(child.port, { sizeBytes, fresh });
+    const pullGbps = await measureThroughput(client.pull, sizeBytes, runs);
+    const pushGbps = await measureThroughput(client.push, sizeBytes, runs);
     return { pullGbps, pushGbps, socketGbps: median([...pullGbps, ...pushGbps]) };
   } finally {
-    socket.destroy();
+    client?.close();
     await child.stop();
   }
 }
@@ -407,7 +485,7 @@ export async function runIsolated<K extends BaselineKind>(
   runtime: ChildRuntime = defaultRuntime(),
 ): Promise<BaselineResult<K>> {
   const driver = await startChild<{ result?: BaselineResult<K>; error?: string }>(
-    SELF, [DRIVER_FLAG, JSON.stringify({ kind, options })], runtime, 10 * 60_000);
+    SELF, [DRIVER_FLAG, JSON.stringify({ kind, options })], runtime, 10 * 60_000, BENCH_NODE_FLAGS);
   await driver.stop();
   if (driver.ready.result === undefined) throw new Error(`baseline ${kind} failed: ${driver.ready.error ?? 'no result'}`);
   return driver.ready.result;
