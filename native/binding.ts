@@ -117,7 +117,8 @@ export interface NativeAddon {
   /** Staging memory for reads (host copies being sent). */
   memoryStats(): MemoryStats;
   setMemoryBudget(deviceType: DeviceTypeCode, deviceId: number, bytes: number): void;
-  empty(deviceType: DeviceTypeCode, deviceId: number, dtype: DTypeCode, shape: number[]): NativeTensor;
+  /** A zero-filled tensor, or (uninitialized) one whose bytes the caller overwrites at once. */
+  empty(deviceType: DeviceTypeCode, deviceId: number, dtype: DTypeCode, shape: number[], uninitialized?: boolean): NativeTensor;
   hostView(tensor: NativeTensor): ArrayBuffer;
   run<K extends keyof NativeOps>(op: K, options: NativeOps[K][0]): Promise<NativeOps[K][1]>;
 }

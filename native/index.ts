@@ -158,10 +158,22 @@ export function setMemoryBudget(device: Device, bytes: number | null): void {
 // --- Tensors and bytes -----------------------------------------------------------------------
 /** A zero-filled tensor. */
 export function empty(device: Device, dtype: DType, shape: readonly number[]): DeviceTensor {
+  return allocate(device, dtype, shape, false);
+}
+
+/**
+ * A tensor with unspecified contents, for a caller that overwrites every byte before anyone
+ * reads it (e.g. an upload received straight into it): skips the zero-fill.
+ */
+export function emptyUninitialized(device: Device, dtype: DType, shape: readonly number[]): DeviceTensor {
+  return allocate(device, dtype, shape, true);
+}
+
+function allocate(device: Device, dtype: DType, shape: readonly number[], uninitialized: boolean): DeviceTensor {
   if (!isDType(dtype)) throw new KernelError(`unknown dtype '${String(dtype)}', expected one of ${DTYPES.join(', ')}`);
   shapeSize(shape);
   try {
-    return new DeviceTensor(addon.empty(typeCode(device), device.id, CODE_OF[dtype], [...shape]));
+    return new DeviceTensor(addon.empty(typeCode(device), device.id, CODE_OF[dtype], [...shape], uninitialized));
   } catch (err) {
     rethrow(err);
   }

@@ -73,7 +73,8 @@ Napi::Value SetMemoryBudget(const Napi::CallbackInfo& info) {
   });
 }
 
-// empty(deviceType, deviceId, dtype, shape): a zero-filled tensor.
+// empty(deviceType, deviceId, dtype, shape, uninitialized?): a zero-filled tensor, or one with
+// unspecified contents when the caller overwrites every byte at once.
 Napi::Value Empty(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
     Device dev = ReadDevice(info, 0);
@@ -94,7 +95,8 @@ Napi::Value Empty(const Napi::CallbackInfo& info) {
       shape.push_back(static_cast<int64_t>(v));
     }
     CheckedNumel(shape, static_cast<DType>(code));
-    return Tensor::New(info.Env(), dev, static_cast<DType>(code), shape);
+    bool uninitialized = info.Length() > 4 && info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();
+    return Tensor::New(info.Env(), dev, static_cast<DType>(code), shape, !uninitialized);
   });
 }
 

@@ -105,15 +105,15 @@ std::shared_ptr<Storage> Storage::AllocateStaging(size_t bytes) {
   return std::shared_ptr<Storage>(new Storage(kHostStaging, ptr, bytes));
 }
 
-std::shared_ptr<Storage> Storage::Allocate(const Device& dev, size_t bytes) {
+std::shared_ptr<Storage> Storage::Allocate(const Device& dev, size_t bytes, bool zero) {
   CheckDeviceAvailable(dev);
   Account& acc = AccountFor(dev);
   Reserve(dev, acc, static_cast<int64_t>(bytes));
   void* ptr = nullptr;
   size_t alloc_bytes = bytes == 0 ? 64 : bytes;  // a real pointer even for empty tensors
   if (dev.type == DeviceType::kCpu) {
-    // calloc: the OS hands large zeroed pages lazily, so zero-fill costs nothing up front.
-    ptr = std::calloc(1, alloc_bytes);
+    // calloc: fresh pages from the OS are already zero, so zero-fill is often free.
+    ptr = zero ? std::calloc(1, alloc_bytes) : std::malloc(alloc_bytes);
   } else {
 #ifdef GLUONPS_CUDA
     try {

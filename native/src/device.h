@@ -40,8 +40,9 @@ void SetDeviceBudget(const Device& dev, int64_t bytes);
 
 class Storage {
  public:
-  // Allocates `bytes` on `dev`, zero-filled. Throws on budget excess or allocation failure.
-  static std::shared_ptr<Storage> Allocate(const Device& dev, size_t bytes);
+  // Allocates `bytes` on `dev`, zero-filled unless `zero` is false (for memory the caller
+  // overwrites at once). Throws on budget excess or allocation failure.
+  static std::shared_ptr<Storage> Allocate(const Device& dev, size_t bytes, bool zero = true);
   // Host memory accounted under kHostStaging.
   static std::shared_ptr<Storage> AllocateStaging(size_t bytes);
   ~Storage();

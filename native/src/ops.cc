@@ -451,17 +451,11 @@ const std::unordered_map<std::string, Builder>& Builders() {
 
 Napi::Value HostArrayBuffer(Napi::Env env, std::shared_ptr<Storage> storage) {
   auto* keep = new std::shared_ptr<Storage>(std::move(storage));
-  // Tell V8 how much memory this small handle holds, so the GC collects dropped read buffers
-  // (tens of MiB each) promptly instead of letting them pile up.
-  int64_t bytes = static_cast<int64_t>((*keep)->bytes());
-  Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  // V8 already counts an external ArrayBuffer's length as external memory (that is what makes
+  // the GC collect dropped read buffers promptly); adjusting it here too was measured to double
+  // the count and trigger needless full collections.
   Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
-      env, (*keep)->data(), (*keep)->bytes(),
-      [](Napi::Env e, void*, std::shared_ptr<Storage>* k) {
-        Napi::MemoryManagement::AdjustExternalMemory(e, -static_cast<int64_t>((*k)->bytes()));
-        delete k;
-      },
-      keep);
+      env, (*keep)->data(), (*keep)->bytes(), [](Napi::Env, void*, std::shared_ptr<Storage>* k) { delete k; }, keep);
   return ab;
 }
 

@@ -51,10 +51,11 @@ struct TensorInit {
   Device dev;
   DType dtype;
   std::vector<int64_t> shape;
+  bool zero;
 };
 
-Napi::Object Tensor::New(Napi::Env env, const Device& dev, DType dtype, const std::vector<int64_t>& shape) {
-  TensorInit init{dev, dtype, shape};
+Napi::Object Tensor::New(Napi::Env env, const Device& dev, DType dtype, const std::vector<int64_t>& shape, bool zero) {
+  TensorInit init{dev, dtype, shape, zero};
   return DataOf(env)->tensor_ctor.New({Napi::External<TensorInit>::New(env, &init)});
 }
 
@@ -66,7 +67,7 @@ Tensor::Tensor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor>(info) 
   auto* init = info[0].As<Napi::External<TensorInit>>().Data();
   try {
     numel_ = CheckedNumel(init->shape, init->dtype);
-    storage_ = Storage::Allocate(init->dev, static_cast<size_t>(numel_) * DTypeSize(init->dtype));
+    storage_ = Storage::Allocate(init->dev, static_cast<size_t>(numel_) * DTypeSize(init->dtype), init->zero);
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, e.what());
   }

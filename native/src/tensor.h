@@ -18,7 +18,7 @@ class Tensor : public Napi::ObjectWrap<Tensor> {
  public:
   static Napi::Function Init(Napi::Env env);
   // Creates a JS Tensor around freshly allocated (zeroed) storage.
-  static Napi::Object New(Napi::Env env, const Device& dev, DType dtype, const std::vector<int64_t>& shape);
+  static Napi::Object New(Napi::Env env, const Device& dev, DType dtype, const std::vector<int64_t>& shape, bool zero = true);
   static bool IsTensor(Napi::Env env, const Napi::Value& v);
   static Tensor* FromValue(Napi::Env env, const Napi::Value& v, const char* what);
 

@@ -16,7 +16,8 @@ function toStatus(ctx: CallContext, err: unknown, param: string | undefined): Pa
     return { code: err.code, details: err.message };
   }
   const e = err as { code?: unknown; message?: unknown };
-  if (e?.code === grpc.status.CANCELLED) {
+  // A client that went away mid-upload ends the stream early: that is a cancellation, not a bug.
+  if (e?.code === grpc.status.CANCELLED || e?.code === 'ERR_STREAM_PREMATURE_CLOSE') {
     ctx.log.debug({ method: ctx.method, param }, 'call cancelled');
     return { code: grpc.status.CANCELLED, details: 'cancelled' };
   }
@@ -44,10 +45,19 @@ export function unary<Req, Res>(ctx: CallContext, fn: (request: Req, call: grpc.
 export function serverStream<Req, Res>(ctx: CallContext, fn: (request: Req, call: grpc.ServerWritableStream<Req, Res>, signal: AbortSignal) => Promise<void>): grpc.handleServerStreamingCall<Req, Res> {
   return (call) => {
     const abort = new AbortController();
-    call.on('cancelled', () => abort.abort());
+    let settled = false;
+    // grpc-js emits 'cancelled' after every call, finished or not; aborting (which builds a
+    // DOMException) only matters while the handler still runs.
+    call.on('cancelled', () => {
+      if (!settled) abort.abort();
+    });
     fn(call.request, call, abort.signal).then(
-      () => call.end(),
+      () => {
+        settled = true;
+        call.end();
+      },
       (err: unknown) => {
+        settled = true;
         if (abort.signal.aborted) return; // the client went away; nothing to tell it
         call.emit('error', toStatus(ctx, err, paramOf(call.request)));
       },

@@ -2,6 +2,8 @@
 // request (convert.ts), calls the ParameterStore and translates the reply; tensors move as
 // chunked streams (chunks.ts). No tensor logic lives here.
 import type * as grpc from '@grpc/grpc-js';
+import * as nk from '../../native/index';
+import type { DeviceTensor } from '../../native/index';
 import type { Logger } from 'pino';
 import { exists, invalid, notFound, subject } from '../errors';
 import type { HostTensor, ParameterStore, RowSparseSnapshot, TensorSnapshot } from '../store/parameter-store';
@@ -15,6 +17,14 @@ import { collectTensor, writeTensor } from './chunks';
 import { contextFromWire, contextsFromWire, contextToWire, dtypeFromWire, dtypeToWire, headerShape, infoToWire, initFromWire, specFromWire } from './convert';
 
 async function sendSnapshots(call: grpc.ServerWritableStream<unknown, TensorChunk>, snaps: Array<TensorSnapshot | RowSparseSnapshot>, signal: AbortSignal): Promise<void> {
+  try {
+    await sendEach(call, snaps, signal);
+  } finally {
+    for (const s of snaps) s.release();
+  }
+}
+
+async function sendEach(call: grpc.ServerWritableStream<unknown, TensorChunk>, snaps: Array<TensorSnapshot | RowSparseSnapshot>, signal: AbortSignal): Promise<void> {
   for (const s of snaps) {
     const header = {
       shape: s.shape,
@@ -32,8 +42,14 @@ export function parameterServiceHandlers(store: ParameterStore, log: Logger): Pa
   const ctx = (method: string): CallContext => ({ log, method });
 
   /** Receives one uploaded tensor, checking the header before any byte is buffered. */
-  const receive = (call: AsyncIterable<object>, onName: (name: string) => void, requireExisting: boolean): Promise<{ name: string; value: HostTensor }> =>
-    collectTensor<TensorHeader__Output>(call, {
+  const receive = (
+    call: AsyncIterable<object>,
+    onName: (name: string) => void,
+    requireExisting: boolean,
+    destination?: (name: string, header: TensorHeader__Output) => Buffer,
+  ): Promise<{ name: string; value: HostTensor }> => {
+    let checked: { name: string; header: TensorHeader__Output } | null = null;
+    return collectTensor<TensorHeader__Output>(call, {
       nameField: 'name',
       maxBytes: store.maxTensorBytes,
       validateHeader: (header, name) => {
@@ -42,9 +58,11 @@ export function parameterServiceHandlers(store: ParameterStore, log: Logger): Pa
         if (requireExisting && !store.has(name)) throw notFound(`parameter '${name}' does not exist`);
         const { shape, dtype } = headerShape(subject(name), header);
         store.checkTensorHeader(subject(name), dtype, shape, header.byteLength);
+        checked = { name, header };
       },
-      allocate: (n) => Buffer.allocUnsafeSlow(n),
+      allocate: (n) => (destination && checked ? destination(checked.name, checked.header) : Buffer.allocUnsafeSlow(n)),
     }).then(({ name, header, data }) => ({ name, value: { ...headerShape(subject(name), header), bytes: data } }));
+  };
 
   return {
     Declare: unary(ctx('Declare'), async (req) => infoToWire(await store.declare(specFromWire(req.spec)))),
@@ -106,8 +124,22 @@ export function parameterServiceHandlers(store: ParameterStore, log: Logger): Pa
     }),
 
     SetData: clientStream(ctx('SetData'), async (call: AsyncIterable<TensorUpload__Output>, onName) => {
-      const { name, value } = await receive(call, onName, true);
-      return infoToWire(await store.setData(name, value));
+      // The bytes land straight in a new tensor of the parameter when they can (no second copy).
+      let staged: DeviceTensor | null = null;
+      try {
+        const { name, value } = await receive(call, onName, true, (n, header) => {
+          const { dtype, shape } = headerShape(subject(n), header);
+          staged = store.stageUpload(n, dtype, shape);
+          if (staged === null) return Buffer.allocUnsafeSlow(header.byteLength);
+          const view = nk.hostView(staged);
+          return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+        });
+        const mine = staged;
+        staged = null; // setData owns it from here
+        return infoToWire(await store.setData(name, value, mine));
+      } finally {
+        (staged as DeviceTensor | null)?.dispose();
+      }
     }),
 
     ZeroGrad: unary(ctx('ZeroGrad'), async (req) => infoToWire(await store.zeroGrad(req.name))),

@@ -2,6 +2,8 @@
 // TrainerRegistry / Trainer calls and back; gradients and state snapshots move as chunked
 // streams. The optimizer arrives as typed data (OptimizerSpec), never as code.
 import type { Logger } from 'pino';
+import * as nk from '../../native/index';
+import type { DeviceTensor } from '../../native/index';
 import { invalid, subject } from '../errors';
 import type { ParameterStore } from '../store/parameter-store';
 import type { LrSchedulerSpec } from '../trainer/lr-scheduler';
@@ -129,21 +131,39 @@ export function trainerServiceHandlers(registry: TrainerRegistry, store: Paramet
           yield m;
         }
       })();
-      const { header, data } = await collectTensor<TensorHeader__Output>(tagged, {
-        maxBytes: store.maxTensorBytes,
-        validateHeader: (h) => {
-          const m = first!;
-          onName(m.param);
-          registry.get(m.trainer);
-          const { dtype, shape } = headerShape(subject(m.param), h);
-          store.checkTensorHeader(subject(m.param), dtype, shape, h.byteLength);
-        },
-      });
-      const m = first!;
-      const trainer = registry.get(m.trainer);
-      const rowIds = header.rowIds.length > 0 ? BigInt64Array.from(header.rowIds, (v) => BigInt(v)) : null;
-      const { dtype, shape } = headerShape(subject(m.param), header);
-      return trainer.pushGrad(keyFromWire(`trainer '${m.trainer}'`, m.key), m.step, m.param, { dtype, shape, bytes: data }, rowIds);
+      // The bytes land straight in a tensor for the gradient when they can (no second copy).
+      let staged: DeviceTensor | null = null;
+      let checked: TensorHeader__Output | null = null;
+      try {
+        const { header, data } = await collectTensor<TensorHeader__Output>(tagged, {
+          maxBytes: store.maxTensorBytes,
+          validateHeader: (h) => {
+            const m = first!;
+            onName(m.param);
+            registry.get(m.trainer);
+            const { dtype, shape } = headerShape(subject(m.param), h);
+            store.checkTensorHeader(subject(m.param), dtype, shape, h.byteLength);
+            checked = h;
+          },
+          allocate: (n) => {
+            const h = checked!;
+            const { dtype, shape } = headerShape(subject(first!.param), h);
+            staged = registry.get(first!.trainer).stageGrad(first!.param, dtype, shape);
+            if (staged === null) return Buffer.allocUnsafeSlow(n);
+            const view = nk.hostView(staged);
+            return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+          },
+        });
+        const m = first!;
+        const trainer = registry.get(m.trainer);
+        const rowIds = header.rowIds.length > 0 ? BigInt64Array.from(header.rowIds, (v) => BigInt(v)) : null;
+        const { dtype, shape } = headerShape(subject(m.param), header);
+        const mine = staged;
+        staged = null; // pushGrad owns it from here
+        return await trainer.pushGrad(keyFromWire(`trainer '${m.trainer}'`, m.key), m.step, m.param, { dtype, shape, bytes: data }, rowIds, mine);
+      } finally {
+        (staged as DeviceTensor | null)?.dispose();
+      }
     }),
 
     Step: unary(ctx('Step'), async (req) => {

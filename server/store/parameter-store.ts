@@ -14,6 +14,7 @@ import { RwGate } from './gate';
 import { Mutex } from './mutex';
 import { meanInto } from './reduce';
 import { symbolOf } from './symbol';
+import { pin, readView, writable } from './views';
 import { buildSpec, checkInit, checkName, deviceKey, mergeShape, normalizeShape, sameSpec, shapeIsKnown, specDifference, stableStringify } from './spec';
 import type { InitSpec, ParameterSpec, ParameterSpecInput } from './spec';
 
@@ -27,6 +28,8 @@ export interface HostTensor {
 export interface TensorSnapshot extends HostTensor {
   ctx: Device;
   version: bigint;
+  /** Ends the read (the bytes may be a zero-copy view of the live tensor); call once sent. */
+  release: () => void;
 }
 
 export interface RowSparseSnapshot extends TensorSnapshot {
@@ -417,8 +420,9 @@ export class ParameterStore {
     const rows = nk.empty(e.ctx![i]!, e.spec.dtype, shape);
     try {
       await nk.gatherRows(rows, e.data![i]!, ids);
-      const bytes = await nk.readBytes(rows);
-      return { dtype: e.spec.dtype, shape, bytes, ctx: e.ctx![i]!, version: e.version, indices: ids };
+      // The rows tensor is private to this read: its view needs no copy and no counting.
+      const bytes = rows.device.type === 'cpu' ? nk.hostView(rows) : await nk.readBytes(rows);
+      return { dtype: e.spec.dtype, shape, bytes, ctx: e.ctx![i]!, version: e.version, indices: ids, release: () => undefined };
     } catch (err) {
       fromKernel(subject(e.spec.name), err);
     } finally {
@@ -449,7 +453,10 @@ export class ParameterStore {
 
   private async snapshot(e: ParameterEntry, t: DeviceTensor, ctx: Device): Promise<TensorSnapshot> {
     try {
-      return { dtype: t.dtype, shape: [...t.shape], bytes: await nk.readBytes(t), ctx, version: e.version };
+      // Under the lock, a zero-copy view of a host tensor: writers replace tensors or copy on
+      // write (views.ts), so the view keeps exactly this value.
+      const view = await readView(t);
+      return { dtype: t.dtype, shape: [...t.shape], bytes: view.bytes, ctx, version: e.version, release: view.release };
     } catch (err) {
       fromKernel(subject(e.spec.name, e.isConstant), err);
     }
@@ -457,53 +464,94 @@ export class ParameterStore {
 
   // --- Writes --------------------------------------------------------------------------------
 
-  /** Sets the value on every context (or stages it for a pending deferred init). */
-  async setData(name: string, value: HostTensor): Promise<Descriptor> {
+  /**
+   * A tensor for an upload to land in directly (one copy less for set_data): uninitialized
+   * memory on the first context, when the parameter is initialized there on the host with this
+   * dtype and shape; else null (the upload goes through a plain buffer).
+   */
+  stageUpload(name: string, dtype: DType, shape: readonly number[]): DeviceTensor | null {
+    const e = this.entries.get(name);
+    if (!e || e.data === null || e.spec.dtype !== dtype || e.ctx![0]!.type !== 'cpu') return null;
+    if ((e.spec.shape as number[]).join(',') !== shape.join(',')) return null;
+    try {
+      return nk.emptyUninitialized(e.ctx![0]!, dtype, shape);
+    } catch {
+      return null; // e.g. over the memory budget: the plain path reports it properly
+    }
+  }
+
+  /**
+   * Sets the value on every context (or completes a pending deferred init). `staged`, from
+   * stageUpload, already holds the bytes on the first context and is adopted when it still fits;
+   * the caller must not use it afterwards.
+   */
+  async setData(name: string, value: HostTensor, staged: DeviceTensor | null = null): Promise<Descriptor> {
     const e = this.entry(name);
-    return this.commit(e, async (log) => {
-      const who = subject(name, e.isConstant);
-      this.checkHostTensor(who, value);
-      const shape = mergeShape(who, e.spec.shape, value.shape);
-      if (e.data === null) {
-        if (e.deferred === null) throw precondition(`${who} has not been initialized: call initialize() before set_data()`);
-        // The value completes the deferred init now (its shape is fully known), in place of the
-        // initializer, as MXNet's _finish_deferred_init does with a staged value.
-        if (!shapeIsKnown(shape)) throw invalid(`${who}: value shape ${fmtShape(value.shape)} has a zero-size dim, which parameters treat as unknown`);
-        const d = e.deferred;
-        const previous = e.spec.shape;
-        e.spec.shape = shape;
-        try {
-          await this.materialize(e, d.init, d.ctx, d.seed, { dtype: value.dtype, shape: [...value.shape], bytes: value.bytes });
-        } catch (err) {
-          e.spec.shape = previous;
-          throw err;
-        }
-        log({ op: 'setData', name, dtype: value.dtype, shape: value.shape }, value.bytes);
-        return this.describeEntry(e);
-      }
-      // New tensors on every context first; swap only when all are written.
-      const fresh: DeviceTensor[] = [];
-      try {
-        for (const c of e.ctx!) fresh.push(nk.empty(c, e.spec.dtype, shape));
-        await this.upload(fresh[0]!, value);
-        for (const t of fresh.slice(1)) await nk.copy(t, fresh[0]!);
-      } catch (err) {
-        disposeAll(fresh);
-        fromKernel(who, err);
-      }
-      disposeAll(e.data);
-      e.data = fresh;
+    let adopted = false;
+    let unpin = (): void => undefined;
+    try {
+      return await this.commit(e, (log) => this.setDataLocked(e, name, value, staged, log, (t) => {
+        adopted = true;
+        unpin = pin(t); // the log may still be writing the bytes: in-place writers copy first
+      }));
+    } finally {
+      if (!adopted) staged?.dispose();
+      // commit() resolved after the record was durable (or failed): the bytes may change now.
+      unpin();
+    }
+  }
+
+  private async setDataLocked(e: ParameterEntry, name: string, value: HostTensor, staged: DeviceTensor | null, log: Log, adopt: (t: DeviceTensor) => void): Promise<Descriptor> {
+    const who = subject(name, e.isConstant);
+    this.checkHostTensor(who, value);
+    const shape = mergeShape(who, e.spec.shape, value.shape);
+    if (e.data === null) {
+      if (e.deferred === null) throw precondition(`${who} has not been initialized: call initialize() before set_data()`);
+      // The value completes the deferred init now (its shape is fully known), in place of the
+      // initializer, as MXNet's _finish_deferred_init does with a staged value.
+      if (!shapeIsKnown(shape)) throw invalid(`${who}: value shape ${fmtShape(value.shape)} has a zero-size dim, which parameters treat as unknown`);
+      const d = e.deferred;
+      const previous = e.spec.shape;
       e.spec.shape = shape;
-      e.version++;
+      try {
+        await this.materialize(e, d.init, d.ctx, d.seed, { dtype: value.dtype, shape: [...value.shape], bytes: value.bytes });
+      } catch (err) {
+        e.spec.shape = previous;
+        throw err;
+      }
       log({ op: 'setData', name, dtype: value.dtype, shape: value.shape }, value.bytes);
       return this.describeEntry(e);
-    });
+    }
+    // New tensors on every context first; swap only when all are written.
+    const fresh: DeviceTensor[] = [];
+    const stagedFits = staged !== null && staged.dtype === e.spec.dtype && nk.sameDevice(staged.device, e.ctx![0]!) && staged.shape.join(',') === shape.join(',');
+    const useStaged = stagedFits ? staged : null;
+    try {
+      if (useStaged) fresh.push(useStaged);
+      for (const c of e.ctx!.slice(fresh.length)) fresh.push(nk.empty(c, e.spec.dtype, shape));
+      if (!useStaged) await this.upload(fresh[0]!, value);
+      for (const t of fresh.slice(1)) await nk.copy(t, fresh[0]!);
+    } catch (err) {
+      disposeAll(useStaged ? fresh.slice(1) : fresh);
+      fromKernel(who, err);
+    }
+    if (useStaged) adopt(useStaged);
+    disposeAll(e.data);
+    e.data = fresh;
+    e.spec.shape = shape;
+    e.version++;
+    log({ op: 'setData', name, dtype: value.dtype, shape: value.shape }, value.bytes);
+    return this.describeEntry(e);
   }
 
   async zeroGrad(name: string): Promise<Descriptor> {
     const e = this.entry(name);
     return e.lock.run(async () => {
-      for (const g of e.grad ?? []) await nk.fill(g, 0);
+      const grads = e.grad ?? [];
+      for (let i = 0; i < grads.length; i++) {
+        // A read still viewing the gradient gets to keep it; the parameter gets fresh zeros.
+        await nk.fill(await writable(grads, i, false), 0);
+      }
       return this.describeEntry(e);
     });
   }

@@ -13,7 +13,7 @@ export function disposeGrad(g: PendingGrad): void {
 }
 
 /** The combined gradient of one parameter: dense, or unique sorted rows. */
-export type CombinedGrad = { kind: 'dense'; values: DeviceTensor } | { kind: 'rows'; ids: BigInt64Array; values: DeviceTensor };
+export type CombinedGrad = { kind: 'dense'; values: DeviceTensor; borrowed?: true } | { kind: 'rows'; ids: BigInt64Array; values: DeviceTensor };
 
 /**
  * Sums the workers' gradients for one parameter of shape `shape` on `device`. Any dense
@@ -23,9 +23,12 @@ export type CombinedGrad = { kind: 'dense'; values: DeviceTensor } | { kind: 'ro
 export async function combine(grads: readonly PendingGrad[], shape: readonly number[], device: nk.Device): Promise<CombinedGrad> {
   const dtype = grads[0]!.values.dtype;
   if (grads.some((g) => g.kind === 'dense')) {
-    const out = nk.empty(device, dtype, shape);
+    const dense = grads.filter((g) => g.kind === 'dense').map((g) => g.values);
+    // One worker's dense gradient alone is used as it is (no copy); several are summed into a
+    // new tensor, since the inputs must stay untouched (a failed apply keeps them).
+    if (dense.length === 1 && grads.length === 1) return { kind: 'dense', values: dense[0]!, borrowed: true };
+    const out = nk.emptyUninitialized(device, dtype, shape);
     try {
-      const dense = grads.filter((g) => g.kind === 'dense').map((g) => g.values);
       await nk.addN(out, dense);
       for (const g of grads) if (g.kind === 'rows') await nk.scatterAddRows(out, g.values, g.ids);
       return { kind: 'dense', values: out };

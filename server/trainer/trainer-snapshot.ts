@@ -53,7 +53,10 @@ export async function snapshotTrainer(t: Trainer): Promise<{ meta: TrainerSnapsh
   }
   const settled: TrainerSnapshot['settled'] = [];
   for (const [slot, table] of t.settled) for (const [seq, value] of table) settled.push([slot, seq, plain(value)]);
-  const open = t.open && !t.open.applying ? { index: t.open.index, stepped: [...t.open.stepped], keys: [...t.open.keys] } : null;
+  // An open step marked `applying` has not been applied yet: the apply runs under the shared
+  // gate, which the caller holds exclusively. It stays open in the snapshot; its 'trainer.apply'
+  // record (after this checkpoint's lsn) or resume() applies it after a restart.
+  const open = t.open ? { index: t.open.index, stepped: [...t.open.stepped], keys: [...t.open.keys] } : null;
   const { optimizer, ...spec } = t.spec;
   return {
     meta: {

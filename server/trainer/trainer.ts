@@ -12,6 +12,7 @@ import type { Journal } from '../durability/journal';
 import { NO_JOURNAL } from '../durability/journal';
 import { failpoint } from '../durability/failpoints';
 import { Mutex } from '../store/mutex';
+import { writable } from '../store/views';
 import type { HostTensor, ParameterEntry, ParameterStore } from '../store/parameter-store';
 import { deviceKey } from '../store/spec';
 import { combine, disposeGrad } from './gradients';
@@ -184,15 +185,17 @@ export class Trainer {
   // --- Gradients -----------------------------------------------------------------------------
 
   /** Records a worker's gradient (dense, or rows `rowIds` of the parameter) for its step. */
-  pushGrad(key: CallKey, step: number, param: string, value: HostTensor, rowIds: BigInt64Array | null): Promise<{ step: number }> {
-    return this.once(key, async () => {
+  pushGrad(key: CallKey, step: number, param: string, value: HostTensor, rowIds: BigInt64Array | null, staged: DeviceTensor | null = null): Promise<{ step: number }> {
+    let used = false;
+    const result = this.once(key, async () => {
       let durable: Promise<void> = Promise.resolve();
       await this.store.gate.shared(async () => {
         this.checkWorker(key.workerId);
         this.checkStepOpen(step);
         if (!this.spec.params.includes(param)) throw invalid(`${this.who}: parameter '${param}' is not one of its parameters [${this.spec.params.join(', ')}]`);
         const entry = this.store.entry(param);
-        const grad = await entry.lock.run(() => this.uploadGrad(entry, value, rowIds));
+        const grad = await entry.lock.run(() => this.uploadGrad(entry, value, rowIds, staged));
+        used = grad.values === staged;
         // The step may have closed while the bytes were uploading.
         try {
           this.checkStepOpen(step);
@@ -212,6 +215,25 @@ export class Trainer {
       await durable;
       return { step };
     });
+    // A retried call answered from the cache, or a failed one, leaves the staged tensor unused.
+    return result.finally(() => {
+      if (!used) staged?.dispose();
+    });
+  }
+
+  /**
+   * A tensor for a pushed gradient to land in directly (host memory on the parameter's first
+   * context, in its dtype), or null when the gradient must be converted after it arrives.
+   */
+  stageGrad(param: string, dtype: HostTensor['dtype'], shape: readonly number[]): DeviceTensor | null {
+    if (!this.spec.params.includes(param) || !this.store.has(param)) return null;
+    const entry = this.store.entry(param);
+    if (entry.data === null || entry.spec.dtype !== dtype || entry.ctx![0]!.type !== 'cpu') return null;
+    try {
+      return nk.emptyUninitialized(entry.ctx![0]!, dtype, shape);
+    } catch {
+      return null;
+    }
   }
 
   private checkStepOpen(step: number): void {
@@ -221,7 +243,7 @@ export class Trainer {
     if (step > this.stepCount) throw precondition(`${this.who}: step ${step} is not open yet; the trainer is at step ${this.stepCount}`);
   }
 
-  private async uploadGrad(entry: ParameterEntry, value: HostTensor, rowIds: BigInt64Array | null): Promise<PendingGrad> {
+  private async uploadGrad(entry: ParameterEntry, value: HostTensor, rowIds: BigInt64Array | null, staged: DeviceTensor | null): Promise<PendingGrad> {
     const name = entry.spec.name;
     if (entry.isConstant) throw precondition(`${this.who}: constant '${name}' takes no gradient: trainers never change constants`);
     if (entry.spec.gradReq === 'null') throw precondition(`${this.who}: parameter '${name}' takes no gradient because grad_req='null'`);
@@ -239,6 +261,9 @@ export class Trainer {
       }
     }
     const device = entry.ctx![0]!;
+    if (staged !== null && staged.dtype === entry.spec.dtype && nk.sameDevice(staged.device, device) && staged.shape.join(',') === value.shape.join(',')) {
+      return rowIds === null ? { kind: 'dense', values: staged } : { kind: 'rows', ids: rowIds, values: staged };
+    }
     const raw = await nk.fromBytes(device, value.dtype, value.shape, value.bytes);
     let values = raw;
     if (value.dtype !== entry.spec.dtype) {
@@ -409,7 +434,7 @@ export class Trainer {
         try {
           await this.update(entry, combined, lr, rescale);
         } finally {
-          combined.values.dispose();
+          if (!(combined.kind === 'dense' && combined.borrowed)) combined.values.dispose();
         }
       }
     });
@@ -431,7 +456,8 @@ export class Trainer {
         await nk.scatterAddRows(values, grad.values, grad.ids);
       }
       for (let i = 0; i < entry.data!.length; i++) {
-        const weight = entry.data![i]!;
+        // Copy on write if a read is still sending this weight's bytes.
+        const weight = await writable(entry.data!, i);
         let g = values;
         if (!nk.sameDevice(weight.device, values.device)) {
           g = nk.empty(weight.device, values.dtype, values.shape);

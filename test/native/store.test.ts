@@ -92,3 +92,26 @@ describe('ParameterStore', () => {
     await rejectsWith(store.data('r'), Status.FAILED_PRECONDITION, /was not initialized on cpu\(0\); it was only initialized on \[cpu\(1\), cpu\(3\)\]/);
   });
 });
+
+describe('zero-copy reads', () => {
+  it('keep the value they read while the parameter is written in place or replaced', async () => {
+    const { writable } = await import('../../server/store/views');
+    const store = new ParameterStore();
+    await store.declare({ name: 'z', shape: [4], init: { kind: 'one' } });
+    await store.initialize('z');
+    const snap = await store.data('z');
+    const e = store.entry('z');
+    // An in-place writer (the optimizer step) gets a private copy while the read is open.
+    const w = await e.lock.run(() => writable(e.data!, 0));
+    await nk.fill(w, 5);
+    expect(floats(snap.bytes)).toEqual([1, 1, 1, 1]);
+    expect(floats((await store.data('z')).bytes)).toEqual([5, 5, 5, 5]);
+    // Replacing writers never touch the bytes of an open read either.
+    await store.setData('z', f32([4], [7, 7, 7, 7]));
+    expect(floats(snap.bytes)).toEqual([1, 1, 1, 1]);
+    snap.release();
+    // Once released, the in-place writer works on the tensor itself (no copy).
+    const before = e.data![0];
+    expect(await e.lock.run(() => writable(e.data!, 0))).toBe(before);
+  });
+});
