@@ -12,7 +12,7 @@ import { createLogger } from './log';
 import { parameterServiceHandlers } from './rpc/parameter-service';
 import { trainerServiceHandlers } from './rpc/trainer-service';
 import { adminServiceHandlers } from './rpc/admin-service';
-import { applyServerFlowControl, serverOptions } from './rpc/transport';
+import { applyServerFlowControl, serverOptions, withChunkSerializers } from './rpc/transport';
 import { ParameterStore } from './store/parameter-store';
 import { TrainerRegistry } from './trainer/registry';
 import { Durability } from './durability/durability';
@@ -90,7 +90,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const health = new HealthService(SERVICE_NAMES);
   // Calls are refused (UNAVAILABLE) until recovery from the data dir is done; health says NOT_SERVING.
   let ready = false;
-  server.addService(protos.gluonps.v1.ParameterService.service, whenReady(parameterServiceHandlers(store, log), () => ready));
+  // Streamed reads: TensorChunk.chunk is field 2.
+  const parameterService = withChunkSerializers(protos.gluonps.v1.ParameterService.service, ['Data', 'ListData', 'Grad', 'ListGrad', 'RowSparseData', 'ListRowSparseData'], 'chunk', 2);
+  server.addService(parameterService, whenReady(parameterServiceHandlers(store, log), () => ready));
   server.addService(protos.gluonps.v1.TrainerService.service, whenReady(trainerServiceHandlers(trainers, store, log), () => ready));
   let durability: Durability | null = null;
   server.addService(protos.gluonps.v1.AdminService.service, whenReady(adminServiceHandlers(() => durability, log), () => ready));

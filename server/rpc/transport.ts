@@ -158,3 +158,51 @@ function tuneHttp2Server(
     onSession?.(session);
   });
 }
+
+/**
+ * Server-side fast path for chunk-only messages of a streamed read (no header, just `bytes` in
+ * field `fieldNumber`): they are encoded by hand into one reused scratch buffer instead of a new
+ * protobufjs buffer per 1 MiB chunk. This is safe because grpc-js (1.10–1.14) copies the
+ * serialized message into its frame synchronously (Http2ServerCallStream.serializeMessage),
+ * before the next message is serialized. Messages with any other field go through `serialize`.
+ */
+export function chunkSerializer<M extends object>(serialize: (m: M) => Buffer, chunkField: string, fieldNumber: number): (m: M) => Buffer {
+  const tag = (fieldNumber << 3) | 2;
+  let scratch = Buffer.allocUnsafeSlow(MAX_CHUNK_BYTES + 16);
+  return (m: M) => {
+    const fields = m as Record<string, unknown>;
+    const chunk = fields[chunkField];
+    let only = chunk instanceof Uint8Array;
+    if (only) {
+      for (const key in fields) {
+        if (key !== chunkField && fields[key] !== undefined && fields[key] !== null) {
+          only = false;
+          break;
+        }
+      }
+    }
+    if (!only) return serialize(m);
+    const bytes = chunk as Uint8Array;
+    const need = bytes.byteLength + 11;
+    if (scratch.byteLength < need) scratch = Buffer.allocUnsafeSlow(need);
+    scratch[0] = tag;
+    let at = 1;
+    let len = bytes.byteLength;
+    while (len >= 0x80) {
+      scratch[at++] = (len & 0x7f) | 0x80;
+      len = Math.floor(len / 128);
+    }
+    scratch[at++] = len;
+    scratch.set(bytes, at);
+    return scratch.subarray(0, at + bytes.byteLength);
+  };
+}
+
+/** A copy of a service definition whose listed methods serialize chunk-only replies by hand. */
+export function withChunkSerializers<S extends grpc.ServiceDefinition>(service: S, methods: readonly string[], chunkField: string, fieldNumber: number): S {
+  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [name, def] of Object.entries(service) as Array<[string, grpc.MethodDefinition<unknown, unknown>]>) {
+    out[name] = methods.includes(name) ? { ...def, responseSerialize: chunkSerializer(def.responseSerialize as (m: object) => Buffer, chunkField, fieldNumber) as (m: unknown) => Buffer } : def;
+  }
+  return out as S;
+}
