@@ -1,0 +1,607 @@
+// `npm run bench:train`: sync data-parallel training through the product against the tuned raw
+// grpc-js transport moving the same bytes, in one run, with the rounds interleaved so that drift
+// on this noisy 2-core VM hits both alike.
+//
+// Process layout (the same for both systems):
+//   - product:     server = the real CLI bundle (.build/gluonps-server.mjs) launched exactly as
+//                  package.json's "start" script launches it (its environment and node flags),
+//                  memory-only (--data-dir none) unless --durable; 2 worker processes, each with
+//                  the product client (client/index.ts) attached to one sync SGD-momentum
+//                  trainer (numWorkers 2);
+//   - raw grpc-js: server = bench/transport-baselines.ts's grpc child (identity serializers,
+//                  windows raised by server/rpc/transport.ts, fresh receive buffers); 2 client
+//                  processes using its rawGrpcClient.
+// Every server and worker runs under plain node from an esbuild bundle (tsx halves throughput,
+// see bench/child-process.ts); workers and the raw server get MALLOC_TUNING_ENV and
+// BENCH_NODE_FLAGS from child-process.ts, as in bench:transport. This process only sends
+// commands over IPC and waits; it measures nothing itself. Everything binds 127.0.0.1.
+//
+// Model: --params float32 parameters (default 16,777,216 = 64 MiB) in --tensors equal tensors
+// (default 4 x [2048, 2048]). One product step, per worker: pull every parameter (`p.data()`,
+// all tensors concurrently), push a gradient for each (`tr.pushGrad`, a fixed random
+// Float32Array per tensor prepared once, all concurrently), then `tr.step(batch)`, which
+// resolves when both workers stepped and the server applied SGD-momentum. One raw round, per
+// client: pull every tensor's bytes (server-streamed 1 MiB messages, concurrently), then push
+// them (client-streamed, concurrently): the same bytes in the same tensor sizes and the same
+// concurrency, with no barrier and no optimizer. Both workers of a system are told to start at
+// once; a round's time is the slower worker's (its own performance.now() around the step), so
+// step_ms includes the wait at the barrier for the other worker. Medians over --rounds rounds
+// after --warmup untimed ones, product and raw rounds alternating (order flipped each round).
+//
+// Flags: --rounds N (default 10), --warmup N (default 2), --tensors N (default 4), --params N
+// (default 16777216), --sequential (per-tensor transfers one after another instead of
+// concurrently, both systems), --server-prof DIR (product server under --cpu-prof, written at
+// shutdown), --worker-prof DIR (every worker under --cpu-prof, in DIR/product and DIR/raw),
+// --server-flags / --worker-flags "FLAGS" (extra node flags for the product server / every
+// worker, for diagnosis, e.g. "--trace-gc"; printed with the results), --durable (the server
+// persists to a fresh temporary --data-dir with its default durability), --check (exit 1 when
+// the target fails), --deadline S (watchdog, default 170). Every child is stopped on the way
+// out, on errors, on the watchdog and on SIGINT/SIGTERM.
+//
+// Besides the times, the table gives the CPU time (user + system, all threads, from /proc) each
+// system's server and workers used per measured round, and each process's peak RSS: on a
+// 2-core machine the CPU a step costs, more than any one process's wall time, bounds it.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import {
+  DRIVER_FLAG as BASELINE_DRIVER_FLAG,
+  SERVER_FLAG as BASELINE_SERVER_FLAG,
+  median,
+  rawGrpcClient,
+  startBaselineServer,
+} from './transport-baselines';
+import { BENCH_NODE_FLAGS, MALLOC_TUNING_ENV, REPO_ROOT, startChild, type StartedChild } from './child-process';
+
+const SELF = fileURLToPath(import.meta.url);
+const WORKER_FLAG = '--train-bench-worker';
+const NUM_WORKERS = 2;
+const BATCH_SIZE = 32;
+/** Longest one step or round may take before the run is declared stuck. */
+const OP_TIMEOUT_MS = 60_000;
+
+type System = 'product' | 'raw';
+
+interface WorkerConfig {
+  system: System;
+  /** host:port of this system's server. */
+  address: string;
+  workerId: number;
+  /** Shape of each tensor of the model. */
+  shapes: number[][];
+  sequential: boolean;
+}
+
+/** Milliseconds of one step at one worker, total and by phase. */
+interface StepTimes {
+  total: number;
+  pull: number;
+  push: number;
+  /** Product only: tr.step() (barrier wait + optimizer apply + reply). */
+  step: number;
+}
+
+type Reply = { ready: true } | { ready: false; error: string } | { id: number; times?: StepTimes; error?: string };
+
+// ---------------------------------------------------------------------------------------------
+// Worker child: one client of one system; runs a step when told and reports its times.
+
+function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took over ${OP_TIMEOUT_MS} ms`)), OP_TIMEOUT_MS);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Runs ops concurrently, or one after another. */
+async function all(ops: Array<() => Promise<void>>, sequential: boolean): Promise<void> {
+  if (sequential) for (const op of ops) await op();
+  else await Promise.all(ops.map((op) => op()));
+}
+
+/** A deterministic pseudo-random gradient in [-1e-3, 1e-3). */
+function gradient(elements: number, seed: number): Float32Array {
+  const g = new Float32Array(elements);
+  let s = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < elements; i++) {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5; s >>>= 0;
+    g[i] = (s / 4294967296 - 0.5) * 2e-3;
+  }
+  return g;
+}
+
+interface Session {
+  step(): Promise<StepTimes>;
+  close(): Promise<void> | void;
+}
+
+async function productSession(config: WorkerConfig): Promise<Session> {
+  // Imported here so the raw children, which share this bundle, never load the client.
+  const { connect } = await import('../client/index');
+  const ps = await connect(config.address);
+  const params: Array<Awaited<ReturnType<typeof ps.parameter>>> = [];
+  for (let i = 0; i < config.shapes.length; i++) {
+    const p = await ps.parameter(`bench_train_w${i}`, { shape: config.shapes[i]!, dtype: 'float32' });
+    if (config.workerId === 0) await p.initialize({ seed: 1000 + i }); // workers start one after another
+    params.push(p);
+  }
+  const tr = await ps.trainer('bench_train', params, 'sgd', { learningRate: 0.01, momentum: 0.9 },
+    { mode: 'sync', numWorkers: NUM_WORKERS, workerId: config.workerId });
+  const grads = config.shapes.map((shape, i) => ({
+    shape,
+    dtype: 'float32' as const,
+    data: gradient(shape.reduce((a, b) => a * b, 1), 7919 * (config.workerId + 1) + i),
+  }));
+  const bytes = grads.map((g) => g.data.byteLength);
+  return {
+    async step() {
+      const t0 = performance.now();
+      await all(params.map((p, i) => async () => {
+        const t = await p.data();
+        if (t.data.byteLength !== bytes[i]) throw new Error(`product pull of ${p.name} got ${t.data.byteLength} bytes`);
+      }), config.sequential);
+      const t1 = performance.now();
+      await all(params.map((p, i) => async () => {
+        await tr.pushGrad(p, grads[i]!);
+      }), config.sequential);
+      const t2 = performance.now();
+      await tr.step(BATCH_SIZE);
+      const t3 = performance.now();
+      return { total: t3 - t0, pull: t1 - t0, push: t2 - t1, step: t3 - t2 };
+    },
+    close: () => ps.close(),
+  };
+}
+
+function rawSession(config: WorkerConfig): Session {
+  const sizes = new Set(config.shapes.map((s) => s.reduce((a, b) => a * b, 1) * 4));
+  if (sizes.size !== 1) throw new Error('raw baseline: every tensor must have the same size (its server holds one payload)');
+  const [sizeBytes] = [...sizes] as [number];
+  const port = Number(config.address.slice(config.address.lastIndexOf(':') + 1));
+  const c = rawGrpcClient(port, { sizeBytes, smallBytes: 0 });
+  const n = config.shapes.length;
+  return {
+    async step() {
+      const t0 = performance.now();
+      await all(Array.from({ length: n }, () => c.pullStream), config.sequential);
+      const t1 = performance.now();
+      await all(Array.from({ length: n }, () => c.pushStream), config.sequential);
+      const t2 = performance.now();
+      return { total: t2 - t0, pull: t1 - t0, push: t2 - t1, step: 0 };
+    },
+    close: () => c.close(),
+  };
+}
+
+async function workerMain(config: WorkerConfig): Promise<void> {
+  const send = (r: Reply): void => {
+    process.send?.(r);
+  };
+  let session: Session | null = null;
+  let quitting = false;
+  const quit = (): void => {
+    if (quitting) return;
+    quitting = true;
+    Promise.resolve(session?.close()).catch(() => undefined).finally(() => process.exit(0));
+  };
+  process.on('disconnect', quit);
+  process.on('message', (msg: unknown) => {
+    if (msg === 'stop') return quit();
+    const { id } = msg as { id: number };
+    if (session === null) return send({ id, error: 'worker not ready' });
+    withTimeout(session.step(), `${config.system} step`).then(
+      (times) => send({ id, times }),
+      (err: unknown) => send({ id, error: err instanceof Error ? err.stack ?? err.message : String(err) }),
+    );
+  });
+  try {
+    session = config.system === 'product' ? await productSession(config) : rawSession(config);
+    send({ ready: true });
+  } catch (err) {
+    send({ ready: false, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent: servers, workers, interleaved rounds, report.
+
+interface Worker {
+  name: string;
+  pid: number;
+  step(): Promise<StepTimes>;
+  stop(): Promise<void>;
+}
+
+async function startWorker(config: WorkerConfig, execArgv: string[]): Promise<Worker> {
+  const name = `${config.system} worker ${config.workerId}`;
+  const started: StartedChild<Reply> = await startChild<Reply>(SELF, [WORKER_FLAG, JSON.stringify(config)], undefined, 120_000, execArgv);
+  if (!('ready' in started.ready) || !started.ready.ready) {
+    await started.stop();
+    const error = 'error' in started.ready ? started.ready.error : 'no ready report';
+    throw new Error(`${name} failed to start: ${error}`);
+  }
+  let nextId = 1;
+  const pending = new Map<number, { resolve(v: StepTimes): void; reject(e: Error): void }>();
+  started.child.on('message', (msg: Reply) => {
+    if (!('id' in msg)) return;
+    const p = pending.get(msg.id);
+    if (p === undefined) return;
+    pending.delete(msg.id);
+    if (msg.error !== undefined || msg.times === undefined) p.reject(new Error(`${name}: ${msg.error ?? 'no times'}`));
+    else p.resolve(msg.times);
+  });
+  started.child.on('exit', (code, signal) => {
+    for (const p of pending.values()) p.reject(new Error(`${name} exited (${String(code ?? signal)})`));
+    pending.clear();
+  });
+  return {
+    name,
+    pid: started.child.pid ?? 0,
+    step: () => new Promise<StepTimes>((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      started.child.send({ id });
+    }),
+    stop: () => started.stop(),
+  };
+}
+
+interface ProductServer {
+  address: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Every child this process spawned directly outside startChild, killed on any exit. */
+const liveChildren = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of liveChildren) c.kill('SIGKILL');
+});
+
+/** How `npm start` runs the server: its environment assignments, node flags, script and arguments. */
+interface StartCommand {
+  env: Record<string, string>;
+  nodeFlags: string[];
+  script: string;
+  args: string[];
+}
+
+/**
+ * Reads the last command of package.json's "start" script (e.g. `MALLOC_...=... exec node
+ * --enable-source-maps .build/gluonps-server.mjs`), so the server runs exactly as `npm start`
+ * runs it and follows any change to it. The same reading as bench/transport.ts's (which cannot
+ * be imported: its module runs that benchmark). Throws if the script no longer has that shape.
+ */
+function npmStartCommand(): StartCommand {
+  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const script = pkg.scripts?.start ?? '';
+  const last = script.split('&&').pop()!.trim().split(/\s+/);
+  const env: Record<string, string> = {};
+  let i = 0;
+  for (; i < last.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(last[i]!); i++) {
+    const eq = last[i]!.indexOf('=');
+    env[last[i]!.slice(0, eq)] = last[i]!.slice(eq + 1);
+  }
+  if (last[i] === 'exec') i++;
+  if (last[i] !== 'node') throw new Error(`bench:train: cannot read the server command from package.json "start": ${script}`);
+  i++;
+  const nodeFlags: string[] = [];
+  for (; i < last.length && last[i]!.startsWith('-'); i++) nodeFlags.push(last[i]!);
+  const entry = last[i];
+  if (entry === undefined || !entry.endsWith('.mjs')) throw new Error(`bench:train: no server bundle in package.json "start": ${script}`);
+  return { env, nodeFlags, script: path.resolve(REPO_ROOT, entry), args: last.slice(i + 1) };
+}
+
+/**
+ * Bundles and starts the real CLI as `npm start` does (its env and node flags; `extraFlags`
+ * only for diagnosis), on 127.0.0.1 and a free port; resolves at the "listening" log line.
+ */
+async function startProductServer(start: StartCommand, extraFlags: string[], dataDir: string): Promise<ProductServer> {
+  execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'bundle.mjs'), 'server/cli.ts', 'gluonps-server'], { stdio: 'inherit' });
+  // GLUONPS_BENCH_MALLOC=default drops the malloc settings here too, as for every bench child.
+  const startEnv = process.env.GLUONPS_BENCH_MALLOC === 'default'
+    ? Object.fromEntries(Object.entries(start.env).filter(([k]) => !(k in MALLOC_TUNING_ENV)))
+    : start.env;
+  const child = spawn(process.execPath, [...start.nodeFlags, ...extraFlags, start.script, ...start.args, '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir], {
+    env: { ...process.env, ...startEnv },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM'); // graceful: the CLI finishes in-flight calls, then exits (and writes a --cpu-prof)
+    const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(kill);
+  };
+  const lines = createInterface({ input: child.stdout! });
+  const address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('product server did not report "listening" within 60 s')), 60_000);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`product server exited before listening (${String(code ?? signal)})`));
+    });
+    lines.on('line', (line) => {
+      let entry: { msg?: unknown; address?: unknown; level?: unknown };
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        process.stderr.write(`[server] ${line}\n`);
+        return;
+      }
+      if (entry.msg === 'listening' && typeof entry.address === 'string') {
+        clearTimeout(timer);
+        resolve(entry.address);
+      } else if (typeof entry.level === 'number' && entry.level >= 40) {
+        process.stderr.write(`[server] ${line}\n`); // warnings and errors only
+      }
+    });
+  }).catch(async (err: unknown) => {
+    await stop();
+    throw err;
+  });
+  return { address, pid: child.pid ?? 0, stop };
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU time per process (Linux /proc; NaN elsewhere), to show where a round's work is done.
+
+let ticksPerSecond: number | null = null;
+
+/** user + system CPU ms a process has used so far, or NaN when it cannot be read. */
+function cpuMs(pid: number): number {
+  try {
+    ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Peak resident set size of a process in MiB (Linux /proc), or NaN. */
+function peakRssMiB(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The pid of our child process whose command line contains `flag` (the baseline server), or 0. */
+function childPidWith(flag: string): number {
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(flag)) return Number(entry);
+      } catch {
+        // the process went away while we looked
+      }
+    }
+  } catch {
+    // no /proc
+  }
+  return 0;
+}
+
+interface Args {
+  rounds: number;
+  warmup: number;
+  tensors: number;
+  params: number;
+  sequential: boolean;
+  serverProf: string | null;
+  workerProf: string | null;
+  serverFlags: string[];
+  workerFlags: string[];
+  durable: boolean;
+  check: boolean;
+  deadlineS: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const value = (flag: string): string | null => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? (argv[i + 1] ?? null) : null;
+  };
+  const int = (flag: string, dflt: number, min: number): number => {
+    const raw = value(flag);
+    if (raw === null) return dflt;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${flag} must be an integer >= ${min}, got ${raw}`);
+    return n;
+  };
+  const args: Args = {
+    rounds: int('--rounds', 10, 1),
+    warmup: int('--warmup', 2, 0),
+    tensors: int('--tensors', 4, 1),
+    params: int('--params', 16 * 1024 * 1024, 1),
+    sequential: argv.includes('--sequential'),
+    serverProf: value('--server-prof'),
+    workerProf: value('--worker-prof'),
+    serverFlags: (value('--server-flags') ?? '').split(/\s+/).filter((x) => x !== ''),
+    workerFlags: (value('--worker-flags') ?? '').split(/\s+/).filter((x) => x !== ''),
+    durable: argv.includes('--durable'),
+    check: argv.includes('--check'),
+    deadlineS: int('--deadline', 170, 10),
+  };
+  if (args.params % args.tensors !== 0) throw new Error(`--params (${args.params}) must be a multiple of --tensors (${args.tensors})`);
+  return args;
+}
+
+/** Equal tensors of `params / tensors` elements each, square-ish 2-D when possible. */
+function modelShapes(params: number, tensors: number): number[][] {
+  const each = params / tensors;
+  let rows = Math.floor(Math.sqrt(each));
+  while (each % rows !== 0) rows--;
+  return Array.from({ length: tensors }, () => [rows, each / rows]);
+}
+
+const fmt = (x: number, digits = 1): string => (Number.isFinite(x) ? x.toFixed(digits) : '-');
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const shapes = modelShapes(args.params, args.tensors);
+  const profArgs = (dir: string | null): string[] => (dir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(dir)]);
+  const stops: Array<() => Promise<void>> = [];
+  let stopping: Promise<void> | null = null;
+  const stopAll = (): Promise<void> => {
+    // Workers first (they close their connections), then servers; each stop is bounded.
+    stopping ??= (async () => {
+      for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    })();
+    return stopping;
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    process.stderr.write(`bench:train: ${signal}, stopping children\n`);
+    void stopAll().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`bench:train: still running after ${args.deadlineS} s; stopping\n`);
+    void stopAll().finally(() => process.exit(1));
+  }, args.deadlineS * 1000);
+  watchdog.unref();
+
+  const t0 = performance.now();
+  try {
+    // Memory only by default: this measures transfer and training. --durable gives the server a
+    // fresh temporary --data-dir with its default durability (removed afterwards).
+    const start = npmStartCommand();
+    const dataDir = args.durable ? mkdtempSync(path.join(tmpdir(), 'gluonps-bench-train-')) : 'none';
+    if (args.durable) stops.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    const product = await startProductServer(start, [...args.serverFlags, ...profArgs(args.serverProf)], dataDir);
+    stops.push(product.stop);
+    const tensorBytes = (args.params / args.tensors) * 4;
+    const raw = await startBaselineServer('grpc', { sizeBytes: tensorBytes, smallBytes: 0 });
+    stops.push(raw.stop);
+
+    const workers: Record<System, Worker[]> = { product: [], raw: [] };
+    for (const system of ['product', 'raw'] as const) {
+      const address = system === 'product' ? product.address : `127.0.0.1:${raw.port}`;
+      // One after another: the first product worker declares and initializes the parameters.
+      for (let workerId = 0; workerId < NUM_WORKERS; workerId++) {
+        const prof = profArgs(args.workerProf === null ? null : path.join(args.workerProf, system));
+        const w = await startWorker({ system, address, workerId, shapes, sequential: args.sequential }, [...BENCH_NODE_FLAGS, ...args.workerFlags, ...prof]);
+        stops.push(w.stop);
+        workers[system].push(w);
+      }
+    }
+
+    /** One round of a system: every worker steps at once; per-worker times. */
+    const round = (system: System): Promise<StepTimes[]> => Promise.all(workers[system].map((w) => w.step()));
+    const serverPid: Record<System, number> = { product: product.pid, raw: childPidWith(BASELINE_SERVER_FLAG) };
+    /** CPU ms per measured round: the system's server, and its workers together. */
+    const cpu: Record<System, { server: number[]; workers: number[] }> = { product: { server: [], workers: [] }, raw: { server: [], workers: [] } };
+    const measuredRound = async (system: System): Promise<StepTimes[]> => {
+      const pids = [serverPid[system], ...workers[system].map((w) => w.pid)];
+      const before = pids.map(cpuMs);
+      const times = await round(system);
+      const used = pids.map((pid, i) => cpuMs(pid) - before[i]!);
+      cpu[system].server.push(used[0]!);
+      cpu[system].workers.push(used.slice(1).reduce((a, b) => a + b, 0));
+      return times;
+    };
+    for (let i = 0; i < args.warmup; i++) {
+      await round('product');
+      await round('raw');
+    }
+    const samples: Record<System, StepTimes[][]> = { product: [], raw: [] };
+    for (let i = 0; i < args.rounds; i++) {
+      const order: System[] = i % 2 === 0 ? ['product', 'raw'] : ['raw', 'product'];
+      for (const system of order) samples[system].push(await measuredRound(system));
+    }
+    const peakRss = {
+      productServer: peakRssMiB(serverPid.product),
+      productWorker: Math.max(...workers.product.map((w) => peakRssMiB(w.pid))),
+      rawServer: peakRssMiB(serverPid.raw),
+      rawClient: Math.max(...workers.raw.map((w) => peakRssMiB(w.pid))),
+    };
+    await stopAll();
+    const elapsedS = (performance.now() - t0) / 1000;
+
+    // A round's figure is its slower worker's; phases are the per-worker figures of that worker.
+    const slowest = (rounds: StepTimes[][]): StepTimes[] => rounds.map((r) => r.reduce((a, b) => (b.total > a.total ? b : a)));
+    const product_ = slowest(samples.product);
+    const raw_ = slowest(samples.raw);
+    const stepMs = median(product_.map((t) => t.total));
+    const rawMs = median(raw_.map((t) => t.total));
+    const mib = (args.params * 4) / (1 << 20);
+
+    const rows: Array<[string, number[]]> = [
+      ['product step, total (slower worker)', product_.map((t) => t.total)],
+      ['  pull: data() of every tensor', product_.map((t) => t.pull)],
+      ['  push: pushGrad() of every tensor', product_.map((t) => t.push)],
+      ['  step(): barrier + optimizer + reply', product_.map((t) => t.step)],
+      ['raw grpc-js round, total (slower client)', raw_.map((t) => t.total)],
+      ['  pull: every tensor', raw_.map((t) => t.pull)],
+      ['  push: every tensor', raw_.map((t) => t.push)],
+      ['CPU ms per step: product server', cpu.product.server],
+      ['CPU ms per step: product workers (both)', cpu.product.workers],
+      ['CPU ms per round: raw grpc-js server', cpu.raw.server],
+      ['CPU ms per round: raw grpc-js clients (both)', cpu.raw.workers],
+    ];
+    const width = Math.max(...rows.map(([label]) => label.length));
+    console.log(`bench:train: ${args.params} float32 params (${fmt(mib, 0)} MiB) in ${args.tensors} tensors of ` +
+      `[${shapes[0]!.join(', ')}]; ${NUM_WORKERS} worker processes + 1 server, sync SGD-momentum; per step each worker ` +
+      `pulls and pushes ${fmt(mib, 0)} MiB (${args.sequential ? 'tensors one after another' : 'tensors concurrently'}); ` +
+      `raw grpc-js: the same bytes in the same tensor sizes from ${NUM_WORKERS} client processes; ` +
+      `${args.rounds} interleaved rounds after ${args.warmup} warm-up; ${fmt(elapsedS, 0)} s`);
+    const serverCmd = [...Object.entries(start.env).map(([k, v]) => `${k}=${v}`), 'node', ...start.nodeFlags, ...args.serverFlags].join(' ');
+    console.log(`  product server: ${serverCmd} ${path.relative(REPO_ROOT, start.script)} --data-dir ${args.durable ? '<fresh temp dir>' : 'none'} ` +
+      `(as npm start${args.serverFlags.length > 0 ? ', plus --server-flags' : ''}); ` +
+      `workers and raw server: ${[...Object.entries(process.env.GLUONPS_BENCH_MALLOC === 'default' ? {} : MALLOC_TUNING_ENV).map(([k, v]) => `${k}=${v}`), 'node', ...BENCH_NODE_FLAGS, ...args.workerFlags].join(' ')}` +
+      `${args.workerFlags.length > 0 ? ' (workers only: --worker-flags)' : ''}`);
+    console.log(`${'ms'.padEnd(width)}  ${'median'.padStart(8)}  ${'min'.padStart(8)}  ${'max'.padStart(8)}  ${'n'.padStart(3)}`);
+    for (const [label, xs] of rows) {
+      console.log(`${label.padEnd(width)}  ${fmt(median(xs)).padStart(8)}  ${fmt(Math.min(...xs)).padStart(8)}  ` +
+        `${fmt(Math.max(...xs)).padStart(8)}  ${String(xs.length).padStart(3)}`);
+    }
+    console.log(`peak RSS MiB: product server ${fmt(peakRss.productServer, 0)}, product worker ${fmt(peakRss.productWorker, 0)}; ` +
+      `raw server ${fmt(peakRss.rawServer, 0)}, raw client ${fmt(peakRss.rawClient, 0)}`);
+    const ratio = stepMs / rawMs;
+    const ok = ratio <= 1.3;
+    console.log(`target: step_ms <= 1.3 x raw_transfer_ms: ${fmt(stepMs)} / ${fmt(rawMs)} = ${fmt(ratio, 2)} x: ${ok ? 'PASS' : 'FAIL'}`);
+    console.log(JSON.stringify({
+      bench: 'train',
+      params: args.params,
+      step_ms: Number(stepMs.toFixed(1)),
+      raw_transfer_ms: Number(rawMs.toFixed(1)),
+    }));
+    return args.check && !ok ? 1 : 0;
+  } finally {
+    await stopAll();
+    clearTimeout(watchdog);
+  }
+}
+
+// This bundle is also the entry of the baseline server child (transport-baselines.ts checks its
+// own flags at load) and of our worker children; only a plain invocation runs the benchmark.
+const role = process.argv[2];
+if (role === WORKER_FLAG) {
+  void workerMain(JSON.parse(process.argv[3] ?? '{}') as WorkerConfig);
+} else if (role !== BASELINE_SERVER_FLAG && role !== BASELINE_DRIVER_FLAG) {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error('bench:train failed:', err);
+      process.exit(1);
+    },
+  );
+}
