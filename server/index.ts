@@ -122,7 +122,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       );
     } catch (err) {
       server.forceShutdown();
-      throw new ConfigError(`data dir ${options.dataDir}: ${(err as Error).message}`);
+      // The lock's message already names the data dir and its holder.
+      const e = err as Error;
+      throw new ConfigError(e.name === 'DataDirLockedError' ? e.message : `data dir ${options.dataDir}: ${e.message}`);
     }
   }
   ready = true;

@@ -251,12 +251,15 @@ export class Durability implements Journal {
         meta,
         { log: this.log },
       );
-      // The log before this checkpoint is no longer needed.
+      await pruneCheckpoints(this.checkpointsDir, this.options.keepCheckpoints, { log: this.log });
+      // The log is kept back to the oldest kept checkpoint, so recovery can fall back to any of
+      // them (if the newest fails its checksum) and still replay everything after it.
       if (this.wal) {
         await this.wal.rotate();
-        await this.wal.removeSegmentsBefore(snap.lsn + 1n);
+        const kept = await listCheckpoints(this.checkpointsDir, { verify: 'size', log: this.log });
+        const oldest = kept[kept.length - 1];
+        if (oldest) await this.wal.removeSegmentsBefore(BigInt((oldest.manifest.meta as CheckpointMeta).lsn) + 1n);
       }
-      await pruneCheckpoints(this.checkpointsDir, this.options.keepCheckpoints, { log: this.log });
       const bytes = tensors.reduce((a, t) => a + t.bytes.byteLength, 0);
       this.log.info({ id: id.toString(), reason, lsn: snap.lsn.toString(), bytes, ms: Math.round(performance.now() - started) }, 'checkpoint written');
       return id;

@@ -56,8 +56,8 @@ export async function applyRecord(m: JournalMeta, payload: Uint8Array, store: Pa
     }
     case 'trainer.apply': await trainers.get(str('trainer')).replayApply(Number(m.step), m.workers as number[]); return;
     case 'trainer.abort': await trainers.get(str('trainer')).replayAbort(Number(m.step)); return;
-    case 'trainer.leave': trainers.get(str('trainer')).leave(Number(m.worker)); return;
-    case 'trainer.lr': trainers.get(str('trainer')).setLearningRate(Number(m.lr)); return;
+    case 'trainer.leave': await trainers.get(str('trainer')).leave(Number(m.worker)); return;
+    case 'trainer.lr': await trainers.get(str('trainer')).setLearningRate(Number(m.lr)); return;
     case 'trainer.loadStates': await trainers.get(str('trainer')).loadStates(payload); return;
     default: throw new ReplayError(`unknown write-ahead log record '${m.op}'`);
   }

@@ -172,15 +172,15 @@ export function trainerServiceHandlers(registry: TrainerRegistry, store: Paramet
       return { step: r.step, versions: r.versions.map(Number), workers: r.workers };
     }),
 
-    Leave: unary(ctx('Leave'), (req) => {
+    Leave: unary(ctx('Leave'), async (req) => {
       const t = registry.get(req.trainer);
-      t.leave(req.workerId);
+      await t.leave(req.workerId);
       return infoOf(t);
     }),
 
-    SetLearningRate: unary(ctx('SetLearningRate'), (req) => {
+    SetLearningRate: unary(ctx('SetLearningRate'), async (req) => {
       const t = registry.get(req.trainer);
-      t.setLearningRate(req.learningRate);
+      await t.setLearningRate(req.learningRate);
       return infoOf(t);
     }),
 

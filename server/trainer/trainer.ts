@@ -346,14 +346,17 @@ export class Trainer {
   /** Drops the open step (its gradients too) and fails its waiters; recorded so replay does too. */
   async abortOpen(open: OpenStep | null, msg: string): Promise<void> {
     if (open === null) return;
+    let durable: Promise<void> = Promise.resolve();
     await this.store.gate.shared(() => {
       if (this.open !== open) return;
       this.open = null;
       // Only the workers that stepped are told the step failed (and will push again); a worker
       // that pushed but had not stepped yet keeps its gradients for when it does.
       for (const w of open.stepped.keys()) this.discardPendingOf(w);
-      void this.journal.append({ op: 'trainer.abort', trainer: this.spec.name, step: open.index });
+      durable = this.journal.append({ op: 'trainer.abort', trainer: this.spec.name, step: open.index });
     });
+    // The workers learn the step failed only once that is recorded.
+    await durable.catch((err: unknown) => this.log.error({ err }, 'could not record an aborted step'));
     if (open.timer) clearTimeout(open.timer);
     for (const w of open.waiters) w.reject(new ServerError(grpc.status.DEADLINE_EXCEEDED, msg));
   }
@@ -499,23 +502,25 @@ export class Trainer {
 
   // --- Workers leaving, learning rate, description -------------------------------------------
 
-  /** Idempotent: leaving twice is the same as leaving once. */
-  leave(workerId: number): void {
+  /** Idempotent: leaving twice is the same as leaving once. Resolves once recorded durably. */
+  async leave(workerId: number): Promise<void> {
     if (this.left.has(workerId)) return;
     this.checkWorker(workerId);
     this.left.add(workerId);
-    void this.journal.append({ op: 'trainer.leave', trainer: this.spec.name, worker: workerId });
+    const durable = this.journal.append({ op: 'trainer.leave', trainer: this.spec.name, worker: workerId });
     // A step it already made stays in the open step with its gradients; otherwise they go.
     if (!(this.open?.stepped.has(workerId) ?? false)) this.discardPendingOf(workerId);
     this.log.info({ trainer: this.spec.name, worker: workerId }, 'worker left');
-    this.maybeApply();
+    // During replay the log itself says whether (and with whom) the open step was applied.
+    if (!this.replaying) this.maybeApply();
+    await durable;
   }
 
-  setLearningRate(lr: number): void {
+  async setLearningRate(lr: number): Promise<void> {
     if (this.spec.optimizer.scheduler) throw precondition(`${this.who}: it has an lr scheduler, which sets the learning rate; set_learning_rate is not allowed`);
     if (!Number.isFinite(lr) || lr < 0) throw invalid(`${this.who}: learning rate must be a finite number >= 0, got ${lr}`);
     this.learningRate = lr;
-    void this.journal.append({ op: 'trainer.lr', trainer: this.spec.name, lr });
+    await this.journal.append({ op: 'trainer.lr', trainer: this.spec.name, lr });
   }
 
   state(): TrainerState {

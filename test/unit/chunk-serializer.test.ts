@@ -23,7 +23,7 @@ describe('chunk serializer', () => {
   });
 
   it('leaves messages with a header to protobufjs', () => {
-    const msg = { header: { shape: [2], dtype: 'DTYPE_UINT8', byteLength: 2, version: 3, rowIds: [], ctx: null }, chunk: new Uint8Array([1, 2]) };
+    const msg = { header: { shape: [2], dtype: 'DTYPE_UINT8' as const, byteLength: 2, version: 3, rowIds: [] as number[], ctx: null }, chunk: new Uint8Array([1, 2]) };
     expect(Buffer.compare(Buffer.from(fast.Data.responseSerialize(msg)), Buffer.from(service.Data.responseSerialize(msg)))).toBe(0);
   });
 });
