@@ -629,7 +629,13 @@ describe('acknowledged means logged', () => {
         let busy = true;
         const value = { shape: [256, 1024], dtype: 'float32' as const, data: new Float32Array(256 * 1024).fill(a) };
         const load = (async () => {
-          while (busy) await (await bg.get('ballast')).setData(value).catch(() => undefined);
+          while (busy) {
+            try {
+              await (await bg.get('ballast')).setData(value);
+            } catch {
+              // the server is being killed and restarted under this load
+            }
+          }
         })();
         await sleep(30);
         await Promise.all([lr.setLearningRate(0.5 + a), leavers[a]![1]!.leave()]);
