@@ -121,7 +121,8 @@ export class Durability implements Journal {
     const started = performance.now();
     await mkdir(this.checkpointsDir, { recursive: true });
     await mkdir(this.walDir, { recursive: true });
-    const removed = await removeLeftovers(this.checkpointsDir, { log: this.log });
+    // Sizes only: checksums are verified while the checkpoint is loaded (one read of its data).
+    const removed = await removeLeftovers(this.checkpointsDir, { verify: 'size', log: this.log });
     if (removed.length > 0) this.log.warn({ removed }, 'removed incomplete checkpoints');
     // Sizes are checked when listing; checksums while loading (one read of the data), falling
     // back to the next older checkpoint if one does not match.
@@ -281,7 +282,7 @@ export class Durability implements Journal {
       const head = await readRange(path, 0, file.tensors[0]?.byteOffset ?? expected.size);
       crc = crc32(head, crc);
       for (const t of file.tensors) {
-        const buf = new Uint8Array(t.byteLength);
+        const buf = Buffer.allocUnsafeSlow(t.byteLength); // fully overwritten: no zero-fill
         await file.readInto(t.name, buf);
         crc = crc32(buf, crc);
         bytes.set(t.name, buf);

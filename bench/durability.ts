@@ -1,0 +1,612 @@
+// `npm run bench:durability`: what durability costs, in one run on one disk.
+//
+// Part 1, checkpoint write and load against the disk (child bench/durability-ckpt.ts, under plain
+// node from a bundle with `npm start`'s environment and node flags): --ckpt-bytes (default 1 GiB)
+// of float32 parameters in --ckpt-tensors tensors (default 8 x 128 MiB) held by an in-process
+// server (startServer, durability 'checkpoint'). Timed: `durability.checkpoint()` (snapshot copy
+// + safetensors file + crc32 + fsyncs + manifest + renames) against a plain sequential write of
+// the same bytes from preallocated buffers + fsync into a new file in the same directory; and a
+// server start on that data dir (full checksum verification + load + tensors rebuilt) against a
+// plain sequential read of the raw file into preallocated buffers. Reads are cold (page cache
+// dropped before each) when the process may drop it, else both warm; every timed step starts
+// after a `sync`. --runs runs (default 5), raw and checkpoint order alternating per run; medians.
+// Warm-cache reads are shown for reference. GB/s = 1e9 bytes/s of parameter bytes.
+//
+// Part 2, sync training steps per second per durability mode (child bench/durability-worker.ts):
+// four servers, each the real CLI (server/cli.ts, bundled by scripts/bundle.mjs as `npm start`
+// does, into .build/bench-durability-server.mjs, run with the environment and node flags of
+// package.json's "start") in its own process: `--data-dir none` (no durability), `--durability
+// checkpoint --checkpoint-every-seconds S` (default S = 1, so checkpoints land inside every
+// window; the cost per checkpoint is printed, which scales to any interval), `--durability
+// wal-batch` and `--durability wal-always` (with --keep-checkpoints 1, see below; else their
+// defaults: 10 ms batches, checkpoint every 300 s), each with its own data dir. One worker process (the product client) holds a sync
+// SGD-momentum trainer (numWorkers 1) on each server over --params float32 parameters in
+// --tensors tensors (default 4 x 1M = 16 MiB); a step = pushGrad of every tensor (concurrently) +
+// step(). Windows of --window seconds (default 2), the modes in a rotated order each round,
+// --rounds rounds (default 8) after one untimed 1 s window per mode; median steps/s per mode (and
+// the median same-round ratio to none). After each window, untimed: the server takes an on-demand
+// checkpoint (AdminService.Checkpoint: it waits for a checkpoint in flight, leaves none to run
+// into the next window, and drops the write-ahead log it covers, as the WAL servers run with
+// --keep-checkpoints 1, so disk use stays bounded), then `sync`, so no window pays for another's
+// dirty pages.
+//
+
+//
+// Output: the figures of every run and window, the target lines, and last one JSON line:
+// {"bench":"durability","ckpt_write_gbps":…,"raw_write_gbps":…,"ckpt_load_gbps":…,
+//  "raw_read_gbps":…,"steps_per_s":{"none":…,"checkpoint":…,"wal-batch":…,"wal-always":…}}
+//
+// Flags: --runs N, --ckpt-bytes N, --ckpt-tensors N, --rounds N, --window S, --params N,
+// --tensors N, --ckpt-every-seconds S, --wal-batch-ms N (passed to the wal-batch server), --dir
+// DIR (default .bench-out/durability; must be on the disk to measure), --warm (do not drop the
+// page cache), --skip-ckpt / --skip-steps, --server-prof DIR (the step servers under --cpu-prof,
+// written at shutdown), --check (exit 1 when a target fails), --deadline S (watchdog, default
+// 239). Temporary files are deleted and every child is stopped on the way out, on errors, on
+// the watchdog and on SIGINT/SIGTERM. bench/durability-phases.ts (run by hand) times the
+// phases of one checkpoint write and load, for diagnosis.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import * as grpc from '@grpc/grpc-js';
+import { loadProtos } from '../protos/load';
+import { BENCH_NODE_FLAGS, BENCH_OUT_DIR, MALLOC_TUNING_ENV, REPO_ROOT, startChild, type StartedChild } from './child-process';
+import type { CkptReply, CkptRunResult } from './durability-ckpt';
+import type { WindowResult, WorkerReply } from './durability-worker';
+
+const HERE = path.join(REPO_ROOT, 'bench');
+const MODES = ['none', 'checkpoint', 'wal-batch', 'wal-always'] as const;
+type Mode = (typeof MODES)[number];
+const GiB = 2 ** 30;
+
+interface Args {
+  runs: number;
+  ckptBytes: number;
+  ckptTensors: number;
+  rounds: number;
+  window: number;
+  params: number;
+  tensors: number;
+  ckptEverySeconds: number;
+  /** Passed to the wal-batch server as --wal-batch-ms when set (diagnosis). */
+  walBatchMs: number | null;
+  dir: string;
+  warm: boolean;
+  skipCkpt: boolean;
+  skipSteps: boolean;
+  serverProf: string | null;
+  check: boolean;
+  deadlineS: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const value = (flag: string): string | null => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? (argv[i + 1] ?? null) : null;
+  };
+  const num = (flag: string, dflt: number, min: number, integer = true): number => {
+    const raw = value(flag);
+    if (raw === null) return dflt;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) throw new Error(`${flag} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${raw}`);
+    return n;
+  };
+  const known = new Set(['--runs', '--ckpt-bytes', '--ckpt-tensors', '--rounds', '--window', '--params', '--tensors', '--ckpt-every-seconds', '--wal-batch-ms', '--dir', '--server-prof', '--deadline']);
+  const flags = new Set(['--warm', '--skip-ckpt', '--skip-steps', '--check']);
+  for (let i = 0; i < argv.length; i++) {
+    if (known.has(argv[i]!)) i++;
+    else if (!flags.has(argv[i]!)) throw new Error(`unknown argument ${argv[i]}`);
+  }
+  const args: Args = {
+    runs: num('--runs', 5, 1),
+    ckptBytes: num('--ckpt-bytes', GiB, 1024),
+    ckptTensors: num('--ckpt-tensors', 8, 1),
+    rounds: num('--rounds', 8, 1),
+    window: num('--window', 2, 0.2, false),
+    params: num('--params', 4 * 1024 * 1024, 1),
+    tensors: num('--tensors', 4, 1),
+    ckptEverySeconds: num('--ckpt-every-seconds', 1, 1),
+    walBatchMs: value('--wal-batch-ms') === null ? null : num('--wal-batch-ms', 10, 1),
+    dir: path.resolve(value('--dir') ?? path.join(BENCH_OUT_DIR, 'durability')),
+    warm: argv.includes('--warm'),
+    skipCkpt: argv.includes('--skip-ckpt'),
+    skipSteps: argv.includes('--skip-steps'),
+    serverProf: value('--server-prof'),
+    check: argv.includes('--check'),
+    deadlineS: num('--deadline', 239, 10),
+  };
+  if (args.ckptBytes % (4 * args.ckptTensors) !== 0) throw new Error('--ckpt-bytes must be a multiple of 4 x --ckpt-tensors');
+  if (args.params % args.tensors !== 0) throw new Error('--params must be a multiple of --tensors');
+  return args;
+}
+
+function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+const fmt = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : '-');
+const round3 = (x: number): number => Number(x.toFixed(3));
+
+/** Square-ish 2-D shape of `elements` elements. */
+function shapeOf(elements: number): number[] {
+  let rows = 2 ** Math.floor(Math.log2(Math.sqrt(elements)));
+  while (elements % rows !== 0) rows >>= 1;
+  return [rows, elements / rows];
+}
+
+function dirBytes(dir: string): number {
+  try {
+    return Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(/\s/)[0]);
+  } catch {
+    return 0;
+  }
+}
+
+/** `df` line of the filesystem holding `dir`: device, size, mount point. */
+function diskOf(dir: string): string {
+  try {
+    const lines = execFileSync('df', ['-P', '-h', dir], { encoding: 'utf8' }).trim().split('\n');
+    const f = lines[lines.length - 1]!.split(/\s+/);
+    let type = '';
+    try {
+      type = execFileSync('findmnt', ['-n', '-o', 'FSTYPE', '--target', dir], { encoding: 'utf8' }).trim();
+    } catch {
+      // no findmnt
+    }
+    return `${f[0]} (${type || 'fs'}) mounted on ${f[5]}, ${f[1]} total, ${f[3]} free`;
+  } catch {
+    return 'unknown disk';
+  }
+}
+
+let ticksPerSecond: number | null = null;
+/** user + system CPU ms a process has used so far (Linux /proc), or NaN. */
+function cpuMs(pid: number): number {
+  try {
+    ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+  } catch {
+    return Number.NaN;
+  }
+}
+/** Bytes a process has caused to be written to storage so far (/proc/<pid>/io write_bytes), or NaN. */
+function diskWriteBytes(pid: number): number {
+  try {
+    const m = /write_bytes:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m ? Number(m[1]) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Children
+
+/** A child speaking the {id, ...} request / {id, result|error} reply protocol. */
+interface Rpc<R> {
+  started: StartedChild<unknown>;
+  request(msg: Record<string, unknown>): Promise<R>;
+}
+
+function rpcOf<R>(started: StartedChild<unknown>, name: string): Rpc<R> {
+  let nextId = 1;
+  const pending = new Map<number, { resolve(v: R): void; reject(e: Error): void }>();
+  started.child.on('message', (msg: { id?: number; result?: R; error?: string }) => {
+    if (typeof msg !== 'object' || msg === null || msg.id === undefined) return;
+    const p = pending.get(msg.id);
+    if (p === undefined) return;
+    pending.delete(msg.id);
+    if (msg.error !== undefined || msg.result === undefined) p.reject(new Error(`${name}: ${msg.error ?? 'no result'}`));
+    else p.resolve(msg.result);
+  });
+  started.child.on('exit', (code, signal) => {
+    for (const p of pending.values()) p.reject(new Error(`${name} exited (${String(code ?? signal)})`));
+    pending.clear();
+  });
+  return {
+    started,
+    request: (msg) =>
+      new Promise<R>((resolve, reject) => {
+        const id = nextId++;
+        pending.set(id, { resolve, reject });
+        started.child.send({ ...msg, id });
+      }),
+  };
+}
+
+/** Children spawned outside startChild, killed on any exit. */
+const liveChildren = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of liveChildren) c.kill('SIGKILL');
+});
+
+interface StepServer {
+  mode: Mode;
+  address: string;
+  pid: number;
+  dataDir: string | null;
+  /** 'checkpoint written' log lines so far, with their ms. */
+  checkpoints: number[];
+  stop(): Promise<void>;
+}
+
+/** How `npm start` runs the server: its environment assignments and node flags. */
+interface StartCommand {
+  env: Record<string, string>;
+  nodeFlags: string[];
+}
+
+/**
+ * Reads the last command of package.json's "start" script (`VAR=... exec node FLAGS
+ * .build/gluonps-server.mjs`, as bench/transport.ts does), so the servers here run with the
+ * same environment and node flags as `npm start` and follow any change to it.
+ */
+function npmStartCommand(): StartCommand {
+  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const script = pkg.scripts?.start ?? '';
+  const last = script.split('&&').pop()!.trim().split(/\s+/);
+  const env: Record<string, string> = {};
+  let i = 0;
+  for (; i < last.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(last[i]!); i++) {
+    const eq = last[i]!.indexOf('=');
+    env[last[i]!.slice(0, eq)] = last[i]!.slice(eq + 1);
+  }
+  if (last[i] === 'exec') i++;
+  if (last[i] !== 'node') throw new Error(`bench:durability: cannot read the server command from package.json "start": ${script}`);
+  i++;
+  const nodeFlags: string[] = [];
+  for (; i < last.length && last[i]!.startsWith('-'); i++) nodeFlags.push(last[i]!);
+  // GLUONPS_BENCH_MALLOC=default drops the malloc settings here too, as for every bench child.
+  if (process.env.GLUONPS_BENCH_MALLOC === 'default') for (const k of Object.keys(MALLOC_TUNING_ENV)) delete env[k];
+  return { env, nodeFlags };
+}
+
+function bundleServer(): string {
+  // server/cli.ts bundled as `npm start` bundles it, under its own name so that a concurrent
+  // `npm start` or benchmark never runs a half-written bundle.
+  execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'bundle.mjs'), 'server/cli.ts', 'bench-durability-server'], { stdio: 'inherit' });
+  return path.join(REPO_ROOT, '.build', 'bench-durability-server.mjs');
+}
+
+/** Starts the CLI bundle as `npm start` does; resolves at its "listening" line. */
+async function startStepServer(bundle: string, mode: Mode, dataDir: string | null, args: Args): Promise<StepServer> {
+  const flags = ['--host', '127.0.0.1', '--port', '0', '--log-level', 'info', '--data-dir', dataDir ?? 'none'];
+  if (mode !== 'none') flags.push('--durability', mode);
+  if (mode === 'checkpoint') flags.push('--checkpoint-every-seconds', String(args.ckptEverySeconds));
+  if (mode === 'wal-batch' && args.walBatchMs !== null) flags.push('--wal-batch-ms', String(args.walBatchMs));
+  // The log is kept back to the oldest kept checkpoint; a WAL mode server checkpoints only
+  // between windows (untimed), so keeping one bounds the disk to one window's log.
+  if (mode === 'wal-batch' || mode === 'wal-always') flags.push('--keep-checkpoints', '1');
+  const prof = args.serverProf === null ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(args.serverProf), '--cpu-prof-name', `server-${mode}.cpuprofile`];
+  const start = npmStartCommand();
+  const child = spawn(process.execPath, [...start.nodeFlags, ...prof, bundle, ...flags], { env: { ...process.env, ...start.env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  const checkpoints: number[] = [];
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM'); // graceful: in-flight calls, a last checkpoint, a --cpu-prof
+    const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(kill);
+  };
+  const lines = createInterface({ input: child.stdout! });
+  const address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${mode} server did not report "listening" within 60 s`)), 60_000);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${mode} server exited before listening (${String(code ?? signal)})`));
+    });
+    lines.on('line', (line) => {
+      let e: { msg?: unknown; address?: unknown; level?: unknown; ms?: unknown };
+      try {
+        e = JSON.parse(line) as typeof e;
+      } catch {
+        process.stderr.write(`[${mode} server] ${line}\n`);
+        return;
+      }
+      if (e.msg === 'listening' && typeof e.address === 'string') {
+        clearTimeout(timer);
+        resolve(e.address);
+      } else if (e.msg === 'checkpoint written') {
+        checkpoints.push(Number(e.ms));
+      } else if (typeof e.level === 'number' && e.level >= 40) {
+        process.stderr.write(`[${mode} server] ${line}\n`);
+      }
+    });
+  }).catch(async (err: unknown) => {
+    await stop();
+    throw err;
+  });
+  return { mode, address, pid: child.pid ?? 0, dataDir, checkpoints, stop };
+}
+
+/** AdminService.Checkpoint on a server (folds and drops its write-ahead log). */
+function adminCheckpoint(address: string): Promise<void> {
+  const protos = loadProtos();
+  const client = new protos.gluonps.v1.AdminService(address, grpc.credentials.createInsecure());
+  return new Promise<void>((resolve, reject) => {
+    client.Checkpoint({ reason: 'bench:durability between windows' }, { deadline: Date.now() + 120_000 }, (err) => {
+      client.close();
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parts
+
+interface CkptSummary {
+  runs: CkptRunResult[];
+  cacheNote: string;
+  rawWrite: number;
+  ckptWrite: number;
+  rawRead: number;
+  ckptLoad: number;
+  rawReadWarm: number;
+  ckptLoadWarm: number;
+  peakDiskBytes: number;
+}
+
+async function checkpointPart(args: Args, register: (stop: () => Promise<void>) => void): Promise<CkptSummary> {
+  // This child hosts the server (in-process): the node flags of `npm start`, plus --expose-gc
+  // so that it can free each run's buffers between (untimed) steps.
+  const started = await startChild<unknown>(path.join(HERE, 'durability-ckpt.ts'), [], undefined, 120_000,
+    [...npmStartCommand().nodeFlags.filter((f) => f !== '--enable-source-maps'), '--expose-gc']);
+  register(started.stop);
+  const ready = started.ready as CkptReply;
+  if (!('ready' in ready)) throw new Error('checkpoint child: no ready report');
+  if (ready.cacheMode === 'cold' && args.warm) ready.cacheNote = 'warm (--warm): page cache not dropped';
+  const rpc = rpcOf<CkptRunResult>(started, 'checkpoint child');
+  const runs: CkptRunResult[] = [];
+  const dir = path.join(args.dir, 'ckpt');
+  console.log(`part 1: ${fmt(args.ckptBytes / GiB, 2)} GiB of float32 parameters in ${args.ckptTensors} tensors of ${fmt(args.ckptBytes / args.ckptTensors / 2 ** 20, 0)} MiB; ` +
+    `${args.runs} runs; reads ${ready.cacheMode === 'cold' && !args.warm ? ready.cacheNote : 'warm: both reads from the page cache'}`);
+  console.log(`  run  order        raw write  ckpt write   raw read  ckpt load  | warm: raw read  ckpt load   (GB/s)`);
+  const gbps = (r: CkptRunResult, s: number): number => r.bytes / s / 1e9;
+  for (let run = 0; run < args.runs; run++) {
+    const r = await rpc.request({ cmd: 'run', run, dir, bytes: args.ckptBytes, tensors: args.ckptTensors, dropCaches: ready.cacheMode === 'cold' && !args.warm });
+    runs.push(r);
+    console.log(`  ${String(run + 1).padStart(3)}  ${r.order.padEnd(11)}  ${fmt(gbps(r, r.rawWriteS)).padStart(9)}  ${fmt(gbps(r, r.ckptWriteS)).padStart(10)}  ` +
+      `${fmt(gbps(r, r.rawReadS)).padStart(9)}  ${fmt(gbps(r, r.ckptLoadS)).padStart(9)}  | ${fmt(gbps(r, r.rawReadWarmS)).padStart(14)}  ${fmt(gbps(r, r.ckptLoadWarmS)).padStart(9)}` +
+      `   (s: ${fmt(r.rawWriteS)} ${fmt(r.ckptWriteS)} ${fmt(r.rawReadS)} ${fmt(r.ckptLoadS)} | ${fmt(r.rawReadWarmS)} ${fmt(r.ckptLoadWarmS)})`);
+  }
+  await started.stop();
+  const med = (f: (r: CkptRunResult) => number): number => median(runs.map(f));
+  return {
+    runs,
+    cacheNote: args.warm ? 'warm (--warm)' : ready.cacheNote,
+    rawWrite: med((r) => gbps(r, r.rawWriteS)),
+    ckptWrite: med((r) => gbps(r, r.ckptWriteS)),
+    rawRead: med((r) => gbps(r, r.rawReadS)),
+    ckptLoad: med((r) => gbps(r, r.ckptLoadS)),
+    rawReadWarm: med((r) => gbps(r, r.rawReadWarmS)),
+    ckptLoadWarm: med((r) => gbps(r, r.ckptLoadWarmS)),
+    peakDiskBytes: Math.max(...runs.map((r) => r.ckptDirBytes + r.bytes)),
+  };
+}
+
+interface ModeStats {
+  windows: WindowResult[];
+  cpuMsPerStep: number[];
+  diskBytesPerStep: number[];
+  checkpointsPerWindow: number[];
+  checkpointMs: number[];
+}
+
+interface StepsSummary {
+  stats: Record<Mode, ModeStats>;
+  stepsPerS: Record<Mode, number>;
+  peakDiskBytes: number;
+}
+
+async function stepsPart(args: Args, register: (stop: () => Promise<void>) => void): Promise<StepsSummary> {
+  const bundle = bundleServer();
+  const shapes = Array.from({ length: args.tensors }, () => shapeOf(args.params / args.tensors));
+  const servers = {} as Record<Mode, StepServer>;
+  for (const mode of MODES) {
+    const dataDir = mode === 'none' ? null : path.join(args.dir, `steps-${mode}`);
+    if (dataDir !== null) rmSync(dataDir, { recursive: true, force: true });
+    const s = await startStepServer(bundle, mode, dataDir, args);
+    register(s.stop);
+    servers[mode] = s;
+  }
+  const started = await startChild<unknown>(path.join(HERE, 'durability-worker.ts'), [], undefined, 120_000, BENCH_NODE_FLAGS);
+  register(started.stop);
+  const setupDone = new Promise<WorkerReply>((resolve) => {
+    const onMsg = (m: WorkerReply): void => {
+      if ('ready' in m) {
+        started.child.off('message', onMsg);
+        resolve(m);
+      }
+    };
+    started.child.on('message', onMsg);
+  });
+  started.child.send({ cmd: 'setup', servers: MODES.map((mode) => ({ mode, address: servers[mode].address })), shapes });
+  const setup = await setupDone;
+  if ('ready' in setup && !setup.ready) throw new Error(`worker setup failed: ${setup.error}`);
+  const rpc = rpcOf<WindowResult>(started, 'worker');
+  const mib = (args.params * 4) / 2 ** 20;
+  console.log(`part 2: sync SGD-momentum, 1 worker process, ${args.params} float32 params (${fmt(mib, 0)} MiB) in ${args.tensors} tensors of [${shapes[0]!.join(', ')}]; ` +
+    `step = pushGrad x ${args.tensors} (concurrent) + step(); servers = CLI bundle processes: none (--data-dir none), ` +
+    `checkpoint (--checkpoint-every-seconds ${args.ckptEverySeconds}), wal-batch and wal-always (--keep-checkpoints 1, else defaults: 10 ms batches, checkpoint every 300 s); ` +
+    `${args.window} s windows, ${args.rounds} rounds in rotated order after a 1 s warm-up window each`);
+
+  const stats = Object.fromEntries(MODES.map((m) => [m, { windows: [], cpuMsPerStep: [], diskBytesPerStep: [], checkpointsPerWindow: [], checkpointMs: [] }])) as unknown as Record<Mode, ModeStats>;
+  let peakDiskBytes = 0;
+  /**
+   * After a window (untimed): every server with a data dir takes an on-demand checkpoint, which
+   * waits for a checkpoint in flight (checkpoint mode's interval one), leaves nothing to
+   * checkpoint later (so none runs into the next window), and drops the write-ahead log it
+   * covers (disk use stays bounded); then `sync`, so no window pays for another's dirty pages.
+   */
+  const between = async (mode: Mode): Promise<void> => {
+    const s = servers[mode];
+    if (s.dataDir === null) return;
+    peakDiskBytes = Math.max(peakDiskBytes, dirBytes(args.dir));
+    await adminCheckpoint(s.address);
+    execFileSync('sync');
+    await new Promise((r) => setTimeout(r, 50)); // let the server's log lines arrive
+  };
+  const window = async (mode: Mode, seconds: number, record: boolean): Promise<void> => {
+    const s = servers[mode];
+    const cpu0 = cpuMs(s.pid);
+    const disk0 = diskWriteBytes(s.pid);
+    const ck0 = s.checkpoints.length;
+    const r = await rpc.request({ cmd: 'window', mode, seconds });
+    const cpu = cpuMs(s.pid) - cpu0;
+    const disk = diskWriteBytes(s.pid) - disk0;
+    await between(mode);
+    // The window's interval checkpoints (one in flight at its end included), not the on-demand one.
+    const cks = s.checkpoints.slice(ck0, -1);
+    if (!record) return;
+    const st = stats[mode];
+    st.windows.push(r);
+    st.cpuMsPerStep.push(cpu / r.steps);
+    st.diskBytesPerStep.push(disk / r.steps);
+    st.checkpointsPerWindow.push(cks.length);
+    st.checkpointMs.push(...cks);
+  };
+  for (const mode of MODES) await window(mode, 1, false);
+  console.log(`  round  ${MODES.map((m) => m.padStart(11)).join('')}   (steps/s)`);
+  for (let round = 0; round < args.rounds; round++) {
+    const order = MODES.map((_, i) => MODES[(i + round) % MODES.length]!);
+    for (const mode of order) await window(mode, args.window, true);
+    console.log(`  ${String(round + 1).padStart(5)}  ${MODES.map((m) => fmt(stats[m].windows[round]!.stepsPerS, 1).padStart(11)).join('')}   (order: ${order.join(', ')})`);
+  }
+  const stepsPerS = Object.fromEntries(MODES.map((m) => [m, median(stats[m].windows.map((w) => w.stepsPerS))])) as Record<Mode, number>;
+  return { stats, stepsPerS, peakDiskBytes };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const stops: Array<() => Promise<void>> = [];
+  const register = (stop: () => Promise<void>): void => {
+    stops.push(stop);
+  };
+  let stopping: Promise<void> | null = null;
+  const stopAll = (): Promise<void> => {
+    stopping ??= (async () => {
+      for (const stop of stops.reverse()) await stop().catch(() => undefined);
+      rmSync(args.dir, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    process.stderr.write(`bench:durability: ${signal}, stopping children\n`);
+    void stopAll().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`bench:durability: still running after ${args.deadlineS} s; stopping\n`);
+    void stopAll().finally(() => process.exit(1));
+  }, args.deadlineS * 1000);
+  watchdog.unref();
+
+  const t0 = performance.now();
+  rmSync(args.dir, { recursive: true, force: true });
+  mkdirSync(args.dir, { recursive: true });
+  console.log(`bench:durability: data on ${args.dir}: ${diskOf(args.dir)}; ${execFileSync('nproc', { encoding: 'utf8' }).trim()} CPUs; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  try {
+    const ck = args.skipCkpt ? null : await checkpointPart(args, register);
+    const t1 = performance.now();
+    const st = args.skipSteps ? null : await stepsPart(args, register);
+    const t2 = performance.now();
+    await stopAll();
+    const elapsedS = (performance.now() - t0) / 1000;
+
+    const lines: string[] = [];
+    let ok = true;
+    /** A target line: `value` is the ratio checked against `bar`; `what` says what it is made of. */
+    const target = (label: string, value: number, bar: number, what: string): void => {
+      const pass = value >= bar;
+      ok &&= pass;
+      lines.push(`target: ${label}: ${fmt(value, 3)} x: ${pass ? 'PASS' : 'FAIL'} (${what})`);
+    };
+    if (ck) {
+      console.log(`  median GB/s: raw write ${fmt(ck.rawWrite)}, checkpoint write ${fmt(ck.ckptWrite)} (${fmt(ck.ckptWrite / ck.rawWrite)} x); ` +
+        `raw read ${fmt(ck.rawRead)}, checkpoint load ${fmt(ck.ckptLoad)} (${fmt(ck.ckptLoad / ck.rawRead)} x); ` +
+        `warm: raw read ${fmt(ck.rawReadWarm)}, checkpoint load ${fmt(ck.ckptLoadWarm)} (${fmt(ck.ckptLoadWarm / ck.rawReadWarm)} x)`);
+      const cpu = (f: (r: CkptRunResult) => number): string => fmt((median(ck.runs.map(f)) * GiB) / args.ckptBytes);
+      console.log(`  CPU seconds per GiB (median; all threads of the process): raw write ${cpu((r) => r.cpuS.rawWrite)}, ` +
+        `checkpoint write ${cpu((r) => r.cpuS.ckptWrite)}; cold raw read ${cpu((r) => r.cpuS.rawRead)}, cold checkpoint load ${cpu((r) => r.cpuS.ckptLoad)}`);
+      console.log(`  disk: at most ${fmt(ck.peakDiskBytes / GiB)} GiB at once (raw file + checkpoint), deleted after each run`);
+      // The same run's ratio, whose median resists the disk's drift between runs.
+      const sameRun = (f: (r: CkptRunResult) => number): string => `same-run ratio ${fmt(median(ck.runs.map(f)))}`;
+      target('checkpoint write >= 0.7 x raw write', ck.ckptWrite / ck.rawWrite, 0.7,
+        `${fmt(ck.ckptWrite)} / ${fmt(ck.rawWrite)} GB/s; ${sameRun((r) => r.rawWriteS / r.ckptWriteS)}`);
+      target('checkpoint load >= 0.7 x raw read', ck.ckptLoad / ck.rawRead, 0.7,
+        `${fmt(ck.ckptLoad)} / ${fmt(ck.rawRead)} GB/s, ${ck.cacheNote.split(':')[0]} reads; ${sameRun((r) => r.rawReadS / r.ckptLoadS)}`);
+    }
+    if (st) {
+      console.log(`  mode          steps/s  x none  (paired)   step ms p50 / p90 / max   server CPU ms/step   disk MB/step   checkpoints/window (ms each)`);
+      for (const m of MODES) {
+        const s = st.stats[m];
+        const p = (f: (w: WindowResult) => number): string => fmt(median(s.windows.map(f)), 1);
+        // The same-round ratio to none, whose median resists drift between rounds.
+        const paired = median(s.windows.map((w, i) => w.stepsPerS / st.stats.none.windows[i]!.stepsPerS));
+        console.log(`  ${m.padEnd(12)}  ${fmt(st.stepsPerS[m], 1).padStart(7)}  ${fmt(st.stepsPerS[m] / st.stepsPerS.none).padStart(6)}  ${`(${fmt(paired)})`.padStart(8)}   ` +
+          `${`${p((w) => w.p50Ms)} / ${p((w) => w.p90Ms)} / ${p((w) => w.maxMs)}`.padEnd(24)}  ${fmt(median(s.cpuMsPerStep), 1).padStart(18)}   ` +
+          `${fmt(median(s.diskBytesPerStep) / 2 ** 20, 1).padStart(12)}   ${m === 'checkpoint' ? `${s.checkpointsPerWindow.join(', ')} (median ${fmt(median(s.checkpointMs), 0)})` : '-'}`);
+      }
+      // Training time one checkpoint costs: a window's time minus what its steps take at the
+      // same round's no-durability rate, per checkpoint in it; scales to any interval.
+      const cm = st.stats.checkpoint;
+      const perCkpt = cm.windows.map((w, i) => (w.seconds - w.steps / st.stats.none.windows[i]!.stepsPerS) / Math.max(1, cm.checkpointsPerWindow[i]!));
+      const costMs = median(perCkpt) * 1000;
+      console.log(`  checkpoint mode: ~${fmt(costMs, 0)} ms of training time per checkpoint of ${fmt((args.params * 8) / 2 ** 20, 0)} MiB (weights + momentum), ` +
+        `i.e. ~${fmt(costMs / 10 / args.ckptEverySeconds, 1)}% at one checkpoint every ${args.ckptEverySeconds} s, ~${fmt(costMs / 10 / 60, 2)}% every 60 s, ~${fmt(costMs / 10 / 300, 3)}% every 300 s (the default)`);
+      console.log(`  disk: at most ${fmt(st.peakDiskBytes / 2 ** 20, 0)} MiB at once (data dirs; WAL folded after every window), deleted at the end`);
+      const paired = (m: Mode): string => `same-round ratio ${fmt(median(st.stats[m].windows.map((w, i) => w.stepsPerS / st.stats.none.windows[i]!.stepsPerS)))}`;
+      target('checkpoint mode steps/s >= 0.9 x none', st.stepsPerS.checkpoint / st.stepsPerS.none, 0.9,
+        `${fmt(st.stepsPerS.checkpoint, 1)} / ${fmt(st.stepsPerS.none, 1)} steps/s, one checkpoint every ${args.ckptEverySeconds} s; ${paired('checkpoint')}`);
+      target('wal-batch mode steps/s >= 0.9 x none', st.stepsPerS['wal-batch'] / st.stepsPerS.none, 0.9, `${fmt(st.stepsPerS['wal-batch'], 1)} / ${fmt(st.stepsPerS.none, 1)} steps/s; ${paired('wal-batch')}`);
+      lines.push(`no target: wal-always steps/s vs none: ${fmt(st.stepsPerS['wal-always'] / st.stepsPerS.none)} x (${fmt(st.stepsPerS['wal-always'], 1)} / ${fmt(st.stepsPerS.none, 1)} steps/s; ${paired('wal-always')})`);
+    }
+    // A machine busy with other work makes single windows and runs swing; say so.
+    const spread = (xs: number[]): number => Math.max(...xs) / Math.min(...xs);
+    const loadNow = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    if (ck && spread(ck.runs.map((r) => r.rawWriteS)) > 1.5) {
+      console.log(`warning: noisy disk: the raw write took ${fmt(Math.min(...ck.runs.map((r) => r.rawWriteS)))}-${fmt(Math.max(...ck.runs.map((r) => r.rawWriteS)))} s across runs; rerun with more --runs or on a quieter machine`);
+    }
+    if (st && spread(st.stats.none.windows.map((w) => w.stepsPerS)) > 1.5) {
+      const xs = st.stats.none.windows.map((w) => w.stepsPerS);
+      console.log(`warning: noisy machine (load average now ${loadNow}): no-durability windows ranged ${fmt(Math.min(...xs), 1)}-${fmt(Math.max(...xs), 1)} steps/s; ` +
+        'the same-round ratios are the steadier figures; rerun on a quieter machine');
+    }
+    console.log(`bench:durability: ${fmt(elapsedS, 0)} s (part 1 ${fmt((t1 - t0) / 1000, 0)} s, part 2 ${fmt((t2 - t1) / 1000, 0)} s)`);
+    for (const l of lines) console.log(l);
+    const nan = Number.NaN;
+    console.log(JSON.stringify({
+      bench: 'durability',
+      ckpt_write_gbps: round3(ck?.ckptWrite ?? nan),
+      raw_write_gbps: round3(ck?.rawWrite ?? nan),
+      ckpt_load_gbps: round3(ck?.ckptLoad ?? nan),
+      raw_read_gbps: round3(ck?.rawRead ?? nan),
+      steps_per_s: Object.fromEntries(MODES.map((m) => [m, Number((st?.stepsPerS[m] ?? nan).toFixed(1))])),
+    }));
+    return args.check && !ok ? 1 : 0;
+  } finally {
+    await stopAll();
+    clearTimeout(watchdog);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error('bench:durability failed:', err);
+    process.exit(1);
+  },
+);
