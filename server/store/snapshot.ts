@@ -55,7 +55,7 @@ export async function restoreEntry(meta: EntrySnapshot, tensors: readonly Uint8A
     if (meta.ctx !== null) {
       data = [];
       for (const c of meta.ctx) {
-        const t = nk.empty(c, meta.spec.dtype, meta.spec.shape as number[]);
+        const t = nk.emptyUninitialized(c, meta.spec.dtype, meta.spec.shape as number[]); // written in full next
         created.push(t);
         await nk.write(t, tensors[next++]!);
         data.push(t);

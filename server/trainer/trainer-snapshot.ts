@@ -92,7 +92,7 @@ export async function restoreTrainer(meta: TrainerSnapshot, tensors: readonly Ui
       const weight = entry.data![c]!;
       const perCtx = [];
       for (let k = 0; k < s.perContext; k++) {
-        const x = nk.empty(weight.device, weight.dtype, weight.shape);
+        const x = nk.emptyUninitialized(weight.device, weight.dtype, weight.shape); // written in full next
         await nk.write(x, tensors[next++]!);
         perCtx.push(x);
       }
