@@ -202,7 +202,7 @@ async function main(): Promise<void> {
     gc();
     await time('restoreEntry from in-memory bytes (nk.empty + write + grad)', async () => {
       for (const [i, m] of metaEntries.entries()) {
-        const e = await restoreEntry(m, [bufs[i]!]);
+        const e = await restoreEntry(m, ['t'], async (_name, dest) => void dest.set(bufs[i]!));
         for (const t of [...(e.data ?? []), ...(e.grad ?? [])]) t.dispose();
       }
     });

@@ -8,14 +8,15 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { safetensorsLayout, openSafetensors } from '../formats/safetensors';
-import type { ParameterStore } from '../store/parameter-store';
+import type { ParameterEntry, ParameterStore } from '../store/parameter-store';
+import type { Trainer } from '../trainer/trainer';
 import { Mutex } from '../store/mutex';
 import { restoreEntry, snapshotEntry } from '../store/snapshot';
 import type { EntrySnapshot, SnapshotTensor } from '../store/snapshot';
 import type { TrainerRegistry } from '../trainer/registry';
 import { restoreTrainer, snapshotTrainer } from '../trainer/trainer-snapshot';
 import type { TrainerSnapshot } from '../trainer/trainer-snapshot';
-import { listCheckpoints, pruneCheckpoints, removeLeftovers, writeCheckpoint } from './checkpoint-dir';
+import { crc32Combine, listCheckpoints, pruneCheckpoints, removeLeftovers, writeCheckpoint } from './checkpoint-dir';
 import type { Journal, JournalMeta } from './journal';
 import { NO_JOURNAL } from './journal';
 import { acquireDataDirLock } from './lock';
@@ -268,32 +269,40 @@ export class Durability implements Journal {
   }
 
   /**
-   * Reads the tensor file once, in file order, checking its crc32 against the manifest as it
-   * goes; only then are the entries and trainers rebuilt (so a bad checkpoint adopts nothing).
+   * Rebuilds every entry and trainer straight from the tensor file (host tensors are read into
+   * their own memory, no intermediate buffer), checksumming each tensor as it arrives; the
+   * per-tensor crc32s are combined in file order and checked against the manifest before
+   * anything is adopted, so a bad checkpoint changes nothing.
    */
   private async loadCheckpoint(dir: string, meta: CheckpointMeta, files: Array<{ name: string; size: number; crc32: number }>): Promise<void> {
     const path = join(dir, TENSORS_FILE);
     const expected = files.find((f) => f.name === TENSORS_FILE);
     if (!expected) throw new ChecksumError(`${path} is not listed in the manifest`);
     const file = await openSafetensors(path, { limits: { maxTensorBytes: Number.MAX_SAFE_INTEGER, maxTotalBytes: Number.MAX_SAFE_INTEGER, maxTensors: 10_000_000, maxFileBytes: Number.MAX_SAFE_INTEGER } });
-    const bytes = new Map<string, Uint8Array>();
+    const crcs = new Map<string, number>();
+    const read = async (name: string, dest: Uint8Array): Promise<void> => {
+      await file.readInto(name, dest);
+      crcs.set(name, crc32(dest));
+    };
+    const entries: ParameterEntry[] = [];
+    const trainers: Trainer[] = [];
     try {
-      let crc = 0;
-      const head = await readRange(path, 0, file.tensors[0]?.byteOffset ?? expected.size);
-      crc = crc32(head, crc);
-      for (const t of file.tensors) {
-        const buf = Buffer.allocUnsafeSlow(t.byteLength); // fully overwritten: no zero-fill
-        await file.readInto(t.name, buf);
-        crc = crc32(buf, crc);
-        bytes.set(t.name, buf);
-      }
+      for (const e of meta.entries) entries.push(await restoreEntry(e.meta, e.tensors, read));
+      // Trainers look their parameters up in the store: adopt the entries first (undone below
+      // if the checksum fails).
+      for (const e of entries) this.store.adopt(e);
+      for (const t of meta.trainers) trainers.push(await restoreTrainer(t.meta, t.tensors, read, this.store, this.log));
+      let crc = crc32(await readRange(path, 0, file.tensors[0]?.byteOffset ?? expected.size));
+      for (const t of file.tensors) crc = crc32Combine(crc, crcs.get(t.name) ?? crc32(await file.read(t.name)), t.byteLength);
       if (crc >>> 0 !== expected.crc32 >>> 0) throw new ChecksumError(`${path}: crc32 ${crc >>> 0} does not match the manifest's ${expected.crc32}`);
+    } catch (err) {
+      for (const t of trainers) t.close();
+      this.store.clear();
+      throw err;
     } finally {
       await file.close();
     }
-    const pick = (names: string[]): Uint8Array[] => names.map((n) => bytes.get(n)!);
-    for (const e of meta.entries) this.store.adopt(await restoreEntry(e.meta, pick(e.tensors)));
-    for (const t of meta.trainers) this.trainers.adopt(await restoreTrainer(t.meta, pick(t.tensors), this.store, this.log));
+    for (const t of trainers) this.trainers.adopt(t);
   }
 
   // --- Shutdown --------------------------------------------------------------------------------

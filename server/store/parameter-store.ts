@@ -208,6 +208,15 @@ export class ParameterStore {
     this.entries.set(entry.declared.name, entry);
   }
 
+  /** Drops every entry (recovery falling back from a bad checkpoint, before serving). */
+  clear(): void {
+    for (const e of this.entries.values()) {
+      disposeAll(e.data);
+      disposeAll(e.grad);
+    }
+    this.entries.clear();
+  }
+
   has(name: string): boolean {
     return this.entries.has(name);
   }

@@ -44,10 +44,27 @@ export async function snapshotEntry(e: ParameterEntry): Promise<{ meta: EntrySna
   };
 }
 
-/** Rebuilds an entry (data on every context, zero gradients) from a snapshot. */
-export async function restoreEntry(meta: EntrySnapshot, tensors: readonly Uint8Array[]): Promise<ParameterEntry> {
+/** Reads a saved tensor's bytes into `dest` (exactly its length). */
+export type TensorReader = (name: string, dest: Uint8Array) => Promise<void>;
+
+/** Fills `t` from the saved tensor `name`: straight into host memory, or through a buffer. */
+export async function readIntoTensor(t: DeviceTensor, name: string, read: TensorReader): Promise<void> {
+  if (t.device.type === 'cpu') return read(name, nk.hostView(t));
+  const buf = Buffer.allocUnsafeSlow(t.byteLength);
+  await read(name, buf);
+  await nk.write(t, buf);
+}
+
+/** Rebuilds an entry (data on every context, zero gradients) from a snapshot; `names` are its
+ *  tensors in snapshotEntry's order. */
+export async function restoreEntry(meta: EntrySnapshot, names: readonly string[], read: TensorReader): Promise<ParameterEntry> {
   let next = 0;
-  const constantValue = meta.constant ? { ...meta.constant, bytes: Uint8Array.from(tensors[next++]!) } : null;
+  let constantValue: HostTensor | null = null;
+  if (meta.constant) {
+    const bytes = new Uint8Array(nk.shapeSize(meta.constant.shape) * nk.dtypeSize(meta.constant.dtype));
+    await read(names[next++]!, bytes);
+    constantValue = { ...meta.constant, bytes };
+  }
   const created: DeviceTensor[] = [];
   try {
     let data: DeviceTensor[] | null = null;
@@ -55,9 +72,9 @@ export async function restoreEntry(meta: EntrySnapshot, tensors: readonly Uint8A
     if (meta.ctx !== null) {
       data = [];
       for (const c of meta.ctx) {
-        const t = nk.emptyUninitialized(c, meta.spec.dtype, meta.spec.shape as number[]); // written in full next
+        const t = nk.emptyUninitialized(c, meta.spec.dtype, meta.spec.shape as number[]); // read in full next
         created.push(t);
-        await nk.write(t, tensors[next++]!);
+        await readIntoTensor(t, names[next++]!, read);
         data.push(t);
       }
       if (meta.spec.gradReq !== 'null') {

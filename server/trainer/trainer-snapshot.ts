@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import * as nk from '../../native/index';
 import type { DType } from '../../native/index';
 import type { ParameterStore } from '../store/parameter-store';
-import type { SnapshotTensor } from '../store/snapshot';
+import { readIntoTensor } from '../store/snapshot';
+import type { SnapshotTensor, TensorReader } from '../store/snapshot';
 import type { PendingGrad } from './gradients';
 import { buildOptimizer } from './optimizer-spec';
 import type { OptimizerParams } from './optimizer-spec';
@@ -75,7 +76,7 @@ export async function snapshotTrainer(t: Trainer): Promise<{ meta: TrainerSnapsh
 }
 
 /** Rebuilds a trainer; open steps resume (with their deadline) once `resume()` is called. */
-export async function restoreTrainer(meta: TrainerSnapshot, tensors: readonly Uint8Array[], store: ParameterStore, log: Logger): Promise<Trainer> {
+export async function restoreTrainer(meta: TrainerSnapshot, names: readonly string[], read: TensorReader, store: ParameterStore, log: Logger): Promise<Trainer> {
   const who = `trainer '${meta.spec.name}'`;
   const spec: TrainerSpec = { ...meta.spec, optimizer: buildOptimizer(who, meta.spec.optimizer.name, meta.spec.optimizer.params as Record<string, unknown>) };
   const t = new Trainer(spec, store, log);
@@ -92,8 +93,8 @@ export async function restoreTrainer(meta: TrainerSnapshot, tensors: readonly Ui
       const weight = entry.data![c]!;
       const perCtx = [];
       for (let k = 0; k < s.perContext; k++) {
-        const x = nk.emptyUninitialized(weight.device, weight.dtype, weight.shape); // written in full next
-        await nk.write(x, tensors[next++]!);
+        const x = nk.emptyUninitialized(weight.device, weight.dtype, weight.shape); // read in full next
+        await readIntoTensor(x, names[next++]!, read);
         perCtx.push(x);
       }
       list.push(perCtx);
@@ -102,7 +103,8 @@ export async function restoreTrainer(meta: TrainerSnapshot, tensors: readonly Ui
   }
   for (const p of meta.pending) {
     const entry = store.entry(p.param);
-    const values = await nk.fromBytes(entry.ctx![0]!, p.dtype, p.shape, tensors[next++]!);
+    const values = nk.emptyUninitialized(entry.ctx![0]!, p.dtype, p.shape);
+    await readIntoTensor(values, names[next++]!, read);
     const g: PendingGrad = p.ids === null ? { kind: 'dense', values } : { kind: 'rows', ids: BigInt64Array.from(p.ids, (v) => BigInt(v)), values };
     const mine = t.pending.get(p.worker) ?? new Map<string, PendingGrad>();
     mine.set(p.param, g);
