@@ -52,7 +52,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import { loadProtos } from '../protos/load';
-import { BENCH_NODE_FLAGS, BENCH_OUT_DIR, MALLOC_TUNING_ENV, REPO_ROOT, startChild, type StartedChild } from './child-process';
+import { BENCH_NODE_FLAGS, BENCH_OUT_DIR, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, startChild, type StartedChild } from './child-process';
 import type { CkptReply, CkptRunResult } from './durability-ckpt';
 import type { WindowResult, WorkerReply } from './durability-worker';
 
@@ -237,32 +237,11 @@ interface StepServer {
 }
 
 /** How `npm start` runs the server: its environment assignments and node flags. */
-interface StartCommand {
-  env: Record<string, string>;
-  nodeFlags: string[];
-}
 
-/**
- * Reads the last command of package.json's "start" script (`VAR=... exec node FLAGS
- * .build/gluonps-server.mjs`, as bench/transport.ts does), so the servers here run with the
- * same environment and node flags as `npm start` and follow any change to it.
- */
-function npmStartCommand(): StartCommand {
-  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
-  const script = pkg.scripts?.start ?? '';
-  const last = script.split('&&').pop()!.trim().split(/\s+/);
-  const env: Record<string, string> = {};
-  let i = 0;
-  for (; i < last.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(last[i]!); i++) {
-    const eq = last[i]!.indexOf('=');
-    env[last[i]!.slice(0, eq)] = last[i]!.slice(eq + 1);
-  }
-  if (last[i] === 'exec') i++;
-  if (last[i] !== 'node') throw new Error(`bench:durability: cannot read the server command from package.json "start": ${script}`);
-  i++;
-  const nodeFlags: string[] = [];
-  for (; i < last.length && last[i]!.startsWith('-'); i++) nodeFlags.push(last[i]!);
-  // GLUONPS_BENCH_MALLOC=default drops the malloc settings here too, as for every bench child.
+/** npm start's environment and node flags (GLUONPS_BENCH_MALLOC=default drops the malloc
+ *  settings here too, as for every bench child). */
+function serverStart(): { env: Record<string, string>; nodeFlags: string[] } {
+  const { env, nodeFlags } = npmStartCommand();
   if (process.env.GLUONPS_BENCH_MALLOC === 'default') for (const k of Object.keys(MALLOC_TUNING_ENV)) delete env[k];
   return { env, nodeFlags };
 }
@@ -284,7 +263,7 @@ async function startStepServer(bundle: string, mode: Mode, dataDir: string | nul
   // between windows (untimed), so keeping one bounds the disk to one window's log.
   if (mode === 'wal-batch' || mode === 'wal-always') flags.push('--keep-checkpoints', '1');
   const prof = args.serverProf === null ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(args.serverProf), '--cpu-prof-name', `server-${mode}.cpuprofile`];
-  const start = npmStartCommand();
+  const start = serverStart();
   const child = spawn(process.execPath, [...start.nodeFlags, ...prof, bundle, ...flags], { env: { ...process.env, ...start.env }, stdio: ['ignore', 'pipe', 'inherit'] });
   liveChildren.add(child);
   child.once('exit', () => liveChildren.delete(child));
@@ -360,7 +339,7 @@ async function checkpointPart(args: Args, register: (stop: () => Promise<void>) 
   // This child hosts the server (in-process): the node flags of `npm start`, plus --expose-gc
   // so that it can free each run's buffers between (untimed) steps.
   const started = await startChild<unknown>(path.join(HERE, 'durability-ckpt.ts'), [], undefined, 120_000,
-    [...npmStartCommand().nodeFlags.filter((f) => f !== '--enable-source-maps'), '--expose-gc']);
+    [...serverStart().nodeFlags.filter((f) => f !== '--enable-source-maps'), '--expose-gc']);
   register(started.stop);
   const ready = started.ready as CkptReply;
   if (!('ready' in ready)) throw new Error('checkpoint child: no ready report');

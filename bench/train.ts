@@ -56,7 +56,7 @@ import {
   rawGrpcClient,
   startBaselineServer,
 } from './transport-baselines';
-import { BENCH_NODE_FLAGS, MALLOC_TUNING_ENV, REPO_ROOT, startChild, type StartedChild } from './child-process';
+import { BENCH_NODE_FLAGS, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, startChild, type StartCommand, type StartedChild } from './child-process';
 
 const SELF = fileURLToPath(import.meta.url);
 const WORKER_FLAG = '--train-bench-worker';
@@ -266,39 +266,7 @@ process.on('exit', () => {
   for (const c of liveChildren) c.kill('SIGKILL');
 });
 
-/** How `npm start` runs the server: its environment assignments, node flags, script and arguments. */
-interface StartCommand {
-  env: Record<string, string>;
-  nodeFlags: string[];
-  script: string;
-  args: string[];
-}
 
-/**
- * Reads the last command of package.json's "start" script (e.g. `MALLOC_...=... exec node
- * --enable-source-maps .build/gluonps-server.mjs`), so the server runs exactly as `npm start`
- * runs it and follows any change to it. The same reading as bench/transport.ts's (which cannot
- * be imported: its module runs that benchmark). Throws if the script no longer has that shape.
- */
-function npmStartCommand(): StartCommand {
-  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
-  const script = pkg.scripts?.start ?? '';
-  const last = script.split('&&').pop()!.trim().split(/\s+/);
-  const env: Record<string, string> = {};
-  let i = 0;
-  for (; i < last.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(last[i]!); i++) {
-    const eq = last[i]!.indexOf('=');
-    env[last[i]!.slice(0, eq)] = last[i]!.slice(eq + 1);
-  }
-  if (last[i] === 'exec') i++;
-  if (last[i] !== 'node') throw new Error(`bench:train: cannot read the server command from package.json "start": ${script}`);
-  i++;
-  const nodeFlags: string[] = [];
-  for (; i < last.length && last[i]!.startsWith('-'); i++) nodeFlags.push(last[i]!);
-  const entry = last[i];
-  if (entry === undefined || !entry.endsWith('.mjs')) throw new Error(`bench:train: no server bundle in package.json "start": ${script}`);
-  return { env, nodeFlags, script: path.resolve(REPO_ROOT, entry), args: last.slice(i + 1) };
-}
 
 /**
  * Bundles and starts the real CLI as `npm start` does (its env and node flags; `extraFlags`

@@ -33,7 +33,7 @@
 // stopped on the way out, on errors and on SIGINT/SIGTERM too.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -49,7 +49,7 @@ import {
   startBaselineServer,
   type Op,
 } from './transport-baselines';
-import { BENCH_NODE_FLAGS, MALLOC_TUNING_ENV, REPO_ROOT, startChild, type StartedChild } from './child-process';
+import { BENCH_NODE_FLAGS, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, startChild, type StartCommand, type StartedChild } from './child-process';
 
 const SELF = fileURLToPath(import.meta.url);
 const DRIVER_FLAG = '--transport-bench-driver';
@@ -229,39 +229,7 @@ interface ProductServer {
   stop(): Promise<void>;
 }
 
-/** How `npm start` runs the server: its environment assignments, node flags, script and arguments. */
-interface StartCommand {
-  env: Record<string, string>;
-  nodeFlags: string[];
-  script: string;
-  args: string[];
-}
 
-/**
- * Reads the last command of package.json's "start" script, e.g.
- * `MALLOC_MMAP_THRESHOLD_=... exec node --enable-source-maps .build/gluonps-server.mjs`, so the
- * benchmark launches the server exactly as `npm start` does (same environment and node flags)
- * and follows any change to it. Throws if the script no longer has that shape.
- */
-function npmStartCommand(): StartCommand {
-  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
-  const script = pkg.scripts?.start ?? '';
-  const last = script.split('&&').pop()!.trim().split(/\s+/);
-  const env: Record<string, string> = {};
-  let i = 0;
-  for (; i < last.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(last[i]!); i++) {
-    const eq = last[i]!.indexOf('=');
-    env[last[i]!.slice(0, eq)] = last[i]!.slice(eq + 1);
-  }
-  if (last[i] === 'exec') i++;
-  if (last[i] !== 'node') throw new Error(`bench:transport: cannot read the server command from package.json "start": ${script}`);
-  i++;
-  const nodeFlags: string[] = [];
-  for (; i < last.length && last[i]!.startsWith('-'); i++) nodeFlags.push(last[i]!);
-  const entry = last[i];
-  if (entry === undefined || !entry.endsWith('.mjs')) throw new Error(`bench:transport: no server bundle in package.json "start": ${script}`);
-  return { env, nodeFlags, script: path.resolve(REPO_ROOT, entry), args: last.slice(i + 1) };
-}
 
 /**
  * Bundles and starts the real CLI as `npm start` does (its env and node flags; `extraFlags`
