@@ -50,6 +50,8 @@ interface CheckpointMeta {
 }
 
 const TENSORS_FILE = 'tensors.safetensors';
+/** Concurrent tensor reads while loading a checkpoint. */
+const LOAD_READS_IN_FLIGHT = 3;
 
 class ChecksumError extends Error {
   override name = 'ChecksumError';
@@ -279,15 +281,32 @@ export class Durability implements Journal {
     const expected = files.find((f) => f.name === TENSORS_FILE);
     if (!expected) throw new ChecksumError(`${path} is not listed in the manifest`);
     const file = await openSafetensors(path, { limits: { maxTensorBytes: Number.MAX_SAFE_INTEGER, maxTotalBytes: Number.MAX_SAFE_INTEGER, maxTensors: 10_000_000, maxFileBytes: Number.MAX_SAFE_INTEGER } });
+    // A few reads in flight at once (the libuv pool does the I/O) while the main thread
+    // checksums the ones that arrived.
     const crcs = new Map<string, number>();
+    let active = 0;
+    const waiting: Array<() => void> = [];
     const read = async (name: string, dest: Uint8Array): Promise<void> => {
-      await file.readInto(name, dest);
-      crcs.set(name, crc32(dest));
+      if (active >= LOAD_READS_IN_FLIGHT) await new Promise<void>((resolve) => waiting.push(resolve));
+      active++;
+      try {
+        await file.readInto(name, dest);
+        crcs.set(name, crc32(dest));
+      } finally {
+        active--;
+        waiting.shift()?.();
+      }
     };
     const entries: ParameterEntry[] = [];
     const trainers: Trainer[] = [];
     try {
-      for (const e of meta.entries) entries.push(await restoreEntry(e.meta, e.tensors, read));
+      const restored = await Promise.allSettled(meta.entries.map((e) => restoreEntry(e.meta, e.tensors, read)));
+      for (const r of restored) if (r.status === 'fulfilled') entries.push(r.value);
+      const failure = restored.find((r) => r.status === 'rejected');
+      if (failure) {
+        for (const e of entries) this.store.adopt(e); // so clear() below frees them
+        throw (failure as PromiseRejectedResult).reason;
+      }
       // Trainers look their parameters up in the store: adopt the entries first (undone below
       // if the checksum fails).
       for (const e of entries) this.store.adopt(e);

@@ -60,9 +60,11 @@ export async function readIntoTensor(t: DeviceTensor, name: string, read: Tensor
 export async function restoreEntry(meta: EntrySnapshot, names: readonly string[], read: TensorReader): Promise<ParameterEntry> {
   let next = 0;
   let constantValue: HostTensor | null = null;
+  // Every read is started before any is awaited, so a reader that runs several at once can.
+  const reads: Array<Promise<void>> = [];
   if (meta.constant) {
     const bytes = new Uint8Array(nk.shapeSize(meta.constant.shape) * nk.dtypeSize(meta.constant.dtype));
-    await read(names[next++]!, bytes);
+    reads.push(read(names[next++]!, bytes));
     constantValue = { ...meta.constant, bytes };
   }
   const created: DeviceTensor[] = [];
@@ -74,7 +76,7 @@ export async function restoreEntry(meta: EntrySnapshot, names: readonly string[]
       for (const c of meta.ctx) {
         const t = nk.emptyUninitialized(c, meta.spec.dtype, meta.spec.shape as number[]); // read in full next
         created.push(t);
-        await readIntoTensor(t, names[next++]!, read);
+        reads.push(readIntoTensor(t, names[next++]!, read));
         data.push(t);
       }
       if (meta.spec.gradReq !== 'null') {
@@ -85,6 +87,7 @@ export async function restoreEntry(meta: EntrySnapshot, names: readonly string[]
         });
       }
     }
+    await Promise.all(reads);
     return {
       declared: meta.declared,
       spec: meta.spec,
@@ -98,6 +101,7 @@ export async function restoreEntry(meta: EntrySnapshot, names: readonly string[]
       lock: new Mutex(),
     };
   } catch (err) {
+    await Promise.allSettled(reads); // no read may still be writing into memory being freed
     for (const t of created) t.dispose();
     throw err;
   }
