@@ -9,11 +9,11 @@
 // so it is something tsx's loader does, not the loader mechanism. Benchmarks therefore run
 // every measuring process (clients and servers) from a bundle, so baselines and the product
 // are compared under the same, realistic runtime. GLUONPS_BENCH_RUNTIME=tsx restores tsx.
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type * as Esbuild from 'esbuild';
 
@@ -209,4 +209,90 @@ export function npmStartCommand(): StartCommand {
   const entry = last[i];
   if (entry === undefined || !entry.endsWith('.mjs')) throw new Error(`bench: no server bundle in package.json "start": ${script}`);
   return { env, nodeFlags, script: path.resolve(REPO_ROOT, entry), args: last.slice(i + 1) };
+}
+
+/** Every server child started by startCliServer, killed if this process exits first. */
+const liveServers = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of liveServers) c.kill('SIGKILL');
+});
+
+export interface CliServer {
+  address: string;
+  child: ChildProcess;
+  /** SIGTERM (graceful: in-flight calls, a last checkpoint, a --cpu-prof), SIGKILL after `graceMs`. */
+  stop(): Promise<void>;
+}
+
+export interface CliServerOptions {
+  /** The server bundle (default: npm start's, bundled first). */
+  bundle?: string;
+  /** Node flags besides npm start's (diagnosis: --cpu-prof ...). */
+  extraNodeFlags?: string[];
+  /** CLI flags after --host 127.0.0.1 --port 0. */
+  args?: string[];
+  /** Prefix of the server's log lines echoed on stderr. */
+  label?: string;
+  /** Sees every JSON log line (e.g. to collect 'checkpoint written'). */
+  onLog?: (entry: Record<string, unknown>) => void;
+  graceMs?: number;
+}
+
+/**
+ * Starts the real server CLI as `npm start` does (its environment and node flags; the malloc
+ * settings dropped with GLUONPS_BENCH_MALLOC=default as for every bench child) on 127.0.0.1 and
+ * a free port, and resolves at its "listening" log line. Warnings and errors are echoed.
+ */
+export async function startCliServer(options: CliServerOptions = {}): Promise<CliServer> {
+  const start = npmStartCommand();
+  let bundle = options.bundle;
+  if (bundle === undefined) {
+    execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'bundle.mjs'), 'server/cli.ts', 'gluonps-server'], { stdio: 'inherit' });
+    bundle = start.script;
+  }
+  const env = { ...start.env };
+  if (process.env.GLUONPS_BENCH_MALLOC === 'default') for (const k of Object.keys(MALLOC_TUNING_ENV)) delete env[k];
+  const label = options.label ?? 'server';
+  const child = spawn(process.execPath, [...start.nodeFlags, ...(options.extraNodeFlags ?? []), bundle, ...start.args, '--host', '127.0.0.1', '--port', '0', ...(options.args ?? [])], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  liveServers.add(child);
+  child.once('exit', () => liveServers.delete(child));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    const kill = setTimeout(() => child.kill('SIGKILL'), options.graceMs ?? 20_000);
+    await exited;
+    clearTimeout(kill);
+  };
+  const lines = createInterface({ input: child.stdout! });
+  const address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${label} did not report "listening" within 60 s`)), 60_000);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${label} exited before listening (${String(code ?? signal)})`));
+    });
+    lines.on('line', (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        process.stderr.write(`[${label}] ${line}\n`);
+        return;
+      }
+      options.onLog?.(entry);
+      if (entry.msg === 'listening' && typeof entry.address === 'string') {
+        clearTimeout(timer);
+        resolve(entry.address);
+      } else if (typeof entry.level === 'number' && entry.level >= 40) {
+        process.stderr.write(`[${label}] ${line}\n`); // warnings and errors only
+      }
+    });
+  }).catch(async (err: unknown) => {
+    await stop();
+    throw err;
+  });
+  return { address, child, stop };
 }

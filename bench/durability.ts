@@ -44,15 +44,13 @@
 // 239). Temporary files are deleted and every child is stopped on the way out, on errors, on
 // the watchdog and on SIGINT/SIGTERM. bench/durability-phases.ts (run by hand) times the
 // phases of one checkpoint write and load, for diagnosis.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import { loadProtos } from '../protos/load';
-import { BENCH_NODE_FLAGS, BENCH_OUT_DIR, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, startChild, type StartedChild } from './child-process';
+import { BENCH_NODE_FLAGS, BENCH_OUT_DIR, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
 import type { CkptReply, CkptRunResult } from './durability-ckpt';
 import type { WindowResult, WorkerReply } from './durability-worker';
 
@@ -220,12 +218,6 @@ function rpcOf<R>(started: StartedChild<unknown>, name: string): Rpc<R> {
   };
 }
 
-/** Children spawned outside startChild, killed on any exit. */
-const liveChildren = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of liveChildren) c.kill('SIGKILL');
-});
-
 interface StepServer {
   mode: Mode;
   address: string;
@@ -238,13 +230,6 @@ interface StepServer {
 
 /** How `npm start` runs the server: its environment assignments and node flags. */
 
-/** npm start's environment and node flags (GLUONPS_BENCH_MALLOC=default drops the malloc
- *  settings here too, as for every bench child). */
-function serverStart(): { env: Record<string, string>; nodeFlags: string[] } {
-  const { env, nodeFlags } = npmStartCommand();
-  if (process.env.GLUONPS_BENCH_MALLOC === 'default') for (const k of Object.keys(MALLOC_TUNING_ENV)) delete env[k];
-  return { env, nodeFlags };
-}
 
 function bundleServer(): string {
   // server/cli.ts bundled as `npm start` bundles it, under its own name so that a concurrent
@@ -255,7 +240,7 @@ function bundleServer(): string {
 
 /** Starts the CLI bundle as `npm start` does; resolves at its "listening" line. */
 async function startStepServer(bundle: string, mode: Mode, dataDir: string | null, args: Args): Promise<StepServer> {
-  const flags = ['--host', '127.0.0.1', '--port', '0', '--log-level', 'info', '--data-dir', dataDir ?? 'none'];
+  const flags = ['--log-level', 'info', '--data-dir', dataDir ?? 'none'];
   if (mode !== 'none') flags.push('--durability', mode);
   if (mode === 'checkpoint') flags.push('--checkpoint-every-seconds', String(args.ckptEverySeconds));
   if (mode === 'wal-batch' && args.walBatchMs !== null) flags.push('--wal-batch-ms', String(args.walBatchMs));
@@ -263,46 +248,15 @@ async function startStepServer(bundle: string, mode: Mode, dataDir: string | nul
   // between windows (untimed), so keeping one bounds the disk to one window's log.
   if (mode === 'wal-batch' || mode === 'wal-always') flags.push('--keep-checkpoints', '1');
   const prof = args.serverProf === null ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(args.serverProf), '--cpu-prof-name', `server-${mode}.cpuprofile`];
-  const start = serverStart();
-  const child = spawn(process.execPath, [...start.nodeFlags, ...prof, bundle, ...flags], { env: { ...process.env, ...start.env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  liveChildren.add(child);
-  child.once('exit', () => liveChildren.delete(child));
   const checkpoints: number[] = [];
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM'); // graceful: in-flight calls, a last checkpoint, a --cpu-prof
-    const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    await exited;
-    clearTimeout(kill);
-  };
-  const lines = createInterface({ input: child.stdout! });
-  const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${mode} server did not report "listening" within 60 s`)), 60_000);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${mode} server exited before listening (${String(code ?? signal)})`));
-    });
-    lines.on('line', (line) => {
-      let e: { msg?: unknown; address?: unknown; level?: unknown; ms?: unknown };
-      try {
-        e = JSON.parse(line) as typeof e;
-      } catch {
-        process.stderr.write(`[${mode} server] ${line}\n`);
-        return;
-      }
-      if (e.msg === 'listening' && typeof e.address === 'string') {
-        clearTimeout(timer);
-        resolve(e.address);
-      } else if (e.msg === 'checkpoint written') {
-        checkpoints.push(Number(e.ms));
-      } else if (typeof e.level === 'number' && e.level >= 40) {
-        process.stderr.write(`[${mode} server] ${line}\n`);
-      }
-    });
-  }).catch(async (err: unknown) => {
-    await stop();
-    throw err;
+  const { address, child, stop } = await startCliServer({
+    bundle,
+    extraNodeFlags: prof,
+    args: flags,
+    label: `${mode} server`,
+    onLog: (e) => {
+      if (e.msg === 'checkpoint written') checkpoints.push(Number(e.ms));
+    },
   });
   return { mode, address, pid: child.pid ?? 0, dataDir, checkpoints, stop };
 }
@@ -339,7 +293,7 @@ async function checkpointPart(args: Args, register: (stop: () => Promise<void>) 
   // This child hosts the server (in-process): the node flags of `npm start`, plus --expose-gc
   // so that it can free each run's buffers between (untimed) steps.
   const started = await startChild<unknown>(path.join(HERE, 'durability-ckpt.ts'), [], undefined, 120_000,
-    [...serverStart().nodeFlags.filter((f) => f !== '--enable-source-maps'), '--expose-gc']);
+    [...npmStartCommand().nodeFlags.filter((f) => f !== '--enable-source-maps'), '--expose-gc']);
   register(started.stop);
   const ready = started.ready as CkptReply;
   if (!('ready' in ready)) throw new Error('checkpoint child: no ready report');

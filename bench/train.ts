@@ -41,13 +41,11 @@
 // Besides the times, the table gives the CPU time (user + system, all threads, from /proc) each
 // system's server and workers used per measured round, and each process's peak RSS: on a
 // 2-core machine the CPU a step costs, more than any one process's wall time, bounds it.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import {
   DRIVER_FLAG as BASELINE_DRIVER_FLAG,
@@ -56,7 +54,7 @@ import {
   rawGrpcClient,
   startBaselineServer,
 } from './transport-baselines';
-import { BENCH_NODE_FLAGS, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, startChild, type StartCommand, type StartedChild } from './child-process';
+import { BENCH_NODE_FLAGS, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
 
 const SELF = fileURLToPath(import.meta.url);
 const WORKER_FLAG = '--train-bench-worker';
@@ -254,72 +252,10 @@ async function startWorker(config: WorkerConfig, execArgv: string[]): Promise<Wo
   };
 }
 
-interface ProductServer {
-  address: string;
-  pid: number;
-  stop(): Promise<void>;
-}
-
-/** Every child this process spawned directly outside startChild, killed on any exit. */
-const liveChildren = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of liveChildren) c.kill('SIGKILL');
-});
 
 
 
-/**
- * Bundles and starts the real CLI as `npm start` does (its env and node flags; `extraFlags`
- * only for diagnosis), on 127.0.0.1 and a free port; resolves at the "listening" log line.
- */
-async function startProductServer(start: StartCommand, extraFlags: string[], dataDir: string): Promise<ProductServer> {
-  execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'bundle.mjs'), 'server/cli.ts', 'gluonps-server'], { stdio: 'inherit' });
-  // GLUONPS_BENCH_MALLOC=default drops the malloc settings here too, as for every bench child.
-  const startEnv = process.env.GLUONPS_BENCH_MALLOC === 'default'
-    ? Object.fromEntries(Object.entries(start.env).filter(([k]) => !(k in MALLOC_TUNING_ENV)))
-    : start.env;
-  const child = spawn(process.execPath, [...start.nodeFlags, ...extraFlags, start.script, ...start.args, '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, ...startEnv },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  liveChildren.add(child);
-  child.once('exit', () => liveChildren.delete(child));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM'); // graceful: the CLI finishes in-flight calls, then exits (and writes a --cpu-prof)
-    const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(kill);
-  };
-  const lines = createInterface({ input: child.stdout! });
-  const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('product server did not report "listening" within 60 s')), 60_000);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`product server exited before listening (${String(code ?? signal)})`));
-    });
-    lines.on('line', (line) => {
-      let entry: { msg?: unknown; address?: unknown; level?: unknown };
-      try {
-        entry = JSON.parse(line) as typeof entry;
-      } catch {
-        process.stderr.write(`[server] ${line}\n`);
-        return;
-      }
-      if (entry.msg === 'listening' && typeof entry.address === 'string') {
-        clearTimeout(timer);
-        resolve(entry.address);
-      } else if (typeof entry.level === 'number' && entry.level >= 40) {
-        process.stderr.write(`[server] ${line}\n`); // warnings and errors only
-      }
-    });
-  }).catch(async (err: unknown) => {
-    await stop();
-    throw err;
-  });
-  return { address, pid: child.pid ?? 0, stop };
-}
+
 
 // ---------------------------------------------------------------------------------------------
 // CPU time per process (Linux /proc; NaN elsewhere), to show where a round's work is done.
@@ -451,10 +387,9 @@ async function main(): Promise<number> {
   try {
     // Memory only by default: this measures transfer and training. --durable gives the server a
     // fresh temporary --data-dir with its default durability (removed afterwards).
-    const start = npmStartCommand();
     const dataDir = args.durable ? mkdtempSync(path.join(tmpdir(), 'gluonps-bench-train-')) : 'none';
     if (args.durable) stops.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-    const product = await startProductServer(start, [...args.serverFlags, ...profArgs(args.serverProf)], dataDir);
+    const product = await startCliServer({ extraNodeFlags: [...args.serverFlags, ...profArgs(args.serverProf)], args: ['--data-dir', dataDir], graceMs: 15_000 });
     stops.push(product.stop);
     const tensorBytes = (args.params / args.tensors) * 4;
     const raw = await startBaselineServer('grpc', { sizeBytes: tensorBytes, smallBytes: 0 });
@@ -474,7 +409,7 @@ async function main(): Promise<number> {
 
     /** One round of a system: every worker steps at once; per-worker times. */
     const round = (system: System): Promise<StepTimes[]> => Promise.all(workers[system].map((w) => w.step()));
-    const serverPid: Record<System, number> = { product: product.pid, raw: childPidWith(BASELINE_SERVER_FLAG) };
+    const serverPid: Record<System, number> = { product: product.child.pid ?? 0, raw: childPidWith(BASELINE_SERVER_FLAG) };
     /** CPU ms per measured round: the system's server, and its workers together. */
     const cpu: Record<System, { server: number[]; workers: number[] }> = { product: { server: [], workers: [] }, raw: { server: [], workers: [] } };
     const measuredRound = async (system: System): Promise<StepTimes[]> => {
@@ -531,6 +466,7 @@ async function main(): Promise<number> {
       `pulls and pushes ${fmt(mib, 0)} MiB (${args.sequential ? 'tensors one after another' : 'tensors concurrently'}); ` +
       `raw grpc-js: the same bytes in the same tensor sizes from ${NUM_WORKERS} client processes; ` +
       `${args.rounds} interleaved rounds after ${args.warmup} warm-up; ${fmt(elapsedS, 0)} s`);
+    const start = npmStartCommand();
     const serverCmd = [...Object.entries(start.env).map(([k, v]) => `${k}=${v}`), 'node', ...start.nodeFlags, ...args.serverFlags].join(' ');
     console.log(`  product server: ${serverCmd} ${path.relative(REPO_ROOT, start.script)} --data-dir ${args.durable ? '<fresh temp dir>' : 'none'} ` +
       `(as npm start${args.serverFlags.length > 0 ? ', plus --server-flags' : ''}); ` +

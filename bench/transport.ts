@@ -31,12 +31,9 @@
 // (product server / product driver under --cpu-prof, profiles written to DIR at exit).
 // Bounded: a watchdog ends everything after --deadline seconds (default 300); every child is
 // stopped on the way out, on errors and on SIGINT/SIGTERM too.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import {
@@ -49,7 +46,7 @@ import {
   startBaselineServer,
   type Op,
 } from './transport-baselines';
-import { BENCH_NODE_FLAGS, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, startChild, type StartCommand, type StartedChild } from './child-process';
+import { BENCH_NODE_FLAGS, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
 
 const SELF = fileURLToPath(import.meta.url);
 const DRIVER_FLAG = '--transport-bench-driver';
@@ -223,72 +220,10 @@ async function startDriver(config: DriverConfig, execArgv: string[]): Promise<Dr
   };
 }
 
-interface ProductServer {
-  address: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
 
 
 
-/**
- * Bundles and starts the real CLI as `npm start` does (its env and node flags; `extraFlags`
- * only for diagnosis), on 127.0.0.1 and a free port; resolves at the "listening" log line.
- */
-async function startProductServer(start: StartCommand, extraFlags: string[], dataDir: string): Promise<ProductServer> {
-  execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'bundle.mjs'), 'server/cli.ts', 'gluonps-server'], { stdio: 'inherit' });
-  // GLUONPS_BENCH_MALLOC=default drops the malloc settings here too, as for every bench child.
-  const startEnv = process.env.GLUONPS_BENCH_MALLOC === 'default'
-    ? Object.fromEntries(Object.entries(start.env).filter(([k]) => !(k in MALLOC_TUNING_ENV)))
-    : start.env;
-  const child = spawn(process.execPath, [...start.nodeFlags, ...extraFlags, start.script, ...start.args, '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, ...startEnv },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  liveChildren.add(child);
-  child.once('exit', () => liveChildren.delete(child));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM'); // graceful: the CLI finishes in-flight calls, then exits (and writes a --cpu-prof)
-    const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(kill);
-  };
-  const lines = createInterface({ input: child.stdout! });
-  const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('product server did not report "listening" within 60 s')), 60_000);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`product server exited before listening (${String(code ?? signal)})`));
-    });
-    lines.on('line', (line) => {
-      let entry: { msg?: unknown; address?: unknown; level?: unknown };
-      try {
-        entry = JSON.parse(line) as typeof entry;
-      } catch {
-        process.stderr.write(`[server] ${line}\n`);
-        return;
-      }
-      if (entry.msg === 'listening' && typeof entry.address === 'string') {
-        clearTimeout(timer);
-        resolve(entry.address);
-      } else if (typeof entry.level === 'number' && entry.level >= 40) {
-        process.stderr.write(`[server] ${line}\n`); // warnings and errors only; info lines are lifecycle noise
-      }
-    });
-  }).catch(async (err: unknown) => {
-    await stop();
-    throw err;
-  });
-  return { address, child, stop };
-}
 
-/** Every child this process spawned directly outside startChild, killed on any exit. */
-const liveChildren = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of liveChildren) c.kill('SIGKILL');
-});
 
 interface Args {
   rounds: number;
@@ -359,7 +294,6 @@ async function main(): Promise<number> {
   watchdog.unref();
 
   const t0 = performance.now();
-  const start = npmStartCommand();
   // Memory only by default: this measures the transport. --durable gives the server a fresh
   // data directory (default durability, wal-batch) that is deleted afterwards.
   const dataDir = args.durable ? mkdtempSync(path.join(tmpdir(), 'gluonps-bench-')) : 'none';
@@ -367,7 +301,7 @@ async function main(): Promise<number> {
     const configs: DriverConfig[] = [];
     for (const system of args.systems) {
       if (system === 'product') {
-        const product = await startProductServer(start, [...args.serverFlags, ...profArgs(args.serverProf)], dataDir);
+        const product = await startCliServer({ extraNodeFlags: [...args.serverFlags, ...profArgs(args.serverProf)], args: ['--data-dir', dataDir], graceMs: 15_000 });
         stops.push(product.stop);
         configs.push({ system, address: product.address });
       } else {
@@ -438,6 +372,7 @@ async function main(): Promise<number> {
       ['raw grpc-js 4 KiB server-stream calls/s, 64 in flight', 'grpc.smallStream', 0, 0],
     ];
     const width = Math.max(...rows.map(([label]) => label.length));
+    const start = npmStartCommand();
     const serverCmd = [...Object.entries(start.env).map(([k, v]) => `${k}=${v}`), 'node', ...start.nodeFlags, ...args.serverFlags].join(' ');
     console.log(`bench:transport: ${SIZE_BYTES / MiB} MiB float32 over 127.0.0.1, every server and client in its own plain-node ` +
       `process; ${args.rounds} interleaved rounds x ${args.runs} timed transfers (+1 untimed) per direction, ` +
