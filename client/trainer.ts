@@ -37,7 +37,8 @@ import type { TrainerInfo__Output } from '../protos/generated/gluonps/v1/Trainer
 import type { TrainerServiceClient } from '../protos/generated/gluonps/v1/TrainerService';
 import { loadProtos } from '../protos/load';
 import { collectTensor } from '../server/rpc/chunks';
-import { buildOptimizer, learningRateAt, type OptimizerConfig } from '../server/trainer/optimizer-spec';
+import type { LrSchedulerSpec } from '../server/trainer/lr-scheduler';
+import { buildOptimizer, learningRateAt, OPTIMIZERS as OPTIMIZER_NAMES, type OptimizerConfig, type OptimizerName, type OptimizerParams } from '../server/trainer/optimizer-spec';
 import { dtypeToProto, rowIdsToProto } from './convert';
 import { GluonPsError, invalidArgument, show, Status, toGluonPsError } from './errors';
 import type { Parameter } from './parameter';
@@ -48,59 +49,10 @@ import { pushTensor } from './transport';
 
 // --- Public types ------------------------------------------------------------------------------
 
-export const OPTIMIZER_NAMES = ['sgd', 'nag', 'adam', 'adamw', 'adagrad', 'rmsprop', 'ftrl', 'lamb'] as const;
-/** The optimizers a trainer can run (MXNet's, by their registry names). */
-export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
-
-/** A learning-rate schedule, MXNet's lr_scheduler classes with camelCase names. */
-export interface LrSchedulerSpec {
-  kind: 'factor' | 'multifactor' | 'cosine' | 'poly';
-  /** factor: decay every `step` updates. */
-  step?: number;
-  /** multifactor: the updates at which to decay, increasing. */
-  steps?: number[];
-  /** factor / multifactor: the multiplier at each decay. */
-  factor?: number;
-  /** factor: the learning rate never drops below this. */
-  stopFactorLr?: number;
-  /** Learning rate at the end of warm-up (default: the optimizer's learningRate). */
-  baseLr?: number;
-  /** cosine / poly: the learning rate reached at maxUpdate. */
-  finalLr?: number;
-  /** cosine / poly: updates over which the schedule runs. */
-  maxUpdate?: number;
-  /** poly: power of the decay (default 2). */
-  pwr?: number;
-  /** Updates of warm-up (default 0). */
-  warmupSteps?: number;
-  /** Learning rate at the start of warm-up (default 0). */
-  warmupBeginLr?: number;
-  warmupMode?: 'linear' | 'constant';
-}
-
-/** Optimizer settings, MXNet's names in camelCase; absent ones take MXNet's defaults. */
-export interface OptimizerParams {
-  learningRate?: number;
-  wd?: number;
-  rescaleGrad?: number;
-  /** null or absent: no clipping. */
-  clipGradient?: number | null;
-  lazyUpdate?: boolean;
-  momentum?: number;
-  beta1?: number;
-  beta2?: number;
-  epsilon?: number;
-  gamma1?: number;
-  gamma2?: number;
-  centered?: boolean;
-  clipWeights?: number | null;
-  lamda1?: number;
-  beta?: number;
-  lowerBound?: number | null;
-  upperBound?: number | null;
-  biasCorrection?: boolean;
-  lrScheduler?: LrSchedulerSpec | null;
-}
+// The optimizer names and settings are defined once, next to the server's validation of them.
+export { OPTIMIZERS as OPTIMIZER_NAMES } from '../server/trainer/optimizer-spec';
+export type { LrSchedulerSpec } from '../server/trainer/lr-scheduler';
+export type { OptimizerName, OptimizerParams } from '../server/trainer/optimizer-spec';
 
 export type TrainerMode = 'sync' | 'async';
 export type TimeoutPolicy = 'fail' | 'quorum';

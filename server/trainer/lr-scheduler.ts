@@ -3,17 +3,28 @@
 // warm-up. MXNet's schedulers keep state; these give the same values for increasing counts.
 import { invalid } from '../errors';
 
+/** A learning-rate schedule, MXNet's lr_scheduler classes with camelCase names. */
 export interface LrSchedulerSpec {
   kind: 'factor' | 'multifactor' | 'cosine' | 'poly';
+  /** factor: decay every `step` updates. */
   step?: number;
+  /** multifactor: the updates at which to decay, increasing. */
   steps?: number[];
+  /** factor / multifactor: the multiplier at each decay. */
   factor?: number;
+  /** factor: the learning rate never drops below this. */
   stopFactorLr?: number;
+  /** Learning rate at the end of warm-up (default: the optimizer's learningRate). */
   baseLr?: number;
+  /** cosine / poly: the learning rate reached at maxUpdate. */
   finalLr?: number;
+  /** cosine / poly: updates over which the schedule runs. */
   maxUpdate?: number;
+  /** poly: power of the decay (default 2). */
   pwr?: number;
+  /** Updates of warm-up (default 0). */
   warmupSteps?: number;
+  /** Learning rate at the start of warm-up (default 0). */
   warmupBeginLr?: number;
   warmupMode?: 'linear' | 'constant';
 }

@@ -7,12 +7,15 @@ import { checkScheduler, scheduledLr } from './lr-scheduler';
 import type { LrSchedulerSpec } from './lr-scheduler';
 
 export const OPTIMIZERS = ['sgd', 'nag', 'adam', 'adamw', 'adagrad', 'rmsprop', 'ftrl', 'lamb'] as const;
+/** The optimizers a trainer can run (MXNet's, by their registry names). */
 export type OptimizerName = (typeof OPTIMIZERS)[number];
 
+/** Optimizer settings, MXNet's names in camelCase; absent ones take MXNet's defaults. */
 export interface OptimizerParams {
   learningRate?: number;
   wd?: number;
   rescaleGrad?: number;
+  /** null or absent: no clipping. */
   clipGradient?: number | null;
   lazyUpdate?: boolean;
   momentum?: number;
