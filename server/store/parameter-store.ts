@@ -10,6 +10,7 @@ import { checkInitFits, runInitializer } from './initializers';
 import { NO_JOURNAL } from '../durability/journal';
 import type { Journal, JournalMeta } from '../durability/journal';
 import { checkContexts, checkSize, checkTensorHeader } from './checks';
+import { DEFAULT_MAX_CPU_CONTEXTS, DEFAULT_MAX_TENSOR_BYTES } from './defaults';
 import { RwGate } from './gate';
 import { Mutex } from './mutex';
 import { meanInto } from './reduce';
@@ -100,8 +101,6 @@ export interface ParameterEntry {
   readonly lock: Mutex;
 }
 
-export const DEFAULT_MAX_TENSOR_BYTES = 1024 ** 3;
-export const DEFAULT_MAX_CPU_CONTEXTS = 8;
 
 function randomSeed(): bigint {
   const b = new BigUint64Array(1);
