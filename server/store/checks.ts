@@ -53,3 +53,12 @@ export function checkTensorHeader(who: string, dtype: DType, shape: readonly num
     throw invalid(`${who}: ${dtype} ${fmtShape([...shape])} needs ${expected} bytes, got ${byteLength}`);
   }
 }
+
+/** Maps a kernel failure to a status: budget and device problems are the caller's, others internal. */
+export function fromKernel(who: string, err: unknown): never {
+  if (err instanceof nk.KernelError) {
+    if (/memory budget|out of memory/.test(err.message)) throw exhausted(`${who}: ${err.message}`);
+    if (/is not available|not a valid device/.test(err.message)) throw invalid(`${who}: ${err.message}`);
+  }
+  throw err;
+}

@@ -5,18 +5,19 @@
 // a write builds its new tensors completely before swapping them in, so a failure changes nothing.
 import * as nk from '../../native/index';
 import type { DType, Device, DeviceTensor } from '../../native/index';
-import { exhausted, exists, fmtShape, invalid, notFound, precondition, ServerError, subject } from '../errors';
+import { exists, fmtShape, invalid, notFound, precondition, ServerError, subject } from '../errors';
 import { checkInitFits, runInitializer } from './initializers';
 import { NO_JOURNAL } from '../durability/journal';
 import type { Journal, JournalMeta } from '../durability/journal';
-import { checkContexts, checkSize, checkTensorHeader } from './checks';
+import { checkContexts, checkSize, checkTensorHeader, fromKernel } from './checks';
 import { DEFAULT_MAX_CPU_CONTEXTS, DEFAULT_MAX_TENSOR_BYTES } from './defaults';
 import { RwGate } from './gate';
 import { Mutex } from './mutex';
 import { meanInto } from './reduce';
 import { symbolOf } from './symbol';
-import { pin, readView, writable } from './views';
-import { buildSpec, checkInit, checkName, deviceKey, mergeShape, normalizeShape, sameSpec, shapeIsKnown, specDifference, stableStringify } from './spec';
+import { gather, checkRowIds, pick, requireGrad, requireInitialized, requireStype, snapshot } from './reads';
+import { pin, writable } from './views';
+import { buildSpec, checkInit, checkName, mergeShape, normalizeShape, sameSpec, shapeIsKnown, specDifference, stableStringify } from './spec';
 import type { InitSpec, ParameterSpec, ParameterSpecInput } from './spec';
 
 /** Bytes of a tensor on the host, as received from or sent to a client. */
@@ -101,21 +102,12 @@ export interface ParameterEntry {
   readonly lock: Mutex;
 }
 
-
 function randomSeed(): bigint {
   const b = new BigUint64Array(1);
   crypto.getRandomValues(b);
   return b[0]!;
 }
 
-/** Maps a kernel failure to a status: budget and device problems are the caller's, others internal. */
-function fromKernel(who: string, err: unknown): never {
-  if (err instanceof nk.KernelError) {
-    if (/memory budget|out of memory/.test(err.message)) throw exhausted(`${who}: ${err.message}`);
-    if (/is not available|not a valid device/.test(err.message)) throw invalid(`${who}: ${err.message}`);
-  }
-  throw err;
-}
 
 function disposeAll(tensors: readonly DeviceTensor[] | null): void {
   for (const t of tensors ?? []) t.dispose();
@@ -356,19 +348,19 @@ export class ParameterStore {
   async data(name: string, ctx?: Device | null): Promise<TensorSnapshot> {
     const e = this.entry(name);
     return e.lock.run(async () => {
-      this.requireStype(e, 'default');
-      const i = this.pick(e, ctx ?? null);
-      return this.snapshot(e, e.data![i]!, e.ctx![i]!);
+      requireStype(e, 'default');
+      const i = pick(e, ctx ?? null);
+      return snapshot(e, e.data![i]!, e.ctx![i]!);
     });
   }
 
   async listData(name: string): Promise<TensorSnapshot[]> {
     const e = this.entry(name);
     return e.lock.run(async () => {
-      this.requireStype(e, 'default');
-      this.requireInitialized(e);
+      requireStype(e, 'default');
+      requireInitialized(e);
       const out: TensorSnapshot[] = [];
-      for (let i = 0; i < e.data!.length; i++) out.push(await this.snapshot(e, e.data![i]!, e.ctx![i]!));
+      for (let i = 0; i < e.data!.length; i++) out.push(await snapshot(e, e.data![i]!, e.ctx![i]!));
       return out;
     });
   }
@@ -376,18 +368,18 @@ export class ParameterStore {
   async grad(name: string, ctx?: Device | null): Promise<TensorSnapshot> {
     const e = this.entry(name);
     return e.lock.run(async () => {
-      this.requireGrad(e);
-      const i = this.pick(e, ctx ?? null);
-      return this.snapshot(e, e.grad![i]!, e.ctx![i]!);
+      requireGrad(e);
+      const i = pick(e, ctx ?? null);
+      return snapshot(e, e.grad![i]!, e.ctx![i]!);
     });
   }
 
   async listGrad(name: string): Promise<TensorSnapshot[]> {
     const e = this.entry(name);
     return e.lock.run(async () => {
-      this.requireGrad(e);
+      requireGrad(e);
       const out: TensorSnapshot[] = [];
-      for (let i = 0; i < e.grad!.length; i++) out.push(await this.snapshot(e, e.grad![i]!, e.ctx![i]!));
+      for (let i = 0; i < e.grad!.length; i++) out.push(await snapshot(e, e.grad![i]!, e.ctx![i]!));
       return out;
     });
   }
@@ -405,69 +397,22 @@ export class ParameterStore {
   async rowSparseData(name: string, rowIds: ArrayLike<number | bigint>, ctx?: Device | null): Promise<RowSparseSnapshot> {
     const e = this.entry(name);
     return e.lock.run(async () => {
-      this.requireStype(e, 'row_sparse');
-      const i = this.pick(e, ctx ?? null);
-      return this.gather(e, i, this.checkRowIds(e, rowIds));
+      requireStype(e, 'row_sparse');
+      const i = pick(e, ctx ?? null);
+      return gather(e, i, checkRowIds(e, rowIds));
     });
   }
 
   async listRowSparseData(name: string, rowIds: ArrayLike<number | bigint>): Promise<RowSparseSnapshot[]> {
     const e = this.entry(name);
     return e.lock.run(async () => {
-      this.requireStype(e, 'row_sparse');
-      this.requireInitialized(e);
-      const ids = this.checkRowIds(e, rowIds);
+      requireStype(e, 'row_sparse');
+      requireInitialized(e);
+      const ids = checkRowIds(e, rowIds);
       const out: RowSparseSnapshot[] = [];
-      for (let i = 0; i < e.data!.length; i++) out.push(await this.gather(e, i, ids));
+      for (let i = 0; i < e.data!.length; i++) out.push(await gather(e, i, ids));
       return out;
     });
-  }
-
-  private async gather(e: ParameterEntry, i: number, ids: BigInt64Array): Promise<RowSparseSnapshot> {
-    const shape = [ids.length, ...(e.spec.shape as number[]).slice(1)];
-    const rows = nk.empty(e.ctx![i]!, e.spec.dtype, shape);
-    try {
-      await nk.gatherRows(rows, e.data![i]!, ids);
-      // The rows tensor is private to this read: its view needs no copy and no counting.
-      const bytes = rows.device.type === 'cpu' ? nk.hostView(rows) : await nk.readBytes(rows);
-      return { dtype: e.spec.dtype, shape, bytes, ctx: e.ctx![i]!, version: e.version, indices: ids, release: () => undefined };
-    } catch (err) {
-      fromKernel(subject(e.spec.name), err);
-    } finally {
-      rows.dispose();
-    }
-  }
-
-  private checkRowIds(e: ParameterEntry, rowIds: ArrayLike<number | bigint>): BigInt64Array {
-    const who = subject(e.spec.name);
-    const numRows = (e.spec.shape as number[])[0]!;
-    // Row counts are far below 2^53, so ids are checked and sorted as doubles (a typed-array
-    // sort), then deduplicated in one pass.
-    const ids = new Float64Array(rowIds.length);
-    for (let k = 0; k < rowIds.length; k++) {
-      const raw = rowIds[k]!;
-      const id = typeof raw === 'bigint' ? (raw < 0n || raw >= BigInt(numRows) ? -1 : Number(raw)) : raw;
-      if (typeof raw === 'number' && !Number.isSafeInteger(raw)) throw invalid(`${who}: row id ${raw} at position ${k} is not an integer`);
-      if (id < 0 || id >= numRows) throw invalid(`${who}: row id ${String(raw)} at position ${k} is out of range [0, ${numRows})`);
-      ids[k] = id;
-    }
-    ids.sort();
-    let unique = 0;
-    for (let k = 0; k < ids.length; k++) if (k === 0 || ids[k] !== ids[k - 1]) ids[unique++] = ids[k]!;
-    const out = new BigInt64Array(unique);
-    for (let k = 0; k < unique; k++) out[k] = BigInt(ids[k]!);
-    return out;
-  }
-
-  private async snapshot(e: ParameterEntry, t: DeviceTensor, ctx: Device): Promise<TensorSnapshot> {
-    try {
-      // Under the lock, a zero-copy view of a host tensor: writers replace tensors or copy on
-      // write (views.ts), so the view keeps exactly this value.
-      const view = await readView(t);
-      return { dtype: t.dtype, shape: [...t.shape], bytes: view.bytes, ctx, version: e.version, release: view.release };
-    } catch (err) {
-      fromKernel(subject(e.spec.name, e.isConstant), err);
-    }
   }
 
   // --- Writes --------------------------------------------------------------------------------
@@ -678,40 +623,6 @@ export class ParameterStore {
   }
 
   // --- Checks --------------------------------------------------------------------------------
-
-  private requireInitialized(e: ParameterEntry): void {
-    if (e.data !== null) return;
-    const who = subject(e.spec.name, e.isConstant);
-    if (e.deferred !== null) {
-      throw precondition(`${who}: initialization was deferred until its shape ${fmtShape(e.spec.shape)} is known; set the shape or call set_data first`);
-    }
-    throw precondition(`${who} has not been initialized`);
-  }
-
-  private requireStype(e: ParameterEntry, want: 'default' | 'row_sparse'): void {
-    if (e.spec.stype !== want) {
-      const hint = want === 'default' ? 'use row_sparse_data() instead' : 'use data() instead';
-      throw precondition(`${subject(e.spec.name, e.isConstant)}: storage type is ${e.spec.stype}, expected ${want}; ${hint}`);
-    }
-  }
-
-  private requireGrad(e: ParameterEntry): void {
-    this.requireInitialized(e);
-    if (e.grad === null) throw precondition(`${subject(e.spec.name, e.isConstant)} has no gradient because grad_req='null'`);
-  }
-
-  /** Index of the context to read: the given one, the only one, or cpu(0) (MXNet's current context). */
-  private pick(e: ParameterEntry, ctx: Device | null): number {
-    this.requireInitialized(e);
-    const list = e.ctx!;
-    if (ctx === null && list.length === 1) return 0;
-    const want = ctx ?? nk.cpu(0);
-    const i = list.findIndex((c) => nk.sameDevice(c, want));
-    if (i < 0) {
-      throw precondition(`${subject(e.spec.name, e.isConstant)} was not initialized on ${deviceKey(want)}; it was only initialized on [${list.map(deviceKey).join(', ')}]`);
-    }
-    return i;
-  }
 
   private checkContexts(who: string, ctx: Device[] | null): Device[] {
     return checkContexts(who, ctx, this.maxCpuContexts, this.deviceRefusal);
