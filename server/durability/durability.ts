@@ -75,6 +75,8 @@ async function readRange(path: string, start: number, length: number): Promise<U
 
 export class Durability implements Journal {
   private wal: WalWriter | null = null;
+  /** The lsn of the last replayed record (checkpoint mode has no writer to ask). */
+  private nextLsnAfterReplay = 0n;
   private readonly checkpointLock = new Mutex();
   private nextCheckpointId = 1n;
   private changesSinceCheckpoint = 0;
@@ -177,9 +179,6 @@ export class Durability implements Journal {
     }, this.options.checkpointEverySeconds * 1000);
     this.timer.unref();
   }
-
-  /** The lsn of the last record (replayed or appended); checkpoints cover up to it. */
-  private nextLsnAfterReplay = 0n;
 
   private lastLsn(): bigint {
     return this.wal ? this.wal.nextLsn - 1n : this.nextLsnAfterReplay;
