@@ -119,7 +119,10 @@ export interface NativeAddon {
   setMemoryBudget(deviceType: DeviceTypeCode, deviceId: number, bytes: number): void;
   /** A zero-filled tensor, or (uninitialized) one whose bytes the caller overwrites at once. */
   empty(deviceType: DeviceTypeCode, deviceId: number, dtype: DTypeCode, shape: number[], uninitialized?: boolean): NativeTensor;
+  /** The tensor's host memory, one ArrayBuffer cached per tensor (keeps the memory alive). */
   hostView(tensor: NativeTensor): ArrayBuffer;
+  /** Copies `bytes` into a host tensor at byte `offset`, synchronously. */
+  writeAt(tensor: NativeTensor, offset: number, bytes: Uint8Array): void;
   run<K extends keyof NativeOps>(op: K, options: NativeOps[K][0]): Promise<NativeOps[K][1]>;
 }
 

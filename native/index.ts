@@ -202,12 +202,25 @@ export async function readBytes(src: DeviceTensor): Promise<Uint8Array> {
 }
 
 /**
- * The bytes of a host tensor without copying. The view keeps the memory alive after dispose();
- * the caller must ensure nothing writes the tensor while the view is in use.
+ * The bytes of a host tensor without copying. Every call returns a view of one ArrayBuffer
+ * cached with the tensor, so repeated reads add no GC work. The view keeps the memory alive
+ * after dispose(); the caller must ensure nothing writes the tensor while the view is in use.
  */
 export function hostView(src: DeviceTensor): Uint8Array {
   try {
     return new Uint8Array(addon.hostView(src.native));
+  } catch (err) {
+    rethrow(err);
+  }
+}
+
+/**
+ * Copies `bytes` into host tensor `dest` at byte `offset`, synchronously (meant for chunks of at
+ * most 1 MiB, e.g. an upload landing in place without a view of the whole tensor).
+ */
+export function writeAt(dest: DeviceTensor, offset: number, bytes: Uint8Array): void {
+  try {
+    addon.writeAt(dest.native, offset, bytes);
   } catch (err) {
     rethrow(err);
   }

@@ -2,6 +2,8 @@
 // kernels go through run() (ops.cc). JS reaches this only via native/binding.ts.
 #include <napi.h>
 
+#include <cstring>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -109,7 +111,38 @@ Napi::Value HostView(const Napi::CallbackInfo& info) {
     if (t->device().type != DeviceType::kCpu) {
       throw std::runtime_error("hostView: tensor is on " + t->device().Name() + ", not host memory; use read");
     }
-    return HostArrayBuffer(info.Env(), t->storage("hostView: argument"));
+    return t->HostView(info.Env());
+  });
+}
+
+// writeAt(tensor, offset, bytes): copies `bytes` into a host tensor at byte `offset`, at once
+// (no job: a chunk of an upload is at most 1 MiB). Uploads land chunk by chunk this way with no
+// ArrayBuffer over the whole tensor, which V8 would count and, for a large one, answer with a
+// full mark-compact per upload.
+Napi::Value WriteAt(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsTypedArray()) {
+      throw std::runtime_error("writeAt(tensor, offset, bytes) got wrong argument types");
+    }
+    Tensor* t = Tensor::FromValue(info.Env(), info[0], "writeAt: argument");
+    if (t->device().type != DeviceType::kCpu) {
+      throw std::runtime_error("writeAt: tensor is on " + t->device().Name() + ", not host memory; use write");
+    }
+    const std::shared_ptr<Storage>& storage = t->storage("writeAt: argument");
+    double offset = info[1].As<Napi::Number>().DoubleValue();
+    Napi::TypedArray array = info[2].As<Napi::TypedArray>();
+    size_t length = array.ByteLength();
+    if (!(offset >= 0) || offset != static_cast<double>(static_cast<int64_t>(offset)) ||
+        static_cast<double>(length) > static_cast<double>(storage->bytes()) - offset) {
+      std::ostringstream msg;
+      msg << "writeAt: " << length << " bytes at offset " << offset << " do not fit in a tensor of " << storage->bytes() << " bytes";
+      throw std::runtime_error(msg.str());
+    }
+    if (length > 0) {
+      const auto* src = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+      std::memcpy(static_cast<uint8_t*>(storage->data()) + static_cast<size_t>(offset), src, length);
+    }
+    return info.Env().Undefined();
   });
 }
 
@@ -121,6 +154,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setMemoryBudget", Napi::Function::New(env, SetMemoryBudget));
   exports.Set("empty", Napi::Function::New(env, Empty));
   exports.Set("hostView", Napi::Function::New(env, HostView));
+  exports.Set("writeAt", Napi::Function::New(env, WriteAt));
   exports.Set("run", Napi::Function::New(env, Run));
   return exports;
 }

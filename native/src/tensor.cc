@@ -1,6 +1,8 @@
-// tensor.cc: Tensor handle implementation. Host allocations are reported to V8 with
-// AdjustExternalMemory so the GC sees the pressure of large tensors.
+// tensor.cc: Tensor handle implementation. Storage is owned explicitly (dispose, or the GC of
+// the handle); host views of it are ArrayBuffers that share ownership (ops.cc).
 #include "tensor.h"
+
+#include "ops.h"
 
 #include <stdexcept>
 #include <string>
@@ -74,10 +76,10 @@ Tensor::Tensor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor>(info) 
   dtype_ = init->dtype;
   shape_ = init->shape;
   device_ = init->dev;
-  if (device_.type == DeviceType::kCpu) {
-    reported_bytes_ = static_cast<int64_t>(storage_->bytes());
-    Napi::MemoryManagement::AdjustExternalMemory(env, reported_bytes_);
-  }
+  // Not reported to V8 (AdjustExternalMemory): tensors are owned explicitly, and the report of
+  // one large tensor alone crosses V8's 64 MB external-memory step, which forced a full
+  // mark-compact per 64 MiB upload (~9 ms of a ~45 ms set_data). Host views are still counted,
+  // as V8 counts every ArrayBuffer.
 }
 
 bool Tensor::IsTensor(Napi::Env env, const Napi::Value& v) {
@@ -114,16 +116,23 @@ Napi::Value Tensor::GetSize(const Napi::CallbackInfo& info) {
 }
 Napi::Value Tensor::GetDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !storage_); }
 
-void Tensor::Finalize(Napi::Env env) {
-  if (reported_bytes_) Napi::MemoryManagement::AdjustExternalMemory(env, -reported_bytes_);
-  reported_bytes_ = 0;
+Napi::Value Tensor::HostView(Napi::Env env) {
+  // One view per tensor, not one per read. V8 counts each new ArrayBuffer's length as external
+  // memory and starts a full mark-compact whenever that count jumps 64 MiB past its low mark
+  // since the last one: a fresh 64 MiB view per read forced one per pull (measured: twice the
+  // server CPU of raw grpc-js per 64 MiB pull). The cached view is counted once per tensor.
+  if (!host_view_.IsEmpty()) return host_view_.Value();
+  Napi::Value view = HostArrayBuffer(env, storage("hostView: argument"));
+  host_view_ = Napi::Persistent(view.As<Napi::ArrayBuffer>());
+  return view;
 }
+
+void Tensor::Finalize(Napi::Env) { host_view_.Reset(); }
 
 Napi::Value Tensor::Dispose(const Napi::CallbackInfo& info) {
   if (storage_) {
     storage_.reset();
-    if (reported_bytes_) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -reported_bytes_);
-    reported_bytes_ = 0;
+    host_view_.Reset();  // a read still holding the view keeps the memory until it lets go
   }
   return info.Env().Undefined();
 }

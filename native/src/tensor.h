@@ -26,6 +26,8 @@ class Tensor : public Napi::ObjectWrap<Tensor> {
   void Finalize(Napi::Env env) override;
 
   const std::shared_ptr<Storage>& storage(const char* what) const;
+  // The tensor's host memory as an ArrayBuffer, created on first use and then reused (tensor.cc).
+  Napi::Value HostView(Napi::Env env);
   DType dtype() const { return dtype_; }
   const std::vector<int64_t>& shape() const { return shape_; }
   int64_t numel() const { return numel_; }
@@ -46,7 +48,8 @@ class Tensor : public Napi::ObjectWrap<Tensor> {
   std::vector<int64_t> shape_;
   int64_t numel_ = 0;
   Device device_{DeviceType::kCpu, 0};
-  int64_t reported_bytes_ = 0;
+  // The cached host view; dropped (not detached: reads may still hold it) by dispose().
+  Napi::Reference<Napi::ArrayBuffer> host_view_;
 };
 
 // Element count of a shape with overflow and range checks (throws std::runtime_error).

@@ -17,7 +17,7 @@ import type { TrainerRegistry } from '../trainer/registry';
 import { restoreTrainer, snapshotTrainer } from '../trainer/trainer-snapshot';
 import type { TrainerSnapshot } from '../trainer/trainer-snapshot';
 import { crc32Combine, listCheckpoints, pruneCheckpoints, removeLeftovers, writeCheckpoint } from './checkpoint-dir';
-import type { Journal, JournalMeta } from './journal';
+import type { Journal, JournalMeta, JournalPayload } from './journal';
 import { NO_JOURNAL } from './journal';
 import { acquireDataDirLock } from './lock';
 import type { DataDirLock } from './lock';
@@ -186,7 +186,7 @@ export class Durability implements Journal {
 
   // --- Journal ---------------------------------------------------------------------------------
 
-  append(meta: JournalMeta, payload?: Uint8Array): Promise<void> {
+  append(meta: JournalMeta, payload?: JournalPayload): Promise<void> {
     this.changesSinceCheckpoint++;
     const isStep = meta.op === 'trainer.apply' || (meta.op === 'trainer.step' && this.isAsyncStep(meta));
     if (isStep) this.stepsSinceCheckpoint++;
@@ -198,7 +198,7 @@ export class Durability implements Journal {
     }
     if (this.wal === null) return Promise.resolve();
     try {
-      return this.wal.append(meta, payload).durable;
+      return this.wal.append(meta, typeof payload === 'function' ? payload() : payload).durable;
     } catch (err) {
       // The log failed (disk full, I/O error): the change is applied but cannot be made durable.
       this.log.fatal({ err }, 'write-ahead log failed; acknowledged changes can no longer be made durable');

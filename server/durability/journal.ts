@@ -4,9 +4,16 @@
 // replayed into the same store methods with the journal muted.
 export type JournalMeta = { op: string } & Record<string, unknown>;
 
+/**
+ * A record's tensor bytes, or a function producing them: only a log that writes payloads calls
+ * it, so a mode without one never makes a view of a freshly uploaded tensor (see
+ * ParameterStore.setData: such a view costs the GC a full collection per large upload).
+ */
+export type JournalPayload = Uint8Array | (() => Uint8Array);
+
 export interface Journal {
   /** Appends a record; the promise resolves when it is as durable as the mode promises. */
-  append(meta: JournalMeta, payload?: Uint8Array): Promise<void>;
+  append(meta: JournalMeta, payload?: JournalPayload): Promise<void>;
 }
 
 /** Records nothing: no data dir, checkpoint-only mode, or a replay in progress. */

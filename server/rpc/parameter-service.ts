@@ -2,7 +2,6 @@
 // request (convert.ts), calls the ParameterStore and translates the reply; tensors move as
 // chunked streams (chunks.ts). No tensor logic lives here.
 import type * as grpc from '@grpc/grpc-js';
-import * as nk from '../../native/index';
 import type { DeviceTensor } from '../../native/index';
 import type { Logger } from 'pino';
 import { exists, invalid, notFound, subject } from '../errors';
@@ -13,8 +12,9 @@ import type { TensorHeader__Output } from '../../protos/generated/gluonps/v1/Ten
 import type { TensorUpload__Output } from '../../protos/generated/gluonps/v1/TensorUpload';
 import { clientStream, serverStream, unary } from './calls';
 import type { CallContext } from './calls';
-import { collectTensor, writeTensor } from './chunks';
+import { collectTensor, writeTensor, type ByteDestination } from './chunks';
 import { contextFromWire, contextsFromWire, contextToWire, dtypeFromWire, dtypeToWire, headerShape, infoToWire, initFromWire, specFromWire } from './convert';
+import { landedValue, tensorDestination } from './uploads';
 
 async function sendSnapshots(call: grpc.ServerWritableStream<unknown, TensorChunk>, snaps: Array<TensorSnapshot | RowSparseSnapshot>, signal: AbortSignal): Promise<void> {
   try {
@@ -46,10 +46,11 @@ export function parameterServiceHandlers(store: ParameterStore, log: Logger): Pa
     call: AsyncIterable<object>,
     onName: (name: string) => void,
     requireExisting: boolean,
-    destination?: (name: string, header: TensorHeader__Output) => Buffer,
-  ): Promise<{ name: string; value: HostTensor }> => {
+    stage?: (name: string, header: TensorHeader__Output) => DeviceTensor | null,
+  ): Promise<{ name: string; value: HostTensor; staged: DeviceTensor | null }> => {
     let checked: { name: string; header: TensorHeader__Output } | null = null;
-    return collectTensor<TensorHeader__Output>(call, {
+    let staged: DeviceTensor | null = null;
+    return collectTensor<TensorHeader__Output, Buffer | ByteDestination>(call, {
       nameField: 'name',
       maxBytes: store.maxTensorBytes,
       validateHeader: (header, name) => {
@@ -60,8 +61,20 @@ export function parameterServiceHandlers(store: ParameterStore, log: Logger): Pa
         store.checkTensorHeader(subject(name), dtype, shape, header.byteLength);
         checked = { name, header };
       },
-      allocate: (n) => (destination && checked ? destination(checked.name, checked.header) : Buffer.allocUnsafeSlow(n)),
-    }).then(({ name, header, data }) => ({ name, value: { ...headerShape(subject(name), header), bytes: data } }));
+      allocate: (n) => {
+        staged = stage && checked ? stage(checked.name, checked.header) : null;
+        return staged === null ? Buffer.allocUnsafeSlow(n) : tensorDestination(staged);
+      },
+    }).then(
+      ({ name, header, data }) => {
+        const { dtype, shape } = headerShape(subject(name), header);
+        return { name, value: staged === null ? { dtype, shape, bytes: data as Buffer } : landedValue(dtype, shape, staged), staged };
+      },
+      (err: unknown) => {
+        (staged as DeviceTensor | null)?.dispose();
+        throw err;
+      },
+    );
   };
 
   return {
@@ -125,21 +138,11 @@ export function parameterServiceHandlers(store: ParameterStore, log: Logger): Pa
 
     SetData: clientStream(ctx('SetData'), async (call: AsyncIterable<TensorUpload__Output>, onName) => {
       // The bytes land straight in a new tensor of the parameter when they can (no second copy).
-      let staged: DeviceTensor | null = null;
-      try {
-        const { name, value } = await receive(call, onName, true, (n, header) => {
-          const { dtype, shape } = headerShape(subject(n), header);
-          staged = store.stageUpload(n, dtype, shape);
-          if (staged === null) return Buffer.allocUnsafeSlow(header.byteLength);
-          const view = nk.hostView(staged);
-          return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
-        });
-        const mine = staged;
-        staged = null; // setData owns it from here
-        return infoToWire(await store.setData(name, value, mine));
-      } finally {
-        (staged as DeviceTensor | null)?.dispose();
-      }
+      const { name, value, staged } = await receive(call, onName, true, (n, header) => {
+        const { dtype, shape } = headerShape(subject(n), header);
+        return store.stageUpload(n, dtype, shape);
+      });
+      return infoToWire(await store.setData(name, value, staged)); // setData owns `staged`
     }),
 
     ZeroGrad: unary(ctx('ZeroGrad'), async (req) => infoToWire(await store.zeroGrad(req.name))),

@@ -2,7 +2,6 @@
 // TrainerRegistry / Trainer calls and back; gradients and state snapshots move as chunked
 // streams. The optimizer arrives as typed data (OptimizerSpec), never as code.
 import type { Logger } from 'pino';
-import * as nk from '../../native/index';
 import type { DeviceTensor } from '../../native/index';
 import { invalid, subject } from '../errors';
 import type { ParameterStore } from '../store/parameter-store';
@@ -20,8 +19,9 @@ import type { TensorHeader__Output } from '../../protos/generated/gluonps/v1/Ten
 import type { TrainerInfo } from '../../protos/generated/gluonps/v1/TrainerInfo';
 import type { TrainerServiceHandlers } from '../../protos/generated/gluonps/v1/TrainerService';
 import { clientStream, serverStream, unary } from './calls';
-import { collectTensor, writeTensor } from './chunks';
+import { collectTensor, writeTensor, type ByteDestination } from './chunks';
 import { headerShape } from './convert';
+import { landedValue, tensorDestination } from './uploads';
 
 const KIND: Record<string, string> = {
   OPTIMIZER_KIND_SGD: 'sgd',
@@ -135,7 +135,7 @@ export function trainerServiceHandlers(registry: TrainerRegistry, store: Paramet
       let staged: DeviceTensor | null = null;
       let checked: TensorHeader__Output | null = null;
       try {
-        const { header, data } = await collectTensor<TensorHeader__Output>(tagged, {
+        const { header, data } = await collectTensor<TensorHeader__Output, Buffer | ByteDestination>(tagged, {
           maxBytes: store.maxTensorBytes,
           validateHeader: (h) => {
             const m = first!;
@@ -149,18 +149,17 @@ export function trainerServiceHandlers(registry: TrainerRegistry, store: Paramet
             const h = checked!;
             const { dtype, shape } = headerShape(subject(first!.param), h);
             staged = registry.get(first!.trainer).stageGrad(first!.param, dtype, shape);
-            if (staged === null) return Buffer.allocUnsafeSlow(n);
-            const view = nk.hostView(staged);
-            return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+            return staged === null ? Buffer.allocUnsafeSlow(n) : tensorDestination(staged);
           },
         });
         const m = first!;
         const trainer = registry.get(m.trainer);
         const rowIds = header.rowIds.length > 0 ? BigInt64Array.from(header.rowIds, (v) => BigInt(v)) : null;
         const { dtype, shape } = headerShape(subject(m.param), header);
-        const mine = staged;
+        const mine: DeviceTensor | null = staged;
         staged = null; // pushGrad owns it from here
-        return await trainer.pushGrad(keyFromWire(`trainer '${m.trainer}'`, m.key), m.step, m.param, { dtype, shape, bytes: data }, rowIds, mine);
+        const value = mine === null ? { dtype, shape, bytes: data as Buffer } : landedValue(dtype, shape, mine);
+        return await trainer.pushGrad(keyFromWire(`trainer '${m.trainer}'`, m.key), m.step, m.param, value, rowIds, mine);
       } finally {
         (staged as DeviceTensor | null)?.dispose();
       }

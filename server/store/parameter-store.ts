@@ -8,7 +8,7 @@ import type { DType, Device, DeviceTensor } from '../../native/index';
 import { exists, fmtShape, invalid, notFound, precondition, ServerError, subject } from '../errors';
 import { checkInitFits, runInitializer } from './initializers';
 import { NO_JOURNAL } from '../durability/journal';
-import type { Journal, JournalMeta } from '../durability/journal';
+import type { Journal, JournalMeta, JournalPayload } from '../durability/journal';
 import { checkContexts, checkSize, checkTensorHeader, fromKernel } from './checks';
 import { DEFAULT_MAX_CPU_CONTEXTS, DEFAULT_MAX_TENSOR_BYTES } from './defaults';
 import { RwGate } from './gate';
@@ -80,7 +80,7 @@ export interface StoreOptions {
 }
 
 /** Appends a journal record from inside a mutation (see ParameterStore.commit). */
-type Log = (meta: JournalMeta, payload?: Uint8Array) => void;
+type Log = (meta: JournalMeta, payload?: JournalPayload) => void;
 
 interface Deferred {
   init: InitSpec;
@@ -439,10 +439,10 @@ export class ParameterStore {
    * the caller must not use it afterwards.
    */
   async setData(name: string, value: HostTensor, staged: DeviceTensor | null = null): Promise<Descriptor> {
-    const e = this.entry(name);
     let adopted = false;
     let unpin = (): void => undefined;
     try {
+      const e = this.entry(name);
       return await this.commit(e, (log) => this.setDataLocked(e, name, value, staged, log, (t) => {
         adopted = true;
         unpin = pin(t); // the log may still be writing the bytes: in-place writers copy first
@@ -456,7 +456,9 @@ export class ParameterStore {
 
   private async setDataLocked(e: ParameterEntry, name: string, value: HostTensor, staged: DeviceTensor | null, log: Log, adopt: (t: DeviceTensor) => void): Promise<Descriptor> {
     const who = subject(name, e.isConstant);
-    this.checkHostTensor(who, value);
+    // A staged upload's bytes are its tensor's (read them only when needed: see rpc/uploads.ts).
+    if (staged === null) this.checkHostTensor(who, value);
+    else this.checkTensorHeader(who, value.dtype, value.shape, staged.byteLength);
     const shape = mergeShape(who, e.spec.shape, value.shape);
     if (e.data === null) {
       if (e.deferred === null) throw precondition(`${who} has not been initialized: call initialize() before set_data()`);
@@ -472,7 +474,7 @@ export class ParameterStore {
         e.spec.shape = previous;
         throw err;
       }
-      log({ op: 'setData', name, dtype: value.dtype, shape: value.shape }, value.bytes);
+      log({ op: 'setData', name, dtype: value.dtype, shape: value.shape }, () => value.bytes);
       return this.describeEntry(e);
     }
     // New tensors on every context first; swap only when all are written.
@@ -493,7 +495,7 @@ export class ParameterStore {
     e.data = fresh;
     e.spec.shape = shape;
     e.version++;
-    log({ op: 'setData', name, dtype: value.dtype, shape: value.shape }, value.bytes);
+    log({ op: 'setData', name, dtype: value.dtype, shape: value.shape }, () => value.bytes);
     return this.describeEntry(e);
   }
 

@@ -209,7 +209,7 @@ export class Trainer {
         }
         durable = this.journal.append(
           { op: 'trainer.push', trainer: this.spec.name, key, step, param, dtype: value.dtype, shape: value.shape, rowIds: rowIds === null ? null : Array.from(rowIds, String) },
-          value.bytes,
+          () => value.bytes, // read only by a log that records payloads
         );
       });
       await durable;

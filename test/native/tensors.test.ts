@@ -1,4 +1,6 @@
 // Tensors, bytes in and out, devices and memory accounting on the CPU addon.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as nk from '../../native/index';
 import { cpu, gpu } from '../../native/index';
@@ -53,6 +55,60 @@ describe('tensors', () => {
     t.dispose();
     // The view keeps the memory alive after dispose.
     expect(new Int32Array(view.buffer, view.byteOffset, 4)[0]).toBe(7);
+  });
+
+  it('hostView reuses one buffer per tensor', () => {
+    const t = nk.empty(cpu(0), 'float32', [8]);
+    const a = nk.hostView(t);
+    const b = nk.hostView(t);
+    expect(b.buffer).toBe(a.buffer);
+    expect(a.byteLength).toBe(32);
+    const other = nk.empty(cpu(0), 'float32', [8]);
+    expect(nk.hostView(other).buffer).not.toBe(a.buffer);
+    t.dispose();
+    other.dispose();
+  });
+
+  it('frees a disposed tensor once its last view is collected, and not before', () => {
+    // A child with --expose-gc: the views' memory must go back when the GC drops them (the
+    // deleter of ops.cc's backing store), and stay while one is still referenced.
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const script = `
+      import * as nk from './native/index.ts';
+      const used = () => nk.memoryStats(nk.cpu(0)).allocated;
+      const before = used();
+      const t = nk.empty(nk.cpu(0), 'uint8', [8 << 20]);
+      let kept = nk.hostView(t);
+      kept[5] = 42;
+      for (let i = 0; i < 3; i++) nk.hostView(t);
+      t.dispose();
+      globalThis.gc();
+      await new Promise((r) => setTimeout(r, 50));
+      const whileHeld = used() - before;
+      const value = kept[5];
+      kept = null;
+      for (let i = 0; i < 5 && used() > before; i++) {
+        globalThis.gc();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      console.log(JSON.stringify({ whileHeld, value, after: used() - before }));`;
+    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ whileHeld: 8 << 20, value: 42, after: 0 });
+  });
+
+  it('writeAt copies bytes in at an offset and rejects what does not fit', async () => {
+    const t = nk.empty(cpu(0), 'uint8', [8]);
+    nk.writeAt(t, 2, new Uint8Array([1, 2, 3]));
+    const backing = new Uint8Array([9, 8, 7, 6]);
+    nk.writeAt(t, 6, backing.subarray(2)); // a view at a non-zero offset
+    nk.writeAt(t, 8, new Uint8Array(0));
+    expect([...(await nk.readBytes(t))]).toEqual([0, 0, 1, 2, 3, 0, 7, 6]);
+    expect(() => nk.writeAt(t, 6, new Uint8Array(3))).toThrow(/3 bytes at offset 6 do not fit in a tensor of 8 bytes/);
+    expect(() => nk.writeAt(t, -1, new Uint8Array(1))).toThrow(/do not fit/);
+    expect(() => nk.writeAt(t, 1.5, new Uint8Array(1))).toThrow(/do not fit/);
+    expect([...(await nk.readBytes(t))]).toEqual([0, 0, 1, 2, 3, 0, 7, 6]);
+    t.dispose();
+    expect(() => nk.writeAt(t, 0, new Uint8Array(1))).toThrow(/disposed Tensor/);
   });
 
   it('reads a byte view at a non-zero offset and rejects wrong byte lengths without writing', async () => {
