@@ -59,16 +59,38 @@ void RandomNormal(DType dt, void* out, int64_t n, double mean, double stddev, ui
   });
 }
 
+// Two float32 sources: summing in float is bit-identical to the double sum rounded once
+// (double rounding is innocuous for + when the wider precision is >= 2p + 2, 53 >= 50).
+template <typename T>
+bool AddTwoFloats(T*, const void* const*, int, int64_t, int64_t) { return false; }
+template <>
+bool AddTwoFloats<float>(float* o, const void* const* srcs, int num_srcs, int64_t b, int64_t e) {
+  if (num_srcs != 2) return false;
+  const float* x = static_cast<const float*>(srcs[0]);
+  const float* y = static_cast<const float*>(srcs[1]);
+  for (int64_t i = b; i < e; ++i) o[i] = (0.0f + x[i]) + y[i];
+  return true;
+}
+
 void AddN(DType dt, void* out, const void* const* srcs, int num_srcs, int64_t n) {
   GPS_DISPATCH_ALL(dt, T, {
     T* o = static_cast<T*>(out);
     ParallelFor(n, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        // Summed in double in source order: exact for every integer type up to 2^53 and one
-        // rounding for floats, identical on CUDA.
-        double acc = 0.0;
-        for (int k = 0; k < num_srcs; ++k) acc += Conv<T>::load(static_cast<const T*>(srcs[k])[i]);
-        o[i] = Conv<T>::store(acc);
+      // Summed in double in source order, from 0.0 (so -0 + -0 is +0, as on CUDA): exact for
+      // every integer type up to 2^53 and one rounding for floats. Done a block at a time, one
+      // source after another, so each inner loop is a plain vectorizable stream (the
+      // per-element loop over sources ran at a third of the optimizer's speed).
+      if (AddTwoFloats(o, srcs, num_srcs, b, e)) return;
+      constexpr int64_t kBlock = 1024;
+      double acc[kBlock];
+      for (int64_t i0 = b; i0 < e; i0 += kBlock) {
+        const int64_t len = std::min(kBlock, e - i0);
+        for (int64_t j = 0; j < len; ++j) acc[j] = 0.0;
+        for (int k = 0; k < num_srcs; ++k) {
+          const T* src = static_cast<const T*>(srcs[k]) + i0;
+          for (int64_t j = 0; j < len; ++j) acc[j] += Conv<T>::load(src[j]);
+        }
+        for (int64_t j = 0; j < len; ++j) o[i0 + j] = Conv<T>::store(acc[j]);
       }
     });
   });

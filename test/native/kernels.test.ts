@@ -141,6 +141,33 @@ describe('arithmetic', () => {
     }
   });
 
+  it('add_n of any number of sources equals the double sum from 0.0 rounded once, for every bit pattern', async () => {
+    // Two float32 sources take a float fast path; it must match the double sum (and CUDA)
+    // bit for bit, including -0, subnormals, far-apart exponents, infinities and NaN.
+    const special = [0, -0, 1e-45, -1e-45, 1.1754942e-38, 3.4028235e38, -3.4028235e38, Infinity, -Infinity, NaN, 1, 2 ** 24, 2 ** -30];
+    const n = 200_000 + 7; // crosses the parallel and block splits
+    const pick = (i: number, salt: number): number => {
+      const r = Math.sin(i * 12.9898 + salt) * 43758.5453;
+      const f = r - Math.floor(r);
+      if (i % 17 === 0) return special[(i * salt) % special.length]!;
+      return Math.fround((f - 0.5) * 2 ** Math.floor(f * 80 - 40));
+    };
+    for (const count of [1, 2, 3]) {
+      const srcs = Array.from({ length: count }, (_, k) => Array.from({ length: n }, (_, i) => pick(i, k + 1)));
+      const tensors = await Promise.all(srcs.map((xs) => tensorOf('float32', xs)));
+      const out = nk.empty(cpu(0), 'float32', [n]);
+      await nk.addN(out, tensors);
+      const got = new Uint32Array(new Float32Array(await valuesOf(out)).buffer);
+      const want = new Uint32Array(Float32Array.from({ length: n }, (_, i) => srcs.reduce((acc, xs) => acc + xs[i]!, 0)).buffer);
+      const bad = got.findIndex((g, i) => g !== want[i] && !(Number.isNaN(new Float32Array(got.buffer)[i]) && Number.isNaN(new Float32Array(want.buffer)[i])));
+      expect(bad, `${count} sources: first mismatch at ${bad}`).toBe(-1);
+    }
+    const negZero = await tensorOf('float32', [-0, -0]);
+    const sum = nk.empty(cpu(0), 'float32', [2]);
+    await nk.addN(sum, [negZero, negZero]);
+    expect((await valuesOf(sum)).map((x) => Object.is(x, 0))).toEqual([true, true]); // 0.0 + -0 + -0 = +0
+  });
+
   it('add_n accepts the output as one of its sources', async () => {
     const a = await tensorOf('float32', [1, 2]);
     const b = await tensorOf('float32', [10, 20]);
