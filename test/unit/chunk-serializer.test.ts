@@ -1,29 +1,58 @@
-// The hand-written encoder for chunk-only read messages must produce exactly what protobufjs
-// decodes back to the same bytes, and leave every other message to protobufjs.
+// The hand-written encoders for chunk-only read messages must produce exactly what protobufjs
+// decodes back to the same bytes (framed as grpc-js frames, for the self-framing one), and
+// leave every other message to protobufjs.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadProtos } from '../../protos/load';
-import { withChunkSerializers } from '../../server/rpc/transport';
+import { framingChunkSerializer, installFramedReplies, scratchChunkSerializer, withChunkSerializers } from '../../server/rpc/framing';
 
 const service = loadProtos().gluonps.v1.ParameterService.service;
-const fast = withChunkSerializers(service, ['Data'], 'chunk', 2);
+const protobufjs = service.Data.responseSerialize as (m: object) => Buffer;
+const header = { shape: [2], dtype: 'DTYPE_UINT8' as const, byteLength: 2, version: 3, rowIds: [] as number[], ctx: null };
 
-describe('chunk serializer', () => {
-  it('round-trips chunk-only messages of any length through the real deserializer', () => {
+/** What grpc-js itself sends for a message: 0, u32 big-endian length, the message. */
+function grpcFrame(message: Buffer): Buffer {
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(message.byteLength, 1);
+  return Buffer.concat([prefix, message]);
+}
+
+describe('chunk serializers', () => {
+  it('scratch encoder: chunk-only messages of any length round-trip through the real deserializer', () => {
+    const scratch = scratchChunkSerializer(protobufjs, 'chunk', 2);
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 300_000 }), fc.integer({ min: 0, max: 255 }), (length, fill) => {
         const chunk = new Uint8Array(length).fill(fill);
-        const encoded = Buffer.from(fast.Data.responseSerialize({ chunk }));
+        const encoded = Buffer.from(scratch({ chunk }));
+        expect(Buffer.compare(encoded, protobufjs({ chunk }))).toBe(0);
         const decoded = service.Data.responseDeserialize(encoded) as { chunk: Buffer; header: unknown };
         expect(decoded.header).toBeNull();
         expect(Buffer.compare(decoded.chunk, Buffer.from(chunk))).toBe(0);
       }),
       { numRuns: 40 },
     );
+    expect(Buffer.compare(Buffer.from(scratch({ header, chunk: new Uint8Array([1, 2]) })), protobufjs({ header, chunk: new Uint8Array([1, 2]) }))).toBe(0);
   });
 
-  it('leaves messages with a header to protobufjs', () => {
-    const msg = { header: { shape: [2], dtype: 'DTYPE_UINT8' as const, byteLength: 2, version: 3, rowIds: [] as number[], ctx: null }, chunk: new Uint8Array([1, 2]) };
-    expect(Buffer.compare(Buffer.from(fast.Data.responseSerialize(msg)), Buffer.from(service.Data.responseSerialize(msg)))).toBe(0);
+  it('self-framing encoder: exactly grpc-js\'s frame of the protobufjs encoding, for chunk-only and other messages', () => {
+    const framing = framingChunkSerializer(protobufjs, 'chunk', 2);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 300_000 }), fc.integer({ min: 0, max: 255 }), fc.boolean(), (length, fill, withHeader) => {
+        const chunk = new Uint8Array(length).fill(fill);
+        const message = withHeader ? { header, chunk } : { chunk };
+        expect(Buffer.compare(framing(message), grpcFrame(protobufjs(message)))).toBe(0);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('is installed on this grpc-js, so the server uses the self-framing encoder', () => {
+    const warnings: string[] = [];
+    expect(installFramedReplies((m) => warnings.push(m))).toBe(true);
+    expect(warnings).toEqual([]);
+    const fast = withChunkSerializers(service, ['Data'], 'chunk', 2);
+    const chunk = new Uint8Array([7, 8, 9]);
+    expect(Buffer.compare(fast.Data.responseSerialize({ chunk }), grpcFrame(protobufjs({ chunk })))).toBe(0);
+    expect(fast.Describe.responseSerialize).toBe(service.Describe.responseSerialize);
   });
 });
