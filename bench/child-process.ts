@@ -30,12 +30,15 @@ export const BENCH_OUT_DIR = path.join(REPO_ROOT, '.bench-out');
  * is ~40 ms per 64 MiB, more than the transfer itself (raw socket into fresh buffers 1.2 GB/s,
  * into a reused buffer 4.7 GB/s in the same run). Keeping large blocks in the heap lets freed
  * receive buffers be reused (raw socket into fresh buffers 0.9 -> 1.6 GB/s, raw grpc-js
- * 0.8 -> 1.2 GB/s). Applied to baselines and product alike; the server's launcher can set the
- * same variables.
+ * 0.8 -> 1.2 GB/s). Applied to baselines and product alike; `npm start` sets the same
+ * variables for the server.
  */
 export const MALLOC_TUNING_ENV: Readonly<Record<string, string>> = {
   MALLOC_MMAP_THRESHOLD_: String(2 ** 32),
   MALLOC_TRIM_THRESHOLD_: String(2 ** 33),
+  // Transparent huge pages for malloc's memory (glibc >= 2.35; no effect where THP is off):
+  // first touch of fresh tensor memory faults 2 MiB at a time instead of 4 KiB (docs/configuration.md).
+  GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1',
 };
 
 /**
