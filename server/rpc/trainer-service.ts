@@ -19,7 +19,7 @@ import type { TensorHeader__Output } from '../../protos/generated/gluonps/v1/Ten
 import type { TrainerInfo } from '../../protos/generated/gluonps/v1/TrainerInfo';
 import type { TrainerServiceHandlers } from '../../protos/generated/gluonps/v1/TrainerService';
 import { clientStream, serverStream, unary } from './calls';
-import { collectTensor, writeTensor, type ByteDestination } from './chunks';
+import { collectTensor, receiveTensor, writeTensor, type ByteDestination, type MessageSource } from './chunks';
 import { headerShape } from './convert';
 import { landedValue, tensorDestination } from './uploads';
 
@@ -123,19 +123,16 @@ export function trainerServiceHandlers(registry: TrainerRegistry, store: Paramet
       return infoOf(t);
     }),
 
-    PushGrad: clientStream(ctx('PushGrad'), async (call: AsyncIterable<GradUpload__Output>, onName) => {
+    PushGrad: clientStream(ctx('PushGrad'), async (call: MessageSource, onName) => {
       let first: GradUpload__Output | null = null;
-      const tagged = (async function* () {
-        for await (const m of call) {
-          first ??= m;
-          yield m;
-        }
-      })();
       // The bytes land straight in a tensor for the gradient when they can (no second copy).
       let staged: DeviceTensor | null = null;
       let checked: TensorHeader__Output | null = null;
       try {
-        const { header, data } = await collectTensor<TensorHeader__Output, Buffer | ByteDestination>(tagged, {
+        const { header, data } = await receiveTensor<TensorHeader__Output, Buffer | ByteDestination>(call, {
+          onFirst: (m) => {
+            first = m as GradUpload__Output;
+          },
           maxBytes: store.maxTensorBytes,
           validateHeader: (h) => {
             const m = first!;
