@@ -9,6 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 /** The logger the durability modules warn through (a pino Logger fits). */
 export interface DurabilityLog {
   warn(obj: Record<string, unknown>, msg: string): void;
+  info?(obj: Record<string, unknown>, msg: string): void;
 }
 
 /** fsync(2) of an existing file (opened read-only; Linux flushes the inode's dirty pages). */

@@ -2,6 +2,12 @@
 // checked before any allocation, CRC, meta JSON and the lsn sequence; a torn tail is truncated,
 // corruption in the middle throws WalCorruptError or, with truncateCorrupt, is cut off. The
 // record format and the writer are in wal.ts.
+//
+// Recycled segments (wal.ts) add one case: after a crash, the last segment may continue past
+// its last record with stale records of an older generation, whose CRCs are fine but whose
+// lsns are lower than the one expected. A stale record in the last segment with no current
+// record (lsn >= the expected one) after it is the end of the log: the file is cut there, as
+// for a torn tail. Anywhere else a stale record is corruption like any other.
 import { crc32 } from 'node:zlib';
 import { open, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
@@ -188,6 +194,8 @@ export async function replayWal(dir: string, options: ReplayOptions): Promise<Re
         const p = await parseAt(reader, pos);
         let bad: string | null = null;
         let incomplete = false;
+        // A valid record from before this log's current generation (a recycled segment's past).
+        const stale = p.ok && p.lsn < (expected !== null && !first ? expected : seg.firstLsn);
         if (!p.ok) {
           bad = p.reason;
           incomplete = p.incomplete;
@@ -204,7 +212,7 @@ export async function replayWal(dir: string, options: ReplayOptions): Promise<Re
         }
         if (bad !== null) {
           let torn = false;
-          if (isLast && (incomplete || !p.ok)) {
+          if (isLast && (incomplete || !p.ok || stale)) {
             torn = incomplete || (await validRecordAfter(reader, fh, pos, expected ?? seg.firstLsn)) === null;
           }
           if (!torn && !options.truncateCorrupt) throw new WalCorruptError(seg.path, pos, bad);
@@ -218,7 +226,8 @@ export async function replayWal(dir: string, options: ReplayOptions): Promise<Re
               result.removedSegments.push(later.file);
             }
             if (result.removedSegments.length > 0) await fsyncDir(absDir);
-            options.log?.warn({ file: seg.path, offset: pos, reason: bad, droppedBytes: size - pos }, 'write-ahead log: dropped a torn record at the end of the log');
+            if (stale) options.log?.info?.({ file: seg.path, offset: pos, droppedBytes: size - pos }, 'write-ahead log: cut the stale rest of a recycled segment at the end of the log');
+            else options.log?.warn({ file: seg.path, offset: pos, reason: bad, droppedBytes: size - pos }, 'write-ahead log: dropped a torn record at the end of the log');
           } else {
             for (const later of segs.slice(i + 1)) {
               await unlink(later.path);

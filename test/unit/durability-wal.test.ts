@@ -4,13 +4,13 @@
 // group commit in wal-always, the fsync cadence of wal-batch, rotation and segment removal,
 // and real processes killed with SIGKILL by a failpoint in the middle of appends.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WAL_HEADER_BYTES, WalCorruptError, WalUnavailableError, WalWriter, listWalSegments, replayWal, walSegmentName, type WalRecord } from '../../server/durability/wal';
+import { WAL_HEADER_BYTES, WalCorruptError, WalUnavailableError, WalWriter, listRecycledWal, listWalSegments, replayWal, walRecycledName, walSegmentName, type WalRecord } from '../../server/durability/wal';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const WAL_TS_SRC = path.join(ROOT, 'server/durability/wal.ts');
@@ -362,6 +362,110 @@ describe('WalWriter', () => {
     void w.append({});
     await w.close();
     await expect(WalWriter.open(dir, { mode: 'wal-batch', nextLsn: 4n })).rejects.toThrow(/after the writer's next lsn/);
+  });
+});
+
+describe('recycled segments', () => {
+  /**
+   * Generation 1: records 1..count in segment 1 (big payloads), dropped into the recycle pool;
+   * then record count+1 in the next segment and a rotation, so the current segment (starting
+   * at count+2) has taken the recycled file over.
+   */
+  async function recycledDir(count: number): Promise<{ dir: string; w: WalWriter; old: Buffer; first: number }> {
+    const dir = freshDir();
+    const w = await WalWriter.open(dir, { mode: 'wal-batch', nextLsn: 1n });
+    // Two-digit ids, as the new records below: same record sizes, so stale records start
+    // exactly where the new ones end (a valid stale record, not garbage, follows them).
+    for (let i = 1; i <= count; i++) void w.append({ op: 'old', i: i + 10 }, new Uint8Array(500).fill(i));
+    await w.rotate();
+    const old = readFileSync(path.join(dir, walSegmentName(1n)));
+    expect(await w.removeSegmentsBefore(BigInt(count + 1))).toEqual([walSegmentName(1n)]);
+    expect(await listRecycledWal(dir)).toEqual([path.join(dir, walRecycledName(1n))]);
+    void w.append({ op: 'bridge' });
+    await w.rotate();
+    const first = count + 2;
+    expect(path.basename(w.segment)).toBe(walSegmentName(BigInt(first)));
+    expect(await listRecycledWal(dir)).toEqual([]);
+    expect(statSync(w.segment).size).toBe(old.length); // the recycled file, stale content and all
+    return { dir, w, old, first };
+  }
+
+  it('a dropped segment is reused in place; closing cuts it to what was written; replay sees only current records', async () => {
+    const { dir, w, old, first } = await recycledDir(40);
+    for (let i = first; i < first + 5; i++) void w.append({ op: 'new', i }, payloadFor(i));
+    await w.flush();
+    const seg = path.join(dir, walSegmentName(BigInt(first)));
+    expect(statSync(seg).size).toBe(old.length); // overwritten in place, stale rest still there
+    await w.close();
+    expect(statSync(seg).size).toBeLessThan(old.length);
+    const { got, result, warnings } = await replayAll(dir, { fromLsn: BigInt(first) });
+    expect(got.map((g) => Number(g.lsn))).toEqual([42, 43, 44, 45, 46]);
+    expect(result.tornTail).toBe(false);
+    expect(warnings).toEqual([]);
+  });
+
+  it('after a crash, the stale records past the last one written are the end of the log, even over a torn record', async () => {
+    const { dir, w, old, first } = await recycledDir(40);
+    for (let i = first; i < first + 4; i++) void w.append({ op: 'new', i }, new Uint8Array(500).fill(i));
+    await w.flush();
+    const seg = path.join(dir, walSegmentName(BigInt(first)));
+    const crashed = readFileSync(seg); // as a kill -9 would leave it: not cut yet
+    expect(crashed.readBigUInt64LE(4 * crashed.readUInt32LE(0) + 8)).toBe(5n); // a whole stale record follows
+    await w.close();
+    expect(recordOffsets(seg).length).toBe(4);
+    const offsets = recordOffsets(seg);
+    const lastStart = offsets[offsets.length - 1]!;
+    for (const tornLast of [false, true]) {
+      const copy = freshDir();
+      mkdirSync(copy);
+      const bytes = Buffer.from(crashed);
+      // A torn last record: its second half still holds generation 1's bytes.
+      if (tornLast) {
+        const total = bytes.readUInt32LE(lastStart);
+        old.copy(bytes, lastStart + Math.floor(total / 2), lastStart + Math.floor(total / 2), lastStart + total);
+      }
+      writeFileSync(path.join(copy, walSegmentName(BigInt(first))), bytes);
+      const { got, result } = await replayAll(copy);
+      const want = tornLast ? [42, 43, 44] : [42, 43, 44, 45];
+      expect(got.map((g) => Number(g.lsn))).toEqual(want);
+      expect(result.tornTail).toBe(true);
+      expect(statSync(path.join(copy, walSegmentName(BigInt(first)))).size).toBe(tornLast ? lastStart : statSync(seg).size);
+      // The writer continues after it, in sequence.
+      const w2 = await WalWriter.open(copy, { mode: 'wal-batch', nextLsn: result.lastLsn + 1n });
+      void w2.append({ op: 'after' });
+      await w2.close();
+      expect((await replayAll(copy)).got.map((g) => Number(g.lsn))).toEqual([...want, want[want.length - 1]! + 1]);
+    }
+  });
+
+  it('a segment renamed from the pool but never written (crash right after) replays as empty', async () => {
+    const dir = freshDir();
+    const w = await WalWriter.open(dir, { mode: 'wal-batch', nextLsn: 1n });
+    for (let i = 1; i <= 10; i++) void w.append({ op: 'old', i }, new Uint8Array(300));
+    await w.rotate();
+    const old = readFileSync(path.join(dir, walSegmentName(1n)));
+    await w.removeSegmentsBefore(11n);
+    for (let i = 11; i <= 12; i++) void w.append({ op: 'new', i });
+    await w.close();
+    // As if the next segment had just been renamed from the pool when the process died.
+    writeFileSync(path.join(dir, walSegmentName(13n)), old);
+    const { got, result } = await replayAll(dir, { fromLsn: 11n });
+    expect(got.map((g) => Number(g.lsn))).toEqual([11, 12]);
+    expect(result.lastLsn).toBe(12n);
+    expect(statSync(path.join(dir, walSegmentName(13n))).size).toBe(0);
+  });
+
+  it('keeps at most maxRecycled dropped segments; 0 deletes them all', async () => {
+    for (const maxRecycled of [0, 2]) {
+      const dir = freshDir();
+      const w = await WalWriter.open(dir, { mode: 'wal-batch', nextLsn: 1n, segmentBytes: 300, maxRecycled });
+      for (let i = 1; i <= 12; i++) void w.append({ op: 'x', i }, new Uint8Array(200));
+      await w.rotate();
+      const removed = await w.removeSegmentsBefore(13n);
+      expect(removed.length).toBeGreaterThan(maxRecycled);
+      expect((await listRecycledWal(dir)).length).toBe(maxRecycled);
+      await w.close();
+    }
   });
 });
 
