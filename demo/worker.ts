@@ -45,12 +45,16 @@ export type WorkerEvent =
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** connect(), retried until `waitMs` has passed: in docker-compose the workers may start first. */
+/**
+ * connect(), retried until `waitMs` has passed: in docker-compose the workers may start first.
+ * GLUONPS_TOKEN, when set, is sent as the bearer token (a server started with tokens).
+ */
 export async function connectWithRetry(address: string, waitMs: number, log: (s: string) => void): Promise<ParameterServerClient> {
   const deadline = Date.now() + waitMs;
+  const token = process.env.GLUONPS_TOKEN || undefined;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await connect(address, { connectTimeoutMs: Math.max(1000, Math.min(10_000, deadline - Date.now())) });
+      return await connect(address, { connectTimeoutMs: Math.max(1000, Math.min(10_000, deadline - Date.now())), ...(token === undefined ? {} : { token }) });
     } catch (err) {
       if (Date.now() >= deadline) throw err;
       if (attempt === 1) log(`waiting for the server at ${address} ...`);

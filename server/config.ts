@@ -1,5 +1,7 @@
 // config.ts: server options from command-line flags and GLUONPS_* environment variables
-// (flags win), with units for sizes and a clear error for anything invalid.
+// (flags win), with units for sizes and a clear error for anything invalid. Token files and
+// TLS PEM files are read here, so an unreadable one fails before the server starts.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Device } from '../native/index';
 import { LOG_LEVELS } from './log';
@@ -35,6 +37,28 @@ export interface ServerOptions {
   walBatchMs?: number;
   /** Start even if the write-ahead log has a corrupt record in the middle, dropping it and what follows. */
   walTruncateCorrupt?: boolean;
+  /** Bearer tokens every call but health checks must carry; none = no authentication (default). */
+  auth?: AuthOptions;
+  /** Serve TLS instead of plaintext (default: plaintext). */
+  tls?: ServerTlsOptions | null;
+}
+
+/** Bearer tokens (docs/configuration.md, "Security"). No token at all turns authentication off. */
+export interface AuthOptions {
+  /** Full-access tokens: may call every method. */
+  tokens?: string[];
+  /** Read-only tokens: may call only the methods that change nothing (server/auth.ts, READ_METHODS). */
+  readOnlyTokens?: string[];
+}
+
+/** TLS material: PEM contents, not file paths. */
+export interface ServerTlsOptions {
+  /** The server's certificate chain. */
+  cert: Buffer | string;
+  /** The private key of `cert` (unencrypted). */
+  key: Buffer | string;
+  /** CA certificate(s) clients' certificates must chain to; set = mutual TLS, other clients are refused. */
+  clientCa?: Buffer | string;
 }
 
 export class ConfigError extends Error {
@@ -61,9 +85,19 @@ Options (each also read from the environment variable shown; flags win):
   --keep-checkpoints <n>     valid checkpoints kept                  GLUONPS_KEEP_CHECKPOINTS (default 3)
   --wal-batch-ms <n>         wal-batch: max ms between write and fsync  GLUONPS_WAL_BATCH_MS (default 10)
   --wal-truncate-corrupt     drop a corrupt log record and what follows instead of refusing to start
+  --auth-token <list>        full-access bearer tokens, comma-separated; repeatable  GLUONPS_AUTH_TOKEN
+  --auth-token-file <file>   full-access tokens, one per line      GLUONPS_AUTH_TOKEN_FILE
+  --read-only-token <list>   tokens that may only read, comma-separated; repeatable  GLUONPS_READ_ONLY_TOKEN
+  --read-only-token-file <file>   read-only tokens, one per line   GLUONPS_READ_ONLY_TOKEN_FILE
+  --tls-cert <file>          PEM certificate chain: serve TLS       GLUONPS_TLS_CERT
+  --tls-key <file>           PEM private key of --tls-cert          GLUONPS_TLS_KEY
+  --tls-client-ca <file>     PEM CA(s): require client certificates (mutual TLS)  GLUONPS_TLS_CLIENT_CA
   -h, --help                 print this help
 
 Sizes take a unit: 1048576, 512KiB, 64MiB, 1GiB (also KB/MB/GB = powers of 1000).
+Without any token every caller may do everything; with tokens, every call but health checks
+needs 'authorization: Bearer <token>'. Token files: blank lines and lines starting with # are
+ignored. Prefer the files (or the environment) to the flags: a flag's value shows in ps.
 `;
 
 const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
@@ -128,6 +162,13 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
         'keep-checkpoints': { type: 'string' },
         'wal-batch-ms': { type: 'string' },
         'wal-truncate-corrupt': { type: 'boolean' },
+        'auth-token': { type: 'string', multiple: true },
+        'auth-token-file': { type: 'string' },
+        'read-only-token': { type: 'string', multiple: true },
+        'read-only-token-file': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-client-ca': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -172,7 +213,75 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   const batchMs = pick(v['wal-batch-ms'], 'GLUONPS_WAL_BATCH_MS');
   if (batchMs !== undefined) options.walBatchMs = parseIntIn('--wal-batch-ms', batchMs, 1, 60_000);
   if (v['wal-truncate-corrupt'] === true) options.walTruncateCorrupt = true;
+  // A repeated flag adds to the list; the variable, read only without the flag, is one list.
+  const list = (flag: string[] | undefined, name: string): string | undefined => pick(flag?.join(','), name);
+  const tokens = [
+    ...parseTokenList('--auth-token', list(v['auth-token'], 'GLUONPS_AUTH_TOKEN')),
+    ...readTokenFile('--auth-token-file', pick(v['auth-token-file'], 'GLUONPS_AUTH_TOKEN_FILE')),
+  ];
+  const readOnlyTokens = [
+    ...parseTokenList('--read-only-token', list(v['read-only-token'], 'GLUONPS_READ_ONLY_TOKEN')),
+    ...readTokenFile('--read-only-token-file', pick(v['read-only-token-file'], 'GLUONPS_READ_ONLY_TOKEN_FILE')),
+  ];
+  if (tokens.length > 0 || readOnlyTokens.length > 0) options.auth = { tokens, readOnlyTokens };
+  const cert = pick(v['tls-cert'], 'GLUONPS_TLS_CERT');
+  const key = pick(v['tls-key'], 'GLUONPS_TLS_KEY');
+  const clientCa = pick(v['tls-client-ca'], 'GLUONPS_TLS_CLIENT_CA');
+  if (cert === undefined && key !== undefined) throw new ConfigError('--tls-key needs --tls-cert too: TLS needs the certificate and its private key');
+  if (cert !== undefined && key === undefined) throw new ConfigError('--tls-cert needs --tls-key too: TLS needs the certificate and its private key');
+  if (cert === undefined && clientCa !== undefined) throw new ConfigError('--tls-client-ca needs --tls-cert and --tls-key: client certificates are checked only over TLS');
+  if (cert !== undefined && key !== undefined) {
+    options.tls = { cert: readConfigFile('--tls-cert', cert), key: readConfigFile('--tls-key', key) };
+    if (clientCa !== undefined) options.tls.clientCa = readConfigFile('--tls-client-ca', clientCa);
+  }
   return { help: v.help === true, options };
+}
+
+// What an HTTP/2 header value can carry without quoting: the client checks the same.
+const TOKEN = /^[\x21-\x7e]+$/;
+
+/** Throws unless every token is visible ASCII; the message counts, never shows, the token. */
+export function checkTokens(what: string, tokens: readonly unknown[]): void {
+  tokens.forEach((t, i) => {
+    if (typeof t !== 'string' || !TOKEN.test(t)) {
+      throw new ConfigError(`${what}: token ${i + 1} is not valid: expected visible ASCII characters without spaces`);
+    }
+  });
+}
+
+/** A comma-separated token list (empty entries skipped); none given = []. */
+export function parseTokenList(what: string, text: string | undefined): string[] {
+  if (text === undefined) return [];
+  const tokens = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (tokens.length === 0) throw new ConfigError(`${what}: expected one or more tokens, comma-separated`);
+  checkTokens(what, tokens);
+  return tokens;
+}
+
+/** Tokens of a token file: one per line; blank lines and lines starting with # are skipped. */
+export function parseTokenFile(what: string, text: string): string[] {
+  const tokens: string[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    if (!TOKEN.test(line)) throw new ConfigError(`${what}: line ${i + 1} is not a valid token: expected visible ASCII characters without spaces`);
+    tokens.push(line);
+  });
+  // An empty file must not quietly turn authentication off.
+  if (tokens.length === 0) throw new ConfigError(`${what}: no token in the file (one per line; blank lines and # comments are skipped)`);
+  return tokens;
+}
+
+function readTokenFile(flag: string, file: string | undefined): string[] {
+  return file === undefined ? [] : parseTokenFile(`${flag} ${file}`, readConfigFile(flag, file).toString('utf8'));
+}
+
+function readConfigFile(flag: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new ConfigError(`${flag}: cannot read ${file} (${(err as Error).message})`);
+  }
 }
 
 export const DEFAULTS = {

@@ -1,10 +1,12 @@
 // index.ts: startServer(options) builds the store, registers the parameter and health services
-// on a grpc-js server with raised flow-control windows, and binds it. close() shuts down
-// gracefully: stop accepting, let in-flight calls finish (bounded), then release memory.
+// on a grpc-js server with raised flow-control windows, and binds it (plaintext or TLS, with
+// bearer-token authentication when tokens are configured). close() shuts down gracefully:
+// stop accepting, let in-flight calls finish (bounded), then release memory.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import * as nk from '../native/index';
 import { loadProtos } from '../protos/load';
+import { Authenticator, exposureWarnings, withAuth } from './auth';
 import { ConfigError, DEFAULTS, deviceRefusal } from './config';
 import type { ServerOptions } from './config';
 import { HealthService } from './health';
@@ -15,10 +17,11 @@ import { adminServiceHandlers } from './rpc/admin-service';
 import { withChunkSerializers } from './rpc/framing';
 import { applyServerFlowControl, serverOptions } from './rpc/transport';
 import { ParameterStore } from './store/parameter-store';
+import { serverTransport } from './tls';
 import { TrainerRegistry } from './trainer/registry';
 import { Durability } from './durability/durability';
 
-export type { ServerOptions } from './config';
+export type { AuthOptions, ServerOptions, ServerTlsOptions } from './config';
 export { ConfigError } from './config';
 
 export interface RunningServer {
@@ -76,6 +79,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const port = options.port ?? DEFAULTS.port;
   const maxCpuContexts = options.maxCpuContexts ?? DEFAULTS.maxCpuContexts;
   const log = createLogger(options.logLevel ?? DEFAULTS.logLevel);
+  // Checked first: a bad token or certificate should fail before anything is allocated.
+  const auth = Authenticator.create(options.auth);
+  const transport = serverTransport(options.tls);
   const devices = prepareDevices(options, maxCpuContexts);
   const store = new ParameterStore({
     maxTensorBytes: options.maxTensorBytes ?? DEFAULTS.maxTensorBytes,
@@ -91,16 +97,23 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const health = new HealthService(SERVICE_NAMES);
   // Calls are refused (UNAVAILABLE) until recovery from the data dir is done; health says NOT_SERVING.
   let ready = false;
+  // Authentication wraps the readiness check: an unauthenticated caller learns nothing, not
+  // even that the server is recovering.
+  const guard = <T extends object>(service: string, handlers: T): T => {
+    const readied = whenReady(handlers, () => ready);
+    return auth === null ? readied : withAuth(readied, service, auth, log);
+  };
   // Streamed reads: TensorChunk.chunk is field 2.
   const parameterService = withChunkSerializers(protos.gluonps.v1.ParameterService.service, ['Data', 'ListData', 'Grad', 'ListGrad', 'RowSparseData', 'ListRowSparseData'], 'chunk', 2);
-  server.addService(parameterService, whenReady(parameterServiceHandlers(store, log), () => ready));
-  server.addService(protos.gluonps.v1.TrainerService.service, whenReady(trainerServiceHandlers(trainers, store, log), () => ready));
+  server.addService(parameterService, guard('ParameterService', parameterServiceHandlers(store, log)));
+  server.addService(protos.gluonps.v1.TrainerService.service, guard('TrainerService', trainerServiceHandlers(trainers, store, log)));
   let durability: Durability | null = null;
-  server.addService(protos.gluonps.v1.AdminService.service, whenReady(adminServiceHandlers(() => durability, log), () => ready));
+  server.addService(protos.gluonps.v1.AdminService.service, guard('AdminService', adminServiceHandlers(() => durability, log)));
+  // Health stays open: load balancers and orchestrators probe it without credentials.
   server.addService(protos.grpc.health.v1.Health.service, health.handlers());
 
   const boundPort = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(`${host}:${port}`, transport.credentials, (err, p) => (err ? reject(err) : resolve(p)));
   }).catch((err: Error) => {
     throw new ConfigError(`cannot listen on ${host}:${port}: ${err.message}`);
   });
@@ -130,7 +143,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   ready = true;
   health.setAll('SERVING');
-  log.info({ address, devices, maxTensorBytes: store.maxTensorBytes, cuda: nk.buildInfo().cuda, kernelJobs: nk.MAX_CONCURRENT_KERNELS, dataDir: options.dataDir ?? null, durability: durability ? durability.options.mode : 'none' }, 'listening');
+  const security = { auth: auth === null ? 'off' : auth.counts, tls: transport.mode };
+  log.info({ address, devices, maxTensorBytes: store.maxTensorBytes, cuda: nk.buildInfo().cuda, kernelJobs: nk.MAX_CONCURRENT_KERNELS, dataDir: options.dataDir ?? null, durability: durability ? durability.options.mode : 'none', ...security }, 'listening');
+  for (const warning of exposureWarnings(host, auth !== null, transport.mode)) log.warn({ host }, warning);
+  if (transport.validTo !== null && transport.validTo.getTime() < Date.now()) {
+    log.warn({ validTo: transport.validTo.toISOString() }, 'the TLS certificate has expired: clients will refuse the handshake');
+  }
 
   let closing: Promise<void> | null = null;
   const close = (graceMs = 10_000): Promise<void> => {

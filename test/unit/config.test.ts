@@ -1,7 +1,10 @@
 // Server configuration: flags over GLUONPS_* variables, sizes with units, durability options,
-// and which devices a --devices list admits.
-import { describe, expect, it } from 'vitest';
-import { ConfigError, deviceRefusal, parseCommandLine, parseDevices, parseSize } from '../../server/config';
+// which devices a --devices list admits, bearer tokens (lists and token files) and TLS files.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, deviceRefusal, parseCommandLine, parseDevices, parseSize, parseTokenFile } from '../../server/config';
 
 describe('parseCommandLine', () => {
   it('reads flags, falls back to the environment, and flags win', () => {
@@ -45,5 +48,74 @@ describe('sizes and devices', () => {
     expect(deviceRefusal(['gpu(1)'], { type: 'gpu', id: 1 })).toBeNull();
     expect(deviceRefusal(['gpu(1)'], { type: 'gpu', id: 0 })).toMatch(/--devices gpu\(1\)/);
     expect(deviceRefusal(['gpu'], { type: 'cpu', id: 0 })).toMatch(/without cpu in --devices/);
+  });
+});
+
+describe('tokens and TLS files', () => {
+  let dir: string;
+  const file = (name: string, text: string): string => {
+    const f = path.join(dir, name);
+    writeFileSync(f, text);
+    return f;
+  };
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'gluonps-config-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('without any token or TLS option, auth and TLS stay off', () => {
+    const { options } = parseCommandLine([], {});
+    expect(options.auth).toBeUndefined();
+    expect(options.tls).toBeUndefined();
+  });
+
+  it('reads comma-separated token lists; a repeated flag adds, and flags win over the environment', () => {
+    const env = { GLUONPS_AUTH_TOKEN: 'env-a,env-b', GLUONPS_READ_ONLY_TOKEN: ' r1 , r2 ,' };
+    expect(parseCommandLine([], env).options.auth).toEqual({ tokens: ['env-a', 'env-b'], readOnlyTokens: ['r1', 'r2'] });
+    const { options } = parseCommandLine(['--auth-token', 'a,b', '--auth-token', 'c', '--read-only-token', 'r9'], env);
+    expect(options.auth).toEqual({ tokens: ['a', 'b', 'c'], readOnlyTokens: ['r9'] });
+    expect(parseCommandLine([], { GLUONPS_AUTH_TOKEN: '' }).options.auth).toBeUndefined();
+  });
+
+  it('reads token files (one per line, blank lines and # comments skipped) and adds them to the lists', () => {
+    const full = file('full.txt', '# ops team\n\ntok-1\r\n  tok-2  \n\n# rotated 2024-01\n');
+    const ro = file('ro.txt', '\ufeffro-1\n');
+    const { options } = parseCommandLine(['--auth-token', 'flag-tok', '--auth-token-file', full], { GLUONPS_READ_ONLY_TOKEN_FILE: ro });
+    expect(options.auth).toEqual({ tokens: ['flag-tok', 'tok-1', 'tok-2'], readOnlyTokens: ['ro-1'] });
+    expect(parseCommandLine([], { GLUONPS_AUTH_TOKEN_FILE: full }).options.auth?.tokens).toEqual(['tok-1', 'tok-2']);
+  });
+
+  it('refuses an empty token file, an invalid token (without showing it) and an unreadable file', () => {
+    const empty = file('empty.txt', '# nothing yet\n\n');
+    expect(() => parseCommandLine(['--auth-token-file', empty], {})).toThrow(/--auth-token-file .*empty\.txt: no token in the file/);
+    const spaced = file('spaced.txt', 'ok\nsecret with spaces\n');
+    const err = (() => {
+      try {
+        parseCommandLine(['--read-only-token-file', spaced], {});
+      } catch (e) {
+        return e as Error;
+      }
+      return null;
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err!.message).toMatch(/--read-only-token-file .*spaced\.txt: line 2 is not a valid token/);
+    expect(err!.message).not.toContain('secret');
+    expect(() => parseCommandLine(['--auth-token', ' , '], {})).toThrow(/--auth-token: expected one or more tokens/);
+    expect(() => parseCommandLine(['--auth-token', 'caf\u00e9'], {})).toThrow(/--auth-token: token 1 is not valid/);
+    expect(() => parseCommandLine(['--auth-token-file', path.join(dir, 'nope.txt')], {})).toThrow(/--auth-token-file: cannot read .*nope\.txt/);
+    expect(() => parseTokenFile('x', '\n#only comments\n')).toThrow(ConfigError);
+  });
+
+  it('reads the TLS files; cert and key go together, and a client CA needs both', () => {
+    const cert = file('cert.pem', 'CERT');
+    const key = file('key.pem', 'KEY');
+    const ca = file('ca.pem', 'CA');
+    const { options } = parseCommandLine(['--tls-cert', cert], { GLUONPS_TLS_KEY: key, GLUONPS_TLS_CLIENT_CA: ca, GLUONPS_TLS_CERT: '/ignored' });
+    expect(options.tls).toEqual({ cert: Buffer.from('CERT'), key: Buffer.from('KEY'), clientCa: Buffer.from('CA') });
+    expect(parseCommandLine(['--tls-cert', cert, '--tls-key', key], {}).options.tls?.clientCa).toBeUndefined();
+    expect(() => parseCommandLine(['--tls-cert', cert], {})).toThrow(/--tls-cert needs --tls-key too/);
+    expect(() => parseCommandLine([], { GLUONPS_TLS_KEY: key })).toThrow(/--tls-key needs --tls-cert too/);
+    expect(() => parseCommandLine(['--tls-client-ca', ca], {})).toThrow(/--tls-client-ca needs --tls-cert and --tls-key/);
+    expect(() => parseCommandLine(['--tls-cert', cert, '--tls-key', path.join(dir, 'missing.pem')], {})).toThrow(/--tls-key: cannot read .*missing\.pem/);
   });
 });
