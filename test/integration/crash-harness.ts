@@ -374,7 +374,8 @@ export function expectSameState(got: ServerState, want: ServerState, message: st
 
 export function checkpointEntries(dataDir: string): string[] {
   try {
-    return readdirSync(path.join(dataDir, 'checkpoints')).sort();
+    // Spare files (kept from pruned checkpoints for reuse) are not checkpoints.
+    return readdirSync(path.join(dataDir, 'checkpoints')).filter((e) => !e.startsWith('spare-')).sort();
   } catch {
     return [];
   }

@@ -23,6 +23,7 @@ import {
   readManifest,
   removeLeftovers,
   writeCheckpoint,
+  MAX_SPARE_FILES,
   type CheckpointFile,
 } from '../../server/durability/checkpoint-dir';
 import { configureFailpoints, FailpointError } from '../../server/durability/failpoints';
@@ -244,10 +245,30 @@ describe('listCheckpoints, removeLeftovers, pruneCheckpoints', () => {
     configureFailpoints('checkpoint.prune-after-rename=1:throw');
     await expect(pruneCheckpoints(root, 1)).rejects.toBeInstanceOf(FailpointError);
     configureFailpoints(undefined);
-    expect(readdirSync(root).sort()).toEqual([checkpointDirName(20n), `tmp-del-${checkpointDirName(10n)}`]);
+    // ckpt 5's file was kept as a spare; the crashed prune of 10 kept nothing yet.
+    expect(readdirSync(root).sort()).toEqual([checkpointDirName(20n), 'spare-00000000000000000000.bin', `tmp-del-${checkpointDirName(10n)}`]);
     expect((await listCheckpoints(root)).map((c) => c.id)).toEqual([20n]);
     await removeLeftovers(root);
-    expect(readdirSync(root)).toEqual([checkpointDirName(20n)]);
+    expect(readdirSync(root).sort()).toEqual([checkpointDirName(20n), 'spare-00000000000000000000.bin']);
+  });
+
+  it('pruned files are kept as spares (at most MAX_SPARE_FILES) and the next checkpoints write over them, cut to size', async () => {
+    const root = freshRoot();
+    const big = (id: number) => [seqFile('a.bin', bytes(50_000, id), 4096), seqFile('b.bin', bytes(20_000, id + 1), 999)];
+    for (const id of [1, 2, 3, 4]) {
+      await writeCheckpoint(root, BigInt(id), big(id), { id });
+      await pruneCheckpoints(root, 1);
+    }
+    const spares = () => readdirSync(root).filter((f) => f.startsWith('spare-')).sort();
+    expect(spares()).toHaveLength(MAX_SPARE_FILES);
+    // Smaller files than the spares they reuse: each is cut to what was written.
+    const small = [seqFile('a.bin', bytes(1234, 7), 100), seqFile('c.bin', bytes(777, 8), 50)];
+    const { manifest } = await writeCheckpoint(root, 5n, small, { id: 5 });
+    expect(spares()).toEqual([]);
+    expect(manifest.files.map((f) => [f.name, f.size, f.crc32])).toEqual([['a.bin', 1234, crc32(bytes(1234, 7))], ['c.bin', 777, crc32(bytes(777, 8))]]);
+    expect(readFileSync(path.join(root, checkpointDirName(5n), 'a.bin')).equals(bytes(1234, 7))).toBe(true);
+    expect(readFileSync(path.join(root, checkpointDirName(5n), 'c.bin')).equals(bytes(777, 8))).toBe(true);
+    expect((await inspectCheckpoints(root, { verify: 'full' })).valid.map((c) => c.id)).toEqual([5n, 4n]);
   });
 
   it('crc32File reads a file back', async () => {
