@@ -428,18 +428,27 @@ export class Trainer {
     // never deadlock): readers see the step entirely or not at all, and no other write can land
     // between two of its updates, so the journal's order is the order things happened.
     await withLocks([...this.spec.params].sort().map((p) => this.store.entry(p)), async () => {
+      // Every parameter is checked before any changes; then they are updated concurrently (each
+      // its own combine + optimizer chain), so one parameter's kernels overlap another's hand-offs
+      // between the main thread and the kernel pool. All finish before the step returns.
+      const work: Array<{ entry: ParameterEntry; grads: PendingGrad[] }> = [];
       for (const param of this.spec.params) {
         const grads = workers.map((w) => this.pending.get(w)?.get(param)).filter((g): g is PendingGrad => g !== undefined);
         if (grads.length === 0) continue;
         const entry = this.store.entry(param);
         if (entry.data === null) throw precondition(`${this.who}: parameter '${param}' is no longer initialized`);
+        work.push({ entry, grads });
+      }
+      const settled = await Promise.allSettled(work.map(async ({ entry, grads }) => {
         const combined = await combine(grads, entry.spec.shape as number[], grads[0]!.values.device);
         try {
           await this.update(entry, combined, lr, rescale);
         } finally {
           if (!(combined.kind === 'dense' && combined.borrowed)) combined.values.dispose();
         }
-      }
+      }));
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     });
     this.stepCount++;
     return { step: this.stepCount, versions: this.spec.params.map((p) => this.store.entry(p).version), workers };
