@@ -171,6 +171,7 @@ describe('.npy golden files (numpy.save)', () => {
   });
 
   it('fuzz: token-level mutations of the header dict (length kept consistent) reach the literal parser and the checks', () => {
+    const SEED = 1;
     const goldens = ['f4-2x3.npy', 'bf16-4.npy', 'fortran-i8-2x3x4.npy', 'f8-scalar.npy'].map(N);
     const codes = new Set<string>();
     fc.assert(
@@ -191,7 +192,10 @@ describe('.npy golden files (numpy.save)', () => {
           codes.add((e as FormatError).code);
         }
       }),
-      { numRuns: 3000 },
+      // A fixed seed: the last line checks that the mutations reach every outcome, which a
+      // random seed did only most of the time ('Truncated' needs a grown shape; ~1 run in 20
+      // of 3000 mutations had none). The other fuzz tests keep random seeds.
+      { numRuns: 3000, seed: SEED },
     );
     for (const c of ['ok', 'Invalid', 'UnsupportedDType', 'Truncated']) expect(codes).toContain(c);
   });

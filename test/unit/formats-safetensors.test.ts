@@ -362,7 +362,9 @@ describe('safetensors hostile input', () => {
           codes.add((e as FormatError).code);
         }
       }),
-      { numRuns: 3000 },
+      // A fixed seed, since the last line checks what the mutations reach (a random seed could
+      // miss a rule now and then); the other fuzz tests keep random seeds.
+      { numRuns: 3000, seed: 1 },
     );
     for (const c of ['ok', 'InvalidHeaderDeserialization', 'InvalidOffset', 'TensorInvalidInfo']) expect(codes).toContain(c);
   });
