@@ -22,7 +22,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promis
 import type { FileHandle } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { failpoint, failpointHit, triggerFailpoint } from './failpoints';
-import { fsyncDir, mkdirDurable, type DurabilityLog } from './fsync';
+import { fsyncDir, mkdirDurable, readdirIfExists, type DurabilityLog } from './fsync';
 import { crc32File, HashingHandle } from './hashing-handle';
 
 export { crc32Combine, crc32File } from './hashing-handle';
@@ -404,10 +404,7 @@ export async function pruneCheckpoints(root: string, keep: number, options: { lo
 
 /** The spare files under `root`, in name order. */
 async function listSpareFiles(root: string): Promise<string[]> {
-  const names = await readdir(root).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return [] as string[];
-    throw err;
-  });
+  const names = await readdirIfExists(root);
   return names.filter((n) => SPARE_RE.test(n)).sort().map((n) => join(root, n));
 }
 

@@ -3,7 +3,7 @@
 // that holds the entry. writeFileDurable is the classic atomic replace: temp file in the same
 // directory, write, fsync, rename over the target, fsync the directory.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /** The logger the durability modules warn through (a pino Logger fits). */
@@ -85,4 +85,14 @@ export async function mkdirDurable(path: string): Promise<boolean> {
   levels.push(dirname(first));
   for (const d of levels.reverse()) await fsyncDir(d);
   return true;
+}
+
+/** The names in `dir`, or [] if it does not exist. */
+export async function readdirIfExists(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
 }

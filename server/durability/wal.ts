@@ -48,11 +48,11 @@
 // log but not an earlier one: that shows up as corruption and needs `truncateCorrupt` (which
 // only drops records that were never fsynced).
 import { crc32 } from 'node:zlib';
-import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { open, rename, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { failpoint, failpointHit, triggerFailpoint } from './failpoints';
-import { fsyncDir, mkdirDurable, type DurabilityLog } from './fsync';
+import { fsyncDir, mkdirDurable, readdirIfExists, type DurabilityLog } from './fsync';
 
 export const WAL_HEADER_BYTES = 20;
 /** The total length field is a u32. */
@@ -95,13 +95,7 @@ export function walRecycledName(firstLsn: bigint): string {
 
 /** Paths of the recycled segments of `dir`, oldest first ([] if the dir does not exist). */
 export async function listRecycledWal(dir: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+  const names = await readdirIfExists(dir);
   return names.filter((f) => RECYCLED_RE.test(f)).sort().map((f) => join(dir, f));
 }
 
@@ -113,13 +107,7 @@ export interface WalSegment {
 
 /** The segment files of `dir` in lsn order ([] if the dir does not exist). Other files are ignored. */
 export async function listWalSegments(dir: string): Promise<WalSegment[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+  const names = await readdirIfExists(dir);
   const out: WalSegment[] = [];
   for (const file of names) {
     const m = SEGMENT_RE.exec(file);
