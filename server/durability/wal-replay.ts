@@ -13,7 +13,8 @@ import { open, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fsyncDir, type DurabilityLog } from './fsync';
-import { listWalSegments, WAL_HEADER_BYTES, WalCorruptError } from './wal';
+import { WAL_HEADER_BYTES, WalCorruptError } from './wal';
+import { listWalSegments } from './wal-segments';
 
 export interface WalRecord {
   lsn: bigint;

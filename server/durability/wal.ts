@@ -48,21 +48,21 @@
 // log but not an earlier one: that shows up as corruption and needs `truncateCorrupt` (which
 // only drops records that were never fsynced).
 import { crc32 } from 'node:zlib';
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { open, rename, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { failpoint, failpointHit, triggerFailpoint } from './failpoints';
-import { fsyncDir, mkdirDurable, readdirIfExists, type DurabilityLog } from './fsync';
+import { fsyncDir, mkdirDurable, type DurabilityLog } from './fsync';
+import { DEFAULT_MAX_RECYCLED_SEGMENTS, listRecycledWal, listWalSegments, removeWalSegmentsBefore, walSegmentName } from './wal-segments';
+
+export { DEFAULT_MAX_RECYCLED_SEGMENTS, listRecycledWal, listWalSegments, removeWalSegmentsBefore, walRecycledName, walSegmentName } from './wal-segments';
+export type { WalSegment } from './wal-segments';
 
 export const WAL_HEADER_BYTES = 20;
 /** The total length field is a u32. */
 export const WAL_MAX_RECORD_BYTES = 0xffff_ffff;
 const INLINE_PAYLOAD_BYTES = 4096;
 const MAX_IOVECS = 1024;
-const SEGMENT_RE = /^wal-(\d{20})\.log$/;
-const RECYCLED_RE = /^wal-recycled-(\d{20})\.log$/;
-/** Dropped segments kept for reuse by default (each up to segmentBytes on disk). */
-export const DEFAULT_MAX_RECYCLED_SEGMENTS = 4;
 
 export type WalMode = 'wal-always' | 'wal-batch';
 
@@ -81,66 +81,6 @@ export class WalCorruptError extends Error {
 /** Thrown by append/flush/rotate/close after the writer failed or was closed. */
 export class WalUnavailableError extends Error {
   override name = 'WalUnavailableError';
-}
-
-export function walSegmentName(firstLsn: bigint): string {
-  if (firstLsn < 0n || firstLsn > 99_999_999_999_999_999_999n) throw new RangeError(`lsn ${firstLsn} out of range`);
-  return `wal-${firstLsn.toString().padStart(20, '0')}.log`;
-}
-
-/** The name a dropped segment is kept under for reuse. */
-export function walRecycledName(firstLsn: bigint): string {
-  return `wal-recycled-${walSegmentName(firstLsn).slice(4, 24)}.log`;
-}
-
-/** Paths of the recycled segments of `dir`, oldest first ([] if the dir does not exist). */
-export async function listRecycledWal(dir: string): Promise<string[]> {
-  const names = await readdirIfExists(dir);
-  return names.filter((f) => RECYCLED_RE.test(f)).sort().map((f) => join(dir, f));
-}
-
-export interface WalSegment {
-  file: string;
-  path: string;
-  firstLsn: bigint;
-}
-
-/** The segment files of `dir` in lsn order ([] if the dir does not exist). Other files are ignored. */
-export async function listWalSegments(dir: string): Promise<WalSegment[]> {
-  const names = await readdirIfExists(dir);
-  const out: WalSegment[] = [];
-  for (const file of names) {
-    const m = SEGMENT_RE.exec(file);
-    if (m !== null) out.push({ file, path: join(dir, file), firstLsn: BigInt(m[1]!) });
-  }
-  return out.sort((a, b) => (a.firstLsn < b.firstLsn ? -1 : a.firstLsn > b.firstLsn ? 1 : 0));
-}
-
-/**
- * Drops the segments whose records all have lsn < `lsn` (known because the next segment starts
- * at or below `lsn`): each is kept for reuse as a recycled segment while fewer than
- * `maxRecycled` are (default DEFAULT_MAX_RECYCLED_SEGMENTS), else deleted. The last segment,
- * and any segment at or after `keepFrom`, is kept. Returns the dropped segments' file names.
- */
-export async function removeWalSegmentsBefore(dir: string, lsn: bigint, options: { keepFrom?: bigint; maxRecycled?: number } = {}): Promise<string[]> {
-  const segs = await listWalSegments(dir);
-  const removed: string[] = [];
-  let recycled = (await listRecycledWal(dir)).length;
-  const maxRecycled = options.maxRecycled ?? DEFAULT_MAX_RECYCLED_SEGMENTS;
-  for (let i = 0; i + 1 < segs.length; i++) {
-    const seg = segs[i]!;
-    if (options.keepFrom !== undefined && seg.firstLsn >= options.keepFrom) break;
-    if (segs[i + 1]!.firstLsn > lsn) break;
-    if (recycled < maxRecycled) {
-      await rename(seg.path, join(dir, walRecycledName(seg.firstLsn)));
-      recycled++;
-    } else {
-      await unlink(seg.path);
-    }
-    removed.push(seg.file);
-  }
-  if (removed.length > 0) await fsyncDir(dir);
-  return removed;
 }
 
 // ---------------------------------------------------------------------------------------------
