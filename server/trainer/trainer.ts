@@ -12,11 +12,11 @@ import type { Journal } from '../durability/journal';
 import { NO_JOURNAL } from '../durability/journal';
 import { failpoint } from '../durability/failpoints';
 import { Mutex } from '../store/mutex';
-import { writable } from '../store/views';
 import type { HostTensor, ParameterEntry, ParameterStore } from '../store/parameter-store';
 import { deviceKey } from '../store/spec';
 import { combine, disposeGrad } from './gradients';
-import type { CombinedGrad, PendingGrad } from './gradients';
+import { updateParameter } from './update';
+import type { PendingGrad } from './gradients';
 import { learningRateAt, nativeUpdate } from './optimizer-spec';
 import type { OptimizerConfig } from './optimizer-spec';
 import { readStates, writeStates } from './states-format';
@@ -442,7 +442,7 @@ export class Trainer {
       const settled = await Promise.allSettled(work.map(async ({ entry, grads }) => {
         const combined = await combine(grads, entry.spec.shape as number[], grads[0]!.values.device);
         try {
-          await this.update(entry, combined, lr, rescale);
+          await updateParameter(this.spec.optimizer, entry, this.statesFor(entry), combined, lr, rescale);
         } finally {
           if (!(combined.kind === 'dense' && combined.borrowed)) combined.values.dispose();
         }
@@ -452,37 +452,6 @@ export class Trainer {
     });
     this.stepCount++;
     return { step: this.stepCount, versions: this.spec.params.map((p) => this.store.entry(p).version), workers };
-  }
-
-  /** One optimizer update of every context copy of `entry` (caller holds entry.lock). */
-  private async update(entry: ParameterEntry, grad: CombinedGrad, lr: number, rescale: number): Promise<void> {
-    const st = this.statesFor(entry);
-    const { kind, settings } = nativeUpdate(this.spec.optimizer, { lr, lrMult: entry.spec.lrMult, wdMult: entry.spec.wdMult, rescale, t: st.count + 1 });
-    const lazy = grad.kind === 'rows' && this.spec.optimizer.params.lazyUpdate && kind !== 'lamb';
-    const temps: DeviceTensor[] = [];
-    try {
-      let values = grad.values;
-      if (grad.kind === 'rows' && !lazy) {
-        values = nk.empty(grad.values.device, entry.spec.dtype, entry.spec.shape as number[]);
-        temps.push(values);
-        await nk.scatterAddRows(values, grad.values, grad.ids);
-      }
-      for (let i = 0; i < entry.data!.length; i++) {
-        // Copy on write if a read is still sending this weight's bytes.
-        const weight = await writable(entry.data!, i);
-        let g = values;
-        if (!nk.sameDevice(weight.device, values.device)) {
-          g = nk.empty(weight.device, values.dtype, values.shape);
-          temps.push(g);
-          await nk.copy(g, values);
-        }
-        await nk.optimizerUpdate(kind, settings, weight, g, st.tensors[i]!, lazy ? grad.ids : undefined);
-      }
-    } finally {
-      for (const t of temps) t.dispose();
-    }
-    st.count++;
-    entry.version++;
   }
 
   /** Optimizer states for entry's current contexts, dtype and shape (fresh zeros if they changed). */

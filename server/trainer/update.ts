@@ -1,0 +1,42 @@
+// update.ts: one optimizer step of one parameter on every context copy: the MXNet settings for
+// this step (lr and wd multipliers, rescale, update count), a row-sparse gradient applied lazily
+// (only its rows) or scattered into a dense one, each weight made safe to write in place (copy
+// on write while a read still sends its bytes), and the fused native optimizer kernel.
+import * as nk from '../../native/index';
+import type { DeviceTensor } from '../../native/index';
+import type { ParameterEntry } from '../store/parameter-store';
+import { writable } from '../store/views';
+import type { CombinedGrad } from './gradients';
+import { nativeUpdate } from './optimizer-spec';
+import type { OptimizerConfig } from './optimizer-spec';
+import type { ParamStates } from './trainer';
+
+/** Applies `grad` to every copy of `entry` with states `st` (the caller holds entry.lock). */
+export async function updateParameter(optimizer: OptimizerConfig, entry: ParameterEntry, st: ParamStates, grad: CombinedGrad, lr: number, rescale: number): Promise<void> {
+  const { kind, settings } = nativeUpdate(optimizer, { lr, lrMult: entry.spec.lrMult, wdMult: entry.spec.wdMult, rescale, t: st.count + 1 });
+  const lazy = grad.kind === 'rows' && optimizer.params.lazyUpdate && kind !== 'lamb';
+  const temps: DeviceTensor[] = [];
+  try {
+    let values = grad.values;
+    if (grad.kind === 'rows' && !lazy) {
+      values = nk.empty(grad.values.device, entry.spec.dtype, entry.spec.shape as number[]);
+      temps.push(values);
+      await nk.scatterAddRows(values, grad.values, grad.ids);
+    }
+    for (let i = 0; i < entry.data!.length; i++) {
+      // Copy on write if a read is still sending this weight's bytes.
+      const weight = await writable(entry.data!, i);
+      let g = values;
+      if (!nk.sameDevice(weight.device, values.device)) {
+        g = nk.empty(weight.device, values.dtype, values.shape);
+        temps.push(g);
+        await nk.copy(g, values);
+      }
+      await nk.optimizerUpdate(kind, settings, weight, g, st.tensors[i]!, lazy ? grad.ids : undefined);
+    }
+  } finally {
+    for (const t of temps) t.dispose();
+  }
+  st.count++;
+  entry.version++;
+}
