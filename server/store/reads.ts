@@ -5,7 +5,7 @@ import * as nk from '../../native/index';
 import type { Device, DeviceTensor } from '../../native/index';
 import { fmtShape, invalid, precondition, subject } from '../errors';
 import { fromKernel } from './checks';
-import type { ParameterEntry, RowSparseSnapshot, TensorSnapshot } from './parameter-store';
+import type { ParameterEntry, RowSparseSnapshot, TensorSnapshot } from './types';
 import { deviceKey } from './spec';
 import { readView } from './views';
 

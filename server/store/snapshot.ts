@@ -3,7 +3,7 @@
 import * as nk from '../../native/index';
 import type { Device, DeviceTensor } from '../../native/index';
 import { Mutex } from './mutex';
-import type { HostTensor, ParameterEntry } from './parameter-store';
+import type { HostTensor, ParameterEntry } from './types';
 import type { InitSpec, ParameterSpec } from './spec';
 
 /** One tensor of a checkpoint: a unique name, its dtype and shape, its bytes. */
