@@ -22,7 +22,7 @@ import {
 import { Rpc } from './rpc';
 import { tensorBytes, toTensor, type TensorInput } from './tensor';
 import { createTrainer, TrainerChannel, type OptimizerName, type OptimizerParams, type Trainer, type TrainerOptions } from './trainer';
-import { clientChannelOptions } from './transport';
+import { CHUNKED_READ_METHODS, clientChannelOptions, withChunkDeserializers } from './transport';
 
 /** TLS material; each field is PEM bytes. `true` means TLS with the system's root CAs. */
 export interface TlsOptions {
@@ -122,7 +122,8 @@ export async function connect(address: string, options: ConnectOptions = {}): Pr
   const credentials = credentialsFor(who, options.tls);
   const metadata = authMetadata(who, options.token);
 
-  serviceConstructor ??= loadProtos().gluonps.v1.ParameterService;
+  // Chunk-only read replies (TensorChunk.chunk is field 2) skip protobufjs.
+  serviceConstructor ??= withChunkDeserializers(loadProtos().gluonps.v1.ParameterService as unknown as grpc.ServiceClientConstructor, CHUNKED_READ_METHODS, 'header', 'chunk', 2) as unknown as ServiceConstructor;
   const stub = new serviceConstructor(address, credentials, clientChannelOptions(undefined, {
     ...KEEPALIVE_OPTIONS,
     ...options.channelOptions,

@@ -16,6 +16,7 @@ import {
 } from '../server/rpc/chunks';
 
 export { clientChannelOptions, MAX_CHUNK_BYTES } from '../server/rpc/transport';
+export { CHUNKED_READ_METHODS, withChunkDeserializers } from '../server/rpc/chunks';
 export type { CollectedTensor } from '../server/rpc/chunks';
 
 /**

@@ -14,6 +14,7 @@ import { createLogger } from './log';
 import { parameterServiceHandlers } from './rpc/parameter-service';
 import { trainerServiceHandlers } from './rpc/trainer-service';
 import { adminServiceHandlers } from './rpc/admin-service';
+import { CHUNKED_READ_METHODS } from './rpc/chunks';
 import { withChunkSerializers } from './rpc/framing';
 import { applyServerFlowControl, serverOptions } from './rpc/transport';
 import { ParameterStore } from './store/parameter-store';
@@ -104,7 +105,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     return auth === null ? readied : withAuth(readied, service, auth, log);
   };
   // Streamed reads: TensorChunk.chunk is field 2.
-  const parameterService = withChunkSerializers(protos.gluonps.v1.ParameterService.service, ['Data', 'ListData', 'Grad', 'ListGrad', 'RowSparseData', 'ListRowSparseData'], 'chunk', 2);
+  const parameterService = withChunkSerializers(protos.gluonps.v1.ParameterService.service, CHUNKED_READ_METHODS, 'chunk', 2);
   server.addService(parameterService, guard('ParameterService', parameterServiceHandlers(store, log)));
   server.addService(protos.gluonps.v1.TrainerService.service, guard('TrainerService', trainerServiceHandlers(trainers, store, log)));
   let durability: Durability | null = null;

@@ -413,3 +413,51 @@ function describe(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
   return typeof value;
 }
+
+/** ParameterService methods that stream tensors to the client as TensorChunk messages. */
+export const CHUNKED_READ_METHODS: readonly string[] = ['Data', 'ListData', 'Grad', 'ListGrad', 'RowSparseData', 'ListRowSparseData'];
+
+/**
+ * The bytes of a message that is exactly one length-delimited field `fieldNumber` (tag, varint
+ * length, bytes: what a chunk-only TensorChunk encodes to), as a view of `buf`; null for any
+ * other message. Lets a client skip protobufjs's decode and toObject for the 1 MiB messages
+ * that carry nearly every byte of a read; anything else goes through the normal decoder.
+ */
+export function chunkOnlyBytes(buf: Buffer, fieldNumber: number): Buffer | null {
+  if (buf.byteLength < 2 || buf[0] !== ((fieldNumber << 3) | 2)) return null;
+  let len = 0;
+  let scale = 1;
+  let at = 1;
+  for (;;) {
+    if (at >= buf.byteLength || at > 5) return null;
+    const b = buf[at++]!;
+    len += (b & 0x7f) * scale;
+    if (b < 0x80) break;
+    scale *= 128;
+  }
+  return at + len === buf.byteLength ? buf.subarray(at) : null;
+}
+
+/**
+ * A copy of a generated client constructor whose listed server-streaming methods decode
+ * chunk-only replies with chunkOnlyBytes (as `{ [headerField]: null, [chunkField]: bytes }`,
+ * exactly what the generated decoder returns for them) and everything else as before.
+ */
+export function withChunkDeserializers<C extends grpc.ServiceClientConstructor>(ctor: C, methods: readonly string[], headerField: string, chunkField: string, fieldNumber: number): C {
+  const service: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [name, def] of Object.entries(ctor.service) as Array<[string, grpc.MethodDefinition<unknown, unknown>]>) {
+    if (!methods.includes(name)) {
+      service[name] = def;
+      continue;
+    }
+    const decode = def.responseDeserialize;
+    service[name] = {
+      ...def,
+      responseDeserialize: (buf: Buffer) => {
+        const chunk = chunkOnlyBytes(buf, fieldNumber);
+        return chunk === null ? decode(buf) : { [headerField]: null, [chunkField]: chunk };
+      },
+    };
+  }
+  return grpc.makeGenericClientConstructor(service, ctor.serviceName) as unknown as C;
+}

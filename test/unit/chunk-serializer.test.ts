@@ -4,6 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadProtos } from '../../protos/load';
+import { chunkOnlyBytes, CHUNKED_READ_METHODS, withChunkDeserializers } from '../../server/rpc/chunks';
 import { framingChunkSerializer, installFramedReplies, scratchChunkSerializer, withChunkSerializers } from '../../server/rpc/framing';
 
 const service = loadProtos().gluonps.v1.ParameterService.service;
@@ -54,5 +55,28 @@ describe('chunk serializers', () => {
     const chunk = new Uint8Array([7, 8, 9]);
     expect(Buffer.compare(fast.Data.responseSerialize({ chunk }), grpcFrame(protobufjs({ chunk })))).toBe(0);
     expect(fast.Describe.responseSerialize).toBe(service.Describe.responseSerialize);
+  });
+
+  it('client fast decoder: chunk-only messages decode as protobufjs does; anything else is left to it', () => {
+    const decode = service.Data.responseDeserialize as (b: Buffer) => { header: unknown; chunk: Buffer };
+    for (const length of [0, 1, 127, 128, 16_383, 16_384, 1 << 20, (1 << 20) + 11]) {
+      const chunk = new Uint8Array(length).fill(length & 255);
+      const encoded = protobufjs({ chunk });
+      const fast = chunkOnlyBytes(encoded, 2);
+      expect(fast, `length ${length}`).not.toBeNull();
+      expect(Buffer.compare(fast!, Buffer.from(chunk))).toBe(0);
+      expect(fast!.buffer).toBe(encoded.buffer); // a view, no copy
+      expect(Buffer.compare(decode(encoded).chunk, fast!)).toBe(0);
+      // Truncated or extended by a byte: not chunk-only.
+      if (length > 0) expect(chunkOnlyBytes(encoded.subarray(0, encoded.length - 1), 2)).toBeNull();
+      expect(chunkOnlyBytes(Buffer.concat([encoded, Buffer.from([0])]), 2)).toBeNull();
+    }
+    expect(chunkOnlyBytes(protobufjs({ header, chunk: new Uint8Array([1]) }), 2)).toBeNull();
+    expect(chunkOnlyBytes(Buffer.from([0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), 2)).toBeNull(); // an absurd varint
+    const Ctor = withChunkDeserializers(loadProtos().gluonps.v1.ParameterService as never, CHUNKED_READ_METHODS, 'header', 'chunk', 2) as unknown as { service: typeof service };
+    const chunk = new Uint8Array([4, 5, 6]);
+    expect(Ctor.service.Data.responseDeserialize(protobufjs({ chunk }))).toEqual(decode(protobufjs({ chunk })));
+    expect(Ctor.service.Data.responseDeserialize(protobufjs({ header, chunk }))).toEqual(decode(protobufjs({ header, chunk })));
+    expect(Ctor.service.Describe.responseDeserialize).toBe(service.Describe.responseDeserialize);
   });
 });
