@@ -299,3 +299,57 @@ export async function startCliServer(options: CliServerOptions = {}): Promise<Cl
   });
   return { address, child, stop };
 }
+
+/** Node flags that write a CPU profile into `dir` at exit (none when dir is null). */
+export function cpuProfFlags(dir: string | null): string[] {
+  return dir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(dir)];
+}
+
+/** What a benchmark started and must stop, whatever way it ends (see childScope). */
+export interface ChildScope {
+  /** Registers a stop; stops run in reverse order of registration (clients before servers). */
+  add(stop: () => Promise<void> | void): void;
+  /** Runs every stop once (bounded by each stop; errors ignored); later calls share the first. */
+  stopAll(): Promise<void>;
+  /** Cancels the watchdog and the signal handlers after stopAll (normal end). */
+  close(): Promise<void>;
+}
+
+/**
+ * The teardown every benchmark entry shares: registered stops run once on a normal end, on
+ * SIGINT/SIGTERM (exit 130) and when the run is still going after `deadlineS` (exit 1), so no
+ * child outlives the benchmark.
+ */
+export function childScope(name: string, deadlineS: number): ChildScope {
+  const stops: Array<() => Promise<void> | void> = [];
+  let stopping: Promise<void> | null = null;
+  const stopAll = (): Promise<void> => {
+    stopping ??= (async () => {
+      for (const stop of stops.reverse()) await Promise.resolve().then(stop).catch(() => undefined);
+    })();
+    return stopping;
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    process.stderr.write(`${name}: ${signal}, stopping children\n`);
+    void stopAll().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`${name}: still running after ${deadlineS} s; stopping\n`);
+    void stopAll().finally(() => process.exit(1));
+  }, deadlineS * 1000);
+  watchdog.unref();
+  return {
+    add: (stop) => {
+      stops.push(stop);
+    },
+    stopAll,
+    async close() {
+      await stopAll();
+      clearTimeout(watchdog);
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    },
+  };
+}

@@ -50,7 +50,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { loadProtos } from '../protos/load';
-import { BENCH_NODE_FLAGS, BENCH_OUT_DIR, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
+import { BENCH_NODE_FLAGS, BENCH_OUT_DIR, childScope, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
 import type { CkptReply, CkptRunResult } from './durability-ckpt';
 import type { WindowResult, WorkerReply } from './durability-worker';
 
@@ -423,29 +423,9 @@ async function stepsPart(args: Args, register: (stop: () => Promise<void>) => vo
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  const stops: Array<() => Promise<void>> = [];
-  const register = (stop: () => Promise<void>): void => {
-    stops.push(stop);
-  };
-  let stopping: Promise<void> | null = null;
-  const stopAll = (): Promise<void> => {
-    stopping ??= (async () => {
-      for (const stop of stops.reverse()) await stop().catch(() => undefined);
-      rmSync(args.dir, { recursive: true, force: true });
-    })();
-    return stopping;
-  };
-  const onSignal = (signal: NodeJS.Signals): void => {
-    process.stderr.write(`bench:durability: ${signal}, stopping children\n`);
-    void stopAll().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`bench:durability: still running after ${args.deadlineS} s; stopping\n`);
-    void stopAll().finally(() => process.exit(1));
-  }, args.deadlineS * 1000);
-  watchdog.unref();
+  const scope = childScope('bench:durability', args.deadlineS);
+  const register = (stop: () => Promise<void>): void => scope.add(stop);
+  scope.add(() => rmSync(args.dir, { recursive: true, force: true })); // runs last
 
   const t0 = performance.now();
   rmSync(args.dir, { recursive: true, force: true });
@@ -462,7 +442,7 @@ async function main(): Promise<number> {
     const t2 = performance.now();
     const ck = args.skipCkpt ? null : await checkpointPart(args, register);
     const t3 = performance.now();
-    await stopAll();
+    await scope.stopAll();
     const elapsedS = (performance.now() - t0) / 1000;
 
     const lines: string[] = [];
@@ -537,8 +517,7 @@ async function main(): Promise<number> {
     }));
     return args.check && !ok ? 1 : 0;
   } finally {
-    await stopAll();
-    clearTimeout(watchdog);
+    await scope.close();
   }
 }
 

@@ -54,7 +54,7 @@ import {
   rawGrpcClient,
   startBaselineServer,
 } from './transport-baselines';
-import { BENCH_NODE_FLAGS, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
+import { BENCH_NODE_FLAGS, childScope, cpuProfFlags, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
 
 const SELF = fileURLToPath(import.meta.url);
 const WORKER_FLAG = '--train-bench-worker';
@@ -361,48 +361,29 @@ const fmt = (x: number, digits = 1): string => (Number.isFinite(x) ? x.toFixed(d
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const shapes = modelShapes(args.params, args.tensors);
-  const profArgs = (dir: string | null): string[] => (dir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(dir)]);
-  const stops: Array<() => Promise<void>> = [];
-  let stopping: Promise<void> | null = null;
-  const stopAll = (): Promise<void> => {
-    // Workers first (they close their connections), then servers; each stop is bounded.
-    stopping ??= (async () => {
-      for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    })();
-    return stopping;
-  };
-  const onSignal = (signal: NodeJS.Signals): void => {
-    process.stderr.write(`bench:train: ${signal}, stopping children\n`);
-    void stopAll().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`bench:train: still running after ${args.deadlineS} s; stopping\n`);
-    void stopAll().finally(() => process.exit(1));
-  }, args.deadlineS * 1000);
-  watchdog.unref();
+  // Workers first (they close their connections), then servers.
+  const scope = childScope('bench:train', args.deadlineS);
 
   const t0 = performance.now();
   try {
     // Memory only by default: this measures transfer and training. --durable gives the server a
     // fresh temporary --data-dir with its default durability (removed afterwards).
     const dataDir = args.durable ? mkdtempSync(path.join(tmpdir(), 'gluonps-bench-train-')) : 'none';
-    if (args.durable) stops.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-    const product = await startCliServer({ extraNodeFlags: [...args.serverFlags, ...profArgs(args.serverProf)], args: ['--data-dir', dataDir], graceMs: 15_000 });
-    stops.push(product.stop);
+    if (args.durable) scope.add(async () => rmSync(dataDir, { recursive: true, force: true }));
+    const product = await startCliServer({ extraNodeFlags: [...args.serverFlags, ...cpuProfFlags(args.serverProf)], args: ['--data-dir', dataDir], graceMs: 15_000 });
+    scope.add(product.stop);
     const tensorBytes = (args.params / args.tensors) * 4;
     const raw = await startBaselineServer('grpc', { sizeBytes: tensorBytes, smallBytes: 0 });
-    stops.push(raw.stop);
+    scope.add(raw.stop);
 
     const workers: Record<System, Worker[]> = { product: [], raw: [] };
     for (const system of ['product', 'raw'] as const) {
       const address = system === 'product' ? product.address : `127.0.0.1:${raw.port}`;
       // One after another: the first product worker declares and initializes the parameters.
       for (let workerId = 0; workerId < NUM_WORKERS; workerId++) {
-        const prof = profArgs(args.workerProf === null ? null : path.join(args.workerProf, system));
+        const prof = cpuProfFlags(args.workerProf === null ? null : path.join(args.workerProf, system));
         const w = await startWorker({ system, address, workerId, shapes, sequential: args.sequential }, [...BENCH_NODE_FLAGS, ...args.workerFlags, ...prof]);
-        stops.push(w.stop);
+        scope.add(w.stop);
         workers[system].push(w);
       }
     }
@@ -436,7 +417,7 @@ async function main(): Promise<number> {
       rawServer: peakRssMiB(serverPid.raw),
       rawClient: Math.max(...workers.raw.map((w) => peakRssMiB(w.pid))),
     };
-    await stopAll();
+    await scope.stopAll();
     const elapsedS = (performance.now() - t0) / 1000;
 
     // A round's figure is its slower worker's; phases are the per-worker figures of that worker.
@@ -490,8 +471,7 @@ async function main(): Promise<number> {
     }));
     return args.check && !ok ? 1 : 0;
   } finally {
-    await stopAll();
-    clearTimeout(watchdog);
+    await scope.close();
   }
 }
 

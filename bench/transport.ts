@@ -46,7 +46,7 @@ import {
   startBaselineServer,
   type Op,
 } from './transport-baselines';
-import { BENCH_NODE_FLAGS, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
+import { BENCH_NODE_FLAGS, childScope, cpuProfFlags, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
 
 const SELF = fileURLToPath(import.meta.url);
 const DRIVER_FLAG = '--transport-bench-driver';
@@ -271,27 +271,8 @@ const fmt = (x: number, digits: number): string => (Number.isFinite(x) ? x.toFix
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  const profArgs = (dir: string | null): string[] => (dir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(dir)]);
-  const stops: Array<() => Promise<void>> = [];
-  let stopping: Promise<void> | null = null;
-  const stopAll = (): Promise<void> => {
-    // Drivers first (they close their connections), then servers; each stop is bounded.
-    stopping ??= (async () => {
-      for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    })();
-    return stopping;
-  };
-  const onSignal = (signal: NodeJS.Signals): void => {
-    process.stderr.write(`bench:transport: ${signal}, stopping children\n`);
-    void stopAll().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`bench:transport: still running after ${args.deadlineS} s; stopping\n`);
-    void stopAll().finally(() => process.exit(1));
-  }, args.deadlineS * 1000);
-  watchdog.unref();
+  // Drivers first (they close their connections), then servers.
+  const scope = childScope('bench:transport', args.deadlineS);
 
   const t0 = performance.now();
   // Memory only by default: this measures the transport. --durable gives the server a fresh
@@ -301,19 +282,19 @@ async function main(): Promise<number> {
     const configs: DriverConfig[] = [];
     for (const system of args.systems) {
       if (system === 'product') {
-        const product = await startCliServer({ extraNodeFlags: [...args.serverFlags, ...profArgs(args.serverProf)], args: ['--data-dir', dataDir], graceMs: 15_000 });
-        stops.push(product.stop);
+        const product = await startCliServer({ extraNodeFlags: [...args.serverFlags, ...cpuProfFlags(args.serverProf)], args: ['--data-dir', dataDir], graceMs: 15_000 });
+        scope.add(product.stop);
         configs.push({ system, address: product.address });
       } else {
         const server = await startBaselineServer(system, { sizeBytes: SIZE_BYTES, smallBytes: system === 'grpc' ? SMALL_BYTES : 0 });
-        stops.push(server.stop);
+        scope.add(server.stop);
         configs.push({ system, address: `127.0.0.1:${server.port}` });
       }
     }
     const drivers: Driver[] = [];
     for (const config of configs) {
-      const d = await startDriver(config, config.system === 'product' ? profArgs(args.clientProf) : []);
-      stops.push(d.stop);
+      const d = await startDriver(config, config.system === 'product' ? cpuProfFlags(args.clientProf) : []);
+      scope.add(d.stop);
       drivers.push(d);
     }
 
@@ -340,7 +321,7 @@ async function main(): Promise<number> {
         for (const op of rates[d.system]) add(`${d.system}.${op}`, await d.run({ kind: 'rate', op, calls: args.calls, warmup: 0 }));
       }
     }
-    await stopAll();
+    await scope.stopAll();
     const elapsedS = (performance.now() - t0) / 1000;
 
     const med = (key: string): number => median(samples.get(key) ?? []);
@@ -417,8 +398,7 @@ async function main(): Promise<number> {
     }));
     return args.check && failed > 0 ? 1 : 0;
   } finally {
-    await stopAll();
-    clearTimeout(watchdog);
+    await scope.close();
     if (dataDir !== 'none') rmSync(dataDir, { recursive: true, force: true });
   }
 }
