@@ -7,7 +7,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import type * as grpc from '@grpc/grpc-js';
 import {
-  TensorAssembler,
+  assembleFromEvents,
   writeTensor,
   type CollectOptions,
   type CollectedTensor,
@@ -71,47 +71,9 @@ export async function pullTensors<H extends HeaderLike>(
   return assemble<H>(call, withLimit(options), Infinity);
 }
 
-/**
- * Feeds the stream's 'data' events to a TensorAssembler (the same checks as collectTensor, on
- * the wire rules of server/rpc/chunks.ts). Events rather than `for await`: the async iterator
- * costs a promise per 1 MiB message and measurably slowed 64 MiB pulls.
- */
+/** The stream's tensors via assembleFromEvents (server/rpc/chunks.ts); a bad stream is cancelled. */
 function assemble<H extends HeaderLike>(call: grpc.ClientReadableStream<object>, options: CollectOptions<H>, count: number): Promise<CollectedTensor<H>[]> {
-  return new Promise((resolve, reject) => {
-    const assembler = new TensorAssembler<H>(options, count);
-    const tensors: CollectedTensor<H>[] = [];
-    let failed = false;
-    const fail = (err: unknown): void => {
-      if (failed) return;
-      failed = true;
-      call.cancel();
-      reject(err);
-    };
-    call.on('data', (message: object) => {
-      if (failed) return;
-      try {
-        const done = assembler.accept(message);
-        if (done !== null) tensors.push(done);
-      } catch (err) {
-        fail(err);
-      }
-    });
-    call.on('error', (err) => {
-      if (!failed) {
-        failed = true;
-        reject(err);
-      }
-    });
-    call.on('end', () => {
-      if (failed) return;
-      try {
-        assembler.finish(count === Infinity ? 0 : count);
-        resolve(tensors);
-      } catch (err) {
-        fail(err);
-      }
-    });
-  });
+  return assembleFromEvents<H>(call, options, { count, abort: () => call.cancel(), closedEarly: 'the stream closed before all tensors arrived' });
 }
 
 function withLimit<H>(options: PullOptions<H>): CollectOptions<H> {

@@ -313,70 +313,118 @@ export async function collectTensor<H extends HeaderLike, D extends ByteDestinat
   return result;
 }
 
-/** The part of a grpc-js readable call (server side of an upload) receiveTensor listens to. */
+/** The part of a grpc-js readable call (either side) that assembleFromEvents listens to. */
 export interface MessageSource {
   on(event: 'data', listener: (message: object) => void): unknown;
   on(event: 'end' | 'close', listener: () => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
-  removeAllListeners(event: 'data' | 'end' | 'close' | 'error'): unknown;
-  destroy(): unknown;
+  removeListener(event: 'data' | 'end' | 'close' | 'error', listener: (...args: never[]) => void): unknown;
+  /** grpc-js server calls: set, and 'cancelled' emitted, when the client cancelled. */
+  readonly cancelled?: boolean;
+  once?(event: 'cancelled', listener: () => void): unknown;
+}
+
+/** How long a stream that ended short waits for grpc-js to report a cancel (see assembleFromEvents). */
+const CANCEL_GRACE_MS = 25;
+
+export interface EventAssembly {
+  /** How many tensors the stream holds: exactly this many, or any number for Infinity. */
+  count: number;
+  /** Sees the first message before the assembler does (fields naming what is uploaded). */
+  onFirst?: (message: object) => void;
+  /** Stops the call after a bad message or an early close (cancel it, or destroy its readable side). */
+  abort: () => void;
+  /** What an early 'close' (before 'end') means, e.g. 'the client cancelled the upload'. */
+  closedEarly: string;
 }
 
 /**
- * collectTensor for a grpc-js upload call, driven by its 'data' events instead of `for await`:
- * the async iterator costs promises per 1 MiB message, which showed under load (two workers
- * pushing at once). `onFirst` sees the first message before the assembler does (the fields
- * that name what is uploaded). On a bad message the call's readable side is destroyed, which
- * drops the rest of the upload (as leaving a `for await` early does); a call that closes
- * before its end is CANCELLED.
+ * Feeds a grpc-js call's 'data' events to a TensorAssembler (the checks of collectTensor) and
+ * resolves with the tensors at 'end'. Events rather than `for await`: the async iterator costs
+ * promises per 1 MiB message, which slowed 64 MiB pulls and, under two workers pushing at
+ * once, uploads. A bad message or a wrong count aborts the call and rejects with the
+ * assembler's error; a stream error rejects with it; a close before the end is CANCELLED.
  */
-export function receiveTensor<H extends HeaderLike, D extends ByteDestination = Buffer>(
+export function assembleFromEvents<H extends HeaderLike, D extends ByteDestination = Buffer>(
   call: MessageSource,
-  options: CollectOptions<H, D> & { onFirst?: (message: object) => void },
-): Promise<CollectedTensor<H, D>> {
+  options: CollectOptions<H, D>,
+  how: EventAssembly,
+): Promise<CollectedTensor<H, D>[]> {
   return new Promise((resolve, reject) => {
-    const assembler = new TensorAssembler<H, D>(options, 1);
+    const assembler = new TensorAssembler<H, D>(options, how.count);
     const makeError = options.makeError ?? defaultMakeError;
-    let result: CollectedTensor<H, D> | null = null;
+    const tensors: CollectedTensor<H, D>[] = [];
     let first = true;
     let settled = false;
-    const settle = (err: unknown, value?: CollectedTensor<H, D>): void => {
-      if (settled) return;
-      settled = true;
-      for (const event of ['data', 'end', 'close', 'error'] as const) call.removeAllListeners(event);
-      if (err !== null) {
-        call.on('error', () => undefined); // a late stream error must not go unhandled
-        call.destroy();
-        reject(err);
-      } else {
-        resolve(value!);
-      }
-    };
-    call.on('data', (message: object) => {
+    const onData = (message: object): void => {
       if (settled) return;
       try {
         if (first) {
           first = false;
-          options.onFirst?.(message);
+          how.onFirst?.(message);
         }
-        result = assembler.accept(message) ?? result;
+        const done = assembler.accept(message);
+        if (done !== null) tensors.push(done);
       } catch (err) {
-        settle(err);
+        fail(err, true);
       }
-    });
-    call.on('end', () => {
+    };
+    const onEnd = (): void => {
       if (settled) return;
       try {
-        assembler.finish(1);
-        if (result === null) throw makeError(grpc.status.INTERNAL, 'receiveTensor: no tensor after finish(1)');
-        settle(null, result);
+        assembler.finish(how.count === Infinity ? 0 : how.count);
       } catch (err) {
-        settle(err);
+        // A client's cancel ends a server call's stream about a millisecond before grpc-js
+        // marks it cancelled: wait briefly for that (on this error path only), so the log says
+        // CANCELLED rather than "expected N bytes, received M".
+        const decide = (): void => fail(call.cancelled === true ? makeError(grpc.status.CANCELLED, how.closedEarly) : err, true);
+        if (call.once === undefined || call.cancelled === true) {
+          decide();
+          return;
+        }
+        const timer = setTimeout(decide, CANCEL_GRACE_MS);
+        call.once('cancelled', () => {
+          clearTimeout(timer);
+          decide();
+        });
+        return;
       }
-    });
-    call.on('close', () => settle(makeError(grpc.status.CANCELLED, 'the client cancelled the upload')));
-    call.on('error', (err: Error) => settle(err));
+      settle();
+      resolve(tensors);
+    };
+    const onClose = (): void => fail(makeError(grpc.status.CANCELLED, how.closedEarly), true);
+    const onError = (err: Error): void => fail(err, false);
+    const settle = (): void => {
+      settled = true;
+      call.removeListener('data', onData);
+      call.removeListener('end', onEnd);
+      call.removeListener('close', onClose);
+      // Kept: a late stream error must not go unhandled.
+    };
+    const fail = (err: unknown, abort: boolean): void => {
+      if (settled) return;
+      settle();
+      if (abort) how.abort();
+      reject(err);
+    };
+    call.on('data', onData);
+    call.on('end', onEnd);
+    call.on('close', onClose);
+    call.on('error', onError);
   });
+}
+
+/** The server side of an upload call, as receiveTensor uses it. */
+export type UploadCall = MessageSource & { destroy(): unknown };
+
+/** One uploaded tensor (set_data, declare_constant, push_grad) from a server-side call. */
+export async function receiveTensor<H extends HeaderLike, D extends ByteDestination = Buffer>(
+  call: UploadCall,
+  options: CollectOptions<H, D> & { onFirst?: (message: object) => void },
+): Promise<CollectedTensor<H, D>> {
+  // Destroying the readable side drops the rest of the upload, as leaving a `for await` does.
+  const [tensor] = await assembleFromEvents(call, options, { count: 1, onFirst: options.onFirst, abort: () => call.destroy(), closedEarly: 'the client cancelled the upload' });
+  return tensor!;
 }
 
 /**

@@ -11,7 +11,7 @@ import type { TensorChunk } from '../../protos/generated/gluonps/v1/TensorChunk'
 import type { TensorHeader__Output } from '../../protos/generated/gluonps/v1/TensorHeader';
 import { clientStream, serverStream, unary } from './calls';
 import type { CallContext } from './calls';
-import { receiveTensor, writeTensor, type ByteDestination, type MessageSource } from './chunks';
+import { receiveTensor, writeTensor, type ByteDestination, type UploadCall } from './chunks';
 import { contextFromWire, contextsFromWire, contextToWire, dtypeFromWire, dtypeToWire, headerShape, infoToWire, initFromWire, specFromWire } from './convert';
 import { landedValue, tensorDestination } from './uploads';
 
@@ -42,7 +42,7 @@ export function parameterServiceHandlers(store: ParameterStore, log: Logger): Pa
 
   /** Receives one uploaded tensor, checking the header before any byte is buffered. */
   const receive = (
-    call: MessageSource,
+    call: UploadCall,
     onName: (name: string) => void,
     requireExisting: boolean,
     stage?: (name: string, header: TensorHeader__Output) => DeviceTensor | null,
@@ -79,7 +79,7 @@ export function parameterServiceHandlers(store: ParameterStore, log: Logger): Pa
   return {
     Declare: unary(ctx('Declare'), async (req) => infoToWire(await store.declare(specFromWire(req.spec)))),
 
-    DeclareConstant: clientStream(ctx('DeclareConstant'), async (call: MessageSource, onName) => {
+    DeclareConstant: clientStream(ctx('DeclareConstant'), async (call: UploadCall, onName) => {
       const { name, value } = await receive(call, onName, false);
       if (store.has(name) && !store.describe(name).isConstant) throw exists(`constant '${name}': the name is already a (non-constant) parameter`);
       return infoToWire(await store.declareConstant(name, value));
@@ -135,7 +135,7 @@ export function parameterServiceHandlers(store: ParameterStore, log: Logger): Pa
       return infoToWire(await store.resetCtx(req.name, contextsFromWire(who, req.ctx) ?? []));
     }),
 
-    SetData: clientStream(ctx('SetData'), async (call: MessageSource, onName) => {
+    SetData: clientStream(ctx('SetData'), async (call: UploadCall, onName) => {
       // The bytes land straight in a new tensor of the parameter when they can (no second copy).
       const { name, value, staged } = await receive(call, onName, true, (n, header) => {
         const { dtype, shape } = headerShape(subject(n), header);

@@ -19,7 +19,7 @@ import type { TensorHeader__Output } from '../../protos/generated/gluonps/v1/Ten
 import type { TrainerInfo } from '../../protos/generated/gluonps/v1/TrainerInfo';
 import type { TrainerServiceHandlers } from '../../protos/generated/gluonps/v1/TrainerService';
 import { clientStream, serverStream, unary } from './calls';
-import { collectTensor, receiveTensor, writeTensor, type ByteDestination, type MessageSource } from './chunks';
+import { collectTensor, receiveTensor, writeTensor, type ByteDestination, type UploadCall } from './chunks';
 import { headerShape } from './convert';
 import { landedValue, tensorDestination } from './uploads';
 
@@ -123,7 +123,7 @@ export function trainerServiceHandlers(registry: TrainerRegistry, store: Paramet
       return infoOf(t);
     }),
 
-    PushGrad: clientStream(ctx('PushGrad'), async (call: MessageSource, onName) => {
+    PushGrad: clientStream(ctx('PushGrad'), async (call: UploadCall, onName) => {
       let first: GradUpload__Output | null = null;
       // The bytes land straight in a tensor for the gradient when they can (no second copy).
       let staged: DeviceTensor | null = null;

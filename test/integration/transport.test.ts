@@ -13,7 +13,7 @@ import type { TensorHeader, TensorHeader__Output } from '../../protos/generated/
 import type { TensorUpload } from '../../protos/generated/gluonps/v1/TensorUpload';
 import { loadProtos } from '../../protos/load';
 import { ServerError } from '../../server/errors';
-import { collectTensor, writeTensor } from '../../server/rpc/chunks';
+import { receiveTensor, writeTensor } from '../../server/rpc/chunks';
 import {
   FLOW_CONTROL_WINDOW_BYTES,
   MAX_CHUNK_BYTES,
@@ -30,6 +30,8 @@ let client: ParameterServiceClient;
 const sessions: ServerHttp2Session[] = [];
 /** Outcome of the most recent Data handler's write, for the cancellation test. */
 let lastDataWrite: Promise<unknown> = Promise.resolve();
+/** Outcome of the most recent SetData handler's receive, for the cancellation test. */
+let lastUpload: Promise<unknown> = Promise.resolve();
 const warnings: string[] = [];
 
 function header(data: Uint8Array, version = 0): TensorHeader {
@@ -38,7 +40,7 @@ function header(data: Uint8Array, version = 0): TensorHeader {
 
 const handlers: Partial<ParameterServiceHandlers> = {
   SetData(call, callback) {
-    collectTensor<TensorHeader__Output>(call, {
+    const received = receiveTensor<TensorHeader__Output>(call, {
       nameField: 'name',
       maxBytes: MAX_BYTES,
       validateHeader: (h, name) => {
@@ -47,7 +49,9 @@ const handlers: Partial<ParameterServiceHandlers> = {
             `parameter '${name}': header ${JSON.stringify(h.shape)} ${h.dtype} does not describe ${h.byteLength} uint8 bytes`);
         }
       },
-    }).then(({ name, data }) => {
+    });
+    lastUpload = received.then(() => null, (err: unknown) => err);
+    received.then(({ name, data }) => {
       const version = (store.get(name)?.version ?? 0) + 1;
       store.set(name, { data, version });
       callback(null, { spec: { name }, version, initialized: true });
@@ -206,6 +210,22 @@ describe('chunked transport over gRPC', () => {
     const outcome = await lastDataWrite;
     expect(outcome).toBeInstanceOf(ServerError);
     expect((outcome as ServerError).code).toBe(grpc.status.CANCELLED);
+  });
+
+  it('a client abandoning an upload midway leaves the value as it was; the server answers CANCELLED', async () => {
+    const name = 'abandoned';
+    store.set(name, { data: Buffer.from([1, 2, 3]), version: 1 });
+    const data = randomBytes(8 * MiB);
+    const call = client.setData(() => undefined);
+    call.on('error', () => { /* the cancellation itself */ });
+    call.write({ name, header: header(data), chunk: data.subarray(0, MiB) } as TensorUpload);
+    call.write({ chunk: data.subarray(MiB, 2 * MiB) } as TensorUpload);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    call.cancel();
+    const outcome = await lastUpload;
+    expect(outcome).toBeInstanceOf(ServerError);
+    expect((outcome as ServerError).code).toBe(grpc.status.CANCELLED);
+    expect(store.get(name)).toEqual({ data: Buffer.from([1, 2, 3]), version: 1 });
   });
 
   it('pull of an unknown parameter rejects with the server status', async () => {
