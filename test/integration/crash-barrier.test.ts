@@ -6,16 +6,14 @@
 // server (--data-dir none) runs the same calls without crashing; after every restart the two
 // must agree exactly: parameter bytes on every context, versions, trainer step, and the
 // optimizer states (saveStates bytes), and a further step must give the same values.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect, init } from '../../client/index';
 import { startServer as startInProcess } from '../../server/index';
 import type { ParameterServerClient, Trainer } from '../../client/index';
 import {
-  buildServerBundle,
+  useServerBundle,
   captureState,
-  cleanupTemp,
   connectTo,
-  killAll,
   readWalRecords,
   restart,
   RESTART_RETRY,
@@ -24,17 +22,9 @@ import {
   tempDir,
   untilAvailable,
 } from './crash-harness';
-import type { Bundle, ServerProcess } from './crash-harness';
+import type { ServerProcess } from './crash-harness';
 
-let bundle: Bundle;
-beforeAll(async () => {
-  bundle = await buildServerBundle('barrier');
-}, 60_000);
-afterAll(() => {
-  killAll();
-  bundle?.remove();
-  cleanupTemp();
-});
+const bundle = useServerBundle('barrier');
 
 const W = [2, 3];
 const B = [3];

@@ -10,18 +10,16 @@
 import { closeSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cpu, init } from '../../client/index';
 import type { ParameterServerClient, Trainer } from '../../client/index';
 import {
-  buildServerBundle,
+  useServerBundle,
   captureState,
   checkpointEntries,
   checkpointNow,
-  cleanupTemp,
   connectTo,
   expectSameState,
-  killAll,
   readWalRecords,
   restart,
   RESTART_RETRY,
@@ -30,17 +28,9 @@ import {
   tempDir,
   untilAvailable,
 } from './crash-harness';
-import type { Bundle, ServerProcess, ServerState } from './crash-harness';
+import type { ServerProcess, ServerState } from './crash-harness';
 
-let bundle: Bundle;
-beforeAll(async () => {
-  bundle = await buildServerBundle('ckpt');
-}, 60_000);
-afterAll(() => {
-  killAll();
-  bundle?.remove();
-  cleanupTemp();
-});
+const bundle = useServerBundle('ckpt');
 
 interface Side {
   server: ServerProcess;

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual, promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll } from 'vitest';
 import { connect, Status } from '../../client/index';
 import type { ParameterDescriptor, ParameterServerClient, Trainer } from '../../client/index';
 import type { CheckpointResponse__Output } from '../../protos/generated/gluonps/v1/CheckpointResponse';
@@ -38,6 +39,23 @@ export async function buildServerBundle(tag: string): Promise<Bundle> {
   await execFileP(process.execPath, ['scripts/bundle.mjs', 'server/cli.ts', name], { cwd: ROOT, timeout: 60_000 });
   const file = path.join(ROOT, '.build', `${name}.mjs`);
   return { path: file, remove: () => rmSync(file, { force: true }) };
+}
+
+/**
+ * A test file's server bundle, built in beforeAll (its `path` is set then) and removed in
+ * afterAll, which also kills any server still running and deletes the temporary dirs.
+ */
+export function useServerBundle(tag: string): Bundle {
+  const bundle: Bundle = { path: '', remove: () => undefined };
+  beforeAll(async () => {
+    Object.assign(bundle, await buildServerBundle(tag));
+  }, 60_000);
+  afterAll(() => {
+    killAll();
+    bundle.remove();
+    cleanupTemp();
+  });
+  return bundle;
 }
 
 // --- Temporary data dirs -----------------------------------------------------------------------

@@ -5,33 +5,22 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { init, Status } from '../../client/index';
 import { loadProtos } from '../../protos/load';
 import type { ParameterServiceClient } from '../../protos/generated/gluonps/v1/ParameterService';
 import {
-  buildServerBundle,
+  useServerBundle,
   captureState,
-  cleanupTemp,
   connectTo,
   expectSameState,
-  killAll,
   sleep,
   spawnServer,
   startServer,
   tempDir,
 } from './crash-harness';
-import type { Bundle } from './crash-harness';
 
-let bundle: Bundle;
-beforeAll(async () => {
-  bundle = await buildServerBundle('lock');
-}, 60_000);
-afterAll(() => {
-  killAll();
-  bundle?.remove();
-  cleanupTemp();
-});
+const bundle = useServerBundle('lock');
 
 describe('one server per data dir', () => {
   it('a second server on the same data dir refuses to start, naming the data dir and the pid; a stale lock (kill -9) is taken over', async () => {

@@ -19,17 +19,15 @@
 import { openSync, readFileSync, writeSync, closeSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cpu, init, Status } from '../../client/index';
 import type { Context, DType, ParameterServerClient, ParameterSpec, Tensor, Trainer } from '../../client/index';
 import {
-  buildServerBundle,
+  useServerBundle,
   captureState,
   checkpointNow,
-  cleanupTemp,
   connectTo,
   expectSameState,
-  killAll,
   readWalRecords,
   restart,
   RESTART_RETRY,
@@ -42,17 +40,9 @@ import {
   untilAvailable,
   walSegments,
 } from './crash-harness';
-import type { Bundle, ServerProcess, ServerState } from './crash-harness';
+import type { ServerProcess, ServerState } from './crash-harness';
 
-let bundle: Bundle;
-beforeAll(async () => {
-  bundle = await buildServerBundle('wal');
-}, 60_000);
-afterAll(() => {
-  killAll();
-  bundle?.remove();
-  cleanupTemp();
-});
+const bundle = useServerBundle('wal');
 
 const SEED = Number(process.env.GLUONPS_CRASH_SEED ?? 20240611);
 /** GLUONPS_CRASH_TRACE=1 prints every operation and crash as it happens (stderr). */
