@@ -8,7 +8,7 @@
 //   the kernel applies rescale_grad / (sum of batch sizes) in float32; RefParam mirrors exactly that;
 // - small deterministic data generators and readers.
 import * as grpc from '@grpc/grpc-js';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { connect } from '../../client/index';
 import type { Context, Parameter, ParameterServerClient, Tensor } from '../../client/index';
 import { toGluonPsError } from '../../client/errors';
@@ -22,6 +22,7 @@ import type { StatesChunk__Output } from '../../protos/generated/gluonps/v1/Stat
 import type { StepResponse__Output } from '../../protos/generated/gluonps/v1/StepResponse';
 import type { TrainerInfo__Output } from '../../protos/generated/gluonps/v1/TrainerInfo';
 import type { TrainerServiceClient } from '../../protos/generated/gluonps/v1/TrainerService';
+import { startHarness, type Harness } from './helpers';
 import { defaultOptimParams, optimStateCount, referenceLazyUpdate, referenceUpdate } from '../native/reference/optim';
 import type { OptimKindTS, OptimParamsTS } from '../native/reference/optim';
 
@@ -332,4 +333,22 @@ export function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok:
 /** `n` extra client connections (each its own channel), the workers of a test. */
 export async function connectWorkers(address: string, n: number): Promise<ParameterServerClient[]> {
   return Promise.all(Array.from({ length: n }, () => connect(address, { connectTimeoutMs: 5000 })));
+}
+
+/**
+ * A test file's server (in process) with its own client `ps` and `workerCount` more worker
+ * clients, started in beforeAll (handed to onReady) and closed in afterAll.
+ */
+export function useTrainerHarness(workerCount: number, onReady: (env: { ps: ParameterServerClient; workers: ParameterServerClient[] }) => void): void {
+  let h: Harness | undefined;
+  let workers: ParameterServerClient[] = [];
+  beforeAll(async () => {
+    h = await startHarness();
+    workers = await connectWorkers(h.server.address, workerCount);
+    onReady({ ps: h.ps, workers });
+  });
+  afterAll(async () => {
+    for (const w of workers) await w.close();
+    await h?.close();
+  });
 }

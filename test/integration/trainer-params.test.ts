@@ -6,27 +6,16 @@
 //   whose momentum/moments had been touched while it was not pushed would diverge);
 //   lazyUpdate: false applies the same rows densely;
 // - setData on a trained parameter takes effect at the next step (optimizer state kept).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cpu, init, Status } from '../../client/index';
 import type { ParameterServerClient } from '../../client/index';
-import type { Harness } from './helpers';
-import { rejectsWith, startHarness } from './helpers';
+import { rejectsWith } from './helpers';
 import type { RefOptimizer } from './trainer-helpers';
-import { connectWorkers, expectSameF32, f32t, lcg, randomF32, readAllF32, RefParam } from './trainer-helpers';
+import { useTrainerHarness, expectSameF32, f32t, lcg, randomF32, readAllF32, RefParam } from './trainer-helpers';
 
-let h: Harness;
 let ps: ParameterServerClient;
 let workers: ParameterServerClient[];
-
-beforeAll(async () => {
-  h = await startHarness();
-  ps = h.ps;
-  workers = await connectWorkers(h.server.address, 2);
-});
-afterAll(async () => {
-  for (const w of workers ?? []) await w.close();
-  await h?.close();
-});
+useTrainerHarness(2, (env) => ({ ps, workers } = env));
 
 describe('constants and grad_req null', () => {
   it('are untouched after many steps with weight decay; pushing a gradient for one is FAILED_PRECONDITION naming it', async () => {

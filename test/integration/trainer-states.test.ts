@@ -6,27 +6,16 @@
 // - setLearningRate and the learningRate getter; FAILED_PRECONDITION with a scheduler;
 // - lr schedulers applied by the trainer: the rate of each update against MXNet's schedule
 //   (values written out by hand from lr_scheduler.py), counted once per sync step, not per worker.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cpu, init, Status } from '../../client/index';
 import type { OptimizerName, OptimizerParams, ParameterServerClient, Trainer } from '../../client/index';
-import type { Harness } from './helpers';
-import { rejectsWith, startHarness } from './helpers';
+import { rejectsWith } from './helpers';
 import type { RefOptimizer } from './trainer-helpers';
-import { connectWorkers, expectSameF32, f32t, lcg, randomF32, readAllF32, RefParam } from './trainer-helpers';
+import { useTrainerHarness, expectSameF32, f32t, lcg, randomF32, readAllF32, RefParam } from './trainer-helpers';
 
-let h: Harness;
 let ps: ParameterServerClient;
 let workers: ParameterServerClient[];
-
-beforeAll(async () => {
-  h = await startHarness();
-  ps = h.ps;
-  workers = await connectWorkers(h.server.address, 2);
-});
-afterAll(async () => {
-  for (const w of workers ?? []) await w.close();
-  await h?.close();
-});
+useTrainerHarness(2, (env) => ({ ps, workers } = env));
 
 async function param(name: string, shape: number[], values: Float32Array): Promise<void> {
   const p = await ps.parameter(name, { shape, init: init.zero() });

@@ -10,27 +10,16 @@
 // workers' float32 gradients in float64 in worker order and rounds the sum to float32 (what the
 // native add_n does), then runs the bit-exact TypeScript optimizer reference in float32, so
 // there is no tolerance to choose.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cpu, Status } from '../../client/index';
 import type { OptimizerName, OptimizerParams, ParameterServerClient, StepResult, Trainer } from '../../client/index';
-import type { Harness } from './helpers';
-import { rejectsWith, startHarness } from './helpers';
+import { rejectsWith } from './helpers';
 import type { RefOptimizer } from './trainer-helpers';
-import { connectWorkers, expectSameF32, f32t, lcg, randomF32, readAllF32, RefParam, settle } from './trainer-helpers';
+import { useTrainerHarness, expectSameF32, f32t, lcg, randomF32, readAllF32, RefParam, settle } from './trainer-helpers';
 
-let h: Harness;
 let ps: ParameterServerClient;
 let workers: ParameterServerClient[];
-
-beforeAll(async () => {
-  h = await startHarness();
-  ps = h.ps;
-  workers = await connectWorkers(h.server.address, 3);
-});
-afterAll(async () => {
-  for (const w of workers ?? []) await w.close();
-  await h?.close();
-});
+useTrainerHarness(3, (env) => ({ ps, workers } = env));
 
 /** Declares a float32 parameter on cpu(0) and cpu(1) holding `values`. */
 async function param(name: string, shape: number[], values: Float32Array, extra: { lrMult?: number; wdMult?: number } = {}): Promise<void> {
