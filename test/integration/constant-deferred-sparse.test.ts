@@ -1,22 +1,13 @@
 // Gluon Constants, deferred initialization and row_sparse parameters through the real client
 // and an in-process server: the three parts of the semantics that change what the ordinary
 // accessors do.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cpu, init, Status } from '../../client/index';
 import type { ParameterServerClient } from '../../client/index';
-import type { Harness } from './helpers';
-import { f32, iota, numbers, rejectsWith, startHarness } from './helpers';
+import { f32, iota, numbers, rejectsWith, useHarness } from './helpers';
 
-let h: Harness;
 let ps: ParameterServerClient;
-
-beforeAll(async () => {
-  h = await startHarness();
-  ps = h.ps;
-});
-afterAll(async () => {
-  await h?.close();
-});
+useHarness((h) => ({ ps } = h));
 
 describe('constants', () => {
   it('declare from nested numbers: float32, gradReq null, initialize copies the value', async () => {

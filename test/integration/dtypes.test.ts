@@ -1,22 +1,13 @@
 // Every dtype through the wire both ways, byte for byte (float16/bfloat16 as Uint16Array raw
 // bits, int64 as BigInt64Array), for parameters and constants, with the version moving on each
 // write; and conversions between dtypes on set_data and cast.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cpu, DTYPES, init } from '../../client/index';
 import type { DType, ParameterServerClient, Tensor } from '../../client/index';
-import type { Harness } from './helpers';
-import { bytesOf, numbers, startHarness } from './helpers';
+import { bytesOf, numbers, useHarness } from './helpers';
 
-let h: Harness;
 let ps: ParameterServerClient;
-
-beforeAll(async () => {
-  h = await startHarness();
-  ps = h.ps;
-});
-afterAll(async () => {
-  await h?.close();
-});
+useHarness((h) => ({ ps } = h));
 
 /** Edge values of each dtype, six of them, as the typed array the client uses. */
 const SAMPLES: { [D in DType]: Tensor<D>['data'] } = {

@@ -1,6 +1,6 @@
 // Shared helpers of the integration tier: an in-process server on a free loopback port with a
 // connected client, assertions on rejected calls, and small tensor builders.
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { connect } from '../../client/index';
 import type { ParameterServerClient, Tensor } from '../../client/index';
 import { startServer } from '../../server/index';
@@ -11,6 +11,18 @@ export interface Harness {
   ps: ParameterServerClient;
   /** Closes the client, then the server. */
   close(): Promise<void>;
+}
+
+/** startHarness() in beforeAll (handed to onReady) and its close() in afterAll, for a test file. */
+export function useHarness(onReady: (h: Harness) => void, options: ServerOptions = {}): void {
+  let h: Harness | undefined;
+  beforeAll(async () => {
+    h = await startHarness(options);
+    onReady(h);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
 }
 
 /** Starts the real server in this process on 127.0.0.1:<free port> and connects a client. */

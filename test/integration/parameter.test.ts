@@ -2,22 +2,18 @@
 // server on a free port: declaration with every constructor argument, each initializer and its
 // seed, several cpu contexts, reads, grads, reset_ctx, set_data, set_shape, cast, var, describe,
 // get and list.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cpu, init, Status } from '../../client/index';
 import type { ParameterServerClient } from '../../client/index';
 import * as nk from '../../native/index';
 import type { Harness } from './helpers';
-import { bytesOf, f32, iota, numbers, rejectsWith, startHarness } from './helpers';
+import { bytesOf, f32, iota, numbers, rejectsWith, useHarness } from './helpers';
 
 let h: Harness;
 let ps: ParameterServerClient;
-
-beforeAll(async () => {
-  h = await startHarness();
-  ps = h.ps;
-});
-afterAll(async () => {
-  await h?.close();
+useHarness((started) => {
+  h = started;
+  ps = started.ps;
 });
 
 const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;

@@ -2,28 +2,16 @@
 // and atomically, so W workers x k concurrent steps lose no update. Plain SGD with integer-valued
 // gradients and lr 1 makes the final weight independent of the order the steps ran in, and every
 // partial sum exact in float32, so the check is exact.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cpu, init } from '../../client/index';
 import type { ParameterServerClient } from '../../client/index';
-import type { Harness } from './helpers';
-import { startHarness } from './helpers';
-import { connectWorkers, expectSameF32, f32t, readAllF32 } from './trainer-helpers';
+import { useTrainerHarness, expectSameF32, f32t, readAllF32 } from './trainer-helpers';
 
-let h: Harness;
 let ps: ParameterServerClient;
 let workers: ParameterServerClient[];
 
 const W = 4;
-
-beforeAll(async () => {
-  h = await startHarness();
-  ps = h.ps;
-  workers = await connectWorkers(h.server.address, W);
-});
-afterAll(async () => {
-  for (const w of workers ?? []) await w.close();
-  await h?.close();
-});
+useTrainerHarness(W, (env) => ({ ps, workers } = env));
 
 describe('async: no lost update', () => {
   it(`${W} workers x 25 concurrent push+step rounds on two parameters (one dense, one row_sparse gradient)`, async () => {
