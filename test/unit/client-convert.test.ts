@@ -16,16 +16,8 @@ import {
 import { GluonPsError, show, toGluonPsError } from '../../client/errors';
 import { cpu, gpu, init } from '../../client/index';
 import type { ParameterInfo__Output } from '../../protos/generated/gluonps/v1/ParameterInfo';
+import { codeOf } from '../fixtures/thrown';
 
-function codeOf(fn: () => unknown): { code: number; message: string } {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(GluonPsError);
-    return { code: (err as GluonPsError).code, message: (err as GluonPsError).message };
-  }
-  throw new Error('expected a GluonPsError');
-}
 
 describe('init builders', () => {
   it('build plain objects with MXNet names, leaving defaults to the server', () => {

@@ -5,23 +5,18 @@
 import { status } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GluonPsError } from '../../client/errors';
 import { readRows, readTensor } from '../../client/parameter';
 import { fromNested, tensorBytes, tensorFromBytes, toTensor, type DType, type Tensor } from '../../client/tensor';
 import type { TensorHeader__Output } from '../../protos/generated/gluonps/v1/TensorHeader';
+import { codeOf } from '../fixtures/thrown';
 
 const opts = { who: "parameter 'w': value", nestedDType: 'float32' } as const;
 
 /** Runs `fn`, expecting a GluonPsError with `code`; returns its message. */
 function errorOf(fn: () => unknown, code: number = status.INVALID_ARGUMENT): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(GluonPsError);
-    expect((err as GluonPsError).code).toBe(code);
-    return (err as GluonPsError).message;
-  }
-  throw new Error('expected a GluonPsError');
+  const err = codeOf(fn);
+  expect(err.code).toBe(code);
+  return err.message;
 }
 
 describe('nested number arrays', () => {

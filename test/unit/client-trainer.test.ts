@@ -22,16 +22,8 @@ import type { IdempotencyKey } from '../../protos/generated/gluonps/v1/Idempoten
 import type { TrainerInfo__Output } from '../../protos/generated/gluonps/v1/TrainerInfo';
 import type { TrainerServiceClient } from '../../protos/generated/gluonps/v1/TrainerService';
 import { buildOptimizer } from '../../server/trainer/optimizer-spec';
+import { codeOf } from '../fixtures/thrown';
 
-function codeOf(fn: () => unknown): { code: number; message: string } {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(GluonPsError);
-    return { code: (err as GluonPsError).code, message: (err as GluonPsError).message };
-  }
-  throw new Error('expected a GluonPsError');
-}
 
 const BARRIER_TIMEOUT = "trainer 't': step 0 timed out after 300 ms waiting for worker 1; the step was not applied";
 

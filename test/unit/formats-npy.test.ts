@@ -24,18 +24,11 @@ import {
   textMutationArb,
   u16,
 } from '../fixtures/formats/helpers';
+import { thrownBy } from '../fixtures/thrown';
 
 const N = (name: string): Uint8Array => fixture('npy', name);
 
-function errorOf(fn: () => unknown): FormatError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(FormatError);
-    return e as FormatError;
-  }
-  throw new Error('expected a FormatError');
-}
+const errorOf = (fn: () => unknown): FormatError => thrownBy(fn, FormatError);
 
 const GOLDEN: Record<string, Omit<NamedTensor, 'name' | 'stype'>> = {
   'f4-2x3.npy': { dtype: 'float32', shape: [2, 3], data: f32(0, 1, 2, 3, 4, 5) },

@@ -8,18 +8,11 @@ import { describe, expect, it } from 'vitest';
 import type { NamedTensor } from '../../server/formats/index';
 import { allocationStats, decodeNpz, encodeNpz, encodeNpzChunks, FormatError, resetAllocationStats } from '../../server/formats/index';
 import { denseArb, essence, f32, f64, fixture, fuzzReader, FUZZ_LIMITS, hex, i64, tensorsArb, u16 } from '../fixtures/formats/helpers';
+import { thrownBy } from '../fixtures/thrown';
 
 const Z = (name: string): Uint8Array => fixture('npz', name);
 
-function errorOf(fn: () => unknown): FormatError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(FormatError);
-    return e as FormatError;
-  }
-  throw new Error('expected a FormatError');
-}
+const errorOf = (fn: () => unknown): FormatError => thrownBy(fn, FormatError);
 
 const EXPECTED: NamedTensor[] = [
   { name: 'weight', dtype: 'float32', shape: [2, 3], data: f32(0, 1, 2, 3, 4, 5), stype: 'default' },

@@ -39,20 +39,13 @@ import {
   textMutationArb,
   u16,
 } from '../fixtures/formats/helpers';
+import { thrownBy } from '../fixtures/thrown';
 
 const S = (name: string): Uint8Array => fixture('safetensors', name);
 const dir = mkdtempSync(join(tmpdir(), 'gluonps-st-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function errorOf(fn: () => unknown): FormatError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(FormatError);
-    return e as FormatError;
-  }
-  throw new Error('expected a FormatError');
-}
+const errorOf = (fn: () => unknown): FormatError => thrownBy(fn, FormatError);
 
 /** A header-only file: `json` padded as given, then `data`. */
 function stFile(json: string, data: Uint8Array = new Uint8Array(0)): Uint8Array {
