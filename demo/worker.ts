@@ -10,7 +10,7 @@
 // docker-compose `worker` service) prints them.
 import { randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
-import { connect, cpu, init, Status, type Parameter, type ParameterServerClient, type Tensor, type TrainerOptions } from '../client/index';
+import { connect, cpu, init, Status, type Parameter, type ParameterServerClient, type Tensor, type Trainer, type TrainerOptions } from '../client/index';
 import { epochOrder, makeBlobs, makeRatings, shardIndices, stepsPerEpoch } from './data';
 import { mfLossAndGrad, uniqueIds, type Rows } from './models/mf';
 import { MLP_PARAM_NAMES, mlpAccuracy, mlpLossAndGrad, mlpParamShapes, mlpZeros, type MlpParams } from './models/mlp';
@@ -122,6 +122,42 @@ class Reporter {
 const STEP_OPTIONS = (o: WorkerOptions, id: number): TrainerOptions =>
   ({ mode: 'sync', numWorkers: o.workers, workerId: id, stepTimeoutMs: o.stepTimeoutMs });
 
+/**
+ * The synchronous epoch loop both models share: this worker's shard in a fresh order per epoch,
+ * `batch(rows)` pushes its gradients for one batch and returns the batch's loss sum, step()
+ * waits for the other workers; evaluations before the first epoch and after each one.
+ */
+async function runEpochs(
+  model: 'mlp' | 'mf',
+  tr: Trainer,
+  o: WorkerOptions,
+  id: number,
+  out: Reporter,
+  n: number,
+  recipe: { globalBatch: number; data: { seed: number } },
+  evaluate: (epoch: number, step: number) => Promise<void>,
+  batch: (rows: ReturnType<typeof epochOrder>) => Promise<number>,
+): Promise<void> {
+  const b = workerBatch(recipe.globalBatch, o.workers);
+  const steps = stepsPerEpoch(n, o.workers, b);
+  const started = performance.now();
+  let applied = 0;
+  await evaluate(0, 0);
+  for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    const order = epochOrder(n, o.workers, id, epoch - 1, recipe.data.seed);
+    let runningLoss = 0;
+    for (let s = 0; s < steps; s++) {
+      const rows = order.subarray(s * b, (s + 1) * b);
+      runningLoss += (await batch(rows)) / rows.length;
+      applied = (await tr.step(rows.length)).step;
+      out.emit({ event: 'batch', model, worker: id, epoch, done: s + 1, steps, loss: runningLoss / (s + 1) });
+    }
+    await evaluate(epoch, applied);
+  }
+  await tr.leave();
+  out.emit({ event: 'done', model, worker: id, steps: applied, seconds: (performance.now() - started) / 1000 });
+}
+
 async function trainMlp(ps: ParameterServerClient, o: WorkerOptions, id: number, out: Reporter): Promise<void> {
   const R = MLP_RECIPE;
   const data = makeBlobs(R.data);
@@ -148,28 +184,14 @@ async function trainMlp(ps: ParameterServerClient, o: WorkerOptions, id: number,
     out.emit({ event: 'epoch', model: 'mlp', worker: id, epoch, lossSum, count: shard.length, step, accuracy: mlpAccuracy(R.shape, p, data.x, data.y, shard) });
   };
 
-  const b = workerBatch(R.globalBatch, o.workers);
-  const steps = stepsPerEpoch(data.n, o.workers, b);
-  const started = performance.now();
-  let applied = 0;
-  await evaluate(0, 0);
-  for (let epoch = 1; epoch <= o.epochs; epoch++) {
-    const order = epochOrder(data.n, o.workers, id, epoch - 1, R.data.seed);
-    let runningLoss = 0;
-    for (let s = 0; s < steps; s++) {
-      const rows = order.subarray(s * b, (s + 1) * b);
-      const p = await read();
-      const g = mlpZeros(R.shape) as MlpParams;
-      runningLoss += mlpLossAndGrad(R.shape, p, data.x, data.y, rows, g) / rows.length;
-      await Promise.all(MLP_PARAM_NAMES.map((name, k) =>
-        tr.pushGrad(params[k]!, { shape: shapes[name], dtype: 'float32', data: g[name] })));
-      applied = (await tr.step(rows.length)).step;
-      out.emit({ event: 'batch', model: 'mlp', worker: id, epoch, done: s + 1, steps, loss: runningLoss / (s + 1) });
-    }
-    await evaluate(epoch, applied);
-  }
-  await tr.leave();
-  out.emit({ event: 'done', model: 'mlp', worker: id, steps: applied, seconds: (performance.now() - started) / 1000 });
+  await runEpochs('mlp', tr, o, id, out, data.n, R, evaluate, async (rows) => {
+    const p = await read();
+    const g = mlpZeros(R.shape) as MlpParams;
+    const loss = mlpLossAndGrad(R.shape, p, data.x, data.y, rows, g);
+    await Promise.all(MLP_PARAM_NAMES.map((name, k) =>
+      tr.pushGrad(params[k]!, { shape: shapes[name], dtype: 'float32', data: g[name] })));
+    return loss;
+  });
 }
 
 async function readRows(p: Parameter, ids: number[]): Promise<Rows<Float32Array>> {
@@ -203,31 +225,16 @@ async function trainMf(ps: ParameterServerClient, o: WorkerOptions, id: number, 
     out.emit({ event: 'epoch', model: 'mf', worker: id, epoch, lossSum: loss, count: shard.length, step });
   };
 
-  const b = workerBatch(R.globalBatch, o.workers);
-  const steps = stepsPerEpoch(data.n, o.workers, b);
-  const started = performance.now();
-  let applied = 0;
-  await evaluate(0, 0);
-  for (let epoch = 1; epoch <= o.epochs; epoch++) {
-    const order = epochOrder(data.n, o.workers, id, epoch - 1, R.data.seed);
-    let runningLoss = 0;
-    for (let s = 0; s < steps; s++) {
-      const rows = order.subarray(s * b, (s + 1) * b);
-      // Only the rows this batch touches travel, both ways.
-      const [u, i] = await Promise.all([readRows(users, uniqueIds(data.users, rows)), readRows(items, uniqueIds(data.items, rows))]);
-      const r = mfLossAndGrad(R.dim, u, i, data, rows);
-      runningLoss += r.loss / rows.length;
-      await Promise.all([
-        tr.pushGrad(users, { indices: u.ids, values: { shape: [u.ids.length, R.dim], dtype: 'float32', data: r.userGrad } }),
-        tr.pushGrad(items, { indices: i.ids, values: { shape: [i.ids.length, R.dim], dtype: 'float32', data: r.itemGrad } }),
-      ]);
-      applied = (await tr.step(rows.length)).step;
-      out.emit({ event: 'batch', model: 'mf', worker: id, epoch, done: s + 1, steps, loss: runningLoss / (s + 1) });
-    }
-    await evaluate(epoch, applied);
-  }
-  await tr.leave();
-  out.emit({ event: 'done', model: 'mf', worker: id, steps: applied, seconds: (performance.now() - started) / 1000 });
+  await runEpochs('mf', tr, o, id, out, data.n, R, evaluate, async (rows) => {
+    // Only the rows this batch touches travel, both ways.
+    const [u, i] = await Promise.all([readRows(users, uniqueIds(data.users, rows)), readRows(items, uniqueIds(data.items, rows))]);
+    const r = mfLossAndGrad(R.dim, u, i, data, rows);
+    await Promise.all([
+      tr.pushGrad(users, { indices: u.ids, values: { shape: [u.ids.length, R.dim], dtype: 'float32', data: r.userGrad } }),
+      tr.pushGrad(items, { indices: i.ids, values: { shape: [i.ids.length, R.dim], dtype: 'float32', data: r.itemGrad } }),
+    ]);
+    return r.loss;
+  });
 }
 
 /** Runs one worker to the end of its epochs; rejects on any failure (the caller exits non-zero). */
