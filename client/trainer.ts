@@ -31,7 +31,7 @@ import type { StepResponse__Output } from '../protos/generated/gluonps/v1/StepRe
 import type { TrainerInfo__Output } from '../protos/generated/gluonps/v1/TrainerInfo';
 import type { TrainerServiceClient } from '../protos/generated/gluonps/v1/TrainerService';
 import { loadProtos } from '../protos/load';
-import { collectTensor } from '../server/rpc/chunks';
+import { assembleFromEvents } from '../server/rpc/chunks';
 import { buildOptimizer, learningRateAt, type OptimizerConfig, type OptimizerName, type OptimizerParams } from '../server/trainer/optimizer-spec';
 import { GluonPsError, invalidArgument, show, Status, toGluonPsError } from './errors';
 import type { Parameter } from './parameter';
@@ -189,21 +189,13 @@ export class TrainerChannel {
       deadlineSet: deadlineMs !== undefined,
       result: this.guard(async () => {
         const call = open(this.metadata.clone(), this.options(deadlineMs));
-        // The first message's own byte_length plays the tensor header's part.
-        const framed = (async function* () {
-          let first = true;
-          for await (const m of call as AsyncIterable<StatesChunk__Output>) {
-            yield { header: first ? { byteLength: m.byteLength } : null, chunk: m.chunk };
-            first = false;
-          }
-        })();
-        try {
-          const { data } = await collectTensor<{ byteLength: number }>(framed, { maxBytes: bufferConstants.MAX_LENGTH, makeError });
-          return data;
-        } catch (err) {
-          call.cancel();
-          throw err;
-        }
+        const [states] = await assembleFromEvents<{ byteLength: number }>(call, {
+          // The first message's own byte_length plays the tensor header's part.
+          headerOf: (m, i) => (i === 0 ? { byteLength: (m as unknown as StatesChunk__Output).byteLength } : null),
+          maxBytes: bufferConstants.MAX_LENGTH,
+          makeError,
+        }, { count: 1, abort: () => call.cancel(), closedEarly: 'the optimizer states stream closed early' });
+        return states!.data;
       }),
     };
   }

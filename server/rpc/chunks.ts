@@ -144,6 +144,12 @@ export interface CollectOptions<H, D extends ByteDestination = Buffer> {
   chunkField?: string;
   /** Field of the first message holding the parameter name (uploads: 'name'); none by default. */
   nameField?: string;
+  /**
+   * Where a message's header is when it is not a field: given the message and its index in the
+   * stream (a StatesChunk's first message carries trainer and byte_length itself). Default: the
+   * `headerField` field.
+   */
+  headerOf?: (message: Record<string, unknown>, index: number) => H | null | undefined;
   /** Field of the header holding the byte length (default 'byteLength'). */
   byteLengthField?: string;
   /** Largest accepted byte length; over it is RESOURCE_EXHAUSTED, checked before allocating. */
@@ -160,7 +166,7 @@ export interface CollectOptions<H, D extends ByteDestination = Buffer> {
 }
 
 /**
- * Incremental assembler behind collectTensor / collectTensors, usable directly when the
+ * Incremental assembler behind assembleFromEvents, usable directly when the
  * messages arrive by callback. Feed every message to `accept`; it returns each tensor as it
  * completes. Call `finish` at end of stream; it throws if a tensor is incomplete.
  */
@@ -205,7 +211,7 @@ export class TensorAssembler<H extends HeaderLike, D extends ByteDestination = B
       }
       this.name = name;
     }
-    const header = fields[this.headerField];
+    const header = this.options.headerOf ? this.options.headerOf(fields, this.messages - 1) : fields[this.headerField];
     const chunk = toBytes(fields[this.chunkField]);
     const hasHeader = header !== null && header !== undefined;
     if (this.current === null && this.completed >= this.maxTensors) {
@@ -292,27 +298,6 @@ export class TensorAssembler<H extends HeaderLike, D extends ByteDestination = B
   }
 }
 
-/**
- * Reads a stream that must hold exactly one tensor (a set_data / declare_constant upload)
- * into one buffer. Rejects with INVALID_ARGUMENT (no header first, wrong byte count, a second
- * tensor) or RESOURCE_EXHAUSTED (byte_length over maxBytes) naming the parameter; a stream
- * error (e.g. the call was cancelled) rejects with that error. Leaving early destroys the
- * stream, which drops the rest of the upload.
- */
-export async function collectTensor<H extends HeaderLike, D extends ByteDestination = Buffer>(
-  stream: AsyncIterable<object>,
-  options: CollectOptions<H, D>,
-): Promise<CollectedTensor<H, D>> {
-  const assembler = new TensorAssembler<H, D>(options, 1);
-  let result: CollectedTensor<H, D> | null = null;
-  for await (const message of stream) {
-    result = assembler.accept(message) ?? result;
-  }
-  assembler.finish(1);
-  if (result === null) throw new ServerError(grpc.status.INTERNAL, 'collectTensor: no tensor after finish(1)');
-  return result;
-}
-
 /** The part of a grpc-js readable call (either side) that assembleFromEvents listens to. */
 export interface MessageSource {
   on(event: 'data', listener: (message: object) => void): unknown;
@@ -339,7 +324,7 @@ export interface EventAssembly {
 }
 
 /**
- * Feeds a grpc-js call's 'data' events to a TensorAssembler (the checks of collectTensor) and
+ * Feeds a grpc-js call's 'data' events to a TensorAssembler (every check above) and
  * resolves with the tensors at 'end'. Events rather than `for await`: the async iterator costs
  * promises per 1 MiB message, which slowed 64 MiB pulls and, under two workers pushing at
  * once, uploads. A bad message or a wrong count aborts the call and rejects with the
@@ -356,6 +341,7 @@ export function assembleFromEvents<H extends HeaderLike, D extends ByteDestinati
     const tensors: CollectedTensor<H, D>[] = [];
     let first = true;
     let settled = false;
+    let ended = false;
     const onData = (message: object): void => {
       if (settled) return;
       try {
@@ -374,11 +360,13 @@ export function assembleFromEvents<H extends HeaderLike, D extends ByteDestinati
       try {
         assembler.finish(how.count === Infinity ? 0 : how.count);
       } catch (err) {
-        // A client's cancel ends a server call's stream about a millisecond before grpc-js
-        // marks it cancelled: wait briefly for that (on this error path only), so the log says
-        // CANCELLED rather than "expected N bytes, received M".
+        // A client's cancel ends a grpc-js server call's stream about a millisecond before the
+        // call is marked cancelled: on this error path, such a call (it has a `cancelled` flag)
+        // waits briefly for that, so the log says CANCELLED rather than "expected N bytes,
+        // received M". The stream's own 'close' in between decides nothing.
+        ended = true;
         const decide = (): void => fail(call.cancelled === true ? makeError(grpc.status.CANCELLED, how.closedEarly) : err, true);
-        if (call.once === undefined || call.cancelled === true) {
+        if (call.cancelled !== false || call.once === undefined) {
           decide();
           return;
         }
@@ -392,7 +380,9 @@ export function assembleFromEvents<H extends HeaderLike, D extends ByteDestinati
       settle();
       resolve(tensors);
     };
-    const onClose = (): void => fail(makeError(grpc.status.CANCELLED, how.closedEarly), true);
+    const onClose = (): void => {
+      if (!ended) fail(makeError(grpc.status.CANCELLED, how.closedEarly), true);
+    };
     const onError = (err: Error): void => fail(err, false);
     const settle = (): void => {
       settled = true;
@@ -425,24 +415,6 @@ export async function receiveTensor<H extends HeaderLike, D extends ByteDestinat
   // Destroying the readable side drops the rest of the upload, as leaving a `for await` does.
   const [tensor] = await assembleFromEvents(call, options, { count: 1, onFirst: options.onFirst, abort: () => call.destroy(), closedEarly: 'the client cancelled the upload' });
   return tensor!;
-}
-
-/**
- * Reads a stream of zero or more tensors (list_data, list_grad, ...) in order, each into its
- * own buffer. Same checks as collectTensor, per tensor.
- */
-export async function collectTensors<H extends HeaderLike>(
-  stream: AsyncIterable<object>,
-  options: CollectOptions<H>,
-): Promise<CollectedTensor<H>[]> {
-  const assembler = new TensorAssembler<H>(options);
-  const tensors: CollectedTensor<H>[] = [];
-  for await (const message of stream) {
-    const done = assembler.accept(message);
-    if (done !== null) tensors.push(done);
-  }
-  assembler.finish(0);
-  return tensors;
 }
 
 /** Normalises a decoded `bytes` field: proto-loader gives a Buffer; absent means empty. */

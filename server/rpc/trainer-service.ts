@@ -19,7 +19,7 @@ import type { TensorHeader__Output } from '../../protos/generated/gluonps/v1/Ten
 import type { TrainerInfo } from '../../protos/generated/gluonps/v1/TrainerInfo';
 import type { TrainerServiceHandlers } from '../../protos/generated/gluonps/v1/TrainerService';
 import { clientStream, serverStream, unary } from './calls';
-import { collectTensor, receiveTensor, writeTensor, type ByteDestination, type UploadCall } from './chunks';
+import { receiveTensor, writeTensor, type ByteDestination, type UploadCall } from './chunks';
 import { headerShape } from './convert';
 import { landedValue, tensorDestination } from './uploads';
 
@@ -187,17 +187,11 @@ export function trainerServiceHandlers(registry: TrainerRegistry, store: Paramet
       await writeTensor<StatesChunk>(call, { trainer: req.name, byteLength: bytes.byteLength }, bytes, { signal });
     }),
 
-    LoadStates: clientStream(ctx('LoadStates'), async (call: AsyncIterable<StatesChunk__Output>, onName) => {
-      // The first message's own fields (trainer, byte_length) play the tensor header's part.
-      const framed = (async function* () {
-        let first = true;
-        for await (const m of call) {
-          yield { header: first ? { trainer: m.trainer, byteLength: m.byteLength } : null, chunk: m.chunk };
-          first = false;
-        }
-      })();
+    LoadStates: clientStream(ctx('LoadStates'), async (call: UploadCall, onName) => {
       let trainer = '';
-      const { data } = await collectTensor<{ trainer: string; byteLength: number }>(framed, {
+      const { data } = await receiveTensor<{ trainer: string; byteLength: number }>(call, {
+        // The first message's own fields (trainer, byte_length) play the tensor header's part.
+        headerOf: (m, i) => (i === 0 ? { trainer: (m as unknown as StatesChunk__Output).trainer, byteLength: (m as unknown as StatesChunk__Output).byteLength } : null),
         maxBytes: MAX_STATES_BYTES,
         validateHeader: (h) => {
           trainer = h.trainer;

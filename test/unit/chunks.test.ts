@@ -8,14 +8,21 @@ import { describe, expect, it } from 'vitest';
 import { ServerError } from '../../server/errors';
 import {
   TensorAssembler,
-  collectTensor,
-  collectTensors,
+  assembleFromEvents,
+  receiveTensor,
   writeTensor,
   type CollectOptions,
+  type HeaderLike,
 } from '../../server/rpc/chunks';
 import { MAX_CHUNK_BYTES } from '../../server/rpc/transport';
 
 interface Header { byteLength: number | string; shape?: number[] }
+
+// Message sequences through the product's event-driven readers (Readable.from emits the same
+// 'data' / 'end' / 'error' events as a grpc-js call).
+const collectTensor = <H extends HeaderLike>(source: Readable, options: CollectOptions<H>) => receiveTensor<H>(source, options);
+const collectTensors = <H extends HeaderLike>(source: Readable, options: CollectOptions<H>) =>
+  assembleFromEvents<H>(source, options, { count: Infinity, abort: () => source.destroy(), closedEarly: 'closed early' });
 interface Msg { name?: string; header?: Header | null; chunk?: Uint8Array }
 
 /** An object-mode sink that accepts `highWaterMark` messages before write() returns false. */
