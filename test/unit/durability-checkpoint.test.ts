@@ -3,14 +3,11 @@
 // hash without a read-back; raw fd use falls back to one), write/list/prune, invalid manifests
 // and files, and child processes killed with SIGKILL at each stage of a checkpoint write.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
-import { build } from 'esbuild';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   CheckpointExistsError,
   CheckpointInvalidError,
@@ -27,21 +24,12 @@ import {
   type CheckpointFile,
 } from '../../server/durability/checkpoint-dir';
 import { configureFailpoints, FailpointError } from '../../server/durability/failpoints';
+import { ROOT, useBundledModule } from '../fixtures/bundled-module';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CKPT_TS_SRC = path.join(ROOT, 'server/durability/checkpoint-dir.ts');
-const base = mkdtempSync(path.join(tmpdir(), 'gluonps-ckpt-'));
-// Children run a bundle of the module under plain node (no tsx start-up cost per child).
-const CKPT_TS = path.join(base, 'ckpt_ts.mjs');
-beforeAll(async () => {
-  await build({ entryPoints: [CKPT_TS_SRC], bundle: true, platform: 'node', format: 'esm', outfile: CKPT_TS, logLevel: 'silent' });
-});
-let n = 0;
-const freshRoot = () => path.join(base, `r${n++}`);
-afterAll(() => {
-  configureFailpoints(undefined);
-  rmSync(base, { recursive: true, force: true });
-});
+const scratch = useBundledModule('ckpt', 'server/durability/checkpoint-dir.ts');
+const CKPT_TS = scratch.bundle;
+const freshRoot = scratch.fresh;
+afterAll(() => configureFailpoints(undefined));
 
 function bytes(len: number, seed: number): Buffer {
   const b = Buffer.allocUnsafe(len);

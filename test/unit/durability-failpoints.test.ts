@@ -2,25 +2,17 @@
 // the GLUONPS_FAILPOINTS grammar, firing on exactly the N-th hit, `throw` in-process and `kill`
 // (SIGKILL, as kill -9) in a child process; writeFileDurable replacing a file atomically.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { FAILPOINTS, FailpointError, configureFailpoints, failpoint, failpointHit, failpointsActive, parseFailpoints } from '../../server/durability/failpoints';
 import { fsyncDir, fsyncFile, mkdirDurable, writeFileDurable } from '../../server/durability/fsync';
+import { ROOT, useBundledModule } from '../fixtures/bundled-module';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const FP_TS_SRC = path.join(ROOT, 'server/durability/failpoints.ts');
-const base = mkdtempSync(path.join(tmpdir(), 'gluonps-fp-'));
-// Children run a bundle of the module under plain node (no tsx start-up cost per child).
-const FP_TS = path.join(base, 'fp_ts.mjs');
-beforeAll(async () => {
-  await build({ entryPoints: [FP_TS_SRC], bundle: true, platform: 'node', format: 'esm', outfile: FP_TS, logLevel: 'silent' });
-});
+const scratch = useBundledModule('fp', 'server/durability/failpoints.ts');
+const { base } = scratch;
+const FP_TS = scratch.bundle;
 afterEach(() => configureFailpoints(undefined));
-afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 describe('failpoints', () => {
   it('is inactive without configuration', () => {

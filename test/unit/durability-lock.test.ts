@@ -4,28 +4,19 @@
 // is honoured; release deletes only our own lock.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { acquireDataDirLock, DataDirLockedError } from '../../server/durability/lock';
+import { ROOT, useBundledModule } from '../fixtures/bundled-module';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const LOCK_TS_SRC = path.join(ROOT, 'server/durability/lock.ts');
-const base = mkdtempSync(path.join(tmpdir(), 'gluonps-lock-'));
-// Children run a bundle of the module under plain node (no tsx start-up cost per child).
-const LOCK_TS = path.join(base, 'lock_ts.mjs');
-beforeAll(async () => {
-  await build({ entryPoints: [LOCK_TS_SRC], bundle: true, platform: 'node', format: 'esm', outfile: LOCK_TS, logLevel: 'silent' });
-});
-let n = 0;
-const freshDir = () => path.join(base, `d${n++}`);
+const scratch = useBundledModule('lock', 'server/durability/lock.ts');
+const LOCK_TS = scratch.bundle;
+const freshDir = scratch.fresh;
 const children = new Set<ChildProcess>();
 afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  rmSync(base, { recursive: true, force: true });
 });
 
 const exited = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));

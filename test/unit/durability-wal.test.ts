@@ -4,25 +4,15 @@
 // group commit in wal-always, the fsync cadence of wal-batch, rotation and segment removal,
 // and real processes killed with SIGKILL by a failpoint in the middle of appends.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, readdirSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WAL_HEADER_BYTES, WalCorruptError, WalUnavailableError, WalWriter, listRecycledWal, listWalSegments, replayWal, walRecycledName, walSegmentName, type WalRecord } from '../../server/durability/wal';
+import { ROOT, useBundledModule } from '../fixtures/bundled-module';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const WAL_TS_SRC = path.join(ROOT, 'server/durability/wal.ts');
-const base = mkdtempSync(path.join(tmpdir(), 'gluonps-wal-'));
-// Children run a bundle of the module under plain node (no tsx start-up cost per child).
-const WAL_TS = path.join(base, 'wal_ts.mjs');
-beforeAll(async () => {
-  await build({ entryPoints: [WAL_TS_SRC], bundle: true, platform: 'node', format: 'esm', outfile: WAL_TS, logLevel: 'silent' });
-});
-let n = 0;
-const freshDir = () => path.join(base, `d${n++}`);
-afterAll(() => rmSync(base, { recursive: true, force: true }));
+const scratch = useBundledModule('wal', 'server/durability/wal.ts');
+const WAL_TS = scratch.bundle;
+const freshDir = scratch.fresh;
 
 interface Got {
   lsn: bigint;
