@@ -353,3 +353,37 @@ export function childScope(name: string, deadlineS: number): ChildScope {
     },
   };
 }
+
+/** A child speaking the {id, ...} request / {id, result | error} reply protocol over IPC. */
+export interface ChildRequests<R> {
+  request(msg: object): Promise<R>;
+}
+
+/**
+ * Requests to `started` matched to its replies by id; a reply with an error, or the child's
+ * exit, rejects (naming `name`).
+ */
+export function childRequests<R>(started: StartedChild<unknown>, name: string): ChildRequests<R> {
+  let nextId = 1;
+  const pending = new Map<number, { resolve(v: R): void; reject(e: Error): void }>();
+  started.child.on('message', (msg: { id?: number; result?: R; error?: string }) => {
+    if (typeof msg !== 'object' || msg === null || msg.id === undefined) return;
+    const p = pending.get(msg.id);
+    if (p === undefined) return;
+    pending.delete(msg.id);
+    if (msg.error !== undefined || msg.result === undefined) p.reject(new Error(`${name}: ${msg.error ?? 'no result'}`));
+    else p.resolve(msg.result);
+  });
+  started.child.on('exit', (code, signal) => {
+    for (const p of pending.values()) p.reject(new Error(`${name} exited (${String(code ?? signal)})`));
+    pending.clear();
+  });
+  return {
+    request: (msg) =>
+      new Promise<R>((resolve, reject) => {
+        const id = nextId++;
+        pending.set(id, { resolve, reject });
+        started.child.send({ ...msg, id });
+      }),
+  };
+}

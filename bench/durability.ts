@@ -50,7 +50,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { loadProtos } from '../protos/load';
-import { BENCH_NODE_FLAGS, BENCH_OUT_DIR, childScope, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
+import { BENCH_NODE_FLAGS, BENCH_OUT_DIR, childRequests, childScope, type ChildRequests, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
 import type { CkptReply, CkptRunResult } from './durability-ckpt';
 import type { WindowResult, WorkerReply } from './durability-worker';
 
@@ -186,36 +186,13 @@ function diskWriteBytes(pid: number): number {
 // ---------------------------------------------------------------------------------------------
 // Children
 
-/** A child speaking the {id, ...} request / {id, result|error} reply protocol. */
-interface Rpc<R> {
+/** A child speaking the child-process.ts request / reply protocol, with its process. */
+interface Rpc<R> extends ChildRequests<R> {
   started: StartedChild<unknown>;
-  request(msg: Record<string, unknown>): Promise<R>;
 }
 
 function rpcOf<R>(started: StartedChild<unknown>, name: string): Rpc<R> {
-  let nextId = 1;
-  const pending = new Map<number, { resolve(v: R): void; reject(e: Error): void }>();
-  started.child.on('message', (msg: { id?: number; result?: R; error?: string }) => {
-    if (typeof msg !== 'object' || msg === null || msg.id === undefined) return;
-    const p = pending.get(msg.id);
-    if (p === undefined) return;
-    pending.delete(msg.id);
-    if (msg.error !== undefined || msg.result === undefined) p.reject(new Error(`${name}: ${msg.error ?? 'no result'}`));
-    else p.resolve(msg.result);
-  });
-  started.child.on('exit', (code, signal) => {
-    for (const p of pending.values()) p.reject(new Error(`${name} exited (${String(code ?? signal)})`));
-    pending.clear();
-  });
-  return {
-    started,
-    request: (msg) =>
-      new Promise<R>((resolve, reject) => {
-        const id = nextId++;
-        pending.set(id, { resolve, reject });
-        started.child.send({ ...msg, id });
-      }),
-  };
+  return { started, ...childRequests<R>(started, name) };
 }
 
 interface StepServer {

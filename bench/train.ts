@@ -54,7 +54,7 @@ import {
   rawGrpcClient,
   startBaselineServer,
 } from './transport-baselines';
-import { BENCH_NODE_FLAGS, childScope, cpuProfFlags, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
+import { BENCH_NODE_FLAGS, childRequests, childScope, cpuProfFlags, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
 
 const SELF = fileURLToPath(import.meta.url);
 const WORKER_FLAG = '--train-bench-worker';
@@ -84,7 +84,7 @@ interface StepTimes {
   step: number;
 }
 
-type Reply = { ready: true } | { ready: false; error: string } | { id: number; times?: StepTimes; error?: string };
+type Reply = { ready: true } | { ready: false; error: string } | { id: number; result?: StepTimes; error?: string };
 
 // ---------------------------------------------------------------------------------------------
 // Worker child: one client of one system; runs a step when told and reports its times.
@@ -196,7 +196,7 @@ async function workerMain(config: WorkerConfig): Promise<void> {
     const { id } = msg as { id: number };
     if (session === null) return send({ id, error: 'worker not ready' });
     withTimeout(session.step(), `${config.system} step`).then(
-      (times) => send({ id, times }),
+      (result) => send({ id, result }),
       (err: unknown) => send({ id, error: err instanceof Error ? err.stack ?? err.message : String(err) }),
     );
   });
@@ -226,28 +226,11 @@ async function startWorker(config: WorkerConfig, execArgv: string[]): Promise<Wo
     const error = 'error' in started.ready ? started.ready.error : 'no ready report';
     throw new Error(`${name} failed to start: ${error}`);
   }
-  let nextId = 1;
-  const pending = new Map<number, { resolve(v: StepTimes): void; reject(e: Error): void }>();
-  started.child.on('message', (msg: Reply) => {
-    if (!('id' in msg)) return;
-    const p = pending.get(msg.id);
-    if (p === undefined) return;
-    pending.delete(msg.id);
-    if (msg.error !== undefined || msg.times === undefined) p.reject(new Error(`${name}: ${msg.error ?? 'no times'}`));
-    else p.resolve(msg.times);
-  });
-  started.child.on('exit', (code, signal) => {
-    for (const p of pending.values()) p.reject(new Error(`${name} exited (${String(code ?? signal)})`));
-    pending.clear();
-  });
+  const requests = childRequests<StepTimes>(started, name);
   return {
     name,
     pid: started.child.pid ?? 0,
-    step: () => new Promise<StepTimes>((resolve, reject) => {
-      const id = nextId++;
-      pending.set(id, { resolve, reject });
-      started.child.send({ id });
-    }),
+    step: () => requests.request({}),
     stop: () => started.stop(),
   };
 }

@@ -46,7 +46,7 @@ import {
   startBaselineServer,
   type Op,
 } from './transport-baselines';
-import { BENCH_NODE_FLAGS, childScope, cpuProfFlags, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
+import { BENCH_NODE_FLAGS, childRequests, childScope, cpuProfFlags, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
 
 const SELF = fileURLToPath(import.meta.url);
 const DRIVER_FLAG = '--transport-bench-driver';
@@ -72,7 +72,7 @@ type CommandBody =
 type Command = CommandBody & { id: number };
 
 /** Driver -> parent: first a ready report, then one reply per command. */
-type Reply = { ready: true } | { ready: false; error: string } | { id: number; values?: number[]; error?: string };
+type Reply = { ready: true } | { ready: false; error: string } | { id: number; result?: number[]; error?: string };
 
 // ---------------------------------------------------------------------------------------------
 // Driver child: one client of one system; runs what the parent asks and reports the figures.
@@ -166,7 +166,7 @@ async function driverMain(config: DriverConfig): Promise<void> {
     const cmd = msg as Command;
     if (session === null) return send({ id: cmd.id, error: 'driver not ready' });
     runCommand(session.ops, cmd).then(
-      (values) => send({ id: cmd.id, values }),
+      (result) => send({ id: cmd.id, result }),
       (err: unknown) => send({ id: cmd.id, error: err instanceof Error ? err.stack ?? err.message : String(err) }),
     );
   });
@@ -195,27 +195,10 @@ async function startDriver(config: DriverConfig, execArgv: string[]): Promise<Dr
     const error = 'error' in started.ready ? started.ready.error : 'no ready report';
     throw new Error(`${config.system} driver failed to start: ${error}`);
   }
-  let nextId = 1;
-  const pending = new Map<number, { resolve(v: number[]): void; reject(e: Error): void }>();
-  started.child.on('message', (msg: Reply) => {
-    if (!('id' in msg)) return;
-    const p = pending.get(msg.id);
-    if (p === undefined) return;
-    pending.delete(msg.id);
-    if (msg.error !== undefined || msg.values === undefined) p.reject(new Error(`${config.system} driver: ${msg.error ?? 'no values'}`));
-    else p.resolve(msg.values);
-  });
-  started.child.on('exit', (code, signal) => {
-    for (const p of pending.values()) p.reject(new Error(`${config.system} driver exited (${String(code ?? signal)})`));
-    pending.clear();
-  });
+  const requests = childRequests<number[]>(started, `${config.system} driver`);
   return {
     system: config.system,
-    run: (cmd) => new Promise<number[]>((resolve, reject) => {
-      const id = nextId++;
-      pending.set(id, { resolve, reject });
-      started.child.send({ ...cmd, id } satisfies Command);
-    }),
+    run: (cmd) => requests.request(cmd),
     stop: () => started.stop(),
   };
 }
