@@ -387,3 +387,24 @@ export function childRequests<R>(started: StartedChild<unknown>, name: string): 
       }),
   };
 }
+
+/** `--flag value` readers over a benchmark's argv. */
+export function argReader(argv: readonly string[]): {
+  /** The word after `flag`, or null when the flag is absent. */
+  value(flag: string): string | null;
+  /** A number >= min (an integer unless `integer` is false), `dflt` when absent; throws on anything else. */
+  num(flag: string, dflt: number, min: number, integer?: boolean): number;
+} {
+  const value = (flag: string): string | null => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? (argv[i + 1] ?? null) : null;
+  };
+  const num = (flag: string, dflt: number, min: number, integer = true): number => {
+    const raw = value(flag);
+    if (raw === null) return dflt;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) throw new Error(`${flag} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${raw}`);
+    return n;
+  };
+  return { value, num };
+}

@@ -50,7 +50,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { loadProtos } from '../protos/load';
-import { BENCH_NODE_FLAGS, BENCH_OUT_DIR, childRequests, childScope, type ChildRequests, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
+import { argReader, BENCH_NODE_FLAGS, BENCH_OUT_DIR, childRequests, childScope, type ChildRequests, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
 import type { CkptReply, CkptRunResult } from './durability-ckpt';
 import type { WindowResult, WorkerReply } from './durability-worker';
 
@@ -80,17 +80,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const value = (flag: string): string | null => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? (argv[i + 1] ?? null) : null;
-  };
-  const num = (flag: string, dflt: number, min: number, integer = true): number => {
-    const raw = value(flag);
-    if (raw === null) return dflt;
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) throw new Error(`${flag} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${raw}`);
-    return n;
-  };
+  const { value, num } = argReader(argv);
   const known = new Set(['--runs', '--ckpt-bytes', '--ckpt-tensors', '--rounds', '--window', '--params', '--tensors', '--ckpt-every-seconds', '--wal-batch-ms', '--dir', '--server-prof', '--deadline']);
   const flags = new Set(['--warm', '--skip-ckpt', '--skip-steps', '--check']);
   for (let i = 0; i < argv.length; i++) {

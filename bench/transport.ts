@@ -46,7 +46,7 @@ import {
   startBaselineServer,
   type Op,
 } from './transport-baselines';
-import { BENCH_NODE_FLAGS, childRequests, childScope, cpuProfFlags, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
+import { argReader, BENCH_NODE_FLAGS, childRequests, childScope, cpuProfFlags, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
 
 const SELF = fileURLToPath(import.meta.url);
 const DRIVER_FLAG = '--transport-bench-driver';
@@ -222,17 +222,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const value = (flag: string): string | null => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? (argv[i + 1] ?? null) : null;
-  };
-  const int = (flag: string, dflt: number, min: number): number => {
-    const raw = value(flag);
-    if (raw === null) return dflt;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${flag} must be an integer >= ${min}, got ${raw}`);
-    return n;
-  };
+  const { value, num: int } = argReader(argv);
   return {
     rounds: int('--rounds', 7, 1),
     runs: int('--runs', 2, 1),
