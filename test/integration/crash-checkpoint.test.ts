@@ -187,6 +187,8 @@ describe('--durability checkpoint', () => {
       }
       const { id, dataDir } = await checkpointNow(sub.server.address, 'on demand');
       expect(dataDir).toBe(dir);
+      // The reply can overtake the log line on its way through the child's stdout pipe: wait for it.
+      await sub.server.waitForLog((l) => l.msg === 'checkpoint written');
       expect(sub.server.linesWith('checkpoint written')).toEqual([expect.objectContaining({ id: String(id), reason: 'on demand' })]);
       const atCheckpoint = await state(ref);
       for (const k of [3, 4]) {
