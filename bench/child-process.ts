@@ -36,9 +36,6 @@ export const BENCH_OUT_DIR = path.join(REPO_ROOT, '.bench-out');
 export const MALLOC_TUNING_ENV: Readonly<Record<string, string>> = {
   MALLOC_MMAP_THRESHOLD_: String(2 ** 32),
   MALLOC_TRIM_THRESHOLD_: String(2 ** 33),
-  // Transparent huge pages for malloc's memory (glibc >= 2.35; no effect where THP is off):
-  // first touch of fresh tensor memory faults 2 MiB at a time instead of 4 KiB (docs/configuration.md).
-  GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1',
 };
 
 /**
@@ -135,13 +132,15 @@ export async function startChild<T>(
   timeoutMs = 60_000,
   /** Extra node flags for the child (e.g. --cpu-prof while diagnosing). */
   extraExecArgv: readonly string[] = [],
+  /** Extra environment variables for the child. */
+  extraEnv: Readonly<Record<string, string>> = {},
 ): Promise<StartedChild<T>> {
   const isTs = /\.[cm]?ts$/.test(entry);
   const modulePath = isTs && runtime === 'node' ? await bundleForNode(entry) : entry;
   const child = fork(modulePath, args, {
     execArgv: [...(isTs && runtime === 'tsx' ? ['--import', 'tsx'] : []), ...extraExecArgv],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: childEnv(),
+    env: { ...childEnv(), ...extraEnv },
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   try {

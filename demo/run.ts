@@ -114,7 +114,7 @@ async function startServer(port: number): Promise<{ child: ChildProcess; address
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     // As `npm start`: keep freed tensor buffers for reuse (docs/configuration.md).
-    env: { ...process.env, MALLOC_MMAP_THRESHOLD_: String(2 ** 32), MALLOC_TRIM_THRESHOLD_: String(2 ** 33), GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' },
+    env: { ...process.env, MALLOC_MMAP_THRESHOLD_: String(2 ** 32), MALLOC_TRIM_THRESHOLD_: String(2 ** 33) },
   });
   children.add(child);
   const stderr: string[] = [];

@@ -1,5 +1,6 @@
 // Tensors, bytes in and out, devices and memory accounting on the CPU addon.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as nk from '../../native/index';
@@ -94,6 +95,39 @@ describe('tensors', () => {
       console.log(JSON.stringify({ whileHeld, value, after: used() - before }));`;
     const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
     expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ whileHeld: 8 << 20, value: 42, after: 0 });
+  });
+
+  // Kernels without transparent huge pages reject the advice (and have no such directory).
+  it.skipIf(!existsSync('/sys/kernel/mm/transparent_hugepage'))('advises large host tensors for transparent huge pages, and leaves small ones alone', () => {
+    // A fresh child, so no earlier allocation has advised the heap around the small tensor.
+    // VmFlags "hg" in /proc/self/smaps marks memory advised with MADV_HUGEPAGE (set whether or
+    // not the kernel then finds huge pages, so this does not depend on memory fragmentation).
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const script = `
+      import { readFileSync } from 'node:fs';
+      import * as nk from './native/index.ts';
+      const advisedBytes = () => {
+        let total = 0, size = 0;
+        for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\\n')) {
+          if (line.startsWith('Size:')) size = Number(line.split(/\\s+/)[1]) * 1024;
+          else if (line.startsWith('VmFlags:') && line.split(/\\s+/).includes('hg')) total += size;
+        }
+        return total;
+      };
+      const MiB = 1 << 20;
+      const held = [];
+      const grew = (make) => { const before = advisedBytes(); held.push(make()); return advisedBytes() - before; };
+      console.log(JSON.stringify({
+        small: grew(() => nk.emptyUninitialized(nk.cpu(0), 'uint8', [1 * MiB])),
+        uninitialized: grew(() => nk.emptyUninitialized(nk.cpu(0), 'float32', [16 * MiB])),
+        zeroed: grew(() => nk.empty(nk.cpu(0), 'float32', [16 * MiB])),
+      }));`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+    const grew = JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>;
+    expect(grew.small).toBe(0);
+    // 64 MiB each; madvise covers the 2 MiB-aligned interior (at least 62 MiB).
+    expect(grew.uninitialized).toBeGreaterThanOrEqual(62 << 20);
+    expect(grew.zeroed).toBeGreaterThanOrEqual(62 << 20);
   });
 
   it('writeAt copies bytes in at an offset and rejects what does not fit', async () => {
