@@ -21,12 +21,9 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { cpu, init, Status } from '../../client/index';
-import type { Context, DType, ParameterServerClient, ParameterSpec, Tensor, Trainer } from '../../client/index';
+import type { ParameterServerClient, Trainer } from '../../client/index';
 import {
   useServerBundle,
-  captureState,
-  checkpointNow,
-  connectTo,
   expectSameState,
   readWalRecords,
   restart,
@@ -37,10 +34,9 @@ import {
   spawnServer,
   startServer,
   tempDir,
-  untilAvailable,
   walSegments,
 } from './crash-harness';
-import type { ServerProcess, ServerState } from './crash-harness';
+import type { ServerState } from './crash-harness';
 import { capture, closeSide, Generator, KEYED, openSide, outcome, runOp, show, TA, TW, worker0AtBarrier } from './crash-wal-ops';
 import type { Op, Side } from './crash-wal-ops';
 
