@@ -387,6 +387,49 @@ export function childRequests<R>(started: StartedChild<unknown>, name: string): 
   };
 }
 
+/** An error as the text a child sends back (its stack where it has one). */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
+/**
+ * The child side of childRequests for a child that serves one session: opens it (replying
+ * {ready: true}, or {ready: false, error}), then answers each {id, ...} request with
+ * {id, result} or {id, error}; 'stop' or a lost parent closes the session and exits.
+ */
+export async function serveRequests<S extends { close(): unknown }, C extends { id: number }>(
+  name: string,
+  open: () => Promise<S>,
+  handle: (session: S, request: C) => Promise<unknown>,
+): Promise<void> {
+  const send = (m: object): void => {
+    process.send?.(m);
+  };
+  let session: S | null = null;
+  let quitting = false;
+  const quit = (): void => {
+    if (quitting) return;
+    quitting = true;
+    Promise.resolve(session?.close()).catch(() => undefined).finally(() => process.exit(0));
+  };
+  process.on('disconnect', quit);
+  process.on('message', (msg: unknown) => {
+    if (msg === 'stop') return quit();
+    const request = msg as C;
+    if (session === null) return send({ id: request.id, error: `${name} not ready` });
+    handle(session, request).then(
+      (result) => send({ id: request.id, result }),
+      (err: unknown) => send({ id: request.id, error: errorText(err) }),
+    );
+  });
+  try {
+    session = await open();
+    send({ ready: true });
+  } catch (err) {
+    send({ ready: false, error: errorText(err) });
+  }
+}
+
 /** `--flag value` readers over a benchmark's argv. */
 export function argReader(argv: readonly string[]): {
   /** The word after `flag`, or null when the flag is absent. */

@@ -36,6 +36,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { connect } from '../client/index';
 import { startServer, type RunningServer } from '../server/index';
+import { errorText } from './child-process';
 
 export interface CkptRunResult {
   run: number;
@@ -293,7 +294,7 @@ function main(): void {
     const c = msg as RunCommand;
     busy = oneRun(c).then(
       (result) => send({ id: c.id, result }),
-      (err: unknown) => send({ id: c.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+      (err: unknown) => send({ id: c.id, error: errorText(err) }),
     );
   });
   const canDrop = dropCaches();

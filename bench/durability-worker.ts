@@ -13,6 +13,7 @@
 // durability modes (every pushed byte is journaled in the WAL modes, a pull is not).
 import { performance } from 'node:perf_hooks';
 import { connect, type Parameter } from '../client/index';
+import { errorText } from './child-process';
 
 export interface WindowResult {
   mode: string;
@@ -132,7 +133,7 @@ function main(): void {
         for (const s of c.servers) sessions.set(s.mode, await openSession(s.address, c.shapes, grads));
       })().then(
         () => send({ ready: true }),
-        (err: unknown) => send({ ready: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+        (err: unknown) => send({ ready: false, error: errorText(err) }),
       );
       return;
     }
@@ -140,7 +141,7 @@ function main(): void {
     if (session === undefined) return send({ id: c.id, error: `no session for mode ${c.mode}` });
     runWindow(session, c.mode, c.seconds).then(
       (result) => send({ id: c.id, result }),
-      (err: unknown) => send({ id: c.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+      (err: unknown) => send({ id: c.id, error: errorText(err) }),
     );
   });
   send({ ready: true });

@@ -54,7 +54,7 @@ import {
   rawGrpcClient,
   startBaselineServer,
 } from './transport-baselines';
-import { argReader, BENCH_NODE_FLAGS, childRequests, childScope, cpuProfFlags, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
+import { argReader, BENCH_NODE_FLAGS, childRequests, childScope, cpuProfFlags, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, serveRequests, startChild, startCliServer, type StartedChild } from './child-process';
 
 const SELF = fileURLToPath(import.meta.url);
 const WORKER_FLAG = '--train-bench-worker';
@@ -179,33 +179,12 @@ function rawSession(config: WorkerConfig): Session {
   };
 }
 
-async function workerMain(config: WorkerConfig): Promise<void> {
-  const send = (r: Reply): void => {
-    process.send?.(r);
-  };
-  let session: Session | null = null;
-  let quitting = false;
-  const quit = (): void => {
-    if (quitting) return;
-    quitting = true;
-    Promise.resolve(session?.close()).catch(() => undefined).finally(() => process.exit(0));
-  };
-  process.on('disconnect', quit);
-  process.on('message', (msg: unknown) => {
-    if (msg === 'stop') return quit();
-    const { id } = msg as { id: number };
-    if (session === null) return send({ id, error: 'worker not ready' });
-    withTimeout(session.step(), `${config.system} step`).then(
-      (result) => send({ id, result }),
-      (err: unknown) => send({ id, error: err instanceof Error ? err.stack ?? err.message : String(err) }),
-    );
-  });
-  try {
-    session = config.system === 'product' ? await productSession(config) : rawSession(config);
-    send({ ready: true });
-  } catch (err) {
-    send({ ready: false, error: err instanceof Error ? err.stack ?? err.message : String(err) });
-  }
+function workerMain(config: WorkerConfig): Promise<void> {
+  return serveRequests<Session, { id: number }>(
+    'worker',
+    async () => (config.system === 'product' ? productSession(config) : rawSession(config)),
+    (session) => withTimeout(session.step(), `${config.system} step`),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

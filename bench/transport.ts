@@ -46,7 +46,7 @@ import {
   startBaselineServer,
   type Op,
 } from './transport-baselines';
-import { argReader, BENCH_NODE_FLAGS, childRequests, childScope, cpuProfFlags, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
+import { argReader, BENCH_NODE_FLAGS, childRequests, childScope, cpuProfFlags, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, serveRequests, startChild, startCliServer, type StartedChild } from './child-process';
 
 const SELF = fileURLToPath(import.meta.url);
 const DRIVER_FLAG = '--transport-bench-driver';
@@ -149,33 +149,8 @@ async function runCommand(ops: Record<string, Op>, cmd: Command): Promise<number
   return [await withTimeout(measureRate(op, IN_FLIGHT, cmd.calls), cmd.op)];
 }
 
-async function driverMain(config: DriverConfig): Promise<void> {
-  const send = (r: Reply): void => {
-    process.send?.(r);
-  };
-  let session: { ops: Record<string, Op>; close(): Promise<void> | void } | null = null;
-  let quitting = false;
-  const quit = (): void => {
-    if (quitting) return;
-    quitting = true;
-    Promise.resolve(session?.close()).catch(() => undefined).finally(() => process.exit(0));
-  };
-  process.on('disconnect', quit);
-  process.on('message', (msg: unknown) => {
-    if (msg === 'stop') return quit();
-    const cmd = msg as Command;
-    if (session === null) return send({ id: cmd.id, error: 'driver not ready' });
-    runCommand(session.ops, cmd).then(
-      (result) => send({ id: cmd.id, result }),
-      (err: unknown) => send({ id: cmd.id, error: err instanceof Error ? err.stack ?? err.message : String(err) }),
-    );
-  });
-  try {
-    session = await openOps(config);
-    send({ ready: true });
-  } catch (err) {
-    send({ ready: false, error: err instanceof Error ? err.stack ?? err.message : String(err) });
-  }
+function driverMain(config: DriverConfig): Promise<void> {
+  return serveRequests('driver', () => openOps(config), (session, cmd: Command) => runCommand(session.ops, cmd));
 }
 
 // ---------------------------------------------------------------------------------------------
