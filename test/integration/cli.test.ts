@@ -2,99 +2,16 @@
 // started with --port 0, found through its JSON "listening" log line, driven by the client, asked
 // for its grpc.health.v1 status, stopped with SIGTERM (exit 0, "stopped" logged); --help; and
 // invalid configuration (flags and GLUONPS_* variables) exiting with status 2 and a message.
-import { execFile, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect, init, Status } from '../../client/index';
 import * as nk from '../../native/index';
 import type { HealthCheckResponse__Output } from '../../protos/generated/grpc/health/v1/HealthCheckResponse';
 import { loadProtos } from '../../protos/load';
+import { spawnCli, useServerBundle, type ServerProcess } from './crash-harness';
 
-const execFileP = promisify(execFile);
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-// A name of our own, so a concurrent `npm start` or benchmark bundling is not disturbed.
-const BUNDLE_NAME = `gluonps-server-itest-${process.pid}`;
-const BUNDLE = path.join(ROOT, '.build', `${BUNDLE_NAME}.mjs`);
-const children = new Set<ChildProcess>();
-
-beforeAll(async () => {
-  await execFileP(process.execPath, ['scripts/bundle.mjs', 'server/cli.ts', BUNDLE_NAME], { cwd: ROOT, timeout: 30_000 });
-}, 40_000);
-
-afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  rmSync(BUNDLE, { force: true });
-});
-
-interface Running {
-  child: ChildProcess;
-  /** Parsed JSON log lines so far. */
-  logs: Array<Record<string, unknown>>;
-  stderr: () => string;
-  /** Resolves with the first log line matching `pred` (waiting for it if needed). */
-  waitForLog(pred: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Running {
-  const child = spawn(process.execPath, [BUNDLE, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  const logs: Array<Record<string, unknown>> = [];
-  const waiters: Array<() => void> = [];
-  let stdoutBuf = '';
-  let stderrBuf = '';
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => {
-    stdoutBuf += s;
-    let nl;
-    while ((nl = stdoutBuf.indexOf('\n')) >= 0) {
-      const line = stdoutBuf.slice(0, nl);
-      stdoutBuf = stdoutBuf.slice(nl + 1);
-      try {
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        logs.push({ raw: line });
-      }
-      for (const w of waiters.splice(0)) w();
-    }
-  });
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
-    stderrBuf += s;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal });
-      for (const w of waiters.splice(0)) w();
-    });
-  });
-  const waitForLog = (pred: (line: Record<string, unknown>) => boolean, timeoutMs = 15_000): Promise<Record<string, unknown>> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching log line within ${timeoutMs} ms; logs: ${JSON.stringify(logs)}; stderr: ${stderrBuf}`)), timeoutMs);
-      const check = (): void => {
-        const hit = logs.find(pred);
-        if (hit) {
-          clearTimeout(timer);
-          resolve(hit);
-        } else if (child.exitCode !== null || child.signalCode !== null) {
-          clearTimeout(timer);
-          reject(new Error(`the server exited (${child.exitCode ?? child.signalCode}) before the log line; stderr: ${stderrBuf}`));
-        } else {
-          waiters.push(check);
-        }
-      };
-      check();
-    });
-  return { child, logs, stderr: () => stderrBuf, waitForLog, exited };
-}
+const bundle = useServerBundle('cli');
+const startCli = (args: string[], env: NodeJS.ProcessEnv = {}): ServerProcess => spawnCli(bundle, args, env);
 
 /** Runs the CLI to completion (for --help and invalid configuration). */
 async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -106,7 +23,7 @@ async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ co
   const timer = setTimeout(() => r.child.kill('SIGKILL'), 15_000);
   const { code } = await r.exited;
   clearTimeout(timer);
-  return { code, stdout, stderr: r.stderr() };
+  return { code, stdout, stderr: r.stderr };
 }
 
 function healthCheck(address: string, service = ''): Promise<HealthCheckResponse__Output> {

@@ -214,17 +214,24 @@ export class ServerProcess {
   }
 }
 
-/** Spawns the CLI without waiting for anything. */
+/**
+ * Spawns the CLI with exactly these flags and GLUONPS_* variables (this process's own GLUONPS_*
+ * settings are not passed on, GLUONPS_PROTO_DIR aside), without waiting for anything.
+ * `options` are what restart() reuses.
+ */
+export function spawnCli(bundle: Bundle, args: readonly string[], env: NodeJS.ProcessEnv = {}, options: StartOptions = { dataDir: 'none' }): ServerProcess {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(childEnv)) if (k.startsWith('GLUONPS_') && k !== 'GLUONPS_PROTO_DIR') delete childEnv[k];
+  const child = spawn(process.execPath, [bundle.path, ...args], { cwd: ROOT, env: { ...childEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new ServerProcess(child, options);
+}
+
+/** Spawns the CLI as `o` says without waiting for anything. */
 export function spawnServer(bundle: Bundle, o: StartOptions): ServerProcess {
-  const args = [bundle.path, '--port', String(o.port ?? 0), '--log-level', o.logLevel ?? 'info', '--data-dir', o.dataDir, '--devices', 'cpu'];
+  const args = ['--port', String(o.port ?? 0), '--log-level', o.logLevel ?? 'info', '--data-dir', o.dataDir, '--devices', 'cpu'];
   if (o.durability !== undefined) args.push('--durability', o.durability);
   args.push(...(o.args ?? []));
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.GLUONPS_FAILPOINTS;
-  for (const k of Object.keys(env)) if (k.startsWith('GLUONPS_') && k !== 'GLUONPS_PROTO_DIR') delete env[k];
-  if (o.failpoints !== undefined) env.GLUONPS_FAILPOINTS = o.failpoints;
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new ServerProcess(child, o);
+  return spawnCli(bundle, args, o.failpoints === undefined ? {} : { GLUONPS_FAILPOINTS: o.failpoints }, o);
 }
 
 /** Starts the CLI and waits for its "listening" line (after recovery). Retries a busy port a few times. */
