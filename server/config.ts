@@ -2,7 +2,7 @@
 // (flags win), with units for sizes and a clear error for anything invalid. Token files and
 // TLS PEM files are read here, so an unreadable one fails before the server starts.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Device } from '../native/index';
 import { LOG_LEVELS } from './log';
 import type { LogLevel } from './log';
@@ -141,36 +141,39 @@ export interface ParsedCommandLine {
   options: ServerOptions;
 }
 
+/** Every command-line flag (node:util parseArgs options); --help and docs/configuration.md describe each. */
+export const CLI_FLAGS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  devices: { type: 'string' },
+  'max-tensor-bytes': { type: 'string' },
+  'memory-budget': { type: 'string' },
+  'max-cpu-contexts': { type: 'string' },
+  'log-level': { type: 'string' },
+  'data-dir': { type: 'string' },
+  durability: { type: 'string' },
+  'checkpoint-every-steps': { type: 'string' },
+  'checkpoint-every-seconds': { type: 'string' },
+  'keep-checkpoints': { type: 'string' },
+  'wal-batch-ms': { type: 'string' },
+  'wal-truncate-corrupt': { type: 'boolean' },
+  'auth-token': { type: 'string', multiple: true },
+  'auth-token-file': { type: 'string' },
+  'read-only-token': { type: 'string', multiple: true },
+  'read-only-token-file': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-client-ca': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
 /** Reads flags, then GLUONPS_* variables for anything not given as a flag. */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env): ParsedCommandLine {
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
-      options: {
-        host: { type: 'string' },
-        port: { type: 'string' },
-        devices: { type: 'string' },
-        'max-tensor-bytes': { type: 'string' },
-        'memory-budget': { type: 'string' },
-        'max-cpu-contexts': { type: 'string' },
-        'log-level': { type: 'string' },
-        'data-dir': { type: 'string' },
-        durability: { type: 'string' },
-        'checkpoint-every-steps': { type: 'string' },
-        'checkpoint-every-seconds': { type: 'string' },
-        'keep-checkpoints': { type: 'string' },
-        'wal-batch-ms': { type: 'string' },
-        'wal-truncate-corrupt': { type: 'boolean' },
-        'auth-token': { type: 'string', multiple: true },
-        'auth-token-file': { type: 'string' },
-        'read-only-token': { type: 'string', multiple: true },
-        'read-only-token-file': { type: 'string' },
-        'tls-cert': { type: 'string' },
-        'tls-key': { type: 'string' },
-        'tls-client-ca': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: CLI_FLAGS,
       strict: true,
       allowPositionals: false,
     });

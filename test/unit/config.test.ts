@@ -1,12 +1,20 @@
 // Server configuration: flags over GLUONPS_* variables, sizes with units, durability options,
 // which devices a --devices list admits, bearer tokens (lists and token files) and TLS files.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, deviceRefusal, parseCommandLine, parseDevices, parseSize, parseTokenFile } from '../../server/config';
+import { CLI_FLAGS, ConfigError, deviceRefusal, HELP, parseCommandLine, parseDevices, parseSize, parseTokenFile } from '../../server/config';
 
 describe('parseCommandLine', () => {
+  it('--help and docs/configuration.md describe every flag the parser accepts', () => {
+    const docs = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    const flags = Object.keys(CLI_FLAGS).map((f) => `--${f}`);
+    expect(flags.length).toBeGreaterThan(20);
+    expect(flags.filter((f) => !new RegExp(`${f}(?![\\w-])`).test(HELP)), 'missing from --help').toEqual([]);
+    expect(flags.filter((f) => f !== '--help' && !new RegExp(`\`${f}(?![\\w-])`).test(docs)), 'missing from docs/configuration.md').toEqual([]);
+  });
+
   it('reads flags, falls back to the environment, and flags win', () => {
     const { options } = parseCommandLine(['--port', '7000', '--max-tensor-bytes', '64MiB'], { GLUONPS_PORT: '6000', GLUONPS_HOST: '0.0.0.0', GLUONPS_MEMORY_BUDGET: '1GB' });
     expect(options).toMatchObject({ port: 7000, host: '0.0.0.0', maxTensorBytes: 64 * 2 ** 20, memoryBudget: 1e9 });
