@@ -32,7 +32,7 @@ const defaultMakeError: MakeTransportError = (code, message) => new ServerError(
 
 /** The part of a grpc-js object stream (server-writable or client-writable) the writer needs. */
 export interface MessageSink<M> {
-  write(message: M): boolean;
+  write(message: M, callback?: (err?: Error | null) => void): boolean;
   once(event: 'drain' | 'close', listener: () => void): unknown;
   once(event: 'error', listener: (err: Error) => void): unknown;
   removeListener(event: 'drain' | 'close' | 'error', listener: (...args: never[]) => void): unknown;
@@ -53,10 +53,13 @@ export interface WriteTensorOptions<C extends string> {
 
 /**
  * Writes one tensor: the first message is `first` (header, name, ...) plus the first chunk,
- * then one message per further chunk. Chunks are subarray views of `data` (no copies). When
- * `sink.write` returns false it waits for 'drain' (so it resolves once the stream can take
- * more, not when the peer has the bytes). It does not end the stream, so several
- * tensors can follow each other (list_data). Rejects with CANCELLED if the stream closes,
+ * then one message per further chunk. Chunks are subarray views of `data` (no copies), so it
+ * resolves only once the stream has processed the last message (and with it every earlier
+ * one): from then on the stream holds no view of `data`, and the caller may change or free it
+ * (a server releases its snapshot then; an object-mode stream may still queue up to its
+ * highWaterMark of messages when write() returns true). While sending, it waits for 'drain'
+ * whenever `sink.write` returns false. It does not end the stream, so several tensors can
+ * follow each other (list_data). Rejects with CANCELLED if the stream closes,
  * errors or `signal` aborts before every chunk was accepted. An empty tensor is one message.
  */
 export async function writeTensor<M extends object, C extends string = 'chunk'>(
@@ -79,8 +82,11 @@ export async function writeTensor<M extends object, C extends string = 'chunk'>(
     // The message type is generic; the caller's `first` plus the chunk field is exactly M.
     const message = (offset === 0 ? { ...first, [chunkField]: slice } : { [chunkField]: slice }) as M;
     offset = end;
-    // Also after the last chunk: a sequence of one-message tensors must not queue unboundedly.
-    if (!sink.write(message)) await waitForDrain(sink, options.signal, makeError);
+    if (offset < data.byteLength) {
+      if (!sink.write(message)) await untilStream(sink, options.signal, makeError, (done) => sink.once('drain', done));
+    } else {
+      await untilStream(sink, options.signal, makeError, (done, failed) => sink.write(message, (err) => (err ? failed() : done())));
+    }
   } while (offset < data.byteLength);
 }
 
@@ -90,26 +96,38 @@ function assertWritable(sink: MessageSink<unknown>, signal: AbortSignal | undefi
   }
 }
 
-function waitForDrain(sink: MessageSink<unknown>, signal: AbortSignal | undefined, makeError: MakeTransportError): Promise<void> {
+/**
+ * Resolves when `start` reports done ('drain', or a write's callback); rejects with CANCELLED
+ * if it reports a failure or the stream closes, errors or `signal` aborts first.
+ */
+function untilStream(
+  sink: MessageSink<unknown>,
+  signal: AbortSignal | undefined,
+  makeError: MakeTransportError,
+  start: (done: () => void, failed: () => void) => void,
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
+    let settled = false;
     const cleanup = (): void => {
-      sink.removeListener('drain', onDrain);
+      settled = true;
       sink.removeListener('close', onClosed);
       sink.removeListener('error', onClosed);
       signal?.removeEventListener('abort', onClosed);
     };
-    const onDrain = (): void => {
+    const onDone = (): void => {
+      if (settled) return;
       cleanup();
       resolve();
     };
     const onClosed = (): void => {
+      if (settled) return;
       cleanup();
       reject(makeError(grpc.status.CANCELLED, 'tensor stream closed before all bytes were sent'));
     };
-    sink.once('drain', onDrain);
     sink.once('close', onClosed);
     sink.once('error', onClosed);
     signal?.addEventListener('abort', onClosed, { once: true });
+    start(onDone, onClosed);
   });
 }
 

@@ -41,7 +41,7 @@ function slowSink(highWaterMark = 1): { sink: Writable; messages: Msg[]; maxPend
   return { sink, messages, maxPending: () => maxPending };
 }
 
-/** writeTensor resolves once the last message is queued; end the sink to see them all. */
+/** Ends the sink (writeTensor does not) and waits for it to finish. */
 function finished(sink: Writable): Promise<void> {
   return new Promise((resolve) => sink.end(resolve));
 }
@@ -104,6 +104,23 @@ describe('writeTensor', () => {
   it('rejects chunk sizes over 1 MiB', async () => {
     const { sink } = slowSink();
     await expect(writeTensor<Msg>(sink, {}, bytes(1), { chunkBytes: MAX_CHUNK_BYTES + 1 })).rejects.toThrow(RangeError);
+  });
+
+  it('resolves only once the stream has processed every message, as they are views of the bytes', async () => {
+    // With room for 16 queued messages every write() returns true; resolving then would let a
+    // server release (and a writer overwrite) a tensor that queued messages still point into.
+    const { sink, messages } = slowSink(16);
+    const data = bytes(4096);
+    await writeTensor<Msg>(sink, { header: { byteLength: data.length } }, data, { chunkBytes: 1024 });
+    expect(messages).toHaveLength(4);
+    expect(sink.writableLength).toBe(0);
+  });
+
+  it('rejects with CANCELLED when the stream is destroyed before taking the last message', async () => {
+    const sink = new Writable({ objectMode: true, highWaterMark: 16, write() { /* never completes */ } });
+    const p = writeTensor<Msg>(sink, { header: { byteLength: 4096 } }, bytes(4096), { chunkBytes: 1024 });
+    setImmediate(() => sink.destroy());
+    await expectStatus(p, grpc.status.CANCELLED, /closed before all bytes/);
   });
 
   it('rejects with CANCELLED when the stream is destroyed while waiting for drain', async () => {
