@@ -4,16 +4,15 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { DeviceTensor } from '../../native/index';
 import type { Logger } from 'pino';
-import { exists, invalid, notFound, subject } from '../errors';
+import { exists, notFound, subject } from '../errors';
 import type { HostTensor, ParameterStore, RowSparseSnapshot, TensorSnapshot } from '../store/parameter-store';
 import type { ParameterServiceHandlers } from '../../protos/generated/gluonps/v1/ParameterService';
 import type { TensorChunk } from '../../protos/generated/gluonps/v1/TensorChunk';
-import type { TensorHeader__Output } from '../../protos/generated/gluonps/v1/TensorHeader';
 import { clientStream, serverStream, unary } from './calls';
 import type { CallContext } from './calls';
-import { receiveTensor, writeTensor, type ByteDestination, type UploadCall } from './chunks';
+import { writeTensor, type UploadCall } from './chunks';
 import { contextFromWire, contextsFromWire, contextToWire, dtypeFromWire, dtypeToWire, headerShape, infoToWire, initFromWire, specFromWire } from './convert';
-import { landedValue, tensorDestination } from './uploads';
+import { receiveUpload } from './uploads';
 
 async function sendSnapshots(call: grpc.ServerWritableStream<unknown, TensorChunk>, snaps: Array<TensorSnapshot | RowSparseSnapshot>, signal: AbortSignal): Promise<void> {
   try {
@@ -41,39 +40,21 @@ export function parameterServiceHandlers(store: ParameterStore, log: Logger): Pa
   const ctx = (method: string): CallContext => ({ log, method });
 
   /** Receives one uploaded tensor, checking the header before any byte is buffered. */
-  const receive = (
+  const receive = async (
     call: UploadCall,
     onName: (name: string) => void,
     requireExisting: boolean,
-    stage?: (name: string, header: TensorHeader__Output) => DeviceTensor | null,
+    stage?: (name: string, dtype: HostTensor['dtype'], shape: number[]) => DeviceTensor | null,
   ): Promise<{ name: string; value: HostTensor; staged: DeviceTensor | null }> => {
-    let checked: { name: string; header: TensorHeader__Output } | null = null;
-    let staged: DeviceTensor | null = null;
-    return receiveTensor<TensorHeader__Output, Buffer | ByteDestination>(call, {
-      nameField: 'name',
-      maxBytes: store.maxTensorBytes,
-      validateHeader: (header, name) => {
-        onName(name);
-        if (name === '') throw invalid('upload: the first message must name the parameter');
-        if (requireExisting && !store.has(name)) throw notFound(`parameter '${name}' does not exist`);
-        const { shape, dtype } = headerShape(subject(name), header);
-        store.checkTensorHeader(subject(name), dtype, shape, header.byteLength);
-        checked = { name, header };
-      },
-      allocate: (n) => {
-        staged = stage && checked ? stage(checked.name, checked.header) : null;
-        return staged === null ? Buffer.allocUnsafeSlow(n) : tensorDestination(staged);
-      },
-    }).then(
-      ({ name, header, data }) => {
-        const { dtype, shape } = headerShape(subject(name), header);
-        return { name, value: staged === null ? { dtype, shape, bytes: data as Buffer } : landedValue(dtype, shape, staged), staged };
-      },
-      (err: unknown) => {
-        (staged as DeviceTensor | null)?.dispose();
-        throw err;
-      },
-    );
+    const { first, value, staged } = await receiveUpload<{ name: string }>(call, { maxBytes: store.maxTensorBytes, nameField: 'name' }, (m, header) => {
+      const name = m.name;
+      onName(name);
+      if (requireExisting && !store.has(name)) throw notFound(`parameter '${name}' does not exist`);
+      const { shape, dtype } = headerShape(subject(name), header);
+      store.checkTensorHeader(subject(name), dtype, shape, header.byteLength);
+      return { dtype, shape, staged: stage?.(name, dtype, shape) ?? null };
+    });
+    return { name: first.name, value, staged };
   };
 
   return {
@@ -137,10 +118,7 @@ export function parameterServiceHandlers(store: ParameterStore, log: Logger): Pa
 
     SetData: clientStream(ctx('SetData'), async (call: UploadCall, onName) => {
       // The bytes land straight in a new tensor of the parameter when they can (no second copy).
-      const { name, value, staged } = await receive(call, onName, true, (n, header) => {
-        const { dtype, shape } = headerShape(subject(n), header);
-        return store.stageUpload(n, dtype, shape);
-      });
+      const { name, value, staged } = await receive(call, onName, true, (n, dtype, shape) => store.stageUpload(n, dtype, shape));
       return infoToWire(await store.setData(name, value, staged)); // setData owns `staged`
     }),
 

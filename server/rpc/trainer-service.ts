@@ -2,7 +2,6 @@
 // TrainerRegistry / Trainer calls and back; gradients and state snapshots move as chunked
 // streams. The optimizer arrives as typed data (OptimizerSpec), never as code.
 import type { Logger } from 'pino';
-import type { DeviceTensor } from '../../native/index';
 import { invalid, subject } from '../errors';
 import type { ParameterStore } from '../store/parameter-store';
 import type { LrSchedulerSpec } from '../trainer/lr-scheduler';
@@ -15,13 +14,12 @@ import type { IdempotencyKey__Output } from '../../protos/generated/gluonps/v1/I
 import type { LrScheduler, LrScheduler__Output } from '../../protos/generated/gluonps/v1/LrScheduler';
 import type { OptimizerSpec, OptimizerSpec__Output } from '../../protos/generated/gluonps/v1/OptimizerSpec';
 import type { StatesChunk, StatesChunk__Output } from '../../protos/generated/gluonps/v1/StatesChunk';
-import type { TensorHeader__Output } from '../../protos/generated/gluonps/v1/TensorHeader';
 import type { TrainerInfo } from '../../protos/generated/gluonps/v1/TrainerInfo';
 import type { TrainerServiceHandlers } from '../../protos/generated/gluonps/v1/TrainerService';
 import { clientStream, serverStream, unary } from './calls';
-import { receiveTensor, writeTensor, type ByteDestination, type UploadCall } from './chunks';
+import { receiveTensor, writeTensor, type UploadCall } from './chunks';
 import { headerShape } from './convert';
-import { landedValue, tensorDestination } from './uploads';
+import { receiveUpload } from './uploads';
 
 const KIND: Record<string, string> = {
   OPTIMIZER_KIND_SGD: 'sgd',
@@ -124,42 +122,25 @@ export function trainerServiceHandlers(registry: TrainerRegistry, store: Paramet
     }),
 
     PushGrad: clientStream(ctx('PushGrad'), async (call: UploadCall, onName) => {
-      let first: GradUpload__Output | null = null;
+      let key: CallKey | null = null;
       // The bytes land straight in a tensor for the gradient when they can (no second copy).
-      let staged: DeviceTensor | null = null;
-      let checked: TensorHeader__Output | null = null;
+      const { first: m, header, value, staged } = await receiveUpload<GradUpload__Output>(call, { maxBytes: store.maxTensorBytes, nameField: 'param' }, (first, header) => {
+        onName(first.param);
+        const trainer = registry.get(first.trainer);
+        key = keyFromWire(`trainer '${first.trainer}'`, first.key);
+        const { dtype, shape } = headerShape(subject(first.param), header);
+        store.checkTensorHeader(subject(first.param), dtype, shape, header.byteLength);
+        return { dtype, shape, staged: trainer.stageGrad(first.param, dtype, shape) };
+      });
+      let trainer: Trainer;
       try {
-        const { header, data } = await receiveTensor<TensorHeader__Output, Buffer | ByteDestination>(call, {
-          onFirst: (m) => {
-            first = m as GradUpload__Output;
-          },
-          maxBytes: store.maxTensorBytes,
-          validateHeader: (h) => {
-            const m = first!;
-            onName(m.param);
-            registry.get(m.trainer);
-            const { dtype, shape } = headerShape(subject(m.param), h);
-            store.checkTensorHeader(subject(m.param), dtype, shape, h.byteLength);
-            checked = h;
-          },
-          allocate: (n) => {
-            const h = checked!;
-            const { dtype, shape } = headerShape(subject(first!.param), h);
-            staged = registry.get(first!.trainer).stageGrad(first!.param, dtype, shape);
-            return staged === null ? Buffer.allocUnsafeSlow(n) : tensorDestination(staged);
-          },
-        });
-        const m = first!;
-        const trainer = registry.get(m.trainer);
-        const rowIds = header.rowIds.length > 0 ? BigInt64Array.from(header.rowIds, (v) => BigInt(v)) : null;
-        const { dtype, shape } = headerShape(subject(m.param), header);
-        const mine: DeviceTensor | null = staged;
-        staged = null; // pushGrad owns it from here
-        const value = mine === null ? { dtype, shape, bytes: data as Buffer } : landedValue(dtype, shape, mine);
-        return await trainer.pushGrad(keyFromWire(`trainer '${m.trainer}'`, m.key), m.step, m.param, value, rowIds, mine);
-      } finally {
-        (staged as DeviceTensor | null)?.dispose();
+        trainer = registry.get(m.trainer); // it may have been closed while the bytes arrived
+      } catch (err) {
+        staged?.dispose();
+        throw err;
       }
+      const rowIds = header.rowIds.length > 0 ? BigInt64Array.from(header.rowIds, (v) => BigInt(v)) : null;
+      return trainer.pushGrad(key!, m.step, m.param, value, rowIds, staged); // pushGrad owns `staged`
     }),
 
     Step: unary(ctx('Step'), async (req) => {

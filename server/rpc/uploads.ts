@@ -6,7 +6,58 @@
 import * as nk from '../../native/index';
 import type { DeviceTensor } from '../../native/index';
 import type { HostTensor } from '../store/parameter-store';
-import type { ByteDestination } from './chunks';
+import type { TensorHeader__Output } from '../../protos/generated/gluonps/v1/TensorHeader';
+import { receiveTensor, type ByteDestination, type UploadCall } from './chunks';
+
+/** What `accept` found an upload's header to be, and where its bytes are to land. */
+export interface AcceptedUpload {
+  dtype: HostTensor['dtype'];
+  shape: number[];
+  /** A host tensor for the bytes (then owned by the upload), or null for a Buffer. */
+  staged: DeviceTensor | null;
+}
+
+export interface ReceivedUpload<F> {
+  /** The upload's first message (its name, trainer, key... fields). */
+  first: F;
+  header: TensorHeader__Output;
+  value: HostTensor;
+  /** The tensor the bytes landed in, now the caller's to hand on or dispose; or null. */
+  staged: DeviceTensor | null;
+}
+
+/**
+ * Receives one uploaded tensor (set_data, declare_constant, push_grad) whose first message names
+ * the parameter in `nameField` (errors name it too). `accept` sees the first message and the
+ * header before any byte is buffered: it checks them (throw to refuse the upload) and says
+ * where the bytes land. A staged tensor is disposed if the upload fails.
+ */
+export async function receiveUpload<F extends object>(
+  call: UploadCall,
+  limits: { maxBytes: number; nameField: keyof F & string },
+  accept: (first: F, header: TensorHeader__Output) => AcceptedUpload,
+): Promise<ReceivedUpload<F>> {
+  let first: F | null = null;
+  let accepted: AcceptedUpload | null = null;
+  try {
+    const { header, data } = await receiveTensor<TensorHeader__Output, Buffer | ByteDestination>(call, {
+      maxBytes: limits.maxBytes,
+      nameField: limits.nameField,
+      onFirst: (m) => {
+        first = m as F;
+      },
+      validateHeader: (header) => {
+        accepted = accept(first!, header);
+      },
+      allocate: (n) => (accepted!.staged === null ? Buffer.allocUnsafeSlow(n) : tensorDestination(accepted!.staged)),
+    });
+    const { dtype, shape, staged } = accepted!;
+    return { first: first!, header, value: staged === null ? { dtype, shape, bytes: data as Buffer } : landedValue(dtype, shape, staged), staged };
+  } catch (err) {
+    (accepted as AcceptedUpload | null)?.staged?.dispose();
+    throw err;
+  }
+}
 
 /** A TensorAssembler destination that copies each chunk into host tensor `t`. */
 export function tensorDestination(t: DeviceTensor): ByteDestination {
