@@ -20,7 +20,7 @@
 // rename steps as a new file.
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { failpoint, failpointHit, triggerFailpoint } from './failpoints';
 import { fsyncDir, mkdirDurable, readdirIfExists, type DurabilityLog } from './fsync';
 import { crc32File, HashingHandle } from './hashing-handle';
@@ -359,6 +359,27 @@ export async function listCheckpoints(root: string, options: { verify?: VerifyLe
   const r = await inspectCheckpoints(root, options);
   for (const bad of r.invalid) options.log?.warn({ dir: bad.dir, reason: bad.reason }, 'skipping an invalid checkpoint');
   return r.valid;
+}
+
+/**
+ * Why a checkpoint's files do not match its manifest (size or crc32; every byte is read), or
+ * null when they do: tells damage on disk from any other failure to load it.
+ */
+export function checkpointDamage(dir: string, manifest: CheckpointManifest): Promise<string | null> {
+  return filesProblem(dir, manifest, 'full');
+}
+
+/**
+ * Renames a checkpoint found damaged to `damaged-<name>` (a name no listing, pruning or log
+ * retention counts, and that no start removes), so it can neither be loaded again nor push a
+ * good checkpoint out of --keep-checkpoints. Returns the new path.
+ */
+export async function setAsideDamaged(dir: string): Promise<string> {
+  const aside = join(dirname(dir), `damaged-${basename(dir)}`);
+  await rm(aside, { recursive: true, force: true });
+  await rename(dir, aside);
+  await fsyncDir(dirname(dir));
+  return aside;
 }
 
 /** Deletes `tmp-*` entries and invalid `ckpt-*` dirs; returns what it deleted. */

@@ -16,7 +16,7 @@ import type { EntrySnapshot, SnapshotTensor } from '../store/snapshot';
 import type { TrainerRegistry } from '../trainer/registry';
 import { restoreTrainer, snapshotTrainer } from '../trainer/trainer-snapshot';
 import type { TrainerSnapshot } from '../trainer/trainer-snapshot';
-import { crc32Combine, listCheckpoints, pruneCheckpoints, removeLeftovers, writeCheckpoint } from './checkpoint-dir';
+import { checkpointDamage, crc32Combine, listCheckpoints, pruneCheckpoints, removeLeftovers, setAsideDamaged, writeCheckpoint } from './checkpoint-dir';
 import type { Journal, JournalMeta, JournalPayload } from './journal';
 import { NO_JOURNAL } from './journal';
 import { acquireDataDirLock } from './lock';
@@ -139,8 +139,12 @@ export class Durability implements Journal {
         newest = c;
         break;
       } catch (err) {
-        if (!(err instanceof ChecksumError)) throw err;
-        this.log.warn({ checkpoint: c.dir, reason: err.message }, 'checkpoint failed its checksum; trying an older one');
+        // Damage anywhere in the files (the header included, which fails parsing before any
+        // checksum is computed) falls back to an older checkpoint; any other failure stops.
+        const damage = err instanceof ChecksumError ? err.message : await checkpointDamage(c.dir, c.manifest);
+        if (damage === null) throw err;
+        const aside = await setAsideDamaged(c.dir);
+        this.log.warn({ checkpoint: c.dir, reason: damage, setAside: aside }, 'checkpoint failed its checksum; trying an older one');
       }
     }
     let fromLsn = 1n;
@@ -289,6 +293,10 @@ export class Durability implements Journal {
       if (active >= LOAD_READS_IN_FLIGHT) await new Promise<void>((resolve) => waiting.push(resolve));
       active++;
       try {
+        const stored = file.info(name);
+        if (stored !== undefined && stored.byteLength !== dest.byteLength) {
+          throw new Error(`${path}: tensor '${name}' holds ${stored.byteLength} bytes, the checkpoint's description needs ${dest.byteLength}`);
+        }
         await file.readInto(name, dest);
         crcs.set(name, crc32(dest));
       } finally {

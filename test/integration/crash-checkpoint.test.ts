@@ -133,46 +133,55 @@ describe('kill -9 during a checkpoint write', () => {
 });
 
 describe('a damaged checkpoint', () => {
-  // Recovery checks the newest checkpoint's checksum and falls back to the next older one when
-  // it fails. In a WAL mode that older checkpoint plus the log must give the same state: the
-  // log has to reach back to the older checkpoint. It does not: every checkpoint deletes the log
-  // segments it covers, so the fallback finds the log starting after the older checkpoint's lsn
-  // and the start fails ("... is corrupt at byte 0: the log starts at lsn N but replay needs
-  // records from lsn M (removed or lost) ... start with the truncate-corrupt option", and that
-  // option would drop every record after the older checkpoint; or, with no record after the
-  // newest checkpoint, "... starts at lsn N, after the writer's next lsn M").
-  it('wal-always: a newest checkpoint that fails its checksum is skipped for the older one plus the log, losing nothing', async () => {
-    const dir = tempDir('ckpt-bad');
-    const ref = await setup(await startServer(bundle, { dataDir: 'none' }));
-    let sub = await setup(await startServer(bundle, { dataDir: dir, durability: 'wal-always', args: ['--keep-checkpoints', '2'] }));
-    try {
-      await round(ref, 1);
-      await round(sub, 1);
-      const older = Number((await checkpointNow(sub.server.address)).id);
-      await round(ref, 2);
-      await round(sub, 2);
-      const newest = Number((await checkpointNow(sub.server.address)).id);
-      await round(ref, 3);
-      await round(sub, 3);
-      await sub.server.kill();
-      // Bit rot in the newest checkpoint's tensor file (same size: only the checksum tells).
-      const file = path.join(dir, 'checkpoints', ckptName(newest), 'tensors.safetensors');
-      const at = statSync(file).size - 5;
-      const fd = openSync(file, 'r+');
-      const b = Buffer.alloc(1);
-      readSync(fd, b, 0, 1, at);
-      b[0] = b[0]! ^ 0x5a;
-      writeSync(fd, b, 0, 1, at);
-      closeSync(fd);
-      sub = { ...sub, server: await startServer(bundle, { dataDir: dir, durability: 'wal-always', port: sub.server.port }) };
-      expect(sub.server.linesWith('checkpoint failed its checksum; trying an older one')).toHaveLength(1);
-      expect(sub.server.linesWith('recovered')[0]).toMatchObject({ checkpoint: String(older) });
-      expectSameState(await state(sub), await state(ref), 'the older checkpoint and the log');
-    } finally {
-      await closeSide(ref);
-      await closeSide(sub);
-    }
-  });
+  // Recovery checks the newest checkpoint while loading it and falls back to the next older one
+  // when its files do not match the manifest: bit rot in the tensor bytes (only the checksum
+  // tells), or in the safetensors header (parsing fails before any checksum; the files are then
+  // checked in full to tell damage from a bug). In a WAL mode that older checkpoint plus the log
+  // must give the same state: the log is kept back to the oldest kept checkpoint. The damaged
+  // one is set aside as damaged-<name>, so a later --keep-checkpoints prune cannot count it and
+  // drop the good one.
+  for (const [where, offsetOf] of [
+    ['tensor bytes', (size: number) => size - 5],
+    ['header', () => 12],
+  ] as const) {
+    it(`wal-always: a newest checkpoint damaged in its ${where} is set aside for the older one plus the log, losing nothing`, async () => {
+      const dir = tempDir('ckpt-bad');
+      const ref = await setup(await startServer(bundle, { dataDir: 'none' }));
+      let sub = await setup(await startServer(bundle, { dataDir: dir, durability: 'wal-always', args: ['--keep-checkpoints', '2'] }));
+      try {
+        await round(ref, 1);
+        await round(sub, 1);
+        const older = Number((await checkpointNow(sub.server.address)).id);
+        await round(ref, 2);
+        await round(sub, 2);
+        const newest = Number((await checkpointNow(sub.server.address)).id);
+        await round(ref, 3);
+        await round(sub, 3);
+        await sub.server.kill();
+        // Same size: only the contents tell.
+        const file = path.join(dir, 'checkpoints', ckptName(newest), 'tensors.safetensors');
+        const at = offsetOf(statSync(file).size);
+        const fd = openSync(file, 'r+');
+        const b = Buffer.alloc(1);
+        readSync(fd, b, 0, 1, at);
+        b[0] = b[0]! ^ 0x5a;
+        writeSync(fd, b, 0, 1, at);
+        closeSync(fd);
+        sub = { ...sub, server: await startServer(bundle, { dataDir: dir, durability: 'wal-always', port: sub.server.port }) };
+        expect(sub.server.linesWith('checkpoint failed its checksum; trying an older one')).toHaveLength(1);
+        expect(sub.server.linesWith('recovered')[0]).toMatchObject({ checkpoint: String(older) });
+        expectSameState(await state(sub), await state(ref), 'the older checkpoint and the log');
+        expect(checkpointEntries(dir)).toEqual(expect.arrayContaining([ckptName(older), `damaged-${ckptName(newest)}`]));
+        expect(checkpointEntries(dir)).not.toContain(ckptName(newest));
+        // With --keep-checkpoints 2 a new checkpoint keeps the good older one.
+        const next = Number((await checkpointNow(sub.server.address)).id);
+        expect(checkpointEntries(dir).filter((e) => e.startsWith('ckpt-')).sort()).toEqual([ckptName(older), ckptName(next)].sort());
+      } finally {
+        await closeSide(ref);
+        await closeSide(sub);
+      }
+    });
+  }
 });
 
 describe('--durability checkpoint', () => {
