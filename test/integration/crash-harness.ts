@@ -131,8 +131,9 @@ export class ServerProcess {
       this.stderrText += s;
       this.wake();
     });
+    // 'close', not 'exit': only then has all of the child's output been read.
     this.exited = new Promise((resolve) => {
-      child.on('exit', (code, signal) => {
+      child.on('close', (code, signal) => {
         live.delete(child);
         resolve({ code, signal });
         this.wake();

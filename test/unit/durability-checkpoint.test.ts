@@ -2,7 +2,6 @@
 // against zlib, the hashing FileHandle wrapper (sequential, out-of-order and concurrent writes
 // hash without a read-back; raw fd use falls back to one), write/list/prune, invalid manifests
 // and files, and child processes killed with SIGKILL at each stage of a checkpoint write.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -24,7 +23,7 @@ import {
   type CheckpointFile,
 } from '../../server/durability/checkpoint-dir';
 import { configureFailpoints, FailpointError } from '../../server/durability/failpoints';
-import { ROOT, useBundledModule } from '../fixtures/bundled-module';
+import { runChild, useBundledModule } from '../fixtures/bundled-module';
 
 const scratch = useBundledModule('ckpt', 'server/durability/checkpoint-dir.ts');
 const CKPT_TS = scratch.bundle;
@@ -44,15 +43,6 @@ const seqFile = (name: string, data: Buffer, chunk = 1000): CheckpointFile => ({
     for (let off = 0; off < data.length; off += chunk) await fh.write(data.subarray(off, off + chunk));
   },
 });
-
-function runChild(code: string, env: Record<string, string>): Promise<{ signal: NodeJS.Signals | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('exit', (_c, signal) => resolve({ signal, stderr }));
-  });
-}
 
 describe('crc32Combine', () => {
   it('equals zlib crc32 of the concatenation', () => {

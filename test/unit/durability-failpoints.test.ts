@@ -1,13 +1,12 @@
 // Failpoints (server/durability/failpoints.ts) and the fsync helpers (server/durability/fsync.ts):
 // the GLUONPS_FAILPOINTS grammar, firing on exactly the N-th hit, `throw` in-process and `kill`
 // (SIGKILL, as kill -9) in a child process; writeFileDurable replacing a file atomically.
-import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FAILPOINTS, FailpointError, configureFailpoints, failpoint, failpointHit, failpointsActive, parseFailpoints } from '../../server/durability/failpoints';
 import { fsyncDir, fsyncFile, mkdirDurable, writeFileDurable } from '../../server/durability/fsync';
-import { ROOT, useBundledModule } from '../fixtures/bundled-module';
+import { runChild, useBundledModule } from '../fixtures/bundled-module';
 
 const scratch = useBundledModule('fp', 'server/durability/failpoints.ts');
 const { base } = scratch;
@@ -58,17 +57,7 @@ describe('failpoints', () => {
       for (let i = 1; i <= 5; i++) { process.stdout.write('before ' + i + '\\n'); failpoint('step.after-apply-before-log'); }
       process.stdout.write('survived\\n');
     `;
-    const run = await new Promise<{ signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
-        cwd: ROOT,
-        env: { ...process.env, GLUONPS_FAILPOINTS: 'step.after-apply-before-log=3' },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-      child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-      child.on('exit', (_c, signal) => resolve({ signal, stdout, stderr }));
-    });
+    const run = await runChild(code, { GLUONPS_FAILPOINTS: 'step.after-apply-before-log=3' });
     expect(run.signal).toBe('SIGKILL');
     expect(run.stdout.trim().split('\n')).toEqual(['before 1', 'before 2', 'before 3']);
     expect(run.stderr).toContain('failpoint step.after-apply-before-log fired on hit 3 (kill)');

@@ -3,12 +3,11 @@
 // lengths, corruption in the middle (WalCorruptError, or truncateCorrupt), missing segments,
 // group commit in wal-always, the fsync cadence of wal-batch, rotation and segment removal,
 // and real processes killed with SIGKILL by a failpoint in the middle of appends.
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { WAL_HEADER_BYTES, WalCorruptError, WalUnavailableError, WalWriter, listRecycledWal, listWalSegments, replayWal, walRecycledName, walSegmentName, type WalRecord } from '../../server/durability/wal';
-import { ROOT, useBundledModule } from '../fixtures/bundled-module';
+import { runChild, useBundledModule } from '../fixtures/bundled-module';
 
 const scratch = useBundledModule('wal', 'server/durability/wal.ts');
 const WAL_TS = scratch.bundle;
@@ -52,17 +51,6 @@ function recordOffsets(file: string): number[] {
   const out: number[] = [];
   for (let p = 0; p < b.length; p += b.readUInt32LE(p)) out.push(p);
   return out;
-}
-
-function runChild(code: string, env: Record<string, string>): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('exit', (c, signal) => resolve({ code: c, signal, stdout, stderr }));
-  });
 }
 
 describe('write and replay', () => {
