@@ -32,6 +32,8 @@ const sessions: ServerHttp2Session[] = [];
 let lastDataWrite: Promise<unknown> = Promise.resolve();
 /** Outcome of the most recent SetData handler's receive, for the cancellation test. */
 let lastUpload: Promise<unknown> = Promise.resolve();
+/** Called by the SetData handler once it has set lastUpload (the cancellation test waits for it). */
+let onUploadStarted: () => void = () => undefined;
 const warnings: string[] = [];
 
 function header(data: Uint8Array, version = 0): TensorHeader {
@@ -51,6 +53,7 @@ const handlers: Partial<ParameterServiceHandlers> = {
       },
     });
     lastUpload = received.then(() => null, (err: unknown) => err);
+    onUploadStarted();
     received.then(({ name, data }) => {
       const version = (store.get(name)?.version ?? 0) + 1;
       store.set(name, { data, version });
@@ -216,11 +219,12 @@ describe('chunked transport over gRPC', () => {
     const name = 'abandoned';
     store.set(name, { data: Buffer.from([1, 2, 3]), version: 1 });
     const data = randomBytes(8 * MiB);
+    const started = new Promise<void>((resolve) => (onUploadStarted = resolve));
     const call = client.setData(() => undefined);
     call.on('error', () => { /* the cancellation itself */ });
     call.write({ name, header: header(data), chunk: data.subarray(0, MiB) } as TensorUpload);
     call.write({ chunk: data.subarray(MiB, 2 * MiB) } as TensorUpload);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await started; // the handler runs: lastUpload is this upload's outcome, not an earlier one's
     call.cancel();
     const outcome = await lastUpload;
     expect(outcome).toBeInstanceOf(ServerError);
