@@ -7,20 +7,22 @@
 // protobuf encoding, then the encoding into the frame. Raw grpc-js with identity serializers
 // makes one. So, as with the flow-control windows (transport.ts), we touch one private method:
 // `serializeMessage` on grpc-js's BaseServerInterceptingCall prototype is wrapped so that a
-// serializer marked as framing its own output is used as is. Our chunk serializer then writes
-// prefix + tag + length and copies the chunk once, into the frame. Messages with any other
-// field still go through protobufjs and are framed the same way.
+// chunk-only message is framed by hand: prefix + tag + length, and the chunk copied once, into
+// the frame.
 //
-// If the private method is gone (a later grpc-js), installFramedReplies warns and returns false
-// and withChunkSerializers falls back to encoding chunk-only messages into a reused scratch
-// buffer (safe: grpc-js copies the serializer's output synchronously), one copy more.
+// The serializer itself stays the protobufjs one (its output is a protobuf message, for anything
+// else that calls it); the frame is a hook on it, asked first for each message, that returns
+// null for messages with any field besides the chunk, which grpc-js then frames itself. If the
+// private method is gone (a later grpc-js), installFramedReplies warns and the hook is never
+// called: replies are exactly what grpc-js would send anyway, with one copy more.
 import type * as grpc from '@grpc/grpc-js';
 import * as serverInterceptors from '@grpc/grpc-js/build/src/server-interceptors.js';
-import { MAX_CHUNK_BYTES, type TransportWarn } from './transport';
+import type { TransportWarn } from './transport';
 
-const FRAMES_ITSELF = Symbol('gluonps.framesItself');
+const FRAME = Symbol('gluonps.frame');
 
-type Serialize = ((value: unknown) => Buffer) & { [FRAMES_ITSELF]?: true };
+/** A serializer that may frame a message itself: [FRAME] returns the whole gRPC frame, or null. */
+type Serialize = ((value: unknown) => Buffer) & { [FRAME]?: (value: unknown) => Buffer | null };
 
 /** The private surface this module touches. */
 interface CallInternals {
@@ -31,9 +33,8 @@ interface CallInternals {
 let installed: boolean | null = null;
 
 /**
- * Makes grpc-js send the output of self-framing serializers unchanged. Process-wide and
- * idempotent; returns whether it is in place (false: warned, and withChunkSerializers uses
- * the scratch-buffer encoder instead).
+ * Makes grpc-js ask a serializer's frame hook first. Process-wide and idempotent; returns
+ * whether it is in place (false: warned, and replies are framed by grpc-js as usual).
  */
 export function installFramedReplies(warn: TransportWarn = (m) => process.emitWarning(m, { code: 'GLUONPS_FRAMING' })): boolean {
   if (installed !== null) return installed;
@@ -46,9 +47,7 @@ export function installFramedReplies(warn: TransportWarn = (m) => process.emitWa
     return false;
   }
   proto.serializeMessage = function serializeMessage(this: CallInternals, value: unknown): Buffer {
-    const serialize = this.handler?.serialize;
-    if (serialize?.[FRAMES_ITSELF] === true) return serialize(value);
-    return original.call(this, value);
+    return this.handler?.serialize?.[FRAME]?.(value) ?? original.call(this, value);
   };
   installed = true;
   return true;
@@ -88,61 +87,36 @@ function varintLength(n: number): number {
 }
 
 /**
- * A serializer that returns complete gRPC frames (prefix + protobuf message): chunk-only
- * messages are encoded by hand with one copy of the bytes, anything else by `serialize`.
- * Only valid once installFramedReplies() returned true.
+ * The gRPC frame (prefix + protobuf message) of a chunk-only message, encoded by hand with one
+ * copy of the bytes; null for a message with any other field.
  */
-export function framingChunkSerializer<M extends object>(serialize: (m: M) => Buffer, chunkField: string, fieldNumber: number): (m: M) => Buffer {
-  const tag = (fieldNumber << 3) | 2;
-  const framed = ((m: M): Buffer => {
-    const chunk = chunkOnly(m, chunkField);
-    if (chunk === null) {
-      const message = serialize(m);
-      const out = Buffer.allocUnsafe(message.byteLength + 5);
-      out[0] = 0; // not compressed
-      out.writeUInt32BE(message.byteLength, 1);
-      message.copy(out, 5);
-      return out;
-    }
-    const messageLength = 1 + varintLength(chunk.byteLength) + chunk.byteLength;
-    const out = Buffer.allocUnsafe(messageLength + 5);
-    out[0] = 0;
-    out.writeUInt32BE(messageLength, 1);
-    out.set(chunk, writeFieldHeader(out, 5, tag, chunk.byteLength));
-    return out;
-  }) as Serialize;
-  framed[FRAMES_ITSELF] = true;
-  return framed as (m: M) => Buffer;
+export function chunkFrame(m: object, chunkField: string, fieldNumber: number): Buffer | null {
+  const chunk = chunkOnly(m, chunkField);
+  if (chunk === null) return null;
+  const messageLength = 1 + varintLength(chunk.byteLength) + chunk.byteLength;
+  const out = Buffer.allocUnsafe(messageLength + 5);
+  out[0] = 0; // not compressed
+  out.writeUInt32BE(messageLength, 1);
+  out.set(chunk, writeFieldHeader(out, 5, (fieldNumber << 3) | 2, chunk.byteLength));
+  return out;
 }
 
 /**
- * The fallback: chunk-only messages encoded into one reused scratch buffer instead of a new
- * protobufjs buffer per 1 MiB chunk. Safe because grpc-js (1.10-1.14) copies the serialized
- * message into its frame synchronously, before the next message is serialized.
- */
-export function scratchChunkSerializer<M extends object>(serialize: (m: M) => Buffer, chunkField: string, fieldNumber: number): (m: M) => Buffer {
-  const tag = (fieldNumber << 3) | 2;
-  let scratch = Buffer.allocUnsafeSlow(MAX_CHUNK_BYTES + 16);
-  return (m: M) => {
-    const chunk = chunkOnly(m, chunkField);
-    if (chunk === null) return serialize(m);
-    const need = chunk.byteLength + 11;
-    if (scratch.byteLength < need) scratch = Buffer.allocUnsafeSlow(need);
-    const at = writeFieldHeader(scratch, 0, tag, chunk.byteLength);
-    scratch.set(chunk, at);
-    return scratch.subarray(0, at + chunk.byteLength);
-  };
-}
-
-/**
- * A copy of a service definition whose listed methods serialize their replies on the fast
- * path: self-framing when installFramedReplies() is in place, else the scratch encoder.
+ * A copy of a service definition whose listed methods' reply serializers carry the chunk frame
+ * hook (used once installFramedReplies() is in place; ignored otherwise).
  */
 export function withChunkSerializers<S extends grpc.ServiceDefinition>(service: S, methods: readonly string[], chunkField: string, fieldNumber: number, warn?: TransportWarn): S {
-  const make = installFramedReplies(warn) ? framingChunkSerializer : scratchChunkSerializer;
+  installFramedReplies(warn);
   const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const [name, def] of Object.entries(service) as Array<[string, grpc.MethodDefinition<unknown, unknown>]>) {
-    out[name] = methods.includes(name) ? { ...def, responseSerialize: make(def.responseSerialize as (m: object) => Buffer, chunkField, fieldNumber) as (m: unknown) => Buffer } : def;
+    if (!methods.includes(name)) {
+      out[name] = def;
+      continue;
+    }
+    const protobuf = def.responseSerialize;
+    const serialize = ((m: unknown) => protobuf(m)) as Serialize;
+    serialize[FRAME] = (m) => chunkFrame(m as object, chunkField, fieldNumber);
+    out[name] = { ...def, responseSerialize: serialize };
   }
   return out as S;
 }
