@@ -186,7 +186,7 @@ export async function write(out: DeviceTensor, bytes: Uint8Array): Promise<void>
 
 /** A new tensor holding `bytes`; the bytes are copied once into device memory. */
 export async function fromBytes(device: Device, dtype: DType, shape: readonly number[], bytes: Uint8Array): Promise<DeviceTensor> {
-  const t = empty(device, dtype, shape);
+  const t = emptyUninitialized(device, dtype, shape); // write() checks the length and fills it all
   try {
     await write(t, bytes);
     return t;

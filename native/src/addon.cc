@@ -2,6 +2,7 @@
 // kernels go through run() (ops.cc). JS reaches this only via native/binding.ts.
 #include <napi.h>
 
+#include <cmath>
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
@@ -132,7 +133,8 @@ Napi::Value WriteAt(const Napi::CallbackInfo& info) {
     double offset = info[1].As<Napi::Number>().DoubleValue();
     Napi::TypedArray array = info[2].As<Napi::TypedArray>();
     size_t length = array.ByteLength();
-    if (!(offset >= 0) || offset != static_cast<double>(static_cast<int64_t>(offset)) ||
+    // Range first: casting an infinite or huge double to an integer is undefined behaviour.
+    if (!(offset >= 0) || offset > static_cast<double>(storage->bytes()) || offset != std::floor(offset) ||
         static_cast<double>(length) > static_cast<double>(storage->bytes()) - offset) {
       std::ostringstream msg;
       msg << "writeAt: " << length << " bytes at offset " << offset << " do not fit in a tensor of " << storage->bytes() << " bytes";

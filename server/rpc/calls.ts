@@ -16,8 +16,8 @@ function toStatus(ctx: CallContext, err: unknown, param: string | undefined): Pa
     return { code: err.code, details: err.message };
   }
   const e = err as { code?: unknown; message?: unknown };
-  // A client that went away mid-upload ends the stream early: that is a cancellation, not a bug.
-  if (e?.code === grpc.status.CANCELLED || e?.code === 'ERR_STREAM_PREMATURE_CLOSE') {
+  // A client that went away mid-call: a cancellation, not a bug.
+  if (e?.code === grpc.status.CANCELLED) {
     ctx.log.debug({ method: ctx.method, param }, 'call cancelled');
     return { code: grpc.status.CANCELLED, details: 'cancelled' };
   }

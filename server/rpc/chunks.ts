@@ -7,16 +7,13 @@
 // TensorChunk reads, TensorUpload writes and the Trainer's messages later.
 //
 // Copies: the writer sends subarray views of the caller's bytes, so chunking itself copies
-// nothing. protobufjs (under proto-loader) then copies each chunk once into its encoded
-// message and grpc-js copies that once more into its length-prefixed frame; the decoder side
-// returns `bytes` fields as views of grpc-js's message buffer (no copy), and the assembler
-// copies each chunk exactly once, into the preallocated result (on the server, straight into
-// the new tensor: see server/rpc/uploads.ts). A hand-written serializer for
-// the chunk messages was measured (64 MiB in 1 MiB chunks: protobufjs encode 8.6 GB/s vs a
-// bare allocate+copy 11.4 GB/s, decode a zero-copy view) and rejected: it cannot drop the
-// copy (the protobuf tag and length must precede the bytes contiguously, and grpc-js
-// re-frames whatever the serializer returns), so it would save ~2 ms per 64 MiB (~3% at the
-// ~1 GB/s the transport moves) for a second, unchecked codec of the wire format.
+// nothing. On the server, chunk-only replies are framed by hand with one copy of each chunk
+// (server/rpc/framing.ts); anything else, and everything a client sends, is encoded by
+// protobufjs (one copy) and framed by grpc-js (another). The client decodes chunk-only replies
+// as views of grpc-js's message buffer (chunkOnlyBytes), and the assembler copies each chunk
+// exactly once, into the preallocated result (on the server, straight into the new tensor:
+// see server/rpc/uploads.ts). Both hand-written codecs are tested byte for byte against
+// protobufjs and grpc-js's framing.
 import { constants as bufferConstants } from 'node:buffer';
 import * as grpc from '@grpc/grpc-js';
 import { ServerError } from '../errors';

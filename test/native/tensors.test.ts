@@ -143,6 +143,7 @@ describe('tensors', () => {
     expect(() => nk.writeAt(t, 6, new Uint8Array(3))).toThrow(/3 bytes at offset 6 do not fit in a tensor of 8 bytes/);
     expect(() => nk.writeAt(t, -1, new Uint8Array(1))).toThrow(/do not fit/);
     expect(() => nk.writeAt(t, 1.5, new Uint8Array(1))).toThrow(/do not fit/);
+    for (const offset of [Infinity, NaN, 1e300, 2 ** 64]) expect(() => nk.writeAt(t, offset, new Uint8Array(0))).toThrow(/do not fit/);
     expect([...(await nk.readBytes(t))]).toEqual([0, 0, 1, 2, 3, 0, 7, 6]);
     t.dispose();
     expect(() => nk.writeAt(t, 0, new Uint8Array(1))).toThrow(/disposed Tensor/);
