@@ -20,6 +20,7 @@ export const invalid = (msg: string): ServerError => new ServerError(status.INVA
 export const precondition = (msg: string): ServerError => new ServerError(status.FAILED_PRECONDITION, msg);
 export const exists = (msg: string): ServerError => new ServerError(status.ALREADY_EXISTS, msg);
 export const exhausted = (msg: string): ServerError => new ServerError(status.RESOURCE_EXHAUSTED, msg);
+export const unavailable = (msg: string): ServerError => new ServerError(status.UNAVAILABLE, msg);
 
 /** `parameter 'name'` (or `constant 'name'`), the subject of every message. */
 export function subject(name: string, isConstant = false): string {

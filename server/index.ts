@@ -60,13 +60,14 @@ function prepareDevices(options: ServerOptions, maxCpuContexts: number): string[
   return devices;
 }
 
-/** Wraps every handler so it answers UNAVAILABLE until `isReady()`. */
-function whenReady<T extends object>(handlers: T, isReady: () => boolean): T {
-  const unavailable = { code: grpc.status.UNAVAILABLE, details: 'the server is still recovering its state; retry shortly' };
+/** Wraps every handler so it answers UNAVAILABLE, with `refusal()`'s message, while that is not null. */
+function whenReady<T extends object>(handlers: T, refusal: () => string | null): T {
   const out: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(handlers) as Array<[string, (...args: unknown[]) => unknown]>) {
     out[name] = (call: { emit(e: string, v: unknown): void }, callback?: (err: unknown) => void) => {
-      if (isReady()) return fn(call, callback);
+      const details = refusal();
+      if (details === null) return fn(call, callback);
+      const unavailable = { code: grpc.status.UNAVAILABLE, details };
       if (callback) callback(unavailable);
       else call.emit('error', unavailable);
       return undefined;
@@ -97,11 +98,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const trainers = new TrainerRegistry(store, log);
   const health = new HealthService(SERVICE_NAMES);
   // Calls are refused (UNAVAILABLE) until recovery from the data dir is done; health says NOT_SERVING.
-  let ready = false;
+  /** Why calls are refused right now (recovering, or the write-ahead log failed); null: serving. */
+  let refusal: string | null = 'the server is still recovering its state; retry shortly';
   // Authentication wraps the readiness check: an unauthenticated caller learns nothing, not
   // even that the server is recovering.
   const guard = <T extends object>(service: string, handlers: T): T => {
-    const readied = whenReady(handlers, () => ready);
+    const readied = whenReady(handlers, () => refusal);
     return auth === null ? readied : withAuth(readied, service, auth, log);
   };
   // Streamed reads: TensorChunk.chunk is field 2.
@@ -130,6 +132,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           keepCheckpoints: options.keepCheckpoints,
           walBatchMs: options.walBatchMs,
           truncateCorruptWal: options.walTruncateCorrupt,
+          onLogFailure: (message) => {
+            refusal = message;
+            health.setAll('NOT_SERVING');
+          },
         },
         store,
         trainers,
@@ -142,7 +148,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       throw new ConfigError(e.name === 'DataDirLockedError' ? e.message : `data dir ${options.dataDir}: ${e.message}`);
     }
   }
-  ready = true;
+  refusal = null;
   health.setAll('SERVING');
   const security = { auth: auth === null ? 'off' : auth.counts, tls: transport.mode };
   log.info({ address, devices, maxTensorBytes: store.maxTensorBytes, cuda: nk.buildInfo().cuda, kernelJobs: nk.MAX_CONCURRENT_KERNELS, dataDir: options.dataDir ?? null, durability: durability ? durability.options.mode : 'none', ...security }, 'listening');

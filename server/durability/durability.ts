@@ -7,6 +7,7 @@ import { crc32 } from 'node:zlib';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { unavailable, type ServerError } from '../errors';
 import { safetensorsLayout, openSafetensors } from '../formats/safetensors';
 import type { ParameterEntry, ParameterStore } from '../store/parameter-store';
 import type { Trainer } from '../trainer/trainer';
@@ -40,6 +41,12 @@ export interface DurabilityOptions {
   keepCheckpoints?: number;
   /** Drop a corrupt write-ahead log record in the middle and everything after it, instead of refusing to start. */
   truncateCorruptWal?: boolean;
+  /**
+   * Called once when the write-ahead log fails (disk full, I/O error): the state in memory is
+   * then ahead of the disk, so the server must stop serving (startServer refuses every call
+   * with UNAVAILABLE and reports NOT_SERVING). Default: nothing.
+   */
+  onLogFailure?: (message: string) => void;
 }
 
 interface CheckpointMeta {
@@ -83,9 +90,11 @@ export class Durability implements Journal {
   private stepsSinceCheckpoint = 0;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Set once the write-ahead log failed: every later change is refused. */
+  private logFailure: ServerError | null = null;
 
   private constructor(
-    readonly options: Required<Omit<DurabilityOptions, 'checkpointEverySteps'>> & { checkpointEverySteps: number | null },
+    readonly options: Required<Omit<DurabilityOptions, 'checkpointEverySteps' | 'onLogFailure'>> & { checkpointEverySteps: number | null; onLogFailure?: (message: string) => void },
     private readonly store: ParameterStore,
     private readonly trainers: TrainerRegistry,
     private readonly log: Logger,
@@ -109,6 +118,7 @@ export class Durability implements Journal {
       checkpointEverySeconds: options.checkpointEverySeconds ?? 300,
       keepCheckpoints: options.keepCheckpoints ?? 3,
       truncateCorruptWal: options.truncateCorruptWal ?? false,
+      onLogFailure: options.onLogFailure,
     };
     await mkdir(full.dataDir, { recursive: true });
     const lock = await acquireDataDirLock(full.dataDir, { log });
@@ -201,13 +211,30 @@ export class Durability implements Journal {
       setImmediate(() => void this.checkpoint('steps').catch((err: unknown) => this.log.error({ err }, 'checkpoint failed')));
     }
     if (this.wal === null) return Promise.resolve();
+    if (this.logFailure !== null) return Promise.reject(this.logFailure);
     try {
-      return this.wal.append(meta, typeof payload === 'function' ? payload() : payload).durable;
+      return this.wal.append(meta, typeof payload === 'function' ? payload() : payload).durable.catch((err: unknown) => Promise.reject(this.logFailed(err)));
     } catch (err) {
-      // The log failed (disk full, I/O error): the change is applied but cannot be made durable.
-      this.log.fatal({ err }, 'write-ahead log failed; acknowledged changes can no longer be made durable');
-      return Promise.reject(err);
+      return Promise.reject(this.logFailed(err));
     }
+  }
+
+  /**
+   * The log failed (disk full, I/O error): this change is applied in memory but cannot be made
+   * durable, and neither can any later one. Logged once as fatal; the caller of each change
+   * gets UNAVAILABLE, and onLogFailure stops the server from serving the state at all.
+   */
+  private logFailed(err: unknown): ServerError {
+    if (this.logFailure === null) {
+      const reason = err instanceof Error ? err.message : String(err);
+      this.logFailure = unavailable(
+        `the write-ahead log failed (${reason}): changes can no longer be made durable, so the server accepts no more calls; ` +
+          `restart it to recover the acknowledged state from ${this.options.dataDir}`,
+      );
+      this.log.fatal({ err, dataDir: this.options.dataDir }, 'write-ahead log failed; refusing every call until restarted');
+      this.options.onLogFailure?.(this.logFailure.message);
+    }
+    return this.logFailure;
   }
 
   private isAsyncStep(meta: JournalMeta): boolean {

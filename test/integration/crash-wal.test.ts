@@ -24,7 +24,9 @@ import { cpu, init, Status } from '../../client/index';
 import type { ParameterServerClient, Trainer } from '../../client/index';
 import {
   useServerBundle,
+  connectTo,
   expectSameState,
+  healthCheck,
   readWalRecords,
   restart,
   RESTART_RETRY,
@@ -390,4 +392,39 @@ describe('acknowledged means logged', () => {
     }
     expect(lost).toEqual([]);
   }, 60_000);
+});
+
+describe('a failing log', () => {
+  // A write error (disk full, I/O error; played by the wal.before-write failpoint) leaves the
+  // state in memory ahead of the disk: the server stops serving instead of answering from it.
+  it('refuses the change and every later call with UNAVAILABLE, reports NOT_SERVING, and a restart recovers the acknowledged state', async () => {
+    const dir = tempDir('wal-fail');
+    let server = await startServer(bundle, { dataDir: dir, durability: 'wal-always', failpoints: 'wal.before-write=5:throw' });
+    let ps = await connectTo(server.address);
+    try {
+      const p = await ps.parameter('wf_w', { shape: [3], init: init.zero() });
+      await p.initialize({ ctx: [cpu(0)] });
+      let acknowledged = -1;
+      let refused: (Error & { code?: number }) | null = null;
+      for (let k = 1; k <= 10 && refused === null; k++) {
+        const r = await settle(p.setData([k, k, k]));
+        if (r.ok) acknowledged = k;
+        else refused = r.error;
+      }
+      expect(refused?.code).toBe(Status.UNAVAILABLE);
+      expect(refused?.message).toMatch(/the write-ahead log failed \(.*failpoint wal\.before-write.*\): changes can no longer be made durable.*restart it/);
+      expect(acknowledged).toBeGreaterThan(0);
+      // Reads too: the value in memory may be one that was never made durable.
+      await expect(p.data()).rejects.toMatchObject({ code: Status.UNAVAILABLE, message: expect.stringMatching(/write-ahead log failed/) });
+      expect((await healthCheck(server.address)).status).toBe('NOT_SERVING');
+      expect(server.linesWith('write-ahead log failed; refusing every call until restarted')).toHaveLength(1);
+      await ps.close();
+      server = await restart(bundle, server, { failpoints: undefined });
+      ps = await connectTo(server.address);
+      expect(Array.from((await (await ps.get('wf_w')).data()).data as Float32Array)).toEqual([acknowledged, acknowledged, acknowledged]);
+    } finally {
+      await ps.close();
+      await server.kill();
+    }
+  }, 30_000);
 });
