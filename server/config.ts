@@ -253,7 +253,7 @@ export function checkTokens(what: string, tokens: readonly unknown[]): void {
 }
 
 /** A comma-separated token list (empty entries skipped); none given = []. */
-export function parseTokenList(what: string, text: string | undefined): string[] {
+function parseTokenList(what: string, text: string | undefined): string[] {
   if (text === undefined) return [];
   const tokens = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (tokens.length === 0) throw new ConfigError(`${what}: expected one or more tokens, comma-separated`);

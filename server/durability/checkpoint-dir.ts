@@ -18,7 +18,7 @@
 // of CPU, over an existing one 2 ms (block allocation, journaling, fresh page-cache pages). A
 // spare is just bytes; it becomes part of a checkpoint only by the same tmp dir, fsync and
 // rename steps as a new file.
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { failpoint, failpointHit, triggerFailpoint } from './failpoints';
@@ -322,14 +322,7 @@ export async function inspectCheckpoints(root: string, options: { verify?: Verif
   const absRoot = resolve(root);
   const verify = options.verify ?? 'size';
   const out: InspectResult = { valid: [], invalid: [], leftovers: [] };
-  let names: string[];
-  try {
-    names = await readdir(absRoot);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
-    throw err;
-  }
-  for (const name of names.sort()) {
+  for (const name of (await readdirIfExists(absRoot)).sort()) {
     const dir = join(absRoot, name);
     if (name.startsWith('tmp-')) {
       out.leftovers.push(dir);
@@ -403,9 +396,10 @@ export async function removeLeftovers(root: string, options: { verify?: VerifyLe
 /**
  * Keeps the newest `keep` (>= 1) valid checkpoints (size-verified) and deletes the older valid
  * ones: each is renamed to `tmp-del-<name>` first, so a crash mid-delete leaves a leftover, not a
- * half-deleted checkpoint. Invalid dirs are left to removeLeftovers. Returns the deleted dirs.
+ * half-deleted checkpoint. Invalid dirs are left to removeLeftovers. Returns the deleted dirs and
+ * the kept checkpoints (newest first).
  */
-export async function pruneCheckpoints(root: string, keep: number, options: { log?: DurabilityLog } = {}): Promise<string[]> {
+export async function pruneCheckpoints(root: string, keep: number, options: { log?: DurabilityLog } = {}): Promise<{ removed: string[]; kept: CheckpointInfo[] }> {
   if (!Number.isSafeInteger(keep) || keep < 1) throw new RangeError(`keep must be an integer >= 1, got ${keep}`);
   const absRoot = resolve(root);
   const valid = await listCheckpoints(absRoot, { verify: 'size', log: options.log });
@@ -420,7 +414,7 @@ export async function pruneCheckpoints(root: string, keep: number, options: { lo
     removed.push(c.dir);
   }
   if (removed.length > 0) await fsyncDir(absRoot);
-  return removed;
+  return { removed, kept: valid.slice(0, keep) };
 }
 
 /** The spare files under `root`, in name order. */

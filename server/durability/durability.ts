@@ -2,7 +2,7 @@
 // the newest valid checkpoint and replays the write-ahead log over it; while serving it is the
 // store's and the trainers' Journal, and it takes checkpoints (every N steps, every T seconds,
 // on demand, at shutdown). Loss windows by mode are in docs/durability.md.
-import { mkdir, open } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import type { TrainerSnapshot } from '../trainer/trainer-snapshot';
 import { checkpointDamage, crc32Combine, listCheckpoints, pruneCheckpoints, removeLeftovers, setAsideDamaged, writeCheckpoint } from './checkpoint-dir';
 import type { Journal, JournalMeta, JournalPayload } from './journal';
 import { NO_JOURNAL } from './journal';
+import { mkdirDurable } from './fsync';
 import { acquireDataDirLock } from './lock';
 import type { DataDirLock } from './lock';
 import { applyRecord } from './replay';
@@ -120,7 +121,7 @@ export class Durability implements Journal {
       truncateCorruptWal: options.truncateCorruptWal ?? false,
       onLogFailure: options.onLogFailure,
     };
-    await mkdir(full.dataDir, { recursive: true });
+    // acquireDataDirLock creates the data dir durably (its parent fsynced).
     const lock = await acquireDataDirLock(full.dataDir, { log });
     const d = new Durability(full, store, trainers, log, lock);
     try {
@@ -134,8 +135,9 @@ export class Durability implements Journal {
 
   private async recover(): Promise<void> {
     const started = performance.now();
-    await mkdir(this.checkpointsDir, { recursive: true });
-    await mkdir(this.walDir, { recursive: true });
+    // Created durably (an entry that a power loss could drop would lose the log with it).
+    await mkdirDurable(this.checkpointsDir);
+    await mkdirDurable(this.walDir);
     // Sizes only: checksums are verified while the checkpoint is loaded (one read of its data).
     const removed = await removeLeftovers(this.checkpointsDir, { verify: 'size', log: this.log });
     if (removed.length > 0) this.log.warn({ removed }, 'removed incomplete checkpoints');
@@ -285,12 +287,11 @@ export class Durability implements Journal {
         meta,
         { log: this.log },
       );
-      await pruneCheckpoints(this.checkpointsDir, this.options.keepCheckpoints, { log: this.log });
+      const { kept } = await pruneCheckpoints(this.checkpointsDir, this.options.keepCheckpoints, { log: this.log });
       // The log is kept back to the oldest kept checkpoint, so recovery can fall back to any of
       // them (if the newest fails its checksum) and still replay everything after it.
       if (this.wal) {
         await this.wal.rotate();
-        const kept = await listCheckpoints(this.checkpointsDir, { verify: 'size', log: this.log });
         const oldest = kept[kept.length - 1];
         if (oldest) await this.wal.removeSegmentsBefore(BigInt((oldest.manifest.meta as CheckpointMeta).lsn) + 1n);
       }

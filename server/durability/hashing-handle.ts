@@ -222,12 +222,12 @@ export class HashingHandle {
     }
   }
 
-  /** The file's size and crc32: combined from the write extents when they tile the file exactly, else read back. */
   /** One past the last byte any write reached (what a reused, longer file is cut to). */
   get writtenEnd(): number {
     return this.extents.reduce((end, e) => Math.max(end, e.end), 0);
   }
 
+  /** The file's size and crc32: combined from the write extents when they tile the file exactly, else read back. */
   async finish(): Promise<{ size: number; crc32: number; readBack: string | null }> {
     await this.syncing;
     if (this.syncError !== null) throw this.syncError;

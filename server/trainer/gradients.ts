@@ -25,7 +25,8 @@ export async function combine(grads: readonly PendingGrad[], shape: readonly num
   if (grads.some((g) => g.kind === 'dense')) {
     const dense = grads.filter((g) => g.kind === 'dense').map((g) => g.values);
     // One worker's dense gradient alone is used as it is (no copy); several are summed into a
-    // new tensor, since the inputs must stay untouched (a failed apply keeps them).
+    // new tensor, leaving each pushed gradient as it was pushed (they are disposed with the
+    // step's pending gradients, whatever the apply's outcome).
     if (dense.length === 1 && grads.length === 1) return { kind: 'dense', values: dense[0]!, borrowed: true };
     const out = nk.emptyUninitialized(device, dtype, shape);
     try {

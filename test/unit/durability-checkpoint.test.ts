@@ -217,7 +217,9 @@ describe('listCheckpoints, removeLeftovers, pruneCheckpoints', () => {
   it('prune keeps the newest K valid checkpoints; a crash mid-prune leaves only a tmp-del leftover', async () => {
     const root = freshRoot();
     await threeCheckpoints(root);
-    expect((await pruneCheckpoints(root, 2)).map((d) => path.basename(d))).toEqual([checkpointDirName(5n)]);
+    const pruned = await pruneCheckpoints(root, 2);
+    expect(pruned.removed.map((d) => path.basename(d))).toEqual([checkpointDirName(5n)]);
+    expect(pruned.kept.map((c) => c.id)).toEqual([20n, 10n]);
     expect((await listCheckpoints(root)).map((c) => c.id)).toEqual([20n, 10n]);
     await expect(pruneCheckpoints(root, 0)).rejects.toThrow(RangeError);
     configureFailpoints('checkpoint.prune-after-rename=1:throw');
