@@ -21,6 +21,7 @@ import { EpochProgress, formatLoss } from './progress';
 import { DEFAULT_EPOCHS } from './recipes';
 import { DemoError, MODELS, runWorker, type ModelName, type WorkerEvent, type WorkerOptions } from './worker';
 import { GluonPsError, Status } from '../client/index';
+import { npmStartCommand } from '../tools/npm-start';
 
 /** The repository root: this file sits in demo/, its bundle in .build/. */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -109,12 +110,13 @@ function forwardStderr(c: ChildProcess, prefix: string, keep: string[]): void {
 async function startServer(port: number): Promise<{ child: ChildProcess; address: string }> {
   const bundled = spawnSync(process.execPath, [path.join(ROOT, 'scripts/bundle.mjs'), 'server/cli.ts', 'gluonps-server'], { cwd: ROOT, stdio: 'inherit' });
   if (bundled.status !== 0) throw new DemoError('demo: bundling the server failed (node scripts/bundle.mjs server/cli.ts gluonps-server)');
-  const child = spawn(process.execPath, ['--enable-source-maps', path.join(ROOT, '.build/gluonps-server.mjs'),
+  // As `npm start` runs it: its environment (malloc settings) and node flags (docs/configuration.md).
+  const start = npmStartCommand();
+  const child = spawn(process.execPath, [...start.nodeFlags, start.script, ...start.args,
     '--host', '127.0.0.1', '--port', String(port), '--devices', 'cpu', '--log-level', 'info', '--data-dir', 'none'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    // As `npm start`: keep freed tensor buffers for reuse (docs/configuration.md).
-    env: { ...process.env, MALLOC_MMAP_THRESHOLD_: String(2 ** 32), MALLOC_TRIM_THRESHOLD_: String(2 ** 33) },
+    env: { ...process.env, ...start.env },
   });
   children.add(child);
   const stderr: string[] = [];
