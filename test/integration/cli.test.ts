@@ -2,13 +2,10 @@
 // started with --port 0, found through its JSON "listening" log line, driven by the client, asked
 // for its grpc.health.v1 status, stopped with SIGTERM (exit 0, "stopped" logged); --help; and
 // invalid configuration (flags and GLUONPS_* variables) exiting with status 2 and a message.
-import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { connect, init, Status } from '../../client/index';
 import * as nk from '../../native/index';
-import type { HealthCheckResponse__Output } from '../../protos/generated/grpc/health/v1/HealthCheckResponse';
-import { loadProtos } from '../../protos/load';
-import { spawnCli, useServerBundle, type ServerProcess } from './crash-harness';
+import { healthCheck, spawnCli, useServerBundle, type ServerProcess } from './crash-harness';
 
 const bundle = useServerBundle('cli');
 const startCli = (args: string[], env: NodeJS.ProcessEnv = {}): ServerProcess => spawnCli(bundle, args, env);
@@ -26,16 +23,6 @@ async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ co
   return { code, stdout, stderr: r.stderr };
 }
 
-function healthCheck(address: string, service = ''): Promise<HealthCheckResponse__Output> {
-  const client = new (loadProtos().grpc.health.v1.Health)(address, grpc.credentials.createInsecure());
-  return new Promise<HealthCheckResponse__Output>((resolve, reject) => {
-    client.check({ service }, { deadline: Date.now() + 5000 }, (err, res) => {
-      client.close();
-      if (err) reject(err);
-      else resolve(res!);
-    });
-  });
-}
 
 describe('gluonps-server CLI', () => {
   it('serves on a free port, answers health checks and calls, logs failures, and stops cleanly on SIGTERM', async () => {

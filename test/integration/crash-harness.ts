@@ -12,7 +12,6 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual, promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll } from 'vitest';
@@ -22,9 +21,11 @@ import type { CheckpointResponse__Output } from '../../protos/generated/gluonps/
 import type { AdminServiceClient } from '../../protos/generated/gluonps/v1/AdminService';
 import type { HealthCheckResponse__Output } from '../../protos/generated/grpc/health/v1/HealthCheckResponse';
 import { loadProtos } from '../../protos/load';
+import { ROOT } from '../fixtures/bundled-module';
+import { sleep } from './trainer-helpers';
 
 const execFileP = promisify(execFile);
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export { ROOT } from '../fixtures/bundled-module';
 
 // --- The bundle ----------------------------------------------------------------------------------
 
@@ -306,11 +307,11 @@ export function checkpointNow(address: string, reason = 'crash test'): Promise<C
   });
 }
 
-/** grpc.health.v1 Check of the whole server. */
-export function healthCheck(address: string, timeoutMs = 2000): Promise<HealthCheckResponse__Output> {
+/** grpc.health.v1 Check of `service` (default: the whole server). */
+export function healthCheck(address: string, service = '', timeoutMs = 2000): Promise<HealthCheckResponse__Output> {
   const client = new (loadProtos().grpc.health.v1.Health)(address, grpc.credentials.createInsecure());
   return new Promise((resolve, reject) => {
-    client.check({ service: '' }, { deadline: Date.now() + timeoutMs }, (err, res) => {
+    client.check({ service }, { deadline: Date.now() + timeoutMs }, (err, res) => {
       client.close();
       if (err) reject(err);
       else resolve(res!);
@@ -439,9 +440,7 @@ export function readWalRecords(dataDir: string): WalRecordInfo[] {
 
 // --- Small things ---------------------------------------------------------------------------------
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { settle, sleep } from './trainer-helpers';
 
 /** mulberry32: a small seeded generator, so a failing sequence reproduces from its seed. */
 export function rng(seed: number): { next: () => number; int: (n: number) => number; pick: <T>(xs: readonly T[]) => T; chance: (p: number) => boolean } {
@@ -461,10 +460,3 @@ export function rng(seed: number): { next: () => number; int: (n: number) => num
   };
 }
 
-/** Settles a promise into a value or an error, never throwing. */
-export function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: Error & { code?: number } }> {
-  return p.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error: error as Error & { code?: number } }),
-  );
-}
