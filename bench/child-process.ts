@@ -268,9 +268,10 @@ export async function startCliServer(options: CliServerOptions = {}): Promise<Cl
   return { address, child, stop };
 }
 
-/** Node flags that write a CPU profile into `dir` at exit (none when dir is null). */
-export function cpuProfFlags(dir: string | null): string[] {
-  return dir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(dir)];
+/** Node flags that write a CPU profile into `dir` at exit (none when dir is null), named `name` if given. */
+export function cpuProfFlags(dir: string | null, name?: string): string[] {
+  if (dir === null) return [];
+  return ['--cpu-prof', '--cpu-prof-dir', path.resolve(dir), ...(name === undefined ? [] : ['--cpu-prof-name', name])];
 }
 
 /** What a benchmark started and must stop, whatever way it ends (see childScope). */

@@ -50,7 +50,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { loadProtos } from '../protos/load';
-import { argReader, BENCH_NODE_FLAGS, BENCH_OUT_DIR, childRequests, childScope, type ChildRequests, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
+import { argReader, BENCH_NODE_FLAGS, BENCH_OUT_DIR, childRequests, childScope, type ChildRequests, cpuProfFlags, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
 import type { CkptReply, CkptRunResult } from './durability-ckpt';
 import type { WindowResult, WorkerReply } from './durability-worker';
 
@@ -190,13 +190,10 @@ interface StepServer {
   address: string;
   pid: number;
   dataDir: string | null;
-  /** 'checkpoint written' log lines so far, with their ms. */
-  checkpoints: number[];
+  /** 'checkpoint written' log lines so far: their id and ms. */
+  checkpoints: Array<{ id: string; ms: number }>;
   stop(): Promise<void>;
 }
-
-/** How `npm start` runs the server: its environment assignments and node flags. */
-
 
 function bundleServer(): string {
   // server/cli.ts bundled as `npm start` bundles it, under its own name so that a concurrent
@@ -214,31 +211,40 @@ async function startStepServer(bundle: string, mode: Mode, dataDir: string | nul
   // The log is kept back to the oldest kept checkpoint; a WAL mode server checkpoints only
   // between windows (untimed), so keeping one bounds the disk to one window's log.
   if (mode === 'wal-batch' || mode === 'wal-always') flags.push('--keep-checkpoints', '1');
-  const prof = args.serverProf === null ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(args.serverProf), '--cpu-prof-name', `server-${mode}.cpuprofile`];
-  const checkpoints: number[] = [];
+  const prof = cpuProfFlags(args.serverProf, `server-${mode}.cpuprofile`);
+  const checkpoints: Array<{ id: string; ms: number }> = [];
   const { address, child, stop } = await startCliServer({
     bundle,
     extraNodeFlags: prof,
     args: flags,
     label: `${mode} server`,
     onLog: (e) => {
-      if (e.msg === 'checkpoint written') checkpoints.push(Number(e.ms));
+      if (e.msg === 'checkpoint written') checkpoints.push({ id: String(e.id), ms: Number(e.ms) });
     },
   });
   return { mode, address, pid: child.pid ?? 0, dataDir, checkpoints, stop };
 }
 
 /** AdminService.Checkpoint on a server (folds and drops its write-ahead log). */
-function adminCheckpoint(address: string): Promise<void> {
+/** An on-demand checkpoint; resolves to its id. */
+function adminCheckpoint(address: string): Promise<string> {
   const protos = loadProtos();
   const client = new protos.gluonps.v1.AdminService(address, grpc.credentials.createInsecure());
-  return new Promise<void>((resolve, reject) => {
-    client.Checkpoint({ reason: 'bench:durability between windows' }, { deadline: Date.now() + 120_000 }, (err) => {
+  return new Promise<string>((resolve, reject) => {
+    client.Checkpoint({ reason: 'bench:durability between windows' }, { deadline: Date.now() + 120_000 }, (err, reply) => {
       client.close();
       if (err) reject(err);
-      else resolve();
+      else resolve(String(reply!.id));
     });
   });
+}
+
+/** Waits (up to 10 s) for the server's 'checkpoint written' line of checkpoint `id`. */
+async function checkpointLogged(s: StepServer, id: string): Promise<void> {
+  for (const end = Date.now() + 10_000; !s.checkpoints.some((c) => c.id === id); ) {
+    if (Date.now() > end) throw new Error(`${s.mode} server: no 'checkpoint written' line for checkpoint ${id}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -351,13 +357,14 @@ async function stepsPart(args: Args, register: (stop: () => Promise<void>) => vo
    * checkpoint later (so none runs into the next window), and drops the write-ahead log it
    * covers (disk use stays bounded); then `sync`, so no window pays for another's dirty pages.
    */
-  const between = async (mode: Mode): Promise<void> => {
+  const between = async (mode: Mode): Promise<string | null> => {
     const s = servers[mode];
-    if (s.dataDir === null) return;
+    if (s.dataDir === null) return null;
     peakDiskBytes = Math.max(peakDiskBytes, dirBytes(args.dir));
-    await adminCheckpoint(s.address);
+    const id = await adminCheckpoint(s.address);
     execFileSync('sync');
-    await new Promise((r) => setTimeout(r, 50)); // let the server's log lines arrive
+    await checkpointLogged(s, id); // the reply can come before the log line
+    return id;
   };
   const window = async (mode: Mode, seconds: number, record: boolean): Promise<void> => {
     const s = servers[mode];
@@ -367,9 +374,9 @@ async function stepsPart(args: Args, register: (stop: () => Promise<void>) => vo
     const r = await rpc.request({ cmd: 'window', mode, seconds });
     const cpu = cpuMs(s.pid) - cpu0;
     const disk = diskWriteBytes(s.pid) - disk0;
-    await between(mode);
+    const onDemand = await between(mode);
     // The window's interval checkpoints (one in flight at its end included), not the on-demand one.
-    const cks = s.checkpoints.slice(ck0, -1);
+    const cks = s.checkpoints.slice(ck0).filter((c) => c.id !== onDemand).map((c) => c.ms);
     if (!record) return;
     const st = stats[mode];
     st.windows.push(r);
