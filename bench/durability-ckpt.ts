@@ -37,6 +37,7 @@ import { performance } from 'node:perf_hooks';
 import { connect } from '../client/index';
 import { startServer, type RunningServer } from '../server/index';
 import { errorText } from './child-process';
+import { dirBytes, shapeOf } from './measure';
 
 export interface CkptRunResult {
   run: number;
@@ -92,13 +93,6 @@ function dropCaches(): boolean {
   } catch {
     return false;
   }
-}
-
-/** Square-ish 2-D shape of `elements` elements. */
-function shapeOf(elements: number): number[] {
-  let rows = 2 ** Math.floor(Math.log2(Math.sqrt(elements)));
-  while (elements % rows !== 0) rows >>= 1;
-  return [rows, elements / rows];
 }
 
 /** The same `tensors` buffers serve as the raw write's source and the raw read's target. */
@@ -182,11 +176,6 @@ async function closeServer(s: RunningServer): Promise<void> {
 function serverOptions(dataDir: string) {
   // No interval checkpoint during the run (24 h; setInterval caps at 2^31 - 1 ms).
   return { host: '127.0.0.1', port: 0, logLevel: 'silent' as const, dataDir, durability: 'checkpoint' as const, checkpointEverySeconds: 86_400 };
-}
-
-function dirBytes(dir: string): number {
-  const out = execFileSync('du', ['-sb', dir], { encoding: 'utf8' });
-  return Number(out.split(/\s/)[0]);
 }
 
 async function oneRun(c: RunCommand): Promise<CkptRunResult> {

@@ -14,6 +14,7 @@
 import { performance } from 'node:perf_hooks';
 import { connect, type Parameter } from '../client/index';
 import { errorText } from './child-process';
+import { gradient, withTimeout } from './measure';
 
 export interface WindowResult {
   mode: string;
@@ -42,22 +43,6 @@ interface WindowCommand {
 }
 
 const BATCH_SIZE = 32;
-const OP_TIMEOUT_MS = 60_000;
-
-/** A deterministic pseudo-random gradient in [-1e-3, 1e-3). */
-function gradient(elements: number, seed: number): Float32Array {
-  const g = new Float32Array(elements);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < elements; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    g[i] = (s / 4294967296 - 0.5) * 2e-3;
-  }
-  return g;
-}
 
 function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -86,14 +71,6 @@ async function openSession(address: string, shapes: number[][], grads: Float32Ar
     },
     close: () => ps.close(),
   };
-}
-
-function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took over ${OP_TIMEOUT_MS} ms`)), OP_TIMEOUT_MS);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 async function runWindow(session: Session, mode: string, seconds: number): Promise<WindowResult> {

@@ -53,6 +53,7 @@ import { loadProtos } from '../protos/load';
 import { argReader, BENCH_NODE_FLAGS, BENCH_OUT_DIR, childRequests, childScope, type ChildRequests, cpuProfFlags, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
 import type { CkptReply, CkptRunResult } from './durability-ckpt';
 import type { WindowResult, WorkerReply } from './durability-worker';
+import { cpuMs, dirBytes, median, shapeOf } from './measure';
 
 const HERE = path.join(REPO_ROOT, 'bench');
 const MODES = ['none', 'checkpoint', 'wal-batch', 'wal-always'] as const;
@@ -110,29 +111,8 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 const fmt = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : '-');
 const round3 = (x: number): number => Number(x.toFixed(3));
-
-/** Square-ish 2-D shape of `elements` elements. */
-function shapeOf(elements: number): number[] {
-  let rows = 2 ** Math.floor(Math.log2(Math.sqrt(elements)));
-  while (elements % rows !== 0) rows >>= 1;
-  return [rows, elements / rows];
-}
-
-function dirBytes(dir: string): number {
-  try {
-    return Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(/\s/)[0]);
-  } catch {
-    return 0;
-  }
-}
 
 /** `df` line of the filesystem holding `dir`: device, size, mount point. */
 function diskOf(dir: string): string {
@@ -151,18 +131,6 @@ function diskOf(dir: string): string {
   }
 }
 
-let ticksPerSecond: number | null = null;
-/** user + system CPU ms a process has used so far (Linux /proc), or NaN. */
-function cpuMs(pid: number): number {
-  try {
-    ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
-  } catch {
-    return Number.NaN;
-  }
-}
 /** Bytes a process has caused to be written to storage so far (/proc/<pid>/io write_bytes), or NaN. */
 function diskWriteBytes(pid: number): number {
   try {

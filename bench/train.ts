@@ -41,7 +41,6 @@
 // Besides the times, the table gives the CPU time (user + system, all threads, from /proc) each
 // system's server and workers used per measured round, and each process's peak RSS: on a
 // 2-core machine the CPU a step costs, more than any one process's wall time, bounds it.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -50,18 +49,17 @@ import { fileURLToPath } from 'node:url';
 import {
   DRIVER_FLAG as BASELINE_DRIVER_FLAG,
   SERVER_FLAG as BASELINE_SERVER_FLAG,
-  median,
   rawGrpcClient,
   startBaselineServer,
 } from './transport-baselines';
 import { argReader, BENCH_NODE_FLAGS, childRequests, childScope, cpuProfFlags, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, serveRequests, startChild, startCliServer, type StartedChild } from './child-process';
+import { cpuMs, gradient, median, withTimeout } from './measure';
 
 const SELF = fileURLToPath(import.meta.url);
 const WORKER_FLAG = '--train-bench-worker';
 const NUM_WORKERS = 2;
 const BATCH_SIZE = 32;
 /** Longest one step or round may take before the run is declared stuck. */
-const OP_TIMEOUT_MS = 60_000;
 
 type System = 'product' | 'raw';
 
@@ -89,31 +87,10 @@ type Reply = { ready: true } | { ready: false; error: string } | { id: number; r
 // ---------------------------------------------------------------------------------------------
 // Worker child: one client of one system; runs a step when told and reports its times.
 
-function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took over ${OP_TIMEOUT_MS} ms`)), OP_TIMEOUT_MS);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
 /** Runs ops concurrently, or one after another. */
 async function all(ops: Array<() => Promise<void>>, sequential: boolean): Promise<void> {
   if (sequential) for (const op of ops) await op();
   else await Promise.all(ops.map((op) => op()));
-}
-
-/** A deterministic pseudo-random gradient in [-1e-3, 1e-3). */
-function gradient(elements: number, seed: number): Float32Array {
-  const g = new Float32Array(elements);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < elements; i++) {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    g[i] = (s / 4294967296 - 0.5) * 2e-3;
-  }
-  return g;
 }
 
 interface Session {
@@ -214,27 +191,8 @@ async function startWorker(config: WorkerConfig, execArgv: string[]): Promise<Wo
   };
 }
 
-
-
-
-
-
 // ---------------------------------------------------------------------------------------------
-// CPU time per process (Linux /proc; NaN elsewhere), to show where a round's work is done.
-
-let ticksPerSecond: number | null = null;
-
-/** user + system CPU ms a process has used so far, or NaN when it cannot be read. */
-function cpuMs(pid: number): number {
-  try {
-    ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
-  } catch {
-    return Number.NaN;
-  }
-}
+// Peak memory per process (Linux /proc; NaN elsewhere).
 
 /** Peak resident set size of a process in MiB (Linux /proc), or NaN. */
 function peakRssMiB(pid: number): number {

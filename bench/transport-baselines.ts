@@ -22,6 +22,7 @@ import {
   serverOptions,
 } from '../server/rpc/transport';
 import { BENCH_NODE_FLAGS, defaultRuntime, exitWithParent, startChild, type ChildRuntime } from './child-process';
+import { median } from './measure';
 
 /** This module's own file: the .ts source under tsx, or its bundle under plain node. */
 const SELF = fileURLToPath(import.meta.url);
@@ -33,13 +34,6 @@ const UNARY_LIMIT = 128 * MiB;
 
 // ---------------------------------------------------------------------------------------
 // Measurement helpers (exported so the product benchmark measures the same way).
-
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
 
 /** Runs `op` (moving `bytes` bytes) warmup + runs times; returns GB/s (1e9 bytes/s) per run. */
 export async function measureThroughput(op: () => Promise<void>, bytes: number, runs: number, warmup = 2): Promise<number[]> {

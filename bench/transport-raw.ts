@@ -5,7 +5,8 @@
 // bench/child-process.ts. `--sweep` adds the evidence behind the settings: grpc-js default
 // windows, one end raised, window sizes, reused receive buffers, and the tsx runtime.
 // `--runs N` sets the timed runs per figure (default 7). Every run stops by itself.
-import { median, runIsolated, type RawGrpcOptions, type RawGrpcResult } from './transport-baselines';
+import { runIsolated, type RawGrpcOptions, type RawGrpcResult } from './transport-baselines';
+import { median } from './measure';
 
 const MiB = 1 << 20;
 const args = process.argv.slice(2);

@@ -39,7 +39,6 @@ import { performance } from 'node:perf_hooks';
 import {
   DRIVER_FLAG as BASELINE_DRIVER_FLAG,
   SERVER_FLAG as BASELINE_SERVER_FLAG,
-  median,
   measureRate,
   rawGrpcClient,
   rawSocketClient,
@@ -47,6 +46,7 @@ import {
   type Op,
 } from './transport-baselines';
 import { argReader, BENCH_NODE_FLAGS, childRequests, childScope, cpuProfFlags, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, serveRequests, startChild, startCliServer, type StartedChild } from './child-process';
+import { median, withTimeout } from './measure';
 
 const SELF = fileURLToPath(import.meta.url);
 const DRIVER_FLAG = '--transport-bench-driver';
@@ -54,8 +54,6 @@ const MiB = 1 << 20;
 const SIZE_BYTES = 64 * MiB;
 const SMALL_BYTES = 4096;
 const IN_FLIGHT = 64;
-/** Longest a single transfer or rate measurement may take before the run is declared stuck. */
-const OP_TIMEOUT_MS = 60_000;
 
 type System = 'product' | 'grpc' | 'socket';
 
@@ -76,14 +74,6 @@ type Reply = { ready: true } | { ready: false; error: string } | { id: number; r
 
 // ---------------------------------------------------------------------------------------------
 // Driver child: one client of one system; runs what the parent asks and reports the figures.
-
-function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took over ${OP_TIMEOUT_MS} ms`)), OP_TIMEOUT_MS);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
 
 async function productOps(address: string): Promise<{ ops: Record<string, Op>; close(): Promise<void> }> {
   // Imported here so the baseline children, which share this bundle, never load the client.
@@ -177,11 +167,6 @@ async function startDriver(config: DriverConfig, execArgv: string[]): Promise<Dr
     stop: () => started.stop(),
   };
 }
-
-
-
-
-
 
 interface Args {
   rounds: number;
