@@ -20,7 +20,6 @@
 // barrier gets the server's own answer (applied, or "timed out ... waiting for worker N") and
 // not a client deadline; if the margin still passes (a lost reply, a very slow apply) the step
 // is re-sent with its key, which the server answers from the same pending or cached result.
-import { constants as bufferConstants } from 'node:buffer';
 import * as grpc from '@grpc/grpc-js';
 import type { CreateTrainerRequest } from '../protos/generated/gluonps/v1/CreateTrainerRequest';
 import type { GradUpload } from '../protos/generated/gluonps/v1/GradUpload';
@@ -31,14 +30,13 @@ import type { StepResponse__Output } from '../protos/generated/gluonps/v1/StepRe
 import type { TrainerInfo__Output } from '../protos/generated/gluonps/v1/TrainerInfo';
 import type { TrainerServiceClient } from '../protos/generated/gluonps/v1/TrainerService';
 import { loadProtos } from '../protos/load';
-import { assembleFromEvents } from '../server/rpc/chunks';
 import { buildOptimizer, learningRateAt, type OptimizerConfig, type OptimizerName, type OptimizerParams } from '../server/trainer/optimizer-spec';
 import { GluonPsError, invalidArgument, show, Status, toGluonPsError } from './errors';
 import type { Parameter } from './parameter';
 import { withRetry, type RetryOptions } from './retry';
 import type { Rpc } from './rpc';
 import type { TensorInput } from './tensor';
-import { pushTensor } from './transport';
+import { pullTensor, pushTensor } from './transport';
 import { checkTrainerOptions, describeTrainerInfo, gradToUpload, integerIn, optimizerToProto, UINT32_MAX, type CheckedTrainerOptions } from './trainer-wire';
 
 export { checkTrainerOptions, describeTrainerInfo, gradToUpload, OPTIMIZER_SETTINGS, optimizerFromProto, optimizerToProto, randomIncarnation } from './trainer-wire';
@@ -189,13 +187,12 @@ export class TrainerChannel {
       deadlineSet: deadlineMs !== undefined,
       result: this.guard(async () => {
         const call = open(this.metadata.clone(), this.options(deadlineMs));
-        const [states] = await assembleFromEvents<{ byteLength: number }>(call, {
+        const states = await pullTensor<{ byteLength: number }>(call, {
           // The first message's own byte_length plays the tensor header's part.
           headerOf: (m, i) => (i === 0 ? { byteLength: (m as unknown as StatesChunk__Output).byteLength } : null),
-          maxBytes: bufferConstants.MAX_LENGTH,
           makeError,
-        }, { count: 1, abort: () => call.cancel(), closedEarly: 'the optimizer states stream closed early' });
-        return states!.data;
+        });
+        return states.data;
       }),
     };
   }

@@ -107,7 +107,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     return auth === null ? readied : withAuth(readied, service, auth, log);
   };
   // Streamed reads: TensorChunk.chunk is field 2.
-  const parameterService = withChunkSerializers(protos.gluonps.v1.ParameterService.service, CHUNKED_READ_METHODS, 'chunk', 2);
+  const parameterService = withChunkSerializers(protos.gluonps.v1.ParameterService.service, CHUNKED_READ_METHODS, 'chunk', 2, (msg) => log.warn(msg));
   server.addService(parameterService, guard('ParameterService', parameterServiceHandlers(store, log)));
   server.addService(protos.gluonps.v1.TrainerService.service, guard('TrainerService', trainerServiceHandlers(trainers, store, log)));
   let durability: Durability | null = null;

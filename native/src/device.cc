@@ -95,7 +95,12 @@ void Reserve(const Device& dev, Account& acc, int64_t bytes) {
 // the 2 MiB-aligned interior of the block is advised (madvise needs page-aligned bounds; the
 // heap around it is glibc's). Done here rather than process-wide
 // (GLIBC_TUNABLES=glibc.malloc.hugetlb=1), which also made the server's per-message gRPC
-// buffers slow to allocate. No effect where THP is off; errors are ignored (advice only).
+// buffers slow to allocate. The advice stays on the address range after the tensor is freed
+// and glibc may hand it to smaller blocks; with npm start's malloc settings freed memory stays
+// resident (no trim), so a reused range is not faulted again and the advice no longer matters
+// there. Memory calloc had to zero (a reused block) is already resident, advised or not. Each
+// advised block adds at most two mapping boundaries, merged with equally advised neighbours.
+// No effect where THP is off; errors are ignored (advice only).
 constexpr size_t kHugePage = size_t{2} << 20;
 constexpr size_t kAdviseHugeFrom = size_t{8} << 20;
 
