@@ -14,13 +14,8 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import {
-  FLOW_CONTROL_WINDOW_BYTES,
-  MAX_CHUNK_BYTES,
-  applyServerFlowControl,
-  clientChannelOptions,
-  serverOptions,
-} from '../server/rpc/transport';
+import { FLOW_CONTROL_WINDOW_BYTES, MAX_CHUNK_BYTES, clientChannelOptions } from '../common/wire/channel';
+import { applyServerFlowControl, serverOptions } from '../server/rpc/transport';
 import { BENCH_NODE_FLAGS, defaultRuntime, exitWithParent, startChild, type ChildRuntime } from './child-process';
 import { median } from './measure';
 

@@ -4,14 +4,12 @@
 // gets INVALID_ARGUMENT before a round trip; every semantic rule stays with the server.
 import type { Context as ProtoContext, Context__Output as ProtoContextOut } from '../protos/generated/gluonps/v1/Context';
 import type { DType__Output as ProtoDType } from '../protos/generated/gluonps/v1/DType';
-import type { GradReq__Output as ProtoGradReq } from '../protos/generated/gluonps/v1/GradReq';
 import type { Initializer, Initializer__Output } from '../protos/generated/gluonps/v1/Initializer';
-import type { InitializerKind__Output as ProtoInitKind } from '../protos/generated/gluonps/v1/InitializerKind';
 import type { ParameterInfo__Output } from '../protos/generated/gluonps/v1/ParameterInfo';
 import type { ParameterSpec as ProtoSpec } from '../protos/generated/gluonps/v1/ParameterSpec';
-import type { StorageType__Output as ProtoStorageType } from '../protos/generated/gluonps/v1/StorageType';
+import { DEVICE_TYPE_CODEC, DTYPE_CODEC, GRAD_REQ_CODEC, INIT_KIND_CODEC, STORAGE_TYPE_CODEC } from '../common/proto-enums';
 import { GluonPsError, invalidArgument, show, Status } from './errors';
-import { normalizeInit, type InitKind, type InitName, type InitSpec } from './init';
+import { normalizeInit, type InitName, type InitSpec } from './init';
 import { DTYPES, isDType, type DType } from './tensor';
 
 export type GradReq = 'write' | 'add' | 'null';
@@ -123,36 +121,16 @@ function bool(who: string, field: string, value: unknown): boolean {
 
 // --- Enums -------------------------------------------------------------------------------------
 
-const DTYPE_TO_PROTO: Record<DType, ProtoDType> = {
-  float32: 'DTYPE_FLOAT32', float64: 'DTYPE_FLOAT64', float16: 'DTYPE_FLOAT16', bfloat16: 'DTYPE_BFLOAT16',
-  int8: 'DTYPE_INT8', uint8: 'DTYPE_UINT8', int32: 'DTYPE_INT32', int64: 'DTYPE_INT64',
-};
-const GRAD_REQ_TO_PROTO: Record<GradReq, ProtoGradReq> = { write: 'GRAD_REQ_WRITE', add: 'GRAD_REQ_ADD', null: 'GRAD_REQ_NULL' };
-const STYPE_TO_PROTO: Record<StorageType, ProtoStorageType> = { default: 'STORAGE_TYPE_DEFAULT', row_sparse: 'STORAGE_TYPE_ROW_SPARSE' };
-const INIT_TO_PROTO: Record<InitKind, ProtoInitKind> = {
-  uniform: 'INITIALIZER_KIND_UNIFORM', normal: 'INITIALIZER_KIND_NORMAL', xavier: 'INITIALIZER_KIND_XAVIER',
-  msraprelu: 'INITIALIZER_KIND_MSRAPRELU', constant: 'INITIALIZER_KIND_CONSTANT', zero: 'INITIALIZER_KIND_ZERO',
-  one: 'INITIALIZER_KIND_ONE', orthogonal: 'INITIALIZER_KIND_ORTHOGONAL',
-};
-
-function invert<K extends string, V extends string>(map: Record<K, V>): Map<V, K> {
-  return new Map(Object.entries(map).map(([k, v]) => [v as V, k as K]));
-}
-const DTYPE_FROM_PROTO = invert(DTYPE_TO_PROTO);
-const GRAD_REQ_FROM_PROTO = invert(GRAD_REQ_TO_PROTO);
-const STYPE_FROM_PROTO = invert(STYPE_TO_PROTO);
-const INIT_FROM_PROTO = invert(INIT_TO_PROTO);
-
 /** A checked dtype as its proto enum name. */
 export function dtypeToProto(who: string, dtype: unknown): ProtoDType {
   if (!isDType(dtype)) throw invalidArgument(`${who}: unknown dtype ${show(dtype)}, expected one of ${DTYPES.join(', ')}`);
-  return DTYPE_TO_PROTO[dtype];
+  return DTYPE_CODEC.toProto(dtype);
 }
 
 /** A received dtype; UNSPECIFIED is the wire default float32, anything unknown is a broken peer. */
 export function dtypeFromProto(dtype: ProtoDType | string): DType {
-  if (dtype === 'DTYPE_UNSPECIFIED') return 'float32';
-  const d = DTYPE_FROM_PROTO.get(dtype as ProtoDType);
+  if (DTYPE_CODEC.isUnspecified(dtype)) return 'float32';
+  const d = DTYPE_CODEC.fromProto(dtype);
   if (d === undefined) throw new GluonPsError(Status.INTERNAL, `the server sent an unknown dtype ${show(dtype)}`);
   return d;
 }
@@ -166,7 +144,7 @@ export function contextToProto(who: string, ctx: unknown): ProtoContext {
     throw invalidArgument(`${who}: context must be cpu(i) or gpu(i), i.e. { deviceType: 'cpu' | 'gpu', deviceId: integer >= 0 }, ` +
       `got ${show(ctx)}`);
   }
-  return { deviceType: c.deviceType === 'gpu' ? 'DEVICE_TYPE_GPU' : 'DEVICE_TYPE_CPU', deviceId: c.deviceId };
+  return { deviceType: DEVICE_TYPE_CODEC.toProto(c.deviceType), deviceId: c.deviceId };
 }
 
 /** One context or a list of them, as initialize() and resetCtx() take. */
@@ -177,7 +155,7 @@ export function contextsToProto(who: string, ctx: Context | readonly Context[] |
 
 export function contextFromProto(ctx: ProtoContextOut): Context {
   // UNSPECIFIED is CPU by the wire contract.
-  return { deviceType: ctx.deviceType === 'DEVICE_TYPE_GPU' ? 'gpu' : 'cpu', deviceId: ctx.deviceId };
+  return { deviceType: DEVICE_TYPE_CODEC.fromProto(ctx.deviceType) ?? 'cpu', deviceId: ctx.deviceId };
 }
 
 // --- Initializers ------------------------------------------------------------------------------
@@ -186,7 +164,7 @@ export function contextFromProto(ctx: ProtoContextOut): Context {
 export function initToProto(who: string, value: InitSpec | InitName): Initializer {
   const spec = normalizeInit(who, value);
   const fields = spec as Record<string, unknown>;
-  const out: Initializer = { kind: INIT_TO_PROTO[spec.kind] };
+  const out: Initializer = { kind: INIT_KIND_CODEC.toProto(spec.kind) };
   for (const [key, v] of Object.entries(fields)) {
     if (key === 'kind' || v === undefined) continue;
     switch (key) {
@@ -211,7 +189,7 @@ export function initToProto(who: string, value: InitSpec | InitName): Initialize
 
 export function initFromProto(init: Initializer__Output | null): InitSpec | null {
   if (init === null) return null;
-  const kind = INIT_FROM_PROTO.get(init.kind);
+  const kind = INIT_KIND_CODEC.fromProto(init.kind);
   if (kind === undefined) return null;
   const fields: Record<string, unknown> = { kind };
   for (const key of ['scale', 'sigma', 'magnitude', 'slope'] as const) if (init[key] !== undefined) fields[key] = init[key];
@@ -242,12 +220,12 @@ export function specToProto(name: string, spec: ParameterSpec): ProtoSpec {
   if (spec.shape === undefined || spec.shape === null) out.shapeUnknown = true;
   else out.shape = checkDeclaredShape(who, spec.shape);
   if (spec.dtype !== undefined) out.dtype = dtypeToProto(who, spec.dtype);
-  if (spec.gradReq !== undefined) out.gradReq = GRAD_REQ_TO_PROTO[oneOf(who, 'gradReq', spec.gradReq ?? 'null', ['write', 'add', 'null'])];
+  if (spec.gradReq !== undefined) out.gradReq = GRAD_REQ_CODEC.toProto(oneOf(who, 'gradReq', spec.gradReq ?? 'null', GRAD_REQ_CODEC.names));
   if (spec.init !== undefined && spec.init !== null) out.init = initToProto(who, spec.init);
   if (spec.allowDeferredInit !== undefined) out.allowDeferredInit = bool(who, 'allowDeferredInit', spec.allowDeferredInit);
   if (spec.differentiable !== undefined) out.differentiable = bool(who, 'differentiable', spec.differentiable);
-  if (spec.stype !== undefined) out.stype = STYPE_TO_PROTO[oneOf(who, 'stype', spec.stype, ['default', 'row_sparse'])];
-  if (spec.gradStype !== undefined) out.gradStype = STYPE_TO_PROTO[oneOf(who, 'gradStype', spec.gradStype, ['default', 'row_sparse'])];
+  if (spec.stype !== undefined) out.stype = STORAGE_TYPE_CODEC.toProto(oneOf(who, 'stype', spec.stype, STORAGE_TYPE_CODEC.names));
+  if (spec.gradStype !== undefined) out.gradStype = STORAGE_TYPE_CODEC.toProto(oneOf(who, 'gradStype', spec.gradStype, STORAGE_TYPE_CODEC.names));
   if (spec.lrMult !== undefined) out.lrMult = finite(who, 'lrMult', spec.lrMult);
   if (spec.wdMult !== undefined) out.wdMult = finite(who, 'wdMult', spec.wdMult);
   return out;
@@ -261,9 +239,9 @@ export function describeFromProto(info: ParameterInfo__Output): ParameterDescrip
     name: spec.name,
     shape: spec.shapeUnknown ? null : [...spec.shape],
     dtype: dtypeFromProto(spec.dtype),
-    gradReq: GRAD_REQ_FROM_PROTO.get(spec.gradReq) ?? 'write',
-    stype: STYPE_FROM_PROTO.get(spec.stype) ?? 'default',
-    gradStype: STYPE_FROM_PROTO.get(spec.gradStype) ?? 'default',
+    gradReq: GRAD_REQ_CODEC.fromProto(spec.gradReq) ?? 'write',
+    stype: STORAGE_TYPE_CODEC.fromProto(spec.stype) ?? 'default',
+    gradStype: STORAGE_TYPE_CODEC.fromProto(spec.gradStype) ?? 'default',
     initialized: info.initialized,
     deferred: info.deferred,
     ctx: info.ctx.map(contextFromProto),

@@ -13,9 +13,11 @@
 import { status } from '@grpc/grpc-js';
 import { GluonPsError, invalidArgument, show } from './errors';
 
-/** Element types, as MXNet names them. */
-export const DTYPES = ['float32', 'float64', 'float16', 'bfloat16', 'int8', 'uint8', 'int32', 'int64'] as const;
-export type DType = (typeof DTYPES)[number];
+import { DTYPES, dtypeSize, isDType, type DType } from '../common/dtype';
+import { fmtShape } from '../common/shape';
+
+export { DTYPES, dtypeSize, isDType } from '../common/dtype';
+export type { DType } from '../common/dtype';
 
 /** The typed array holding each dtype; float16 and bfloat16 travel as their raw uint16 bits. */
 export interface ArrayTypes {
@@ -48,9 +50,6 @@ export type NestedNumbers = number | readonly NestedNumbers[];
 /** Everything a method that takes a value (setData, constant) accepts. */
 export type TensorInput = Tensor | TypedArray | NestedNumbers;
 
-const SIZES: Record<DType, number> = {
-  float32: 4, float64: 8, float16: 2, bfloat16: 2, int8: 1, uint8: 1, int32: 4, int64: 8,
-};
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -59,15 +58,6 @@ function requireLittleEndian(): void {
     throw new GluonPsError(status.UNIMPLEMENTED,
       'gluon-ps client: this host is big-endian; tensors travel as little-endian bytes and byte swapping is not implemented');
   }
-}
-
-export function isDType(value: unknown): value is DType {
-  return typeof value === 'string' && (DTYPES as readonly string[]).includes(value);
-}
-
-/** Bytes per element of `dtype`. */
-export function dtypeSize(dtype: DType): number {
-  return SIZES[dtype];
 }
 
 /** Element count of a shape (1 for a scalar); assumes validated dims. */
@@ -120,10 +110,6 @@ function matchesDType(data: ArrayBufferView, dtype: DType): boolean {
 
 function isTypedArray(value: unknown): value is ArrayBufferView {
   return ArrayBuffer.isView(value) && !(value instanceof DataView);
-}
-
-function fmtShape(shape: readonly unknown[]): string {
-  return `[${shape.join(',')}]`;
 }
 
 function describeValue(value: unknown): string {
@@ -240,7 +226,7 @@ function view(dtype: DType, buffer: ArrayBufferLike, byteOffset: number, length:
  */
 export function tensorFromBytes(shape: readonly number[], dtype: DType, bytes: Uint8Array): Tensor {
   requireLittleEndian();
-  const size = SIZES[dtype];
+  const size = dtypeSize(dtype);
   const length = shapeSize(shape);
   if (bytes.byteLength !== length * size) {
     throw new GluonPsError(status.INTERNAL,

@@ -11,12 +11,12 @@ export const OPTIMIZER_SETTINGS: readonly string[] = [...NUMBER_SETTINGS, ...BOO
 
 import { randomBytes } from 'node:crypto';
 import type { LrScheduler, LrScheduler__Output } from '../protos/generated/gluonps/v1/LrScheduler';
-import type { OptimizerKind } from '../protos/generated/gluonps/v1/OptimizerKind';
 import type { OptimizerSpec, OptimizerSpec__Output } from '../protos/generated/gluonps/v1/OptimizerSpec';
 import type { TensorHeader } from '../protos/generated/gluonps/v1/TensorHeader';
 import type { TrainerInfo__Output } from '../protos/generated/gluonps/v1/TrainerInfo';
-import type { LrSchedulerSpec } from '../server/trainer/lr-scheduler';
-import { OPTIMIZERS as OPTIMIZER_NAMES, type OptimizerName, type OptimizerParams } from '../server/trainer/optimizer-spec';
+import type { LrSchedulerSpec } from '../common/optimizer/lr-scheduler';
+import { OPTIMIZERS as OPTIMIZER_NAMES, type OptimizerName, type OptimizerParams } from '../common/optimizer/optimizer-spec';
+import { OPTIMIZER_KIND_CODEC, TIMEOUT_POLICY_CODEC, TRAINER_MODE_CODEC } from '../common/proto-enums';
 import { dtypeToProto, rowIdsToProto } from './convert';
 import { GluonPsError, invalidArgument, show, Status } from './errors';
 import { retrySettings, type RetryOptions } from './retry';
@@ -60,7 +60,7 @@ export function optimizerToProto(who: string, optimizer: unknown, params: Optimi
     throw invalidArgument(`${who}: optimizer settings must be an object such as { learningRate: 0.1 }, got ${show(params)}`);
   }
   unknownKeys(who, 'optimizer setting', params, OPTIMIZER_SETTINGS);
-  const out: OptimizerSpec = { kind: `OPTIMIZER_KIND_${optimizer.toUpperCase()}` as OptimizerKind };
+  const out: OptimizerSpec = { kind: OPTIMIZER_KIND_CODEC.toProto(optimizer as OptimizerName) };
   const fields = out as Record<string, unknown>;
   const given = params as Record<string, unknown>;
   for (const key of NUMBER_SETTINGS) {
@@ -115,13 +115,13 @@ function schedulerFromProto(s: LrScheduler__Output): LrSchedulerSpec {
 /** A received OptimizerSpec as { name, params }. */
 export function optimizerFromProto(m: OptimizerSpec__Output | null): { name: OptimizerName; params: OptimizerParams } {
   if (m === null) throw new GluonPsError(Status.INTERNAL, 'the server described a trainer without an optimizer');
-  const name = m.kind.replace(/^OPTIMIZER_KIND_/, '').toLowerCase();
-  if (!(OPTIMIZER_NAMES as readonly string[]).includes(name)) throw new GluonPsError(Status.INTERNAL, `the server sent an unknown optimizer kind ${show(m.kind)}`);
+  const name = OPTIMIZER_KIND_CODEC.fromProto(m.kind);
+  if (name === undefined) throw new GluonPsError(Status.INTERNAL, `the server sent an unknown optimizer kind ${show(m.kind)}`);
   const params: OptimizerParams = {};
   const fields = params as Record<string, unknown>;
   for (const key of [...NUMBER_SETTINGS, ...BOOL_SETTINGS]) if (m[key] !== undefined) fields[key] = m[key];
   if (m.lrScheduler !== null && m.lrScheduler.kind !== '') params.lrScheduler = schedulerFromProto(m.lrScheduler);
-  return { name: name as OptimizerName, params };
+  return { name, params };
 }
 
 /** A received TrainerInfo as the user sees it. */
@@ -129,7 +129,7 @@ export function describeTrainerInfo(info: TrainerInfo__Output): TrainerDescripto
   return {
     name: info.name,
     params: [...info.params],
-    mode: info.mode === 'TRAINER_MODE_ASYNC' ? 'async' : 'sync',
+    mode: TRAINER_MODE_CODEC.fromProto(info.mode) ?? 'sync',
     numWorkers: info.numWorkers,
     step: info.step,
     learningRate: info.learningRate,
@@ -137,7 +137,7 @@ export function describeTrainerInfo(info: TrainerInfo__Output): TrainerDescripto
     workersLeft: [...info.workersLeft],
     waitingFor: [...info.waitingFor],
     stepTimeoutMs: info.stepTimeoutMs,
-    timeoutPolicy: info.timeoutPolicy === 'TIMEOUT_POLICY_QUORUM' ? 'quorum' : 'fail',
+    timeoutPolicy: TIMEOUT_POLICY_CODEC.fromProto(info.timeoutPolicy) ?? 'fail',
     quorum: info.quorum,
     optimizer: optimizerFromProto(info.optimizer),
   };

@@ -30,7 +30,8 @@ import type { StepResponse__Output } from '../protos/generated/gluonps/v1/StepRe
 import type { TrainerInfo__Output } from '../protos/generated/gluonps/v1/TrainerInfo';
 import type { TrainerServiceClient } from '../protos/generated/gluonps/v1/TrainerService';
 import { loadProtos } from '../protos/load';
-import { buildOptimizer, learningRateAt, type OptimizerConfig, type OptimizerName, type OptimizerParams } from '../server/trainer/optimizer-spec';
+import { buildOptimizer, learningRateAt, type OptimizerConfig, type OptimizerName, type OptimizerParams } from '../common/optimizer/optimizer-spec';
+import { TIMEOUT_POLICY_CODEC, TRAINER_MODE_CODEC } from '../common/proto-enums';
 import { GluonPsError, invalidArgument, show, Status, toGluonPsError } from './errors';
 import type { Parameter } from './parameter';
 import { withRetry, type RetryOptions } from './retry';
@@ -45,9 +46,9 @@ export type { CheckedTrainerOptions } from './trainer-wire';
 // --- Public types ------------------------------------------------------------------------------
 
 // The optimizer names and settings are defined once, next to the server's validation of them.
-export { OPTIMIZERS as OPTIMIZER_NAMES } from '../server/trainer/optimizer-spec';
-export type { LrSchedulerSpec } from '../server/trainer/lr-scheduler';
-export type { OptimizerName, OptimizerParams } from '../server/trainer/optimizer-spec';
+export { OPTIMIZERS as OPTIMIZER_NAMES } from '../common/optimizer/optimizer-spec';
+export type { LrSchedulerSpec } from '../common/optimizer/lr-scheduler';
+export type { OptimizerName, OptimizerParams } from '../common/optimizer/optimizer-spec';
 
 export type TrainerMode = 'sync' | 'async';
 export type TimeoutPolicy = 'fail' | 'quorum';
@@ -244,10 +245,10 @@ export async function createTrainer(
     name,
     params: names,
     optimizer: spec,
-    mode: opts.mode === 'async' ? 'TRAINER_MODE_ASYNC' : 'TRAINER_MODE_SYNC',
+    mode: TRAINER_MODE_CODEC.toProto(opts.mode === 'async' ? 'async' : 'sync'),
     numWorkers: opts.numWorkers,
     ...(opts.stepTimeoutMs === undefined ? {} : { stepTimeoutMs: opts.stepTimeoutMs }),
-    timeoutPolicy: opts.timeoutPolicy === 'quorum' ? 'TIMEOUT_POLICY_QUORUM' : 'TIMEOUT_POLICY_FAIL',
+    timeoutPolicy: TIMEOUT_POLICY_CODEC.toProto(opts.timeoutPolicy === 'quorum' ? 'quorum' : 'fail'),
     quorum: opts.quorum,
     workerId: opts.workerId,
   };
@@ -295,7 +296,7 @@ export class Trainer {
     this.#config = config;
     this.name = info.name;
     this.params = Object.freeze([...info.params]);
-    this.mode = info.mode === 'TRAINER_MODE_ASYNC' ? 'async' : 'sync';
+    this.mode = TRAINER_MODE_CODEC.fromProto(info.mode) ?? 'sync';
     this.numWorkers = info.numWorkers;
     this.workerId = options.workerId;
     this.incarnation = options.incarnation;

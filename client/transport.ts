@@ -2,8 +2,8 @@
 // (set_data, declare_constant) and pull one or several tensors from a server-streaming call
 // (data, list_data, grad, row_sparse_data...), both honouring backpressure and assembling
 // into one preallocated buffer per tensor. The stream rules and the copy accounting live in
-// server/rpc/chunks.ts, shared with the server so both ends implement one definition of the
-// wire format; channel options come from server/rpc/transport.ts for the same reason.
+// common/wire/chunks.ts, shared with the server so both ends implement one definition of the
+// wire format; channel options come from common/wire/channel.ts for the same reason.
 import { constants as bufferConstants } from 'node:buffer';
 import type * as grpc from '@grpc/grpc-js';
 import {
@@ -12,12 +12,14 @@ import {
   type CollectOptions,
   type CollectedTensor,
   type HeaderLike,
+  type MakeTransportError,
   type WriteTensorOptions,
-} from '../server/rpc/chunks';
+} from '../common/wire/chunks';
+import { GluonPsError } from './errors';
 
-export { clientChannelOptions, MAX_CHUNK_BYTES } from '../server/rpc/transport';
-export { CHUNKED_READ_METHODS, withChunkDeserializers } from '../server/rpc/chunks';
-export type { CollectedTensor } from '../server/rpc/chunks';
+export { clientChannelOptions, MAX_CHUNK_BYTES } from '../common/wire/channel';
+export { CHUNKED_READ_METHODS, withChunkDeserializers } from '../common/wire/chunks';
+export type { CollectedTensor } from '../common/wire/chunks';
 
 /**
  * Starts a client-streaming call with `open`, sends `first` (name + header) and `data` in
@@ -29,7 +31,7 @@ export function pushTensor<Req extends object, Res, C extends string = 'chunk'>(
   open: (callback: grpc.requestCallback<Res>) => grpc.ClientWritableStream<Req>,
   first: Omit<Req, C>,
   data: Uint8Array,
-  options: Omit<WriteTensorOptions<C>, 'signal'> = {},
+  options: Partial<Omit<WriteTensorOptions<C>, 'signal'>> = {},
 ): Promise<Res> {
   return new Promise<Res>((resolve, reject) => {
     const replied = new AbortController();
@@ -39,7 +41,7 @@ export function pushTensor<Req extends object, Res, C extends string = 'chunk'>(
       else if (reply === undefined) reject(new Error('pushTensor: the call completed without a reply'));
       else resolve(reply);
     });
-    writeTensor(call, first, data, { ...options, signal: replied.signal }).then(
+    writeTensor(call, first, data, { makeError: clientError, ...options, signal: replied.signal }).then(
       () => call.end(),
       (err: unknown) => {
         // Once the server replied, its status (delivered to the callback) is the real outcome.
@@ -51,8 +53,14 @@ export function pushTensor<Req extends object, Res, C extends string = 'chunk'>(
   });
 }
 
-/** CollectOptions with maxBytes optional: a client accepts what the server chose to send. */
-export type PullOptions<H> = Omit<CollectOptions<H>, 'maxBytes'> & { maxBytes?: number };
+/** The client's stream errors: a GluonPsError carrying the status. */
+const clientError: MakeTransportError = (code, message) => new GluonPsError(code, message);
+
+/**
+ * CollectOptions with maxBytes optional (a client accepts what the server chose to send) and
+ * makeError defaulting to GluonPsError.
+ */
+export type PullOptions<H> = Omit<CollectOptions<H>, 'maxBytes' | 'makeError'> & { maxBytes?: number; makeError?: MakeTransportError };
 
 /** Reads a server stream holding exactly one tensor (data, grad, row_sparse_data). */
 export async function pullTensor<H extends HeaderLike>(
@@ -71,11 +79,11 @@ export async function pullTensors<H extends HeaderLike>(
   return assemble<H>(call, withLimit(options), Infinity);
 }
 
-/** The stream's tensors via assembleFromEvents (server/rpc/chunks.ts); a bad stream is cancelled. */
+/** The stream's tensors via assembleFromEvents (common/wire/chunks.ts); a bad stream is cancelled. */
 function assemble<H extends HeaderLike>(call: grpc.ClientReadableStream<object>, options: CollectOptions<H>, count: number): Promise<CollectedTensor<H>[]> {
   return assembleFromEvents<H>(call, options, { count, abort: () => call.cancel(), closedEarly: 'the stream closed before all tensors arrived' });
 }
 
 function withLimit<H>(options: PullOptions<H>): CollectOptions<H> {
-  return { ...options, maxBytes: options.maxBytes ?? bufferConstants.MAX_LENGTH };
+  return { ...options, maxBytes: options.maxBytes ?? bufferConstants.MAX_LENGTH, makeError: options.makeError ?? clientError };
 }

@@ -3,45 +3,29 @@
 // jobs run at once so the libuv pool (shared with grpc-js DNS, fs and zlib) never starves.
 import { addon, DeviceTypeCode, DTypeCode, OptimKindCode } from './binding';
 import type { MemoryStats, NativeOps, NativeTensor } from './binding';
+import { DTYPES, DTYPE_INFO, isDType, type DType } from '../common/dtype';
 
 export { OptimKindCode } from './binding';
 export type { MemoryStats } from './binding';
 
-export const DTYPES = ['float32', 'float64', 'float16', 'bfloat16', 'int8', 'uint8', 'int32', 'int64'] as const;
-export type DType = (typeof DTYPES)[number];
+// The dtype table is common/dtype.ts; the addon's dtype codes are its MXNet type flags.
+export { DTYPES, dtypeSize, isDType, isFloatDType } from '../common/dtype';
+export type { DType } from '../common/dtype';
 
-const CODE_OF: Record<DType, DTypeCode> = {
-  float32: DTypeCode.Float32,
-  float64: DTypeCode.Float64,
-  float16: DTypeCode.Float16,
-  bfloat16: DTypeCode.Bfloat16,
-  int8: DTypeCode.Int8,
-  uint8: DTypeCode.Uint8,
-  int32: DTypeCode.Int32,
-  int64: DTypeCode.Int64,
-};
-const NAME_OF = new Map<number, DType>(Object.entries(CODE_OF).map(([k, v]) => [v, k as DType]));
-const SIZE_OF: Record<DType, number> = {
-  float32: 4, float64: 8, float16: 2, bfloat16: 2, int8: 1, uint8: 1, int32: 4, int64: 8,
-};
+const NAME_OF = new Map<number, DType>(DTYPES.map((d) => [DTYPE_INFO[d].mxnetFlag, d]));
+// The binding's DTypeCode enum and the shared table must name the same codes; a mismatch would
+// make every tensor the wrong type, so it stops the load.
+for (const d of DTYPES) {
+  const enumCode = DTypeCode[(d[0]!.toUpperCase() + d.slice(1)) as keyof typeof DTypeCode];
+  if (enumCode !== DTYPE_INFO[d].mxnetFlag) {
+    throw new Error(`gluon-ps native: dtype ${d} has code ${String(enumCode)} in native/binding.ts but ${DTYPE_INFO[d].mxnetFlag} in common/dtype.ts`);
+  }
+}
 
 export const MAX_RANK = 8;
 
-export function isDType(value: unknown): value is DType {
-  return typeof value === 'string' && (DTYPES as readonly string[]).includes(value);
-}
-export function dtypeCode(dtype: DType): number {
-  return CODE_OF[dtype];
-}
-/** The dtype for an MXNet type flag, or undefined for flags we do not store (bool, int16…). */
-export function dtypeFromCode(code: number): DType | undefined {
-  return NAME_OF.get(code);
-}
-export function dtypeSize(dtype: DType): number {
-  return SIZE_OF[dtype];
-}
-export function isFloatDType(dtype: DType): boolean {
-  return dtype === 'float32' || dtype === 'float64' || dtype === 'float16' || dtype === 'bfloat16';
+export function dtypeCode(dtype: DType): DTypeCode {
+  return DTYPE_INFO[dtype].mxnetFlag;
 }
 
 export interface Device {
@@ -173,7 +157,7 @@ function allocate(device: Device, dtype: DType, shape: readonly number[], uninit
   if (!isDType(dtype)) throw new KernelError(`unknown dtype '${String(dtype)}', expected one of ${DTYPES.join(', ')}`);
   shapeSize(shape);
   try {
-    return new DeviceTensor(addon.empty(typeCode(device), device.id, CODE_OF[dtype], [...shape], uninitialized));
+    return new DeviceTensor(addon.empty(typeCode(device), device.id, dtypeCode(dtype), [...shape], uninitialized));
   } catch (err) {
     rethrow(err);
   }

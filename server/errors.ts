@@ -1,20 +1,20 @@
 // errors.ts: the one error type the service raises on purpose. A ServerError carries a gRPC
 // status code and a message naming the parameter, what was expected and what was received;
 // anything else that escapes a handler becomes INTERNAL with a generic message (rpc layer).
+// Validation shared with the client (common/) throws StatusError, of which ServerError is one.
 import { status } from '@grpc/grpc-js';
+import { StatusError } from '../common/status-error';
 
 export { status as Status } from '@grpc/grpc-js';
+export { fmtShape } from '../common/shape';
+export { StatusError } from '../common/status-error';
 
-export class ServerError extends Error {
+export class ServerError extends StatusError {
   override name = 'ServerError';
-  constructor(
-    readonly code: status,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
+/** The server's stream errors (common/wire/chunks.ts takes a factory from each end). */
+export const streamError = (code: status, message: string): ServerError => new ServerError(code, message);
 export const notFound = (msg: string): ServerError => new ServerError(status.NOT_FOUND, msg);
 export const invalid = (msg: string): ServerError => new ServerError(status.INVALID_ARGUMENT, msg);
 export const precondition = (msg: string): ServerError => new ServerError(status.FAILED_PRECONDITION, msg);
@@ -25,8 +25,4 @@ export const unavailable = (msg: string): ServerError => new ServerError(status.
 /** `parameter 'name'` (or `constant 'name'`), the subject of every message. */
 export function subject(name: string, isConstant = false): string {
   return `${isConstant ? 'constant' : 'parameter'} '${name}'`;
-}
-
-export function fmtShape(shape: readonly number[] | null): string {
-  return shape === null ? 'unknown' : `[${shape.join(',')}]`;
 }

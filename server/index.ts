@@ -14,7 +14,7 @@ import { createLogger } from './log';
 import { parameterServiceHandlers } from './rpc/parameter-service';
 import { trainerServiceHandlers } from './rpc/trainer-service';
 import { adminServiceHandlers } from './rpc/admin-service';
-import { CHUNKED_READ_METHODS } from './rpc/chunks';
+import { CHUNKED_READ_METHODS } from '../common/wire/chunks';
 import { withChunkSerializers } from './rpc/framing';
 import { applyServerFlowControl, serverOptions } from './rpc/transport';
 import { ParameterStore } from './store/parameter-store';

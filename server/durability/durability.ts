@@ -8,7 +8,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { unavailable, type ServerError } from '../errors';
-import { safetensorsLayout, openSafetensors } from '../formats/safetensors';
+import { safetensorsLayout, openSafetensors } from '../../common/formats/safetensors';
 import type { ParameterEntry, ParameterStore } from '../store/parameter-store';
 import type { Trainer } from '../trainer/trainer';
 import { Mutex } from '../store/mutex';

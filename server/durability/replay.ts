@@ -5,8 +5,8 @@
 import type { DType, Device } from '../../native/index';
 import type { ParameterStore } from '../store/parameter-store';
 import type { InitSpec, ParameterSpecInput } from '../store/spec';
-import { buildOptimizer } from '../trainer/optimizer-spec';
-import type { OptimizerParams } from '../trainer/optimizer-spec';
+import { buildOptimizer } from '../../common/optimizer/optimizer-spec';
+import type { OptimizerParams } from '../../common/optimizer/optimizer-spec';
 import type { TrainerRegistry } from '../trainer/registry';
 import type { CallKey, TrainerSpec } from '../trainer/trainer';
 import type { JournalMeta } from './journal';

@@ -1,9 +1,9 @@
 // calls.ts: adapters from async functions to grpc-js handlers. They are the one place where
-// errors become statuses: a ServerError keeps its code and message; anything else is logged
+// errors become statuses: a StatusError (ServerError, or a shared validation's) keeps its code and message; anything else is logged
 // with its detail and reaches the client as INTERNAL with a generic message.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { ServerError } from '../errors';
+import { StatusError } from '../errors';
 
 export interface CallContext {
   log: Logger;
@@ -11,7 +11,7 @@ export interface CallContext {
 }
 
 function toStatus(ctx: CallContext, err: unknown, param: string | undefined): Partial<grpc.StatusObject> {
-  if (err instanceof ServerError) {
+  if (err instanceof StatusError) {
     ctx.log.info({ method: ctx.method, param, code: grpc.status[err.code], msg: err.message }, 'call failed');
     return { code: err.code, details: err.message };
   }

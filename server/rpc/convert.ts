@@ -3,84 +3,50 @@
 import type { DType, Device } from '../../native/index';
 import { invalid } from '../errors';
 import type { Descriptor } from '../store/parameter-store';
-import type { GradReq, InitSpec, ParameterSpecInput, StorageType } from '../store/spec';
+import type { InitSpec, ParameterSpecInput } from '../store/spec';
+import { DEVICE_TYPE_CODEC, DTYPE_CODEC, GRAD_REQ_CODEC, INIT_KIND_CODEC, STORAGE_TYPE_CODEC, type EnumCodec } from '../../common/proto-enums';
 import type { Context, Context__Output } from '../../protos/generated/gluonps/v1/Context';
 import type { Initializer__Output } from '../../protos/generated/gluonps/v1/Initializer';
 import type { ParameterInfo } from '../../protos/generated/gluonps/v1/ParameterInfo';
 import type { ParameterSpec__Output } from '../../protos/generated/gluonps/v1/ParameterSpec';
 import type { TensorHeader__Output } from '../../protos/generated/gluonps/v1/TensorHeader';
 
-const DTYPE_FROM_WIRE: Record<string, DType> = {
-  DTYPE_FLOAT32: 'float32',
-  DTYPE_FLOAT64: 'float64',
-  DTYPE_FLOAT16: 'float16',
-  DTYPE_BFLOAT16: 'bfloat16',
-  DTYPE_INT8: 'int8',
-  DTYPE_UINT8: 'uint8',
-  DTYPE_INT32: 'int32',
-  DTYPE_INT64: 'int64',
-};
-const DTYPE_TO_WIRE = Object.fromEntries(Object.entries(DTYPE_FROM_WIRE).map(([k, v]) => [v, k])) as Record<DType, string>;
+/**
+ * A received enum value through its shared codec: UNSPECIFIED gives `fallback` (undefined:
+ * "not set", which the store fills with its default), anything unknown is INVALID_ARGUMENT.
+ */
+function enumFromWire<T extends string, P extends string>(who: string, codec: EnumCodec<T, P>, value: unknown, fallback?: T, field = codec.what): T | undefined {
+  if (codec.isUnspecified(value)) return fallback;
+  const v = codec.fromProto(value);
+  if (v === undefined) throw invalid(`${who}: unknown ${field} ${JSON.stringify(value)}, expected one of ${codec.protoNames.join(', ')}`);
+  return v;
+}
 
 /** A wire dtype; UNSPECIFIED gives `fallback` (or is an error when there is none). */
 export function dtypeFromWire(who: string, value: unknown, fallback?: DType): DType {
-  if ((value === 'DTYPE_UNSPECIFIED' || value === 0 || value === undefined) && fallback !== undefined) return fallback;
-  const d = typeof value === 'string' ? DTYPE_FROM_WIRE[value] : undefined;
-  if (d === undefined) throw invalid(`${who}: unknown dtype ${JSON.stringify(value)}, expected one of ${Object.keys(DTYPE_FROM_WIRE).join(', ')}`);
+  const d = enumFromWire(who, DTYPE_CODEC, value, fallback);
+  if (d === undefined) throw invalid(`${who}: unknown dtype ${JSON.stringify(value)}, expected one of ${DTYPE_CODEC.protoNames.join(', ')}`);
   return d;
-}
-export function dtypeToWire(d: DType): string {
-  return DTYPE_TO_WIRE[d];
-}
-
-const GRAD_REQ: Record<string, GradReq | undefined> = {
-  GRAD_REQ_UNSPECIFIED: undefined,
-  GRAD_REQ_WRITE: 'write',
-  GRAD_REQ_ADD: 'add',
-  GRAD_REQ_NULL: 'null',
-};
-const STYPE: Record<string, StorageType | undefined> = {
-  STORAGE_TYPE_UNSPECIFIED: undefined,
-  STORAGE_TYPE_DEFAULT: 'default',
-  STORAGE_TYPE_ROW_SPARSE: 'row_sparse',
-};
-
-function enumFromWire<T>(who: string, field: string, table: Record<string, T | undefined>, value: unknown): T | undefined {
-  if (typeof value === 'string' && value in table) return table[value];
-  throw invalid(`${who}: unknown ${field} ${JSON.stringify(value)}, expected one of ${Object.keys(table).join(', ')}`);
 }
 
 export function contextFromWire(who: string, c: Context__Output | null | undefined): Device | null {
   if (c === null || c === undefined) return null;
-  const type = c.deviceType === 'DEVICE_TYPE_GPU' ? 'gpu' : c.deviceType === 'DEVICE_TYPE_CPU' || c.deviceType === 'DEVICE_TYPE_UNSPECIFIED' ? 'cpu' : null;
-  if (type === null) throw invalid(`${who}: unknown device type ${JSON.stringify(c.deviceType)}, expected DEVICE_TYPE_CPU or DEVICE_TYPE_GPU`);
+  const type = enumFromWire(who, DEVICE_TYPE_CODEC, c.deviceType, 'cpu')!;
   return { type, id: c.deviceId };
 }
 export function contextsFromWire(who: string, list: Context__Output[]): Device[] | null {
   return list.length === 0 ? null : list.map((c) => contextFromWire(who, c)!);
 }
 export function contextToWire(d: Device): Context {
-  return { deviceType: d.type === 'gpu' ? 'DEVICE_TYPE_GPU' : 'DEVICE_TYPE_CPU', deviceId: d.id };
+  return { deviceType: DEVICE_TYPE_CODEC.toProto(d.type), deviceId: d.id };
 }
-
-const INIT_KIND: Record<string, InitSpec['kind'] | undefined> = {
-  INITIALIZER_KIND_UNSPECIFIED: undefined,
-  INITIALIZER_KIND_UNIFORM: 'uniform',
-  INITIALIZER_KIND_NORMAL: 'normal',
-  INITIALIZER_KIND_XAVIER: 'xavier',
-  INITIALIZER_KIND_MSRAPRELU: 'msraprelu',
-  INITIALIZER_KIND_CONSTANT: 'constant',
-  INITIALIZER_KIND_ZERO: 'zero',
-  INITIALIZER_KIND_ONE: 'one',
-  INITIALIZER_KIND_ORTHOGONAL: 'orthogonal',
-};
 
 const orUndefined = <T extends string>(s: string): T | undefined => (s === '' ? undefined : (s as T));
 
 /** A wire initializer, or null when absent or UNSPECIFIED (Gluon's init=None). */
 export function initFromWire(who: string, m: Initializer__Output | null | undefined): InitSpec | null {
   if (m === null || m === undefined) return null;
-  const kind = enumFromWire(who, 'initializer kind', INIT_KIND, m.kind);
+  const kind = enumFromWire(who, INIT_KIND_CODEC, m.kind);
   switch (kind) {
     case undefined: return null;
     case 'uniform': return { kind, scale: m.scale };
@@ -99,8 +65,7 @@ export function initFromWire(who: string, m: Initializer__Output | null | undefi
 
 export function initToWire(init: InitSpec | null): Initializer__Output | null {
   if (init === null) return null;
-  const kind = Object.entries(INIT_KIND).find(([, v]) => v === init.kind)![0];
-  const base: Initializer__Output = { kind: kind as Initializer__Output['kind'], rndType: '', factorType: '', randType: '', values: [] };
+  const base: Initializer__Output = { kind: INIT_KIND_CODEC.toProto(init.kind), rndType: '', factorType: '', randType: '', values: [] };
   switch (init.kind) {
     case 'uniform': return { ...base, scale: init.scale };
     case 'normal': return { ...base, sigma: init.sigma };
@@ -119,19 +84,16 @@ export function specFromWire(m: ParameterSpec__Output | null): ParameterSpecInpu
     name: m.name,
     shape: m.shapeUnknown ? null : m.shape,
     dtype: dtypeFromWire(who, m.dtype, 'float32'),
-    gradReq: enumFromWire(who, 'grad_req', GRAD_REQ, m.gradReq),
+    gradReq: enumFromWire(who, GRAD_REQ_CODEC, m.gradReq),
     init: initFromWire(who, m.init),
     allowDeferredInit: m.allowDeferredInit,
     differentiable: m.differentiable,
-    stype: enumFromWire(who, 'stype', STYPE, m.stype),
-    gradStype: enumFromWire(who, 'grad_stype', STYPE, m.gradStype),
+    stype: enumFromWire(who, STORAGE_TYPE_CODEC, m.stype, undefined, 'stype'),
+    gradStype: enumFromWire(who, STORAGE_TYPE_CODEC, m.gradStype, undefined, 'grad_stype'),
     lrMult: m.lrMult,
     wdMult: m.wdMult,
   };
 }
-
-const wireGradReq = (g: GradReq): string => `GRAD_REQ_${g.toUpperCase()}`;
-const wireStype = (s: StorageType): string => (s === 'default' ? 'STORAGE_TYPE_DEFAULT' : 'STORAGE_TYPE_ROW_SPARSE');
 
 export function infoToWire(d: Descriptor): ParameterInfo {
   return {
@@ -139,13 +101,13 @@ export function infoToWire(d: Descriptor): ParameterInfo {
       name: d.name,
       shape: d.shape ?? [],
       shapeUnknown: d.shape === null,
-      dtype: dtypeToWire(d.dtype) as ParameterInfo extends { spec?: infer S } ? S extends { dtype?: infer T } ? T : never : never,
-      gradReq: wireGradReq(d.gradReq) as never,
-      init: initToWire(d.init) as never,
+      dtype: DTYPE_CODEC.toProto(d.dtype),
+      gradReq: GRAD_REQ_CODEC.toProto(d.gradReq),
+      init: initToWire(d.init),
       allowDeferredInit: d.allowDeferredInit,
       differentiable: d.differentiable,
-      stype: wireStype(d.stype) as never,
-      gradStype: wireStype(d.gradStype) as never,
+      stype: STORAGE_TYPE_CODEC.toProto(d.stype),
+      gradStype: STORAGE_TYPE_CODEC.toProto(d.gradStype),
       lrMult: d.lrMult,
       wdMult: d.wdMult,
     },

@@ -4,14 +4,15 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { DeviceTensor } from '../../native/index';
 import type { Logger } from 'pino';
-import { exists, notFound, subject } from '../errors';
+import { exists, notFound, streamError, subject } from '../errors';
 import type { HostTensor, ParameterStore, RowSparseSnapshot, TensorSnapshot } from '../store/parameter-store';
 import type { ParameterServiceHandlers } from '../../protos/generated/gluonps/v1/ParameterService';
 import type { TensorChunk } from '../../protos/generated/gluonps/v1/TensorChunk';
 import { clientStream, serverStream, unary } from './calls';
 import type { CallContext } from './calls';
-import { writeTensor, type UploadCall } from './chunks';
-import { contextFromWire, contextsFromWire, contextToWire, dtypeFromWire, dtypeToWire, headerShape, infoToWire, initFromWire, specFromWire } from './convert';
+import { writeTensor, type UploadCall } from '../../common/wire/chunks';
+import { DTYPE_CODEC } from '../../common/proto-enums';
+import { contextFromWire, contextsFromWire, contextToWire, dtypeFromWire, headerShape, infoToWire, initFromWire, specFromWire } from './convert';
 import { receiveUpload } from './uploads';
 
 async function sendSnapshots(call: grpc.ServerWritableStream<unknown, TensorChunk>, snaps: Array<TensorSnapshot | RowSparseSnapshot>, signal: AbortSignal): Promise<void> {
@@ -26,13 +27,13 @@ async function sendEach(call: grpc.ServerWritableStream<unknown, TensorChunk>, s
   for (const s of snaps) {
     const header = {
       shape: s.shape,
-      dtype: dtypeToWire(s.dtype) as never,
+      dtype: DTYPE_CODEC.toProto(s.dtype),
       byteLength: s.bytes.byteLength,
       version: Number(s.version),
       rowIds: 'indices' in s ? Array.from(s.indices, Number) : [],
       ctx: contextToWire(s.ctx),
     };
-    await writeTensor<TensorChunk>(call, { header }, s.bytes, { signal });
+    await writeTensor<TensorChunk>(call, { header }, s.bytes, { signal, makeError: streamError });
   }
 }
 

@@ -2,11 +2,12 @@
 // TrainerRegistry / Trainer calls and back; gradients and state snapshots move as chunked
 // streams. The optimizer arrives as typed data (OptimizerSpec), never as code.
 import type { Logger } from 'pino';
-import { invalid, subject } from '../errors';
+import { OPTIMIZER_KIND_CODEC, TIMEOUT_POLICY_CODEC, TRAINER_MODE_CODEC } from '../../common/proto-enums';
+import { invalid, streamError, subject } from '../errors';
 import type { ParameterStore } from '../store/parameter-store';
-import type { LrSchedulerSpec } from '../trainer/lr-scheduler';
-import { buildOptimizer } from '../trainer/optimizer-spec';
-import type { OptimizerConfig, OptimizerParams } from '../trainer/optimizer-spec';
+import type { LrSchedulerSpec } from '../../common/optimizer/lr-scheduler';
+import { buildOptimizer } from '../../common/optimizer/optimizer-spec';
+import type { OptimizerConfig, OptimizerParams } from '../../common/optimizer/optimizer-spec';
 import type { TrainerRegistry } from '../trainer/registry';
 import type { CallKey, Trainer } from '../trainer/trainer';
 import type { GradUpload__Output } from '../../protos/generated/gluonps/v1/GradUpload';
@@ -17,20 +18,9 @@ import type { StatesChunk, StatesChunk__Output } from '../../protos/generated/gl
 import type { TrainerInfo } from '../../protos/generated/gluonps/v1/TrainerInfo';
 import type { TrainerServiceHandlers } from '../../protos/generated/gluonps/v1/TrainerService';
 import { clientStream, serverStream, unary } from './calls';
-import { receiveTensor, writeTensor, type UploadCall } from './chunks';
+import { receiveTensor, writeTensor, type UploadCall } from '../../common/wire/chunks';
 import { headerShape } from './convert';
 import { receiveUpload } from './uploads';
-
-const KIND: Record<string, string> = {
-  OPTIMIZER_KIND_SGD: 'sgd',
-  OPTIMIZER_KIND_NAG: 'nag',
-  OPTIMIZER_KIND_ADAM: 'adam',
-  OPTIMIZER_KIND_ADAMW: 'adamw',
-  OPTIMIZER_KIND_ADAGRAD: 'adagrad',
-  OPTIMIZER_KIND_RMSPROP: 'rmsprop',
-  OPTIMIZER_KIND_FTRL: 'ftrl',
-  OPTIMIZER_KIND_LAMB: 'lamb',
-};
 
 /** Largest optimizer-state snapshot accepted by LoadStates. */
 const MAX_STATES_BYTES = 64 * 2 ** 30;
@@ -55,8 +45,8 @@ function schedulerFromWire(s: LrScheduler__Output | null): LrSchedulerSpec | nul
 
 function optimizerFromWire(who: string, m: OptimizerSpec__Output | null): OptimizerConfig {
   if (m === null) throw invalid(`${who}: the request has no optimizer`);
-  const name = KIND[m.kind];
-  if (name === undefined) throw invalid(`${who}: unknown optimizer kind ${JSON.stringify(m.kind)}, expected one of ${Object.keys(KIND).join(', ')}`);
+  const name = OPTIMIZER_KIND_CODEC.fromProto(m.kind);
+  if (name === undefined) throw invalid(`${who}: unknown optimizer kind ${JSON.stringify(m.kind)}, expected one of ${OPTIMIZER_KIND_CODEC.protoNames.join(', ')}`);
   const { kind: _kind, lrScheduler, ...rest } = m;
   const params: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(rest)) if (!k.startsWith('_') && v !== undefined) params[k] = v;
@@ -67,8 +57,7 @@ function optimizerFromWire(who: string, m: OptimizerSpec__Output | null): Optimi
 
 function optimizerToWire(cfg: OptimizerConfig, learningRate: number): OptimizerSpec {
   const { lrScheduler, ...params } = cfg.params as OptimizerParams;
-  const kind = Object.entries(KIND).find(([, v]) => v === cfg.name)![0] as OptimizerSpec['kind'];
-  const out: OptimizerSpec = { kind };
+  const out: OptimizerSpec = { kind: OPTIMIZER_KIND_CODEC.toProto(cfg.name) };
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) (out as Record<string, unknown>)[k] = v;
   out.learningRate = learningRate;
   if (lrScheduler) out.lrScheduler = { ...(lrScheduler as LrScheduler) };
@@ -86,7 +75,7 @@ function infoOf(t: Trainer): TrainerInfo {
     name: t.spec.name,
     params: t.spec.params,
     optimizer: optimizerToWire(t.spec.optimizer, st.baseLearningRate),
-    mode: t.spec.mode === 'sync' ? 'TRAINER_MODE_SYNC' : 'TRAINER_MODE_ASYNC',
+    mode: TRAINER_MODE_CODEC.toProto(t.spec.mode),
     numWorkers: t.spec.numWorkers,
     step: st.step,
     learningRate: st.learningRate,
@@ -94,7 +83,7 @@ function infoOf(t: Trainer): TrainerInfo {
     workersLeft: st.workersLeft,
     waitingFor: st.waitingFor,
     stepTimeoutMs: t.spec.stepTimeoutMs,
-    timeoutPolicy: t.spec.timeoutPolicy === 'fail' ? 'TIMEOUT_POLICY_FAIL' : 'TIMEOUT_POLICY_QUORUM',
+    timeoutPolicy: TIMEOUT_POLICY_CODEC.toProto(t.spec.timeoutPolicy),
     quorum: t.spec.quorum,
   };
 }
@@ -104,13 +93,14 @@ export function trainerServiceHandlers(registry: TrainerRegistry, store: Paramet
   return {
     CreateTrainer: unary(ctx('CreateTrainer'), async (req) => {
       const who = `trainer '${req.name}'`;
-      const policy = req.timeoutPolicy === 'TIMEOUT_POLICY_QUORUM' ? 'quorum' : 'fail';
+      // Not set (or a value this server does not know) is sync / fail, the wire's documented defaults.
+      const policy = TIMEOUT_POLICY_CODEC.fromProto(req.timeoutPolicy) ?? 'fail';
       const t = await registry.create(
         {
           name: req.name,
           params: [...req.params],
           optimizer: optimizerFromWire(who, req.optimizer),
-          mode: req.mode === 'TRAINER_MODE_ASYNC' ? 'async' : 'sync',
+          mode: TRAINER_MODE_CODEC.fromProto(req.mode) ?? 'sync',
           numWorkers: req.numWorkers,
           stepTimeoutMs: req.stepTimeoutMs ?? 30_000,
           timeoutPolicy: policy,
@@ -165,7 +155,7 @@ export function trainerServiceHandlers(registry: TrainerRegistry, store: Paramet
 
     SaveStates: serverStream(ctx('SaveStates'), async (req, call, signal) => {
       const bytes = await registry.get(req.name).saveStates();
-      await writeTensor<StatesChunk>(call, { trainer: req.name, byteLength: bytes.byteLength }, bytes, { signal });
+      await writeTensor<StatesChunk>(call, { trainer: req.name, byteLength: bytes.byteLength }, bytes, { signal, makeError: streamError });
     }),
 
     LoadStates: clientStream(ctx('LoadStates'), async (call: UploadCall, onName) => {
@@ -174,6 +164,7 @@ export function trainerServiceHandlers(registry: TrainerRegistry, store: Paramet
         // The first message's own fields (trainer, byte_length) play the tensor header's part.
         headerOf: (m, i) => (i === 0 ? { trainer: (m as unknown as StatesChunk__Output).trainer, byteLength: (m as unknown as StatesChunk__Output).byteLength } : null),
         maxBytes: MAX_STATES_BYTES,
+        makeError: streamError,
         validateHeader: (h) => {
           trainer = h.trainer;
           onName(trainer);

@@ -1,7 +1,6 @@
-// The one place that tunes HTTP/2 transport for tensor traffic: channel options for clients,
-// server options, and the server-side flow-control hack. The product server, the client and
-// the benchmark baselines all take their settings from here, so what the benchmark calls
-// "tuned raw grpc-js" is exactly what the product runs with.
+// The server's side of the HTTP/2 tuning for tensor traffic: server options and the
+// server-side flow-control hack. The numbers (window, message limit) and the client's channel
+// options are in common/wire/channel.ts, shared with the client and the benchmark baselines.
 //
 // Why a hack: HTTP/2 lets a receiver have at most `window` unacknowledged bytes in flight per
 // stream and per connection; the default is 64 KiB, and on loopback a 64 KiB window caps a
@@ -24,27 +23,7 @@
 // logs a warning and returns false, and the server keeps working at default window sizes.
 import type * as grpc from '@grpc/grpc-js';
 import type * as http2 from 'node:http2';
-
-/** Largest data payload of one transport message (the chunk size of tensor streams). */
-export const MAX_CHUNK_BYTES = 1 << 20;
-
-/**
- * Receive window (bytes) per stream and per connection on both ends. Measured on this 2-core
- * VM, raw grpc-js moving 64 MiB between two plain-node processes in 1 MiB messages, all
- * window sizes interleaved in one run, medians (pull / push GB/s): grpc-js default 64 KiB
- * 0.50 / 0.47; 1 MiB 1.6-1.85 / 1.65-1.9; 4 MiB 1.8-2.0 / 1.4-1.7; 16 MiB 1.6-1.9 / 1.4;
- * 64 MiB 1.7-1.8 / 1.2-1.3. Pulls flatten from 1 MiB up, pushes get worse past it: a bigger
- * window lets the sender queue more frames than the receiving event loop drains. 1 MiB still
- * allows 5 GB/s at 0.2 ms RTT; raise it (both helpers take a size) for high-latency links.
- */
-export const FLOW_CONTROL_WINDOW_BYTES = 1 << 20;
-
-/**
- * Largest single gRPC message either end accepts. A message holds at most one 1 MiB chunk
- * plus a header (whose row-id list is bounded by the request that asked for it), so 8 MiB is
- * ample; tensors never depend on this limit because they are chunked.
- */
-export const MAX_MESSAGE_BYTES = 8 << 20;
+import { FLOW_CONTROL_WINDOW_BYTES, MAX_MESSAGE_BYTES } from '../../common/wire/channel';
 
 /** Callback for the soft failures of the flow-control hook; defaults to process.emitWarning. */
 export type TransportWarn = (message: string) => void;
@@ -65,20 +44,6 @@ const defaultWarn: TransportWarn = (message) => {
 /** Options for `new grpc.Server(...)`; pair it with applyServerFlowControl before binding. */
 export function serverOptions(overrides: grpc.ServerOptions = {}): grpc.ServerOptions {
   return {
-    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
-    ...overrides,
-  };
-}
-
-/** Channel options for every client of the server (product client and benchmarks). */
-export function clientChannelOptions(
-  windowBytes: number = FLOW_CONTROL_WINDOW_BYTES,
-  overrides: grpc.ChannelOptions = {},
-): grpc.ChannelOptions {
-  return {
-    // Raises the client's per-stream initial window and its connection window (grpc-js >= 1.14).
-    'grpc-node.flow_control_window': windowBytes,
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
     ...overrides,

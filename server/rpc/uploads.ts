@@ -7,7 +7,8 @@ import * as nk from '../../native/index';
 import type { DeviceTensor } from '../../native/index';
 import type { HostTensor } from '../store/parameter-store';
 import type { TensorHeader__Output } from '../../protos/generated/gluonps/v1/TensorHeader';
-import { receiveTensor, type ByteDestination, type UploadCall } from './chunks';
+import { receiveTensor, type ByteDestination, type UploadCall } from '../../common/wire/chunks';
+import { streamError } from '../errors';
 
 /** What `accept` found an upload's header to be, and where its bytes are to land. */
 export interface AcceptedUpload {
@@ -42,6 +43,7 @@ export async function receiveUpload<F extends object>(
   try {
     const { header, data } = await receiveTensor<TensorHeader__Output, Buffer | ByteDestination>(call, {
       maxBytes: limits.maxBytes,
+      makeError: streamError,
       nameField: limits.nameField,
       onFirst: (m) => {
         first = m as F;

@@ -5,7 +5,7 @@
 // a write builds its new tensors completely before swapping them in, so a failure changes nothing.
 import * as nk from '../../native/index';
 import type { DType, Device, DeviceTensor } from '../../native/index';
-import { exists, fmtShape, invalid, notFound, precondition, ServerError, subject } from '../errors';
+import { exists, fmtShape, invalid, notFound, precondition, StatusError, subject } from '../errors';
 import { checkInitFits, runInitializer } from './initializers';
 import { NO_JOURNAL } from '../durability/journal';
 import type { Journal, JournalMeta, JournalPayload } from '../durability/journal';
@@ -251,7 +251,7 @@ export class ParameterStore {
       e.version++;
     } catch (err) {
       disposeAll(created);
-      if (err instanceof ServerError) throw err;
+      if (err instanceof StatusError) throw err;
       fromKernel(who, err);
     }
   }

@@ -9,8 +9,8 @@ import type { ParameterStore } from '../store/parameter-store';
 import { readIntoTensor } from '../store/snapshot';
 import type { SnapshotTensor, TensorReader } from '../store/snapshot';
 import type { PendingGrad } from './gradients';
-import { buildOptimizer } from './optimizer-spec';
-import type { OptimizerParams } from './optimizer-spec';
+import { buildOptimizer } from '../../common/optimizer/optimizer-spec';
+import type { OptimizerParams } from '../../common/optimizer/optimizer-spec';
 import { Trainer } from './trainer';
 import type { CallKey, OpenStep, StepResult, TrainerSpec, Waiter } from './trainer';
 

@@ -15,10 +15,10 @@ import { Mutex } from '../store/mutex';
 import type { HostTensor, ParameterEntry, ParameterStore } from '../store/parameter-store';
 import { deviceKey } from '../store/spec';
 import { combine, disposeGrad } from './gradients';
-import { updateParameter } from './update';
+import { nativeUpdate, updateParameter } from './update';
 import type { PendingGrad } from './gradients';
-import { learningRateAt, nativeUpdate } from './optimizer-spec';
-import type { OptimizerConfig } from './optimizer-spec';
+import { learningRateAt } from '../../common/optimizer/optimizer-spec';
+import type { OptimizerConfig } from '../../common/optimizer/optimizer-spec';
 import { readStates, writeStates } from './states-format';
 import type { SavedParamStates } from './states-format';
 

@@ -3,12 +3,11 @@
 // (only its rows) or scattered into a dense one, each weight made safe to write in place (copy
 // on write while a read still sends its bytes), and the fused native optimizer kernel.
 import * as nk from '../../native/index';
-import type { DeviceTensor } from '../../native/index';
+import type { DeviceTensor, OptimizerKind, OptimizerSettings } from '../../native/index';
 import type { ParameterEntry } from '../store/parameter-store';
 import { writable } from '../store/views';
 import type { CombinedGrad } from './gradients';
-import { nativeUpdate } from './optimizer-spec';
-import type { OptimizerConfig } from './optimizer-spec';
+import type { OptimizerConfig } from '../../common/optimizer/optimizer-spec';
 import type { ParamStates } from './trainer';
 
 /** Applies `grad` to every copy of `entry` with states `st` (the caller holds entry.lock). */
@@ -39,4 +38,36 @@ export async function updateParameter(optimizer: OptimizerConfig, entry: Paramet
   }
   st.count++;
   entry.version++;
+}
+
+/** The native kernel and its settings for one parameter's update. */
+export function nativeUpdate(cfg: OptimizerConfig, args: { lr: number; lrMult: number; wdMult: number; rescale: number; t: number }): { kind: OptimizerKind; settings: OptimizerSettings } {
+  const p = cfg.params;
+  const kind: OptimizerKind = cfg.name === 'nag' ? 'sgd' : cfg.name;
+  const settings: OptimizerSettings = {
+    lr: args.lr * args.lrMult,
+    wd: p.wd * args.wdMult,
+    rescaleGrad: args.rescale,
+    // MXNet passes clip_gradient only when set; the kernels treat < 0 as "no clipping".
+    clipGradient: p.clipGradient === undefined || p.clipGradient === null ? -1 : p.clipGradient,
+    t: args.t,
+  };
+  const copy = <K extends keyof OptimizerSettings>(key: K, value: OptimizerSettings[K] | undefined): void => {
+    if (value !== undefined) settings[key] = value;
+  };
+  copy('momentum', p.momentum);
+  if (cfg.name === 'nag') settings.nesterov = true;
+  copy('beta1', p.beta1);
+  copy('beta2', p.beta2);
+  copy('epsilon', p.epsilon);
+  copy('gamma1', p.gamma1);
+  copy('gamma2', p.gamma2);
+  copy('centered', p.centered);
+  copy('clipWeights', p.clipWeights === null ? -1 : p.clipWeights);
+  copy('lamda1', p.lamda1);
+  copy('beta', p.beta);
+  copy('lowerBound', p.lowerBound === null ? -1 : p.lowerBound);
+  copy('upperBound', p.upperBound === null ? -1 : p.upperBound);
+  copy('biasCorrection', p.biasCorrection);
+  return { kind, settings };
 }

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cpu, init, Status } from '../../client/index';
 import type { ParameterServerClient, PersistProgress, Tensor } from '../../client/index';
-import { decodeParams, decodeSafetensors, decodeNpz, encodeNpy, encodeParams, encodeSafetensors } from '../../server/formats/index';
-import type { NamedTensor } from '../../server/formats/index';
+import { decodeParams, decodeSafetensors, decodeNpz, encodeNpy, encodeParams, encodeSafetensors } from '../../common/formats/index';
+import type { NamedTensor } from '../../common/formats/index';
 import type { Harness } from './helpers';
 import { bytesOf, f32, iota, numbers, rejectsWith, startHarness } from './helpers';
 

@@ -12,14 +12,10 @@ import type { ParameterServiceClient, ParameterServiceHandlers } from '../../pro
 import type { TensorHeader, TensorHeader__Output } from '../../protos/generated/gluonps/v1/TensorHeader';
 import type { TensorUpload } from '../../protos/generated/gluonps/v1/TensorUpload';
 import { loadProtos } from '../../protos/load';
-import { ServerError } from '../../server/errors';
-import { receiveTensor, writeTensor } from '../../server/rpc/chunks';
-import {
-  FLOW_CONTROL_WINDOW_BYTES,
-  MAX_CHUNK_BYTES,
-  applyServerFlowControl,
-  serverOptions,
-} from '../../server/rpc/transport';
+import { ServerError, streamError } from '../../server/errors';
+import { receiveTensor, writeTensor } from '../../common/wire/chunks';
+import { FLOW_CONTROL_WINDOW_BYTES, MAX_CHUNK_BYTES } from '../../common/wire/channel';
+import { applyServerFlowControl, serverOptions } from '../../server/rpc/transport';
 
 const MiB = 1 << 20;
 const MAX_BYTES = 80 * MiB;
@@ -45,6 +41,7 @@ const handlers: Partial<ParameterServiceHandlers> = {
     const received = receiveTensor<TensorHeader__Output>(call, {
       nameField: 'name',
       maxBytes: MAX_BYTES,
+      makeError: streamError,
       validateHeader: (h, name) => {
         if (h.dtype !== 'DTYPE_UINT8' || h.shape.length !== 1 || h.shape[0] !== h.byteLength) {
           throw new ServerError(grpc.status.INVALID_ARGUMENT,
@@ -66,7 +63,7 @@ const handlers: Partial<ParameterServiceHandlers> = {
       call.emit('error', { code: grpc.status.NOT_FOUND, details: `parameter '${call.request.name}' not found` });
       return;
     }
-    const write = writeTensor(call, { header: header(entry.data, entry.version) }, entry.data);
+    const write = writeTensor(call, { header: header(entry.data, entry.version) }, entry.data, { makeError: streamError });
     lastDataWrite = write.then(() => 'done', (err: unknown) => err);
     write.then(() => call.end(), () => { /* client went away */ });
   },
@@ -78,7 +75,7 @@ const handlers: Partial<ParameterServiceHandlers> = {
     }
     (async () => {
       for (let ctx = 0; ctx < 2; ctx++) {
-        await writeTensor(call, { header: { ...header(entry.data, entry.version), ctx: { deviceType: 'DEVICE_TYPE_CPU', deviceId: ctx } } }, entry.data);
+        await writeTensor(call, { header: { ...header(entry.data, entry.version), ctx: { deviceType: 'DEVICE_TYPE_CPU', deviceId: ctx } } }, entry.data, { makeError: streamError });
       }
       call.end();
     })().catch(() => { /* client went away */ });

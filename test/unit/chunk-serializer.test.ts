@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadProtos } from '../../protos/load';
-import { chunkOnlyBytes, CHUNKED_READ_METHODS, withChunkDeserializers } from '../../server/rpc/chunks';
+import { chunkOnlyBytes, CHUNKED_READ_METHODS, withChunkDeserializers } from '../../common/wire/chunks';
 import * as serverInterceptors from '@grpc/grpc-js/build/src/server-interceptors.js';
 import { chunkFrame, installFramedReplies, withChunkSerializers } from '../../server/rpc/framing';
 

@@ -1,22 +1,29 @@
-// Unit tests of the chunked tensor transport (server/rpc/chunks.ts) without any network:
+// Unit tests of the chunked tensor transport (common/wire/chunks.ts) without any network:
 // the writer against an in-memory object stream with a tiny buffer (to force backpressure),
 // the assembler against hand-made message sequences, and a fast-check round trip.
 import { Readable, Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ServerError } from '../../server/errors';
+import { ServerError, streamError } from '../../server/errors';
 import {
   TensorAssembler,
   assembleFromEvents,
   receiveTensor,
-  writeTensor,
+  writeTensor as writeTensorWith,
   type CollectOptions,
   type HeaderLike,
-} from '../../server/rpc/chunks';
-import { MAX_CHUNK_BYTES } from '../../server/rpc/transport';
+  type MessageSink,
+  type WriteTensorOptions,
+} from '../../common/wire/chunks';
+import { MAX_CHUNK_BYTES } from '../../common/wire/channel';
 
 interface Header { byteLength: number | string; shape?: number[] }
+
+/** writeTensor raising the server's errors, as the server calls it. */
+function writeTensor<M extends object, C extends string = 'chunk'>(sink: MessageSink<M>, first: Omit<M, C>, data: Uint8Array, options: Partial<WriteTensorOptions<C>> = {}): Promise<void> {
+  return writeTensorWith<M, C>(sink, first, data, { makeError: streamError, ...options });
+}
 
 // Message sequences through the product's event-driven readers (Readable.from emits the same
 // 'data' / 'end' / 'error' events as a grpc-js call).
@@ -52,7 +59,7 @@ function bytes(n: number, seed = 1): Buffer {
   return b;
 }
 
-const opts = (extra: Partial<CollectOptions<Header>> = {}): CollectOptions<Header> => ({ maxBytes: 1 << 30, ...extra });
+const opts = (extra: Partial<CollectOptions<Header>> = {}): CollectOptions<Header> => ({ maxBytes: 1 << 30, makeError: streamError, ...extra });
 
 async function expectStatus(p: Promise<unknown>, code: grpc.status, text: RegExp): Promise<void> {
   const err: unknown = await p.then(() => null, (e: unknown) => e);
@@ -235,7 +242,7 @@ describe('collectTensors', () => {
       { header: { byteLength: 0, ctx: 1 } },
       { header: { byteLength: 3, ctx: 2 }, chunk: bytes(1, 3) },
       { chunk: bytes(2, 4) },
-    ]), { maxBytes: 10, name: 'p' });
+    ]), { maxBytes: 10, name: 'p', makeError: streamError });
     expect(ts.map((t) => t.header.ctx)).toEqual([0, 1, 2]);
     expect(ts.map((t) => t.data.byteLength)).toEqual([2, 0, 3]);
     expect(ts[2]?.data).toEqual(Buffer.concat([bytes(1, 3), bytes(2, 4)]));
@@ -257,7 +264,7 @@ describe('round trip (property)', () => {
         const { sink, messages } = slowSink(3);
         await writeTensor<Msg>(sink, { header: { byteLength: size } }, data, { chunkBytes });
         await finished(sink);
-        const asm = new TensorAssembler<Header>({ maxBytes: size });
+        const asm = new TensorAssembler<Header>({ maxBytes: size, makeError: streamError });
         const done = messages.map((m) => asm.accept(m)).filter((t) => t !== null);
         asm.finish(1);
         expect(done).toHaveLength(1);

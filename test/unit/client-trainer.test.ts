@@ -21,7 +21,7 @@ import {
 import type { IdempotencyKey } from '../../protos/generated/gluonps/v1/IdempotencyKey';
 import type { TrainerInfo__Output } from '../../protos/generated/gluonps/v1/TrainerInfo';
 import type { TrainerServiceClient } from '../../protos/generated/gluonps/v1/TrainerService';
-import { buildOptimizer } from '../../server/trainer/optimizer-spec';
+import { buildOptimizer } from '../../common/optimizer/optimizer-spec';
 import { codeOf } from '../fixtures/thrown';
 
 

@@ -1,11 +1,11 @@
-// server/formats/index.ts: format detection from content (bytes and paths), and whole-file
+// common/formats/index.ts: format detection from content (bytes and paths), and whole-file
 // readTensorFile / writeTensorFile for every format, through real files.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { NamedTensor, TensorFormat } from '../../server/formats/index';
-import { decodeTensors, detectFormat, encodeTensors, FormatError, readTensorFile, TENSOR_FORMATS, writeTensorFile } from '../../server/formats/index';
+import type { NamedTensor, TensorFormat } from '../../common/formats/index';
+import { decodeTensors, detectFormat, encodeTensors, FormatError, readTensorFile, TENSOR_FORMATS, writeTensorFile } from '../../common/formats/index';
 import { essence, f32, fixture, fixtureNames, hex, i64, sortedEssence, u16 } from '../fixtures/formats/helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'gluonps-formats-'));

@@ -1,12 +1,12 @@
-// .npy (server/formats/npy.ts) against files written by numpy 2.4 (np.save,
+// .npy (common/formats/npy.ts) against files written by numpy 2.4 (np.save,
 // np.lib.format.write_array; test/fixtures/formats/make_fixtures.py): values of every stored
 // dtype; big-endian and Fortran-order files converted to little-endian C order; versions 1, 2
 // and 3 and Python 2 headers; unsupported dtypes refused by name; the writer reproduces
 // numpy.save byte for byte; round trips; limits; mutation fuzzing.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { NamedTensor } from '../../server/formats/index';
-import { allocationStats, decodeNpy, encodeNpy, encodeNpyChunks, FormatError, npyHeader, resetAllocationStats } from '../../server/formats/index';
+import type { NamedTensor } from '../../common/formats/index';
+import { allocationStats, decodeNpy, encodeNpy, encodeNpyChunks, FormatError, npyHeader, resetAllocationStats } from '../../common/formats/index';
 import {
   checkContract,
   denseArb,

@@ -1,12 +1,12 @@
-// .npz (server/formats/npz.ts, zip.ts) against archives written by numpy.savez (stored,
+// .npz (common/formats/npz.ts, zip.ts) against archives written by numpy.savez (stored,
 // forced zip64 local headers), numpy.savez_compressed (deflate), Python's zipfile with a
 // fixed timestamp (the writer's golden, also with zip64 records) and a non-seekable stream
 // (data descriptors); zip hazards (bombs, overlaps, CRC, methods, stray bytes) refused
 // before allocation; round trips; mutation fuzzing.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { NamedTensor } from '../../server/formats/index';
-import { allocationStats, decodeNpz, encodeNpz, encodeNpzChunks, FormatError, resetAllocationStats } from '../../server/formats/index';
+import type { NamedTensor } from '../../common/formats/index';
+import { allocationStats, decodeNpz, encodeNpz, encodeNpzChunks, FormatError, resetAllocationStats } from '../../common/formats/index';
 import { denseArb, essence, f32, f64, fixture, fuzzReader, FUZZ_LIMITS, hex, i64, tensorsArb, u16 } from '../fixtures/formats/helpers';
 import { thrownBy } from '../fixtures/thrown';
 

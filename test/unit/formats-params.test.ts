@@ -1,10 +1,10 @@
-// MXNet .params (server/formats/params.ts) against golden files assembled byte by byte from
+// MXNet .params (common/formats/params.ts) against golden files assembled byte by byte from
 // gluon-parameter-spec.md §7 (test/fixtures/formats/make_fixtures.py): every record version,
 // dtype, storage type and context; the writer reproduces the V2/V3 goldens exactly; round
 // trips for arbitrary tensors; limits checked before allocation; mutation fuzzing.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { NamedTensor } from '../../server/formats/index';
+import type { NamedTensor } from '../../common/formats/index';
 import {
   allocationStats,
   decodeParams,
@@ -13,7 +13,7 @@ import {
   FormatError,
   resetAllocationStats,
   splitParamPrefix,
-} from '../../server/formats/index';
+} from '../../common/formats/index';
 import {
   denseArb,
   essence,

@@ -1,4 +1,4 @@
-// safetensors (server/formats/safetensors.ts) against the byte vectors of the reference
+// safetensors (common/formats/safetensors.ts) against the byte vectors of the reference
 // implementation's own tests (huggingface/safetensors safetensors/src/tensor.rs), each
 // rejection mapped to the reference error name; the writer reproduces the reference
 // serializer's bytes; the file reader reads only the header until asked; the streaming
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { NamedTensor } from '../../server/formats/index';
+import type { NamedTensor } from '../../common/formats/index';
 import {
   allocationStats,
   decodeSafetensors,
@@ -21,7 +21,7 @@ import {
   safetensorsLayout,
   SafetensorsWriter,
   writeSafetensorsFile,
-} from '../../server/formats/index';
+} from '../../common/formats/index';
 import {
   checkContract,
   denseArb,

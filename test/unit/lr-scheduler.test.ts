@@ -1,4 +1,4 @@
-// server/trainer/lr-scheduler.ts against an independent reference written from MXNet's
+// common/optimizer/lr-scheduler.ts against an independent reference written from MXNet's
 // python/mxnet/lr_scheduler.py (1.6+: FactorScheduler, MultiFactorScheduler, PolyScheduler,
 // CosineScheduler with linear/constant warm-up). MXNet's schedulers are stateful objects called
 // with a non-decreasing num_update (1 for the first update); the reference below keeps that state
@@ -17,9 +17,9 @@
 // reference is therefore built with base_lr = spec.baseLr ?? optimizer lr.
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { ServerError } from '../../server/errors';
-import { checkScheduler, scheduledLr } from '../../server/trainer/lr-scheduler';
-import type { LrSchedulerSpec } from '../../server/trainer/lr-scheduler';
+import { StatusError } from '../../common/status-error';
+import { checkScheduler, scheduledLr } from '../../common/optimizer/lr-scheduler';
+import type { LrSchedulerSpec } from '../../common/optimizer/lr-scheduler';
 
 // --- The reference: MXNet's classes, state and all ------------------------------------------
 
@@ -224,10 +224,10 @@ describe('checkScheduler', () => {
       } catch (e) {
         err = e;
       }
-      expect(err).toBeInstanceOf(ServerError);
-      expect((err as ServerError).code).toBe(status.INVALID_ARGUMENT);
-      expect((err as ServerError).message).toMatch(/^trainer 'x': /);
-      expect((err as ServerError).message).toMatch(message);
+      expect(err).toBeInstanceOf(StatusError);
+      expect((err as StatusError).code).toBe(status.INVALID_ARGUMENT);
+      expect((err as StatusError).message).toMatch(/^trainer 'x': /);
+      expect((err as StatusError).message).toMatch(message);
     });
   }
 });

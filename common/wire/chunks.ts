@@ -16,16 +16,13 @@
 // protobufjs and grpc-js's framing.
 import { constants as bufferConstants } from 'node:buffer';
 import * as grpc from '@grpc/grpc-js';
-import { ServerError } from '../errors';
-import { MAX_CHUNK_BYTES } from './transport';
+import { MAX_CHUNK_BYTES } from './channel';
 
 /**
- * Builds the error thrown for a malformed or oversized stream. The default is the service's
- * ServerError, which the rpc layer turns into that status; a client may pass its own class.
+ * Builds the error thrown for a malformed or oversized stream: each end passes its own (the
+ * server's ServerError, which its rpc layer turns into that status; the client's GluonPsError).
  */
 export type MakeTransportError = (code: grpc.status, message: string) => Error;
-
-const defaultMakeError: MakeTransportError = (code, message) => new ServerError(code, message);
 
 /** The part of a grpc-js object stream (server-writable or client-writable) the writer needs. */
 export interface MessageSink<M> {
@@ -45,7 +42,7 @@ export interface WriteTensorOptions<C extends string> {
   /** Stops the write early (the promise rejects with CANCELLED), e.g. when the call ended. */
   signal?: AbortSignal;
   /** Error factory, as in CollectOptions. */
-  makeError?: MakeTransportError;
+  makeError: MakeTransportError;
 }
 
 /**
@@ -63,11 +60,11 @@ export async function writeTensor<M extends object, C extends string = 'chunk'>(
   sink: MessageSink<M>,
   first: Omit<M, C>,
   data: Uint8Array,
-  options: WriteTensorOptions<C> = {},
+  options: WriteTensorOptions<C>,
 ): Promise<void> {
   const chunkField = options.chunkField ?? 'chunk';
   const chunkBytes = options.chunkBytes ?? MAX_CHUNK_BYTES;
-  const makeError = options.makeError ?? defaultMakeError;
+  const makeError = options.makeError;
   if (!Number.isInteger(chunkBytes) || chunkBytes <= 0 || chunkBytes > MAX_CHUNK_BYTES) {
     throw new RangeError(`writeTensor: chunkBytes must be an integer in [1, ${MAX_CHUNK_BYTES}], got ${chunkBytes}`);
   }
@@ -176,8 +173,8 @@ export interface CollectOptions<H, D extends ByteDestination = Buffer> {
   validateHeader?: (header: H, name: string) => void;
   /** Allocates the destination (default Buffer.allocUnsafeSlow: own ArrayBuffer, offset 0). */
   allocate?: (byteLength: number) => D;
-  /** Error factory (default: ServerError). */
-  makeError?: MakeTransportError;
+  /** Builds every error the stream raises (each end passes its own error type). */
+  makeError: MakeTransportError;
 }
 
 /**
@@ -209,7 +206,7 @@ export class TensorAssembler<H extends HeaderLike, D extends ByteDestination = B
     this.chunkField = options.chunkField ?? 'chunk';
     this.byteLengthField = options.byteLengthField ?? 'byteLength';
     this.maxBytes = options.maxBytes;
-    this.makeError = options.makeError ?? defaultMakeError;
+    this.makeError = options.makeError;
     // Without `allocate`, D is its default, Buffer.
     this.allocate = options.allocate ?? ((n) => Buffer.allocUnsafeSlow(n) as unknown as D);
     this.name = options.name ?? '';
@@ -352,7 +349,7 @@ export function assembleFromEvents<H extends HeaderLike, D extends ByteDestinati
 ): Promise<CollectedTensor<H, D>[]> {
   return new Promise((resolve, reject) => {
     const assembler = new TensorAssembler<H, D>(options, how.count);
-    const makeError = options.makeError ?? defaultMakeError;
+    const makeError = options.makeError;
     const tensors: CollectedTensor<H, D>[] = [];
     let first = true;
     let settled = false;

@@ -1,7 +1,7 @@
 // lr-scheduler.ts: MXNet's learning-rate schedules (python/mxnet/lr_scheduler.py) as pure
 // functions of the update count (num_update, 1 for the first update), with linear or constant
 // warm-up. MXNet's schedulers keep state; these give the same values for increasing counts.
-import { invalid } from '../errors';
+import { invalidArgument as invalid } from '../status-error';
 
 /** A learning-rate schedule, MXNet's lr_scheduler classes with camelCase names. */
 export interface LrSchedulerSpec {

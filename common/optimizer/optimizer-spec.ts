@@ -1,8 +1,8 @@
 // optimizer-spec.ts: a trainer's optimizer as typed data (never code): the kind, MXNet's
 // parameter names in camelCase with MXNet's defaults, validation naming any unknown or bad
-// setting, and the translation to one native optimizerUpdate call per parameter and context.
-import type { OptimizerKind as NativeKind, OptimizerSettings } from '../../native/index';
-import { invalid } from '../errors';
+// setting. Shared by the client (checks before sending) and the server; the translation to
+// native kernel settings is server-only (server/trainer/update.ts).
+import { invalidArgument as invalid } from '../status-error';
 import { checkScheduler, scheduledLr } from './lr-scheduler';
 import type { LrSchedulerSpec } from './lr-scheduler';
 
@@ -103,36 +103,4 @@ export function buildOptimizer(who: string, name: string, params: Record<string,
 /** The learning rate at update `numUpdate` (1-based): the schedule's, or the base rate. */
 export function learningRateAt(cfg: OptimizerConfig, numUpdate: number): number {
   return cfg.scheduler ? scheduledLr(cfg.scheduler, Math.max(1, numUpdate)) : cfg.params.learningRate;
-}
-
-/** The native kernel and its settings for one parameter's update. */
-export function nativeUpdate(cfg: OptimizerConfig, args: { lr: number; lrMult: number; wdMult: number; rescale: number; t: number }): { kind: NativeKind; settings: OptimizerSettings } {
-  const p = cfg.params;
-  const kind: NativeKind = cfg.name === 'nag' ? 'sgd' : cfg.name;
-  const settings: OptimizerSettings = {
-    lr: args.lr * args.lrMult,
-    wd: p.wd * args.wdMult,
-    rescaleGrad: args.rescale,
-    // MXNet passes clip_gradient only when set; the kernels treat < 0 as "no clipping".
-    clipGradient: p.clipGradient === undefined || p.clipGradient === null ? -1 : p.clipGradient,
-    t: args.t,
-  };
-  const copy = <K extends keyof OptimizerSettings>(key: K, value: OptimizerSettings[K] | undefined): void => {
-    if (value !== undefined) settings[key] = value;
-  };
-  copy('momentum', p.momentum);
-  if (cfg.name === 'nag') settings.nesterov = true;
-  copy('beta1', p.beta1);
-  copy('beta2', p.beta2);
-  copy('epsilon', p.epsilon);
-  copy('gamma1', p.gamma1);
-  copy('gamma2', p.gamma2);
-  copy('centered', p.centered);
-  copy('clipWeights', p.clipWeights === null ? -1 : p.clipWeights);
-  copy('lamda1', p.lamda1);
-  copy('beta', p.beta);
-  copy('lowerBound', p.lowerBound === null ? -1 : p.lowerBound);
-  copy('upperBound', p.upperBound === null ? -1 : p.upperBound);
-  copy('biasCorrection', p.biasCorrection);
-  return { kind, settings };
 }

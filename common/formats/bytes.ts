@@ -7,7 +7,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import type { FormatLimits } from './limits';
 import type { DType, Fail, NamedTensor } from './types';
-import { DTYPE_SIZE, fmtShape, isFormatDType, q } from './types';
+import { DTYPE_SIZE, fmtShape, isDType, q } from './types';
 
 // ---------------------------------------------------------------------------------------------
 // Allocation accounting
@@ -273,7 +273,7 @@ export function checkTensorsForWrite(
     }
     if (seen.has(t.name)) fail('Duplicate', `${where}: the name appears twice`);
     seen.add(t.name);
-    if (!isFormatDType(t.dtype)) fail('UnsupportedDType', `${where}: unknown dtype ${String(t.dtype)}`);
+    if (!isDType(t.dtype)) fail('UnsupportedDType', `${where}: unknown dtype ${String(t.dtype)}`);
     if (!Array.isArray(t.shape)) fail('Invalid', `${where}: shape must be an array`);
     if (t.shape.length > limits.maxRank) {
       fail('LimitExceeded', `${where}: rank ${t.shape.length} is over the limit of ${limits.maxRank}`);

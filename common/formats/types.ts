@@ -2,25 +2,12 @@
 // little-endian, C-order bytes plus a name, dtype and shape; the format modules move bytes
 // and never interpret values. FormatError is the one error a reader or writer raises on
 // purpose: it names the file, the format, the record or tensor, what was expected and what
-// was found. Nothing here imports the native addon at run time (only its DType type).
-import type { DType } from '../../native/index';
+// was found. The dtypes are the shared table's (common/dtype.ts).
+import type { DType } from '../dtype';
 
+export { DTYPE_SIZE, isDType } from '../dtype';
+export { fmtShape } from '../shape';
 export type { DType };
-
-/** The dtypes gluon-ps stores, in the order of native/index.ts (kept equal by a type check). */
-export const FORMAT_DTYPES = ['float32', 'float64', 'float16', 'bfloat16', 'int8', 'uint8', 'int32', 'int64'] as const;
-// Compile-time check that FORMAT_DTYPES and native's DType are the same set.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const _sameDTypes: Same<(typeof FORMAT_DTYPES)[number], DType> = true;
-void _sameDTypes;
-
-export const DTYPE_SIZE: Readonly<Record<DType, number>> = {
-  float32: 4, float64: 8, float16: 2, bfloat16: 2, int8: 1, uint8: 1, int32: 4, int64: 8,
-};
-
-export function isFormatDType(value: unknown): value is DType {
-  return typeof value === 'string' && (FORMAT_DTYPES as readonly string[]).includes(value);
-}
 
 export type StorageType = 'default' | 'row_sparse';
 
@@ -106,11 +93,6 @@ export function failer(format: TensorFormat | 'unknown', source: string): Fail {
   return (code, detail) => {
     throw new FormatError(format, source, code, detail);
   };
-}
-
-/** `[2,3]` for messages. */
-export function fmtShape(shape: readonly (number | bigint)[]): string {
-  return `[${shape.join(',')}]`;
 }
 
 /** A name quoted for messages, shortened so a hostile 1 MB name does not flood a log. */

@@ -13,6 +13,7 @@ import type { FormatLimits } from './limits';
 import { LimitTracker, resolveLimits } from './limits';
 import type { DType, Fail, NamedTensor, TensorContext } from './types';
 import { failer, fmtShape, q } from './types';
+import { DTYPE_INFO } from '../dtype';
 
 export const PARAMS_LIST_MAGIC = 0x112;
 export const NDARRAY_V1_MAGIC = 0xf993fac8;
@@ -35,10 +36,9 @@ const TYPE_FLAGS: readonly { name: string; dtype?: DType; size: number }[] = [
   { name: 'uint64', size: 8 },
   { name: 'bfloat16', dtype: 'bfloat16', size: 2 },
 ];
-const FLAG_OF: Readonly<Record<DType, number>> = {
-  float32: 0, float64: 1, float16: 2, uint8: 3, int32: 4, int8: 5, int64: 6, bfloat16: 12,
-};
-const INT64_FLAG = 6;
+// The flags of the dtypes gluon-ps stores are the shared table's (common/dtype.ts).
+const FLAG_OF = (dtype: DType): number => DTYPE_INFO[dtype].mxnetFlag;
+const INT64_FLAG = DTYPE_INFO.int64.mxnetFlag;
 
 const DEV_TYPES: Readonly<Record<number, TensorContext['devType']>> = { 1: 'cpu', 2: 'gpu', 3: 'cpu_pinned', 5: 'cpu_shared' };
 const DEV_CODE: Readonly<Record<TensorContext['devType'], number>> = { cpu: 1, gpu: 2, cpu_pinned: 3, cpu_shared: 5 };
@@ -348,7 +348,7 @@ export function encodeParamsChunks(tensors: readonly NamedTensor[], options: Par
       }
       tshape(t.shape);
     }
-    b.i32(devCode).i32(ctx.devId).i32(FLAG_OF[t.dtype]);
+    b.i32(devCode).i32(ctx.devId).i32(FLAG_OF(t.dtype));
     if (t.stype === 'row_sparse') {
       b.i32(INT64_FLAG);
       tshape([t.indices!.length]);
