@@ -3,7 +3,8 @@
 // the project's client API reference. Everything async rejects with a GluonPsError whose
 // numeric `code` is a gRPC status (compare with `Status.NOT_FOUND` etc.).
 export { connect, ParameterServerClient } from './client';
-export type { ConnectOptions, TlsOptions } from './client';
+export type { CheckpointResult } from './client';
+export type { ConnectOptions, TlsOptions } from './channel';
 export { cpu, gpu } from './convert';
 export type { Context, DeviceType, GradReq, ParameterDescriptor, ParameterSpec, StorageType } from './convert';
 export { GluonPsError, Status } from './errors';

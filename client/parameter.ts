@@ -23,7 +23,7 @@ import {
 } from './convert';
 import { GluonPsError, invalidArgument, Status } from './errors';
 import type { InitName, InitSpec } from './init';
-import type { Pulled, Rpc } from './rpc';
+import type { Channel, Pulled } from './channel';
 import { tensorBytes, tensorFromBytes, toTensor, type DType, type Tensor, type TensorInput } from './tensor';
 
 /** Arguments of initialize(), Gluon's initialize(init, ctx, default_init, force_reinit). */
@@ -98,11 +98,11 @@ export function readRows(pulled: Pulled): RowSparseTensor {
 }
 
 export class Parameter {
-  readonly #rpc: Rpc;
+  readonly #ch: Channel;
 
   /** @internal Handles come from ParameterServerClient.parameter / constant / get. */
-  constructor(rpc: Rpc, readonly name: string) {
-    this.#rpc = rpc;
+  constructor(channel: Channel, readonly name: string) {
+    this.#ch = channel;
   }
 
   private get who(): string {
@@ -130,44 +130,44 @@ export class Parameter {
     };
     if (typeof request.forceReinit !== 'boolean') throw invalidArgument(`${who}: forceReinit must be a boolean`);
     if (typeof request.structuralName !== 'string') throw invalidArgument(`${who}: structuralName must be a string`);
-    const info = await this.#rpc.unary<ParameterInfo__Output>((md, o, cb) => this.#rpc.stub.initialize(request, md, o, cb));
+    const info = await this.#ch.unary<ParameterInfo__Output>((md, o, cb) => this.#ch.parameters.initialize(request, md, o, cb));
     return describeFromProto(info);
   }
 
   /** A copy of the data on `ctx` (default: the only copy, or cpu(0) when there are several). */
   async data(ctx?: Context): Promise<ReadTensor> {
     const request = { name: this.name, ctx: ctx === undefined ? null : contextToProto(this.who, ctx) };
-    return readTensor(await this.#rpc.pull(this.name, (md, o) => this.#rpc.stub.data(request, md, o)));
+    return readTensor(await this.#ch.pull((md, o) => this.#ch.parameters.data(request, md, o), { name: this.name }));
   }
 
   /** A copy of the data of every context, in context order. */
   async listData(): Promise<ReadTensor[]> {
-    const pulled = await this.#rpc.pullAll(this.name, (md, o) => this.#rpc.stub.listData({ name: this.name }, md, o));
+    const pulled = await this.#ch.pullAll(this.name, (md, o) => this.#ch.parameters.listData({ name: this.name }, md, o));
     return pulled.map(readTensor);
   }
 
   /** A copy of the gradient on `ctx` (same default as data()). */
   async grad(ctx?: Context): Promise<ReadTensor> {
     const request = { name: this.name, ctx: ctx === undefined ? null : contextToProto(this.who, ctx) };
-    return readTensor(await this.#rpc.pull(this.name, (md, o) => this.#rpc.stub.grad(request, md, o)));
+    return readTensor(await this.#ch.pull((md, o) => this.#ch.parameters.grad(request, md, o), { name: this.name }));
   }
 
   /** A copy of the gradient of every context, in context order. */
   async listGrad(): Promise<ReadTensor[]> {
-    const pulled = await this.#rpc.pullAll(this.name, (md, o) => this.#rpc.stub.listGrad({ name: this.name }, md, o));
+    const pulled = await this.#ch.pullAll(this.name, (md, o) => this.#ch.parameters.listGrad({ name: this.name }, md, o));
     return pulled.map(readTensor);
   }
 
   /** The contexts of the copies, or the pending ones while initialization is deferred. */
   async listCtx(): Promise<Context[]> {
-    const reply = await this.#rpc.unary<ListCtxResponse__Output>((md, o, cb) => this.#rpc.stub.listCtx({ name: this.name }, md, o, cb));
+    const reply = await this.#ch.unary<ListCtxResponse__Output>((md, o, cb) => this.#ch.parameters.listCtx({ name: this.name }, md, o, cb));
     return reply.ctx.map(contextFromProto);
   }
 
   /** Moves the copies to `ctx` (their mean, fresh zero gradients), or replaces a deferred init's contexts. */
   async resetCtx(ctx: Context | readonly Context[]): Promise<ParameterDescriptor> {
     const request = { name: this.name, ctx: contextsToProto(this.who, ctx) };
-    const info = await this.#rpc.unary<ParameterInfo__Output>((md, o, cb) => this.#rpc.stub.resetCtx(request, md, o, cb));
+    const info = await this.#ch.unary<ParameterInfo__Output>((md, o, cb) => this.#ch.parameters.resetCtx(request, md, o, cb));
     return describeFromProto(info);
   }
 
@@ -182,7 +182,7 @@ export class Parameter {
     const tensor = toTensor(value, { who: `${this.who}: setData value`, nestedDType: 'float64' });
     const bytes = tensorBytes(tensor);
     const header = { shape: tensor.shape, dtype: dtypeToProto(this.who, tensor.dtype), byteLength: bytes.byteLength };
-    const info = await this.#rpc.push<ParameterInfo__Output>(this.name, header, bytes, (md, o, cb) => this.#rpc.stub.setData(md, o, cb));
+    const info = await this.#ch.pushTensor<ParameterInfo__Output>(this.name, header, bytes, (md, o, cb) => this.#ch.parameters.setData(md, o, cb));
     return describeFromProto(info);
   }
 
@@ -193,45 +193,45 @@ export class Parameter {
       rowIds: rowIdsToProto(this.who, rowIds),
       ctx: ctx === undefined ? null : contextToProto(this.who, ctx),
     };
-    return readRows(await this.#rpc.pull(this.name, (md, o) => this.#rpc.stub.rowSparseData(request, md, o)));
+    return readRows(await this.#ch.pull((md, o) => this.#ch.parameters.rowSparseData(request, md, o), { name: this.name }));
   }
 
   /** The same rows from every copy, in context order. */
   async listRowSparseData(rowIds: ArrayLike<number | bigint>): Promise<RowSparseTensor[]> {
     const request = { name: this.name, rowIds: rowIdsToProto(this.who, rowIds) };
-    const pulled = await this.#rpc.pullAll(this.name, (md, o) => this.#rpc.stub.listRowSparseData(request, md, o));
+    const pulled = await this.#ch.pullAll(this.name, (md, o) => this.#ch.parameters.listRowSparseData(request, md, o));
     return pulled.map(readRows);
   }
 
   /** Sets every gradient copy to zero; a no-op without gradients (uninitialized, gradReq 'null'). */
   async zeroGrad(): Promise<ParameterDescriptor> {
-    const info = await this.#rpc.unary<ParameterInfo__Output>((md, o, cb) => this.#rpc.stub.zeroGrad({ name: this.name }, md, o, cb));
+    const info = await this.#ch.unary<ParameterInfo__Output>((md, o, cb) => this.#ch.parameters.zeroGrad({ name: this.name }, md, o, cb));
     return describeFromProto(info);
   }
 
   /** Converts data and gradients to `dtype` (Gluon's cast() and dtype setter). */
   async cast(dtype: DType): Promise<ParameterDescriptor> {
     const request = { name: this.name, dtype: dtypeToProto(this.who, dtype) };
-    const info = await this.#rpc.unary<ParameterInfo__Output>((md, o, cb) => this.#rpc.stub.cast(request, md, o, cb));
+    const info = await this.#ch.unary<ParameterInfo__Output>((md, o, cb) => this.#ch.parameters.cast(request, md, o, cb));
     return describeFromProto(info);
   }
 
   /** The symbol variable: name and MXNet's attributes. */
   async var(): Promise<SymbolVar> {
-    const reply = await this.#rpc.unary<VarResponse__Output>((md, o, cb) => this.#rpc.stub.var({ name: this.name }, md, o, cb));
+    const reply = await this.#ch.unary<VarResponse__Output>((md, o, cb) => this.#ch.parameters.var({ name: this.name }, md, o, cb));
     return { name: reply.name, attrs: { ...reply.attrs } };
   }
 
   /** Spec, state, contexts and version. */
   async describe(): Promise<ParameterDescriptor> {
-    const info = await this.#rpc.unary<ParameterInfo__Output>((md, o, cb) => this.#rpc.stub.describe({ name: this.name }, md, o, cb));
+    const info = await this.#ch.unary<ParameterInfo__Output>((md, o, cb) => this.#ch.parameters.describe({ name: this.name }, md, o, cb));
     return describeFromProto(info);
   }
 
   /** Fills unknown dims (known ones must match); may complete a deferred initialization. */
   async setShape(shape: number | readonly number[]): Promise<ParameterDescriptor> {
     const request = { name: this.name, shape: checkDeclaredShape(this.who, shape) };
-    const info = await this.#rpc.unary<ParameterInfo__Output>((md, o, cb) => this.#rpc.stub.setShape(request, md, o, cb));
+    const info = await this.#ch.unary<ParameterInfo__Output>((md, o, cb) => this.#ch.parameters.setShape(request, md, o, cb));
     return describeFromProto(info);
   }
 

@@ -20,7 +20,6 @@
 // barrier gets the server's own answer (applied, or "timed out ... waiting for worker N") and
 // not a client deadline; if the margin still passes (a lost reply, a very slow apply) the step
 // is re-sent with its key, which the server answers from the same pending or cached result.
-import * as grpc from '@grpc/grpc-js';
 import type { CreateTrainerRequest } from '../protos/generated/gluonps/v1/CreateTrainerRequest';
 import type { GradUpload } from '../protos/generated/gluonps/v1/GradUpload';
 import type { IdempotencyKey } from '../protos/generated/gluonps/v1/IdempotencyKey';
@@ -28,16 +27,13 @@ import type { PushGradResponse__Output } from '../protos/generated/gluonps/v1/Pu
 import type { StatesChunk, StatesChunk__Output } from '../protos/generated/gluonps/v1/StatesChunk';
 import type { StepResponse__Output } from '../protos/generated/gluonps/v1/StepResponse';
 import type { TrainerInfo__Output } from '../protos/generated/gluonps/v1/TrainerInfo';
-import type { TrainerServiceClient } from '../protos/generated/gluonps/v1/TrainerService';
-import { loadProtos } from '../protos/load';
 import { buildOptimizer, learningRateAt, type OptimizerConfig, type OptimizerName, type OptimizerParams } from '../common/optimizer/optimizer-spec';
 import { TIMEOUT_POLICY_CODEC, TRAINER_MODE_CODEC } from '../common/proto-enums';
-import { GluonPsError, invalidArgument, show, Status, toGluonPsError } from './errors';
+import { GluonPsError, invalidArgument, show, Status } from './errors';
 import type { Parameter } from './parameter';
 import { withRetry, type RetryOptions } from './retry';
-import type { Rpc } from './rpc';
+import type { Attempt, Channel, UnaryInvoke } from './channel';
 import type { TensorInput } from './tensor';
-import { pullTensor, pushTensor } from './transport';
 import { checkTrainerOptions, describeTrainerInfo, gradToUpload, integerIn, optimizerToProto, UINT32_MAX, type CheckedTrainerOptions } from './trainer-wire';
 
 export { checkTrainerOptions, describeTrainerInfo, gradToUpload, OPTIMIZER_SETTINGS, optimizerFromProto, optimizerToProto, randomIncarnation } from './trainer-wire';
@@ -121,99 +117,6 @@ export interface TrainerDescriptor {
 /** Margin of a step's gRPC deadline over the trainer's step timeout (or the connection deadline if longer). */
 export const STEP_DEADLINE_MARGIN_MS = 10_000;
 
-type TrainerServiceConstructor = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => TrainerServiceClient;
-let trainerServiceConstructor: TrainerServiceConstructor | undefined;
-
-const makeError = (code: grpc.status, message: string): Error => new GluonPsError(code, message);
-
-/** One attempt of a call: whether it carries a deadline (for the retry rule) and its outcome. */
-interface Attempt<T> {
-  deadlineSet: boolean;
-  result: Promise<T>;
-}
-
-/**
- * @internal The TrainerService stub on the same channel as the client's ParameterService stub,
- * with the client's metadata (auth), per-call deadlines, the closed check and GluonPsErrors.
- */
-export class TrainerChannel {
-  constructor(
-    private readonly rpc: Rpc,
-    readonly stub: TrainerServiceClient,
-    private readonly metadata: grpc.Metadata,
-    /** The connection's per-call deadline (connect({ deadlineMs })), or undefined for none. */
-    readonly deadlineMs: number | undefined,
-  ) {}
-
-  /** Opens the trainer stub over the channel `rpc` already owns (one connection for both services). */
-  static open(rpc: Rpc, metadata: grpc.Metadata, deadlineMs: number | undefined): TrainerChannel {
-    trainerServiceConstructor ??= loadProtos().gluonps.v1.TrainerService;
-    // channelOverride: the credentials argument is unused; the channel carries the client's.
-    const stub = new trainerServiceConstructor(rpc.address, grpc.credentials.createInsecure(), { channelOverride: rpc.stub.getChannel() });
-    return new TrainerChannel(rpc, stub, metadata, deadlineMs);
-  }
-
-  unary<Res>(
-    invoke: (md: grpc.Metadata, options: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall,
-    deadlineMs: number | undefined = this.deadlineMs,
-  ): Attempt<Res> {
-    return {
-      deadlineSet: deadlineMs !== undefined,
-      result: this.guard(() => new Promise<Res>((resolve, reject) => {
-        invoke(this.metadata.clone(), this.options(deadlineMs), (err, reply) => {
-          if (err !== null) reject(err);
-          else if (reply === undefined) reject(new GluonPsError(Status.INTERNAL, 'the call completed without a reply'));
-          else resolve(reply);
-        });
-      })),
-    };
-  }
-
-  /** A client-streaming upload: `first` plus <= 1 MiB chunks of `bytes`, with backpressure. */
-  push<Req extends object, Res>(
-    open: (md: grpc.Metadata, options: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientWritableStream<Req>,
-    first: Omit<Req, 'chunk'>,
-    bytes: Uint8Array,
-    deadlineMs: number | undefined = this.deadlineMs,
-  ): Attempt<Res> {
-    return {
-      deadlineSet: deadlineMs !== undefined,
-      result: this.guard(() => pushTensor<Req, Res>((cb) => open(this.metadata.clone(), this.options(deadlineMs), cb), first, bytes, { makeError })),
-    };
-  }
-
-  /** A server stream of StatesChunk: the first message's byte_length, then the bytes, into one Buffer. */
-  pullStates(open: (md: grpc.Metadata, options: grpc.CallOptions) => grpc.ClientReadableStream<StatesChunk__Output>, deadlineMs: number | undefined = this.deadlineMs): Attempt<Buffer> {
-    return {
-      deadlineSet: deadlineMs !== undefined,
-      result: this.guard(async () => {
-        const call = open(this.metadata.clone(), this.options(deadlineMs));
-        const states = await pullTensor<{ byteLength: number }>(call, {
-          // The first message's own byte_length plays the tensor header's part.
-          headerOf: (m, i) => (i === 0 ? { byteLength: (m as unknown as StatesChunk__Output).byteLength } : null),
-          makeError,
-        });
-        return states.data;
-      }),
-    };
-  }
-
-  private options(deadlineMs: number | undefined): grpc.CallOptions {
-    return deadlineMs === undefined ? {} : { deadline: Date.now() + deadlineMs };
-  }
-
-  private async guard<T>(run: () => Promise<T>): Promise<T> {
-    if (this.rpc.isClosed) {
-      throw new GluonPsError(Status.CANCELLED, `the gluon-ps client for ${this.rpc.address} is closed; connect() again to make calls`);
-    }
-    try {
-      return await run();
-    } catch (err) {
-      throw toGluonPsError(err);
-    }
-  }
-}
-
 // --- The handle ----------------------------------------------------------------------------------
 
 /** A push or step refused because the worker's step counter is behind or ahead of the trainer. */
@@ -224,7 +127,7 @@ const STALE_STEP = /\bstep \d+ is (closed|not open yet)\b/;
  * worker's handle. Called by ParameterServerClient.trainer().
  */
 export async function createTrainer(
-  channel: TrainerChannel,
+  channel: Channel,
   name: string,
   params: ReadonlyArray<Parameter | string>,
   optimizer: OptimizerName,
@@ -253,7 +156,7 @@ export async function createTrainer(
     workerId: opts.workerId,
   };
   // Attaching is idempotent, so a transport failure is retried like a keyed call.
-  const info = await withRetry(opts.retry, () => channel.unary<TrainerInfo__Output>((md, o, cb) => channel.stub.createTrainer(request, md, o, cb)));
+  const info = await withRetry(opts.retry, () => channel.attempt(channel.deadlineMs, (d) => channel.unary<TrainerInfo__Output>((md, o, cb) => channel.trainers.createTrainer(request, md, o, cb), d)));
   // The server accepted this very spec, so its own function gives the schedule's learning rate
   // for any step count; learningRate then needs no round trip after each step.
   let config: OptimizerConfig | null = null;
@@ -281,7 +184,7 @@ export class Trainer {
   /** The incarnation of this handle's idempotency keys. */
   readonly incarnation: number;
 
-  readonly #channel: TrainerChannel;
+  readonly #channel: Channel;
   readonly #retry: Required<RetryOptions>;
   readonly #config: OptimizerConfig | null;
   #sequence = 0;
@@ -290,7 +193,7 @@ export class Trainer {
   #stepTimeoutMs: number;
 
   /** @internal Handles come from ParameterServerClient.trainer(). */
-  constructor(channel: TrainerChannel, info: TrainerInfo__Output, options: CheckedTrainerOptions, config: OptimizerConfig | null) {
+  constructor(channel: Channel, info: TrainerInfo__Output, options: CheckedTrainerOptions, config: OptimizerConfig | null) {
     this.#channel = channel;
     this.#retry = options.retry;
     this.#config = config;
@@ -374,7 +277,7 @@ export class Trainer {
   /** Leaves the trainer (end of this worker's data): sync steps stop waiting for it. Not retried. */
   async leave(): Promise<TrainerDescriptor> {
     const request = { trainer: this.name, workerId: this.workerId };
-    const info = await this.#channel.unary<TrainerInfo__Output>((md, o, cb) => this.#channel.stub.leave(request, md, o, cb)).result;
+    const info = await this.#channel.unary<TrainerInfo__Output>((md, o, cb) => this.#channel.trainers.leave(request, md, o, cb));
     return this.#learn(info);
   }
 
@@ -388,14 +291,19 @@ export class Trainer {
     if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) throw invalidArgument(`${this.who}: learning rate must be a finite number >= 0, got ${show(lr)}`);
     const request = { trainer: this.name, learningRate: lr };
     // Setting the same value twice is harmless, so transport failures are retried.
-    const info = await withRetry(this.#retry, () => this.#channel.unary<TrainerInfo__Output>((md, o, cb) => this.#channel.stub.setLearningRate(request, md, o, cb)));
+    const info = await withRetry(this.#retry, () => this.#unary<TrainerInfo__Output>((md, o, cb) => this.#channel.trainers.setLearningRate(request, md, o, cb)));
     this.#learn(info);
   }
 
   /** An opaque snapshot of every optimizer state, update count, step and learning rate. */
   async saveStates(): Promise<Buffer> {
     const request = { name: this.name };
-    return withRetry(this.#retry, () => this.#channel.pullStates((md, o) => this.#channel.stub.saveStates(request, md, o)));
+    return withRetry(this.#retry, () => this.#channel.attempt(this.#channel.deadlineMs, async (d) => (await this.#channel.pull<{ byteLength: number }>(
+      (md, o) => this.#channel.trainers.saveStates(request, md, o),
+      // The first message's own byte_length plays the tensor header's part.
+      { headerOf: (m, i) => (i === 0 ? { byteLength: (m as unknown as StatesChunk__Output).byteLength } : null) },
+      d,
+    )).data));
   }
 
   /** Restores a saveStates() snapshot (every state, update counts, the step count). Not retried. */
@@ -403,7 +311,7 @@ export class Trainer {
     if (!(states instanceof Uint8Array)) throw invalidArgument(`${this.who}: loadStates needs the Buffer saveStates() returned, got ${show(states)}`);
     const first: Omit<StatesChunk, 'chunk'> = { trainer: this.name, byteLength: states.byteLength };
     const info = await this.#channel.push<StatesChunk, TrainerInfo__Output>(
-      (md, o, cb) => this.#channel.stub.loadStates(md, o, cb), first, states).result;
+      (md, o, cb) => this.#channel.trainers.loadStates(md, o, cb), first, states);
     this.#learn(info);
     this.#step = info.step;
   }
@@ -419,19 +327,25 @@ export class Trainer {
   }
 
   /** @internal One attempt of a push with a given key (retries send the same `first`). */
+  /** A unary trainer call as one retry attempt with the connection's deadline. */
+  #unary<Res>(invoke: UnaryInvoke<Res>): Attempt<Res> {
+    return this.#channel.attempt(this.#channel.deadlineMs, (d) => this.#channel.unary<Res>(invoke, d));
+  }
+
   #sendPush(first: Omit<GradUpload, 'chunk'>, bytes: Uint8Array): Attempt<PushGradResponse__Output> {
-    return this.#channel.push<GradUpload, PushGradResponse__Output>((md, o, cb) => this.#channel.stub.pushGrad(md, o, cb), first, bytes);
+    return this.#channel.attempt(this.#channel.deadlineMs, (d) =>
+      this.#channel.push<GradUpload, PushGradResponse__Output>((md, o, cb) => this.#channel.trainers.pushGrad(md, o, cb), first, bytes, d));
   }
 
   /** One attempt of a step with a given key; its deadline outlasts the trainer's step timeout. */
   #sendStep(request: { trainer: string; key: IdempotencyKey; step: number; batchSize: number }): Attempt<StepResponse__Output> {
     const deadlineMs = this.#stepTimeoutMs + Math.max(STEP_DEADLINE_MARGIN_MS, this.#channel.deadlineMs ?? 0);
-    return this.#channel.unary<StepResponse__Output>((md, o, cb) => this.#channel.stub.step(request, md, o, cb), deadlineMs);
+    return this.#channel.attempt(deadlineMs, (d) => this.#channel.unary<StepResponse__Output>((md, o, cb) => this.#channel.trainers.step(request, md, o, cb), d));
   }
 
   #describeInfo(): Promise<TrainerInfo__Output> {
     const request = { name: this.name };
-    return withRetry(this.#retry, () => this.#channel.unary<TrainerInfo__Output>((md, o, cb) => this.#channel.stub.describeTrainer(request, md, o, cb)));
+    return withRetry(this.#retry, () => this.#unary<TrainerInfo__Output>((md, o, cb) => this.#channel.trainers.describeTrainer(request, md, o, cb)));
   }
 
   /** Takes the learning rate and step timeout from a TrainerInfo. */
@@ -444,7 +358,7 @@ export class Trainer {
   /** After a failed step or a stale push: the trainer's step count becomes this worker's step (best effort). */
   async #refreshStep(): Promise<void> {
     try {
-      const info = await this.#channel.unary<TrainerInfo__Output>((md, o, cb) => this.#channel.stub.describeTrainer({ name: this.name }, md, o, cb)).result;
+      const info = await this.#channel.unary<TrainerInfo__Output>((md, o, cb) => this.#channel.trainers.describeTrainer({ name: this.name }, md, o, cb));
       this.#learn(info);
       this.#step = info.step;
     } catch {

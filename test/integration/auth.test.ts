@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, cpu, init, Parameter, Status } from '../../client/index';
 import type { ParameterServerClient } from '../../client/index';
-import { Rpc } from '../../client/rpc';
+import { Channel } from '../../client/channel';
 import type { ListResponse__Output } from '../../protos/generated/gluonps/v1/ListResponse';
 import type { PushGradResponse__Output } from '../../protos/generated/gluonps/v1/PushGradResponse';
 import type { TrainerInfo__Output } from '../../protos/generated/gluonps/v1/TrainerInfo';
@@ -83,7 +83,7 @@ describe('without a valid token', () => {
     try {
       // Handles over connections without / with a wrong token (get() would be refused first).
       for (const [md, message] of [[auth(), missing], [auth('Bearer not-a-configured-token'), /^unknown bearer token$/]] as const) {
-        const handle = new Parameter(new Rpc(stub, server.address, md, undefined), 'big');
+        const handle = new Parameter(new Channel(stub, server.address, md, undefined), 'big');
         await rejectsWith(handle.data(), Status.UNAUTHENTICATED, message);
         await rejectsWith(handle.listData(), Status.UNAUTHENTICATED, message);
         await rejectsWith(handle.setData(f32([1024, 1024], new Float32Array(1024 * 1024).fill(5))), Status.UNAUTHENTICATED, message);

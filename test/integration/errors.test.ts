@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpu, gpu, GluonPsError, init, Parameter, Status } from '../../client/index';
 import type { ParameterServerClient } from '../../client/index';
-import { Rpc } from '../../client/rpc';
+import { Channel } from '../../client/channel';
 import { pushTensor } from '../../client/transport';
 import * as nk from '../../native/index';
 import type { ParameterInfo__Output } from '../../protos/generated/gluonps/v1/ParameterInfo';
@@ -32,7 +32,7 @@ afterAll(async () => {
 
 /** A handle on a name the server does not have (the public API only hands out existing ones). */
 function ghost(name: string): Parameter {
-  return new Parameter(new Rpc(stub, h.server.address, new grpc.Metadata(), undefined), name);
+  return new Parameter(new Channel(stub, h.server.address, new grpc.Metadata(), undefined), name);
 }
 
 /** Uploads raw bytes with an arbitrary header through the SetData stream. */

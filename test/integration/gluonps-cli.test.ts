@@ -4,18 +4,19 @@
 // the error without one); bad command lines exit with status 2. The progress bar and the
 // argument parser are also checked in-process through the module's exports.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cpu, init } from '../../client/index';
+import { connect, cpu, init } from '../../client/index';
 import type { ParameterServerClient } from '../../client/index';
 import { startServer } from '../../server/index';
 import type { RunningServer } from '../../server/index';
-import { main, parseCommand, parseContexts, progressReporter } from '../../tools/gluonps';
+import { main, parseCommand, parseContexts, progressReporter } from '../../client/cli';
 import type { Harness } from './helpers';
+import { hasOpenssl, selfSigned } from '../fixtures/certs';
 import { f32, iota, numbers, startHarness } from './helpers';
 
 const execFileP = promisify(execFile);
@@ -27,7 +28,7 @@ const open: Array<{ close(): Promise<void> }> = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'gluonps-cli-'));
-  await execFileP(process.execPath, ['scripts/bundle.mjs', 'tools/gluonps.ts', BUNDLE_NAME], { cwd: ROOT, timeout: 30_000 });
+  await execFileP(process.execPath, ['scripts/bundle.mjs', 'client/cli.ts', BUNDLE_NAME], { cwd: ROOT, timeout: 30_000 });
 }, 40_000);
 afterEach(async () => {
   for (const h of open.splice(0)) await h.close();
@@ -46,7 +47,7 @@ interface Result {
 /** Runs the bundled CLI (GLUONPS_SERVER unset unless given) and collects its output. */
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const { GLUONPS_SERVER: _s, GLUONPS_TOKEN: _t, ...base } = process.env;
+    const { GLUONPS_SERVER: _s, GLUONPS_TOKEN: _t, GLUONPS_TOKEN_FILE: _f, GLUONPS_TLS_CA: _c, ...base } = process.env;
     const child = spawn(process.execPath, [BUNDLE, ...args], { cwd: ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -195,11 +196,11 @@ describe('command line', () => {
       const r = results[i]!;
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(message);
-      expect(r.stderr).toMatch(/Run "npm run gluonps -- help"/);
+      expect(r.stderr).toMatch(/Run "gluonps help"/);
     });
     for (const r of await Promise.all([['help'], ['--help'], ['export', '-h']].map((args) => cli(args)))) {
       expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/^Usage: npm run gluonps -- <command> \[options\]/);
+      expect(r.stdout).toMatch(/^Usage: gluonps <command> \[options\]/);
     }
   });
 
@@ -228,5 +229,53 @@ describe('command line', () => {
     const out: string[] = [];
     expect(await main(['help'], {}, { stdout: { write: (s: string) => out.push(s) }, stderr })).toBe(0);
     expect(out.join('')).toMatch(/^Usage:/);
+  });
+});
+
+describe.skipIf(!hasOpenssl)('against a TLS server with tokens', () => {
+  it('every command connects with --tls-ca and --token-file (or GLUONPS_TLS_CA / GLUONPS_TOKEN); without them it is refused', async () => {
+    const pair = selfSigned(dir, 'cli-server', 'localhost');
+    const tokenFile = path.join(dir, 'token');
+    writeFileSync(tokenFile, 'cli-token\n');
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'gluonps-cli-tls-'));
+    let server: RunningServer | undefined;
+    try {
+      server = await startServer({ port: 0, logLevel: 'silent', dataDir, auth: { tokens: ['cli-token'] }, tls: { cert: pair.cert, key: pair.key } });
+      // By name: the certificate names localhost (an IP as TLS server name makes Node warn).
+      const address = `localhost:${server.port}`;
+      const secure = ['--server', address, '--tls-ca', pair.certFile, '--token-file', tokenFile];
+      const ckpt = await cli(['checkpoint', ...secure, '--json']);
+      expect(ckpt.stderr).toBe('');
+      expect(ckpt.code).toBe(0);
+      expect((JSON.parse(ckpt.stdout) as { dataDir: string }).dataDir).toBe(dataDir);
+      const file = path.join(dir, 'tls-export.params');
+      const ps = await connect(address, { tls: { ca: pair.cert }, token: 'cli-token' });
+      try {
+        await populate(ps);
+      } finally {
+        await ps.close();
+      }
+      const exported = await cli(['export', ...secure, '--file', file, '--quiet']);
+      expect(exported.stderr).toBe('');
+      expect(exported.code).toBe(0);
+      const imported = await cli(['import', ...secure, '--file', file, '--quiet', '--json']);
+      expect(imported.code).toBe(0);
+      expect((JSON.parse(imported.stdout) as { loaded: string[] }).loaded.length).toBeGreaterThan(0);
+      // The same through the environment.
+      const byEnv = await cli(['checkpoint'], { GLUONPS_SERVER: address, GLUONPS_TLS_CA: pair.certFile, GLUONPS_TOKEN: 'cli-token' });
+      expect(byEnv.code).toBe(0);
+      const noToken = await cli(['checkpoint', '--server', address, '--tls-ca', pair.certFile]);
+      expect(noToken.code).toBe(1);
+      expect(noToken.stderr).toMatch(/\(UNAUTHENTICATED\)/);
+      const plaintext = await cli(['checkpoint', '--server', server.address, '--token-file', tokenFile, '--connect-timeout-ms', '500']);
+      expect(plaintext.code).toBe(1);
+      expect(plaintext.stderr).toMatch(new RegExp(`cannot connect to the gluon-ps server at ${server.address.replace(/\./g, '\\.')}.*\\(UNAVAILABLE\\)`));
+      const missing = await cli(['checkpoint', '--server', address, '--tls-ca', path.join(dir, 'nope.pem')]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/--tls-ca: cannot read .*nope\.pem/);
+    } finally {
+      await server?.close(2000);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,8 +3,7 @@
 // token too); a plaintext client, a client that does not trust the certificate and, under
 // mutual TLS, a client without a certificate cannot connect (UNAVAILABLE). Bad PEM material
 // fails at start-up naming the flag. Skipped, saying why, when openssl is not installed.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,33 +11,14 @@ import { connect, cpu, Status } from '../../client/index';
 import { parseCommandLine } from '../../server/config';
 import { startServer } from '../../server/index';
 import type { RunningServer } from '../../server/index';
+import { hasOpenssl, selfSigned as makeCert, type CertPair } from '../fixtures/certs';
 import { f32, numbers } from './helpers';
 
-function opensslVersion(): string | null {
-  try {
-    return execFileSync('openssl', ['version'], { encoding: 'utf8' });
-  } catch {
-    return null;
-  }
-}
-
-const hasOpenssl = opensslVersion() !== null;
 if (!hasOpenssl) console.warn('tls.test.ts: skipped: the openssl CLI is not installed (needed to make test certificates)');
 
-interface Pair { cert: Buffer; key: Buffer; certFile: string; keyFile: string }
+type Pair = CertPair;
 let dir: string;
-
-/** A self-signed EC certificate for localhost / 127.0.0.1 (EC: generated in milliseconds). */
-function selfSigned(name: string, cn: string): Pair {
-  const keyFile = path.join(dir, `${name}-key.pem`);
-  const certFile = path.join(dir, `${name}-cert.pem`);
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', `/CN=${cn}`,
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-  ], { stdio: 'ignore' });
-  return { cert: readFileSync(certFile), key: readFileSync(keyFile), certFile, keyFile };
-}
+const selfSigned = (name: string, cn: string): Pair => makeCert(dir, name, cn);
 
 let serverPair: Pair;
 let clientPair: Pair;

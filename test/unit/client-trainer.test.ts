@@ -6,7 +6,7 @@ import { Metadata, status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { GluonPsError } from '../../client/errors';
 import { backoffMs, DEFAULT_RETRY, isRetryable, retrySettings, withRetry } from '../../client/retry';
-import type { Rpc } from '../../client/rpc';
+import { Channel } from '../../client/channel';
 import {
   checkTrainerOptions,
   describeTrainerInfo,
@@ -16,11 +16,11 @@ import {
   randomIncarnation,
   STEP_DEADLINE_MARGIN_MS,
   Trainer,
-  TrainerChannel,
 } from '../../client/trainer';
 import type { IdempotencyKey } from '../../protos/generated/gluonps/v1/IdempotencyKey';
 import type { TrainerInfo__Output } from '../../protos/generated/gluonps/v1/TrainerInfo';
 import type { TrainerServiceClient } from '../../protos/generated/gluonps/v1/TrainerService';
+import type { ParameterServiceClient } from '../../protos/generated/gluonps/v1/ParameterService';
 import { buildOptimizer } from '../../common/optimizer/optimizer-spec';
 import { codeOf } from '../fixtures/thrown';
 
@@ -248,8 +248,7 @@ function fakeTrainer(stepReplies: Reply[], opts: { describeStep?: number; optimi
       setImmediate(() => cb(null, info({ step: opts.describeStep ?? 0 })));
     },
   };
-  const rpc = { isClosed: false, address: 'fake:1' } as unknown as Rpc;
-  const channel = new TrainerChannel(rpc, stub as unknown as TrainerServiceClient, new Metadata(), undefined);
+  const channel = new Channel({} as ParameterServiceClient, 'fake:1', new Metadata(), undefined, { trainers: stub as unknown as TrainerServiceClient });
   const checked = { ...checkTrainerOptions('t', { numWorkers: 2, workerId: 1, incarnation: 77, retry: { initialBackoffMs: 1, maxBackoffMs: 2 } }) };
   const config = opts.optimizerParams ? buildOptimizer('t', 'sgd', opts.optimizerParams) : null;
   const tr = new Trainer(channel, info({ step: 3, stepTimeoutMs: opts.stepTimeoutMs ?? 30000 }), checked, config);
@@ -322,8 +321,9 @@ describe('Trainer handle', () => {
 
   it('rejects calls after the client closed with CANCELLED, without retrying', async () => {
     const { tr, steps } = fakeTrainer([stepOk(4)]);
-    const rpc = { isClosed: true, address: 'fake:1' } as unknown as Rpc;
-    const closed = new Trainer(new TrainerChannel(rpc, {} as TrainerServiceClient, new Metadata(), undefined), info(), checkTrainerOptions('t'), null);
+    const channel = new Channel({ close() {} } as unknown as ParameterServiceClient, 'fake:1', new Metadata(), undefined, { trainers: {} as TrainerServiceClient });
+    channel.close();
+    const closed = new Trainer(channel, info(), checkTrainerOptions('t'), null);
     await expect(closed.step(1)).rejects.toMatchObject({ code: status.CANCELLED, message: expect.stringMatching(/closed/) });
     expect(steps).toHaveLength(0);
     expect(tr.currentStep).toBe(3);

@@ -1,21 +1,21 @@
-// tools/gluonps.ts: `npm run gluonps -- <command>`, the operator's CLI for a running gluon-ps
-// server. export / import move parameters between the server and a tensor file through the
-// client's saveParameters / loadParameters (MXNet .params by default, safetensors, npz), with a
-// progress bar when stderr is a terminal and plain progress lines otherwise; checkpoint asks
-// the server for a checkpoint now (AdminService.Checkpoint). Exit status: 0 done, 1 the
+// cli.ts: `gluonps <command>` (the client package's bin; `npm run gluonps -- <command>` in
+// this repository), the operator's CLI for a running gluon-ps server. It is a client like any
+// other: every command connects through connect() (client/channel.ts), so tokens, TLS and
+// mutual TLS work the same for all of them. export / import move parameters between the
+// server and a tensor file through saveParameters / loadParameters (MXNet .params by default,
+// safetensors, npz), with a progress bar when stderr is a terminal and plain progress lines
+// otherwise; checkpoint asks the server for a checkpoint now. Exit status: 0 done, 1 the
 // operation failed (server, file), 2 bad command line.
+import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import * as grpc from '@grpc/grpc-js';
-import { connect, cpu, gpu, GluonPsError, LOAD_FORMATS, SAVE_FORMATS, Status } from '../client/index';
-import type { Context, LoadFormat, ParameterServerClient, PersistProgress, SaveFormat } from '../client/index';
-import type { CheckpointResponse__Output } from '../protos/generated/gluonps/v1/CheckpointResponse';
-import { loadProtos } from '../protos/load';
+import { connect, cpu, gpu, GluonPsError, LOAD_FORMATS, SAVE_FORMATS, Status } from './index';
+import type { ConnectOptions, Context, LoadFormat, ParameterServerClient, PersistProgress, SaveFormat, TlsOptions } from './index';
 
 export const DEFAULT_SERVER = '127.0.0.1:50051';
 
-export const HELP = `Usage: npm run gluonps -- <command> [options]
+export const HELP = `Usage: gluonps <command> [options]   (in the repository: npm run gluonps -- <command> [options])
 
 Commands:
   export      write the server's parameters to a file
@@ -26,6 +26,12 @@ Commands:
 Options of every command:
   --server <host:port>      the server          GLUONPS_SERVER (default ${DEFAULT_SERVER})
   --token <token>           bearer token sent with every call   GLUONPS_TOKEN
+  --token-file <path>       read the token from a file (first line)   GLUONPS_TOKEN_FILE
+  --tls                     TLS with the system's root CAs
+  --tls-ca <path>           TLS, trusting this CA (PEM)   GLUONPS_TLS_CA
+  --tls-cert <path>         client certificate for mutual TLS (PEM; needs --tls-key)   GLUONPS_CLIENT_CERT
+  --tls-key <path>          its private key (PEM)   GLUONPS_CLIENT_KEY
+  --tls-server-name <name>  the name the server's certificate must carry, when it is not the host
   --connect-timeout-ms <n>  how long to wait for the server (default 10000)
   --json                    print the result as one JSON line
   --quiet, -q               no progress output
@@ -59,7 +65,7 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-const COMMON = ['server', 'token', 'connect-timeout-ms', 'json', 'quiet', 'help'];
+const COMMON = ['server', 'token', 'token-file', 'tls', 'tls-ca', 'tls-cert', 'tls-key', 'tls-server-name', 'connect-timeout-ms', 'json', 'quiet', 'help'];
 const ALLOWED: Record<string, readonly string[]> = {
   export: [...COMMON, 'file', 'format', 'names', 'numpy-shape'],
   import: [...COMMON, 'file', 'format', 'names', 'allow-missing', 'ignore-extra', 'declare', 'ctx', 'cast-dtype', 'dtype-source'],
@@ -70,6 +76,12 @@ const ALLOWED: Record<string, readonly string[]> = {
 const OPTIONS = {
   server: { type: 'string' },
   token: { type: 'string' },
+  'token-file': { type: 'string' },
+  tls: { type: 'boolean' },
+  'tls-ca': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-server-name': { type: 'string' },
   'connect-timeout-ms': { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
@@ -93,6 +105,10 @@ export interface Command {
   command: 'export' | 'import' | 'checkpoint' | 'help';
   server: string;
   token: string | undefined;
+  /** TLS settings (false: plaintext). */
+  tls: TlsOptions | boolean;
+  /** The name the server's certificate must carry (grpc.ssl_target_name_override). */
+  tlsServerName: string | undefined;
   connectTimeoutMs: number;
   json: boolean;
   quiet: boolean;
@@ -129,7 +145,48 @@ function checkServer(address: string, from: string): string {
   return address;
 }
 
-/** Parses the command line (and GLUONPS_SERVER / GLUONPS_TOKEN); throws UsageError. */
+function readOption(flag: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new UsageError(`${flag}: cannot read ${JSON.stringify(file)}: ${(err as Error).message}`);
+  }
+}
+
+/** --token, else --token-file, else GLUONPS_TOKEN, else GLUONPS_TOKEN_FILE (its first line). */
+function tokenFrom(values: Values, env: NodeJS.ProcessEnv): string | undefined {
+  if (values.token !== undefined && values['token-file'] !== undefined) throw new UsageError('give --token or --token-file, not both');
+  if (values.token !== undefined) return values.token;
+  const [source, file] = values['token-file'] !== undefined
+    ? ['--token-file', values['token-file']]
+    : env.GLUONPS_TOKEN ? [null, null] : ['GLUONPS_TOKEN_FILE', env.GLUONPS_TOKEN_FILE || null];
+  if (source === null || file === null) return env.GLUONPS_TOKEN || undefined;
+  const token = readOption(source, file).toString('utf8').split(/\r?\n/)[0]!.trim();
+  if (token === '') throw new UsageError(`${source}: the token file ${JSON.stringify(file)} is empty`);
+  return token;
+}
+
+/** TLS from --tls / --tls-ca / --tls-cert / --tls-key (or GLUONPS_TLS_CA, GLUONPS_CLIENT_CERT, GLUONPS_CLIENT_KEY). */
+function tlsFrom(values: Values, env: NodeJS.ProcessEnv): TlsOptions | boolean {
+  const pick = (flag: 'tls-ca' | 'tls-cert' | 'tls-key', variable: string): [string, string] | undefined => {
+    const v = values[flag] ?? (env[variable] || undefined);
+    return v === undefined ? undefined : [values[flag] !== undefined ? `--${flag}` : variable, v];
+  };
+  const ca = pick('tls-ca', 'GLUONPS_TLS_CA');
+  const cert = pick('tls-cert', 'GLUONPS_CLIENT_CERT');
+  const key = pick('tls-key', 'GLUONPS_CLIENT_KEY');
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together (mutual TLS needs both)');
+  if (ca === undefined && cert === undefined) return values.tls ?? false;
+  const tls: TlsOptions = {};
+  if (ca !== undefined) tls.ca = readOption(ca[0], ca[1]);
+  if (cert !== undefined && key !== undefined) {
+    tls.cert = readOption(cert[0], cert[1]);
+    tls.key = readOption(key[0], key[1]);
+  }
+  return tls;
+}
+
+/** Parses the command line (and the GLUONPS_* variables it names); throws UsageError. */
 export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Command {
   let parsed;
   try {
@@ -160,10 +217,13 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
       throw new UsageError(`--connect-timeout-ms must be a positive integer, got ${JSON.stringify(values['connect-timeout-ms'])}`);
     }
   }
-  const token = values.token ?? (env.GLUONPS_TOKEN || undefined);
+  const token = tokenFrom(values, env);
+  const tls = tlsFrom(values, env);
+  const tlsServerName = values['tls-server-name'];
+  if (tlsServerName !== undefined && tls === false) throw new UsageError('--tls-server-name needs TLS (--tls or --tls-ca)');
 
   const cmd: Command = {
-    command, server, token, connectTimeoutMs,
+    command, server, token, tls, tlsServerName, connectTimeoutMs,
     json: values.json ?? false,
     quiet: values.quiet ?? false,
     file: values.file ?? '',
@@ -310,33 +370,25 @@ async function runImport(ps: ParameterServerClient, cmd: Command, out: Output): 
   }
 }
 
-async function runCheckpoint(cmd: Command, out: Output): Promise<void> {
-  const Admin = loadProtos().gluonps.v1.AdminService;
-  const stub = new Admin(cmd.server, grpc.credentials.createInsecure());
-  try {
-    await new Promise<void>((resolve, reject) => {
-      stub.waitForReady(Date.now() + cmd.connectTimeoutMs, (err) => (err ? reject(new GluonPsError(Status.UNAVAILABLE,
-        `cannot connect to the gluon-ps server at ${cmd.server}: not ready after ${cmd.connectTimeoutMs} ms (${err.message})`)) : resolve()));
-    });
-    const metadata = new grpc.Metadata();
-    if (cmd.token !== undefined) metadata.set('authorization', `Bearer ${cmd.token}`);
-    const started = performance.now();
-    const reply = await new Promise<CheckpointResponse__Output>((resolve, reject) => {
-      stub.checkpoint({ reason: cmd.reason }, metadata, (err, res) => {
-        if (err) reject(new GluonPsError(err.code, err.details || err.message, { cause: err }));
-        else if (res === undefined) reject(new GluonPsError(Status.INTERNAL, 'the server sent no reply'));
-        else resolve(res);
-      });
-    });
-    const seconds = (performance.now() - started) / 1000;
-    if (cmd.json) {
-      out.stdout.write(`${JSON.stringify({ command: 'checkpoint', id: reply.id, dataDir: reply.dataDir, seconds: Number(seconds.toFixed(3)) })}\n`);
-    } else {
-      out.stdout.write(`checkpoint ${reply.id} written in ${reply.dataDir} (${seconds.toFixed(2)} s)\n`);
-    }
-  } finally {
-    stub.close();
+async function runCheckpoint(ps: ParameterServerClient, cmd: Command, out: Output): Promise<void> {
+  const started = performance.now();
+  const reply = await ps.checkpoint({ reason: cmd.reason });
+  const seconds = (performance.now() - started) / 1000;
+  if (cmd.json) {
+    out.stdout.write(`${JSON.stringify({ command: 'checkpoint', id: reply.id, dataDir: reply.dataDir, seconds: Number(seconds.toFixed(3)) })}\n`);
+  } else {
+    out.stdout.write(`checkpoint ${reply.id} written in ${reply.dataDir} (${seconds.toFixed(2)} s)\n`);
   }
+}
+
+/** connect() options for a command: timeout, token, TLS. */
+export function connectOptions(cmd: Command): ConnectOptions {
+  return {
+    connectTimeoutMs: cmd.connectTimeoutMs,
+    ...(cmd.token === undefined ? {} : { token: cmd.token }),
+    ...(cmd.tls === false ? {} : { tls: cmd.tls }),
+    ...(cmd.tlsServerName === undefined ? {} : { channelOptions: { 'grpc.ssl_target_name_override': cmd.tlsServerName } }),
+  };
 }
 
 /** Runs one command line; resolves with the exit status. */
@@ -346,7 +398,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     cmd = parseCommand(argv, env);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    out.stderr.write(`gluonps: ${err.message}\nRun "npm run gluonps -- help" for the commands and options.\n`);
+    out.stderr.write(`gluonps: ${err.message}\nRun "gluonps help" for the commands and options.\n`);
     return 2;
   }
   if (cmd.command === 'help') {
@@ -355,13 +407,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
   let ps: ParameterServerClient | null = null;
   try {
-    if (cmd.command === 'checkpoint') {
-      await runCheckpoint(cmd, out);
-    } else {
-      ps = await connect(cmd.server, { connectTimeoutMs: cmd.connectTimeoutMs, ...(cmd.token === undefined ? {} : { token: cmd.token }) });
-      if (cmd.command === 'export') await runExport(ps, cmd, out);
-      else await runImport(ps, cmd, out);
-    }
+    ps = await connect(cmd.server, connectOptions(cmd));
+    if (cmd.command === 'checkpoint') await runCheckpoint(ps, cmd, out);
+    else if (cmd.command === 'export') await runExport(ps, cmd, out);
+    else await runImport(ps, cmd, out);
     return 0;
   } catch (err) {
     const status = err instanceof GluonPsError ? ` (${Status[err.code] ?? err.code})` : '';
@@ -372,8 +421,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
 }
 
-// Run when executed (the bundle, or tsx), not when imported by a test.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+// Run when executed (the bundle, the package's bin through its symlink, or tsx), not when
+// imported by a test.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(path.resolve(process.argv[1]))).href) {
   const code = await main(process.argv.slice(2));
   process.exit(code);
 }
