@@ -60,14 +60,11 @@ export enum OptimKindCode {
   Lamb = 6,
 }
 
-/** Options of the 'optimizer' op; omitted fields take MXNet's defaults. */
-export interface NativeOptimizerOptions {
-  kind: OptimKindCode;
-  weight: NativeTensor;
-  grad: NativeTensor;
-  states: NativeTensor[];
-  /** Sorted unique row ids for a lazy row-sparse update; grad then holds one row per id. */
-  ids?: BigInt64Array;
+/**
+ * The hyperparameters of one optimizer step, as the addon reads them (native/src/ops.cc
+ * ReadOptimParams); omitted fields take MXNet's defaults. native/index.ts re-exports it.
+ */
+export interface OptimizerSettings {
   lr?: number;
   wd?: number;
   rescaleGrad?: number;
@@ -87,7 +84,18 @@ export interface NativeOptimizerOptions {
   lowerBound?: number;
   upperBound?: number;
   biasCorrection?: boolean;
+  /** 1-based update count, for bias corrections. */
   t?: number;
+}
+
+/** Options of the 'optimizer' op: the settings plus the tensors they update. */
+export interface NativeOptimizerOptions extends OptimizerSettings {
+  kind: OptimKindCode;
+  weight: NativeTensor;
+  grad: NativeTensor;
+  states: NativeTensor[];
+  /** Sorted unique row ids for a lazy row-sparse update; grad then holds one row per id. */
+  ids?: BigInt64Array;
 }
 
 /** Every op of run(), with its options and result. */

@@ -2,10 +2,10 @@
 // byte transfer in and out, and every kernel as an async function. It caps how many kernel
 // jobs run at once so the libuv pool (shared with grpc-js DNS, fs and zlib) never starves.
 import { addon, DeviceTypeCode, DTypeCode, OptimKindCode } from './binding';
-import type { MemoryStats, NativeOps, NativeTensor } from './binding';
+import type { MemoryStats, NativeOps, NativeTensor, OptimizerSettings } from './binding';
 
 export { OptimKindCode } from './binding';
-export type { MemoryStats } from './binding';
+export type { MemoryStats, OptimizerSettings } from './binding';
 
 export const DTYPES = ['float32', 'float64', 'float16', 'bfloat16', 'int8', 'uint8', 'int32', 'int64'] as const;
 export type DType = (typeof DTYPES)[number];
@@ -286,30 +286,6 @@ export async function gatherRows(out: DeviceTensor, src: DeviceTensor, ids: Arra
 /** out[ids[i]] += rows[i]; duplicate ids accumulate in their given order. */
 export async function scatterAddRows(out: DeviceTensor, rows: DeviceTensor, ids: ArrayLike<number | bigint> | BigInt64Array): Promise<void> {
   await schedule('scatter_add_rows', { out: out.native, rows: rows.native, ids: toIds(ids) });
-}
-
-export interface OptimizerSettings {
-  lr?: number;
-  wd?: number;
-  rescaleGrad?: number;
-  clipGradient?: number;
-  momentum?: number;
-  nesterov?: boolean;
-  beta1?: number;
-  beta2?: number;
-  epsilon?: number;
-  eta?: number;
-  gamma1?: number;
-  gamma2?: number;
-  centered?: boolean;
-  clipWeights?: number;
-  lamda1?: number;
-  beta?: number;
-  lowerBound?: number;
-  upperBound?: number;
-  biasCorrection?: boolean;
-  /** 1-based update count, for bias corrections. */
-  t?: number;
 }
 
 export const OPTIMIZER_KINDS = ['sgd', 'adam', 'adamw', 'adagrad', 'rmsprop', 'ftrl', 'lamb'] as const;
