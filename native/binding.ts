@@ -98,6 +98,20 @@ export interface NativeOptimizerOptions extends OptimizerSettings {
   ids?: BigInt64Array;
 }
 
+/**
+ * The `code` of every error the addon throws (native/src/errors.h, in its order):
+ * EINVAL a malformed argument or option, or a call on the wrong device; EDTYPE an unknown dtype
+ * or dtypes that do not fit the op; ESHAPE a bad shape (rank, dims, overflow) or sizes that
+ * differ; ERANGE a row id or byte offset outside its tensor; EBUDGET the memory budget would be
+ * exceeded; EOOM the allocator failed; ENODEVICE no such device in this build or machine;
+ * EDISPOSED a tensor used after dispose(); EDEVICE the CUDA runtime failed a call; EINTERNAL a
+ * broken invariant of the addon (also any error that carries no code).
+ */
+export const KERNEL_ERROR_CODES = [
+  'EINVAL', 'EDTYPE', 'ESHAPE', 'ERANGE', 'EBUDGET', 'EOOM', 'ENODEVICE', 'EDISPOSED', 'EDEVICE', 'EINTERNAL',
+] as const;
+export type KernelErrorCode = (typeof KERNEL_ERROR_CODES)[number];
+
 /** Every op of run(), with its options and result. */
 export interface NativeOps {
   fill: [{ out: NativeTensor; value: number }, undefined];

@@ -491,9 +491,9 @@ void VisitElementRule(const OptimParams& p, Visitor&& v) {
       WithBool(clip, [&](auto c) { v(FtrlRuleT<decltype(c)::value>(p)); });
       return;
     case OptimKind::kLamb:
-      throw std::invalid_argument("optimizer lamb is two-phase: use LambPhase1Rule, LambTrustRatio and LambPhase2");
+      throw CodedError(ErrorCode::kInternal, "optimizer lamb is two-phase: use LambPhase1Rule, LambTrustRatio and LambPhase2");
   }
-  throw std::invalid_argument("unknown optimizer kind " + std::to_string(static_cast<int32_t>(p.kind)));
+  throw CodedError(ErrorCode::kInternal, "unknown optimizer kind " + std::to_string(static_cast<int32_t>(p.kind)));
 }
 
 // MXNet's defaults for each optimizer (the Python class's, where it differs from the operator's):
