@@ -1,5 +1,6 @@
-// addon.cc: module registration. Exports the Tensor class and a handful of functions; all
-// kernels go through run() (ops.cc). JS reaches this only via native/binding.ts.
+// addon.cc: module registration. Exports the Tensor class, a handful of functions (all
+// kernels go through run(), ops.cc) and the code tables native/binding.ts checks against its
+// enums at load. JS reaches this only via native/binding.ts.
 #include <napi.h>
 
 #include <cmath>
@@ -9,8 +10,10 @@
 #include <string>
 
 #include "device.h"
+#include "dtype.h"
 #include "errors.h"
 #include "ops.h"
+#include "optim.h"
 #include "parallel.h"
 #include "tensor.h"
 
@@ -149,6 +152,42 @@ Napi::Value WriteAt(const Napi::CallbackInfo& info) {
   });
 }
 
+// The code tables, built from the C++ enums' own name functions so that a code added on one
+// side only shows up as a mismatch when binding.ts loads the addon (not as a wrong dtype later).
+Napi::Object DTypeCodes(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+  for (int32_t code = 0; code < 256; ++code) {
+    if (DTypeValid(code)) o.Set(DTypeName(static_cast<DType>(code)), code);
+  }
+  return o;
+}
+
+Napi::Object OptimKindCodes(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+  for (int32_t code = 0; code < 256; ++code) {
+    if (const char* name = OptimKindName(code)) o.Set(name, code);
+  }
+  return o;
+}
+
+Napi::Object DeviceTypeCodes(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("cpu", static_cast<int32_t>(DeviceType::kCpu));
+  o.Set("gpu", static_cast<int32_t>(DeviceType::kGpu));
+  return o;
+}
+
+Napi::Array ErrorCodes(Napi::Env env) {
+  static const char* const kNames[] = {
+#define GPS_ERROR_JS(name, js) js,
+      GPS_ERROR_CODES(GPS_ERROR_JS)
+#undef GPS_ERROR_JS
+  };
+  Napi::Array a = Napi::Array::New(env);
+  for (uint32_t i = 0; i < sizeof(kNames) / sizeof(kNames[0]); ++i) a.Set(i, kNames[i]);
+  return a;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Tensor", Tensor::Init(env));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
@@ -159,6 +198,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("hostView", Napi::Function::New(env, HostView));
   exports.Set("writeAt", Napi::Function::New(env, WriteAt));
   exports.Set("run", Napi::Function::New(env, Run));
+  exports.Set("dtypeCodes", DTypeCodes(env));
+  exports.Set("optimKindCodes", OptimKindCodes(env));
+  exports.Set("deviceTypeCodes", DeviceTypeCodes(env));
+  exports.Set("errorCodes", ErrorCodes(env));
   return exports;
 }
 

@@ -1,7 +1,8 @@
 // errors.h: the addon's error contract. Every throw names one code from a small fixed set, and
 // the N-API layer (ops.cc JsError) copies it onto the JS Error as `code`, so TypeScript switches
-// on the code instead of matching message text; native/binding.ts KERNEL_ERROR_CODES lists the
-// same codes. Plain C++ (no N-API): the CUDA sources throw these too.
+// on the code instead of matching message text. The list is exported as `errorCodes` and
+// native/binding.ts checks at load that it equals KERNEL_ERROR_CODES. Plain C++ (no N-API):
+// the CUDA sources throw these too.
 #pragma once
 #include <new>
 #include <stdexcept>

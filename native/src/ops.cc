@@ -347,7 +347,11 @@ void BuildScatterAddRows(const Options& o, Job& job) {
 
 OptimParams ReadOptimParams(const Options& o) {
   double kind_code = o.Number("kind");
-  if (!(kind_code >= 0 && kind_code <= 6) || kind_code != static_cast<int>(kind_code)) o.Fail("unknown optimizer kind");
+  // Range first: casting a huge or NaN double to an integer is undefined behaviour.
+  if (!(kind_code >= 0 && kind_code < 1024) || kind_code != static_cast<int>(kind_code) ||
+      OptimKindName(static_cast<int32_t>(kind_code)) == nullptr) {
+    o.Fail("unknown optimizer kind");
+  }
   OptimParams p = DefaultOptimParams(static_cast<OptimKind>(static_cast<int>(kind_code)));
   auto f = [&](const char* key, float& field) { field = static_cast<float>(o.Number(key, field)); };
   auto b = [&](const char* key, bool& field) { field = o.Bool(key, field); };

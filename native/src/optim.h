@@ -43,6 +43,22 @@ namespace gps {
 
 enum class OptimKind : int32_t { kSgd = 0, kAdam = 1, kAdamW = 2, kAdaGrad = 3, kRmsProp = 4, kFtrl = 5, kLamb = 6 };
 
+// The kind's name (native/binding.ts OptimKindCode, lowercased), or nullptr for a code that is no
+// kind. The switch has no default so that -Wswitch flags a kind added without a name; the addon
+// exports the table built from it (addon.cc) and TypeScript checks it at load.
+inline const char* OptimKindName(int32_t code) {
+  switch (static_cast<OptimKind>(code)) {
+    case OptimKind::kSgd: return "sgd";
+    case OptimKind::kAdam: return "adam";
+    case OptimKind::kAdamW: return "adamw";
+    case OptimKind::kAdaGrad: return "adagrad";
+    case OptimKind::kRmsProp: return "rmsprop";
+    case OptimKind::kFtrl: return "ftrl";
+    case OptimKind::kLamb: return "lamb";
+  }
+  return nullptr;
+}
+
 // Plain data, trivially copyable: it is passed by value to CUDA kernels.
 struct OptimParams {
   OptimKind kind;

@@ -1,14 +1,17 @@
 // The native error contract: every failure of the addon carries a `code` from KERNEL_ERROR_CODES
 // (native/src/errors.h), through each way it reaches JS (a synchronous call, a kernel run inline,
-// a kernel run on the pool); fromKernel maps codes, not message text, to statuses.
+// a kernel run on the pool); fromKernel maps codes, not message text, to statuses; and
+// native/binding.ts refuses, on load, an addon whose code tables differ from its enums.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addon, DeviceTypeCode, DTypeCode } from '../../native/binding';
-import type { OptimKindCode } from '../../native/binding';
+import { addon, checkCodeTables, codeTableMismatches, DeviceTypeCode, DTypeCode, OptimKindCode } from '../../native/binding';
 import * as nk from '../../native/index';
 import { cpu, gpu } from '../../native/index';
 import type { KernelErrorCode } from '../../native/index';
 import { Status } from '../../server/errors';
 import { fromKernel } from '../../server/store/checks';
+import { ROOT, runChild, useBundledModule } from '../fixtures/bundled-module';
 
 /** The error `fn` throws (or its promise rejects with); fails the test when there is none. */
 async function caught(fn: () => unknown): Promise<unknown> {
@@ -34,6 +37,10 @@ async function expectNativeCode(fn: () => unknown, code: KernelErrorCode, messag
 }
 
 describe('native error codes', () => {
+  it('the addon exports the code list TypeScript knows', () => {
+    expect(addon.errorCodes).toEqual([...nk.KERNEL_ERROR_CODES]);
+  });
+
   it('EDTYPE, ESHAPE and EINVAL from the addon, where TypeScript checks would come first', async () => {
     await expectNativeCode(() => addon.empty(DeviceTypeCode.Cpu, 0, 99 as DTypeCode, [2]), 'EDTYPE', /unknown dtype code 99/);
     await expectNativeCode(() => addon.empty(DeviceTypeCode.Cpu, 0, DTypeCode.Float32, [1, 1, 1, 1, 1, 1, 1, 1, 1]), 'ESHAPE', /rank 9 exceeds/);
@@ -114,5 +121,52 @@ describe('fromKernel', () => {
     expect(() => fromKernel("parameter 'p'", new nk.KernelError('EOOM', 'cpu(0): out of memory allocating 8 bytes'))).toThrow(
       "parameter 'p': cpu(0): out of memory allocating 8 bytes",
     );
+  });
+});
+
+describe('code tables', () => {
+  const real = { dtypeCodes: addon.dtypeCodes, optimKindCodes: addon.optimKindCodes, deviceTypeCodes: addon.deviceTypeCodes, errorCodes: addon.errorCodes };
+
+  it('the built addon numbers dtypes, optimizer kinds and devices as the TypeScript enums do', () => {
+    expect(codeTableMismatches(real)).toEqual([]);
+    expect(addon.dtypeCodes).toMatchObject({ float32: DTypeCode.Float32, float16: DTypeCode.Float16, bfloat16: DTypeCode.Bfloat16 });
+    expect(addon.optimKindCodes).toMatchObject({ sgd: OptimKindCode.Sgd, adamw: OptimKindCode.AdamW, lamb: OptimKindCode.Lamb });
+    expect(addon.deviceTypeCodes).toEqual({ cpu: DeviceTypeCode.Cpu, gpu: DeviceTypeCode.Gpu });
+  });
+
+  it('names every mismatch: a different code, an entry on one side only, a missing table', () => {
+    const bad = {
+      ...real,
+      dtypeCodes: { ...real.dtypeCodes, float16: 3, complex64: 13 },
+      optimKindCodes: Object.fromEntries(Object.entries(real.optimKindCodes).filter(([k]) => k !== 'ftrl')),
+      errorCodes: [...real.errorCodes, 'EFOO'],
+    };
+    expect(codeTableMismatches(bad)).toEqual([
+      'dtype codes: float16 is 3 in the addon but 2 in TypeScript',
+      'dtype codes: complex64 (13 in the addon) is missing from TypeScript',
+      'optimizer kind codes: ftrl (5 in TypeScript) is missing from the addon',
+      expect.stringMatching(/^error codes: the addon has \[EINVAL, .*, EFOO\], TypeScript \[EINVAL, /),
+    ]);
+    expect(() => checkCodeTables(bad, '/x/gluonps.node')).toThrow(/^gluon-ps native addon at \/x\/gluonps.node does not match native\/binding.ts \(dtype codes: float16 is 3/);
+    const { deviceTypeCodes: _dropped, ...old } = real;
+    expect(() => checkCodeTables(old, '/x/old.node')).toThrow(/device type codes are missing from the addon.*npm run build:native/);
+  });
+
+  const scratch = useBundledModule('binding', 'native/binding.ts');
+
+  it('runs when the addon loads: a binary with a different dtype table is refused', async () => {
+    // GLUONPS_ADDON may name any loadable module: here the real addon with float16 renumbered.
+    const fake = path.join(scratch.base, 'stale-addon.cjs');
+    const realPath = path.join(ROOT, 'native', 'build', 'Release', 'gluonps.node');
+    writeFileSync(fake, `const real = require(${JSON.stringify(realPath)});\nmodule.exports = { ...real, dtypeCodes: { ...real.dtypeCodes, float16: 7 } };\n`);
+    const code = `
+      try { await import(${JSON.stringify(scratch.bundle)}); process.stdout.write('loaded\\n'); }
+      catch (err) { process.stdout.write(err.message + '\\n'); process.exit(3); }
+    `;
+    const refused = await runChild(code, { GLUONPS_ADDON: fake });
+    expect(refused.stdout).toContain(`gluon-ps native addon at ${fake} does not match native/binding.ts (dtype codes: float16 is 7 in the addon but 2 in TypeScript)`);
+    expect(refused.code).toBe(3);
+    const accepted = await runChild(code, { GLUONPS_ADDON: realPath });
+    expect(accepted.stdout).toBe('loaded\n');
   });
 });
