@@ -26,7 +26,7 @@
           "defines": ["GLUONPS_CUDA"],
           "actions": [{
             "action_name": "nvcc",
-            "inputs": ["cuda/kernels.cu", "cuda/runtime.cu", "src/dtype.h", "src/philox.h", "src/optim.h", "src/kernels.h", "src/cuda_bridge.h", "build-cuda.sh"],
+            "inputs": ["cuda/kernels.cu", "cuda/runtime.cu", "src/dtype.h", "src/philox.h", "src/optim.h", "src/kernels.h", "src/cuda_bridge.h", "src/errors.h", "build-cuda.sh"],
             "outputs": ["<(module_root_dir)/build/cuda/libgluonps_cuda.a"],
             "action": ["bash", "build-cuda.sh", "<(cuda_home)", "<(module_root_dir)/build/cuda"]
           }],

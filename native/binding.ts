@@ -1,5 +1,7 @@
 // binding.ts: the one typed contract with the compiled addon, and the only file that loads
-// the `.node` binary. Everything else imports the typed API from native/index.ts.
+// the `.node` binary. Everything else imports the typed API from native/index.ts. On load it
+// checks the addon's code tables (dtypes, optimizer kinds, device types, error codes) against
+// the enums below, so a binary built from other sources fails at once instead of mislabelling.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -60,14 +62,11 @@ export enum OptimKindCode {
   Lamb = 6,
 }
 
-/** Options of the 'optimizer' op; omitted fields take MXNet's defaults. */
-export interface NativeOptimizerOptions {
-  kind: OptimKindCode;
-  weight: NativeTensor;
-  grad: NativeTensor;
-  states: NativeTensor[];
-  /** Sorted unique row ids for a lazy row-sparse update; grad then holds one row per id. */
-  ids?: BigInt64Array;
+/**
+ * The hyperparameters of one optimizer step, as the addon reads them (native/src/ops.cc
+ * ReadOptimParams); omitted fields take MXNet's defaults. native/index.ts re-exports it.
+ */
+export interface OptimizerSettings {
   lr?: number;
   wd?: number;
   rescaleGrad?: number;
@@ -87,8 +86,33 @@ export interface NativeOptimizerOptions {
   lowerBound?: number;
   upperBound?: number;
   biasCorrection?: boolean;
+  /** 1-based update count, for bias corrections. */
   t?: number;
 }
+
+/** Options of the 'optimizer' op: the settings plus the tensors they update. */
+export interface NativeOptimizerOptions extends OptimizerSettings {
+  kind: OptimKindCode;
+  weight: NativeTensor;
+  grad: NativeTensor;
+  states: NativeTensor[];
+  /** Sorted unique row ids for a lazy row-sparse update; grad then holds one row per id. */
+  ids?: BigInt64Array;
+}
+
+/**
+ * The `code` of every error the addon throws (native/src/errors.h, in its order):
+ * EINVAL a malformed argument or option, or a call on the wrong device; EDTYPE an unknown dtype
+ * or dtypes that do not fit the op; ESHAPE a bad shape (rank, dims, overflow) or sizes that
+ * differ; ERANGE a row id or byte offset outside its tensor; EBUDGET the memory budget would be
+ * exceeded; EOOM the allocator failed; ENODEVICE no such device in this build or machine;
+ * EDISPOSED a tensor used after dispose(); EDEVICE the CUDA runtime failed a call; EINTERNAL a
+ * broken invariant of the addon (also any error that carries no code).
+ */
+export const KERNEL_ERROR_CODES = [
+  'EINVAL', 'EDTYPE', 'ESHAPE', 'ERANGE', 'EBUDGET', 'EOOM', 'ENODEVICE', 'EDISPOSED', 'EDEVICE', 'EINTERNAL',
+] as const;
+export type KernelErrorCode = (typeof KERNEL_ERROR_CODES)[number];
 
 /** Every op of run(), with its options and result. */
 export interface NativeOps {
@@ -109,7 +133,7 @@ export interface NativeOps {
   read: [{ src: NativeTensor }, ArrayBuffer];
 }
 
-export interface NativeAddon {
+export interface NativeAddon extends NativeCodeTables {
   buildInfo(): BuildInfo;
   /** Throws unless the device exists in this build and on this machine. */
   checkDevice(deviceType: DeviceTypeCode, deviceId: number): void;
@@ -124,6 +148,68 @@ export interface NativeAddon {
   /** Copies `bytes` into a host tensor at byte `offset`, synchronously. */
   writeAt(tensor: NativeTensor, offset: number, bytes: Uint8Array): void;
   run<K extends keyof NativeOps>(op: K, options: NativeOps[K][0]): Promise<NativeOps[K][1]>;
+}
+
+/** The addon's own code tables (native/src/addon.cc), checked against this file's enums on load. */
+export interface NativeCodeTables {
+  /** dtype name -> MXNet type flag, e.g. float32: 0. */
+  dtypeCodes: Record<string, number>;
+  /** optimizer kind (OptimKindCode's names, lowercased) -> code. */
+  optimKindCodes: Record<string, number>;
+  /** cpu/gpu -> MXNet dev_type. */
+  deviceTypeCodes: Record<string, number>;
+  /** Every error code, in errors.h order. */
+  errorCodes: string[];
+}
+
+/** A TypeScript numeric enum as a name -> code table, names lowercased (Float32 -> float32). */
+function enumTable(e: Record<string, string | number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, code] of Object.entries(e)) if (typeof code === 'number') out[name.toLowerCase()] = code;
+  return out;
+}
+
+function tableMismatches(what: string, native: unknown, ts: Record<string, number>): string[] {
+  if (typeof native !== 'object' || native === null) return [`${what} are missing from the addon`];
+  const nat = native as Record<string, unknown>;
+  const out: string[] = [];
+  for (const [name, code] of Object.entries(ts)) {
+    if (!(name in nat)) out.push(`${what}: ${name} (${code} in TypeScript) is missing from the addon`);
+    else if (nat[name] !== code) out.push(`${what}: ${name} is ${String(nat[name])} in the addon but ${code} in TypeScript`);
+  }
+  for (const [name, code] of Object.entries(nat)) {
+    if (!(name in ts)) out.push(`${what}: ${name} (${String(code)} in the addon) is missing from TypeScript`);
+  }
+  return out;
+}
+
+/** Every difference between the addon's code tables and this file's; [] when they agree. */
+export function codeTableMismatches(native: Partial<NativeCodeTables>): string[] {
+  const errorCodes = native.errorCodes;
+  const errorMismatch =
+    Array.isArray(errorCodes) && errorCodes.join(',') === KERNEL_ERROR_CODES.join(',')
+      ? []
+      : [`error codes: the addon has ${Array.isArray(errorCodes) ? `[${errorCodes.join(', ')}]` : 'none'}, TypeScript [${KERNEL_ERROR_CODES.join(', ')}]`];
+  return [
+    ...tableMismatches('dtype codes', native.dtypeCodes, enumTable(DTypeCode)),
+    ...tableMismatches('optimizer kind codes', native.optimKindCodes, enumTable(OptimKindCode)),
+    ...tableMismatches('device type codes', native.deviceTypeCodes, enumTable(DeviceTypeCode)),
+    ...errorMismatch,
+  ];
+}
+
+/**
+ * Throws, naming every mismatch, unless the addon at `path` numbers dtypes, optimizer kinds,
+ * device types and errors exactly as this file does. Runs on every load: a stale or foreign
+ * binary would otherwise store float16 bytes as another dtype, or run the wrong optimizer.
+ */
+export function checkCodeTables(native: Partial<NativeCodeTables>, path: string): void {
+  const mismatches = codeTableMismatches(native);
+  if (mismatches.length === 0) return;
+  throw new Error(
+    `gluon-ps native addon at ${path} does not match native/binding.ts (${mismatches.join('; ')}). ` +
+      'Rebuild it from this checkout with `npm run build:native` (or `npm run build:cuda`).',
+  );
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -145,14 +231,17 @@ function load(): NativeAddon {
         'Run `npm ci` (or `npm run build:native`) in the repository root; it needs python3, make and g++.',
     );
   }
+  let loaded: NativeAddon;
   try {
-    return createRequire(import.meta.url)(path) as NativeAddon;
+    loaded = createRequire(import.meta.url)(path) as NativeAddon;
   } catch (err) {
     throw new Error(
       `gluon-ps native addon at ${path} failed to load (${(err as Error).message}). ` +
         'Rebuild it for this Node.js with `npm run build:native` (or `npm run build:cuda` for a CUDA build).',
     );
   }
+  checkCodeTables(loaded, path);
+  return loaded;
 }
 
 export const addon: NativeAddon = load();

@@ -1,12 +1,12 @@
 // index.ts: the typed TypeScript API over the addon: dtype and device names, DeviceTensor,
 // byte transfer in and out, and every kernel as an async function. It caps how many kernel
 // jobs run at once so the libuv pool (shared with grpc-js DNS, fs and zlib) never starves.
-import { addon, DeviceTypeCode, DTypeCode, OptimKindCode } from './binding';
-import type { MemoryStats, NativeOps, NativeTensor } from './binding';
+import { addon, DeviceTypeCode, DTypeCode, KERNEL_ERROR_CODES, OptimKindCode } from './binding';
+import type { KernelErrorCode, MemoryStats, NativeOps, NativeTensor, OptimizerSettings } from './binding';
 import { DTYPES, DTYPE_INFO, isDType, type DType } from '../common/dtype';
 
-export { OptimKindCode } from './binding';
-export type { MemoryStats } from './binding';
+export { KERNEL_ERROR_CODES, OptimKindCode } from './binding';
+export type { KernelErrorCode, MemoryStats, OptimizerSettings } from './binding';
 
 // The dtype table is common/dtype.ts; the addon's dtype codes are its MXNet type flags.
 export { DTYPES, dtypeSize, isDType, isFloatDType } from '../common/dtype';
@@ -48,24 +48,40 @@ function typeCode(d: Device): DeviceTypeCode {
   return d.type === 'cpu' ? DeviceTypeCode.Cpu : DeviceTypeCode.Gpu;
 }
 
-/** Bad input to a kernel or an unavailable device; the message says what was expected. */
+/**
+ * A failed kernel or allocation: the message says what was expected (for people), `code` which
+ * kind of failure it is (for programs: switch on it, never on the message).
+ */
 export class KernelError extends Error {
   override name = 'KernelError';
+  constructor(
+    readonly code: KernelErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function isKernelErrorCode(value: unknown): value is KernelErrorCode {
+  return typeof value === 'string' && (KERNEL_ERROR_CODES as readonly string[]).includes(value);
 }
 
 function rethrow(err: unknown): never {
-  if (err instanceof Error) throw new KernelError(err.message);
-  throw new KernelError(String(err));
+  if (err instanceof KernelError) throw err;
+  // The addon sets `code` on every error it makes; one without (a JS exception met inside a
+  // native call) is not the caller's fault.
+  const code = (err as { code?: unknown } | null)?.code;
+  throw new KernelError(isKernelErrorCode(code) ? code : 'EINTERNAL', err instanceof Error ? err.message : String(err));
 }
 
 /** Element count of a shape, checked: integer dims >= 0, rank <= 8, no overflow past 2^53. */
 export function shapeSize(shape: readonly number[]): number {
-  if (shape.length > MAX_RANK) throw new KernelError(`rank ${shape.length} exceeds the maximum of ${MAX_RANK}`);
+  if (shape.length > MAX_RANK) throw new KernelError('ESHAPE', `rank ${shape.length} exceeds the maximum of ${MAX_RANK}`);
   let n = 1;
   for (const d of shape) {
-    if (!Number.isSafeInteger(d) || d < 0) throw new KernelError(`shape dims must be integers >= 0, got ${JSON.stringify(shape)}`);
+    if (!Number.isSafeInteger(d) || d < 0) throw new KernelError('ESHAPE', `shape dims must be integers >= 0, got ${JSON.stringify(shape)}`);
     n *= d;
-    if (!Number.isSafeInteger(n)) throw new KernelError(`shape ${JSON.stringify(shape)} has too many elements`);
+    if (!Number.isSafeInteger(n)) throw new KernelError('ESHAPE', `shape ${JSON.stringify(shape)} has too many elements`);
   }
   return n;
 }
@@ -154,7 +170,7 @@ export function emptyUninitialized(device: Device, dtype: DType, shape: readonly
 }
 
 function allocate(device: Device, dtype: DType, shape: readonly number[], uninitialized: boolean): DeviceTensor {
-  if (!isDType(dtype)) throw new KernelError(`unknown dtype '${String(dtype)}', expected one of ${DTYPES.join(', ')}`);
+  if (!isDType(dtype)) throw new KernelError('EDTYPE', `unknown dtype '${String(dtype)}', expected one of ${DTYPES.join(', ')}`);
   shapeSize(shape);
   try {
     return new DeviceTensor(addon.empty(typeCode(device), device.id, dtypeCode(dtype), [...shape], uninitialized));
@@ -217,7 +233,7 @@ export function toIds(ids: ArrayLike<number | bigint> | BigInt64Array): BigInt64
   const out = new BigInt64Array(ids.length);
   for (let i = 0; i < ids.length; i++) {
     const v = ids[i]!;
-    if (typeof v === 'number' && !Number.isSafeInteger(v)) throw new KernelError(`row id ${v} at position ${i} is not an integer`);
+    if (typeof v === 'number' && !Number.isSafeInteger(v)) throw new KernelError('EINVAL', `row id ${v} at position ${i} is not an integer`);
     out[i] = BigInt(v);
   }
   return out;
@@ -270,30 +286,6 @@ export async function gatherRows(out: DeviceTensor, src: DeviceTensor, ids: Arra
 /** out[ids[i]] += rows[i]; duplicate ids accumulate in their given order. */
 export async function scatterAddRows(out: DeviceTensor, rows: DeviceTensor, ids: ArrayLike<number | bigint> | BigInt64Array): Promise<void> {
   await schedule('scatter_add_rows', { out: out.native, rows: rows.native, ids: toIds(ids) });
-}
-
-export interface OptimizerSettings {
-  lr?: number;
-  wd?: number;
-  rescaleGrad?: number;
-  clipGradient?: number;
-  momentum?: number;
-  nesterov?: boolean;
-  beta1?: number;
-  beta2?: number;
-  epsilon?: number;
-  eta?: number;
-  gamma1?: number;
-  gamma2?: number;
-  centered?: boolean;
-  clipWeights?: number;
-  lamda1?: number;
-  beta?: number;
-  lowerBound?: number;
-  upperBound?: number;
-  biasCorrection?: boolean;
-  /** 1-based update count, for bias corrections. */
-  t?: number;
 }
 
 export const OPTIMIZER_KINDS = ['sgd', 'adam', 'adamw', 'adagrad', 'rmsprop', 'ftrl', 'lamb'] as const;

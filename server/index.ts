@@ -21,6 +21,7 @@ import { ParameterStore } from './store/parameter-store';
 import { serverTransport } from './tls';
 import { TrainerRegistry } from './trainer/registry';
 import { Durability } from './durability/durability';
+import { DataDirLockedError } from './durability/lock';
 
 export type { AuthOptions, ServerOptions, ServerTlsOptions } from './config';
 export { ConfigError } from './config';
@@ -144,8 +145,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     } catch (err) {
       server.forceShutdown();
       // The lock's message already names the data dir and its holder.
-      const e = err as Error;
-      throw new ConfigError(e.name === 'DataDirLockedError' ? e.message : `data dir ${options.dataDir}: ${e.message}`);
+      const message = err instanceof Error ? err.message : String(err);
+      throw new ConfigError(err instanceof DataDirLockedError ? message : `data dir ${options.dataDir}: ${message}`);
     }
   }
   refusal = null;

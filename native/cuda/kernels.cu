@@ -21,7 +21,7 @@ constexpr int kThreads = 256;
 void Check(cudaError_t err, const char* what) {
   if (err != cudaSuccess) {
     cudaGetLastError();
-    throw std::runtime_error(std::string("cuda ") + what + ": " + cudaGetErrorString(err));
+    throw CodedError(ErrorCode::kDevice, std::string("cuda ") + what + ": " + cudaGetErrorString(err));
   }
 }
 
@@ -304,7 +304,7 @@ void OptimizerUpdate(DType dt, const OptimParams& p, void* weight, const void* g
     const T* g = static_cast<const T*>(grad);
     T* s[3] = {static_cast<T*>(states[0]), static_cast<T*>(states[1]), static_cast<T*>(states[2])};
     if (p.kind == OptimKind::kLamb) {
-      if (rows != nullptr) throw std::runtime_error("optimizer lamb has no lazy row-sparse update");
+      if (rows != nullptr) throw CodedError(ErrorCode::kInvalid, "optimizer lamb has no lazy row-sparse update");
       if (n == 0) return;
       DeviceArray<C> dir(n);
       LambPhase1Kernel<T><<<GridFor(n), kThreads>>>(p, w, g, s[0], s[1], dir.ptr, n);

@@ -1,11 +1,13 @@
 // runtime.cu: device enumeration, memory and copies through the CUDA runtime, with every
-// failure turned into a std::runtime_error naming the call (never an abort).
+// failure turned into a CodedError naming the call (never an abort): EOOM when memory ran out,
+// EDEVICE otherwise.
 #include <cuda_runtime.h>
 
 #include <stdexcept>
 #include <string>
 
 #include "cuda_bridge.h"
+#include "errors.h"
 
 namespace gps {
 namespace cuda {
@@ -13,7 +15,7 @@ namespace cuda {
 static void Check(cudaError_t err, const char* what) {
   if (err != cudaSuccess) {
     cudaGetLastError();  // clear the sticky-free error state
-    throw std::runtime_error(std::string(what) + " failed: " + cudaGetErrorString(err));
+    throw CodedError(ErrorCode::kDevice, std::string(what) + " failed: " + cudaGetErrorString(err));
   }
 }
 
@@ -34,7 +36,7 @@ void* Malloc(int device, size_t bytes) {
   cudaError_t err = cudaMalloc(&ptr, bytes);
   if (err == cudaErrorMemoryAllocation) {
     cudaGetLastError();
-    throw std::runtime_error("gpu(" + std::to_string(device) + "): out of memory allocating " +
+    throw CodedError(ErrorCode::kOom, "gpu(" + std::to_string(device) + "): out of memory allocating " +
                              std::to_string(bytes) + " bytes");
   }
   Check(err, "cudaMalloc");

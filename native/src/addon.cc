@@ -1,5 +1,6 @@
-// addon.cc: module registration. Exports the Tensor class and a handful of functions; all
-// kernels go through run() (ops.cc). JS reaches this only via native/binding.ts.
+// addon.cc: module registration. Exports the Tensor class, a handful of functions (all
+// kernels go through run(), ops.cc) and the code tables native/binding.ts checks against its
+// enums at load. JS reaches this only via native/binding.ts.
 #include <napi.h>
 
 #include <cmath>
@@ -9,7 +10,10 @@
 #include <string>
 
 #include "device.h"
+#include "dtype.h"
+#include "errors.h"
 #include "ops.h"
+#include "optim.h"
 #include "parallel.h"
 #include "tensor.h"
 
@@ -18,12 +22,12 @@ namespace {
 
 Device ReadDevice(const Napi::CallbackInfo& info, size_t at) {
   if (info.Length() < at + 2 || !info[at].IsNumber() || !info[at + 1].IsNumber()) {
-    throw std::runtime_error("expected a device as (deviceType, deviceId) numbers");
+    throw CodedError(ErrorCode::kInvalid, "expected a device as (deviceType, deviceId) numbers");
   }
   int32_t type = info[at].As<Napi::Number>().Int32Value();
   int32_t id = info[at + 1].As<Napi::Number>().Int32Value();
   if (type != static_cast<int32_t>(DeviceType::kCpu) && type != static_cast<int32_t>(DeviceType::kGpu)) {
-    throw std::runtime_error("device type must be 1 (cpu) or 2 (gpu), got " + std::to_string(type));
+    throw CodedError(ErrorCode::kInvalid, "device type must be 1 (cpu) or 2 (gpu), got " + std::to_string(type));
   }
   return Device{static_cast<DeviceType>(type), id};
 }
@@ -33,9 +37,9 @@ Napi::Value Guard(const Napi::CallbackInfo& info, Fn&& fn) {
   try {
     return fn();
   } catch (const Napi::Error&) {
-    throw;
+    throw;  // already a JS error (a Tensor that failed to construct carries its code)
   } catch (const std::exception& e) {
-    throw Napi::Error::New(info.Env(), e.what());
+    throw JsError(info.Env(), e);
   }
 }
 
@@ -70,7 +74,7 @@ Napi::Value MemoryStats(const Napi::CallbackInfo& info) {
 Napi::Value SetMemoryBudget(const Napi::CallbackInfo& info) {
   return Guard(info, [&] {
     Device dev = ReadDevice(info, 0);
-    if (info.Length() < 3 || !info[2].IsNumber()) throw std::runtime_error("budget must be a number of bytes (-1 = none)");
+    if (info.Length() < 3 || !info[2].IsNumber()) throw CodedError(ErrorCode::kInvalid, "budget must be a number of bytes (-1 = none)");
     SetDeviceBudget(dev, static_cast<int64_t>(info[2].As<Napi::Number>().DoubleValue()));
     return info.Env().Undefined();
   });
@@ -82,18 +86,18 @@ Napi::Value Empty(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
     Device dev = ReadDevice(info, 0);
     if (info.Length() < 4 || !info[2].IsNumber() || !info[3].IsArray()) {
-      throw std::runtime_error("empty(deviceType, deviceId, dtype, shape) got wrong argument types");
+      throw CodedError(ErrorCode::kInvalid, "empty(deviceType, deviceId, dtype, shape) got wrong argument types");
     }
     int32_t code = info[2].As<Napi::Number>().Int32Value();
-    if (!DTypeValid(code)) throw std::runtime_error("unknown dtype code " + std::to_string(code));
+    if (!DTypeValid(code)) throw CodedError(ErrorCode::kDtype, "unknown dtype code " + std::to_string(code));
     Napi::Array arr = info[3].As<Napi::Array>();
     std::vector<int64_t> shape;
     for (uint32_t i = 0; i < arr.Length(); ++i) {
       Napi::Value d = arr.Get(i);
-      if (!d.IsNumber()) throw std::runtime_error("shape entries must be numbers");
+      if (!d.IsNumber()) throw CodedError(ErrorCode::kShape, "shape entries must be numbers");
       double v = d.As<Napi::Number>().DoubleValue();
       if (!(v >= 0) || v != static_cast<double>(static_cast<int64_t>(v)) || v > 9007199254740991.0) {
-        throw std::runtime_error("shape entries must be non-negative integers");
+        throw CodedError(ErrorCode::kShape, "shape entries must be non-negative integers");
       }
       shape.push_back(static_cast<int64_t>(v));
     }
@@ -107,10 +111,10 @@ Napi::Value Empty(const Napi::CallbackInfo& info) {
 // alive; the caller must not let the tensor be written while the view is in use.
 Napi::Value HostView(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
-    if (info.Length() < 1) throw std::runtime_error("hostView(tensor) needs a tensor");
+    if (info.Length() < 1) throw CodedError(ErrorCode::kInvalid, "hostView(tensor) needs a tensor");
     Tensor* t = Tensor::FromValue(info.Env(), info[0], "hostView: argument");
     if (t->device().type != DeviceType::kCpu) {
-      throw std::runtime_error("hostView: tensor is on " + t->device().Name() + ", not host memory; use read");
+      throw CodedError(ErrorCode::kInvalid, "hostView: tensor is on " + t->device().Name() + ", not host memory; use read");
     }
     return t->HostView(info.Env());
   });
@@ -123,11 +127,11 @@ Napi::Value HostView(const Napi::CallbackInfo& info) {
 Napi::Value WriteAt(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
     if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsTypedArray()) {
-      throw std::runtime_error("writeAt(tensor, offset, bytes) got wrong argument types");
+      throw CodedError(ErrorCode::kInvalid, "writeAt(tensor, offset, bytes) got wrong argument types");
     }
     Tensor* t = Tensor::FromValue(info.Env(), info[0], "writeAt: argument");
     if (t->device().type != DeviceType::kCpu) {
-      throw std::runtime_error("writeAt: tensor is on " + t->device().Name() + ", not host memory; use write");
+      throw CodedError(ErrorCode::kInvalid, "writeAt: tensor is on " + t->device().Name() + ", not host memory; use write");
     }
     const std::shared_ptr<Storage>& storage = t->storage("writeAt: argument");
     double offset = info[1].As<Napi::Number>().DoubleValue();
@@ -138,7 +142,7 @@ Napi::Value WriteAt(const Napi::CallbackInfo& info) {
         static_cast<double>(length) > static_cast<double>(storage->bytes()) - offset) {
       std::ostringstream msg;
       msg << "writeAt: " << length << " bytes at offset " << offset << " do not fit in a tensor of " << storage->bytes() << " bytes";
-      throw std::runtime_error(msg.str());
+      throw CodedError(ErrorCode::kRange, msg.str());
     }
     if (length > 0) {
       const auto* src = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
@@ -146,6 +150,42 @@ Napi::Value WriteAt(const Napi::CallbackInfo& info) {
     }
     return info.Env().Undefined();
   });
+}
+
+// The code tables, built from the C++ enums' own name functions so that a code added on one
+// side only shows up as a mismatch when binding.ts loads the addon (not as a wrong dtype later).
+Napi::Object DTypeCodes(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+  for (int32_t code = 0; code < 256; ++code) {
+    if (DTypeValid(code)) o.Set(DTypeName(static_cast<DType>(code)), code);
+  }
+  return o;
+}
+
+Napi::Object OptimKindCodes(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+  for (int32_t code = 0; code < 256; ++code) {
+    if (const char* name = OptimKindName(code)) o.Set(name, code);
+  }
+  return o;
+}
+
+Napi::Object DeviceTypeCodes(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("cpu", static_cast<int32_t>(DeviceType::kCpu));
+  o.Set("gpu", static_cast<int32_t>(DeviceType::kGpu));
+  return o;
+}
+
+Napi::Array ErrorCodes(Napi::Env env) {
+  static const char* const kNames[] = {
+#define GPS_ERROR_JS(name, js) js,
+      GPS_ERROR_CODES(GPS_ERROR_JS)
+#undef GPS_ERROR_JS
+  };
+  Napi::Array a = Napi::Array::New(env);
+  for (uint32_t i = 0; i < sizeof(kNames) / sizeof(kNames[0]); ++i) a.Set(i, kNames[i]);
+  return a;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -158,6 +198,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("hostView", Napi::Function::New(env, HostView));
   exports.Set("writeAt", Napi::Function::New(env, WriteAt));
   exports.Set("run", Napi::Function::New(env, Run));
+  exports.Set("dtypeCodes", DTypeCodes(env));
+  exports.Set("optimKindCodes", OptimKindCodes(env));
+  exports.Set("deviceTypeCodes", DeviceTypeCodes(env));
+  exports.Set("errorCodes", ErrorCodes(env));
   return exports;
 }
 

@@ -222,7 +222,7 @@ inline void WithStateCount(int ns, Fn&& fn) {
     case 1: fn(std::integral_constant<int, 1>{}); break;
     case 2: fn(std::integral_constant<int, 2>{}); break;
     case 3: fn(std::integral_constant<int, 3>{}); break;
-    default: throw std::runtime_error("internal: optimizer state count out of range");
+    default: throw CodedError(ErrorCode::kInternal, "internal: optimizer state count out of range");
   }
 }
 
@@ -264,7 +264,7 @@ void OptimizerUpdate(DType dt, const OptimParams& p, void* weight, const void* g
     T* s[3] = {nullptr, nullptr, nullptr};
     for (int k = 0; k < ns; ++k) s[k] = static_cast<T*>(states[k]);
     if (p.kind == OptimKind::kLamb) {
-      if (rows != nullptr) throw std::runtime_error("optimizer lamb has no lazy row-sparse update");
+      if (rows != nullptr) throw CodedError(ErrorCode::kInvalid, "optimizer lamb has no lazy row-sparse update");
       LambUpdate<T>(p, w, g, s, n);
     } else if (rows == nullptr) {
       VisitElementRule(p, [&](const auto& rule) {

@@ -8,7 +8,7 @@ namespace gps {
 namespace cuda {
 int DeviceCount();
 void SetDevice(int device);
-void* Malloc(int device, size_t bytes);  // zero-filled; throws std::runtime_error
+void* Malloc(int device, size_t bytes);  // zero-filled; throws CodedError (EOOM, EDEVICE)
 void Free(int device, void* ptr);
 // device -1 means host memory. Synchronous.
 void Memcpy(int dst_device, void* dst, int src_device, const void* src, size_t bytes);

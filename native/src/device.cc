@@ -14,6 +14,7 @@
 #endif
 
 #include "cuda_bridge.h"
+#include "errors.h"
 #include "parallel.h"
 
 namespace gps {
@@ -39,19 +40,19 @@ int GpuCount() {
 }
 
 void CheckDeviceAvailable(const Device& dev) {
-  if (dev.id < 0) throw std::runtime_error(dev.Name() + " is not a valid device: ids start at 0");
+  if (dev.id < 0) throw CodedError(ErrorCode::kNoDevice, dev.Name() + " is not a valid device: ids start at 0");
   if (dev.type == DeviceType::kCpu) {
     if (dev.id >= kMaxCpuDevices) {
-      throw std::runtime_error(dev.Name() + " is not available: cpu ids go up to " +
-                               std::to_string(kMaxCpuDevices - 1));
+      throw CodedError(ErrorCode::kNoDevice,
+                       dev.Name() + " is not available: cpu ids go up to " + std::to_string(kMaxCpuDevices - 1));
     }
     return;
   }
-  if (!CudaBuilt()) throw std::runtime_error(dev.Name() + " is not available: built without CUDA");
+  if (!CudaBuilt()) throw CodedError(ErrorCode::kNoDevice, dev.Name() + " is not available: built without CUDA");
   int n = GpuCount();
   if (dev.id >= n) {
-    throw std::runtime_error(dev.Name() + " is not available: no such GPU (this machine has " +
-                             std::to_string(n) + ")");
+    throw CodedError(ErrorCode::kNoDevice,
+                     dev.Name() + " is not available: no such GPU (this machine has " + std::to_string(n) + ")");
   }
 }
 
@@ -79,9 +80,9 @@ void Reserve(const Device& dev, Account& acc, int64_t bytes) {
   int64_t prev = acc.allocated.fetch_add(bytes);
   if (budget >= 0 && prev + bytes > budget) {
     acc.allocated.fetch_sub(bytes);
-    throw std::runtime_error(dev.Name() + ": allocating " + std::to_string(bytes) +
-                             " bytes would exceed the memory budget (" + std::to_string(prev) +
-                             " of " + std::to_string(budget) + " bytes in use)");
+    throw CodedError(ErrorCode::kBudget, dev.Name() + ": allocating " + std::to_string(bytes) +
+                                             " bytes would exceed the memory budget (" + std::to_string(prev) +
+                                             " of " + std::to_string(budget) + " bytes in use)");
   }
   int64_t now = prev + bytes;
   int64_t peak = acc.peak.load();
@@ -132,7 +133,7 @@ std::shared_ptr<Storage> Storage::AllocateStaging(size_t bytes) {
   if (ptr != nullptr) AdviseHugePages(ptr, bytes);
   if (ptr == nullptr) {
     acc.allocated.fetch_sub(static_cast<int64_t>(bytes));
-    throw std::runtime_error("host: out of memory allocating " + std::to_string(bytes) + " bytes");
+    throw CodedError(ErrorCode::kOom, "host: out of memory allocating " + std::to_string(bytes) + " bytes");
   }
   return std::shared_ptr<Storage>(new Storage(kHostStaging, ptr, bytes));
 }
@@ -159,7 +160,7 @@ std::shared_ptr<Storage> Storage::Allocate(const Device& dev, size_t bytes, bool
   }
   if (ptr == nullptr) {
     acc.allocated.fetch_sub(static_cast<int64_t>(bytes));
-    throw std::runtime_error(dev.Name() + ": out of memory allocating " + std::to_string(bytes) + " bytes");
+    throw CodedError(ErrorCode::kOom, dev.Name() + ": out of memory allocating " + std::to_string(bytes) + " bytes");
   }
   return std::shared_ptr<Storage>(new Storage(dev, ptr, bytes));
 }
@@ -185,7 +186,7 @@ void CopyBytes(const Device& dst_dev, void* dst, const Device& src_dev, const vo
   cuda::Memcpy(dst_dev.type == DeviceType::kGpu ? dst_dev.id : -1, dst,
                src_dev.type == DeviceType::kGpu ? src_dev.id : -1, src, bytes);
 #else
-  throw std::runtime_error("internal: gpu copy in a build without CUDA");
+  throw CodedError(ErrorCode::kInternal, "internal: gpu copy in a build without CUDA");
 #endif
 }
 

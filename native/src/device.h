@@ -25,7 +25,7 @@ constexpr int32_t kMaxCpuDevices = 1024;
 constexpr Device kHostStaging{DeviceType::kCpu, kMaxCpuDevices};
 constexpr int32_t kMaxGpuDevices = 64;
 
-// Throws std::runtime_error naming the device when it does not exist in this build/machine.
+// Throws ENODEVICE (errors.h) naming the device when it does not exist in this build/machine.
 void CheckDeviceAvailable(const Device& dev);
 bool CudaBuilt();
 int GpuCount();
@@ -41,7 +41,7 @@ void SetDeviceBudget(const Device& dev, int64_t bytes);
 class Storage {
  public:
   // Allocates `bytes` on `dev`, zero-filled unless `zero` is false (for memory the caller
-  // overwrites at once). Throws on budget excess or allocation failure.
+  // overwrites at once). Throws EBUDGET on budget excess, EOOM on allocation failure.
   static std::shared_ptr<Storage> Allocate(const Device& dev, size_t bytes, bool zero = true);
   // Host memory accounted under kHostStaging.
   static std::shared_ptr<Storage> AllocateStaging(size_t bytes);

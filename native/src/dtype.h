@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "errors.h"
+
 #ifdef __CUDACC__
 #define GPS_HD __host__ __device__ __forceinline__
 #else
@@ -244,5 +246,5 @@ template <> GPS_HD bf16_t StoreF<bf16_t>(float v) { return bf16_t{FloatToBf16Bit
     case ::gps::DType::kFloat64: { using T = double; __VA_ARGS__; break; } \
     case ::gps::DType::kFloat16: { using T = ::gps::half_t; __VA_ARGS__; break; } \
     case ::gps::DType::kBfloat16: { using T = ::gps::bf16_t; __VA_ARGS__; break; } \
-    default: throw std::runtime_error("internal: float dispatch on a non-float dtype"); \
+    default: throw ::gps::CodedError(::gps::ErrorCode::kInternal, "internal: float dispatch on a non-float dtype"); \
   }

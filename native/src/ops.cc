@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cuda_bridge.h"
+#include "errors.h"
 #include "kernels.h"
 #include "tensor.h"
 
@@ -54,7 +55,8 @@ class Options {
  public:
   Options(Napi::Env env, Napi::Object obj, const std::string& op) : env_(env), obj_(obj), op_(op) {}
 
-  [[noreturn]] void Fail(const std::string& msg) const { throw std::runtime_error(op_ + ": " + msg); }
+  // A malformed option: every check in this class is about the options object itself.
+  [[noreturn]] void Fail(const std::string& msg) const { throw CodedError(ErrorCode::kInvalid, op_ + ": " + msg); }
 
   TensorArg GetTensor(const char* key) const {
     Napi::Value v = obj_.Get(key);
@@ -140,7 +142,7 @@ class Options {
   std::string op_;
 };
 
-[[noreturn]] void Fail(const std::string& op, const std::string& msg) { throw std::runtime_error(op + ": " + msg); }
+[[noreturn]] void Fail(const std::string& op, ErrorCode code, const std::string& msg) { throw CodedError(code, op + ": " + msg); }
 
 std::string ShapeStr(const std::vector<int64_t>& s) {
   std::string r = "[";
@@ -149,35 +151,35 @@ std::string ShapeStr(const std::vector<int64_t>& s) {
 }
 
 void SameDevice(const std::string& op, const TensorArg& a, const TensorArg& b) {
-  if (a.dev != b.dev) Fail(op, "tensors are on " + a.dev.Name() + " and " + b.dev.Name() + "; copy them to one device first");
+  if (a.dev != b.dev) Fail(op, ErrorCode::kInvalid, "tensors are on " + a.dev.Name() + " and " + b.dev.Name() + "; copy them to one device first");
 }
 void SameDtype(const std::string& op, const TensorArg& a, const TensorArg& b) {
-  if (a.dtype != b.dtype) Fail(op, std::string("dtype ") + DTypeName(b.dtype) + " does not match " + DTypeName(a.dtype));
+  if (a.dtype != b.dtype) Fail(op, ErrorCode::kDtype, std::string("dtype ") + DTypeName(b.dtype) + " does not match " + DTypeName(a.dtype));
 }
 void SameNumel(const std::string& op, const TensorArg& a, const TensorArg& b) {
   if (a.numel != b.numel) {
-    Fail(op, "size " + std::to_string(b.numel) + " " + ShapeStr(b.shape) + " does not match " + std::to_string(a.numel) + " " + ShapeStr(a.shape));
+    Fail(op, ErrorCode::kShape, "size " + std::to_string(b.numel) + " " + ShapeStr(b.shape) + " does not match " + std::to_string(a.numel) + " " + ShapeStr(a.shape));
   }
 }
 void SameShape(const std::string& op, const TensorArg& a, const TensorArg& b) {
-  if (a.shape != b.shape) Fail(op, "shape " + ShapeStr(b.shape) + " does not match " + ShapeStr(a.shape));
+  if (a.shape != b.shape) Fail(op, ErrorCode::kShape, "shape " + ShapeStr(b.shape) + " does not match " + ShapeStr(a.shape));
 }
 void RequireFloat(const std::string& op, const TensorArg& t) {
-  if (!DTypeIsFloat(t.dtype)) Fail(op, std::string("needs a floating-point tensor, got ") + DTypeName(t.dtype));
+  if (!DTypeIsFloat(t.dtype)) Fail(op, ErrorCode::kDtype, std::string("needs a floating-point tensor, got ") + DTypeName(t.dtype));
 }
 void RequireRowsCompatible(const std::string& op, const TensorArg& full, const TensorArg& rows, size_t num_ids) {
-  if (full.shape.empty()) Fail(op, "needs a tensor of rank >= 1, got a scalar");
+  if (full.shape.empty()) Fail(op, ErrorCode::kShape, "needs a tensor of rank >= 1, got a scalar");
   if (rows.shape.empty() || static_cast<size_t>(rows.shape[0]) != num_ids) {
-    Fail(op, "rows tensor " + ShapeStr(rows.shape) + " must have " + std::to_string(num_ids) + " rows (one per id)");
+    Fail(op, ErrorCode::kShape, "rows tensor " + ShapeStr(rows.shape) + " must have " + std::to_string(num_ids) + " rows (one per id)");
   }
   if (!std::equal(full.shape.begin() + 1, full.shape.end(), rows.shape.begin() + 1, rows.shape.end())) {
-    Fail(op, "row shape of " + ShapeStr(rows.shape) + " does not match " + ShapeStr(full.shape));
+    Fail(op, ErrorCode::kShape, "row shape of " + ShapeStr(rows.shape) + " does not match " + ShapeStr(full.shape));
   }
 }
 void CheckIdsInRange(const std::string& op, const std::vector<int64_t>& ids, int64_t num_rows) {
   for (size_t i = 0; i < ids.size(); ++i) {
     if (ids[i] < 0 || ids[i] >= num_rows) {
-      Fail(op, "row id " + std::to_string(ids[i]) + " at position " + std::to_string(i) + " is out of range [0, " +
+      Fail(op, ErrorCode::kRange, "row id " + std::to_string(ids[i]) + " at position " + std::to_string(i) + " is out of range [0, " +
                    std::to_string(num_rows) + ")");
     }
   }
@@ -245,7 +247,7 @@ void BuildRandom(const Options& o, Job& job, bool normal) {
 void BuildAddN(const Options& o, Job& job) {
   TensorArg out = o.GetTensor("out");
   std::vector<TensorArg> srcs = o.TensorList("srcs");
-  if (srcs.empty()) Fail(job.op, "needs at least one source tensor");
+  if (srcs.empty()) Fail(job.op, ErrorCode::kInvalid, "needs at least one source tensor");
   for (const auto& s : srcs) {
     SameDevice(job.op, out, s);
     SameDtype(job.op, out, s);
@@ -345,7 +347,11 @@ void BuildScatterAddRows(const Options& o, Job& job) {
 
 OptimParams ReadOptimParams(const Options& o) {
   double kind_code = o.Number("kind");
-  if (!(kind_code >= 0 && kind_code <= 6) || kind_code != static_cast<int>(kind_code)) o.Fail("unknown optimizer kind");
+  // Range first: casting a huge or NaN double to an integer is undefined behaviour.
+  if (!(kind_code >= 0 && kind_code < 1024) || kind_code != static_cast<int>(kind_code) ||
+      OptimKindName(static_cast<int32_t>(kind_code)) == nullptr) {
+    o.Fail("unknown optimizer kind");
+  }
   OptimParams p = DefaultOptimParams(static_cast<OptimKind>(static_cast<int>(kind_code)));
   auto f = [&](const char* key, float& field) { field = static_cast<float>(o.Number(key, field)); };
   auto b = [&](const char* key, bool& field) { field = o.Bool(key, field); };
@@ -370,7 +376,7 @@ void BuildOptimizer(const Options& o, Job& job) {
   SameDtype(job.op, weight, grad);
   int ns = OptimStateCount(p);
   if (static_cast<int>(states.size()) != ns) {
-    Fail(job.op, "needs " + std::to_string(ns) + " state tensors for these settings, got " + std::to_string(states.size()));
+    Fail(job.op, ErrorCode::kInvalid, "needs " + std::to_string(ns) + " state tensors for these settings, got " + std::to_string(states.size()));
   }
   for (const auto& s : states) {
     SameDevice(job.op, weight, s);
@@ -384,7 +390,7 @@ void BuildOptimizer(const Options& o, Job& job) {
     RequireRowsCompatible(job.op, weight, grad, ids.size());
     CheckIdsInRange(job.op, ids, weight.shape[0]);
     for (size_t i = 1; i < ids.size(); ++i) {
-      if (ids[i] <= ids[i - 1]) Fail(job.op, "row ids must be sorted and unique for a lazy update");
+      if (ids[i] <= ids[i - 1]) Fail(job.op, ErrorCode::kInvalid, "row ids must be sorted and unique for a lazy update");
     }
   } else {
     SameShape(job.op, weight, grad);
@@ -404,7 +410,7 @@ void BuildWrite(const Options& o, Job& job) {
   TensorArg out = o.GetTensor("out");
   auto bytes = o.Bytes("bytes", job);
   if (static_cast<int64_t>(bytes.second) != out.bytes()) {
-    Fail(job.op, "got " + std::to_string(bytes.second) + " bytes, expected " + std::to_string(out.bytes()) + " for " +
+    Fail(job.op, ErrorCode::kShape, "got " + std::to_string(bytes.second) + " bytes, expected " + std::to_string(out.bytes()) + " for " +
                      DTypeName(out.dtype) + " " + ShapeStr(out.shape));
   }
   job.device = out.dev;
@@ -450,6 +456,14 @@ const std::unordered_map<std::string, Builder>& Builders() {
 }
 
 }  // namespace
+
+Napi::Error JsError(Napi::Env env, ErrorCode code, const std::string& message) {
+  Napi::Error err = Napi::Error::New(env, message);
+  err.Set("code", Napi::String::New(env, ErrorCodeName(code)));
+  return err;
+}
+
+Napi::Error JsError(Napi::Env env, const std::exception& e) { return JsError(env, CodeOf(e), e.what()); }
 
 Napi::Value HostArrayBuffer(Napi::Env env, std::shared_ptr<Storage> storage) {
   // Built with V8's API rather than napi_create_external_arraybuffer on purpose. Node-API ties
@@ -497,14 +511,16 @@ class JobWorker : public Napi::AsyncWorker {
     try {
       job_->run(*job_);
     } catch (const std::exception& e) {
+      code_ = CodeOf(e);  // SetError keeps only the message; OnError puts the code back
       SetError(e.what());
     }
   }
   void OnOK() override { deferred_.Resolve(ResultValue(Env(), *job_)); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(JsError(Env(), code_, e.Message()).Value()); }
 
  private:
   std::unique_ptr<Job> job_;
+  ErrorCode code_ = ErrorCode::kInternal;
   Napi::Promise::Deferred deferred_;
 };
 
@@ -512,26 +528,26 @@ class JobWorker : public Napi::AsyncWorker {
 
 Napi::Value Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto reject = [&](const std::string& msg) {
+  auto reject = [&](const Napi::Error& err) {
     auto d = Napi::Promise::Deferred::New(env);
-    d.Reject(Napi::Error::New(env, msg).Value());
+    d.Reject(err.Value());
     return d.Promise();
   };
   if (info.Length() < 2 || !info[0].IsString() || !info[1].IsObject()) {
-    return reject("run(op, options): op must be a string and options an object");
+    return reject(JsError(env, ErrorCode::kInvalid, "run(op, options): op must be a string and options an object"));
   }
   std::string op = info[0].As<Napi::String>().Utf8Value();
   auto it = Builders().find(op);
-  if (it == Builders().end()) return reject("run: unknown op '" + op + "'");
+  if (it == Builders().end()) return reject(JsError(env, ErrorCode::kInvalid, "run: unknown op '" + op + "'"));
   auto job = std::make_unique<Job>();
   job->op = op;
   try {
     Options opts(env, info[1].As<Napi::Object>(), op);
     it->second(opts, *job);
   } catch (const Napi::Error& e) {
-    return reject(e.Message());
+    return reject(e);  // a JS exception met while reading the options: passed on as it was
   } catch (const std::exception& e) {
-    return reject(e.what());
+    return reject(JsError(env, e));
   }
   if (job->work_bytes < kInlineBytes) {
     auto d = Napi::Promise::Deferred::New(env);
@@ -539,7 +555,7 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
       job->run(*job);
       d.Resolve(ResultValue(env, *job));
     } catch (const std::exception& e) {
-      d.Reject(Napi::Error::New(env, e.what()).Value());
+      d.Reject(JsError(env, e).Value());
     }
     return d.Promise();
   }

@@ -43,6 +43,22 @@ namespace gps {
 
 enum class OptimKind : int32_t { kSgd = 0, kAdam = 1, kAdamW = 2, kAdaGrad = 3, kRmsProp = 4, kFtrl = 5, kLamb = 6 };
 
+// The kind's name (native/binding.ts OptimKindCode, lowercased), or nullptr for a code that is no
+// kind. The switch has no default so that -Wswitch flags a kind added without a name; the addon
+// exports the table built from it (addon.cc) and TypeScript checks it at load.
+inline const char* OptimKindName(int32_t code) {
+  switch (static_cast<OptimKind>(code)) {
+    case OptimKind::kSgd: return "sgd";
+    case OptimKind::kAdam: return "adam";
+    case OptimKind::kAdamW: return "adamw";
+    case OptimKind::kAdaGrad: return "adagrad";
+    case OptimKind::kRmsProp: return "rmsprop";
+    case OptimKind::kFtrl: return "ftrl";
+    case OptimKind::kLamb: return "lamb";
+  }
+  return nullptr;
+}
+
 // Plain data, trivially copyable: it is passed by value to CUDA kernels.
 struct OptimParams {
   OptimKind kind;
@@ -491,9 +507,9 @@ void VisitElementRule(const OptimParams& p, Visitor&& v) {
       WithBool(clip, [&](auto c) { v(FtrlRuleT<decltype(c)::value>(p)); });
       return;
     case OptimKind::kLamb:
-      throw std::invalid_argument("optimizer lamb is two-phase: use LambPhase1Rule, LambTrustRatio and LambPhase2");
+      throw CodedError(ErrorCode::kInternal, "optimizer lamb is two-phase: use LambPhase1Rule, LambTrustRatio and LambPhase2");
   }
-  throw std::invalid_argument("unknown optimizer kind " + std::to_string(static_cast<int32_t>(p.kind)));
+  throw CodedError(ErrorCode::kInternal, "unknown optimizer kind " + std::to_string(static_cast<int32_t>(p.kind)));
 }
 
 // MXNet's defaults for each optimizer (the Python class's, where it differs from the operator's):

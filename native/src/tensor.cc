@@ -2,6 +2,7 @@
 // the handle); host views of it are ArrayBuffers that share ownership (ops.cc).
 #include "tensor.h"
 
+#include "errors.h"
 #include "ops.h"
 
 #include <stdexcept>
@@ -18,16 +19,16 @@ AddonData* DataOf(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
 
 int64_t CheckedNumel(const std::vector<int64_t>& shape, DType dtype) {
   if (shape.size() > static_cast<size_t>(kMaxRank)) {
-    throw std::runtime_error("rank " + std::to_string(shape.size()) + " exceeds the maximum of 8");
+    throw CodedError(ErrorCode::kShape, "rank " + std::to_string(shape.size()) + " exceeds the maximum of 8");
   }
   const int64_t limit = INT64_MAX / 16;
   int64_t n = 1;
   for (int64_t d : shape) {
-    if (d < 0) throw std::runtime_error("shape dims must be >= 0, got " + std::to_string(d));
-    if (d != 0 && n > limit / d) throw std::runtime_error("shape has too many elements (overflow)");
+    if (d < 0) throw CodedError(ErrorCode::kShape, "shape dims must be >= 0, got " + std::to_string(d));
+    if (d != 0 && n > limit / d) throw CodedError(ErrorCode::kShape, "shape has too many elements (overflow)");
     n *= d;
   }
-  if (n > limit / static_cast<int64_t>(DTypeSize(dtype))) throw std::runtime_error("tensor byte size overflows");
+  if (n > limit / static_cast<int64_t>(DTypeSize(dtype))) throw CodedError(ErrorCode::kShape, "tensor byte size overflows");
   return n;
 }
 
@@ -64,14 +65,14 @@ Napi::Object Tensor::New(Napi::Env env, const Device& dev, DType dtype, const st
 Tensor::Tensor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor>(info) {
   Napi::Env env = info.Env();
   if (info.Length() != 1 || !info[0].IsExternal()) {
-    throw Napi::TypeError::New(env, "Tensor cannot be constructed from JS: use the addon's empty()");
+    throw JsError(env, ErrorCode::kInvalid, "Tensor cannot be constructed from JS: use the addon's empty()");
   }
   auto* init = info[0].As<Napi::External<TensorInit>>().Data();
   try {
     numel_ = CheckedNumel(init->shape, init->dtype);
     storage_ = Storage::Allocate(init->dev, static_cast<size_t>(numel_) * DTypeSize(init->dtype), init->zero);
   } catch (const std::exception& e) {
-    throw Napi::Error::New(env, e.what());
+    throw JsError(env, e);
   }
   dtype_ = init->dtype;
   shape_ = init->shape;
@@ -87,12 +88,12 @@ bool Tensor::IsTensor(Napi::Env env, const Napi::Value& v) {
 }
 
 Tensor* Tensor::FromValue(Napi::Env env, const Napi::Value& v, const char* what) {
-  if (!IsTensor(env, v)) throw std::runtime_error(std::string(what) + " must be a Tensor");
+  if (!IsTensor(env, v)) throw CodedError(ErrorCode::kInvalid, std::string(what) + " must be a Tensor");
   return Napi::ObjectWrap<Tensor>::Unwrap(v.As<Napi::Object>());
 }
 
 const std::shared_ptr<Storage>& Tensor::storage(const char* what) const {
-  if (!storage_) throw std::runtime_error(std::string(what) + " is a disposed Tensor");
+  if (!storage_) throw CodedError(ErrorCode::kDisposed, std::string(what) + " is a disposed Tensor");
   return storage_;
 }
 

@@ -52,7 +52,7 @@ class Tensor : public Napi::ObjectWrap<Tensor> {
   Napi::Reference<Napi::ArrayBuffer> host_view_;
 };
 
-// Element count of a shape with overflow and range checks (throws std::runtime_error).
+// Element count of a shape with overflow and range checks (throws ESHAPE).
 int64_t CheckedNumel(const std::vector<int64_t>& shape, DType dtype);
 
 }  // namespace gps

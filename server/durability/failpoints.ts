@@ -3,7 +3,9 @@
 // 1) and only then. Actions: `kill` (default) sends SIGKILL to this process, so it dies as under
 // `kill -9` (no exit handlers, no flushing); `throw` throws a FailpointError at the call site.
 // The variable is read once when this module loads; when it is unset, failpoint() is one
-// boolean test. Tests running in-process may call configureFailpoints() instead.
+// boolean test. Tests running in-process may call configureFailpoints() instead. Names are the
+// FailpointName union at the call sites and are checked against FAILPOINTS in the variable, so a
+// misspelt point fails to compile or to start instead of silently never firing.
 import { writeSync } from 'node:fs';
 
 /** Every named point the product calls. Hits are counted per name, per process. */
@@ -32,7 +34,7 @@ export type FailpointAction = 'kill' | 'throw';
 export class FailpointError extends Error {
   override name = 'FailpointError';
   constructor(
-    readonly failpoint: string,
+    readonly failpoint: FailpointName,
     readonly hit: number,
   ) {
     super(`failpoint ${failpoint} fired on hit ${hit}`);
@@ -46,11 +48,18 @@ interface Spec {
 }
 
 let active = false;
-let specs = new Map<string, Spec>();
+let specs = new Map<FailpointName, Spec>();
 
-/** Parses `name[=N[:action]]` items; throws on a malformed list (a typo must not go unnoticed). */
-export function parseFailpoints(list: string): Map<string, Spec> {
-  const out = new Map<string, Spec>();
+function isFailpointName(name: string): name is FailpointName {
+  return (FAILPOINTS as readonly string[]).includes(name);
+}
+
+/**
+ * Parses `name[=N[:action]]` items; throws on a malformed list or an unknown name (a typo must
+ * not go unnoticed: the crash test would pass without ever crashing).
+ */
+export function parseFailpoints(list: string): Map<FailpointName, Spec> {
+  const out = new Map<FailpointName, Spec>();
   for (const raw of list.split(',')) {
     const item = raw.trim();
     if (item === '') continue;
@@ -58,21 +67,24 @@ export function parseFailpoints(list: string): Map<string, Spec> {
     if (m === null) {
       throw new Error(`GLUONPS_FAILPOINTS: cannot parse '${item}'; expected name, name=N or name=N:kill|throw`);
     }
+    const name = m[1]!;
+    if (!isFailpointName(name)) {
+      throw new Error(`GLUONPS_FAILPOINTS: unknown failpoint '${name}'; the known points are ${FAILPOINTS.join(', ')}`);
+    }
     const at = m[2] === undefined ? 1 : Number(m[2]);
     if (!Number.isSafeInteger(at) || at < 1) throw new Error(`GLUONPS_FAILPOINTS: '${item}': N must be >= 1`);
-    out.set(m[1]!, { at, action: (m[3] as FailpointAction | undefined) ?? 'kill', hits: 0 });
+    out.set(name, { at, action: (m[3] as FailpointAction | undefined) ?? 'kill', hits: 0 });
   }
   return out;
 }
 
-/** Replaces the configuration (and resets hit counts); undefined or '' turns every point off. */
+/**
+ * Replaces the configuration (and resets hit counts); undefined or '' turns every point off.
+ * Throws on a list parseFailpoints refuses, leaving the previous configuration in place.
+ */
 export function configureFailpoints(list: string | undefined): void {
   specs = list === undefined || list.trim() === '' ? new Map() : parseFailpoints(list);
   active = specs.size > 0;
-  const known = new Set<string>(FAILPOINTS);
-  for (const name of specs.keys()) {
-    if (!known.has(name)) writeSync(2, `gluonps: warning: failpoint '${name}' in GLUONPS_FAILPOINTS is not a known point\n`);
-  }
 }
 
 configureFailpoints(process.env.GLUONPS_FAILPOINTS);
@@ -87,7 +99,7 @@ export function failpointsActive(): boolean {
  * performing it: for points that must do something first (write half a record). Then call
  * triggerFailpoint(name, action).
  */
-export function failpointHit(name: string): FailpointAction | null {
+export function failpointHit(name: FailpointName): FailpointAction | null {
   if (!active) return null;
   const spec = specs.get(name);
   if (spec === undefined) return null;
@@ -96,7 +108,7 @@ export function failpointHit(name: string): FailpointAction | null {
 }
 
 /** Performs a fired point's action: SIGKILL this process, or throw a FailpointError. */
-export function triggerFailpoint(name: string, action: FailpointAction): void {
+export function triggerFailpoint(name: FailpointName, action: FailpointAction): void {
   const hit = specs.get(name)?.hits ?? 0;
   // One synchronous line on stderr so a crash harness can tell a failpoint death from a bug.
   writeSync(2, `gluonps: failpoint ${name} fired on hit ${hit} (${action})\n`);
@@ -107,7 +119,7 @@ export function triggerFailpoint(name: string, action: FailpointAction): void {
 }
 
 /** A named crash site: does nothing unless GLUONPS_FAILPOINTS names it and this is the N-th hit. */
-export function failpoint(name: string): void {
+export function failpoint(name: FailpointName): void {
   if (!active) return;
   const action = failpointHit(name);
   if (action !== null) triggerFailpoint(name, action);

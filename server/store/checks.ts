@@ -54,11 +54,22 @@ export function checkTensorHeader(who: string, dtype: DType, shape: readonly num
   }
 }
 
-/** Maps a kernel failure to a status: budget and device problems are the caller's, others internal. */
+/**
+ * Maps a kernel failure to a status by its code: memory (budget or allocator) and device
+ * problems are the caller's; anything else the store should have refused before calling a
+ * kernel, so it stays internal.
+ */
 export function fromKernel(who: string, err: unknown): never {
   if (err instanceof nk.KernelError) {
-    if (/memory budget|out of memory/.test(err.message)) throw exhausted(`${who}: ${err.message}`);
-    if (/is not available|not a valid device/.test(err.message)) throw invalid(`${who}: ${err.message}`);
+    switch (err.code) {
+      case 'EBUDGET':
+      case 'EOOM':
+        throw exhausted(`${who}: ${err.message}`);
+      case 'ENODEVICE':
+        throw invalid(`${who}: ${err.message}`);
+      default:
+        break;
+    }
   }
   throw err;
 }

@@ -38,6 +38,8 @@ describe('one server per data dir', () => {
     expect(code).toBe(2);
     expect(second.stderr).toMatch(new RegExp(`^gluon-ps: .*data dir ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by process ${first.child.pid} `));
     expect(second.stderr).toMatch(/choose another --data-dir/);
+    // The lock's own message, not prefixed with the data dir a second time (server/index.ts).
+    expect(second.stderr).not.toMatch(/data dir [^\n]*: data dir /);
     expect(second.stderr).not.toMatch(/\n\s+at /);
     expect(second.linesWith('listening')).toEqual([]);
     // The first server is untouched: still serving, same state, same lock.

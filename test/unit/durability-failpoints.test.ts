@@ -1,6 +1,7 @@
 // Failpoints (server/durability/failpoints.ts) and the fsync helpers (server/durability/fsync.ts):
 // the GLUONPS_FAILPOINTS grammar, firing on exactly the N-th hit, `throw` in-process and `kill`
-// (SIGKILL, as kill -9) in a child process; writeFileDurable replacing a file atomically.
+// (SIGKILL, as kill -9) in a child process, misspelt names refused (in the variable, at start;
+// in the code, by the compiler); writeFileDurable replacing a file atomically.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -28,6 +29,24 @@ describe('failpoints', () => {
       ['step.after-apply-before-log', 2, 'throw'],
     ]);
     for (const bad of ['x=0', 'x=1:explode', 'x=-1', 'a b', 'x=1:']) expect(() => parseFailpoints(bad)).toThrow(/GLUONPS_FAILPOINTS/);
+  });
+
+  it('refuses a misspelt name, listing the known points, and keeps the previous configuration', () => {
+    const known = new RegExp(`the known points are ${FAILPOINTS.join(', ').replace(/\./g, '\\.')}$`);
+    expect(() => parseFailpoints('wal.before-write=2,wal.befor-write=1:throw')).toThrow(/^GLUONPS_FAILPOINTS: unknown failpoint 'wal.befor-write'; /);
+    expect(() => parseFailpoints('wal.befor-write')).toThrow(known);
+    configureFailpoints('wal.before-write=1:throw');
+    expect(() => configureFailpoints('checkpoint.before-manifests=1:throw')).toThrow(known);
+    expect(failpointsActive()).toBe(true);
+    expect(() => failpoint('wal.before-write')).toThrow(FailpointError);
+  });
+
+  it('names are a typed union: a misspelt call site does not compile', () => {
+    configureFailpoints(undefined);
+    // @ts-expect-error 'wal.befor-write' is not a FailpointName (tsc --noEmit checks this line)
+    failpoint('wal.befor-write');
+    // @ts-expect-error likewise for the two-step form used for torn writes
+    expect(failpointHit('checkpoint.mid-manfest')).toBeNull();
   });
 
   it('fires on exactly the N-th hit, per name', () => {
@@ -61,6 +80,16 @@ describe('failpoints', () => {
     expect(run.signal).toBe('SIGKILL');
     expect(run.stdout.trim().split('\n')).toEqual(['before 1', 'before 2', 'before 3']);
     expect(run.stderr).toContain('failpoint step.after-apply-before-log fired on hit 3 (kill)');
+  });
+
+  it('a misspelt name in GLUONPS_FAILPOINTS stops the process at start instead of never firing', async () => {
+    const code = `
+      try { await import(${JSON.stringify(FP_TS)}); process.stdout.write('started\\n'); }
+      catch (err) { process.stdout.write(err.message + '\\n'); process.exit(3); }
+    `;
+    const run = await runChild(code, { GLUONPS_FAILPOINTS: 'step.after-apply-before-log=3,step.after-aply-before-log=1' });
+    expect(run.code).toBe(3);
+    expect(run.stdout).toContain("GLUONPS_FAILPOINTS: unknown failpoint 'step.after-aply-before-log'; the known points are wal.before-write, ");
   });
 });
 
