@@ -1,35 +1,19 @@
 // wal-replay.ts: reading a write-ahead log back (replayWal): segments in order, length bounds
 // checked before any allocation, CRC, meta JSON and the lsn sequence; a torn tail is truncated,
 // corruption in the middle throws WalCorruptError or, with truncateCorrupt, is cut off. The
-// record format and the writer are in wal.ts.
+// record format is in wal-record.ts, the writer in wal.ts.
 //
 // Recycled segments (wal.ts) add one case: after a crash, the last segment may continue past
 // its last record with stale records of an older generation, whose CRCs are fine but whose
 // lsns are lower than the one expected. A stale record in the last segment with no current
 // record (lsn >= the expected one) after it is the end of the log: the file is cut there, as
 // for a torn tail. Anywhere else a stale record is corruption like any other.
-import { crc32 } from 'node:zlib';
 import { open, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fsyncDir, type DurabilityLog } from './fsync';
-import { WAL_HEADER_BYTES, WalCorruptError } from './wal';
+import { checkHeader, decodeRecord, WAL_HEADER_BYTES, WalCorruptError, type Decoded, type WalRecord } from './wal-record';
 import { listWalSegments } from './wal-segments';
-
-export interface WalRecord {
-  lsn: bigint;
-  meta: Record<string, unknown>;
-  /**
-   * The payload bytes. onRecord may keep it: the reader never overwrites a buffer it handed
-   * out. A payload that fits in a read chunk (readChunkBytes, 1 MiB) is a view into that chunk,
-   * so keeping it keeps the chunk alive (copy small payloads you keep many of); a larger one has
-   * its own exact-size buffer (20 + meta bytes before it).
-   */
-  payload: Buffer;
-  /** Segment file path and byte offset of the record. */
-  file: string;
-  offset: number;
-}
 
 export interface ReplayOptions {
   /** Records below this lsn are checked but not delivered. Also: records from here on must all be present. */
@@ -96,29 +80,14 @@ class SegmentReader {
   }
 }
 
-type Parsed = { ok: true; total: number; lsn: bigint; meta: Record<string, unknown>; payload: Buffer } | { ok: false; reason: string; incomplete: boolean };
+type Parsed = Decoded | { ok: false; reason: string; incomplete: boolean };
 
 async function parseAt(r: SegmentReader, pos: number): Promise<Parsed> {
   const remaining = r.size - pos;
   if (remaining < WAL_HEADER_BYTES) return { ok: false, reason: `incomplete record header (${remaining} of ${WAL_HEADER_BYTES} bytes)`, incomplete: true };
-  const h = await r.view(pos, WAL_HEADER_BYTES);
-  const total = h.readUInt32LE(0);
-  const metaLen = h.readUInt32LE(16);
-  if (total < WAL_HEADER_BYTES) return { ok: false, reason: `record length ${total} is below the header size`, incomplete: false };
-  if (total > remaining) return { ok: false, reason: `record length ${total} runs past the end of the file (${remaining} bytes left)`, incomplete: true };
-  if (metaLen > total - WAL_HEADER_BYTES) return { ok: false, reason: `meta length ${metaLen} exceeds the record length ${total}`, incomplete: false };
-  const body = await r.view(pos, total);
-  const crc = body.readUInt32LE(4);
-  const actual = crc32(body.subarray(8));
-  if (actual !== crc) return { ok: false, reason: `crc mismatch (stored ${crc.toString(16)}, computed ${actual.toString(16)})`, incomplete: false };
-  let meta: unknown;
-  try {
-    meta = JSON.parse(body.toString('utf8', WAL_HEADER_BYTES, WAL_HEADER_BYTES + metaLen));
-  } catch {
-    meta = undefined;
-  }
-  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) return { ok: false, reason: 'meta is not a JSON object', incomplete: false };
-  return { ok: true, total, lsn: body.readBigUInt64LE(8), meta: meta as Record<string, unknown>, payload: body.subarray(WAL_HEADER_BYTES + metaLen) };
+  const h = checkHeader(await r.view(pos, WAL_HEADER_BYTES), remaining);
+  if (!h.ok) return h;
+  return decodeRecord(await r.view(pos, h.total), h.metaLen);
 }
 
 /**

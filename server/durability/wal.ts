@@ -2,14 +2,8 @@
 // replayed over the newest checkpoint at start.
 //
 // Files: `dir/wal-<lsn of its first record, 20 digits>.log`, no file header. LSNs are
-// consecutive (+1 per record) across segments. A record, all integers little-endian:
-//
-//   offset 0   u32  total length of the record in bytes, these 20 header bytes included
-//          4   u32  crc32 (zlib / IEEE) of bytes [8, total): lsn, meta length, meta, payload
-//          8   u64  lsn
-//         16   u32  meta length M
-//         20   M    meta: UTF-8 JSON (an object)
-//       20+M   ...  payload: total - 20 - M bytes (may be empty)
+// consecutive (+1 per record) across segments. The record format (header, CRC, JSON meta,
+// payload) is in wal-record.ts.
 //
 // Writing (WalWriter): one queue, written in append order; each batch of queued records goes
 // out in one writev (group commit), payloads are never copied (payloads of 4 KiB or less are
@@ -39,44 +33,31 @@
 // writer for good (after a failed fsync the page cache state is unknown): every pending and
 // later call rejects, and the server must stop and recover from disk.
 //
-// Replay (replayWal, in wal-replay.ts) reads the segments in order and checks length bounds (never allocating
-// more than the bytes left in the file), the CRC, the meta JSON and the lsn sequence. A bad
-// record at the end of the last segment with nothing valid after it is a torn tail: the file is
-// truncated there (and fsynced) with a warning. Anything else is corruption and throws
+// Replay (replayWal, in wal-replay.ts) reads the segments in order and checks length bounds
+// (never allocating more than the bytes left in the file), the CRC, the meta JSON and the lsn
+// sequence. A bad record at the end of the last segment with nothing valid after it is a torn
+// tail: the file is truncated there (and fsynced) with a warning. Anything else is corruption and throws
 // WalCorruptError (file, offset, reason), or with `truncateCorrupt` truncates there, deletes the
 // later segments and reports it. Under 'wal-batch' a power loss can persist a later page of the
 // log but not an earlier one: that shows up as corruption and needs `truncateCorrupt` (which
 // only drops records that were never fsynced).
-import { crc32 } from 'node:zlib';
 import { open, rename, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { failpoint, failpointHit, triggerFailpoint } from './failpoints';
 import { fsyncDir, mkdirDurable, type DurabilityLog } from './fsync';
+import { encodeRecord, type EncodedRecord } from './wal-record';
 import { DEFAULT_MAX_RECYCLED_SEGMENTS, listRecycledWal, listWalSegments, removeWalSegmentsBefore, walSegmentName } from './wal-segments';
 
 export { DEFAULT_MAX_RECYCLED_SEGMENTS, listRecycledWal, listWalSegments, removeWalSegmentsBefore, walRecycledName, walSegmentName } from './wal-segments';
 export type { WalSegment } from './wal-segments';
 
-export const WAL_HEADER_BYTES = 20;
-/** The total length field is a u32. */
-export const WAL_MAX_RECORD_BYTES = 0xffff_ffff;
-const INLINE_PAYLOAD_BYTES = 4096;
+export { WAL_HEADER_BYTES, WAL_MAX_RECORD_BYTES, WalCorruptError } from './wal-record';
+export type { WalRecord } from './wal-record';
+
 const MAX_IOVECS = 1024;
 
 export type WalMode = 'wal-always' | 'wal-batch';
-
-export class WalCorruptError extends Error {
-  override name = 'WalCorruptError';
-  readonly code = 'EWALCORRUPT';
-  constructor(
-    readonly file: string,
-    readonly offset: number,
-    readonly reason: string,
-  ) {
-    super(`write-ahead log ${file} is corrupt at byte ${offset}: ${reason}; records after it cannot be replayed (start with the truncate-corrupt option to drop them and everything after)`);
-  }
-}
 
 /** Thrown by append/flush/rotate/close after the writer failed or was closed. */
 export class WalUnavailableError extends Error {
@@ -121,12 +102,8 @@ interface Deferred {
   reject: (err: Error) => void;
 }
 
-interface RecordItem {
+interface RecordItem extends EncodedRecord {
   kind: 'record';
-  lsn: bigint;
-  head: Buffer;
-  payload: Uint8Array | null;
-  size: number;
   /** wal-batch: resolves `durable` once written. */
   written: Deferred | null;
 }
@@ -145,27 +122,6 @@ function deferred(): { promise: Promise<void>; d: Deferred } {
   // A caller may drop `durable` (the failure also fails every later call): no unhandled rejection.
   promise.catch(() => undefined);
   return { promise, d };
-}
-
-/** Encodes a record: header + meta (+ a small payload) in one buffer, the big payload by reference. */
-function encodeRecord(lsn: bigint, meta: object, payload: Uint8Array | undefined): RecordItem {
-  const json = JSON.stringify(meta);
-  if (typeof json !== 'string' || json[0] !== '{') throw new TypeError('WAL record meta must be a JSON object');
-  const metaLen = Buffer.byteLength(json, 'utf8');
-  const payLen = payload?.byteLength ?? 0;
-  const size = WAL_HEADER_BYTES + metaLen + payLen;
-  if (size > WAL_MAX_RECORD_BYTES) throw new RangeError(`WAL record of ${size} bytes is over the limit of ${WAL_MAX_RECORD_BYTES} bytes`);
-  const inline = payLen <= INLINE_PAYLOAD_BYTES;
-  const head = Buffer.allocUnsafe(WAL_HEADER_BYTES + metaLen + (inline ? payLen : 0));
-  head.writeUInt32LE(size, 0);
-  head.writeBigUInt64LE(lsn, 8);
-  head.writeUInt32LE(metaLen, 16);
-  head.write(json, WAL_HEADER_BYTES, metaLen, 'utf8');
-  if (inline && payload !== undefined && payLen > 0) head.set(payload, WAL_HEADER_BYTES + metaLen);
-  let crc = crc32(head.subarray(8));
-  if (!inline) crc = crc32(payload!, crc);
-  head.writeUInt32LE(crc, 4);
-  return { kind: 'record', lsn, head, payload: inline || payLen === 0 ? null : payload!, size, written: null };
 }
 
 /** writev until every byte is written (a regular file may take a large write in parts). */
@@ -292,7 +248,7 @@ export class WalWriter {
   append(meta: object, payload?: Uint8Array): WalAppendResult {
     const err = this.unavailable();
     if (err !== null) throw err;
-    const rec = encodeRecord(this.next, meta, payload);
+    const rec: RecordItem = { kind: 'record', ...encodeRecord(this.next, meta, payload), written: null };
     this.next += 1n;
     this.counters.appends++;
     const { promise, d } = deferred();
@@ -596,4 +552,4 @@ export class WalWriter {
 }
 
 export { replayWal } from './wal-replay';
-export type { ReplayOptions, ReplayResult, WalRecord } from './wal-replay';
+export type { ReplayOptions, ReplayResult } from './wal-replay';
