@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Device } from '../native/index';
 import { LOG_LEVELS } from './log';
 import type { LogLevel } from './log';
+import { DEFAULT_MAX_WORKERS_PER_TRAINER } from './limits';
 import { DEFAULT_MAX_CPU_CONTEXTS, DEFAULT_MAX_TENSOR_BYTES } from './store/defaults';
 
 export interface ServerOptions {
@@ -21,6 +22,8 @@ export interface ServerOptions {
   memoryBudget?: number | null;
   /** cpu(i) contexts allowed are 0 <= i < maxCpuContexts (default 8). */
   maxCpuContexts?: number;
+  /** Largest num_workers of a new trainer (default 4096). */
+  maxWorkersPerTrainer?: number;
   /** pino level, or 'silent' (default 'info'). */
   logLevel?: LogLevel;
   /** Where parameters, trainer state and the write-ahead log persist; none = in memory only. */
@@ -77,6 +80,7 @@ Options (each also read from the environment variable shown; flags win):
   --max-tensor-bytes <size>  largest tensor accepted             GLUONPS_MAX_TENSOR_BYTES (default 1GiB)
   --memory-budget <size>     bytes of parameter data per device  GLUONPS_MEMORY_BUDGET    (default none)
   --max-cpu-contexts <n>     cpu(i) allowed for i < n            GLUONPS_MAX_CPU_CONTEXTS (default 8)
+  --max-workers-per-trainer <n>   largest num_workers of a trainer  GLUONPS_MAX_WORKERS_PER_TRAINER (default 4096)
   --log-level <level>        fatal|error|warn|info|debug|trace|silent  GLUONPS_LOG_LEVEL (default info)
   --data-dir <dir>           where state persists; 'none' = memory only  GLUONPS_DATA_DIR (default ./data)
   --durability <mode>        checkpoint | wal-batch | wal-always  GLUONPS_DURABILITY (default wal-batch)
@@ -149,6 +153,7 @@ export const CLI_FLAGS = {
   'max-tensor-bytes': { type: 'string' },
   'memory-budget': { type: 'string' },
   'max-cpu-contexts': { type: 'string' },
+  'max-workers-per-trainer': { type: 'string' },
   'log-level': { type: 'string' },
   'data-dir': { type: 'string' },
   durability: { type: 'string' },
@@ -195,6 +200,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   if (budget !== undefined) options.memoryBudget = parseSize('--memory-budget', budget);
   const cpus = pick(v['max-cpu-contexts'], 'GLUONPS_MAX_CPU_CONTEXTS');
   if (cpus !== undefined) options.maxCpuContexts = parseIntIn('--max-cpu-contexts', cpus, 1, 1024);
+  const workers = pick(v['max-workers-per-trainer'], 'GLUONPS_MAX_WORKERS_PER_TRAINER');
+  if (workers !== undefined) options.maxWorkersPerTrainer = parseIntIn('--max-workers-per-trainer', workers, 1, 0xffff_ffff);
   const level = pick(v['log-level'], 'GLUONPS_LOG_LEVEL');
   if (level !== undefined) {
     if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
@@ -292,5 +299,6 @@ export const DEFAULTS = {
   port: 50051,
   maxTensorBytes: DEFAULT_MAX_TENSOR_BYTES,
   maxCpuContexts: DEFAULT_MAX_CPU_CONTEXTS,
+  maxWorkersPerTrainer: DEFAULT_MAX_WORKERS_PER_TRAINER,
   logLevel: 'info' as LogLevel,
 };

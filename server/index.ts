@@ -95,7 +95,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const protos = loadProtos();
   const server = new grpc.Server(serverOptions());
   applyServerFlowControl(server, { warn: (msg) => log.warn(msg) });
-  const trainers = new TrainerRegistry(store, log);
+  const trainers = new TrainerRegistry(store, log, { maxWorkersPerTrainer: options.maxWorkersPerTrainer ?? DEFAULTS.maxWorkersPerTrainer });
   const health = new HealthService(SERVICE_NAMES);
   // Calls are refused (UNAVAILABLE) until recovery from the data dir is done; health says NOT_SERVING.
   /** Why calls are refused right now (recovering, or the write-ahead log failed); null: serving. */
@@ -151,7 +151,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   refusal = null;
   health.setAll('SERVING');
   const security = { auth: auth === null ? 'off' : auth.counts, tls: transport.mode };
-  log.info({ address, devices, maxTensorBytes: store.maxTensorBytes, cuda: nk.buildInfo().cuda, kernelJobs: nk.MAX_CONCURRENT_KERNELS, dataDir: options.dataDir ?? null, durability: durability ? durability.options.mode : 'none', ...security }, 'listening');
+  log.info({ address, devices, maxTensorBytes: store.maxTensorBytes, maxWorkersPerTrainer: trainers.maxWorkersPerTrainer, cuda: nk.buildInfo().cuda, kernelJobs: nk.MAX_CONCURRENT_KERNELS, dataDir: options.dataDir ?? null, durability: durability ? durability.options.mode : 'none', ...security }, 'listening');
   for (const warning of exposureWarnings(host, auth !== null, transport.mode)) log.warn({ host }, warning);
   if (transport.validTo !== null && transport.validTo.getTime() < Date.now()) {
     log.warn({ validTo: transport.validTo.toISOString() }, 'the TLS certificate has expired: clients will refuse the handshake');

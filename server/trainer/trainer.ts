@@ -3,6 +3,10 @@
 // sum of their gradients and rescale_grad / (sum of their batch sizes); async mode applies each
 // worker's step at once. Every push and step is keyed (worker, incarnation, sequence), so a
 // retried call returns the first call's result instead of being applied again.
+//
+// Nothing here is proportional to num_workers (which may be up to 2^32 - 1 in a trainer recovered
+// from an older data dir): who is missing at the barrier is counted from the workers that
+// stepped or left, and listed only up to MAX_LISTED_WORKERS.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import * as nk from '../../native/index';
@@ -11,6 +15,7 @@ import { invalid, precondition, ServerError } from '../errors';
 import type { Journal } from '../durability/journal';
 import { NO_JOURNAL } from '../durability/journal';
 import { failpoint } from '../durability/failpoints';
+import { MAX_LISTED_WORKERS } from '../limits';
 import { Mutex } from '../store/mutex';
 import type { HostTensor, ParameterEntry, ParameterStore } from '../store/parameter-store';
 import { deviceKey } from '../store/spec';
@@ -53,7 +58,9 @@ export interface TrainerState {
   baseLearningRate: number;
   workersSeen: number[];
   workersLeft: number[];
+  /** The first MAX_LISTED_WORKERS of them, lowest ids first (waitingCount says how many in all). */
   waitingFor: number[];
+  waitingCount: number;
 }
 
 /** Optimizer state of one parameter: one tensor list per context, and its update count. */
@@ -81,6 +88,11 @@ export interface OpenStep {
 const KEEP_RESULTS = 1024;
 /** How many incarnations of one worker keep their results. */
 const KEEP_INCARNATIONS = 4;
+
+/** The lowest MAX_LISTED_WORKERS ids of a set, ascending: a bounded list for replies. */
+function lowest(ids: Set<number>): number[] {
+  return [...ids].sort((a, b) => a - b).slice(0, MAX_LISTED_WORKERS);
+}
 
 /** Runs fn holding every entry's lock (in the given order). */
 async function withLocks<T>(entries: ParameterEntry[], fn: () => Promise<T>): Promise<T> {
@@ -319,27 +331,40 @@ export class Trainer {
     }
   }
 
-  private active(): number[] {
-    return Array.from({ length: this.spec.numWorkers }, (_, i) => i).filter((w) => !this.left.has(w));
+  /** How many workers that have not left the open step is still waiting for. */
+  private missingCount(open: OpenStep): number {
+    let steppedActive = 0;
+    for (const w of open.stepped.keys()) if (!this.left.has(w)) steppedActive++;
+    return this.spec.numWorkers - this.left.size - steppedActive;
+  }
+
+  /** The lowest `limit` ids of those workers: skips only ids that stepped or left, so it costs O(limit + stepped + left). */
+  private missingWorkers(open: OpenStep, limit = MAX_LISTED_WORKERS): number[] {
+    const out: number[] = [];
+    for (let w = 0; w < this.spec.numWorkers && out.length < limit; w++) {
+      if (!open.stepped.has(w) && !this.left.has(w)) out.push(w);
+    }
+    return out;
   }
 
   private maybeApply(): void {
     const open = this.open;
     if (open === null || open.applying) return;
-    const missing = this.active().filter((w) => !open.stepped.has(w));
-    if (missing.length === 0 && open.stepped.size > 0) void this.applyOpen(open);
+    if (this.missingCount(open) === 0 && open.stepped.size > 0) void this.applyOpen(open);
   }
 
   private onTimeout(open: OpenStep): void {
     if (this.open !== open || open.applying) return;
-    const missing = this.active().filter((w) => !open.stepped.has(w));
+    const missingCount = this.missingCount(open);
+    const missing = this.missingWorkers(open, 16);
     if (this.spec.timeoutPolicy === 'quorum' && open.stepped.size >= this.spec.quorum) {
-      this.log.warn({ trainer: this.spec.name, step: open.index, missing }, 'step deadline passed; applying with the quorum');
+      this.log.warn({ trainer: this.spec.name, step: open.index, missing, missingCount }, 'step deadline passed; applying with the quorum');
       void this.applyOpen(open);
       return;
     }
-    const msg = `${this.who}: step ${open.index} timed out after ${this.spec.stepTimeoutMs} ms waiting for worker${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; the step was not applied`;
-    this.log.warn({ trainer: this.spec.name, step: open.index, missing }, 'step timed out');
+    const more = missingCount > missing.length ? ` and ${missingCount - missing.length} more` : '';
+    const msg = `${this.who}: step ${open.index} timed out after ${this.spec.stepTimeoutMs} ms waiting for worker${missingCount > 1 ? 's' : ''} ${missing.join(', ')}${more}; the step was not applied`;
+    this.log.warn({ trainer: this.spec.name, step: open.index, missing, missingCount }, 'step timed out');
     void this.abortOpen(open, msg);
   }
 
@@ -503,13 +528,15 @@ export class Trainer {
 
   state(): TrainerState {
     const open = this.open;
+    const waiting = open === null || open.applying;
     return {
       step: this.stepCount,
       learningRate: this.spec.optimizer.scheduler ? learningRateAt(this.spec.optimizer, this.stepCount + 1) : this.learningRate,
       baseLearningRate: this.learningRate,
-      workersSeen: [...this.seen].sort((a, b) => a - b),
-      workersLeft: [...this.left].sort((a, b) => a - b),
-      waitingFor: open === null || open.applying ? [] : this.active().filter((w) => !open.stepped.has(w)),
+      workersSeen: lowest(this.seen),
+      workersLeft: lowest(this.left),
+      waitingFor: waiting ? [] : this.missingWorkers(open),
+      waitingCount: waiting ? 0 : this.missingCount(open),
     };
   }
 

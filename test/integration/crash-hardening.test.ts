@@ -1,0 +1,43 @@
+// Crash tests of issue 10's hardening: inputs that once left a data dir that could not start
+// again. Each runs the server CLI on a temporary data dir, kills it with SIGKILL and restarts it
+// on the same dir and port, then checks the recovered state is the acknowledged one.
+import { describe, expect, it } from 'vitest';
+import { init } from '../../client/index';
+import { connectTo, restart, sleep, startServer, tempDir, untilAvailable, useServerBundle } from './crash-harness';
+import { RawTrainerService, RawWorker, trainerRequest } from './trainer-helpers';
+
+const bundle = useServerBundle('hardening');
+
+const SGD = { kind: 'OPTIMIZER_KIND_SGD' as const, learningRate: 0.1 };
+
+describe('a sync trainer for 2^32 - 1 workers', () => {
+  it('is described with bounded lists, and its step record replays after kill -9', async () => {
+    const dataDir = tempDir('workers');
+    let srv = await startServer(bundle, { dataDir, durability: 'wal-batch', args: ['--max-workers-per-trainer', '4294967295'] });
+    let ps = await connectTo(srv.address);
+    let raw = new RawTrainerService(srv.address);
+    try {
+      await (await ps.parameter('w', { shape: [2], init: init.zero() })).initialize();
+      await raw.create(trainerRequest('huge', ['w'], SGD, { numWorkers: 0xffff_ffff, stepTimeoutMs: 600_000 }));
+      const worker = new RawWorker(raw, 'huge', 3);
+      await worker.push('w', { shape: [2], dtype: 'float32', data: Float32Array.of(1, 2) });
+      void worker.step(1).catch(() => undefined); // waits at the barrier until the kill
+      await sleep(50);
+      const before = await raw.describe('huge');
+      expect(before.waitingFor.length).toBe(1024);
+      srv = await restart(bundle, srv);
+      raw.close();
+      await ps.close();
+      ps = await connectTo(srv.address);
+      raw = new RawTrainerService(srv.address);
+      const after = await untilAvailable(() => raw.describe('huge'));
+      expect(after.waitingFor).toEqual(before.waitingFor);
+      expect(after.workersSeen).toEqual([0, 3]);
+      expect(srv.running).toBe(true);
+    } finally {
+      raw.close();
+      await ps.close();
+      await srv.kill();
+    }
+  }, 60_000);
+});
