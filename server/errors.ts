@@ -30,3 +30,13 @@ export function subject(name: string, isConstant = false): string {
 export function fmtShape(shape: readonly number[] | null): string {
   return shape === null ? 'unknown' : `[${shape.join(',')}]`;
 }
+
+/**
+ * A value for a message, as JSON but with numbers as JavaScript writes them: NaN and the
+ * infinities show as themselves, not as JSON's `null` (`got NaN`, not `got null`).
+ */
+export function fmtValue(v: unknown): string {
+  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
+  if (Array.isArray(v)) return `[${v.map(fmtValue).join(',')}]`;
+  return JSON.stringify(v) ?? String(v);
+}

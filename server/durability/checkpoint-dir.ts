@@ -4,6 +4,8 @@
 //   { "format": "gluonps-checkpoint/1", "id": "<decimal>", "createdAt": "<ISO 8601>",
 //     "files": [{ "name": ..., "size": <bytes>, "crc32": <zlib crc32, unsigned> }], "meta": ... }
 //
+// in the state encoding of state-json.ts (NaN, the infinities and -0 kept as tagged numbers).
+//
 // writeCheckpoint builds it as `root/tmp-ckpt-<id>/`: each file is written by its caller through
 // a FileHandle wrapper that hashes the bytes as they are written (so there is no read-back),
 // then fsynced; then the manifest is written and fsynced, the tmp dir fsynced, renamed to
@@ -24,6 +26,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { failpoint, failpointHit, triggerFailpoint } from './failpoints';
 import { fsyncDir, mkdirDurable, readdirIfExists, type DurabilityLog } from './fsync';
 import { crc32File, HashingHandle } from './hashing-handle';
+import { parseState, stringifyState } from './state-json';
 
 export { crc32Combine, crc32File } from './hashing-handle';
 
@@ -142,7 +145,7 @@ export async function writeCheckpoint(root: string, id: bigint, files: Checkpoin
   const finalName = checkpointDirName(id);
   const seen = new Set<string>();
   for (const f of files) checkName(f.name, seen);
-  if (JSON.stringify(meta) === undefined) throw new TypeError('checkpoint meta must be JSON-serializable');
+  if (stringifyState(meta) === undefined) throw new TypeError('checkpoint meta must be JSON-serializable');
 
   await mkdirDurable(absRoot);
   const finalDir = join(absRoot, finalName);
@@ -191,7 +194,7 @@ export async function writeCheckpoint(root: string, id: bigint, files: Checkpoin
     failpoint('checkpoint.before-manifest');
 
     const manifest: CheckpointManifest = { format: CHECKPOINT_FORMAT, id: id.toString(), createdAt: new Date().toISOString(), files: entries, meta };
-    const text = Buffer.from(`${JSON.stringify(manifest, null, 1)}\n`, 'utf8');
+    const text = Buffer.from(`${stringifyState(manifest, 1)}\n`, 'utf8');
     const mfh = await open(join(tmpDir, MANIFEST_NAME), 'wx', 0o644);
     open_.push(mfh);
     const torn = failpointHit('checkpoint.mid-manifest');
@@ -269,7 +272,7 @@ export async function readManifest(dir: string): Promise<CheckpointManifest> {
   }
   let v: unknown;
   try {
-    v = JSON.parse(text);
+    v = parseState(text);
   } catch {
     throw new CheckpointInvalidError(dir, 'manifest.json is not valid JSON (torn?)');
   }

@@ -6,9 +6,10 @@
 //          4   u32  crc32 (zlib / IEEE) of bytes [8, total): lsn, meta length, meta, payload
 //          8   u64  lsn
 //         16   u32  meta length M
-//         20   M    meta: UTF-8 JSON (an object)
+//         20   M    meta: UTF-8 JSON (an object), numbers as state-json.ts writes them
 //       20+M   ...  payload: total - 20 - M bytes (may be empty)
 import { crc32 } from 'node:zlib';
+import { parseState, stringifyState } from './state-json';
 
 export const WAL_HEADER_BYTES = 20;
 /** The total length field is a u32. */
@@ -53,7 +54,7 @@ export interface EncodedRecord {
 
 /** Encodes a record: header + meta (+ a small payload) in one buffer, the big payload by reference. */
 export function encodeRecord(lsn: bigint, meta: object, payload: Uint8Array | undefined): EncodedRecord {
-  const json = JSON.stringify(meta);
+  const json = stringifyState(meta);
   if (typeof json !== 'string' || json[0] !== '{') throw new TypeError('WAL record meta must be a JSON object');
   const metaLen = Buffer.byteLength(json, 'utf8');
   const payLen = payload?.byteLength ?? 0;
@@ -94,7 +95,7 @@ export function decodeRecord(body: Buffer, metaLen: number): Decoded {
   if (actual !== crc) return { ok: false, reason: `crc mismatch (stored ${crc.toString(16)}, computed ${actual.toString(16)})`, incomplete: false };
   let meta: unknown;
   try {
-    meta = JSON.parse(body.toString('utf8', WAL_HEADER_BYTES, WAL_HEADER_BYTES + metaLen));
+    meta = parseState(body.toString('utf8', WAL_HEADER_BYTES, WAL_HEADER_BYTES + metaLen));
   } catch {
     meta = undefined;
   }

@@ -1,7 +1,9 @@
 // states-format.ts: the opaque snapshot of a trainer's optimizer states (save_states /
 // load_states): magic "GPSSTAT1", a u32 JSON header length, the JSON header (trainer, optimizer,
 // step, learning rate, and per parameter its layout, update count and tensor byte ranges), then
-// the raw tensor bytes. Readers check every range before using it.
+// the raw tensor bytes. Readers check every range before using it. The header is in the state
+// encoding (durability/state-json.ts), as everything else the server writes about its state.
+import { parseState, stringifyState } from '../durability/state-json';
 import { invalid } from '../errors';
 
 const MAGIC = Buffer.from('GPSSTAT1', 'ascii');
@@ -49,7 +51,7 @@ export function writeStates(s: SavedStates): Buffer {
       }),
     ),
   }));
-  const header = Buffer.from(JSON.stringify({ trainer: s.trainer, optimizer: s.optimizer, step: s.step, learningRate: s.learningRate, params }), 'utf8');
+  const header = Buffer.from(stringifyState({ trainer: s.trainer, optimizer: s.optimizer, step: s.step, learningRate: s.learningRate, params }), 'utf8');
   const out = Buffer.allocUnsafe(MAGIC.length + 4 + header.length + offset);
   MAGIC.copy(out, 0);
   out.writeUInt32LE(header.length, MAGIC.length);
@@ -73,11 +75,12 @@ export function readStates(who: string, bytes: Uint8Array): SavedStates {
   if (dataStart > buf.length) bad(`header length ${headerLength} runs past the end (${buf.length} bytes)`);
   let header: { trainer: string; optimizer: string; step: number; learningRate: number; params: HeaderParam[] };
   try {
-    header = JSON.parse(buf.subarray(MAGIC.length + 4, dataStart).toString('utf8'));
+    header = parseState(buf.subarray(MAGIC.length + 4, dataStart).toString('utf8')) as typeof header;
   } catch {
     return bad('the header is not valid JSON');
   }
   if (typeof header !== 'object' || header === null || !Array.isArray(header.params) || !Number.isSafeInteger(header.step) || typeof header.optimizer !== 'string' || typeof header.learningRate !== 'number') bad('the header lacks step, optimizer, learningRate or params');
+  if (!Number.isFinite(header.learningRate) || header.learningRate < 0) bad(`the learning rate must be a finite number >= 0, got ${header.learningRate}`);
   const dataLength = buf.length - dataStart;
   const params = header.params.map((p): SavedParamStates => {
     if (typeof p?.name !== 'string' || typeof p.layout !== 'string' || !Number.isSafeInteger(p.count) || !Array.isArray(p.ranges)) bad('a parameter entry is malformed');

@@ -3,7 +3,8 @@
 // on the same dir and port, then checks the recovered state is the acknowledged one.
 import { describe, expect, it } from 'vitest';
 import { init } from '../../client/index';
-import { connectTo, restart, sleep, startServer, tempDir, untilAvailable, useServerBundle } from './crash-harness';
+import { checkpointNow, connectTo, restart, sleep, startServer, tempDir, untilAvailable, useServerBundle } from './crash-harness';
+import { numbers } from './helpers';
 import { RawTrainerService, RawWorker, trainerRequest } from './trainer-helpers';
 
 const bundle = useServerBundle('hardening');
@@ -40,4 +41,49 @@ describe('a sync trainer for 2^32 - 1 workers', () => {
       await srv.kill();
     }
   }, 60_000);
+});
+
+describe('numbers JSON cannot hold', () => {
+  // An attention mask's -Infinity, and a scheduler field of -Infinity (no floor), in the log and
+  // in a checkpoint's manifest: both once came back as null (a data dir that would not start, a
+  // changed schedule).
+  for (const durability of ['wal-batch', 'checkpoint'] as const) {
+    it(`keep their value through kill -9 and restart (${durability})`, async () => {
+      const dataDir = tempDir('numbers');
+      let srv = await startServer(bundle, { dataDir, durability });
+      let ps = await connectTo(srv.address);
+      let raw = new RawTrainerService(srv.address);
+      const scheduler = { kind: 'factor', step: 1, factor: 0.5, stopFactorLr: -Infinity, warmupBeginLr: -0 };
+      try {
+        await (await ps.parameter('mask', { shape: [3], init: init.constant(-Infinity) })).initialize();
+        await raw.create(trainerRequest('sched', ['mask'], { ...SGD, lrScheduler: scheduler }));
+        // In a checkpoint's manifest, then in the log after it.
+        await checkpointNow(srv.address);
+        await (await ps.parameter('mask2', { shape: [3], init: init.constant([-Infinity, Infinity, -0]) })).initialize();
+        await (await ps.constant('c', { shape: [2], dtype: 'float64', data: Float64Array.of(-Infinity, -0) })).initialize();
+        const before = await raw.describe('sched');
+        expect(before.optimizer?.lrScheduler?.stopFactorLr).toBe(-Infinity);
+        if (durability === 'checkpoint') await checkpointNow(srv.address);
+        srv = await restart(bundle, srv);
+        raw.close();
+        await ps.close();
+        ps = await connectTo(srv.address);
+        raw = new RawTrainerService(srv.address);
+        expect(numbers(await untilAvailable(async () => (await ps.get('mask')).data()))).toEqual([-Infinity, -Infinity, -Infinity]);
+        const mask2 = numbers(await (await ps.get('mask2')).data());
+        expect(mask2.slice(0, 2)).toEqual([-Infinity, Infinity]);
+        expect(Object.is(mask2[2], -0)).toBe(true);
+        expect(numbers(await (await ps.get('c')).data())).toEqual([-Infinity, -0]);
+        expect(await raw.describe('sched')).toEqual(before);
+        // A second restart: the recovered state is written again (folded into a checkpoint).
+        await checkpointNow(srv.address);
+        srv = await restart(bundle, srv);
+        expect(await untilAvailable(() => raw.describe('sched'))).toEqual(before);
+      } finally {
+        raw.close();
+        await ps.close();
+        await srv.kill();
+      }
+    }, 60_000);
+  }
 });

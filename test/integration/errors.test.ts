@@ -136,6 +136,12 @@ describe('INVALID_ARGUMENT', () => {
     expect(ok.version).toBe(2);
   });
 
+  it('a NaN initializer value is refused by a message that says NaN (JSON would write null)', async () => {
+    await rejectsWith(ps.parameter('nan_init', { shape: [2], init: init.constant(NaN) }), Status.INVALID_ARGUMENT, /constant initializer needs .*, got NaN$/);
+    await rejectsWith(ps.parameter('nan_init2', { shape: [2], init: init.constant([1, NaN]) }), Status.INVALID_ARGUMENT, /got \[1,NaN\]$/);
+    await rejectsWith(ps.get('nan_init'), Status.NOT_FOUND, /does not exist/);
+  });
+
   it('row ids out of range', async () => {
     const e = await ps.parameter('ia_rows', { shape: [4, 2], stype: 'row_sparse', init: init.zero() });
     await e.initialize();
