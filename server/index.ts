@@ -21,6 +21,7 @@ import { ParameterStore } from './store/parameter-store';
 import { serverTransport } from './tls';
 import { TrainerRegistry } from './trainer/registry';
 import { Durability } from './durability/durability';
+import { WAL_MAX_PAYLOAD_BYTES } from './durability/wal-record';
 
 export type { AuthOptions, ServerOptions, ServerTlsOptions } from './config';
 export { ConfigError } from './config';
@@ -84,9 +85,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // Checked first: a bad token or certificate should fail before anything is allocated.
   const auth = Authenticator.create(options.auth);
   const transport = serverTransport(options.tls);
+  const maxTensorBytes = options.maxTensorBytes ?? DEFAULTS.maxTensorBytes;
+  // A tensor is one log record's payload (set_data, a constant, a gradient): a limit the log
+  // cannot hold would make such a write fail the log and stop the server.
+  if (options.dataDir && (options.durability ?? 'wal-batch') !== 'checkpoint' && maxTensorBytes > WAL_MAX_PAYLOAD_BYTES) {
+    throw new ConfigError(`--max-tensor-bytes ${maxTensorBytes} is over the ${WAL_MAX_PAYLOAD_BYTES} bytes one write-ahead log record can hold; lower it, or use --durability checkpoint (no log)`);
+  }
   const devices = prepareDevices(options, maxCpuContexts);
   const store = new ParameterStore({
-    maxTensorBytes: options.maxTensorBytes ?? DEFAULTS.maxTensorBytes,
+    maxTensorBytes,
     maxCpuContexts,
     deviceRefusal: (d) => deviceRefusal(devices, d),
     onEvent: (event, fields) => log.warn(fields, event),

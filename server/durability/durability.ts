@@ -24,7 +24,7 @@ import { mkdirDurable } from './fsync';
 import { acquireDataDirLock } from './lock';
 import type { DataDirLock } from './lock';
 import { applyRecord } from './replay';
-import { replayWal, WalWriter } from './wal';
+import { replayWal, WAL_MAX_PAYLOAD_BYTES, WalWriter } from './wal';
 
 export const DURABILITY_MODES = ['checkpoint', 'wal-batch', 'wal-always'] as const;
 export type DurabilityMode = (typeof DURABILITY_MODES)[number];
@@ -194,6 +194,11 @@ export class Durability implements Journal {
       if (this.changesSinceCheckpoint > 0) void this.checkpoint('interval').catch((err: unknown) => this.log.error({ err }, 'checkpoint failed'));
     }, this.options.checkpointEverySeconds * 1000);
     this.timer.unref();
+  }
+
+  /** Records carry payloads only in the WAL modes; a checkpoint holds tensors of any size. */
+  get maxPayloadBytes(): number {
+    return this.options.mode === 'checkpoint' ? Infinity : WAL_MAX_PAYLOAD_BYTES;
   }
 
   private lastLsn(): bigint {

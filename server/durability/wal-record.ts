@@ -14,6 +14,17 @@ import { parseState, stringifyState } from './state-json';
 export const WAL_HEADER_BYTES = 20;
 /** The total length field is a u32. */
 export const WAL_MAX_RECORD_BYTES = 0xffff_ffff;
+/**
+ * Room kept for a record's meta when sizing payloads: metas are small (the largest, a row_sparse
+ * push's row ids, is bounded by the 8 MiB gRPC message that carried them).
+ */
+export const WAL_META_ALLOWANCE = 64 * 1024 * 1024;
+/**
+ * The largest payload a record is guaranteed to hold: callers check a change against it before
+ * making it (Journal.maxPayloadBytes), so an append never fails for size, which would fail the
+ * log and stop the server with a change in memory that is not on disk.
+ */
+export const WAL_MAX_PAYLOAD_BYTES = WAL_MAX_RECORD_BYTES - WAL_HEADER_BYTES - WAL_META_ALLOWANCE;
 /** Payloads up to this size are copied into the header buffer (one iovec instead of two). */
 const INLINE_PAYLOAD_BYTES = 4096;
 

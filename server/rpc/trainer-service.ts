@@ -32,7 +32,7 @@ const KIND: Record<string, string> = {
   OPTIMIZER_KIND_LAMB: 'lamb',
 };
 
-/** Largest optimizer-state snapshot accepted by LoadStates. */
+/** Largest optimizer-state snapshot LoadStates buffers; each trainer's own bound is lower (Trainer.checkStatesSize). */
 const MAX_STATES_BYTES = 64 * 2 ** 30;
 
 function schedulerFromWire(s: LrScheduler__Output | null): LrSchedulerSpec | null {
@@ -177,7 +177,9 @@ export function trainerServiceHandlers(registry: TrainerRegistry, store: Paramet
         validateHeader: (h) => {
           trainer = h.trainer;
           onName(trainer);
-          registry.get(trainer);
+          // What the trainer's states could legitimately hold, and one log record: checked
+          // before the body is buffered.
+          registry.get(trainer).checkStatesSize(Number(h.byteLength));
         },
       });
       const t = registry.get(trainer);

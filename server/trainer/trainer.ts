@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import * as nk from '../../native/index';
 import type { DeviceTensor } from '../../native/index';
-import { invalid, precondition, ServerError } from '../errors';
+import { exhausted, invalid, precondition, ServerError } from '../errors';
 import type { Journal } from '../durability/journal';
 import { NO_JOURNAL } from '../durability/journal';
 import { failpoint } from '../durability/failpoints';
@@ -24,7 +24,7 @@ import { updateParameter } from './update';
 import type { PendingGrad } from './gradients';
 import { learningRateAt, nativeUpdate } from './optimizer-spec';
 import type { OptimizerConfig } from './optimizer-spec';
-import { readStates, writeStates } from './states-format';
+import { maxStatesBytes, readStates, writeStates } from './states-format';
 import type { SavedParamStates } from './states-format';
 
 export interface TrainerSpec {
@@ -555,9 +555,30 @@ export class Trainer {
     });
   }
 
+  /**
+   * Refuses a snapshot of `byteLength` bytes that this trainer's states could never fill (its
+   * initialized parameters' states on their contexts: INVALID_ARGUMENT) or that the log cannot
+   * record (RESOURCE_EXHAUSTED), so LoadStates checks it before buffering a byte.
+   */
+  checkStatesSize(byteLength: number): void {
+    const { kind, settings } = nativeUpdate(this.spec.optimizer, { lr: 0, lrMult: 1, wdMult: 1, rescale: 1, t: 1 });
+    const perContext = nk.optimizerStateCount(kind, settings);
+    const shapes = this.spec.params.filter((p) => this.store.has(p) && this.store.entry(p).data !== null).map((name) => {
+      const e = this.store.entry(name);
+      return { name, layout: `${e.ctx!.map(deviceKey).join(',')}|${e.spec.dtype}|${(e.spec.shape as number[]).join(',')}`, contexts: e.data!.length, perContext, tensorBytes: e.data![0]!.byteLength };
+    });
+    const most = maxStatesBytes(shapes);
+    if (byteLength > most) throw invalid(`${this.who}: a states snapshot of ${byteLength} bytes is larger than its optimizer states can be (at most ${most} bytes for its initialized parameters)`);
+    const logMax = this.journal.maxPayloadBytes;
+    if (byteLength > logMax) {
+      throw exhausted(`${this.who}: a states snapshot of ${byteLength} bytes is over the limit of ${logMax} bytes that one write-ahead log record holds (--durability checkpoint has no such limit)`);
+    }
+  }
+
   /** Restores a saveStates() snapshot: every state tensor, update counts, step and learning rate. */
   loadStates(bytes: Uint8Array): Promise<void> {
     return this.store.gate.shared(() => this.applyLock.run(async () => {
+      this.checkStatesSize(bytes.byteLength);
       const saved = readStates(this.who, bytes);
       if (saved.optimizer !== this.spec.optimizer.name) throw invalid(`${this.who}: states were saved for optimizer ${saved.optimizer}, this trainer uses ${this.spec.optimizer.name}`);
       // Validate everything before changing anything.

@@ -1,10 +1,27 @@
 // The server's limits on what one caller may make it hold (issue 10; docs/configuration.md,
 // "Limits"), against the real server in this process: each refusal is the documented status,
 // names the limit, its value and the flag that raises it, and changes nothing.
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { init, Status } from '../../client/index';
+import { ConfigError, startServer } from '../../server/index';
+import type { Journal } from '../../server/durability/journal';
+import { healthCheck } from './crash-harness';
 import { rejectsWith, startHarness } from './helpers';
 import { RawTrainerService, RawWorker, sleep, trainerRequest } from './trainer-helpers';
+
+const dirs: string[] = [];
+function dataDir(): string {
+  const d = mkdtempSync(path.join(tmpdir(), 'gluonps-limits-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 const SGD = { kind: 'OPTIMIZER_KIND_SGD' as const, learningRate: 0.1 };
 
@@ -48,5 +65,76 @@ describe('workers per trainer', () => {
       raw.close();
       await h.close();
     }
+  });
+});
+
+/** A snapshot's parts: the JSON header and the tensor bytes after it (states-format.ts). */
+function splitStates(b: Buffer): { header: Record<string, unknown>; data: Buffer } {
+  const len = b.readUInt32LE(8);
+  return { header: JSON.parse(b.toString('utf8', 12, 12 + len)) as Record<string, unknown>, data: b.subarray(12 + len) };
+}
+function joinStates(header: object, data: Uint8Array): Buffer {
+  const h = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(h.length);
+  return Buffer.concat([Buffer.from('GPSSTAT1'), len, h, data]);
+}
+
+describe('LoadStates', () => {
+  it('refuses a body its trainer could never hold before buffering it, a record the log cannot hold, and malformed snapshots; nothing changes and the server keeps serving', async () => {
+    const h = await startHarness({ dataDir: dataDir(), durability: 'wal-batch' });
+    const raw = new RawTrainerService(h.server.address);
+    try {
+      await (await h.ps.parameter('w', { shape: [4], init: init.one() })).initialize();
+      await raw.create(trainerRequest('st', ['w'], { kind: 'OPTIMIZER_KIND_ADAM', learningRate: 0.1 }, { numWorkers: 1 }));
+      const worker = new RawWorker(raw, 'st', 0);
+      await worker.push('w', { shape: [4], dtype: 'float32', data: Float32Array.of(1, 2, 3, 4) });
+      await worker.step(1);
+      const good = await raw.saveStates('st');
+      const before = await raw.describe('st');
+
+      // A 4 GiB body announced: refused from the first message, nothing is buffered.
+      const stub = raw.stub;
+      const refused = await new Promise<grpc.ServiceError>((resolve) => {
+        const call = stub.loadStates((err) => resolve(err!));
+        call.write({ trainer: 'st', byteLength: 4 * 2 ** 30, chunk: Buffer.alloc(16) });
+        call.end();
+      });
+      expect(refused.code).toBe(Status.INVALID_ARGUMENT);
+      expect(refused.details).toMatch(/trainer 'st': a states snapshot of 4294967296 bytes is larger than its optimizer states can be \(at most \d+ bytes/);
+
+      // A log that holds less than the snapshot (one record is 4 GiB - 64 MiB; states that large
+      // need more memory than a test has): RESOURCE_EXHAUSTED, and the log is still working.
+      const t = h.server.trainers.get('st');
+      const real = t.journal;
+      t.journal = { maxPayloadBytes: good.length - 1, append: (m, p) => real.append(m, p) } satisfies Journal;
+      await rejectsWith(raw.loadStates('st', good), Status.RESOURCE_EXHAUSTED, /over the limit of \d+ bytes that one write-ahead log record holds/);
+      t.journal = real;
+
+      const { header, data } = splitStates(good);
+      const params = header.params as Array<Record<string, unknown>>;
+      const bad: Array<[Buffer, RegExp]> = [
+        [joinStates({ ...header, step: -1 }, data), /the step must be >= 0, got -1/],
+        [Buffer.concat([good, Buffer.alloc(8)]), /8 bytes follow the last state tensor/],
+        [joinStates({ ...header, params: [{ ...params[0], ranges: [] }] }, data), /parameter 'w' has an empty list of contexts/],
+        [joinStates({ ...header, params: [params[0], params[0]] }, data), /parameter 'w' is listed twice/],
+      ];
+      for (const [bytes, message] of bad) await rejectsWith(raw.loadStates('st', bytes), Status.INVALID_ARGUMENT, message);
+
+      expect(await raw.describe('st')).toEqual(before);
+      expect(await raw.saveStates('st')).toEqual(good);
+      expect((await healthCheck(h.server.address)).status).toBe('SERVING');
+      await raw.loadStates('st', good); // a real snapshot still loads
+    } finally {
+      raw.close();
+      await h.close();
+    }
+  });
+
+  it('a --max-tensor-bytes over what one log record holds is refused at start (a log-less mode takes it)', async () => {
+    await expect(startServer({ port: 0, logLevel: 'silent', dataDir: dataDir(), maxTensorBytes: 5 * 2 ** 30 })).rejects.toThrow(ConfigError);
+    await expect(startServer({ port: 0, logLevel: 'silent', dataDir: dataDir(), maxTensorBytes: 5 * 2 ** 30 })).rejects.toThrow(/--max-tensor-bytes 5368709120 is over the 4227858411 bytes one write-ahead log record can hold/);
+    const s = await startServer({ port: 0, logLevel: 'silent', dataDir: dataDir(), durability: 'checkpoint', maxTensorBytes: 5 * 2 ** 30 });
+    await s.close();
   });
 });
