@@ -7,7 +7,7 @@ import { crc32 } from 'node:zlib';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { unavailable, type ServerError } from '../errors';
+import { exhausted, unavailable, type ServerError } from '../errors';
 import { safetensorsLayout, openSafetensors } from '../formats/safetensors';
 import type { ParameterEntry, ParameterStore } from '../store/parameter-store';
 import type { Trainer } from '../trainer/trainer';
@@ -17,7 +17,7 @@ import type { EntrySnapshot, SnapshotTensor } from '../store/snapshot';
 import type { TrainerRegistry } from '../trainer/registry';
 import { restoreTrainer, snapshotTrainer } from '../trainer/trainer-snapshot';
 import type { TrainerSnapshot } from '../trainer/trainer-snapshot';
-import { checkpointDamage, crc32Combine, listCheckpoints, pruneCheckpoints, removeLeftovers, setAsideDamaged, writeCheckpoint } from './checkpoint-dir';
+import { checkpointDamage, crc32Combine, listCheckpoints, ManifestTooLargeError, pruneCheckpoints, removeLeftovers, setAsideDamaged, writeCheckpoint } from './checkpoint-dir';
 import type { Journal, JournalMeta, JournalPayload } from './journal';
 import { NO_JOURNAL } from './journal';
 import { mkdirDurable } from './fsync';
@@ -265,8 +265,9 @@ export class Durability implements Journal {
         for (const e of this.store.entriesInOrder()) entries.push(await snapshotEntry(e));
         const trainers = [];
         for (const t of this.trainers.all()) trainers.push(await snapshotTrainer(t));
+        const changes = this.changesSinceCheckpoint;
         this.changesSinceCheckpoint = 0;
-        return { lsn, entries, trainers };
+        return { lsn, entries, trainers, changes };
       });
       const tensors: SnapshotTensor[] = [...snap.entries.flatMap((e) => e.tensors), ...snap.trainers.flatMap((t) => t.tensors)];
       const meta: CheckpointMeta = {
@@ -277,7 +278,7 @@ export class Durability implements Journal {
       const id = this.nextCheckpointId++;
       const layout = safetensorsLayout(tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape })));
       const byName = new Map(tensors.map((t) => [t.name, t.bytes]));
-      await writeCheckpoint(
+      const written = writeCheckpoint(
         this.checkpointsDir,
         id,
         [
@@ -292,6 +293,15 @@ export class Durability implements Journal {
         meta,
         { log: this.log },
       );
+      try {
+        await written;
+      } catch (err) {
+        // Nothing was acknowledged: the interval tries again, and the log (kept whole, since no
+        // segment is dropped) still holds every change.
+        this.changesSinceCheckpoint += snap.changes;
+        if (err instanceof ManifestTooLargeError) throw exhausted(`checkpoint: ${err.message}`);
+        throw err;
+      }
       const { kept } = await pruneCheckpoints(this.checkpointsDir, this.options.keepCheckpoints, { log: this.log });
       // The log is kept back to the oldest kept checkpoint, so recovery can fall back to any of
       // them (if the newest fails its checksum) and still replay everything after it.

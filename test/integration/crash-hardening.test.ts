@@ -3,7 +3,7 @@
 // on the same dir and port, then checks the recovered state is the acknowledged one.
 import { describe, expect, it } from 'vitest';
 import { init } from '../../client/index';
-import { checkpointNow, connectTo, restart, sleep, startServer, tempDir, untilAvailable, useServerBundle } from './crash-harness';
+import { checkpointEntries, checkpointNow, connectTo, restart, sleep, startServer, tempDir, untilAvailable, useServerBundle } from './crash-harness';
 import { numbers } from './helpers';
 import { RawTrainerService, RawWorker, trainerRequest } from './trainer-helpers';
 
@@ -86,4 +86,40 @@ describe('numbers JSON cannot hold', () => {
       }
     }, 60_000);
   }
+});
+
+describe('a checkpoint whose manifest would be over 64 MiB', () => {
+  // Constant initializer lists are kept in the manifest (twice: as declared and as resolved):
+  // three of 800,000 values (each declaration under the 8 MiB message limit) are over the limit
+  // the manifest reader accepts. Such a checkpoint
+  // was written, acknowledged (and the log before it dropped), then discarded at the next start.
+  it('is refused (RESOURCE_EXHAUSTED) and the log keeps every change through kill -9', async () => {
+    const dataDir = tempDir('manifest');
+    let srv = await startServer(bundle, { dataDir, durability: 'wal-batch' });
+    let ps = await connectTo(srv.address);
+    try {
+      const n = 800_000;
+      const all = ['c0', 'c1', 'c2'];
+      for (const name of all) {
+        const values = Array.from({ length: n }, (_, i) => Math.sin(i + name.length) / 3);
+        await ps.parameter(name, { shape: [n], dtype: 'float64', init: init.constant(values) });
+      }
+      const before = checkpointEntries(dataDir);
+      const err = await checkpointNow(srv.address).then(() => null, (e: unknown) => e as { code: number; details: string });
+      expect(err?.code).toBe(8); // RESOURCE_EXHAUSTED
+      expect(err?.details).toMatch(/manifest would be \d+ bytes, over the limit of 67108864 bytes a manifest may have/);
+      expect(checkpointEntries(dataDir)).toEqual(before);
+      srv = await restart(bundle, srv);
+      await ps.close();
+      ps = await connectTo(srv.address);
+      // One by one: a list() of all three would be over the message limit.
+      for (const name of all) expect((await untilAvailable(() => ps.get(name))).name).toBe(name);
+      const c2 = await ps.get('c2');
+      await c2.initialize();
+      expect(numbers(await c2.data()).slice(0, 2)).toEqual([Math.sin(2) / 3, Math.sin(3) / 3]);
+    } finally {
+      await ps.close();
+      await srv.kill();
+    }
+  }, 120_000);
 });
