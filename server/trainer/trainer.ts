@@ -20,6 +20,7 @@ import { Mutex } from '../store/mutex';
 import type { HostTensor, ParameterEntry, ParameterStore } from '../store/parameter-store';
 import { deviceKey } from '../store/spec';
 import { combine, disposeGrad } from './gradients';
+import { KeyedResults, slotOf } from './keyed-results';
 import { updateParameter } from './update';
 import type { PendingGrad } from './gradients';
 import { learningRateAt, nativeUpdate } from './optimizer-spec';
@@ -84,10 +85,6 @@ export interface OpenStep {
   applying: boolean;
 }
 
-/** How many keyed results a worker incarnation keeps for retries. */
-const KEEP_RESULTS = 1024;
-/** How many incarnations of one worker keep their results. */
-const KEEP_INCARNATIONS = 4;
 
 /** The lowest MAX_LISTED_WORKERS ids of a set, ascending: a bounded list for replies. */
 function lowest(ids: Set<number>): number[] {
@@ -114,14 +111,12 @@ export class Trainer {
   readonly pending = new Map<number, Map<string, PendingGrad>>();
   /** @internal */
   readonly states = new Map<string, ParamStates>();
-  /** @internal */
-  readonly results = new Map<string, Map<number, Promise<unknown>>>();
+  /** @internal Results of keyed calls, for retries. */
+  readonly keyed = new KeyedResults();
   /** @internal */
   open: OpenStep | null = null;
   /** Serializes applies, async steps and state snapshots. */
   private readonly applyLock = new Mutex();
-  /** Settled results by key, kept to be written into checkpoints. */
-  readonly settled = new Map<string, Map<number, unknown>>();
   /** Where acknowledged changes are recorded; muted while replaying. */
   journal: Journal = NO_JOURNAL;
   /** True while the journal is replayed: sync steps wait for explicit apply/abort records. */
@@ -141,53 +136,22 @@ export class Trainer {
 
   // --- Keys and workers ----------------------------------------------------------------------
 
-  private checkWorker(workerId: number): void {
+  /** Throws unless `workerId` may call now; changes nothing. */
+  private validWorker(workerId: number): void {
     if (!Number.isInteger(workerId) || workerId < 0 || workerId >= this.spec.numWorkers) {
       throw invalid(`${this.who}: worker id ${workerId} is out of range [0, ${this.spec.numWorkers})`);
     }
     if (this.left.has(workerId)) throw precondition(`${this.who}: worker ${workerId} has left the trainer`);
+  }
+
+  private checkWorker(workerId: number): void {
+    this.validWorker(workerId);
     this.seen.add(workerId);
   }
 
-  /** Runs fn once per key; a retry with the same key gets the first call's promise. Failed
-   *  calls are forgotten, so they can be retried with the same key. */
+  /** Runs fn once per key (keyed-results.ts); a call from a worker id that may not call leaves no slot. */
   private once<T>(key: CallKey, fn: () => Promise<T>): Promise<T> {
-    const slot = `${key.workerId}:${key.incarnation}`;
-    let table = this.results.get(slot);
-    if (!table) {
-      table = new Map();
-      this.results.set(slot, table);
-      this.forgetOldIncarnations(key.workerId);
-    }
-    const hit = table.get(key.sequence);
-    if (hit) return hit as Promise<T>;
-    const p = fn();
-    table.set(key.sequence, p);
-    p.then(
-      (value) => {
-        let done = this.settled.get(slot);
-        if (!done) this.settled.set(slot, (done = new Map()));
-        done.set(key.sequence, value);
-        if (done.size > KEEP_RESULTS) done.delete(done.keys().next().value as number);
-      },
-      () => table.delete(key.sequence),
-    );
-    if (table.size > KEEP_RESULTS) {
-      for (const seq of table.keys()) {
-        if (seq < key.sequence - KEEP_RESULTS) table.delete(seq);
-      }
-    }
-    return p;
-  }
-
-  /** Keeps the results of a worker's latest incarnations only (restarted workers never resend
-   *  an old incarnation's calls for long). Map order is insertion order. */
-  private forgetOldIncarnations(workerId: number): void {
-    const mine = [...this.results.keys()].filter((k) => k.startsWith(`${workerId}:`));
-    for (const k of mine.slice(0, Math.max(0, mine.length - KEEP_INCARNATIONS))) {
-      this.results.delete(k);
-      this.settled.delete(k);
-    }
+    return this.keyed.run(key, () => this.validWorker(key.workerId), fn);
   }
 
   register(workerId: number): void {
@@ -624,7 +588,7 @@ export class Trainer {
     open.timer = null;
     const waiters = open.waiters.splice(0);
     for (const [, key] of open.keys) {
-      const table = this.results.get(`${key.workerId}:${key.incarnation}`);
+      const table = this.keyed.results.get(slotOf(key));
       table?.set(key.sequence, new Promise<StepResult>((resolve, reject) => open.waiters.push({ resolve, reject })));
     }
     for (const w of waiters) w.reject(new ServerError(grpc.status.UNAVAILABLE, `${this.who}: the server is shutting down; retry the step`));

@@ -138,3 +138,30 @@ describe('LoadStates', () => {
     await s.close();
   });
 });
+
+describe('idempotency slots', () => {
+  it('calls from an out-of-range or departed worker id leave no slot behind, whatever their incarnation', async () => {
+    const h = await startHarness();
+    const raw = new RawTrainerService(h.server.address);
+    try {
+      await (await h.ps.parameter('w', { shape: [2], init: init.zero() })).initialize();
+      await raw.create(trainerRequest('slots', ['w'], SGD, { numWorkers: 2 }));
+      await raw.leave('slots', 1);
+      const t = h.server.trainers.get('slots');
+      const before = t.keyed.results.size;
+      for (let i = 0; i < 200; i++) {
+        const key = { workerId: i % 2 === 0 ? 5 + i : 1, incarnation: 10_000 + i, sequence: 1 };
+        const err = await raw.step({ trainer: 'slots', key, step: 0, batchSize: 1 }).then(() => null, (e: unknown) => e as { code: number });
+        expect(err?.code).toBe(i % 2 === 0 ? Status.INVALID_ARGUMENT : Status.FAILED_PRECONDITION);
+      }
+      expect(t.keyed.results.size).toBe(before);
+      // A valid worker's calls that fail keep nothing either; its incarnations are bounded.
+      const w0 = (inc: number) => new RawWorker(raw, 'slots', 0, inc);
+      for (let inc = 1; inc <= 10; inc++) await w0(inc).push('w', { shape: [2], dtype: 'float32', data: Float32Array.of(inc, 0) }).catch(() => undefined);
+      expect(t.keyed.results.size).toBeLessThanOrEqual(4);
+    } finally {
+      raw.close();
+      await h.close();
+    }
+  });
+});
