@@ -118,7 +118,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   server.addService(parameterService, guard('ParameterService', parameterServiceHandlers(store, log)));
   server.addService(protos.gluonps.v1.TrainerService.service, guard('TrainerService', trainerServiceHandlers(trainers, store, log)));
   let durability: Durability | null = null;
-  server.addService(protos.gluonps.v1.AdminService.service, guard('AdminService', adminServiceHandlers(() => durability, log)));
+  server.addService(protos.gluonps.v1.AdminService.service, guard('AdminService', adminServiceHandlers(() => durability, log, options.maxReasonBytes ?? DEFAULTS.maxReasonBytes)));
   // Health stays open: load balancers and orchestrators probe it without credentials.
   server.addService(protos.grpc.health.v1.Health.service, health.handlers());
 
@@ -139,6 +139,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           keepCheckpoints: options.keepCheckpoints,
           walBatchMs: options.walBatchMs,
           truncateCorruptWal: options.walTruncateCorrupt,
+          checkpointMinIntervalMs: options.checkpointMinIntervalMs,
           onLogFailure: (message) => {
             refusal = message;
             health.setAll('NOT_SERVING');

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { NO_JOURNAL } from '../durability/journal';
 import type { Journal } from '../durability/journal';
 import { exists, invalid, notFound } from '../errors';
-import { DEFAULT_MAX_WORKERS_PER_TRAINER, overLimit } from '../limits';
+import { DEFAULT_MAX_WORKERS_PER_TRAINER, MAX_TIMER_MS, overLimit } from '../limits';
 import type { ParameterStore } from '../store/parameter-store';
 import { stableStringify } from '../store/spec';
 import { Trainer } from './trainer';
@@ -66,6 +66,9 @@ export class TrainerRegistry {
       throw invalid(`${who}: quorum must be between 1 and num_workers (${spec.numWorkers}), got ${spec.quorum}`);
     }
     if (!Number.isInteger(spec.stepTimeoutMs) || spec.stepTimeoutMs < 1) throw invalid(`${who}: step_timeout_ms must be >= 1, got ${spec.stepTimeoutMs}`);
+    // A timer cannot wait longer (setTimeout would fire after 1 ms); a trainer recovered from an
+    // older data dir with a longer one waits the longest a timer can (Trainer.deadlineMs).
+    if (!recovered && spec.stepTimeoutMs > MAX_TIMER_MS) throw invalid(`${who}: step_timeout_ms must be at most ${MAX_TIMER_MS} (about 24.8 days, the longest timer), got ${spec.stepTimeoutMs}`);
     const existing = this.trainers.get(spec.name);
     if (existing) {
       const a = stableStringify({ ...existing.spec, optimizer: existing.spec.optimizer.params });

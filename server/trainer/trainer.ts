@@ -15,7 +15,7 @@ import { exhausted, invalid, precondition, ServerError } from '../errors';
 import type { Journal } from '../durability/journal';
 import { NO_JOURNAL } from '../durability/journal';
 import { failpoint } from '../durability/failpoints';
-import { MAX_LISTED_WORKERS } from '../limits';
+import { MAX_LISTED_WORKERS, MAX_TIMER_MS } from '../limits';
 import { Mutex } from '../store/mutex';
 import type { HostTensor, ParameterEntry, ParameterStore } from '../store/parameter-store';
 import { deviceKey } from '../store/spec';
@@ -281,7 +281,7 @@ export class Trainer {
   private openStep(): OpenStep {
     this.open ??= { index: this.stepCount, stepped: new Map(), keys: new Map(), waiters: [], timer: null, applying: false };
     const open = this.open;
-    if (!this.replaying) open.timer ??= setTimeout(() => this.onTimeout(open), this.spec.stepTimeoutMs);
+    if (!this.replaying) open.timer ??= setTimeout(() => this.onTimeout(open), Math.min(this.spec.stepTimeoutMs, MAX_TIMER_MS));
     return open;
   }
 
@@ -290,7 +290,7 @@ export class Trainer {
     this.replaying = false;
     if (this.open) {
       const open = this.open;
-      open.timer ??= setTimeout(() => this.onTimeout(open), this.spec.stepTimeoutMs);
+      open.timer ??= setTimeout(() => this.onTimeout(open), Math.min(this.spec.stepTimeoutMs, MAX_TIMER_MS));
       this.maybeApply();
     }
   }

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { init, Status } from '../../client/index';
 import { ConfigError, startServer } from '../../server/index';
 import type { Journal } from '../../server/durability/journal';
-import { healthCheck } from './crash-harness';
+import { checkpointNow, healthCheck } from './crash-harness';
 import { rejectsWith, startHarness } from './helpers';
 import { RawTrainerService, RawWorker, sleep, trainerRequest } from './trainer-helpers';
 
@@ -161,6 +161,59 @@ describe('idempotency slots', () => {
       expect(t.keyed.results.size).toBeLessThanOrEqual(4);
     } finally {
       raw.close();
+      await h.close();
+    }
+  });
+});
+
+describe('step_timeout_ms', () => {
+  it('over the longest timer (2^31 - 1 ms) is refused: setTimeout would fire it after 1 ms', async () => {
+    const h = await startHarness();
+    const raw = new RawTrainerService(h.server.address);
+    try {
+      await (await h.ps.parameter('w', { shape: [2], init: init.zero() })).initialize();
+      await rejectsWith(raw.create(trainerRequest('t', ['w'], SGD, { stepTimeoutMs: 2 ** 31 })), Status.INVALID_ARGUMENT, /step_timeout_ms must be at most 2147483647 .*, got 2147483648/);
+      await raw.create(trainerRequest('t', ['w'], SGD, { numWorkers: 2, stepTimeoutMs: 2 ** 31 - 1 }));
+      // A step waits for the other worker instead of timing out at once.
+      const worker = new RawWorker(raw, 't', 0);
+      let settled = false;
+      void worker.step(1).finally(() => (settled = true)).catch(() => undefined);
+      await sleep(100);
+      expect(settled).toBe(false);
+    } finally {
+      raw.close();
+      await h.close();
+    }
+  });
+});
+
+describe('Checkpoint', () => {
+  it('concurrent requests share checkpoints, which start at least --checkpoint-min-interval-ms apart; a long reason is refused', async () => {
+    const h = await startHarness({ dataDir: dataDir(), durability: 'wal-batch', checkpointMinIntervalMs: 500, maxReasonBytes: 64 });
+    try {
+      await (await h.ps.parameter('w', { shape: [2], init: init.zero() })).initialize();
+      const written: number[] = [];
+      const d = h.server.durability!;
+      const real = d.checkpoint.bind(d);
+      d.checkpoint = (reason, onStart) => real(reason, () => {
+        written.push(performance.now());
+        return onStart?.() ?? 1;
+      });
+      const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => checkpointNow(h.server.address, `r${i}`).then((r) => r.id)));
+      const distinct = [...new Set(ids)];
+      expect(distinct.length).toBeLessThanOrEqual(2);
+      expect(written.length).toBe(distinct.length);
+      if (written.length === 2) expect(written[1]! - written[0]!).toBeGreaterThanOrEqual(495);
+      // Every request's checkpoint started after the request: a change made before a request is in it.
+      await (await h.ps.get('w')).setData({ shape: [2], dtype: 'float32', data: Float32Array.of(1, 2) });
+      const after = await checkpointNow(h.server.address, 'after');
+      expect(after.id).toBeGreaterThan(Math.max(...ids));
+
+      const err = await checkpointNow(h.server.address, 'x'.repeat(65)).then(() => null, (e: unknown) => e as { code: number; details: string });
+      expect(err?.code).toBe(Status.RESOURCE_EXHAUSTED);
+      expect(err?.details).toBe('checkpoint: a reason of 65 bytes is over the limit of 64 bytes (--max-reason-bytes raises it)');
+      expect(written.length).toBe(distinct.length + 1);
+    } finally {
       await h.close();
     }
   });
