@@ -48,6 +48,11 @@ export interface ServerOptions {
   auth?: AuthOptions;
   /** Serve TLS instead of plaintext (default: plaintext). */
   tls?: ServerTlsOptions | null;
+  /**
+   * Serve a non-loopback host without authentication (no token, no mutual TLS); without it such
+   * a start is refused (default false).
+   */
+  insecure?: boolean;
 }
 
 /** Bearer tokens (docs/configuration.md, "Security"). No token at all turns authentication off. */
@@ -102,10 +107,12 @@ Options (each also read from the environment variable shown; flags win):
   --tls-cert <file>          PEM certificate chain: serve TLS       GLUONPS_TLS_CERT
   --tls-key <file>           PEM private key of --tls-cert          GLUONPS_TLS_KEY
   --tls-client-ca <file>     PEM CA(s): require client certificates (mutual TLS)  GLUONPS_TLS_CLIENT_CA
+  --insecure                 allow a non-loopback --host without a token or mutual TLS  GLUONPS_INSECURE=1
   -h, --help                 print this help
 
 Sizes take a unit: 1048576, 512KiB, 64MiB, 1GiB (also KB/MB/GB = powers of 1000).
-Without any token every caller may do everything; with tokens, every call but health checks
+Without any token every caller may do everything, so a --host other than loopback needs a
+token (or mutual TLS), or --insecure; with tokens, every call but health checks
 needs 'authorization: Bearer <token>'. Token files: blank lines and lines starting with # are
 ignored. Prefer the files (or the environment) to the flags: a flag's value shows in ps.
 `;
@@ -177,6 +184,7 @@ export const CLI_FLAGS = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'tls-client-ca': { type: 'string' },
+  insecure: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -255,6 +263,12 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   if (cert !== undefined && key !== undefined) {
     options.tls = { cert: readConfigFile('--tls-cert', cert), key: readConfigFile('--tls-key', key) };
     if (clientCa !== undefined) options.tls.clientCa = readConfigFile('--tls-client-ca', clientCa);
+  }
+  const insecure = v.insecure === true ? 'true' : pick(undefined, 'GLUONPS_INSECURE');
+  if (insecure !== undefined) {
+    const on = ['1', 'true', 'yes'].includes(insecure.toLowerCase());
+    if (!on && !['0', 'false', 'no'].includes(insecure.toLowerCase())) throw new ConfigError(`GLUONPS_INSECURE: expected 1, true, yes, 0, false or no, got '${insecure}'`);
+    if (on) options.insecure = true;
   }
   return { help: v.help === true, options };
 }

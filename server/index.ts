@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import * as nk from '../native/index';
 import { loadProtos } from '../protos/load';
-import { Authenticator, exposureWarnings, withAuth } from './auth';
+import { Authenticator, exposureRefusal, exposureWarnings, withAuth } from './auth';
 import { ConfigError, DEFAULTS, deviceRefusal } from './config';
 import type { ServerOptions } from './config';
 import { HealthService } from './health';
@@ -85,6 +85,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // Checked first: a bad token or certificate should fail before anything is allocated.
   const auth = Authenticator.create(options.auth);
   const transport = serverTransport(options.tls);
+  const refused = exposureRefusal(host, auth !== null, transport.mode);
+  if (refused !== null && options.insecure !== true) throw new ConfigError(refused);
   const maxTensorBytes = options.maxTensorBytes ?? DEFAULTS.maxTensorBytes;
   // A tensor is one log record's payload (set_data, a constant, a gradient): a limit the log
   // cannot hold would make such a write fail the log and stop the server.
