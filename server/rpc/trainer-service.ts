@@ -59,7 +59,12 @@ function optimizerFromWire(who: string, m: OptimizerSpec__Output | null): Optimi
   if (name === undefined) throw invalid(`${who}: unknown optimizer kind ${JSON.stringify(m.kind)}, expected one of ${Object.keys(KIND).join(', ')}`);
   const { kind: _kind, lrScheduler, ...rest } = m;
   const params: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(rest)) if (!k.startsWith('_') && v !== undefined) params[k] = v;
+  for (const [k, v] of Object.entries(rest)) {
+    if (k.startsWith('_') || v === undefined) continue;
+    // buildOptimizer refuses these too, but its message writes the value as JSON (NaN as null).
+    if (typeof v === 'number' && !Number.isFinite(v)) throw invalid(`${who}: optimizer setting ${k} must be a finite number, got ${v}`);
+    params[k] = v;
+  }
   const scheduler = schedulerFromWire(lrScheduler);
   if (scheduler) params.lrScheduler = scheduler;
   return buildOptimizer(who, name, params);
