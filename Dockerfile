@@ -23,5 +23,8 @@ RUN node scripts/bundle.mjs server/cli.ts gluonps-server \
  && node scripts/bundle.mjs demo/run.ts demo
 
 EXPOSE 50051
-# Bind every interface: inside a container 127.0.0.1 is unreachable from other containers.
+# Bind every interface: inside a container 127.0.0.1 is unreachable from other containers. The
+# server refuses to start there without a token (GLUONPS_AUTH_TOKEN_FILE, or mutual TLS) unless
+# GLUONPS_INSECURE=1 says serving it unauthenticated is intended (docker-compose.yml does, and
+# publishes the port on 127.0.0.1 only).
 CMD ["npm", "start", "--", "--host", "0.0.0.0"]

@@ -130,6 +130,18 @@ export function isLoopbackHost(host: string): boolean {
   return LOOPBACK.check(h, family === 4 ? 'ipv4' : 'ipv6');
 }
 
+/**
+ * Why serving `host` this way is refused (reachable from other machines, and nobody is
+ * authenticated: no token, no mutual TLS), or null. --insecure overrides it.
+ */
+export function exposureRefusal(host: string, authenticated: boolean, tls: TlsMode): string | null {
+  if (isLoopbackHost(host) || authenticated || tls === 'mutual') return null;
+  return (
+    `--host ${host} is not a loopback address and no caller would be authenticated: anyone who can reach the port could read and overwrite every parameter. ` +
+    'Set --auth-token-file (and --tls-cert/--tls-key), or --tls-client-ca, or pass --insecure (GLUONPS_INSECURE=1) to serve it without authentication anyway (docs/configuration.md, "Security")'
+  );
+}
+
 /** Warnings to log at start-up when `host` is reachable from other machines without protection. */
 export function exposureWarnings(host: string, authenticated: boolean, tls: TlsMode): string[] {
   if (isLoopbackHost(host)) return [];

@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Device } from '../native/index';
 import { LOG_LEVELS } from './log';
 import type { LogLevel } from './log';
+import { DEFAULT_CHECKPOINT_MIN_INTERVAL_MS, DEFAULT_MAX_REASON_BYTES, DEFAULT_MAX_WORKERS_PER_TRAINER } from './limits';
 import { DEFAULT_MAX_CPU_CONTEXTS, DEFAULT_MAX_TENSOR_BYTES } from './store/defaults';
 
 export interface ServerOptions {
@@ -21,6 +22,12 @@ export interface ServerOptions {
   memoryBudget?: number | null;
   /** cpu(i) contexts allowed are 0 <= i < maxCpuContexts (default 8). */
   maxCpuContexts?: number;
+  /** Largest num_workers of a new trainer (default 4096). */
+  maxWorkersPerTrainer?: number;
+  /** Largest reason string of a Checkpoint call, in UTF-8 bytes (default 1024). */
+  maxReasonBytes?: number;
+  /** Least time between the starts of two on-demand checkpoints, in ms (default 1000). */
+  checkpointMinIntervalMs?: number;
   /** pino level, or 'silent' (default 'info'). */
   logLevel?: LogLevel;
   /** Where parameters, trainer state and the write-ahead log persist; none = in memory only. */
@@ -41,6 +48,11 @@ export interface ServerOptions {
   auth?: AuthOptions;
   /** Serve TLS instead of plaintext (default: plaintext). */
   tls?: ServerTlsOptions | null;
+  /**
+   * Serve a non-loopback host without authentication (no token, no mutual TLS); without it such
+   * a start is refused (default false).
+   */
+  insecure?: boolean;
 }
 
 /** Bearer tokens (docs/configuration.md, "Security"). No token at all turns authentication off. */
@@ -77,12 +89,15 @@ Options (each also read from the environment variable shown; flags win):
   --max-tensor-bytes <size>  largest tensor accepted             GLUONPS_MAX_TENSOR_BYTES (default 1GiB)
   --memory-budget <size>     bytes of parameter data per device  GLUONPS_MEMORY_BUDGET    (default none)
   --max-cpu-contexts <n>     cpu(i) allowed for i < n            GLUONPS_MAX_CPU_CONTEXTS (default 8)
+  --max-workers-per-trainer <n>   largest num_workers of a trainer  GLUONPS_MAX_WORKERS_PER_TRAINER (default 4096)
+  --max-reason-bytes <n>     longest Checkpoint reason, UTF-8 bytes  GLUONPS_MAX_REASON_BYTES (default 1024)
   --log-level <level>        fatal|error|warn|info|debug|trace|silent  GLUONPS_LOG_LEVEL (default info)
   --data-dir <dir>           where state persists; 'none' = memory only  GLUONPS_DATA_DIR (default ./data)
   --durability <mode>        checkpoint | wal-batch | wal-always  GLUONPS_DURABILITY (default wal-batch)
   --checkpoint-every-steps <n>    checkpoint after n trainer steps      GLUONPS_CHECKPOINT_EVERY_STEPS (default none)
   --checkpoint-every-seconds <n>  checkpoint every n s if changed       GLUONPS_CHECKPOINT_EVERY_SECONDS (default 300)
   --keep-checkpoints <n>     valid checkpoints kept                  GLUONPS_KEEP_CHECKPOINTS (default 3)
+  --checkpoint-min-interval-ms <n>  least ms between on-demand checkpoints  GLUONPS_CHECKPOINT_MIN_INTERVAL_MS (default 1000)
   --wal-batch-ms <n>         wal-batch: max ms between write and fsync  GLUONPS_WAL_BATCH_MS (default 10)
   --wal-truncate-corrupt     drop a corrupt log record and what follows instead of refusing to start
   --auth-token <list>        full-access bearer tokens, comma-separated; repeatable  GLUONPS_AUTH_TOKEN
@@ -92,10 +107,12 @@ Options (each also read from the environment variable shown; flags win):
   --tls-cert <file>          PEM certificate chain: serve TLS       GLUONPS_TLS_CERT
   --tls-key <file>           PEM private key of --tls-cert          GLUONPS_TLS_KEY
   --tls-client-ca <file>     PEM CA(s): require client certificates (mutual TLS)  GLUONPS_TLS_CLIENT_CA
+  --insecure                 allow a non-loopback --host without a token or mutual TLS  GLUONPS_INSECURE=1
   -h, --help                 print this help
 
 Sizes take a unit: 1048576, 512KiB, 64MiB, 1GiB (also KB/MB/GB = powers of 1000).
-Without any token every caller may do everything; with tokens, every call but health checks
+Without any token every caller may do everything, so a --host other than loopback needs a
+token (or mutual TLS), or --insecure; with tokens, every call but health checks
 needs 'authorization: Bearer <token>'. Token files: blank lines and lines starting with # are
 ignored. Prefer the files (or the environment) to the flags: a flag's value shows in ps.
 `;
@@ -149,6 +166,9 @@ export const CLI_FLAGS = {
   'max-tensor-bytes': { type: 'string' },
   'memory-budget': { type: 'string' },
   'max-cpu-contexts': { type: 'string' },
+  'max-workers-per-trainer': { type: 'string' },
+  'max-reason-bytes': { type: 'string' },
+  'checkpoint-min-interval-ms': { type: 'string' },
   'log-level': { type: 'string' },
   'data-dir': { type: 'string' },
   durability: { type: 'string' },
@@ -164,6 +184,7 @@ export const CLI_FLAGS = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'tls-client-ca': { type: 'string' },
+  insecure: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -195,6 +216,12 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   if (budget !== undefined) options.memoryBudget = parseSize('--memory-budget', budget);
   const cpus = pick(v['max-cpu-contexts'], 'GLUONPS_MAX_CPU_CONTEXTS');
   if (cpus !== undefined) options.maxCpuContexts = parseIntIn('--max-cpu-contexts', cpus, 1, 1024);
+  const workers = pick(v['max-workers-per-trainer'], 'GLUONPS_MAX_WORKERS_PER_TRAINER');
+  if (workers !== undefined) options.maxWorkersPerTrainer = parseIntIn('--max-workers-per-trainer', workers, 1, 0xffff_ffff);
+  const reasonBytes = pick(v['max-reason-bytes'], 'GLUONPS_MAX_REASON_BYTES');
+  if (reasonBytes !== undefined) options.maxReasonBytes = parseIntIn('--max-reason-bytes', reasonBytes, 1, 1 << 20);
+  const minInterval = pick(v['checkpoint-min-interval-ms'], 'GLUONPS_CHECKPOINT_MIN_INTERVAL_MS');
+  if (minInterval !== undefined) options.checkpointMinIntervalMs = parseIntIn('--checkpoint-min-interval-ms', minInterval, 0, 86_400_000);
   const level = pick(v['log-level'], 'GLUONPS_LOG_LEVEL');
   if (level !== undefined) {
     if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
@@ -236,6 +263,12 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   if (cert !== undefined && key !== undefined) {
     options.tls = { cert: readConfigFile('--tls-cert', cert), key: readConfigFile('--tls-key', key) };
     if (clientCa !== undefined) options.tls.clientCa = readConfigFile('--tls-client-ca', clientCa);
+  }
+  const insecure = v.insecure === true ? 'true' : pick(undefined, 'GLUONPS_INSECURE');
+  if (insecure !== undefined) {
+    const on = ['1', 'true', 'yes'].includes(insecure.toLowerCase());
+    if (!on && !['0', 'false', 'no'].includes(insecure.toLowerCase())) throw new ConfigError(`GLUONPS_INSECURE: expected 1, true, yes, 0, false or no, got '${insecure}'`);
+    if (on) options.insecure = true;
   }
   return { help: v.help === true, options };
 }
@@ -292,5 +325,8 @@ export const DEFAULTS = {
   port: 50051,
   maxTensorBytes: DEFAULT_MAX_TENSOR_BYTES,
   maxCpuContexts: DEFAULT_MAX_CPU_CONTEXTS,
+  maxWorkersPerTrainer: DEFAULT_MAX_WORKERS_PER_TRAINER,
+  maxReasonBytes: DEFAULT_MAX_REASON_BYTES,
+  checkpointMinIntervalMs: DEFAULT_CHECKPOINT_MIN_INTERVAL_MS,
   logLevel: 'info' as LogLevel,
 };

@@ -26,3 +26,13 @@ export const unavailable = (msg: string): ServerError => new ServerError(status.
 export function subject(name: string, isConstant = false): string {
   return `${isConstant ? 'constant' : 'parameter'} '${name}'`;
 }
+
+/**
+ * A value for a message, as JSON but with numbers as JavaScript writes them: NaN and the
+ * infinities show as themselves, not as JSON's `null` (`got NaN`, not `got null`).
+ */
+export function fmtValue(v: unknown): string {
+  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
+  if (Array.isArray(v)) return `[${v.map(fmtValue).join(',')}]`;
+  return JSON.stringify(v) ?? String(v);
+}

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import * as nk from '../native/index';
 import { loadProtos } from '../protos/load';
-import { Authenticator, exposureWarnings, withAuth } from './auth';
+import { Authenticator, exposureRefusal, exposureWarnings, withAuth } from './auth';
 import { ConfigError, DEFAULTS, deviceRefusal } from './config';
 import type { ServerOptions } from './config';
 import { HealthService } from './health';
@@ -22,6 +22,7 @@ import { serverTransport } from './tls';
 import { TrainerRegistry } from './trainer/registry';
 import { Durability } from './durability/durability';
 import { DataDirLockedError } from './durability/lock';
+import { WAL_MAX_PAYLOAD_BYTES } from './durability/wal-record';
 
 export type { AuthOptions, ServerOptions, ServerTlsOptions } from './config';
 export { ConfigError } from './config';
@@ -85,9 +86,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // Checked first: a bad token or certificate should fail before anything is allocated.
   const auth = Authenticator.create(options.auth);
   const transport = serverTransport(options.tls);
+  const refused = exposureRefusal(host, auth !== null, transport.mode);
+  if (refused !== null && options.insecure !== true) throw new ConfigError(refused);
+  const maxTensorBytes = options.maxTensorBytes ?? DEFAULTS.maxTensorBytes;
+  // A tensor is one log record's payload (set_data, a constant, a gradient): a limit the log
+  // cannot hold would make such a write fail the log and stop the server.
+  if (options.dataDir && (options.durability ?? 'wal-batch') !== 'checkpoint' && maxTensorBytes > WAL_MAX_PAYLOAD_BYTES) {
+    throw new ConfigError(`--max-tensor-bytes ${maxTensorBytes} is over the ${WAL_MAX_PAYLOAD_BYTES} bytes one write-ahead log record can hold; lower it, or use --durability checkpoint (no log)`);
+  }
   const devices = prepareDevices(options, maxCpuContexts);
   const store = new ParameterStore({
-    maxTensorBytes: options.maxTensorBytes ?? DEFAULTS.maxTensorBytes,
+    maxTensorBytes,
     maxCpuContexts,
     deviceRefusal: (d) => deviceRefusal(devices, d),
     onEvent: (event, fields) => log.warn(fields, event),
@@ -96,7 +105,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const protos = loadProtos();
   const server = new grpc.Server(serverOptions());
   applyServerFlowControl(server, { warn: (msg) => log.warn(msg) });
-  const trainers = new TrainerRegistry(store, log);
+  const trainers = new TrainerRegistry(store, log, { maxWorkersPerTrainer: options.maxWorkersPerTrainer ?? DEFAULTS.maxWorkersPerTrainer });
   const health = new HealthService(SERVICE_NAMES);
   // Calls are refused (UNAVAILABLE) until recovery from the data dir is done; health says NOT_SERVING.
   /** Why calls are refused right now (recovering, or the write-ahead log failed); null: serving. */
@@ -112,7 +121,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   server.addService(parameterService, guard('ParameterService', parameterServiceHandlers(store, log)));
   server.addService(protos.gluonps.v1.TrainerService.service, guard('TrainerService', trainerServiceHandlers(trainers, store, log)));
   let durability: Durability | null = null;
-  server.addService(protos.gluonps.v1.AdminService.service, guard('AdminService', adminServiceHandlers(() => durability, log)));
+  server.addService(protos.gluonps.v1.AdminService.service, guard('AdminService', adminServiceHandlers(() => durability, log, options.maxReasonBytes ?? DEFAULTS.maxReasonBytes)));
   // Health stays open: load balancers and orchestrators probe it without credentials.
   server.addService(protos.grpc.health.v1.Health.service, health.handlers());
 
@@ -133,6 +142,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           keepCheckpoints: options.keepCheckpoints,
           walBatchMs: options.walBatchMs,
           truncateCorruptWal: options.walTruncateCorrupt,
+          checkpointMinIntervalMs: options.checkpointMinIntervalMs,
           onLogFailure: (message) => {
             refusal = message;
             health.setAll('NOT_SERVING');
@@ -152,7 +162,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   refusal = null;
   health.setAll('SERVING');
   const security = { auth: auth === null ? 'off' : auth.counts, tls: transport.mode };
-  log.info({ address, devices, maxTensorBytes: store.maxTensorBytes, cuda: nk.buildInfo().cuda, kernelJobs: nk.MAX_CONCURRENT_KERNELS, dataDir: options.dataDir ?? null, durability: durability ? durability.options.mode : 'none', ...security }, 'listening');
+  log.info({ address, devices, maxTensorBytes: store.maxTensorBytes, maxWorkersPerTrainer: trainers.maxWorkersPerTrainer, cuda: nk.buildInfo().cuda, kernelJobs: nk.MAX_CONCURRENT_KERNELS, dataDir: options.dataDir ?? null, durability: durability ? durability.options.mode : 'none', ...security }, 'listening');
   for (const warning of exposureWarnings(host, auth !== null, transport.mode)) log.warn({ host }, warning);
   if (transport.validTo !== null && transport.validTo.getTime() < Date.now()) {
     log.warn({ validTo: transport.validTo.toISOString() }, 'the TLS certificate has expired: clients will refuse the handshake');

@@ -2,7 +2,15 @@
 // `root/ckpt-<id, 20 digits>/` holding any files plus `manifest.json`, which is written last:
 //
 //   { "format": "gluonps-checkpoint/1", "id": "<decimal>", "createdAt": "<ISO 8601>",
-//     "files": [{ "name": ..., "size": <bytes>, "crc32": <zlib crc32, unsigned> }], "meta": ... }
+//     "files": [{ "name": ..., "size": <bytes>, "crc32": <zlib crc32, unsigned> }],
+//     "metaCrc32": <zlib crc32 of the meta's compact state-json text>, "meta": ... }
+//
+// in the state encoding of state-json.ts (NaN, the infinities and -0 kept as tagged numbers).
+// A manifest is at most MAX_MANIFEST_BYTES, for the writer as for the reader: a checkpoint
+// whose manifest would be larger is refused before a file is written (ManifestTooLargeError),
+// never written, acknowledged and then found invalid at the next start. metaCrc32 catches a
+// change inside the meta that leaves valid JSON (a flipped digit); manifests written before it
+// existed have none and are read as before.
 //
 // writeCheckpoint builds it as `root/tmp-ckpt-<id>/`: each file is written by its caller through
 // a FileHandle wrapper that hashes the bytes as they are written (so there is no read-back),
@@ -21,15 +29,18 @@
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { failpoint, failpointHit, triggerFailpoint } from './failpoints';
 import { fsyncDir, mkdirDurable, readdirIfExists, type DurabilityLog } from './fsync';
 import { crc32File, HashingHandle } from './hashing-handle';
+import { parseState, stringifyState } from './state-json';
 
 export { crc32Combine, crc32File } from './hashing-handle';
 
 export const CHECKPOINT_FORMAT = 'gluonps-checkpoint/1';
 export const MANIFEST_NAME = 'manifest.json';
-const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+/** The largest manifest.json written or read. */
+export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 const CKPT_RE = /^ckpt-(\d{20})$/;
 const SPARE_RE = /^spare-(\d{20})\.bin$/;
 /** Files of pruned checkpoints kept for reuse (each as large as a checkpoint file). */
@@ -48,6 +59,8 @@ export interface CheckpointManifest {
   id: string;
   createdAt: string;
   files: ManifestFile[];
+  /** crc32 of stringifyState(meta); absent in manifests written before it was added. */
+  metaCrc32?: number;
   meta: unknown;
 }
 
@@ -77,6 +90,14 @@ export class CheckpointInvalidError extends Error {
     readonly reason: string,
   ) {
     super(`checkpoint ${dir} is not valid: ${reason}`);
+  }
+}
+
+/** The manifest would be over MAX_MANIFEST_BYTES: nothing was written. */
+export class ManifestTooLargeError extends Error {
+  override name = 'ManifestTooLargeError';
+  constructor(readonly bytes: number) {
+    super(`the checkpoint's manifest would be ${bytes} bytes, over the limit of ${MAX_MANIFEST_BYTES} bytes a manifest may have (the largest parts are constant initializer lists and the row ids of pending row_sparse gradients); nothing was written`);
   }
 }
 
@@ -142,7 +163,12 @@ export async function writeCheckpoint(root: string, id: bigint, files: Checkpoin
   const finalName = checkpointDirName(id);
   const seen = new Set<string>();
   for (const f of files) checkName(f.name, seen);
-  if (JSON.stringify(meta) === undefined) throw new TypeError('checkpoint meta must be JSON-serializable');
+  const metaText = stringifyState(meta) as string | undefined;
+  if (metaText === undefined) throw new TypeError('checkpoint meta must be JSON-serializable');
+  // Checked before the (large) files are written: the indented manifest is a little larger than
+  // the compact meta, and is checked again once it exists.
+  if (metaText.length > MAX_MANIFEST_BYTES) throw new ManifestTooLargeError(Buffer.byteLength(metaText, 'utf8'));
+  const metaCrc32 = crc32(metaText);
 
   await mkdirDurable(absRoot);
   const finalDir = join(absRoot, finalName);
@@ -190,8 +216,9 @@ export async function writeCheckpoint(root: string, id: bigint, files: Checkpoin
     await Promise.all(syncing.splice(0));
     failpoint('checkpoint.before-manifest');
 
-    const manifest: CheckpointManifest = { format: CHECKPOINT_FORMAT, id: id.toString(), createdAt: new Date().toISOString(), files: entries, meta };
-    const text = Buffer.from(`${JSON.stringify(manifest, null, 1)}\n`, 'utf8');
+    const manifest: CheckpointManifest = { format: CHECKPOINT_FORMAT, id: id.toString(), createdAt: new Date().toISOString(), files: entries, metaCrc32, meta };
+    const text = Buffer.from(`${stringifyState(manifest, 1)}\n`, 'utf8');
+    if (text.byteLength > MAX_MANIFEST_BYTES) throw new ManifestTooLargeError(text.byteLength);
     const mfh = await open(join(tmpDir, MANIFEST_NAME), 'wx', 0o644);
     open_.push(mfh);
     const torn = failpointHit('checkpoint.mid-manifest');
@@ -237,6 +264,11 @@ function validateManifest(v: unknown, dir: string, expectId: bigint | null): Che
   if (typeof m.createdAt !== 'string') bad('has no createdAt');
   if (!Array.isArray(m.files)) bad('has no files list');
   if (!('meta' in m)) bad('has no meta');
+  if ('metaCrc32' in m) {
+    if (!Number.isInteger(m.metaCrc32) || (m.metaCrc32 as number) < 0 || (m.metaCrc32 as number) > 0xffffffff) bad('has a bad metaCrc32');
+    const actual = crc32(stringifyState(m.meta));
+    if (actual !== m.metaCrc32) bad(`meta has crc32 ${actual.toString(16)}, the manifest says ${(m.metaCrc32 as number).toString(16)}`);
+  }
   const seen = new Set<string>();
   for (const f of m.files as unknown[]) {
     const e = f as Partial<ManifestFile> | null;
@@ -269,7 +301,7 @@ export async function readManifest(dir: string): Promise<CheckpointManifest> {
   }
   let v: unknown;
   try {
-    v = JSON.parse(text);
+    v = parseState(text);
   } catch {
     throw new CheckpointInvalidError(dir, 'manifest.json is not valid JSON (torn?)');
   }

@@ -7,7 +7,8 @@ import { crc32 } from 'node:zlib';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { unavailable, type ServerError } from '../errors';
+import { exhausted, unavailable, type ServerError } from '../errors';
+import { DEFAULT_CHECKPOINT_MIN_INTERVAL_MS } from '../limits';
 import { safetensorsLayout, openSafetensors } from '../../common/formats/safetensors';
 import type { ParameterEntry, ParameterStore } from '../store/parameter-store';
 import type { Trainer } from '../trainer/trainer';
@@ -17,14 +18,14 @@ import type { EntrySnapshot, SnapshotTensor } from '../store/snapshot';
 import type { TrainerRegistry } from '../trainer/registry';
 import { restoreTrainer, snapshotTrainer } from '../trainer/trainer-snapshot';
 import type { TrainerSnapshot } from '../trainer/trainer-snapshot';
-import { checkpointDamage, crc32Combine, listCheckpoints, pruneCheckpoints, removeLeftovers, setAsideDamaged, writeCheckpoint } from './checkpoint-dir';
+import { checkpointDamage, crc32Combine, listCheckpoints, ManifestTooLargeError, pruneCheckpoints, removeLeftovers, setAsideDamaged, writeCheckpoint } from './checkpoint-dir';
 import type { Journal, JournalMeta, JournalPayload } from './journal';
 import { NO_JOURNAL } from './journal';
 import { mkdirDurable } from './fsync';
 import { acquireDataDirLock } from './lock';
 import type { DataDirLock } from './lock';
 import { applyRecord } from './replay';
-import { replayWal, WalWriter } from './wal';
+import { replayWal, WAL_MAX_PAYLOAD_BYTES, WalWriter } from './wal';
 
 export const DURABILITY_MODES = ['checkpoint', 'wal-batch', 'wal-always'] as const;
 export type DurabilityMode = (typeof DURABILITY_MODES)[number];
@@ -42,6 +43,8 @@ export interface DurabilityOptions {
   keepCheckpoints?: number;
   /** Drop a corrupt write-ahead log record in the middle and everything after it, instead of refusing to start. */
   truncateCorruptWal?: boolean;
+  /** Least time between the starts of two on-demand checkpoints (default 1000 ms; requestCheckpoint). */
+  checkpointMinIntervalMs?: number;
   /**
    * Called once when the write-ahead log fails (disk full, I/O error): the state in memory is
    * then ahead of the disk, so the server must stop serving (startServer refuses every call
@@ -93,6 +96,10 @@ export class Durability implements Journal {
   private closed = false;
   /** Set once the write-ahead log failed: every later change is refused. */
   private logFailure: ServerError | null = null;
+  /** The on-demand checkpoint that has not started yet: later requests join it. */
+  private pendingOnDemand: { promise: Promise<bigint>; joined: number } | null = null;
+  /** performance.now() when the last on-demand checkpoint started. */
+  private lastOnDemandStart = -Infinity;
 
   private constructor(
     readonly options: Required<Omit<DurabilityOptions, 'checkpointEverySteps' | 'onLogFailure'>> & { checkpointEverySteps: number | null; onLogFailure?: (message: string) => void },
@@ -119,6 +126,7 @@ export class Durability implements Journal {
       checkpointEverySeconds: options.checkpointEverySeconds ?? 300,
       keepCheckpoints: options.keepCheckpoints ?? 3,
       truncateCorruptWal: options.truncateCorruptWal ?? false,
+      checkpointMinIntervalMs: options.checkpointMinIntervalMs ?? DEFAULT_CHECKPOINT_MIN_INTERVAL_MS,
       onLogFailure: options.onLogFailure,
     };
     // acquireDataDirLock creates the data dir durably (its parent fsynced).
@@ -196,6 +204,11 @@ export class Durability implements Journal {
     this.timer.unref();
   }
 
+  /** Records carry payloads only in the WAL modes; a checkpoint holds tensors of any size. */
+  get maxPayloadBytes(): number {
+    return this.options.mode === 'checkpoint' ? Infinity : WAL_MAX_PAYLOAD_BYTES;
+  }
+
   private lastLsn(): bigint {
     return this.wal ? this.wal.nextLsn - 1n : this.nextLsnAfterReplay;
   }
@@ -249,9 +262,42 @@ export class Durability implements Journal {
 
   // --- Checkpoints -----------------------------------------------------------------------------
 
-  /** Writes a checkpoint of the whole state; returns its id. */
-  checkpoint(reason: string): Promise<bigint> {
+  /**
+   * An on-demand checkpoint (AdminService.Checkpoint): one that starts after this call, so it
+   * holds every change acknowledged before it. Requests that arrive before it starts share it,
+   * and on-demand checkpoints start at least checkpointMinIntervalMs apart: each takes the state
+   * gate exclusively, and a flood of requests must not stall every other caller.
+   */
+  requestCheckpoint(reason: string): Promise<bigint> {
+    if (this.closed) return Promise.reject(unavailable('checkpoint: the server is shutting down (it writes a last checkpoint itself)'));
+    const pending = this.pendingOnDemand;
+    if (pending !== null) {
+      pending.joined++;
+      return pending.promise;
+    }
+    const mine = { promise: Promise.resolve(0n), joined: 1 };
+    this.pendingOnDemand = mine;
+    const wait = this.lastOnDemandStart + this.options.checkpointMinIntervalMs - performance.now();
+    mine.promise = (async () => {
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      return this.checkpoint(reason, () => {
+        // From here on the snapshot is taken: a later request needs a later checkpoint.
+        if (this.pendingOnDemand === mine) this.pendingOnDemand = null;
+        this.lastOnDemandStart = performance.now();
+        if (this.closed) throw unavailable('checkpoint: the server is shutting down (it writes a last checkpoint itself)');
+        return mine.joined;
+      });
+    })();
+    return mine.promise;
+  }
+
+  /**
+   * Writes a checkpoint of the whole state; returns its id. `onStart` runs once the checkpoint
+   * holds the lock, before the snapshot, and returns how many requests it answers (for the log).
+   */
+  checkpoint(reason: string, onStart?: () => number): Promise<bigint> {
     return this.checkpointLock.run(async () => {
+      const requests = onStart?.() ?? 1;
       const started = performance.now();
       // A consistent cut: no mutation is halfway, and every record up to `lsn` is in the state.
       const snap = await this.store.gate.exclusive(async () => {
@@ -260,8 +306,9 @@ export class Durability implements Journal {
         for (const e of this.store.entriesInOrder()) entries.push(await snapshotEntry(e));
         const trainers = [];
         for (const t of this.trainers.all()) trainers.push(await snapshotTrainer(t));
+        const changes = this.changesSinceCheckpoint;
         this.changesSinceCheckpoint = 0;
-        return { lsn, entries, trainers };
+        return { lsn, entries, trainers, changes };
       });
       const tensors: SnapshotTensor[] = [...snap.entries.flatMap((e) => e.tensors), ...snap.trainers.flatMap((t) => t.tensors)];
       const meta: CheckpointMeta = {
@@ -272,7 +319,7 @@ export class Durability implements Journal {
       const id = this.nextCheckpointId++;
       const layout = safetensorsLayout(tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape })));
       const byName = new Map(tensors.map((t) => [t.name, t.bytes]));
-      await writeCheckpoint(
+      const written = writeCheckpoint(
         this.checkpointsDir,
         id,
         [
@@ -287,6 +334,15 @@ export class Durability implements Journal {
         meta,
         { log: this.log },
       );
+      try {
+        await written;
+      } catch (err) {
+        // Nothing was acknowledged: the interval tries again, and the log (kept whole, since no
+        // segment is dropped) still holds every change.
+        this.changesSinceCheckpoint += snap.changes;
+        if (err instanceof ManifestTooLargeError) throw exhausted(`checkpoint: ${err.message}`);
+        throw err;
+      }
       const { kept } = await pruneCheckpoints(this.checkpointsDir, this.options.keepCheckpoints, { log: this.log });
       // The log is kept back to the oldest kept checkpoint, so recovery can fall back to any of
       // them (if the newest fails its checksum) and still replay everything after it.
@@ -296,7 +352,7 @@ export class Durability implements Journal {
         if (oldest) await this.wal.removeSegmentsBefore(BigInt((oldest.manifest.meta as CheckpointMeta).lsn) + 1n);
       }
       const bytes = tensors.reduce((a, t) => a + t.bytes.byteLength, 0);
-      this.log.info({ id: id.toString(), reason, lsn: snap.lsn.toString(), bytes, ms: Math.round(performance.now() - started) }, 'checkpoint written');
+      this.log.info({ id: id.toString(), reason, requests, lsn: snap.lsn.toString(), bytes, ms: Math.round(performance.now() - started) }, 'checkpoint written');
       return id;
     });
   }

@@ -12,11 +12,17 @@ export type JournalMeta = { op: string } & Record<string, unknown>;
 export type JournalPayload = Uint8Array | (() => Uint8Array);
 
 export interface Journal {
+  /**
+   * The largest payload one record can hold (Infinity when records are not written): a change
+   * whose record would be larger is refused before anything changes.
+   */
+  readonly maxPayloadBytes: number;
   /** Appends a record; the promise resolves when it is as durable as the mode promises. */
   append(meta: JournalMeta, payload?: JournalPayload): Promise<void>;
 }
 
 /** Records nothing: no data dir, checkpoint-only mode, or a replay in progress. */
 export const NO_JOURNAL: Journal = {
+  maxPayloadBytes: Infinity,
   append: () => Promise.resolve(),
 };

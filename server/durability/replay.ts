@@ -31,7 +31,7 @@ export async function applyRecord(m: JournalMeta, payload: Uint8Array, store: Pa
     case 'trainer.create': {
       const raw = m.spec as Omit<TrainerSpec, 'optimizer'> & { optimizer: { name: string; params: OptimizerParams } };
       const spec: TrainerSpec = { ...raw, optimizer: buildOptimizer(`trainer '${raw.name}'`, raw.optimizer.name, raw.optimizer.params as Record<string, unknown>) };
-      const t = await trainers.create(spec, Number(m.workerId));
+      const t = await trainers.create(spec, Number(m.workerId), true);
       t.replaying = true;
       return;
     }

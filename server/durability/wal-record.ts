@@ -6,13 +6,25 @@
 //          4   u32  crc32 (zlib / IEEE) of bytes [8, total): lsn, meta length, meta, payload
 //          8   u64  lsn
 //         16   u32  meta length M
-//         20   M    meta: UTF-8 JSON (an object)
+//         20   M    meta: UTF-8 JSON (an object), numbers as state-json.ts writes them
 //       20+M   ...  payload: total - 20 - M bytes (may be empty)
 import { crc32 } from 'node:zlib';
+import { parseState, stringifyState } from './state-json';
 
 export const WAL_HEADER_BYTES = 20;
 /** The total length field is a u32. */
 export const WAL_MAX_RECORD_BYTES = 0xffff_ffff;
+/**
+ * Room kept for a record's meta when sizing payloads: metas are small (the largest, a row_sparse
+ * push's row ids, is bounded by the 8 MiB gRPC message that carried them).
+ */
+export const WAL_META_ALLOWANCE = 64 * 1024 * 1024;
+/**
+ * The largest payload a record is guaranteed to hold: callers check a change against it before
+ * making it (Journal.maxPayloadBytes), so an append never fails for size, which would fail the
+ * log and stop the server with a change in memory that is not on disk.
+ */
+export const WAL_MAX_PAYLOAD_BYTES = WAL_MAX_RECORD_BYTES - WAL_HEADER_BYTES - WAL_META_ALLOWANCE;
 /** Payloads up to this size are copied into the header buffer (one iovec instead of two). */
 const INLINE_PAYLOAD_BYTES = 4096;
 
@@ -53,7 +65,7 @@ export interface EncodedRecord {
 
 /** Encodes a record: header + meta (+ a small payload) in one buffer, the big payload by reference. */
 export function encodeRecord(lsn: bigint, meta: object, payload: Uint8Array | undefined): EncodedRecord {
-  const json = JSON.stringify(meta);
+  const json = stringifyState(meta);
   if (typeof json !== 'string' || json[0] !== '{') throw new TypeError('WAL record meta must be a JSON object');
   const metaLen = Buffer.byteLength(json, 'utf8');
   const payLen = payload?.byteLength ?? 0;
@@ -94,7 +106,7 @@ export function decodeRecord(body: Buffer, metaLen: number): Decoded {
   if (actual !== crc) return { ok: false, reason: `crc mismatch (stored ${crc.toString(16)}, computed ${actual.toString(16)})`, incomplete: false };
   let meta: unknown;
   try {
-    meta = JSON.parse(body.toString('utf8', WAL_HEADER_BYTES, WAL_HEADER_BYTES + metaLen));
+    meta = parseState(body.toString('utf8', WAL_HEADER_BYTES, WAL_HEADER_BYTES + metaLen));
   } catch {
     meta = undefined;
   }

@@ -52,7 +52,7 @@ import { DEFAULT_MAX_RECYCLED_SEGMENTS, listRecycledWal, listWalSegments, remove
 export { DEFAULT_MAX_RECYCLED_SEGMENTS, listRecycledWal, listWalSegments, removeWalSegmentsBefore, walRecycledName, walSegmentName } from './wal-segments';
 export type { WalSegment } from './wal-segments';
 
-export { WAL_HEADER_BYTES, WAL_MAX_RECORD_BYTES, WalCorruptError } from './wal-record';
+export { WAL_HEADER_BYTES, WAL_MAX_PAYLOAD_BYTES, WAL_MAX_RECORD_BYTES, WalCorruptError } from './wal-record';
 export type { WalRecord } from './wal-record';
 
 const MAX_IOVECS = 1024;

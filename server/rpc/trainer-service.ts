@@ -22,7 +22,7 @@ import { receiveTensor, writeTensor, type UploadCall } from '../../common/wire/c
 import { headerShape } from './convert';
 import { receiveUpload } from './uploads';
 
-/** Largest optimizer-state snapshot accepted by LoadStates. */
+/** Largest optimizer-state snapshot LoadStates buffers; each trainer's own bound is lower (Trainer.checkStatesSize). */
 const MAX_STATES_BYTES = 64 * 2 ** 30;
 
 function schedulerFromWire(s: LrScheduler__Output | null): LrSchedulerSpec | null {
@@ -49,7 +49,12 @@ function optimizerFromWire(who: string, m: OptimizerSpec__Output | null): Optimi
   if (name === undefined) throw invalid(`${who}: unknown optimizer kind ${JSON.stringify(m.kind)}, expected one of ${OPTIMIZER_KIND_CODEC.protoNames.join(', ')}`);
   const { kind: _kind, lrScheduler, ...rest } = m;
   const params: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(rest)) if (!k.startsWith('_') && v !== undefined) params[k] = v;
+  for (const [k, v] of Object.entries(rest)) {
+    if (k.startsWith('_') || v === undefined) continue;
+    // buildOptimizer refuses these too, but its message writes the value as JSON (NaN as null).
+    if (typeof v === 'number' && !Number.isFinite(v)) throw invalid(`${who}: optimizer setting ${k} must be a finite number, got ${v}`);
+    params[k] = v;
+  }
   const scheduler = schedulerFromWire(lrScheduler);
   if (scheduler) params.lrScheduler = scheduler;
   return buildOptimizer(who, name, params);
@@ -168,7 +173,9 @@ export function trainerServiceHandlers(registry: TrainerRegistry, store: Paramet
         validateHeader: (h) => {
           trainer = h.trainer;
           onName(trainer);
-          registry.get(trainer);
+          // What the trainer's states could legitimately hold, and one log record: checked
+          // before the body is buffered.
+          registry.get(trainer).checkStatesSize(Number(h.byteLength));
         },
       });
       const t = registry.get(trainer);

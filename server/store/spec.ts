@@ -2,7 +2,8 @@
 // initializer descriptions, and their validation. Pure data: no tensors, no gRPC.
 import { DTYPES, isDType, MAX_RANK } from '../../native/index';
 import type { DType, Device } from '../../native/index';
-import { fmtShape, invalid, subject } from '../errors';
+import { fmtShape, fmtValue, invalid, subject } from '../errors';
+import { stringifyState } from '../durability/state-json';
 
 export type GradReq = 'write' | 'add' | 'null';
 export type StorageType = 'default' | 'row_sparse';
@@ -75,7 +76,7 @@ export function mergeShape(who: string, current: Shape, next: readonly number[])
 function num(who: string, field: string, v: unknown, { min = -Infinity, positive = false } = {}): void {
   if (v === undefined) return;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (positive && v <= 0)) {
-    throw invalid(`${who}: initializer ${field} must be a finite number${positive ? ' > 0' : ''}, got ${JSON.stringify(v)}`);
+    throw invalid(`${who}: initializer ${field} must be a finite number${positive ? ' > 0' : ''}, got ${fmtValue(v)}`);
   }
 }
 
@@ -108,7 +109,7 @@ export function checkInit(who: string, init: InitSpec): InitSpec {
     case 'constant': {
       const values = Array.isArray(init.value) ? init.value : [init.value];
       if (values.length === 0 || values.some((v) => typeof v !== 'number' || Number.isNaN(v))) {
-        throw invalid(`${who}: constant initializer needs a number or a non-empty array of numbers, got ${JSON.stringify(init.value)}`);
+        throw invalid(`${who}: constant initializer needs a number or a non-empty array of numbers (not NaN), got ${fmtValue(init.value)}`);
       }
       break;
     }
@@ -134,7 +135,7 @@ export function buildSpec(input: ParameterSpecInput): ParameterSpec {
   const shape = normalizeShape(who, input.shape);
   if (stype === 'row_sparse' && shape !== null && shape.length === 0) throw invalid(`${who}: a row_sparse parameter needs rank >= 1, got a scalar shape []`);
   for (const [field, v] of [['lr_mult', input.lrMult], ['wd_mult', input.wdMult]] as const) {
-    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) throw invalid(`${who}: ${field} must be a finite number, got ${JSON.stringify(v)}`);
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) throw invalid(`${who}: ${field} must be a finite number, got ${fmtValue(v)}`);
   }
   return {
     name,
@@ -151,7 +152,10 @@ export function buildSpec(input: ParameterSpecInput): ParameterSpec {
   };
 }
 
-/** JSON with object keys sorted, so equal specs compare equal whatever order fields came in. */
+/**
+ * JSON with object keys sorted, so equal specs compare equal whatever order fields came in;
+ * numbers in the state encoding (state-json.ts), so -Infinity and Infinity differ.
+ */
 export function stableStringify(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
   if (value !== null && typeof value === 'object') {
@@ -159,7 +163,7 @@ export function stableStringify(value: unknown): string {
     entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
   }
-  return JSON.stringify(value);
+  return stringifyState(value);
 }
 
 /** True when two specs declare the same parameter (re-declaration returns the existing one). */

@@ -1,23 +1,36 @@
 // registry.ts: every trainer by name. Creating a trainer that exists attaches to it when the
 // spec is identical (every worker creates the same trainer) and is ALREADY_EXISTS otherwise.
+// New trainers are held to --max-workers-per-trainer; a trainer read back from the data dir is
+// not (it was acknowledged before, perhaps under a higher limit, and must still start).
 import type { Logger } from 'pino';
 import { NO_JOURNAL } from '../durability/journal';
 import type { Journal } from '../durability/journal';
 import { exists, invalid, notFound } from '../errors';
+import { DEFAULT_MAX_WORKERS_PER_TRAINER, MAX_TIMER_MS, overLimit } from '../limits';
 import type { ParameterStore } from '../store/parameter-store';
 import { stableStringify } from '../store/spec';
 import { Trainer } from './trainer';
 import type { TrainerSpec } from './trainer';
+
+export interface TrainerLimits {
+  /** Largest num_workers of a new trainer (default DEFAULT_MAX_WORKERS_PER_TRAINER). */
+  maxWorkersPerTrainer?: number;
+}
 
 export class TrainerRegistry {
   private readonly trainers = new Map<string, Trainer>();
   /** Journal for creations and for every trainer's changes (durability). */
   private journalValue: Journal = NO_JOURNAL;
 
+  readonly maxWorkersPerTrainer: number;
+
   constructor(
     private readonly store: ParameterStore,
     private readonly log: Logger,
-  ) {}
+    limits: TrainerLimits = {},
+  ) {
+    this.maxWorkersPerTrainer = limits.maxWorkersPerTrainer ?? DEFAULT_MAX_WORKERS_PER_TRAINER;
+  }
 
   get journal(): Journal {
     return this.journalValue;
@@ -28,25 +41,34 @@ export class TrainerRegistry {
     for (const t of this.trainers.values()) t.journal = j;
   }
 
-  /** Creates the trainer or attaches the worker to the identical existing one; recorded durably. */
-  async create(spec: TrainerSpec, workerId: number): Promise<Trainer> {
-    const t = this.createOrAttach(spec, workerId);
+  /**
+   * Creates the trainer or attaches the worker to the identical existing one; recorded durably.
+   * `recovered`: replayed from the log, so the limits of new trainers do not apply.
+   */
+  async create(spec: TrainerSpec, workerId: number, recovered = false): Promise<Trainer> {
+    const t = this.createOrAttach(spec, workerId, recovered);
     const { optimizer, ...rest } = spec;
     await this.journalValue.append({ op: 'trainer.create', spec: { ...rest, optimizer: { name: optimizer.name, params: optimizer.params } }, workerId });
     return t;
   }
 
-  private createOrAttach(spec: TrainerSpec, workerId: number): Trainer {
+  private createOrAttach(spec: TrainerSpec, workerId: number, recovered: boolean): Trainer {
     const who = `trainer '${spec.name}'`;
     if (!/^[A-Za-z0-9_.:\-/]{1,256}$/.test(spec.name)) throw invalid(`trainer name must be 1-256 characters of letters, digits, '_', '.', ':', '-', '/'; got ${JSON.stringify(spec.name)}`);
     if (spec.params.length === 0) throw invalid(`${who}: needs at least one parameter`);
     if (new Set(spec.params).size !== spec.params.length) throw invalid(`${who}: a parameter is listed twice in [${spec.params.join(', ')}]`);
     for (const p of spec.params) if (!this.store.has(p)) throw notFound(`${who}: parameter '${p}' does not exist`);
     if (!Number.isInteger(spec.numWorkers) || spec.numWorkers < 1) throw invalid(`${who}: num_workers must be >= 1, got ${spec.numWorkers}`);
+    if (!recovered && spec.numWorkers > this.maxWorkersPerTrainer && !this.trainers.has(spec.name)) {
+      throw overLimit(`${who}: num_workers`, spec.numWorkers, this.maxWorkersPerTrainer, '--max-workers-per-trainer');
+    }
     if (spec.timeoutPolicy === 'quorum' && (spec.quorum < 1 || spec.quorum > spec.numWorkers)) {
       throw invalid(`${who}: quorum must be between 1 and num_workers (${spec.numWorkers}), got ${spec.quorum}`);
     }
     if (!Number.isInteger(spec.stepTimeoutMs) || spec.stepTimeoutMs < 1) throw invalid(`${who}: step_timeout_ms must be >= 1, got ${spec.stepTimeoutMs}`);
+    // A timer cannot wait longer (setTimeout would fire after 1 ms); a trainer recovered from an
+    // older data dir with a longer one waits the longest a timer can (Trainer.deadlineMs).
+    if (!recovered && spec.stepTimeoutMs > MAX_TIMER_MS) throw invalid(`${who}: step_timeout_ms must be at most ${MAX_TIMER_MS} (about 24.8 days, the longest timer), got ${spec.stepTimeoutMs}`);
     const existing = this.trainers.get(spec.name);
     if (existing) {
       const a = stableStringify({ ...existing.spec, optimizer: existing.spec.optimizer.params });

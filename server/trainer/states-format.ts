@@ -1,7 +1,9 @@
 // states-format.ts: the opaque snapshot of a trainer's optimizer states (save_states /
 // load_states): magic "GPSSTAT1", a u32 JSON header length, the JSON header (trainer, optimizer,
 // step, learning rate, and per parameter its layout, update count and tensor byte ranges), then
-// the raw tensor bytes. Readers check every range before using it.
+// the raw tensor bytes. Readers check every range before using it. The header is in the state
+// encoding (durability/state-json.ts), as everything else the server writes about its state.
+import { parseState, stringifyState } from '../durability/state-json';
 import { invalid } from '../errors';
 
 const MAGIC = Buffer.from('GPSSTAT1', 'ascii');
@@ -49,7 +51,7 @@ export function writeStates(s: SavedStates): Buffer {
       }),
     ),
   }));
-  const header = Buffer.from(JSON.stringify({ trainer: s.trainer, optimizer: s.optimizer, step: s.step, learningRate: s.learningRate, params }), 'utf8');
+  const header = Buffer.from(stringifyState({ trainer: s.trainer, optimizer: s.optimizer, step: s.step, learningRate: s.learningRate, params }), 'utf8');
   const out = Buffer.allocUnsafe(MAGIC.length + 4 + header.length + offset);
   MAGIC.copy(out, 0);
   out.writeUInt32LE(header.length, MAGIC.length);
@@ -73,14 +75,24 @@ export function readStates(who: string, bytes: Uint8Array): SavedStates {
   if (dataStart > buf.length) bad(`header length ${headerLength} runs past the end (${buf.length} bytes)`);
   let header: { trainer: string; optimizer: string; step: number; learningRate: number; params: HeaderParam[] };
   try {
-    header = JSON.parse(buf.subarray(MAGIC.length + 4, dataStart).toString('utf8'));
+    header = parseState(buf.subarray(MAGIC.length + 4, dataStart).toString('utf8')) as typeof header;
   } catch {
     return bad('the header is not valid JSON');
   }
   if (typeof header !== 'object' || header === null || !Array.isArray(header.params) || !Number.isSafeInteger(header.step) || typeof header.optimizer !== 'string' || typeof header.learningRate !== 'number') bad('the header lacks step, optimizer, learningRate or params');
+  if (header.step < 0) bad(`the step must be >= 0, got ${header.step}`);
+  if (!Number.isFinite(header.learningRate) || header.learningRate < 0) bad(`the learning rate must be a finite number >= 0, got ${header.learningRate}`);
   const dataLength = buf.length - dataStart;
+  // writeStates lays the tensors out back to back in header order: anything else (a gap, an
+  // overlap, bytes after the last tensor) is not a snapshot it wrote.
+  let next = 0;
+  const names = new Set<string>();
   const params = header.params.map((p): SavedParamStates => {
-    if (typeof p?.name !== 'string' || typeof p.layout !== 'string' || !Number.isSafeInteger(p.count) || !Array.isArray(p.ranges)) bad('a parameter entry is malformed');
+    if (typeof p?.name !== 'string' || typeof p.layout !== 'string' || !Number.isSafeInteger(p.count) || p.count < 0 || !Array.isArray(p.ranges)) bad('a parameter entry is malformed');
+    if (names.has(p.name)) bad(`parameter '${p.name}' is listed twice`);
+    names.add(p.name);
+    // Every parameter lives on at least one context: an empty context list is never saved.
+    if (p.ranges.length === 0) bad(`parameter '${p.name}' has an empty list of contexts`);
     return {
       name: p.name,
       layout: p.layout,
@@ -90,10 +102,36 @@ export function readStates(who: string, bytes: Uint8Array): SavedStates {
       tensors: p.ranges.map((list) =>
         (Array.isArray(list) ? list : bad('ranges must be lists')).map(([start, length]) => {
           if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || start < 0 || length < 0 || start + length > dataLength) bad(`a byte range [${start}, +${length}) of '${p.name}' is outside the data`);
+          if (start !== next) bad(`a byte range of '${p.name}' starts at ${start}, expected ${next} (right after the previous one)`);
+          next = start + length;
           return buf.subarray(dataStart + start, dataStart + start + length);
         }),
       ),
     };
   });
+  if (next !== dataLength) bad(`${dataLength - next} bytes follow the last state tensor`);
   return { trainer: header.trainer, optimizer: header.optimizer, step: header.step, learningRate: header.learningRate, params };
+}
+
+/** What one parameter's states can hold: `contexts` lists of `perContext` tensors of `tensorBytes`. */
+export interface StatesShape {
+  name: string;
+  layout: string;
+  contexts: number;
+  perContext: number;
+  tensorBytes: number;
+}
+
+/**
+ * The largest snapshot writeStates makes for these parameters: every tensor's bytes plus a
+ * generous bound on the header (each number at most 24 characters of JSON, names and layouts
+ * twice over for escapes). A LoadStates body over it cannot be a snapshot of this trainer.
+ */
+export function maxStatesBytes(params: readonly StatesShape[]): number {
+  let total = MAGIC.length + 4 + 4096;
+  for (const p of params) {
+    const tensors = p.contexts * p.perContext;
+    total += tensors * p.tensorBytes + 512 + 2 * (p.name.length + p.layout.length) + 64 * tensors + 8 * p.contexts;
+  }
+  return total;
 }

@@ -53,7 +53,7 @@ export async function snapshotTrainer(t: Trainer): Promise<{ meta: TrainerSnapsh
     }
   }
   const settled: TrainerSnapshot['settled'] = [];
-  for (const [slot, table] of t.settled) for (const [seq, value] of table) settled.push([slot, seq, plain(value)]);
+  for (const [slot, table] of t.keyed.settled) for (const [seq, value] of table) settled.push([slot, seq, plain(value)]);
   // An open step marked `applying` has not been applied yet: the apply runs under the shared
   // gate, which the caller holds exclusively. It stays open in the snapshot; its 'trainer.apply'
   // record (after this checkpoint's lsn) or resume() applies it after a restart.
@@ -111,22 +111,15 @@ export async function restoreTrainer(meta: TrainerSnapshot, names: readonly stri
     t.pending.set(p.worker, mine);
   }
   for (const [slot, seq, value] of meta.settled) {
-    const v = revive(value);
-    let table = t.results.get(slot);
-    if (!table) t.results.set(slot, (table = new Map()));
-    table.set(seq, Promise.resolve(v));
-    let done = t.settled.get(slot);
-    if (!done) t.settled.set(slot, (done = new Map()));
-    done.set(seq, v);
+    const [workerId, incarnation] = slot.split(':').map(Number) as [number, number];
+    t.keyed.restore({ workerId, incarnation, sequence: seq }, revive(value));
   }
   if (meta.open) {
     const open: OpenStep = { index: meta.open.index, stepped: new Map(meta.open.stepped), keys: new Map(meta.open.keys), waiters: [], timer: null, applying: false };
     // A worker that was waiting at the barrier retries its step with the same key: it finds
     // this promise, which settles when the step is applied or fails.
     for (const [, key] of open.keys) {
-      const slot = `${key.workerId}:${key.incarnation}`;
-      let table = t.results.get(slot);
-      if (!table) t.results.set(slot, (table = new Map()));
+      const table = t.keyed.table(key);
       const waiting = new Promise<StepResult>((resolve, reject) => open.waiters.push({ resolve, reject } as Waiter));
       waiting.catch(() => table.delete(key.sequence));
       table.set(key.sequence, waiting);

@@ -3,23 +3,29 @@
 // sum of their gradients and rescale_grad / (sum of their batch sizes); async mode applies each
 // worker's step at once. Every push and step is keyed (worker, incarnation, sequence), so a
 // retried call returns the first call's result instead of being applied again.
+//
+// Nothing here is proportional to num_workers (which may be up to 2^32 - 1 in a trainer recovered
+// from an older data dir): who is missing at the barrier is counted from the workers that
+// stepped or left, and listed only up to MAX_LISTED_WORKERS.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import * as nk from '../../native/index';
 import type { DeviceTensor } from '../../native/index';
-import { invalid, precondition, ServerError } from '../errors';
+import { exhausted, invalid, precondition, ServerError } from '../errors';
 import type { Journal } from '../durability/journal';
 import { NO_JOURNAL } from '../durability/journal';
 import { failpoint } from '../durability/failpoints';
+import { MAX_LISTED_WORKERS, MAX_TIMER_MS } from '../limits';
 import { Mutex } from '../store/mutex';
 import type { HostTensor, ParameterEntry, ParameterStore } from '../store/parameter-store';
 import { deviceKey } from '../store/spec';
 import { combine, disposeGrad } from './gradients';
+import { KeyedResults, slotOf } from './keyed-results';
 import { nativeUpdate, updateParameter } from './update';
 import type { PendingGrad } from './gradients';
 import { learningRateAt } from '../../common/optimizer/optimizer-spec';
 import type { OptimizerConfig } from '../../common/optimizer/optimizer-spec';
-import { readStates, writeStates } from './states-format';
+import { maxStatesBytes, readStates, writeStates } from './states-format';
 import type { SavedParamStates } from './states-format';
 
 export interface TrainerSpec {
@@ -53,7 +59,9 @@ export interface TrainerState {
   baseLearningRate: number;
   workersSeen: number[];
   workersLeft: number[];
+  /** The first MAX_LISTED_WORKERS of them, lowest ids first (waitingCount says how many in all). */
   waitingFor: number[];
+  waitingCount: number;
 }
 
 /** Optimizer state of one parameter: one tensor list per context, and its update count. */
@@ -77,10 +85,11 @@ export interface OpenStep {
   applying: boolean;
 }
 
-/** How many keyed results a worker incarnation keeps for retries. */
-const KEEP_RESULTS = 1024;
-/** How many incarnations of one worker keep their results. */
-const KEEP_INCARNATIONS = 4;
+
+/** The lowest MAX_LISTED_WORKERS ids of a set, ascending: a bounded list for replies. */
+function lowest(ids: Set<number>): number[] {
+  return [...ids].sort((a, b) => a - b).slice(0, MAX_LISTED_WORKERS);
+}
 
 /** Runs fn holding every entry's lock (in the given order). */
 async function withLocks<T>(entries: ParameterEntry[], fn: () => Promise<T>): Promise<T> {
@@ -102,14 +111,12 @@ export class Trainer {
   readonly pending = new Map<number, Map<string, PendingGrad>>();
   /** @internal */
   readonly states = new Map<string, ParamStates>();
-  /** @internal */
-  readonly results = new Map<string, Map<number, Promise<unknown>>>();
+  /** @internal Results of keyed calls, for retries. */
+  readonly keyed = new KeyedResults();
   /** @internal */
   open: OpenStep | null = null;
   /** Serializes applies, async steps and state snapshots. */
   private readonly applyLock = new Mutex();
-  /** Settled results by key, kept to be written into checkpoints. */
-  readonly settled = new Map<string, Map<number, unknown>>();
   /** Where acknowledged changes are recorded; muted while replaying. */
   journal: Journal = NO_JOURNAL;
   /** True while the journal is replayed: sync steps wait for explicit apply/abort records. */
@@ -129,53 +136,22 @@ export class Trainer {
 
   // --- Keys and workers ----------------------------------------------------------------------
 
-  private checkWorker(workerId: number): void {
+  /** Throws unless `workerId` may call now; changes nothing. */
+  private validWorker(workerId: number): void {
     if (!Number.isInteger(workerId) || workerId < 0 || workerId >= this.spec.numWorkers) {
       throw invalid(`${this.who}: worker id ${workerId} is out of range [0, ${this.spec.numWorkers})`);
     }
     if (this.left.has(workerId)) throw precondition(`${this.who}: worker ${workerId} has left the trainer`);
+  }
+
+  private checkWorker(workerId: number): void {
+    this.validWorker(workerId);
     this.seen.add(workerId);
   }
 
-  /** Runs fn once per key; a retry with the same key gets the first call's promise. Failed
-   *  calls are forgotten, so they can be retried with the same key. */
+  /** Runs fn once per key (keyed-results.ts); a call from a worker id that may not call leaves no slot. */
   private once<T>(key: CallKey, fn: () => Promise<T>): Promise<T> {
-    const slot = `${key.workerId}:${key.incarnation}`;
-    let table = this.results.get(slot);
-    if (!table) {
-      table = new Map();
-      this.results.set(slot, table);
-      this.forgetOldIncarnations(key.workerId);
-    }
-    const hit = table.get(key.sequence);
-    if (hit) return hit as Promise<T>;
-    const p = fn();
-    table.set(key.sequence, p);
-    p.then(
-      (value) => {
-        let done = this.settled.get(slot);
-        if (!done) this.settled.set(slot, (done = new Map()));
-        done.set(key.sequence, value);
-        if (done.size > KEEP_RESULTS) done.delete(done.keys().next().value as number);
-      },
-      () => table.delete(key.sequence),
-    );
-    if (table.size > KEEP_RESULTS) {
-      for (const seq of table.keys()) {
-        if (seq < key.sequence - KEEP_RESULTS) table.delete(seq);
-      }
-    }
-    return p;
-  }
-
-  /** Keeps the results of a worker's latest incarnations only (restarted workers never resend
-   *  an old incarnation's calls for long). Map order is insertion order. */
-  private forgetOldIncarnations(workerId: number): void {
-    const mine = [...this.results.keys()].filter((k) => k.startsWith(`${workerId}:`));
-    for (const k of mine.slice(0, Math.max(0, mine.length - KEEP_INCARNATIONS))) {
-      this.results.delete(k);
-      this.settled.delete(k);
-    }
+    return this.keyed.run(key, () => this.validWorker(key.workerId), fn);
   }
 
   register(workerId: number): void {
@@ -305,7 +281,7 @@ export class Trainer {
   private openStep(): OpenStep {
     this.open ??= { index: this.stepCount, stepped: new Map(), keys: new Map(), waiters: [], timer: null, applying: false };
     const open = this.open;
-    if (!this.replaying) open.timer ??= setTimeout(() => this.onTimeout(open), this.spec.stepTimeoutMs);
+    if (!this.replaying) open.timer ??= setTimeout(() => this.onTimeout(open), Math.min(this.spec.stepTimeoutMs, MAX_TIMER_MS));
     return open;
   }
 
@@ -314,32 +290,45 @@ export class Trainer {
     this.replaying = false;
     if (this.open) {
       const open = this.open;
-      open.timer ??= setTimeout(() => this.onTimeout(open), this.spec.stepTimeoutMs);
+      open.timer ??= setTimeout(() => this.onTimeout(open), Math.min(this.spec.stepTimeoutMs, MAX_TIMER_MS));
       this.maybeApply();
     }
   }
 
-  private active(): number[] {
-    return Array.from({ length: this.spec.numWorkers }, (_, i) => i).filter((w) => !this.left.has(w));
+  /** How many workers that have not left the open step is still waiting for. */
+  private missingCount(open: OpenStep): number {
+    let steppedActive = 0;
+    for (const w of open.stepped.keys()) if (!this.left.has(w)) steppedActive++;
+    return this.spec.numWorkers - this.left.size - steppedActive;
+  }
+
+  /** The lowest `limit` ids of those workers: skips only ids that stepped or left, so it costs O(limit + stepped + left). */
+  private missingWorkers(open: OpenStep, limit = MAX_LISTED_WORKERS): number[] {
+    const out: number[] = [];
+    for (let w = 0; w < this.spec.numWorkers && out.length < limit; w++) {
+      if (!open.stepped.has(w) && !this.left.has(w)) out.push(w);
+    }
+    return out;
   }
 
   private maybeApply(): void {
     const open = this.open;
     if (open === null || open.applying) return;
-    const missing = this.active().filter((w) => !open.stepped.has(w));
-    if (missing.length === 0 && open.stepped.size > 0) void this.applyOpen(open);
+    if (this.missingCount(open) === 0 && open.stepped.size > 0) void this.applyOpen(open);
   }
 
   private onTimeout(open: OpenStep): void {
     if (this.open !== open || open.applying) return;
-    const missing = this.active().filter((w) => !open.stepped.has(w));
+    const missingCount = this.missingCount(open);
+    const missing = this.missingWorkers(open, 16);
     if (this.spec.timeoutPolicy === 'quorum' && open.stepped.size >= this.spec.quorum) {
-      this.log.warn({ trainer: this.spec.name, step: open.index, missing }, 'step deadline passed; applying with the quorum');
+      this.log.warn({ trainer: this.spec.name, step: open.index, missing, missingCount }, 'step deadline passed; applying with the quorum');
       void this.applyOpen(open);
       return;
     }
-    const msg = `${this.who}: step ${open.index} timed out after ${this.spec.stepTimeoutMs} ms waiting for worker${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; the step was not applied`;
-    this.log.warn({ trainer: this.spec.name, step: open.index, missing }, 'step timed out');
+    const more = missingCount > missing.length ? ` and ${missingCount - missing.length} more` : '';
+    const msg = `${this.who}: step ${open.index} timed out after ${this.spec.stepTimeoutMs} ms waiting for worker${missingCount > 1 ? 's' : ''} ${missing.join(', ')}${more}; the step was not applied`;
+    this.log.warn({ trainer: this.spec.name, step: open.index, missing, missingCount }, 'step timed out');
     void this.abortOpen(open, msg);
   }
 
@@ -503,13 +492,15 @@ export class Trainer {
 
   state(): TrainerState {
     const open = this.open;
+    const waiting = open === null || open.applying;
     return {
       step: this.stepCount,
       learningRate: this.spec.optimizer.scheduler ? learningRateAt(this.spec.optimizer, this.stepCount + 1) : this.learningRate,
       baseLearningRate: this.learningRate,
-      workersSeen: [...this.seen].sort((a, b) => a - b),
-      workersLeft: [...this.left].sort((a, b) => a - b),
-      waitingFor: open === null || open.applying ? [] : this.active().filter((w) => !open.stepped.has(w)),
+      workersSeen: lowest(this.seen),
+      workersLeft: lowest(this.left),
+      waitingFor: waiting ? [] : this.missingWorkers(open),
+      waitingCount: waiting ? 0 : this.missingCount(open),
     };
   }
 
@@ -528,9 +519,30 @@ export class Trainer {
     });
   }
 
+  /**
+   * Refuses a snapshot of `byteLength` bytes that this trainer's states could never fill (its
+   * initialized parameters' states on their contexts: INVALID_ARGUMENT) or that the log cannot
+   * record (RESOURCE_EXHAUSTED), so LoadStates checks it before buffering a byte.
+   */
+  checkStatesSize(byteLength: number): void {
+    const { kind, settings } = nativeUpdate(this.spec.optimizer, { lr: 0, lrMult: 1, wdMult: 1, rescale: 1, t: 1 });
+    const perContext = nk.optimizerStateCount(kind, settings);
+    const shapes = this.spec.params.filter((p) => this.store.has(p) && this.store.entry(p).data !== null).map((name) => {
+      const e = this.store.entry(name);
+      return { name, layout: `${e.ctx!.map(deviceKey).join(',')}|${e.spec.dtype}|${(e.spec.shape as number[]).join(',')}`, contexts: e.data!.length, perContext, tensorBytes: e.data![0]!.byteLength };
+    });
+    const most = maxStatesBytes(shapes);
+    if (byteLength > most) throw invalid(`${this.who}: a states snapshot of ${byteLength} bytes is larger than its optimizer states can be (at most ${most} bytes for its initialized parameters)`);
+    const logMax = this.journal.maxPayloadBytes;
+    if (byteLength > logMax) {
+      throw exhausted(`${this.who}: a states snapshot of ${byteLength} bytes is over the limit of ${logMax} bytes that one write-ahead log record holds (--durability checkpoint has no such limit)`);
+    }
+  }
+
   /** Restores a saveStates() snapshot: every state tensor, update counts, step and learning rate. */
   loadStates(bytes: Uint8Array): Promise<void> {
     return this.store.gate.shared(() => this.applyLock.run(async () => {
+      this.checkStatesSize(bytes.byteLength);
       const saved = readStates(this.who, bytes);
       if (saved.optimizer !== this.spec.optimizer.name) throw invalid(`${this.who}: states were saved for optimizer ${saved.optimizer}, this trainer uses ${this.spec.optimizer.name}`);
       // Validate everything before changing anything.
@@ -576,7 +588,7 @@ export class Trainer {
     open.timer = null;
     const waiters = open.waiters.splice(0);
     for (const [, key] of open.keys) {
-      const table = this.results.get(`${key.workerId}:${key.incarnation}`);
+      const table = this.keyed.results.get(slotOf(key));
       table?.set(key.sequence, new Promise<StepResult>((resolve, reject) => open.waiters.push({ resolve, reject })));
     }
     for (const w of waiters) w.reject(new ServerError(grpc.status.UNAVAILABLE, `${this.who}: the server is shutting down; retry the step`));

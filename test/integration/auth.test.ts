@@ -259,3 +259,21 @@ describe('around authentication', () => {
     await expect(startServer({ port: 0, logLevel: 'silent', auth: { tokens: ['has space'] } })).rejects.toThrow(/auth.tokens: token 1 is not valid/);
   });
 });
+
+describe('a non-loopback address', () => {
+  it('is refused without a token unless --insecure; a token (or --insecure) lets the server start there', async () => {
+    await expect(startServer({ host: '0.0.0.0', port: 0, logLevel: 'silent' })).rejects.toThrow(
+      /--host 0.0.0.0 is not a loopback address and no caller would be authenticated: .* or pass --insecure/,
+    );
+    for (const options of [{ insecure: true }, { auth: { tokens: ['t0k3n'] } }]) {
+      const s = await startServer({ host: '0.0.0.0', port: 0, logLevel: 'silent', ...options });
+      const ps = await connect(`127.0.0.1:${s.port}`, { connectTimeoutMs: 5000, token: 'auth' in options ? 't0k3n' : undefined });
+      await ps.list();
+      await ps.close();
+      await s.close(1000);
+    }
+    // Loopback needs nothing.
+    const local = await startServer({ host: '127.0.0.1', port: 0, logLevel: 'silent' });
+    await local.close(1000);
+  });
+});

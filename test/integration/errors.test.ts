@@ -15,6 +15,7 @@ import type { TensorUpload } from '../../protos/generated/gluonps/v1/TensorUploa
 import { loadProtos } from '../../protos/load';
 import type { Harness } from './helpers';
 import { f32, numbers, rejectsWith, startHarness } from './helpers';
+import { RawTrainerService, trainerRequest } from './trainer-helpers';
 
 let h: Harness;
 let ps: ParameterServerClient;
@@ -134,6 +135,20 @@ describe('INVALID_ARGUMENT', () => {
     // A correct raw upload works.
     const ok = await rawSetData('ia_bytes', header, new Uint8Array(new Float32Array([1, 2, 3, 4, 5, 6]).buffer));
     expect(ok.version).toBe(2);
+  });
+
+  it('a NaN initializer value is refused by a message that says NaN (JSON would write null)', async () => {
+    await rejectsWith(ps.parameter('nan_init', { shape: [2], init: init.constant(NaN) }), Status.INVALID_ARGUMENT, /constant initializer needs .*, got NaN$/);
+    await rejectsWith(ps.parameter('nan_init2', { shape: [2], init: init.constant([1, NaN]) }), Status.INVALID_ARGUMENT, /got \[1,NaN\]$/);
+    await rejectsWith(ps.get('nan_init'), Status.NOT_FOUND, /does not exist/);
+    // An optimizer setting of NaN (raw gRPC: the client refuses it).
+    const raw = new RawTrainerService(h.server.address);
+    try {
+      await (await ps.parameter('nan_w', { shape: [2], init: init.zero() })).initialize();
+      await rejectsWith(raw.create(trainerRequest('nan_t', ['nan_w'], { kind: 'OPTIMIZER_KIND_SGD', learningRate: NaN })), Status.INVALID_ARGUMENT, /optimizer setting learningRate must be a finite number, got NaN$/);
+    } finally {
+      raw.close();
+    }
   });
 
   it('row ids out of range', async () => {

@@ -7,7 +7,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CLI_FLAGS } from '../../server/config';
+import { exposureRefusal } from '../../server/auth';
+import { CLI_FLAGS, parseCommandLine } from '../../server/config';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const read = (f: string): string => readFileSync(path.join(ROOT, f), 'utf8');
@@ -318,13 +319,27 @@ describe('docker-compose.yml', () => {
       const s = obj(compose(env).services, 'services');
       const srv = obj(s.server, 'server');
       const wrk = obj(s.worker, 'worker');
-      expect(srv.ports).toEqual([`${port}:${port}`]);
+      expect(srv.ports).toEqual([`127.0.0.1:${port}:${port}`]);
       const sargs = strings(srv.command, 'server.command');
       expect(sargs[sargs.indexOf('--port') + 1]).toBe(port);
       const wargs = strings(wrk.command, 'worker.command');
       expect(wargs[wargs.indexOf('--server') + 1]).toBe(`server:${port}`);
       expect(strings(obj(srv.healthcheck, 'healthcheck').test, 'healthcheck.test').at(-1)).toBe(port);
     }
+  });
+
+  it('publishes on 127.0.0.1 unless GLUONPS_PUBLISH_ADDR says otherwise, and the server starts unauthenticated only with GLUONPS_INSECURE (1 by default)', () => {
+    const server = (env: Record<string, string>) => obj(obj(compose(env).services, 'services').server, 'server');
+    expect(server({}).ports).toEqual(['127.0.0.1:50051:50051']);
+    expect(server({ GLUONPS_PUBLISH_ADDR: '0.0.0.0' }).ports).toEqual(['0.0.0.0:50051:50051']);
+    // What the server makes of its command and environment: would it start?
+    const starts = (env: Record<string, string>): boolean => {
+      const srv = server(env);
+      const { options } = parseCommandLine(npmScript(strings(srv.command, 'server.command'))!.args, obj(srv.environment, 'server.environment') as Record<string, string>);
+      return exposureRefusal(options.host!, options.auth !== undefined, 'off') === null || options.insecure === true;
+    };
+    expect(starts({})).toBe(true);
+    expect(starts({ GLUONPS_INSECURE: '0', GLUONPS_PUBLISH_ADDR: '0.0.0.0' })).toBe(false);
   });
 
   it('mounts a named data volume at /data, its name from GLUONPS_DATA_VOLUME (default gluonps-data)', () => {

@@ -127,3 +127,13 @@ describe('tokens and TLS files', () => {
     expect(() => parseCommandLine(['--tls-cert', cert, '--tls-key', path.join(dir, 'missing.pem')], {})).toThrow(/--tls-key: cannot read .*missing\.pem/);
   });
 });
+
+describe('--insecure', () => {
+  it('is off by default, set by the flag or GLUONPS_INSECURE, and a bad value is refused', () => {
+    expect(parseCommandLine([], {}).options.insecure).toBeUndefined();
+    expect(parseCommandLine(['--insecure'], {}).options.insecure).toBe(true);
+    expect(parseCommandLine([], { GLUONPS_INSECURE: 'true' }).options.insecure).toBe(true);
+    expect(parseCommandLine([], { GLUONPS_INSECURE: '0' }).options.insecure).toBeUndefined();
+    expect(() => parseCommandLine([], { GLUONPS_INSECURE: 'maybe' })).toThrow(/GLUONPS_INSECURE: expected 1, true, yes, 0, false or no/);
+  });
+});

@@ -15,6 +15,8 @@ import {
   crc32File,
   inspectCheckpoints,
   listCheckpoints,
+  ManifestTooLargeError,
+  MAX_MANIFEST_BYTES,
   pruneCheckpoints,
   readManifest,
   removeLeftovers,
@@ -212,6 +214,32 @@ describe('listCheckpoints, removeLeftovers, pruneCheckpoints', () => {
     const r = await inspectCheckpoints(root);
     expect(r.valid.map((c) => c.id)).toEqual([20n, 10n]);
     expect(r.invalid[0]!.reason).toMatch(/says id 6/);
+  });
+
+  it("a change inside the meta that leaves valid JSON fails the meta's crc32; a manifest without one (older) still reads", async () => {
+    const root = freshRoot();
+    await writeCheckpoint(root, 1n, [seqFile('a.bin', bytes(10, 1))], { lsn: '1042', values: [1.5, -Infinity] });
+    await writeCheckpoint(root, 2n, [seqFile('a.bin', bytes(10, 2))], { lsn: '1043' });
+    const file = (id: bigint) => path.join(root, checkpointDirName(id), 'manifest.json');
+    expect((await readManifest(path.dirname(file(1n)))).meta).toEqual({ lsn: '1042', values: [1.5, -Infinity] });
+    writeFileSync(file(1n), readFileSync(file(1n), 'utf8').replace('"1042"', '"1043"'));
+    const m2 = JSON.parse(readFileSync(file(2n), 'utf8')) as Record<string, unknown>;
+    delete m2.metaCrc32;
+    writeFileSync(file(2n), JSON.stringify(m2));
+    const r = await inspectCheckpoints(root);
+    expect(r.valid.map((c) => c.id)).toEqual([2n]);
+    expect(r.invalid[0]!.reason).toMatch(/meta has crc32 [0-9a-f]+, the manifest says/);
+  });
+
+  it('a manifest over the limit the reader accepts is never written: refused before any file, nothing left behind', async () => {
+    const root = freshRoot();
+    let wrote = false;
+    const big = { values: Array.from({ length: MAX_MANIFEST_BYTES / 16 }, (_, i) => i + 0.123456789) };
+    const err = await writeCheckpoint(root, 1n, [{ name: 'a.bin', write: async () => { wrote = true; } }], big).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ManifestTooLargeError);
+    expect((err as Error).message).toMatch(new RegExp(`over the limit of ${MAX_MANIFEST_BYTES} bytes a manifest may have`));
+    expect(wrote).toBe(false);
+    expect(existsSync(root) ? readdirSync(root) : []).toEqual([]);
   });
 
   it('prune keeps the newest K valid checkpoints; a crash mid-prune leaves only a tmp-del leftover', async () => {

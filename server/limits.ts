@@ -1,0 +1,28 @@
+// limits.ts: the defaults of the server's limits on what callers may make it hold, and the one
+// way a refusal over a limit is worded. Every limit here has a flag (server/config.ts) and is
+// listed in docs/configuration.md ("Limits") and docs/errors.md. Kept free of native imports so
+// configuration code can read it without loading the addon.
+import { exhausted, type ServerError } from './errors';
+
+/** Workers one trainer may be created for (sync barriers, idempotency slots, describe replies). */
+export const DEFAULT_MAX_WORKERS_PER_TRAINER = 4096;
+
+/** setTimeout's largest delay: a longer one fires after 1 ms (Node clamps it and warns). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Bytes of a caller's reason string (Checkpoint's `reason`), which goes to the log. */
+export const DEFAULT_MAX_REASON_BYTES = 1024;
+
+/** The least time between the starts of two on-demand checkpoints (each takes the state gate exclusively). */
+export const DEFAULT_CHECKPOINT_MIN_INTERVAL_MS = 1000;
+
+/** Worker ids a reply or a log line lists at most; the rest are counted, not listed. */
+export const MAX_LISTED_WORKERS = 1024;
+
+/**
+ * RESOURCE_EXHAUSTED naming the limit, its value and the flag that raises it:
+ * `trainer 't': num_workers 5000 is over the limit of 4096 (--max-workers-per-trainer raises it)`.
+ */
+export function overLimit(what: string, got: number | bigint | string, limit: number | bigint | string, flag: string): ServerError {
+  return exhausted(`${what} ${got} is over the limit of ${limit} (${flag} raises it)`);
+}
