@@ -60,9 +60,10 @@ export const MALLOC_TUNING_ENV: Readonly<Record<string, string>> = {
  * heuristic rather than the transport. The product server does not get these flags: it runs
  * exactly as `npm start` launches it (bench/transport.ts reads package.json).
  */
-export const BENCH_NODE_FLAGS: readonly string[] = process.env.GLUONPS_BENCH_NODE_FLAGS !== undefined
-  ? process.env.GLUONPS_BENCH_NODE_FLAGS.split(/\s+/).filter((f) => f !== '')
-  : ['--initial-old-space-size=64'];
+export const BENCH_NODE_FLAGS: readonly string[] =
+  process.env.GLUONPS_BENCH_NODE_FLAGS !== undefined
+    ? process.env.GLUONPS_BENCH_NODE_FLAGS.split(/\s+/).filter((f) => f !== '')
+    : ['--initial-old-space-size=64'];
 
 /** The environment of every benchmark child: ours plus MALLOC_TUNING_ENV (unless opted out). */
 export function childEnv(): NodeJS.ProcessEnv {
@@ -90,8 +91,10 @@ export function bundleForNode(entry: string): Promise<string> {
       try {
         esbuild = await import('esbuild');
       } catch {
-        throw new Error('bench: esbuild is not installed (it normally comes with tsx); ' +
-          'install it or run with GLUONPS_BENCH_RUNTIME=tsx');
+        throw new Error(
+          'bench: esbuild is not installed (it normally comes with tsx); ' +
+            'install it or run with GLUONPS_BENCH_RUNTIME=tsx',
+        );
       }
       mkdirSync(BENCH_OUT_DIR, { recursive: true });
       const outfile = path.join(BENCH_OUT_DIR, `${path.basename(absolute).replace(/\.[cm]?tsx?$/, '')}.mjs`);
@@ -218,16 +221,32 @@ export async function startCliServer(options: CliServerOptions = {}): Promise<Cl
   const start = npmStartCommand();
   let bundle = options.bundle;
   if (bundle === undefined) {
-    execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'bundle.mjs'), 'server/cli.ts', 'gluonps-server'], { stdio: 'inherit' });
+    execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'bundle.mjs'), 'server/cli.ts', 'gluonps-server'], {
+      stdio: 'inherit',
+    });
     bundle = start.script;
   }
   const env = { ...start.env };
   if (process.env.GLUONPS_BENCH_MALLOC === 'default') for (const k of Object.keys(MALLOC_TUNING_ENV)) delete env[k];
   const label = options.label ?? 'server';
-  const child = spawn(process.execPath, [...start.nodeFlags, ...(options.extraNodeFlags ?? []), bundle, ...start.args, '--host', '127.0.0.1', '--port', '0', ...(options.args ?? [])], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...start.nodeFlags,
+      ...(options.extraNodeFlags ?? []),
+      bundle,
+      ...start.args,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      ...(options.args ?? []),
+    ],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   liveServers.add(child);
   child.once('exit', () => liveServers.delete(child));
   const stop = async (): Promise<void> => {
@@ -294,7 +313,10 @@ export function childScope(name: string, deadlineS: number): ChildScope {
   let stopping: Promise<void> | null = null;
   const stopAll = (): Promise<void> => {
     stopping ??= (async () => {
-      for (const stop of stops.reverse()) await Promise.resolve().then(stop).catch(() => undefined);
+      for (const stop of stops.reverse())
+        await Promise.resolve()
+          .then(stop)
+          .catch(() => undefined);
     })();
     return stopping;
   };
@@ -340,7 +362,8 @@ export function childRequests<R>(started: StartedChild<unknown>, name: string): 
     const p = pending.get(msg.id);
     if (p === undefined) return;
     pending.delete(msg.id);
-    if (msg.error !== undefined || msg.result === undefined) p.reject(new Error(`${name}: ${msg.error ?? 'no result'}`));
+    if (msg.error !== undefined || msg.result === undefined)
+      p.reject(new Error(`${name}: ${msg.error ?? 'no result'}`));
     else p.resolve(msg.result);
   });
   started.child.on('exit', (code, signal) => {
@@ -380,7 +403,9 @@ export async function serveRequests<S extends { close(): unknown }, C extends { 
   const quit = (): void => {
     if (quitting) return;
     quitting = true;
-    Promise.resolve(session?.close()).catch(() => undefined).finally(() => process.exit(0));
+    Promise.resolve(session?.close())
+      .catch(() => undefined)
+      .finally(() => process.exit(0));
   };
   process.on('disconnect', quit);
   process.on('message', (msg: unknown) => {
@@ -415,7 +440,8 @@ export function argReader(argv: readonly string[]): {
     const raw = value(flag);
     if (raw === null) return dflt;
     const n = Number(raw);
-    if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) throw new Error(`${flag} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${raw}`);
+    if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n)))
+      throw new Error(`${flag} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${raw}`);
     return n;
   };
   return { value, num };

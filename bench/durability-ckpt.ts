@@ -175,7 +175,14 @@ async function closeServer(s: RunningServer): Promise<void> {
 
 function serverOptions(dataDir: string) {
   // No interval checkpoint during the run (24 h; setInterval caps at 2^31 - 1 ms).
-  return { host: '127.0.0.1', port: 0, logLevel: 'silent' as const, dataDir, durability: 'checkpoint' as const, checkpointEverySeconds: 86_400 };
+  return {
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'silent' as const,
+    dataDir,
+    durability: 'checkpoint' as const,
+    checkpointEverySeconds: 86_400,
+  };
 }
 
 async function oneRun(c: RunCommand): Promise<CkptRunResult> {
@@ -240,7 +247,8 @@ async function oneRun(c: RunCommand): Promise<CkptRunResult> {
       const s = (performance.now() - t0) / 1000;
       const loaded = server.store.entriesInOrder().reduce((n, e) => n + (e.data?.[0]?.byteLength ?? 0), 0);
       await closeServer(server);
-      if (loaded !== bytes) throw new Error(`checkpoint load restored ${loaded} bytes of parameters, expected ${bytes}`);
+      if (loaded !== bytes)
+        throw new Error(`checkpoint load restored ${loaded} bytes of parameters, expected ${bytes}`);
       return s;
     };
     const readRaw = (): Promise<number> => rawRead(rawFile, bufs);
@@ -263,7 +271,19 @@ async function oneRun(c: RunCommand): Promise<CkptRunResult> {
     await warmUp(c.dir);
     const rawReadWarmS = await readRaw();
     const ckptLoadWarmS = await loadCkpt();
-    return { run: c.run, bytes, rawWriteS, ckptWriteS, rawReadS, ckptLoadS, rawReadWarmS, ckptLoadWarmS, cpuS, ckptDirBytes, order };
+    return {
+      run: c.run,
+      bytes,
+      rawWriteS,
+      ckptWriteS,
+      rawReadS,
+      ckptLoadS,
+      rawReadWarmS,
+      ckptLoadWarmS,
+      cpuS,
+      ckptDirBytes,
+      order,
+    };
   } finally {
     rmSync(c.dir, { recursive: true, force: true });
   }

@@ -48,8 +48,10 @@ async function time<T>(label: string, fn: () => Promise<T>): Promise<T> {
   const out = await fn();
   const c = process.cpuUsage(c0);
   const s = (performance.now() - t0) / 1000;
-  console.log(`${label.padEnd(64)} ${s.toFixed(3).padStart(7)} s  ${(BYTES / s / 1e9).toFixed(2).padStart(6)} GB/s  ` +
-    `CPU ${((c.user + c.system) / 1e6).toFixed(2).padStart(5)} s (sys ${(c.system / 1e6).toFixed(2)})`);
+  console.log(
+    `${label.padEnd(64)} ${s.toFixed(3).padStart(7)} s  ${(BYTES / s / 1e9).toFixed(2).padStart(6)} GB/s  ` +
+      `CPU ${((c.user + c.system) / 1e6).toFixed(2).padStart(5)} s (sys ${(c.system / 1e6).toFixed(2)})`,
+  );
   return out;
 }
 
@@ -87,7 +89,9 @@ async function walMain(): Promise<void> {
   const gapMs = Number(value('--wal-gap', '40'));
   const steps = Number(value('--wal-steps', '40'));
   const payloads = [0, 1, 2, 3].map((i) => new Uint8Array(recordBytes).fill(i + 1));
-  console.log(`WAL: ${steps} steps of 4 x ${recordBytes} bytes + 2 small records, ${gapMs} ms of other work between steps`);
+  console.log(
+    `WAL: ${steps} steps of 4 x ${recordBytes} bytes + 2 small records, ${gapMs} ms of other work between steps`,
+  );
   const configs: Array<{ label: string; mode: WalMode; batchMs: number }> = [
     { label: 'wal-batch (batchMs 10, the default)', mode: 'wal-batch', batchMs: 10 },
     { label: 'wal-batch (batchMs 60000: no fsync while stepping)', mode: 'wal-batch', batchMs: 60_000 },
@@ -114,8 +118,10 @@ async function walMain(): Promise<void> {
       await w.close();
       rmSync(dir, { recursive: true, force: true });
       waits.sort((a, b) => a - b);
-      console.log(`${c.label.padEnd(52)} wait per step: median ${waits[waits.length >> 1]!.toFixed(1).padStart(6)} ms, ` +
-        `p90 ${waits[Math.floor(waits.length * 0.9)]!.toFixed(1).padStart(6)} ms; ${(total / steps).toFixed(1)} ms/step; ${stats.fsyncs} fsyncs, ${stats.batches} writes`);
+      console.log(
+        `${c.label.padEnd(52)} wait per step: median ${waits[waits.length >> 1]!.toFixed(1).padStart(6)} ms, ` +
+          `p90 ${waits[Math.floor(waits.length * 0.9)]!.toFixed(1).padStart(6)} ms; ${(total / steps).toFixed(1)} ms/step; ${stats.fsyncs} fsyncs, ${stats.batches} writes`,
+      );
     }
   }
 }
@@ -132,7 +138,14 @@ async function main(): Promise<void> {
   }
   mkdirSync(DIR, { recursive: true });
   const dataDir = path.join(DIR, 'data');
-  const opts = { host: '127.0.0.1', port: 0, logLevel: 'silent' as const, dataDir, durability: 'checkpoint' as const, checkpointEverySeconds: 86_400 };
+  const opts = {
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'silent' as const,
+    dataDir,
+    durability: 'checkpoint' as const,
+    checkpointEverySeconds: 86_400,
+  };
   const each = BYTES / TENSORS / 4;
   let rows = 2 ** Math.floor(Math.log2(Math.sqrt(each)));
   while (each % rows !== 0) rows >>= 1;
@@ -159,7 +172,9 @@ async function main(): Promise<void> {
     });
     gc();
     await time('plain write of the snapshot buffers + fsync', () => writeBufs(path.join(DIR, 'a.bin'), bufs, false));
-    await time('plain write + crc32 overlapped (as HashingHandle) + fsync', () => writeBufs(path.join(DIR, 'b.bin'), bufs, true));
+    await time('plain write + crc32 overlapped (as HashingHandle) + fsync', () =>
+      writeBufs(path.join(DIR, 'b.bin'), bufs, true),
+    );
     rmSync(path.join(DIR, 'b.bin'));
     await time('durability.checkpoint() (snapshot + write + fsyncs)', () => server.durability!.checkpoint('phases'));
     gc();
@@ -181,7 +196,11 @@ async function main(): Promise<void> {
     await time('cold: crc32File (listCheckpoints verify: full)', () => crc32File(tensorsFile));
     await time('warm: crc32File', () => crc32File(tensorsFile));
     cold();
-    const limits = { maxTensorBytes: Number.MAX_SAFE_INTEGER, maxTotalBytes: Number.MAX_SAFE_INTEGER, maxTensors: 10_000_000 };
+    const limits = {
+      maxTensorBytes: Number.MAX_SAFE_INTEGER,
+      maxTotalBytes: Number.MAX_SAFE_INTEGER,
+      maxTensors: 10_000_000,
+    };
     const read = async (): Promise<Buffer[]> => {
       const f = await openSafetensors(tensorsFile, { limits });
       const out = [];

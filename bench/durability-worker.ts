@@ -28,7 +28,10 @@ export interface WindowResult {
   maxMs: number;
 }
 
-export type WorkerReply = { ready: true } | { ready: false; error: string } | { id: number; result?: WindowResult; error?: string };
+export type WorkerReply =
+  | { ready: true }
+  | { ready: false; error: string }
+  | { id: number; result?: WindowResult; error?: string };
 
 interface SetupCommand {
   cmd: 'setup';
@@ -62,7 +65,13 @@ async function openSession(address: string, shapes: number[][], grads: Float32Ar
     await p.initialize({ seed: 1000 + i });
     params.push(p);
   }
-  const tr = await ps.trainer('bench_dur', params, 'sgd', { learningRate: 0.01, momentum: 0.9 }, { mode: 'sync', numWorkers: 1, workerId: 0 });
+  const tr = await ps.trainer(
+    'bench_dur',
+    params,
+    'sgd',
+    { learningRate: 0.01, momentum: 0.9 },
+    { mode: 'sync', numWorkers: 1, workerId: 0 },
+  );
   const inputs = shapes.map((shape, i) => ({ shape, dtype: 'float32' as const, data: grads[i]! }));
   return {
     async step() {
@@ -86,7 +95,15 @@ async function runWindow(session: Session, mode: string, seconds: number): Promi
   }
   const s = (end - start) / 1000;
   lat.sort((a, b) => a - b);
-  return { mode, steps: lat.length, seconds: s, stepsPerS: lat.length / s, p50Ms: quantile(lat, 0.5), p90Ms: quantile(lat, 0.9), maxMs: lat[lat.length - 1]! };
+  return {
+    mode,
+    steps: lat.length,
+    seconds: s,
+    stepsPerS: lat.length / s,
+    p50Ms: quantile(lat, 0.5),
+    p90Ms: quantile(lat, 0.9),
+    maxMs: lat[lat.length - 1]!,
+  };
 }
 
 function main(): void {
@@ -106,7 +123,12 @@ function main(): void {
     const c = msg as SetupCommand | WindowCommand;
     if (c.cmd === 'setup') {
       void (async () => {
-        const grads = c.shapes.map((shape, i) => gradient(shape.reduce((a, b) => a * b, 1), 7919 + i));
+        const grads = c.shapes.map((shape, i) =>
+          gradient(
+            shape.reduce((a, b) => a * b, 1),
+            7919 + i,
+          ),
+        );
         for (const s of c.servers) sessions.set(s.mode, await openSession(s.address, c.shapes, grads));
       })().then(
         () => send({ ready: true }),

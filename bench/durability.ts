@@ -50,7 +50,20 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { loadProtos } from '../protos/load';
-import { argReader, BENCH_NODE_FLAGS, BENCH_OUT_DIR, childRequests, childScope, type ChildRequests, cpuProfFlags, npmStartCommand, REPO_ROOT, startChild, startCliServer, type StartedChild } from './child-process';
+import {
+  argReader,
+  BENCH_NODE_FLAGS,
+  BENCH_OUT_DIR,
+  childRequests,
+  childScope,
+  type ChildRequests,
+  cpuProfFlags,
+  npmStartCommand,
+  REPO_ROOT,
+  startChild,
+  startCliServer,
+  type StartedChild,
+} from './child-process';
 import type { CkptReply, CkptRunResult } from './durability-ckpt';
 import type { WindowResult, WorkerReply } from './durability-worker';
 import { cpuMs, dirBytes, median, shapeOf } from './measure';
@@ -82,7 +95,20 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const { value, num } = argReader(argv);
-  const known = new Set(['--runs', '--ckpt-bytes', '--ckpt-tensors', '--rounds', '--window', '--params', '--tensors', '--ckpt-every-seconds', '--wal-batch-ms', '--dir', '--server-prof', '--deadline']);
+  const known = new Set([
+    '--runs',
+    '--ckpt-bytes',
+    '--ckpt-tensors',
+    '--rounds',
+    '--window',
+    '--params',
+    '--tensors',
+    '--ckpt-every-seconds',
+    '--wal-batch-ms',
+    '--dir',
+    '--server-prof',
+    '--deadline',
+  ]);
   const flags = new Set(['--warm', '--skip-ckpt', '--skip-steps', '--check']);
   for (let i = 0; i < argv.length; i++) {
     if (known.has(argv[i]!)) i++;
@@ -106,7 +132,8 @@ function parseArgs(argv: string[]): Args {
     check: argv.includes('--check'),
     deadlineS: num('--deadline', 239, 10),
   };
-  if (args.ckptBytes % (4 * args.ckptTensors) !== 0) throw new Error('--ckpt-bytes must be a multiple of 4 x --ckpt-tensors');
+  if (args.ckptBytes % (4 * args.ckptTensors) !== 0)
+    throw new Error('--ckpt-bytes must be a multiple of 4 x --ckpt-tensors');
   if (args.params % args.tensors !== 0) throw new Error('--params must be a multiple of --tensors');
   return args;
 }
@@ -166,7 +193,11 @@ interface StepServer {
 function bundleServer(): string {
   // server/cli.ts bundled as `npm start` bundles it, under its own name so that a concurrent
   // `npm start` or benchmark never runs a half-written bundle.
-  execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'bundle.mjs'), 'server/cli.ts', 'bench-durability-server'], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [path.join(REPO_ROOT, 'scripts', 'bundle.mjs'), 'server/cli.ts', 'bench-durability-server'],
+    { stdio: 'inherit' },
+  );
   return path.join(REPO_ROOT, '.build', 'bench-durability-server.mjs');
 }
 
@@ -199,11 +230,15 @@ function adminCheckpoint(address: string): Promise<string> {
   const protos = loadProtos();
   const client = new protos.gluonps.v1.AdminService(address, grpc.credentials.createInsecure());
   return new Promise<string>((resolve, reject) => {
-    client.Checkpoint({ reason: 'bench:durability between windows' }, { deadline: Date.now() + 120_000 }, (err, reply) => {
-      client.close();
-      if (err) reject(err);
-      else resolve(String(reply!.id));
-    });
+    client.Checkpoint(
+      { reason: 'bench:durability between windows' },
+      { deadline: Date.now() + 120_000 },
+      (err, reply) => {
+        client.close();
+        if (err) reject(err);
+        else resolve(String(reply!.id));
+      },
+    );
   });
 }
 
@@ -236,8 +271,14 @@ async function checkpointPart(args: Args, register: (stop: () => Promise<void>) 
   // backs the raw baselines' preallocated buffers with transparent huge pages, as the addon
   // does for the product's tensors (docs/configuration.md): a warm raw read into 4 KiB pages
   // measured 3.2-5 GB/s here against ~15 with huge pages, a baseline weaker than a tuned one.
-  const started = await startChild<unknown>(path.join(HERE, 'durability-ckpt.ts'), [], undefined, 120_000,
-    [...npmStartCommand().nodeFlags.filter((f) => f !== '--enable-source-maps'), '--expose-gc'], { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' });
+  const started = await startChild<unknown>(
+    path.join(HERE, 'durability-ckpt.ts'),
+    [],
+    undefined,
+    120_000,
+    [...npmStartCommand().nodeFlags.filter((f) => f !== '--enable-source-maps'), '--expose-gc'],
+    { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' },
+  );
   register(started.stop);
   const ready = started.ready as CkptReply;
   if (!('ready' in ready)) throw new Error('checkpoint child: no ready report');
@@ -245,16 +286,27 @@ async function checkpointPart(args: Args, register: (stop: () => Promise<void>) 
   const rpc = rpcOf<CkptRunResult>(started, 'checkpoint child');
   const runs: CkptRunResult[] = [];
   const dir = path.join(args.dir, 'ckpt');
-  console.log(`part 1: ${fmt(args.ckptBytes / GiB, 2)} GiB of float32 parameters in ${args.ckptTensors} tensors of ${fmt(args.ckptBytes / args.ckptTensors / 2 ** 20, 0)} MiB; ` +
-    `${args.runs} runs; reads ${ready.cacheMode === 'cold' && !args.warm ? ready.cacheNote : 'warm: both reads from the page cache'}`);
+  console.log(
+    `part 1: ${fmt(args.ckptBytes / GiB, 2)} GiB of float32 parameters in ${args.ckptTensors} tensors of ${fmt(args.ckptBytes / args.ckptTensors / 2 ** 20, 0)} MiB; ` +
+      `${args.runs} runs; reads ${ready.cacheMode === 'cold' && !args.warm ? ready.cacheNote : 'warm: both reads from the page cache'}`,
+  );
   console.log(`  run  order        raw write  ckpt write   raw read  ckpt load  | warm: raw read  ckpt load   (GB/s)`);
   const gbps = (r: CkptRunResult, s: number): number => r.bytes / s / 1e9;
   for (let run = 0; run < args.runs; run++) {
-    const r = await rpc.request({ cmd: 'run', run, dir, bytes: args.ckptBytes, tensors: args.ckptTensors, dropCaches: ready.cacheMode === 'cold' && !args.warm });
+    const r = await rpc.request({
+      cmd: 'run',
+      run,
+      dir,
+      bytes: args.ckptBytes,
+      tensors: args.ckptTensors,
+      dropCaches: ready.cacheMode === 'cold' && !args.warm,
+    });
     runs.push(r);
-    console.log(`  ${String(run + 1).padStart(3)}  ${r.order.padEnd(11)}  ${fmt(gbps(r, r.rawWriteS)).padStart(9)}  ${fmt(gbps(r, r.ckptWriteS)).padStart(10)}  ` +
-      `${fmt(gbps(r, r.rawReadS)).padStart(9)}  ${fmt(gbps(r, r.ckptLoadS)).padStart(9)}  | ${fmt(gbps(r, r.rawReadWarmS)).padStart(14)}  ${fmt(gbps(r, r.ckptLoadWarmS)).padStart(9)}` +
-      `   (s: ${fmt(r.rawWriteS)} ${fmt(r.ckptWriteS)} ${fmt(r.rawReadS)} ${fmt(r.ckptLoadS)} | ${fmt(r.rawReadWarmS)} ${fmt(r.ckptLoadWarmS)})`);
+    console.log(
+      `  ${String(run + 1).padStart(3)}  ${r.order.padEnd(11)}  ${fmt(gbps(r, r.rawWriteS)).padStart(9)}  ${fmt(gbps(r, r.ckptWriteS)).padStart(10)}  ` +
+        `${fmt(gbps(r, r.rawReadS)).padStart(9)}  ${fmt(gbps(r, r.ckptLoadS)).padStart(9)}  | ${fmt(gbps(r, r.rawReadWarmS)).padStart(14)}  ${fmt(gbps(r, r.ckptLoadWarmS)).padStart(9)}` +
+        `   (s: ${fmt(r.rawWriteS)} ${fmt(r.ckptWriteS)} ${fmt(r.rawReadS)} ${fmt(r.ckptLoadS)} | ${fmt(r.rawReadWarmS)} ${fmt(r.ckptLoadWarmS)})`,
+    );
   }
   await started.stop();
   const med = (f: (r: CkptRunResult) => number): number => median(runs.map(f));
@@ -296,7 +348,13 @@ async function stepsPart(args: Args, register: (stop: () => Promise<void>) => vo
     register(s.stop);
     servers[mode] = s;
   }
-  const started = await startChild<unknown>(path.join(HERE, 'durability-worker.ts'), [], undefined, 120_000, BENCH_NODE_FLAGS);
+  const started = await startChild<unknown>(
+    path.join(HERE, 'durability-worker.ts'),
+    [],
+    undefined,
+    120_000,
+    BENCH_NODE_FLAGS,
+  );
   register(started.stop);
   const setupDone = new Promise<WorkerReply>((resolve) => {
     const onMsg = (m: WorkerReply): void => {
@@ -307,17 +365,28 @@ async function stepsPart(args: Args, register: (stop: () => Promise<void>) => vo
     };
     started.child.on('message', onMsg);
   });
-  started.child.send({ cmd: 'setup', servers: MODES.map((mode) => ({ mode, address: servers[mode].address })), shapes });
+  started.child.send({
+    cmd: 'setup',
+    servers: MODES.map((mode) => ({ mode, address: servers[mode].address })),
+    shapes,
+  });
   const setup = await setupDone;
   if ('ready' in setup && !setup.ready) throw new Error(`worker setup failed: ${setup.error}`);
   const rpc = rpcOf<WindowResult>(started, 'worker');
   const mib = (args.params * 4) / 2 ** 20;
-  console.log(`part 2: sync SGD-momentum, 1 worker process, ${args.params} float32 params (${fmt(mib, 0)} MiB) in ${args.tensors} tensors of [${shapes[0]!.join(', ')}]; ` +
-    `step = pushGrad x ${args.tensors} (concurrent) + step(); servers = CLI bundle processes: none (--data-dir none), ` +
-    `checkpoint (--checkpoint-every-seconds ${args.ckptEverySeconds}), wal-batch and wal-always (--keep-checkpoints 1, else defaults: 10 ms batches, checkpoint every 300 s); ` +
-    `${args.window} s windows, ${args.rounds} rounds in rotated order after a 1 s warm-up window each`);
+  console.log(
+    `part 2: sync SGD-momentum, 1 worker process, ${args.params} float32 params (${fmt(mib, 0)} MiB) in ${args.tensors} tensors of [${shapes[0]!.join(', ')}]; ` +
+      `step = pushGrad x ${args.tensors} (concurrent) + step(); servers = CLI bundle processes: none (--data-dir none), ` +
+      `checkpoint (--checkpoint-every-seconds ${args.ckptEverySeconds}), wal-batch and wal-always (--keep-checkpoints 1, else defaults: 10 ms batches, checkpoint every 300 s); ` +
+      `${args.window} s windows, ${args.rounds} rounds in rotated order after a 1 s warm-up window each`,
+  );
 
-  const stats = Object.fromEntries(MODES.map((m) => [m, { windows: [], cpuMsPerStep: [], diskBytesPerStep: [], checkpointsPerWindow: [], checkpointMs: [] }])) as unknown as Record<Mode, ModeStats>;
+  const stats = Object.fromEntries(
+    MODES.map((m) => [
+      m,
+      { windows: [], cpuMsPerStep: [], diskBytesPerStep: [], checkpointsPerWindow: [], checkpointMs: [] },
+    ]),
+  ) as unknown as Record<Mode, ModeStats>;
   let peakDiskBytes = 0;
   /**
    * After a window (untimed): every server with a data dir takes an on-demand checkpoint, which
@@ -344,7 +413,10 @@ async function stepsPart(args: Args, register: (stop: () => Promise<void>) => vo
     const disk = diskWriteBytes(s.pid) - disk0;
     const onDemand = await between(mode);
     // The window's interval checkpoints (one in flight at its end included), not the on-demand one.
-    const cks = s.checkpoints.slice(ck0).filter((c) => c.id !== onDemand).map((c) => c.ms);
+    const cks = s.checkpoints
+      .slice(ck0)
+      .filter((c) => c.id !== onDemand)
+      .map((c) => c.ms);
     if (!record) return;
     const st = stats[mode];
     st.windows.push(r);
@@ -358,9 +430,13 @@ async function stepsPart(args: Args, register: (stop: () => Promise<void>) => vo
   for (let round = 0; round < args.rounds; round++) {
     const order = MODES.map((_, i) => MODES[(i + round) % MODES.length]!);
     for (const mode of order) await window(mode, args.window, true);
-    console.log(`  ${String(round + 1).padStart(5)}  ${MODES.map((m) => fmt(stats[m].windows[round]!.stepsPerS, 1).padStart(11)).join('')}   (order: ${order.join(', ')})`);
+    console.log(
+      `  ${String(round + 1).padStart(5)}  ${MODES.map((m) => fmt(stats[m].windows[round]!.stepsPerS, 1).padStart(11)).join('')}   (order: ${order.join(', ')})`,
+    );
   }
-  const stepsPerS = Object.fromEntries(MODES.map((m) => [m, median(stats[m].windows.map((w) => w.stepsPerS))])) as Record<Mode, number>;
+  const stepsPerS = Object.fromEntries(
+    MODES.map((m) => [m, median(stats[m].windows.map((w) => w.stepsPerS))]),
+  ) as Record<Mode, number>;
   return { stats, stepsPerS, peakDiskBytes };
 }
 
@@ -375,7 +451,9 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   rmSync(args.dir, { recursive: true, force: true });
   mkdirSync(args.dir, { recursive: true });
-  console.log(`bench:durability: data on ${args.dir}: ${diskOf(args.dir)}; ${execFileSync('nproc', { encoding: 'utf8' }).trim()} CPUs; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  console.log(
+    `bench:durability: data on ${args.dir}: ${diskOf(args.dir)}; ${execFileSync('nproc', { encoding: 'utf8' }).trim()} CPUs; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+  );
   try {
     // Part 2 runs first: part 1 drops the page cache before every step and writes and reads
     // ~20 GiB of 1 GiB files, after which this VM's kernel reclaims the cached pages that part 2's
@@ -399,67 +477,112 @@ async function main(): Promise<number> {
       lines.push(`target: ${label}: ${fmt(value, 3)} x: ${pass ? 'PASS' : 'FAIL'} (${what})`);
     };
     if (ck) {
-      console.log(`  median GB/s: raw write ${fmt(ck.rawWrite)}, checkpoint write ${fmt(ck.ckptWrite)} (${fmt(ck.ckptWrite / ck.rawWrite)} x); ` +
-        `raw read ${fmt(ck.rawRead)}, checkpoint load ${fmt(ck.ckptLoad)} (${fmt(ck.ckptLoad / ck.rawRead)} x); ` +
-        `warm: raw read ${fmt(ck.rawReadWarm)}, checkpoint load ${fmt(ck.ckptLoadWarm)} (${fmt(ck.ckptLoadWarm / ck.rawReadWarm)} x)`);
+      console.log(
+        `  median GB/s: raw write ${fmt(ck.rawWrite)}, checkpoint write ${fmt(ck.ckptWrite)} (${fmt(ck.ckptWrite / ck.rawWrite)} x); ` +
+          `raw read ${fmt(ck.rawRead)}, checkpoint load ${fmt(ck.ckptLoad)} (${fmt(ck.ckptLoad / ck.rawRead)} x); ` +
+          `warm: raw read ${fmt(ck.rawReadWarm)}, checkpoint load ${fmt(ck.ckptLoadWarm)} (${fmt(ck.ckptLoadWarm / ck.rawReadWarm)} x)`,
+      );
       const cpu = (f: (r: CkptRunResult) => number): string => fmt((median(ck.runs.map(f)) * GiB) / args.ckptBytes);
-      console.log(`  CPU seconds per GiB (median; all threads of the process): raw write ${cpu((r) => r.cpuS.rawWrite)}, ` +
-        `checkpoint write ${cpu((r) => r.cpuS.ckptWrite)}; cold raw read ${cpu((r) => r.cpuS.rawRead)}, cold checkpoint load ${cpu((r) => r.cpuS.ckptLoad)}`);
-      console.log(`  disk: at most ${fmt(ck.peakDiskBytes / GiB)} GiB at once (raw file + checkpoint), deleted after each run`);
+      console.log(
+        `  CPU seconds per GiB (median; all threads of the process): raw write ${cpu((r) => r.cpuS.rawWrite)}, ` +
+          `checkpoint write ${cpu((r) => r.cpuS.ckptWrite)}; cold raw read ${cpu((r) => r.cpuS.rawRead)}, cold checkpoint load ${cpu((r) => r.cpuS.ckptLoad)}`,
+      );
+      console.log(
+        `  disk: at most ${fmt(ck.peakDiskBytes / GiB)} GiB at once (raw file + checkpoint), deleted after each run`,
+      );
       // The same run's ratio, whose median resists the disk's drift between runs.
       const sameRun = (f: (r: CkptRunResult) => number): string => `same-run ratio ${fmt(median(ck.runs.map(f)))}`;
-      target('checkpoint write >= 0.7 x raw write', ck.ckptWrite / ck.rawWrite, 0.7,
-        `${fmt(ck.ckptWrite)} / ${fmt(ck.rawWrite)} GB/s; ${sameRun((r) => r.rawWriteS / r.ckptWriteS)}`);
-      target('checkpoint load >= 0.7 x raw read', ck.ckptLoad / ck.rawRead, 0.7,
-        `${fmt(ck.ckptLoad)} / ${fmt(ck.rawRead)} GB/s, ${ck.cacheNote.split(':')[0]} reads; ${sameRun((r) => r.rawReadS / r.ckptLoadS)}`);
+      target(
+        'checkpoint write >= 0.7 x raw write',
+        ck.ckptWrite / ck.rawWrite,
+        0.7,
+        `${fmt(ck.ckptWrite)} / ${fmt(ck.rawWrite)} GB/s; ${sameRun((r) => r.rawWriteS / r.ckptWriteS)}`,
+      );
+      target(
+        'checkpoint load >= 0.7 x raw read',
+        ck.ckptLoad / ck.rawRead,
+        0.7,
+        `${fmt(ck.ckptLoad)} / ${fmt(ck.rawRead)} GB/s, ${ck.cacheNote.split(':')[0]} reads; ${sameRun((r) => r.rawReadS / r.ckptLoadS)}`,
+      );
     }
     if (st) {
-      console.log(`  mode          steps/s  x none  (paired)   step ms p50 / p90 / max   server CPU ms/step   disk MB/step   checkpoints/window (ms each)`);
+      console.log(
+        `  mode          steps/s  x none  (paired)   step ms p50 / p90 / max   server CPU ms/step   disk MB/step   checkpoints/window (ms each)`,
+      );
       for (const m of MODES) {
         const s = st.stats[m];
         const p = (f: (w: WindowResult) => number): string => fmt(median(s.windows.map(f)), 1);
         // The same-round ratio to none, whose median resists drift between rounds.
         const paired = median(s.windows.map((w, i) => w.stepsPerS / st.stats.none.windows[i]!.stepsPerS));
-        console.log(`  ${m.padEnd(12)}  ${fmt(st.stepsPerS[m], 1).padStart(7)}  ${fmt(st.stepsPerS[m] / st.stepsPerS.none).padStart(6)}  ${`(${fmt(paired)})`.padStart(8)}   ` +
-          `${`${p((w) => w.p50Ms)} / ${p((w) => w.p90Ms)} / ${p((w) => w.maxMs)}`.padEnd(24)}  ${fmt(median(s.cpuMsPerStep), 1).padStart(18)}   ` +
-          `${fmt(median(s.diskBytesPerStep) / 2 ** 20, 1).padStart(12)}   ${m === 'checkpoint' ? `${s.checkpointsPerWindow.join(', ')} (median ${fmt(median(s.checkpointMs), 0)})` : '-'}`);
+        console.log(
+          `  ${m.padEnd(12)}  ${fmt(st.stepsPerS[m], 1).padStart(7)}  ${fmt(st.stepsPerS[m] / st.stepsPerS.none).padStart(6)}  ${`(${fmt(paired)})`.padStart(8)}   ` +
+            `${`${p((w) => w.p50Ms)} / ${p((w) => w.p90Ms)} / ${p((w) => w.maxMs)}`.padEnd(24)}  ${fmt(median(s.cpuMsPerStep), 1).padStart(18)}   ` +
+            `${fmt(median(s.diskBytesPerStep) / 2 ** 20, 1).padStart(12)}   ${m === 'checkpoint' ? `${s.checkpointsPerWindow.join(', ')} (median ${fmt(median(s.checkpointMs), 0)})` : '-'}`,
+        );
       }
       // Training time one checkpoint costs: a window's time minus what its steps take at the
       // same round's no-durability rate, per checkpoint in it; scales to any interval.
       const cm = st.stats.checkpoint;
-      const perCkpt = cm.windows.map((w, i) => (w.seconds - w.steps / st.stats.none.windows[i]!.stepsPerS) / Math.max(1, cm.checkpointsPerWindow[i]!));
+      const perCkpt = cm.windows.map(
+        (w, i) =>
+          (w.seconds - w.steps / st.stats.none.windows[i]!.stepsPerS) / Math.max(1, cm.checkpointsPerWindow[i]!),
+      );
       const costMs = median(perCkpt) * 1000;
-      console.log(`  checkpoint mode: ~${fmt(costMs, 0)} ms of training time per checkpoint of ${fmt((args.params * 8) / 2 ** 20, 0)} MiB (weights + momentum), ` +
-        `i.e. ~${fmt(costMs / 10 / args.ckptEverySeconds, 1)}% at one checkpoint every ${args.ckptEverySeconds} s, ~${fmt(costMs / 10 / 60, 2)}% every 60 s, ~${fmt(costMs / 10 / 300, 3)}% every 300 s (the default)`);
-      console.log(`  disk: at most ${fmt(st.peakDiskBytes / 2 ** 20, 0)} MiB at once (data dirs; WAL folded after every window), deleted at the end`);
-      const paired = (m: Mode): string => `same-round ratio ${fmt(median(st.stats[m].windows.map((w, i) => w.stepsPerS / st.stats.none.windows[i]!.stepsPerS)))}`;
-      target('checkpoint mode steps/s >= 0.9 x none', st.stepsPerS.checkpoint / st.stepsPerS.none, 0.9,
-        `${fmt(st.stepsPerS.checkpoint, 1)} / ${fmt(st.stepsPerS.none, 1)} steps/s, one checkpoint every ${args.ckptEverySeconds} s; ${paired('checkpoint')}`);
-      target('wal-batch mode steps/s >= 0.9 x none', st.stepsPerS['wal-batch'] / st.stepsPerS.none, 0.9, `${fmt(st.stepsPerS['wal-batch'], 1)} / ${fmt(st.stepsPerS.none, 1)} steps/s; ${paired('wal-batch')}`);
-      lines.push(`no target: wal-always steps/s vs none: ${fmt(st.stepsPerS['wal-always'] / st.stepsPerS.none)} x (${fmt(st.stepsPerS['wal-always'], 1)} / ${fmt(st.stepsPerS.none, 1)} steps/s; ${paired('wal-always')})`);
+      console.log(
+        `  checkpoint mode: ~${fmt(costMs, 0)} ms of training time per checkpoint of ${fmt((args.params * 8) / 2 ** 20, 0)} MiB (weights + momentum), ` +
+          `i.e. ~${fmt(costMs / 10 / args.ckptEverySeconds, 1)}% at one checkpoint every ${args.ckptEverySeconds} s, ~${fmt(costMs / 10 / 60, 2)}% every 60 s, ~${fmt(costMs / 10 / 300, 3)}% every 300 s (the default)`,
+      );
+      console.log(
+        `  disk: at most ${fmt(st.peakDiskBytes / 2 ** 20, 0)} MiB at once (data dirs; WAL folded after every window), deleted at the end`,
+      );
+      const paired = (m: Mode): string =>
+        `same-round ratio ${fmt(median(st.stats[m].windows.map((w, i) => w.stepsPerS / st.stats.none.windows[i]!.stepsPerS)))}`;
+      target(
+        'checkpoint mode steps/s >= 0.9 x none',
+        st.stepsPerS.checkpoint / st.stepsPerS.none,
+        0.9,
+        `${fmt(st.stepsPerS.checkpoint, 1)} / ${fmt(st.stepsPerS.none, 1)} steps/s, one checkpoint every ${args.ckptEverySeconds} s; ${paired('checkpoint')}`,
+      );
+      target(
+        'wal-batch mode steps/s >= 0.9 x none',
+        st.stepsPerS['wal-batch'] / st.stepsPerS.none,
+        0.9,
+        `${fmt(st.stepsPerS['wal-batch'], 1)} / ${fmt(st.stepsPerS.none, 1)} steps/s; ${paired('wal-batch')}`,
+      );
+      lines.push(
+        `no target: wal-always steps/s vs none: ${fmt(st.stepsPerS['wal-always'] / st.stepsPerS.none)} x (${fmt(st.stepsPerS['wal-always'], 1)} / ${fmt(st.stepsPerS.none, 1)} steps/s; ${paired('wal-always')})`,
+      );
     }
     // A machine busy with other work makes single windows and runs swing; say so.
     const spread = (xs: number[]): number => Math.max(...xs) / Math.min(...xs);
     const loadNow = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     if (ck && spread(ck.runs.map((r) => r.rawWriteS)) > 1.5) {
-      console.log(`warning: noisy disk: the raw write took ${fmt(Math.min(...ck.runs.map((r) => r.rawWriteS)))}-${fmt(Math.max(...ck.runs.map((r) => r.rawWriteS)))} s across runs; rerun with more --runs or on a quieter machine`);
+      console.log(
+        `warning: noisy disk: the raw write took ${fmt(Math.min(...ck.runs.map((r) => r.rawWriteS)))}-${fmt(Math.max(...ck.runs.map((r) => r.rawWriteS)))} s across runs; rerun with more --runs or on a quieter machine`,
+      );
     }
     if (st && spread(st.stats.none.windows.map((w) => w.stepsPerS)) > 1.5) {
       const xs = st.stats.none.windows.map((w) => w.stepsPerS);
-      console.log(`warning: noisy machine (load average now ${loadNow}): no-durability windows ranged ${fmt(Math.min(...xs), 1)}-${fmt(Math.max(...xs), 1)} steps/s; ` +
-        'the same-round ratios are the steadier figures; rerun on a quieter machine');
+      console.log(
+        `warning: noisy machine (load average now ${loadNow}): no-durability windows ranged ${fmt(Math.min(...xs), 1)}-${fmt(Math.max(...xs), 1)} steps/s; ` +
+          'the same-round ratios are the steadier figures; rerun on a quieter machine',
+      );
     }
-    console.log(`bench:durability: ${fmt(elapsedS, 0)} s (part 2 ${fmt((t2 - t1) / 1000, 0)} s, then part 1 ${fmt((t3 - t2) / 1000, 0)} s)`);
+    console.log(
+      `bench:durability: ${fmt(elapsedS, 0)} s (part 2 ${fmt((t2 - t1) / 1000, 0)} s, then part 1 ${fmt((t3 - t2) / 1000, 0)} s)`,
+    );
     for (const l of lines) console.log(l);
     const nan = Number.NaN;
-    console.log(JSON.stringify({
-      bench: 'durability',
-      ckpt_write_gbps: round3(ck?.ckptWrite ?? nan),
-      raw_write_gbps: round3(ck?.rawWrite ?? nan),
-      ckpt_load_gbps: round3(ck?.ckptLoad ?? nan),
-      raw_read_gbps: round3(ck?.rawRead ?? nan),
-      steps_per_s: Object.fromEntries(MODES.map((m) => [m, Number((st?.stepsPerS[m] ?? nan).toFixed(1))])),
-    }));
+    console.log(
+      JSON.stringify({
+        bench: 'durability',
+        ckpt_write_gbps: round3(ck?.ckptWrite ?? nan),
+        raw_write_gbps: round3(ck?.rawWrite ?? nan),
+        ckpt_load_gbps: round3(ck?.ckptLoad ?? nan),
+        raw_read_gbps: round3(ck?.rawRead ?? nan),
+        steps_per_s: Object.fromEntries(MODES.map((m) => [m, Number((st?.stepsPerS[m] ?? nan).toFixed(1))])),
+      }),
+    );
     return args.check && !ok ? 1 : 0;
   } finally {
     await scope.close();

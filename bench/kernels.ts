@@ -46,34 +46,63 @@ async function main(): Promise<void> {
   // thread through Buffer.copy for reference.
   const src = await filled([n], 1);
   const dst = nk.empty(dev, 'float32', [n]);
-  const memcpyNativeGbps = record('memcpy (native, all kernel threads)', 2 * bytes, await timeIt(RUNS, () => nk.copy(dst, src)));
-  const a = Buffer.alloc(bytes, 1), b = Buffer.alloc(bytes);
+  const memcpyNativeGbps = record(
+    'memcpy (native, all kernel threads)',
+    2 * bytes,
+    await timeIt(RUNS, () => nk.copy(dst, src)),
+  );
+  const a = Buffer.alloc(bytes, 1),
+    b = Buffer.alloc(bytes);
   const memcpy1Gbps = record('memcpy (Buffer.copy, 1 thread)', 2 * bytes, await timeIt(RUNS, () => void a.copy(b)));
   // The baseline is the faster of the two, the stricter comparison.
   const memcpyGbps = Math.max(memcpyNativeGbps, memcpy1Gbps);
 
-  const w = await filled([n], 2), g = await filled([n], 3), m = nk.empty(dev, 'float32', [n]);
+  const w = await filled([n], 2),
+    g = await filled([n], 3),
+    m = nk.empty(dev, 'float32', [n]);
   const sgd = { lr: 0.01, momentum: 0.9, wd: 1e-4, rescaleGrad: 1 / 32 };
   // SGD with momentum reads w, g, m and writes w, m.
-  const sgdGbps = record('sgd momentum (native)', 5 * bytes, await timeIt(RUNS, () => nk.optimizerUpdate('sgd', sgd, w, g, [m])));
+  const sgdGbps = record(
+    'sgd momentum (native)',
+    5 * bytes,
+    await timeIt(RUNS, () => nk.optimizerUpdate('sgd', sgd, w, g, [m])),
+  );
 
-  const mean = nk.empty(dev, 'float32', [n]), variance = nk.empty(dev, 'float32', [n]);
+  const mean = nk.empty(dev, 'float32', [n]),
+    variance = nk.empty(dev, 'float32', [n]);
   let t = 0;
   // Adam reads w, g, mean, var and writes w, mean, var.
-  const adamGbps = record('adam (native)', 7 * bytes, await timeIt(RUNS, () => nk.optimizerUpdate('adam', { lr: 0.001, t: ++t }, w, g, [mean, variance])));
+  const adamGbps = record(
+    'adam (native)',
+    7 * bytes,
+    await timeIt(RUNS, () => nk.optimizerUpdate('adam', { lr: 0.001, t: ++t }, w, g, [mean, variance])),
+  );
 
   // Lazy row-sparse SGD momentum: a [1M, 64] weight, 1/8 of its rows touched.
-  const width = 64, numRows = n / width, touched = numRows / 8;
+  const width = 64,
+    numRows = n / width,
+    touched = numRows / 8;
   const ids = new BigInt64Array(touched);
   for (let i = 0; i < touched; i++) ids[i] = BigInt(i * 8);
   const gradRows = await filled([touched, width], 4);
-  const w2 = nk.empty(dev, 'float32', [numRows, width]), m2 = nk.empty(dev, 'float32', [numRows, width]);
+  const w2 = nk.empty(dev, 'float32', [numRows, width]),
+    m2 = nk.empty(dev, 'float32', [numRows, width]);
   const lazyBytes = 5 * touched * width * 4;
-  const lazyGbps = record('lazy row-sparse sgd momentum (1/8 rows)', lazyBytes, await timeIt(RUNS, () => nk.optimizerUpdate('sgd', sgd, w2, gradRows, [m2], ids)));
-  w2.dispose(); m2.dispose(); gradRows.dispose(); mean.dispose(); variance.dispose();
+  const lazyGbps = record(
+    'lazy row-sparse sgd momentum (1/8 rows)',
+    lazyBytes,
+    await timeIt(RUNS, () => nk.optimizerUpdate('sgd', sgd, w2, gradRows, [m2], ids)),
+  );
+  w2.dispose();
+  m2.dispose();
+  gradRows.dispose();
+  mean.dispose();
+  variance.dispose();
 
   // The same SGD-momentum update as a plain TypeScript loop (MXNet's sgd_mom_update formula).
-  const jw = new Float32Array(n).fill(0.5), jg = new Float32Array(n).fill(0.25), jm = new Float32Array(n);
+  const jw = new Float32Array(n).fill(0.5),
+    jg = new Float32Array(n).fill(0.25),
+    jm = new Float32Array(n);
   const jsSgd = (): void => {
     const { lr, momentum, wd, rescaleGrad } = sgd;
     for (let i = 0; i < n; i++) {
@@ -87,24 +116,32 @@ async function main(): Promise<void> {
   console.log('');
   console.log('| kernel | GB moved | median s | GB/s |');
   console.log('|---|---:|---:|---:|');
-  for (const r of rows) console.log(`| ${r.name} | ${(r.bytes / 1e9).toFixed(2)} | ${r.seconds.toFixed(4)} | ${(r.bytes / r.seconds / 1e9).toFixed(2)} |`);
+  for (const r of rows)
+    console.log(
+      `| ${r.name} | ${(r.bytes / 1e9).toFixed(2)} | ${r.seconds.toFixed(4)} | ${(r.bytes / r.seconds / 1e9).toFixed(2)} |`,
+    );
   console.log('');
-  const ok1 = sgdGbps >= 0.7 * memcpyGbps, ok2 = sgdGbps >= 5 * jsGbps;
+  const ok1 = sgdGbps >= 0.7 * memcpyGbps,
+    ok2 = sgdGbps >= 5 * jsGbps;
   console.log(`target sgd >= 0.7 x memcpy: ${(sgdGbps / memcpyGbps).toFixed(2)}x ${ok1 ? 'PASS' : 'FAIL'}`);
   console.log(`target sgd >= 5 x plain TypeScript: ${(sgdGbps / jsGbps).toFixed(2)}x ${ok2 ? 'PASS' : 'FAIL'}`);
-  console.log(`(memcpy baseline = the faster of native ${memcpyNativeGbps.toFixed(2)} and 1-thread libc ${memcpy1Gbps.toFixed(2)} GB/s; lazy update ${lazyGbps.toFixed(2)} GB/s)`);
+  console.log(
+    `(memcpy baseline = the faster of native ${memcpyNativeGbps.toFixed(2)} and 1-thread libc ${memcpy1Gbps.toFixed(2)} GB/s; lazy update ${lazyGbps.toFixed(2)} GB/s)`,
+  );
   const round = (x: number): number => Math.round(x * 100) / 100;
-  console.log(JSON.stringify({
-    bench: 'kernels',
-    elements: n,
-    sgd_gbps: round(sgdGbps),
-    adam_gbps: round(adamGbps),
-    js_sgd_gbps: round(jsGbps),
-    memcpy_gbps: round(memcpyGbps),
-    lazy_sgd_gbps: round(lazyGbps),
-    memcpy_native_gbps: round(memcpyNativeGbps),
-    memcpy_1thread_gbps: round(memcpy1Gbps),
-  }));
+  console.log(
+    JSON.stringify({
+      bench: 'kernels',
+      elements: n,
+      sgd_gbps: round(sgdGbps),
+      adam_gbps: round(adamGbps),
+      js_sgd_gbps: round(jsGbps),
+      memcpy_gbps: round(memcpyGbps),
+      lazy_sgd_gbps: round(lazyGbps),
+      memcpy_native_gbps: round(memcpyNativeGbps),
+      memcpy_1thread_gbps: round(memcpy1Gbps),
+    }),
+  );
 }
 
 await main();

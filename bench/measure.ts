@@ -61,7 +61,9 @@ export function shapeOf(elements: number): number[] {
 /** Bytes under `dir` (du -sb), 0 when it cannot be read. */
 export function dirBytes(dir: string): number {
   try {
-    return Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(/\s/)[0]);
+    return Number(
+      execFileSync('du', ['-sb', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(/\s/)[0],
+    );
   } catch {
     return 0;
   }

@@ -52,7 +52,20 @@ import {
   rawGrpcClient,
   startBaselineServer,
 } from './transport-baselines';
-import { argReader, BENCH_NODE_FLAGS, childRequests, childScope, cpuProfFlags, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, serveRequests, startChild, startCliServer, type StartedChild } from './child-process';
+import {
+  argReader,
+  BENCH_NODE_FLAGS,
+  childRequests,
+  childScope,
+  cpuProfFlags,
+  MALLOC_TUNING_ENV,
+  npmStartCommand,
+  REPO_ROOT,
+  serveRequests,
+  startChild,
+  startCliServer,
+  type StartedChild,
+} from './child-process';
 import { cpuMs, gradient, median, withTimeout } from './measure';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -108,25 +121,40 @@ async function productSession(config: WorkerConfig): Promise<Session> {
     if (config.workerId === 0) await p.initialize({ seed: 1000 + i }); // workers start one after another
     params.push(p);
   }
-  const tr = await ps.trainer('bench_train', params, 'sgd', { learningRate: 0.01, momentum: 0.9 },
-    { mode: 'sync', numWorkers: NUM_WORKERS, workerId: config.workerId });
+  const tr = await ps.trainer(
+    'bench_train',
+    params,
+    'sgd',
+    { learningRate: 0.01, momentum: 0.9 },
+    { mode: 'sync', numWorkers: NUM_WORKERS, workerId: config.workerId },
+  );
   const grads = config.shapes.map((shape, i) => ({
     shape,
     dtype: 'float32' as const,
-    data: gradient(shape.reduce((a, b) => a * b, 1), 7919 * (config.workerId + 1) + i),
+    data: gradient(
+      shape.reduce((a, b) => a * b, 1),
+      7919 * (config.workerId + 1) + i,
+    ),
   }));
   const bytes = grads.map((g) => g.data.byteLength);
   return {
     async step() {
       const t0 = performance.now();
-      await all(params.map((p, i) => async () => {
-        const t = await p.data();
-        if (t.data.byteLength !== bytes[i]) throw new Error(`product pull of ${p.name} got ${t.data.byteLength} bytes`);
-      }), config.sequential);
+      await all(
+        params.map((p, i) => async () => {
+          const t = await p.data();
+          if (t.data.byteLength !== bytes[i])
+            throw new Error(`product pull of ${p.name} got ${t.data.byteLength} bytes`);
+        }),
+        config.sequential,
+      );
       const t1 = performance.now();
-      await all(params.map((p, i) => async () => {
-        await tr.pushGrad(p, grads[i]!);
-      }), config.sequential);
+      await all(
+        params.map((p, i) => async () => {
+          await tr.pushGrad(p, grads[i]!);
+        }),
+        config.sequential,
+      );
       const t2 = performance.now();
       await tr.step(BATCH_SIZE);
       const t3 = performance.now();
@@ -138,7 +166,8 @@ async function productSession(config: WorkerConfig): Promise<Session> {
 
 function rawSession(config: WorkerConfig): Session {
   const sizes = new Set(config.shapes.map((s) => s.reduce((a, b) => a * b, 1) * 4));
-  if (sizes.size !== 1) throw new Error('raw baseline: every tensor must have the same size (its server holds one payload)');
+  if (sizes.size !== 1)
+    throw new Error('raw baseline: every tensor must have the same size (its server holds one payload)');
   const [sizeBytes] = [...sizes] as [number];
   const port = Number(config.address.slice(config.address.lastIndexOf(':') + 1));
   const c = rawGrpcClient(port, { sizeBytes, smallBytes: 0 });
@@ -146,9 +175,15 @@ function rawSession(config: WorkerConfig): Session {
   return {
     async step() {
       const t0 = performance.now();
-      await all(Array.from({ length: n }, () => c.pullStream), config.sequential);
+      await all(
+        Array.from({ length: n }, () => c.pullStream),
+        config.sequential,
+      );
       const t1 = performance.now();
-      await all(Array.from({ length: n }, () => c.pushStream), config.sequential);
+      await all(
+        Array.from({ length: n }, () => c.pushStream),
+        config.sequential,
+      );
       const t2 = performance.now();
       return { total: t2 - t0, pull: t1 - t0, push: t2 - t1, step: 0 };
     },
@@ -176,7 +211,13 @@ interface Worker {
 
 async function startWorker(config: WorkerConfig, execArgv: string[]): Promise<Worker> {
   const name = `${config.system} worker ${config.workerId}`;
-  const started: StartedChild<Reply> = await startChild<Reply>(SELF, [WORKER_FLAG, JSON.stringify(config)], undefined, 120_000, execArgv);
+  const started: StartedChild<Reply> = await startChild<Reply>(
+    SELF,
+    [WORKER_FLAG, JSON.stringify(config)],
+    undefined,
+    120_000,
+    execArgv,
+  );
   if (!('ready' in started.ready) || !started.ready.ready) {
     await started.stop();
     const error = 'error' in started.ready ? started.ready.error : 'no ready report';
@@ -254,7 +295,8 @@ function parseArgs(argv: string[]): Args {
     check: argv.includes('--check'),
     deadlineS: int('--deadline', 170, 10),
   };
-  if (args.params % args.tensors !== 0) throw new Error(`--params (${args.params}) must be a multiple of --tensors (${args.tensors})`);
+  if (args.params % args.tensors !== 0)
+    throw new Error(`--params (${args.params}) must be a multiple of --tensors (${args.tensors})`);
   return args;
 }
 
@@ -280,7 +322,11 @@ async function main(): Promise<number> {
     // fresh temporary --data-dir with its default durability (removed afterwards).
     const dataDir = args.durable ? mkdtempSync(path.join(tmpdir(), 'gluonps-bench-train-')) : 'none';
     if (args.durable) scope.add(async () => rmSync(dataDir, { recursive: true, force: true }));
-    const product = await startCliServer({ extraNodeFlags: [...args.serverFlags, ...cpuProfFlags(args.serverProf)], args: ['--data-dir', dataDir], graceMs: 15_000 });
+    const product = await startCliServer({
+      extraNodeFlags: [...args.serverFlags, ...cpuProfFlags(args.serverProf)],
+      args: ['--data-dir', dataDir],
+      graceMs: 15_000,
+    });
     scope.add(product.stop);
     const tensorBytes = (args.params / args.tensors) * 4;
     const raw = await startBaselineServer('grpc', { sizeBytes: tensorBytes, smallBytes: 0 });
@@ -292,7 +338,11 @@ async function main(): Promise<number> {
       // One after another: the first product worker declares and initializes the parameters.
       for (let workerId = 0; workerId < NUM_WORKERS; workerId++) {
         const prof = cpuProfFlags(args.workerProf === null ? null : path.join(args.workerProf, system));
-        const w = await startWorker({ system, address, workerId, shapes, sequential: args.sequential }, [...BENCH_NODE_FLAGS, ...args.workerFlags, ...prof]);
+        const w = await startWorker({ system, address, workerId, shapes, sequential: args.sequential }, [
+          ...BENCH_NODE_FLAGS,
+          ...args.workerFlags,
+          ...prof,
+        ]);
         scope.add(w.stop);
         workers[system].push(w);
       }
@@ -300,9 +350,15 @@ async function main(): Promise<number> {
 
     /** One round of a system: every worker steps at once; per-worker times. */
     const round = (system: System): Promise<StepTimes[]> => Promise.all(workers[system].map((w) => w.step()));
-    const serverPid: Record<System, number> = { product: product.child.pid ?? 0, raw: childPidWith(BASELINE_SERVER_FLAG) };
+    const serverPid: Record<System, number> = {
+      product: product.child.pid ?? 0,
+      raw: childPidWith(BASELINE_SERVER_FLAG),
+    };
     /** CPU ms per measured round: the system's server, and its workers together. */
-    const cpu: Record<System, { server: number[]; workers: number[] }> = { product: { server: [], workers: [] }, raw: { server: [], workers: [] } };
+    const cpu: Record<System, { server: number[]; workers: number[] }> = {
+      product: { server: [], workers: [] },
+      raw: { server: [], workers: [] },
+    };
     const measuredRound = async (system: System): Promise<StepTimes[]> => {
       const pids = [serverPid[system], ...workers[system].map((w) => w.pid)];
       const before = pids.map(cpuMs);
@@ -331,7 +387,8 @@ async function main(): Promise<number> {
     const elapsedS = (performance.now() - t0) / 1000;
 
     // A round's figure is its slower worker's; phases are the per-worker figures of that worker.
-    const slowest = (rounds: StepTimes[][]): StepTimes[] => rounds.map((r) => r.reduce((a, b) => (b.total > a.total ? b : a)));
+    const slowest = (rounds: StepTimes[][]): StepTimes[] =>
+      rounds.map((r) => r.reduce((a, b) => (b.total > a.total ? b : a)));
     const product_ = slowest(samples.product);
     const raw_ = slowest(samples.raw);
     const stepMs = median(product_.map((t) => t.total));
@@ -352,33 +409,52 @@ async function main(): Promise<number> {
       ['CPU ms per round: raw grpc-js clients (both)', cpu.raw.workers],
     ];
     const width = Math.max(...rows.map(([label]) => label.length));
-    console.log(`bench:train: ${args.params} float32 params (${fmt(mib, 0)} MiB) in ${args.tensors} tensors of ` +
-      `[${shapes[0]!.join(', ')}]; ${NUM_WORKERS} worker processes + 1 server, sync SGD-momentum; per step each worker ` +
-      `pulls and pushes ${fmt(mib, 0)} MiB (${args.sequential ? 'tensors one after another' : 'tensors concurrently'}); ` +
-      `raw grpc-js: the same bytes in the same tensor sizes from ${NUM_WORKERS} client processes; ` +
-      `${args.rounds} interleaved rounds after ${args.warmup} warm-up; ${fmt(elapsedS, 0)} s`);
+    console.log(
+      `bench:train: ${args.params} float32 params (${fmt(mib, 0)} MiB) in ${args.tensors} tensors of ` +
+        `[${shapes[0]!.join(', ')}]; ${NUM_WORKERS} worker processes + 1 server, sync SGD-momentum; per step each worker ` +
+        `pulls and pushes ${fmt(mib, 0)} MiB (${args.sequential ? 'tensors one after another' : 'tensors concurrently'}); ` +
+        `raw grpc-js: the same bytes in the same tensor sizes from ${NUM_WORKERS} client processes; ` +
+        `${args.rounds} interleaved rounds after ${args.warmup} warm-up; ${fmt(elapsedS, 0)} s`,
+    );
     const start = npmStartCommand();
-    const serverCmd = [...Object.entries(start.env).map(([k, v]) => `${k}=${v}`), 'node', ...start.nodeFlags, ...args.serverFlags].join(' ');
-    console.log(`  product server: ${serverCmd} ${path.relative(REPO_ROOT, start.script)} --data-dir ${args.durable ? '<fresh temp dir>' : 'none'} ` +
-      `(as npm start${args.serverFlags.length > 0 ? ', plus --server-flags' : ''}); ` +
-      `workers and raw server: ${[...Object.entries(process.env.GLUONPS_BENCH_MALLOC === 'default' ? {} : MALLOC_TUNING_ENV).map(([k, v]) => `${k}=${v}`), 'node', ...BENCH_NODE_FLAGS, ...args.workerFlags].join(' ')}` +
-      `${args.workerFlags.length > 0 ? ' (workers only: --worker-flags)' : ''}`);
-    console.log(`${'ms'.padEnd(width)}  ${'median'.padStart(8)}  ${'min'.padStart(8)}  ${'max'.padStart(8)}  ${'n'.padStart(3)}`);
+    const serverCmd = [
+      ...Object.entries(start.env).map(([k, v]) => `${k}=${v}`),
+      'node',
+      ...start.nodeFlags,
+      ...args.serverFlags,
+    ].join(' ');
+    console.log(
+      `  product server: ${serverCmd} ${path.relative(REPO_ROOT, start.script)} --data-dir ${args.durable ? '<fresh temp dir>' : 'none'} ` +
+        `(as npm start${args.serverFlags.length > 0 ? ', plus --server-flags' : ''}); ` +
+        `workers and raw server: ${[...Object.entries(process.env.GLUONPS_BENCH_MALLOC === 'default' ? {} : MALLOC_TUNING_ENV).map(([k, v]) => `${k}=${v}`), 'node', ...BENCH_NODE_FLAGS, ...args.workerFlags].join(' ')}` +
+        `${args.workerFlags.length > 0 ? ' (workers only: --worker-flags)' : ''}`,
+    );
+    console.log(
+      `${'ms'.padEnd(width)}  ${'median'.padStart(8)}  ${'min'.padStart(8)}  ${'max'.padStart(8)}  ${'n'.padStart(3)}`,
+    );
     for (const [label, xs] of rows) {
-      console.log(`${label.padEnd(width)}  ${fmt(median(xs)).padStart(8)}  ${fmt(Math.min(...xs)).padStart(8)}  ` +
-        `${fmt(Math.max(...xs)).padStart(8)}  ${String(xs.length).padStart(3)}`);
+      console.log(
+        `${label.padEnd(width)}  ${fmt(median(xs)).padStart(8)}  ${fmt(Math.min(...xs)).padStart(8)}  ` +
+          `${fmt(Math.max(...xs)).padStart(8)}  ${String(xs.length).padStart(3)}`,
+      );
     }
-    console.log(`peak RSS MiB: product server ${fmt(peakRss.productServer, 0)}, product worker ${fmt(peakRss.productWorker, 0)}; ` +
-      `raw server ${fmt(peakRss.rawServer, 0)}, raw client ${fmt(peakRss.rawClient, 0)}`);
+    console.log(
+      `peak RSS MiB: product server ${fmt(peakRss.productServer, 0)}, product worker ${fmt(peakRss.productWorker, 0)}; ` +
+        `raw server ${fmt(peakRss.rawServer, 0)}, raw client ${fmt(peakRss.rawClient, 0)}`,
+    );
     const ratio = stepMs / rawMs;
     const ok = ratio <= 1.3;
-    console.log(`target: step_ms <= 1.3 x raw_transfer_ms: ${fmt(stepMs)} / ${fmt(rawMs)} = ${fmt(ratio, 2)} x: ${ok ? 'PASS' : 'FAIL'}`);
-    console.log(JSON.stringify({
-      bench: 'train',
-      params: args.params,
-      step_ms: Number(stepMs.toFixed(1)),
-      raw_transfer_ms: Number(rawMs.toFixed(1)),
-    }));
+    console.log(
+      `target: step_ms <= 1.3 x raw_transfer_ms: ${fmt(stepMs)} / ${fmt(rawMs)} = ${fmt(ratio, 2)} x: ${ok ? 'PASS' : 'FAIL'}`,
+    );
+    console.log(
+      JSON.stringify({
+        bench: 'train',
+        params: args.params,
+        step_ms: Number(stepMs.toFixed(1)),
+        raw_transfer_ms: Number(rawMs.toFixed(1)),
+      }),
+    );
     return args.check && !ok ? 1 : 0;
   } finally {
     await scope.close();

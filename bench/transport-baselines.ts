@@ -31,7 +31,12 @@ const UNARY_LIMIT = 128 * MiB;
 // Measurement helpers (exported so the product benchmark measures the same way).
 
 /** Runs `op` (moving `bytes` bytes) warmup + runs times; returns GB/s (1e9 bytes/s) per run. */
-export async function measureThroughput(op: () => Promise<void>, bytes: number, runs: number, warmup = 2): Promise<number[]> {
+export async function measureThroughput(
+  op: () => Promise<void>,
+  bytes: number,
+  runs: number,
+  warmup = 2,
+): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await op();
   const out: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -57,7 +62,12 @@ export async function measureRate(call: () => Promise<void>, inFlight: number, t
 }
 
 /** Runs measureRate warmup + runs times; returns calls/s per run. */
-export async function measureRates(call: () => Promise<void>, inFlight: number, total: number, runs: number): Promise<number[]> {
+export async function measureRates(
+  call: () => Promise<void>,
+  inFlight: number,
+  total: number,
+  runs: number,
+): Promise<number[]> {
   await measureRate(call, inFlight, Math.min(total, 1000));
   const out: number[] = [];
   for (let i = 0; i < runs; i++) out.push(await measureRate(call, inFlight, total));
@@ -68,7 +78,13 @@ export async function measureRates(call: () => Promise<void>, inFlight: number, 
 // Child process plumbing.
 
 type ChildRole = 'grpc' | 'socket';
-interface ChildConfig { role: ChildRole; sizeBytes: number; smallBytes: number; serverWindow: number | null; fresh: boolean }
+interface ChildConfig {
+  role: ChildRole;
+  sizeBytes: number;
+  smallBytes: number;
+  serverWindow: number | null;
+  fresh: boolean;
+}
 
 /**
  * Where received bytes land. `fresh` allocates a new buffer per transfer, as the product
@@ -86,11 +102,20 @@ function destinationFactory(fresh: boolean): (size: number) => Buffer {
   };
 }
 
-interface Child { port: number; stop(): Promise<void> }
+interface Child {
+  port: number;
+  stop(): Promise<void>;
+}
 
 /** Starts this file as a server child and resolves once it reports its port. */
 async function startServerChild(config: ChildConfig): Promise<Child> {
-  const started = await startChild<{ port: number }>(SELF, [SERVER_FLAG, JSON.stringify(config)], undefined, undefined, BENCH_NODE_FLAGS);
+  const started = await startChild<{ port: number }>(
+    SELF,
+    [SERVER_FLAG, JSON.stringify(config)],
+    undefined,
+    undefined,
+    BENCH_NODE_FLAGS,
+  );
   return { port: started.ready.port, stop: () => started.stop() };
 }
 
@@ -113,7 +138,8 @@ export function startBaselineServer(kind: BaselineKind, options: BaselineServerO
     role: kind,
     sizeBytes: options.sizeBytes ?? 64 * MiB,
     smallBytes: options.smallBytes ?? 4096,
-    serverWindow: kind === 'grpc' ? (options.serverWindow === undefined ? FLOW_CONTROL_WINDOW_BYTES : options.serverWindow) : null,
+    serverWindow:
+      kind === 'grpc' ? (options.serverWindow === undefined ? FLOW_CONTROL_WINDOW_BYTES : options.serverWindow) : null,
     fresh: options.fresh ?? true,
   });
 }
@@ -128,7 +154,11 @@ function filled(size: number): Buffer {
 // (1) Raw grpc-js with identity serializers.
 
 const identity = (b: Buffer): Buffer => b;
-const method = (name: string, requestStream: boolean, responseStream: boolean): grpc.MethodDefinition<Buffer, Buffer> => ({
+const method = (
+  name: string,
+  requestStream: boolean,
+  responseStream: boolean,
+): grpc.MethodDefinition<Buffer, Buffer> => ({
   path: `/gluonps.bench.RawTransport/${name}`,
   requestStream,
   responseStream,
@@ -150,10 +180,12 @@ async function serveGrpc(config: ChildConfig): Promise<number> {
   const payload = filled(config.sizeBytes);
   const small = filled(config.smallBytes);
   const destination = destinationFactory(config.fresh);
-  const server = new grpc.Server(serverOptions({
-    'grpc.max_receive_message_length': UNARY_LIMIT,
-    'grpc.max_send_message_length': UNARY_LIMIT,
-  }));
+  const server = new grpc.Server(
+    serverOptions({
+      'grpc.max_receive_message_length': UNARY_LIMIT,
+      'grpc.max_send_message_length': UNARY_LIMIT,
+    }),
+  );
   if (config.serverWindow !== null) applyServerFlowControl(server, { windowBytes: config.serverWindow });
   const impl: grpc.UntypedServiceImplementation = {
     Pull: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
@@ -170,7 +202,10 @@ async function serveGrpc(config: ChildConfig): Promise<number> {
       let got = 0;
       call.on('data', (m: Buffer) => {
         if (dest === null) dest = destination(Number(m.readBigUInt64LE(0)));
-        else { dest.set(m, got); got += m.length; }
+        else {
+          dest.set(m, got);
+          got += m.length;
+        }
       });
       call.on('end', () => cb(null, Buffer.from([dest !== null && got === dest.length ? 1 : 0])));
     },
@@ -187,7 +222,8 @@ async function serveGrpc(config: ChildConfig): Promise<number> {
   };
   server.addService(RAW_SERVICE, impl);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
   exitWithParent(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
   return port;
 }
@@ -261,43 +297,56 @@ export function rawGrpcClient(port: number, options: RawGrpcClientOptions = {}):
   const smallBytes = options.smallBytes ?? 4096;
   const destination = destinationFactory(options.fresh ?? true);
   const limits = { 'grpc.max_receive_message_length': UNARY_LIMIT, 'grpc.max_send_message_length': UNARY_LIMIT };
-  const channel = options.clientWindow === null ? limits : clientChannelOptions(options.clientWindow ?? FLOW_CONTROL_WINDOW_BYTES, limits);
+  const channel =
+    options.clientWindow === null
+      ? limits
+      : clientChannelOptions(options.clientWindow ?? FLOW_CONTROL_WINDOW_BYTES, limits);
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), channel);
   const payload = filled(sizeBytes);
   const sizeMsg = Buffer.alloc(8);
   sizeMsg.writeBigUInt64LE(BigInt(sizeBytes));
-  const pullStream = (): Promise<void> => new Promise((resolve, reject) => {
-    const dest = destination(sizeBytes);
-    let got = 0;
-    const call = client.makeServerStreamRequest(RAW_SERVICE.Pull.path, identity, identity, sizeMsg);
-    call.on('data', (m: Buffer) => { dest.set(m, got); got += m.length; });
-    call.on('error', reject);
-    call.on('end', () => (got === sizeBytes ? resolve() : reject(new Error(`pull got ${got} bytes`))));
-  });
-  const pushStream = (): Promise<void> => new Promise((resolve, reject) => {
-    const call = client.makeClientStreamRequest(RAW_SERVICE.Push.path, identity, identity,
-      (e, r) => (e ? reject(e) : r?.[0] === 1 ? resolve() : reject(new Error('push incomplete'))));
-    void (async () => {
-      call.write(sizeMsg);
-      for (let off = 0; off < sizeBytes; off += MAX_CHUNK_BYTES) {
-        if (!call.write(payload.subarray(off, off + MAX_CHUNK_BYTES))) await once(call, 'drain');
-      }
-      call.end();
-    })().catch(reject);
-  });
+  const pullStream = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const dest = destination(sizeBytes);
+      let got = 0;
+      const call = client.makeServerStreamRequest(RAW_SERVICE.Pull.path, identity, identity, sizeMsg);
+      call.on('data', (m: Buffer) => {
+        dest.set(m, got);
+        got += m.length;
+      });
+      call.on('error', reject);
+      call.on('end', () => (got === sizeBytes ? resolve() : reject(new Error(`pull got ${got} bytes`))));
+    });
+  const pushStream = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const call = client.makeClientStreamRequest(RAW_SERVICE.Push.path, identity, identity, (e, r) =>
+        e ? reject(e) : r?.[0] === 1 ? resolve() : reject(new Error('push incomplete')),
+      );
+      void (async () => {
+        call.write(sizeMsg);
+        for (let off = 0; off < sizeBytes; off += MAX_CHUNK_BYTES) {
+          if (!call.write(payload.subarray(off, off + MAX_CHUNK_BYTES))) await once(call, 'drain');
+        }
+        call.end();
+      })().catch(reject);
+    });
   const unary = (path: string, arg: Buffer, check: (r: Buffer) => boolean) => (): Promise<void> =>
     new Promise((resolve, reject) => {
-      client.makeUnaryRequest(path, identity, identity, arg,
-        (e, r) => (e ? reject(e) : r !== undefined && check(r) ? resolve() : reject(new Error(`${path} failed`))));
+      client.makeUnaryRequest(path, identity, identity, arg, (e, r) =>
+        e ? reject(e) : r !== undefined && check(r) ? resolve() : reject(new Error(`${path} failed`)),
+      );
     });
   const request16 = Buffer.alloc(16);
-  const smallStream = (): Promise<void> => new Promise((resolve, reject) => {
-    let got = 0;
-    const call = client.makeServerStreamRequest(RAW_SERVICE.SmallStream.path, identity, identity, request16);
-    call.on('data', (m: Buffer) => { got += m.length; });
-    call.on('error', reject);
-    call.on('end', () => (got === smallBytes ? resolve() : reject(new Error('small stream incomplete'))));
-  });
+  const smallStream = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      let got = 0;
+      const call = client.makeServerStreamRequest(RAW_SERVICE.SmallStream.path, identity, identity, request16);
+      call.on('data', (m: Buffer) => {
+        got += m.length;
+      });
+      call.on('error', reject);
+      call.on('end', () => (got === smallBytes ? resolve() : reject(new Error('small stream incomplete'))));
+    });
   return {
     pullStream,
     pushStream,
@@ -329,17 +378,28 @@ export async function runRawGrpcBaseline(options: RawGrpcOptions = {}): Promise<
     const rateRuns = Math.max(3, Math.min(runs, 5));
     const inFlight = options.inFlight ?? 64;
     const smallCalls = options.smallCalls ?? 20_000;
-    const smallPerS = options.skipSmall === true ? [] : await measureRates(client.small, inFlight, smallCalls, rateRuns);
-    const smallStreamPerS = options.skipSmall === true ? [] : await measureRates(client.smallStream, inFlight, smallCalls, rateRuns);
+    const smallPerS =
+      options.skipSmall === true ? [] : await measureRates(client.small, inFlight, smallCalls, rateRuns);
+    const smallStreamPerS =
+      options.skipSmall === true ? [] : await measureRates(client.smallStream, inFlight, smallCalls, rateRuns);
     const pick = (stream: number[], un: number[]): [number, 'stream' | 'unary'] =>
       un.length > 0 && median(un) > median(stream) ? [median(un), 'unary'] : [median(stream), 'stream'];
     const [pullGbps, pullMode] = pick(pullStreamGbps, pullUnaryGbps);
     const [pushGbps, pushMode] = pick(pushStreamGbps, pushUnaryGbps);
     const smallMode = smallStreamPerS.length > 0 && median(smallStreamPerS) > median(smallPerS) ? 'stream' : 'unary';
     return {
-      pullStreamGbps, pushStreamGbps, pullUnaryGbps, pushUnaryGbps, smallPerS, smallStreamPerS,
-      pullGbps, pushGbps, pullMode, pushMode,
-      smallRpcPerS: median(smallMode === 'stream' ? smallStreamPerS : smallPerS), smallMode,
+      pullStreamGbps,
+      pushStreamGbps,
+      pullUnaryGbps,
+      pushUnaryGbps,
+      smallPerS,
+      smallStreamPerS,
+      pullGbps,
+      pushGbps,
+      pullMode,
+      pushMode,
+      smallRpcPerS: median(smallMode === 'stream' ? smallStreamPerS : smallPerS),
+      smallMode,
     };
   } finally {
     client?.close();
@@ -367,7 +427,10 @@ async function serveSocket(config: ChildConfig): Promise<number> {
           pushDest.set(buf.subarray(0, take), got);
           got += take;
           buf = buf.subarray(take);
-          if (got === pushDest.length) { pushDest = null; socket.write('K'); }
+          if (got === pushDest.length) {
+            pushDest = null;
+            socket.write('K');
+          }
           continue;
         }
         pending = Buffer.concat([pending, buf]);
@@ -378,13 +441,22 @@ async function serveSocket(config: ChildConfig): Promise<number> {
         buf = pending.subarray(9);
         pending = Buffer.alloc(0);
         if (op === 'P') socket.write(payload.subarray(0, size));
-        else { pushDest = destination(size); got = 0; if (size === 0) { pushDest = null; socket.write('K'); } }
+        else {
+          pushDest = destination(size);
+          got = 0;
+          if (size === 0) {
+            pushDest = null;
+            socket.write('K');
+          }
+        }
       }
     });
     socket.on('error', () => socket.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  exitWithParent(() => { server.close(); });
+  exitWithParent(() => {
+    server.close();
+  });
   return (server.address() as net.AddressInfo).port;
 }
 
@@ -418,22 +490,27 @@ export async function rawSocketClient(
     b.writeBigUInt64LE(BigInt(sizeBytes), 1);
     return b;
   };
-  const pull = (): Promise<void> => new Promise((resolve) => {
-    const dest = destination(sizeBytes);
-    let got = 0;
-    const onData = (d: Buffer): void => {
-      dest.set(d, got);
-      got += d.length;
-      if (got >= sizeBytes) { socket.removeListener('data', onData); resolve(); }
-    };
-    socket.on('data', onData);
-    socket.write(request('P'));
-  });
-  const push = (): Promise<void> => new Promise((resolve) => {
-    socket.once('data', () => resolve());
-    socket.write(request('U'));
-    socket.write(payload);
-  });
+  const pull = (): Promise<void> =>
+    new Promise((resolve) => {
+      const dest = destination(sizeBytes);
+      let got = 0;
+      const onData = (d: Buffer): void => {
+        dest.set(d, got);
+        got += d.length;
+        if (got >= sizeBytes) {
+          socket.removeListener('data', onData);
+          resolve();
+        }
+      };
+      socket.on('data', onData);
+      socket.write(request('P'));
+    });
+  const push = (): Promise<void> =>
+    new Promise((resolve) => {
+      socket.once('data', () => resolve());
+      socket.write(request('U'));
+      socket.write(payload);
+    });
   return { pull, push, close: () => socket.destroy() };
 }
 
@@ -461,7 +538,9 @@ export async function runRawSocketBaseline(
 // Isolated runs and the child entry point.
 
 export type BaselineKind = 'grpc' | 'socket';
-type BaselineOptions<K extends BaselineKind> = K extends 'grpc' ? RawGrpcOptions : { sizeBytes?: number; runs?: number; fresh?: boolean };
+type BaselineOptions<K extends BaselineKind> = K extends 'grpc'
+  ? RawGrpcOptions
+  : { sizeBytes?: number; runs?: number; fresh?: boolean };
 type BaselineResult<K extends BaselineKind> = K extends 'grpc' ? RawGrpcResult : RawSocketResult;
 
 /**
@@ -474,9 +553,15 @@ export async function runIsolated<K extends BaselineKind>(
   runtime: ChildRuntime = defaultRuntime(),
 ): Promise<BaselineResult<K>> {
   const driver = await startChild<{ result?: BaselineResult<K>; error?: string }>(
-    SELF, [DRIVER_FLAG, JSON.stringify({ kind, options })], runtime, 10 * 60_000, BENCH_NODE_FLAGS);
+    SELF,
+    [DRIVER_FLAG, JSON.stringify({ kind, options })],
+    runtime,
+    10 * 60_000,
+    BENCH_NODE_FLAGS,
+  );
   await driver.stop();
-  if (driver.ready.result === undefined) throw new Error(`baseline ${kind} failed: ${driver.ready.error ?? 'no result'}`);
+  if (driver.ready.result === undefined)
+    throw new Error(`baseline ${kind} failed: ${driver.ready.error ?? 'no result'}`);
   return driver.ready.result;
 }
 
@@ -487,10 +572,13 @@ async function drive(task: { kind: BaselineKind; options: RawGrpcOptions }): Pro
 if (process.argv[2] === SERVER_FLAG) {
   const config = JSON.parse(process.argv[3] ?? '{}') as ChildConfig;
   const start = config.role === 'grpc' ? serveGrpc(config) : serveSocket(config);
-  start.then((port) => process.send?.({ port }), (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
+  start.then(
+    (port) => process.send?.({ port }),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 } else if (process.argv[2] === DRIVER_FLAG) {
   exitWithParent();
   drive(JSON.parse(process.argv[3] ?? '{}') as { kind: BaselineKind; options: RawGrpcOptions }).then(

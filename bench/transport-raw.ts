@@ -24,7 +24,8 @@ function addGrpcRows(label: string, r: RawGrpcResult): void {
   if (r.pullUnaryGbps.length > 0) rows.push([`${label}: pull unary GB/s`, fmt(r.pullUnaryGbps)]);
   if (r.pushUnaryGbps.length > 0) rows.push([`${label}: push unary GB/s`, fmt(r.pushUnaryGbps)]);
   if (r.smallPerS.length > 0) rows.push([`${label}: 4 KiB unary calls/s, 64 in flight`, fmt(r.smallPerS, 0)]);
-  if (r.smallStreamPerS.length > 0) rows.push([`${label}: 4 KiB server-stream calls/s, 64 in flight`, fmt(r.smallStreamPerS, 0)]);
+  if (r.smallStreamPerS.length > 0)
+    rows.push([`${label}: 4 KiB server-stream calls/s, 64 in flight`, fmt(r.smallStreamPerS, 0)]);
 }
 
 const tuned = await runIsolated('grpc', { sizeBytes, runs, unary: true });
@@ -53,18 +54,22 @@ if (sweep) {
 }
 
 const width = Math.max(...rows.map(([k]) => k.length));
-console.log(`transport baselines: ${sizeBytes / MiB} MiB over 127.0.0.1 between two processes, medians of ${runs} runs`);
+console.log(
+  `transport baselines: ${sizeBytes / MiB} MiB over 127.0.0.1 between two processes, medians of ${runs} runs`,
+);
 for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v.padStart(8)}`);
-console.log(JSON.stringify({
-  bench: 'transport-raw',
-  size_bytes: sizeBytes,
-  raw_pull_gbps: Number(tuned.pullGbps.toFixed(3)),
-  raw_push_gbps: Number(tuned.pushGbps.toFixed(3)),
-  raw_pull_mode: tuned.pullMode,
-  raw_push_mode: tuned.pushMode,
-  raw_socket_gbps: Number(socket.socketGbps.toFixed(3)),
-  raw_socket_pull_gbps: Number(median(socket.pullGbps).toFixed(3)),
-  raw_socket_push_gbps: Number(median(socket.pushGbps).toFixed(3)),
-  raw_small_rpc_per_s: Math.round(tuned.smallRpcPerS),
-  raw_small_mode: tuned.smallMode,
-}));
+console.log(
+  JSON.stringify({
+    bench: 'transport-raw',
+    size_bytes: sizeBytes,
+    raw_pull_gbps: Number(tuned.pullGbps.toFixed(3)),
+    raw_push_gbps: Number(tuned.pushGbps.toFixed(3)),
+    raw_pull_mode: tuned.pullMode,
+    raw_push_mode: tuned.pushMode,
+    raw_socket_gbps: Number(socket.socketGbps.toFixed(3)),
+    raw_socket_pull_gbps: Number(median(socket.pullGbps).toFixed(3)),
+    raw_socket_push_gbps: Number(median(socket.pushGbps).toFixed(3)),
+    raw_small_rpc_per_s: Math.round(tuned.smallRpcPerS),
+    raw_small_mode: tuned.smallMode,
+  }),
+);

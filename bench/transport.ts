@@ -45,7 +45,20 @@ import {
   startBaselineServer,
   type Op,
 } from './transport-baselines';
-import { argReader, BENCH_NODE_FLAGS, childRequests, childScope, cpuProfFlags, MALLOC_TUNING_ENV, npmStartCommand, REPO_ROOT, serveRequests, startChild, startCliServer, type StartedChild } from './child-process';
+import {
+  argReader,
+  BENCH_NODE_FLAGS,
+  childRequests,
+  childScope,
+  cpuProfFlags,
+  MALLOC_TUNING_ENV,
+  npmStartCommand,
+  REPO_ROOT,
+  serveRequests,
+  startChild,
+  startCliServer,
+  type StartedChild,
+} from './child-process';
 import { median, withTimeout } from './measure';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -87,7 +100,11 @@ async function productOps(address: string): Promise<{ ops: Record<string, Op>; c
   const tensor = { shape: [elements], dtype: 'float32' as const, data: value };
   await big.setData(tensor);
   const check = await big.data();
-  if (check.data.length !== elements || check.data[12345] !== value[12345] || check.data[elements - 1] !== value[elements - 1]) {
+  if (
+    check.data.length !== elements ||
+    check.data[12345] !== value[12345] ||
+    check.data[elements - 1] !== value[elements - 1]
+  ) {
     throw new Error('product: data() after setData() returned different values');
   }
   const small = await ps.parameter('bench_transport_4kib', { shape: [SMALL_BYTES / 4], dtype: 'float32' });
@@ -140,7 +157,11 @@ async function runCommand(ops: Record<string, Op>, cmd: Command): Promise<number
 }
 
 function driverMain(config: DriverConfig): Promise<void> {
-  return serveRequests('driver', () => openOps(config), (session, cmd: Command) => runCommand(session.ops, cmd));
+  return serveRequests(
+    'driver',
+    () => openOps(config),
+    (session, cmd: Command) => runCommand(session.ops, cmd),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -153,8 +174,13 @@ interface Driver {
 }
 
 async function startDriver(config: DriverConfig, execArgv: string[]): Promise<Driver> {
-  const started: StartedChild<Reply> = await startChild<Reply>(SELF, [DRIVER_FLAG, JSON.stringify(config)], undefined, 120_000,
-    [...BENCH_NODE_FLAGS, ...execArgv]);
+  const started: StartedChild<Reply> = await startChild<Reply>(
+    SELF,
+    [DRIVER_FLAG, JSON.stringify(config)],
+    undefined,
+    120_000,
+    [...BENCH_NODE_FLAGS, ...execArgv],
+  );
   if (!('ready' in started.ready) || !started.ready.ready) {
     await started.stop();
     const error = 'error' in started.ready ? started.ready.error : 'no ready report';
@@ -215,11 +241,18 @@ async function main(): Promise<number> {
     const configs: DriverConfig[] = [];
     for (const system of args.systems) {
       if (system === 'product') {
-        const product = await startCliServer({ extraNodeFlags: [...args.serverFlags, ...cpuProfFlags(args.serverProf)], args: ['--data-dir', dataDir], graceMs: 15_000 });
+        const product = await startCliServer({
+          extraNodeFlags: [...args.serverFlags, ...cpuProfFlags(args.serverProf)],
+          args: ['--data-dir', dataDir],
+          graceMs: 15_000,
+        });
         scope.add(product.stop);
         configs.push({ system, address: product.address });
       } else {
-        const server = await startBaselineServer(system, { sizeBytes: SIZE_BYTES, smallBytes: system === 'grpc' ? SMALL_BYTES : 0 });
+        const server = await startBaselineServer(system, {
+          sizeBytes: SIZE_BYTES,
+          smallBytes: system === 'grpc' ? SMALL_BYTES : 0,
+        });
         scope.add(server.stop);
         configs.push({ system, address: `127.0.0.1:${server.port}` });
       }
@@ -250,8 +283,10 @@ async function main(): Promise<number> {
     for (let round = 0; round < args.rounds; round++) {
       const order = drivers.map((_, i) => drivers[(i + round) % drivers.length]!);
       for (const d of order) {
-        for (const op of transfers[d.system]) add(`${d.system}.${op}`, await d.run({ kind: 'transfer', op, runs: args.runs, warmup: 1 }));
-        for (const op of rates[d.system]) add(`${d.system}.${op}`, await d.run({ kind: 'rate', op, calls: args.calls, warmup: 0 }));
+        for (const op of transfers[d.system])
+          add(`${d.system}.${op}`, await d.run({ kind: 'transfer', op, runs: args.runs, warmup: 1 }));
+        for (const op of rates[d.system])
+          add(`${d.system}.${op}`, await d.run({ kind: 'rate', op, calls: args.calls, warmup: 0 }));
       }
     }
     await scope.stopAll();
@@ -287,18 +322,31 @@ async function main(): Promise<number> {
     ];
     const width = Math.max(...rows.map(([label]) => label.length));
     const start = npmStartCommand();
-    const serverCmd = [...Object.entries(start.env).map(([k, v]) => `${k}=${v}`), 'node', ...start.nodeFlags, ...args.serverFlags].join(' ');
-    console.log(`bench:transport: ${SIZE_BYTES / MiB} MiB float32 over 127.0.0.1, every server and client in its own plain-node ` +
-      `process; ${args.rounds} interleaved rounds x ${args.runs} timed transfers (+1 untimed) per direction, ` +
-      `${args.calls} small calls per round; ${fmt(elapsedS, 0)} s`);
-    console.log(`  product server: ${serverCmd} ${path.relative(REPO_ROOT, start.script)} --data-dir ${args.durable ? '<fresh temp dir>' : 'none'} ` +
-      `(as npm start${args.serverFlags.length > 0 ? ', plus --server-flags' : ''}); ` +
-      `other processes: ${[...Object.entries(process.env.GLUONPS_BENCH_MALLOC === 'default' ? {} : MALLOC_TUNING_ENV).map(([k, v]) => `${k}=${v}`), 'node', ...BENCH_NODE_FLAGS].join(' ')}`);
-    console.log(`${'figure'.padEnd(width)}  ${'median'.padStart(8)}  ${'min'.padStart(8)}  ${'max'.padStart(8)}  ${'n'.padStart(3)}`);
+    const serverCmd = [
+      ...Object.entries(start.env).map(([k, v]) => `${k}=${v}`),
+      'node',
+      ...start.nodeFlags,
+      ...args.serverFlags,
+    ].join(' ');
+    console.log(
+      `bench:transport: ${SIZE_BYTES / MiB} MiB float32 over 127.0.0.1, every server and client in its own plain-node ` +
+        `process; ${args.rounds} interleaved rounds x ${args.runs} timed transfers (+1 untimed) per direction, ` +
+        `${args.calls} small calls per round; ${fmt(elapsedS, 0)} s`,
+    );
+    console.log(
+      `  product server: ${serverCmd} ${path.relative(REPO_ROOT, start.script)} --data-dir ${args.durable ? '<fresh temp dir>' : 'none'} ` +
+        `(as npm start${args.serverFlags.length > 0 ? ', plus --server-flags' : ''}); ` +
+        `other processes: ${[...Object.entries(process.env.GLUONPS_BENCH_MALLOC === 'default' ? {} : MALLOC_TUNING_ENV).map(([k, v]) => `${k}=${v}`), 'node', ...BENCH_NODE_FLAGS].join(' ')}`,
+    );
+    console.log(
+      `${'figure'.padEnd(width)}  ${'median'.padStart(8)}  ${'min'.padStart(8)}  ${'max'.padStart(8)}  ${'n'.padStart(3)}`,
+    );
     for (const [label, key, digits] of rows) {
       const xs = samples.get(key) ?? [];
-      console.log(`${label.padEnd(width)}  ${fmt(median(xs), digits).padStart(8)}  ${fmt(Math.min(...xs), digits).padStart(8)}  ` +
-        `${fmt(Math.max(...xs), digits).padStart(8)}  ${String(xs.length).padStart(3)}`);
+      console.log(
+        `${label.padEnd(width)}  ${fmt(median(xs), digits).padStart(8)}  ${fmt(Math.min(...xs), digits).padStart(8)}  ` +
+          `${fmt(Math.max(...xs), digits).padStart(8)}  ${String(xs.length).padStart(3)}`,
+      );
     }
 
     const targets: Array<[string, number, number, number, string]> = [
@@ -306,7 +354,13 @@ async function main(): Promise<number> {
       ['pull vs raw socket', pullGbps, socketGbps, 0.45, 'both directions'],
       ['push vs raw grpc-js', pushGbps, rawPush, 0.85, rawPushStream >= rawPushUnary ? 'stream' : 'unary'],
       ['push vs raw socket', pushGbps, socketGbps, 0.45, 'both directions'],
-      ['small calls vs raw grpc-js', smallPerS, rawSmall, 0.7, rawSmallUnary >= rawSmallStream ? 'unary' : 'server-stream'],
+      [
+        'small calls vs raw grpc-js',
+        smallPerS,
+        rawSmall,
+        0.7,
+        rawSmallUnary >= rawSmallStream ? 'unary' : 'server-stream',
+      ],
     ];
     let failed = 0;
     console.log('targets:');
@@ -315,20 +369,24 @@ async function main(): Promise<number> {
       const ok = ratio >= min;
       if (!ok) failed++;
       const digits = label.startsWith('small') ? 0 : 2;
-      console.log(`  ${label.padEnd(27)} ${fmt(ours, digits)} / ${fmt(base, digits)} (${mode}) = ${fmt(ratio, 2)} x, ` +
-        `target >= ${min.toFixed(2)} x: ${ok ? 'PASS' : 'FAIL'}`);
+      console.log(
+        `  ${label.padEnd(27)} ${fmt(ours, digits)} / ${fmt(base, digits)} (${mode}) = ${fmt(ratio, 2)} x, ` +
+          `target >= ${min.toFixed(2)} x: ${ok ? 'PASS' : 'FAIL'}`,
+      );
     }
-    console.log(JSON.stringify({
-      bench: 'transport',
-      size_bytes: SIZE_BYTES,
-      pull_gbps: Number(pullGbps.toFixed(3)),
-      push_gbps: Number(pushGbps.toFixed(3)),
-      raw_pull_gbps: Number(rawPull.toFixed(3)),
-      raw_push_gbps: Number(rawPush.toFixed(3)),
-      raw_socket_gbps: Number(socketGbps.toFixed(3)),
-      small_rpc_per_s: Math.round(smallPerS),
-      raw_small_rpc_per_s: Math.round(rawSmall),
-    }));
+    console.log(
+      JSON.stringify({
+        bench: 'transport',
+        size_bytes: SIZE_BYTES,
+        pull_gbps: Number(pullGbps.toFixed(3)),
+        push_gbps: Number(pushGbps.toFixed(3)),
+        raw_pull_gbps: Number(rawPull.toFixed(3)),
+        raw_push_gbps: Number(rawPush.toFixed(3)),
+        raw_socket_gbps: Number(socketGbps.toFixed(3)),
+        small_rpc_per_s: Math.round(smallPerS),
+        raw_small_rpc_per_s: Math.round(rawSmall),
+      }),
+    );
     return args.check && failed > 0 ? 1 : 0;
   } finally {
     await scope.close();

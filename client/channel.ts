@@ -65,7 +65,11 @@ const KEEPALIVE_OPTIONS: grpc.ChannelOptions = {
   'grpc.keepalive_permit_without_calls': 0,
 };
 
-type StubConstructor<S> = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => S;
+type StubConstructor<S> = new (
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options?: grpc.ChannelOptions,
+) => S;
 let parameterService: StubConstructor<ParameterServiceClient> | undefined;
 
 /** A received tensor of a parameter: its header and its bytes. */
@@ -77,9 +81,17 @@ export interface Attempt<T> {
   result: Promise<T>;
 }
 
-export type UnaryInvoke<Res> = (metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
+export type UnaryInvoke<Res> = (
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: grpc.requestCallback<Res>,
+) => grpc.ClientUnaryCall;
 type ServerStreamInvoke = (metadata: grpc.Metadata, options: grpc.CallOptions) => grpc.ClientReadableStream<object>;
-type ClientStreamInvoke<Req, Res> = (metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<Res>) => grpc.ClientWritableStream<Req>;
+type ClientStreamInvoke<Req, Res> = (
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: grpc.requestCallback<Res>,
+) => grpc.ClientWritableStream<Req>;
 
 const makeError = (code: grpc.status, message: string): Error => new GluonPsError(code, message);
 
@@ -93,11 +105,13 @@ function positiveMs(who: string, field: string, value: unknown): number {
 function credentialsFor(who: string, tls: TlsOptions | boolean | undefined): grpc.ChannelCredentials {
   if (tls === undefined || tls === false) return grpc.credentials.createInsecure();
   if (tls === true) return grpc.credentials.createSsl();
-  if (typeof tls !== 'object' || tls === null) throw invalidArgument(`${who}: tls must be a boolean or { ca?, cert?, key? }, got ${show(tls)}`);
+  if (typeof tls !== 'object' || tls === null)
+    throw invalidArgument(`${who}: tls must be a boolean or { ca?, cert?, key? }, got ${show(tls)}`);
   checkKeys(`${who}: tls`, tls, ['ca', 'cert', 'key']);
   for (const field of ['ca', 'cert', 'key'] as const) {
     const v = tls[field];
-    if (v !== undefined && !Buffer.isBuffer(v)) throw invalidArgument(`${who}: tls.${field} must be a Buffer of PEM bytes`);
+    if (v !== undefined && !Buffer.isBuffer(v))
+      throw invalidArgument(`${who}: tls.${field} must be a Buffer of PEM bytes`);
   }
   if ((tls.cert === undefined) !== (tls.key === undefined)) {
     throw invalidArgument(`${who}: tls.cert and tls.key go together (mutual TLS needs both)`);
@@ -153,27 +167,41 @@ export class Channel {
    * rather than on the first call.
    */
   static async open(address: string, options: ConnectOptions = {}, who = 'connect()'): Promise<Channel> {
-    if (typeof address !== 'string' || address === '') throw invalidArgument(`${who}: address must be a non-empty "host:port" string, got ${show(address)}`);
+    if (typeof address !== 'string' || address === '')
+      throw invalidArgument(`${who}: address must be a non-empty "host:port" string, got ${show(address)}`);
     if (typeof options !== 'object' || options === null) throw invalidArgument(`${who}: options must be an object`);
     checkKeys(who, options, CONNECT_KEYS);
     const deadlineMs = options.deadlineMs === undefined ? undefined : positiveMs(who, 'deadlineMs', options.deadlineMs);
-    const connectTimeoutMs = options.connectTimeoutMs === undefined
-      ? DEFAULT_CONNECT_TIMEOUT_MS
-      : positiveMs(who, 'connectTimeoutMs', options.connectTimeoutMs);
+    const connectTimeoutMs =
+      options.connectTimeoutMs === undefined
+        ? DEFAULT_CONNECT_TIMEOUT_MS
+        : positiveMs(who, 'connectTimeoutMs', options.connectTimeoutMs);
     const credentials = credentialsFor(who, options.tls);
     const metadata = authMetadata(who, options.token);
 
     // Chunk-only read replies (TensorChunk.chunk is field 2) skip protobufjs.
-    parameterService ??= withChunkDeserializers(loadProtos().gluonps.v1.ParameterService as unknown as grpc.ServiceClientConstructor,
-      CHUNKED_READ_METHODS, 'header', 'chunk', 2) as unknown as StubConstructor<ParameterServiceClient>;
-    const stub = new parameterService(address, credentials, clientChannelOptions(undefined, { ...KEEPALIVE_OPTIONS, ...options.channelOptions }));
+    parameterService ??= withChunkDeserializers(
+      loadProtos().gluonps.v1.ParameterService as unknown as grpc.ServiceClientConstructor,
+      CHUNKED_READ_METHODS,
+      'header',
+      'chunk',
+      2,
+    ) as unknown as StubConstructor<ParameterServiceClient>;
+    const stub = new parameterService(
+      address,
+      credentials,
+      clientChannelOptions(undefined, { ...KEEPALIVE_OPTIONS, ...options.channelOptions }),
+    );
     try {
       await waitForReady(stub, connectTimeoutMs);
     } catch (err) {
       stub.close();
       const reason = err instanceof Error ? err.message : String(err);
-      throw new GluonPsError(Status.UNAVAILABLE,
-        `cannot connect to the gluon-ps server at ${address}: not ready after ${connectTimeoutMs} ms (${reason})`, { cause: err });
+      throw new GluonPsError(
+        Status.UNAVAILABLE,
+        `cannot connect to the gluon-ps server at ${address}: not ready after ${connectTimeoutMs} ms (${reason})`,
+        { cause: err },
+      );
     }
     return new Channel(stub, address, metadata, deadlineMs);
   }
@@ -196,32 +224,64 @@ export class Channel {
 
   /** A unary call, e.g. `ch.unary((md, o, cb) => ch.parameters.describe({ name }, md, o, cb))`. */
   unary<Res>(invoke: UnaryInvoke<Res>, deadlineMs: number | undefined = this.deadlineMs): Promise<Res> {
-    return this.#guard(() => new Promise<Res>((resolve, reject) => {
-      invoke(this.metadata.clone(), this.#options(deadlineMs), (err, reply) => {
-        if (err !== null) reject(err);
-        else if (reply === undefined) reject(new GluonPsError(Status.INTERNAL, 'the call completed without a reply'));
-        else resolve(reply);
-      });
-    }));
+    return this.#guard(
+      () =>
+        new Promise<Res>((resolve, reject) => {
+          invoke(this.metadata.clone(), this.#options(deadlineMs), (err, reply) => {
+            if (err !== null) reject(err);
+            else if (reply === undefined)
+              reject(new GluonPsError(Status.INTERNAL, 'the call completed without a reply'));
+            else resolve(reply);
+          });
+        }),
+    );
   }
 
   /** A server-streaming call carrying exactly one tensor (data, grad, row_sparse_data, save_states). */
-  pull<H extends object = TensorHeader__Output>(open: ServerStreamInvoke, options: PullOptions<H> = {}, deadlineMs: number | undefined = this.deadlineMs): Promise<CollectedTensor<H>> {
-    return this.#guard(() => pullTensor<H>(open(this.metadata.clone(), this.#options(deadlineMs)), { makeError, ...options }));
+  pull<H extends object = TensorHeader__Output>(
+    open: ServerStreamInvoke,
+    options: PullOptions<H> = {},
+    deadlineMs: number | undefined = this.deadlineMs,
+  ): Promise<CollectedTensor<H>> {
+    return this.#guard(() =>
+      pullTensor<H>(open(this.metadata.clone(), this.#options(deadlineMs)), { makeError, ...options }),
+    );
   }
 
   /** A server-streaming call carrying a tensor per context (list_data, list_grad, ...). */
   pullAll(name: string, open: ServerStreamInvoke): Promise<Pulled[]> {
-    return this.#guard(() => pullTensors<TensorHeader__Output>(open(this.metadata.clone(), this.#options(this.deadlineMs)), { name, makeError }));
+    return this.#guard(() =>
+      pullTensors<TensorHeader__Output>(open(this.metadata.clone(), this.#options(this.deadlineMs)), {
+        name,
+        makeError,
+      }),
+    );
   }
 
   /** A client-streaming upload of one tensor: `first` (name + header), then <= 1 MiB chunks of `bytes`. */
-  push<Req extends object, Res>(open: ClientStreamInvoke<Req, Res>, first: Omit<Req, 'chunk'>, bytes: Uint8Array, deadlineMs: number | undefined = this.deadlineMs): Promise<Res> {
-    return this.#guard(() => pushTensor<Req, Res>((callback) => open(this.metadata.clone(), this.#options(deadlineMs), callback), first, bytes, { makeError }));
+  push<Req extends object, Res>(
+    open: ClientStreamInvoke<Req, Res>,
+    first: Omit<Req, 'chunk'>,
+    bytes: Uint8Array,
+    deadlineMs: number | undefined = this.deadlineMs,
+  ): Promise<Res> {
+    return this.#guard(() =>
+      pushTensor<Req, Res>(
+        (callback) => open(this.metadata.clone(), this.#options(deadlineMs), callback),
+        first,
+        bytes,
+        { makeError },
+      ),
+    );
   }
 
   /** A parameter upload (set_data, declare_constant): name + TensorHeader, then the bytes. */
-  pushTensor<Res>(name: string, header: TensorHeader, bytes: Uint8Array, open: ClientStreamInvoke<TensorUpload, Res>): Promise<Res> {
+  pushTensor<Res>(
+    name: string,
+    header: TensorHeader,
+    bytes: Uint8Array,
+    open: ClientStreamInvoke<TensorUpload, Res>,
+  ): Promise<Res> {
     return this.push<TensorUpload, Res>(open, { name, header }, bytes);
   }
 
@@ -250,7 +310,10 @@ export class Channel {
   /** Runs one call: refuses after close, and maps anything thrown or rejected to GluonPsError. */
   async #guard<T>(run: () => Promise<T>): Promise<T> {
     if (this.#closed) {
-      throw new GluonPsError(Status.CANCELLED, `the gluon-ps client for ${this.address} is closed; connect() again to make calls`);
+      throw new GluonPsError(
+        Status.CANCELLED,
+        `the gluon-ps client for ${this.address} is closed; connect() again to make calls`,
+      );
     }
     try {
       return await run();

@@ -11,7 +11,15 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect, cpu, gpu, GluonPsError, LOAD_FORMATS, SAVE_FORMATS, Status } from './index';
-import type { ConnectOptions, Context, LoadFormat, ParameterServerClient, PersistProgress, SaveFormat, TlsOptions } from './index';
+import type {
+  ConnectOptions,
+  Context,
+  LoadFormat,
+  ParameterServerClient,
+  PersistProgress,
+  SaveFormat,
+  TlsOptions,
+} from './index';
 
 export const DEFAULT_SERVER = '127.0.0.1:50051';
 
@@ -65,10 +73,34 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-const COMMON = ['server', 'token', 'token-file', 'tls', 'tls-ca', 'tls-cert', 'tls-key', 'tls-server-name', 'connect-timeout-ms', 'json', 'quiet', 'help'];
+const COMMON = [
+  'server',
+  'token',
+  'token-file',
+  'tls',
+  'tls-ca',
+  'tls-cert',
+  'tls-key',
+  'tls-server-name',
+  'connect-timeout-ms',
+  'json',
+  'quiet',
+  'help',
+];
 const ALLOWED: Record<string, readonly string[]> = {
   export: [...COMMON, 'file', 'format', 'names', 'numpy-shape'],
-  import: [...COMMON, 'file', 'format', 'names', 'allow-missing', 'ignore-extra', 'declare', 'ctx', 'cast-dtype', 'dtype-source'],
+  import: [
+    ...COMMON,
+    'file',
+    'format',
+    'names',
+    'allow-missing',
+    'ignore-extra',
+    'declare',
+    'ctx',
+    'cast-dtype',
+    'dtype-source',
+  ],
   checkpoint: [...COMMON, 'reason'],
   help: [...COMMON],
 };
@@ -131,7 +163,10 @@ export function parseContexts(text: string): Context[] {
   for (const raw of text.split(',')) {
     const part = raw.trim();
     const m = /^(cpu|gpu)(?:\((\d+)\)|:(\d+)|(\d+))?$/i.exec(part);
-    if (m === null) throw new UsageError(`--ctx: ${JSON.stringify(part)} is not a context; write cpu(0), gpu(1), ... separated by commas`);
+    if (m === null)
+      throw new UsageError(
+        `--ctx: ${JSON.stringify(part)} is not a context; write cpu(0), gpu(1), ... separated by commas`,
+      );
     const id = Number(m[2] ?? m[3] ?? m[4] ?? 0);
     out.push(m[1]!.toLowerCase() === 'gpu' ? gpu(id) : cpu(id));
   }
@@ -139,7 +174,10 @@ export function parseContexts(text: string): Context[] {
 }
 
 function checkServer(address: string, from: string): string {
-  if (!/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]/]+):\d{1,5}$/.test(address) || Number(address.slice(address.lastIndexOf(':') + 1)) > 65535) {
+  if (
+    !/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]/]+):\d{1,5}$/.test(address) ||
+    Number(address.slice(address.lastIndexOf(':') + 1)) > 65535
+  ) {
     throw new UsageError(`${from}: ${JSON.stringify(address)} is not host:port (e.g. ${DEFAULT_SERVER})`);
   }
   return address;
@@ -155,11 +193,15 @@ function readOption(flag: string, file: string): Buffer {
 
 /** --token, else --token-file, else GLUONPS_TOKEN, else GLUONPS_TOKEN_FILE (its first line). */
 function tokenFrom(values: Values, env: NodeJS.ProcessEnv): string | undefined {
-  if (values.token !== undefined && values['token-file'] !== undefined) throw new UsageError('give --token or --token-file, not both');
+  if (values.token !== undefined && values['token-file'] !== undefined)
+    throw new UsageError('give --token or --token-file, not both');
   if (values.token !== undefined) return values.token;
-  const [source, file] = values['token-file'] !== undefined
-    ? ['--token-file', values['token-file']]
-    : env.GLUONPS_TOKEN ? [null, null] : ['GLUONPS_TOKEN_FILE', env.GLUONPS_TOKEN_FILE || null];
+  const [source, file] =
+    values['token-file'] !== undefined
+      ? ['--token-file', values['token-file']]
+      : env.GLUONPS_TOKEN
+        ? [null, null]
+        : ['GLUONPS_TOKEN_FILE', env.GLUONPS_TOKEN_FILE || null];
   if (source === null || file === null) return env.GLUONPS_TOKEN || undefined;
   const token = readOption(source, file).toString('utf8').split(/\r?\n/)[0]!.trim();
   if (token === '') throw new UsageError(`${source}: the token file ${JSON.stringify(file)} is empty`);
@@ -175,7 +217,8 @@ function tlsFrom(values: Values, env: NodeJS.ProcessEnv): TlsOptions | boolean {
   const ca = pick('tls-ca', 'GLUONPS_TLS_CA');
   const cert = pick('tls-cert', 'GLUONPS_CLIENT_CERT');
   const key = pick('tls-key', 'GLUONPS_CLIENT_KEY');
-  if ((cert === undefined) !== (key === undefined)) throw new UsageError('--tls-cert and --tls-key go together (mutual TLS needs both)');
+  if ((cert === undefined) !== (key === undefined))
+    throw new UsageError('--tls-cert and --tls-key go together (mutual TLS needs both)');
   if (ca === undefined && cert === undefined) return values.tls ?? false;
   const tls: TlsOptions = {};
   if (ca !== undefined) tls.ca = readOption(ca[0], ca[1]);
@@ -197,33 +240,44 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const { values, positionals } = parsed as { values: Values; positionals: string[] };
   const word = positionals[0] ?? (values.help ? 'help' : undefined);
   if (word === undefined) throw new UsageError('a command is required: export, import, checkpoint or help');
-  if (!(word in ALLOWED)) throw new UsageError(`unknown command ${JSON.stringify(word)}; expected export, import, checkpoint or help`);
+  if (!(word in ALLOWED))
+    throw new UsageError(`unknown command ${JSON.stringify(word)}; expected export, import, checkpoint or help`);
   const command = (values.help ? 'help' : word) as Command['command'];
-  if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])} (options start with --)`);
+  if (positionals.length > 1)
+    throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])} (options start with --)`);
   const allowed = ALLOWED[word]!;
   for (const key of Object.keys(values)) {
     if (!allowed.includes(key)) throw new UsageError(`--${key} does not apply to ${word}`);
   }
 
-  const server = values.server !== undefined
-    ? checkServer(values.server, '--server')
-    : env.GLUONPS_SERVER !== undefined && env.GLUONPS_SERVER !== ''
-      ? checkServer(env.GLUONPS_SERVER, 'GLUONPS_SERVER')
-      : DEFAULT_SERVER;
+  const server =
+    values.server !== undefined
+      ? checkServer(values.server, '--server')
+      : env.GLUONPS_SERVER !== undefined && env.GLUONPS_SERVER !== ''
+        ? checkServer(env.GLUONPS_SERVER, 'GLUONPS_SERVER')
+        : DEFAULT_SERVER;
   let connectTimeoutMs = 10_000;
   if (values['connect-timeout-ms'] !== undefined) {
     connectTimeoutMs = Number(values['connect-timeout-ms']);
     if (!/^\d+$/.test(values['connect-timeout-ms']) || connectTimeoutMs <= 0) {
-      throw new UsageError(`--connect-timeout-ms must be a positive integer, got ${JSON.stringify(values['connect-timeout-ms'])}`);
+      throw new UsageError(
+        `--connect-timeout-ms must be a positive integer, got ${JSON.stringify(values['connect-timeout-ms'])}`,
+      );
     }
   }
   const token = tokenFrom(values, env);
   const tls = tlsFrom(values, env);
   const tlsServerName = values['tls-server-name'];
-  if (tlsServerName !== undefined && tls === false) throw new UsageError('--tls-server-name needs TLS (--tls or --tls-ca)');
+  if (tlsServerName !== undefined && tls === false)
+    throw new UsageError('--tls-server-name needs TLS (--tls or --tls-ca)');
 
   const cmd: Command = {
-    command, server, token, tls, tlsServerName, connectTimeoutMs,
+    command,
+    server,
+    token,
+    tls,
+    tlsServerName,
+    connectTimeoutMs,
     json: values.json ?? false,
     quiet: values.quiet ?? false,
     file: values.file ?? '',
@@ -244,7 +298,9 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
     if (cmd.file === '') throw new UsageError(`${command}: --file <path> is required`);
     const formats: readonly string[] = command === 'export' ? SAVE_FORMATS : LOAD_FORMATS;
     if (cmd.format !== undefined && !formats.includes(cmd.format)) {
-      throw new UsageError(`${command}: --format must be one of ${formats.join(', ')}, got ${JSON.stringify(cmd.format)}`);
+      throw new UsageError(
+        `${command}: --format must be one of ${formats.join(', ')}, got ${JSON.stringify(cmd.format)}`,
+      );
     }
     if (values.names !== undefined) {
       const names = values.names.flatMap((s) => s.split(',')).map((s) => s.trim());
@@ -257,7 +313,8 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
   }
   if (values['dtype-source'] !== undefined) {
     const s = values['dtype-source'];
-    if (s !== 'current' && s !== 'saved') throw new UsageError(`--dtype-source must be current or saved, got ${JSON.stringify(s)}`);
+    if (s !== 'current' && s !== 'saved')
+      throw new UsageError(`--dtype-source must be current or saved, got ${JSON.stringify(s)}`);
     if (!cmd.castDtype) throw new UsageError('--dtype-source needs --cast-dtype');
     cmd.dtypeSource = s;
   }
@@ -292,7 +349,8 @@ export function progressReporter(out: Output, verb: string): { report(p: Persist
         const columns = out.stderr.columns || 80; // 0 when the terminal does not say
         const width = Math.max(10, Math.min(30, columns - 60));
         const full = Math.round(pct * width);
-        const head = `${verb} [${'#'.repeat(full)}${'.'.repeat(width - full)}] ${(pct * 100).toFixed(0).padStart(3)}% ` +
+        const head =
+          `${verb} [${'#'.repeat(full)}${'.'.repeat(width - full)}] ${(pct * 100).toFixed(0).padStart(3)}% ` +
           `${p.done}/${p.total} ${mib(p.bytes)}/${mib(p.totalBytes)} `;
         const room = Math.max(0, columns - head.length - 1);
         const name = p.name.length <= room ? p.name : room >= 8 ? `${p.name.slice(0, room - 3)}...` : '';
@@ -303,7 +361,9 @@ export function progressReporter(out: Output, verb: string): { report(p: Persist
       const now = Date.now();
       if (p.total <= 50 || p.done === p.total || now - lastLine >= 1000) {
         lastLine = now;
-        out.stderr.write(`${verb}: ${p.done}/${p.total} parameters, ${mib(p.bytes)} of ${mib(p.totalBytes)} (${p.name})\n`);
+        out.stderr.write(
+          `${verb}: ${p.done}/${p.total} parameters, ${mib(p.bytes)} of ${mib(p.totalBytes)} (${p.name})\n`,
+        );
       }
     },
     end() {
@@ -328,9 +388,13 @@ async function runExport(ps: ParameterServerClient, cmd: Command, out: Output): 
     progress?.end();
     const seconds = (performance.now() - started) / 1000;
     if (cmd.json) {
-      out.stdout.write(`${JSON.stringify({ command: 'export', file: r.file, format: r.format, parameters: r.names.length, bytes: r.bytes, seconds: Number(seconds.toFixed(3)) })}\n`);
+      out.stdout.write(
+        `${JSON.stringify({ command: 'export', file: r.file, format: r.format, parameters: r.names.length, bytes: r.bytes, seconds: Number(seconds.toFixed(3)) })}\n`,
+      );
     } else {
-      out.stdout.write(`exported ${r.names.length} parameter${r.names.length === 1 ? '' : 's'} to ${r.file} (${r.format}, ${mib(r.bytes)}) in ${seconds.toFixed(2)} s\n`);
+      out.stdout.write(
+        `exported ${r.names.length} parameter${r.names.length === 1 ? '' : 's'} to ${r.file} (${r.format}, ${mib(r.bytes)}) in ${seconds.toFixed(2)} s\n`,
+      );
     }
   } finally {
     progress?.end();
@@ -355,15 +419,19 @@ async function runImport(ps: ParameterServerClient, cmd: Command, out: Output): 
     progress?.end();
     const seconds = (performance.now() - started) / 1000;
     if (cmd.json) {
-      out.stdout.write(`${JSON.stringify({ command: 'import', file: cmd.file, format: r.format, loaded: r.loaded, declared: r.declared, missing: r.missing, extra: r.extra, seconds: Number(seconds.toFixed(3)) })}\n`);
+      out.stdout.write(
+        `${JSON.stringify({ command: 'import', file: cmd.file, format: r.format, loaded: r.loaded, declared: r.declared, missing: r.missing, extra: r.extra, seconds: Number(seconds.toFixed(3)) })}\n`,
+      );
     } else {
       const notes = [
         r.declared.length > 0 ? `${r.declared.length} declared` : '',
         r.missing.length > 0 ? `${r.missing.length} missing from the file left as they were` : '',
         r.extra.length > 0 ? `${r.extra.length} extra entries skipped` : '',
       ].filter(Boolean);
-      out.stdout.write(`imported ${r.loaded.length} parameter${r.loaded.length === 1 ? '' : 's'} from ${cmd.file} (${r.format}) in ${seconds.toFixed(2)} s` +
-        `${notes.length > 0 ? `; ${notes.join(', ')}` : ''}\n`);
+      out.stdout.write(
+        `imported ${r.loaded.length} parameter${r.loaded.length === 1 ? '' : 's'} from ${cmd.file} (${r.format}) in ${seconds.toFixed(2)} s` +
+          `${notes.length > 0 ? `; ${notes.join(', ')}` : ''}\n`,
+      );
     }
   } finally {
     progress?.end();
@@ -375,7 +443,9 @@ async function runCheckpoint(ps: ParameterServerClient, cmd: Command, out: Outpu
   const reply = await ps.checkpoint({ reason: cmd.reason });
   const seconds = (performance.now() - started) / 1000;
   if (cmd.json) {
-    out.stdout.write(`${JSON.stringify({ command: 'checkpoint', id: reply.id, dataDir: reply.dataDir, seconds: Number(seconds.toFixed(3)) })}\n`);
+    out.stdout.write(
+      `${JSON.stringify({ command: 'checkpoint', id: reply.id, dataDir: reply.dataDir, seconds: Number(seconds.toFixed(3)) })}\n`,
+    );
   } else {
     out.stdout.write(`checkpoint ${reply.id} written in ${reply.dataDir} (${seconds.toFixed(2)} s)\n`);
   }
@@ -387,12 +457,18 @@ export function connectOptions(cmd: Command): ConnectOptions {
     connectTimeoutMs: cmd.connectTimeoutMs,
     ...(cmd.token === undefined ? {} : { token: cmd.token }),
     ...(cmd.tls === false ? {} : { tls: cmd.tls }),
-    ...(cmd.tlsServerName === undefined ? {} : { channelOptions: { 'grpc.ssl_target_name_override': cmd.tlsServerName } }),
+    ...(cmd.tlsServerName === undefined
+      ? {}
+      : { channelOptions: { 'grpc.ssl_target_name_override': cmd.tlsServerName } }),
   };
 }
 
 /** Runs one command line; resolves with the exit status. */
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, out: Output = process): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  out: Output = process,
+): Promise<number> {
   let cmd: Command;
   try {
     cmd = parseCommand(argv, env);
@@ -423,7 +499,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
 
 // Run when executed (the bundle, the package's bin through its symlink, or tsx), not when
 // imported by a test.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(path.resolve(process.argv[1]))).href) {
+if (
+  process.argv[1] !== undefined &&
+  import.meta.url === pathToFileURL(realpathSync(path.resolve(process.argv[1]))).href
+) {
   const code = await main(process.argv.slice(2));
   process.exit(code);
 }

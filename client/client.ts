@@ -6,7 +6,14 @@ import type { CheckpointResponse__Output } from '../protos/generated/gluonps/v1/
 import type { ListResponse__Output } from '../protos/generated/gluonps/v1/ListResponse';
 import type { ParameterInfo__Output } from '../protos/generated/gluonps/v1/ParameterInfo';
 import { Channel, type ConnectOptions } from './channel';
-import { checkName, describeFromProto, dtypeToProto, specToProto, type ParameterDescriptor, type ParameterSpec } from './convert';
+import {
+  checkName,
+  describeFromProto,
+  dtypeToProto,
+  specToProto,
+  type ParameterDescriptor,
+  type ParameterSpec,
+} from './convert';
 import { invalidArgument, show } from './errors';
 import { Parameter } from './parameter';
 import {
@@ -74,7 +81,9 @@ export class ParameterServerClient {
     const tensor = toTensor(value, { who: `${who}: value`, nestedDType: 'float32' });
     const bytes = tensorBytes(tensor);
     const header = { shape: tensor.shape, dtype: dtypeToProto(who, tensor.dtype), byteLength: bytes.byteLength };
-    await this.#ch.pushTensor<ParameterInfo__Output>(name, header, bytes, (md, o, cb) => this.#ch.parameters.declareConstant(md, o, cb));
+    await this.#ch.pushTensor<ParameterInfo__Output>(name, header, bytes, (md, o, cb) =>
+      this.#ch.parameters.declareConstant(md, o, cb),
+    );
     return new Parameter(this.#ch, name);
   }
 
@@ -144,7 +153,9 @@ export class ParameterServerClient {
   async checkpoint(options: { reason?: string } = {}): Promise<CheckpointResult> {
     const reason = options.reason ?? 'on demand';
     if (typeof reason !== 'string') throw invalidArgument(`checkpoint(): reason must be a string, got ${show(reason)}`);
-    const reply = await this.#ch.unary<CheckpointResponse__Output>((md, o, cb) => this.#ch.admin.checkpoint({ reason }, md, o, cb));
+    const reply = await this.#ch.unary<CheckpointResponse__Output>((md, o, cb) =>
+      this.#ch.admin.checkpoint({ reason }, md, o, cb),
+    );
     return { id: Number(reply.id), dataDir: reply.dataDir };
   }
 

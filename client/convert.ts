@@ -2,12 +2,21 @@
 // translation to and from the gluonps.v1 messages. Client-side checks here only catch input
 // that is obviously wrong (a typo'd option, a non-integer dim, an unknown enum name) so the user
 // gets INVALID_ARGUMENT before a round trip; every semantic rule stays with the server.
-import type { Context as ProtoContext, Context__Output as ProtoContextOut } from '../protos/generated/gluonps/v1/Context';
+import type {
+  Context as ProtoContext,
+  Context__Output as ProtoContextOut,
+} from '../protos/generated/gluonps/v1/Context';
 import type { DType__Output as ProtoDType } from '../protos/generated/gluonps/v1/DType';
 import type { Initializer, Initializer__Output } from '../protos/generated/gluonps/v1/Initializer';
 import type { ParameterInfo__Output } from '../protos/generated/gluonps/v1/ParameterInfo';
 import type { ParameterSpec as ProtoSpec } from '../protos/generated/gluonps/v1/ParameterSpec';
-import { DEVICE_TYPE_CODEC, DTYPE_CODEC, GRAD_REQ_CODEC, INIT_KIND_CODEC, STORAGE_TYPE_CODEC } from '../common/proto-enums';
+import {
+  DEVICE_TYPE_CODEC,
+  DTYPE_CODEC,
+  GRAD_REQ_CODEC,
+  INIT_KIND_CODEC,
+  STORAGE_TYPE_CODEC,
+} from '../common/proto-enums';
 import { GluonPsError, invalidArgument, show, Status } from './errors';
 import { normalizeInit, type InitName, type InitSpec } from './init';
 import { DTYPES, isDType, type DType } from './tensor';
@@ -88,8 +97,10 @@ export interface ParameterDescriptor {
 export function checkKeys(who: string, value: object, allowed: readonly string[]): void {
   const unknown = Object.keys(value).filter((k) => !allowed.includes(k));
   if (unknown.length > 0) {
-    throw invalidArgument(`${who}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; ` +
-      `expected ${allowed.join(', ')}`);
+    throw invalidArgument(
+      `${who}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; ` +
+        `expected ${allowed.join(', ')}`,
+    );
   }
 }
 
@@ -123,7 +134,8 @@ function bool(who: string, field: string, value: unknown): boolean {
 
 /** A checked dtype as its proto enum name. */
 export function dtypeToProto(who: string, dtype: unknown): ProtoDType {
-  if (!isDType(dtype)) throw invalidArgument(`${who}: unknown dtype ${show(dtype)}, expected one of ${DTYPES.join(', ')}`);
+  if (!isDType(dtype))
+    throw invalidArgument(`${who}: unknown dtype ${show(dtype)}, expected one of ${DTYPES.join(', ')}`);
   return DTYPE_CODEC.toProto(dtype);
 }
 
@@ -139,10 +151,18 @@ export function dtypeFromProto(dtype: ProtoDType | string): DType {
 
 export function contextToProto(who: string, ctx: unknown): ProtoContext {
   const c = ctx as Partial<Context> | null;
-  if (typeof c !== 'object' || c === null || (c.deviceType !== 'cpu' && c.deviceType !== 'gpu') ||
-      !Number.isInteger(c.deviceId) || (c.deviceId as number) < 0 || (c.deviceId as number) > 0xffffffff) {
-    throw invalidArgument(`${who}: context must be cpu(i) or gpu(i), i.e. { deviceType: 'cpu' | 'gpu', deviceId: integer >= 0 }, ` +
-      `got ${show(ctx)}`);
+  if (
+    typeof c !== 'object' ||
+    c === null ||
+    (c.deviceType !== 'cpu' && c.deviceType !== 'gpu') ||
+    !Number.isInteger(c.deviceId) ||
+    (c.deviceId as number) < 0 ||
+    (c.deviceId as number) > 0xffffffff
+  ) {
+    throw invalidArgument(
+      `${who}: context must be cpu(i) or gpu(i), i.e. { deviceType: 'cpu' | 'gpu', deviceId: integer >= 0 }, ` +
+        `got ${show(ctx)}`,
+    );
   }
   return { deviceType: DEVICE_TYPE_CODEC.toProto(c.deviceType), deviceId: c.deviceId };
 }
@@ -168,10 +188,15 @@ export function initToProto(who: string, value: InitSpec | InitName): Initialize
   for (const [key, v] of Object.entries(fields)) {
     if (key === 'kind' || v === undefined) continue;
     switch (key) {
-      case 'scale': case 'sigma': case 'magnitude': case 'slope':
+      case 'scale':
+      case 'sigma':
+      case 'magnitude':
+      case 'slope':
         out[key] = finite(who, `init.${key}`, v);
         break;
-      case 'rndType': case 'factorType': case 'randType':
+      case 'rndType':
+      case 'factorType':
+      case 'randType':
         if (typeof v !== 'string') throw invalidArgument(`${who}: init.${key} must be a string, got ${show(v)}`);
         out[key] = v;
         break;
@@ -192,21 +217,35 @@ export function initFromProto(init: Initializer__Output | null): InitSpec | null
   const kind = INIT_KIND_CODEC.fromProto(init.kind);
   if (kind === undefined) return null;
   const fields: Record<string, unknown> = { kind };
-  for (const key of ['scale', 'sigma', 'magnitude', 'slope'] as const) if (init[key] !== undefined) fields[key] = init[key];
+  for (const key of ['scale', 'sigma', 'magnitude', 'slope'] as const)
+    if (init[key] !== undefined) fields[key] = init[key];
   for (const key of ['rndType', 'factorType', 'randType'] as const) if (init[key] !== '') fields[key] = init[key];
-  if (kind === 'constant') fields.value = init.values.length > 0 ? init.values : init.value ?? 0;
+  if (kind === 'constant') fields.value = init.values.length > 0 ? init.values : (init.value ?? 0);
   return fields as InitSpec;
 }
 
 // --- Specs and descriptors ---------------------------------------------------------------------
 
-const SPEC_KEYS = ['shape', 'dtype', 'gradReq', 'init', 'allowDeferredInit', 'differentiable', 'stype', 'gradStype', 'lrMult', 'wdMult'];
+const SPEC_KEYS = [
+  'shape',
+  'dtype',
+  'gradReq',
+  'init',
+  'allowDeferredInit',
+  'differentiable',
+  'stype',
+  'gradStype',
+  'lrMult',
+  'wdMult',
+];
 
 /** Declared dims: integers >= -1 (0 and -1 mean unknown). */
 export function checkDeclaredShape(who: string, shape: unknown): number[] {
   const dims = typeof shape === 'number' ? [shape] : shape;
   if (!Array.isArray(dims) || dims.some((d) => !Number.isSafeInteger(d) || (d as number) < -1)) {
-    throw invalidArgument(`${who}: shape must be an array of integers >= -1 (0 or -1 = unknown dim), got ${show(shape)}`);
+    throw invalidArgument(
+      `${who}: shape must be an array of integers >= -1 (0 or -1 = unknown dim), got ${show(shape)}`,
+    );
   }
   return [...(dims as number[])];
 }
@@ -214,18 +253,23 @@ export function checkDeclaredShape(who: string, shape: unknown): number[] {
 /** Builds the Declare message; fields the user left out stay unset so the server's defaults apply. */
 export function specToProto(name: string, spec: ParameterSpec): ProtoSpec {
   const who = `parameter '${name}'`;
-  if (typeof spec !== 'object' || spec === null) throw invalidArgument(`${who}: the spec must be an object, got ${show(spec)}`);
+  if (typeof spec !== 'object' || spec === null)
+    throw invalidArgument(`${who}: the spec must be an object, got ${show(spec)}`);
   checkKeys(who, spec, SPEC_KEYS);
   const out: ProtoSpec = { name };
   if (spec.shape === undefined || spec.shape === null) out.shapeUnknown = true;
   else out.shape = checkDeclaredShape(who, spec.shape);
   if (spec.dtype !== undefined) out.dtype = dtypeToProto(who, spec.dtype);
-  if (spec.gradReq !== undefined) out.gradReq = GRAD_REQ_CODEC.toProto(oneOf(who, 'gradReq', spec.gradReq ?? 'null', GRAD_REQ_CODEC.names));
+  if (spec.gradReq !== undefined)
+    out.gradReq = GRAD_REQ_CODEC.toProto(oneOf(who, 'gradReq', spec.gradReq ?? 'null', GRAD_REQ_CODEC.names));
   if (spec.init !== undefined && spec.init !== null) out.init = initToProto(who, spec.init);
-  if (spec.allowDeferredInit !== undefined) out.allowDeferredInit = bool(who, 'allowDeferredInit', spec.allowDeferredInit);
+  if (spec.allowDeferredInit !== undefined)
+    out.allowDeferredInit = bool(who, 'allowDeferredInit', spec.allowDeferredInit);
   if (spec.differentiable !== undefined) out.differentiable = bool(who, 'differentiable', spec.differentiable);
-  if (spec.stype !== undefined) out.stype = STORAGE_TYPE_CODEC.toProto(oneOf(who, 'stype', spec.stype, STORAGE_TYPE_CODEC.names));
-  if (spec.gradStype !== undefined) out.gradStype = STORAGE_TYPE_CODEC.toProto(oneOf(who, 'gradStype', spec.gradStype, STORAGE_TYPE_CODEC.names));
+  if (spec.stype !== undefined)
+    out.stype = STORAGE_TYPE_CODEC.toProto(oneOf(who, 'stype', spec.stype, STORAGE_TYPE_CODEC.names));
+  if (spec.gradStype !== undefined)
+    out.gradStype = STORAGE_TYPE_CODEC.toProto(oneOf(who, 'gradStype', spec.gradStype, STORAGE_TYPE_CODEC.names));
   if (spec.lrMult !== undefined) out.lrMult = finite(who, 'lrMult', spec.lrMult);
   if (spec.wdMult !== undefined) out.wdMult = finite(who, 'wdMult', spec.wdMult);
   return out;
@@ -269,7 +313,10 @@ export function rowIdsToProto(who: string, rowIds: ArrayLike<number | bigint>): 
   const out = new Array<number>(rowIds.length);
   for (let i = 0; i < rowIds.length; i++) {
     const raw = rowIds[i];
-    const id = typeof raw === 'bigint' && raw >= BigInt(Number.MIN_SAFE_INTEGER) && raw <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(raw) : raw;
+    const id =
+      typeof raw === 'bigint' && raw >= BigInt(Number.MIN_SAFE_INTEGER) && raw <= BigInt(Number.MAX_SAFE_INTEGER)
+        ? Number(raw)
+        : raw;
     if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
       throw invalidArgument(`${who}: row id at position ${i} must be an integer below 2^53, got ${String(raw)}`);
     }
@@ -281,7 +328,9 @@ export function rowIdsToProto(who: string, rowIds: ArrayLike<number | bigint>): 
 /** A seed for the random initializers: a non-negative integer exact as a JS number. */
 export function checkSeed(who: string, seed: unknown): number {
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
-    throw invalidArgument(`${who}: seed must be an integer in [0, 2^53), got ${typeof seed === 'bigint' ? `${seed}n` : show(seed)}`);
+    throw invalidArgument(
+      `${who}: seed must be an integer in [0, 2^53), got ${typeof seed === 'bigint' ? `${seed}n` : show(seed)}`,
+    );
   }
   return seed;
 }

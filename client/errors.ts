@@ -50,9 +50,12 @@ export function toGluonPsError(err: unknown): GluonPsError {
   if (typeof err === 'object' && err !== null && typeof (err as StatusLike).code === 'number') {
     const e = err as StatusLike;
     const code = e.code as status;
-    const details = typeof e.details === 'string' && e.details !== ''
-      ? e.details
-      : typeof e.message === 'string' ? e.message.replace(GRPC_PREFIX, '') : status[code] ?? 'unknown error';
+    const details =
+      typeof e.details === 'string' && e.details !== ''
+        ? e.details
+        : typeof e.message === 'string'
+          ? e.message.replace(GRPC_PREFIX, '')
+          : (status[code] ?? 'unknown error');
     const metadata = e.metadata instanceof Metadata ? e.metadata : undefined;
     return new GluonPsError(code, details, { cause: err, metadata });
   }

@@ -22,7 +22,16 @@ export type InitSpec =
   | { kind: 'orthogonal'; scale?: number; randType?: OrthogonalRandType };
 
 export type InitKind = InitSpec['kind'];
-export const INIT_KINDS: readonly InitKind[] = ['uniform', 'normal', 'xavier', 'msraprelu', 'constant', 'zero', 'one', 'orthogonal'];
+export const INIT_KINDS: readonly InitKind[] = [
+  'uniform',
+  'normal',
+  'xavier',
+  'msraprelu',
+  'constant',
+  'zero',
+  'one',
+  'orthogonal',
+];
 
 /**
  * Names accepted where an initializer is expected, as Gluon accepts `init='zeros'`: every kind
@@ -56,8 +65,10 @@ export const init = {
   msraPrelu: (options: { factorType?: FactorType; slope?: number } = {}): InitSpec =>
     compact({ kind: 'msraprelu', factorType: options.factorType, slope: options.slope }),
   /** Every element `value`; an array gives one value per element (row-major) or a single one. */
-  constant: (value: NestedNumbers | Float32Array | Float64Array | Int32Array): InitSpec =>
-    ({ kind: 'constant', value: typeof value === 'number' ? value : ArrayBuffer.isView(value) ? Array.from(value) : flatten(value) }),
+  constant: (value: NestedNumbers | Float32Array | Float64Array | Int32Array): InitSpec => ({
+    kind: 'constant',
+    value: typeof value === 'number' ? value : ArrayBuffer.isView(value) ? Array.from(value) : flatten(value),
+  }),
   /** Every element 0. */
   zero: (): InitSpec => ({ kind: 'zero' }),
   /** Every element 1. */
@@ -74,12 +85,20 @@ export function normalizeInit(who: string, value: InitSpec | InitName): InitSpec
     if (name === 'zeros') return { kind: 'zero' };
     if (name === 'ones') return { kind: 'one' };
     if ((INIT_KINDS as readonly string[]).includes(name) && name !== 'constant') return { kind: name } as InitSpec;
-    throw invalidArgument(`${who}: unknown initializer ${show(value)}, expected one of ` +
-      `${INIT_KINDS.filter((k) => k !== 'constant').join(', ')}, zeros, ones, or an init.* object`);
+    throw invalidArgument(
+      `${who}: unknown initializer ${show(value)}, expected one of ` +
+        `${INIT_KINDS.filter((k) => k !== 'constant').join(', ')}, zeros, ones, or an init.* object`,
+    );
   }
-  if (typeof value !== 'object' || value === null || !INIT_KINDS.includes((value as { kind?: InitKind }).kind as InitKind)) {
-    throw invalidArgument(`${who}: unknown initializer ${show((value as { kind?: unknown } | null)?.kind ?? value)}, ` +
-      `expected an init.* object with kind one of ${INIT_KINDS.join(', ')}`);
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    !INIT_KINDS.includes((value as { kind?: InitKind }).kind as InitKind)
+  ) {
+    throw invalidArgument(
+      `${who}: unknown initializer ${show((value as { kind?: unknown } | null)?.kind ?? value)}, ` +
+        `expected an init.* object with kind one of ${INIT_KINDS.join(', ')}`,
+    );
   }
   return value;
 }

@@ -86,8 +86,10 @@ export function readRows(pulled: Pulled): RowSparseTensor {
   const h: TensorHeader__Output = pulled.header;
   const values = tensorFromBytes(h.shape, dtypeFromProto(h.dtype), pulled.data);
   if (h.shape[0] !== h.rowIds.length) {
-    throw new GluonPsError(Status.INTERNAL,
-      `the server sent ${h.rowIds.length} row ids for ${h.shape[0] ?? 0} rows of values`);
+    throw new GluonPsError(
+      Status.INTERNAL,
+      `the server sent ${h.rowIds.length} row ids for ${h.shape[0] ?? 0} rows of values`,
+    );
   }
   return {
     indices: BigInt64Array.from(h.rowIds, (id) => BigInt(id)),
@@ -101,7 +103,10 @@ export class Parameter {
   readonly #ch: Channel;
 
   /** @internal Handles come from ParameterServerClient.parameter / constant / get. */
-  constructor(channel: Channel, readonly name: string) {
+  constructor(
+    channel: Channel,
+    readonly name: string,
+  ) {
     this.#ch = channel;
   }
 
@@ -117,20 +122,26 @@ export class Parameter {
    */
   async initialize(options: InitializeOptions = {}): Promise<ParameterDescriptor> {
     const who = this.who;
-    if (typeof options !== 'object' || options === null) throw invalidArgument(`${who}: initialize() options must be an object`);
+    if (typeof options !== 'object' || options === null)
+      throw invalidArgument(`${who}: initialize() options must be an object`);
     checkKeys(`${who}: initialize()`, options, INITIALIZE_KEYS);
     const request = {
       name: this.name,
       ctx: contextsToProto(who, options.ctx),
       init: options.init === undefined || options.init === null ? null : initToProto(who, options.init),
-      defaultInit: options.defaultInit === undefined || options.defaultInit === null ? null : initToProto(who, options.defaultInit),
+      defaultInit:
+        options.defaultInit === undefined || options.defaultInit === null
+          ? null
+          : initToProto(who, options.defaultInit),
       forceReinit: options.forceReinit ?? false,
       structuralName: options.structuralName ?? '',
       ...(options.seed === undefined || options.seed === null ? {} : { seed: checkSeed(who, options.seed) }),
     };
     if (typeof request.forceReinit !== 'boolean') throw invalidArgument(`${who}: forceReinit must be a boolean`);
     if (typeof request.structuralName !== 'string') throw invalidArgument(`${who}: structuralName must be a string`);
-    const info = await this.#ch.unary<ParameterInfo__Output>((md, o, cb) => this.#ch.parameters.initialize(request, md, o, cb));
+    const info = await this.#ch.unary<ParameterInfo__Output>((md, o, cb) =>
+      this.#ch.parameters.initialize(request, md, o, cb),
+    );
     return describeFromProto(info);
   }
 
@@ -142,7 +153,9 @@ export class Parameter {
 
   /** A copy of the data of every context, in context order. */
   async listData(): Promise<ReadTensor[]> {
-    const pulled = await this.#ch.pullAll(this.name, (md, o) => this.#ch.parameters.listData({ name: this.name }, md, o));
+    const pulled = await this.#ch.pullAll(this.name, (md, o) =>
+      this.#ch.parameters.listData({ name: this.name }, md, o),
+    );
     return pulled.map(readTensor);
   }
 
@@ -154,20 +167,26 @@ export class Parameter {
 
   /** A copy of the gradient of every context, in context order. */
   async listGrad(): Promise<ReadTensor[]> {
-    const pulled = await this.#ch.pullAll(this.name, (md, o) => this.#ch.parameters.listGrad({ name: this.name }, md, o));
+    const pulled = await this.#ch.pullAll(this.name, (md, o) =>
+      this.#ch.parameters.listGrad({ name: this.name }, md, o),
+    );
     return pulled.map(readTensor);
   }
 
   /** The contexts of the copies, or the pending ones while initialization is deferred. */
   async listCtx(): Promise<Context[]> {
-    const reply = await this.#ch.unary<ListCtxResponse__Output>((md, o, cb) => this.#ch.parameters.listCtx({ name: this.name }, md, o, cb));
+    const reply = await this.#ch.unary<ListCtxResponse__Output>((md, o, cb) =>
+      this.#ch.parameters.listCtx({ name: this.name }, md, o, cb),
+    );
     return reply.ctx.map(contextFromProto);
   }
 
   /** Moves the copies to `ctx` (their mean, fresh zero gradients), or replaces a deferred init's contexts. */
   async resetCtx(ctx: Context | readonly Context[]): Promise<ParameterDescriptor> {
     const request = { name: this.name, ctx: contextsToProto(this.who, ctx) };
-    const info = await this.#ch.unary<ParameterInfo__Output>((md, o, cb) => this.#ch.parameters.resetCtx(request, md, o, cb));
+    const info = await this.#ch.unary<ParameterInfo__Output>((md, o, cb) =>
+      this.#ch.parameters.resetCtx(request, md, o, cb),
+    );
     return describeFromProto(info);
   }
 
@@ -182,7 +201,9 @@ export class Parameter {
     const tensor = toTensor(value, { who: `${this.who}: setData value`, nestedDType: 'float64' });
     const bytes = tensorBytes(tensor);
     const header = { shape: tensor.shape, dtype: dtypeToProto(this.who, tensor.dtype), byteLength: bytes.byteLength };
-    const info = await this.#ch.pushTensor<ParameterInfo__Output>(this.name, header, bytes, (md, o, cb) => this.#ch.parameters.setData(md, o, cb));
+    const info = await this.#ch.pushTensor<ParameterInfo__Output>(this.name, header, bytes, (md, o, cb) =>
+      this.#ch.parameters.setData(md, o, cb),
+    );
     return describeFromProto(info);
   }
 
@@ -193,7 +214,9 @@ export class Parameter {
       rowIds: rowIdsToProto(this.who, rowIds),
       ctx: ctx === undefined ? null : contextToProto(this.who, ctx),
     };
-    return readRows(await this.#ch.pull((md, o) => this.#ch.parameters.rowSparseData(request, md, o), { name: this.name }));
+    return readRows(
+      await this.#ch.pull((md, o) => this.#ch.parameters.rowSparseData(request, md, o), { name: this.name }),
+    );
   }
 
   /** The same rows from every copy, in context order. */
@@ -205,33 +228,43 @@ export class Parameter {
 
   /** Sets every gradient copy to zero; a no-op without gradients (uninitialized, gradReq 'null'). */
   async zeroGrad(): Promise<ParameterDescriptor> {
-    const info = await this.#ch.unary<ParameterInfo__Output>((md, o, cb) => this.#ch.parameters.zeroGrad({ name: this.name }, md, o, cb));
+    const info = await this.#ch.unary<ParameterInfo__Output>((md, o, cb) =>
+      this.#ch.parameters.zeroGrad({ name: this.name }, md, o, cb),
+    );
     return describeFromProto(info);
   }
 
   /** Converts data and gradients to `dtype` (Gluon's cast() and dtype setter). */
   async cast(dtype: DType): Promise<ParameterDescriptor> {
     const request = { name: this.name, dtype: dtypeToProto(this.who, dtype) };
-    const info = await this.#ch.unary<ParameterInfo__Output>((md, o, cb) => this.#ch.parameters.cast(request, md, o, cb));
+    const info = await this.#ch.unary<ParameterInfo__Output>((md, o, cb) =>
+      this.#ch.parameters.cast(request, md, o, cb),
+    );
     return describeFromProto(info);
   }
 
   /** The symbol variable: name and MXNet's attributes. */
   async var(): Promise<SymbolVar> {
-    const reply = await this.#ch.unary<VarResponse__Output>((md, o, cb) => this.#ch.parameters.var({ name: this.name }, md, o, cb));
+    const reply = await this.#ch.unary<VarResponse__Output>((md, o, cb) =>
+      this.#ch.parameters.var({ name: this.name }, md, o, cb),
+    );
     return { name: reply.name, attrs: { ...reply.attrs } };
   }
 
   /** Spec, state, contexts and version. */
   async describe(): Promise<ParameterDescriptor> {
-    const info = await this.#ch.unary<ParameterInfo__Output>((md, o, cb) => this.#ch.parameters.describe({ name: this.name }, md, o, cb));
+    const info = await this.#ch.unary<ParameterInfo__Output>((md, o, cb) =>
+      this.#ch.parameters.describe({ name: this.name }, md, o, cb),
+    );
     return describeFromProto(info);
   }
 
   /** Fills unknown dims (known ones must match); may complete a deferred initialization. */
   async setShape(shape: number | readonly number[]): Promise<ParameterDescriptor> {
     const request = { name: this.name, shape: checkDeclaredShape(this.who, shape) };
-    const info = await this.#ch.unary<ParameterInfo__Output>((md, o, cb) => this.#ch.parameters.setShape(request, md, o, cb));
+    const info = await this.#ch.unary<ParameterInfo__Output>((md, o, cb) =>
+      this.#ch.parameters.setShape(request, md, o, cb),
+    );
     return describeFromProto(info);
   }
 

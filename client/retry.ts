@@ -47,17 +47,27 @@ export function isRetryable(err: GluonPsError, deadlineSet: boolean): boolean {
 export function retrySettings(who: string, options: RetryOptions | undefined): Required<RetryOptions> {
   const out = { ...DEFAULT_RETRY };
   if (options === undefined) return out;
-  if (typeof options !== 'object' || options === null) throw new GluonPsError(Status.INVALID_ARGUMENT, `${who}: retry must be an object { maxAttempts?, initialBackoffMs?, maxBackoffMs? }`);
+  if (typeof options !== 'object' || options === null)
+    throw new GluonPsError(
+      Status.INVALID_ARGUMENT,
+      `${who}: retry must be an object { maxAttempts?, initialBackoffMs?, maxBackoffMs? }`,
+    );
   for (const key of Object.keys(options)) {
     if (!(key in DEFAULT_RETRY)) {
-      throw new GluonPsError(Status.INVALID_ARGUMENT, `${who}: unknown retry option '${key}'; expected ${Object.keys(DEFAULT_RETRY).join(', ')}`);
+      throw new GluonPsError(
+        Status.INVALID_ARGUMENT,
+        `${who}: unknown retry option '${key}'; expected ${Object.keys(DEFAULT_RETRY).join(', ')}`,
+      );
     }
   }
   const check = (key: keyof RetryOptions, min: number): void => {
     const v = options[key];
     if (v === undefined) return;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-      throw new GluonPsError(Status.INVALID_ARGUMENT, `${who}: retry.${key} must be an integer >= ${min}, got ${String(v)}`);
+      throw new GluonPsError(
+        Status.INVALID_ARGUMENT,
+        `${who}: retry.${key} must be an integer >= ${min}, got ${String(v)}`,
+      );
     }
     out[key] = v;
   };

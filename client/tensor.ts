@@ -50,13 +50,14 @@ export type NestedNumbers = number | readonly NestedNumbers[];
 /** Everything a method that takes a value (setData, constant) accepts. */
 export type TensorInput = Tensor | TypedArray | NestedNumbers;
 
-
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function requireLittleEndian(): void {
   if (!HOST_LITTLE_ENDIAN) {
-    throw new GluonPsError(status.UNIMPLEMENTED,
-      'gluon-ps client: this host is big-endian; tensors travel as little-endian bytes and byte swapping is not implemented');
+    throw new GluonPsError(
+      status.UNIMPLEMENTED,
+      'gluon-ps client: this host is big-endian; tensors travel as little-endian bytes and byte swapping is not implemented',
+    );
   }
 }
 
@@ -76,35 +77,55 @@ function dtypeOfArray(data: ArrayBufferView): DType | string {
   if (data instanceof Int8Array) return 'int8';
   if (data instanceof Uint8Array) return 'uint8'; // Buffer included
   if (data instanceof Uint16Array) {
-    return 'a Uint16Array holds float16 or bfloat16 bits and the client cannot tell which; ' +
-      "pass a Tensor { shape, dtype: 'float16' | 'bfloat16', data }";
+    return (
+      'a Uint16Array holds float16 or bfloat16 bits and the client cannot tell which; ' +
+      "pass a Tensor { shape, dtype: 'float16' | 'bfloat16', data }"
+    );
   }
-  return `${data.constructor.name} has no gluon-ps dtype; use Float32Array, Float64Array, Int32Array, ` +
-    'BigInt64Array, Int8Array, Uint8Array, or a Tensor with Uint16Array bits for float16/bfloat16';
+  return (
+    `${data.constructor.name} has no gluon-ps dtype; use Float32Array, Float64Array, Int32Array, ` +
+    'BigInt64Array, Int8Array, Uint8Array, or a Tensor with Uint16Array bits for float16/bfloat16'
+  );
 }
 
 /** Which array type a dtype's data must be, for messages. */
 function arrayNameFor(dtype: DType): string {
   switch (dtype) {
-    case 'float32': return 'Float32Array';
-    case 'float64': return 'Float64Array';
-    case 'float16': case 'bfloat16': return 'Uint16Array';
-    case 'int8': return 'Int8Array';
-    case 'uint8': return 'Uint8Array';
-    case 'int32': return 'Int32Array';
-    case 'int64': return 'BigInt64Array';
+    case 'float32':
+      return 'Float32Array';
+    case 'float64':
+      return 'Float64Array';
+    case 'float16':
+    case 'bfloat16':
+      return 'Uint16Array';
+    case 'int8':
+      return 'Int8Array';
+    case 'uint8':
+      return 'Uint8Array';
+    case 'int32':
+      return 'Int32Array';
+    case 'int64':
+      return 'BigInt64Array';
   }
 }
 
 function matchesDType(data: ArrayBufferView, dtype: DType): boolean {
   switch (dtype) {
-    case 'float32': return data instanceof Float32Array;
-    case 'float64': return data instanceof Float64Array;
-    case 'float16': case 'bfloat16': return data instanceof Uint16Array;
-    case 'int8': return data instanceof Int8Array;
-    case 'uint8': return data instanceof Uint8Array;
-    case 'int32': return data instanceof Int32Array;
-    case 'int64': return data instanceof BigInt64Array;
+    case 'float32':
+      return data instanceof Float32Array;
+    case 'float64':
+      return data instanceof Float64Array;
+    case 'float16':
+    case 'bfloat16':
+      return data instanceof Uint16Array;
+    case 'int8':
+      return data instanceof Int8Array;
+    case 'uint8':
+      return data instanceof Uint8Array;
+    case 'int32':
+      return data instanceof Int32Array;
+    case 'int64':
+      return data instanceof BigInt64Array;
   }
 }
 
@@ -117,7 +138,8 @@ function describeValue(value: unknown): string {
   if (Array.isArray(value)) return `an array of ${value.length}`;
   if (isTypedArray(value)) return `a ${value.constructor.name}`;
   if (typeof value === 'string') return `the string ${JSON.stringify(value.slice(0, 32))}`;
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean')
+    return `${typeof value} ${String(value)}`;
   return typeof value;
 }
 
@@ -145,14 +167,17 @@ export interface ToTensorOptions {
  */
 export function toTensor(value: TensorInput, options: ToTensorOptions): Tensor {
   const { who } = options;
-  if (typeof value === 'number' || Array.isArray(value)) return fromNested(value as NestedNumbers, options.nestedDType, who);
+  if (typeof value === 'number' || Array.isArray(value))
+    return fromNested(value as NestedNumbers, options.nestedDType, who);
   if (isTypedArray(value)) {
     const dtype = dtypeOfArray(value);
     if (!isDType(dtype)) throw invalidArgument(`${who}: ${dtype}`);
     return { shape: [(value as TypedArray).length], dtype, data: value as TypedArray };
   }
   if (typeof value !== 'object' || value === null || !('data' in value) || !('dtype' in value) || !('shape' in value)) {
-    throw invalidArgument(`${who}: expected a Tensor { shape, dtype, data }, a typed array or nested number arrays, got ${describeValue(value)}`);
+    throw invalidArgument(
+      `${who}: expected a Tensor { shape, dtype, data }, a typed array or nested number arrays, got ${describeValue(value)}`,
+    );
   }
   const t = value as { shape: unknown; dtype: unknown; data: unknown };
   if (!isDType(t.dtype)) {
@@ -160,7 +185,9 @@ export function toTensor(value: TensorInput, options: ToTensorOptions): Tensor {
   }
   const shape = checkTensorShape(who, t.shape);
   if (!isTypedArray(t.data) || !matchesDType(t.data, t.dtype)) {
-    throw invalidArgument(`${who}: a ${t.dtype} tensor needs its data in a ${arrayNameFor(t.dtype)}, got ${describeValue(t.data)}`);
+    throw invalidArgument(
+      `${who}: a ${t.dtype} tensor needs its data in a ${arrayNameFor(t.dtype)}, got ${describeValue(t.data)}`,
+    );
   }
   const data = t.data as TypedArray;
   const expected = shapeSize(shape);
@@ -183,15 +210,19 @@ export function fromNested(value: NestedNumbers, dtype: 'float32' | 'float64', w
   const fill = (v: unknown, depth: number, path: string): void => {
     if (depth === shape.length) {
       if (typeof v !== 'number') {
-        throw invalidArgument(`${who}: expected a number at ${path}, got ${describeValue(v)} (nested arrays must be rectangular)`);
+        throw invalidArgument(
+          `${who}: expected a number at ${path}, got ${describeValue(v)} (nested arrays must be rectangular)`,
+        );
       }
       data[offset++] = v;
       return;
     }
     const n = shape[depth]!;
     if (!Array.isArray(v) || v.length !== n) {
-      throw invalidArgument(`${who}: expected an array of ${n} at ${path}, got ${describeValue(v)} ` +
-        `(ragged nested array; the first elements give shape ${fmtShape(shape)})`);
+      throw invalidArgument(
+        `${who}: expected an array of ${n} at ${path}, got ${describeValue(v)} ` +
+          `(ragged nested array; the first elements give shape ${fmtShape(shape)})`,
+      );
     }
     for (let i = 0; i < n; i++) fill(v[i], depth + 1, `${path}[${i}]`);
   };
@@ -209,13 +240,21 @@ export function tensorBytes(tensor: Tensor): Uint8Array {
 /** A typed array of `dtype` over `length` elements of `buffer` from `byteOffset` (aligned). */
 function view(dtype: DType, buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray {
   switch (dtype) {
-    case 'float32': return new Float32Array(buffer, byteOffset, length);
-    case 'float64': return new Float64Array(buffer, byteOffset, length);
-    case 'float16': case 'bfloat16': return new Uint16Array(buffer, byteOffset, length);
-    case 'int8': return new Int8Array(buffer, byteOffset, length);
-    case 'uint8': return new Uint8Array(buffer, byteOffset, length);
-    case 'int32': return new Int32Array(buffer, byteOffset, length);
-    case 'int64': return new BigInt64Array(buffer, byteOffset, length);
+    case 'float32':
+      return new Float32Array(buffer, byteOffset, length);
+    case 'float64':
+      return new Float64Array(buffer, byteOffset, length);
+    case 'float16':
+    case 'bfloat16':
+      return new Uint16Array(buffer, byteOffset, length);
+    case 'int8':
+      return new Int8Array(buffer, byteOffset, length);
+    case 'uint8':
+      return new Uint8Array(buffer, byteOffset, length);
+    case 'int32':
+      return new Int32Array(buffer, byteOffset, length);
+    case 'int64':
+      return new BigInt64Array(buffer, byteOffset, length);
   }
 }
 
@@ -229,8 +268,10 @@ export function tensorFromBytes(shape: readonly number[], dtype: DType, bytes: U
   const size = dtypeSize(dtype);
   const length = shapeSize(shape);
   if (bytes.byteLength !== length * size) {
-    throw new GluonPsError(status.INTERNAL,
-      `received ${bytes.byteLength} bytes for a ${dtype} tensor of shape ${fmtShape(shape)}, expected ${length * size}`);
+    throw new GluonPsError(
+      status.INTERNAL,
+      `received ${bytes.byteLength} bytes for a ${dtype} tensor of shape ${fmtShape(shape)}, expected ${length * size}`,
+    );
   }
   let source = bytes;
   if (bytes.byteOffset % size !== 0) {

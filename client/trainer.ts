@@ -27,16 +27,38 @@ import type { PushGradResponse__Output } from '../protos/generated/gluonps/v1/Pu
 import type { StatesChunk, StatesChunk__Output } from '../protos/generated/gluonps/v1/StatesChunk';
 import type { StepResponse__Output } from '../protos/generated/gluonps/v1/StepResponse';
 import type { TrainerInfo__Output } from '../protos/generated/gluonps/v1/TrainerInfo';
-import { buildOptimizer, learningRateAt, type OptimizerConfig, type OptimizerName, type OptimizerParams } from '../common/optimizer/optimizer-spec';
+import {
+  buildOptimizer,
+  learningRateAt,
+  type OptimizerConfig,
+  type OptimizerName,
+  type OptimizerParams,
+} from '../common/optimizer/optimizer-spec';
 import { TIMEOUT_POLICY_CODEC, TRAINER_MODE_CODEC } from '../common/proto-enums';
 import { GluonPsError, invalidArgument, show, Status } from './errors';
 import type { Parameter } from './parameter';
 import { withRetry, type RetryOptions } from './retry';
 import type { Attempt, Channel, UnaryInvoke } from './channel';
 import type { TensorInput } from './tensor';
-import { checkTrainerOptions, describeTrainerInfo, gradToUpload, integerIn, optimizerToProto, UINT32_MAX, type CheckedTrainerOptions } from './trainer-wire';
+import {
+  checkTrainerOptions,
+  describeTrainerInfo,
+  gradToUpload,
+  integerIn,
+  optimizerToProto,
+  UINT32_MAX,
+  type CheckedTrainerOptions,
+} from './trainer-wire';
 
-export { checkTrainerOptions, describeTrainerInfo, gradToUpload, OPTIMIZER_SETTINGS, optimizerFromProto, optimizerToProto, randomIncarnation } from './trainer-wire';
+export {
+  checkTrainerOptions,
+  describeTrainerInfo,
+  gradToUpload,
+  OPTIMIZER_SETTINGS,
+  optimizerFromProto,
+  optimizerToProto,
+  randomIncarnation,
+} from './trainer-wire';
 export type { CheckedTrainerOptions } from './trainer-wire';
 
 // --- Public types ------------------------------------------------------------------------------
@@ -134,12 +156,15 @@ export async function createTrainer(
   optimizerParams: OptimizerParams = {},
   options: TrainerOptions = {},
 ): Promise<Trainer> {
-  if (typeof name !== 'string' || name === '') throw invalidArgument(`trainer(): the trainer name must be a non-empty string, got ${show(name)}`);
+  if (typeof name !== 'string' || name === '')
+    throw invalidArgument(`trainer(): the trainer name must be a non-empty string, got ${show(name)}`);
   const who = `trainer '${name}'`;
-  if (!Array.isArray(params)) throw invalidArgument(`${who}: params must be an array of Parameter handles or names, got ${show(params)}`);
+  if (!Array.isArray(params))
+    throw invalidArgument(`${who}: params must be an array of Parameter handles or names, got ${show(params)}`);
   const names = params.map((p, i) => {
     const n = typeof p === 'string' ? p : (p as { name?: unknown } | null)?.name;
-    if (typeof n !== 'string' || n === '') throw invalidArgument(`${who}: params[${i}] must be a Parameter or a parameter name, got ${show(p)}`);
+    if (typeof n !== 'string' || n === '')
+      throw invalidArgument(`${who}: params[${i}] must be a Parameter or a parameter name, got ${show(p)}`);
     return n;
   });
   const spec = optimizerToProto(who, optimizer, optimizerParams);
@@ -156,7 +181,11 @@ export async function createTrainer(
     workerId: opts.workerId,
   };
   // Attaching is idempotent, so a transport failure is retried like a keyed call.
-  const info = await withRetry(opts.retry, () => channel.attempt(channel.deadlineMs, (d) => channel.unary<TrainerInfo__Output>((md, o, cb) => channel.trainers.createTrainer(request, md, o, cb), d)));
+  const info = await withRetry(opts.retry, () =>
+    channel.attempt(channel.deadlineMs, (d) =>
+      channel.unary<TrainerInfo__Output>((md, o, cb) => channel.trainers.createTrainer(request, md, o, cb), d),
+    ),
+  );
   // The server accepted this very spec, so its own function gives the schedule's learning rate
   // for any step count; learningRate then needs no round trip after each step.
   let config: OptimizerConfig | null = null;
@@ -193,7 +222,12 @@ export class Trainer {
   #stepTimeoutMs: number;
 
   /** @internal Handles come from ParameterServerClient.trainer(). */
-  constructor(channel: Channel, info: TrainerInfo__Output, options: CheckedTrainerOptions, config: OptimizerConfig | null) {
+  constructor(
+    channel: Channel,
+    info: TrainerInfo__Output,
+    options: CheckedTrainerOptions,
+    config: OptimizerConfig | null,
+  ) {
     this.#channel = channel;
     this.#retry = options.retry;
     this.#config = config;
@@ -236,14 +270,26 @@ export class Trainer {
    */
   async pushGrad(param: Parameter | string, grad: GradInput): Promise<{ step: number }> {
     const paramName = typeof param === 'string' ? param : (param as { name?: unknown } | null)?.name;
-    if (typeof paramName !== 'string' || paramName === '') throw invalidArgument(`${this.who}: pushGrad needs a Parameter or a parameter name, got ${show(param)}`);
+    if (typeof paramName !== 'string' || paramName === '')
+      throw invalidArgument(`${this.who}: pushGrad needs a Parameter or a parameter name, got ${show(param)}`);
     const { header, bytes } = gradToUpload(`${this.who}: gradient for '${paramName}'`, grad);
-    const first: Omit<GradUpload, 'chunk'> = { trainer: this.name, param: paramName, key: this.#nextKey(), step: this.#step, header };
+    const first: Omit<GradUpload, 'chunk'> = {
+      trainer: this.name,
+      param: paramName,
+      key: this.#nextKey(),
+      step: this.#step,
+      header,
+    };
     try {
       const reply = await withRetry(this.#retry, () => this.#sendPush(first, bytes));
       return { step: reply.step };
     } catch (err) {
-      if (this.mode === 'sync' && err instanceof GluonPsError && err.code === Status.FAILED_PRECONDITION && STALE_STEP.test(err.message)) {
+      if (
+        this.mode === 'sync' &&
+        err instanceof GluonPsError &&
+        err.code === Status.FAILED_PRECONDITION &&
+        STALE_STEP.test(err.message)
+      ) {
         await this.#refreshStep();
       }
       throw err;
@@ -277,7 +323,9 @@ export class Trainer {
   /** Leaves the trainer (end of this worker's data): sync steps stop waiting for it. Not retried. */
   async leave(): Promise<TrainerDescriptor> {
     const request = { trainer: this.name, workerId: this.workerId };
-    const info = await this.#channel.unary<TrainerInfo__Output>((md, o, cb) => this.#channel.trainers.leave(request, md, o, cb));
+    const info = await this.#channel.unary<TrainerInfo__Output>((md, o, cb) =>
+      this.#channel.trainers.leave(request, md, o, cb),
+    );
     return this.#learn(info);
   }
 
@@ -288,30 +336,47 @@ export class Trainer {
 
   /** Sets the base learning rate of the next steps (FAILED_PRECONDITION with a scheduler). */
   async setLearningRate(lr: number): Promise<void> {
-    if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) throw invalidArgument(`${this.who}: learning rate must be a finite number >= 0, got ${show(lr)}`);
+    if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0)
+      throw invalidArgument(`${this.who}: learning rate must be a finite number >= 0, got ${show(lr)}`);
     const request = { trainer: this.name, learningRate: lr };
     // Setting the same value twice is harmless, so transport failures are retried.
-    const info = await withRetry(this.#retry, () => this.#unary<TrainerInfo__Output>((md, o, cb) => this.#channel.trainers.setLearningRate(request, md, o, cb)));
+    const info = await withRetry(this.#retry, () =>
+      this.#unary<TrainerInfo__Output>((md, o, cb) => this.#channel.trainers.setLearningRate(request, md, o, cb)),
+    );
     this.#learn(info);
   }
 
   /** An opaque snapshot of every optimizer state, update count, step and learning rate. */
   async saveStates(): Promise<Buffer> {
     const request = { name: this.name };
-    return withRetry(this.#retry, () => this.#channel.attempt(this.#channel.deadlineMs, async (d) => (await this.#channel.pull<{ byteLength: number }>(
-      (md, o) => this.#channel.trainers.saveStates(request, md, o),
-      // The first message's own byte_length plays the tensor header's part.
-      { headerOf: (m, i) => (i === 0 ? { byteLength: (m as unknown as StatesChunk__Output).byteLength } : null) },
-      d,
-    )).data));
+    return withRetry(this.#retry, () =>
+      this.#channel.attempt(
+        this.#channel.deadlineMs,
+        async (d) =>
+          (
+            await this.#channel.pull<{ byteLength: number }>(
+              (md, o) => this.#channel.trainers.saveStates(request, md, o),
+              // The first message's own byte_length plays the tensor header's part.
+              {
+                headerOf: (m, i) => (i === 0 ? { byteLength: (m as unknown as StatesChunk__Output).byteLength } : null),
+              },
+              d,
+            )
+          ).data,
+      ),
+    );
   }
 
   /** Restores a saveStates() snapshot (every state, update counts, the step count). Not retried. */
   async loadStates(states: Uint8Array): Promise<void> {
-    if (!(states instanceof Uint8Array)) throw invalidArgument(`${this.who}: loadStates needs the Buffer saveStates() returned, got ${show(states)}`);
+    if (!(states instanceof Uint8Array))
+      throw invalidArgument(`${this.who}: loadStates needs the Buffer saveStates() returned, got ${show(states)}`);
     const first: Omit<StatesChunk, 'chunk'> = { trainer: this.name, byteLength: states.byteLength };
     const info = await this.#channel.push<StatesChunk, TrainerInfo__Output>(
-      (md, o, cb) => this.#channel.trainers.loadStates(md, o, cb), first, states);
+      (md, o, cb) => this.#channel.trainers.loadStates(md, o, cb),
+      first,
+      states,
+    );
     this.#learn(info);
     this.#step = info.step;
   }
@@ -334,18 +399,33 @@ export class Trainer {
 
   #sendPush(first: Omit<GradUpload, 'chunk'>, bytes: Uint8Array): Attempt<PushGradResponse__Output> {
     return this.#channel.attempt(this.#channel.deadlineMs, (d) =>
-      this.#channel.push<GradUpload, PushGradResponse__Output>((md, o, cb) => this.#channel.trainers.pushGrad(md, o, cb), first, bytes, d));
+      this.#channel.push<GradUpload, PushGradResponse__Output>(
+        (md, o, cb) => this.#channel.trainers.pushGrad(md, o, cb),
+        first,
+        bytes,
+        d,
+      ),
+    );
   }
 
   /** One attempt of a step with a given key; its deadline outlasts the trainer's step timeout. */
-  #sendStep(request: { trainer: string; key: IdempotencyKey; step: number; batchSize: number }): Attempt<StepResponse__Output> {
+  #sendStep(request: {
+    trainer: string;
+    key: IdempotencyKey;
+    step: number;
+    batchSize: number;
+  }): Attempt<StepResponse__Output> {
     const deadlineMs = this.#stepTimeoutMs + Math.max(STEP_DEADLINE_MARGIN_MS, this.#channel.deadlineMs ?? 0);
-    return this.#channel.attempt(deadlineMs, (d) => this.#channel.unary<StepResponse__Output>((md, o, cb) => this.#channel.trainers.step(request, md, o, cb), d));
+    return this.#channel.attempt(deadlineMs, (d) =>
+      this.#channel.unary<StepResponse__Output>((md, o, cb) => this.#channel.trainers.step(request, md, o, cb), d),
+    );
   }
 
   #describeInfo(): Promise<TrainerInfo__Output> {
     const request = { name: this.name };
-    return withRetry(this.#retry, () => this.#unary<TrainerInfo__Output>((md, o, cb) => this.#channel.trainers.describeTrainer(request, md, o, cb)));
+    return withRetry(this.#retry, () =>
+      this.#unary<TrainerInfo__Output>((md, o, cb) => this.#channel.trainers.describeTrainer(request, md, o, cb)),
+    );
   }
 
   /** Takes the learning rate and step timeout from a TrainerInfo. */
@@ -358,7 +438,9 @@ export class Trainer {
   /** After a failed step or a stale push: the trainer's step count becomes this worker's step (best effort). */
   async #refreshStep(): Promise<void> {
     try {
-      const info = await this.#channel.unary<TrainerInfo__Output>((md, o, cb) => this.#channel.trainers.describeTrainer({ name: this.name }, md, o, cb));
+      const info = await this.#channel.unary<TrainerInfo__Output>((md, o, cb) =>
+        this.#channel.trainers.describeTrainer({ name: this.name }, md, o, cb),
+      );
       this.#learn(info);
       this.#step = info.step;
     } catch {

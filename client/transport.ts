@@ -60,7 +60,10 @@ const clientError: MakeTransportError = (code, message) => new GluonPsError(code
  * CollectOptions with maxBytes optional (a client accepts what the server chose to send) and
  * makeError defaulting to GluonPsError.
  */
-export type PullOptions<H> = Omit<CollectOptions<H>, 'maxBytes' | 'makeError'> & { maxBytes?: number; makeError?: MakeTransportError };
+export type PullOptions<H> = Omit<CollectOptions<H>, 'maxBytes' | 'makeError'> & {
+  maxBytes?: number;
+  makeError?: MakeTransportError;
+};
 
 /** Reads a server stream holding exactly one tensor (data, grad, row_sparse_data). */
 export async function pullTensor<H extends HeaderLike>(
@@ -80,10 +83,22 @@ export async function pullTensors<H extends HeaderLike>(
 }
 
 /** The stream's tensors via assembleFromEvents (common/wire/chunks.ts); a bad stream is cancelled. */
-function assemble<H extends HeaderLike>(call: grpc.ClientReadableStream<object>, options: CollectOptions<H>, count: number): Promise<CollectedTensor<H>[]> {
-  return assembleFromEvents<H>(call, options, { count, abort: () => call.cancel(), closedEarly: 'the stream closed before all tensors arrived' });
+function assemble<H extends HeaderLike>(
+  call: grpc.ClientReadableStream<object>,
+  options: CollectOptions<H>,
+  count: number,
+): Promise<CollectedTensor<H>[]> {
+  return assembleFromEvents<H>(call, options, {
+    count,
+    abort: () => call.cancel(),
+    closedEarly: 'the stream closed before all tensors arrived',
+  });
 }
 
 function withLimit<H>(options: PullOptions<H>): CollectOptions<H> {
-  return { ...options, maxBytes: options.maxBytes ?? bufferConstants.MAX_LENGTH, makeError: options.makeError ?? clientError };
+  return {
+    ...options,
+    maxBytes: options.maxBytes ?? bufferConstants.MAX_LENGTH,
+    makeError: options.makeError ?? clientError,
+  };
 }

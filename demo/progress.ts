@@ -24,7 +24,9 @@ export interface EpochLine {
 export function formatEpochLine(l: EpochLine): string {
   const width = String(l.epochs).length;
   const head = `${l.model.padEnd(4)} epoch ${String(l.epoch).padStart(width)}/${l.epochs}`;
-  const tail = Object.entries(l.extra ?? {}).map(([k, v]) => `  ${k} ${v}`).join('');
+  const tail = Object.entries(l.extra ?? {})
+    .map(([k, v]) => `  ${k} ${v}`)
+    .join('');
   return `${head}  loss ${formatLoss(l.loss)}${tail}${l.suffix === undefined ? '' : `  ${l.suffix}`}`;
 }
 
@@ -67,7 +69,8 @@ export class EpochProgress {
     if (done < total && now - this.#lastDraw < 50) return;
     this.#lastDraw = now;
     const width = String(epochs).length;
-    const line = `${model.padEnd(4)} epoch ${String(epoch).padStart(width)}/${epochs} ${formatBar(total === 0 ? 1 : done / total)} ` +
+    const line =
+      `${model.padEnd(4)} epoch ${String(epoch).padStart(width)}/${epochs} ${formatBar(total === 0 ? 1 : done / total)} ` +
       `${String(done).padStart(String(total).length)}/${total}  batch loss ${formatLoss(batchLoss)}`;
     const columns = this.#out.columns !== undefined && this.#out.columns > 0 ? this.#out.columns : 120;
     const text = line.slice(0, Math.max(20, columns - 1));

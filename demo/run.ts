@@ -31,14 +31,20 @@ class UsageError extends Error {}
 function intArg(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
   if (text === undefined) return fallback;
   const v = Number(text);
-  if (!/^\d+$/.test(text) || v < min || v > max) throw new UsageError(`--${name}: expected an integer from ${min} to ${max}, got '${text}'`);
+  if (!/^\d+$/.test(text) || v < min || v > max)
+    throw new UsageError(`--${name}: expected an integer from ${min} to ${max}, got '${text}'`);
   return v;
 }
 
 function modelsArg(text: string | undefined): ModelName[] {
   if (text === undefined) return [...MODELS];
-  const list = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  for (const m of list) if (!(MODELS as readonly string[]).includes(m)) throw new UsageError(`--models: '${m}' is not one of ${MODELS.join(', ')}`);
+  const list = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const m of list)
+    if (!(MODELS as readonly string[]).includes(m))
+      throw new UsageError(`--models: '${m}' is not one of ${MODELS.join(', ')}`);
   if (list.length === 0) throw new UsageError('--models: empty list');
   return list as ModelName[];
 }
@@ -108,21 +114,46 @@ function forwardStderr(c: ChildProcess, prefix: string, keep: string[]): void {
 
 /** Bundles and starts the server CLI on `port`; resolves to its address from the 'listening' log line. */
 async function startServer(port: number): Promise<{ child: ChildProcess; address: string }> {
-  const bundled = spawnSync(process.execPath, [path.join(ROOT, 'scripts/bundle.mjs'), 'server/cli.ts', 'gluonps-server'], { cwd: ROOT, stdio: 'inherit' });
-  if (bundled.status !== 0) throw new DemoError('demo: bundling the server failed (node scripts/bundle.mjs server/cli.ts gluonps-server)');
+  const bundled = spawnSync(
+    process.execPath,
+    [path.join(ROOT, 'scripts/bundle.mjs'), 'server/cli.ts', 'gluonps-server'],
+    { cwd: ROOT, stdio: 'inherit' },
+  );
+  if (bundled.status !== 0)
+    throw new DemoError('demo: bundling the server failed (node scripts/bundle.mjs server/cli.ts gluonps-server)');
   // As `npm start` runs it: its environment (malloc settings) and node flags (docs/configuration.md).
   const start = npmStartCommand();
-  const child = spawn(process.execPath, [...start.nodeFlags, start.script, ...start.args,
-    '--host', '127.0.0.1', '--port', String(port), '--devices', 'cpu', '--log-level', 'info', '--data-dir', 'none'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...start.env },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...start.nodeFlags,
+      start.script,
+      ...start.args,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--devices',
+      'cpu',
+      '--log-level',
+      'info',
+      '--data-dir',
+      'none',
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...start.env },
+    },
+  );
   children.add(child);
   const stderr: string[] = [];
   forwardStderr(child, '[server]', stderr);
   const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new DemoError('demo: the server did not log "listening" within 30 s')), 30_000);
+    const timer = setTimeout(
+      () => reject(new DemoError('demo: the server did not log "listening" within 30 s')),
+      30_000,
+    );
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       let rec: { msg?: string; address?: string; level?: number };
@@ -140,7 +171,11 @@ async function startServer(port: number): Promise<{ child: ChildProcess; address
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new DemoError(`demo: the server exited (code ${String(code)}) before listening${stderr.length ? `:\n${stderr.join('\n')}` : ''}`));
+      reject(
+        new DemoError(
+          `demo: the server exited (code ${String(code)}) before listening${stderr.length ? `:\n${stderr.join('\n')}` : ''}`,
+        ),
+      );
     });
   });
   return { child, address };
@@ -196,7 +231,9 @@ async function orchestrate(argv: string[]): Promise<number> {
 
   const { child: server, address } = await startServer(port);
   const out = new EpochProgress(process.stdout);
-  out.note(`gluon-ps server at ${address}; ${workers} worker${workers === 1 ? '' : 's'}, ${epochs} epoch${epochs === 1 ? '' : 's'}, models ${models.join(', ')}`);
+  out.note(
+    `gluon-ps server at ${address}; ${workers} worker${workers === 1 ? '' : 's'}, ${epochs} epoch${epochs === 1 ? '' : 's'}, models ${models.join(', ')}`,
+  );
   const started = performance.now();
 
   const table = new LossTable(workers);
@@ -210,25 +247,59 @@ async function orchestrate(argv: string[]): Promise<number> {
       progress.set(key, done);
       out.update(e.model, e.epoch, epochs, Math.min(...done), e.steps, e.loss);
     } else if (e.event === 'epoch') {
-      const r = table.add(e.model, e.epoch, { worker: e.worker, lossSum: e.lossSum, count: e.count, step: e.step, ...(e.accuracy === undefined ? {} : { accuracy: e.accuracy }) });
+      const r = table.add(e.model, e.epoch, {
+        worker: e.worker,
+        lossSum: e.lossSum,
+        count: e.count,
+        step: e.step,
+        ...(e.accuracy === undefined ? {} : { accuracy: e.accuracy }),
+      });
       if (r === null) return;
       progress.delete(`${e.model}:${e.epoch}`);
       const extra: Record<string, string | number> = { steps: r.step };
       if (r.accuracy !== undefined) extra.accuracy = `${(100 * r.accuracy).toFixed(1)}%`;
-      out.epochDone({ model: e.model, epoch: e.epoch, epochs, loss: r.loss, extra, ...(r.epoch === 0 ? { suffix: '(before training)' } : {}) });
+      out.epochDone({
+        model: e.model,
+        epoch: e.epoch,
+        epochs,
+        loss: r.loss,
+        extra,
+        ...(r.epoch === 0 ? { suffix: '(before training)' } : {}),
+      });
     } else if (e.event === 'done') {
       const prev = finished.get(e.model);
-      finished.set(e.model, { steps: Math.max(prev?.steps ?? 0, e.steps), seconds: Math.max(prev?.seconds ?? 0, e.seconds) });
+      finished.set(e.model, {
+        steps: Math.max(prev?.steps ?? 0, e.steps),
+        seconds: Math.max(prev?.seconds ?? 0, e.seconds),
+      });
     }
   };
 
   const self = process.argv[1]!;
   const workerRuns = Array.from({ length: workers }, (_, id) => {
-    const child = spawn(process.execPath, [...process.execArgv, self, 'worker', '--json', '--server', address,
-      '--workers', String(workers), '--worker-id', String(id), '--epochs', String(epochs), '--models', models.join(',')], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        ...process.execArgv,
+        self,
+        'worker',
+        '--json',
+        '--server',
+        address,
+        '--workers',
+        String(workers),
+        '--worker-id',
+        String(id),
+        '--epochs',
+        String(epochs),
+        '--models',
+        models.join(','),
+      ],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     children.add(child);
     const stderr: string[] = [];
     forwardStderr(child, `[worker ${id}]`, stderr);
@@ -245,7 +316,9 @@ async function orchestrate(argv: string[]): Promise<number> {
     return exited(child).then((code) => {
       if (code === 0) return;
       const why = stderr.find((l) => l.startsWith('demo:')) ?? stderr.at(-1);
-      throw new DemoError(`demo: worker ${id} exited with ${typeof code === 'number' ? `code ${code}` : code}${why === undefined ? '' : `: ${why}`}`);
+      throw new DemoError(
+        `demo: worker ${id} exited with ${typeof code === 'number' ? `code ${code}` : code}${why === undefined ? '' : `: ${why}`}`,
+      );
     });
   });
   try {
@@ -276,9 +349,11 @@ async function orchestrate(argv: string[]): Promise<number> {
     if (last.accuracy !== undefined) s.final_accuracy = Number(last.accuracy.toFixed(4));
     summaries[m] = s;
     ok &&= s.converged;
-    out.note(`${m.padEnd(4)} initial_loss ${formatLoss(s.initial_loss)}  final_loss ${formatLoss(s.final_loss)}  ` +
-      `ratio ${(s.final_loss / s.initial_loss).toFixed(4)} (need <= 0.2)  steps ${s.steps}  ${s.seconds.toFixed(2)} s  ` +
-      `${s.converged ? 'converged' : 'DID NOT CONVERGE'}`);
+    out.note(
+      `${m.padEnd(4)} initial_loss ${formatLoss(s.initial_loss)}  final_loss ${formatLoss(s.final_loss)}  ` +
+        `ratio ${(s.final_loss / s.initial_loss).toFixed(4)} (need <= 0.2)  steps ${s.steps}  ${s.seconds.toFixed(2)} s  ` +
+        `${s.converged ? 'converged' : 'DID NOT CONVERGE'}`,
+    );
   }
   const all = Object.values(summaries);
   const result = {
@@ -307,8 +382,7 @@ async function main(): Promise<void> {
     if (argv[0] === 'worker') {
       await workerMain(argv.slice(1));
       process.exit(0); // do not wait for gRPC's timers to wind down
-    }
-    else process.exitCode = await orchestrate(argv);
+    } else process.exitCode = await orchestrate(argv);
   } catch (err) {
     killAll();
     const code = (err as { code?: unknown } | null)?.code;
@@ -317,11 +391,14 @@ async function main(): Promise<void> {
       process.exit(2);
     }
     // Failures the demo or the server explain get their message; anything else its stack.
-    const text = err instanceof DemoError
-      ? err.message
-      : err instanceof GluonPsError
-        ? `${Status[err.code] ?? err.code}: ${err.message}`
-        : err instanceof Error ? (err.stack ?? err.message) : String(err);
+    const text =
+      err instanceof DemoError
+        ? err.message
+        : err instanceof GluonPsError
+          ? `${Status[err.code] ?? err.code}: ${err.message}`
+          : err instanceof Error
+            ? (err.stack ?? err.message)
+            : String(err);
     process.stderr.write(`${text.startsWith('demo:') ? '' : 'demo: '}${text}\n`);
     process.exit(1);
   }

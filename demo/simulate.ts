@@ -14,7 +14,14 @@ export interface SimulatedRun {
   steps: number;
 }
 
-function sgdMom(w: Float32Array, g: Float32Array, mom: Float32Array, lr: number, momentum: number, rescale: number): void {
+function sgdMom(
+  w: Float32Array,
+  g: Float32Array,
+  mom: Float32Array,
+  lr: number,
+  momentum: number,
+  rescale: number,
+): void {
   for (let k = 0; k < w.length; k++) {
     mom[k] = momentum * mom[k]! - lr * (rescale * g[k]!);
     w[k]! += mom[k]!;
@@ -48,7 +55,14 @@ export function simulateMlp(workers: number, epochs: number): SimulatedRun {
       const g = mlpZeros(R.shape) as MlpParams;
       for (const order of orders) mlpLossAndGrad(R.shape, p, data.x, data.y, order.subarray(s * b, (s + 1) * b), g);
       for (const name of MLP_PARAM_NAMES) {
-        sgdMom(p[name], g[name], mom[name], R.optimizerParams.learningRate, R.optimizerParams.momentum, 1 / (b * workers));
+        sgdMom(
+          p[name],
+          g[name],
+          mom[name],
+          R.optimizerParams.learningRate,
+          R.optimizerParams.momentum,
+          1 / (b * workers),
+        );
       }
     }
     losses.push(loss());
@@ -57,7 +71,17 @@ export function simulateMlp(workers: number, epochs: number): SimulatedRun {
 }
 
 /** MXNet Adam (lazy: only the given rows), bias correction folded into the learning rate. */
-function adamRows(w: Float32Array, m: Float32Array, v: Float32Array, ids: number[], g: Float32Array, dim: number, lr: number, t: number, rescale: number): void {
+function adamRows(
+  w: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  ids: number[],
+  g: Float32Array,
+  dim: number,
+  lr: number,
+  t: number,
+  rescale: number,
+): void {
   const b1 = 0.9;
   const b2 = 0.999;
   const lrT = (lr * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
@@ -88,7 +112,8 @@ export function simulateMf(workers: number, epochs: number): SimulatedRun {
   const allU = Array.from({ length: data.numUsers }, (_, k) => k);
   const allV = Array.from({ length: data.numItems }, (_, k) => k);
   const all = Uint32Array.from({ length: data.n }, (_, k) => k);
-  const loss = (): number => mfLossAndGrad(R.dim, { ids: allU, values: U }, { ids: allV, values: V }, data, all, false).loss / data.n;
+  const loss = (): number =>
+    mfLossAndGrad(R.dim, { ids: allU, values: U }, { ids: allV, values: V }, data, all, false).loss / data.n;
   const b = workerBatch(R.globalBatch, workers);
   const steps = stepsPerEpoch(data.n, workers, b);
   const losses = [loss()];
@@ -103,8 +128,17 @@ export function simulateMf(workers: number, epochs: number): SimulatedRun {
         const rows = order.subarray(s * b, (s + 1) * b);
         const uIds = uniqueIds(data.users, rows);
         const iIds = uniqueIds(data.items, rows);
-        const r = mfLossAndGrad(R.dim, { ids: uIds, values: gather(U, uIds, R.dim) }, { ids: iIds, values: gather(V, iIds, R.dim) }, data, rows);
-        for (const [ids, grad, sum] of [[uIds, r.userGrad, sumU], [iIds, r.itemGrad, sumV]] as const) {
+        const r = mfLossAndGrad(
+          R.dim,
+          { ids: uIds, values: gather(U, uIds, R.dim) },
+          { ids: iIds, values: gather(V, iIds, R.dim) },
+          data,
+          rows,
+        );
+        for (const [ids, grad, sum] of [
+          [uIds, r.userGrad, sumU],
+          [iIds, r.itemGrad, sumV],
+        ] as const) {
           ids.forEach((id, k) => {
             const acc = sum.get(id) ?? new Float32Array(R.dim);
             for (let d = 0; d < R.dim; d++) acc[d]! += grad[k * R.dim + d]!;
@@ -113,11 +147,24 @@ export function simulateMf(workers: number, epochs: number): SimulatedRun {
         }
       }
       t++;
-      [[U, sumU], [V, sumV]].forEach(([w, sum], k) => {
+      [
+        [U, sumU],
+        [V, sumV],
+      ].forEach(([w, sum], k) => {
         const ids = [...(sum as Map<number, Float32Array>).keys()].sort((x, y) => x - y);
         const grad = new Float32Array(ids.length * R.dim);
         ids.forEach((id, r) => grad.set((sum as Map<number, Float32Array>).get(id)!, r * R.dim));
-        adamRows(w as Float32Array, state[k]!.m, state[k]!.v, ids, grad, R.dim, R.optimizerParams.learningRate, t, 1 / (b * workers));
+        adamRows(
+          w as Float32Array,
+          state[k]!.m,
+          state[k]!.v,
+          ids,
+          grad,
+          R.dim,
+          R.optimizerParams.learningRate,
+          t,
+          1 / (b * workers),
+        );
       });
     }
     losses.push(loss());

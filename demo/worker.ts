@@ -10,7 +10,17 @@
 // docker-compose `worker` service) prints them.
 import { randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
-import { connect, cpu, init, Status, type Parameter, type ParameterServerClient, type Tensor, type Trainer, type TrainerOptions } from '../client/index';
+import {
+  connect,
+  cpu,
+  init,
+  Status,
+  type Parameter,
+  type ParameterServerClient,
+  type Tensor,
+  type Trainer,
+  type TrainerOptions,
+} from '../client/index';
 import { epochOrder, makeBlobs, makeRatings, shardIndices, stepsPerEpoch } from './data';
 import { mfLossAndGrad, uniqueIds, type Rows } from './models/mf';
 import { MLP_PARAM_NAMES, mlpAccuracy, mlpLossAndGrad, mlpParamShapes, mlpZeros, type MlpParams } from './models/mlp';
@@ -40,7 +50,16 @@ export interface WorkerOptions {
 export type WorkerEvent =
   | { event: 'ready'; worker: number }
   | { event: 'batch'; model: ModelName; worker: number; epoch: number; done: number; steps: number; loss: number }
-  | { event: 'epoch'; model: ModelName; worker: number; epoch: number; lossSum: number; count: number; step: number; accuracy?: number }
+  | {
+      event: 'epoch';
+      model: ModelName;
+      worker: number;
+      epoch: number;
+      lossSum: number;
+      count: number;
+      step: number;
+      accuracy?: number;
+    }
   | { event: 'done'; model: ModelName; worker: number; steps: number; seconds: number };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -49,12 +68,19 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * connect(), retried until `waitMs` has passed: in docker-compose the workers may start first.
  * GLUONPS_TOKEN, when set, is sent as the bearer token (a server started with tokens).
  */
-export async function connectWithRetry(address: string, waitMs: number, log: (s: string) => void): Promise<ParameterServerClient> {
+export async function connectWithRetry(
+  address: string,
+  waitMs: number,
+  log: (s: string) => void,
+): Promise<ParameterServerClient> {
   const deadline = Date.now() + waitMs;
   const token = process.env.GLUONPS_TOKEN || undefined;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await connect(address, { connectTimeoutMs: Math.max(1000, Math.min(10_000, deadline - Date.now())), ...(token === undefined ? {} : { token }) });
+      return await connect(address, {
+        connectTimeoutMs: Math.max(1000, Math.min(10_000, deadline - Date.now())),
+        ...(token === undefined ? {} : { token }),
+      });
     } catch (err) {
       if (Date.now() >= deadline) throw err;
       if (attempt === 1) log(`waiting for the server at ${address} ...`);
@@ -69,7 +95,11 @@ export async function connectWithRetry(address: string, waitMs: number, log: (s:
  * ALREADY_EXISTS, so the server's own atomic declare makes this a compare-and-set. Used when
  * identical replicas (docker-compose deploy.replicas) cannot be told their index.
  */
-export async function claimWorkerId(ps: ParameterServerClient, workers: number, prefix = 'demo_worker_slot'): Promise<number> {
+export async function claimWorkerId(
+  ps: ParameterServerClient,
+  workers: number,
+  prefix = 'demo_worker_slot',
+): Promise<number> {
   const token = [randomInt(1, 2 ** 24), randomInt(0, 2 ** 24)]; // exact in float32
   for (let id = 0; id < workers; id++) {
     try {
@@ -79,7 +109,9 @@ export async function claimWorkerId(ps: ParameterServerClient, workers: number, 
       if ((err as { code?: number }).code !== Status.ALREADY_EXISTS) throw err;
     }
   }
-  throw new DemoError(`demo: worker on ${hostname()}: all ${workers} worker slots are taken (restart the server to train again)`);
+  throw new DemoError(
+    `demo: worker on ${hostname()}: all ${workers} worker slots are taken (restart the server to train again)`,
+  );
 }
 
 function f32(t: Tensor, who: string): Float32Array {
@@ -108,7 +140,13 @@ class Reporter {
     if (e.event === 'epoch') {
       const extra: Record<string, string | number> = { worker: this.#worker, step: e.step };
       if (e.accuracy !== undefined) extra.accuracy = `${(100 * e.accuracy).toFixed(1)}%`;
-      this.#progress.epochDone({ model: e.model, epoch: e.epoch, epochs: this.#epochs, loss: e.lossSum / e.count, extra });
+      this.#progress.epochDone({
+        model: e.model,
+        epoch: e.epoch,
+        epochs: this.#epochs,
+        loss: e.lossSum / e.count,
+        extra,
+      });
     }
     if (e.event === 'done') this.#progress.note(`${e.model} done: ${e.steps} steps in ${e.seconds.toFixed(2)} s`);
   }
@@ -119,8 +157,12 @@ class Reporter {
   }
 }
 
-const STEP_OPTIONS = (o: WorkerOptions, id: number): TrainerOptions =>
-  ({ mode: 'sync', numWorkers: o.workers, workerId: id, stepTimeoutMs: o.stepTimeoutMs });
+const STEP_OPTIONS = (o: WorkerOptions, id: number): TrainerOptions => ({
+  mode: 'sync',
+  numWorkers: o.workers,
+  workerId: id,
+  stepTimeoutMs: o.stepTimeoutMs,
+});
 
 /**
  * The synchronous epoch loop both models share: this worker's shard in a fresh order per epoch,
@@ -181,15 +223,27 @@ async function trainMlp(ps: ParameterServerClient, o: WorkerOptions, id: number,
   const evaluate = async (epoch: number, step: number): Promise<void> => {
     const p = await read();
     const lossSum = mlpLossAndGrad(R.shape, p, data.x, data.y, shard);
-    out.emit({ event: 'epoch', model: 'mlp', worker: id, epoch, lossSum, count: shard.length, step, accuracy: mlpAccuracy(R.shape, p, data.x, data.y, shard) });
+    out.emit({
+      event: 'epoch',
+      model: 'mlp',
+      worker: id,
+      epoch,
+      lossSum,
+      count: shard.length,
+      step,
+      accuracy: mlpAccuracy(R.shape, p, data.x, data.y, shard),
+    });
   };
 
   await runEpochs('mlp', tr, o, id, out, data.n, R, evaluate, async (rows) => {
     const p = await read();
     const g = mlpZeros(R.shape) as MlpParams;
     const loss = mlpLossAndGrad(R.shape, p, data.x, data.y, rows, g);
-    await Promise.all(MLP_PARAM_NAMES.map((name, k) =>
-      tr.pushGrad(params[k]!, { shape: shapes[name], dtype: 'float32', data: g[name] })));
+    await Promise.all(
+      MLP_PARAM_NAMES.map((name, k) =>
+        tr.pushGrad(params[k]!, { shape: shapes[name], dtype: 'float32', data: g[name] }),
+      ),
+    );
     return loss;
   });
 }
@@ -227,11 +281,20 @@ async function trainMf(ps: ParameterServerClient, o: WorkerOptions, id: number, 
 
   await runEpochs('mf', tr, o, id, out, data.n, R, evaluate, async (rows) => {
     // Only the rows this batch touches travel, both ways.
-    const [u, i] = await Promise.all([readRows(users, uniqueIds(data.users, rows)), readRows(items, uniqueIds(data.items, rows))]);
+    const [u, i] = await Promise.all([
+      readRows(users, uniqueIds(data.users, rows)),
+      readRows(items, uniqueIds(data.items, rows)),
+    ]);
     const r = mfLossAndGrad(R.dim, u, i, data, rows);
     await Promise.all([
-      tr.pushGrad(users, { indices: u.ids, values: { shape: [u.ids.length, R.dim], dtype: 'float32', data: r.userGrad } }),
-      tr.pushGrad(items, { indices: i.ids, values: { shape: [i.ids.length, R.dim], dtype: 'float32', data: r.itemGrad } }),
+      tr.pushGrad(users, {
+        indices: u.ids,
+        values: { shape: [u.ids.length, R.dim], dtype: 'float32', data: r.userGrad },
+      }),
+      tr.pushGrad(items, {
+        indices: i.ids,
+        values: { shape: [i.ids.length, R.dim], dtype: 'float32', data: r.itemGrad },
+      }),
     ]);
     return r.loss;
   });

@@ -110,7 +110,16 @@ export interface NativeOptimizerOptions extends OptimizerSettings {
  * broken invariant of the addon (also any error that carries no code).
  */
 export const KERNEL_ERROR_CODES = [
-  'EINVAL', 'EDTYPE', 'ESHAPE', 'ERANGE', 'EBUDGET', 'EOOM', 'ENODEVICE', 'EDISPOSED', 'EDEVICE', 'EINTERNAL',
+  'EINVAL',
+  'EDTYPE',
+  'ESHAPE',
+  'ERANGE',
+  'EBUDGET',
+  'EOOM',
+  'ENODEVICE',
+  'EDISPOSED',
+  'EDEVICE',
+  'EINTERNAL',
 ] as const;
 export type KernelErrorCode = (typeof KERNEL_ERROR_CODES)[number];
 
@@ -119,8 +128,14 @@ export interface NativeOps {
   fill: [{ out: NativeTensor; value: number }, undefined];
   copy: [{ out: NativeTensor; src: NativeTensor }, undefined];
   cast: [{ out: NativeTensor; src: NativeTensor }, undefined];
-  uniform: [{ out: NativeTensor; low: number; high: number; seed: number | bigint; offset?: number | bigint }, undefined];
-  normal: [{ out: NativeTensor; mean: number; std: number; seed: number | bigint; offset?: number | bigint }, undefined];
+  uniform: [
+    { out: NativeTensor; low: number; high: number; seed: number | bigint; offset?: number | bigint },
+    undefined,
+  ];
+  normal: [
+    { out: NativeTensor; mean: number; std: number; seed: number | bigint; offset?: number | bigint },
+    undefined,
+  ];
   add_n: [{ out: NativeTensor; srcs: NativeTensor[] }, undefined];
   scale: [{ x: NativeTensor; alpha: number }, undefined];
   axpy: [{ y: NativeTensor; x: NativeTensor; alpha: number }, undefined];
@@ -142,7 +157,13 @@ export interface NativeAddon extends NativeCodeTables {
   memoryStats(): MemoryStats;
   setMemoryBudget(deviceType: DeviceTypeCode, deviceId: number, bytes: number): void;
   /** A zero-filled tensor, or (uninitialized) one whose bytes the caller overwrites at once. */
-  empty(deviceType: DeviceTypeCode, deviceId: number, dtype: DTypeCode, shape: number[], uninitialized?: boolean): NativeTensor;
+  empty(
+    deviceType: DeviceTypeCode,
+    deviceId: number,
+    dtype: DTypeCode,
+    shape: number[],
+    uninitialized?: boolean,
+  ): NativeTensor;
   /** The tensor's host memory, one ArrayBuffer cached per tensor (keeps the memory alive). */
   hostView(tensor: NativeTensor): ArrayBuffer;
   /** Copies `bytes` into a host tensor at byte `offset`, synchronously. */
@@ -175,7 +196,8 @@ function tableMismatches(what: string, native: unknown, ts: Record<string, numbe
   const out: string[] = [];
   for (const [name, code] of Object.entries(ts)) {
     if (!(name in nat)) out.push(`${what}: ${name} (${code} in TypeScript) is missing from the addon`);
-    else if (nat[name] !== code) out.push(`${what}: ${name} is ${String(nat[name])} in the addon but ${code} in TypeScript`);
+    else if (nat[name] !== code)
+      out.push(`${what}: ${name} is ${String(nat[name])} in the addon but ${code} in TypeScript`);
   }
   for (const [name, code] of Object.entries(nat)) {
     if (!(name in ts)) out.push(`${what}: ${name} (${String(code)} in the addon) is missing from TypeScript`);
@@ -189,7 +211,9 @@ export function codeTableMismatches(native: Partial<NativeCodeTables>): string[]
   const errorMismatch =
     Array.isArray(errorCodes) && errorCodes.join(',') === KERNEL_ERROR_CODES.join(',')
       ? []
-      : [`error codes: the addon has ${Array.isArray(errorCodes) ? `[${errorCodes.join(', ')}]` : 'none'}, TypeScript [${KERNEL_ERROR_CODES.join(', ')}]`];
+      : [
+          `error codes: the addon has ${Array.isArray(errorCodes) ? `[${errorCodes.join(', ')}]` : 'none'}, TypeScript [${KERNEL_ERROR_CODES.join(', ')}]`,
+        ];
   return [
     ...tableMismatches('dtype codes', native.dtypeCodes, enumTable(DTypeCode)),
     ...tableMismatches('optimizer kind codes', native.optimKindCodes, enumTable(OptimKindCode)),

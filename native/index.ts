@@ -18,7 +18,9 @@ const NAME_OF = new Map<number, DType>(DTYPES.map((d) => [DTYPE_INFO[d].mxnetFla
 for (const d of DTYPES) {
   const enumCode = DTypeCode[(d[0]!.toUpperCase() + d.slice(1)) as keyof typeof DTypeCode];
   if (enumCode !== DTYPE_INFO[d].mxnetFlag) {
-    throw new Error(`gluon-ps native: dtype ${d} has code ${String(enumCode)} in native/binding.ts but ${DTYPE_INFO[d].mxnetFlag} in common/dtype.ts`);
+    throw new Error(
+      `gluon-ps native: dtype ${d} has code ${String(enumCode)} in native/binding.ts but ${DTYPE_INFO[d].mxnetFlag} in common/dtype.ts`,
+    );
   }
 }
 
@@ -76,12 +78,15 @@ function rethrow(err: unknown): never {
 
 /** Element count of a shape, checked: integer dims >= 0, rank <= 8, no overflow past 2^53. */
 export function shapeSize(shape: readonly number[]): number {
-  if (shape.length > MAX_RANK) throw new KernelError('ESHAPE', `rank ${shape.length} exceeds the maximum of ${MAX_RANK}`);
+  if (shape.length > MAX_RANK)
+    throw new KernelError('ESHAPE', `rank ${shape.length} exceeds the maximum of ${MAX_RANK}`);
   let n = 1;
   for (const d of shape) {
-    if (!Number.isSafeInteger(d) || d < 0) throw new KernelError('ESHAPE', `shape dims must be integers >= 0, got ${JSON.stringify(shape)}`);
+    if (!Number.isSafeInteger(d) || d < 0)
+      throw new KernelError('ESHAPE', `shape dims must be integers >= 0, got ${JSON.stringify(shape)}`);
     n *= d;
-    if (!Number.isSafeInteger(n)) throw new KernelError('ESHAPE', `shape ${JSON.stringify(shape)} has too many elements`);
+    if (!Number.isSafeInteger(n))
+      throw new KernelError('ESHAPE', `shape ${JSON.stringify(shape)} has too many elements`);
   }
   return n;
 }
@@ -94,7 +99,10 @@ export class DeviceTensor {
   constructor(readonly native: NativeTensor) {
     this.dtype = NAME_OF.get(native.dtype) as DType;
     this.shape = Object.freeze(native.shape);
-    this.device = Object.freeze({ type: native.deviceType === DeviceTypeCode.Cpu ? 'cpu' : 'gpu', id: native.deviceId });
+    this.device = Object.freeze({
+      type: native.deviceType === DeviceTypeCode.Cpu ? 'cpu' : 'gpu',
+      id: native.deviceId,
+    });
   }
   get size(): number {
     return this.native.size;
@@ -170,7 +178,8 @@ export function emptyUninitialized(device: Device, dtype: DType, shape: readonly
 }
 
 function allocate(device: Device, dtype: DType, shape: readonly number[], uninitialized: boolean): DeviceTensor {
-  if (!isDType(dtype)) throw new KernelError('EDTYPE', `unknown dtype '${String(dtype)}', expected one of ${DTYPES.join(', ')}`);
+  if (!isDType(dtype))
+    throw new KernelError('EDTYPE', `unknown dtype '${String(dtype)}', expected one of ${DTYPES.join(', ')}`);
   shapeSize(shape);
   try {
     return new DeviceTensor(addon.empty(typeCode(device), device.id, dtypeCode(dtype), [...shape], uninitialized));
@@ -185,7 +194,12 @@ export async function write(out: DeviceTensor, bytes: Uint8Array): Promise<void>
 }
 
 /** A new tensor holding `bytes`; the bytes are copied once into device memory. */
-export async function fromBytes(device: Device, dtype: DType, shape: readonly number[], bytes: Uint8Array): Promise<DeviceTensor> {
+export async function fromBytes(
+  device: Device,
+  dtype: DType,
+  shape: readonly number[],
+  bytes: Uint8Array,
+): Promise<DeviceTensor> {
   const t = emptyUninitialized(device, dtype, shape); // write() checks the length and fills it all
   try {
     await write(t, bytes);
@@ -233,7 +247,8 @@ export function toIds(ids: ArrayLike<number | bigint> | BigInt64Array): BigInt64
   const out = new BigInt64Array(ids.length);
   for (let i = 0; i < ids.length; i++) {
     const v = ids[i]!;
-    if (typeof v === 'number' && !Number.isSafeInteger(v)) throw new KernelError('EINVAL', `row id ${v} at position ${i} is not an integer`);
+    if (typeof v === 'number' && !Number.isSafeInteger(v))
+      throw new KernelError('EINVAL', `row id ${v} at position ${i} is not an integer`);
     out[i] = BigInt(v);
   }
   return out;
@@ -252,11 +267,23 @@ export async function cast(out: DeviceTensor, src: DeviceTensor): Promise<void> 
   await schedule('cast', { out: out.native, src: src.native });
 }
 /** Fills with U[low, high) from Philox(seed); element i uses counter (i, offset). */
-export async function uniform(out: DeviceTensor, low: number, high: number, seed: number | bigint, offset: number | bigint = 0): Promise<void> {
+export async function uniform(
+  out: DeviceTensor,
+  low: number,
+  high: number,
+  seed: number | bigint,
+  offset: number | bigint = 0,
+): Promise<void> {
   await schedule('uniform', { out: out.native, low, high, seed, offset });
 }
 /** Fills with N(mean, std^2) from Philox(seed) by Box-Muller; element i uses counter (i, offset). */
-export async function normal(out: DeviceTensor, mean: number, std: number, seed: number | bigint, offset: number | bigint = 0): Promise<void> {
+export async function normal(
+  out: DeviceTensor,
+  mean: number,
+  std: number,
+  seed: number | bigint,
+  offset: number | bigint = 0,
+): Promise<void> {
   await schedule('normal', { out: out.native, mean, std, seed, offset });
 }
 /** out = sum of srcs (out may be one of them). */
@@ -280,11 +307,19 @@ export async function allFinite(x: DeviceTensor): Promise<boolean> {
   return schedule('all_finite', { x: x.native });
 }
 /** out[i] = src[ids[i]] for rows (the first dim); ids may repeat and be in any order. */
-export async function gatherRows(out: DeviceTensor, src: DeviceTensor, ids: ArrayLike<number | bigint> | BigInt64Array): Promise<void> {
+export async function gatherRows(
+  out: DeviceTensor,
+  src: DeviceTensor,
+  ids: ArrayLike<number | bigint> | BigInt64Array,
+): Promise<void> {
   await schedule('gather_rows', { out: out.native, src: src.native, ids: toIds(ids) });
 }
 /** out[ids[i]] += rows[i]; duplicate ids accumulate in their given order. */
-export async function scatterAddRows(out: DeviceTensor, rows: DeviceTensor, ids: ArrayLike<number | bigint> | BigInt64Array): Promise<void> {
+export async function scatterAddRows(
+  out: DeviceTensor,
+  rows: DeviceTensor,
+  ids: ArrayLike<number | bigint> | BigInt64Array,
+): Promise<void> {
   await schedule('scatter_add_rows', { out: out.native, rows: rows.native, ids: toIds(ids) });
 }
 
@@ -303,10 +338,14 @@ const OPTIM_CODE: Record<OptimizerKind, OptimKindCode> = {
 /** How many state tensors (shaped like the weight) an optimizer keeps with these settings. */
 export function optimizerStateCount(kind: OptimizerKind, settings: OptimizerSettings = {}): number {
   switch (kind) {
-    case 'sgd': return (settings.momentum ?? 0) !== 0 ? 1 : 0;
-    case 'adagrad': return 1;
-    case 'rmsprop': return settings.centered ? 3 : 1;
-    default: return 2;
+    case 'sgd':
+      return (settings.momentum ?? 0) !== 0 ? 1 : 0;
+    case 'adagrad':
+      return 1;
+    case 'rmsprop':
+      return settings.centered ? 3 : 1;
+    default:
+      return 2;
   }
 }
 

@@ -31,8 +31,10 @@ function resolveProtoDir(): string {
   for (const dir of candidates) {
     if (dir !== undefined && dir !== '' && existsSync(path.join(dir, 'gluonps/v1/parameter.proto'))) return dir;
   }
-  throw new Error(`gluon-ps: cannot find the .proto files (looked in ${candidates.filter(Boolean).join(', ')}); ` +
-    'set GLUONPS_PROTO_DIR to the protos/ folder');
+  throw new Error(
+    `gluon-ps: cannot find the .proto files (looked in ${candidates.filter(Boolean).join(', ')}); ` +
+      'set GLUONPS_PROTO_DIR to the protos/ folder',
+  );
 }
 
 /** Every .proto the server and client load, relative to PROTO_DIR. */

@@ -42,8 +42,10 @@ try {
     if (!fresh.includes(f)) problems.push(`stale (no longer generated): ${GENERATED_DIR}/${f}`);
   }
   if (problems.length > 0) {
-    console.error(`${GENERATED_DIR}/ is out of date with the .proto files:\n  ${problems.join('\n  ')}\n` +
-      'Run `npm run generate` and commit the result.');
+    console.error(
+      `${GENERATED_DIR}/ is out of date with the .proto files:\n  ${problems.join('\n  ')}\n` +
+        'Run `npm run generate` and commit the result.',
+    );
     process.exitCode = 1;
   } else {
     console.log(`${GENERATED_DIR}/ is up to date (${fresh.length} files).`);

@@ -44,13 +44,17 @@ export function generate(outDir) {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const require = createRequire(import.meta.url);
-  const bin = path.join(path.dirname(require.resolve('@grpc/proto-loader/package.json')),
-    'build/bin/proto-loader-gen-types.js');
+  const bin = path.join(
+    path.dirname(require.resolve('@grpc/proto-loader/package.json')),
+    'build/bin/proto-loader-gen-types.js',
+  );
   // cwd is the repo root so the "Original file: protos/..." comments are the same wherever
   // the output goes (the check writes to a temp dir).
-  const result = spawnSync(process.execPath,
+  const result = spawnSync(
+    process.execPath,
     [bin, ...GEN_FLAGS, '-I', PROTO_DIR, '--outDir', outDir, ...protoFiles()],
-    { cwd: REPO_ROOT, encoding: 'utf8' });
+    { cwd: REPO_ROOT, encoding: 'utf8' },
+  );
   if (result.status !== 0) {
     throw new Error(`proto-loader-gen-types failed (exit ${result.status}):\n${result.stderr}${result.stdout}`);
   }

@@ -16,7 +16,19 @@ import type { TlsMode } from './tls';
  * fails closed. AdminService has none: a checkpoint writes to disk and admin is for operators.
  */
 export const READ_METHODS: Readonly<Record<string, ReadonlySet<string>>> = {
-  ParameterService: new Set(['Get', 'List', 'Describe', 'Data', 'ListData', 'Grad', 'ListGrad', 'ListCtx', 'RowSparseData', 'ListRowSparseData', 'Var']),
+  ParameterService: new Set([
+    'Get',
+    'List',
+    'Describe',
+    'Data',
+    'ListData',
+    'Grad',
+    'ListGrad',
+    'ListCtx',
+    'RowSparseData',
+    'ListRowSparseData',
+    'Var',
+  ]),
   // SaveStates streams a snapshot of the optimizer states and changes nothing.
   TrainerService: new Set(['DescribeTrainer', 'SaveStates']),
   AdminService: new Set(),
@@ -29,8 +41,14 @@ interface Refusal {
   details: string;
 }
 
-const MISSING: Refusal = { code: grpc.status.UNAUTHENTICATED, details: 'missing bearer token: this server requires `authorization: Bearer <token>` metadata' };
-const MALFORMED: Refusal = { code: grpc.status.UNAUTHENTICATED, details: 'malformed authorization metadata: expected one `authorization: Bearer <token>` value' };
+const MISSING: Refusal = {
+  code: grpc.status.UNAUTHENTICATED,
+  details: 'missing bearer token: this server requires `authorization: Bearer <token>` metadata',
+};
+const MALFORMED: Refusal = {
+  code: grpc.status.UNAUTHENTICATED,
+  details: 'malformed authorization metadata: expected one `authorization: Bearer <token>` value',
+};
 const UNKNOWN: Refusal = { code: grpc.status.UNAUTHENTICATED, details: 'unknown bearer token' };
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
@@ -80,7 +98,8 @@ export class Authenticator {
     if (m === null) return MALFORMED;
     const role = this.roleOf(m[1]!);
     if (role === null) return UNKNOWN;
-    if (role === 'read-only' && !readOnlyAllowed) return { code: grpc.status.PERMISSION_DENIED, details: `read-only token may not call ${method}` };
+    if (role === 'read-only' && !readOnlyAllowed)
+      return { code: grpc.status.PERMISSION_DENIED, details: `read-only token may not call ${method}` };
     return null;
   }
 }
@@ -107,7 +126,10 @@ export function withAuth<T extends object>(handlers: T, service: string, auth: A
       const refusal = auth.check(call.metadata, method, readOnlyAllowed);
       if (refusal === null) return fn(call, callback);
       // The reason is one of the fixed texts above: it never holds the presented token.
-      log.info({ method, code: grpc.status[refusal.code], peer: call.getPeer(), reason: refusal.details }, 'call refused');
+      log.info(
+        { method, code: grpc.status[refusal.code], peer: call.getPeer(), reason: refusal.details },
+        'call refused',
+      );
       if (callback) callback(refusal);
       else call.emit('error', refusal);
       return undefined;
@@ -147,11 +169,16 @@ export function exposureWarnings(host: string, authenticated: boolean, tls: TlsM
   if (isLoopbackHost(host)) return [];
   const see = '(docs/configuration.md, "Security")';
   if (!authenticated && tls !== 'mutual') {
-    const fix = tls === 'off' ? 'set --auth-token-file and --tls-cert/--tls-key' : 'set --auth-token-file or --tls-client-ca';
-    return [`listening on ${host} without authentication${tls === 'off' ? ' or TLS' : ''}: anyone who can reach this port can read and overwrite every parameter; ${fix} ${see}`];
+    const fix =
+      tls === 'off' ? 'set --auth-token-file and --tls-cert/--tls-key' : 'set --auth-token-file or --tls-client-ca';
+    return [
+      `listening on ${host} without authentication${tls === 'off' ? ' or TLS' : ''}: anyone who can reach this port can read and overwrite every parameter; ${fix} ${see}`,
+    ];
   }
   if (authenticated && tls === 'off') {
-    return [`listening on ${host} with bearer tokens but without TLS: tokens and tensors cross the network in clear text; set --tls-cert and --tls-key ${see}`];
+    return [
+      `listening on ${host} with bearer tokens but without TLS: tokens and tensors cross the network in clear text; set --tls-cert and --tls-key ${see}`,
+    ];
   }
   return [];
 }

@@ -6,7 +6,11 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Device } from '../native/index';
 import { LOG_LEVELS } from './log';
 import type { LogLevel } from './log';
-import { DEFAULT_CHECKPOINT_MIN_INTERVAL_MS, DEFAULT_MAX_REASON_BYTES, DEFAULT_MAX_WORKERS_PER_TRAINER } from './limits';
+import {
+  DEFAULT_CHECKPOINT_MIN_INTERVAL_MS,
+  DEFAULT_MAX_REASON_BYTES,
+  DEFAULT_MAX_WORKERS_PER_TRAINER,
+} from './limits';
 import { DEFAULT_MAX_CPU_CONTEXTS, DEFAULT_MAX_TENSOR_BYTES } from './store/defaults';
 
 export interface ServerOptions {
@@ -117,14 +121,27 @@ needs 'authorization: Bearer <token>'. Token files: blank lines and lines starti
 ignored. Prefer the files (or the environment) to the flags: a flag's value shows in ps.
 `;
 
-const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
 
 export function parseSize(what: string, text: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
   const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new ConfigError(`${what}: expected a size like 1048576, 64MiB or 1GiB, got '${text}'`);
+  if (!m || unit === undefined)
+    throw new ConfigError(`${what}: expected a size like 1048576, 64MiB or 1GiB, got '${text}'`);
   const v = Math.floor(Number(m[1]) * unit);
-  if (!Number.isSafeInteger(v) || v <= 0) throw new ConfigError(`${what}: size must be a positive number of bytes, got '${text}'`);
+  if (!Number.isSafeInteger(v) || v <= 0)
+    throw new ConfigError(`${what}: size must be a positive number of bytes, got '${text}'`);
   return v;
 }
 
@@ -138,10 +155,15 @@ function parseIntIn(what: string, text: string, min: number, max: number): numbe
 
 /** Parses a --devices entry list into predicates' input, validating the syntax. */
 export function parseDevices(text: string): string[] {
-  const items = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (items.length === 0) throw new ConfigError(`--devices: expected a list such as 'cpu' or 'cpu,gpu(0)', got '${text}'`);
+  const items = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (items.length === 0)
+    throw new ConfigError(`--devices: expected a list such as 'cpu' or 'cpu,gpu(0)', got '${text}'`);
   for (const item of items) {
-    if (!/^(cpu|gpu|gpu\(\d+\))$/.test(item)) throw new ConfigError(`--devices: '${item}' is not one of cpu, gpu, gpu(i)`);
+    if (!/^(cpu|gpu|gpu\(\d+\))$/.test(item))
+      throw new ConfigError(`--devices: '${item}' is not one of cpu, gpu, gpu(i)`);
   }
   return items;
 }
@@ -202,7 +224,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     throw new ConfigError(`${(err as Error).message}; see --help`);
   }
   const v = parsed.values;
-  const pick = (flag: string | undefined, name: string): string | undefined => flag ?? (env[name] === '' ? undefined : env[name]);
+  const pick = (flag: string | undefined, name: string): string | undefined =>
+    flag ?? (env[name] === '' ? undefined : env[name]);
   const options: ServerOptions = {};
   const host = pick(v.host, 'GLUONPS_HOST');
   if (host !== undefined) options.host = host;
@@ -217,21 +240,25 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   const cpus = pick(v['max-cpu-contexts'], 'GLUONPS_MAX_CPU_CONTEXTS');
   if (cpus !== undefined) options.maxCpuContexts = parseIntIn('--max-cpu-contexts', cpus, 1, 1024);
   const workers = pick(v['max-workers-per-trainer'], 'GLUONPS_MAX_WORKERS_PER_TRAINER');
-  if (workers !== undefined) options.maxWorkersPerTrainer = parseIntIn('--max-workers-per-trainer', workers, 1, 0xffff_ffff);
+  if (workers !== undefined)
+    options.maxWorkersPerTrainer = parseIntIn('--max-workers-per-trainer', workers, 1, 0xffff_ffff);
   const reasonBytes = pick(v['max-reason-bytes'], 'GLUONPS_MAX_REASON_BYTES');
   if (reasonBytes !== undefined) options.maxReasonBytes = parseIntIn('--max-reason-bytes', reasonBytes, 1, 1 << 20);
   const minInterval = pick(v['checkpoint-min-interval-ms'], 'GLUONPS_CHECKPOINT_MIN_INTERVAL_MS');
-  if (minInterval !== undefined) options.checkpointMinIntervalMs = parseIntIn('--checkpoint-min-interval-ms', minInterval, 0, 86_400_000);
+  if (minInterval !== undefined)
+    options.checkpointMinIntervalMs = parseIntIn('--checkpoint-min-interval-ms', minInterval, 0, 86_400_000);
   const level = pick(v['log-level'], 'GLUONPS_LOG_LEVEL');
   if (level !== undefined) {
-    if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
+    if (!(LOG_LEVELS as readonly string[]).includes(level))
+      throw new ConfigError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
     options.logLevel = level as LogLevel;
   }
   const dataDir = pick(v['data-dir'], 'GLUONPS_DATA_DIR') ?? './data';
   options.dataDir = dataDir === 'none' ? null : dataDir;
   const durability = pick(v.durability, 'GLUONPS_DURABILITY');
   if (durability !== undefined) {
-    if (!['checkpoint', 'wal-batch', 'wal-always'].includes(durability)) throw new ConfigError(`--durability: expected checkpoint, wal-batch or wal-always, got '${durability}'`);
+    if (!['checkpoint', 'wal-batch', 'wal-always'].includes(durability))
+      throw new ConfigError(`--durability: expected checkpoint, wal-batch or wal-always, got '${durability}'`);
     options.durability = durability as ServerOptions['durability'];
   }
   const steps = pick(v['checkpoint-every-steps'], 'GLUONPS_CHECKPOINT_EVERY_STEPS');
@@ -257,9 +284,14 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   const cert = pick(v['tls-cert'], 'GLUONPS_TLS_CERT');
   const key = pick(v['tls-key'], 'GLUONPS_TLS_KEY');
   const clientCa = pick(v['tls-client-ca'], 'GLUONPS_TLS_CLIENT_CA');
-  if (cert === undefined && key !== undefined) throw new ConfigError('--tls-key needs --tls-cert too: TLS needs the certificate and its private key');
-  if (cert !== undefined && key === undefined) throw new ConfigError('--tls-cert needs --tls-key too: TLS needs the certificate and its private key');
-  if (cert === undefined && clientCa !== undefined) throw new ConfigError('--tls-client-ca needs --tls-cert and --tls-key: client certificates are checked only over TLS');
+  if (cert === undefined && key !== undefined)
+    throw new ConfigError('--tls-key needs --tls-cert too: TLS needs the certificate and its private key');
+  if (cert !== undefined && key === undefined)
+    throw new ConfigError('--tls-cert needs --tls-key too: TLS needs the certificate and its private key');
+  if (cert === undefined && clientCa !== undefined)
+    throw new ConfigError(
+      '--tls-client-ca needs --tls-cert and --tls-key: client certificates are checked only over TLS',
+    );
   if (cert !== undefined && key !== undefined) {
     options.tls = { cert: readConfigFile('--tls-cert', cert), key: readConfigFile('--tls-key', key) };
     if (clientCa !== undefined) options.tls.clientCa = readConfigFile('--tls-client-ca', clientCa);
@@ -267,7 +299,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   const insecure = v.insecure === true ? 'true' : pick(undefined, 'GLUONPS_INSECURE');
   if (insecure !== undefined) {
     const on = ['1', 'true', 'yes'].includes(insecure.toLowerCase());
-    if (!on && !['0', 'false', 'no'].includes(insecure.toLowerCase())) throw new ConfigError(`GLUONPS_INSECURE: expected 1, true, yes, 0, false or no, got '${insecure}'`);
+    if (!on && !['0', 'false', 'no'].includes(insecure.toLowerCase()))
+      throw new ConfigError(`GLUONPS_INSECURE: expected 1, true, yes, 0, false or no, got '${insecure}'`);
     if (on) options.insecure = true;
   }
   return { help: v.help === true, options };
@@ -288,7 +321,10 @@ export function checkTokens(what: string, tokens: readonly unknown[]): void {
 /** A comma-separated token list (empty entries skipped); none given = []. */
 function parseTokenList(what: string, text: string | undefined): string[] {
   if (text === undefined) return [];
-  const tokens = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const tokens = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (tokens.length === 0) throw new ConfigError(`${what}: expected one or more tokens, comma-separated`);
   checkTokens(what, tokens);
   return tokens;
@@ -300,11 +336,15 @@ export function parseTokenFile(what: string, text: string): string[] {
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
-    if (!TOKEN.test(line)) throw new ConfigError(`${what}: line ${i + 1} is not a valid token: expected visible ASCII characters without spaces`);
+    if (!TOKEN.test(line))
+      throw new ConfigError(
+        `${what}: line ${i + 1} is not a valid token: expected visible ASCII characters without spaces`,
+      );
     tokens.push(line);
   });
   // An empty file must not quietly turn authentication off.
-  if (tokens.length === 0) throw new ConfigError(`${what}: no token in the file (one per line; blank lines and # comments are skipped)`);
+  if (tokens.length === 0)
+    throw new ConfigError(`${what}: no token in the file (one per line; blank lines and # comments are skipped)`);
   return tokens;
 }
 

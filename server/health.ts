@@ -8,7 +8,10 @@ export type ServingStatus = 'SERVING' | 'NOT_SERVING';
 
 export class HealthService {
   private readonly statuses = new Map<string, ServingStatus>();
-  private readonly watchers = new Set<{ service: string; call: grpc.ServerWritableStream<unknown, HealthCheckResponse> }>();
+  private readonly watchers = new Set<{
+    service: string;
+    call: grpc.ServerWritableStream<unknown, HealthCheckResponse>;
+  }>();
 
   constructor(services: readonly string[], initial: ServingStatus = 'NOT_SERVING') {
     for (const s of ['', ...services]) this.statuses.set(s, initial);
@@ -30,7 +33,8 @@ export class HealthService {
     return {
       Check: (call, callback) => {
         const status = this.statuses.get(call.request.service);
-        if (status === undefined) callback({ code: grpc.status.NOT_FOUND, details: `unknown service '${call.request.service}'` });
+        if (status === undefined)
+          callback({ code: grpc.status.NOT_FOUND, details: `unknown service '${call.request.service}'` });
         else callback(null, { status });
       },
       Watch: (call) => {

@@ -91,8 +91,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const maxTensorBytes = options.maxTensorBytes ?? DEFAULTS.maxTensorBytes;
   // A tensor is one log record's payload (set_data, a constant, a gradient): a limit the log
   // cannot hold would make such a write fail the log and stop the server.
-  if (options.dataDir && (options.durability ?? 'wal-batch') !== 'checkpoint' && maxTensorBytes > WAL_MAX_PAYLOAD_BYTES) {
-    throw new ConfigError(`--max-tensor-bytes ${maxTensorBytes} is over the ${WAL_MAX_PAYLOAD_BYTES} bytes one write-ahead log record can hold; lower it, or use --durability checkpoint (no log)`);
+  if (
+    options.dataDir &&
+    (options.durability ?? 'wal-batch') !== 'checkpoint' &&
+    maxTensorBytes > WAL_MAX_PAYLOAD_BYTES
+  ) {
+    throw new ConfigError(
+      `--max-tensor-bytes ${maxTensorBytes} is over the ${WAL_MAX_PAYLOAD_BYTES} bytes one write-ahead log record can hold; lower it, or use --durability checkpoint (no log)`,
+    );
   }
   const devices = prepareDevices(options, maxCpuContexts);
   const store = new ParameterStore({
@@ -105,7 +111,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const protos = loadProtos();
   const server = new grpc.Server(serverOptions());
   applyServerFlowControl(server, { warn: (msg) => log.warn(msg) });
-  const trainers = new TrainerRegistry(store, log, { maxWorkersPerTrainer: options.maxWorkersPerTrainer ?? DEFAULTS.maxWorkersPerTrainer });
+  const trainers = new TrainerRegistry(store, log, {
+    maxWorkersPerTrainer: options.maxWorkersPerTrainer ?? DEFAULTS.maxWorkersPerTrainer,
+  });
   const health = new HealthService(SERVICE_NAMES);
   // Calls are refused (UNAVAILABLE) until recovery from the data dir is done; health says NOT_SERVING.
   /** Why calls are refused right now (recovering, or the write-ahead log failed); null: serving. */
@@ -117,11 +125,26 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     return auth === null ? readied : withAuth(readied, service, auth, log);
   };
   // Streamed reads: TensorChunk.chunk is field 2.
-  const parameterService = withChunkSerializers(protos.gluonps.v1.ParameterService.service, CHUNKED_READ_METHODS, 'chunk', 2, (msg) => log.warn(msg));
+  const parameterService = withChunkSerializers(
+    protos.gluonps.v1.ParameterService.service,
+    CHUNKED_READ_METHODS,
+    'chunk',
+    2,
+    (msg) => log.warn(msg),
+  );
   server.addService(parameterService, guard('ParameterService', parameterServiceHandlers(store, log)));
-  server.addService(protos.gluonps.v1.TrainerService.service, guard('TrainerService', trainerServiceHandlers(trainers, store, log)));
+  server.addService(
+    protos.gluonps.v1.TrainerService.service,
+    guard('TrainerService', trainerServiceHandlers(trainers, store, log)),
+  );
   let durability: Durability | null = null;
-  server.addService(protos.gluonps.v1.AdminService.service, guard('AdminService', adminServiceHandlers(() => durability, log, options.maxReasonBytes ?? DEFAULTS.maxReasonBytes)));
+  server.addService(
+    protos.gluonps.v1.AdminService.service,
+    guard(
+      'AdminService',
+      adminServiceHandlers(() => durability, log, options.maxReasonBytes ?? DEFAULTS.maxReasonBytes),
+    ),
+  );
   // Health stays open: load balancers and orchestrators probe it without credentials.
   server.addService(protos.grpc.health.v1.Health.service, health.handlers());
 
@@ -162,10 +185,26 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   refusal = null;
   health.setAll('SERVING');
   const security = { auth: auth === null ? 'off' : auth.counts, tls: transport.mode };
-  log.info({ address, devices, maxTensorBytes: store.maxTensorBytes, maxWorkersPerTrainer: trainers.maxWorkersPerTrainer, cuda: nk.buildInfo().cuda, kernelJobs: nk.MAX_CONCURRENT_KERNELS, dataDir: options.dataDir ?? null, durability: durability ? durability.options.mode : 'none', ...security }, 'listening');
+  log.info(
+    {
+      address,
+      devices,
+      maxTensorBytes: store.maxTensorBytes,
+      maxWorkersPerTrainer: trainers.maxWorkersPerTrainer,
+      cuda: nk.buildInfo().cuda,
+      kernelJobs: nk.MAX_CONCURRENT_KERNELS,
+      dataDir: options.dataDir ?? null,
+      durability: durability ? durability.options.mode : 'none',
+      ...security,
+    },
+    'listening',
+  );
   for (const warning of exposureWarnings(host, auth !== null, transport.mode)) log.warn({ host }, warning);
   if (transport.validTo !== null && transport.validTo.getTime() < Date.now()) {
-    log.warn({ validTo: transport.validTo.toISOString() }, 'the TLS certificate has expired: clients will refuse the handshake');
+    log.warn(
+      { validTo: transport.validTo.toISOString() },
+      'the TLS certificate has expired: clients will refuse the handshake',
+    );
   }
 
   let closing: Promise<void> | null = null;

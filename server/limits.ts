@@ -23,6 +23,11 @@ export const MAX_LISTED_WORKERS = 1024;
  * RESOURCE_EXHAUSTED naming the limit, its value and the flag that raises it:
  * `trainer 't': num_workers 5000 is over the limit of 4096 (--max-workers-per-trainer raises it)`.
  */
-export function overLimit(what: string, got: number | bigint | string, limit: number | bigint | string, flag: string): ServerError {
+export function overLimit(
+  what: string,
+  got: number | bigint | string,
+  limit: number | bigint | string,
+  flag: string,
+): ServerError {
   return exhausted(`${what} ${got} is over the limit of ${limit} (${flag} raises it)`);
 }

@@ -26,12 +26,15 @@ function certificate(what: string, bytes: Buffer): X509Certificate {
     return new X509Certificate(bytes);
   } catch (err) {
     // A path passed where the contents belong is the likely mistake when embedding.
-    throw new ConfigError(`${what}: not a PEM certificate (${(err as Error).message}); pass the file's contents, not its path`);
+    throw new ConfigError(
+      `${what}: not a PEM certificate (${(err as Error).message}); pass the file's contents, not its path`,
+    );
   }
 }
 
 export function serverTransport(tls: ServerTlsOptions | null | undefined): ServerTransport {
-  if (tls === undefined || tls === null) return { credentials: grpc.ServerCredentials.createInsecure(), mode: 'off', validTo: null };
+  if (tls === undefined || tls === null)
+    return { credentials: grpc.ServerCredentials.createInsecure(), mode: 'off', validTo: null };
   const cert = pem('TLS certificate (--tls-cert)', tls.cert);
   const key = pem('TLS key (--tls-key)', tls.key);
   const x509 = certificate('TLS certificate (--tls-cert)', cert);
@@ -41,14 +44,19 @@ export function serverTransport(tls: ServerTlsOptions | null | undefined): Serve
   } catch (err) {
     throw new ConfigError(`TLS key (--tls-key): not an unencrypted PEM private key (${(err as Error).message})`);
   }
-  if (!x509.checkPrivateKey(privateKey)) throw new ConfigError('TLS key (--tls-key) does not belong to the certificate (--tls-cert)');
+  if (!x509.checkPrivateKey(privateKey))
+    throw new ConfigError('TLS key (--tls-key) does not belong to the certificate (--tls-cert)');
   let clientCa: Buffer | null = null;
   if (tls.clientCa !== undefined) {
     clientCa = pem('TLS client CA (--tls-client-ca)', tls.clientCa);
     certificate('TLS client CA (--tls-client-ca)', clientCa);
   }
   return {
-    credentials: grpc.ServerCredentials.createSsl(clientCa, [{ private_key: key, cert_chain: cert }], clientCa !== null),
+    credentials: grpc.ServerCredentials.createSsl(
+      clientCa,
+      [{ private_key: key, cert_chain: cert }],
+      clientCa !== null,
+    ),
     mode: clientCa === null ? 'tls' : 'mutual',
     validTo: new Date(x509.validTo),
   };

@@ -21,7 +21,9 @@ export interface StartCommand {
  * and follow any change to it. Throws if the script no longer has that shape.
  */
 export function npmStartCommand(): StartCommand {
-  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    scripts?: Record<string, string>;
+  };
   const script = pkg.scripts?.start ?? '';
   const last = script.split('&&').pop()!.trim().split(/\s+/);
   const env: Record<string, string> = {};
@@ -36,6 +38,7 @@ export function npmStartCommand(): StartCommand {
   const nodeFlags: string[] = [];
   for (; i < last.length && last[i]!.startsWith('-'); i++) nodeFlags.push(last[i]!);
   const entry = last[i];
-  if (entry === undefined || !entry.endsWith('.mjs')) throw new Error(`bench: no server bundle in package.json "start": ${script}`);
+  if (entry === undefined || !entry.endsWith('.mjs'))
+    throw new Error(`bench: no server bundle in package.json "start": ${script}`);
   return { env, nodeFlags, script: path.resolve(REPO_ROOT, entry), args: last.slice(i + 1) };
 }

@@ -35,7 +35,11 @@ export async function openTensorFile(file: string, format: LoadFormat | undefine
     return {
       format: fmt,
       entries: st.tensors.map((t) => ({
-        name: t.name, fileName: t.name, dtype: t.dtype, shape: t.shape, stype: 'default' as const,
+        name: t.name,
+        fileName: t.name,
+        dtype: t.dtype,
+        shape: t.shape,
+        stype: 'default' as const,
         load: () => st.readTensor(t.name),
       })),
       close: () => st.close(),
@@ -46,7 +50,11 @@ export async function openTensorFile(file: string, format: LoadFormat | undefine
   return {
     format: fmt,
     entries: tensors.map((t) => ({
-      name: t.name, fileName: t.name, dtype: t.dtype, shape: t.shape, stype: t.stype,
+      name: t.name,
+      fileName: t.name,
+      dtype: t.dtype,
+      shape: t.shape,
+      stype: t.stype,
       load: async () => t,
     })),
     close: async () => undefined,
@@ -89,7 +97,13 @@ export interface PlanOptions {
 }
 
 /** Matches `opened` against the server's parameters; throws (changing nothing) on any mismatch. */
-export function planLoad(who: string, file: string, opened: OpenedFile, server: ParameterDescriptor[], options: PlanOptions): { plans: LoadPlan[]; missing: string[]; extra: string[] } {
+export function planLoad(
+  who: string,
+  file: string,
+  opened: OpenedFile,
+  server: ParameterDescriptor[],
+  options: PlanOptions,
+): { plans: LoadPlan[]; missing: string[]; extra: string[] } {
   const { names, declare, allowMissing, ignoreExtra, castDtype, dtypeSource, ctxList } = options;
   // Gluon strips the Module API's arg:/aux: prefixes; two entries may not become one name.
   const fileByName = new Map<string, FileEntry>();
@@ -97,7 +111,9 @@ export function planLoad(who: string, file: string, opened: OpenedFile, server: 
     e.name = splitParamPrefix(e.fileName).name;
     const other = fileByName.get(e.name);
     if (other !== undefined) {
-      throw invalidArgument(`${who}: ${file}: the entries ${quote(other.fileName)} and ${quote(e.fileName)} are both parameter ${quote(e.name)} once the arg:/aux: prefix is stripped`);
+      throw invalidArgument(
+        `${who}: ${file}: the entries ${quote(other.fileName)} and ${quote(e.fileName)} are both parameter ${quote(e.name)} once the arg:/aux: prefix is stripped`,
+      );
     }
     fileByName.set(e.name, e);
   }
@@ -113,8 +129,11 @@ export function planLoad(who: string, file: string, opened: OpenedFile, server: 
       else unknown.push(n);
     }
     if (unknown.length > 0) {
-      throw new GluonPsError(Status.NOT_FOUND, `${who}: ${plural(unknown.length, 'parameter')} ${nameList(unknown)} ${plural(unknown.length, 'does', 'do')} not exist` +
-        (declare ? '' : ' (declare: true declares the ones the file holds)'));
+      throw new GluonPsError(
+        Status.NOT_FOUND,
+        `${who}: ${plural(unknown.length, 'parameter')} ${nameList(unknown)} ${plural(unknown.length, 'does', 'do')} not exist` +
+          (declare ? '' : ' (declare: true declares the ones the file holds)'),
+      );
     }
     targets = names;
   } else {
@@ -128,16 +147,21 @@ export function planLoad(who: string, file: string, opened: OpenedFile, server: 
   // Gluon checks missing names first, then extra ones.
   const missing = targets.filter((n) => !fileByName.has(n));
   if (missing.length > 0 && !allowMissing) {
-    throw invalidArgument(`${who}: ${plural(missing.length, 'parameter')} ${nameList(missing)} ${plural(missing.length, 'is', 'are')} missing in file ${quote(file)}, ` +
-      `which contains ${fileNames.length === 0 ? 'no parameters' : `parameters: ${nameList(fileNames)}`}. ` +
-      'Set allowMissing to true to ignore missing parameters.');
+    throw invalidArgument(
+      `${who}: ${plural(missing.length, 'parameter')} ${nameList(missing)} ${plural(missing.length, 'is', 'are')} missing in file ${quote(file)}, ` +
+        `which contains ${fileNames.length === 0 ? 'no parameters' : `parameters: ${nameList(fileNames)}`}. ` +
+        'Set allowMissing to true to ignore missing parameters.',
+    );
   }
   const extra = fileNames.filter((n) => !targetSet.has(n));
   if (extra.length > 0 && !ignoreExtra) {
     const where = names === null ? 'on the server' : 'in names';
-    throw invalidArgument(`${who}: ${plural(extra.length, 'parameter')} ${nameList(extra)} loaded from file ${quote(file)} ${plural(extra.length, 'is', 'are')} not present ${where}` +
-      (targets.length > 0 ? ` (choices are: ${nameList(targets)})` : '') + '. Set ignoreExtra to true to ignore them' +
-      (names === null && !declare ? ', or declare to true to declare them.' : '.'));
+    throw invalidArgument(
+      `${who}: ${plural(extra.length, 'parameter')} ${nameList(extra)} loaded from file ${quote(file)} ${plural(extra.length, 'is', 'are')} not present ${where}` +
+        (targets.length > 0 ? ` (choices are: ${nameList(targets)})` : '') +
+        '. Set ignoreExtra to true to ignore them' +
+        (names === null && !declare ? ', or declare to true to declare them.' : '.'),
+    );
   }
 
   // _load_init's checks for every parameter, before anything changes.
@@ -153,26 +177,36 @@ export function planLoad(who: string, file: string, opened: OpenedFile, server: 
     const p = `parameter ${quote(entry.name)}`;
     const saved = `${file}${entry.fileName === entry.name ? '' : ` (entry ${quote(entry.fileName)})`}`;
     if (desc.shape !== null) {
-      const fits = desc.shape.length === entry.shape.length && desc.shape.every((dim, i) => dim === 0 || dim === entry.shape[i]);
-      if (!fits) problems.push(`${p}: shape incompatible: expected ${fmtShape(desc.shape)} vs saved ${fmtShape(entry.shape)} in ${saved}`);
+      const fits =
+        desc.shape.length === entry.shape.length && desc.shape.every((dim, i) => dim === 0 || dim === entry.shape[i]);
+      if (!fits)
+        problems.push(
+          `${p}: shape incompatible: expected ${fmtShape(desc.shape)} vs saved ${fmtShape(entry.shape)} in ${saved}`,
+        );
     }
     let castTo: DType | null = null;
     if (desc.dtype !== entry.dtype) {
       if (!castDtype) {
-        problems.push(`${p}: dtype incompatible: expected ${desc.dtype} vs saved ${entry.dtype} in ${saved}; set castDtype to true to convert`);
+        problems.push(
+          `${p}: dtype incompatible: expected ${desc.dtype} vs saved ${entry.dtype} in ${saved}; set castDtype to true to convert`,
+        );
       } else if (dtypeSource === 'saved') {
         castTo = entry.dtype;
       }
     }
     if (ctxList !== null && (desc.initialized || desc.deferred) && ctxSetKey(ctxList) !== ctxSetKey(desc.ctx)) {
-      problems.push(`${p}: cannot load on ${fmtCtx(ctxList)} because it was ${desc.initialized ? 'initialized' : 'deferred'} on ${fmtCtx(desc.ctx)}`);
+      problems.push(
+        `${p}: cannot load on ${fmtCtx(ctxList)} because it was ${desc.initialized ? 'initialized' : 'deferred'} on ${fmtCtx(desc.ctx)}`,
+      );
     }
     const mode = desc.initialized || desc.deferred ? 'set' : 'init';
     const fillShape = mode === 'init' && (desc.shape === null || desc.shape.some((dim) => dim === 0));
     plans.push({ entry, desc, mode, castTo, fillShape });
   }
   if (problems.length > 0) {
-    const shown = problems.slice(0, LIST_LIMIT).join('; ') + (problems.length > LIST_LIMIT ? `; and ${problems.length - LIST_LIMIT} more` : '');
+    const shown =
+      problems.slice(0, LIST_LIMIT).join('; ') +
+      (problems.length > LIST_LIMIT ? `; and ${problems.length - LIST_LIMIT} more` : '');
     throw invalidArgument(`${who}: nothing was loaded: ${shown}`);
   }
 

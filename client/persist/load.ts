@@ -3,14 +3,32 @@
 import { checkKeys, contextsToProto, type Context } from '../convert';
 import { invalidArgument, show } from '../errors';
 import { tensorFromBytes } from '../tensor';
-import { CONCURRENCY, LOAD_FORMATS, LOAD_KEYS, checkBool, checkFile, checkNames, checkProgress, denseBytes, fileError, runLimited, type LoadParametersOptions, type LoadParametersResult, type PersistHost } from './options';
+import {
+  CONCURRENCY,
+  LOAD_FORMATS,
+  LOAD_KEYS,
+  checkBool,
+  checkFile,
+  checkNames,
+  checkProgress,
+  denseBytes,
+  fileError,
+  runLimited,
+  type LoadParametersOptions,
+  type LoadParametersResult,
+  type PersistHost,
+} from './options';
 import { openTensorFile, planLoad, densify, type OpenedFile } from './load-plan';
 
 /**
  * Gluon's load_parameters: every parameter of `names` (default: all) that the file holds gets
  * the file's value, following Parameter._load_init. See LoadParametersOptions.
  */
-export async function loadParameters(host: PersistHost, file: string, options: LoadParametersOptions = {}): Promise<LoadParametersResult> {
+export async function loadParameters(
+  host: PersistHost,
+  file: string,
+  options: LoadParametersOptions = {},
+): Promise<LoadParametersResult> {
   const who = 'loadParameters()';
   checkFile(who, file);
   if (typeof options !== 'object' || options === null) throw invalidArgument(`${who}: options must be an object`);
@@ -29,7 +47,8 @@ export async function loadParameters(host: PersistHost, file: string, options: L
   }
   const ctxGiven = options.ctx === undefined || options.ctx === null ? null : options.ctx;
   contextsToProto(who, ctxGiven); // validates
-  const ctxList: Context[] | null = ctxGiven === null ? null : Array.isArray(ctxGiven) ? [...(ctxGiven as Context[])] : [ctxGiven as Context];
+  const ctxList: Context[] | null =
+    ctxGiven === null ? null : Array.isArray(ctxGiven) ? [...(ctxGiven as Context[])] : [ctxGiven as Context];
   if (ctxList !== null && ctxList.length === 0) throw invalidArgument(`${who}: ctx must name at least one context`);
   const onProgress = checkProgress(who, options.onProgress);
 
@@ -40,14 +59,26 @@ export async function loadParameters(host: PersistHost, file: string, options: L
     throw fileError(who, file, err);
   }
   try {
-    const { plans, missing, extra } = planLoad(who, file, opened, await host.list(), { names, declare, allowMissing, ignoreExtra, castDtype, dtypeSource, ctxList });
+    const { plans, missing, extra } = planLoad(who, file, opened, await host.list(), {
+      names,
+      declare,
+      allowMissing,
+      ignoreExtra,
+      castDtype,
+      dtypeSource,
+      ctxList,
+    });
 
     // Apply: declare what is new, then each value.
     const declared: string[] = [];
     for (const plan of plans) {
       if (plan.desc !== undefined) continue;
       const e = plan.entry;
-      await host.declare(e.name, { shape: e.shape, dtype: e.dtype, ...(e.stype === 'row_sparse' ? { stype: 'row_sparse' as const } : {}) });
+      await host.declare(e.name, {
+        shape: e.shape,
+        dtype: e.dtype,
+        ...(e.stype === 'row_sparse' ? { stype: 'row_sparse' as const } : {}),
+      });
       declared.push(e.name);
     }
     const totalBytes = plans.reduce((s, pl) => s + denseBytes(pl.entry.dtype, pl.entry.shape), 0);

@@ -113,12 +113,21 @@ export interface PersistHost {
 }
 
 export const SAVE_KEYS = ['names', 'format', 'numpyShape', 'onProgress'];
-export const LOAD_KEYS = ['names', 'allowMissing', 'ignoreExtra', 'ctx', 'castDtype', 'dtypeSource', 'declare', 'format', 'onProgress'];
+export const LOAD_KEYS = [
+  'names',
+  'allowMissing',
+  'ignoreExtra',
+  'ctx',
+  'castDtype',
+  'dtypeSource',
+  'declare',
+  'format',
+  'onProgress',
+];
 /** Values read ahead of the file writer (save) or in flight to the server (load). */
 export const CONCURRENCY = 4;
 /** How many names an error message lists before "and N more". */
 export const LIST_LIMIT = 20;
-
 
 export const quote = (name: string): string => `'${name}'`;
 
@@ -133,7 +142,8 @@ export const ctxSetKey = (list: readonly Context[]): string => [...new Set(list.
 export const fmtCtx = (list: readonly Context[]): string => `[${list.map(ctxKey).join(', ')}]`;
 
 export function checkFile(who: string, file: unknown): string {
-  if (typeof file !== 'string' || file === '') throw invalidArgument(`${who}: the file must be a non-empty path string, got ${show(file)}`);
+  if (typeof file !== 'string' || file === '')
+    throw invalidArgument(`${who}: the file must be a non-empty path string, got ${show(file)}`);
   return file;
 }
 
@@ -163,14 +173,20 @@ export function checkProgress(who: string, fn: unknown): ((p: PersistProgress) =
 /** A file-system or format failure as a GluonPsError (the original kept as `cause`). */
 export function fileError(who: string, file: string, err: unknown): GluonPsError {
   if (err instanceof GluonPsError) return err;
-  if (err instanceof FormatError) return new GluonPsError(Status.INVALID_ARGUMENT, `${who}: ${err.message}`, { cause: err });
+  if (err instanceof FormatError)
+    return new GluonPsError(Status.INVALID_ARGUMENT, `${who}: ${err.message}`, { cause: err });
   const code = (err as { code?: unknown } | null)?.code;
   const message = err instanceof Error ? err.message : String(err);
-  const status = code === 'ENOENT' || code === 'ENOTDIR' ? Status.NOT_FOUND
-    : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? Status.PERMISSION_DENIED
-      : code === 'ENOSPC' || code === 'EDQUOT' ? Status.RESOURCE_EXHAUSTED
-        : code === 'EISDIR' ? Status.INVALID_ARGUMENT
-          : Status.UNKNOWN;
+  const status =
+    code === 'ENOENT' || code === 'ENOTDIR'
+      ? Status.NOT_FOUND
+      : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+        ? Status.PERMISSION_DENIED
+        : code === 'ENOSPC' || code === 'EDQUOT'
+          ? Status.RESOURCE_EXHAUSTED
+          : code === 'EISDIR'
+            ? Status.INVALID_ARGUMENT
+            : Status.UNKNOWN;
   return new GluonPsError(status, `${who}: ${file}: ${message}`, { cause: err });
 }
 
@@ -221,4 +237,3 @@ export function tempPath(file: string): string {
 export function denseBytes(dtype: DType, shape: readonly number[] | null): number {
   return shape === null ? 0 : shapeSize(shape) * dtypeSize(dtype);
 }
-

@@ -8,7 +8,27 @@ import { checkKeys, type ParameterDescriptor } from '../convert';
 import { GluonPsError, invalidArgument, show, Status } from '../errors';
 import type { Parameter } from '../parameter';
 import { dtypeSize, shapeSize, tensorBytes, type DType } from '../tensor';
-import { CONCURRENCY, LIST_LIMIT, SAVE_FORMATS, SAVE_KEYS, checkBool, checkFile, checkNames, checkProgress, denseBytes, fileError, nameList, plural, prefetcher, quote, runLimited, tempPath, type PersistHost, type SaveParametersOptions, type SaveParametersResult } from './options';
+import {
+  CONCURRENCY,
+  LIST_LIMIT,
+  SAVE_FORMATS,
+  SAVE_KEYS,
+  checkBool,
+  checkFile,
+  checkNames,
+  checkProgress,
+  denseBytes,
+  fileError,
+  nameList,
+  plural,
+  prefetcher,
+  quote,
+  runLimited,
+  tempPath,
+  type PersistHost,
+  type SaveParametersOptions,
+  type SaveParametersResult,
+} from './options';
 
 /**
  * Gluon's save_parameters: writes each parameter's value under its name. The value is the
@@ -17,15 +37,21 @@ import { CONCURRENCY, LIST_LIMIT, SAVE_FORMATS, SAVE_KEYS, checkBool, checkFile,
  * row_sparse parameters are read whole (every row) and written as row_sparse records in
  * .params, dense in safetensors and npz.
  */
-export async function saveParameters(host: PersistHost, file: string, options: SaveParametersOptions = {}): Promise<SaveParametersResult> {
+export async function saveParameters(
+  host: PersistHost,
+  file: string,
+  options: SaveParametersOptions = {},
+): Promise<SaveParametersResult> {
   const who = 'saveParameters()';
   checkFile(who, file);
   if (typeof options !== 'object' || options === null) throw invalidArgument(`${who}: options must be an object`);
   checkKeys(who, options, SAVE_KEYS);
   const format = options.format ?? 'params';
   if (!(SAVE_FORMATS as readonly string[]).includes(format)) {
-    throw invalidArgument(`${who}: format must be one of ${SAVE_FORMATS.join(', ')}, got ${show(format)}` +
-      ((format as string) === 'npy' ? ' (a .npy file holds one array; use npz)' : ''));
+    throw invalidArgument(
+      `${who}: format must be one of ${SAVE_FORMATS.join(', ')}, got ${show(format)}` +
+        ((format as string) === 'npy' ? ' (a .npy file holds one array; use npz)' : ''),
+    );
   }
   const numpyShape = checkBool(who, 'numpyShape', options.numpyShape);
   if (numpyShape && format !== 'params') throw invalidArgument(`${who}: numpyShape applies to the params format only`);
@@ -40,17 +66,25 @@ export async function saveParameters(host: PersistHost, file: string, options: S
   } else {
     const unknown = names.filter((n) => !byName.has(n));
     if (unknown.length > 0) {
-      throw new GluonPsError(Status.NOT_FOUND, `${who}: ${plural(unknown.length, 'parameter')} ${nameList(unknown)} ${plural(unknown.length, 'does', 'do')} not exist`);
+      throw new GluonPsError(
+        Status.NOT_FOUND,
+        `${who}: ${plural(unknown.length, 'parameter')} ${nameList(unknown)} ${plural(unknown.length, 'does', 'do')} not exist`,
+      );
     }
     chosen = names.map((n) => byName.get(n)!);
   }
   const notReady = chosen.filter((d) => !d.initialized);
   if (notReady.length > 0) {
-    const list = notReady.map((d) => `${quote(d.name)}${d.deferred ? ' (initialization deferred until its shape is known)' : ''}`);
-    const shown = list.slice(0, LIST_LIMIT).join(', ') + (list.length > LIST_LIMIT ? ` and ${list.length - LIST_LIMIT} more` : '');
-    throw new GluonPsError(Status.FAILED_PRECONDITION,
+    const list = notReady.map(
+      (d) => `${quote(d.name)}${d.deferred ? ' (initialization deferred until its shape is known)' : ''}`,
+    );
+    const shown =
+      list.slice(0, LIST_LIMIT).join(', ') + (list.length > LIST_LIMIT ? ` and ${list.length - LIST_LIMIT} more` : '');
+    throw new GluonPsError(
+      Status.FAILED_PRECONDITION,
       `${who}: cannot save ${notReady.length} ${plural(notReady.length, 'parameter')} that ${plural(notReady.length, 'is', 'are')} not initialized: ${shown}; ` +
-      'initialize them first, or leave them out with names');
+        'initialize them first, or leave them out with names',
+    );
   }
 
   const totalBytes = chosen.reduce((s, d) => s + denseBytes(d.dtype, d.shape), 0);
@@ -77,19 +111,29 @@ export async function saveParameters(host: PersistHost, file: string, options: S
         throw fileError(who, file, err);
       }
       const order = layout.tensors.map((t) => byName.get(t.name)!);
-      const get = prefetcher(order.map((d) => () => fetch(d)), CONCURRENCY - 1);
+      const get = prefetcher(
+        order.map((d) => () => fetch(d)),
+        CONCURRENCY - 1,
+      );
       const position = new Map(order.map((d, i) => [d.name, i]));
-      await writeSafetensorsFile(tmp, specs.map((s) => ({
-        ...s,
-        data: async () => {
-          const t = await get(position.get(s.name)!);
-          if (t.dtype !== s.dtype || t.shape.join(',') !== s.shape.join(',')) {
-            throw new GluonPsError(Status.ABORTED, `${who}: parameter ${quote(s.name)} changed while being saved ` +
-              `(${s.dtype} ${fmtShape(s.shape)} became ${t.dtype} ${fmtShape(t.shape)}); save again`);
-          }
-          return t.data;
-        },
-      })), { source: file });
+      await writeSafetensorsFile(
+        tmp,
+        specs.map((s) => ({
+          ...s,
+          data: async () => {
+            const t = await get(position.get(s.name)!);
+            if (t.dtype !== s.dtype || t.shape.join(',') !== s.shape.join(',')) {
+              throw new GluonPsError(
+                Status.ABORTED,
+                `${who}: parameter ${quote(s.name)} changed while being saved ` +
+                  `(${s.dtype} ${fmtShape(s.shape)} became ${t.dtype} ${fmtShape(t.shape)}); save again`,
+              );
+            }
+            return t.data;
+          },
+        })),
+        { source: file },
+      );
       written = order.map((d) => d.name);
     } else {
       const tensors = new Array<NamedTensor>(chosen.length);
@@ -129,9 +173,15 @@ async function readValue(p: Parameter, d: ParameterDescriptor, rowSparseRecords:
     let version: number | null = null;
     for (let start = 0; start < rows; start += ROW_CHUNK) {
       const end = Math.min(rows, start + ROW_CHUNK);
-      const r = await p.rowSparseData(Array.from({ length: end - start }, (_, i) => start + i), ctx);
+      const r = await p.rowSparseData(
+        Array.from({ length: end - start }, (_, i) => start + i),
+        ctx,
+      );
       if (version !== null && r.version !== version) {
-        throw new GluonPsError(Status.ABORTED, `saveParameters(): parameter ${quote(d.name)} changed while its rows were being read; save again`);
+        throw new GluonPsError(
+          Status.ABORTED,
+          `saveParameters(): parameter ${quote(d.name)} changed while its rows were being read; save again`,
+        );
       }
       version = r.version;
       dtype = r.values.dtype;
@@ -155,4 +205,3 @@ async function readValue(p: Parameter, d: ParameterDescriptor, rowSparseRecords:
   const t = await p.data(ctx);
   return { name: d.name, dtype: t.dtype, shape: [...t.shape], data: tensorBytes(t), stype: 'default' };
 }
-

@@ -269,7 +269,10 @@ export function checkTensorsForWrite(
     const nameBytes = encodeUtf8(t.name);
     if (nameBytes === undefined) fail('Invalid', `${where}: name is not well-formed Unicode (lone surrogate)`);
     if (nameBytes.byteLength > limits.maxNameBytes) {
-      fail('LimitExceeded', `${where}: name of ${nameBytes.byteLength} bytes is over the limit of ${limits.maxNameBytes}`);
+      fail(
+        'LimitExceeded',
+        `${where}: name of ${nameBytes.byteLength} bytes is over the limit of ${limits.maxNameBytes}`,
+      );
     }
     if (seen.has(t.name)) fail('Duplicate', `${where}: the name appears twice`);
     seen.add(t.name);
@@ -279,17 +282,22 @@ export function checkTensorsForWrite(
       fail('LimitExceeded', `${where}: rank ${t.shape.length} is over the limit of ${limits.maxRank}`);
     }
     for (const d of t.shape) {
-      if (!Number.isSafeInteger(d) || d < 0) fail('Invalid', `${where}: shape ${fmtShape(t.shape)} has an invalid dimension ${String(d)}`);
+      if (!Number.isSafeInteger(d) || d < 0)
+        fail('Invalid', `${where}: shape ${fmtShape(t.shape)} has an invalid dimension ${String(d)}`);
     }
     if (!opts.skipData && !(t.data instanceof Uint8Array)) fail('Invalid', `${where}: data must be a Uint8Array`);
     const elemSize = DTYPE_SIZE[t.dtype as DType];
     let dataBytes: number | undefined;
     if (t.stype === 'row_sparse') {
       if (!opts.allowRowSparse) {
-        fail('Unsupported', `${where}: row_sparse tensors cannot be written${opts.formatNote ? ` (${opts.formatNote})` : ''}`);
+        fail(
+          'Unsupported',
+          `${where}: row_sparse tensors cannot be written${opts.formatNote ? ` (${opts.formatNote})` : ''}`,
+        );
       }
       if (t.shape.length < 1) fail('Invalid', `${where}: a row_sparse tensor needs rank >= 1, got shape []`);
-      if (!(t.indices instanceof BigInt64Array)) fail('Invalid', `${where}: a row_sparse tensor needs indices (BigInt64Array)`);
+      if (!(t.indices instanceof BigInt64Array))
+        fail('Invalid', `${where}: a row_sparse tensor needs indices (BigInt64Array)`);
       const rows = t.shape[0]!;
       let prev = -1n;
       for (let k = 0; k < t.indices.length; k++) {
@@ -311,7 +319,10 @@ export function checkTensorsForWrite(
       fail('LimitExceeded', `${where}: shape ${fmtShape(t.shape)} is too large`);
     }
     if (!opts.skipData && t.data.byteLength !== dataBytes) {
-      fail('Invalid', `${where}: data has ${t.data.byteLength} bytes, expected ${dataBytes} (${t.dtype} ${fmtShape(t.shape)}${t.stype === 'row_sparse' ? `, ${t.indices!.length} rows` : ''})`);
+      fail(
+        'Invalid',
+        `${where}: data has ${t.data.byteLength} bytes, expected ${dataBytes} (${t.dtype} ${fmtShape(t.shape)}${t.stype === 'row_sparse' ? `, ${t.indices!.length} rows` : ''})`,
+      );
     }
     out.push({ tensor: t, nameBytes, elemSize, dataBytes });
   });

@@ -85,12 +85,21 @@ export interface ReadOptions {
 }
 
 /** Decodes in-memory bytes of a given (or detected) format. */
-export function decodeTensors(bytes: Uint8Array, format?: TensorFormat, options: ReadOptions & { source?: string } = {}): NamedTensor[] {
+export function decodeTensors(
+  bytes: Uint8Array,
+  format?: TensorFormat,
+  options: ReadOptions & { source?: string } = {},
+): NamedTensor[] {
   const fmt = format ?? detectFormat(bytes);
   const common = { limits: options.limits, source: options.source, copy: options.copy };
   switch (fmt) {
     case 'params':
-      return decodeParams(bytes, { ...common, unnamed: options.unnamed, stripPrefixes: options.stripPrefixes, skipNone: options.skipNone });
+      return decodeParams(bytes, {
+        ...common,
+        unnamed: options.unnamed,
+        stripPrefixes: options.stripPrefixes,
+        skipNone: options.skipNone,
+      });
     case 'safetensors':
       return decodeSafetensors(bytes, common).tensors;
     case 'npy':
@@ -108,11 +117,17 @@ async function readWholeFile(path: string, format: TensorFormat, maxFileBytes: n
   try {
     const { size } = await fh.stat();
     if (size > maxFileBytes) {
-      throw new FormatError(format, path, 'LimitExceeded', `the file has ${size} bytes, over the limit of ${maxFileBytes} for formats read whole (use safetensors for bigger data)`);
+      throw new FormatError(
+        format,
+        path,
+        'LimitExceeded',
+        `the file has ${size} bytes, over the limit of ${maxFileBytes} for formats read whole (use safetensors for bigger data)`,
+      );
     }
     const buf = allocBytes(size);
     const got = await readFully(fh, buf, 0, size, 0);
-    if (got !== size) throw new FormatError(format, path, 'Truncated', `the file shrank while being read (${got} of ${size} bytes)`);
+    if (got !== size)
+      throw new FormatError(format, path, 'Truncated', `the file shrank while being read (${got} of ${size} bytes)`);
     return buf;
   } finally {
     await fh.close();
@@ -124,7 +139,11 @@ async function readWholeFile(path: string, format: TensorFormat, maxFileBytes: n
  * the other formats are read whole (within limits.maxFileBytes) and parsed in memory.
  * I/O errors (ENOENT…) are thrown as they are; content problems are FormatErrors.
  */
-export async function readTensorFile(path: string, format?: TensorFormat, options: ReadOptions = {}): Promise<NamedTensor[]> {
+export async function readTensorFile(
+  path: string,
+  format?: TensorFormat,
+  options: ReadOptions = {},
+): Promise<NamedTensor[]> {
   const fmt = format ?? (await detectFormat(path));
   if (fmt === 'safetensors') {
     const file = await openSafetensors(path, { limits: options.limits });
@@ -156,15 +175,29 @@ export interface WriteOptions extends WriteFileOptions {
 }
 
 /** The file's bytes as chunks (headers plus the callers' buffers, nothing concatenated). */
-export function encodeTensorChunks(format: TensorFormat, tensors: readonly NamedTensor[], options: WriteOptions & { source?: string } = {}): Uint8Array[] {
+export function encodeTensorChunks(
+  format: TensorFormat,
+  tensors: readonly NamedTensor[],
+  options: WriteOptions & { source?: string } = {},
+): Uint8Array[] {
   const source = options.source ?? '<writer>';
   switch (format) {
     case 'params':
-      return encodeParamsChunks(tensors, { limits: options.limits, source, numpyShape: options.numpyShape, unnamed: options.unnamed, context: options.context });
+      return encodeParamsChunks(tensors, {
+        limits: options.limits,
+        source,
+        numpyShape: options.numpyShape,
+        unnamed: options.unnamed,
+        context: options.context,
+      });
     case 'safetensors':
       return encodeSafetensorsChunks(tensors, { limits: options.limits, source, metadata: options.metadata });
     case 'npy':
-      if (tensors.length !== 1) failer('npy', source)('Invalid', `a .npy file holds exactly one array, got ${tensors.length} (write .npz for several)`);
+      if (tensors.length !== 1)
+        failer('npy', source)(
+          'Invalid',
+          `a .npy file holds exactly one array, got ${tensors.length} (write .npz for several)`,
+        );
       return encodeNpyChunks(tensors[0]!, { limits: options.limits, source, bfloat16: options.bfloat16 });
     case 'npz':
       return encodeNpzChunks(tensors, { limits: options.limits, source, bfloat16: options.bfloat16 });
@@ -174,7 +207,11 @@ export function encodeTensorChunks(format: TensorFormat, tensors: readonly Named
 }
 
 /** The whole file in one buffer (small data). */
-export function encodeTensors(format: TensorFormat, tensors: readonly NamedTensor[], options: WriteOptions & { source?: string } = {}): Uint8Array {
+export function encodeTensors(
+  format: TensorFormat,
+  tensors: readonly NamedTensor[],
+  options: WriteOptions & { source?: string } = {},
+): Uint8Array {
   return concatChunks(encodeTensorChunks(format, tensors, options));
 }
 
@@ -183,7 +220,12 @@ export function encodeTensors(format: TensorFormat, tensors: readonly NamedTenso
  * the callers' buffers. Not atomic: write to a temporary name and rename for that. Returns
  * the number of bytes written.
  */
-export async function writeTensorFile(path: string, format: TensorFormat, tensors: readonly NamedTensor[], options: WriteOptions = {}): Promise<number> {
+export async function writeTensorFile(
+  path: string,
+  format: TensorFormat,
+  tensors: readonly NamedTensor[],
+  options: WriteOptions = {},
+): Promise<number> {
   const chunks = encodeTensorChunks(format, tensors, { ...options, source: path });
   return writeChunksToFile(path, chunks, { fsync: options.fsync, mode: options.mode });
 }

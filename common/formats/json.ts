@@ -66,14 +66,30 @@ export function parseJson(text: string, options: JsonParseOptions = {}): JsonVal
         const e = text[pos]!;
         pos++;
         switch (e) {
-          case '"': out += '"'; break;
-          case '\\': out += '\\'; break;
-          case '/': out += '/'; break;
-          case 'b': out += '\b'; break;
-          case 'f': out += '\f'; break;
-          case 'n': out += '\n'; break;
-          case 'r': out += '\r'; break;
-          case 't': out += '\t'; break;
+          case '"':
+            out += '"';
+            break;
+          case '\\':
+            out += '\\';
+            break;
+          case '/':
+            out += '/';
+            break;
+          case 'b':
+            out += '\b';
+            break;
+          case 'f':
+            out += '\f';
+            break;
+          case 'n':
+            out += '\n';
+            break;
+          case 'r':
+            out += '\r';
+            break;
+          case 't':
+            out += '\t';
+            break;
           case 'u': {
             const hex4 = (): number => {
               const h = text.slice(pos, pos + 4);
@@ -165,7 +181,8 @@ export function parseJson(text: string, options: JsonParseOptions = {}): JsonVal
         if (text[pos] !== '"') fail('expected a string key');
         const keyAt = pos;
         const key = parseString();
-        if (obj.entries.has(key)) fail(`duplicate key ${JSON.stringify(key.length > 120 ? `${key.slice(0, 117)}...` : key)}`, keyAt);
+        if (obj.entries.has(key))
+          fail(`duplicate key ${JSON.stringify(key.length > 120 ? `${key.slice(0, 117)}...` : key)}`, keyAt);
         ws();
         if (text[pos] !== ':') fail("expected ':'");
         pos++;

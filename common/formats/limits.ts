@@ -104,11 +104,17 @@ export class LimitTracker {
 
   bytes(n: number, where: string): void {
     if (n > this.limits.maxTensorBytes) {
-      this.fail('LimitExceeded', `${where}: ${n} data bytes are over the per-tensor limit of ${this.limits.maxTensorBytes}`);
+      this.fail(
+        'LimitExceeded',
+        `${where}: ${n} data bytes are over the per-tensor limit of ${this.limits.maxTensorBytes}`,
+      );
     }
     this.total += n;
     if (this.total > this.limits.maxTotalBytes) {
-      this.fail('LimitExceeded', `${where}: total data bytes ${this.total} are over the limit of ${this.limits.maxTotalBytes}`);
+      this.fail(
+        'LimitExceeded',
+        `${where}: total data bytes ${this.total} are over the limit of ${this.limits.maxTotalBytes}`,
+      );
     }
   }
 

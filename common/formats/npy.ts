@@ -10,7 +10,16 @@
 // boundary, version 1.0 unless the header needs 2.0. bfloat16 (not a NumPy dtype) is written
 // as MXNet 2.x does (src/serialization/cnpy.cc): the structured descr [('bfloat16', '<u2')],
 // which numpy.load reads as a record array of uint16 and MXNet reads back as bfloat16.
-import { ByteBuilder, ByteReader, allocBytes, byteSizeOf, checkTensorsForWrite, concatChunks, copyBytes, decodeUtf8 } from './bytes';
+import {
+  ByteBuilder,
+  ByteReader,
+  allocBytes,
+  byteSizeOf,
+  checkTensorsForWrite,
+  concatChunks,
+  copyBytes,
+  decodeUtf8,
+} from './bytes';
 import type { FormatLimits } from './limits';
 import { LimitTracker, resolveLimits } from './limits';
 import type { DType, Fail, NamedTensor } from './types';
@@ -22,7 +31,13 @@ const GROWTH_AXIS_MAX_DIGITS = 21;
 const MAX_LITERAL_DEPTH = 16;
 
 export const NPY_DESCR: Readonly<Record<DType, string>> = {
-  float32: '<f4', float64: '<f8', float16: '<f2', int8: '|i1', uint8: '|u1', int32: '<i4', int64: '<i8',
+  float32: '<f4',
+  float64: '<f8',
+  float16: '<f2',
+  int8: '|i1',
+  uint8: '|u1',
+  int32: '<i4',
+  int64: '<i8',
   bfloat16: "[('bfloat16', '<u2')]",
 };
 
@@ -180,29 +195,63 @@ function parsePyLiteral(text: string): Py {
 // descr
 
 const UNSUPPORTED_KIND: Record<string, string> = {
-  b: 'bool', '?': 'bool', c: 'complex', O: 'object (pickled Python objects are never loaded)', S: 'bytes string', a: 'bytes string',
-  U: 'unicode string', V: 'void/raw (an ml_dtypes bfloat16 saved by numpy looks like this)', M: 'datetime64', m: 'timedelta64',
+  b: 'bool',
+  '?': 'bool',
+  c: 'complex',
+  O: 'object (pickled Python objects are never loaded)',
+  S: 'bytes string',
+  a: 'bytes string',
+  U: 'unicode string',
+  V: 'void/raw (an ml_dtypes bfloat16 saved by numpy looks like this)',
+  M: 'datetime64',
+  m: 'timedelta64',
 };
 
 function descrToDType(descr: Py, fail: Fail, where: string): { dtype: DType; bigEndian: boolean } {
   if (descr.t === 'list') {
     const f = descr.v[0];
-    if (descr.v.length === 1 && f?.t === 'tuple' && f.v.length === 2 && f.v[0]!.t === 'str' && f.v[0]!.v === 'bfloat16' && f.v[1]!.t === 'str') {
+    if (
+      descr.v.length === 1 &&
+      f?.t === 'tuple' &&
+      f.v.length === 2 &&
+      f.v[0]!.t === 'str' &&
+      f.v[0]!.v === 'bfloat16' &&
+      f.v[1]!.t === 'str'
+    ) {
       const inner = f.v[1]!.v;
       if (inner === '<u2' || inner === '=u2') return { dtype: 'bfloat16', bigEndian: false };
       if (inner === '>u2') return { dtype: 'bfloat16', bigEndian: true };
     }
-    fail('UnsupportedDType', `${where}: structured dtype descr is not supported (only MXNet's bfloat16 [('bfloat16', '<u2')])`);
+    fail(
+      'UnsupportedDType',
+      `${where}: structured dtype descr is not supported (only MXNet's bfloat16 [('bfloat16', '<u2')])`,
+    );
   }
   if (descr.t !== 'str') return fail('Invalid', `${where}: descr is not a string`);
   const m = /^([<>|=]?)([a-zA-Z?])(\d*)(\[.*\])?$/.exec(descr.v);
   if (!m) return fail('UnsupportedDType', `${where}: descr ${q(descr.v)} is not a dtype gluon-ps knows`);
   const [, order, kind, digits, unit] = m as unknown as [string, string, string, string, string | undefined];
   const key = `${kind}${digits}`;
-  const table: Record<string, DType> = { f2: 'float16', f4: 'float32', f8: 'float64', i1: 'int8', u1: 'uint8', i4: 'int32', i8: 'int64' };
+  const table: Record<string, DType> = {
+    f2: 'float16',
+    f4: 'float32',
+    f8: 'float64',
+    i1: 'int8',
+    u1: 'uint8',
+    i4: 'int32',
+    i8: 'int64',
+  };
   const dtype = unit === undefined ? table[key] : undefined;
   if (dtype === undefined) {
-    const named: Record<string, string> = { i2: 'int16', u2: 'uint16', u4: 'uint32', u8: 'uint64', b1: 'bool', f16: 'longdouble', f12: 'longdouble' };
+    const named: Record<string, string> = {
+      i2: 'int16',
+      u2: 'uint16',
+      u4: 'uint32',
+      u8: 'uint64',
+      b1: 'bool',
+      f16: 'longdouble',
+      f12: 'longdouble',
+    };
     const what = named[key] ?? UNSUPPORTED_KIND[kind] ?? 'unknown';
     return fail(
       'UnsupportedDType',
@@ -262,7 +311,8 @@ export function parseNpy(
 ): NamedTensor {
   const r = new ByteReader(bytes, fail);
   const magic = r.take(6, `${where}magic`);
-  if (Buffer.compare(magic, NPY_MAGIC) !== 0) fail('Invalid', `${where}magic is ${Buffer.from(magic).toString('hex')}, expected 934e554d5059 (\\x93NUMPY)`);
+  if (Buffer.compare(magic, NPY_MAGIC) !== 0)
+    fail('Invalid', `${where}magic is ${Buffer.from(magic).toString('hex')}, expected 934e554d5059 (\\x93NUMPY)`);
   const major = r.u8(`${where}major version`);
   const minor = r.u8(`${where}minor version`);
   if ((major !== 1 && major !== 2 && major !== 3) || minor !== 0) {
@@ -288,7 +338,8 @@ export function parseNpy(
     fail('Invalid', `${where}header keys are ${JSON.stringify(keys)}, expected descr, fortran_order and shape`);
   }
   const shapeV = dict.v.get('shape')!;
-  if (shapeV.t !== 'tuple' || shapeV.v.some((d) => d.t !== 'int')) fail('Invalid', `${where}shape is not a tuple of integers`);
+  if (shapeV.t !== 'tuple' || shapeV.v.some((d) => d.t !== 'int'))
+    fail('Invalid', `${where}shape is not a tuple of integers`);
   const dimsBig = (shapeV as { v: { v: bigint }[] }).v.map((d) => d.v);
   tracker.rank(dimsBig.length, `${where}shape`);
   for (const d of dimsBig) {
@@ -303,8 +354,13 @@ export function parseNpy(
   const nbytes = byteSizeOf(shape, size);
   if (nbytes === undefined) return fail('LimitExceeded', `${where}shape ${fmtShape(shape)} is too large`);
   tracker.bytes(nbytes, `${where}data`);
-  if (r.remaining < nbytes) fail('Truncated', `${where}data: expected ${nbytes} bytes (${dtype} ${fmtShape(shape)}) at offset ${r.pos}, found ${r.remaining}`);
-  if (r.remaining > nbytes) fail('TrailingData', `${where}${r.remaining - nbytes} unexpected bytes after the ${nbytes} data bytes`);
+  if (r.remaining < nbytes)
+    fail(
+      'Truncated',
+      `${where}data: expected ${nbytes} bytes (${dtype} ${fmtShape(shape)}) at offset ${r.pos}, found ${r.remaining}`,
+    );
+  if (r.remaining > nbytes)
+    fail('TrailingData', `${where}${r.remaining - nbytes} unexpected bytes after the ${nbytes} data bytes`);
   let data = r.take(nbytes, `${where}data`);
   let owned = false;
   if (bigEndian && size > 1) {
@@ -358,16 +414,24 @@ export function npyHeader(dtype: DType, shape: readonly number[]): Uint8Array {
 }
 
 export function checkNpyTensor(t: NamedTensor, fail: Fail, options: NpyWriteOptions): void {
-  checkTensorsForWrite([t], fail, resolveLimits(options.limits), { allowRowSparse: false, formatNote: '.npy holds dense arrays only; write .params for row_sparse' });
+  checkTensorsForWrite([t], fail, resolveLimits(options.limits), {
+    allowRowSparse: false,
+    formatNote: '.npy holds dense arrays only; write .params for row_sparse',
+  });
   if (t.dtype === 'bfloat16' && options.bfloat16 === 'reject') {
-    fail('UnsupportedDType', `tensor ${q(t.name)}: NumPy has no bfloat16 (write safetensors, or allow MXNet's [('bfloat16', '<u2')] descr)`);
+    fail(
+      'UnsupportedDType',
+      `tensor ${q(t.name)}: NumPy has no bfloat16 (write safetensors, or allow MXNet's [('bfloat16', '<u2')] descr)`,
+    );
   }
 }
 
 /** The `.npy` file as chunks: the header, then the caller's data buffer (not copied). */
 export function encodeNpyChunks(tensor: NamedTensor, options: NpyWriteOptions = {}): Uint8Array[] {
   checkNpyTensor(tensor, failer('npy', options.source ?? '<writer>'), options);
-  return tensor.data.byteLength > 0 ? [npyHeader(tensor.dtype, tensor.shape), tensor.data] : [npyHeader(tensor.dtype, tensor.shape)];
+  return tensor.data.byteLength > 0
+    ? [npyHeader(tensor.dtype, tensor.shape), tensor.data]
+    : [npyHeader(tensor.dtype, tensor.shape)];
 }
 
 export function encodeNpy(tensor: NamedTensor, options: NpyWriteOptions = {}): Uint8Array {

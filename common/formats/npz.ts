@@ -60,7 +60,10 @@ export function decodeNpz(bytes: Uint8Array, options: NpzReadOptions = {}): Name
 /** The archive as chunks: local headers, npy headers and the callers' data buffers (not copied). */
 export function encodeNpzChunks(tensors: readonly NamedTensor[], options: NpzWriteOptions = {}): Uint8Array[] {
   const fail: Fail = failer('npz', options.source ?? '<writer>');
-  checkTensorsForWrite(tensors, fail, resolveLimits(options.limits), { allowRowSparse: false, formatNote: '.npz holds dense arrays only; write .params for row_sparse' });
+  checkTensorsForWrite(tensors, fail, resolveLimits(options.limits), {
+    allowRowSparse: false,
+    formatNote: '.npz holds dense arrays only; write .params for row_sparse',
+  });
   for (const t of tensors) checkNpyTensor(t, fail, options);
   return encodeZipChunks(
     tensors.map((t) => ({ name: `${t.name}.npy`, chunks: [npyHeader(t.dtype, t.shape), t.data] })),

@@ -8,7 +8,15 @@
 // i32 dev_id | i32 type flag | [sparse: per aux: i32 type, TShape] | data | [sparse: aux data].
 // TShape = i32 ndim + ndim × i64. V1: u32 magic | TShape | ctx | flag | data. Pre-V1: the
 // first u32 is ndim, then ndim × u32 dims | ctx | flag | data.
-import { ByteBuilder, ByteReader, byteSizeOf, checkTensorsForWrite, concatChunks, copyBytes, decodeUtf8 } from './bytes';
+import {
+  ByteBuilder,
+  ByteReader,
+  byteSizeOf,
+  checkTensorsForWrite,
+  concatChunks,
+  copyBytes,
+  decodeUtf8,
+} from './bytes';
 import type { FormatLimits } from './limits';
 import { LimitTracker, resolveLimits } from './limits';
 import type { DType, Fail, NamedTensor, TensorContext } from './types';
@@ -40,7 +48,12 @@ const TYPE_FLAGS: readonly { name: string; dtype?: DType; size: number }[] = [
 const FLAG_OF = (dtype: DType): number => DTYPE_INFO[dtype].mxnetFlag;
 const INT64_FLAG = DTYPE_INFO.int64.mxnetFlag;
 
-const DEV_TYPES: Readonly<Record<number, TensorContext['devType']>> = { 1: 'cpu', 2: 'gpu', 3: 'cpu_pinned', 5: 'cpu_shared' };
+const DEV_TYPES: Readonly<Record<number, TensorContext['devType']>> = {
+  1: 'cpu',
+  2: 'gpu',
+  3: 'cpu_pinned',
+  5: 'cpu_shared',
+};
 const DEV_CODE: Readonly<Record<TensorContext['devType'], number>> = { cpu: 1, gpu: 2, cpu_pinned: 3, cpu_shared: 5 };
 
 /** The smallest possible record (a pre-V1 'none' record: one u32). */
@@ -147,7 +160,10 @@ class RecordParser {
     const devId = this.r.i32(`${where}: context dev_id`);
     const name = DEV_TYPES[devType];
     if (name === undefined) {
-      this.fail('Invalid', `${where}: context dev_type ${devType}, expected 1 (cpu), 2 (gpu), 3 (cpu_pinned) or 5 (cpu_shared)`);
+      this.fail(
+        'Invalid',
+        `${where}: context dev_type ${devType}, expected 1 (cpu), 2 (gpu), 3 (cpu_pinned) or 5 (cpu_shared)`,
+      );
     }
     if (devId < 0) this.fail('Invalid', `${where}: context dev_id ${devId} is negative`);
     return { devType: name, devId };
@@ -156,7 +172,8 @@ class RecordParser {
   private readTypeFlag(where: string, what = 'type flag'): { dtype: DType; size: number } {
     const flag = this.r.i32(`${where}: ${what}`);
     const info = TYPE_FLAGS[flag];
-    if (info === undefined || flag < 0) this.fail('Invalid', `${where}: unknown ${what} ${flag} (mshadow flags are 0..12)`);
+    if (info === undefined || flag < 0)
+      this.fail('Invalid', `${where}: unknown ${what} ${flag} (mshadow flags are 0..12)`);
     if (info.dtype === undefined) {
       this.fail(
         'UnsupportedDType',
@@ -182,7 +199,8 @@ class RecordParser {
     const where = `record ${i}`;
     this.tracker.tensor(where);
     const magic = this.r.u32(`${where}: magic`);
-    if (magic === NDARRAY_V2_MAGIC || magic === NDARRAY_V3_MAGIC) return this.modern(magic === NDARRAY_V3_MAGIC ? 3 : 2, where);
+    if (magic === NDARRAY_V2_MAGIC || magic === NDARRAY_V3_MAGIC)
+      return this.modern(magic === NDARRAY_V3_MAGIC ? 3 : 2, where);
     let shape: Shape;
     let version: 0 | 1;
     if (magic === NDARRAY_V1_MAGIC) {
@@ -224,12 +242,17 @@ class RecordParser {
     const s = sshape!;
     if (shape.dims.length < 1) this.fail('Invalid', `${tag}: row_sparse shape must have rank >= 1, got []`);
     if (s.unknown || s.dims.length !== shape.dims.length || s.dims.slice(1).some((d, k) => d !== shape.dims[k + 1])) {
-      this.fail('Invalid', `${tag}: row_sparse storage shape ${fmtShape(s.dims)} does not match shape ${fmtShape(shape.dims)} (expected (nnr, *shape[1:]))`);
+      this.fail(
+        'Invalid',
+        `${tag}: row_sparse storage shape ${fmtShape(s.dims)} does not match shape ${fmtShape(shape.dims)} (expected (nnr, *shape[1:]))`,
+      );
     }
     const nnr = s.dims[0]!;
-    if (nnr > shape.dims[0]!) this.fail('Invalid', `${tag}: row_sparse stores ${nnr} rows but the shape has ${shape.dims[0]}`);
+    if (nnr > shape.dims[0]!)
+      this.fail('Invalid', `${tag}: row_sparse stores ${nnr} rows but the shape has ${shape.dims[0]}`);
     const auxFlag = this.r.i32(`${tag}: aux idx type flag`);
-    if (auxFlag !== INT64_FLAG) this.fail('Invalid', `${tag}: row_sparse aux idx type flag ${auxFlag}, expected 6 (int64)`);
+    if (auxFlag !== INT64_FLAG)
+      this.fail('Invalid', `${tag}: row_sparse aux idx type flag ${auxFlag}, expected 6 (int64)`);
     const aux = this.readTShape(`${tag}: aux idx shape`);
     if (aux.unknown || aux.dims.length !== 1 || aux.dims[0] !== nnr) {
       this.fail('Invalid', `${tag}: row_sparse aux idx shape ${fmtShape(aux.dims)}, expected [${nnr}]`);
@@ -269,13 +292,17 @@ export function decodeParams(bytes: Uint8Array, options: ParamsReadOptions = {})
   const n64 = r.u64('array count');
   const n = tracker.declaredCount(n64, 'array count');
   if (BigInt(n) * BigInt(MIN_RECORD_BYTES) + 8n > BigInt(r.remaining)) {
-    fail('Truncated', `array count: declares ${n} arrays but only ${r.remaining} bytes remain (each needs at least ${MIN_RECORD_BYTES}, plus 8 for the names count)`);
+    fail(
+      'Truncated',
+      `array count: declares ${n} arrays but only ${r.remaining} bytes remain (each needs at least ${MIN_RECORD_BYTES}, plus 8 for the names count)`,
+    );
   }
   const parser = new RecordParser(r, fail, tracker, options.copy ?? true);
   const records: RawRecord[] = [];
   for (let i = 0; i < n; i++) records.push(parser.record(i));
   const m64 = r.u64('names count');
-  if (m64 !== 0n && m64 !== BigInt(n)) fail('Invalid', `names count is ${m64}, expected 0 or ${n} (the number of arrays)`);
+  if (m64 !== 0n && m64 !== BigInt(n))
+    fail('Invalid', `names count is ${m64}, expected 0 or ${n} (the number of arrays)`);
   const m = Number(m64);
   r.need(m * 8, `names list of ${m} entries`);
   const names: string[] = [];
@@ -299,9 +326,16 @@ export function decodeParams(bytes: Uint8Array, options: ParamsReadOptions = {})
     const where = `record ${i} (${q(name)})`;
     if (rec.none) {
       if (options.skipNone) return;
-      fail('Unsupported', `${where}: an empty ('none') NDArray, which gluon-ps cannot store (pass skipNone to drop it)`);
+      fail(
+        'Unsupported',
+        `${where}: an empty ('none') NDArray, which gluon-ps cannot store (pass skipNone to drop it)`,
+      );
     }
-    if (seen.has(name)) fail('Duplicate', `${where}: the name appears twice${options.stripPrefixes ? ' (after stripping arg:/aux:)' : ''}`);
+    if (seen.has(name))
+      fail(
+        'Duplicate',
+        `${where}: the name appears twice${options.stripPrefixes ? ' (after stripping arg:/aux:)' : ''}`,
+      );
     seen.add(name);
     out.push({ name, ...rec.tensor! });
   });
@@ -318,7 +352,10 @@ export function decodeParams(bytes: Uint8Array, options: ParamsReadOptions = {})
 export function encodeParamsChunks(tensors: readonly NamedTensor[], options: ParamsWriteOptions = {}): Uint8Array[] {
   const fail: Fail = failer('params', options.source ?? '<writer>');
   const limits = resolveLimits(options.limits);
-  const checked = checkTensorsForWrite(tensors, fail, limits, { allowRowSparse: !options.numpyShape, formatNote: 'V3 (numpy-shape) records allow only the default storage' });
+  const checked = checkTensorsForWrite(tensors, fail, limits, {
+    allowRowSparse: !options.numpyShape,
+    formatNote: 'V3 (numpy-shape) records allow only the default storage',
+  });
   const b = new ByteBuilder();
   b.u64(PARAMS_LIST_MAGIC).u64(0).u64(checked.length);
   const tshape = (dims: readonly number[]): void => {
@@ -337,7 +374,10 @@ export function encodeParamsChunks(tensors: readonly NamedTensor[], options: Par
       tshape(t.shape);
     } else {
       if (t.shape.length === 0) {
-        fail('Unsupported', `${where}: a scalar (shape []) cannot be written in a V2 record, where ndim 0 means 'none'; write with numpyShape (V3 records)`);
+        fail(
+          'Unsupported',
+          `${where}: a scalar (shape []) cannot be written in a V2 record, where ndim 0 means 'none'; write with numpyShape (V3 records)`,
+        );
       }
       b.u32(NDARRAY_V2_MAGIC);
       if (t.stype === 'row_sparse') {

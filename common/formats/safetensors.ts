@@ -65,7 +65,14 @@ const ST_DTYPES: readonly { st: string; bits: number; dtype?: DType }[] = [
 ];
 const ST_BY_NAME = new Map(ST_DTYPES.map((d, i) => [d.st, { ...d, order: i }]));
 const ST_OF: Readonly<Record<DType, string>> = {
-  float32: 'F32', float64: 'F64', float16: 'F16', bfloat16: 'BF16', int8: 'I8', uint8: 'U8', int32: 'I32', int64: 'I64',
+  float32: 'F32',
+  float64: 'F64',
+  float16: 'F16',
+  bfloat16: 'BF16',
+  int8: 'I8',
+  uint8: 'U8',
+  int32: 'I32',
+  int64: 'I64',
 };
 const ORDER_OF = (dtype: DType): number => ST_BY_NAME.get(ST_OF[dtype])!.order;
 
@@ -123,7 +130,10 @@ function headerSize(first8: Uint8Array, fileSize: number, fail: Fail, limits: Fo
   const max = Math.min(limits.maxHeaderBytes, SAFETENSORS_MAX_HEADER_BYTES);
   if (n > BigInt(max)) fail('HeaderTooLarge', `header size ${n} is over the limit of ${max} bytes`);
   if (8n + n > BigInt(fileSize)) {
-    fail('InvalidHeaderLength', `header size ${n} runs past the end of the file (${fileSize} bytes, header ends at ${8n + n})`);
+    fail(
+      'InvalidHeaderLength',
+      `header size ${n} runs past the end of the file (${fileSize} bytes, header ends at ${8n + n})`,
+    );
   }
   return Number(n);
 }
@@ -161,15 +171,23 @@ interface RawInfo {
 }
 
 /** Steps 4–8 of the reference, then the gluon-ps checks (limits, stored dtypes). */
-function parseHeader(headerBytes: Uint8Array, n: number, fileSize: number, fail: Fail, limits: FormatLimits): SafetensorsHeader {
+function parseHeader(
+  headerBytes: Uint8Array,
+  n: number,
+  fileSize: number,
+  fail: Fail,
+  limits: FormatLimits,
+): SafetensorsHeader {
   const text = decodeUtf8(headerBytes);
   if (text === undefined) fail('InvalidHeader', 'the header is not valid UTF-8');
-  if (!text.startsWith('{')) fail('InvalidHeaderStart', `the header must start with '{', found ${JSON.stringify(text.slice(0, 1))}`);
+  if (!text.startsWith('{'))
+    fail('InvalidHeaderStart', `the header must start with '{', found ${JSON.stringify(text.slice(0, 1))}`);
   let root: JsonValue;
   try {
     root = parseJson(text, {
       onTopLevelKey: (key, count) => {
-        if (count > limits.maxTensors + 1) fail('LimitExceeded', `the header has more than the limit of ${limits.maxTensors} tensors`);
+        if (count > limits.maxTensors + 1)
+          fail('LimitExceeded', `the header has more than the limit of ${limits.maxTensors} tensors`);
         const kb = Buffer.byteLength(key, 'utf8');
         if (key !== METADATA_KEY && kb > limits.maxNameBytes) {
           fail('LimitExceeded', `tensor name ${q(key)} of ${kb} bytes is over the limit of ${limits.maxNameBytes}`);
@@ -189,23 +207,28 @@ function parseHeader(headerBytes: Uint8Array, n: number, fileSize: number, fail:
   for (const [name, value] of root.entries) {
     if (name === METADATA_KEY) {
       if (value === null) continue;
-      if (!(value instanceof JsonObject)) deserializationError(fail, `__metadata__ must be a map of strings, found ${describe(value)}`);
+      if (!(value instanceof JsonObject))
+        deserializationError(fail, `__metadata__ must be a map of strings, found ${describe(value)}`);
       metadata = Object.create(null) as Record<string, string>;
       for (const [k, v] of value.entries) {
-        if (typeof v !== 'string') deserializationError(fail, `__metadata__ ${q(k)} must be a string, found ${describe(v)}`);
+        if (typeof v !== 'string')
+          deserializationError(fail, `__metadata__ ${q(k)} must be a string, found ${describe(v)}`);
         metadata[k] = v;
       }
       continue;
     }
     const where = `tensor ${q(name)}`;
-    if (!(value instanceof JsonObject)) deserializationError(fail, `${where} must be an object, found ${describe(value)}`);
+    if (!(value instanceof JsonObject))
+      deserializationError(fail, `${where} must be an object, found ${describe(value)}`);
     const dt = value.entries.get('dtype');
     if (typeof dt !== 'string') deserializationError(fail, `${where}: dtype must be a string, found ${describe(dt)}`);
     const info = ST_BY_NAME.get(dt);
     if (info === undefined) deserializationError(fail, `${where}: unknown dtype ${q(dt)}`);
     const shapeV = value.entries.get('shape');
-    if (!Array.isArray(shapeV)) deserializationError(fail, `${where}: shape must be an array, found ${describe(shapeV)}`);
-    if (shapeV.length > limits.maxRank) fail('LimitExceeded', `${where}: rank ${shapeV.length} is over the limit of ${limits.maxRank}`);
+    if (!Array.isArray(shapeV))
+      deserializationError(fail, `${where}: shape must be an array, found ${describe(shapeV)}`);
+    if (shapeV.length > limits.maxRank)
+      fail('LimitExceeded', `${where}: rank ${shapeV.length} is over the limit of ${limits.maxRank}`);
     const shape = shapeV.map((d, k) => asU64(d, fail, `${where}: shape[${k}]`));
     const offV = value.entries.get('data_offsets');
     if (!Array.isArray(offV) || offV.length !== 2) {
@@ -216,32 +239,50 @@ function parseHeader(headerBytes: Uint8Array, n: number, fileSize: number, fail:
     infos.push({ name, st: dt, bits: info.bits, dtype: info.dtype, shape, begin, end });
   }
 
-  if (infos.length > limits.maxTensors) fail('LimitExceeded', `the header has ${infos.length} tensors, more than the limit of ${limits.maxTensors}`);
+  if (infos.length > limits.maxTensors)
+    fail('LimitExceeded', `the header has ${infos.length} tensors, more than the limit of ${limits.maxTensors}`);
 
   // Metadata::validate: sorted by offsets, contiguous from 0, exact sizes, checked products.
-  infos.sort((a, b) => (a.begin !== b.begin ? (a.begin < b.begin ? -1 : 1) : a.end < b.end ? -1 : a.end > b.end ? 1 : 0));
+  infos.sort((a, b) =>
+    a.begin !== b.begin ? (a.begin < b.begin ? -1 : 1) : a.end < b.end ? -1 : a.end > b.end ? 1 : 0,
+  );
   let start = 0n;
   for (const t of infos) {
     if (t.begin !== start || t.end < t.begin) {
-      fail('InvalidOffset', `tensor ${q(t.name)}: data_offsets [${t.begin}, ${t.end}] do not continue from the previous end ${start} (offsets must be contiguous, without holes or overlaps)`);
+      fail(
+        'InvalidOffset',
+        `tensor ${q(t.name)}: data_offsets [${t.begin}, ${t.end}] do not continue from the previous end ${start} (offsets must be contiguous, without holes or overlaps)`,
+      );
     }
     start = t.end;
     let nel = 1n;
     for (const d of t.shape) {
       nel *= d;
-      if (nel > U64_MAX) fail('ValidationOverflow', `tensor ${q(t.name)}: the element count of shape ${fmtShape(t.shape)} overflows u64`);
+      if (nel > U64_MAX)
+        fail(
+          'ValidationOverflow',
+          `tensor ${q(t.name)}: the element count of shape ${fmtShape(t.shape)} overflows u64`,
+        );
     }
     const nbits = nel * BigInt(t.bits);
-    if (nbits > U64_MAX) fail('ValidationOverflow', `tensor ${q(t.name)}: the byte size of ${t.st} ${fmtShape(t.shape)} overflows u64`);
-    if (nbits % 8n !== 0n) fail('TensorInvalidInfo', `tensor ${q(t.name)}: ${t.st} ${fmtShape(t.shape)} is not a whole number of bytes`);
+    if (nbits > U64_MAX)
+      fail('ValidationOverflow', `tensor ${q(t.name)}: the byte size of ${t.st} ${fmtShape(t.shape)} overflows u64`);
+    if (nbits % 8n !== 0n)
+      fail('TensorInvalidInfo', `tensor ${q(t.name)}: ${t.st} ${fmtShape(t.shape)} is not a whole number of bytes`);
     const nbytes = nbits / 8n;
     if (t.end - t.begin !== nbytes) {
-      fail('TensorInvalidInfo', `tensor ${q(t.name)}: data_offsets [${t.begin}, ${t.end}] span ${t.end - t.begin} bytes, expected ${nbytes} for ${t.st} ${fmtShape(t.shape)}`);
+      fail(
+        'TensorInvalidInfo',
+        `tensor ${q(t.name)}: data_offsets [${t.begin}, ${t.end}] span ${t.end - t.begin} bytes, expected ${nbytes} for ${t.st} ${fmtShape(t.shape)}`,
+      );
     }
   }
   const dataStart = 8 + n;
   if (start + BigInt(dataStart) !== BigInt(fileSize)) {
-    fail('MetadataIncompleteBuffer', `the tensors cover ${start} data bytes but the file has ${fileSize - dataStart} after the header (${fileSize} in all)`);
+    fail(
+      'MetadataIncompleteBuffer',
+      `the tensors cover ${start} data bytes but the file has ${fileSize - dataStart} after the header (${fileSize} in all)`,
+    );
   }
 
   // gluon-ps checks. Offsets are now known to be within the file, so they are safe integers.
@@ -250,17 +291,24 @@ function parseHeader(headerBytes: Uint8Array, n: number, fileSize: number, fail:
   for (const t of infos) {
     const where = `tensor ${q(t.name)}`;
     if (t.dtype === undefined) {
-      fail('UnsupportedDType', `${where}: dtype ${t.st} is not supported; gluon-ps stores F32, F64, F16, BF16, I8, U8, I32 and I64`);
+      fail(
+        'UnsupportedDType',
+        `${where}: dtype ${t.st} is not supported; gluon-ps stores F32, F64, F16, BF16, I8, U8, I32 and I64`,
+      );
     }
     for (const d of t.shape) {
       if (d > BigInt(Number.MAX_SAFE_INTEGER)) fail('LimitExceeded', `${where}: dimension ${d} is too large`);
     }
     const byteLength = Number(t.end - t.begin);
     if (byteLength > limits.maxTensorBytes) {
-      fail('LimitExceeded', `${where}: ${byteLength} data bytes are over the per-tensor limit of ${limits.maxTensorBytes}`);
+      fail(
+        'LimitExceeded',
+        `${where}: ${byteLength} data bytes are over the per-tensor limit of ${limits.maxTensorBytes}`,
+      );
     }
     total += byteLength;
-    if (total > limits.maxTotalBytes) fail('LimitExceeded', `${where}: total data bytes ${total} are over the limit of ${limits.maxTotalBytes}`);
+    if (total > limits.maxTotalBytes)
+      fail('LimitExceeded', `${where}: total data bytes ${total} are over the limit of ${limits.maxTotalBytes}`);
     tensors.push({
       name: t.name,
       dtype: t.dtype,
@@ -333,7 +381,8 @@ export async function openSafetensors(path: string, options: SafetensorsReadOpti
     const got = await readFully(fh, first8, 0, Math.min(8, size), 0);
     const n = headerSize(first8.subarray(0, got), size, fail, limits);
     const hb = allocBytes(n);
-    if ((await readFully(fh, hb, 0, n, 8)) !== n) fail('Truncated', `the file ended while reading the ${n}-byte header`);
+    if ((await readFully(fh, hb, 0, n, 8)) !== n)
+      fail('Truncated', `the file ended while reading the ${n}-byte header`);
     header = parseHeader(hb, n, size, fail, limits);
   } catch (e) {
     await fh.close();
@@ -350,11 +399,16 @@ export async function openSafetensors(path: string, options: SafetensorsReadOpti
   const readInto = async (name: string, target: Uint8Array, targetOffset = 0): Promise<void> => {
     const t = get(name);
     if (!Number.isSafeInteger(targetOffset) || targetOffset < 0 || targetOffset + t.byteLength > target.byteLength) {
-      throw new RangeError(`${source}: tensor ${q(name)} needs ${t.byteLength} bytes at offset ${targetOffset} of a ${target.byteLength}-byte target`);
+      throw new RangeError(
+        `${source}: tensor ${q(name)} needs ${t.byteLength} bytes at offset ${targetOffset} of a ${target.byteLength}-byte target`,
+      );
     }
     const got = await readFully(fh, target, targetOffset, t.byteLength, t.byteOffset);
     if (got !== t.byteLength) {
-      fail('Truncated', `tensor ${q(name)}: the file ended after ${got} of ${t.byteLength} bytes at offset ${t.byteOffset} (was it truncated since it was opened?)`);
+      fail(
+        'Truncated',
+        `tensor ${q(name)}: the file ended after ${got} of ${t.byteLength} bytes at offset ${t.byteOffset} (was it truncated since it was opened?)`,
+      );
     }
   };
   const read = async (name: string): Promise<Buffer> => {
@@ -405,7 +459,10 @@ export interface SafetensorsLayout {
  * The header bytes and the offset of every tensor for a file holding `specs`, so a caller
  * can write the file itself: `header` at 0, then each tensor's bytes at its `byteOffset`.
  */
-export function safetensorsLayout(specs: readonly SafetensorsTensorSpec[], options: SafetensorsWriteOptions = {}): SafetensorsLayout {
+export function safetensorsLayout(
+  specs: readonly SafetensorsTensorSpec[],
+  options: SafetensorsWriteOptions = {},
+): SafetensorsLayout {
   const fail: Fail = failer('safetensors', options.source ?? '<writer>');
   const limits = resolveLimits(options.limits);
   const checked = checkTensorsForWrite(
@@ -418,7 +475,10 @@ export function safetensorsLayout(specs: readonly SafetensorsTensorSpec[], optio
     const spec = specs[i]!;
     if (spec.name === METADATA_KEY) fail('Invalid', `tensor name ${q(METADATA_KEY)} is reserved for the metadata map`);
     if (c.dataBytes > limits.maxTensorBytes) {
-      fail('LimitExceeded', `tensor ${q(spec.name)}: ${c.dataBytes} bytes are over the per-tensor limit of ${limits.maxTensorBytes}`);
+      fail(
+        'LimitExceeded',
+        `tensor ${q(spec.name)}: ${c.dataBytes} bytes are over the per-tensor limit of ${limits.maxTensorBytes}`,
+      );
     }
     return { spec, nameBytes: c.nameBytes, size: c.dataBytes };
   });
@@ -437,7 +497,9 @@ export function safetensorsLayout(specs: readonly SafetensorsTensorSpec[], optio
       return { k, kb };
     });
     keys.sort((a, b) => compareUtf8(a.kb, b.kb));
-    parts.push(`${JSON.stringify(METADATA_KEY)}:{${keys.map(({ k }) => `${JSON.stringify(k)}:${JSON.stringify(meta[k])}`).join(',')}}`);
+    parts.push(
+      `${JSON.stringify(METADATA_KEY)}:{${keys.map(({ k }) => `${JSON.stringify(k)}:${JSON.stringify(meta[k])}`).join(',')}}`,
+    );
   }
   let offset = 0;
   const placed: { e: (typeof entries)[number]; begin: number; end: number }[] = [];
@@ -446,13 +508,20 @@ export function safetensorsLayout(specs: readonly SafetensorsTensorSpec[], optio
     offset += e.size;
     if (!Number.isSafeInteger(offset)) fail('LimitExceeded', 'the tensors are too large together');
     placed.push({ e, begin, end: offset });
-    parts.push(`${JSON.stringify(e.spec.name)}:{"dtype":"${ST_OF[e.spec.dtype]}","shape":[${e.spec.shape.join(',')}],"data_offsets":[${begin},${offset}]}`);
+    parts.push(
+      `${JSON.stringify(e.spec.name)}:{"dtype":"${ST_OF[e.spec.dtype]}","shape":[${e.spec.shape.join(',')}],"data_offsets":[${begin},${offset}]}`,
+    );
   }
-  if (offset > limits.maxTotalBytes) fail('LimitExceeded', `total data bytes ${offset} are over the limit of ${limits.maxTotalBytes}`);
+  if (offset > limits.maxTotalBytes)
+    fail('LimitExceeded', `total data bytes ${offset} are over the limit of ${limits.maxTotalBytes}`);
   const json = Buffer.from(`{${parts.join(',')}}`, 'utf8');
   const pad = (8 - (json.byteLength % 8)) % 8;
   const n = json.byteLength + pad;
-  if (n > SAFETENSORS_MAX_HEADER_BYTES) fail('HeaderTooLarge', `the header would be ${n} bytes, over the reference limit of ${SAFETENSORS_MAX_HEADER_BYTES}`);
+  if (n > SAFETENSORS_MAX_HEADER_BYTES)
+    fail(
+      'HeaderTooLarge',
+      `the header would be ${n} bytes, over the reference limit of ${SAFETENSORS_MAX_HEADER_BYTES}`,
+    );
   const header = new ByteBuilder().u64(n).chunk(json).chunk(Buffer.alloc(pad, 0x20)).bytes();
   const dataStart = 8 + n;
   return {
@@ -471,10 +540,16 @@ export function safetensorsLayout(specs: readonly SafetensorsTensorSpec[], optio
 }
 
 /** The file as chunks: the header, then the callers' data buffers in file order (not copied). */
-export function encodeSafetensorsChunks(tensors: readonly NamedTensor[], options: SafetensorsWriteOptions = {}): Uint8Array[] {
+export function encodeSafetensorsChunks(
+  tensors: readonly NamedTensor[],
+  options: SafetensorsWriteOptions = {},
+): Uint8Array[] {
   const fail: Fail = failer('safetensors', options.source ?? '<writer>');
   const limits = resolveLimits(options.limits);
-  checkTensorsForWrite(tensors, fail, limits, { allowRowSparse: false, formatNote: 'safetensors holds dense tensors only; write .params for row_sparse' });
+  checkTensorsForWrite(tensors, fail, limits, {
+    allowRowSparse: false,
+    formatNote: 'safetensors holds dense tensors only; write .params for row_sparse',
+  });
   const layout = safetensorsLayout(tensors, options);
   const byName = new Map(tensors.map((t) => [t.name, t]));
   return [layout.header, ...layout.tensors.map((t) => byName.get(t.name)!.data).filter((d) => d.byteLength > 0)];
@@ -514,7 +589,11 @@ export class SafetensorsWriter {
     this.fail = failer('safetensors', options.source ?? path);
   }
 
-  static async open(path: string, specs: readonly SafetensorsTensorSpec[], options: SafetensorsFileWriteOptions = {}): Promise<SafetensorsWriter> {
+  static async open(
+    path: string,
+    specs: readonly SafetensorsTensorSpec[],
+    options: SafetensorsFileWriteOptions = {},
+  ): Promise<SafetensorsWriter> {
     const layout = safetensorsLayout(specs, { ...options, source: options.source ?? path });
     const fh = await open(path, 'w', options.mode ?? 0o644);
     try {
@@ -533,9 +612,16 @@ export class SafetensorsWriter {
     if (t === undefined) this.fail('Invalid', `no tensor named ${q(name)} in this file's layout`);
     const at = this.next.get(name)!;
     const off = offsetInTensor ?? at;
-    if (off !== at) this.fail('Invalid', `tensor ${q(name)}: write at offset ${off}, expected ${at} (chunks of one tensor go in order)`);
+    if (off !== at)
+      this.fail(
+        'Invalid',
+        `tensor ${q(name)}: write at offset ${off}, expected ${at} (chunks of one tensor go in order)`,
+      );
     if (off + chunk.byteLength > t.byteLength) {
-      this.fail('Invalid', `tensor ${q(name)}: ${chunk.byteLength} bytes at offset ${off} run past its ${t.byteLength} bytes`);
+      this.fail(
+        'Invalid',
+        `tensor ${q(name)}: ${chunk.byteLength} bytes at offset ${off} run past its ${t.byteLength} bytes`,
+      );
     }
     this.next.set(name, off + chunk.byteLength);
     await writeFully(this.fh, chunk, t.byteOffset + off);
@@ -549,7 +635,10 @@ export class SafetensorsWriter {
       const missing = this.layout.tensors.filter((t) => this.next.get(t.name)! !== t.byteLength);
       if (missing.length > 0) {
         const m = missing[0]!;
-        this.fail('WriteIncomplete', `${missing.length} tensor(s) incomplete, e.g. ${q(m.name)}: ${this.next.get(m.name)} of ${m.byteLength} bytes written`);
+        this.fail(
+          'WriteIncomplete',
+          `${missing.length} tensor(s) incomplete, e.g. ${q(m.name)}: ${this.next.get(m.name)} of ${m.byteLength} bytes written`,
+        );
       }
       if (this.options.fsync) await this.fh.sync();
     } finally {

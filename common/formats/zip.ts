@@ -62,7 +62,11 @@ function toSafe(v: bigint, fail: Fail, what: string): number {
 /** Finds the EOCD record: it must end exactly at the end of the archive (comment included). */
 function findEocd(bytes: Uint8Array, fail: Fail): number {
   const len = bytes.byteLength;
-  if (len < EOCD_BYTES) fail('Truncated', `the archive has ${len} bytes, fewer than the ${EOCD_BYTES} of an end-of-central-directory record`);
+  if (len < EOCD_BYTES)
+    fail(
+      'Truncated',
+      `the archive has ${len} bytes, fewer than the ${EOCD_BYTES} of an end-of-central-directory record`,
+    );
   const lowest = Math.max(0, len - EOCD_BYTES - 0xffff);
   for (let p = len - EOCD_BYTES; p >= lowest; p--) {
     if (bytes[p] === 0x50 && bytes[p + 1] === 0x4b && bytes[p + 2] === 0x05 && bytes[p + 3] === 0x06) {
@@ -70,7 +74,10 @@ function findEocd(bytes: Uint8Array, fail: Fail): number {
       if (p + EOCD_BYTES + commentLen === len) return p;
     }
   }
-  return fail('Invalid', 'no end-of-central-directory record at the end of the file (not a zip archive, or bytes after its end)');
+  return fail(
+    'Invalid',
+    'no end-of-central-directory record at the end of the file (not a zip archive, or bytes after its end)',
+  );
 }
 
 /**
@@ -89,7 +96,8 @@ export function readZipDirectory(bytes: Uint8Array, fail: Fail, limits: ZipReadL
   let cdSize: number | bigint = r.u32('end record: central directory size');
   let cdOffset: number | bigint = r.u32('end record: central directory offset');
   let cdLimit = eocd; // the central directory must end where the next record starts
-  if (disk !== 0 || cdDisk !== 0) fail('Unsupported', `multi-disk archives are not supported (disk ${disk}, directory disk ${cdDisk})`);
+  if (disk !== 0 || cdDisk !== 0)
+    fail('Unsupported', `multi-disk archives are not supported (disk ${disk}, directory disk ${cdDisk})`);
 
   const locPos = eocd - LOCATOR64_BYTES;
   if (locPos >= 0 && u32At(bytes, locPos) === SIG_LOCATOR64) {
@@ -98,14 +106,19 @@ export function readZipDirectory(bytes: Uint8Array, fail: Fail, limits: ZipReadL
     const locDisk = lr.u32('zip64 locator: disk');
     const recOffset = lr.u64('zip64 locator: end record offset');
     const disks = lr.u32('zip64 locator: disk count');
-    if (locDisk !== 0 || disks > 1) fail('Unsupported', `multi-disk zip64 archives are not supported (disk ${locDisk} of ${disks})`);
+    if (locDisk !== 0 || disks > 1)
+      fail('Unsupported', `multi-disk zip64 archives are not supported (disk ${locDisk} of ${disks})`);
     if (recOffset + BigInt(EOCD64_MIN_BYTES) > BigInt(locPos)) {
-      fail('Invalid', `zip64 end record offset ${recOffset} does not leave room for the record before the locator at ${locPos}`);
+      fail(
+        'Invalid',
+        `zip64 end record offset ${recOffset} does not leave room for the record before the locator at ${locPos}`,
+      );
     }
     const rec = Number(recOffset);
     const zr = new ByteReader(bytes, fail);
     zr.pos = rec;
-    if (zr.u32('zip64 end record: signature') !== SIG_EOCD64) fail('Invalid', `no zip64 end record signature at offset ${rec}`);
+    if (zr.u32('zip64 end record: signature') !== SIG_EOCD64)
+      fail('Invalid', `no zip64 end record signature at offset ${rec}`);
     const recSize = zr.u64('zip64 end record: size');
     if (recSize + 12n !== BigInt(locPos - rec)) {
       fail('Invalid', `zip64 end record declares ${recSize + 12n} bytes but ${locPos - rec} lie before the locator`);
@@ -123,16 +136,24 @@ export function readZipDirectory(bytes: Uint8Array, fail: Fail, limits: ZipReadL
   } else if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
     fail('Invalid', 'the end record defers to zip64 fields but there is no zip64 locator');
   }
-  if (BigInt(countOnDisk) !== BigInt(count)) fail('Invalid', `entries on this disk (${countOnDisk}) differ from the total (${count})`);
-  if (BigInt(count) > BigInt(limits.maxEntries)) fail('LimitExceeded', `the archive declares ${count} members, more than the limit of ${limits.maxEntries}`);
+  if (BigInt(countOnDisk) !== BigInt(count))
+    fail('Invalid', `entries on this disk (${countOnDisk}) differ from the total (${count})`);
+  if (BigInt(count) > BigInt(limits.maxEntries))
+    fail('LimitExceeded', `the archive declares ${count} members, more than the limit of ${limits.maxEntries}`);
   const n = Number(count);
   if (BigInt(cdOffset) + BigInt(cdSize) !== BigInt(cdLimit)) {
-    fail('Invalid', `central directory [${cdOffset}, +${cdSize}) does not end at the end record (offset ${cdLimit}); prepended or stray bytes?`);
+    fail(
+      'Invalid',
+      `central directory [${cdOffset}, +${cdSize}) does not end at the end record (offset ${cdLimit}); prepended or stray bytes?`,
+    );
   }
   const cdStart = Number(cdOffset);
   const cdEnd = cdLimit;
   if (BigInt(n) * BigInt(CENTRAL_MIN_BYTES) > BigInt(cdEnd - cdStart)) {
-    fail('Truncated', `central directory of ${cdEnd - cdStart} bytes cannot hold ${n} entries (${CENTRAL_MIN_BYTES} bytes each at least)`);
+    fail(
+      'Truncated',
+      `central directory of ${cdEnd - cdStart} bytes cannot hold ${n} entries (${CENTRAL_MIN_BYTES} bytes each at least)`,
+    );
   }
 
   const cd = new ByteReader(bytes.subarray(0, cdEnd), fail);
@@ -142,7 +163,8 @@ export function readZipDirectory(bytes: Uint8Array, fail: Fail, limits: ZipReadL
   let total = 0;
   for (let i = 0; i < n; i++) {
     const where = `central directory entry ${i}`;
-    if (cd.u32(`${where}: signature`) !== SIG_CENTRAL) fail('Invalid', `${where}: bad signature at offset ${cd.pos - 4}`);
+    if (cd.u32(`${where}: signature`) !== SIG_CENTRAL)
+      fail('Invalid', `${where}: bad signature at offset ${cd.pos - 4}`);
     cd.u16(`${where}: version made by`);
     cd.u16(`${where}: version needed`);
     const flags = cd.u16(`${where}: flags`);
@@ -159,7 +181,8 @@ export function readZipDirectory(bytes: Uint8Array, fail: Fail, limits: ZipReadL
     cd.u16(`${where}: internal attributes`);
     cd.u32(`${where}: external attributes`);
     let offset: number | bigint = cd.u32(`${where}: local header offset`);
-    if (nameLen > limits.maxNameBytes) fail('LimitExceeded', `${where}: name of ${nameLen} bytes is over the limit of ${limits.maxNameBytes}`);
+    if (nameLen > limits.maxNameBytes)
+      fail('LimitExceeded', `${where}: name of ${nameLen} bytes is over the limit of ${limits.maxNameBytes}`);
     const nameRaw = cd.take(nameLen, `${where}: name`);
     const extra = cd.take(extraLen, `${where}: extra field`);
     cd.take(commentLen, `${where}: comment`);
@@ -188,31 +211,57 @@ export function readZipDirectory(bytes: Uint8Array, fail: Fail, limits: ZipReadL
     if (diskStart !== 0) fail('Unsupported', `${at}: on disk ${diskStart}; multi-disk archives are not supported`);
     if (flags & 0x41) fail('Unsupported', `${at}: encrypted members are not supported`);
     if (method !== 0 && method !== 8) {
-      fail('Unsupported', `${at}: compression method ${method} is not supported (only 0 stored and 8 deflate, as numpy writes)`);
+      fail(
+        'Unsupported',
+        `${at}: compression method ${method} is not supported (only 0 stored and 8 deflate, as numpy writes)`,
+      );
     }
     if (names.has(name)) fail('Duplicate', `${at}: the name appears twice in the archive`);
     names.add(name);
     if (BigInt(usize) > BigInt(limits.maxEntryBytes)) {
-      fail('LimitExceeded', `${at}: ${usize} uncompressed bytes are over the per-member limit of ${limits.maxEntryBytes}`);
+      fail(
+        'LimitExceeded',
+        `${at}: ${usize} uncompressed bytes are over the per-member limit of ${limits.maxEntryBytes}`,
+      );
     }
     const size = Number(usize);
     total += size;
-    if (total > limits.maxTotalBytes) fail('LimitExceeded', `${at}: members total ${total} uncompressed bytes, over the limit of ${limits.maxTotalBytes}`);
+    if (total > limits.maxTotalBytes)
+      fail(
+        'LimitExceeded',
+        `${at}: members total ${total} uncompressed bytes, over the limit of ${limits.maxTotalBytes}`,
+      );
     const compressedSize = toSafe(BigInt(csize), fail, `${at}: compressed size`);
-    if (method === 0 && compressedSize !== size) fail('Invalid', `${at}: stored member with compressed size ${compressedSize} != size ${size}`);
+    if (method === 0 && compressedSize !== size)
+      fail('Invalid', `${at}: stored member with compressed size ${compressedSize} != size ${size}`);
     const localHeaderOffset = toSafe(BigInt(offset), fail, `${at}: local header offset`);
-    entries.push({ name, method: method as 0 | 8, flags, crc32: crc, compressedSize, size, localHeaderOffset, dataOffset: -1 });
+    entries.push({
+      name,
+      method: method as 0 | 8,
+      flags,
+      crc32: crc,
+      compressedSize,
+      size,
+      localHeaderOffset,
+      dataOffset: -1,
+    });
   }
-  if (cd.pos !== cdEnd) fail('Invalid', `central directory has ${cdEnd - cd.pos} unexpected bytes after its ${n} entries`);
+  if (cd.pos !== cdEnd)
+    fail('Invalid', `central directory has ${cdEnd - cd.pos} unexpected bytes after its ${n} entries`);
 
   // Local headers: inside the archive, before the directory, names and methods agreeing.
   const spans: Span[] = [];
   const lr = new ByteReader(bytes.subarray(0, cdStart), fail);
   for (const e of entries) {
     const at = `member ${q(e.name)}`;
-    if (e.localHeaderOffset + LOCAL_MIN_BYTES > cdStart) fail('Invalid', `${at}: local header offset ${e.localHeaderOffset} is not before the central directory at ${cdStart}`);
+    if (e.localHeaderOffset + LOCAL_MIN_BYTES > cdStart)
+      fail(
+        'Invalid',
+        `${at}: local header offset ${e.localHeaderOffset} is not before the central directory at ${cdStart}`,
+      );
     lr.pos = e.localHeaderOffset;
-    if (lr.u32(`${at}: local signature`) !== SIG_LOCAL) fail('Invalid', `${at}: no local header signature at offset ${e.localHeaderOffset}`);
+    if (lr.u32(`${at}: local signature`) !== SIG_LOCAL)
+      fail('Invalid', `${at}: no local header signature at offset ${e.localHeaderOffset}`);
     lr.u16(`${at}: local version`);
     const lflags = lr.u16(`${at}: local flags`);
     const lmethod = lr.u16(`${at}: local method`);
@@ -222,18 +271,24 @@ export function readZipDirectory(bytes: Uint8Array, fail: Fail, limits: ZipReadL
     const nameRaw = lr.take(lname, `${at}: local name`);
     lr.take(lextra, `${at}: local extra field`);
     // The directory name decoded from ASCII or UTF-8, so its UTF-8 bytes are the raw name.
-    if (Buffer.compare(nameRaw, encodeUtf8(e.name)!) !== 0) fail('Invalid', `${at}: the local header names a different member`);
-    if (lmethod !== e.method) fail('Invalid', `${at}: local method ${lmethod} differs from the directory's ${e.method}`);
+    if (Buffer.compare(nameRaw, encodeUtf8(e.name)!) !== 0)
+      fail('Invalid', `${at}: the local header names a different member`);
+    if (lmethod !== e.method)
+      fail('Invalid', `${at}: local method ${lmethod} differs from the directory's ${e.method}`);
     if ((lflags & 0x41) !== 0) fail('Unsupported', `${at}: encrypted members are not supported`);
     e.dataOffset = lr.pos;
     if (e.dataOffset + e.compressedSize > cdStart) {
-      fail('Truncated', `${at}: ${e.compressedSize} data bytes at offset ${e.dataOffset} run past the central directory at ${cdStart}`);
+      fail(
+        'Truncated',
+        `${at}: ${e.compressedSize} data bytes at offset ${e.dataOffset} run past the central directory at ${cdStart}`,
+      );
     }
     spans.push({ start: e.localHeaderOffset, end: e.dataOffset + e.compressedSize, name: e.name });
   }
   spans.sort((a, b) => a.start - b.start);
   for (let k = 1; k < spans.length; k++) {
-    if (spans[k]!.start < spans[k - 1]!.end) fail('Invalid', `members ${q(spans[k - 1]!.name)} and ${q(spans[k]!.name)} overlap`);
+    if (spans[k]!.start < spans[k - 1]!.end)
+      fail('Invalid', `members ${q(spans[k - 1]!.name)} and ${q(spans[k]!.name)} overlap`);
   }
   return entries;
 }
@@ -258,10 +313,15 @@ export function extractZipEntry(bytes: Uint8Array, e: ZipEntry, fail: Fail): Uin
       }
       return fail('Invalid', `${at}: deflate data is corrupt (${msg})`);
     }
-    if (out.byteLength !== e.size) fail('Invalid', `${at}: inflates to ${out.byteLength} bytes, the directory declares ${e.size}`);
+    if (out.byteLength !== e.size)
+      fail('Invalid', `${at}: inflates to ${out.byteLength} bytes, the directory declares ${e.size}`);
   }
   const crc = crc32(out) >>> 0;
-  if (crc !== e.crc32) fail('Checksum', `${at}: CRC-32 is 0x${crc.toString(16).padStart(8, '0')}, the directory declares 0x${e.crc32.toString(16).padStart(8, '0')}`);
+  if (crc !== e.crc32)
+    fail(
+      'Checksum',
+      `${at}: CRC-32 is 0x${crc.toString(16).padStart(8, '0')}, the directory declares 0x${e.crc32.toString(16).padStart(8, '0')}`,
+    );
   return out;
 }
 

@@ -32,12 +32,20 @@ export interface LrSchedulerSpec {
 const KINDS = ['factor', 'multifactor', 'cosine', 'poly'] as const;
 
 /** Validates a schedule and fills MXNet's defaults (base_lr defaults to the optimizer's lr). */
-export function checkScheduler(who: string, s: LrSchedulerSpec, optimizerLr: number): Required<Omit<LrSchedulerSpec, 'steps' | 'step' | 'maxUpdate'>> & Pick<LrSchedulerSpec, 'steps' | 'step' | 'maxUpdate'> {
-  if (!KINDS.includes(s.kind)) throw invalid(`${who}: lr scheduler must be one of ${KINDS.join(', ')}, got ${JSON.stringify(s.kind)}`);
+export function checkScheduler(
+  who: string,
+  s: LrSchedulerSpec,
+  optimizerLr: number,
+): Required<Omit<LrSchedulerSpec, 'steps' | 'step' | 'maxUpdate'>> &
+  Pick<LrSchedulerSpec, 'steps' | 'step' | 'maxUpdate'> {
+  if (!KINDS.includes(s.kind))
+    throw invalid(`${who}: lr scheduler must be one of ${KINDS.join(', ')}, got ${JSON.stringify(s.kind)}`);
   const warmupSteps = s.warmupSteps ?? 0;
-  if (!Number.isInteger(warmupSteps) || warmupSteps < 0) throw invalid(`${who}: lr scheduler warmup_steps must be an integer >= 0, got ${warmupSteps}`);
+  if (!Number.isInteger(warmupSteps) || warmupSteps < 0)
+    throw invalid(`${who}: lr scheduler warmup_steps must be an integer >= 0, got ${warmupSteps}`);
   const warmupMode = s.warmupMode ?? 'linear';
-  if (warmupMode !== 'linear' && warmupMode !== 'constant') throw invalid(`${who}: lr scheduler warmup_mode must be linear or constant, got ${JSON.stringify(warmupMode)}`);
+  if (warmupMode !== 'linear' && warmupMode !== 'constant')
+    throw invalid(`${who}: lr scheduler warmup_mode must be linear or constant, got ${JSON.stringify(warmupMode)}`);
   const out = {
     kind: s.kind,
     step: s.step,
@@ -53,10 +61,13 @@ export function checkScheduler(who: string, s: LrSchedulerSpec, optimizerLr: num
     warmupMode,
   };
   if (out.warmupSteps > 0 && out.warmupBeginLr > out.baseLr) {
-    throw invalid(`${who}: lr scheduler warmup_begin_lr (${out.warmupBeginLr}) must not exceed the base learning rate (${out.baseLr})`);
+    throw invalid(
+      `${who}: lr scheduler warmup_begin_lr (${out.warmupBeginLr}) must not exceed the base learning rate (${out.baseLr})`,
+    );
   }
   if (s.kind === 'factor') {
-    if (!Number.isInteger(s.step) || (s.step ?? 0) < 1) throw invalid(`${who}: factor scheduler needs step >= 1 (updates between decays), got ${s.step}`);
+    if (!Number.isInteger(s.step) || (s.step ?? 0) < 1)
+      throw invalid(`${who}: factor scheduler needs step >= 1 (updates between decays), got ${s.step}`);
     if (out.factor > 1) throw invalid(`${who}: factor scheduler factor must be <= 1 to decay, got ${out.factor}`);
   }
   if (s.kind === 'multifactor') {
@@ -97,7 +108,9 @@ export function scheduledLr(s: ReturnType<typeof checkScheduler>, numUpdate: num
     case 'cosine': {
       if (numUpdate > s.maxUpdate!) return s.finalLr;
       const maxSteps = s.maxUpdate! - s.warmupSteps;
-      return s.finalLr + ((s.baseLr - s.finalLr) * (1 + Math.cos((Math.PI * (numUpdate - s.warmupSteps)) / maxSteps))) / 2;
+      return (
+        s.finalLr + ((s.baseLr - s.finalLr) * (1 + Math.cos((Math.PI * (numUpdate - s.warmupSteps)) / maxSteps))) / 2
+      );
     }
   }
 }

@@ -49,9 +49,22 @@ const SPECIFIC: Record<OptimizerName, readonly string[]> = {
 
 /** MXNet's defaults per optimizer class (optimizer.py). */
 const DEFAULT_LR: Record<OptimizerName, number> = {
-  sgd: 0.01, nag: 0.01, adam: 0.001, adamw: 0.001, adagrad: 0.01, rmsprop: 0.001, ftrl: 0.1, lamb: 0.001,
+  sgd: 0.01,
+  nag: 0.01,
+  adam: 0.001,
+  adamw: 0.001,
+  adagrad: 0.01,
+  rmsprop: 0.001,
+  ftrl: 0.1,
+  lamb: 0.001,
 };
-const DEFAULT_EPS: Partial<Record<OptimizerName, number>> = { adam: 1e-8, adamw: 1e-6, adagrad: 1e-7, rmsprop: 1e-8, lamb: 1e-6 };
+const DEFAULT_EPS: Partial<Record<OptimizerName, number>> = {
+  adam: 1e-8,
+  adamw: 1e-6,
+  adagrad: 1e-7,
+  rmsprop: 1e-8,
+  lamb: 1e-6,
+};
 
 export interface OptimizerConfig {
   name: OptimizerName;
@@ -69,12 +82,14 @@ function finite(who: string, key: string, v: unknown, { min = -Infinity, max = I
 
 /** Validates the optimizer name and settings (an unknown setting is INVALID_ARGUMENT naming it). */
 export function buildOptimizer(who: string, name: string, params: Record<string, unknown>): OptimizerConfig {
-  if (!(OPTIMIZERS as readonly string[]).includes(name)) throw invalid(`${who}: unknown optimizer ${JSON.stringify(name)}, expected one of ${OPTIMIZERS.join(', ')}`);
+  if (!(OPTIMIZERS as readonly string[]).includes(name))
+    throw invalid(`${who}: unknown optimizer ${JSON.stringify(name)}, expected one of ${OPTIMIZERS.join(', ')}`);
   const opt = name as OptimizerName;
   const allowed = new Set<string>([...COMMON, ...SPECIFIC[opt]]);
   for (const [key, value] of Object.entries(params)) {
     if (value === undefined) continue;
-    if (!allowed.has(key)) throw invalid(`${who}: optimizer ${opt} has no setting '${key}'; it takes ${[...allowed].join(', ')}`);
+    if (!allowed.has(key))
+      throw invalid(`${who}: optimizer ${opt} has no setting '${key}'; it takes ${[...allowed].join(', ')}`);
   }
   const p = params as OptimizerParams;
   const learningRate = p.learningRate ?? DEFAULT_LR[opt];
@@ -87,15 +102,25 @@ export function buildOptimizer(who: string, name: string, params: Record<string,
     if (p[key] !== undefined && p[key] !== null) finite(who, key, p[key]);
   }
   if (p.momentum !== undefined) finite(who, 'momentum', p.momentum, { min: 0, max: 1 });
-  for (const key of ['beta1', 'beta2', 'gamma1', 'gamma2'] as const) if (p[key] !== undefined) finite(who, key, p[key], { min: 0, max: 1 });
-  for (const key of ['epsilon', 'lamda1', 'beta'] as const) if (p[key] !== undefined) finite(who, key, p[key], { min: 0 });
+  for (const key of ['beta1', 'beta2', 'gamma1', 'gamma2'] as const)
+    if (p[key] !== undefined) finite(who, key, p[key], { min: 0, max: 1 });
+  for (const key of ['epsilon', 'lamda1', 'beta'] as const)
+    if (p[key] !== undefined) finite(who, key, p[key], { min: 0 });
   for (const key of ['lazyUpdate', 'centered', 'biasCorrection'] as const) {
-    if (p[key] !== undefined && typeof p[key] !== 'boolean') throw invalid(`${who}: optimizer setting ${key} must be a boolean, got ${JSON.stringify(p[key])}`);
+    if (p[key] !== undefined && typeof p[key] !== 'boolean')
+      throw invalid(`${who}: optimizer setting ${key} must be a boolean, got ${JSON.stringify(p[key])}`);
   }
   const eps = DEFAULT_EPS[opt];
   return {
     name: opt,
-    params: { ...p, learningRate, wd, rescaleGrad, lazyUpdate: p.lazyUpdate ?? true, ...(eps !== undefined && p.epsilon === undefined ? { epsilon: eps } : {}) },
+    params: {
+      ...p,
+      learningRate,
+      wd,
+      rescaleGrad,
+      lazyUpdate: p.lazyUpdate ?? true,
+      ...(eps !== undefined && p.epsilon === undefined ? { epsilon: eps } : {}),
+    },
     scheduler: p.lrScheduler ? checkScheduler(who, p.lrScheduler, learningRate) : null,
   };
 }

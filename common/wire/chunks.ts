@@ -79,12 +79,18 @@ export async function writeTensor<M extends object, C extends string = 'chunk'>(
     if (offset < data.byteLength) {
       if (!sink.write(message)) await untilStream(sink, options.signal, makeError, (done) => sink.once('drain', done));
     } else {
-      await untilStream(sink, options.signal, makeError, (done, failed) => sink.write(message, (err) => (err ? failed() : done())));
+      await untilStream(sink, options.signal, makeError, (done, failed) =>
+        sink.write(message, (err) => (err ? failed() : done())),
+      );
     }
   } while (offset < data.byteLength);
 }
 
-function assertWritable(sink: MessageSink<unknown>, signal: AbortSignal | undefined, makeError: MakeTransportError): void {
+function assertWritable(
+  sink: MessageSink<unknown>,
+  signal: AbortSignal | undefined,
+  makeError: MakeTransportError,
+): void {
   if (signal?.aborted === true || sink.destroyed || sink.writableEnded) {
     throw makeError(grpc.status.CANCELLED, 'tensor stream closed before all bytes were sent');
   }
@@ -201,7 +207,10 @@ export class TensorAssembler<H extends HeaderLike, D extends ByteDestination = B
    * @param maxTensors how many tensors the stream may hold (1 for uploads); a header or data
    *   after the last one is INVALID_ARGUMENT.
    */
-  constructor(private readonly options: CollectOptions<H, D>, private readonly maxTensors = Infinity) {
+  constructor(
+    private readonly options: CollectOptions<H, D>,
+    private readonly maxTensors = Infinity,
+  ) {
     this.headerField = options.headerField ?? 'header';
     this.chunkField = options.chunkField ?? 'chunk';
     this.byteLengthField = options.byteLengthField ?? 'byteLength';
@@ -218,8 +227,10 @@ export class TensorAssembler<H extends HeaderLike, D extends ByteDestination = B
     if (this.messages++ === 0 && this.options.nameField !== undefined) {
       const name = fields[this.options.nameField];
       if (typeof name !== 'string' || name === '') {
-        throw this.fail(grpc.status.INVALID_ARGUMENT,
-          `expected a parameter name in the first message, received ${describe(name)}`);
+        throw this.fail(
+          grpc.status.INVALID_ARGUMENT,
+          `expected a parameter name in the first message, received ${describe(name)}`,
+        );
       }
       this.name = name;
     }
@@ -228,23 +239,29 @@ export class TensorAssembler<H extends HeaderLike, D extends ByteDestination = B
     const hasHeader = header !== null && header !== undefined;
     if (this.current === null && this.completed >= this.maxTensors) {
       if (hasHeader) {
-        throw this.fail(grpc.status.INVALID_ARGUMENT,
-          `expected ${this.maxTensors} tensor(s), received another header`);
+        throw this.fail(grpc.status.INVALID_ARGUMENT, `expected ${this.maxTensors} tensor(s), received another header`);
       }
       if (chunk.byteLength === 0) return null;
-      throw this.fail(grpc.status.INVALID_ARGUMENT,
-        `expected ${this.lastLength} bytes, received at least ${this.lastLength + chunk.byteLength}`);
+      throw this.fail(
+        grpc.status.INVALID_ARGUMENT,
+        `expected ${this.lastLength} bytes, received at least ${this.lastLength + chunk.byteLength}`,
+      );
     }
     if (hasHeader) {
       if (this.current !== null) {
-        throw this.fail(grpc.status.INVALID_ARGUMENT,
-          `expected ${this.expected()} bytes before the next header, received ${this.current.received}`);
+        throw this.fail(
+          grpc.status.INVALID_ARGUMENT,
+          `expected ${this.expected()} bytes before the next header, received ${this.current.received}`,
+        );
       }
       this.start(header as H);
     } else if (this.current === null) {
-      throw this.fail(grpc.status.INVALID_ARGUMENT, this.completed === 0
-        ? 'expected a header in the first message, received a message without one'
-        : `expected a header to start tensor ${this.completed + 1}, received ${chunk.byteLength} bytes without one`);
+      throw this.fail(
+        grpc.status.INVALID_ARGUMENT,
+        this.completed === 0
+          ? 'expected a header in the first message, received a message without one'
+          : `expected a header to start tensor ${this.completed + 1}, received ${chunk.byteLength} bytes without one`,
+      );
     }
     return this.append(chunk);
   }
@@ -252,13 +269,18 @@ export class TensorAssembler<H extends HeaderLike, D extends ByteDestination = B
   /** Ends the stream: throws unless every started tensor is complete and `minTensors` arrived. */
   finish(minTensors = 0): void {
     if (this.current !== null) {
-      throw this.fail(grpc.status.INVALID_ARGUMENT,
-        `expected ${this.expected()} bytes, received ${this.current.received}`);
+      throw this.fail(
+        grpc.status.INVALID_ARGUMENT,
+        `expected ${this.expected()} bytes, received ${this.current.received}`,
+      );
     }
     if (this.completed < minTensors) {
-      throw this.fail(grpc.status.INVALID_ARGUMENT, this.messages === 0
-        ? 'expected a header message, received an empty stream'
-        : `expected ${minTensors} tensors, received ${this.completed}`);
+      throw this.fail(
+        grpc.status.INVALID_ARGUMENT,
+        this.messages === 0
+          ? 'expected a header message, received an empty stream'
+          : `expected ${minTensors} tensors, received ${this.completed}`,
+      );
     }
   }
 
@@ -271,13 +293,14 @@ export class TensorAssembler<H extends HeaderLike, D extends ByteDestination = B
     const raw = (header as Record<string, unknown>)[this.byteLengthField];
     const byteLength = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
     if (typeof byteLength !== 'number' || !Number.isSafeInteger(byteLength) || byteLength < 0) {
-      throw this.fail(grpc.status.INVALID_ARGUMENT,
-        `expected a non-negative integer byte_length, received ${describe(raw)}`);
+      throw this.fail(
+        grpc.status.INVALID_ARGUMENT,
+        `expected a non-negative integer byte_length, received ${describe(raw)}`,
+      );
     }
     const limit = Math.min(this.maxBytes, bufferConstants.MAX_LENGTH);
     if (byteLength > limit) {
-      throw this.fail(grpc.status.RESOURCE_EXHAUSTED,
-        `byte_length ${byteLength} exceeds the limit of ${limit} bytes`);
+      throw this.fail(grpc.status.RESOURCE_EXHAUSTED, `byte_length ${byteLength} exceeds the limit of ${limit} bytes`);
     }
     this.options.validateHeader?.(header, this.name);
     this.current = { header, data: this.allocate(byteLength), received: 0 };
@@ -288,8 +311,10 @@ export class TensorAssembler<H extends HeaderLike, D extends ByteDestination = B
     if (current === null) return null; // unreachable: accept() always starts a tensor first
     const total = current.data.byteLength;
     if (chunk.byteLength > total - current.received) {
-      throw this.fail(grpc.status.INVALID_ARGUMENT,
-        `expected ${total} bytes, received at least ${current.received + chunk.byteLength}`);
+      throw this.fail(
+        grpc.status.INVALID_ARGUMENT,
+        `expected ${total} bytes, received at least ${current.received + chunk.byteLength}`,
+      );
     }
     current.data.set(chunk, current.received);
     current.received += chunk.byteLength;
@@ -377,7 +402,8 @@ export function assembleFromEvents<H extends HeaderLike, D extends ByteDestinati
         // waits briefly for that, so the log says CANCELLED rather than "expected N bytes,
         // received M". The stream's own 'close' in between decides nothing.
         ended = true;
-        const decide = (): void => fail(call.cancelled === true ? makeError(grpc.status.CANCELLED, how.closedEarly) : err, true);
+        const decide = (): void =>
+          fail(call.cancelled === true ? makeError(grpc.status.CANCELLED, how.closedEarly) : err, true);
         if (call.cancelled !== false || call.once === undefined) {
           decide();
           return;
@@ -425,7 +451,12 @@ export async function receiveTensor<H extends HeaderLike, D extends ByteDestinat
   options: CollectOptions<H, D> & { onFirst?: (message: object) => void },
 ): Promise<CollectedTensor<H, D>> {
   // Destroying the readable side drops the rest of the upload, as leaving a `for await` does.
-  const [tensor] = await assembleFromEvents(call, options, { count: 1, onFirst: options.onFirst, abort: () => call.destroy(), closedEarly: 'the client cancelled the upload' });
+  const [tensor] = await assembleFromEvents(call, options, {
+    count: 1,
+    onFirst: options.onFirst,
+    abort: () => call.destroy(),
+    closedEarly: 'the client cancelled the upload',
+  });
   return tensor!;
 }
 
@@ -447,7 +478,14 @@ function describe(value: unknown): string {
 }
 
 /** ParameterService methods that stream tensors to the client as TensorChunk messages. */
-export const CHUNKED_READ_METHODS: readonly string[] = ['Data', 'ListData', 'Grad', 'ListGrad', 'RowSparseData', 'ListRowSparseData'];
+export const CHUNKED_READ_METHODS: readonly string[] = [
+  'Data',
+  'ListData',
+  'Grad',
+  'ListGrad',
+  'RowSparseData',
+  'ListRowSparseData',
+];
 
 /**
  * The bytes of a message that is exactly one length-delimited field `fieldNumber` (tag, varint
@@ -475,7 +513,13 @@ export function chunkOnlyBytes(buf: Buffer, fieldNumber: number): Buffer | null 
  * chunk-only replies with chunkOnlyBytes (as `{ [headerField]: null, [chunkField]: bytes }`,
  * exactly what the generated decoder returns for them) and everything else as before.
  */
-export function withChunkDeserializers<C extends grpc.ServiceClientConstructor>(ctor: C, methods: readonly string[], headerField: string, chunkField: string, fieldNumber: number): C {
+export function withChunkDeserializers<C extends grpc.ServiceClientConstructor>(
+  ctor: C,
+  methods: readonly string[],
+  headerField: string,
+  chunkField: string,
+  fieldNumber: number,
+): C {
   const service: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const [name, def] of Object.entries(ctor.service) as Array<[string, grpc.MethodDefinition<unknown, unknown>]>) {
     if (!methods.includes(name)) {

@@ -35,7 +35,10 @@ export function mlpParamShapes(s: MlpShape): Record<MlpParamName, number[]> {
 }
 
 /** Zero-filled gradients (or parameters) of the given array type. */
-export function mlpZeros(s: MlpShape, make: (n: number) => FloatArray = (n) => new Float32Array(n)): MlpParams<FloatArray> {
+export function mlpZeros(
+  s: MlpShape,
+  make: (n: number) => FloatArray = (n) => new Float32Array(n),
+): MlpParams<FloatArray> {
   return {
     dense0_weight: make(s.hidden * s.inputs),
     dense0_bias: make(s.hidden),
@@ -106,7 +109,13 @@ export function mlpLossAndGrad(
 }
 
 /** Fraction of `rows` whose arg-max prediction is the label. */
-export function mlpAccuracy(s: MlpShape, p: MlpParams<FloatArray>, x: FloatArray, y: ArrayLike<number>, rows: ArrayLike<number>): number {
+export function mlpAccuracy(
+  s: MlpShape,
+  p: MlpParams<FloatArray>,
+  x: FloatArray,
+  y: ArrayLike<number>,
+  rows: ArrayLike<number>,
+): number {
   const { inputs: D, hidden: H, classes: K } = s;
   const h = new Float64Array(H);
   let right = 0;

@@ -97,7 +97,9 @@ export class CheckpointInvalidError extends Error {
 export class ManifestTooLargeError extends Error {
   override name = 'ManifestTooLargeError';
   constructor(readonly bytes: number) {
-    super(`the checkpoint's manifest would be ${bytes} bytes, over the limit of ${MAX_MANIFEST_BYTES} bytes a manifest may have (the largest parts are constant initializer lists and the row ids of pending row_sparse gradients); nothing was written`);
+    super(
+      `the checkpoint's manifest would be ${bytes} bytes, over the limit of ${MAX_MANIFEST_BYTES} bytes a manifest may have (the largest parts are constant initializer lists and the row ids of pending row_sparse gradients); nothing was written`,
+    );
   }
 }
 
@@ -110,7 +112,8 @@ export class CheckpointExistsError extends Error {
 }
 
 export function checkpointDirName(id: bigint): string {
-  if (typeof id !== 'bigint' || id < 0n || id > 99_999_999_999_999_999_999n) throw new RangeError(`checkpoint id ${String(id)} out of range`);
+  if (typeof id !== 'bigint' || id < 0n || id > 99_999_999_999_999_999_999n)
+    throw new RangeError(`checkpoint id ${String(id)} out of range`);
   return `ckpt-${id.toString().padStart(20, '0')}`;
 }
 
@@ -137,7 +140,9 @@ export interface WriteCheckpointResult {
 
 function checkName(name: string, seen: Set<string>): void {
   if (typeof name !== 'string' || !NAME_RE.test(name) || name === MANIFEST_NAME) {
-    throw new TypeError(`checkpoint file name ${JSON.stringify(name)} is not allowed (letters, digits and ._- only, not manifest.json)`);
+    throw new TypeError(
+      `checkpoint file name ${JSON.stringify(name)} is not allowed (letters, digits and ._- only, not manifest.json)`,
+    );
   }
   if (seen.has(name)) throw new TypeError(`checkpoint file name ${name} is listed twice`);
   seen.add(name);
@@ -158,7 +163,13 @@ async function exists(path: string): Promise<boolean> {
  * a valid checkpoint with this id exists (an invalid one is replaced). On an error the tmp dir
  * is removed and the error rethrown.
  */
-export async function writeCheckpoint(root: string, id: bigint, files: CheckpointFile[], meta: unknown, options: WriteCheckpointOptions = {}): Promise<WriteCheckpointResult> {
+export async function writeCheckpoint(
+  root: string,
+  id: bigint,
+  files: CheckpointFile[],
+  meta: unknown,
+  options: WriteCheckpointOptions = {},
+): Promise<WriteCheckpointResult> {
   const absRoot = resolve(root);
   const finalName = checkpointDirName(id);
   const seen = new Set<string>();
@@ -216,7 +227,14 @@ export async function writeCheckpoint(root: string, id: bigint, files: Checkpoin
     await Promise.all(syncing.splice(0));
     failpoint('checkpoint.before-manifest');
 
-    const manifest: CheckpointManifest = { format: CHECKPOINT_FORMAT, id: id.toString(), createdAt: new Date().toISOString(), files: entries, metaCrc32, meta };
+    const manifest: CheckpointManifest = {
+      format: CHECKPOINT_FORMAT,
+      id: id.toString(),
+      createdAt: new Date().toISOString(),
+      files: entries,
+      metaCrc32,
+      meta,
+    };
     const text = Buffer.from(`${stringifyState(manifest, 1)}\n`, 'utf8');
     if (text.byteLength > MAX_MANIFEST_BYTES) throw new ManifestTooLargeError(text.byteLength);
     const mfh = await open(join(tmpDir, MANIFEST_NAME), 'wx', 0o644);
@@ -239,7 +257,11 @@ export async function writeCheckpoint(root: string, id: bigint, files: Checkpoin
     failpoint('checkpoint.after-rename-before-dirsync');
     await fsyncDir(absRoot);
     failpoint('checkpoint.after-dirsync');
-    for (const r of readBack) options.log?.warn({ dir: finalDir, file: r.name, reason: r.reason }, 'checkpoint file checksum needed a read-back');
+    for (const r of readBack)
+      options.log?.warn(
+        { dir: finalDir, file: r.name, reason: r.reason },
+        'checkpoint file checksum needed a read-back',
+      );
     return { dir: finalDir, manifest, readBack };
   } catch (err) {
     await Promise.allSettled(syncing);
@@ -260,20 +282,24 @@ function validateManifest(v: unknown, dir: string, expectId: bigint | null): Che
   const m = v as Record<string, unknown>;
   if (m.format !== CHECKPOINT_FORMAT) bad(`has format ${JSON.stringify(m.format)}, expected ${CHECKPOINT_FORMAT}`);
   if (typeof m.id !== 'string' || !/^\d{1,20}$/.test(m.id)) bad('has no valid id');
-  if (expectId !== null && BigInt(m.id as string) !== expectId) bad(`says id ${String(m.id)} but the directory is ${checkpointDirName(expectId)}`);
+  if (expectId !== null && BigInt(m.id as string) !== expectId)
+    bad(`says id ${String(m.id)} but the directory is ${checkpointDirName(expectId)}`);
   if (typeof m.createdAt !== 'string') bad('has no createdAt');
   if (!Array.isArray(m.files)) bad('has no files list');
   if (!('meta' in m)) bad('has no meta');
   if ('metaCrc32' in m) {
-    if (!Number.isInteger(m.metaCrc32) || (m.metaCrc32 as number) < 0 || (m.metaCrc32 as number) > 0xffffffff) bad('has a bad metaCrc32');
+    if (!Number.isInteger(m.metaCrc32) || (m.metaCrc32 as number) < 0 || (m.metaCrc32 as number) > 0xffffffff)
+      bad('has a bad metaCrc32');
     const actual = crc32(stringifyState(m.meta));
-    if (actual !== m.metaCrc32) bad(`meta has crc32 ${actual.toString(16)}, the manifest says ${(m.metaCrc32 as number).toString(16)}`);
+    if (actual !== m.metaCrc32)
+      bad(`meta has crc32 ${actual.toString(16)}, the manifest says ${(m.metaCrc32 as number).toString(16)}`);
   }
   const seen = new Set<string>();
   for (const f of m.files as unknown[]) {
     const e = f as Partial<ManifestFile> | null;
     if (e === null || typeof e !== 'object') bad('has a malformed file entry');
-    if (typeof e!.name !== 'string' || !NAME_RE.test(e!.name) || e!.name === MANIFEST_NAME || seen.has(e!.name)) bad(`has a bad file name ${JSON.stringify(e!.name)}`);
+    if (typeof e!.name !== 'string' || !NAME_RE.test(e!.name) || e!.name === MANIFEST_NAME || seen.has(e!.name))
+      bad(`has a bad file name ${JSON.stringify(e!.name)}`);
     seen.add(e!.name!);
     if (!Number.isSafeInteger(e!.size) || e!.size! < 0) bad(`has a bad size for ${e!.name}`);
     if (!Number.isInteger(e!.crc32) || e!.crc32! < 0 || e!.crc32! > 0xffffffff) bad(`has a bad crc32 for ${e!.name}`);
@@ -293,10 +319,12 @@ export async function readManifest(dir: string): Promise<CheckpointManifest> {
   try {
     const st = await stat(path);
     if (!st.isFile()) throw new CheckpointInvalidError(dir, 'manifest.json is not a file');
-    if (st.size > MAX_MANIFEST_BYTES) throw new CheckpointInvalidError(dir, `manifest.json is ${st.size} bytes, over ${MAX_MANIFEST_BYTES}`);
+    if (st.size > MAX_MANIFEST_BYTES)
+      throw new CheckpointInvalidError(dir, `manifest.json is ${st.size} bytes, over ${MAX_MANIFEST_BYTES}`);
     text = await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new CheckpointInvalidError(dir, 'manifest.json is missing');
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')
+      throw new CheckpointInvalidError(dir, 'manifest.json is missing');
     throw err;
   }
   let v: unknown;
@@ -380,9 +408,13 @@ export async function inspectCheckpoints(root: string, options: { verify?: Verif
 }
 
 /** Valid checkpoints newest first; invalid ones are skipped and reported through `log`. */
-export async function listCheckpoints(root: string, options: { verify?: VerifyLevel; log?: DurabilityLog } = {}): Promise<CheckpointInfo[]> {
+export async function listCheckpoints(
+  root: string,
+  options: { verify?: VerifyLevel; log?: DurabilityLog } = {},
+): Promise<CheckpointInfo[]> {
   const r = await inspectCheckpoints(root, options);
-  for (const bad of r.invalid) options.log?.warn({ dir: bad.dir, reason: bad.reason }, 'skipping an invalid checkpoint');
+  for (const bad of r.invalid)
+    options.log?.warn({ dir: bad.dir, reason: bad.reason }, 'skipping an invalid checkpoint');
   return r.valid;
 }
 
@@ -408,7 +440,10 @@ export async function setAsideDamaged(dir: string): Promise<string> {
 }
 
 /** Deletes `tmp-*` entries and invalid `ckpt-*` dirs; returns what it deleted. */
-export async function removeLeftovers(root: string, options: { verify?: VerifyLevel; log?: DurabilityLog } = {}): Promise<string[]> {
+export async function removeLeftovers(
+  root: string,
+  options: { verify?: VerifyLevel; log?: DurabilityLog } = {},
+): Promise<string[]> {
   const absRoot = resolve(root);
   const r = await inspectCheckpoints(absRoot, options);
   const removed: string[] = [];
@@ -431,7 +466,11 @@ export async function removeLeftovers(root: string, options: { verify?: VerifyLe
  * half-deleted checkpoint. Invalid dirs are left to removeLeftovers. Returns the deleted dirs and
  * the kept checkpoints (newest first).
  */
-export async function pruneCheckpoints(root: string, keep: number, options: { log?: DurabilityLog } = {}): Promise<{ removed: string[]; kept: CheckpointInfo[] }> {
+export async function pruneCheckpoints(
+  root: string,
+  keep: number,
+  options: { log?: DurabilityLog } = {},
+): Promise<{ removed: string[]; kept: CheckpointInfo[] }> {
   if (!Number.isSafeInteger(keep) || keep < 1) throw new RangeError(`keep must be an integer >= 1, got ${keep}`);
   const absRoot = resolve(root);
   const valid = await listCheckpoints(absRoot, { verify: 'size', log: options.log });
@@ -452,7 +491,10 @@ export async function pruneCheckpoints(root: string, keep: number, options: { lo
 /** The spare files under `root`, in name order. */
 async function listSpareFiles(root: string): Promise<string[]> {
   const names = await readdirIfExists(root);
-  return names.filter((n) => SPARE_RE.test(n)).sort().map((n) => join(root, n));
+  return names
+    .filter((n) => SPARE_RE.test(n))
+    .sort()
+    .map((n) => join(root, n));
 }
 
 /** Moves files of a checkpoint being deleted to spare-<n>.bin while fewer than MAX_SPARE_FILES exist. */
@@ -463,7 +505,10 @@ async function keepSpares(root: string, doomed: string, manifest: CheckpointMani
   // Largest first: the tensor files are what is worth reusing.
   for (const f of [...manifest.files].sort((a, b) => b.size - a.size)) {
     if (count >= MAX_SPARE_FILES) break;
-    const kept = await rename(join(doomed, f.name), join(root, `spare-${String(next++).padStart(20, '0')}.bin`)).then(() => true, () => false);
+    const kept = await rename(join(doomed, f.name), join(root, `spare-${String(next++).padStart(20, '0')}.bin`)).then(
+      () => true,
+      () => false,
+    );
     if (kept) count++;
   }
 }

@@ -18,7 +18,16 @@ import type { EntrySnapshot, SnapshotTensor } from '../store/snapshot';
 import type { TrainerRegistry } from '../trainer/registry';
 import { restoreTrainer, snapshotTrainer } from '../trainer/trainer-snapshot';
 import type { TrainerSnapshot } from '../trainer/trainer-snapshot';
-import { checkpointDamage, crc32Combine, listCheckpoints, ManifestTooLargeError, pruneCheckpoints, removeLeftovers, setAsideDamaged, writeCheckpoint } from './checkpoint-dir';
+import {
+  checkpointDamage,
+  crc32Combine,
+  listCheckpoints,
+  ManifestTooLargeError,
+  pruneCheckpoints,
+  removeLeftovers,
+  setAsideDamaged,
+  writeCheckpoint,
+} from './checkpoint-dir';
 import type { Journal, JournalMeta, JournalPayload } from './journal';
 import { NO_JOURNAL } from './journal';
 import { mkdirDurable } from './fsync';
@@ -102,7 +111,10 @@ export class Durability implements Journal {
   private lastOnDemandStart = -Infinity;
 
   private constructor(
-    readonly options: Required<Omit<DurabilityOptions, 'checkpointEverySteps' | 'onLogFailure'>> & { checkpointEverySteps: number | null; onLogFailure?: (message: string) => void },
+    readonly options: Required<Omit<DurabilityOptions, 'checkpointEverySteps' | 'onLogFailure'>> & {
+      checkpointEverySteps: number | null;
+      onLogFailure?: (message: string) => void;
+    },
     private readonly store: ParameterStore,
     private readonly trainers: TrainerRegistry,
     private readonly log: Logger,
@@ -117,7 +129,12 @@ export class Durability implements Journal {
   }
 
   /** Locks the data dir, recovers its state into `store` and `trainers`, and starts journaling. */
-  static async open(options: DurabilityOptions, store: ParameterStore, trainers: TrainerRegistry, log: Logger): Promise<Durability> {
+  static async open(
+    options: DurabilityOptions,
+    store: ParameterStore,
+    trainers: TrainerRegistry,
+    log: Logger,
+  ): Promise<Durability> {
     const full = {
       dataDir: options.dataDir,
       mode: options.mode,
@@ -164,7 +181,10 @@ export class Durability implements Journal {
         const damage = err instanceof ChecksumError ? err.message : await checkpointDamage(c.dir, c.manifest);
         if (damage === null) throw err;
         const aside = await setAsideDamaged(c.dir);
-        this.log.warn({ checkpoint: c.dir, reason: damage, setAside: aside }, 'checkpoint failed its checksum; trying an older one');
+        this.log.warn(
+          { checkpoint: c.dir, reason: damage, setAside: aside },
+          'checkpoint failed its checksum; trying an older one',
+        );
       }
     }
     let fromLsn = 1n;
@@ -183,7 +203,12 @@ export class Durability implements Journal {
       onRecord: (r) => applyRecord(r.meta as JournalMeta, r.payload, this.store, this.trainers),
     });
     if (this.options.mode !== 'checkpoint') {
-      this.wal = await WalWriter.open(this.walDir, { mode: this.options.mode, batchMs: this.options.walBatchMs, nextLsn: replayed.lastLsn + 1n, log: this.log });
+      this.wal = await WalWriter.open(this.walDir, {
+        mode: this.options.mode,
+        batchMs: this.options.walBatchMs,
+        nextLsn: replayed.lastLsn + 1n,
+        log: this.log,
+      });
     }
     this.nextLsnAfterReplay = replayed.lastLsn;
     this.store.journal = this;
@@ -193,13 +218,21 @@ export class Durability implements Journal {
     // replay would find later steps' records with this step still open).
     for (const t of this.trainers.all()) t.resume();
     this.log.info(
-      { dataDir: this.options.dataDir, mode: this.options.mode, checkpoint: newest ? newest.id.toString() : null, replayed: replayed.records, tornTail: replayed.tornTail, ms: Math.round(performance.now() - started) },
+      {
+        dataDir: this.options.dataDir,
+        mode: this.options.mode,
+        checkpoint: newest ? newest.id.toString() : null,
+        replayed: replayed.records,
+        tornTail: replayed.tornTail,
+        ms: Math.round(performance.now() - started),
+      },
       'recovered',
     );
     // A log left by a WAL mode: fold it into a checkpoint, after which it is no longer needed.
     if (replayed.records > 0 && this.options.mode === 'checkpoint') await this.checkpoint('fold write-ahead log');
     this.timer = setInterval(() => {
-      if (this.changesSinceCheckpoint > 0) void this.checkpoint('interval').catch((err: unknown) => this.log.error({ err }, 'checkpoint failed'));
+      if (this.changesSinceCheckpoint > 0)
+        void this.checkpoint('interval').catch((err: unknown) => this.log.error({ err }, 'checkpoint failed'));
     }, this.options.checkpointEverySeconds * 1000);
     this.timer.unref();
   }
@@ -223,12 +256,16 @@ export class Durability implements Journal {
     if (isStep && every !== null && this.stepsSinceCheckpoint >= every) {
       this.stepsSinceCheckpoint = 0;
       // After this record is acknowledged: the checkpoint waits for the state gate.
-      setImmediate(() => void this.checkpoint('steps').catch((err: unknown) => this.log.error({ err }, 'checkpoint failed')));
+      setImmediate(
+        () => void this.checkpoint('steps').catch((err: unknown) => this.log.error({ err }, 'checkpoint failed')),
+      );
     }
     if (this.wal === null) return Promise.resolve();
     if (this.logFailure !== null) return Promise.reject(this.logFailure);
     try {
-      return this.wal.append(meta, typeof payload === 'function' ? payload() : payload).durable.catch((err: unknown) => Promise.reject(this.logFailed(err)));
+      return this.wal
+        .append(meta, typeof payload === 'function' ? payload() : payload)
+        .durable.catch((err: unknown) => Promise.reject(this.logFailed(err)));
     } catch (err) {
       return Promise.reject(this.logFailed(err));
     }
@@ -246,7 +283,10 @@ export class Durability implements Journal {
         `the write-ahead log failed (${reason}): changes can no longer be made durable, so the server accepts no more calls; ` +
           `restart it to recover the acknowledged state from ${this.options.dataDir}`,
       );
-      this.log.fatal({ err, dataDir: this.options.dataDir }, 'write-ahead log failed; refusing every call until restarted');
+      this.log.fatal(
+        { err, dataDir: this.options.dataDir },
+        'write-ahead log failed; refusing every call until restarted',
+      );
       this.options.onLogFailure?.(this.logFailure.message);
     }
     return this.logFailure;
@@ -269,7 +309,10 @@ export class Durability implements Journal {
    * gate exclusively, and a flood of requests must not stall every other caller.
    */
   requestCheckpoint(reason: string): Promise<bigint> {
-    if (this.closed) return Promise.reject(unavailable('checkpoint: the server is shutting down (it writes a last checkpoint itself)'));
+    if (this.closed)
+      return Promise.reject(
+        unavailable('checkpoint: the server is shutting down (it writes a last checkpoint itself)'),
+      );
     const pending = this.pendingOnDemand;
     if (pending !== null) {
       pending.joined++;
@@ -284,7 +327,8 @@ export class Durability implements Journal {
         // From here on the snapshot is taken: a later request needs a later checkpoint.
         if (this.pendingOnDemand === mine) this.pendingOnDemand = null;
         this.lastOnDemandStart = performance.now();
-        if (this.closed) throw unavailable('checkpoint: the server is shutting down (it writes a last checkpoint itself)');
+        if (this.closed)
+          throw unavailable('checkpoint: the server is shutting down (it writes a last checkpoint itself)');
         return mine.joined;
       });
     })();
@@ -310,7 +354,10 @@ export class Durability implements Journal {
         this.changesSinceCheckpoint = 0;
         return { lsn, entries, trainers, changes };
       });
-      const tensors: SnapshotTensor[] = [...snap.entries.flatMap((e) => e.tensors), ...snap.trainers.flatMap((t) => t.tensors)];
+      const tensors: SnapshotTensor[] = [
+        ...snap.entries.flatMap((e) => e.tensors),
+        ...snap.trainers.flatMap((t) => t.tensors),
+      ];
       const meta: CheckpointMeta = {
         lsn: snap.lsn.toString(),
         entries: snap.entries.map((e) => ({ meta: e.meta, tensors: e.tensors.map((t) => t.name) })),
@@ -352,7 +399,17 @@ export class Durability implements Journal {
         if (oldest) await this.wal.removeSegmentsBefore(BigInt((oldest.manifest.meta as CheckpointMeta).lsn) + 1n);
       }
       const bytes = tensors.reduce((a, t) => a + t.bytes.byteLength, 0);
-      this.log.info({ id: id.toString(), reason, requests, lsn: snap.lsn.toString(), bytes, ms: Math.round(performance.now() - started) }, 'checkpoint written');
+      this.log.info(
+        {
+          id: id.toString(),
+          reason,
+          requests,
+          lsn: snap.lsn.toString(),
+          bytes,
+          ms: Math.round(performance.now() - started),
+        },
+        'checkpoint written',
+      );
       return id;
     });
   }
@@ -363,11 +420,22 @@ export class Durability implements Journal {
    * per-tensor crc32s are combined in file order and checked against the manifest before
    * anything is adopted, so a bad checkpoint changes nothing.
    */
-  private async loadCheckpoint(dir: string, meta: CheckpointMeta, files: Array<{ name: string; size: number; crc32: number }>): Promise<void> {
+  private async loadCheckpoint(
+    dir: string,
+    meta: CheckpointMeta,
+    files: Array<{ name: string; size: number; crc32: number }>,
+  ): Promise<void> {
     const path = join(dir, TENSORS_FILE);
     const expected = files.find((f) => f.name === TENSORS_FILE);
     if (!expected) throw new ChecksumError(`${path} is not listed in the manifest`);
-    const file = await openSafetensors(path, { limits: { maxTensorBytes: Number.MAX_SAFE_INTEGER, maxTotalBytes: Number.MAX_SAFE_INTEGER, maxTensors: 10_000_000, maxFileBytes: Number.MAX_SAFE_INTEGER } });
+    const file = await openSafetensors(path, {
+      limits: {
+        maxTensorBytes: Number.MAX_SAFE_INTEGER,
+        maxTotalBytes: Number.MAX_SAFE_INTEGER,
+        maxTensors: 10_000_000,
+        maxFileBytes: Number.MAX_SAFE_INTEGER,
+      },
+    });
     // A few reads in flight at once (the libuv pool does the I/O) while the main thread
     // checksums the ones that arrived.
     const crcs = new Map<string, number>();
@@ -379,7 +447,9 @@ export class Durability implements Journal {
       try {
         const stored = file.info(name);
         if (stored !== undefined && stored.byteLength !== dest.byteLength) {
-          throw new Error(`${path}: tensor '${name}' holds ${stored.byteLength} bytes, the checkpoint's description needs ${dest.byteLength}`);
+          throw new Error(
+            `${path}: tensor '${name}' holds ${stored.byteLength} bytes, the checkpoint's description needs ${dest.byteLength}`,
+          );
         }
         await file.readInto(name, dest);
         crcs.set(name, crc32(dest));
@@ -403,8 +473,10 @@ export class Durability implements Journal {
       for (const e of entries) this.store.adopt(e);
       for (const t of meta.trainers) trainers.push(await restoreTrainer(t.meta, t.tensors, read, this.store, this.log));
       let crc = crc32(await readRange(path, 0, file.tensors[0]?.byteOffset ?? expected.size));
-      for (const t of file.tensors) crc = crc32Combine(crc, crcs.get(t.name) ?? crc32(await file.read(t.name)), t.byteLength);
-      if (crc >>> 0 !== expected.crc32 >>> 0) throw new ChecksumError(`${path}: crc32 ${crc >>> 0} does not match the manifest's ${expected.crc32}`);
+      for (const t of file.tensors)
+        crc = crc32Combine(crc, crcs.get(t.name) ?? crc32(await file.read(t.name)), t.byteLength);
+      if (crc >>> 0 !== expected.crc32 >>> 0)
+        throw new ChecksumError(`${path}: crc32 ${crc >>> 0} does not match the manifest's ${expected.crc32}`);
     } catch (err) {
       for (const t of trainers) t.close();
       this.store.clear();

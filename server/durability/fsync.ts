@@ -48,7 +48,11 @@ export function tempPathFor(path: string): string {
  * crash at any point the file holds either the old or the new content, never a mix. A temp file
  * left by a crash is named `.<name>.tmp-*` in the same directory.
  */
-export async function writeFileDurable(path: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
+export async function writeFileDurable(
+  path: string,
+  data: string | Uint8Array,
+  options: { mode?: number } = {},
+): Promise<void> {
   const tmp = tempPathFor(path);
   const fh = await open(tmp, 'wx', options.mode ?? 0o644);
   let renamed = false;

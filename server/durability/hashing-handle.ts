@@ -83,7 +83,18 @@ interface Extent {
 }
 
 /** Methods that write; everything not listed here or in PASS makes the checksum a read-back. */
-const PASS = new Set<PropertyKey>(['stat', 'read', 'readv', 'readFile', 'sync', 'datasync', 'getAsyncId', 'readLines', 'readableWebStream', 'then']);
+const PASS = new Set<PropertyKey>([
+  'stat',
+  'read',
+  'readv',
+  'readFile',
+  'sync',
+  'datasync',
+  'getAsyncId',
+  'readLines',
+  'readableWebStream',
+  'then',
+]);
 
 export class HashingHandle {
   readonly extents: Extent[] = [];
@@ -152,7 +163,12 @@ export class HashingHandle {
     return pos;
   }
 
-  async write(data: unknown, a?: unknown, b?: unknown, c?: unknown): Promise<{ bytesWritten: number; buffer: unknown }> {
+  async write(
+    data: unknown,
+    a?: unknown,
+    b?: unknown,
+    c?: unknown,
+  ): Promise<{ bytesWritten: number; buffer: unknown }> {
     let view: Uint8Array;
     let position: unknown;
     if (typeof data === 'string') {
@@ -185,7 +201,10 @@ export class HashingHandle {
     return { bytesWritten, buffer: data };
   }
 
-  async writev(buffers: ArrayBufferView[], position?: unknown): Promise<{ bytesWritten: number; buffers: ArrayBufferView[] }> {
+  async writev(
+    buffers: ArrayBufferView[],
+    position?: unknown,
+  ): Promise<{ bytesWritten: number; buffers: ArrayBufferView[] }> {
     const views = buffers.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
     const total = views.reduce((n, v) => n + v.byteLength, 0);
     const pos = this.place(position, total);
@@ -209,11 +228,20 @@ export class HashingHandle {
   async writeFile(data: unknown, options?: unknown): Promise<void> {
     if (typeof data !== 'string' && !ArrayBuffer.isView(data)) {
       this.untracked ??= 'writeFile with a stream or iterable';
-      await this.fh.writeFile(data as Parameters<FileHandle['writeFile']>[0], options as Parameters<FileHandle['writeFile']>[1]);
+      await this.fh.writeFile(
+        data as Parameters<FileHandle['writeFile']>[0],
+        options as Parameters<FileHandle['writeFile']>[1],
+      );
       return;
     }
-    const enc = typeof options === 'string' ? options : ((options as { encoding?: BufferEncoding } | undefined)?.encoding ?? 'utf8');
-    const bytes = typeof data === 'string' ? Buffer.from(data, enc as BufferEncoding) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const enc =
+      typeof options === 'string'
+        ? options
+        : ((options as { encoding?: BufferEncoding } | undefined)?.encoding ?? 'utf8');
+    const bytes =
+      typeof data === 'string'
+        ? Buffer.from(data, enc as BufferEncoding)
+        : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     let off = 0;
     while (off < bytes.byteLength) {
       const { bytesWritten } = await this.write(bytes.subarray(off));

@@ -89,7 +89,13 @@ function parseLock(raw: string): LockInfo | null {
   try {
     const v = JSON.parse(raw) as Partial<LockInfo> | null;
     if (v === null || typeof v !== 'object') return null;
-    if (!Number.isSafeInteger(v.pid) || typeof v.host !== 'string' || typeof v.startedAt !== 'string' || typeof v.nonce !== 'string') return null;
+    if (
+      !Number.isSafeInteger(v.pid) ||
+      typeof v.host !== 'string' ||
+      typeof v.startedAt !== 'string' ||
+      typeof v.nonce !== 'string'
+    )
+      return null;
     return v as LockInfo;
   } catch {
     return null;
@@ -101,15 +107,19 @@ type Verdict = { kind: 'live'; reason: string } | { kind: 'foreign' } | { kind: 
 function judge(info: LockInfo, host: string, path: string): Verdict {
   if (info.host !== host) return { kind: 'foreign' };
   if (info.pid === process.pid) {
-    return held.get(path) === info.nonce ? { kind: 'live', reason: 'held by this process' } : { kind: 'stale', reason: 'its pid is this process (pid reused)' };
+    return held.get(path) === info.nonce
+      ? { kind: 'live', reason: 'held by this process' }
+      : { kind: 'stale', reason: 'its pid is this process (pid reused)' };
   }
   if (info.pid <= 0) return { kind: 'stale', reason: 'invalid pid' };
   const boot = bootId();
-  if (info.bootId !== undefined && boot !== undefined && info.bootId !== boot) return { kind: 'stale', reason: 'written before the last reboot' };
+  if (info.bootId !== undefined && boot !== undefined && info.bootId !== boot)
+    return { kind: 'stale', reason: 'written before the last reboot' };
   if (!pidAlive(info.pid)) return { kind: 'stale', reason: `process ${info.pid} is not running` };
   if (info.procStart !== undefined) {
     const now = procStartTicks(info.pid);
-    if (now !== null && now !== info.procStart) return { kind: 'stale', reason: `pid ${info.pid} now belongs to another process` };
+    if (now !== null && now !== info.procStart)
+      return { kind: 'stale', reason: `pid ${info.pid} now belongs to another process` };
   }
   return { kind: 'live', reason: 'process is running' };
 }
@@ -177,7 +187,12 @@ export async function acquireDataDirLock(dir: string, options: AcquireLockOption
   await mkdirDurable(absDir);
   const path = join(absDir, 'LOCK');
   const host = options.host ?? hostname();
-  const info: LockInfo = { pid: process.pid, host, startedAt: new Date().toISOString(), nonce: randomBytes(12).toString('hex') };
+  const info: LockInfo = {
+    pid: process.pid,
+    host,
+    startedAt: new Date().toISOString(),
+    nonce: randomBytes(12).toString('hex'),
+  };
   const boot = bootId();
   const start = procStartTicks('self');
   if (boot !== undefined) info.bootId = boot;
@@ -186,7 +201,10 @@ export async function acquireDataDirLock(dir: string, options: AcquireLockOption
   let tookOver: LockInfo | null = null;
 
   for (let attempt = 0; ; attempt++) {
-    if (attempt >= 20) throw new Error(`could not lock data dir ${absDir}: LOCK keeps changing (another server starting at the same time?)`);
+    if (attempt >= 20)
+      throw new Error(
+        `could not lock data dir ${absDir}: LOCK keeps changing (another server starting at the same time?)`,
+      );
     if (await createExclusive(path, text)) break;
     const raw = await readRaw(path);
     if (raw === null) continue; // released meanwhile: try again
@@ -196,7 +214,11 @@ export async function acquireDataDirLock(dir: string, options: AcquireLockOption
       const verdict = judge(holder, host, path);
       if (verdict.kind === 'live') {
         const who = holder.pid === process.pid ? 'this process' : `process ${holder.pid}`;
-        throw new DataDirLockedError(absDir, holder, `data dir ${absDir} is in use by ${who} (started ${holder.startedAt}); stop it or choose another --data-dir`);
+        throw new DataDirLockedError(
+          absDir,
+          holder,
+          `data dir ${absDir} is in use by ${who} (started ${holder.startedAt}); stop it or choose another --data-dir`,
+        );
       }
       if (verdict.kind === 'foreign') {
         throw new DataDirLockedError(

@@ -15,22 +15,55 @@ export class ReplayError extends Error {
   override name = 'ReplayError';
 }
 
-export async function applyRecord(m: JournalMeta, payload: Uint8Array, store: ParameterStore, trainers: TrainerRegistry): Promise<void> {
+export async function applyRecord(
+  m: JournalMeta,
+  payload: Uint8Array,
+  store: ParameterStore,
+  trainers: TrainerRegistry,
+): Promise<void> {
   const str = (k: string): string => String(m[k]);
-  const tensor = (): { dtype: DType; shape: number[]; bytes: Uint8Array } => ({ dtype: m.dtype as DType, shape: m.shape as number[], bytes: payload });
+  const tensor = (): { dtype: DType; shape: number[]; bytes: Uint8Array } => ({
+    dtype: m.dtype as DType,
+    shape: m.shape as number[],
+    bytes: payload,
+  });
   switch (m.op) {
-    case 'declare': await store.declare(m.spec as ParameterSpecInput); return;
-    case 'declareConstant': await store.declareConstant(str('name'), tensor()); return;
-    case 'initialize':
-      await store.initialize(str('name'), { init: m.init as InitSpec, ctx: m.ctx as Device[], forceReinit: m.forceReinit === true, seed: BigInt(str('seed')) });
+    case 'declare':
+      await store.declare(m.spec as ParameterSpecInput);
       return;
-    case 'setData': await store.setData(str('name'), tensor()); return;
-    case 'setShape': await store.setShape(str('name'), m.shape as number[]); return;
-    case 'cast': await store.cast(str('name'), m.dtype as DType); return;
-    case 'resetCtx': await store.resetCtx(str('name'), m.ctx as Device[]); return;
+    case 'declareConstant':
+      await store.declareConstant(str('name'), tensor());
+      return;
+    case 'initialize':
+      await store.initialize(str('name'), {
+        init: m.init as InitSpec,
+        ctx: m.ctx as Device[],
+        forceReinit: m.forceReinit === true,
+        seed: BigInt(str('seed')),
+      });
+      return;
+    case 'setData':
+      await store.setData(str('name'), tensor());
+      return;
+    case 'setShape':
+      await store.setShape(str('name'), m.shape as number[]);
+      return;
+    case 'cast':
+      await store.cast(str('name'), m.dtype as DType);
+      return;
+    case 'resetCtx':
+      await store.resetCtx(str('name'), m.ctx as Device[]);
+      return;
     case 'trainer.create': {
       const raw = m.spec as Omit<TrainerSpec, 'optimizer'> & { optimizer: { name: string; params: OptimizerParams } };
-      const spec: TrainerSpec = { ...raw, optimizer: buildOptimizer(`trainer '${raw.name}'`, raw.optimizer.name, raw.optimizer.params as Record<string, unknown>) };
+      const spec: TrainerSpec = {
+        ...raw,
+        optimizer: buildOptimizer(
+          `trainer '${raw.name}'`,
+          raw.optimizer.name,
+          raw.optimizer.params as Record<string, unknown>,
+        ),
+      };
       const t = await trainers.create(spec, Number(m.workerId), true);
       t.replaying = true;
       return;
@@ -51,14 +84,26 @@ export async function applyRecord(m: JournalMeta, payload: Uint8Array, store: Pa
       // replay); the promise settles when a later 'trainer.apply' or 'trainer.abort' record runs.
       void t.step(m.key as CallKey, Number(m.step), Number(m.batchSize)).catch(() => undefined);
       const key = m.key as CallKey;
-      if (t.open?.keys.get(key.workerId)?.sequence !== key.sequence) throw new ReplayError(`trainer '${t.spec.name}': replayed step of worker ${key.workerId} did not register`);
+      if (t.open?.keys.get(key.workerId)?.sequence !== key.sequence)
+        throw new ReplayError(`trainer '${t.spec.name}': replayed step of worker ${key.workerId} did not register`);
       return;
     }
-    case 'trainer.apply': await trainers.get(str('trainer')).replayApply(Number(m.step), m.workers as number[]); return;
-    case 'trainer.abort': await trainers.get(str('trainer')).replayAbort(Number(m.step)); return;
-    case 'trainer.leave': await trainers.get(str('trainer')).leave(Number(m.worker)); return;
-    case 'trainer.lr': await trainers.get(str('trainer')).setLearningRate(Number(m.lr)); return;
-    case 'trainer.loadStates': await trainers.get(str('trainer')).loadStates(payload); return;
-    default: throw new ReplayError(`unknown write-ahead log record '${m.op}'`);
+    case 'trainer.apply':
+      await trainers.get(str('trainer')).replayApply(Number(m.step), m.workers as number[]);
+      return;
+    case 'trainer.abort':
+      await trainers.get(str('trainer')).replayAbort(Number(m.step));
+      return;
+    case 'trainer.leave':
+      await trainers.get(str('trainer')).leave(Number(m.worker));
+      return;
+    case 'trainer.lr':
+      await trainers.get(str('trainer')).setLearningRate(Number(m.lr));
+      return;
+    case 'trainer.loadStates':
+      await trainers.get(str('trainer')).loadStates(payload);
+      return;
+    default:
+      throw new ReplayError(`unknown write-ahead log record '${m.op}'`);
   }
 }

@@ -29,7 +29,9 @@ function needsTags(v: unknown, depth = 0): boolean {
     return false;
   }
   if (ArrayBuffer.isView(v) || typeof (v as { toJSON?: unknown }).toJSON === 'function') return false;
-  for (const k in v) if (Object.prototype.hasOwnProperty.call(v, k) && needsTags((v as Record<string, unknown>)[k], depth + 1)) return true;
+  for (const k in v)
+    if (Object.prototype.hasOwnProperty.call(v, k) && needsTags((v as Record<string, unknown>)[k], depth + 1))
+      return true;
   return false;
 }
 
@@ -43,7 +45,8 @@ function untagNumbers(_key: string, v: unknown): unknown {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
   const tag = (v as Record<string, unknown>)[NUMBER_TAG];
   if (tag === undefined || Object.keys(v).length !== 1) return v;
-  if (typeof tag !== 'string' || !Object.prototype.hasOwnProperty.call(SPECIAL, tag)) throw new SyntaxError(`bad tagged number ${JSON.stringify(tag)}`);
+  if (typeof tag !== 'string' || !Object.prototype.hasOwnProperty.call(SPECIAL, tag))
+    throw new SyntaxError(`bad tagged number ${JSON.stringify(tag)}`);
   return SPECIAL[tag];
 }
 

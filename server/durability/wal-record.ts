@@ -36,7 +36,9 @@ export class WalCorruptError extends Error {
     readonly offset: number,
     readonly reason: string,
   ) {
-    super(`write-ahead log ${file} is corrupt at byte ${offset}: ${reason}; records after it cannot be replayed (start with the truncate-corrupt option to drop them and everything after)`);
+    super(
+      `write-ahead log ${file} is corrupt at byte ${offset}: ${reason}; records after it cannot be replayed (start with the truncate-corrupt option to drop them and everything after)`,
+    );
   }
 }
 
@@ -70,7 +72,8 @@ export function encodeRecord(lsn: bigint, meta: object, payload: Uint8Array | un
   const metaLen = Buffer.byteLength(json, 'utf8');
   const payLen = payload?.byteLength ?? 0;
   const size = WAL_HEADER_BYTES + metaLen + payLen;
-  if (size > WAL_MAX_RECORD_BYTES) throw new RangeError(`WAL record of ${size} bytes is over the limit of ${WAL_MAX_RECORD_BYTES} bytes`);
+  if (size > WAL_MAX_RECORD_BYTES)
+    throw new RangeError(`WAL record of ${size} bytes is over the limit of ${WAL_MAX_RECORD_BYTES} bytes`);
   const inline = payLen <= INLINE_PAYLOAD_BYTES;
   const head = Buffer.allocUnsafe(WAL_HEADER_BYTES + metaLen + (inline ? payLen : 0));
   head.writeUInt32LE(size, 0);
@@ -85,31 +88,54 @@ export function encodeRecord(lsn: bigint, meta: object, payload: Uint8Array | un
 }
 
 /** What a record's header says, checked against the bytes left in its file. */
-export type HeaderCheck = { ok: true; total: number; metaLen: number } | { ok: false; reason: string; incomplete: boolean };
+export type HeaderCheck =
+  | { ok: true; total: number; metaLen: number }
+  | { ok: false; reason: string; incomplete: boolean };
 
 /** Checks a record header (WAL_HEADER_BYTES at `h`) against the `remaining` bytes of the file. */
 export function checkHeader(h: Buffer, remaining: number): HeaderCheck {
   const total = h.readUInt32LE(0);
   const metaLen = h.readUInt32LE(16);
-  if (total < WAL_HEADER_BYTES) return { ok: false, reason: `record length ${total} is below the header size`, incomplete: false };
-  if (total > remaining) return { ok: false, reason: `record length ${total} runs past the end of the file (${remaining} bytes left)`, incomplete: true };
-  if (metaLen > total - WAL_HEADER_BYTES) return { ok: false, reason: `meta length ${metaLen} exceeds the record length ${total}`, incomplete: false };
+  if (total < WAL_HEADER_BYTES)
+    return { ok: false, reason: `record length ${total} is below the header size`, incomplete: false };
+  if (total > remaining)
+    return {
+      ok: false,
+      reason: `record length ${total} runs past the end of the file (${remaining} bytes left)`,
+      incomplete: true,
+    };
+  if (metaLen > total - WAL_HEADER_BYTES)
+    return { ok: false, reason: `meta length ${metaLen} exceeds the record length ${total}`, incomplete: false };
   return { ok: true, total, metaLen };
 }
 
-export type Decoded = { ok: true; total: number; lsn: bigint; meta: Record<string, unknown>; payload: Buffer } | { ok: false; reason: string; incomplete: false };
+export type Decoded =
+  | { ok: true; total: number; lsn: bigint; meta: Record<string, unknown>; payload: Buffer }
+  | { ok: false; reason: string; incomplete: false };
 
 /** Decodes a whole record (`body`: its `total` bytes, header checked by checkHeader): CRC, meta JSON. */
 export function decodeRecord(body: Buffer, metaLen: number): Decoded {
   const crc = body.readUInt32LE(4);
   const actual = crc32(body.subarray(8));
-  if (actual !== crc) return { ok: false, reason: `crc mismatch (stored ${crc.toString(16)}, computed ${actual.toString(16)})`, incomplete: false };
+  if (actual !== crc)
+    return {
+      ok: false,
+      reason: `crc mismatch (stored ${crc.toString(16)}, computed ${actual.toString(16)})`,
+      incomplete: false,
+    };
   let meta: unknown;
   try {
     meta = parseState(body.toString('utf8', WAL_HEADER_BYTES, WAL_HEADER_BYTES + metaLen));
   } catch {
     meta = undefined;
   }
-  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) return { ok: false, reason: 'meta is not a JSON object', incomplete: false };
-  return { ok: true, total: body.byteLength, lsn: body.readBigUInt64LE(8), meta: meta as Record<string, unknown>, payload: body.subarray(WAL_HEADER_BYTES + metaLen) };
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta))
+    return { ok: false, reason: 'meta is not a JSON object', incomplete: false };
+  return {
+    ok: true,
+    total: body.byteLength,
+    lsn: body.readBigUInt64LE(8),
+    meta: meta as Record<string, unknown>,
+    payload: body.subarray(WAL_HEADER_BYTES + metaLen),
+  };
 }

@@ -12,7 +12,14 @@ import { open, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fsyncDir, type DurabilityLog } from './fsync';
-import { checkHeader, decodeRecord, WAL_HEADER_BYTES, WalCorruptError, type Decoded, type WalRecord } from './wal-record';
+import {
+  checkHeader,
+  decodeRecord,
+  WAL_HEADER_BYTES,
+  WalCorruptError,
+  type Decoded,
+  type WalRecord,
+} from './wal-record';
 import { listWalSegments } from './wal-segments';
 
 export interface ReplayOptions {
@@ -54,7 +61,8 @@ class SegmentReader {
   /** Bytes [pos, pos+n), n <= size - pos (checked by the caller). Never overwrites a handed-out buffer. */
   async view(pos: number, n: number): Promise<Buffer> {
     const buf = this.buf;
-    if (buf !== null && pos >= this.bufStart && pos + n <= this.bufEnd) return buf.subarray(pos - this.bufStart, pos - this.bufStart + n);
+    if (buf !== null && pos >= this.bufStart && pos + n <= this.bufEnd)
+      return buf.subarray(pos - this.bufStart, pos - this.bufStart + n);
     if (pos + n > this.size) throw new RangeError('read past the end of the segment');
     if (n > this.chunk) {
       const own = Buffer.allocUnsafe(n);
@@ -84,7 +92,12 @@ type Parsed = Decoded | { ok: false; reason: string; incomplete: boolean };
 
 async function parseAt(r: SegmentReader, pos: number): Promise<Parsed> {
   const remaining = r.size - pos;
-  if (remaining < WAL_HEADER_BYTES) return { ok: false, reason: `incomplete record header (${remaining} of ${WAL_HEADER_BYTES} bytes)`, incomplete: true };
+  if (remaining < WAL_HEADER_BYTES)
+    return {
+      ok: false,
+      reason: `incomplete record header (${remaining} of ${WAL_HEADER_BYTES} bytes)`,
+      incomplete: true,
+    };
   const h = checkHeader(await r.view(pos, WAL_HEADER_BYTES), remaining);
   if (!h.ok) return h;
   return decodeRecord(await r.view(pos, h.total), h.metaLen);
@@ -94,7 +107,12 @@ async function parseAt(r: SegmentReader, pos: number): Promise<Parsed> {
  * Is there a valid record (CRC ok, lsn >= minLsn) starting anywhere in (from, size)? Cheap
  * bounds checks first, so garbage or a zero-filled tail is scanned at memory speed.
  */
-async function validRecordAfter(r: SegmentReader, fh: FileHandle, from: number, minLsn: bigint): Promise<number | null> {
+async function validRecordAfter(
+  r: SegmentReader,
+  fh: FileHandle,
+  from: number,
+  minLsn: bigint,
+): Promise<number | null> {
   const size = r.size;
   const maxLsn = minLsn + BigInt(Math.ceil((size - from) / WAL_HEADER_BYTES)) + 1n;
   const WINDOW = 1 << 20;
@@ -132,7 +150,14 @@ export async function replayWal(dir: string, options: ReplayOptions): Promise<Re
   const segs = await listWalSegments(absDir);
   const chunk = Math.max(64 * 1024, options.readChunkBytes ?? 1 << 20);
   const fromLsn = options.fromLsn;
-  const result: ReplayResult = { lastLsn: 0n, records: 0, scanned: 0, segments: segs.length, tornTail: false, removedSegments: [] };
+  const result: ReplayResult = {
+    lastLsn: 0n,
+    records: 0,
+    scanned: 0,
+    segments: segs.length,
+    tornTail: false,
+    removedSegments: [],
+  };
   let expected: bigint | null = null;
   let last: bigint | null = null;
 
@@ -173,7 +198,8 @@ export async function replayWal(dir: string, options: ReplayOptions): Promise<Re
           bad = `first record has lsn ${p.lsn} but the segment name says ${seg.firstLsn}`;
         } else if (expected !== null && p.lsn !== expected) {
           if (first && p.lsn > expected) {
-            if (fromLsn === undefined || p.lsn > fromLsn) bad = `records ${expected}..${p.lsn - 1n} are missing before this segment`;
+            if (fromLsn === undefined || p.lsn > fromLsn)
+              bad = `records ${expected}..${p.lsn - 1n} are missing before this segment`;
           } else {
             bad = `lsn ${p.lsn} out of sequence (expected ${expected})`;
           }
@@ -196,8 +222,16 @@ export async function replayWal(dir: string, options: ReplayOptions): Promise<Re
               result.removedSegments.push(later.file);
             }
             if (result.removedSegments.length > 0) await fsyncDir(absDir);
-            if (stale) options.log?.info?.({ file: seg.path, offset: pos, droppedBytes: size - pos }, 'write-ahead log: cut the stale rest of a recycled segment at the end of the log');
-            else options.log?.warn({ file: seg.path, offset: pos, reason: bad, droppedBytes: size - pos }, 'write-ahead log: dropped a torn record at the end of the log');
+            if (stale)
+              options.log?.info?.(
+                { file: seg.path, offset: pos, droppedBytes: size - pos },
+                'write-ahead log: cut the stale rest of a recycled segment at the end of the log',
+              );
+            else
+              options.log?.warn(
+                { file: seg.path, offset: pos, reason: bad, droppedBytes: size - pos },
+                'write-ahead log: dropped a torn record at the end of the log',
+              );
           } else {
             for (const later of segs.slice(i + 1)) {
               await unlink(later.path);
@@ -205,7 +239,13 @@ export async function replayWal(dir: string, options: ReplayOptions): Promise<Re
             }
             if (result.removedSegments.length > 0) await fsyncDir(absDir);
             options.log?.warn(
-              { file: seg.path, offset: pos, reason: bad, droppedBytes: size - pos, removedSegments: result.removedSegments },
+              {
+                file: seg.path,
+                offset: pos,
+                reason: bad,
+                droppedBytes: size - pos,
+                removedSegments: result.removedSegments,
+              },
               'write-ahead log: truncated at a corrupt record (truncate-corrupt); records after it are lost',
             );
           }

@@ -23,7 +23,10 @@ export function walRecycledName(firstLsn: bigint): string {
 /** Paths of the recycled segments of `dir`, oldest first ([] if the dir does not exist). */
 export async function listRecycledWal(dir: string): Promise<string[]> {
   const names = await readdirIfExists(dir);
-  return names.filter((f) => RECYCLED_RE.test(f)).sort().map((f) => join(dir, f));
+  return names
+    .filter((f) => RECYCLED_RE.test(f))
+    .sort()
+    .map((f) => join(dir, f));
 }
 
 export interface WalSegment {
@@ -49,7 +52,11 @@ export async function listWalSegments(dir: string): Promise<WalSegment[]> {
  * `maxRecycled` are (default DEFAULT_MAX_RECYCLED_SEGMENTS), else deleted. The last segment,
  * and any segment at or after `keepFrom`, is kept. Returns the dropped segments' file names.
  */
-export async function removeWalSegmentsBefore(dir: string, lsn: bigint, options: { keepFrom?: bigint; maxRecycled?: number } = {}): Promise<string[]> {
+export async function removeWalSegmentsBefore(
+  dir: string,
+  lsn: bigint,
+  options: { keepFrom?: bigint; maxRecycled?: number } = {},
+): Promise<string[]> {
   const segs = await listWalSegments(dir);
   const removed: string[] = [];
   let recycled = (await listRecycledWal(dir)).length;

@@ -47,9 +47,22 @@ import { join, resolve } from 'node:path';
 import { failpoint, failpointHit, triggerFailpoint } from './failpoints';
 import { fsyncDir, mkdirDurable, type DurabilityLog } from './fsync';
 import { encodeRecord, type EncodedRecord } from './wal-record';
-import { DEFAULT_MAX_RECYCLED_SEGMENTS, listRecycledWal, listWalSegments, removeWalSegmentsBefore, walSegmentName } from './wal-segments';
+import {
+  DEFAULT_MAX_RECYCLED_SEGMENTS,
+  listRecycledWal,
+  listWalSegments,
+  removeWalSegmentsBefore,
+  walSegmentName,
+} from './wal-segments';
 
-export { DEFAULT_MAX_RECYCLED_SEGMENTS, listRecycledWal, listWalSegments, removeWalSegmentsBefore, walRecycledName, walSegmentName } from './wal-segments';
+export {
+  DEFAULT_MAX_RECYCLED_SEGMENTS,
+  listRecycledWal,
+  listWalSegments,
+  removeWalSegmentsBefore,
+  walRecycledName,
+  walSegmentName,
+} from './wal-segments';
 export type { WalSegment } from './wal-segments';
 
 export { WAL_HEADER_BYTES, WAL_MAX_PAYLOAD_BYTES, WAL_MAX_RECORD_BYTES, WalCorruptError } from './wal-record';
@@ -200,13 +213,17 @@ export class WalWriter {
    * after nextLsn, or a non-empty one at nextLsn, means nextLsn is wrong and is refused.
    */
   static async open(dir: string, options: WalWriterOptions): Promise<WalWriter> {
-    if (options.mode !== 'wal-always' && options.mode !== 'wal-batch') throw new TypeError(`unknown WAL mode ${String(options.mode)}`);
-    if (typeof options.nextLsn !== 'bigint' || options.nextLsn < 1n) throw new RangeError('nextLsn must be a bigint >= 1');
+    if (options.mode !== 'wal-always' && options.mode !== 'wal-batch')
+      throw new TypeError(`unknown WAL mode ${String(options.mode)}`);
+    if (typeof options.nextLsn !== 'bigint' || options.nextLsn < 1n)
+      throw new RangeError('nextLsn must be a bigint >= 1');
     const absDir = resolve(dir);
     await mkdirDurable(absDir);
     for (const seg of await listWalSegments(absDir)) {
       if (seg.firstLsn > options.nextLsn) {
-        throw new Error(`write-ahead log ${seg.path} starts at lsn ${seg.firstLsn}, after the writer's next lsn ${options.nextLsn}: replay the log and open the writer at its lastLsn + 1`);
+        throw new Error(
+          `write-ahead log ${seg.path} starts at lsn ${seg.firstLsn}, after the writer's next lsn ${options.nextLsn}: replay the log and open the writer at its lastLsn + 1`,
+        );
       }
     }
     const w = new WalWriter(absDir, options);
@@ -235,7 +252,10 @@ export class WalWriter {
   }
 
   private unavailable(): WalUnavailableError | null {
-    if (this.failure !== null) return new WalUnavailableError(`write-ahead log failed earlier: ${this.failure.message}`, { cause: this.failure });
+    if (this.failure !== null)
+      return new WalUnavailableError(`write-ahead log failed earlier: ${this.failure.message}`, {
+        cause: this.failure,
+      });
     if (this.closing) return new WalUnavailableError('write-ahead log is closed');
     return null;
   }
@@ -389,7 +409,13 @@ export class WalWriter {
     for (const item of this.queue) {
       if (item.kind !== 'record') break;
       const n = item.payload === null ? 1 : 2;
-      if (batch.length > 0 && (iov + n > MAX_IOVECS || bytes + item.size > this.maxBatchBytes || (seg > 0 && seg + item.size > this.segmentBytes))) break;
+      if (
+        batch.length > 0 &&
+        (iov + n > MAX_IOVECS ||
+          bytes + item.size > this.maxBatchBytes ||
+          (seg > 0 && seg + item.size > this.segmentBytes))
+      )
+        break;
       batch.push(item);
       iov += n;
       bytes += item.size;
@@ -458,7 +484,10 @@ export class WalWriter {
 
   private async openSegment(firstLsn: bigint): Promise<void> {
     const path = join(this.dir, walSegmentName(firstLsn));
-    const notEmpty = (): Error => new Error(`write-ahead log segment ${path} already exists and is not empty: replay the log and open the writer at its lastLsn + 1`);
+    const notEmpty = (): Error =>
+      new Error(
+        `write-ahead log segment ${path} already exists and is not empty: replay the log and open the writer at its lastLsn + 1`,
+      );
     const existing = await stat(path).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return null;
       throw err;
@@ -528,7 +557,10 @@ export class WalWriter {
   private fail(err: Error): void {
     if (this.failure !== null) return;
     this.failure = err;
-    this.log?.warn({ err, segment: this.segPath, writtenLsn: String(this.written), syncedLsn: String(this.synced) }, 'write-ahead log failed; no further records are accepted');
+    this.log?.warn(
+      { err, segment: this.segPath, writtenLsn: String(this.written), syncedLsn: String(this.synced) },
+      'write-ahead log failed; no further records are accepted',
+    );
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
   }

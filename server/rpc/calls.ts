@@ -31,7 +31,10 @@ function paramOf(request: unknown): string | undefined {
   return typeof name === 'string' && name !== '' ? name : undefined;
 }
 
-export function unary<Req, Res>(ctx: CallContext, fn: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
+export function unary<Req, Res>(
+  ctx: CallContext,
+  fn: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res,
+): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     Promise.resolve()
       .then(() => fn(call.request, call))
@@ -42,7 +45,10 @@ export function unary<Req, Res>(ctx: CallContext, fn: (request: Req, call: grpc.
   };
 }
 
-export function serverStream<Req, Res>(ctx: CallContext, fn: (request: Req, call: grpc.ServerWritableStream<Req, Res>, signal: AbortSignal) => Promise<void>): grpc.handleServerStreamingCall<Req, Res> {
+export function serverStream<Req, Res>(
+  ctx: CallContext,
+  fn: (request: Req, call: grpc.ServerWritableStream<Req, Res>, signal: AbortSignal) => Promise<void>,
+): grpc.handleServerStreamingCall<Req, Res> {
   return (call) => {
     const abort = new AbortController();
     let settled = false;
@@ -65,7 +71,10 @@ export function serverStream<Req, Res>(ctx: CallContext, fn: (request: Req, call
   };
 }
 
-export function clientStream<Req, Res>(ctx: CallContext, fn: (call: grpc.ServerReadableStream<Req, Res>, onName: (name: string) => void) => Promise<Res>): grpc.handleClientStreamingCall<Req, Res> {
+export function clientStream<Req, Res>(
+  ctx: CallContext,
+  fn: (call: grpc.ServerReadableStream<Req, Res>, onName: (name: string) => void) => Promise<Res>,
+): grpc.handleClientStreamingCall<Req, Res> {
   return (call, callback) => {
     let param: string | undefined;
     fn(call, (name) => (param = name)).then(

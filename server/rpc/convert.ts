@@ -4,7 +4,14 @@ import type { DType, Device } from '../../native/index';
 import { invalid } from '../errors';
 import type { Descriptor } from '../store/parameter-store';
 import type { InitSpec, ParameterSpecInput } from '../store/spec';
-import { DEVICE_TYPE_CODEC, DTYPE_CODEC, GRAD_REQ_CODEC, INIT_KIND_CODEC, STORAGE_TYPE_CODEC, type EnumCodec } from '../../common/proto-enums';
+import {
+  DEVICE_TYPE_CODEC,
+  DTYPE_CODEC,
+  GRAD_REQ_CODEC,
+  INIT_KIND_CODEC,
+  STORAGE_TYPE_CODEC,
+  type EnumCodec,
+} from '../../common/proto-enums';
 import type { Context, Context__Output } from '../../protos/generated/gluonps/v1/Context';
 import type { Initializer__Output } from '../../protos/generated/gluonps/v1/Initializer';
 import type { ParameterInfo } from '../../protos/generated/gluonps/v1/ParameterInfo';
@@ -15,17 +22,27 @@ import type { TensorHeader__Output } from '../../protos/generated/gluonps/v1/Ten
  * A received enum value through its shared codec: UNSPECIFIED gives `fallback` (undefined:
  * "not set", which the store fills with its default), anything unknown is INVALID_ARGUMENT.
  */
-function enumFromWire<T extends string, P extends string>(who: string, codec: EnumCodec<T, P>, value: unknown, fallback?: T, field = codec.what): T | undefined {
+function enumFromWire<T extends string, P extends string>(
+  who: string,
+  codec: EnumCodec<T, P>,
+  value: unknown,
+  fallback?: T,
+  field = codec.what,
+): T | undefined {
   if (codec.isUnspecified(value)) return fallback;
   const v = codec.fromProto(value);
-  if (v === undefined) throw invalid(`${who}: unknown ${field} ${JSON.stringify(value)}, expected one of ${codec.protoNames.join(', ')}`);
+  if (v === undefined)
+    throw invalid(`${who}: unknown ${field} ${JSON.stringify(value)}, expected one of ${codec.protoNames.join(', ')}`);
   return v;
 }
 
 /** A wire dtype; UNSPECIFIED gives `fallback` (or is an error when there is none). */
 export function dtypeFromWire(who: string, value: unknown, fallback?: DType): DType {
   const d = enumFromWire(who, DTYPE_CODEC, value, fallback);
-  if (d === undefined) throw invalid(`${who}: unknown dtype ${JSON.stringify(value)}, expected one of ${DTYPE_CODEC.protoNames.join(', ')}`);
+  if (d === undefined)
+    throw invalid(
+      `${who}: unknown dtype ${JSON.stringify(value)}, expected one of ${DTYPE_CODEC.protoNames.join(', ')}`,
+    );
   return d;
 }
 
@@ -48,32 +65,52 @@ export function initFromWire(who: string, m: Initializer__Output | null | undefi
   if (m === null || m === undefined) return null;
   const kind = enumFromWire(who, INIT_KIND_CODEC, m.kind);
   switch (kind) {
-    case undefined: return null;
-    case 'uniform': return { kind, scale: m.scale };
-    case 'normal': return { kind, sigma: m.sigma };
-    case 'xavier': return { kind, rndType: orUndefined(m.rndType), factorType: orUndefined(m.factorType), magnitude: m.magnitude };
-    case 'msraprelu': return { kind, factorType: orUndefined(m.factorType), slope: m.slope };
-    case 'orthogonal': return { kind, scale: m.scale, randType: orUndefined(m.randType) };
+    case undefined:
+      return null;
+    case 'uniform':
+      return { kind, scale: m.scale };
+    case 'normal':
+      return { kind, sigma: m.sigma };
+    case 'xavier':
+      return { kind, rndType: orUndefined(m.rndType), factorType: orUndefined(m.factorType), magnitude: m.magnitude };
+    case 'msraprelu':
+      return { kind, factorType: orUndefined(m.factorType), slope: m.slope };
+    case 'orthogonal':
+      return { kind, scale: m.scale, randType: orUndefined(m.randType) };
     case 'constant': {
       if (m.values.length > 0) return { kind, value: m.values.length === 1 ? m.values[0]! : [...m.values] };
       if (m.value === undefined) throw invalid(`${who}: constant initializer needs value or values`);
       return { kind, value: m.value };
     }
-    default: return { kind };
+    default:
+      return { kind };
   }
 }
 
 export function initToWire(init: InitSpec | null): Initializer__Output | null {
   if (init === null) return null;
-  const base: Initializer__Output = { kind: INIT_KIND_CODEC.toProto(init.kind), rndType: '', factorType: '', randType: '', values: [] };
+  const base: Initializer__Output = {
+    kind: INIT_KIND_CODEC.toProto(init.kind),
+    rndType: '',
+    factorType: '',
+    randType: '',
+    values: [],
+  };
   switch (init.kind) {
-    case 'uniform': return { ...base, scale: init.scale };
-    case 'normal': return { ...base, sigma: init.sigma };
-    case 'xavier': return { ...base, rndType: init.rndType ?? '', factorType: init.factorType ?? '', magnitude: init.magnitude };
-    case 'msraprelu': return { ...base, factorType: init.factorType ?? '', slope: init.slope };
-    case 'orthogonal': return { ...base, scale: init.scale, randType: init.randType ?? '' };
-    case 'constant': return Array.isArray(init.value) ? { ...base, values: init.value } : { ...base, value: init.value };
-    default: return base;
+    case 'uniform':
+      return { ...base, scale: init.scale };
+    case 'normal':
+      return { ...base, sigma: init.sigma };
+    case 'xavier':
+      return { ...base, rndType: init.rndType ?? '', factorType: init.factorType ?? '', magnitude: init.magnitude };
+    case 'msraprelu':
+      return { ...base, factorType: init.factorType ?? '', slope: init.slope };
+    case 'orthogonal':
+      return { ...base, scale: init.scale, randType: init.randType ?? '' };
+    case 'constant':
+      return Array.isArray(init.value) ? { ...base, values: init.value } : { ...base, value: init.value };
+    default:
+      return base;
   }
 }
 
@@ -123,7 +160,8 @@ export function infoToWire(d: Descriptor): ParameterInfo {
 export function headerShape(who: string, h: TensorHeader__Output): { shape: number[]; dtype: DType } {
   const dtype = dtypeFromWire(who, h.dtype);
   for (const d of h.shape) {
-    if (!Number.isSafeInteger(d) || d < 0) throw invalid(`${who}: tensor shape dims must be integers >= 0, got [${h.shape.join(',')}]`);
+    if (!Number.isSafeInteger(d) || d < 0)
+      throw invalid(`${who}: tensor shape dims must be integers >= 0, got [${h.shape.join(',')}]`);
   }
   return { shape: [...h.shape], dtype };
 }

@@ -36,13 +36,18 @@ let installed: boolean | null = null;
  * Makes grpc-js ask a serializer's frame hook first. Process-wide and idempotent; returns
  * whether it is in place (false: warned, and replies are framed by grpc-js as usual).
  */
-export function installFramedReplies(warn: TransportWarn = (m) => process.emitWarning(m, { code: 'GLUONPS_FRAMING' })): boolean {
+export function installFramedReplies(
+  warn: TransportWarn = (m) => process.emitWarning(m, { code: 'GLUONPS_FRAMING' }),
+): boolean {
   if (installed !== null) return installed;
-  const proto = (serverInterceptors as unknown as { BaseServerInterceptingCall?: { prototype?: CallInternals } }).BaseServerInterceptingCall?.prototype;
+  const proto = (serverInterceptors as unknown as { BaseServerInterceptingCall?: { prototype?: CallInternals } })
+    .BaseServerInterceptingCall?.prototype;
   const original = proto?.serializeMessage;
   if (proto === undefined || typeof original !== 'function') {
-    warn('framing: @grpc/grpc-js has no BaseServerInterceptingCall.serializeMessage (internals changed?); ' +
-      'streamed reads copy every byte once more');
+    warn(
+      'framing: @grpc/grpc-js has no BaseServerInterceptingCall.serializeMessage (internals changed?); ' +
+        'streamed reads copy every byte once more',
+    );
     installed = false;
     return false;
   }
@@ -105,7 +110,13 @@ export function chunkFrame(m: object, chunkField: string, fieldNumber: number): 
  * A copy of a service definition whose listed methods' reply serializers carry the chunk frame
  * hook (used once installFramedReplies() is in place; ignored otherwise).
  */
-export function withChunkSerializers<S extends grpc.ServiceDefinition>(service: S, methods: readonly string[], chunkField: string, fieldNumber: number, warn?: TransportWarn): S {
+export function withChunkSerializers<S extends grpc.ServiceDefinition>(
+  service: S,
+  methods: readonly string[],
+  chunkField: string,
+  fieldNumber: number,
+  warn?: TransportWarn,
+): S {
   installFramedReplies(warn);
   const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const [name, def] of Object.entries(service) as Array<[string, grpc.MethodDefinition<unknown, unknown>]>) {

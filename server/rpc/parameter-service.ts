@@ -12,10 +12,23 @@ import { clientStream, serverStream, unary } from './calls';
 import type { CallContext } from './calls';
 import { writeTensor, type UploadCall } from '../../common/wire/chunks';
 import { DTYPE_CODEC } from '../../common/proto-enums';
-import { contextFromWire, contextsFromWire, contextToWire, dtypeFromWire, headerShape, infoToWire, initFromWire, specFromWire } from './convert';
+import {
+  contextFromWire,
+  contextsFromWire,
+  contextToWire,
+  dtypeFromWire,
+  headerShape,
+  infoToWire,
+  initFromWire,
+  specFromWire,
+} from './convert';
 import { receiveUpload } from './uploads';
 
-async function sendSnapshots(call: grpc.ServerWritableStream<unknown, TensorChunk>, snaps: Array<TensorSnapshot | RowSparseSnapshot>, signal: AbortSignal): Promise<void> {
+async function sendSnapshots(
+  call: grpc.ServerWritableStream<unknown, TensorChunk>,
+  snaps: Array<TensorSnapshot | RowSparseSnapshot>,
+  signal: AbortSignal,
+): Promise<void> {
   try {
     await sendEach(call, snaps, signal);
   } finally {
@@ -23,7 +36,11 @@ async function sendSnapshots(call: grpc.ServerWritableStream<unknown, TensorChun
   }
 }
 
-async function sendEach(call: grpc.ServerWritableStream<unknown, TensorChunk>, snaps: Array<TensorSnapshot | RowSparseSnapshot>, signal: AbortSignal): Promise<void> {
+async function sendEach(
+  call: grpc.ServerWritableStream<unknown, TensorChunk>,
+  snaps: Array<TensorSnapshot | RowSparseSnapshot>,
+  signal: AbortSignal,
+): Promise<void> {
   for (const s of snaps) {
     const header = {
       shape: s.shape,
@@ -47,14 +64,18 @@ export function parameterServiceHandlers(store: ParameterStore, log: Logger): Pa
     requireExisting: boolean,
     stage?: (name: string, dtype: HostTensor['dtype'], shape: number[]) => DeviceTensor | null,
   ): Promise<{ name: string; value: HostTensor; staged: DeviceTensor | null }> => {
-    const { first, value, staged } = await receiveUpload<{ name: string }>(call, { maxBytes: store.maxTensorBytes, nameField: 'name' }, (m, header) => {
-      const name = m.name;
-      onName(name);
-      if (requireExisting && !store.has(name)) throw notFound(`parameter '${name}' does not exist`);
-      const { shape, dtype } = headerShape(subject(name), header);
-      store.checkTensorHeader(subject(name), dtype, shape, header.byteLength);
-      return { dtype, shape, staged: stage?.(name, dtype, shape) ?? null };
-    });
+    const { first, value, staged } = await receiveUpload<{ name: string }>(
+      call,
+      { maxBytes: store.maxTensorBytes, nameField: 'name' },
+      (m, header) => {
+        const name = m.name;
+        onName(name);
+        if (requireExisting && !store.has(name)) throw notFound(`parameter '${name}' does not exist`);
+        const { shape, dtype } = headerShape(subject(name), header);
+        store.checkTensorHeader(subject(name), dtype, shape, header.byteLength);
+        return { dtype, shape, staged: stage?.(name, dtype, shape) ?? null };
+      },
+    );
     return { name: first.name, value, staged };
   };
 
@@ -63,7 +84,8 @@ export function parameterServiceHandlers(store: ParameterStore, log: Logger): Pa
 
     DeclareConstant: clientStream(ctx('DeclareConstant'), async (call: UploadCall, onName) => {
       const { name, value } = await receive(call, onName, false);
-      if (store.has(name) && !store.describe(name).isConstant) throw exists(`constant '${name}': the name is already a (non-constant) parameter`);
+      if (store.has(name) && !store.describe(name).isConstant)
+        throw exists(`constant '${name}': the name is already a (non-constant) parameter`);
       return infoToWire(await store.declareConstant(name, value));
     }),
 
@@ -119,7 +141,9 @@ export function parameterServiceHandlers(store: ParameterStore, log: Logger): Pa
 
     SetData: clientStream(ctx('SetData'), async (call: UploadCall, onName) => {
       // The bytes land straight in a new tensor of the parameter when they can (no second copy).
-      const { name, value, staged } = await receive(call, onName, true, (n, dtype, shape) => store.stageUpload(n, dtype, shape));
+      const { name, value, staged } = await receive(call, onName, true, (n, dtype, shape) =>
+        store.stageUpload(n, dtype, shape),
+      );
       return infoToWire(await store.setData(name, value, staged)); // setData owns `staged`
     }),
 

@@ -46,13 +46,17 @@ function schedulerFromWire(s: LrScheduler__Output | null): LrSchedulerSpec | nul
 function optimizerFromWire(who: string, m: OptimizerSpec__Output | null): OptimizerConfig {
   if (m === null) throw invalid(`${who}: the request has no optimizer`);
   const name = OPTIMIZER_KIND_CODEC.fromProto(m.kind);
-  if (name === undefined) throw invalid(`${who}: unknown optimizer kind ${JSON.stringify(m.kind)}, expected one of ${OPTIMIZER_KIND_CODEC.protoNames.join(', ')}`);
+  if (name === undefined)
+    throw invalid(
+      `${who}: unknown optimizer kind ${JSON.stringify(m.kind)}, expected one of ${OPTIMIZER_KIND_CODEC.protoNames.join(', ')}`,
+    );
   const { kind: _kind, lrScheduler, ...rest } = m;
   const params: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(rest)) {
     if (k.startsWith('_') || v === undefined) continue;
     // buildOptimizer refuses these too, but its message writes the value as JSON (NaN as null).
-    if (typeof v === 'number' && !Number.isFinite(v)) throw invalid(`${who}: optimizer setting ${k} must be a finite number, got ${v}`);
+    if (typeof v === 'number' && !Number.isFinite(v))
+      throw invalid(`${who}: optimizer setting ${k} must be a finite number, got ${v}`);
     params[k] = v;
   }
   const scheduler = schedulerFromWire(lrScheduler);
@@ -63,7 +67,8 @@ function optimizerFromWire(who: string, m: OptimizerSpec__Output | null): Optimi
 function optimizerToWire(cfg: OptimizerConfig, learningRate: number): OptimizerSpec {
   const { lrScheduler, ...params } = cfg.params as OptimizerParams;
   const out: OptimizerSpec = { kind: OPTIMIZER_KIND_CODEC.toProto(cfg.name) };
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) (out as Record<string, unknown>)[k] = v;
+  for (const [k, v] of Object.entries(params))
+    if (v !== undefined && v !== null) (out as Record<string, unknown>)[k] = v;
   out.learningRate = learningRate;
   if (lrScheduler) out.lrScheduler = { ...(lrScheduler as LrScheduler) };
   return out;
@@ -93,7 +98,11 @@ function infoOf(t: Trainer): TrainerInfo {
   };
 }
 
-export function trainerServiceHandlers(registry: TrainerRegistry, store: ParameterStore, log: Logger): TrainerServiceHandlers {
+export function trainerServiceHandlers(
+  registry: TrainerRegistry,
+  store: ParameterStore,
+  log: Logger,
+): TrainerServiceHandlers {
   const ctx = (method: string): { log: Logger; method: string } => ({ log, method });
   return {
     CreateTrainer: unary(ctx('CreateTrainer'), async (req) => {
@@ -119,14 +128,23 @@ export function trainerServiceHandlers(registry: TrainerRegistry, store: Paramet
     PushGrad: clientStream(ctx('PushGrad'), async (call: UploadCall, onName) => {
       let key: CallKey | null = null;
       // The bytes land straight in a tensor for the gradient when they can (no second copy).
-      const { first: m, header, value, staged } = await receiveUpload<GradUpload__Output>(call, { maxBytes: store.maxTensorBytes, nameField: 'param' }, (first, header) => {
-        onName(first.param);
-        const trainer = registry.get(first.trainer);
-        key = keyFromWire(`trainer '${first.trainer}'`, first.key);
-        const { dtype, shape } = headerShape(subject(first.param), header);
-        store.checkTensorHeader(subject(first.param), dtype, shape, header.byteLength);
-        return { dtype, shape, staged: trainer.stageGrad(first.param, dtype, shape) };
-      });
+      const {
+        first: m,
+        header,
+        value,
+        staged,
+      } = await receiveUpload<GradUpload__Output>(
+        call,
+        { maxBytes: store.maxTensorBytes, nameField: 'param' },
+        (first, header) => {
+          onName(first.param);
+          const trainer = registry.get(first.trainer);
+          key = keyFromWire(`trainer '${first.trainer}'`, first.key);
+          const { dtype, shape } = headerShape(subject(first.param), header);
+          store.checkTensorHeader(subject(first.param), dtype, shape, header.byteLength);
+          return { dtype, shape, staged: trainer.stageGrad(first.param, dtype, shape) };
+        },
+      );
       let trainer: Trainer;
       try {
         trainer = registry.get(m.trainer); // it may have been closed while the bytes arrived
@@ -160,14 +178,23 @@ export function trainerServiceHandlers(registry: TrainerRegistry, store: Paramet
 
     SaveStates: serverStream(ctx('SaveStates'), async (req, call, signal) => {
       const bytes = await registry.get(req.name).saveStates();
-      await writeTensor<StatesChunk>(call, { trainer: req.name, byteLength: bytes.byteLength }, bytes, { signal, makeError: streamError });
+      await writeTensor<StatesChunk>(call, { trainer: req.name, byteLength: bytes.byteLength }, bytes, {
+        signal,
+        makeError: streamError,
+      });
     }),
 
     LoadStates: clientStream(ctx('LoadStates'), async (call: UploadCall, onName) => {
       let trainer = '';
       const { data } = await receiveTensor<{ trainer: string; byteLength: number }>(call, {
         // The first message's own fields (trainer, byte_length) play the tensor header's part.
-        headerOf: (m, i) => (i === 0 ? { trainer: (m as unknown as StatesChunk__Output).trainer, byteLength: (m as unknown as StatesChunk__Output).byteLength } : null),
+        headerOf: (m, i) =>
+          i === 0
+            ? {
+                trainer: (m as unknown as StatesChunk__Output).trainer,
+                byteLength: (m as unknown as StatesChunk__Output).byteLength,
+              }
+            : null,
         maxBytes: MAX_STATES_BYTES,
         makeError: streamError,
         validateHeader: (h) => {

@@ -73,8 +73,10 @@ export function applyServerFlowControl(server: grpc.Server, options: FlowControl
   const internals = server as unknown as ServerInternals;
   const original = internals.createHttp2Server;
   if (typeof original !== 'function') {
-    warn('flow control: @grpc/grpc-js Server has no createHttp2Server method (internals changed?); ' +
-      'server receive windows stay at 64 KiB and pushes will be slow');
+    warn(
+      'flow control: @grpc/grpc-js Server has no createHttp2Server method (internals changed?); ' +
+        'server receive windows stay at 64 KiB and pushes will be slow',
+    );
     return false;
   }
   const create = original as CreateHttp2Server;
@@ -98,10 +100,16 @@ function tuneHttp2Server(
   onSession: ((session: http2.ServerHttp2Session) => void) | undefined,
 ): void {
   const candidate = http2Server as Partial<AnyHttp2Server> | null;
-  if (candidate === null || typeof candidate !== 'object' ||
-      typeof candidate.updateSettings !== 'function' || typeof candidate.on !== 'function') {
-    warn('flow control: grpc-js createHttp2Server no longer returns a Node http2 server; ' +
-      'server receive windows stay at 64 KiB');
+  if (
+    candidate === null ||
+    typeof candidate !== 'object' ||
+    typeof candidate.updateSettings !== 'function' ||
+    typeof candidate.on !== 'function'
+  ) {
+    warn(
+      'flow control: grpc-js createHttp2Server no longer returns a Node http2 server; ' +
+        'server receive windows stay at 64 KiB',
+    );
     return;
   }
   const server = candidate as AnyHttp2Server;
@@ -115,8 +123,10 @@ function tuneHttp2Server(
     } catch (err) {
       if (!warned) {
         warned = true;
-        warn(`flow control: setLocalWindowSize failed (${(err as Error).message}); ` +
-          'the connection window stays at 64 KiB');
+        warn(
+          `flow control: setLocalWindowSize failed (${(err as Error).message}); ` +
+            'the connection window stays at 64 KiB',
+        );
       }
       return;
     }

@@ -54,7 +54,12 @@ export async function receiveUpload<F extends object>(
       allocate: (n) => (accepted!.staged === null ? Buffer.allocUnsafeSlow(n) : tensorDestination(accepted!.staged)),
     });
     const { dtype, shape, staged } = accepted!;
-    return { first: first!, header, value: staged === null ? { dtype, shape, bytes: data as Buffer } : landedValue(dtype, shape, staged), staged };
+    return {
+      first: first!,
+      header,
+      value: staged === null ? { dtype, shape, bytes: data as Buffer } : landedValue(dtype, shape, staged),
+      staged,
+    };
   } catch (err) {
     (accepted as AcceptedUpload | null)?.staged?.dispose();
     throw err;

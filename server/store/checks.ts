@@ -7,7 +7,12 @@ import { exhausted, fmtShape, invalid } from '../errors';
 import { deviceKey } from './spec';
 
 /** Validates a context list ([] or null = [cpu(0)]): real devices, allowed, present, no repeats. */
-export function checkContexts(who: string, ctx: Device[] | null, maxCpuContexts: number, deviceRefusal: (d: Device) => string | null): Device[] {
+export function checkContexts(
+  who: string,
+  ctx: Device[] | null,
+  maxCpuContexts: number,
+  deviceRefusal: (d: Device) => string | null,
+): Device[] {
   const list = ctx === null || ctx.length === 0 ? [nk.cpu(0)] : ctx;
   const seen = new Set<string>();
   for (const c of list) {
@@ -15,7 +20,9 @@ export function checkContexts(who: string, ctx: Device[] | null, maxCpuContexts:
       throw invalid(`${who}: context ${JSON.stringify(c)} is not a device; expected cpu(i) or gpu(i) with i >= 0`);
     }
     if (c.type === 'cpu' && c.id >= maxCpuContexts) {
-      throw invalid(`${who}: context cpu(${c.id}) is not available: cpu ids go up to ${maxCpuContexts - 1} (raise --max-cpu-contexts)`);
+      throw invalid(
+        `${who}: context cpu(${c.id}) is not available: cpu ids go up to ${maxCpuContexts - 1} (raise --max-cpu-contexts)`,
+      );
     }
     const refusal = deviceRefusal(c);
     if (refusal !== null) throw invalid(`${who}: context ${deviceKey(c)} is not available: ${refusal}`);
@@ -40,13 +47,22 @@ export function checkSize(who: string, dtype: DType, shape: readonly number[], m
     throw invalid(`${who}: ${(err as Error).message}`);
   }
   if (bytes > maxTensorBytes) {
-    throw exhausted(`${who}: ${dtype} ${fmtShape([...shape])} needs ${bytes} bytes, over the limit of ${maxTensorBytes} bytes (max tensor bytes)`);
+    throw exhausted(
+      `${who}: ${dtype} ${fmtShape([...shape])} needs ${bytes} bytes, over the limit of ${maxTensorBytes} bytes (max tensor bytes)`,
+    );
   }
 }
 
 /** A tensor's header: known dtype, size limits, and byte length exactly shape x dtype size. */
-export function checkTensorHeader(who: string, dtype: DType, shape: readonly number[], byteLength: number, maxTensorBytes: number): void {
-  if (!nk.isDType(dtype)) throw invalid(`${who}: unknown dtype ${JSON.stringify(dtype)}, expected one of ${nk.DTYPES.join(', ')}`);
+export function checkTensorHeader(
+  who: string,
+  dtype: DType,
+  shape: readonly number[],
+  byteLength: number,
+  maxTensorBytes: number,
+): void {
+  if (!nk.isDType(dtype))
+    throw invalid(`${who}: unknown dtype ${JSON.stringify(dtype)}, expected one of ${nk.DTYPES.join(', ')}`);
   checkSize(who, dtype, shape, maxTensorBytes);
   const expected = nk.shapeSize(shape) * nk.dtypeSize(dtype);
   if (byteLength !== expected) {

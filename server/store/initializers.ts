@@ -18,7 +18,9 @@ export function streamOf(name: string): bigint {
 
 function fans(who: string, kind: string, shape: readonly number[]): { fanIn: number; fanOut: number } {
   if (shape.length < 2) {
-    throw invalid(`${who}: ${kind} initializer cannot be applied to a vector: shape [${shape.join(',')}] needs at least 2 dims`);
+    throw invalid(
+      `${who}: ${kind} initializer cannot be applied to a vector: shape [${shape.join(',')}] needs at least 2 dims`,
+    );
   }
   const hw = shape.slice(2).reduce((a, b) => a * b, 1);
   return { fanIn: shape[1]! * hw, fanOut: shape[0]! * hw };
@@ -32,44 +34,65 @@ function factorOf(fanIn: number, fanOut: number, factorType: 'avg' | 'in' | 'out
 export function checkInitFits(who: string, init: InitSpec, shape: readonly number[]): void {
   const size = shape.reduce((a, b) => a * b, 1);
   switch (init.kind) {
-    case 'xavier': case 'msraprelu': fans(who, init.kind, shape); break;
+    case 'xavier':
+    case 'msraprelu':
+      fans(who, init.kind, shape);
+      break;
     case 'orthogonal': {
       if (shape.length < 1) throw invalid(`${who}: orthogonal initializer needs at least 1 dim, got a scalar`);
-      const rows = shape[0]!, cols = size / rows;
+      const rows = shape[0]!,
+        cols = size / rows;
       const k = Math.min(rows, cols);
       if (k * k * Math.max(rows, cols) > 2 ** 34) {
-        throw exhausted(`${who}: orthogonal initializer on [${shape.join(',')}] is too large to orthogonalize (at most ~1.7e10 operations)`);
+        throw exhausted(
+          `${who}: orthogonal initializer on [${shape.join(',')}] is too large to orthogonalize (at most ~1.7e10 operations)`,
+        );
       }
       break;
     }
     case 'constant': {
       if (Array.isArray(init.value) && init.value.length !== 1 && init.value.length !== size) {
-        throw invalid(`${who}: constant initializer has ${init.value.length} values, expected 1 or ${size} for shape [${shape.join(',')}]`);
+        throw invalid(
+          `${who}: constant initializer has ${init.value.length} values, expected 1 or ${size} for shape [${shape.join(',')}]`,
+        );
       }
       break;
     }
-    default: break;
+    default:
+      break;
   }
 }
 
 /** Fills `out` (a fresh tensor of the parameter's shape and dtype) as `init` prescribes. */
-export async function runInitializer(who: string, name: string, init: InitSpec, out: DeviceTensor, seed: bigint): Promise<void> {
+export async function runInitializer(
+  who: string,
+  name: string,
+  init: InitSpec,
+  out: DeviceTensor,
+  seed: bigint,
+): Promise<void> {
   const stream = streamOf(name);
   const shape = out.shape;
   switch (init.kind) {
-    case 'zero': return nk.fill(out, 0);
-    case 'one': return nk.fill(out, 1);
+    case 'zero':
+      return nk.fill(out, 0);
+    case 'one':
+      return nk.fill(out, 1);
     case 'uniform': {
       const scale = init.scale ?? 0.07;
       return nk.uniform(out, -scale, scale, seed, stream);
     }
-    case 'normal': return nk.normal(out, 0, init.sigma ?? 0.01, seed, stream);
-    case 'xavier': case 'msraprelu': {
+    case 'normal':
+      return nk.normal(out, 0, init.sigma ?? 0.01, seed, stream);
+    case 'xavier':
+    case 'msraprelu': {
       const { fanIn, fanOut } = fans(who, init.kind, shape);
       const factor = factorOf(fanIn, fanOut, init.factorType ?? 'avg');
       if (init.kind === 'xavier') {
         const s = Math.sqrt((init.magnitude ?? 3) / factor);
-        return (init.rndType ?? 'uniform') === 'uniform' ? nk.uniform(out, -s, s, seed, stream) : nk.normal(out, 0, s, seed, stream);
+        return (init.rndType ?? 'uniform') === 'uniform'
+          ? nk.uniform(out, -s, s, seed, stream)
+          : nk.normal(out, 0, s, seed, stream);
       }
       const slope = init.slope ?? 0.25;
       return nk.normal(out, 0, Math.sqrt(2 / (1 + slope * slope) / factor), seed, stream);
@@ -80,13 +103,19 @@ export async function runInitializer(who: string, name: string, init: InitSpec, 
       }
       return writeFloat64(out, Float64Array.from(init.value));
     }
-    case 'orthogonal': return orthogonal(out, init.scale ?? 1.414, init.randType ?? 'uniform', seed, stream);
+    case 'orthogonal':
+      return orthogonal(out, init.scale ?? 1.414, init.randType ?? 'uniform', seed, stream);
   }
 }
 
 /** Writes float64 values into `out`, converting to its dtype with the kernels' cast rule. */
 async function writeFloat64(out: DeviceTensor, values: Float64Array): Promise<void> {
-  const staging = await nk.fromBytes(out.device, 'float64', out.shape, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  const staging = await nk.fromBytes(
+    out.device,
+    'float64',
+    out.shape,
+    new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+  );
   try {
     await nk.cast(out, staging);
   } finally {
@@ -100,7 +129,13 @@ async function writeFloat64(out: DeviceTensor, values: Float64Array): Promise<vo
  * Gram-Schmidt along the shorter side, which yields the same kind of matrix (orthonormal rows
  * when rows <= cols, else orthonormal columns), then scale.
  */
-async function orthogonal(out: DeviceTensor, scale: number, randType: 'uniform' | 'normal', seed: bigint, stream: bigint): Promise<void> {
+async function orthogonal(
+  out: DeviceTensor,
+  scale: number,
+  randType: 'uniform' | 'normal',
+  seed: bigint,
+  stream: bigint,
+): Promise<void> {
   const rows = out.shape[0]!;
   const cols = out.size / rows;
   const sample = nk.empty(out.device, 'float64', out.shape);
@@ -133,13 +168,24 @@ async function orthogonal(out: DeviceTensor, scale: number, randType: 'uniform' 
 /** MXNet's Initializer.dumps(): ["name", {kwargs}] as JSON, for var()'s __init__ attribute. */
 export function dumpsInit(init: InitSpec): string {
   switch (init.kind) {
-    case 'uniform': return JSON.stringify(['uniform', { scale: init.scale ?? 0.07 }]);
-    case 'normal': return JSON.stringify(['normal', { sigma: init.sigma ?? 0.01 }]);
-    case 'xavier': return JSON.stringify(['xavier', { rnd_type: init.rndType ?? 'uniform', factor_type: init.factorType ?? 'avg', magnitude: init.magnitude ?? 3 }]);
-    case 'msraprelu': return JSON.stringify(['msraprelu', { factor_type: init.factorType ?? 'avg', slope: init.slope ?? 0.25 }]);
-    case 'constant': return JSON.stringify(['constant', { value: init.value }]);
-    case 'zero': return JSON.stringify(['zero', {}]);
-    case 'one': return JSON.stringify(['one', {}]);
-    case 'orthogonal': return JSON.stringify(['orthogonal', { scale: init.scale ?? 1.414, rand_type: init.randType ?? 'uniform' }]);
+    case 'uniform':
+      return JSON.stringify(['uniform', { scale: init.scale ?? 0.07 }]);
+    case 'normal':
+      return JSON.stringify(['normal', { sigma: init.sigma ?? 0.01 }]);
+    case 'xavier':
+      return JSON.stringify([
+        'xavier',
+        { rnd_type: init.rndType ?? 'uniform', factor_type: init.factorType ?? 'avg', magnitude: init.magnitude ?? 3 },
+      ]);
+    case 'msraprelu':
+      return JSON.stringify(['msraprelu', { factor_type: init.factorType ?? 'avg', slope: init.slope ?? 0.25 }]);
+    case 'constant':
+      return JSON.stringify(['constant', { value: init.value }]);
+    case 'zero':
+      return JSON.stringify(['zero', {}]);
+    case 'one':
+      return JSON.stringify(['one', {}]);
+    case 'orthogonal':
+      return JSON.stringify(['orthogonal', { scale: init.scale ?? 1.414, rand_type: init.randType ?? 'uniform' }]);
   }
 }

@@ -17,11 +17,37 @@ import { meanInto } from './reduce';
 import { symbolOf } from './symbol';
 import { gather, checkRowIds, pick, requireGrad, requireInitialized, requireStype, snapshot } from './reads';
 import { pin, writable } from './views';
-import { buildSpec, checkInit, checkName, mergeShape, normalizeShape, sameSpec, shapeIsKnown, specDifference, stableStringify } from './spec';
+import {
+  buildSpec,
+  checkInit,
+  checkName,
+  mergeShape,
+  normalizeShape,
+  sameSpec,
+  shapeIsKnown,
+  specDifference,
+  stableStringify,
+} from './spec';
 import type { InitSpec, ParameterSpec, ParameterSpecInput } from './spec';
-import type { Descriptor, HostTensor, InitializeOptions, ParameterEntry, RowSparseSnapshot, StoreOptions, TensorSnapshot } from './types';
+import type {
+  Descriptor,
+  HostTensor,
+  InitializeOptions,
+  ParameterEntry,
+  RowSparseSnapshot,
+  StoreOptions,
+  TensorSnapshot,
+} from './types';
 
-export type { Descriptor, HostTensor, InitializeOptions, ParameterEntry, RowSparseSnapshot, StoreOptions, TensorSnapshot } from './types';
+export type {
+  Descriptor,
+  HostTensor,
+  InitializeOptions,
+  ParameterEntry,
+  RowSparseSnapshot,
+  StoreOptions,
+  TensorSnapshot,
+} from './types';
 
 /** Appends a journal record from inside a mutation (see ParameterStore.commit). */
 type Log = (meta: JournalMeta, payload?: JournalPayload) => void;
@@ -31,7 +57,6 @@ function randomSeed(): bigint {
   crypto.getRandomValues(b);
   return b[0]!;
 }
-
 
 function disposeAll(tensors: readonly DeviceTensor[] | null): void {
   for (const t of tensors ?? []) t.dispose();
@@ -63,7 +88,10 @@ export class ParameterStore {
     const existing = this.entries.get(spec.name);
     if (existing) {
       if (existing.isConstant) throw exists(`${subject(spec.name)}: the name is already a constant`);
-      if (!sameSpec(existing.declared, spec)) throw exists(`${subject(spec.name)} already exists with a different spec: ${specDifference(existing.declared, spec)}`);
+      if (!sameSpec(existing.declared, spec))
+        throw exists(
+          `${subject(spec.name)} already exists with a different spec: ${specDifference(existing.declared, spec)}`,
+        );
       return this.describeEntry(existing);
     }
     const entry = this.newEntry(spec, false, null);
@@ -77,18 +105,27 @@ export class ParameterStore {
     const who = subject(name, true);
     this.checkHostTensor(who, value);
     if (value.shape.some((d) => d === 0)) {
-      throw invalid(`${who}: value shape ${fmtShape(value.shape)} has a zero-size dim, which parameters treat as unknown`);
+      throw invalid(
+        `${who}: value shape ${fmtShape(value.shape)} has a zero-size dim, which parameters treat as unknown`,
+      );
     }
     const existing = this.entries.get(name);
     if (existing) {
       if (!existing.isConstant) throw exists(`${who}: the name is already a (non-constant) parameter`);
       const prev = existing.constantValue!;
-      const same = prev.dtype === value.dtype && stableStringify(prev.shape) === stableStringify(value.shape) && Buffer.compare(prev.bytes, value.bytes) === 0;
+      const same =
+        prev.dtype === value.dtype &&
+        stableStringify(prev.shape) === stableStringify(value.shape) &&
+        Buffer.compare(prev.bytes, value.bytes) === 0;
       if (!same) throw exists(`${who} already exists with a different value (${prev.dtype} ${fmtShape(prev.shape)})`);
       return this.describeEntry(existing);
     }
     const spec = buildSpec({ name, shape: value.shape, dtype: value.dtype, gradReq: 'null' });
-    const entry = this.newEntry(spec, true, { dtype: value.dtype, shape: [...value.shape], bytes: Uint8Array.from(value.bytes) });
+    const entry = this.newEntry(spec, true, {
+      dtype: value.dtype,
+      shape: [...value.shape],
+      bytes: Uint8Array.from(value.bytes),
+    });
     await this.journal.append({ op: 'declareConstant', name, dtype: value.dtype, shape: value.shape }, value.bytes);
     return this.describeEntry(entry);
   }
@@ -179,7 +216,9 @@ export class ParameterStore {
    */
   private async commit<T>(e: ParameterEntry, fn: (log: Log) => Promise<T> | T): Promise<T> {
     let durable: Promise<void> = Promise.resolve();
-    const result = await this.gate.shared(() => e.lock.run(() => fn((meta, payload) => (durable = this.journal.append(meta, payload)))));
+    const result = await this.gate.shared(() =>
+      e.lock.run(() => fn((meta, payload) => (durable = this.journal.append(meta, payload)))),
+    );
     await durable;
     return result;
   }
@@ -193,15 +232,21 @@ export class ParameterStore {
       const ctx = this.checkContexts(who, options.ctx ?? null);
       if (options.init) checkInit(who, options.init);
       if (options.defaultInit) checkInit(who, options.defaultInit);
-      const seed = options.seed === undefined || options.seed === null ? randomSeed() : BigInt.asUintN(64, BigInt(options.seed));
+      const seed =
+        options.seed === undefined || options.seed === null ? randomSeed() : BigInt.asUintN(64, BigInt(options.seed));
       if (e.data !== null && !options.forceReinit) {
-        this.onEvent('initialize ignored', { param: name, reason: 'already initialized; set forceReinit to re-initialize' });
+        this.onEvent('initialize ignored', {
+          param: name,
+          reason: 'already initialized; set forceReinit to re-initialize',
+        });
         return this.describeEntry(e);
       }
       const init: InitSpec = options.init ?? e.spec.init ?? options.defaultInit ?? { kind: 'uniform' };
       if (!shapeIsKnown(e.spec.shape)) {
         if (!e.spec.allowDeferredInit) {
-          throw precondition(`${who}: cannot initialize because its shape ${fmtShape(e.spec.shape)} is not fully known and allow_deferred_init is false`);
+          throw precondition(
+            `${who}: cannot initialize because its shape ${fmtShape(e.spec.shape)} is not fully known and allow_deferred_init is false`,
+          );
         }
         // As in MXNet, a new initialize() replaces the pending one.
         e.deferred = { init, ctx, seed };
@@ -216,7 +261,13 @@ export class ParameterStore {
 
   /** Builds data (from the initializer, the constant's value or a staged value) and grads on every
    *  context, then swaps them in. Nothing changes if any step fails. */
-  private async materialize(e: ParameterEntry, init: InitSpec, ctx: Device[], seed: bigint, staged: HostTensor | null): Promise<void> {
+  private async materialize(
+    e: ParameterEntry,
+    init: InitSpec,
+    ctx: Device[],
+    seed: bigint,
+    staged: HostTensor | null,
+  ): Promise<void> {
     const who = subject(e.spec.name, e.isConstant);
     const shape = e.spec.shape as number[];
     this.checkSize(who, e.spec.dtype, shape);
@@ -318,7 +369,11 @@ export class ParameterStore {
   }
 
   /** Rows of a row_sparse parameter: ids deduplicated and sorted; out-of-range ids rejected. */
-  async rowSparseData(name: string, rowIds: ArrayLike<number | bigint>, ctx?: Device | null): Promise<RowSparseSnapshot> {
+  async rowSparseData(
+    name: string,
+    rowIds: ArrayLike<number | bigint>,
+    ctx?: Device | null,
+  ): Promise<RowSparseSnapshot> {
     const e = this.entry(name);
     return e.lock.run(async () => {
       requireStype(e, 'row_sparse');
@@ -367,10 +422,12 @@ export class ParameterStore {
     let unpin = (): void => undefined;
     try {
       const e = this.entry(name);
-      return await this.commit(e, (log) => this.setDataLocked(e, name, value, staged, log, (t) => {
-        adopted = true;
-        unpin = pin(t); // the log may still be writing the bytes: in-place writers copy first
-      }));
+      return await this.commit(e, (log) =>
+        this.setDataLocked(e, name, value, staged, log, (t) => {
+          adopted = true;
+          unpin = pin(t); // the log may still be writing the bytes: in-place writers copy first
+        }),
+      );
     } finally {
       if (!adopted) staged?.dispose();
       // commit() resolved after the record was durable (or failed): the bytes may change now.
@@ -378,22 +435,37 @@ export class ParameterStore {
     }
   }
 
-  private async setDataLocked(e: ParameterEntry, name: string, value: HostTensor, staged: DeviceTensor | null, log: Log, adopt: (t: DeviceTensor) => void): Promise<Descriptor> {
+  private async setDataLocked(
+    e: ParameterEntry,
+    name: string,
+    value: HostTensor,
+    staged: DeviceTensor | null,
+    log: Log,
+    adopt: (t: DeviceTensor) => void,
+  ): Promise<Descriptor> {
     const who = subject(name, e.isConstant);
     // A staged upload's bytes are its tensor's (read them only when needed: see rpc/uploads.ts).
     if (staged === null) this.checkHostTensor(who, value);
     else this.checkTensorHeader(who, value.dtype, value.shape, staged.byteLength);
     const shape = mergeShape(who, e.spec.shape, value.shape);
     if (e.data === null) {
-      if (e.deferred === null) throw precondition(`${who} has not been initialized: call initialize() before set_data()`);
+      if (e.deferred === null)
+        throw precondition(`${who} has not been initialized: call initialize() before set_data()`);
       // The value completes the deferred init now (its shape is fully known), in place of the
       // initializer, as MXNet's _finish_deferred_init does with a staged value.
-      if (!shapeIsKnown(shape)) throw invalid(`${who}: value shape ${fmtShape(value.shape)} has a zero-size dim, which parameters treat as unknown`);
+      if (!shapeIsKnown(shape))
+        throw invalid(
+          `${who}: value shape ${fmtShape(value.shape)} has a zero-size dim, which parameters treat as unknown`,
+        );
       const d = e.deferred;
       const previous = e.spec.shape;
       e.spec.shape = shape;
       try {
-        await this.materialize(e, d.init, d.ctx, d.seed, { dtype: value.dtype, shape: [...value.shape], bytes: value.bytes });
+        await this.materialize(e, d.init, d.ctx, d.seed, {
+          dtype: value.dtype,
+          shape: [...value.shape],
+          bytes: value.bytes,
+        });
       } catch (err) {
         e.spec.shape = previous;
         throw err;
@@ -403,7 +475,11 @@ export class ParameterStore {
     }
     // New tensors on every context first; swap only when all are written.
     const fresh: DeviceTensor[] = [];
-    const stagedFits = staged !== null && staged.dtype === e.spec.dtype && nk.sameDevice(staged.device, e.ctx![0]!) && staged.shape.join(',') === shape.join(',');
+    const stagedFits =
+      staged !== null &&
+      staged.dtype === e.spec.dtype &&
+      nk.sameDevice(staged.device, e.ctx![0]!) &&
+      staged.shape.join(',') === shape.join(',');
     const useStaged = stagedFits ? staged : null;
     try {
       if (useStaged) fresh.push(useStaged);
@@ -440,7 +516,8 @@ export class ParameterStore {
     const e = this.entry(name);
     return this.commit(e, async (log) => {
       const who = subject(name, e.isConstant);
-      if (!nk.isDType(dtype)) throw invalid(`${who}: unknown dtype ${JSON.stringify(dtype)}, expected one of ${nk.DTYPES.join(', ')}`);
+      if (!nk.isDType(dtype))
+        throw invalid(`${who}: unknown dtype ${JSON.stringify(dtype)}, expected one of ${nk.DTYPES.join(', ')}`);
       if (dtype === e.spec.dtype) return this.describeEntry(e);
       if (e.data === null) {
         e.spec.dtype = dtype;

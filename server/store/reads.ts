@@ -16,7 +16,15 @@ export async function gather(e: ParameterEntry, i: number, ids: BigInt64Array): 
     await nk.gatherRows(rows, e.data![i]!, ids);
     // The rows tensor is private to this read: its view needs no copy and no counting.
     const bytes = rows.device.type === 'cpu' ? nk.hostView(rows) : await nk.readBytes(rows);
-    return { dtype: e.spec.dtype, shape, bytes, ctx: e.ctx![i]!, version: e.version, indices: ids, release: () => undefined };
+    return {
+      dtype: e.spec.dtype,
+      shape,
+      bytes,
+      ctx: e.ctx![i]!,
+      version: e.version,
+      indices: ids,
+      release: () => undefined,
+    };
   } catch (err) {
     fromKernel(subject(e.spec.name), err);
   } finally {
@@ -33,8 +41,10 @@ export function checkRowIds(e: ParameterEntry, rowIds: ArrayLike<number | bigint
   for (let k = 0; k < rowIds.length; k++) {
     const raw = rowIds[k]!;
     const id = typeof raw === 'bigint' ? (raw < 0n || raw >= BigInt(numRows) ? -1 : Number(raw)) : raw;
-    if (typeof raw === 'number' && !Number.isSafeInteger(raw)) throw invalid(`${who}: row id ${raw} at position ${k} is not an integer`);
-    if (id < 0 || id >= numRows) throw invalid(`${who}: row id ${String(raw)} at position ${k} is out of range [0, ${numRows})`);
+    if (typeof raw === 'number' && !Number.isSafeInteger(raw))
+      throw invalid(`${who}: row id ${raw} at position ${k} is not an integer`);
+    if (id < 0 || id >= numRows)
+      throw invalid(`${who}: row id ${String(raw)} at position ${k} is out of range [0, ${numRows})`);
     ids[k] = id;
   }
   ids.sort();
@@ -60,7 +70,9 @@ export function requireInitialized(e: ParameterEntry): void {
   if (e.data !== null) return;
   const who = subject(e.spec.name, e.isConstant);
   if (e.deferred !== null) {
-    throw precondition(`${who}: initialization was deferred until its shape ${fmtShape(e.spec.shape)} is known; set the shape or call set_data first`);
+    throw precondition(
+      `${who}: initialization was deferred until its shape ${fmtShape(e.spec.shape)} is known; set the shape or call set_data first`,
+    );
   }
   throw precondition(`${who} has not been initialized`);
 }
@@ -68,13 +80,16 @@ export function requireInitialized(e: ParameterEntry): void {
 export function requireStype(e: ParameterEntry, want: 'default' | 'row_sparse'): void {
   if (e.spec.stype !== want) {
     const hint = want === 'default' ? 'use row_sparse_data() instead' : 'use data() instead';
-    throw precondition(`${subject(e.spec.name, e.isConstant)}: storage type is ${e.spec.stype}, expected ${want}; ${hint}`);
+    throw precondition(
+      `${subject(e.spec.name, e.isConstant)}: storage type is ${e.spec.stype}, expected ${want}; ${hint}`,
+    );
   }
 }
 
 export function requireGrad(e: ParameterEntry): void {
   requireInitialized(e);
-  if (e.grad === null) throw precondition(`${subject(e.spec.name, e.isConstant)} has no gradient because grad_req='null'`);
+  if (e.grad === null)
+    throw precondition(`${subject(e.spec.name, e.isConstant)} has no gradient because grad_req='null'`);
 }
 
 /** Index of the context to read: the given one, the only one, or cpu(0) (MXNet's current context). */
@@ -85,7 +100,9 @@ export function pick(e: ParameterEntry, ctx: Device | null): number {
   const want = ctx ?? nk.cpu(0);
   const i = list.findIndex((c) => nk.sameDevice(c, want));
   if (i < 0) {
-    throw precondition(`${subject(e.spec.name, e.isConstant)} was not initialized on ${deviceKey(want)}; it was only initialized on [${list.map(deviceKey).join(', ')}]`);
+    throw precondition(
+      `${subject(e.spec.name, e.isConstant)} was not initialized on ${deviceKey(want)}; it was only initialized on [${list.map(deviceKey).join(', ')}]`,
+    );
   }
   return i;
 }

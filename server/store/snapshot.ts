@@ -28,8 +28,15 @@ export interface EntrySnapshot {
 export async function snapshotEntry(e: ParameterEntry): Promise<{ meta: EntrySnapshot; tensors: SnapshotTensor[] }> {
   const name = e.declared.name;
   const tensors: SnapshotTensor[] = [];
-  if (e.constantValue) tensors.push({ name: `const/${name}`, dtype: e.constantValue.dtype, shape: e.constantValue.shape, bytes: e.constantValue.bytes });
-  for (const [i, t] of (e.data ?? []).entries()) tensors.push({ name: `param/${name}/${i}`, dtype: t.dtype, shape: [...t.shape], bytes: await nk.readBytes(t) });
+  if (e.constantValue)
+    tensors.push({
+      name: `const/${name}`,
+      dtype: e.constantValue.dtype,
+      shape: e.constantValue.shape,
+      bytes: e.constantValue.bytes,
+    });
+  for (const [i, t] of (e.data ?? []).entries())
+    tensors.push({ name: `param/${name}/${i}`, dtype: t.dtype, shape: [...t.shape], bytes: await nk.readBytes(t) });
   return {
     meta: {
       declared: e.declared,
@@ -57,7 +64,11 @@ export async function readIntoTensor(t: DeviceTensor, name: string, read: Tensor
 
 /** Rebuilds an entry (data on every context, zero gradients) from a snapshot; `names` are its
  *  tensors in snapshotEntry's order. */
-export async function restoreEntry(meta: EntrySnapshot, names: readonly string[], read: TensorReader): Promise<ParameterEntry> {
+export async function restoreEntry(
+  meta: EntrySnapshot,
+  names: readonly string[],
+  read: TensorReader,
+): Promise<ParameterEntry> {
   let next = 0;
   let constantValue: HostTensor | null = null;
   // Every read is started before any is awaited, so a reader that runs several at once can.
@@ -96,7 +107,9 @@ export async function restoreEntry(meta: EntrySnapshot, names: readonly string[]
       ctx: meta.ctx,
       data,
       grad,
-      deferred: meta.deferred ? { init: meta.deferred.init, ctx: meta.deferred.ctx, seed: BigInt(meta.deferred.seed) } : null,
+      deferred: meta.deferred
+        ? { init: meta.deferred.init, ctx: meta.deferred.ctx, seed: BigInt(meta.deferred.seed) }
+        : null,
       version: BigInt(meta.version),
       lock: new Mutex(),
     };

@@ -21,7 +21,16 @@ export type InitSpec =
   | { kind: 'one' }
   | { kind: 'orthogonal'; scale?: number; randType?: 'uniform' | 'normal' };
 export type InitKind = InitSpec['kind'];
-export const INIT_KINDS: readonly InitKind[] = ['uniform', 'normal', 'xavier', 'msraprelu', 'constant', 'zero', 'one', 'orthogonal'];
+export const INIT_KINDS: readonly InitKind[] = [
+  'uniform',
+  'normal',
+  'xavier',
+  'msraprelu',
+  'constant',
+  'zero',
+  'one',
+  'orthogonal',
+];
 
 /** Shapes: null = unknown rank; a dim of 0 = unknown (MXNet's legacy marker; -1 is accepted and stored as 0). */
 export type Shape = number[] | null;
@@ -46,7 +55,9 @@ const NAME_RE = /^[A-Za-z0-9_.:\-/]{1,256}$/;
 
 export function checkName(name: unknown): string {
   if (typeof name !== 'string' || !NAME_RE.test(name)) {
-    throw invalid(`parameter name must be 1-256 characters of letters, digits, '_', '.', ':', '-', '/'; got ${JSON.stringify(name)}`);
+    throw invalid(
+      `parameter name must be 1-256 characters of letters, digits, '_', '.', ':', '-', '/'; got ${JSON.stringify(name)}`,
+    );
   }
   return name;
 }
@@ -60,7 +71,8 @@ export function normalizeShape(who: string, shape: readonly number[] | null | un
   if (shape === null || shape === undefined) return null;
   if (shape.length > MAX_RANK) throw invalid(`${who}: rank ${shape.length} exceeds the maximum of ${MAX_RANK}`);
   return shape.map((d) => {
-    if (!Number.isSafeInteger(d) || d < -1) throw invalid(`${who}: shape dims must be integers >= -1 (0 or -1 = unknown), got ${JSON.stringify(shape)}`);
+    if (!Number.isSafeInteger(d) || d < -1)
+      throw invalid(`${who}: shape dims must be integers >= -1 (0 or -1 = unknown), got ${JSON.stringify(shape)}`);
     return d === -1 ? 0 : d;
   });
 }
@@ -88,11 +100,17 @@ function oneOf<T extends string>(who: string, field: string, v: unknown, allowed
 
 export function checkInit(who: string, init: InitSpec): InitSpec {
   if (typeof init !== 'object' || init === null || !INIT_KINDS.includes(init.kind)) {
-    throw invalid(`${who}: unknown initializer ${JSON.stringify((init as { kind?: unknown } | null)?.kind)}, expected one of ${INIT_KINDS.join(', ')}`);
+    throw invalid(
+      `${who}: unknown initializer ${JSON.stringify((init as { kind?: unknown } | null)?.kind)}, expected one of ${INIT_KINDS.join(', ')}`,
+    );
   }
   switch (init.kind) {
-    case 'uniform': num(who, 'scale', init.scale, { min: 0 }); break;
-    case 'normal': num(who, 'sigma', init.sigma, { min: 0 }); break;
+    case 'uniform':
+      num(who, 'scale', init.scale, { min: 0 });
+      break;
+    case 'normal':
+      num(who, 'sigma', init.sigma, { min: 0 });
+      break;
     case 'xavier':
       oneOf(who, 'rndType', init.rndType, ['uniform', 'gaussian']);
       oneOf(who, 'factorType', init.factorType, ['avg', 'in', 'out']);
@@ -109,11 +127,14 @@ export function checkInit(who: string, init: InitSpec): InitSpec {
     case 'constant': {
       const values = Array.isArray(init.value) ? init.value : [init.value];
       if (values.length === 0 || values.some((v) => typeof v !== 'number' || Number.isNaN(v))) {
-        throw invalid(`${who}: constant initializer needs a number or a non-empty array of numbers (not NaN), got ${fmtValue(init.value)}`);
+        throw invalid(
+          `${who}: constant initializer needs a number or a non-empty array of numbers (not NaN), got ${fmtValue(init.value)}`,
+        );
       }
       break;
     }
-    default: break;
+    default:
+      break;
   }
   return init;
 }
@@ -123,19 +144,28 @@ export function buildSpec(input: ParameterSpecInput): ParameterSpec {
   const name = checkName(input.name);
   const who = subject(name);
   const dtype = input.dtype ?? 'float32';
-  if (!isDType(dtype)) throw invalid(`${who}: unknown dtype ${JSON.stringify(dtype)}, expected one of ${DTYPES.join(', ')}`);
+  if (!isDType(dtype))
+    throw invalid(`${who}: unknown dtype ${JSON.stringify(dtype)}, expected one of ${DTYPES.join(', ')}`);
   const stype = input.stype ?? 'default';
   const gradStype = input.gradStype ?? 'default';
-  if (!STORAGE_TYPES.includes(stype)) throw invalid(`${who}: stype must be default or row_sparse, got ${JSON.stringify(stype)}`);
-  if (!STORAGE_TYPES.includes(gradStype)) throw invalid(`${who}: grad_stype must be default or row_sparse, got ${JSON.stringify(gradStype)}`);
+  if (!STORAGE_TYPES.includes(stype))
+    throw invalid(`${who}: stype must be default or row_sparse, got ${JSON.stringify(stype)}`);
+  if (!STORAGE_TYPES.includes(gradStype))
+    throw invalid(`${who}: grad_stype must be default or row_sparse, got ${JSON.stringify(gradStype)}`);
   const differentiable = input.differentiable ?? true;
   let gradReq = input.gradReq ?? 'write';
-  if (!GRAD_REQS.includes(gradReq)) throw invalid(`${who}: grad_req must be one of write, add, null; got ${JSON.stringify(gradReq)}`);
+  if (!GRAD_REQS.includes(gradReq))
+    throw invalid(`${who}: grad_req must be one of write, add, null; got ${JSON.stringify(gradReq)}`);
   if (!differentiable) gradReq = 'null'; // MXNet's grad_req setter forces 'null'
   const shape = normalizeShape(who, input.shape);
-  if (stype === 'row_sparse' && shape !== null && shape.length === 0) throw invalid(`${who}: a row_sparse parameter needs rank >= 1, got a scalar shape []`);
-  for (const [field, v] of [['lr_mult', input.lrMult], ['wd_mult', input.wdMult]] as const) {
-    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) throw invalid(`${who}: ${field} must be a finite number, got ${fmtValue(v)}`);
+  if (stype === 'row_sparse' && shape !== null && shape.length === 0)
+    throw invalid(`${who}: a row_sparse parameter needs rank >= 1, got a scalar shape []`);
+  for (const [field, v] of [
+    ['lr_mult', input.lrMult],
+    ['wd_mult', input.wdMult],
+  ] as const) {
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v)))
+      throw invalid(`${who}: ${field} must be a finite number, got ${fmtValue(v)}`);
   }
   return {
     name,

@@ -13,14 +13,20 @@ export function disposeGrad(g: PendingGrad): void {
 }
 
 /** The combined gradient of one parameter: dense, or unique sorted rows. */
-export type CombinedGrad = { kind: 'dense'; values: DeviceTensor; borrowed?: true } | { kind: 'rows'; ids: BigInt64Array; values: DeviceTensor };
+export type CombinedGrad =
+  | { kind: 'dense'; values: DeviceTensor; borrowed?: true }
+  | { kind: 'rows'; ids: BigInt64Array; values: DeviceTensor };
 
 /**
  * Sums the workers' gradients for one parameter of shape `shape` on `device`. Any dense
  * contribution makes the result dense (row contributions are scattered into it). The result is
  * a new tensor owned by the caller; the inputs are untouched.
  */
-export async function combine(grads: readonly PendingGrad[], shape: readonly number[], device: nk.Device): Promise<CombinedGrad> {
+export async function combine(
+  grads: readonly PendingGrad[],
+  shape: readonly number[],
+  device: nk.Device,
+): Promise<CombinedGrad> {
   const dtype = grads[0]!.values.dtype;
   if (grads.some((g) => g.kind === 'dense')) {
     const dense = grads.filter((g) => g.kind === 'dense').map((g) => g.values);
@@ -48,7 +54,11 @@ export async function combine(grads: readonly PendingGrad[], shape: readonly num
   try {
     for (const g of grads) {
       if (g.kind !== 'rows') continue;
-      await nk.scatterAddRows(out, g.values, Array.from(g.ids, (id) => position.get(id)!));
+      await nk.scatterAddRows(
+        out,
+        g.values,
+        Array.from(g.ids, (id) => position.get(id)!),
+      );
     }
     return { kind: 'rows', ids, values: out };
   } catch (err) {

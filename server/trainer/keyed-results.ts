@@ -48,7 +48,8 @@ export class KeyedResults {
       () => {
         table.delete(key.sequence);
         // A slot whose only calls failed is not kept.
-        if (table.size === 0 && !this.settled.has(slot) && this.results.get(slot) === table) this.drop(key.workerId, slot);
+        if (table.size === 0 && !this.settled.has(slot) && this.results.get(slot) === table)
+          this.drop(key.workerId, slot);
       },
     );
     if (table.size > KEEP_RESULTS) {

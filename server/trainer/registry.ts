@@ -48,33 +48,48 @@ export class TrainerRegistry {
   async create(spec: TrainerSpec, workerId: number, recovered = false): Promise<Trainer> {
     const t = this.createOrAttach(spec, workerId, recovered);
     const { optimizer, ...rest } = spec;
-    await this.journalValue.append({ op: 'trainer.create', spec: { ...rest, optimizer: { name: optimizer.name, params: optimizer.params } }, workerId });
+    await this.journalValue.append({
+      op: 'trainer.create',
+      spec: { ...rest, optimizer: { name: optimizer.name, params: optimizer.params } },
+      workerId,
+    });
     return t;
   }
 
   private createOrAttach(spec: TrainerSpec, workerId: number, recovered: boolean): Trainer {
     const who = `trainer '${spec.name}'`;
-    if (!/^[A-Za-z0-9_.:\-/]{1,256}$/.test(spec.name)) throw invalid(`trainer name must be 1-256 characters of letters, digits, '_', '.', ':', '-', '/'; got ${JSON.stringify(spec.name)}`);
+    if (!/^[A-Za-z0-9_.:\-/]{1,256}$/.test(spec.name))
+      throw invalid(
+        `trainer name must be 1-256 characters of letters, digits, '_', '.', ':', '-', '/'; got ${JSON.stringify(spec.name)}`,
+      );
     if (spec.params.length === 0) throw invalid(`${who}: needs at least one parameter`);
-    if (new Set(spec.params).size !== spec.params.length) throw invalid(`${who}: a parameter is listed twice in [${spec.params.join(', ')}]`);
+    if (new Set(spec.params).size !== spec.params.length)
+      throw invalid(`${who}: a parameter is listed twice in [${spec.params.join(', ')}]`);
     for (const p of spec.params) if (!this.store.has(p)) throw notFound(`${who}: parameter '${p}' does not exist`);
-    if (!Number.isInteger(spec.numWorkers) || spec.numWorkers < 1) throw invalid(`${who}: num_workers must be >= 1, got ${spec.numWorkers}`);
+    if (!Number.isInteger(spec.numWorkers) || spec.numWorkers < 1)
+      throw invalid(`${who}: num_workers must be >= 1, got ${spec.numWorkers}`);
     if (!recovered && spec.numWorkers > this.maxWorkersPerTrainer && !this.trainers.has(spec.name)) {
       throw overLimit(`${who}: num_workers`, spec.numWorkers, this.maxWorkersPerTrainer, '--max-workers-per-trainer');
     }
     if (spec.timeoutPolicy === 'quorum' && (spec.quorum < 1 || spec.quorum > spec.numWorkers)) {
       throw invalid(`${who}: quorum must be between 1 and num_workers (${spec.numWorkers}), got ${spec.quorum}`);
     }
-    if (!Number.isInteger(spec.stepTimeoutMs) || spec.stepTimeoutMs < 1) throw invalid(`${who}: step_timeout_ms must be >= 1, got ${spec.stepTimeoutMs}`);
+    if (!Number.isInteger(spec.stepTimeoutMs) || spec.stepTimeoutMs < 1)
+      throw invalid(`${who}: step_timeout_ms must be >= 1, got ${spec.stepTimeoutMs}`);
     // A timer cannot wait longer (setTimeout would fire after 1 ms); a trainer recovered from an
     // older data dir with a longer one waits the longest a timer can (Trainer.deadlineMs).
-    if (!recovered && spec.stepTimeoutMs > MAX_TIMER_MS) throw invalid(`${who}: step_timeout_ms must be at most ${MAX_TIMER_MS} (about 24.8 days, the longest timer), got ${spec.stepTimeoutMs}`);
+    if (!recovered && spec.stepTimeoutMs > MAX_TIMER_MS)
+      throw invalid(
+        `${who}: step_timeout_ms must be at most ${MAX_TIMER_MS} (about 24.8 days, the longest timer), got ${spec.stepTimeoutMs}`,
+      );
     const existing = this.trainers.get(spec.name);
     if (existing) {
       const a = stableStringify({ ...existing.spec, optimizer: existing.spec.optimizer.params });
       const b = stableStringify({ ...spec, optimizer: spec.optimizer.params });
       if (a !== b || existing.spec.optimizer.name !== spec.optimizer.name) {
-        throw exists(`${who} already exists with a different spec (${existing.spec.optimizer.name}, ${existing.spec.mode}, ${existing.spec.numWorkers} workers, params [${existing.spec.params.join(', ')}])`);
+        throw exists(
+          `${who} already exists with a different spec (${existing.spec.optimizer.name}, ${existing.spec.mode}, ${existing.spec.numWorkers} workers, params [${existing.spec.params.join(', ')}])`,
+        );
       }
       existing.register(workerId);
       return existing;
@@ -83,7 +98,16 @@ export class TrainerRegistry {
     trainer.journal = this.journalValue;
     trainer.register(workerId);
     this.trainers.set(spec.name, trainer);
-    this.log.info({ trainer: spec.name, optimizer: spec.optimizer.name, mode: spec.mode, workers: spec.numWorkers, params: spec.params.length }, 'trainer created');
+    this.log.info(
+      {
+        trainer: spec.name,
+        optimizer: spec.optimizer.name,
+        mode: spec.mode,
+        workers: spec.numWorkers,
+        params: spec.params.length,
+      },
+      'trainer created',
+    );
     return trainer;
   }
 

@@ -51,16 +51,21 @@ export function writeStates(s: SavedStates): Buffer {
       }),
     ),
   }));
-  const header = Buffer.from(stringifyState({ trainer: s.trainer, optimizer: s.optimizer, step: s.step, learningRate: s.learningRate, params }), 'utf8');
+  const header = Buffer.from(
+    stringifyState({ trainer: s.trainer, optimizer: s.optimizer, step: s.step, learningRate: s.learningRate, params }),
+    'utf8',
+  );
   const out = Buffer.allocUnsafe(MAGIC.length + 4 + header.length + offset);
   MAGIC.copy(out, 0);
   out.writeUInt32LE(header.length, MAGIC.length);
   header.copy(out, MAGIC.length + 4);
   let at = MAGIC.length + 4 + header.length;
-  for (const p of s.params) for (const list of p.tensors) for (const t of list) {
-    out.set(t, at);
-    at += t.byteLength;
-  }
+  for (const p of s.params)
+    for (const list of p.tensors)
+      for (const t of list) {
+        out.set(t, at);
+        at += t.byteLength;
+      }
   return out;
 }
 
@@ -79,16 +84,32 @@ export function readStates(who: string, bytes: Uint8Array): SavedStates {
   } catch {
     return bad('the header is not valid JSON');
   }
-  if (typeof header !== 'object' || header === null || !Array.isArray(header.params) || !Number.isSafeInteger(header.step) || typeof header.optimizer !== 'string' || typeof header.learningRate !== 'number') bad('the header lacks step, optimizer, learningRate or params');
+  if (
+    typeof header !== 'object' ||
+    header === null ||
+    !Array.isArray(header.params) ||
+    !Number.isSafeInteger(header.step) ||
+    typeof header.optimizer !== 'string' ||
+    typeof header.learningRate !== 'number'
+  )
+    bad('the header lacks step, optimizer, learningRate or params');
   if (header.step < 0) bad(`the step must be >= 0, got ${header.step}`);
-  if (!Number.isFinite(header.learningRate) || header.learningRate < 0) bad(`the learning rate must be a finite number >= 0, got ${header.learningRate}`);
+  if (!Number.isFinite(header.learningRate) || header.learningRate < 0)
+    bad(`the learning rate must be a finite number >= 0, got ${header.learningRate}`);
   const dataLength = buf.length - dataStart;
   // writeStates lays the tensors out back to back in header order: anything else (a gap, an
   // overlap, bytes after the last tensor) is not a snapshot it wrote.
   let next = 0;
   const names = new Set<string>();
   const params = header.params.map((p): SavedParamStates => {
-    if (typeof p?.name !== 'string' || typeof p.layout !== 'string' || !Number.isSafeInteger(p.count) || p.count < 0 || !Array.isArray(p.ranges)) bad('a parameter entry is malformed');
+    if (
+      typeof p?.name !== 'string' ||
+      typeof p.layout !== 'string' ||
+      !Number.isSafeInteger(p.count) ||
+      p.count < 0 ||
+      !Array.isArray(p.ranges)
+    )
+      bad('a parameter entry is malformed');
     if (names.has(p.name)) bad(`parameter '${p.name}' is listed twice`);
     names.add(p.name);
     // Every parameter lives on at least one context: an empty context list is never saved.
@@ -101,8 +122,16 @@ export function readStates(who: string, bytes: Uint8Array): SavedStates {
       shape: p.shape,
       tensors: p.ranges.map((list) =>
         (Array.isArray(list) ? list : bad('ranges must be lists')).map(([start, length]) => {
-          if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || start < 0 || length < 0 || start + length > dataLength) bad(`a byte range [${start}, +${length}) of '${p.name}' is outside the data`);
-          if (start !== next) bad(`a byte range of '${p.name}' starts at ${start}, expected ${next} (right after the previous one)`);
+          if (
+            !Number.isSafeInteger(start) ||
+            !Number.isSafeInteger(length) ||
+            start < 0 ||
+            length < 0 ||
+            start + length > dataLength
+          )
+            bad(`a byte range [${start}, +${length}) of '${p.name}' is outside the data`);
+          if (start !== next)
+            bad(`a byte range of '${p.name}' starts at ${start}, expected ${next} (right after the previous one)`);
           next = start + length;
           return buf.subarray(dataStart + start, dataStart + start + length);
         }),
@@ -110,7 +139,13 @@ export function readStates(who: string, bytes: Uint8Array): SavedStates {
     };
   });
   if (next !== dataLength) bad(`${dataLength - next} bytes follow the last state tensor`);
-  return { trainer: header.trainer, optimizer: header.optimizer, step: header.step, learningRate: header.learningRate, params };
+  return {
+    trainer: header.trainer,
+    optimizer: header.optimizer,
+    step: header.step,
+    learningRate: header.learningRate,
+    params,
+  };
 }
 
 /** What one parameter's states can hold: `contexts` lists of `perContext` tensors of `tensorBytes`. */

@@ -32,7 +32,9 @@ function plain(value: unknown): unknown {
   return JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v)));
 }
 function revive(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value), (_k, v) => (typeof v === 'string' && /^-?\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v));
+  return JSON.parse(JSON.stringify(value), (_k, v) =>
+    typeof v === 'string' && /^-?\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v,
+  );
 }
 
 export async function snapshotTrainer(t: Trainer): Promise<{ meta: TrainerSnapshot; tensors: SnapshotTensor[] }> {
@@ -41,19 +43,43 @@ export async function snapshotTrainer(t: Trainer): Promise<{ meta: TrainerSnapsh
   const base = `trainer/${t.spec.name}`;
   for (const [param, st] of t.states) {
     for (const [c, list] of st.tensors.entries()) {
-      for (const [k, x] of list.entries()) tensors.push({ name: `${base}/state/${param}/${c}/${k}`, dtype: x.dtype, shape: [...x.shape], bytes: await nk.readBytes(x) });
+      for (const [k, x] of list.entries())
+        tensors.push({
+          name: `${base}/state/${param}/${c}/${k}`,
+          dtype: x.dtype,
+          shape: [...x.shape],
+          bytes: await nk.readBytes(x),
+        });
     }
-    states.push({ param, layout: st.layout, count: st.count, contexts: st.tensors.length, perContext: st.tensors[0]?.length ?? 0 });
+    states.push({
+      param,
+      layout: st.layout,
+      count: st.count,
+      contexts: st.tensors.length,
+      perContext: st.tensors[0]?.length ?? 0,
+    });
   }
   const pending: TrainerSnapshot['pending'] = [];
   for (const [worker, grads] of t.pending) {
     for (const [param, g] of grads) {
-      tensors.push({ name: `${base}/grad/${worker}/${param}`, dtype: g.values.dtype, shape: [...g.values.shape], bytes: await nk.readBytes(g.values) });
-      pending.push({ worker, param, ids: g.kind === 'rows' ? Array.from(g.ids, String) : null, dtype: g.values.dtype, shape: [...g.values.shape] });
+      tensors.push({
+        name: `${base}/grad/${worker}/${param}`,
+        dtype: g.values.dtype,
+        shape: [...g.values.shape],
+        bytes: await nk.readBytes(g.values),
+      });
+      pending.push({
+        worker,
+        param,
+        ids: g.kind === 'rows' ? Array.from(g.ids, String) : null,
+        dtype: g.values.dtype,
+        shape: [...g.values.shape],
+      });
     }
   }
   const settled: TrainerSnapshot['settled'] = [];
-  for (const [slot, table] of t.keyed.settled) for (const [seq, value] of table) settled.push([slot, seq, plain(value)]);
+  for (const [slot, table] of t.keyed.settled)
+    for (const [seq, value] of table) settled.push([slot, seq, plain(value)]);
   // An open step marked `applying` has not been applied yet: the apply runs under the shared
   // gate, which the caller holds exclusively. It stays open in the snapshot; its 'trainer.apply'
   // record (after this checkpoint's lsn) or resume() applies it after a restart.
@@ -76,9 +102,18 @@ export async function snapshotTrainer(t: Trainer): Promise<{ meta: TrainerSnapsh
 }
 
 /** Rebuilds a trainer; open steps resume (with their deadline) once `resume()` is called. */
-export async function restoreTrainer(meta: TrainerSnapshot, names: readonly string[], read: TensorReader, store: ParameterStore, log: Logger): Promise<Trainer> {
+export async function restoreTrainer(
+  meta: TrainerSnapshot,
+  names: readonly string[],
+  read: TensorReader,
+  store: ParameterStore,
+  log: Logger,
+): Promise<Trainer> {
   const who = `trainer '${meta.spec.name}'`;
-  const spec: TrainerSpec = { ...meta.spec, optimizer: buildOptimizer(who, meta.spec.optimizer.name, meta.spec.optimizer.params as Record<string, unknown>) };
+  const spec: TrainerSpec = {
+    ...meta.spec,
+    optimizer: buildOptimizer(who, meta.spec.optimizer.name, meta.spec.optimizer.params as Record<string, unknown>),
+  };
   const t = new Trainer(spec, store, log);
   t.replaying = true; // no deadline until resume()
   t.stepCount = meta.step;
@@ -105,7 +140,10 @@ export async function restoreTrainer(meta: TrainerSnapshot, names: readonly stri
     const entry = store.entry(p.param);
     const values = nk.emptyUninitialized(entry.ctx![0]!, p.dtype, p.shape);
     await readIntoTensor(values, names[next++]!, read);
-    const g: PendingGrad = p.ids === null ? { kind: 'dense', values } : { kind: 'rows', ids: BigInt64Array.from(p.ids, (v) => BigInt(v)), values };
+    const g: PendingGrad =
+      p.ids === null
+        ? { kind: 'dense', values }
+        : { kind: 'rows', ids: BigInt64Array.from(p.ids, (v) => BigInt(v)), values };
     const mine = t.pending.get(p.worker) ?? new Map<string, PendingGrad>();
     mine.set(p.param, g);
     t.pending.set(p.worker, mine);
@@ -115,7 +153,14 @@ export async function restoreTrainer(meta: TrainerSnapshot, names: readonly stri
     t.keyed.restore({ workerId, incarnation, sequence: seq }, revive(value));
   }
   if (meta.open) {
-    const open: OpenStep = { index: meta.open.index, stepped: new Map(meta.open.stepped), keys: new Map(meta.open.keys), waiters: [], timer: null, applying: false };
+    const open: OpenStep = {
+      index: meta.open.index,
+      stepped: new Map(meta.open.stepped),
+      keys: new Map(meta.open.keys),
+      waiters: [],
+      timer: null,
+      applying: false,
+    };
     // A worker that was waiting at the barrier retries its step with the same key: it finds
     // this promise, which settles when the step is applied or fails.
     for (const [, key] of open.keys) {

@@ -85,7 +85,6 @@ export interface OpenStep {
   applying: boolean;
 }
 
-
 /** The lowest MAX_LISTED_WORKERS ids of a set, ascending: a bounded list for replies. */
 function lowest(ids: Set<number>): number[] {
   return [...ids].sort((a, b) => a - b).slice(0, MAX_LISTED_WORKERS);
@@ -161,14 +160,24 @@ export class Trainer {
   // --- Gradients -----------------------------------------------------------------------------
 
   /** Records a worker's gradient (dense, or rows `rowIds` of the parameter) for its step. */
-  pushGrad(key: CallKey, step: number, param: string, value: HostTensor, rowIds: BigInt64Array | null, staged: DeviceTensor | null = null): Promise<{ step: number }> {
+  pushGrad(
+    key: CallKey,
+    step: number,
+    param: string,
+    value: HostTensor,
+    rowIds: BigInt64Array | null,
+    staged: DeviceTensor | null = null,
+  ): Promise<{ step: number }> {
     let used = false;
     const result = this.once(key, async () => {
       let durable: Promise<void> = Promise.resolve();
       await this.store.gate.shared(async () => {
         this.checkWorker(key.workerId);
         this.checkStepOpen(step);
-        if (!this.spec.params.includes(param)) throw invalid(`${this.who}: parameter '${param}' is not one of its parameters [${this.spec.params.join(', ')}]`);
+        if (!this.spec.params.includes(param))
+          throw invalid(
+            `${this.who}: parameter '${param}' is not one of its parameters [${this.spec.params.join(', ')}]`,
+          );
         const entry = this.store.entry(param);
         const grad = await entry.lock.run(() => this.uploadGrad(entry, value, rowIds, staged));
         used = grad.values === staged;
@@ -176,7 +185,10 @@ export class Trainer {
         try {
           this.checkStepOpen(step);
           const mine = this.pending.get(key.workerId) ?? new Map<string, PendingGrad>();
-          if (mine.has(param)) throw precondition(`${this.who}: worker ${key.workerId} already pushed a gradient for '${param}' in step ${step}`);
+          if (mine.has(param))
+            throw precondition(
+              `${this.who}: worker ${key.workerId} already pushed a gradient for '${param}' in step ${step}`,
+            );
           mine.set(param, grad);
           this.pending.set(key.workerId, mine);
         } catch (err) {
@@ -184,7 +196,16 @@ export class Trainer {
           throw err;
         }
         durable = this.journal.append(
-          { op: 'trainer.push', trainer: this.spec.name, key, step, param, dtype: value.dtype, shape: value.shape, rowIds: rowIds === null ? null : Array.from(rowIds, String) },
+          {
+            op: 'trainer.push',
+            trainer: this.spec.name,
+            key,
+            step,
+            param,
+            dtype: value.dtype,
+            shape: value.shape,
+            rowIds: rowIds === null ? null : Array.from(rowIds, String),
+          },
           () => value.bytes, // read only by a log that records payloads
         );
       });
@@ -215,29 +236,56 @@ export class Trainer {
   private checkStepOpen(step: number): void {
     if (this.spec.mode === 'async') return;
     const closed = this.open !== null && this.open.applying ? this.stepCount + 1 : this.stepCount;
-    if (step < closed) throw precondition(`${this.who}: step ${step} is closed (${this.stepCount} steps applied); push for step ${closed}`);
-    if (step > this.stepCount) throw precondition(`${this.who}: step ${step} is not open yet; the trainer is at step ${this.stepCount}`);
+    if (step < closed)
+      throw precondition(
+        `${this.who}: step ${step} is closed (${this.stepCount} steps applied); push for step ${closed}`,
+      );
+    if (step > this.stepCount)
+      throw precondition(`${this.who}: step ${step} is not open yet; the trainer is at step ${this.stepCount}`);
   }
 
-  private async uploadGrad(entry: ParameterEntry, value: HostTensor, rowIds: BigInt64Array | null, staged: DeviceTensor | null): Promise<PendingGrad> {
+  private async uploadGrad(
+    entry: ParameterEntry,
+    value: HostTensor,
+    rowIds: BigInt64Array | null,
+    staged: DeviceTensor | null,
+  ): Promise<PendingGrad> {
     const name = entry.spec.name;
-    if (entry.isConstant) throw precondition(`${this.who}: constant '${name}' takes no gradient: trainers never change constants`);
-    if (entry.spec.gradReq === 'null') throw precondition(`${this.who}: parameter '${name}' takes no gradient because grad_req='null'`);
+    if (entry.isConstant)
+      throw precondition(`${this.who}: constant '${name}' takes no gradient: trainers never change constants`);
+    if (entry.spec.gradReq === 'null')
+      throw precondition(`${this.who}: parameter '${name}' takes no gradient because grad_req='null'`);
     if (entry.data === null) throw precondition(`${this.who}: parameter '${name}' has not been initialized`);
     const shape = entry.spec.shape as number[];
-    if (!nk.isFloatDType(value.dtype)) throw invalid(`${this.who}: gradient for '${name}' must be a float tensor, got ${value.dtype}`);
+    if (!nk.isFloatDType(value.dtype))
+      throw invalid(`${this.who}: gradient for '${name}' must be a float tensor, got ${value.dtype}`);
     if (rowIds === null) {
-      if (value.shape.join(',') !== shape.join(',')) throw invalid(`${this.who}: gradient for '${name}' has shape [${value.shape.join(',')}], expected [${shape.join(',')}]`);
+      if (value.shape.join(',') !== shape.join(','))
+        throw invalid(
+          `${this.who}: gradient for '${name}' has shape [${value.shape.join(',')}], expected [${shape.join(',')}]`,
+        );
     } else {
-      if (shape.length === 0) throw invalid(`${this.who}: a row_sparse gradient needs a parameter of rank >= 1; '${name}' is a scalar`);
+      if (shape.length === 0)
+        throw invalid(`${this.who}: a row_sparse gradient needs a parameter of rank >= 1; '${name}' is a scalar`);
       const want = [rowIds.length, ...shape.slice(1)];
-      if (value.shape.join(',') !== want.join(',')) throw invalid(`${this.who}: row_sparse gradient for '${name}' has shape [${value.shape.join(',')}], expected [${want.join(',')}] (one row per id)`);
+      if (value.shape.join(',') !== want.join(','))
+        throw invalid(
+          `${this.who}: row_sparse gradient for '${name}' has shape [${value.shape.join(',')}], expected [${want.join(',')}] (one row per id)`,
+        );
       for (let i = 0; i < rowIds.length; i++) {
-        if (rowIds[i]! < 0n || rowIds[i]! >= BigInt(shape[0]!)) throw invalid(`${this.who}: gradient for '${name}': row id ${rowIds[i]} at position ${i} is out of range [0, ${shape[0]})`);
+        if (rowIds[i]! < 0n || rowIds[i]! >= BigInt(shape[0]!))
+          throw invalid(
+            `${this.who}: gradient for '${name}': row id ${rowIds[i]} at position ${i} is out of range [0, ${shape[0]})`,
+          );
       }
     }
     const device = entry.ctx![0]!;
-    if (staged !== null && staged.dtype === entry.spec.dtype && nk.sameDevice(staged.device, device) && staged.shape.join(',') === value.shape.join(',')) {
+    if (
+      staged !== null &&
+      staged.dtype === entry.spec.dtype &&
+      nk.sameDevice(staged.device, device) &&
+      staged.shape.join(',') === value.shape.join(',')
+    ) {
       return rowIds === null ? { kind: 'dense', values: staged } : { kind: 'rows', ids: rowIds, values: staged };
     }
     const raw = await nk.fromBytes(device, value.dtype, value.shape, value.bytes);
@@ -259,14 +307,16 @@ export class Trainer {
   step(key: CallKey, step: number, batchSize: number): Promise<StepResult> {
     return this.once(key, async () => {
       this.checkWorker(key.workerId);
-      if (!Number.isInteger(batchSize) || batchSize < 1) throw invalid(`${this.who}: batch_size must be an integer >= 1, got ${batchSize}`);
+      if (!Number.isInteger(batchSize) || batchSize < 1)
+        throw invalid(`${this.who}: batch_size must be an integer >= 1, got ${batchSize}`);
       if (this.spec.mode === 'async') return this.applyAsync(key, batchSize);
       let done!: Promise<StepResult>;
       let durable: Promise<void> = Promise.resolve();
       await this.store.gate.shared(() => {
         this.checkStepOpen(step);
         const open = this.openStep();
-        if (open.stepped.has(key.workerId)) throw precondition(`${this.who}: worker ${key.workerId} already stepped in step ${step}`);
+        if (open.stepped.has(key.workerId))
+          throw precondition(`${this.who}: worker ${key.workerId} already stepped in step ${step}`);
         open.stepped.set(key.workerId, batchSize);
         open.keys.set(key.workerId, key);
         done = new Promise<StepResult>((resolve, reject) => open.waiters.push({ resolve, reject }));
@@ -279,9 +329,17 @@ export class Trainer {
   }
 
   private openStep(): OpenStep {
-    this.open ??= { index: this.stepCount, stepped: new Map(), keys: new Map(), waiters: [], timer: null, applying: false };
+    this.open ??= {
+      index: this.stepCount,
+      stepped: new Map(),
+      keys: new Map(),
+      waiters: [],
+      timer: null,
+      applying: false,
+    };
     const open = this.open;
-    if (!this.replaying) open.timer ??= setTimeout(() => this.onTimeout(open), Math.min(this.spec.stepTimeoutMs, MAX_TIMER_MS));
+    if (!this.replaying)
+      open.timer ??= setTimeout(() => this.onTimeout(open), Math.min(this.spec.stepTimeoutMs, MAX_TIMER_MS));
     return open;
   }
 
@@ -322,7 +380,10 @@ export class Trainer {
     const missingCount = this.missingCount(open);
     const missing = this.missingWorkers(open, 16);
     if (this.spec.timeoutPolicy === 'quorum' && open.stepped.size >= this.spec.quorum) {
-      this.log.warn({ trainer: this.spec.name, step: open.index, missing, missingCount }, 'step deadline passed; applying with the quorum');
+      this.log.warn(
+        { trainer: this.spec.name, step: open.index, missing, missingCount },
+        'step deadline passed; applying with the quorum',
+      );
       void this.applyOpen(open);
       return;
     }
@@ -381,13 +442,17 @@ export class Trainer {
 
   /** Replay of an 'apply' record: the open step, applied with the recorded workers. */
   replayApply(step: number, workers: number[]): Promise<void> {
-    if (this.open === null || this.open.index !== step) throw new Error(`${this.who}: journal applies step ${step}, but the open step is ${this.open?.index ?? 'none'}`);
+    if (this.open === null || this.open.index !== step)
+      throw new Error(`${this.who}: journal applies step ${step}, but the open step is ${this.open?.index ?? 'none'}`);
     return this.applyOpen(this.open, workers);
   }
 
   /** Replay of an 'abort' record. */
   replayAbort(step: number): Promise<void> {
-    return this.abortOpen(this.open !== null && this.open.index === step ? this.open : null, `${this.who}: step ${step} timed out before the restart`);
+    return this.abortOpen(
+      this.open !== null && this.open.index === step ? this.open : null,
+      `${this.who}: step ${step} timed out before the restart`,
+    );
   }
 
   private async applyAsync(key: CallKey, batchSize: number): Promise<StepResult> {
@@ -396,7 +461,13 @@ export class Trainer {
       this.applyLock.run(async () => {
         try {
           const r = await this.apply([key.workerId], batchSize);
-          durable = this.journal.append({ op: 'trainer.step', trainer: this.spec.name, key, step: r.step - 1, batchSize });
+          durable = this.journal.append({
+            op: 'trainer.step',
+            trainer: this.spec.name,
+            key,
+            step: r.step - 1,
+            batchSize,
+          });
           return r;
         } finally {
           for (const g of this.pending.get(key.workerId)?.values() ?? []) disposeGrad(g);
@@ -416,29 +487,36 @@ export class Trainer {
     // Every parameter's lock is held for the whole step (taken in name order, so two trainers
     // never deadlock): readers see the step entirely or not at all, and no other write can land
     // between two of its updates, so the journal's order is the order things happened.
-    await withLocks([...this.spec.params].sort().map((p) => this.store.entry(p)), async () => {
-      // Every parameter is checked before any changes; then they are updated concurrently (each
-      // its own combine + optimizer chain), so one parameter's kernels overlap another's hand-offs
-      // between the main thread and the kernel pool. All finish before the step returns.
-      const work: Array<{ entry: ParameterEntry; grads: PendingGrad[] }> = [];
-      for (const param of this.spec.params) {
-        const grads = workers.map((w) => this.pending.get(w)?.get(param)).filter((g): g is PendingGrad => g !== undefined);
-        if (grads.length === 0) continue;
-        const entry = this.store.entry(param);
-        if (entry.data === null) throw precondition(`${this.who}: parameter '${param}' is no longer initialized`);
-        work.push({ entry, grads });
-      }
-      const settled = await Promise.allSettled(work.map(async ({ entry, grads }) => {
-        const combined = await combine(grads, entry.spec.shape as number[], grads[0]!.values.device);
-        try {
-          await updateParameter(this.spec.optimizer, entry, this.statesFor(entry), combined, lr, rescale);
-        } finally {
-          if (!(combined.kind === 'dense' && combined.borrowed)) combined.values.dispose();
+    await withLocks(
+      [...this.spec.params].sort().map((p) => this.store.entry(p)),
+      async () => {
+        // Every parameter is checked before any changes; then they are updated concurrently (each
+        // its own combine + optimizer chain), so one parameter's kernels overlap another's hand-offs
+        // between the main thread and the kernel pool. All finish before the step returns.
+        const work: Array<{ entry: ParameterEntry; grads: PendingGrad[] }> = [];
+        for (const param of this.spec.params) {
+          const grads = workers
+            .map((w) => this.pending.get(w)?.get(param))
+            .filter((g): g is PendingGrad => g !== undefined);
+          if (grads.length === 0) continue;
+          const entry = this.store.entry(param);
+          if (entry.data === null) throw precondition(`${this.who}: parameter '${param}' is no longer initialized`);
+          work.push({ entry, grads });
         }
-      }));
-      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
-    });
+        const settled = await Promise.allSettled(
+          work.map(async ({ entry, grads }) => {
+            const combined = await combine(grads, entry.spec.shape as number[], grads[0]!.values.device);
+            try {
+              await updateParameter(this.spec.optimizer, entry, this.statesFor(entry), combined, lr, rescale);
+            } finally {
+              if (!(combined.kind === 'dense' && combined.borrowed)) combined.values.dispose();
+            }
+          }),
+        );
+        const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
+      },
+    );
     this.stepCount++;
     return { step: this.stepCount, versions: this.spec.params.map((p) => this.store.entry(p).version), workers };
   }
@@ -484,8 +562,12 @@ export class Trainer {
   }
 
   async setLearningRate(lr: number): Promise<void> {
-    if (this.spec.optimizer.scheduler) throw precondition(`${this.who}: it has an lr scheduler, which sets the learning rate; set_learning_rate is not allowed`);
-    if (!Number.isFinite(lr) || lr < 0) throw invalid(`${this.who}: learning rate must be a finite number >= 0, got ${lr}`);
+    if (this.spec.optimizer.scheduler)
+      throw precondition(
+        `${this.who}: it has an lr scheduler, which sets the learning rate; set_learning_rate is not allowed`,
+      );
+    if (!Number.isFinite(lr) || lr < 0)
+      throw invalid(`${this.who}: learning rate must be a finite number >= 0, got ${lr}`);
     this.learningRate = lr;
     await this.journal.append({ op: 'trainer.lr', trainer: this.spec.name, lr });
   }
@@ -495,7 +577,9 @@ export class Trainer {
     const waiting = open === null || open.applying;
     return {
       step: this.stepCount,
-      learningRate: this.spec.optimizer.scheduler ? learningRateAt(this.spec.optimizer, this.stepCount + 1) : this.learningRate,
+      learningRate: this.spec.optimizer.scheduler
+        ? learningRateAt(this.spec.optimizer, this.stepCount + 1)
+        : this.learningRate,
       baseLearningRate: this.learningRate,
       workersSeen: lowest(this.seen),
       workersLeft: lowest(this.left),
@@ -512,10 +596,25 @@ export class Trainer {
       const params: SavedParamStates[] = [];
       for (const [name, st] of this.states) {
         const entry = this.store.entry(name);
-        const tensors = await entry.lock.run(() => Promise.all(st.tensors.map((list) => Promise.all(list.map((t) => nk.readBytes(t))))));
-        params.push({ name, layout: st.layout, count: st.count, dtype: entry.spec.dtype, shape: entry.spec.shape as number[], tensors });
+        const tensors = await entry.lock.run(() =>
+          Promise.all(st.tensors.map((list) => Promise.all(list.map((t) => nk.readBytes(t))))),
+        );
+        params.push({
+          name,
+          layout: st.layout,
+          count: st.count,
+          dtype: entry.spec.dtype,
+          shape: entry.spec.shape as number[],
+          tensors,
+        });
       }
-      return writeStates({ trainer: this.spec.name, optimizer: this.spec.optimizer.name, step: this.stepCount, learningRate: this.learningRate, params });
+      return writeStates({
+        trainer: this.spec.name,
+        optimizer: this.spec.optimizer.name,
+        step: this.stepCount,
+        learningRate: this.learningRate,
+        params,
+      });
     });
   }
 
@@ -527,53 +626,81 @@ export class Trainer {
   checkStatesSize(byteLength: number): void {
     const { kind, settings } = nativeUpdate(this.spec.optimizer, { lr: 0, lrMult: 1, wdMult: 1, rescale: 1, t: 1 });
     const perContext = nk.optimizerStateCount(kind, settings);
-    const shapes = this.spec.params.filter((p) => this.store.has(p) && this.store.entry(p).data !== null).map((name) => {
-      const e = this.store.entry(name);
-      return { name, layout: `${e.ctx!.map(deviceKey).join(',')}|${e.spec.dtype}|${(e.spec.shape as number[]).join(',')}`, contexts: e.data!.length, perContext, tensorBytes: e.data![0]!.byteLength };
-    });
+    const shapes = this.spec.params
+      .filter((p) => this.store.has(p) && this.store.entry(p).data !== null)
+      .map((name) => {
+        const e = this.store.entry(name);
+        return {
+          name,
+          layout: `${e.ctx!.map(deviceKey).join(',')}|${e.spec.dtype}|${(e.spec.shape as number[]).join(',')}`,
+          contexts: e.data!.length,
+          perContext,
+          tensorBytes: e.data![0]!.byteLength,
+        };
+      });
     const most = maxStatesBytes(shapes);
-    if (byteLength > most) throw invalid(`${this.who}: a states snapshot of ${byteLength} bytes is larger than its optimizer states can be (at most ${most} bytes for its initialized parameters)`);
+    if (byteLength > most)
+      throw invalid(
+        `${this.who}: a states snapshot of ${byteLength} bytes is larger than its optimizer states can be (at most ${most} bytes for its initialized parameters)`,
+      );
     const logMax = this.journal.maxPayloadBytes;
     if (byteLength > logMax) {
-      throw exhausted(`${this.who}: a states snapshot of ${byteLength} bytes is over the limit of ${logMax} bytes that one write-ahead log record holds (--durability checkpoint has no such limit)`);
+      throw exhausted(
+        `${this.who}: a states snapshot of ${byteLength} bytes is over the limit of ${logMax} bytes that one write-ahead log record holds (--durability checkpoint has no such limit)`,
+      );
     }
   }
 
   /** Restores a saveStates() snapshot: every state tensor, update counts, step and learning rate. */
   loadStates(bytes: Uint8Array): Promise<void> {
-    return this.store.gate.shared(() => this.applyLock.run(async () => {
-      this.checkStatesSize(bytes.byteLength);
-      const saved = readStates(this.who, bytes);
-      if (saved.optimizer !== this.spec.optimizer.name) throw invalid(`${this.who}: states were saved for optimizer ${saved.optimizer}, this trainer uses ${this.spec.optimizer.name}`);
-      // Validate everything before changing anything.
-      for (const p of saved.params) {
-        if (!this.spec.params.includes(p.name)) throw invalid(`${this.who}: states name parameter '${p.name}', which is not one of its parameters`);
-        const entry = this.store.entry(p.name);
-        if (entry.data === null) throw precondition(`${this.who}: parameter '${p.name}' must be initialized before loading its optimizer states`);
-        const layout = `${entry.ctx!.map(deviceKey).join(',')}|${entry.spec.dtype}|${(entry.spec.shape as number[]).join(',')}`;
-        if (layout !== p.layout) throw invalid(`${this.who}: states of '${p.name}' were saved for ${p.layout}, the parameter is now ${layout}`);
-      }
-      const targets: Array<{ st: ParamStates; saved: (typeof saved.params)[number] }> = [];
-      for (const p of saved.params) {
-        const entry = this.store.entry(p.name);
-        const st = await entry.lock.run(() => this.statesFor(entry));
-        const sizes = st.tensors.map((list) => list.map((t) => t.byteLength));
-        const got = p.tensors.map((list) => list.map((t) => t.byteLength));
-        if (JSON.stringify(sizes) !== JSON.stringify(got)) {
-          throw invalid(`${this.who}: states of '${p.name}' hold tensors of ${JSON.stringify(got)} bytes, this optimizer keeps ${JSON.stringify(sizes)}`);
+    return this.store.gate.shared(() =>
+      this.applyLock.run(async () => {
+        this.checkStatesSize(bytes.byteLength);
+        const saved = readStates(this.who, bytes);
+        if (saved.optimizer !== this.spec.optimizer.name)
+          throw invalid(
+            `${this.who}: states were saved for optimizer ${saved.optimizer}, this trainer uses ${this.spec.optimizer.name}`,
+          );
+        // Validate everything before changing anything.
+        for (const p of saved.params) {
+          if (!this.spec.params.includes(p.name))
+            throw invalid(`${this.who}: states name parameter '${p.name}', which is not one of its parameters`);
+          const entry = this.store.entry(p.name);
+          if (entry.data === null)
+            throw precondition(
+              `${this.who}: parameter '${p.name}' must be initialized before loading its optimizer states`,
+            );
+          const layout = `${entry.ctx!.map(deviceKey).join(',')}|${entry.spec.dtype}|${(entry.spec.shape as number[]).join(',')}`;
+          if (layout !== p.layout)
+            throw invalid(
+              `${this.who}: states of '${p.name}' were saved for ${p.layout}, the parameter is now ${layout}`,
+            );
         }
-        targets.push({ st, saved: p });
-      }
-      for (const { st, saved: p } of targets) {
-        await this.store.entry(p.name).lock.run(async () => {
-          for (let i = 0; i < st.tensors.length; i++) for (let k = 0; k < st.tensors[i]!.length; k++) await nk.write(st.tensors[i]![k]!, p.tensors[i]![k]!);
-          st.count = p.count;
-        });
-      }
-      this.stepCount = saved.step;
-      if (!this.spec.optimizer.scheduler) this.learningRate = saved.learningRate;
-      await this.journal.append({ op: 'trainer.loadStates', trainer: this.spec.name }, bytes);
-    }));
+        const targets: Array<{ st: ParamStates; saved: (typeof saved.params)[number] }> = [];
+        for (const p of saved.params) {
+          const entry = this.store.entry(p.name);
+          const st = await entry.lock.run(() => this.statesFor(entry));
+          const sizes = st.tensors.map((list) => list.map((t) => t.byteLength));
+          const got = p.tensors.map((list) => list.map((t) => t.byteLength));
+          if (JSON.stringify(sizes) !== JSON.stringify(got)) {
+            throw invalid(
+              `${this.who}: states of '${p.name}' hold tensors of ${JSON.stringify(got)} bytes, this optimizer keeps ${JSON.stringify(sizes)}`,
+            );
+          }
+          targets.push({ st, saved: p });
+        }
+        for (const { st, saved: p } of targets) {
+          await this.store.entry(p.name).lock.run(async () => {
+            for (let i = 0; i < st.tensors.length; i++)
+              for (let k = 0; k < st.tensors[i]!.length; k++) await nk.write(st.tensors[i]![k]!, p.tensors[i]![k]!);
+            st.count = p.count;
+          });
+        }
+        this.stepCount = saved.step;
+        if (!this.spec.optimizer.scheduler) this.learningRate = saved.learningRate;
+        await this.journal.append({ op: 'trainer.loadStates', trainer: this.spec.name }, bytes);
+      }),
+    );
   }
 
   /**
@@ -591,14 +718,16 @@ export class Trainer {
       const table = this.keyed.results.get(slotOf(key));
       table?.set(key.sequence, new Promise<StepResult>((resolve, reject) => open.waiters.push({ resolve, reject })));
     }
-    for (const w of waiters) w.reject(new ServerError(grpc.status.UNAVAILABLE, `${this.who}: the server is shutting down; retry the step`));
+    for (const w of waiters)
+      w.reject(new ServerError(grpc.status.UNAVAILABLE, `${this.who}: the server is shutting down; retry the step`));
   }
 
   /** Fails every waiting step (server shutdown) and frees gradients and states. */
   close(): void {
     if (this.open) {
       if (this.open.timer) clearTimeout(this.open.timer);
-      for (const w of this.open.waiters) w.reject(new ServerError(grpc.status.UNAVAILABLE, `${this.who}: the server is shutting down`));
+      for (const w of this.open.waiters)
+        w.reject(new ServerError(grpc.status.UNAVAILABLE, `${this.who}: the server is shutting down`));
       this.open = null;
     }
     this.discardPending();

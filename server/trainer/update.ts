@@ -11,8 +11,21 @@ import type { OptimizerConfig } from '../../common/optimizer/optimizer-spec';
 import type { ParamStates } from './trainer';
 
 /** Applies `grad` to every copy of `entry` with states `st` (the caller holds entry.lock). */
-export async function updateParameter(optimizer: OptimizerConfig, entry: ParameterEntry, st: ParamStates, grad: CombinedGrad, lr: number, rescale: number): Promise<void> {
-  const { kind, settings } = nativeUpdate(optimizer, { lr, lrMult: entry.spec.lrMult, wdMult: entry.spec.wdMult, rescale, t: st.count + 1 });
+export async function updateParameter(
+  optimizer: OptimizerConfig,
+  entry: ParameterEntry,
+  st: ParamStates,
+  grad: CombinedGrad,
+  lr: number,
+  rescale: number,
+): Promise<void> {
+  const { kind, settings } = nativeUpdate(optimizer, {
+    lr,
+    lrMult: entry.spec.lrMult,
+    wdMult: entry.spec.wdMult,
+    rescale,
+    t: st.count + 1,
+  });
   const lazy = grad.kind === 'rows' && optimizer.params.lazyUpdate && kind !== 'lamb';
   const temps: DeviceTensor[] = [];
   try {
@@ -41,7 +54,10 @@ export async function updateParameter(optimizer: OptimizerConfig, entry: Paramet
 }
 
 /** The native kernel and its settings for one parameter's update. */
-export function nativeUpdate(cfg: OptimizerConfig, args: { lr: number; lrMult: number; wdMult: number; rescale: number; t: number }): { kind: OptimizerKind; settings: OptimizerSettings } {
+export function nativeUpdate(
+  cfg: OptimizerConfig,
+  args: { lr: number; lrMult: number; wdMult: number; rescale: number; t: number },
+): { kind: OptimizerKind; settings: OptimizerSettings } {
   const p = cfg.params;
   const kind: OptimizerKind = cfg.name === 'nag' ? 'sgd' : cfg.name;
   const settings: OptimizerSettings = {

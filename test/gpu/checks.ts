@@ -48,12 +48,18 @@ export const gpuChecks: GpuCheck[] = [
     name: 'devices: gpu(0) exists, a missing GPU is a clear error, memory is accounted',
     run: async () => {
       const count = nk.buildInfo().gpuCount;
-      assert.throws(() => nk.empty(gpu(count), 'float32', [1]), new RegExp(`gpu\\(${count}\\) is not available: no such GPU`));
+      assert.throws(
+        () => nk.empty(gpu(count), 'float32', [1]),
+        new RegExp(`gpu\\(${count}\\) is not available: no such GPU`),
+      );
       const before = nk.memoryStats(gpu(0)).allocated;
       const t = nk.empty(gpu(0), 'float32', [1000]);
       assert.equal(nk.memoryStats(gpu(0)).allocated, before + 4000);
       nk.setMemoryBudget(gpu(0), before + 5000);
-      assert.throws(() => nk.empty(gpu(0), 'float32', [1000]), /gpu\(0\): allocating 4000 bytes would exceed the memory budget/);
+      assert.throws(
+        () => nk.empty(gpu(0), 'float32', [1000]),
+        /gpu\(0\): allocating 4000 bytes would exceed the memory budget/,
+      );
       nk.setMemoryBudget(gpu(0), null);
       t.dispose();
       assert.equal(nk.memoryStats(gpu(0)).allocated, before);
@@ -129,7 +135,8 @@ export const gpuChecks: GpuCheck[] = [
   {
     name: 'row gather and scatter-add with duplicates, and out-of-range ids rejected',
     run: async () => {
-      const rows = 5000, width = 33;
+      const rows = 5000,
+        width = 33;
       const ids = Array.from({ length: 7000 }, (_, i) => (i * 7919) % rows);
       for (const dtype of nk.DTYPES) {
         const [c, g] = await pair(dtype, [rows, width], 6);
@@ -143,7 +150,10 @@ export const gpuChecks: GpuCheck[] = [
         await same(`scatter_add ${dtype}`, c, g);
       }
       const g = nk.empty(gpu(0), 'float32', [3, 2]);
-      await assert.rejects(nk.gatherRows(nk.empty(gpu(0), 'float32', [1, 2]), g, [3]), /row id 3 at position 0 is out of range/);
+      await assert.rejects(
+        nk.gatherRows(nk.empty(gpu(0), 'float32', [1, 2]), g, [3]),
+        /row id 3 at position 0 is out of range/,
+      );
     },
   },
   {
@@ -161,13 +171,15 @@ export const gpuChecks: GpuCheck[] = [
         ['ftrl', { lr: 0.1, lamda1: 0.01 }],
         ['lamb', { lr: 0.01, wd: 0.01, t: 2, lowerBound: 0.1, upperBound: 10 }],
       ];
-      const rows = 3000, width = 40;
+      const rows = 3000,
+        width = 40;
       for (const dtype of FLOATS) {
         for (const [kind, settings] of variants) {
           const states = nk.optimizerStateCount(kind, settings);
           const [cw, gw] = await pair(dtype, [rows, width], 7);
           const [cg, gg] = await pair(dtype, [rows, width], 8);
-          const cs: nk.DeviceTensor[] = [], gs: nk.DeviceTensor[] = [];
+          const cs: nk.DeviceTensor[] = [],
+            gs: nk.DeviceTensor[] = [];
           for (let k = 0; k < states; k++) {
             cs.push(nk.empty(cpu(0), dtype, [rows, width]));
             gs.push(nk.empty(gpu(0), dtype, [rows, width]));

@@ -31,18 +31,24 @@ async function median(fn: () => Promise<void>, runs = 9): Promise<number> {
   }
   return ts.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
 }
-const n = 64 * 1024 * 1024, bytes = n * 4;
-const w = nk.empty(gpu(0), 'float32', [n]), g = nk.empty(gpu(0), 'float32', [n]), m = nk.empty(gpu(0), 'float32', [n]);
+const n = 64 * 1024 * 1024,
+  bytes = n * 4;
+const w = nk.empty(gpu(0), 'float32', [n]),
+  g = nk.empty(gpu(0), 'float32', [n]),
+  m = nk.empty(gpu(0), 'float32', [n]);
 await nk.normal(g, 0, 1, 1);
 const copySec = await median(() => nk.copy(w, g));
 const sgdSec = await median(() => nk.optimizerUpdate('sgd', { lr: 0.01, momentum: 0.9, wd: 1e-4 }, w, g, [m]));
 const v = nk.empty(gpu(0), 'float32', [n]);
 const adamSec = await median(() => nk.optimizerUpdate('adam', { lr: 0.001, t: 1 }, w, g, [m, v]));
 console.log(`${gpuChecks.length - failed} passed, ${failed} failed`);
-console.log(JSON.stringify({
-  bench: 'gpu-kernels', elements: n,
-  device_copy_gbps: +((2 * bytes) / copySec / 1e9).toFixed(1),
-  sgd_gbps: +((5 * bytes) / sgdSec / 1e9).toFixed(1),
-  adam_gbps: +((7 * bytes) / adamSec / 1e9).toFixed(1),
-}));
+console.log(
+  JSON.stringify({
+    bench: 'gpu-kernels',
+    elements: n,
+    device_copy_gbps: +((2 * bytes) / copySec / 1e9).toFixed(1),
+    sgd_gbps: +((5 * bytes) / sgdSec / 1e9).toFixed(1),
+    adam_gbps: +((7 * bytes) / adamSec / 1e9).toFixed(1),
+  }),
+);
 process.exit(failed === 0 ? 0 : 1);

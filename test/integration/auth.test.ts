@@ -69,7 +69,11 @@ describe('without a valid token', () => {
     await rejectsWith(anon.list(), Status.UNAUTHENTICATED, missing);
     await rejectsWith(anon.get('w'), Status.UNAUTHENTICATED, missing);
     await rejectsWith(anon.parameter('x', { shape: [1] }), Status.UNAUTHENTICATED, missing);
-    await rejectsWith(anon.trainer('t', ['w'], 'sgd', { learningRate: 0.5 }, { mode: 'async' }), Status.UNAUTHENTICATED, missing);
+    await rejectsWith(
+      anon.trainer('t', ['w'], 'sgd', { learningRate: 0.5 }, { mode: 'async' }),
+      Status.UNAUTHENTICATED,
+      missing,
+    );
     const stranger = await client('not-a-configured-token');
     await rejectsWith(stranger.list(), Status.UNAUTHENTICATED, /^unknown bearer token$/);
     await rejectsWith(stranger.parameter('x', { shape: [1] }), Status.UNAUTHENTICATED, /^unknown bearer token$/);
@@ -82,11 +86,18 @@ describe('without a valid token', () => {
     const before = (await big.describe()).version;
     try {
       // Handles over connections without / with a wrong token (get() would be refused first).
-      for (const [md, message] of [[auth(), missing], [auth('Bearer not-a-configured-token'), /^unknown bearer token$/]] as const) {
+      for (const [md, message] of [
+        [auth(), missing],
+        [auth('Bearer not-a-configured-token'), /^unknown bearer token$/],
+      ] as const) {
         const handle = new Parameter(new Channel(stub, server.address, md, undefined), 'big');
         await rejectsWith(handle.data(), Status.UNAUTHENTICATED, message);
         await rejectsWith(handle.listData(), Status.UNAUTHENTICATED, message);
-        await rejectsWith(handle.setData(f32([1024, 1024], new Float32Array(1024 * 1024).fill(5))), Status.UNAUTHENTICATED, message);
+        await rejectsWith(
+          handle.setData(f32([1024, 1024], new Float32Array(1024 * 1024).fill(5))),
+          Status.UNAUTHENTICATED,
+          message,
+        );
       }
     } finally {
       stub.close();
@@ -99,7 +110,10 @@ describe('without a valid token', () => {
     const stub = new protos.gluonps.v1.ParameterService(server.address, grpc.credentials.createInsecure());
     try {
       for (const value of [`Basic ${FULL}`, FULL, 'Bearer', `Bearer ${FULL} extra`]) {
-        const err = await unaryResult((cb) => stub.list({}, auth(value), cb)).then(() => null, (e: grpc.ServiceError) => e);
+        const err = await unaryResult((cb) => stub.list({}, auth(value), cb)).then(
+          () => null,
+          (e: grpc.ServiceError) => e,
+        );
         expect(err, value).toMatchObject({ code: Status.UNAUTHENTICATED });
         expect(err!.details, value).toMatch(/^malformed authorization metadata/);
         expect(err!.details).not.toContain(FULL);
@@ -127,7 +141,9 @@ describe('a full-access token', () => {
     // AdminService is reached (and answers that there is no data dir), so auth let it through.
     const adminStub = new protos.gluonps.v1.AdminService(server.address, grpc.credentials.createInsecure());
     try {
-      const err = await unaryResult((cb) => adminStub.checkpoint({ reason: 'test' }, auth(`Bearer ${FULL}`), cb)).catch((e: unknown) => e);
+      const err = await unaryResult((cb) => adminStub.checkpoint({ reason: 'test' }, auth(`Bearer ${FULL}`), cb)).catch(
+        (e: unknown) => e,
+      );
       expect(err).toMatchObject({ code: Status.FAILED_PRECONDITION });
     } finally {
       adminStub.close();
@@ -152,7 +168,9 @@ describe('a read-only token', () => {
     expect((await emb.listRowSparseData([2])).length).toBe(1);
     const trainerStub = new protos.gluonps.v1.TrainerService(server.address, grpc.credentials.createInsecure());
     try {
-      const info = await unaryResult<TrainerInfo__Output>((cb) => trainerStub.describeTrainer({ name: 't' }, auth(`Bearer ${READER}`), cb));
+      const info = await unaryResult<TrainerInfo__Output>((cb) =>
+        trainerStub.describeTrainer({ name: 't' }, auth(`Bearer ${READER}`), cb),
+      );
       expect(info.name).toBe('t');
       const chunks: unknown[] = [];
       await new Promise<void>((resolve, reject) => {
@@ -172,29 +190,67 @@ describe('a read-only token', () => {
     const w = await ro.get('w');
     const before = (await w.describe()).version;
     const denied = (method: string): RegExp => new RegExp(`^read-only token may not call ${method}$`);
-    await rejectsWith(ro.parameter('ro_new', { shape: [2] }), Status.PERMISSION_DENIED, denied('ParameterService/Declare'));
-    await rejectsWith(ro.constant('ro_c', [1, 2]), Status.PERMISSION_DENIED, denied('ParameterService/DeclareConstant'));
+    await rejectsWith(
+      ro.parameter('ro_new', { shape: [2] }),
+      Status.PERMISSION_DENIED,
+      denied('ParameterService/Declare'),
+    );
+    await rejectsWith(
+      ro.constant('ro_c', [1, 2]),
+      Status.PERMISSION_DENIED,
+      denied('ParameterService/DeclareConstant'),
+    );
     await rejectsWith(w.setData(f32([2, 3], iota(6))), Status.PERMISSION_DENIED, denied('ParameterService/SetData'));
-    await rejectsWith(w.initialize({ ctx: cpu(2), forceReinit: true }), Status.PERMISSION_DENIED, denied('ParameterService/Initialize'));
+    await rejectsWith(
+      w.initialize({ ctx: cpu(2), forceReinit: true }),
+      Status.PERMISSION_DENIED,
+      denied('ParameterService/Initialize'),
+    );
     await rejectsWith(w.zeroGrad(), Status.PERMISSION_DENIED, denied('ParameterService/ZeroGrad'));
     await rejectsWith(w.cast('float64'), Status.PERMISSION_DENIED, denied('ParameterService/Cast'));
     await rejectsWith(w.resetCtx(cpu(0)), Status.PERMISSION_DENIED, denied('ParameterService/ResetCtx'));
-    await rejectsWith(ro.trainer('t', ['w'], 'sgd', { learningRate: 0.5 }, { mode: 'async' }), Status.PERMISSION_DENIED, denied('TrainerService/CreateTrainer'));
+    await rejectsWith(
+      ro.trainer('t', ['w'], 'sgd', { learningRate: 0.5 }, { mode: 'async' }),
+      Status.PERMISSION_DENIED,
+      denied('TrainerService/CreateTrainer'),
+    );
     // A gradient push (client-streaming), sent raw: the client needs CreateTrainer first.
     const trainerStub = new protos.gluonps.v1.TrainerService(server.address, grpc.credentials.createInsecure());
     const adminStub = new protos.gluonps.v1.AdminService(server.address, grpc.credentials.createInsecure());
     try {
       const pushed = await new Promise<unknown>((resolve) => {
-        const call = trainerStub.pushGrad(auth(`Bearer ${READER}`), (e: grpc.ServiceError | null, r?: PushGradResponse__Output) => resolve(e ?? r));
-        call.write({ trainer: 't', param: 'w', step: 0, key: { workerId: 0, incarnation: 1, sequence: 1 }, header: { shape: [2, 3], dtype: 'DTYPE_FLOAT32', byteLength: 24 } });
+        const call = trainerStub.pushGrad(
+          auth(`Bearer ${READER}`),
+          (e: grpc.ServiceError | null, r?: PushGradResponse__Output) => resolve(e ?? r),
+        );
+        call.write({
+          trainer: 't',
+          param: 'w',
+          step: 0,
+          key: { workerId: 0, incarnation: 1, sequence: 1 },
+          header: { shape: [2, 3], dtype: 'DTYPE_FLOAT32', byteLength: 24 },
+        });
         call.write({ chunk: Buffer.alloc(24) });
         call.end();
       });
-      expect(pushed).toMatchObject({ code: Status.PERMISSION_DENIED, details: 'read-only token may not call TrainerService/PushGrad' });
-      const step = await unaryResult((cb) => trainerStub.step({ trainer: 't', step: 0, batchSize: 1 }, auth(`Bearer ${READER}`), cb)).catch((e: unknown) => e);
-      expect(step).toMatchObject({ code: Status.PERMISSION_DENIED, details: 'read-only token may not call TrainerService/Step' });
-      const ckpt = await unaryResult((cb) => adminStub.checkpoint({ reason: 'x' }, auth(`Bearer ${READER}`), cb)).catch((e: unknown) => e);
-      expect(ckpt).toMatchObject({ code: Status.PERMISSION_DENIED, details: 'read-only token may not call AdminService/Checkpoint' });
+      expect(pushed).toMatchObject({
+        code: Status.PERMISSION_DENIED,
+        details: 'read-only token may not call TrainerService/PushGrad',
+      });
+      const step = await unaryResult((cb) =>
+        trainerStub.step({ trainer: 't', step: 0, batchSize: 1 }, auth(`Bearer ${READER}`), cb),
+      ).catch((e: unknown) => e);
+      expect(step).toMatchObject({
+        code: Status.PERMISSION_DENIED,
+        details: 'read-only token may not call TrainerService/Step',
+      });
+      const ckpt = await unaryResult((cb) => adminStub.checkpoint({ reason: 'x' }, auth(`Bearer ${READER}`), cb)).catch(
+        (e: unknown) => e,
+      );
+      expect(ckpt).toMatchObject({
+        code: Status.PERMISSION_DENIED,
+        details: 'read-only token may not call AdminService/Checkpoint',
+      });
     } finally {
       trainerStub.close();
       adminStub.close();
@@ -209,7 +265,9 @@ describe('around authentication', () => {
   it('health checks need no token', async () => {
     const health = new protos.grpc.health.v1.Health(server.address, grpc.credentials.createInsecure());
     try {
-      const res = await unaryResult<HealthCheckResponse__Output>((cb) => health.check({ service: 'gluonps.v1.ParameterService' }, cb));
+      const res = await unaryResult<HealthCheckResponse__Output>((cb) =>
+        health.check({ service: 'gluonps.v1.ParameterService' }, cb),
+      );
       expect(res.status).toBe('SERVING');
     } finally {
       health.close();
@@ -221,7 +279,10 @@ describe('around authentication', () => {
     try {
       const file = path.join(dir, 'tokens');
       writeFileSync(file, '# operators\nfile-token-a\n\n   \n# CI\n  file-token-b  \n');
-      const { options } = parseCommandLine(['--auth-token-file', file, '--port', '0', '--data-dir', 'none', '--log-level', 'silent'], {});
+      const { options } = parseCommandLine(
+        ['--auth-token-file', file, '--port', '0', '--data-dir', 'none', '--log-level', 'silent'],
+        {},
+      );
       const s = await startServer(options);
       try {
         for (const token of ['file-token-a', 'file-token-b']) {
@@ -255,8 +316,12 @@ describe('around authentication', () => {
   });
 
   it('refuses a token configured both as full-access and read-only, and an invalid token', async () => {
-    await expect(startServer({ port: 0, logLevel: 'silent', auth: { tokens: ['same'], readOnlyTokens: ['same'] } })).rejects.toThrow(/both as full-access and as read-only/);
-    await expect(startServer({ port: 0, logLevel: 'silent', auth: { tokens: ['has space'] } })).rejects.toThrow(/auth.tokens: token 1 is not valid/);
+    await expect(
+      startServer({ port: 0, logLevel: 'silent', auth: { tokens: ['same'], readOnlyTokens: ['same'] } }),
+    ).rejects.toThrow(/both as full-access and as read-only/);
+    await expect(startServer({ port: 0, logLevel: 'silent', auth: { tokens: ['has space'] } })).rejects.toThrow(
+      /auth.tokens: token 1 is not valid/,
+    );
   });
 });
 
@@ -267,7 +332,10 @@ describe('a non-loopback address', () => {
     );
     for (const options of [{ insecure: true }, { auth: { tokens: ['t0k3n'] } }]) {
       const s = await startServer({ host: '0.0.0.0', port: 0, logLevel: 'silent', ...options });
-      const ps = await connect(`127.0.0.1:${s.port}`, { connectTimeoutMs: 5000, token: 'auth' in options ? 't0k3n' : undefined });
+      const ps = await connect(`127.0.0.1:${s.port}`, {
+        connectTimeoutMs: 5000,
+        token: 'auth' in options ? 't0k3n' : undefined,
+      });
       await ps.list();
       await ps.close();
       await s.close(1000);

@@ -11,7 +11,10 @@ const bundle = useServerBundle('cli');
 const startCli = (args: string[], env: NodeJS.ProcessEnv = {}): ServerProcess => spawnCli(bundle, args, env);
 
 /** Runs the CLI to completion (for --help and invalid configuration). */
-async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const r = startCli(args, env);
   let stdout = '';
   r.child.stdout!.on('data', (s: string) => {
@@ -22,7 +25,6 @@ async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ co
   clearTimeout(timer);
   return { code, stdout, stderr: r.stderr };
 }
-
 
 describe('gluonps-server CLI', () => {
   it('serves on a free port, answers health checks and calls, logs failures, and stops cleanly on SIGTERM', async () => {
@@ -40,7 +42,10 @@ describe('gluonps-server CLI', () => {
     try {
       const w = await ps.parameter('cli_w', { shape: [2, 3], init: init.one() });
       await w.initialize();
-      await w.setData([[1, 2, 3], [4, 5, 6]]);
+      await w.setData([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]);
       expect(await w.data()).toEqual({ shape: [2, 3], dtype: 'float32', data: new Float32Array([1, 2, 3, 4, 5, 6]) });
       // A failed call: one JSON log line with the method, the parameter and the status name.
       await expect(ps.get('cli_missing')).rejects.toMatchObject({ code: Status.NOT_FOUND });
@@ -64,7 +69,12 @@ describe('gluonps-server CLI', () => {
   });
 
   it('takes its configuration from GLUONPS_* variables', async () => {
-    const srv = startCli([], { GLUONPS_PORT: '0', GLUONPS_LOG_LEVEL: 'info', GLUONPS_MAX_TENSOR_BYTES: '1KiB', GLUONPS_DATA_DIR: 'none' });
+    const srv = startCli([], {
+      GLUONPS_PORT: '0',
+      GLUONPS_LOG_LEVEL: 'info',
+      GLUONPS_MAX_TENSOR_BYTES: '1KiB',
+      GLUONPS_DATA_DIR: 'none',
+    });
     const listening = await srv.waitForLog((l) => l.msg === 'listening');
     expect(listening.maxTensorBytes).toBe(1024);
     expect((await healthCheck(listening.address as string)).status).toBe('SERVING');
@@ -88,7 +98,16 @@ describe('gluonps-server CLI', () => {
   it('--help prints usage with every flag and exits 0', async () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
-    for (const flag of ['--host', '--port', '--devices', '--max-tensor-bytes', '--memory-budget', '--max-cpu-contexts', '--log-level', '--help']) {
+    for (const flag of [
+      '--host',
+      '--port',
+      '--devices',
+      '--max-tensor-bytes',
+      '--memory-budget',
+      '--max-cpu-contexts',
+      '--log-level',
+      '--help',
+    ]) {
       expect(r.stdout).toContain(flag);
     }
     expect(r.stdout).toMatch(/GLUONPS_PORT/);
@@ -98,7 +117,11 @@ describe('gluonps-server CLI', () => {
     const gpuFlag = nk.buildInfo().gpuCount === 0 ? 'gpu' : `gpu(${nk.buildInfo().gpuCount})`;
     const cases: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
       [['--port', '70000'], {}, /--port: expected an integer from 0 to 65535, got '70000'/],
-      [['--max-tensor-bytes', 'lots'], {}, /--max-tensor-bytes: expected a size like 1048576, 64MiB or 1GiB, got 'lots'/],
+      [
+        ['--max-tensor-bytes', 'lots'],
+        {},
+        /--max-tensor-bytes: expected a size like 1048576, 64MiB or 1GiB, got 'lots'/,
+      ],
       [['--devices', gpuFlag], {}, /--devices gpu.*not available/],
       [['--log-level', 'loud'], {}, /--log-level: expected one of .*got 'loud'/],
       [['--no-such-flag'], {}, /no-such-flag.*see --help/],

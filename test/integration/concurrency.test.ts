@@ -74,7 +74,11 @@ describe('concurrent calls', () => {
         const first = data[0]!;
         // Not torn: every element equals the first.
         let same = true;
-        for (let i = 1; i < n; i++) if (data[i] !== first) { same = false; break; }
+        for (let i = 1; i < n; i++)
+          if (data[i] !== first) {
+            same = false;
+            break;
+          }
         expect(same).toBe(true);
         // A reader's own sequential reads never go back in time.
         expect(t.version).toBeGreaterThanOrEqual(last);
@@ -96,7 +100,9 @@ describe('concurrent calls', () => {
   it('racing declarations and initializations: one spec wins, one initialization happens', async () => {
     const clients = [ps, ...extra];
     const spec = { shape: [4, 4], init: init.uniform({ scale: 1 }) };
-    const handles = await Promise.all(Array.from({ length: 12 }, (_, i) => clients[i % clients.length]!.parameter('race_init', spec)));
+    const handles = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => clients[i % clients.length]!.parameter('race_init', spec)),
+    );
     const described = await Promise.all(handles.map((p, i) => p.initialize({ ctx: [cpu(i % 3)], seed: i })));
     // Exactly one initialize took effect; the others saw an initialized parameter and changed nothing.
     const finals = await Promise.all(handles.map((p) => p.describe()));

@@ -31,7 +31,8 @@ const B = [3];
 
 /** Worker `w`'s gradients of step `k` (deterministic, different per worker and step). */
 function grads(w: number, k: number): { w: Float32Array; b: Float32Array } {
-  const g = (n: number, salt: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(1 + i * 0.7 + w * 3.1 + k * 1.3 + salt) * 0.5);
+  const g = (n: number, salt: number) =>
+    Float32Array.from({ length: n }, (_, i) => Math.sin(1 + i * 0.7 + w * 3.1 + k * 1.3 + salt) * 0.5);
   return { w: g(6, 0), b: g(3, 10) };
 }
 
@@ -51,7 +52,16 @@ async function setup(server: ServerProcess, optimizer: 'sgd' | 'adam' = 'sgd'): 
   const params = optimizer === 'sgd' ? { learningRate: 0.1, momentum: 0.9, wd: 0.01 } : { learningRate: 0.05 };
   const tr: Trainer[] = [];
   for (const id of [0, 1]) {
-    tr.push(await ps[id]!.trainer('sync', ['w', 'b'], optimizer, params, { mode: 'sync', numWorkers: 2, workerId: id, stepTimeoutMs: 60_000, incarnation: 100 + id, retry: RESTART_RETRY }));
+    tr.push(
+      await ps[id]!.trainer('sync', ['w', 'b'], optimizer, params, {
+        mode: 'sync',
+        numWorkers: 2,
+        workerId: id,
+        stepTimeoutMs: 60_000,
+        incarnation: 100 + id,
+        retry: RESTART_RETRY,
+      }),
+    );
   }
   return { server, ps, tr };
 }
@@ -84,7 +94,8 @@ async function waitingFor(side: Side, workers: number[]): Promise<void> {
   for (;;) {
     const d = await untilAvailable(() => side.tr[1]!.describe());
     if (JSON.stringify(d.waitingFor) === JSON.stringify(workers)) return;
-    if (Date.now() > end) throw new Error(`the open step waits for [${d.waitingFor.join(',')}], expected [${workers.join(',')}]`);
+    if (Date.now() > end)
+      throw new Error(`the open step waits for [${d.waitingFor.join(',')}], expected [${workers.join(',')}]`);
     await sleep(5);
   }
 }
@@ -121,7 +132,9 @@ describe('crash during a sync barrier', () => {
 
     expect(await state(sub)).toEqual(await state(ref));
     // Exactly one apply record per step in the log.
-    const applies = readWalRecords(dir).filter((r) => r.meta.op === 'trainer.apply').map((r) => r.meta.step);
+    const applies = readWalRecords(dir)
+      .filter((r) => r.meta.op === 'trainer.apply')
+      .map((r) => r.meta.step);
     expect(applies).toEqual([0, 1]);
 
     // The optimizer states survived too: one more step gives the same values.
@@ -135,7 +148,14 @@ describe('crash during a sync barrier', () => {
     const ref = await setup(await startServer(bundle, { dataDir: 'none' }), 'adam');
     const dir = tempDir('apply-log');
     // The second step applied dies between the in-memory update and its log record.
-    let sub = await setup(await startServer(bundle, { dataDir: dir, durability: 'wal-always', failpoints: 'step.after-apply-before-log=2:kill' }), 'adam');
+    let sub = await setup(
+      await startServer(bundle, {
+        dataDir: dir,
+        durability: 'wal-always',
+        failpoints: 'step.after-apply-before-log=2:kill',
+      }),
+      'adam',
+    );
 
     for (const side of [ref, sub]) await fullStep(side, 0);
     for (const side of [ref]) await fullStep(side, 1);
@@ -145,7 +165,11 @@ describe('crash during a sync barrier', () => {
     const steps = Promise.all([sub.tr[0]!.step(2), sub.tr[1]!.step(3)]);
     await sub.server.waitForStderr(/failpoint step\.after-apply-before-log fired on hit 2 \(kill\)/);
     expect((await sub.server.exited).signal).toBe('SIGKILL');
-    expect(readWalRecords(dir).filter((r) => r.meta.op === 'trainer.apply').map((r) => r.meta.step)).toEqual([0]);
+    expect(
+      readWalRecords(dir)
+        .filter((r) => r.meta.op === 'trainer.apply')
+        .map((r) => r.meta.step),
+    ).toEqual([0]);
     const server = await restart(bundle, sub.server);
     sub = { ...sub, server };
     // Both workers retry their step with the same keys; the step is applied once.
@@ -154,7 +178,11 @@ describe('crash during a sync barrier', () => {
     expect(r0.step).toBe(2);
     expect(await state(sub)).toEqual(await state(ref));
     await sleep(50);
-    expect(readWalRecords(dir).filter((r) => r.meta.op === 'trainer.apply').map((r) => r.meta.step)).toEqual([0, 1]);
+    expect(
+      readWalRecords(dir)
+        .filter((r) => r.meta.op === 'trainer.apply')
+        .map((r) => r.meta.step),
+    ).toEqual([0, 1]);
 
     // Go on, crash again (between calls) and recover from the log that now holds the apply.
     for (const side of [ref, sub]) await fullStep(side, 2);
@@ -206,7 +234,16 @@ describe('crash during a sync barrier', () => {
     const w = await ps.parameter('w', { shape: W, init: init.one() });
     await w.initialize({ seed: 1 });
     const tr: Trainer[] = [];
-    for (const id of [0, 1]) tr.push(await ps.trainer('sync', ['w'], 'sgd', { learningRate: 0.1, momentum: 0.5 }, { numWorkers: 2, workerId: id, stepTimeoutMs: 60_000 }));
+    for (const id of [0, 1])
+      tr.push(
+        await ps.trainer(
+          'sync',
+          ['w'],
+          'sgd',
+          { learningRate: 0.1, momentum: 0.5 },
+          { numWorkers: 2, workerId: id, stepTimeoutMs: 60_000 },
+        ),
+      );
     for (const id of [0, 1]) await tr[id]!.pushGrad('w', { shape: W, dtype: 'float32', data: grads(id, 0).w });
     const s0 = tr[0]!.step(1);
     while ((await tr[1]!.describe()).waitingFor.length !== 1) await sleep(5);

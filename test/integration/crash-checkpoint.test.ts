@@ -44,13 +44,25 @@ async function setup(server: ServerProcess): Promise<Side> {
   const w = await ps.parameter('w', { shape: [3, 4], init: init.xavier() });
   await w.initialize({ seed: 5, ctx: [cpu(0), cpu(1)] });
   await ps.constant('c', { shape: [2], dtype: 'int32', data: Int32Array.from([7, -7]) });
-  await (await ps.parameter('d', { shape: [0, 2], dtype: 'float64', allowDeferredInit: true, init: init.one() })).initialize({ seed: 6 });
-  const tr = await ps.trainer('t', ['w'], 'sgd', { learningRate: 0.05, momentum: 0.9 }, { mode: 'sync', numWorkers: 1, stepTimeoutMs: 60_000, retry: RESTART_RETRY });
+  await (
+    await ps.parameter('d', { shape: [0, 2], dtype: 'float64', allowDeferredInit: true, init: init.one() })
+  ).initialize({ seed: 6 });
+  const tr = await ps.trainer(
+    't',
+    ['w'],
+    'sgd',
+    { learningRate: 0.05, momentum: 0.9 },
+    { mode: 'sync', numWorkers: 1, stepTimeoutMs: 60_000, retry: RESTART_RETRY },
+  );
   await tr.pushGrad('w', grad(0));
   return { server, ps, tr };
 }
 
-const grad = (k: number) => ({ shape: [3, 4], dtype: 'float32' as const, data: Float32Array.from({ length: 12 }, (_, i) => Math.cos(i + k)) });
+const grad = (k: number) => ({
+  shape: [3, 4],
+  dtype: 'float32' as const,
+  data: Float32Array.from({ length: 12 }, (_, i) => Math.cos(i + k)),
+});
 
 /**
  * Changes of every kind: a value, a trainer step (with the gradient pushed before), a new
@@ -58,7 +70,9 @@ const grad = (k: number) => ({ shape: [3, 4], dtype: 'float32' as const, data: F
  * gradients are part of the state). 6 log records.
  */
 async function round(side: Side, k: number): Promise<void> {
-  await (await side.ps.get('w')).setData({ shape: [3, 4], dtype: 'float32', data: Float32Array.from({ length: 12 }, (_, i) => i * k * 0.01) });
+  await (
+    await side.ps.get('w')
+  ).setData({ shape: [3, 4], dtype: 'float32', data: Float32Array.from({ length: 12 }, (_, i) => i * k * 0.01) });
   await side.tr.step(4);
   await (await side.ps.parameter(`n${k}`, { shape: [2], init: init.constant(k) })).initialize({ seed: k });
   await side.tr.pushGrad('w', grad(k));
@@ -91,7 +105,14 @@ describe('kill -9 during a checkpoint write', () => {
     ];
     const dir = tempDir('ckpt-fp');
     const ref = await setup(await startServer(bundle, { dataDir: 'none' }));
-    let sub = await setup(await startServer(bundle, { dataDir: dir, durability: 'wal-always', args: ['--keep-checkpoints', '1'], failpoints: `${cases[0]!.fp}=${cases[0]!.hit ?? 2}:kill` }));
+    let sub = await setup(
+      await startServer(bundle, {
+        dataDir: dir,
+        durability: 'wal-always',
+        args: ['--keep-checkpoints', '1'],
+        failpoints: `${cases[0]!.fp}=${cases[0]!.hit ?? 2}:kill`,
+      }),
+    );
     let k = 0;
     try {
       for (const [c, kase] of cases.entries()) {
@@ -104,7 +125,9 @@ describe('kill -9 during a checkpoint write', () => {
         await round(sub, k);
         const failed = await settle(checkpointNow(sub.server.address, 'doomed'));
         expect(failed.ok, where).toBe(false);
-        await sub.server.waitForStderr(new RegExp(`failpoint ${kase.fp.replace(/\./g, '\\.')} fired on hit ${kase.hit ?? 2} \\(kill\\)`));
+        await sub.server.waitForStderr(
+          new RegExp(`failpoint ${kase.fp.replace(/\./g, '\\.')} fired on hit ${kase.hit ?? 2} \\(kill\\)`),
+        );
         expect((await sub.server.exited).signal, where).toBe('SIGKILL');
         const entries = checkpointEntries(dir);
         if (kase.leftover(good + 1) !== '') expect(entries, where).toContain(kase.leftover(good + 1));
@@ -112,14 +135,25 @@ describe('kill -9 during a checkpoint write', () => {
         else expect(entries, where).not.toContain(ckptName(good + 1));
 
         const next = cases[c + 1];
-        sub = { ...sub, server: await restart(bundle, sub.server, next ? { failpoints: `${next.fp}=${next.hit ?? 2}:kill` } : {}) };
+        sub = {
+          ...sub,
+          server: await restart(bundle, sub.server, next ? { failpoints: `${next.fp}=${next.hit ?? 2}:kill` } : {}),
+        };
         const recovered = sub.server.linesWith('recovered')[0]!;
         // The newest complete checkpoint, and the log after it.
-        expect(recovered, where).toMatchObject({ checkpoint: String(kase.committed ? good + 1 : good), replayed: kase.committed ? 0 : RECORDS_PER_ROUND });
+        expect(recovered, where).toMatchObject({
+          checkpoint: String(kase.committed ? good + 1 : good),
+          replayed: kase.committed ? 0 : RECORDS_PER_ROUND,
+        });
         if (kase.leftover(good + 1) !== '') {
-          expect(sub.server.linesWith('removed incomplete checkpoints')[0]?.removed, where).toEqual([expect.stringContaining(kase.leftover(good + 1))]);
+          expect(sub.server.linesWith('removed incomplete checkpoints')[0]?.removed, where).toEqual([
+            expect.stringContaining(kase.leftover(good + 1)),
+          ]);
         }
-        expect(checkpointEntries(dir).filter((e) => e.startsWith('tmp-')), where).toEqual([]);
+        expect(
+          checkpointEntries(dir).filter((e) => e.startsWith('tmp-')),
+          where,
+        ).toEqual([]);
         expectSameState(await state(sub), await state(ref), `${where}: after the restart`);
       }
       // The pending gradients survived every crash: a last step gives the same values.
@@ -147,7 +181,9 @@ describe('a damaged checkpoint', () => {
     it(`wal-always: a newest checkpoint damaged in its ${where} is set aside for the older one plus the log, losing nothing`, async () => {
       const dir = tempDir('ckpt-bad');
       const ref = await setup(await startServer(bundle, { dataDir: 'none' }));
-      let sub = await setup(await startServer(bundle, { dataDir: dir, durability: 'wal-always', args: ['--keep-checkpoints', '2'] }));
+      let sub = await setup(
+        await startServer(bundle, { dataDir: dir, durability: 'wal-always', args: ['--keep-checkpoints', '2'] }),
+      );
       try {
         await round(ref, 1);
         await round(sub, 1);
@@ -167,15 +203,24 @@ describe('a damaged checkpoint', () => {
         b[0] = b[0]! ^ 0x5a;
         writeSync(fd, b, 0, 1, at);
         closeSync(fd);
-        sub = { ...sub, server: await startServer(bundle, { dataDir: dir, durability: 'wal-always', port: sub.server.port }) };
+        sub = {
+          ...sub,
+          server: await startServer(bundle, { dataDir: dir, durability: 'wal-always', port: sub.server.port }),
+        };
         expect(sub.server.linesWith('checkpoint failed its checksum; trying an older one')).toHaveLength(1);
         expect(sub.server.linesWith('recovered')[0]).toMatchObject({ checkpoint: String(older) });
         expectSameState(await state(sub), await state(ref), 'the older checkpoint and the log');
-        expect(checkpointEntries(dir)).toEqual(expect.arrayContaining([ckptName(older), `damaged-${ckptName(newest)}`]));
+        expect(checkpointEntries(dir)).toEqual(
+          expect.arrayContaining([ckptName(older), `damaged-${ckptName(newest)}`]),
+        );
         expect(checkpointEntries(dir)).not.toContain(ckptName(newest));
         // With --keep-checkpoints 2 a new checkpoint keeps the good older one.
         const next = Number((await checkpointNow(sub.server.address)).id);
-        expect(checkpointEntries(dir).filter((e) => e.startsWith('ckpt-')).sort()).toEqual([ckptName(older), ckptName(next)].sort());
+        expect(
+          checkpointEntries(dir)
+            .filter((e) => e.startsWith('ckpt-'))
+            .sort(),
+        ).toEqual([ckptName(older), ckptName(next)].sort());
       } finally {
         await closeSide(ref);
         await closeSide(sub);
@@ -198,7 +243,9 @@ describe('--durability checkpoint', () => {
       expect(dataDir).toBe(dir);
       // The reply can overtake the log line on its way through the child's stdout pipe: wait for it.
       await sub.server.waitForLog((l) => l.msg === 'checkpoint written');
-      expect(sub.server.linesWith('checkpoint written')).toEqual([expect.objectContaining({ id: String(id), reason: 'on demand' })]);
+      expect(sub.server.linesWith('checkpoint written')).toEqual([
+        expect.objectContaining({ id: String(id), reason: 'on demand' }),
+      ]);
       const atCheckpoint = await state(ref);
       for (const k of [3, 4]) {
         await round(ref, k);
@@ -206,7 +253,11 @@ describe('--durability checkpoint', () => {
       }
       expect(readWalRecords(dir)).toEqual([]); // this mode writes no log
       sub = { ...sub, server: await restart(bundle, sub.server) };
-      expect(sub.server.linesWith('recovered')[0]).toMatchObject({ mode: 'checkpoint', checkpoint: String(id), replayed: 0 });
+      expect(sub.server.linesWith('recovered')[0]).toMatchObject({
+        mode: 'checkpoint',
+        checkpoint: String(id),
+        replayed: 0,
+      });
       const now = await state(sub);
       expectSameState(now, atCheckpoint, 'the last checkpoint');
       expect(isDeepStrictEqual(now, await state(ref))).toBe(false);
@@ -220,7 +271,9 @@ describe('--durability checkpoint', () => {
   it('--checkpoint-every-steps and --checkpoint-every-seconds checkpoint on their own; a graceful stop checkpoints everything', async () => {
     const dir = tempDir('ckpt-steps');
     const ref = await setup(await startServer(bundle, { dataDir: 'none' }));
-    let sub = await setup(await startServer(bundle, { dataDir: dir, durability: 'checkpoint', args: ['--checkpoint-every-steps', '2'] }));
+    let sub = await setup(
+      await startServer(bundle, { dataDir: dir, durability: 'checkpoint', args: ['--checkpoint-every-steps', '2'] }),
+    );
     try {
       // Two steps: the second triggers a checkpoint once it is applied (nothing else happens meanwhile).
       for (const side of [ref, sub]) {
@@ -245,7 +298,13 @@ describe('--durability checkpoint', () => {
       expectSameState(await state(sub), afterInterval, 'the interval checkpoint');
 
       // SIGTERM: the final checkpoint holds everything, the open step and its gradients included.
-      const tr = await sub.ps.trainer('t', ['w'], 'sgd', { learningRate: 0.05, momentum: 0.9 }, { mode: 'sync', numWorkers: 1, stepTimeoutMs: 60_000 });
+      const tr = await sub.ps.trainer(
+        't',
+        ['w'],
+        'sgd',
+        { learningRate: 0.05, momentum: 0.9 },
+        { mode: 'sync', numWorkers: 1, stepTimeoutMs: 60_000 },
+      );
       await tr.pushGrad('w', grad(9));
       await (await sub.ps.parameter('late', { shape: [1] })).initialize({ seed: 1 });
       const beforeStop = await state(sub);

@@ -3,7 +3,17 @@
 // on the same dir and port, then checks the recovered state is the acknowledged one.
 import { describe, expect, it } from 'vitest';
 import { init } from '../../client/index';
-import { checkpointEntries, checkpointNow, connectTo, restart, sleep, startServer, tempDir, untilAvailable, useServerBundle } from './crash-harness';
+import {
+  checkpointEntries,
+  checkpointNow,
+  connectTo,
+  restart,
+  sleep,
+  startServer,
+  tempDir,
+  untilAvailable,
+  useServerBundle,
+} from './crash-harness';
 import { numbers } from './helpers';
 import { RawTrainerService, RawWorker, trainerRequest } from './trainer-helpers';
 
@@ -14,7 +24,11 @@ const SGD = { kind: 'OPTIMIZER_KIND_SGD' as const, learningRate: 0.1 };
 describe('a sync trainer for 2^32 - 1 workers', () => {
   it('is described with bounded lists, and its step record replays after kill -9', async () => {
     const dataDir = tempDir('workers');
-    let srv = await startServer(bundle, { dataDir, durability: 'wal-batch', args: ['--max-workers-per-trainer', '4294967295'] });
+    let srv = await startServer(bundle, {
+      dataDir,
+      durability: 'wal-batch',
+      args: ['--max-workers-per-trainer', '4294967295'],
+    });
     let ps = await connectTo(srv.address);
     let raw = new RawTrainerService(srv.address);
     try {
@@ -59,8 +73,12 @@ describe('numbers JSON cannot hold', () => {
         await raw.create(trainerRequest('sched', ['mask'], { ...SGD, lrScheduler: scheduler }));
         // In a checkpoint's manifest, then in the log after it.
         await checkpointNow(srv.address);
-        await (await ps.parameter('mask2', { shape: [3], init: init.constant([-Infinity, Infinity, -0]) })).initialize();
-        await (await ps.constant('c', { shape: [2], dtype: 'float64', data: Float64Array.of(-Infinity, -0) })).initialize();
+        await (
+          await ps.parameter('mask2', { shape: [3], init: init.constant([-Infinity, Infinity, -0]) })
+        ).initialize();
+        await (
+          await ps.constant('c', { shape: [2], dtype: 'float64', data: Float64Array.of(-Infinity, -0) })
+        ).initialize();
         const before = await raw.describe('sched');
         expect(before.optimizer?.lrScheduler?.stopFactorLr).toBe(-Infinity);
         if (durability === 'checkpoint') await checkpointNow(srv.address);
@@ -69,7 +87,11 @@ describe('numbers JSON cannot hold', () => {
         await ps.close();
         ps = await connectTo(srv.address);
         raw = new RawTrainerService(srv.address);
-        expect(numbers(await untilAvailable(async () => (await ps.get('mask')).data()))).toEqual([-Infinity, -Infinity, -Infinity]);
+        expect(numbers(await untilAvailable(async () => (await ps.get('mask')).data()))).toEqual([
+          -Infinity,
+          -Infinity,
+          -Infinity,
+        ]);
         const mask2 = numbers(await (await ps.get('mask2')).data());
         expect(mask2.slice(0, 2)).toEqual([-Infinity, Infinity]);
         expect(Object.is(mask2[2], -0)).toBe(true);
@@ -105,7 +127,10 @@ describe('a checkpoint whose manifest would be over 64 MiB', () => {
         await ps.parameter(name, { shape: [n], dtype: 'float64', init: init.constant(values) });
       }
       const before = checkpointEntries(dataDir);
-      const err = await checkpointNow(srv.address).then(() => null, (e: unknown) => e as { code: number; details: string });
+      const err = await checkpointNow(srv.address).then(
+        () => null,
+        (e: unknown) => e as { code: number; details: string },
+      );
       expect(err?.code).toBe(8); // RESOURCE_EXHAUSTED
       expect(err?.details).toMatch(/manifest would be \d+ bytes, over the limit of 67108864 bytes a manifest may have/);
       expect(checkpointEntries(dataDir)).toEqual(before);

@@ -157,7 +157,10 @@ export class ServerProcess {
   /** The first log line matching `pred` (waits for it; rejects if the process exits first). */
   waitForLog(pred: (l: LogLine) => boolean, timeoutMs = 20_000): Promise<LogLine> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching log line within ${timeoutMs} ms; ${this.describe()}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no matching log line within ${timeoutMs} ms; ${this.describe()}`)),
+        timeoutMs,
+      );
       const check = (): void => {
         const hit = this.logs.find(pred);
         if (hit) {
@@ -165,7 +168,11 @@ export class ServerProcess {
           resolve(hit);
         } else if (!this.running) {
           clearTimeout(timer);
-          reject(new Error(`the server exited (${this.child.exitCode ?? this.child.signalCode}) before the log line; ${this.describe()}`));
+          reject(
+            new Error(
+              `the server exited (${this.child.exitCode ?? this.child.signalCode}) before the log line; ${this.describe()}`,
+            ),
+          );
         } else {
           this.waiters.push(check);
         }
@@ -177,7 +184,10 @@ export class ServerProcess {
   /** Resolves when stderr matches `re` (e.g. a failpoint's line). */
   waitForStderr(re: RegExp, timeoutMs = 20_000): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`stderr never matched ${re} within ${timeoutMs} ms; ${this.describe()}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`stderr never matched ${re} within ${timeoutMs} ms; ${this.describe()}`)),
+        timeoutMs,
+      );
       const check = (): void => {
         if (re.test(this.stderrText)) {
           clearTimeout(timer);
@@ -206,7 +216,10 @@ export class ServerProcess {
   }
 
   describe(): string {
-    const tail = this.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n  ');
+    const tail = this.logs
+      .slice(-15)
+      .map((l) => JSON.stringify(l))
+      .join('\n  ');
     return `logs:\n  ${tail}\nstderr: ${this.stderrText.slice(-3000)}`;
   }
 
@@ -221,16 +234,34 @@ export class ServerProcess {
  * settings are not passed on, GLUONPS_PROTO_DIR aside), without waiting for anything.
  * `options` are what restart() reuses.
  */
-export function spawnCli(bundle: Bundle, args: readonly string[], env: NodeJS.ProcessEnv = {}, options: StartOptions = { dataDir: 'none' }): ServerProcess {
+export function spawnCli(
+  bundle: Bundle,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  options: StartOptions = { dataDir: 'none' },
+): ServerProcess {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(childEnv)) if (k.startsWith('GLUONPS_') && k !== 'GLUONPS_PROTO_DIR') delete childEnv[k];
-  const child = spawn(process.execPath, [bundle.path, ...args], { cwd: ROOT, env: { ...childEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bundle.path, ...args], {
+    cwd: ROOT,
+    env: { ...childEnv, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new ServerProcess(child, options);
 }
 
 /** Spawns the CLI as `o` says without waiting for anything. */
 export function spawnServer(bundle: Bundle, o: StartOptions): ServerProcess {
-  const args = ['--port', String(o.port ?? 0), '--log-level', o.logLevel ?? 'info', '--data-dir', o.dataDir, '--devices', 'cpu'];
+  const args = [
+    '--port',
+    String(o.port ?? 0),
+    '--log-level',
+    o.logLevel ?? 'info',
+    '--data-dir',
+    o.dataDir,
+    '--devices',
+    'cpu',
+  ];
   if (o.durability !== undefined) args.push('--durability', o.durability);
   args.push(...(o.args ?? []));
   return spawnCli(bundle, args, o.failpoints === undefined ? {} : { GLUONPS_FAILPOINTS: o.failpoints }, o);
@@ -258,7 +289,11 @@ export async function startServer(bundle: Bundle, o: StartOptions): Promise<Serv
 }
 
 /** SIGKILLs `srv` (if it still runs) and starts the server again on its data dir and port. */
-export async function restart(bundle: Bundle, srv: ServerProcess, changes: Partial<StartOptions> = {}): Promise<ServerProcess> {
+export async function restart(
+  bundle: Bundle,
+  srv: ServerProcess,
+  changes: Partial<StartOptions> = {},
+): Promise<ServerProcess> {
   await srv.kill();
   const { failpoints: _drop, ...rest } = srv.options;
   return startServer(bundle, { ...rest, port: srv.port, ...changes });
@@ -292,7 +327,11 @@ export async function untilAvailable<T>(fn: () => Promise<T>, timeoutMs = 15_000
   }
 }
 
-type AdminCtor = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => AdminServiceClient;
+type AdminCtor = new (
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options?: grpc.ChannelOptions,
+) => AdminServiceClient;
 
 /** AdminService.Checkpoint: an on-demand checkpoint; resolves with its id. */
 export function checkpointNow(address: string, reason = 'crash test'): Promise<CheckpointResponse__Output> {
@@ -341,7 +380,10 @@ export interface ServerState {
  * handle given its description and its optimizer states (saveStates(): every state tensor,
  * update counts, step, learning rate).
  */
-export async function captureState(ps: ParameterServerClient, trainers: Record<string, Trainer> = {}): Promise<ServerState> {
+export async function captureState(
+  ps: ParameterServerClient,
+  trainers: Record<string, Trainer> = {},
+): Promise<ServerState> {
   const list = await ps.list();
   const params: ServerState['params'] = [];
   for (const desc of list) {
@@ -376,7 +418,13 @@ export function stateDiff(got: unknown, want: unknown, limit = 12): string[] {
   };
   const walk = (a: unknown, b: unknown, at: string): void => {
     if (out.length >= limit || isDeepStrictEqual(a, b)) return;
-    if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object' && Array.isArray(a) === Array.isArray(b)) {
+    if (
+      a !== null &&
+      b !== null &&
+      typeof a === 'object' &&
+      typeof b === 'object' &&
+      Array.isArray(a) === Array.isArray(b)
+    ) {
       const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
       for (const k of keys) walk((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${at}.${k}`);
       return;
@@ -394,7 +442,9 @@ export function stateDiff(got: unknown, want: unknown, limit = 12): string[] {
 export function expectSameState(got: ServerState, want: ServerState, message: string): void {
   if (isDeepStrictEqual(got, want)) return;
   const names = (s: ServerState) => s.params.map((p) => p.desc.name).join(',');
-  throw new Error(`${message}\nstate differs from the reference:\n  ${stateDiff(got, want).join('\n  ')}\n(parameters: got [${names(got)}], want [${names(want)}])`);
+  throw new Error(
+    `${message}\nstate differs from the reference:\n  ${stateDiff(got, want).join('\n  ')}\n(parameters: got [${names(got)}], want [${names(want)}])`,
+  );
 }
 
 // --- The data dir ---------------------------------------------------------------------------------
@@ -402,14 +452,18 @@ export function expectSameState(got: ServerState, want: ServerState, message: st
 export function checkpointEntries(dataDir: string): string[] {
   try {
     // Spare files (kept from pruned checkpoints for reuse) are not checkpoints.
-    return readdirSync(path.join(dataDir, 'checkpoints')).filter((e) => !e.startsWith('spare-')).sort();
+    return readdirSync(path.join(dataDir, 'checkpoints'))
+      .filter((e) => !e.startsWith('spare-'))
+      .sort();
   } catch {
     return [];
   }
 }
 
 export function walSegments(dataDir: string): string[] {
-  return readdirSync(path.join(dataDir, 'wal')).filter((f) => /^wal-\d{20}\.log$/.test(f)).sort();
+  return readdirSync(path.join(dataDir, 'wal'))
+    .filter((f) => /^wal-\d{20}\.log$/.test(f))
+    .sort();
 }
 
 export interface WalRecordInfo {
@@ -443,7 +497,12 @@ export function readWalRecords(dataDir: string): WalRecordInfo[] {
 export { settle, sleep } from './trainer-helpers';
 
 /** mulberry32: a small seeded generator, so a failing sequence reproduces from its seed. */
-export function rng(seed: number): { next: () => number; int: (n: number) => number; pick: <T>(xs: readonly T[]) => T; chance: (p: number) => boolean } {
+export function rng(seed: number): {
+  next: () => number;
+  int: (n: number) => number;
+  pick: <T>(xs: readonly T[]) => T;
+  chance: (p: number) => boolean;
+} {
   let a = seed >>> 0;
   const next = (): number => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -459,4 +518,3 @@ export function rng(seed: number): { next: () => number; int: (n: number) => num
     chance: (p) => next() < p,
   };
 }
-

@@ -36,7 +36,11 @@ describe('one server per data dir', () => {
     const second = spawnServer(bundle, { dataDir: dir, durability: 'wal-always' });
     const { code } = await second.exited;
     expect(code).toBe(2);
-    expect(second.stderr).toMatch(new RegExp(`^gluon-ps: .*data dir ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by process ${first.child.pid} `));
+    expect(second.stderr).toMatch(
+      new RegExp(
+        `^gluon-ps: .*data dir ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by process ${first.child.pid} `,
+      ),
+    );
     expect(second.stderr).toMatch(/choose another --data-dir/);
     // The lock's own message, not prefixed with the data dir a second time (server/index.ts).
     expect(second.stderr).not.toMatch(/data dir [^\n]*: data dir /);
@@ -50,7 +54,11 @@ describe('one server per data dir', () => {
     await first.kill();
     expect(existsSync(path.join(dir, 'LOCK'))).toBe(true);
     const third = await startServer(bundle, { dataDir: dir, durability: 'wal-always', port: first.port });
-    expect(third.linesWith('took over a stale data dir lock')[0]).toMatchObject({ level: 40, stale: { pid: first.child.pid }, reason: `process ${first.child.pid} is not running` });
+    expect(third.linesWith('took over a stale data dir lock')[0]).toMatchObject({
+      level: 40,
+      stale: { pid: first.child.pid },
+      reason: `process ${first.child.pid} is not running`,
+    });
     expectSameState(await captureState(ps), before, 'after the takeover');
     // A graceful stop releases the lock.
     expect(await third.stop()).toEqual({ code: 0, signal: null });
@@ -59,7 +67,11 @@ describe('one server per data dir', () => {
   });
 });
 
-type ParamCtor = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => ParameterServiceClient;
+type ParamCtor = new (
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options?: grpc.ChannelOptions,
+) => ParameterServiceClient;
 
 describe('start-up', () => {
   it('health is NOT_SERVING and calls are UNAVAILABLE until the state is recovered', async () => {
@@ -76,9 +88,15 @@ describe('start-up', () => {
     }
     await first.kill();
 
-    const health = new (loadProtos().grpc.health.v1.Health)(first.address, grpc.credentials.createInsecure(), { 'grpc.initial_reconnect_backoff_ms': 20, 'grpc.max_reconnect_backoff_ms': 50 });
+    const health = new (loadProtos().grpc.health.v1.Health)(first.address, grpc.credentials.createInsecure(), {
+      'grpc.initial_reconnect_backoff_ms': 20,
+      'grpc.max_reconnect_backoff_ms': 50,
+    });
     const Params = loadProtos().gluonps.v1.ParameterService as unknown as ParamCtor;
-    const params = new Params(first.address, grpc.credentials.createInsecure(), { 'grpc.initial_reconnect_backoff_ms': 20, 'grpc.max_reconnect_backoff_ms': 50 });
+    const params = new Params(first.address, grpc.credentials.createInsecure(), {
+      'grpc.initial_reconnect_backoff_ms': 20,
+      'grpc.max_reconnect_backoff_ms': 50,
+    });
     const srv = spawnServer(bundle, { dataDir: dir, durability: 'wal-batch', port: first.port });
     const seen: string[] = [];
     let refused: { code: number; details: string } | null = null;
@@ -86,12 +104,16 @@ describe('start-up', () => {
       const end = Date.now() + 20_000;
       while (Date.now() < end) {
         const status = await new Promise<string>((resolve) => {
-          health.check({ service: '' }, { deadline: Date.now() + 500 }, (err, res) => resolve(err ? `error ${err.code}` : res!.status));
+          health.check({ service: '' }, { deadline: Date.now() + 500 }, (err, res) =>
+            resolve(err ? `error ${err.code}` : res!.status),
+          );
         });
         if (seen.at(-1) !== status) seen.push(status);
         if (status === 'NOT_SERVING' && refused === null) {
           refused = await new Promise((resolve) => {
-            params.describe({ name: 'big' }, { deadline: Date.now() + 500 }, (err) => resolve(err ? { code: err.code, details: err.details } : { code: 0, details: '' }));
+            params.describe({ name: 'big' }, { deadline: Date.now() + 500 }, (err) =>
+              resolve(err ? { code: err.code, details: err.details } : { code: 0, details: '' }),
+            );
           });
         }
         if (status === 'SERVING') break;
@@ -106,8 +128,11 @@ describe('start-up', () => {
     expect(recovered).toMatchObject({ replayed: 50 });
     // Never SERVING before the end; the order is (connection errors,) NOT_SERVING, SERVING.
     expect(seen.at(-1), JSON.stringify({ seen, ms: recovered.ms, refused })).toBe('SERVING');
-    if (process.env.GLUONPS_CRASH_TRACE === '1') process.stderr.write(`health during recovery: ${JSON.stringify({ seen, ms: recovered.ms, refused })}\n`);
-    expect(seen.filter((s) => s !== `error ${Status.UNAVAILABLE}`)).toEqual(seen.includes('NOT_SERVING') ? ['NOT_SERVING', 'SERVING'] : ['SERVING']);
+    if (process.env.GLUONPS_CRASH_TRACE === '1')
+      process.stderr.write(`health during recovery: ${JSON.stringify({ seen, ms: recovered.ms, refused })}\n`);
+    expect(seen.filter((s) => s !== `error ${Status.UNAVAILABLE}`)).toEqual(
+      seen.includes('NOT_SERVING') ? ['NOT_SERVING', 'SERVING'] : ['SERVING'],
+    );
     // Whether the recovery was slow enough to be seen depends on the machine; when it was:
     if (seen.includes('NOT_SERVING') && refused !== null && refused.code !== Status.OK) {
       // (a call that raced the end of the recovery may have succeeded: code 0)

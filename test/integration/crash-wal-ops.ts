@@ -25,7 +25,13 @@ export interface Side {
 }
 
 export async function openSide(label: string, server: ServerProcess): Promise<Side> {
-  return { label, server, ps: [await connectTo(server.address), await connectTo(server.address)], sync: [], async: null };
+  return {
+    label,
+    server,
+    ps: [await connectTo(server.address), await connectTo(server.address)],
+    sync: [],
+    async: null,
+  };
 }
 
 export async function closeSide(side: Side): Promise<void> {
@@ -59,7 +65,8 @@ export type Op =
   | { k: 'lr'; lr: number }
   | { k: 'checkpoint' };
 
-export const show = (op: Op): string => JSON.stringify(op, (_k, v: unknown) => (ArrayBuffer.isView(v) ? `<${(v as Float64Array).length} values>` : v));
+export const show = (op: Op): string =>
+  JSON.stringify(op, (_k, v: unknown) => (ArrayBuffer.isView(v) ? `<${(v as Float64Array).length} values>` : v));
 
 /** Runs `op` on one side; resolves with a step result or descriptor, rejects as the server answers. */
 export async function runOp(side: Side, op: Op): Promise<unknown> {
@@ -82,12 +89,28 @@ export async function runOp(side: Side, op: Op): Promise<unknown> {
     case 'resetCtx':
       return (await ps.get(op.name)).resetCtx(op.ctx);
     case 'createSync':
-      side.sync[op.worker] = await side.ps[op.worker]!.trainer('sync', ['tw', 'tb'], 'sgd', { learningRate: 0.1, momentum: 0.9, wd: 0.001 }, {
-        mode: 'sync', numWorkers: 2, workerId: op.worker, stepTimeoutMs: 60_000, retry: RESTART_RETRY,
-      });
+      side.sync[op.worker] = await side.ps[op.worker]!.trainer(
+        'sync',
+        ['tw', 'tb'],
+        'sgd',
+        { learningRate: 0.1, momentum: 0.9, wd: 0.001 },
+        {
+          mode: 'sync',
+          numWorkers: 2,
+          workerId: op.worker,
+          stepTimeoutMs: 60_000,
+          retry: RESTART_RETRY,
+        },
+      );
       return side.sync[op.worker]!.currentStep;
     case 'createAsync':
-      side.async = await ps.trainer('async', ['ta'], 'adam', { learningRate: 0.01 }, { mode: 'async', numWorkers: 1, workerId: 0, retry: RESTART_RETRY });
+      side.async = await ps.trainer(
+        'async',
+        ['ta'],
+        'adam',
+        { learningRate: 0.01 },
+        { mode: 'async', numWorkers: 1, workerId: 0, retry: RESTART_RETRY },
+      );
       return side.async.currentStep;
     case 'push':
       return side.sync[op.worker]!.pushGrad(op.param, op.value);
@@ -132,7 +155,13 @@ export class Generator {
 
   /** The fixed beginning: the trainers' parameters and the trainers. */
   prologue(): Op[] {
-    const initialize = (name: string, seed: number): Op => ({ k: 'initialize', name, seed, ctx: [cpu(0)], forceReinit: false });
+    const initialize = (name: string, seed: number): Op => ({
+      k: 'initialize',
+      name,
+      seed,
+      ctx: [cpu(0)],
+      forceReinit: false,
+    });
     return [
       { k: 'declare', name: 'tw', spec: { shape: TW, init: init.uniform({ scale: 1 }) } },
       { k: 'declare', name: 'tb', spec: { shape: TB, init: init.zero() } },
@@ -147,17 +176,37 @@ export class Generator {
   }
 
   /** Syncs the model with the reference's descriptions. */
-  learn(list: Array<{ name: string; shape: number[] | null; dtype: DType; initialized: boolean; deferred: boolean; allowDeferredInit: boolean; isConstant: boolean }>): void {
+  learn(
+    list: Array<{
+      name: string;
+      shape: number[] | null;
+      dtype: DType;
+      initialized: boolean;
+      deferred: boolean;
+      allowDeferredInit: boolean;
+      isConstant: boolean;
+    }>,
+  ): void {
     this.params.clear();
     for (const d of list) {
       if (d.isConstant || ['tw', 'tb', 'ta'].includes(d.name)) continue;
-      this.params.set(d.name, { shape: d.shape, dtype: d.dtype, deferrable: d.allowDeferredInit, initialized: d.initialized, deferred: d.deferred });
+      this.params.set(d.name, {
+        shape: d.shape,
+        dtype: d.dtype,
+        deferrable: d.allowDeferredInit,
+        initialized: d.initialized,
+        deferred: d.deferred,
+      });
     }
   }
 
   private values(shape: number[], scale = 1): Tensor<'float64'> {
     const n = shape.reduce((a, b) => a * b, 1);
-    return { shape, dtype: 'float64', data: Float64Array.from({ length: n }, () => Math.round((this.r.next() * 2 - 1) * scale * 1000) / 1000) };
+    return {
+      shape,
+      dtype: 'float64',
+      data: Float64Array.from({ length: n }, () => Math.round((this.r.next() * 2 - 1) * scale * 1000) / 1000),
+    };
   }
 
   private ctx(): Context[] {
@@ -172,64 +221,113 @@ export class Generator {
     const names = [...this.params.keys()];
     const known = names.filter((n) => this.params.get(n)!.shape?.every((d) => d > 0));
     const initialized = names.filter((n) => this.params.get(n)!.initialized);
-    const unknownShape = names.filter((n) => { const s = this.params.get(n)!.shape; return s !== null && s.some((d) => d === 0); });
+    const unknownShape = names.filter((n) => {
+      const s = this.params.get(n)!.shape;
+      return s !== null && s.some((d) => d === 0);
+    });
     const menu: Array<[number, () => Op | null]> = [
-      [3, () => {
-        const name = `p${this.n++}`;
-        const kind = r.int(4);
-        const dtype = r.pick<DType>(['float32', 'float64', 'float16']);
-        const inits = [init.uniform({ scale: 2 }), init.normal({ sigma: 1 }), init.one(), init.constant(0.25)];
-        if (kind === 0) return { k: 'declare', name, spec: { shape: [3], dtype, init: r.pick(inits) } };
-        if (kind === 1) return { k: 'declare', name, spec: { shape: [2, 2], dtype } };
-        if (kind === 2) return { k: 'declare', name, spec: { shape: [0, 3], dtype, allowDeferredInit: true, init: r.pick(inits) } };
-        return { k: 'declare', name, spec: { shape: [2, 0], dtype, allowDeferredInit: true } };
-      }],
-      [1, () => ({ k: 'constant', name: `c${this.n++}`, value: r.chance(0.5) ? this.values([2]) : { shape: [3], dtype: 'int32', data: Int32Array.from([r.int(100), -r.int(100), 7]) } })],
-      [4, () => {
-        const pool = names.length > 0 ? names : null;
-        if (!pool) return null;
-        return { k: 'initialize', name: r.pick(pool), seed: r.int(1_000_000), ctx: this.ctx(), forceReinit: r.chance(0.3) };
-      }],
-      [4, () => {
-        if (r.chance(0.3)) {
-          const name = r.pick(['tw', 'tb']);
-          return { k: 'setData', name, value: this.values(name === 'tw' ? TW : TB) };
-        }
-        const pool = [...known.filter((n) => this.params.get(n)!.initialized || this.params.get(n)!.deferred), ...unknownShape.filter((n) => this.params.get(n)!.deferred)];
-        if (pool.length === 0) return null;
-        const name = r.pick(pool);
-        const s = this.params.get(name)!.shape!;
-        // An unknown dim gets a value; a wrong shape now and then (refused by both).
-        const shape = r.chance(0.1) ? [7] : s.map((d) => (d === 0 ? 2 + r.int(2) : d));
-        return { k: 'setData', name, value: this.values(shape, 3) };
-      }],
-      [2, () => {
-        if (unknownShape.length === 0) return null;
-        const name = r.pick(unknownShape);
-        return { k: 'setShape', name, shape: this.params.get(name)!.shape!.map((d) => (d === 0 ? 2 + r.int(2) : d)) };
-      }],
-      [2, () => (initialized.length === 0 ? null : { k: 'cast', name: r.pick(initialized), dtype: r.pick<DType>(['float32', 'float64', 'float16']) })],
+      [
+        3,
+        () => {
+          const name = `p${this.n++}`;
+          const kind = r.int(4);
+          const dtype = r.pick<DType>(['float32', 'float64', 'float16']);
+          const inits = [init.uniform({ scale: 2 }), init.normal({ sigma: 1 }), init.one(), init.constant(0.25)];
+          if (kind === 0) return { k: 'declare', name, spec: { shape: [3], dtype, init: r.pick(inits) } };
+          if (kind === 1) return { k: 'declare', name, spec: { shape: [2, 2], dtype } };
+          if (kind === 2)
+            return { k: 'declare', name, spec: { shape: [0, 3], dtype, allowDeferredInit: true, init: r.pick(inits) } };
+          return { k: 'declare', name, spec: { shape: [2, 0], dtype, allowDeferredInit: true } };
+        },
+      ],
+      [
+        1,
+        () => ({
+          k: 'constant',
+          name: `c${this.n++}`,
+          value: r.chance(0.5)
+            ? this.values([2])
+            : { shape: [3], dtype: 'int32', data: Int32Array.from([r.int(100), -r.int(100), 7]) },
+        }),
+      ],
+      [
+        4,
+        () => {
+          const pool = names.length > 0 ? names : null;
+          if (!pool) return null;
+          return {
+            k: 'initialize',
+            name: r.pick(pool),
+            seed: r.int(1_000_000),
+            ctx: this.ctx(),
+            forceReinit: r.chance(0.3),
+          };
+        },
+      ],
+      [
+        4,
+        () => {
+          if (r.chance(0.3)) {
+            const name = r.pick(['tw', 'tb']);
+            return { k: 'setData', name, value: this.values(name === 'tw' ? TW : TB) };
+          }
+          const pool = [
+            ...known.filter((n) => this.params.get(n)!.initialized || this.params.get(n)!.deferred),
+            ...unknownShape.filter((n) => this.params.get(n)!.deferred),
+          ];
+          if (pool.length === 0) return null;
+          const name = r.pick(pool);
+          const s = this.params.get(name)!.shape!;
+          // An unknown dim gets a value; a wrong shape now and then (refused by both).
+          const shape = r.chance(0.1) ? [7] : s.map((d) => (d === 0 ? 2 + r.int(2) : d));
+          return { k: 'setData', name, value: this.values(shape, 3) };
+        },
+      ],
+      [
+        2,
+        () => {
+          if (unknownShape.length === 0) return null;
+          const name = r.pick(unknownShape);
+          return { k: 'setShape', name, shape: this.params.get(name)!.shape!.map((d) => (d === 0 ? 2 + r.int(2) : d)) };
+        },
+      ],
+      [
+        2,
+        () =>
+          initialized.length === 0
+            ? null
+            : { k: 'cast', name: r.pick(initialized), dtype: r.pick<DType>(['float32', 'float64', 'float16']) },
+      ],
       [2, () => (initialized.length === 0 ? null : { k: 'resetCtx', name: r.pick(initialized), ctx: this.ctx() })],
-      [5, () => {
-        const free = ['0:tw', '0:tb', '1:tw', '1:tb'].filter((k) => !this.pushed.has(k));
-        if (free.length === 0) return null;
-        const key = r.pick(free);
-        this.pushed.add(key);
-        const param = key.slice(2) as 'tw' | 'tb';
-        return { k: 'push', worker: Number(key[0]), param, value: this.values(param === 'tw' ? TW : TB) };
-      }],
-      [3, () => {
-        this.pushed.clear();
-        return { k: 'syncStep', batch: [1 + r.int(3), 1 + r.int(3)] };
-      }],
-      [2, () => {
-        if (!this.asyncPushed) {
-          this.asyncPushed = true;
-          return { k: 'asyncPush', value: this.values(TA) };
-        }
-        this.asyncPushed = false;
-        return { k: 'asyncStep', batch: 1 + r.int(4) };
-      }],
+      [
+        5,
+        () => {
+          const free = ['0:tw', '0:tb', '1:tw', '1:tb'].filter((k) => !this.pushed.has(k));
+          if (free.length === 0) return null;
+          const key = r.pick(free);
+          this.pushed.add(key);
+          const param = key.slice(2) as 'tw' | 'tb';
+          return { k: 'push', worker: Number(key[0]), param, value: this.values(param === 'tw' ? TW : TB) };
+        },
+      ],
+      [
+        3,
+        () => {
+          this.pushed.clear();
+          return { k: 'syncStep', batch: [1 + r.int(3), 1 + r.int(3)] };
+        },
+      ],
+      [
+        2,
+        () => {
+          if (!this.asyncPushed) {
+            this.asyncPushed = true;
+            return { k: 'asyncPush', value: this.values(TA) };
+          }
+          this.asyncPushed = false;
+          return { k: 'asyncStep', batch: 1 + r.int(4) };
+        },
+      ],
       [1, () => ({ k: 'lr', lr: r.pick([0.05, 0.1, 0.2]) })],
       [1, () => ({ k: 'checkpoint' })],
     ];
@@ -257,4 +355,5 @@ export async function worker0AtBarrier(side: Side): Promise<void> {
   }
 }
 
-export const outcome = (r: { ok: boolean; error?: { code?: number } }): string => (r.ok ? 'ok' : `error ${r.error?.code}`);
+export const outcome = (r: { ok: boolean; error?: { code?: number } }): string =>
+  r.ok ? 'ok' : `error ${r.error?.code}`;

@@ -39,7 +39,19 @@ import {
   walSegments,
 } from './crash-harness';
 import type { ServerState } from './crash-harness';
-import { capture, closeSide, Generator, KEYED, openSide, outcome, runOp, show, TA, TW, worker0AtBarrier } from './crash-wal-ops';
+import {
+  capture,
+  closeSide,
+  Generator,
+  KEYED,
+  openSide,
+  outcome,
+  runOp,
+  show,
+  TA,
+  TW,
+  worker0AtBarrier,
+} from './crash-wal-ops';
 import type { Op, Side } from './crash-wal-ops';
 
 const bundle = useServerBundle('wal');
@@ -52,18 +64,25 @@ const trace = (...parts: unknown[]): void => {
   if (TRACE) process.stderr.write(`[crash ${Date.now() - t0} ms] ${parts.map(String).join(' ')}\n`);
 };
 
-
 /**
  * The random crash run: `count` random operations after the prologue; after each, with some
  * probability, kill -9 and restart (between calls), or run the next one on the subject with a
  * kill while it is in flight.
  */
-async function crashRun(options: { seed: number; count: number; durability: 'wal-always' | 'wal-batch'; args: string[] }): Promise<{ restarts: number; inFlight: { applied: number; lost: number; acked: number } }> {
+async function crashRun(options: {
+  seed: number;
+  count: number;
+  durability: 'wal-always' | 'wal-batch';
+  args: string[];
+}): Promise<{ restarts: number; inFlight: { applied: number; lost: number; acked: number } }> {
   const gen = new Generator(options.seed);
   const chaos = rng(options.seed ^ 0x5eed);
   const dir = tempDir(options.durability);
   const ref = await openSide('ref', await startServer(bundle, { dataDir: 'none' }));
-  const sub = await openSide('sub', await startServer(bundle, { dataDir: dir, durability: options.durability, args: options.args }));
+  const sub = await openSide(
+    'sub',
+    await startServer(bundle, { dataDir: dir, durability: options.durability, args: options.args }),
+  );
   const stats = { restarts: 0, inFlight: { applied: 0, lost: 0, acked: 0 } };
   const restartSub = async (): Promise<void> => {
     trace('kill -9 and restart');
@@ -100,7 +119,8 @@ async function crashRun(options: { seed: number; count: number; durability: 'wal
         } else {
           const got = await settle(runOp(sub, op));
           expect(outcome(got), `${where}\n${got.ok ? '' : got.error.message}`).toBe(outcome(want));
-          if (want.ok && got.ok && op.k !== 'createSync' && op.k !== 'createAsync') expect(got.value, where).toEqual(want.value);
+          if (want.ok && got.ok && op.k !== 'createSync' && op.k !== 'createAsync')
+            expect(got.value, where).toEqual(want.value);
         }
       } else {
         // Kill -9 while the call is in flight: all or nothing.
@@ -124,7 +144,11 @@ async function crashRun(options: { seed: number; count: number; durability: 'wal
           if (isDeepStrictEqual(now, after)) {
             stats.inFlight.applied++;
           } else {
-            expectSameState(now, before, `in flight, not acknowledged: the state must be the one before or after ${where}`);
+            expectSameState(
+              now,
+              before,
+              `in flight, not acknowledged: the state must be the one before or after ${where}`,
+            );
             stats.inFlight.lost++;
             const again = await settle(runOp(sub, op));
             expect(outcome(again), where).toBe(outcome(want));
@@ -146,14 +170,20 @@ async function crashRun(options: { seed: number; count: number; durability: 'wal
     expectSameState(await capture(sub), await capture(ref), `seed ${options.seed}: after the last restart`);
     for (const side of [ref, sub]) {
       for (const w of [0, 1]) {
-        await side.sync[w]!.pushGrad('tw', { shape: TW, dtype: 'float32', data: Float32Array.from({ length: 6 }, (_, j) => (j - w) * 0.1) }).catch((err: { code?: number }) => {
+        await side.sync[w]!.pushGrad('tw', {
+          shape: TW,
+          dtype: 'float32',
+          data: Float32Array.from({ length: 6 }, (_, j) => (j - w) * 0.1),
+        }).catch((err: { code?: number }) => {
           if (err.code !== Status.FAILED_PRECONDITION) throw err; // already pushed in this step
         });
       }
       await Promise.all([side.sync[0]!.step(2), side.sync[1]!.step(2)]);
-      await side.async!.pushGrad('ta', { shape: TA, dtype: 'float32', data: Float32Array.from([0.5, -0.5, 1, -1]) }).catch((err: { code?: number }) => {
-        if (err.code !== Status.FAILED_PRECONDITION) throw err; // the last random push is still pending
-      });
+      await side
+        .async!.pushGrad('ta', { shape: TA, dtype: 'float32', data: Float32Array.from([0.5, -0.5, 1, -1]) })
+        .catch((err: { code?: number }) => {
+          if (err.code !== Status.FAILED_PRECONDITION) throw err; // the last random push is still pending
+        });
       await side.async!.step(1);
     }
     expectSameState(await capture(sub), await capture(ref), `seed ${options.seed}: after further training`);
@@ -171,7 +201,12 @@ const ps0 = (side: Side): ParameterServerClient => side.ps[0]!;
 
 describe('kill -9 at random points', () => {
   it('wal-always: after every restart each acknowledged mutation is present and an unacknowledged one is all or nothing', async () => {
-    const stats = await crashRun({ seed: SEED, count: 40, durability: 'wal-always', args: ['--checkpoint-every-steps', '3', '--keep-checkpoints', '2'] });
+    const stats = await crashRun({
+      seed: SEED,
+      count: 40,
+      durability: 'wal-always',
+      args: ['--checkpoint-every-steps', '3', '--keep-checkpoints', '2'],
+    });
     expect(stats.restarts).toBeGreaterThanOrEqual(5);
   }, 120_000);
 
@@ -191,7 +226,15 @@ function recordOps(count: number, salt: number): Op[] {
   ];
   for (let j = 0; ops.length < count; j++) {
     // float64 values: a 2 KiB payload, so a torn record ends inside the tensor bytes.
-    ops.push({ k: 'setData', name: `v${salt}`, value: { shape: [16, 16], dtype: 'float64', data: Float64Array.from({ length: 256 }, (_, i) => Math.sin(i + j * 17 + salt)) } });
+    ops.push({
+      k: 'setData',
+      name: `v${salt}`,
+      value: {
+        shape: [16, 16],
+        dtype: 'float64',
+        data: Float64Array.from({ length: 256 }, (_, i) => Math.sin(i + j * 17 + salt)),
+      },
+    });
   }
   return ops;
 }
@@ -209,7 +252,14 @@ describe('a crash during a log append (failpoints)', () => {
     ];
     const dir = tempDir('torn');
     const ref = await openSide('ref', await startServer(bundle, { dataDir: 'none' }));
-    const sub = await openSide('sub', await startServer(bundle, { dataDir: dir, durability: 'wal-always', failpoints: `${cases[0]!.fp}=${cases[0]!.n}:kill` }));
+    const sub = await openSide(
+      'sub',
+      await startServer(bundle, {
+        dataDir: dir,
+        durability: 'wal-always',
+        failpoints: `${cases[0]!.fp}=${cases[0]!.n}:kill`,
+      }),
+    );
     try {
       for (const [c, kase] of cases.entries()) {
         const where = `${kase.fp}=${kase.n}`;
@@ -225,7 +275,9 @@ describe('a crash during a log append (failpoints)', () => {
           await runOp(ref, op);
         }
         expect(died, where).toBe(kase.n - 1);
-        await sub.server.waitForStderr(new RegExp(`failpoint ${kase.fp.replace(/\./g, '\\.')} fired on hit ${kase.n} \\(kill\\)`));
+        await sub.server.waitForStderr(
+          new RegExp(`failpoint ${kase.fp.replace(/\./g, '\\.')} fired on hit ${kase.n} \\(kill\\)`),
+        );
         expect((await sub.server.exited).signal, where).toBe('SIGKILL');
         const next = cases[c + 1];
         sub.server = await restart(bundle, sub.server, next ? { failpoints: `${next.fp}=${next.n}:kill` } : {});
@@ -233,7 +285,12 @@ describe('a crash during a log append (failpoints)', () => {
         expect(recovered.tornTail, where).toBe(kase.torn);
         const warned = sub.server.linesWith('write-ahead log: dropped a torn record at the end of the log');
         expect(warned.length, where).toBe(kase.torn ? 1 : 0);
-        if (kase.torn) expect(warned[0]).toMatchObject({ level: 40, file: expect.stringMatching(/wal-\d{20}\.log$/), droppedBytes: expect.any(Number) });
+        if (kase.torn)
+          expect(warned[0]).toMatchObject({
+            level: 40,
+            file: expect.stringMatching(/wal-\d{20}\.log$/),
+            droppedBytes: expect.any(Number),
+          });
         if (kase.unacked === 'present') await runOp(ref, ops[died]!);
         expectSameState(await capture(sub), await capture(ref), `${where}: after the restart`);
         // The next case appends after the truncated tail; the last restart replays all of it.
@@ -283,17 +340,32 @@ describe('a corrupt write-ahead log', () => {
       const refused = spawnServer(bundle, { dataDir: dir, durability: 'wal-always', port: sub.server.port });
       const { code } = await refused.exited;
       expect(code).toBe(2);
-      expect(refused.stderr).toMatch(new RegExp(`^gluon-ps: data dir .*: write-ahead log ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is corrupt at byte ${bad.offset}: crc mismatch`));
+      expect(refused.stderr).toMatch(
+        new RegExp(
+          `^gluon-ps: data dir .*: write-ahead log ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is corrupt at byte ${bad.offset}: crc mismatch`,
+        ),
+      );
       expect(refused.stderr).toMatch(/truncate-corrupt/);
       expect(refused.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
       expect(statSync(file).size).toBe(records.at(-1)!.offset + records.at(-1)!.length); // nothing was cut
 
-      sub.server = await startServer(bundle, { dataDir: dir, durability: 'wal-always', port: sub.server.port, args: ['--wal-truncate-corrupt'] });
-      const warned = sub.server.linesWith('write-ahead log: truncated at a corrupt record (truncate-corrupt); records after it are lost');
+      sub.server = await startServer(bundle, {
+        dataDir: dir,
+        durability: 'wal-always',
+        port: sub.server.port,
+        args: ['--wal-truncate-corrupt'],
+      });
+      const warned = sub.server.linesWith(
+        'write-ahead log: truncated at a corrupt record (truncate-corrupt); records after it are lost',
+      );
       expect(warned).toHaveLength(1);
       expect(warned[0]).toMatchObject({ level: 40, file, offset: bad.offset });
       expect(sub.server.linesWith('recovered')[0]).toMatchObject({ replayed: 3 });
-      expectSameState(await capture(sub), after[3]!, 'with --wal-truncate-corrupt: the three records before the corrupt one');
+      expectSameState(
+        await capture(sub),
+        after[3]!,
+        'with --wal-truncate-corrupt: the three records before the corrupt one',
+      );
       expect(statSync(file).size).toBe(bad.offset);
 
       // The log is whole again: a plain restart works, and new records survive.
@@ -330,7 +402,10 @@ describe('a corrupt write-ahead log', () => {
       flipByte(path.join(dir, 'wal', last.file), last.offset + 30);
       sub.server = await startServer(bundle, { dataDir: dir, durability: 'wal-always', port: sub.server.port });
       expect(sub.server.linesWith('recovered')[0]).toMatchObject({ tornTail: true, replayed: 4 });
-      expect(sub.server.linesWith('write-ahead log: dropped a torn record at the end of the log')[0]).toMatchObject({ offset: last.offset, reason: expect.stringMatching(/crc mismatch/) });
+      expect(sub.server.linesWith('write-ahead log: dropped a torn record at the end of the log')[0]).toMatchObject({
+        offset: last.offset,
+        reason: expect.stringMatching(/crc mismatch/),
+      });
       expectSameState(await capture(sub), await capture(ref), 'the torn last record dropped');
       expect(walSegments(dir).length).toBeGreaterThan(0);
     } finally {
@@ -359,7 +434,10 @@ describe('acknowledged means logged', () => {
     const leavers: Trainer[][] = [];
     for (let a = 0; a < ATTEMPTS; a++) {
       const pair: Trainer[] = [];
-      for (const id of [0, 1]) pair.push(await ps.trainer(`leave${a}`, ['w'], 'sgd', {}, { numWorkers: 2, workerId: id, retry: RESTART_RETRY }));
+      for (const id of [0, 1])
+        pair.push(
+          await ps.trainer(`leave${a}`, ['w'], 'sgd', {}, { numWorkers: 2, workerId: id, retry: RESTART_RETRY }),
+        );
       leavers.push(pair);
     }
     const lost: string[] = [];
@@ -383,9 +461,13 @@ describe('acknowledged means logged', () => {
         side.server = await restart(bundle, side.server);
         await load;
         const rate = (await lr.describe()).learningRate;
-        if (rate !== 0.5 + a) lost.push(`attempt ${a}: set_learning_rate(${0.5 + a}) was answered, after the restart the rate is ${rate}`);
+        if (rate !== 0.5 + a)
+          lost.push(`attempt ${a}: set_learning_rate(${0.5 + a}) was answered, after the restart the rate is ${rate}`);
         const left = (await leavers[a]![0]!.describe()).workersLeft;
-        if (!left.includes(1)) lost.push(`attempt ${a}: worker 1 left trainer 'leave${a}' (answered), after the restart workersLeft is [${left.join(',')}]`);
+        if (!left.includes(1))
+          lost.push(
+            `attempt ${a}: worker 1 left trainer 'leave${a}' (answered), after the restart workersLeft is [${left.join(',')}]`,
+          );
       }
     } finally {
       await closeSide(side);
@@ -399,7 +481,11 @@ describe('a failing log', () => {
   // state in memory ahead of the disk: the server stops serving instead of answering from it.
   it('refuses the change and every later call with UNAVAILABLE, reports NOT_SERVING, and a restart recovers the acknowledged state', async () => {
     const dir = tempDir('wal-fail');
-    let server = await startServer(bundle, { dataDir: dir, durability: 'wal-always', failpoints: 'wal.before-write=5:throw' });
+    let server = await startServer(bundle, {
+      dataDir: dir,
+      durability: 'wal-always',
+      failpoints: 'wal.before-write=5:throw',
+    });
     let ps = await connectTo(server.address);
     try {
       const p = await ps.parameter('wf_w', { shape: [3], init: init.zero() });
@@ -412,16 +498,25 @@ describe('a failing log', () => {
         else refused = r.error;
       }
       expect(refused?.code).toBe(Status.UNAVAILABLE);
-      expect(refused?.message).toMatch(/the write-ahead log failed \(.*failpoint wal\.before-write.*\): changes can no longer be made durable.*restart it/);
+      expect(refused?.message).toMatch(
+        /the write-ahead log failed \(.*failpoint wal\.before-write.*\): changes can no longer be made durable.*restart it/,
+      );
       expect(acknowledged).toBeGreaterThan(0);
       // Reads too: the value in memory may be one that was never made durable.
-      await expect(p.data()).rejects.toMatchObject({ code: Status.UNAVAILABLE, message: expect.stringMatching(/write-ahead log failed/) });
+      await expect(p.data()).rejects.toMatchObject({
+        code: Status.UNAVAILABLE,
+        message: expect.stringMatching(/write-ahead log failed/),
+      });
       expect((await healthCheck(server.address)).status).toBe('NOT_SERVING');
       expect(server.linesWith('write-ahead log failed; refusing every call until restarted')).toHaveLength(1);
       await ps.close();
       server = await restart(bundle, server, { failpoints: undefined });
       ps = await connectTo(server.address);
-      expect(Array.from((await (await ps.get('wf_w')).data()).data as Float32Array)).toEqual([acknowledged, acknowledged, acknowledged]);
+      expect(Array.from((await (await ps.get('wf_w')).data()).data as Float32Array)).toEqual([
+        acknowledged,
+        acknowledged,
+        acknowledged,
+      ]);
     } finally {
       await ps.close();
       await server.kill();

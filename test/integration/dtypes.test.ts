@@ -24,9 +24,14 @@ const SAMPLES: { [D in DType]: Tensor<D>['data'] } = {
 };
 
 const ZEROS: { [D in DType]: () => Tensor<D>['data'] } = {
-  float32: () => new Float32Array(6), float64: () => new Float64Array(6), float16: () => new Uint16Array(6),
-  bfloat16: () => new Uint16Array(6), int8: () => new Int8Array(6), uint8: () => new Uint8Array(6),
-  int32: () => new Int32Array(6), int64: () => new BigInt64Array(6),
+  float32: () => new Float32Array(6),
+  float64: () => new Float64Array(6),
+  float16: () => new Uint16Array(6),
+  bfloat16: () => new Uint16Array(6),
+  int8: () => new Int8Array(6),
+  uint8: () => new Uint8Array(6),
+  int32: () => new Int32Array(6),
+  int64: () => new BigInt64Array(6),
 };
 
 describe.each(DTYPES.map((d) => [d]))('%s', (dtype) => {
@@ -67,7 +72,11 @@ describe('conversions', () => {
     const big = await ps.parameter('conv_i64', { shape: [3], dtype: 'int64', init: init.zero() });
     await big.initialize();
     await big.setData([2 ** 53, -(2 ** 40), 3]);
-    expect(await big.data()).toEqual({ shape: [3], dtype: 'int64', data: new BigInt64Array([2n ** 53n, -(2n ** 40n), 3n]) });
+    expect(await big.data()).toEqual({
+      shape: [3],
+      dtype: 'int64',
+      data: new BigInt64Array([2n ** 53n, -(2n ** 40n), 3n]),
+    });
     const i8 = await ps.parameter('conv_i8', { shape: [3], dtype: 'int8', init: init.zero() });
     await i8.initialize();
     await i8.setData([-5, 100, 300]); // integers saturate
@@ -88,7 +97,8 @@ describe('conversions', () => {
       for (const t of await p.listData()) {
         expect(t.dtype).toBe(dtype);
         if (dtype === 'float16') expect(Array.from(t.data as Uint16Array)).toEqual([0x0000, 0x3c00, 0xc000, 0x5640]);
-        else if (dtype === 'bfloat16') expect(Array.from(t.data as Uint16Array)).toEqual([0x0000, 0x3f80, 0xc000, 0x42c8]);
+        else if (dtype === 'bfloat16')
+          expect(Array.from(t.data as Uint16Array)).toEqual([0x0000, 0x3f80, 0xc000, 0x42c8]);
         else expect(numbers(t)).toEqual([0, 1, -2, 100]);
       }
     }

@@ -28,7 +28,10 @@ const open: Array<{ close(): Promise<void> }> = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'gluonps-cli-'));
-  await execFileP(process.execPath, ['scripts/bundle.mjs', 'client/cli.ts', BUNDLE_NAME], { cwd: ROOT, timeout: 30_000 });
+  await execFileP(process.execPath, ['scripts/bundle.mjs', 'client/cli.ts', BUNDLE_NAME], {
+    cwd: ROOT,
+    timeout: 30_000,
+  });
 }, 40_000);
 afterEach(async () => {
   for (const h of open.splice(0)) await h.close();
@@ -48,7 +51,11 @@ interface Result {
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
     const { GLUONPS_SERVER: _s, GLUONPS_TOKEN: _t, GLUONPS_TOKEN_FILE: _f, GLUONPS_TLS_CA: _c, ...base } = process.env;
-    const child = spawn(process.execPath, [BUNDLE, ...args], { cwd: ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BUNDLE, ...args], {
+      cwd: ROOT,
+      env: { ...base, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
@@ -93,7 +100,9 @@ describe('export and import', () => {
       const exp = await cli(['export', '--server', a.server.address, '--format', format, '--file', first]);
       expect(exp.stderr).not.toMatch(/gluonps export:/);
       expect(exp.code).toBe(0);
-      expect(exp.stdout).toMatch(new RegExp(`^exported 6 parameters to .*first\\.${format} \\(${format}, [\\d.]+ KiB\\) in [\\d.]+ s\\n$`));
+      expect(exp.stdout).toMatch(
+        new RegExp(`^exported 6 parameters to .*first\\.${format} \\(${format}, [\\d.]+ KiB\\) in [\\d.]+ s\\n$`),
+      );
       // Not a terminal: plain progress lines, one per parameter.
       expect(exp.stderr.split('\n').filter((l) => l.startsWith('export: '))).toHaveLength(6);
       expect(exp.stderr).toMatch(/export: 6\/6 parameters, /);
@@ -102,11 +111,15 @@ describe('export and import', () => {
       const imp = await cli(['import', '--server', b.server.address, '--file', first, '--declare', '--quiet']);
       expect(imp.stderr).toBe('');
       expect(imp.code).toBe(0);
-      expect(imp.stdout).toMatch(new RegExp(`^imported 6 parameters from .*first\\.${format} \\(${format}\\) in [\\d.]+ s; 6 declared\\n$`));
+      expect(imp.stdout).toMatch(
+        new RegExp(`^imported 6 parameters from .*first\\.${format} \\(${format}\\) in [\\d.]+ s; 6 declared\\n$`),
+      );
       expect(numbers(await (await b.ps.get('steps')).data())).toEqual([2 ** 60, -3]);
 
       const second = path.join(dir, `second.${format}`);
-      const again = await cli(['export', '--file', second, '--format', format, '-q'], { GLUONPS_SERVER: b.server.address });
+      const again = await cli(['export', '--file', second, '--format', format, '-q'], {
+        GLUONPS_SERVER: b.server.address,
+      });
       expect(again.code).toBe(0);
       expect(readFileSync(second).equals(readFileSync(first))).toBe(true);
     });
@@ -116,7 +129,19 @@ describe('export and import', () => {
     const a = await harness();
     await populate(a.ps);
     const f = path.join(dir, 'some.params');
-    const exp = await cli(['export', '--server', a.server.address, '-f', f, '--names', 'fc.bias,steps', '--names', 'emb', '--json', '-q']);
+    const exp = await cli([
+      'export',
+      '--server',
+      a.server.address,
+      '-f',
+      f,
+      '--names',
+      'fc.bias,steps',
+      '--names',
+      'emb',
+      '--json',
+      '-q',
+    ]);
     expect(exp.code).toBe(0);
     expect(JSON.parse(exp.stdout)).toMatchObject({ command: 'export', format: 'params', parameters: 3, file: f });
 
@@ -125,13 +150,32 @@ describe('export and import', () => {
     await b.ps.parameter('other', { shape: [1] });
     const missing = await cli(['import', '--server', b.server.address, '-f', f, '-q']);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/gluonps import: loadParameters\(\): parameter 'other' is missing in file .*allowMissing.* \(INVALID_ARGUMENT\)/);
+    expect(missing.stderr).toMatch(
+      /gluonps import: loadParameters\(\): parameter 'other' is missing in file .*allowMissing.* \(INVALID_ARGUMENT\)/,
+    );
     const extra = await cli(['import', '--server', b.server.address, '-f', f, '--allow-missing', '-q']);
     expect(extra.code).toBe(1);
     expect(extra.stderr).toMatch(/parameters 'steps', 'emb' loaded from file .* are not present on the server/);
-    const ok = await cli(['import', '--server', b.server.address, '-f', f, '--names', 'fc.bias', '--ignore-extra', '--ctx', 'cpu(1),cpu:2', '--json']);
+    const ok = await cli([
+      'import',
+      '--server',
+      b.server.address,
+      '-f',
+      f,
+      '--names',
+      'fc.bias',
+      '--ignore-extra',
+      '--ctx',
+      'cpu(1),cpu:2',
+      '--json',
+    ]);
     expect(ok.code).toBe(0);
-    expect(JSON.parse(ok.stdout)).toMatchObject({ command: 'import', format: 'params', loaded: ['fc.bias'], extra: ['steps', 'emb'] });
+    expect(JSON.parse(ok.stdout)).toMatchObject({
+      command: 'import',
+      format: 'params',
+      loaded: ['fc.bias'],
+      extra: ['steps', 'emb'],
+    });
     expect(await (await b.ps.get('fc.bias')).describe()).toMatchObject({ initialized: true, ctx: [cpu(1), cpu(2)] });
     expect(numbers(await (await b.ps.get('fc.bias')).data(cpu(1)))).toEqual([0.25, 0.25, 0.25]);
 
@@ -205,12 +249,31 @@ describe('command line', () => {
   });
 
   it('parses contexts, names and the server address (in-process)', () => {
-    expect(parseContexts('cpu(0), gpu:1,cpu2,gpu')).toEqual([cpu(0), { deviceType: 'gpu', deviceId: 1 }, cpu(2), { deviceType: 'gpu', deviceId: 0 }]);
-    expect(parseCommand(['import', '-f', 'm.params', '--names', 'a, b', '--names=c', '--cast-dtype', '--dtype-source', 'saved'], {})).toMatchObject({
-      command: 'import', server: '127.0.0.1:50051', file: 'm.params', names: ['a', 'b', 'c'], castDtype: true, dtypeSource: 'saved',
+    expect(parseContexts('cpu(0), gpu:1,cpu2,gpu')).toEqual([
+      cpu(0),
+      { deviceType: 'gpu', deviceId: 1 },
+      cpu(2),
+      { deviceType: 'gpu', deviceId: 0 },
+    ]);
+    expect(
+      parseCommand(
+        ['import', '-f', 'm.params', '--names', 'a, b', '--names=c', '--cast-dtype', '--dtype-source', 'saved'],
+        {},
+      ),
+    ).toMatchObject({
+      command: 'import',
+      server: '127.0.0.1:50051',
+      file: 'm.params',
+      names: ['a', 'b', 'c'],
+      castDtype: true,
+      dtypeSource: 'saved',
     });
-    expect(parseCommand(['export', '-f', 'x', '--server', '[::1]:7000'], { GLUONPS_SERVER: 'h:1' }).server).toBe('[::1]:7000');
-    expect(parseCommand(['export', '-f', 'x'], { GLUONPS_SERVER: 'ps.example:1234', GLUONPS_TOKEN: 'tok' })).toMatchObject({ server: 'ps.example:1234', token: 'tok' });
+    expect(parseCommand(['export', '-f', 'x', '--server', '[::1]:7000'], { GLUONPS_SERVER: 'h:1' }).server).toBe(
+      '[::1]:7000',
+    );
+    expect(
+      parseCommand(['export', '-f', 'x'], { GLUONPS_SERVER: 'ps.example:1234', GLUONPS_TOKEN: 'tok' }),
+    ).toMatchObject({ server: 'ps.example:1234', token: 'tok' });
   });
 
   it('draws a progress bar in place on a terminal', async () => {
@@ -240,7 +303,13 @@ describe.skipIf(!hasOpenssl)('against a TLS server with tokens', () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'gluonps-cli-tls-'));
     let server: RunningServer | undefined;
     try {
-      server = await startServer({ port: 0, logLevel: 'silent', dataDir, auth: { tokens: ['cli-token'] }, tls: { cert: pair.cert, key: pair.key } });
+      server = await startServer({
+        port: 0,
+        logLevel: 'silent',
+        dataDir,
+        auth: { tokens: ['cli-token'] },
+        tls: { cert: pair.cert, key: pair.key },
+      });
       // By name: the certificate names localhost (an IP as TLS server name makes Node warn).
       const address = `localhost:${server.port}`;
       const secure = ['--server', address, '--tls-ca', pair.certFile, '--token-file', tokenFile];
@@ -262,14 +331,30 @@ describe.skipIf(!hasOpenssl)('against a TLS server with tokens', () => {
       expect(imported.code).toBe(0);
       expect((JSON.parse(imported.stdout) as { loaded: string[] }).loaded.length).toBeGreaterThan(0);
       // The same through the environment.
-      const byEnv = await cli(['checkpoint'], { GLUONPS_SERVER: address, GLUONPS_TLS_CA: pair.certFile, GLUONPS_TOKEN: 'cli-token' });
+      const byEnv = await cli(['checkpoint'], {
+        GLUONPS_SERVER: address,
+        GLUONPS_TLS_CA: pair.certFile,
+        GLUONPS_TOKEN: 'cli-token',
+      });
       expect(byEnv.code).toBe(0);
       const noToken = await cli(['checkpoint', '--server', address, '--tls-ca', pair.certFile]);
       expect(noToken.code).toBe(1);
       expect(noToken.stderr).toMatch(/\(UNAUTHENTICATED\)/);
-      const plaintext = await cli(['checkpoint', '--server', server.address, '--token-file', tokenFile, '--connect-timeout-ms', '500']);
+      const plaintext = await cli([
+        'checkpoint',
+        '--server',
+        server.address,
+        '--token-file',
+        tokenFile,
+        '--connect-timeout-ms',
+        '500',
+      ]);
       expect(plaintext.code).toBe(1);
-      expect(plaintext.stderr).toMatch(new RegExp(`cannot connect to the gluon-ps server at ${server.address.replace(/\./g, '\\.')}.*\\(UNAVAILABLE\\)`));
+      expect(plaintext.stderr).toMatch(
+        new RegExp(
+          `cannot connect to the gluon-ps server at ${server.address.replace(/\./g, '\\.')}.*\\(UNAVAILABLE\\)`,
+        ),
+      );
       const missing = await cli(['checkpoint', '--server', address, '--tls-ca', path.join(dir, 'nope.pem')]);
       expect(missing.code).toBe(2);
       expect(missing.stderr).toMatch(/--tls-ca: cannot read .*nope\.pem/);

@@ -49,13 +49,24 @@ export async function startHarness(options: ServerOptions = {}): Promise<Harness
 export async function rejectsWith(p: Promise<unknown>, code: number, message: RegExp): Promise<void> {
   await expect(p).rejects.toMatchObject({ code, message: expect.stringMatching(message) });
   // The code is a number (the gRPC status), not a string name.
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(Error);
   expect(typeof (err as { code: unknown }).code).toBe('number');
 }
 
-export const f32 = (shape: number[], values: ArrayLike<number>): Tensor<'float32'> => ({ shape, dtype: 'float32', data: Float32Array.from(values) });
-export const f64 = (shape: number[], values: ArrayLike<number>): Tensor<'float64'> => ({ shape, dtype: 'float64', data: Float64Array.from(values) });
+export const f32 = (shape: number[], values: ArrayLike<number>): Tensor<'float32'> => ({
+  shape,
+  dtype: 'float32',
+  data: Float32Array.from(values),
+});
+export const f64 = (shape: number[], values: ArrayLike<number>): Tensor<'float64'> => ({
+  shape,
+  dtype: 'float64',
+  data: Float64Array.from(values),
+});
 
 /** Numbers of a read tensor (int64 as numbers), for comparisons. */
 export function numbers(t: Tensor): number[] {

@@ -31,7 +31,11 @@ describe('workers per trainer', () => {
     const raw = new RawTrainerService(h.server.address);
     try {
       await (await h.ps.parameter('w', { shape: [2], init: init.zero() })).initialize();
-      await rejectsWith(raw.create(trainerRequest('big', ['w'], SGD, { numWorkers: 0xffff_ffff })), Status.RESOURCE_EXHAUSTED, /num_workers 4294967295 is over the limit of 4096 \(--max-workers-per-trainer raises it\)/);
+      await rejectsWith(
+        raw.create(trainerRequest('big', ['w'], SGD, { numWorkers: 0xffff_ffff })),
+        Status.RESOURCE_EXHAUSTED,
+        /num_workers 4294967295 is over the limit of 4096 \(--max-workers-per-trainer raises it\)/,
+      );
       expect(h.server.trainers.all()).toEqual([]);
       await rejectsWith(raw.describe('big'), Status.NOT_FOUND, /does not exist/);
       // The limit itself is allowed.
@@ -50,7 +54,10 @@ describe('workers per trainer', () => {
       await raw.create(trainerRequest('huge', ['w'], SGD, { numWorkers: 0xffff_ffff, stepTimeoutMs: 200 }));
       const worker = new RawWorker(raw, 'huge', 7);
       await worker.push('w', { shape: [2], dtype: 'float32', data: Float32Array.of(1, 2) });
-      const step = worker.step(1).then(() => null, (e: unknown) => e as Error & { code: number });
+      const step = worker.step(1).then(
+        () => null,
+        (e: unknown) => e as Error & { code: number },
+      );
       await sleep(20);
       const info = await raw.describe('huge');
       expect(info.waitingFor.length).toBe(1024);
@@ -71,7 +78,10 @@ describe('workers per trainer', () => {
 /** A snapshot's parts: the JSON header and the tensor bytes after it (states-format.ts). */
 function splitStates(b: Buffer): { header: Record<string, unknown>; data: Buffer } {
   const len = b.readUInt32LE(8);
-  return { header: JSON.parse(b.toString('utf8', 12, 12 + len)) as Record<string, unknown>, data: b.subarray(12 + len) };
+  return {
+    header: JSON.parse(b.toString('utf8', 12, 12 + len)) as Record<string, unknown>,
+    data: b.subarray(12 + len),
+  };
 }
 function joinStates(header: object, data: Uint8Array): Buffer {
   const h = Buffer.from(JSON.stringify(header));
@@ -86,7 +96,9 @@ describe('LoadStates', () => {
     const raw = new RawTrainerService(h.server.address);
     try {
       await (await h.ps.parameter('w', { shape: [4], init: init.one() })).initialize();
-      await raw.create(trainerRequest('st', ['w'], { kind: 'OPTIMIZER_KIND_ADAM', learningRate: 0.1 }, { numWorkers: 1 }));
+      await raw.create(
+        trainerRequest('st', ['w'], { kind: 'OPTIMIZER_KIND_ADAM', learningRate: 0.1 }, { numWorkers: 1 }),
+      );
       const worker = new RawWorker(raw, 'st', 0);
       await worker.push('w', { shape: [4], dtype: 'float32', data: Float32Array.of(1, 2, 3, 4) });
       await worker.step(1);
@@ -101,14 +113,20 @@ describe('LoadStates', () => {
         call.end();
       });
       expect(refused.code).toBe(Status.INVALID_ARGUMENT);
-      expect(refused.details).toMatch(/trainer 'st': a states snapshot of 4294967296 bytes is larger than its optimizer states can be \(at most \d+ bytes/);
+      expect(refused.details).toMatch(
+        /trainer 'st': a states snapshot of 4294967296 bytes is larger than its optimizer states can be \(at most \d+ bytes/,
+      );
 
       // A log that holds less than the snapshot (one record is 4 GiB - 64 MiB; states that large
       // need more memory than a test has): RESOURCE_EXHAUSTED, and the log is still working.
       const t = h.server.trainers.get('st');
       const real = t.journal;
       t.journal = { maxPayloadBytes: good.length - 1, append: (m, p) => real.append(m, p) } satisfies Journal;
-      await rejectsWith(raw.loadStates('st', good), Status.RESOURCE_EXHAUSTED, /over the limit of \d+ bytes that one write-ahead log record holds/);
+      await rejectsWith(
+        raw.loadStates('st', good),
+        Status.RESOURCE_EXHAUSTED,
+        /over the limit of \d+ bytes that one write-ahead log record holds/,
+      );
       t.journal = real;
 
       const { header, data } = splitStates(good);
@@ -116,10 +134,14 @@ describe('LoadStates', () => {
       const bad: Array<[Buffer, RegExp]> = [
         [joinStates({ ...header, step: -1 }, data), /the step must be >= 0, got -1/],
         [Buffer.concat([good, Buffer.alloc(8)]), /8 bytes follow the last state tensor/],
-        [joinStates({ ...header, params: [{ ...params[0], ranges: [] }] }, data), /parameter 'w' has an empty list of contexts/],
+        [
+          joinStates({ ...header, params: [{ ...params[0], ranges: [] }] }, data),
+          /parameter 'w' has an empty list of contexts/,
+        ],
         [joinStates({ ...header, params: [params[0], params[0]] }, data), /parameter 'w' is listed twice/],
       ];
-      for (const [bytes, message] of bad) await rejectsWith(raw.loadStates('st', bytes), Status.INVALID_ARGUMENT, message);
+      for (const [bytes, message] of bad)
+        await rejectsWith(raw.loadStates('st', bytes), Status.INVALID_ARGUMENT, message);
 
       expect(await raw.describe('st')).toEqual(before);
       expect(await raw.saveStates('st')).toEqual(good);
@@ -132,9 +154,19 @@ describe('LoadStates', () => {
   });
 
   it('a --max-tensor-bytes over what one log record holds is refused at start (a log-less mode takes it)', async () => {
-    await expect(startServer({ port: 0, logLevel: 'silent', dataDir: dataDir(), maxTensorBytes: 5 * 2 ** 30 })).rejects.toThrow(ConfigError);
-    await expect(startServer({ port: 0, logLevel: 'silent', dataDir: dataDir(), maxTensorBytes: 5 * 2 ** 30 })).rejects.toThrow(/--max-tensor-bytes 5368709120 is over the 4227858411 bytes one write-ahead log record can hold/);
-    const s = await startServer({ port: 0, logLevel: 'silent', dataDir: dataDir(), durability: 'checkpoint', maxTensorBytes: 5 * 2 ** 30 });
+    await expect(
+      startServer({ port: 0, logLevel: 'silent', dataDir: dataDir(), maxTensorBytes: 5 * 2 ** 30 }),
+    ).rejects.toThrow(ConfigError);
+    await expect(
+      startServer({ port: 0, logLevel: 'silent', dataDir: dataDir(), maxTensorBytes: 5 * 2 ** 30 }),
+    ).rejects.toThrow(/--max-tensor-bytes 5368709120 is over the 4227858411 bytes one write-ahead log record can hold/);
+    const s = await startServer({
+      port: 0,
+      logLevel: 'silent',
+      dataDir: dataDir(),
+      durability: 'checkpoint',
+      maxTensorBytes: 5 * 2 ** 30,
+    });
     await s.close();
   });
 });
@@ -151,13 +183,19 @@ describe('idempotency slots', () => {
       const before = t.keyed.results.size;
       for (let i = 0; i < 200; i++) {
         const key = { workerId: i % 2 === 0 ? 5 + i : 1, incarnation: 10_000 + i, sequence: 1 };
-        const err = await raw.step({ trainer: 'slots', key, step: 0, batchSize: 1 }).then(() => null, (e: unknown) => e as { code: number });
+        const err = await raw.step({ trainer: 'slots', key, step: 0, batchSize: 1 }).then(
+          () => null,
+          (e: unknown) => e as { code: number },
+        );
         expect(err?.code).toBe(i % 2 === 0 ? Status.INVALID_ARGUMENT : Status.FAILED_PRECONDITION);
       }
       expect(t.keyed.results.size).toBe(before);
       // A valid worker's calls that fail keep nothing either; its incarnations are bounded.
       const w0 = (inc: number) => new RawWorker(raw, 'slots', 0, inc);
-      for (let inc = 1; inc <= 10; inc++) await w0(inc).push('w', { shape: [2], dtype: 'float32', data: Float32Array.of(inc, 0) }).catch(() => undefined);
+      for (let inc = 1; inc <= 10; inc++)
+        await w0(inc)
+          .push('w', { shape: [2], dtype: 'float32', data: Float32Array.of(inc, 0) })
+          .catch(() => undefined);
       expect(t.keyed.results.size).toBeLessThanOrEqual(4);
     } finally {
       raw.close();
@@ -172,12 +210,19 @@ describe('step_timeout_ms', () => {
     const raw = new RawTrainerService(h.server.address);
     try {
       await (await h.ps.parameter('w', { shape: [2], init: init.zero() })).initialize();
-      await rejectsWith(raw.create(trainerRequest('t', ['w'], SGD, { stepTimeoutMs: 2 ** 31 })), Status.INVALID_ARGUMENT, /step_timeout_ms must be at most 2147483647 .*, got 2147483648/);
+      await rejectsWith(
+        raw.create(trainerRequest('t', ['w'], SGD, { stepTimeoutMs: 2 ** 31 })),
+        Status.INVALID_ARGUMENT,
+        /step_timeout_ms must be at most 2147483647 .*, got 2147483648/,
+      );
       await raw.create(trainerRequest('t', ['w'], SGD, { numWorkers: 2, stepTimeoutMs: 2 ** 31 - 1 }));
       // A step waits for the other worker instead of timing out at once.
       const worker = new RawWorker(raw, 't', 0);
       let settled = false;
-      void worker.step(1).finally(() => (settled = true)).catch(() => undefined);
+      void worker
+        .step(1)
+        .finally(() => (settled = true))
+        .catch(() => undefined);
       await sleep(100);
       expect(settled).toBe(false);
     } finally {
@@ -189,17 +234,25 @@ describe('step_timeout_ms', () => {
 
 describe('Checkpoint', () => {
   it('concurrent requests share checkpoints, which start at least --checkpoint-min-interval-ms apart; a long reason is refused', async () => {
-    const h = await startHarness({ dataDir: dataDir(), durability: 'wal-batch', checkpointMinIntervalMs: 500, maxReasonBytes: 64 });
+    const h = await startHarness({
+      dataDir: dataDir(),
+      durability: 'wal-batch',
+      checkpointMinIntervalMs: 500,
+      maxReasonBytes: 64,
+    });
     try {
       await (await h.ps.parameter('w', { shape: [2], init: init.zero() })).initialize();
       const written: number[] = [];
       const d = h.server.durability!;
       const real = d.checkpoint.bind(d);
-      d.checkpoint = (reason, onStart) => real(reason, () => {
-        written.push(performance.now());
-        return onStart?.() ?? 1;
-      });
-      const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => checkpointNow(h.server.address, `r${i}`).then((r) => r.id)));
+      d.checkpoint = (reason, onStart) =>
+        real(reason, () => {
+          written.push(performance.now());
+          return onStart?.() ?? 1;
+        });
+      const ids = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => checkpointNow(h.server.address, `r${i}`).then((r) => r.id)),
+      );
       const distinct = [...new Set(ids)];
       expect(distinct.length).toBeLessThanOrEqual(2);
       expect(written.length).toBe(distinct.length);
@@ -209,9 +262,14 @@ describe('Checkpoint', () => {
       const after = await checkpointNow(h.server.address, 'after');
       expect(after.id).toBeGreaterThan(Math.max(...ids));
 
-      const err = await checkpointNow(h.server.address, 'x'.repeat(65)).then(() => null, (e: unknown) => e as { code: number; details: string });
+      const err = await checkpointNow(h.server.address, 'x'.repeat(65)).then(
+        () => null,
+        (e: unknown) => e as { code: number; details: string },
+      );
       expect(err?.code).toBe(Status.RESOURCE_EXHAUSTED);
-      expect(err?.details).toBe('checkpoint: a reason of 65 bytes is over the limit of 64 bytes (--max-reason-bytes raises it)');
+      expect(err?.details).toBe(
+        'checkpoint: a reason of 65 bytes is over the limit of 64 bytes (--max-reason-bytes raises it)',
+      );
       expect(written.length).toBe(distinct.length + 1);
     } finally {
       await h.close();

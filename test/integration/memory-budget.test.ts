@@ -22,7 +22,11 @@ afterAll(async () => {
 describe('memory budget', () => {
   it('refuses an initialize over the budget and frees what it had allocated', async () => {
     const big = await ps.parameter('mb_big', { shape: [300, 1024], gradReq: 'write', init: init.one() }); // 1200 KiB
-    await rejectsWith(big.initialize(), Status.RESOURCE_EXHAUSTED, /parameter 'mb_big': cpu\(0\): allocating \d+ bytes would exceed the memory budget/);
+    await rejectsWith(
+      big.initialize(),
+      Status.RESOURCE_EXHAUSTED,
+      /parameter 'mb_big': cpu\(0\): allocating \d+ bytes would exceed the memory budget/,
+    );
     expect((await big.describe()).initialized).toBe(false);
     // Data + grad of 2 x 256 KiB fit once the failed attempt released its memory.
     const ok = await ps.parameter('mb_ok', { shape: [64, 1024], init: init.one() });
@@ -36,12 +40,19 @@ describe('memory budget', () => {
     await p.initialize({ ctx: [cpu(1), cpu(2)] });
     const before = await p.describe();
     const value = new Float32Array(160 * 1024).fill(9);
-    await rejectsWith(p.setData({ shape: [160, 1024], dtype: 'float32', data: value }), Status.RESOURCE_EXHAUSTED,
-      /parameter 'mb_set': cpu\(1\): allocating 655360 bytes would exceed the memory budget/);
+    await rejectsWith(
+      p.setData({ shape: [160, 1024], dtype: 'float32', data: value }),
+      Status.RESOURCE_EXHAUSTED,
+      /parameter 'mb_set': cpu\(1\): allocating 655360 bytes would exceed the memory budget/,
+    );
     expect((await p.describe()).version).toBe(before.version);
     for (const t of await p.listData()) expect((t.data as Float32Array).every((v) => v === 2)).toBe(true);
     // Casting to float64 (1280 KiB per copy) is over the budget too, and changes nothing.
-    await rejectsWith(p.cast('float64'), Status.RESOURCE_EXHAUSTED, /parameter 'mb_set': cpu\(1\): allocating \d+ bytes would exceed the memory budget/);
+    await rejectsWith(
+      p.cast('float64'),
+      Status.RESOURCE_EXHAUSTED,
+      /parameter 'mb_set': cpu\(1\): allocating \d+ bytes would exceed the memory budget/,
+    );
     expect(await p.describe()).toMatchObject({ dtype: 'float32', version: before.version });
     // A smaller write still fits: the failed attempts released what they had allocated.
     const q = await ps.parameter('mb_small', { shape: [16], gradReq: 'null', init: init.one() });
@@ -57,7 +68,11 @@ describe('memory budget', () => {
     const p = await ps.parameter('mb_reset', { shape: [100, 1024], gradReq: 'null', init: init.constant(4) });
     await p.initialize({ ctx: [cpu(6), cpu(7)] });
     const before = await p.describe();
-    await rejectsWith(p.resetCtx([cpu(5)]), Status.RESOURCE_EXHAUSTED, /parameter 'mb_reset': cpu\(5\): allocating \d+ bytes would exceed the memory budget/);
+    await rejectsWith(
+      p.resetCtx([cpu(5)]),
+      Status.RESOURCE_EXHAUSTED,
+      /parameter 'mb_reset': cpu\(5\): allocating \d+ bytes would exceed the memory budget/,
+    );
     expect(await p.describe()).toMatchObject({ ctx: [cpu(6), cpu(7)], version: before.version });
     for (const t of await p.listData()) expect((t.data as Float32Array).every((v) => v === 4)).toBe(true);
     // One copy of 640 KiB moves onto a fresh device (1 MiB budget): only the result is allocated there.

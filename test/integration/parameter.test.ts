@@ -72,15 +72,34 @@ describe('parameter(): declaration', () => {
   it('applies MXNet defaults to what is left out', async () => {
     const p = await ps.parameter('decl_defaults', { shape: 5 });
     expect(await p.describe()).toMatchObject({
-      shape: [5], dtype: 'float32', gradReq: 'write', stype: 'default', gradStype: 'default',
-      lrMult: 1, wdMult: 1, differentiable: true, allowDeferredInit: false, init: null,
+      shape: [5],
+      dtype: 'float32',
+      gradReq: 'write',
+      stype: 'default',
+      gradStype: 'default',
+      lrMult: 1,
+      wdMult: 1,
+      differentiable: true,
+      allowDeferredInit: false,
+      init: null,
     });
     const v = await p.var();
-    expect(v.attrs).toEqual({ __shape__: '(5,)', __dtype__: '0', __lr_mult__: '1.0', __wd_mult__: '1.0', __storage_type__: '0' });
+    expect(v.attrs).toEqual({
+      __shape__: '(5,)',
+      __dtype__: '0',
+      __lr_mult__: '1.0',
+      __wd_mult__: '1.0',
+      __storage_type__: '0',
+    });
   });
 
   it('differentiable: false forces gradReq null (no gradient)', async () => {
-    const p = await ps.parameter('decl_nondiff', { shape: [2], gradReq: 'write', differentiable: false, init: init.one() });
+    const p = await ps.parameter('decl_nondiff', {
+      shape: [2],
+      gradReq: 'write',
+      differentiable: false,
+      init: init.one(),
+    });
     expect(await p.describe()).toMatchObject({ gradReq: 'null', differentiable: false });
     await p.initialize();
     await rejectsWith(p.grad(), Status.FAILED_PRECONDITION, /parameter 'decl_nondiff'.*grad_req='null'/);
@@ -90,12 +109,22 @@ describe('parameter(): declaration', () => {
     const spec = { shape: [2, 2], dtype: 'float32' as const, init: init.one(), lrMult: 3 };
     const a = await ps.parameter('decl_twice', spec);
     await a.initialize();
-    await a.setData([[1, 2], [3, 4]]);
+    await a.setData([
+      [1, 2],
+      [3, 4],
+    ]);
     const b = await ps.parameter('decl_twice', { ...spec });
     expect(numbers(await b.data())).toEqual([1, 2, 3, 4]);
-    await rejectsWith(ps.parameter('decl_twice', { ...spec, lrMult: 4 }), Status.ALREADY_EXISTS,
-      /parameter 'decl_twice' already exists with a different spec: lrMult 4 differs from the existing 3/);
-    await rejectsWith(ps.parameter('decl_twice', { ...spec, shape: [2, 3] }), Status.ALREADY_EXISTS, /parameter 'decl_twice'.*shape \[2,3\] differs from the existing \[2,2\]/);
+    await rejectsWith(
+      ps.parameter('decl_twice', { ...spec, lrMult: 4 }),
+      Status.ALREADY_EXISTS,
+      /parameter 'decl_twice' already exists with a different spec: lrMult 4 differs from the existing 3/,
+    );
+    await rejectsWith(
+      ps.parameter('decl_twice', { ...spec, shape: [2, 3] }),
+      Status.ALREADY_EXISTS,
+      /parameter 'decl_twice'.*shape \[2,3\] differs from the existing \[2,2\]/,
+    );
   });
 
   it('get() returns a handle on an existing parameter; list() describes every one', async () => {
@@ -123,11 +152,19 @@ describe('initialize(): initializers', () => {
     await c.initialize({ init: init.constant(-7) });
     expect(numbers(await c.data())).toEqual(Array(6).fill(-7));
     const arr = await ps.parameter('init_const_arr', { shape: [2, 3] });
-    await arr.initialize({ init: init.constant([[1, 2, 3], [4, 5, 6]]) });
+    await arr.initialize({
+      init: init.constant([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]),
+    });
     expect(numbers(await arr.data())).toEqual([1, 2, 3, 4, 5, 6]);
     const bad = await ps.parameter('init_const_bad', { shape: [2, 3] });
-    await rejectsWith(bad.initialize({ init: init.constant([1, 2]) }), Status.INVALID_ARGUMENT,
-      /parameter 'init_const_bad': constant initializer has 2 values, expected 1 or 6/);
+    await rejectsWith(
+      bad.initialize({ init: init.constant([1, 2]) }),
+      Status.INVALID_ARGUMENT,
+      /parameter 'init_const_bad': constant initializer has 2 values, expected 1 or 6/,
+    );
   });
 
   it('uniform: default scale 0.07 and an explicit scale bound the values', async () => {
@@ -168,13 +205,20 @@ describe('initialize(): initializers', () => {
     const v = numbers(await x.data());
     expect(Math.max(...v.map(Math.abs))).toBeLessThanOrEqual(bound + 1e-7);
     expect(Math.max(...v.map(Math.abs))).toBeGreaterThan(bound * 0.95);
-    const g = await ps.parameter('init_xavier_g', { shape: [64, 32, 2], init: init.xavier({ rndType: 'gaussian', factorType: 'out', magnitude: 2 }) });
+    const g = await ps.parameter('init_xavier_g', {
+      shape: [64, 32, 2],
+      init: init.xavier({ rndType: 'gaussian', factorType: 'out', magnitude: 2 }),
+    });
     await g.initialize({ seed: 4 });
     const expected = Math.sqrt(2 / (64 * 2)); // fan_out = shape[0] * prod(shape[2:])
     expect(std(numbers(await g.data())) / expected).toBeGreaterThan(0.95);
     expect(std(numbers(await g.data())) / expected).toBeLessThan(1.05);
     const vec = await ps.parameter('init_xavier_1d', { shape: [8], init: init.xavier() });
-    await rejectsWith(vec.initialize(), Status.INVALID_ARGUMENT, /parameter 'init_xavier_1d': xavier initializer cannot be applied to a vector: shape \[8\]/);
+    await rejectsWith(
+      vec.initialize(),
+      Status.INVALID_ARGUMENT,
+      /parameter 'init_xavier_1d': xavier initializer cannot be applied to a vector: shape \[8\]/,
+    );
     expect((await vec.describe()).initialized).toBe(false);
   });
 
@@ -192,7 +236,8 @@ describe('initialize(): initializers', () => {
   });
 
   it('orthogonal: W W^T = scale^2 I (rows <= cols) and W^T W for tall matrices', async () => {
-    const rows = 6, cols = 10;
+    const rows = 6,
+      cols = 10;
     const o = await ps.parameter('init_orth', { shape: [rows, cols], dtype: 'float64', init: init.orthogonal() });
     await o.initialize({ seed: 6 });
     const w = numbers(await o.data());
@@ -203,7 +248,10 @@ describe('initialize(): initializers', () => {
         expect(dot).toBeCloseTo(i === j ? 1.414 ** 2 : 0, 9);
       }
     }
-    const t = await ps.parameter('init_orth_tall', { shape: [8, 3], init: init.orthogonal({ scale: 1, randType: 'normal' }) });
+    const t = await ps.parameter('init_orth_tall', {
+      shape: [8, 3],
+      init: init.orthogonal({ scale: 1, randType: 'normal' }),
+    });
     await t.initialize({ seed: 6 });
     const tw = numbers(await t.data());
     for (let i = 0; i < 3; i++) {
@@ -258,12 +306,20 @@ describe('initialize(): initializers', () => {
     const d3 = await p.initialize({ init: init.zero(), ctx: [cpu(2)], forceReinit: true });
     expect(d3).toMatchObject({ version: 3, ctx: [cpu(2)] });
     expect(numbers(await p.data())).toEqual([0, 0, 0, 0]);
-    await rejectsWith(p.data(cpu(0)), Status.FAILED_PRECONDITION, /parameter 'init_twice' was not initialized on cpu\(0\); it was only initialized on \[cpu\(2\)\]/);
+    await rejectsWith(
+      p.data(cpu(0)),
+      Status.FAILED_PRECONDITION,
+      /parameter 'init_twice' was not initialized on cpu\(0\); it was only initialized on \[cpu\(2\)\]/,
+    );
   });
 
   it('an unknown shape without allowDeferredInit is FAILED_PRECONDITION', async () => {
     const p = await ps.parameter('init_unknown', { shape: [0, 3] });
-    await rejectsWith(p.initialize(), Status.FAILED_PRECONDITION, /parameter 'init_unknown': cannot initialize because its shape \[0,3\] is not fully known/);
+    await rejectsWith(
+      p.initialize(),
+      Status.FAILED_PRECONDITION,
+      /parameter 'init_unknown': cannot initialize because its shape \[0,3\] is not fully known/,
+    );
   });
 });
 
@@ -285,7 +341,11 @@ describe('several cpu contexts', () => {
     await p.setData(f32([8, 8], values));
     for (const t of await p.listData()) expect(numbers(t)).toEqual(values);
     for (const c of ctx) expect(numbers(await p.data(c))).toEqual(values);
-    await rejectsWith(p.data(cpu(1)), Status.FAILED_PRECONDITION, /parameter 'ctx_many' was not initialized on cpu\(1\); it was only initialized on \[cpu\(0\), cpu\(3\), cpu\(7\)\]/);
+    await rejectsWith(
+      p.data(cpu(1)),
+      Status.FAILED_PRECONDITION,
+      /parameter 'ctx_many' was not initialized on cpu\(1\); it was only initialized on \[cpu\(0\), cpu\(3\), cpu\(7\)\]/,
+    );
   });
 
   it('copies are independent: a read is a copy, and changing one copy leaves the others', async () => {
@@ -297,7 +357,11 @@ describe('several cpu contexts', () => {
     // Change only the cpu(1) copy, as a per-device update would, behind the service.
     const entry = h.server.store.entry('ctx_indep');
     await nk.fill(entry.data![1]!, 4);
-    expect((await p.listData()).map(numbers)).toEqual([[1, 1, 1, 1], [4, 4, 4, 4], [1, 1, 1, 1]]);
+    expect((await p.listData()).map(numbers)).toEqual([
+      [1, 1, 1, 1],
+      [4, 4, 4, 4],
+      [1, 1, 1, 1],
+    ]);
     // Another parameter on the same contexts is unaffected by either.
     const q = await ps.parameter('ctx_indep_other', { shape: [4], init: init.zero() });
     await q.initialize({ ctx: [cpu(1)] });
@@ -307,13 +371,24 @@ describe('several cpu contexts', () => {
     // reset_ctx reduces the copies to their mean (MXNet's _reduce), then copies it out.
     const d = await p.resetCtx([cpu(5), cpu(6)]);
     expect(d.ctx).toEqual([cpu(5), cpu(6)]);
-    expect((await p.listData()).map(numbers)).toEqual([[2, 2, 2, 2], [2, 2, 2, 2]]);
+    expect((await p.listData()).map(numbers)).toEqual([
+      [2, 2, 2, 2],
+      [2, 2, 2, 2],
+    ]);
   });
 
   it('contexts past --max-cpu-contexts, listed twice, or gpu on a CPU-only server are INVALID_ARGUMENT', async () => {
     const p = await ps.parameter('ctx_bad', { shape: [2], init: init.zero() });
-    await rejectsWith(p.initialize({ ctx: [cpu(9)] }), Status.INVALID_ARGUMENT, /parameter 'ctx_bad': context cpu\(9\) is not available: cpu ids go up to 7/);
-    await rejectsWith(p.initialize({ ctx: [cpu(1), cpu(1)] }), Status.INVALID_ARGUMENT, /parameter 'ctx_bad': context cpu\(1\) is listed twice/);
+    await rejectsWith(
+      p.initialize({ ctx: [cpu(9)] }),
+      Status.INVALID_ARGUMENT,
+      /parameter 'ctx_bad': context cpu\(9\) is not available: cpu ids go up to 7/,
+    );
+    await rejectsWith(
+      p.initialize({ ctx: [cpu(1), cpu(1)] }),
+      Status.INVALID_ARGUMENT,
+      /parameter 'ctx_bad': context cpu\(1\) is listed twice/,
+    );
     expect((await p.describe()).initialized).toBe(false);
   });
 });
@@ -345,7 +420,11 @@ describe('grad, listGrad, zeroGrad', () => {
     const n = await ps.parameter('zero_grad_null', { shape: [3], gradReq: 'null', init: init.one() });
     await n.initialize();
     await n.zeroGrad();
-    await rejectsWith(n.listGrad(), Status.FAILED_PRECONDITION, /parameter 'zero_grad_null' has no gradient because grad_req='null'/);
+    await rejectsWith(
+      n.listGrad(),
+      Status.FAILED_PRECONDITION,
+      /parameter 'zero_grad_null' has no gradient because grad_req='null'/,
+    );
   });
 });
 
@@ -353,7 +432,10 @@ describe('resetCtx', () => {
   it('moves the value to new contexts with fresh zero gradients and a new version', async () => {
     const p = await ps.parameter('reset_p', { shape: [2, 2], init: init.zero() });
     await p.initialize({ ctx: [cpu(0)] });
-    await p.setData([[1, 2], [3, 4]]);
+    await p.setData([
+      [1, 2],
+      [3, 4],
+    ]);
     const entry = h.server.store.entry('reset_p');
     await nk.fill(entry.grad![0]!, 8);
     const v = (await p.describe()).version;
@@ -361,8 +443,14 @@ describe('resetCtx', () => {
     expect(d.ctx).toEqual([cpu(2), cpu(4)]);
     expect(d.version).toBeGreaterThan(v);
     expect(await p.listCtx()).toEqual([cpu(2), cpu(4)]);
-    expect((await p.listData()).map(numbers)).toEqual([[1, 2, 3, 4], [1, 2, 3, 4]]);
-    expect((await p.listGrad()).map(numbers)).toEqual([[0, 0, 0, 0], [0, 0, 0, 0]]);
+    expect((await p.listData()).map(numbers)).toEqual([
+      [1, 2, 3, 4],
+      [1, 2, 3, 4],
+    ]);
+    expect((await p.listGrad()).map(numbers)).toEqual([
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+    ]);
     // A single context is accepted as well as a list.
     expect((await p.resetCtx(cpu(1))).ctx).toEqual([cpu(1)]);
     expect(numbers(await p.data())).toEqual([1, 2, 3, 4]);
@@ -387,9 +475,17 @@ describe('resetCtx', () => {
 
   it('on a never-initialized parameter is FAILED_PRECONDITION; a bad context is INVALID_ARGUMENT', async () => {
     const p = await ps.parameter('reset_uninit', { shape: [2] });
-    await rejectsWith(p.resetCtx([cpu(1)]), Status.FAILED_PRECONDITION, /parameter 'reset_uninit': cannot reset context because it has not been initialized/);
+    await rejectsWith(
+      p.resetCtx([cpu(1)]),
+      Status.FAILED_PRECONDITION,
+      /parameter 'reset_uninit': cannot reset context because it has not been initialized/,
+    );
     await p.initialize({ init: init.one() });
-    await rejectsWith(p.resetCtx([cpu(8)]), Status.INVALID_ARGUMENT, /parameter 'reset_uninit': context cpu\(8\) is not available/);
+    await rejectsWith(
+      p.resetCtx([cpu(8)]),
+      Status.INVALID_ARGUMENT,
+      /parameter 'reset_uninit': context cpu\(8\) is not available/,
+    );
     expect(await p.listCtx()).toEqual([cpu(0)]);
   });
 });
@@ -398,7 +494,10 @@ describe('setData', () => {
   it('accepts nested numbers, a typed array and a Tensor of another dtype, converting to the parameter dtype', async () => {
     const p = await ps.parameter('set_p', { shape: [2, 2], dtype: 'int32', init: init.zero() });
     await p.initialize();
-    await p.setData([[1, 2], [3, 4]]);
+    await p.setData([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(await p.data()).toEqual({ shape: [2, 2], dtype: 'int32', data: new Int32Array([1, 2, 3, 4]) });
     await p.setData({ shape: [2, 2], dtype: 'float32', data: new Float32Array([5.75, -6.5, 7, 8]) });
     // Float to int truncates toward zero (C semantics).
@@ -412,8 +511,19 @@ describe('setData', () => {
   it('a shape that does not match is INVALID_ARGUMENT naming both shapes', async () => {
     const p = await ps.parameter('set_shape_bad', { shape: [2, 3], init: init.one() });
     await p.initialize();
-    await rejectsWith(p.setData([[1, 2], [3, 4]]), Status.INVALID_ARGUMENT, /parameter 'set_shape_bad': shape \[2,2\] does not match \[2,3\]/);
-    await rejectsWith(p.setData([1, 2, 3, 4, 5, 6]), Status.INVALID_ARGUMENT, /parameter 'set_shape_bad': shape \[6\] does not match \[2,3\]/);
+    await rejectsWith(
+      p.setData([
+        [1, 2],
+        [3, 4],
+      ]),
+      Status.INVALID_ARGUMENT,
+      /parameter 'set_shape_bad': shape \[2,2\] does not match \[2,3\]/,
+    );
+    await rejectsWith(
+      p.setData([1, 2, 3, 4, 5, 6]),
+      Status.INVALID_ARGUMENT,
+      /parameter 'set_shape_bad': shape \[6\] does not match \[2,3\]/,
+    );
     expect(numbers(await p.data())).toEqual(Array(6).fill(1));
   });
 
@@ -428,15 +538,27 @@ describe('setShape', () => {
     const p = await ps.parameter('shape_p', { shape: [0, 3, -1] });
     expect((await p.describe()).shape).toEqual([0, 3, 0]);
     expect((await p.setShape([4, 3, 0])).shape).toEqual([4, 3, 0]);
-    await rejectsWith(p.setShape([5, 3, 2]), Status.INVALID_ARGUMENT, /parameter 'shape_p': shape \[5,3,2\] does not match \[4,3,0\]/);
-    await rejectsWith(p.setShape([4, 3]), Status.INVALID_ARGUMENT, /parameter 'shape_p': shape \[4,3\] does not match \[4,3,0\]/);
+    await rejectsWith(
+      p.setShape([5, 3, 2]),
+      Status.INVALID_ARGUMENT,
+      /parameter 'shape_p': shape \[5,3,2\] does not match \[4,3,0\]/,
+    );
+    await rejectsWith(
+      p.setShape([4, 3]),
+      Status.INVALID_ARGUMENT,
+      /parameter 'shape_p': shape \[4,3\] does not match \[4,3,0\]/,
+    );
     expect((await p.setShape([4, 3, 2])).shape).toEqual([4, 3, 2]);
     expect((await p.var()).attrs.__shape__).toBe('(4, 3, 2)');
     // An unknown rank takes any shape once.
     const r = await ps.parameter('shape_rank', {});
     expect((await r.describe()).shape).toBeNull();
     expect((await r.setShape([7])).shape).toEqual([7]);
-    await rejectsWith(r.setShape([7, 1]), Status.INVALID_ARGUMENT, /parameter 'shape_rank': shape \[7,1\] does not match \[7\]/);
+    await rejectsWith(
+      r.setShape([7, 1]),
+      Status.INVALID_ARGUMENT,
+      /parameter 'shape_rank': shape \[7,1\] does not match \[7\]/,
+    );
   });
 
   it('on an initialized parameter the same shape is accepted and changes nothing', async () => {
@@ -489,16 +611,26 @@ describe('describe and version', () => {
       else expect(v).toBe(seen[seen.length - 1]!);
       seen.push(v);
     };
-    await p.initialize(); await record(true);
-    await p.initialize(); await record(false);
-    await p.setData([1, 2]); await record(true);
-    await p.setData([1, 2]); await record(true); // a write is a change even with equal bytes
-    await p.cast('float64'); await record(true);
-    await p.cast('float64'); await record(false);
-    await p.zeroGrad(); await record(false);
-    await p.data(); await record(false);
-    await p.initialize({ forceReinit: true, init: init.one() }); await record(true);
-    await p.resetCtx([cpu(1)]); await record(true);
+    await p.initialize();
+    await record(true);
+    await p.initialize();
+    await record(false);
+    await p.setData([1, 2]);
+    await record(true);
+    await p.setData([1, 2]);
+    await record(true); // a write is a change even with equal bytes
+    await p.cast('float64');
+    await record(true);
+    await p.cast('float64');
+    await record(false);
+    await p.zeroGrad();
+    await record(false);
+    await p.data();
+    await record(false);
+    await p.initialize({ forceReinit: true, init: init.one() });
+    await record(true);
+    await p.resetCtx([cpu(1)]);
+    await record(true);
     // Every read carries the version it was read at.
     const t = await p.data();
     expect(t.version).toBe(seen[seen.length - 1]);

@@ -10,7 +10,14 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cpu, init, Status } from '../../client/index';
 import type { ParameterServerClient, PersistProgress, Tensor } from '../../client/index';
-import { decodeParams, decodeSafetensors, decodeNpz, encodeNpy, encodeParams, encodeSafetensors } from '../../common/formats/index';
+import {
+  decodeParams,
+  decodeSafetensors,
+  decodeNpz,
+  encodeNpy,
+  encodeParams,
+  encodeSafetensors,
+} from '../../common/formats/index';
 import type { NamedTensor } from '../../common/formats/index';
 import type { Harness } from './helpers';
 import { bytesOf, f32, iota, numbers, rejectsWith, startHarness } from './helpers';
@@ -38,7 +45,11 @@ const file = (name: string): string => path.join(dir, name);
 
 /** A float32 tensor file entry. */
 const entry = (name: string, shape: number[], values: number[]): NamedTensor => ({
-  name, dtype: 'float32', shape, data: new Uint8Array(Float32Array.from(values).buffer), stype: 'default',
+  name,
+  dtype: 'float32',
+  shape,
+  data: new Uint8Array(Float32Array.from(values).buffer),
+  stype: 'default',
 });
 
 /** One tensor of every dtype, with distinctive values. */
@@ -62,7 +73,10 @@ async function populate(ps: ParameterServerClient): Promise<Record<string, Tenso
     await p.initialize({ init: init.zero() });
     await p.setData(t);
   }
-  const c = await ps.constant('c_const', [[1, 2], [3, 4]]);
+  const c = await ps.constant('c_const', [
+    [1, 2],
+    [3, 4],
+  ]);
   await c.initialize();
   values.c_const = f32([2, 2], [1, 2, 3, 4]);
   // row_sparse: 5 rows of 2, every row saved.
@@ -101,7 +115,11 @@ describe('round trips', () => {
       // Fresh server: the same declarations, not initialized (initializers that would show if used).
       const b = await server();
       for (const [name, t] of Object.entries(values)) {
-        if (name === 'c_const') await b.constant(name, [[9, 9], [9, 9]]);
+        if (name === 'c_const')
+          await b.constant(name, [
+            [9, 9],
+            [9, 9],
+          ]);
         else if (name === 'emb') await b.parameter(name, { shape: [5, 2], stype: 'row_sparse', init: init.one() });
         else await b.parameter(name, { shape: t.shape, dtype: t.dtype, init: init.one() });
       }
@@ -131,7 +149,18 @@ describe('round trips', () => {
     expect(bytes.readBigUInt64LE(0)).toBe(0x112n);
     expect(bytes.readUInt32LE(24)).toBe(0xf993fac9); // the first record is V2
     const tensors = decodeParams(bytes);
-    expect(tensors.map((t) => t.name)).toEqual(['p_f32', 'p_f64', 'p_f16', 'p_bf16', 'p_i8', 'p_u8', 'p_i32', 'p_i64', 'c_const', 'emb']);
+    expect(tensors.map((t) => t.name)).toEqual([
+      'p_f32',
+      'p_f64',
+      'p_f16',
+      'p_bf16',
+      'p_i8',
+      'p_u8',
+      'p_i32',
+      'p_i64',
+      'c_const',
+      'emb',
+    ]);
     for (const t of tensors) {
       expect(t.context).toEqual({ devType: 'cpu', devId: 0 });
       expect(Buffer.from(t.data).equals(bytesOf(values[t.name]!)), t.name).toBe(true);
@@ -140,9 +169,14 @@ describe('round trips', () => {
     expect(emb).toMatchObject({ stype: 'row_sparse', shape: [5, 2], indices: new BigInt64Array([0n, 1n, 2n, 3n, 4n]) });
     // safetensors and npz store the row_sparse parameter dense.
     await ps.saveParameters(file('gluon.safetensors'), { format: 'safetensors', names: ['emb'] });
-    expect(decodeSafetensors(readFileSync(file('gluon.safetensors'))).tensors).toMatchObject([{ name: 'emb', stype: 'default', shape: [5, 2] }]);
+    expect(decodeSafetensors(readFileSync(file('gluon.safetensors'))).tensors).toMatchObject([
+      { name: 'emb', stype: 'default', shape: [5, 2] },
+    ]);
     await ps.saveParameters(file('gluon.npz'), { format: 'npz', names: ['emb', 'p_f32'] });
-    expect(decodeNpz(readFileSync(file('gluon.npz'))).map((t) => [t.name, t.stype])).toEqual([['emb', 'default'], ['p_f32', 'default']]);
+    expect(decodeNpz(readFileSync(file('gluon.npz'))).map((t) => [t.name, t.stype])).toEqual([
+      ['emb', 'default'],
+      ['p_f32', 'default'],
+    ]);
   });
 
   it('a row_sparse parameter with more rows than one read fetches (2^16) is read in chunks', async () => {
@@ -168,7 +202,11 @@ describe('round trips', () => {
     await ps.saveParameters(file('some.params'), { names: ['p_i32', 'p_f32'] });
     expect(decodeParams(readFileSync(file('some.params'))).map((t) => t.name)).toEqual(['p_i32', 'p_f32']);
     // A scalar cannot be a V2 record (ndim 0 means "none" there).
-    await rejectsWith(ps.saveParameters(file('scalar.params'), { names: ['scalar'] }), Status.INVALID_ARGUMENT, /scalar\.params: MXNet \.params: .*numpyShape/);
+    await rejectsWith(
+      ps.saveParameters(file('scalar.params'), { names: ['scalar'] }),
+      Status.INVALID_ARGUMENT,
+      /scalar\.params: MXNet \.params: .*numpyShape/,
+    );
     await ps.saveParameters(file('scalar.params'), { names: ['scalar', 'p_f32'], numpyShape: true });
     const v3 = readFileSync(file('scalar.params'));
     expect(v3.readUInt32LE(24)).toBe(0xf993faca);
@@ -200,8 +238,11 @@ describe('Gluon load semantics', () => {
     for (const p of [a, b, c]) await p.initialize({ init: init.constant(7) });
     const f = file('only-a.params');
     writeFileSync(f, encodeParams([entry('a', [2], [1, 2])]));
-    await rejectsWith(ps.loadParameters(f), Status.INVALID_ARGUMENT,
-      /loadParameters\(\): parameters 'b', 'c' are missing in file '.*only-a\.params', which contains parameters: 'a'\. Set allowMissing to true/);
+    await rejectsWith(
+      ps.loadParameters(f),
+      Status.INVALID_ARGUMENT,
+      /loadParameters\(\): parameters 'b', 'c' are missing in file '.*only-a\.params', which contains parameters: 'a'\. Set allowMissing to true/,
+    );
     expect(numbers(await a.data())).toEqual([7, 7]); // nothing changed
     const r = await ps.loadParameters(f, { allowMissing: true });
     expect(r).toMatchObject({ loaded: ['a'], missing: ['b', 'c'], extra: [] });
@@ -215,15 +256,26 @@ describe('Gluon load semantics', () => {
     await a.initialize();
     const f = file('extra.params');
     writeFileSync(f, encodeParams([entry('a', [2], [1, 2]), entry('x', [1], [3]), entry('y', [1], [4])]));
-    await rejectsWith(ps.loadParameters(f), Status.INVALID_ARGUMENT,
-      /parameters 'x', 'y' loaded from file '.*extra\.params' are not present on the server \(choices are: 'a'\)\. Set ignoreExtra to true/);
+    await rejectsWith(
+      ps.loadParameters(f),
+      Status.INVALID_ARGUMENT,
+      /parameters 'x', 'y' loaded from file '.*extra\.params' are not present on the server \(choices are: 'a'\)\. Set ignoreExtra to true/,
+    );
     expect(await ps.loadParameters(f, { ignoreExtra: true })).toMatchObject({ loaded: ['a'], extra: ['x', 'y'] });
     expect(numbers(await a.data())).toEqual([1, 2]);
     // With names, the file's other entries are extra relative to names.
     const b = await ps.parameter('b', { shape: [1] });
     await b.initialize();
-    await rejectsWith(ps.loadParameters(f, { names: ['a'] }), Status.INVALID_ARGUMENT, /'x', 'y' loaded from file .* not present in names/);
-    await rejectsWith(ps.loadParameters(f, { names: ['a', 'nope'] }), Status.NOT_FOUND, /parameter 'nope' does not exist/);
+    await rejectsWith(
+      ps.loadParameters(f, { names: ['a'] }),
+      Status.INVALID_ARGUMENT,
+      /'x', 'y' loaded from file .* not present in names/,
+    );
+    await rejectsWith(
+      ps.loadParameters(f, { names: ['a', 'nope'] }),
+      Status.NOT_FOUND,
+      /parameter 'nope' does not exist/,
+    );
   });
 
   it('arg:/aux: prefixes (HybridBlock.export, Module API) are stripped; two entries for one name are refused', async () => {
@@ -237,8 +289,11 @@ describe('Gluon load semantics', () => {
     expect(numbers(await m.data())).toEqual([3, 4]);
     const dup = file('dup.params');
     writeFileSync(dup, encodeParams([entry('arg:fc_weight', [1, 2], [1, 2]), entry('fc_weight', [1, 2], [3, 4])]));
-    await rejectsWith(ps.loadParameters(dup, { allowMissing: true }), Status.INVALID_ARGUMENT,
-      /the entries 'arg:fc_weight' and 'fc_weight' are both parameter 'fc_weight'/);
+    await rejectsWith(
+      ps.loadParameters(dup, { allowMissing: true }),
+      Status.INVALID_ARGUMENT,
+      /the entries 'arg:fc_weight' and 'fc_weight' are both parameter 'fc_weight'/,
+    );
   });
 
   it('shapes must match the known dims; unknown dims are filled from the file; dtypes must match unless castDtype', async () => {
@@ -248,8 +303,11 @@ describe('Gluon load semantics', () => {
     const v = await ps.parameter('v', { shape: [0, 3] }); // unknown first dim, not deferred
     const f = file('shapes.params');
     writeFileSync(f, encodeParams([entry('w', [3, 2], iota(6)), entry('v', [4, 3], iota(12))]));
-    await rejectsWith(ps.loadParameters(f), Status.INVALID_ARGUMENT,
-      /nothing was loaded: parameter 'w': shape incompatible: expected \[2,3\] vs saved \[3,2\] in .*shapes\.params/);
+    await rejectsWith(
+      ps.loadParameters(f),
+      Status.INVALID_ARGUMENT,
+      /nothing was loaded: parameter 'w': shape incompatible: expected \[2,3\] vs saved \[3,2\] in .*shapes\.params/,
+    );
     // Nothing changed: v is still uninitialized with its unknown dim, w still ones.
     expect(await v.describe()).toMatchObject({ shape: [0, 3], initialized: false });
     expect(numbers(await w.data())).toEqual([1, 1, 1, 1, 1, 1]);
@@ -260,14 +318,27 @@ describe('Gluon load semantics', () => {
     expect(numbers(await v.data())).toEqual(iota(12));
     // Rank differs.
     writeFileSync(f, encodeParams([entry('w', [6], iota(6))]));
-    await rejectsWith(ps.loadParameters(f, { allowMissing: true }), Status.INVALID_ARGUMENT, /expected \[2,3\] vs saved \[6\]/);
+    await rejectsWith(
+      ps.loadParameters(f, { allowMissing: true }),
+      Status.INVALID_ARGUMENT,
+      /expected \[2,3\] vs saved \[6\]/,
+    );
 
     // dtype: float64 in the file, float32 parameter.
-    const d64: NamedTensor = { name: 'w', dtype: 'float64', shape: [2, 3], data: new Uint8Array(Float64Array.from([0.5, 1, 2, 3, 4, 1 / 3]).buffer), stype: 'default' };
+    const d64: NamedTensor = {
+      name: 'w',
+      dtype: 'float64',
+      shape: [2, 3],
+      data: new Uint8Array(Float64Array.from([0.5, 1, 2, 3, 4, 1 / 3]).buffer),
+      stype: 'default',
+    };
     const fd = file('f64.params');
     writeFileSync(fd, encodeParams([d64]));
-    await rejectsWith(ps.loadParameters(fd, { allowMissing: true }), Status.INVALID_ARGUMENT,
-      /parameter 'w': dtype incompatible: expected float32 vs saved float64 .*set castDtype to true/);
+    await rejectsWith(
+      ps.loadParameters(fd, { allowMissing: true }),
+      Status.INVALID_ARGUMENT,
+      /parameter 'w': dtype incompatible: expected float32 vs saved float64 .*set castDtype to true/,
+    );
     await ps.loadParameters(fd, { allowMissing: true, castDtype: true }); // dtypeSource 'current'
     expect(await w.data()).toEqual(f32([2, 3], [0.5, 1, 2, 3, 4, 1 / 3]));
     await ps.loadParameters(fd, { allowMissing: true, castDtype: true, dtypeSource: 'saved' });
@@ -282,13 +353,25 @@ describe('Gluon load semantics', () => {
     expect(await d.describe()).toMatchObject({ deferred: true, initialized: false });
     const f = file('deferred.params');
     writeFileSync(f, encodeParams([entry('d', [3, 2], iota(6, 2))]));
-    await rejectsWith(ps.loadParameters(f, { ctx: cpu(0) }), Status.INVALID_ARGUMENT,
-      /parameter 'd': cannot load on \[cpu\(0\)\] because it was deferred on \[cpu\(1\), cpu\(2\)\]/);
+    await rejectsWith(
+      ps.loadParameters(f, { ctx: cpu(0) }),
+      Status.INVALID_ARGUMENT,
+      /parameter 'd': cannot load on \[cpu\(0\)\] because it was deferred on \[cpu\(1\), cpu\(2\)\]/,
+    );
     await ps.loadParameters(f, { ctx: [cpu(2), cpu(1)] }); // the same set
-    expect(await d.describe()).toMatchObject({ shape: [3, 2], initialized: true, deferred: false, ctx: [cpu(1), cpu(2)] });
+    expect(await d.describe()).toMatchObject({
+      shape: [3, 2],
+      initialized: true,
+      deferred: false,
+      ctx: [cpu(1), cpu(2)],
+    });
     for (const t of await d.listData()) expect(numbers(t)).toEqual(iota(6, 2));
     // Initialized now: set_data, and ctx must still be the same set.
-    await rejectsWith(ps.loadParameters(f, { ctx: [cpu(1)] }), Status.INVALID_ARGUMENT, /because it was initialized on \[cpu\(1\), cpu\(2\)\]/);
+    await rejectsWith(
+      ps.loadParameters(f, { ctx: [cpu(1)] }),
+      Status.INVALID_ARGUMENT,
+      /because it was initialized on \[cpu\(1\), cpu\(2\)\]/,
+    );
     const before = (await d.describe()).version;
     await ps.loadParameters(f);
     expect((await d.describe()).version).toBeGreaterThan(before);
@@ -316,7 +399,12 @@ describe('Gluon load semantics', () => {
     const dense = await ps.parameter('dense', { shape: [4, 2] });
     const sparse = await ps.parameter('sparse', { shape: [4, 2], stype: 'row_sparse' });
     const rows = (name: string): NamedTensor => ({
-      name, dtype: 'float32', shape: [4, 2], data: new Uint8Array(Float32Array.from([1, 2, 3, 4]).buffer), stype: 'row_sparse', indices: new BigInt64Array([1n, 3n]),
+      name,
+      dtype: 'float32',
+      shape: [4, 2],
+      data: new Uint8Array(Float32Array.from([1, 2, 3, 4]).buffer),
+      stype: 'row_sparse',
+      indices: new BigInt64Array([1n, 3n]),
     });
     const f = file('rows.params');
     writeFileSync(f, encodeParams([rows('dense'), rows('sparse')]));
@@ -325,15 +413,35 @@ describe('Gluon load semantics', () => {
     expect(numbers((await sparse.rowSparseData([0, 1, 2, 3])).values)).toEqual([0, 0, 1, 2, 0, 0, 3, 4]);
   });
 
-  it('declare: the file\'s entries the server lacks are declared and initialized from it', async () => {
+  it("declare: the file's entries the server lacks are declared and initialized from it", async () => {
     const ps = await server();
     const f = file('declare.params');
-    writeFileSync(f, encodeParams([
-      entry('n1', [2], [1, 2]),
-      { name: 'n2', dtype: 'int64', shape: [1], data: new Uint8Array(new BigInt64Array([5n]).buffer), stype: 'default' },
-      { name: 'n3', dtype: 'float32', shape: [3, 1], data: new Uint8Array(Float32Array.from([9]).buffer), stype: 'row_sparse', indices: new BigInt64Array([2n]) },
-    ]));
-    await rejectsWith(ps.loadParameters(f), Status.INVALID_ARGUMENT, /not present on the server\. Set ignoreExtra to true to ignore them, or declare to true/);
+    writeFileSync(
+      f,
+      encodeParams([
+        entry('n1', [2], [1, 2]),
+        {
+          name: 'n2',
+          dtype: 'int64',
+          shape: [1],
+          data: new Uint8Array(new BigInt64Array([5n]).buffer),
+          stype: 'default',
+        },
+        {
+          name: 'n3',
+          dtype: 'float32',
+          shape: [3, 1],
+          data: new Uint8Array(Float32Array.from([9]).buffer),
+          stype: 'row_sparse',
+          indices: new BigInt64Array([2n]),
+        },
+      ]),
+    );
+    await rejectsWith(
+      ps.loadParameters(f),
+      Status.INVALID_ARGUMENT,
+      /not present on the server\. Set ignoreExtra to true to ignore them, or declare to true/,
+    );
     const r = await ps.loadParameters(f, { declare: true, ctx: cpu(2) });
     expect(r).toMatchObject({ loaded: ['n1', 'n2', 'n3'], declared: ['n1', 'n2', 'n3'] });
     expect(await (await ps.get('n2')).describe()).toMatchObject({ dtype: 'int64', shape: [1], ctx: [cpu(2)] });
@@ -348,13 +456,36 @@ describe('errors', () => {
     await ps.parameter('ready', { shape: [1] }).then((p) => p.initialize());
     await ps.parameter('later', { shape: [0], allowDeferredInit: true }).then((p) => p.initialize());
     await ps.parameter('never', { shape: [1] });
-    await rejectsWith(ps.saveParameters(file('x.params')), Status.FAILED_PRECONDITION,
-      /cannot save 2 parameters that are not initialized: 'later' \(initialization deferred until its shape is known\), 'never'/);
-    await rejectsWith(ps.saveParameters(file('x.params'), { names: ['ready', 'ghost'] }), Status.NOT_FOUND, /parameter 'ghost' does not exist/);
-    await rejectsWith(ps.saveParameters(file('x.params'), { format: 'npy' as never }), Status.INVALID_ARGUMENT, /format must be one of params, safetensors, npz/);
-    await rejectsWith(ps.saveParameters(file('x.params'), { allow_missing: true } as never), Status.INVALID_ARGUMENT, /unknown option 'allow_missing'/);
-    await rejectsWith(ps.loadParameters(file('x.params'), { allowMissing: 'yes' as never }), Status.INVALID_ARGUMENT, /allowMissing must be a boolean/);
-    await rejectsWith(ps.saveParameters(path.join(dir, 'no-such-dir', 'x.params'), { names: ['ready'] }), Status.NOT_FOUND, /no-such-dir/);
+    await rejectsWith(
+      ps.saveParameters(file('x.params')),
+      Status.FAILED_PRECONDITION,
+      /cannot save 2 parameters that are not initialized: 'later' \(initialization deferred until its shape is known\), 'never'/,
+    );
+    await rejectsWith(
+      ps.saveParameters(file('x.params'), { names: ['ready', 'ghost'] }),
+      Status.NOT_FOUND,
+      /parameter 'ghost' does not exist/,
+    );
+    await rejectsWith(
+      ps.saveParameters(file('x.params'), { format: 'npy' as never }),
+      Status.INVALID_ARGUMENT,
+      /format must be one of params, safetensors, npz/,
+    );
+    await rejectsWith(
+      ps.saveParameters(file('x.params'), { allow_missing: true } as never),
+      Status.INVALID_ARGUMENT,
+      /unknown option 'allow_missing'/,
+    );
+    await rejectsWith(
+      ps.loadParameters(file('x.params'), { allowMissing: 'yes' as never }),
+      Status.INVALID_ARGUMENT,
+      /allowMissing must be a boolean/,
+    );
+    await rejectsWith(
+      ps.saveParameters(path.join(dir, 'no-such-dir', 'x.params'), { names: ['ready'] }),
+      Status.NOT_FOUND,
+      /no-such-dir/,
+    );
     expect(readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
   });
 
@@ -362,15 +493,31 @@ describe('errors', () => {
     const ps = await server();
     const w = await ps.parameter('w', { shape: [4] });
     await w.initialize({ init: init.constant(3) });
-    await rejectsWith(ps.loadParameters(file('absent.params')), Status.NOT_FOUND, /absent\.params.*ENOENT|ENOENT.*absent\.params/);
+    await rejectsWith(
+      ps.loadParameters(file('absent.params')),
+      Status.NOT_FOUND,
+      /absent\.params.*ENOENT|ENOENT.*absent\.params/,
+    );
     const f = file('good.params');
     writeFileSync(f, encodeParams([entry('w', [4], [1, 2, 3, 4])]));
     const bytes = readFileSync(f);
     writeFileSync(file('trunc.params'), bytes.subarray(0, bytes.byteLength - 10));
-    await rejectsWith(ps.loadParameters(file('trunc.params')), Status.INVALID_ARGUMENT, /trunc\.params: MXNet \.params: /);
+    await rejectsWith(
+      ps.loadParameters(file('trunc.params')),
+      Status.INVALID_ARGUMENT,
+      /trunc\.params: MXNet \.params: /,
+    );
     writeFileSync(file('junk.bin'), Buffer.from('hello, not a tensor file'));
-    await rejectsWith(ps.loadParameters(file('junk.bin')), Status.INVALID_ARGUMENT, /junk\.bin: .*not a recognised tensor file/);
-    await rejectsWith(ps.loadParameters(f, { format: 'safetensors' }), Status.INVALID_ARGUMENT, /good\.params: safetensors: /);
+    await rejectsWith(
+      ps.loadParameters(file('junk.bin')),
+      Status.INVALID_ARGUMENT,
+      /junk\.bin: .*not a recognised tensor file/,
+    );
+    await rejectsWith(
+      ps.loadParameters(f, { format: 'safetensors' }),
+      Status.INVALID_ARGUMENT,
+      /good\.params: safetensors: /,
+    );
     expect(numbers(await w.data())).toEqual([3, 3, 3, 3]);
   });
 });

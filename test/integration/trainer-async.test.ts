@@ -18,22 +18,39 @@ describe('async: no lost update', () => {
     const k = 25;
     const dense = await ps.parameter('async_dense', { shape: [2, 3], init: init.zero() });
     await dense.initialize({ ctx: [cpu(0), cpu(1)] });
-    const emb = await ps.parameter('async_emb', { shape: [8, 2], init: init.zero(), stype: 'row_sparse', gradStype: 'row_sparse' });
+    const emb = await ps.parameter('async_emb', {
+      shape: [8, 2],
+      init: init.zero(),
+      stype: 'row_sparse',
+      gradStype: 'row_sparse',
+    });
     await emb.initialize({ ctx: [cpu(0)] });
-    const trs = await Promise.all(workers.map((c, w) => c.trainer('async', ['async_dense', 'async_emb'], 'sgd', { learningRate: 1 }, { mode: 'async', numWorkers: W, workerId: w })));
+    const trs = await Promise.all(
+      workers.map((c, w) =>
+        c.trainer(
+          'async',
+          ['async_dense', 'async_emb'],
+          'sgd',
+          { learningRate: 1 },
+          { mode: 'async', numWorkers: W, workerId: w },
+        ),
+      ),
+    );
     const stepsSeen: number[] = [];
-    await Promise.all(trs.map(async (tr, w) => {
-      for (let i = 0; i < k; i++) {
-        // Worker w's gradient is w + 1 everywhere (dense) and on rows w and w + 4 (row_sparse).
-        await Promise.all([
-          tr.pushGrad('async_dense', f32t([2, 3], new Array(6).fill(w + 1))),
-          tr.pushGrad('async_emb', { indices: [w, w + 4], values: f32t([2, 2], new Array(4).fill(w + 1)) }),
-        ]);
-        const r = await tr.step(1);
-        expect(r.workers).toEqual([w]);
-        stepsSeen.push(r.step);
-      }
-    }));
+    await Promise.all(
+      trs.map(async (tr, w) => {
+        for (let i = 0; i < k; i++) {
+          // Worker w's gradient is w + 1 everywhere (dense) and on rows w and w + 4 (row_sparse).
+          await Promise.all([
+            tr.pushGrad('async_dense', f32t([2, 3], new Array(6).fill(w + 1))),
+            tr.pushGrad('async_emb', { indices: [w, w + 4], values: f32t([2, 2], new Array(4).fill(w + 1)) }),
+          ]);
+          const r = await tr.step(1);
+          expect(r.workers).toEqual([w]);
+          stepsSeen.push(r.step);
+        }
+      }),
+    );
     // Every step got its own number: W * k steps, each applied once.
     expect(stepsSeen.sort((a, b) => a - b)).toEqual(Array.from({ length: W * k }, (_, i) => i + 1));
     expect((await trs[0]!.describe()).step).toBe(W * k);
@@ -48,7 +65,13 @@ describe('async: no lost update', () => {
   it("a step applies at once with the worker's own batch size, without waiting for the others", async () => {
     const p = await ps.parameter('async_alone', { shape: [3], init: init.zero() });
     await p.initialize();
-    const tr = await workers[2]!.trainer('async_alone', ['async_alone'], 'sgd', { learningRate: 1 }, { mode: 'async', numWorkers: 3, workerId: 2, stepTimeoutMs: 60_000 });
+    const tr = await workers[2]!.trainer(
+      'async_alone',
+      ['async_alone'],
+      'sgd',
+      { learningRate: 1 },
+      { mode: 'async', numWorkers: 3, workerId: 2, stepTimeoutMs: 60_000 },
+    );
     await tr.pushGrad(p, f32t([3], [4, 8, 12]));
     const t0 = Date.now();
     expect(await tr.step(4)).toMatchObject({ step: 1, workers: [2] });

@@ -28,7 +28,11 @@ import type { OptimKindTS, OptimParamsTS } from '../native/reference/optim';
 
 // --- Raw gRPC access to the trainer service ----------------------------------------------------
 
-type TrainerCtor = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => TrainerServiceClient;
+type TrainerCtor = new (
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options?: grpc.ChannelOptions,
+) => TrainerServiceClient;
 
 /** One connection (its own channel and TCP connection) to the TrainerService. */
 export class RawTrainerService {
@@ -37,7 +41,11 @@ export class RawTrainerService {
   constructor(readonly address: string) {
     const Ctor = loadProtos().gluonps.v1.TrainerService as unknown as TrainerCtor;
     // A local subchannel pool: each service object really is a separate connection (a worker).
-    this.stub = new Ctor(address, grpc.credentials.createInsecure(), clientChannelOptions(undefined, { 'grpc.use_local_subchannel_pool': 1 }));
+    this.stub = new Ctor(
+      address,
+      grpc.credentials.createInsecure(),
+      clientChannelOptions(undefined, { 'grpc.use_local_subchannel_pool': 1 }),
+    );
   }
 
   private unary<Res>(invoke: (cb: grpc.requestCallback<Res>) => void): Promise<Res> {
@@ -55,7 +63,14 @@ export class RawTrainerService {
   }
 
   /** One PushGrad stream: dense `tensor`, or its rows `rowIds` of the parameter. */
-  async push(args: { trainer: string; param: string; key: IdempotencyKey; step: number; tensor: Tensor; rowIds?: ArrayLike<number> }): Promise<PushGradResponse__Output> {
+  async push(args: {
+    trainer: string;
+    param: string;
+    key: IdempotencyKey;
+    step: number;
+    tensor: Tensor;
+    rowIds?: ArrayLike<number>;
+  }): Promise<PushGradResponse__Output> {
     const t = args.tensor;
     const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     const dtype = `DTYPE_${t.dtype.toUpperCase()}` as NonNullable<NonNullable<GradUpload['header']>['dtype']>;
@@ -64,7 +79,12 @@ export class RawTrainerService {
       param: args.param,
       key: args.key,
       step: args.step,
-      header: { shape: t.shape, dtype, byteLength: bytes.byteLength, rowIds: args.rowIds ? Array.from(args.rowIds) : [] },
+      header: {
+        shape: t.shape,
+        dtype,
+        byteLength: bytes.byteLength,
+        rowIds: args.rowIds ? Array.from(args.rowIds) : [],
+      },
     };
     try {
       return await pushTensor<GradUpload, PushGradResponse__Output>((cb) => this.stub.pushGrad(cb), first, bytes);
@@ -164,7 +184,12 @@ export class RawWorker {
 }
 
 /** A CreateTrainerRequest with test defaults (sync, fail policy). */
-export function trainerRequest(name: string, params: string[], optimizer: NonNullable<CreateTrainerRequest['optimizer']>, extra: Partial<CreateTrainerRequest> = {}): CreateTrainerRequest {
+export function trainerRequest(
+  name: string,
+  params: string[],
+  optimizer: NonNullable<CreateTrainerRequest['optimizer']>,
+  extra: Partial<CreateTrainerRequest> = {},
+): CreateTrainerRequest {
   return { name, params, optimizer, mode: 'TRAINER_MODE_SYNC', numWorkers: 1, workerId: 0, ...extra };
 }
 
@@ -226,7 +251,10 @@ export interface RefOptimizer {
 }
 
 /** The kernel parameters of one update, as the trainer must derive them. */
-export function refParams(o: RefOptimizer, u: { lr?: number; lrMult?: number; wdMult?: number; batchSize: number; t: number }): OptimParamsTS {
+export function refParams(
+  o: RefOptimizer,
+  u: { lr?: number; lrMult?: number; wdMult?: number; batchSize: number; t: number },
+): OptimParamsTS {
   const p = defaultOptimParams(o.kind);
   const lr = u.lr ?? o.learningRate;
   return {
@@ -284,7 +312,12 @@ export class RefParam {
    * the server does (sorted union of ids, contributions added into a float32 row one worker at a
    * time), then only those rows of weight and states are updated.
    */
-  stepRows(contribs: ReadonlyArray<{ ids: readonly number[]; rows: ArrayLike<number> }>, rowElems: number, batchSize: number, lr?: number): number[] {
+  stepRows(
+    contribs: ReadonlyArray<{ ids: readonly number[]; rows: ArrayLike<number> }>,
+    rowElems: number,
+    batchSize: number,
+    lr?: number,
+  ): number[] {
     const union = [...new Set(contribs.flatMap((c) => c.ids))].sort((a, b) => a - b);
     const pos = new Map(union.map((id, i) => [id, i]));
     const rows = new Float64Array(union.length * rowElems);
@@ -292,7 +325,8 @@ export class RefParam {
       // One scatter_add_rows call: duplicate ids within a contribution accumulate in float64.
       const acc = new Map<number, Float64Array>();
       c.ids.forEach((id, k) => {
-        const a = acc.get(id) ?? Float64Array.from(rows.subarray(pos.get(id)! * rowElems, (pos.get(id)! + 1) * rowElems));
+        const a =
+          acc.get(id) ?? Float64Array.from(rows.subarray(pos.get(id)! * rowElems, (pos.get(id)! + 1) * rowElems));
         for (let j = 0; j < rowElems; j++) a[j] = a[j]! + c.rows[k * rowElems + j]!;
         acc.set(id, a);
       });
@@ -323,7 +357,9 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Settles `p` into { ok, value | error } without throwing, so pending calls can be inspected. */
-export function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: Error & { code?: number } }> {
+export function settle<T>(
+  p: Promise<T>,
+): Promise<{ ok: true; value: T } | { ok: false; error: Error & { code?: number } }> {
   return p.then(
     (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error: error as Error & { code?: number } }),
@@ -339,7 +375,10 @@ export async function connectWorkers(address: string, n: number): Promise<Parame
  * A test file's server (in process) with its own client `ps` and `workerCount` more worker
  * clients, started in beforeAll (handed to onReady) and closed in afterAll.
  */
-export function useTrainerHarness(workerCount: number, onReady: (env: { ps: ParameterServerClient; workers: ParameterServerClient[] }) => void): void {
+export function useTrainerHarness(
+  workerCount: number,
+  onReady: (env: { ps: ParameterServerClient; workers: ParameterServerClient[] }) => void,
+): void {
   let h: Harness | undefined;
   let workers: ParameterServerClient[] = [];
   beforeAll(async () => {

@@ -7,7 +7,15 @@ import { cpu, init, Status } from '../../client/index';
 import type { ParameterServerClient } from '../../client/index';
 import type { Harness } from './helpers';
 import { rejectsWith, startHarness } from './helpers';
-import { expectSameF32, f32t, RawTrainerService, RawWorker, readF32, RefParam, trainerRequest } from './trainer-helpers';
+import {
+  expectSameF32,
+  f32t,
+  RawTrainerService,
+  RawWorker,
+  readF32,
+  RefParam,
+  trainerRequest,
+} from './trainer-helpers';
 
 let h: Harness;
 let ps: ParameterServerClient;
@@ -54,12 +62,17 @@ describe('sync: the same key is applied once', () => {
     expect(s2).toEqual(s1);
     // w = 0 - lr * g / batch, once.
     const p = await ps.get('idem_w');
-    for (const ctx of [cpu(0), cpu(1)]) expectSameF32(await readF32(p, ctx), [-0.5, -1, -1.5, -2], `ctx ${ctx.deviceId}`);
+    for (const ctx of [cpu(0), cpu(1)])
+      expectSameF32(await readF32(p, ctx), [-0.5, -1, -1.5, -2], `ctx ${ctx.deviceId}`);
     expect((await svc.describe('idem_sync1')).step).toBe(1);
     // The same push replayed after the step closed still gets its first answer (not "closed")...
     expect(await w.push('idem_w', g, undefined, pushKey)).toEqual(r1);
     // ... while a NEW push for the closed step 0 is refused, naming the step.
-    await rejectsWith(svc.push({ trainer: 'idem_sync1', param: 'idem_w', key: w.key(), step: 0, tensor: g }), Status.FAILED_PRECONDITION, /trainer 'idem_sync1': step 0 is closed \(1 steps applied\); push for step 1/);
+    await rejectsWith(
+      svc.push({ trainer: 'idem_sync1', param: 'idem_w', key: w.key(), step: 0, tensor: g }),
+      Status.FAILED_PRECONDITION,
+      /trainer 'idem_sync1': step 0 is closed \(1 steps applied\); push for step 1/,
+    );
     expectSameF32(await readF32(p), [-0.5, -1, -1.5, -2], 'unchanged by the replays');
   });
 
@@ -112,7 +125,13 @@ describe('sync: the same key is applied once', () => {
     expect(r1.workers).toEqual([0, 1]);
     // One update with the sum of both gradients and rescale 1/(1+1).
     const ref = new RefParam({ kind: 'sgd', learningRate: 1 }, [0, 0]);
-    ref.step([[1, 2], [3, 4]], 2);
+    ref.step(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      2,
+    );
     expectSameF32(await readF32(await ps.get('idem_bar')), ref.weight, 'idem_bar');
     expectSameF32(ref.weight, [-2, -3], 'reference sanity');
   });
@@ -123,7 +142,11 @@ describe('sync: the same key is applied once', () => {
     await svc.create(trainerRequest('idem_fail', ['idem_fail'], SGD, { numWorkers: 1 }));
     const w = new RawWorker(svc, 'idem_fail', 0);
     const k = w.key();
-    await rejectsWith(w.push('idem_fail', f32t([3], [1, 1, 1]), undefined, k), Status.INVALID_ARGUMENT, /gradient for 'idem_fail' has shape \[3\], expected \[2\]/);
+    await rejectsWith(
+      w.push('idem_fail', f32t([3], [1, 1, 1]), undefined, k),
+      Status.INVALID_ARGUMENT,
+      /gradient for 'idem_fail' has shape \[3\], expected \[2\]/,
+    );
     await w.push('idem_fail', f32t([2], [2, 4]), undefined, k);
     await w.step(2);
     expectSameF32(await readF32(await ps.get('idem_fail')), [-1, -2], 'idem_fail');
@@ -164,11 +187,43 @@ describe('keys the server refuses', () => {
     await zeroParam('idem_badkey', 2);
     const svc = conn();
     await svc.create(trainerRequest('idem_badkey', ['idem_badkey'], SGD, { numWorkers: 2 }));
-    await rejectsWith(svc.create(trainerRequest('idem_badkey', ['idem_badkey'], SGD, { numWorkers: 2, workerId: 2 })), Status.INVALID_ARGUMENT, /worker id 2 is out of range \[0, 2\)/);
-    await rejectsWith(svc.step({ trainer: 'idem_badkey', key: null as never, step: 0, batchSize: 1 }), Status.INVALID_ARGUMENT, /has no idempotency key/);
-    await rejectsWith(svc.push({ trainer: 'idem_badkey', param: 'idem_badkey', key: { workerId: 5, incarnation: 1, sequence: 1 }, step: 0, tensor: f32t([2], [1, 1]) }), Status.INVALID_ARGUMENT, /worker id 5 is out of range \[0, 2\)/);
-    await rejectsWith(svc.step({ trainer: 'idem_badkey', key: { workerId: 0, incarnation: 1, sequence: 1 }, step: 0, batchSize: 0 }), Status.INVALID_ARGUMENT, /batch_size must be an integer >= 1, got 0/);
-    await rejectsWith(svc.push({ trainer: 'idem_badkey', param: 'idem_badkey', key: { workerId: 0, incarnation: 1, sequence: 2 }, step: 1, tensor: f32t([2], [1, 1]) }), Status.FAILED_PRECONDITION, /step 1 is not open yet; the trainer is at step 0/);
+    await rejectsWith(
+      svc.create(trainerRequest('idem_badkey', ['idem_badkey'], SGD, { numWorkers: 2, workerId: 2 })),
+      Status.INVALID_ARGUMENT,
+      /worker id 2 is out of range \[0, 2\)/,
+    );
+    await rejectsWith(
+      svc.step({ trainer: 'idem_badkey', key: null as never, step: 0, batchSize: 1 }),
+      Status.INVALID_ARGUMENT,
+      /has no idempotency key/,
+    );
+    await rejectsWith(
+      svc.push({
+        trainer: 'idem_badkey',
+        param: 'idem_badkey',
+        key: { workerId: 5, incarnation: 1, sequence: 1 },
+        step: 0,
+        tensor: f32t([2], [1, 1]),
+      }),
+      Status.INVALID_ARGUMENT,
+      /worker id 5 is out of range \[0, 2\)/,
+    );
+    await rejectsWith(
+      svc.step({ trainer: 'idem_badkey', key: { workerId: 0, incarnation: 1, sequence: 1 }, step: 0, batchSize: 0 }),
+      Status.INVALID_ARGUMENT,
+      /batch_size must be an integer >= 1, got 0/,
+    );
+    await rejectsWith(
+      svc.push({
+        trainer: 'idem_badkey',
+        param: 'idem_badkey',
+        key: { workerId: 0, incarnation: 1, sequence: 2 },
+        step: 1,
+        tensor: f32t([2], [1, 1]),
+      }),
+      Status.FAILED_PRECONDITION,
+      /step 1 is not open yet; the trainer is at step 0/,
+    );
     expect((await svc.describe('idem_badkey')).step).toBe(0);
   });
 });

@@ -21,23 +21,38 @@ describe('constants and grad_req null', () => {
   it('are untouched after many steps with weight decay; pushing a gradient for one is FAILED_PRECONDITION naming it', async () => {
     const w = await ps.parameter('cn_w', { shape: [4], init: init.one() });
     await w.initialize({ ctx: [cpu(0), cpu(1)] });
-    const c = await ps.constant('cn_const', [[1, 2], [3, 4]]);
+    const c = await ps.constant('cn_const', [
+      [1, 2],
+      [3, 4],
+    ]);
     await c.initialize({ ctx: [cpu(0), cpu(1)] });
     const n = await ps.parameter('cn_null', { shape: [3], gradReq: 'null', init: init.constant(7) });
     await n.initialize({ ctx: [cpu(0), cpu(1)] });
     const versions = { c: (await c.describe()).version, n: (await n.describe()).version };
     // Momentum and a large weight decay: any update of c or n would move them.
     const opt = { learningRate: 0.1, momentum: 0.9, wd: 0.5 };
-    const trs = await Promise.all(workers.map((ws, id) => ws.trainer('cn', [w, c, n], 'sgd', opt, { numWorkers: 2, workerId: id, stepTimeoutMs: 20_000 })));
+    const trs = await Promise.all(
+      workers.map((ws, id) =>
+        ws.trainer('cn', [w, c, n], 'sgd', opt, { numWorkers: 2, workerId: id, stepTimeoutMs: 20_000 }),
+      ),
+    );
     const ref = new RefParam({ kind: 'sgd', ...opt }, [1, 1, 1, 1]);
     for (let k = 0; k < 30; k++) {
-      const r = await Promise.all(trs.map(async (tr, id) => {
-        await tr.pushGrad(w, f32t([4], [id + 1, 0, -1, 2]));
-        return tr.step(2);
-      }));
+      const r = await Promise.all(
+        trs.map(async (tr, id) => {
+          await tr.pushGrad(w, f32t([4], [id + 1, 0, -1, 2]));
+          return tr.step(2);
+        }),
+      );
       // Versions in trainer order [w, c, n]: only w's moves.
       expect(r[0]!.versions.slice(1)).toEqual([versions.c, versions.n]);
-      ref.step([[1, 0, -1, 2], [2, 0, -1, 2]], 4);
+      ref.step(
+        [
+          [1, 0, -1, 2],
+          [2, 0, -1, 2],
+        ],
+        4,
+      );
     }
     for (const copy of await readAllF32(w)) expectSameF32(copy, ref.weight, 'the trained parameter');
     for (const copy of await readAllF32(c)) expectSameF32(copy, [1, 2, 3, 4], 'the constant');
@@ -45,18 +60,39 @@ describe('constants and grad_req null', () => {
     expect((await c.describe()).version).toBe(versions.c);
     expect((await n.describe()).version).toBe(versions.n);
     // Gradients for them are refused, naming them; the worker's step is unaffected.
-    await rejectsWith(trs[0]!.pushGrad(c, f32t([2, 2], [1, 1, 1, 1])), Status.FAILED_PRECONDITION, /trainer 'cn': constant 'cn_const' takes no gradient/);
-    await rejectsWith(trs[0]!.pushGrad('cn_null', f32t([3], [1, 1, 1])), Status.FAILED_PRECONDITION, /trainer 'cn': parameter 'cn_null' takes no gradient because grad_req='null'/);
+    await rejectsWith(
+      trs[0]!.pushGrad(c, f32t([2, 2], [1, 1, 1, 1])),
+      Status.FAILED_PRECONDITION,
+      /trainer 'cn': constant 'cn_const' takes no gradient/,
+    );
+    await rejectsWith(
+      trs[0]!.pushGrad('cn_null', f32t([3], [1, 1, 1])),
+      Status.FAILED_PRECONDITION,
+      /trainer 'cn': parameter 'cn_null' takes no gradient because grad_req='null'/,
+    );
     // The same refusal in async mode.
     const asyncTr = await workers[0]!.trainer('cn_async', [w, c, n], 'sgd', opt, { mode: 'async' });
-    await rejectsWith(asyncTr.pushGrad(c, f32t([2, 2], [1, 1, 1, 1])), Status.FAILED_PRECONDITION, /constant 'cn_const'/);
-    await rejectsWith(asyncTr.pushGrad(n, f32t([3], [1, 1, 1])), Status.FAILED_PRECONDITION, /'cn_null'.*grad_req='null'/);
+    await rejectsWith(
+      asyncTr.pushGrad(c, f32t([2, 2], [1, 1, 1, 1])),
+      Status.FAILED_PRECONDITION,
+      /constant 'cn_const'/,
+    );
+    await rejectsWith(
+      asyncTr.pushGrad(n, f32t([3], [1, 1, 1])),
+      Status.FAILED_PRECONDITION,
+      /'cn_null'.*grad_req='null'/,
+    );
     // setData on the constant still works, and the trainer leaves the new value alone too.
-    await c.setData([[5, 6], [7, 8]]);
-    await Promise.all(trs.map(async (tr) => {
-      await tr.pushGrad(w, f32t([4], [0, 0, 0, 0]));
-      return tr.step(1);
-    }));
+    await c.setData([
+      [5, 6],
+      [7, 8],
+    ]);
+    await Promise.all(
+      trs.map(async (tr) => {
+        await tr.pushGrad(w, f32t([4], [0, 0, 0, 0]));
+        return tr.step(1);
+      }),
+    );
     for (const copy of await readAllF32(c)) expectSameF32(copy, [5, 6, 7, 8], 'the constant after setData and a step');
     expect((await trs[0]!.describe()).step).toBe(31);
   });
@@ -66,7 +102,11 @@ describe('constants and grad_req null', () => {
     await a.initialize();
     await (await ps.parameter('cn_other', { shape: [2], init: init.zero() })).initialize();
     const tr = await ps.trainer('cn_only_a', [a], 'sgd');
-    await rejectsWith(tr.pushGrad('cn_other', f32t([2], [1, 1])), Status.INVALID_ARGUMENT, /parameter 'cn_other' is not one of its parameters \[cn_a\]/);
+    await rejectsWith(
+      tr.pushGrad('cn_other', f32t([2], [1, 1])),
+      Status.INVALID_ARGUMENT,
+      /parameter 'cn_other' is not one of its parameters \[cn_a\]/,
+    );
   });
 });
 
@@ -81,27 +121,41 @@ describe('row_sparse gradients', () => {
     it(`${tag}: a lazy update touches only the pushed rows and their optimizer state (2 workers, overlapping and duplicate ids)`, async () => {
       const rand = lcg(tag.length * 31);
       const initial = randomF32(rand, ROWS * WIDTH);
-      const emb = await ps.parameter(tag, { shape: [ROWS, WIDTH], stype: 'row_sparse', gradStype: 'row_sparse', init: init.zero() });
+      const emb = await ps.parameter(tag, {
+        shape: [ROWS, WIDTH],
+        stype: 'row_sparse',
+        gradStype: 'row_sparse',
+        init: init.zero(),
+      });
       await emb.initialize({ ctx: [cpu(0), cpu(1)] });
       await emb.setData(f32t([ROWS, WIDTH], initial));
       const { kind: _k, ...params } = refOpt;
-      const trs = await Promise.all(workers.map((ws, id) => ws.trainer(tag, [tag], opt, params, { numWorkers: 2, workerId: id, stepTimeoutMs: 20_000 })));
+      const trs = await Promise.all(
+        workers.map((ws, id) =>
+          ws.trainer(tag, [tag], opt, params, { numWorkers: 2, workerId: id, stepTimeoutMs: 20_000 }),
+        ),
+      );
       const ref = new RefParam(refOpt, initial);
       const everTouched = new Set<number>();
       // Per step and worker, the row ids pushed (duplicates are summed, order is free).
       const plan: number[][][] = [
-        [[1, 5], [5, 8]],
+        [
+          [1, 5],
+          [5, 8],
+        ],
         [[2], [8, 2, 8]],
         [[5], [1]],
         [[0, 9], [3]],
       ];
       for (const [k, ids] of plan.entries()) {
         const contribs = ids.map((list) => ({ ids: list, rows: randomF32(rand, list.length * WIDTH, 2) }));
-        const results = await Promise.all(trs.map(async (tr, id) => {
-          const c = contribs[id]!;
-          await tr.pushGrad(tag, { indices: c.ids, values: f32t([c.ids.length, WIDTH], c.rows) });
-          return tr.step(id + 1);
-        }));
+        const results = await Promise.all(
+          trs.map(async (tr, id) => {
+            const c = contribs[id]!;
+            await tr.pushGrad(tag, { indices: c.ids, values: f32t([c.ids.length, WIDTH], c.rows) });
+            return tr.step(id + 1);
+          }),
+        );
         expect(results[0]).toMatchObject({ step: k + 1, workers: [0, 1] });
         const touched = ref.stepRows(contribs, WIDTH, 3);
         touched.forEach((r) => everTouched.add(r));
@@ -111,7 +165,11 @@ describe('row_sparse gradients', () => {
           expectSameF32(copy.values.data as Float32Array, ref.weight, `${tag} step ${k + 1} cpu(${i})`);
           for (let r = 0; r < ROWS; r++) {
             if (everTouched.has(r)) continue;
-            expectSameF32((copy.values.data as Float32Array).subarray(r * WIDTH, (r + 1) * WIDTH), initial.subarray(r * WIDTH, (r + 1) * WIDTH), `${tag}: row ${r} was never pushed`);
+            expectSameF32(
+              (copy.values.data as Float32Array).subarray(r * WIDTH, (r + 1) * WIDTH),
+              initial.subarray(r * WIDTH, (r + 1) * WIDTH),
+              `${tag}: row ${r} was never pushed`,
+            );
           }
         }
       }
@@ -123,13 +181,21 @@ describe('row_sparse gradients', () => {
   it('lazyUpdate: false applies a row_sparse gradient densely (weight decay and momentum reach every row)', async () => {
     const rand = lcg(2024);
     const initial = randomF32(rand, ROWS * WIDTH);
-    const emb = await ps.parameter('rs_dense', { shape: [ROWS, WIDTH], stype: 'row_sparse', gradStype: 'row_sparse', init: init.zero() });
+    const emb = await ps.parameter('rs_dense', {
+      shape: [ROWS, WIDTH],
+      stype: 'row_sparse',
+      gradStype: 'row_sparse',
+      init: init.zero(),
+    });
     await emb.initialize();
     await emb.setData(f32t([ROWS, WIDTH], initial));
     const opt = { learningRate: 0.1, momentum: 0.9, wd: 0.01 };
     const tr = await ps.trainer('rs_dense', [emb], 'sgd', { ...opt, lazyUpdate: false });
     const ref = new RefParam({ kind: 'sgd', ...opt }, initial);
-    for (const ids of [[1, 5], [2, 7]]) {
+    for (const ids of [
+      [1, 5],
+      [2, 7],
+    ]) {
       const rows = randomF32(rand, ids.length * WIDTH);
       await tr.pushGrad(emb, { indices: ids, values: f32t([ids.length, WIDTH], rows) });
       await tr.step(2);
@@ -140,15 +206,30 @@ describe('row_sparse gradients', () => {
     const all = await emb.rowSparseData(Array.from({ length: ROWS }, (_, i) => i));
     expectSameF32(all.values.data as Float32Array, ref.weight, 'dense application of row gradients');
     // Row 0 was never pushed, yet weight decay moved it.
-    expect(Array.from((all.values.data as Float32Array).subarray(0, WIDTH))).not.toEqual(Array.from(initial.subarray(0, WIDTH)));
+    expect(Array.from((all.values.data as Float32Array).subarray(0, WIDTH))).not.toEqual(
+      Array.from(initial.subarray(0, WIDTH)),
+    );
   });
 
   it('bad row ids and row shapes are INVALID_ARGUMENT naming the parameter', async () => {
-    const emb = await ps.parameter('rs_bad', { shape: [4, 2], stype: 'row_sparse', gradStype: 'row_sparse', init: init.zero() });
+    const emb = await ps.parameter('rs_bad', {
+      shape: [4, 2],
+      stype: 'row_sparse',
+      gradStype: 'row_sparse',
+      init: init.zero(),
+    });
     await emb.initialize();
     const tr = await ps.trainer('rs_bad', [emb], 'sgd', { learningRate: 1 });
-    await rejectsWith(tr.pushGrad(emb, { indices: [1, 4], values: f32t([2, 2], [1, 1, 1, 1]) }), Status.INVALID_ARGUMENT, /'rs_bad'.*(row id 4|out of range)/);
-    await rejectsWith(tr.pushGrad(emb, { indices: [1], values: f32t([1, 3], [1, 1, 1]) }), Status.INVALID_ARGUMENT, /row_sparse gradient for 'rs_bad' has shape \[1,3\], expected \[1,2\]/);
+    await rejectsWith(
+      tr.pushGrad(emb, { indices: [1, 4], values: f32t([2, 2], [1, 1, 1, 1]) }),
+      Status.INVALID_ARGUMENT,
+      /'rs_bad'.*(row id 4|out of range)/,
+    );
+    await rejectsWith(
+      tr.pushGrad(emb, { indices: [1], values: f32t([1, 3], [1, 1, 1]) }),
+      Status.INVALID_ARGUMENT,
+      /row_sparse gradient for 'rs_bad' has shape \[1,3\], expected \[1,2\]/,
+    );
     // Nothing was recorded: a valid push for the same step is accepted and applied.
     await tr.pushGrad(emb, { indices: [3], values: f32t([1, 2], [2, 4]) });
     await tr.step(2);
@@ -161,7 +242,17 @@ describe('gradient dtypes', () => {
   it("a gradient in another float dtype (nested numbers travel as float64) is converted to the parameter's dtype first", async () => {
     const p = await ps.parameter('gd_w', { shape: [3], init: init.zero() });
     await p.initialize();
-    const trs = await Promise.all(workers.map((ws, id) => ws.trainer('gd', ['gd_w'], 'sgd', { learningRate: 0.5, momentum: 0.5 }, { numWorkers: 2, workerId: id, stepTimeoutMs: 20_000 })));
+    const trs = await Promise.all(
+      workers.map((ws, id) =>
+        ws.trainer(
+          'gd',
+          ['gd_w'],
+          'sgd',
+          { learningRate: 0.5, momentum: 0.5 },
+          { numWorkers: 2, workerId: id, stepTimeoutMs: 20_000 },
+        ),
+      ),
+    );
     const g64 = [0.1, 1 / 3, -2.7];
     const g32 = Float32Array.from([0.2, 0.7, 1e-3]);
     await Promise.all([
@@ -171,7 +262,11 @@ describe('gradient dtypes', () => {
     const ref = new RefParam({ kind: 'sgd', learningRate: 0.5, momentum: 0.5 }, [0, 0, 0]);
     ref.step([g64.map(Math.fround), g32], 5);
     expectSameF32((await readAllF32(p))[0]!, ref.weight, 'float64 + float32 gradients');
-    await rejectsWith(trs[0]!.pushGrad(p, { shape: [3], dtype: 'int32', data: Int32Array.from([1, 2, 3]) }), Status.INVALID_ARGUMENT, /gradient for 'gd_w' must be a float tensor, got int32/);
+    await rejectsWith(
+      trs[0]!.pushGrad(p, { shape: [3], dtype: 'int32', data: Int32Array.from([1, 2, 3]) }),
+      Status.INVALID_ARGUMENT,
+      /gradient for 'gd_w' must be a float tensor, got int32/,
+    );
   });
 });
 
@@ -183,14 +278,20 @@ describe('setData on a trained parameter', () => {
     await p.initialize({ ctx: [cpu(0), cpu(1)] });
     await p.setData(f32t([2, 3], initial));
     const opt = { learningRate: 0.05, momentum: 0.9, wd: 1e-3 };
-    const trs = await Promise.all(workers.map((ws, id) => ws.trainer('sd', ['sd_w'], 'sgd', opt, { numWorkers: 2, workerId: id, stepTimeoutMs: 20_000 })));
+    const trs = await Promise.all(
+      workers.map((ws, id) =>
+        ws.trainer('sd', ['sd_w'], 'sgd', opt, { numWorkers: 2, workerId: id, stepTimeoutMs: 20_000 }),
+      ),
+    );
     const ref = new RefParam({ kind: 'sgd', ...opt }, initial);
     const round = async (): Promise<number> => {
       const g = [randomF32(rand, 6), randomF32(rand, 6)];
-      const r = await Promise.all(trs.map(async (tr, id) => {
-        await tr.pushGrad('sd_w', f32t([2, 3], g[id]!));
-        return tr.step(3);
-      }));
+      const r = await Promise.all(
+        trs.map(async (tr, id) => {
+          await tr.pushGrad('sd_w', f32t([2, 3], g[id]!));
+          return tr.step(3);
+        }),
+      );
       ref.step(g, 6);
       return r[0]!.version;
     };

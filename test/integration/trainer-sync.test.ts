@@ -15,14 +15,28 @@ import { cpu, Status } from '../../client/index';
 import type { OptimizerName, OptimizerParams, ParameterServerClient, StepResult, Trainer } from '../../client/index';
 import { rejectsWith } from './helpers';
 import type { RefOptimizer } from './trainer-helpers';
-import { useTrainerHarness, expectSameF32, f32t, lcg, randomF32, readAllF32, RefParam, settle } from './trainer-helpers';
+import {
+  useTrainerHarness,
+  expectSameF32,
+  f32t,
+  lcg,
+  randomF32,
+  readAllF32,
+  RefParam,
+  settle,
+} from './trainer-helpers';
 
 let ps: ParameterServerClient;
 let workers: ParameterServerClient[];
 useTrainerHarness(3, (env) => ({ ps, workers } = env));
 
 /** Declares a float32 parameter on cpu(0) and cpu(1) holding `values`. */
-async function param(name: string, shape: number[], values: Float32Array, extra: { lrMult?: number; wdMult?: number } = {}): Promise<void> {
+async function param(
+  name: string,
+  shape: number[],
+  values: Float32Array,
+  extra: { lrMult?: number; wdMult?: number } = {},
+): Promise<void> {
   const p = await ps.parameter(name, { shape, ...extra });
   await p.initialize({ ctx: [cpu(0), cpu(1)], seed: 1 });
   await p.setData(f32t(shape, values));
@@ -35,19 +49,52 @@ async function expectParam(name: string, ref: RefParam, label: string): Promise<
   copies.forEach((c, i) => expectSameF32(c, ref.weight, `${label}: '${name}' on cpu(${i})`));
 }
 
-async function trainers(name: string, n: number, optimizer: OptimizerName, params: OptimizerParams, names: string[], extra: object = {}): Promise<Trainer[]> {
+async function trainers(
+  name: string,
+  n: number,
+  optimizer: OptimizerName,
+  params: OptimizerParams,
+  names: string[],
+  extra: object = {},
+): Promise<Trainer[]> {
   const out: Trainer[] = [];
   for (let w = 0; w < n; w++) {
-    out.push(await workers[w]!.trainer(name, names, optimizer, params, { mode: 'sync', numWorkers: n, workerId: w, stepTimeoutMs: 20_000, ...extra }));
+    out.push(
+      await workers[w]!.trainer(name, names, optimizer, params, {
+        mode: 'sync',
+        numWorkers: n,
+        workerId: w,
+        stepTimeoutMs: 20_000,
+        ...extra,
+      }),
+    );
   }
   return out;
 }
 
 const EQUIVALENCE: Array<[string, number, OptimizerName, OptimizerParams, RefOptimizer]> = [
-  ['sgd_mom_w2', 2, 'sgd', { learningRate: 0.1, momentum: 0.9, wd: 1e-3 }, { kind: 'sgd', learningRate: 0.1, momentum: 0.9, wd: 1e-3 }],
-  ['sgd_mom_w3', 3, 'sgd', { learningRate: 0.05, momentum: 0.8, wd: 1e-2, rescaleGrad: 2 }, { kind: 'sgd', learningRate: 0.05, momentum: 0.8, wd: 1e-2, rescaleGrad: 2 }],
+  [
+    'sgd_mom_w2',
+    2,
+    'sgd',
+    { learningRate: 0.1, momentum: 0.9, wd: 1e-3 },
+    { kind: 'sgd', learningRate: 0.1, momentum: 0.9, wd: 1e-3 },
+  ],
+  [
+    'sgd_mom_w3',
+    3,
+    'sgd',
+    { learningRate: 0.05, momentum: 0.8, wd: 1e-2, rescaleGrad: 2 },
+    { kind: 'sgd', learningRate: 0.05, momentum: 0.8, wd: 1e-2, rescaleGrad: 2 },
+  ],
   ['adam_w2', 2, 'adam', { learningRate: 0.01, wd: 1e-3 }, { kind: 'adam', learningRate: 0.01, wd: 1e-3 }],
-  ['adam_w3', 3, 'adam', { learningRate: 0.02, beta1: 0.8, beta2: 0.99, epsilon: 1e-6, clipGradient: 0.5 }, { kind: 'adam', learningRate: 0.02, beta1: 0.8, beta2: 0.99, epsilon: 1e-6, clipGradient: 0.5 }],
+  [
+    'adam_w3',
+    3,
+    'adam',
+    { learningRate: 0.02, beta1: 0.8, beta2: 0.99, epsilon: 1e-6, clipGradient: 0.5 },
+    { kind: 'adam', learningRate: 0.02, beta1: 0.8, beta2: 0.99, epsilon: 1e-6, clipGradient: 0.5 },
+  ],
 ];
 
 describe('sync equivalence with a single-process reference', () => {
@@ -68,11 +115,13 @@ describe('sync equivalence with a single-process reference', () => {
         const gA = Array.from({ length: W }, () => randomF32(rand, 15, 3));
         const gB = Array.from({ length: W }, () => randomF32(rand, 7, 3));
         const batch = Array.from({ length: W }, (_, w) => 1 + ((w + k) % 3) * 4);
-        const results = await Promise.all(trs.map(async (tr, w) => {
-          expect(tr.currentStep).toBe(k);
-          await Promise.all([tr.pushGrad(a, f32t([3, 5], gA[w]!)), tr.pushGrad(b, f32t([7], gB[w]!))]);
-          return tr.step(batch[w]!);
-        }));
+        const results = await Promise.all(
+          trs.map(async (tr, w) => {
+            expect(tr.currentStep).toBe(k);
+            await Promise.all([tr.pushGrad(a, f32t([3, 5], gA[w]!)), tr.pushGrad(b, f32t([7], gB[w]!))]);
+            return tr.step(batch[w]!);
+          }),
+        );
         // Every worker gets the one result of the one apply.
         for (const r of results) expect(r).toEqual(results[0]);
         const r0 = results[0] as StepResult;
@@ -105,11 +154,19 @@ describe('sync equivalence with a single-process reference', () => {
       // Gradients that are exact multiples of 1/64, so their float64 sum is exact in float32.
       const g0 = Float32Array.from({ length: 6 }, () => Math.round(rand() * 256 - 128) / 64);
       const g1 = Float32Array.from({ length: 6 }, () => Math.round(rand() * 256 - 128) / 64);
-      await Promise.all(two.map(async (tr, w) => {
-        await tr.pushGrad('concat_2w', f32t([6], w === 0 ? g0 : g1));
-        return tr.step(w === 0 ? 3 : 5);
-      }));
-      await one.pushGrad('concat_1w', f32t([6], g0.map((x, i) => x + g1[i]!)));
+      await Promise.all(
+        two.map(async (tr, w) => {
+          await tr.pushGrad('concat_2w', f32t([6], w === 0 ? g0 : g1));
+          return tr.step(w === 0 ? 3 : 5);
+        }),
+      );
+      await one.pushGrad(
+        'concat_1w',
+        f32t(
+          [6],
+          g0.map((x, i) => x + g1[i]!),
+        ),
+      );
       await one.step(8);
     }
     const [x] = await readAllF32(await ps.get('concat_2w'));
@@ -146,13 +203,21 @@ describe('the barrier deadline (fail policy)', () => {
     expect(await trs[0]!.describe()).toMatchObject({ step: 0, waitingFor: [] });
     expect(trs[0]!.currentStep).toBe(0);
     // The failed step's gradients were dropped: both workers push again and step 0 succeeds.
-    const results = await Promise.all(trs.map(async (tr, w) => {
-      await tr.pushGrad('bar_fail', f32t([4], w === 0 ? [1, 1, 1, 1] : [3, 3, 3, 3]));
-      return tr.step(2);
-    }));
+    const results = await Promise.all(
+      trs.map(async (tr, w) => {
+        await tr.pushGrad('bar_fail', f32t([4], w === 0 ? [1, 1, 1, 1] : [3, 3, 3, 3]));
+        return tr.step(2);
+      }),
+    );
     expect(results[0]).toMatchObject({ step: 1, workers: [0, 1] });
     const ref = new RefParam({ kind: 'sgd', learningRate: 1 }, init);
-    ref.step([[1, 1, 1, 1], [3, 3, 3, 3]], 4);
+    ref.step(
+      [
+        [1, 1, 1, 1],
+        [3, 3, 3, 3],
+      ],
+      4,
+    );
     await expectParam('bar_fail', ref, 'redone step');
     expectSameF32(ref.weight, [0, 1, 2, 3], 'reference sanity');
   });
@@ -164,10 +229,12 @@ describe('the barrier deadline (fail policy)', () => {
     await trs[0]!.pushGrad('bar_fail3', f32t([2], [1, 1]));
     await rejectsWith(trs[0]!.step(1), Status.DEADLINE_EXCEEDED, /waiting for workers 1, 2\b/);
     // Workers 0 and 1 waiting, worker 2 missing: both fail with the same message.
-    const outs = await Promise.all([0, 1].map(async (w) => {
-      await trs[w]!.pushGrad('bar_fail3', f32t([2], [1, 1]));
-      return settle(trs[w]!.step(1));
-    }));
+    const outs = await Promise.all(
+      [0, 1].map(async (w) => {
+        await trs[w]!.pushGrad('bar_fail3', f32t([2], [1, 1]));
+        return settle(trs[w]!.step(1));
+      }),
+    );
     for (const o of outs) {
       expect(o.ok).toBe(false);
       if (!o.ok) {
@@ -181,7 +248,7 @@ describe('the barrier deadline (fail policy)', () => {
 });
 
 describe('the barrier deadline and a worker that pushed but had not stepped yet', () => {
-  it("a timed-out step must not silently drop the gradient of a worker that was never told the step failed", async () => {
+  it('a timed-out step must not silently drop the gradient of a worker that was never told the step failed', async () => {
     // Worker 1 pushes its gradient early, then is slow to call step(). Worker 0's step times out
     // (worker 1 had not stepped), worker 0 pushes again and steps again; worker 1 then steps. Worker
     // 1 never got an error, so its gradient for step 0 must either be part of the step, or its
@@ -214,28 +281,46 @@ describe('the quorum policy', () => {
     const init = randomF32(rand, 5);
     await param('quorum', [5], init);
     const opt: OptimizerParams = { learningRate: 0.2, momentum: 0.5 };
-    const trs = await trainers('quorum', 3, 'sgd', opt, ['quorum'], { stepTimeoutMs: 800, timeoutPolicy: 'quorum', quorum: 2 });
-    expect(await trs[0]!.describe()).toMatchObject({ timeoutPolicy: 'quorum', quorum: 2, stepTimeoutMs: 800, numWorkers: 3, mode: 'sync' });
+    const trs = await trainers('quorum', 3, 'sgd', opt, ['quorum'], {
+      stepTimeoutMs: 800,
+      timeoutPolicy: 'quorum',
+      quorum: 2,
+    });
+    expect(await trs[0]!.describe()).toMatchObject({
+      timeoutPolicy: 'quorum',
+      quorum: 2,
+      stepTimeoutMs: 800,
+      numWorkers: 3,
+      mode: 'sync',
+    });
     const ref = new RefParam({ kind: 'sgd', learningRate: 0.2, momentum: 0.5 }, init);
     const g = [randomF32(rand, 5), randomF32(rand, 5), randomF32(rand, 5)];
     const t0 = Date.now();
-    const results = await Promise.all([0, 1].map(async (w) => {
-      await trs[w]!.pushGrad('quorum', f32t([5], g[w]!));
-      return trs[w]!.step(w + 1);
-    }));
+    const results = await Promise.all(
+      [0, 1].map(async (w) => {
+        await trs[w]!.pushGrad('quorum', f32t([5], g[w]!));
+        return trs[w]!.step(w + 1);
+      }),
+    );
     expect(Date.now() - t0).toBeGreaterThanOrEqual(750);
     for (const r of results) expect(r).toMatchObject({ step: 1, workers: [0, 1] });
     ref.step([g[0]!, g[1]!], 1 + 2);
     await expectParam('quorum', ref, 'quorum step');
     // Worker 2 was late: its push for step 0 is refused as closed, naming the step.
-    await rejectsWith(trs[2]!.pushGrad('quorum', f32t([5], g[2]!)), Status.FAILED_PRECONDITION, /trainer 'quorum': step 0 is closed \(1 steps applied\); push for step 1/);
+    await rejectsWith(
+      trs[2]!.pushGrad('quorum', f32t([5], g[2]!)),
+      Status.FAILED_PRECONDITION,
+      /trainer 'quorum': step 0 is closed \(1 steps applied\); push for step 1/,
+    );
     // The client caught up with the trainer, so worker 2 joins step 1 with everyone.
     expect(trs[2]!.currentStep).toBe(1);
     const g1 = [randomF32(rand, 5), randomF32(rand, 5), randomF32(rand, 5)];
-    const all = await Promise.all(trs.map(async (tr, w) => {
-      await tr.pushGrad('quorum', f32t([5], g1[w]!));
-      return tr.step(2);
-    }));
+    const all = await Promise.all(
+      trs.map(async (tr, w) => {
+        await tr.pushGrad('quorum', f32t([5], g1[w]!));
+        return tr.step(2);
+      }),
+    );
     for (const r of all) expect(r).toMatchObject({ step: 2, workers: [0, 1, 2] });
     ref.step(g1, 6);
     await expectParam('quorum', ref, 'full step after the quorum step');
@@ -243,16 +328,28 @@ describe('the quorum policy', () => {
 
   it('below the quorum at the deadline the step fails like the fail policy, naming the missing workers', async () => {
     await param('quorum_low', [2], Float32Array.from([5, 5]));
-    const trs = await trainers('quorum_low', 3, 'sgd', { learningRate: 1 }, ['quorum_low'], { stepTimeoutMs: 300, timeoutPolicy: 'quorum', quorum: 2 });
+    const trs = await trainers('quorum_low', 3, 'sgd', { learningRate: 1 }, ['quorum_low'], {
+      stepTimeoutMs: 300,
+      timeoutPolicy: 'quorum',
+      quorum: 2,
+    });
     await trs[1]!.pushGrad('quorum_low', f32t([2], [1, 1]));
-    await rejectsWith(trs[1]!.step(1), Status.DEADLINE_EXCEEDED, /step 0 timed out after 300 ms waiting for workers 0, 2\b/);
+    await rejectsWith(
+      trs[1]!.step(1),
+      Status.DEADLINE_EXCEEDED,
+      /step 0 timed out after 300 ms waiting for workers 0, 2\b/,
+    );
     for (const c of await readAllF32(await ps.get('quorum_low'))) expectSameF32(c, [5, 5], 'nothing applied');
     expect((await trs[0]!.describe()).step).toBe(0);
   });
 
   it('a quorum outside [1, numWorkers] is INVALID_ARGUMENT', async () => {
     await param('quorum_bad', [1], Float32Array.from([0]));
-    await rejectsWith(ps.trainer('quorum_bad', ['quorum_bad'], 'sgd', {}, { numWorkers: 2, timeoutPolicy: 'quorum', quorum: 0 }), Status.INVALID_ARGUMENT, /quorum must be between 1 and num_workers \(2\), got 0/);
+    await rejectsWith(
+      ps.trainer('quorum_bad', ['quorum_bad'], 'sgd', {}, { numWorkers: 2, timeoutPolicy: 'quorum', quorum: 0 }),
+      Status.INVALID_ARGUMENT,
+      /quorum must be between 1 and num_workers \(2\), got 0/,
+    );
   });
 });
 
@@ -268,11 +365,16 @@ describe('a worker leaving', () => {
     const round = async (active: number[], k: number): Promise<StepResult[]> => {
       const g = active.map(() => randomF32(rand, 4));
       const batch = active.map((w) => w + 2);
-      const out = await Promise.all(active.map(async (w, i) => {
-        await trs[w]!.pushGrad('leave', f32t([4], g[i]!));
-        return trs[w]!.step(batch[i]!);
-      }));
-      ref.step(g, batch.reduce((x, y) => x + y, 0));
+      const out = await Promise.all(
+        active.map(async (w, i) => {
+          await trs[w]!.pushGrad('leave', f32t([4], g[i]!));
+          return trs[w]!.step(batch[i]!);
+        }),
+      );
+      ref.step(
+        g,
+        batch.reduce((x, y) => x + y, 0),
+      );
       await expectParam('leave', ref, `step ${k}`);
       return out;
     };
@@ -284,7 +386,11 @@ describe('a worker leaving', () => {
     expect(r2[0]).toMatchObject({ step: 2, workers: [0, 1] });
     await round([0, 1], 3);
     expect(Date.now() - t0).toBeLessThan(10_000);
-    await rejectsWith(trs[2]!.pushGrad('leave', f32t([4], [1, 1, 1, 1])), Status.FAILED_PRECONDITION, /trainer 'leave': worker 2 has left the trainer/);
+    await rejectsWith(
+      trs[2]!.pushGrad('leave', f32t([4], [1, 1, 1, 1])),
+      Status.FAILED_PRECONDITION,
+      /trainer 'leave': worker 2 has left the trainer/,
+    );
     await rejectsWith(trs[2]!.step(1), Status.FAILED_PRECONDITION, /worker 2 has left/);
     expect((await trs[0]!.describe()).step).toBe(3);
   });
@@ -301,7 +407,8 @@ describe('a worker leaving', () => {
     await trs[1]!.leave();
     const r = await pending;
     expect(r).toMatchObject({ step: 1, workers: [0] });
-    for (const c of await readAllF32(await ps.get('leave_wait'))) expectSameF32(c, [-1, -2, -3], 'only worker 0 applied');
+    for (const c of await readAllF32(await ps.get('leave_wait')))
+      expectSameF32(c, [-1, -2, -3], 'only worker 0 applied');
     // The remaining worker now steps alone.
     await trs[0]!.pushGrad('leave_wait', f32t([3], [1, 1, 1]));
     expect(await trs[0]!.step(1)).toMatchObject({ step: 2, workers: [0] });
@@ -312,7 +419,9 @@ describe('a worker leaving', () => {
     // Trainer.leave(): "A step it already made stays part of the open step". Its gradient must
     // stay too, or the step divides by a batch that includes samples whose gradient is missing.
     await param('leave_stepped', [2], Float32Array.from([0, 0]));
-    const trs = await trainers('leave_stepped', 3, 'sgd', { learningRate: 1 }, ['leave_stepped'], { stepTimeoutMs: 60_000 });
+    const trs = await trainers('leave_stepped', 3, 'sgd', { learningRate: 1 }, ['leave_stepped'], {
+      stepTimeoutMs: 60_000,
+    });
     await trs[0]!.pushGrad('leave_stepped', f32t([2], [1, 1]));
     await trs[1]!.pushGrad('leave_stepped', f32t([2], [2, 2]));
     const p0 = trs[0]!.step(1);
@@ -326,6 +435,7 @@ describe('a worker leaving', () => {
     expect(r1).toEqual(r0);
     expect(r2).toEqual(r0);
     // (1 + 2 + 3) / (1 + 1 + 2) = 1.5 per element.
-    for (const c of await readAllF32(await ps.get('leave_stepped'))) expectSameF32(c, [-1.5, -1.5], 'all three gradients over all three batches');
+    for (const c of await readAllF32(await ps.get('leave_stepped')))
+      expectSameF32(c, [-1.5, -1.5], 'all three gradients over all three batches');
   });
 });

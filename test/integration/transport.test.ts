@@ -8,7 +8,10 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientChannelOptions, pullTensor, pullTensors, pushTensor } from '../../client/transport';
 import type { ParameterInfo__Output } from '../../protos/generated/gluonps/v1/ParameterInfo';
-import type { ParameterServiceClient, ParameterServiceHandlers } from '../../protos/generated/gluonps/v1/ParameterService';
+import type {
+  ParameterServiceClient,
+  ParameterServiceHandlers,
+} from '../../protos/generated/gluonps/v1/ParameterService';
 import type { TensorHeader, TensorHeader__Output } from '../../protos/generated/gluonps/v1/TensorHeader';
 import type { TensorUpload } from '../../protos/generated/gluonps/v1/TensorUpload';
 import { loadProtos } from '../../protos/load';
@@ -44,18 +47,26 @@ const handlers: Partial<ParameterServiceHandlers> = {
       makeError: streamError,
       validateHeader: (h, name) => {
         if (h.dtype !== 'DTYPE_UINT8' || h.shape.length !== 1 || h.shape[0] !== h.byteLength) {
-          throw new ServerError(grpc.status.INVALID_ARGUMENT,
-            `parameter '${name}': header ${JSON.stringify(h.shape)} ${h.dtype} does not describe ${h.byteLength} uint8 bytes`);
+          throw new ServerError(
+            grpc.status.INVALID_ARGUMENT,
+            `parameter '${name}': header ${JSON.stringify(h.shape)} ${h.dtype} does not describe ${h.byteLength} uint8 bytes`,
+          );
         }
       },
     });
-    lastUpload = received.then(() => null, (err: unknown) => err);
+    lastUpload = received.then(
+      () => null,
+      (err: unknown) => err,
+    );
     onUploadStarted();
-    received.then(({ name, data }) => {
-      const version = (store.get(name)?.version ?? 0) + 1;
-      store.set(name, { data, version });
-      callback(null, { spec: { name }, version, initialized: true });
-    }, (err: Error) => callback(err));
+    received.then(
+      ({ name, data }) => {
+        const version = (store.get(name)?.version ?? 0) + 1;
+        store.set(name, { data, version });
+        callback(null, { spec: { name }, version, initialized: true });
+      },
+      (err: Error) => callback(err),
+    );
   },
   Data(call) {
     const entry = store.get(call.request.name);
@@ -63,9 +74,19 @@ const handlers: Partial<ParameterServiceHandlers> = {
       call.emit('error', { code: grpc.status.NOT_FOUND, details: `parameter '${call.request.name}' not found` });
       return;
     }
-    const write = writeTensor(call, { header: header(entry.data, entry.version) }, entry.data, { makeError: streamError });
-    lastDataWrite = write.then(() => 'done', (err: unknown) => err);
-    write.then(() => call.end(), () => { /* client went away */ });
+    const write = writeTensor(call, { header: header(entry.data, entry.version) }, entry.data, {
+      makeError: streamError,
+    });
+    lastDataWrite = write.then(
+      () => 'done',
+      (err: unknown) => err,
+    );
+    write.then(
+      () => call.end(),
+      () => {
+        /* client went away */
+      },
+    );
   },
   ListData(call) {
     const entry = store.get(call.request.name);
@@ -75,22 +96,37 @@ const handlers: Partial<ParameterServiceHandlers> = {
     }
     (async () => {
       for (let ctx = 0; ctx < 2; ctx++) {
-        await writeTensor(call, { header: { ...header(entry.data, entry.version), ctx: { deviceType: 'DEVICE_TYPE_CPU', deviceId: ctx } } }, entry.data, { makeError: streamError });
+        await writeTensor(
+          call,
+          { header: { ...header(entry.data, entry.version), ctx: { deviceType: 'DEVICE_TYPE_CPU', deviceId: ctx } } },
+          entry.data,
+          { makeError: streamError },
+        );
       }
       call.end();
-    })().catch(() => { /* client went away */ });
+    })().catch(() => {
+      /* client went away */
+    });
   },
 };
 
 beforeAll(async () => {
   const proto = loadProtos();
   server = new grpc.Server(serverOptions());
-  expect(applyServerFlowControl(server, { warn: (m) => warnings.push(m), onSession: (s) => sessions.push(s) })).toBe(true);
+  expect(applyServerFlowControl(server, { warn: (m) => warnings.push(m), onSession: (s) => sessions.push(s) })).toBe(
+    true,
+  );
   server.addService(proto.gluonps.v1.ParameterService.service, handlers as grpc.UntypedServiceImplementation);
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    );
   });
-  client = new proto.gluonps.v1.ParameterService(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), clientChannelOptions());
+  client = new proto.gluonps.v1.ParameterService(
+    `127.0.0.1:${port}`,
+    grpc.credentials.createInsecure(),
+    clientChannelOptions(),
+  );
 });
 
 afterAll(async () => {
@@ -105,7 +141,11 @@ function randomBytes(n: number): Buffer {
 }
 
 function push(name: string, data: Uint8Array): Promise<ParameterInfo__Output> {
-  return pushTensor<TensorUpload, ParameterInfo__Output>((cb) => client.setData(cb), { name, header: header(data) }, data);
+  return pushTensor<TensorUpload, ParameterInfo__Output>(
+    (cb) => client.setData(cb),
+    { name, header: header(data) },
+    data,
+  );
 }
 
 /** Opens a raw SetData stream and writes the given messages, for malformed-stream tests. */
@@ -163,13 +203,18 @@ describe('chunked transport over gRPC', () => {
   });
 
   it('rejects more bytes than byte_length with INVALID_ARGUMENT naming the parameter', async () => {
-    const err = await rawUpload([{ name: 'w', header: { shape: [10], dtype: 'DTYPE_UINT8', byteLength: 10 }, chunk: randomBytes(8) }, { chunk: randomBytes(3) }]);
+    const err = await rawUpload([
+      { name: 'w', header: { shape: [10], dtype: 'DTYPE_UINT8', byteLength: 10 }, chunk: randomBytes(8) },
+      { chunk: randomBytes(3) },
+    ]);
     expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(err?.details).toBe("parameter 'w': expected 10 bytes, received at least 11");
   });
 
   it('rejects fewer bytes than byte_length with INVALID_ARGUMENT', async () => {
-    const err = await rawUpload([{ name: 'w', header: { shape: [10], dtype: 'DTYPE_UINT8', byteLength: 10 }, chunk: randomBytes(4) }]);
+    const err = await rawUpload([
+      { name: 'w', header: { shape: [10], dtype: 'DTYPE_UINT8', byteLength: 10 }, chunk: randomBytes(4) },
+    ]);
     expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(err?.details).toBe("parameter 'w': expected 10 bytes, received 4");
   });
@@ -181,7 +226,9 @@ describe('chunked transport over gRPC', () => {
   });
 
   it('rejects a header that does not match its byte length (validateHeader)', async () => {
-    const err = await rawUpload([{ name: 'w', header: { shape: [3], dtype: 'DTYPE_UINT8', byteLength: 4 }, chunk: randomBytes(4) }]);
+    const err = await rawUpload([
+      { name: 'w', header: { shape: [3], dtype: 'DTYPE_UINT8', byteLength: 4 }, chunk: randomBytes(4) },
+    ]);
     expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(err?.details).toMatch(/^parameter 'w': header \[3\]/);
   });
@@ -195,7 +242,10 @@ describe('chunked transport over gRPC', () => {
 
   it('pushTensor stops early and rejects with the server status when the server refuses', async () => {
     const data = randomBytes(MAX_BYTES + 1);
-    const err = await push('huge2', data).then(() => null, (e: unknown) => e as grpc.ServiceError);
+    const err = await push('huge2', data).then(
+      () => null,
+      (e: unknown) => e as grpc.ServiceError,
+    );
     expect(err?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(store.has('huge2')).toBe(false);
   });
@@ -204,7 +254,9 @@ describe('chunked transport over gRPC', () => {
     const name = 'cancelled';
     store.set(name, { data: randomBytes(64 * MiB), version: 1 });
     const call = client.data({ name });
-    call.on('error', () => { /* the cancellation itself */ });
+    call.on('error', () => {
+      /* the cancellation itself */
+    });
     await new Promise<void>((resolve) => call.once('data', () => resolve()));
     call.cancel();
     const outcome = await lastDataWrite;
@@ -218,7 +270,9 @@ describe('chunked transport over gRPC', () => {
     const data = randomBytes(8 * MiB);
     const started = new Promise<void>((resolve) => (onUploadStarted = resolve));
     const call = client.setData(() => undefined);
-    call.on('error', () => { /* the cancellation itself */ });
+    call.on('error', () => {
+      /* the cancellation itself */
+    });
     call.write({ name, header: header(data), chunk: data.subarray(0, MiB) } as TensorUpload);
     call.write({ chunk: data.subarray(MiB, 2 * MiB) } as TensorUpload);
     await started; // the handler runs: lastUpload is this upload's outcome, not an earlier one's
@@ -230,7 +284,10 @@ describe('chunked transport over gRPC', () => {
   });
 
   it('pull of an unknown parameter rejects with the server status', async () => {
-    const err = await pullTensor(client.data({ name: 'nope' }), { name: 'nope' }).then(() => null, (e: unknown) => e as grpc.ServiceError);
+    const err = await pullTensor(client.data({ name: 'nope' }), { name: 'nope' }).then(
+      () => null,
+      (e: unknown) => e as grpc.ServiceError,
+    );
     expect(err?.code).toBe(grpc.status.NOT_FOUND);
   });
 });

@@ -42,7 +42,11 @@ function header(byteLength = BYTES): GradUpload['header'] {
 }
 
 /** A raw PushGrad stream: `first` plus `sent` bytes of a gradient, then end (or cancel). */
-function rawPush(first: Omit<GradUpload, 'chunk'>, sent: number, how: 'end' | 'cancel' = 'end'): Promise<grpc.ServiceError | null> {
+function rawPush(
+  first: Omit<GradUpload, 'chunk'>,
+  sent: number,
+  how: 'end' | 'cancel' = 'end',
+): Promise<grpc.ServiceError | null> {
   return new Promise((resolve) => {
     const call = svc.stub.pushGrad((err) => resolve(err));
     const data = new Uint8Array(sent);
@@ -56,11 +60,16 @@ function rawPush(first: Omit<GradUpload, 'chunk'>, sent: number, how: 'end' | 'c
 beforeAll(async () => {
   h = await startHarness();
   svc = new RawTrainerService(h.server.address);
-  const Ctor = loadProtos().gluonps.v1.ParameterService as unknown as new (address: string, credentials: grpc.ChannelCredentials) => ParameterServiceClient;
+  const Ctor = loadProtos().gluonps.v1.ParameterService as unknown as new (
+    address: string,
+    credentials: grpc.ChannelCredentials,
+  ) => ParameterServiceClient;
   params = new Ctor(h.server.address, grpc.credentials.createInsecure());
   const w = await h.ps.parameter('um_w', { shape: SHAPE, init: init.zero() });
   await w.initialize({ ctx: [cpu(0)] });
-  await svc.create(trainerRequest('um', ['um_w'], { kind: 'OPTIMIZER_KIND_SGD', learningRate: 0.1 }, { numWorkers: 1 }));
+  await svc.create(
+    trainerRequest('um', ['um_w'], { kind: 'OPTIMIZER_KIND_SGD', learningRate: 0.1 }, { numWorkers: 1 }),
+  );
 });
 
 afterAll(async () => {
@@ -97,7 +106,11 @@ describe('a failed upload frees its staged tensor', () => {
   it('push_grad cancelled by the client midway', async () => {
     const worker = new RawWorker(svc, 'um', 0);
     const before = allocated();
-    const err = await rawPush({ trainer: 'um', param: 'um_w', key: worker.key(), step: 0, header: header() }, 2 * MiB, 'cancel');
+    const err = await rawPush(
+      { trainer: 'um', param: 'um_w', key: worker.key(), step: 0, header: header() },
+      2 * MiB,
+      'cancel',
+    );
     expect(err?.code).toBe(Status.CANCELLED);
     expect(await settleTo(before)).toBe(before);
   });

@@ -5,7 +5,14 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addon, checkCodeTables, codeTableMismatches, DeviceTypeCode, DTypeCode, OptimKindCode } from '../../native/binding';
+import {
+  addon,
+  checkCodeTables,
+  codeTableMismatches,
+  DeviceTypeCode,
+  DTypeCode,
+  OptimKindCode,
+} from '../../native/binding';
 import * as nk from '../../native/index';
 import { cpu, gpu } from '../../native/index';
 import type { KernelErrorCode } from '../../native/index';
@@ -42,12 +49,32 @@ describe('native error codes', () => {
   });
 
   it('EDTYPE, ESHAPE and EINVAL from the addon, where TypeScript checks would come first', async () => {
-    await expectNativeCode(() => addon.empty(DeviceTypeCode.Cpu, 0, 99 as DTypeCode, [2]), 'EDTYPE', /unknown dtype code 99/);
-    await expectNativeCode(() => addon.empty(DeviceTypeCode.Cpu, 0, DTypeCode.Float32, [1, 1, 1, 1, 1, 1, 1, 1, 1]), 'ESHAPE', /rank 9 exceeds/);
-    await expectNativeCode(() => addon.empty(DeviceTypeCode.Cpu, 0, DTypeCode.Float32, [-1]), 'ESHAPE', /non-negative integers/);
-    await expectNativeCode(() => addon.empty(3 as DeviceTypeCode, 0, DTypeCode.Float32, [1]), 'EINVAL', /device type must be 1 \(cpu\) or 2 \(gpu\)/);
+    await expectNativeCode(
+      () => addon.empty(DeviceTypeCode.Cpu, 0, 99 as DTypeCode, [2]),
+      'EDTYPE',
+      /unknown dtype code 99/,
+    );
+    await expectNativeCode(
+      () => addon.empty(DeviceTypeCode.Cpu, 0, DTypeCode.Float32, [1, 1, 1, 1, 1, 1, 1, 1, 1]),
+      'ESHAPE',
+      /rank 9 exceeds/,
+    );
+    await expectNativeCode(
+      () => addon.empty(DeviceTypeCode.Cpu, 0, DTypeCode.Float32, [-1]),
+      'ESHAPE',
+      /non-negative integers/,
+    );
+    await expectNativeCode(
+      () => addon.empty(3 as DeviceTypeCode, 0, DTypeCode.Float32, [1]),
+      'EINVAL',
+      /device type must be 1 \(cpu\) or 2 \(gpu\)/,
+    );
     await expectNativeCode(() => addon.run('nope' as 'fill', {} as never), 'EINVAL', /unknown op 'nope'/);
-    await expectNativeCode(() => addon.run('optimizer', { kind: 7 as OptimKindCode } as never), 'EINVAL', /unknown optimizer kind/);
+    await expectNativeCode(
+      () => addon.run('optimizer', { kind: 7 as OptimKindCode } as never),
+      'EINVAL',
+      /unknown optimizer kind/,
+    );
   });
 
   it('the checks in TypeScript throw KernelErrors with the same codes', async () => {
@@ -74,10 +101,22 @@ describe('native error codes', () => {
 
   it('ERANGE, EDISPOSED, EDTYPE, ESHAPE and EINVAL from kernels run inline', async () => {
     const t = nk.empty(cpu(0), 'float32', [3, 2]);
-    await expectCode(() => nk.gatherRows(nk.empty(cpu(0), 'float32', [1, 2]), t, [3]), 'ERANGE', /row id 3 at position 0 is out of range/);
+    await expectCode(
+      () => nk.gatherRows(nk.empty(cpu(0), 'float32', [1, 2]), t, [3]),
+      'ERANGE',
+      /row id 3 at position 0 is out of range/,
+    );
     await expectCode(() => nk.writeAt(t, 20, new Uint8Array(8)), 'ERANGE', /do not fit/);
-    await expectCode(() => nk.copy(nk.empty(cpu(0), 'float64', [3, 2]), t), 'EDTYPE', /dtype float32 does not match float64/);
-    await expectCode(() => nk.optimizerUpdate('sgd', {}, nk.empty(cpu(0), 'int32', [2]), nk.empty(cpu(0), 'int32', [2]), []), 'EDTYPE', /floating-point/);
+    await expectCode(
+      () => nk.copy(nk.empty(cpu(0), 'float64', [3, 2]), t),
+      'EDTYPE',
+      /dtype float32 does not match float64/,
+    );
+    await expectCode(
+      () => nk.optimizerUpdate('sgd', {}, nk.empty(cpu(0), 'int32', [2]), nk.empty(cpu(0), 'int32', [2]), []),
+      'EDTYPE',
+      /floating-point/,
+    );
     await expectCode(() => nk.axpy(t, 1, nk.empty(cpu(0), 'float32', [5])), 'ESHAPE', /size 5 \[5\] does not match 6/);
     await expectCode(() => nk.write(t, new Uint8Array(3)), 'ESHAPE', /got 3 bytes, expected 24/);
     await expectCode(() => nk.addN(t, []), 'EINVAL', /at least one source/);
@@ -94,7 +133,11 @@ describe('native error codes', () => {
     const w = nk.empty(cpu(0), 'float32', [2, 8192]);
     const g = nk.empty(cpu(0), 'float32', [2, 8192]);
     const states = [nk.empty(cpu(0), 'float32', [2, 8192]), nk.empty(cpu(0), 'float32', [2, 8192])];
-    await expectCode(() => nk.optimizerUpdate('lamb', {}, w, g, states, [0, 1]), 'EINVAL', /lamb has no lazy row-sparse update/);
+    await expectCode(
+      () => nk.optimizerUpdate('lamb', {}, w, g, states, [0, 1]),
+      'EINVAL',
+      /lamb has no lazy row-sparse update/,
+    );
   });
 });
 
@@ -118,19 +161,32 @@ describe('fromKernel', () => {
   });
 
   it('keeps the message under the subject', () => {
-    expect(() => fromKernel("parameter 'p'", new nk.KernelError('EOOM', 'cpu(0): out of memory allocating 8 bytes'))).toThrow(
-      "parameter 'p': cpu(0): out of memory allocating 8 bytes",
-    );
+    expect(() =>
+      fromKernel("parameter 'p'", new nk.KernelError('EOOM', 'cpu(0): out of memory allocating 8 bytes')),
+    ).toThrow("parameter 'p': cpu(0): out of memory allocating 8 bytes");
   });
 });
 
 describe('code tables', () => {
-  const real = { dtypeCodes: addon.dtypeCodes, optimKindCodes: addon.optimKindCodes, deviceTypeCodes: addon.deviceTypeCodes, errorCodes: addon.errorCodes };
+  const real = {
+    dtypeCodes: addon.dtypeCodes,
+    optimKindCodes: addon.optimKindCodes,
+    deviceTypeCodes: addon.deviceTypeCodes,
+    errorCodes: addon.errorCodes,
+  };
 
   it('the built addon numbers dtypes, optimizer kinds and devices as the TypeScript enums do', () => {
     expect(codeTableMismatches(real)).toEqual([]);
-    expect(addon.dtypeCodes).toMatchObject({ float32: DTypeCode.Float32, float16: DTypeCode.Float16, bfloat16: DTypeCode.Bfloat16 });
-    expect(addon.optimKindCodes).toMatchObject({ sgd: OptimKindCode.Sgd, adamw: OptimKindCode.AdamW, lamb: OptimKindCode.Lamb });
+    expect(addon.dtypeCodes).toMatchObject({
+      float32: DTypeCode.Float32,
+      float16: DTypeCode.Float16,
+      bfloat16: DTypeCode.Bfloat16,
+    });
+    expect(addon.optimKindCodes).toMatchObject({
+      sgd: OptimKindCode.Sgd,
+      adamw: OptimKindCode.AdamW,
+      lamb: OptimKindCode.Lamb,
+    });
     expect(addon.deviceTypeCodes).toEqual({ cpu: DeviceTypeCode.Cpu, gpu: DeviceTypeCode.Gpu });
   });
 
@@ -147,9 +203,13 @@ describe('code tables', () => {
       'optimizer kind codes: ftrl (5 in TypeScript) is missing from the addon',
       expect.stringMatching(/^error codes: the addon has \[EINVAL, .*, EFOO\], TypeScript \[EINVAL, /),
     ]);
-    expect(() => checkCodeTables(bad, '/x/gluonps.node')).toThrow(/^gluon-ps native addon at \/x\/gluonps.node does not match native\/binding.ts \(dtype codes: float16 is 3/);
+    expect(() => checkCodeTables(bad, '/x/gluonps.node')).toThrow(
+      /^gluon-ps native addon at \/x\/gluonps.node does not match native\/binding.ts \(dtype codes: float16 is 3/,
+    );
     const { deviceTypeCodes: _dropped, ...old } = real;
-    expect(() => checkCodeTables(old, '/x/old.node')).toThrow(/device type codes are missing from the addon.*npm run build:native/);
+    expect(() => checkCodeTables(old, '/x/old.node')).toThrow(
+      /device type codes are missing from the addon.*npm run build:native/,
+    );
   });
 
   const scratch = useBundledModule('binding', 'native/binding.ts');
@@ -158,13 +218,18 @@ describe('code tables', () => {
     // GLUONPS_ADDON may name any loadable module: here the real addon with float16 renumbered.
     const fake = path.join(scratch.base, 'stale-addon.cjs');
     const realPath = path.join(ROOT, 'native', 'build', 'Release', 'gluonps.node');
-    writeFileSync(fake, `const real = require(${JSON.stringify(realPath)});\nmodule.exports = { ...real, dtypeCodes: { ...real.dtypeCodes, float16: 7 } };\n`);
+    writeFileSync(
+      fake,
+      `const real = require(${JSON.stringify(realPath)});\nmodule.exports = { ...real, dtypeCodes: { ...real.dtypeCodes, float16: 7 } };\n`,
+    );
     const code = `
       try { await import(${JSON.stringify(scratch.bundle)}); process.stdout.write('loaded\\n'); }
       catch (err) { process.stdout.write(err.message + '\\n'); process.exit(3); }
     `;
     const refused = await runChild(code, { GLUONPS_ADDON: fake });
-    expect(refused.stdout).toContain(`gluon-ps native addon at ${fake} does not match native/binding.ts (dtype codes: float16 is 7 in the addon but 2 in TypeScript)`);
+    expect(refused.stdout).toContain(
+      `gluon-ps native addon at ${fake} does not match native/binding.ts (dtype codes: float16 is 7 in the addon but 2 in TypeScript)`,
+    );
     expect(refused.code).toBe(3);
     const accepted = await runChild(code, { GLUONPS_ADDON: realPath });
     expect(accepted.stdout).toBe('loaded\n');

@@ -7,14 +7,45 @@ import { cpu } from '../../native/index';
 import { encode, halfToBits, readElement, roundBf16, roundHalf, storeAs, bf16ToBits } from './reference/numeric';
 
 async function tensorOf(dtype: nk.DType, values: number[], shape = [values.length]): Promise<nk.DeviceTensor> {
-  return nk.fromBytes(cpu(0), dtype, shape, encode(dtype, values.map((v) => Number(storeAs(dtype, v)))));
+  return nk.fromBytes(
+    cpu(0),
+    dtype,
+    shape,
+    encode(
+      dtype,
+      values.map((v) => Number(storeAs(dtype, v))),
+    ),
+  );
 }
 async function valuesOf(t: nk.DeviceTensor): Promise<number[]> {
   const bytes = await nk.readBytes(t);
   return Array.from({ length: t.size }, (_, i) => readElement(t.dtype, bytes, i));
 }
 
-const SPECIAL = [0, -0, 1, -1, 0.5, 1e-8, -3.75, 65504, 65519.99, 65520, 70000, 3.4e38, -3.4e38, 1e-45, 255.9, -128.5, 300, -300, 2 ** 31, -(2 ** 31) - 1, 1 / 3, Math.PI];
+const SPECIAL = [
+  0,
+  -0,
+  1,
+  -1,
+  0.5,
+  1e-8,
+  -3.75,
+  65504,
+  65519.99,
+  65520,
+  70000,
+  3.4e38,
+  -3.4e38,
+  1e-45,
+  255.9,
+  -128.5,
+  300,
+  -300,
+  2 ** 31,
+  -(2 ** 31) - 1,
+  1 / 3,
+  Math.PI,
+];
 
 describe('fill', () => {
   it('writes the value stored as each dtype', async () => {
@@ -57,10 +88,15 @@ describe('cast', () => {
       1 + 2 ** -11, // tie between 1 and 1+2^-10 -> 1 (even)
       1 + 3 * 2 ** -11, // tie -> 1 + 2^-9 (even mantissa)
       1 + 2 ** -11 + 2 ** -20, // just above the tie -> up
-      65504, 65519, 65520, // largest half, below and at the overflow threshold
-      2 ** -24, 2 ** -25, 3 * 2 ** -26, // smallest subnormal, tie to zero, above tie
+      65504,
+      65519,
+      65520, // largest half, below and at the overflow threshold
+      2 ** -24,
+      2 ** -25,
+      3 * 2 ** -26, // smallest subnormal, tie to zero, above tie
       2 ** -14 - 2 ** -25, // rounds up into the smallest normal
-      1 + 2 ** -8, 1 + 3 * 2 ** -8, // bf16 ties
+      1 + 2 ** -8,
+      1 + 3 * 2 ** -8, // bf16 ties
       3.3895313892515355e38, // rounds past the largest bf16 -> inf
     ];
     const f32 = cases.map((v) => Math.fround(v));
@@ -92,13 +128,17 @@ describe('cast', () => {
 
   it('agrees with the reference on random float64 inputs (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.double({ noNaN: true }), { minLength: 1, maxLength: 64 }), fc.constantFrom(...nk.DTYPES), async (xs, dst) => {
-        const s = await tensorOf('float64', xs);
-        const d = nk.empty(cpu(0), dst, [xs.length]);
-        await nk.cast(d, s);
-        const got = await valuesOf(d);
-        xs.forEach((x, i) => expect(got[i]).toBe(Number(storeAs(dst, x))));
-      }),
+      fc.asyncProperty(
+        fc.array(fc.double({ noNaN: true }), { minLength: 1, maxLength: 64 }),
+        fc.constantFrom(...nk.DTYPES),
+        async (xs, dst) => {
+          const s = await tensorOf('float64', xs);
+          const d = nk.empty(cpu(0), dst, [xs.length]);
+          await nk.cast(d, s);
+          const got = await valuesOf(d);
+          xs.forEach((x, i) => expect(got[i]).toBe(Number(storeAs(dst, x))));
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -117,7 +157,9 @@ describe('copy', () => {
     const b = nk.empty(cpu(3), 'float64', [4]);
     await nk.copy(b, a);
     expect(await valuesOf(b)).toEqual([1, 2, 3, 4]);
-    await expect(nk.copy(nk.empty(cpu(0), 'float32', [4]), a)).rejects.toThrow(/copy: dtype float64 does not match float32/);
+    await expect(nk.copy(nk.empty(cpu(0), 'float32', [4]), a)).rejects.toThrow(
+      /copy: dtype float64 does not match float32/,
+    );
   });
 });
 
@@ -129,8 +171,12 @@ describe('arithmetic', () => {
       const a = [1, 2, -3, 4, 100, -7];
       const b = [0.5, -1, 2, 8, 27, 3];
       const c = [2, 2, 2, 2, 2, 2];
-      const ta = await tensorOf(dtype, a), tb = await tensorOf(dtype, b), tc = await tensorOf(dtype, c);
-      const sa = await valuesOf(ta), sb = await valuesOf(tb), sc = await valuesOf(tc);
+      const ta = await tensorOf(dtype, a),
+        tb = await tensorOf(dtype, b),
+        tc = await tensorOf(dtype, c);
+      const sa = await valuesOf(ta),
+        sb = await valuesOf(tb),
+        sc = await valuesOf(tc);
       const out = nk.empty(cpu(0), dtype, [6]);
       await nk.addN(out, [ta, tb, tc]);
       expect(await valuesOf(out)).toEqual(sa.map((x, i) => Number(storeAs(dtype, x + sb[i]! + sc[i]!))));
@@ -144,7 +190,21 @@ describe('arithmetic', () => {
   it('add_n of any number of sources equals the double sum from 0.0 rounded once, for every bit pattern', async () => {
     // Two float32 sources take a float fast path; it must match the double sum (and CUDA)
     // bit for bit, including -0, subnormals, far-apart exponents, infinities and NaN.
-    const special = [0, -0, 1e-45, -1e-45, 1.1754942e-38, 3.4028235e38, -3.4028235e38, Infinity, -Infinity, NaN, 1, 2 ** 24, 2 ** -30];
+    const special = [
+      0,
+      -0,
+      1e-45,
+      -1e-45,
+      1.1754942e-38,
+      3.4028235e38,
+      -3.4028235e38,
+      Infinity,
+      -Infinity,
+      NaN,
+      1,
+      2 ** 24,
+      2 ** -30,
+    ];
     const n = 200_000 + 7; // crosses the parallel and block splits
     const pick = (i: number, salt: number): number => {
       const r = Math.sin(i * 12.9898 + salt) * 43758.5453;
@@ -158,8 +218,14 @@ describe('arithmetic', () => {
       const out = nk.empty(cpu(0), 'float32', [n]);
       await nk.addN(out, tensors);
       const got = new Uint32Array(new Float32Array(await valuesOf(out)).buffer);
-      const want = new Uint32Array(Float32Array.from({ length: n }, (_, i) => srcs.reduce((acc, xs) => acc + xs[i]!, 0)).buffer);
-      const bad = got.findIndex((g, i) => g !== want[i] && !(Number.isNaN(new Float32Array(got.buffer)[i]) && Number.isNaN(new Float32Array(want.buffer)[i])));
+      const want = new Uint32Array(
+        Float32Array.from({ length: n }, (_, i) => srcs.reduce((acc, xs) => acc + xs[i]!, 0)).buffer,
+      );
+      const bad = got.findIndex(
+        (g, i) =>
+          g !== want[i] &&
+          !(Number.isNaN(new Float32Array(got.buffer)[i]) && Number.isNaN(new Float32Array(want.buffer)[i])),
+      );
       expect(bad, `${count} sources: first mismatch at ${bad}`).toBe(-1);
     }
     const negZero = await tensorOf('float32', [-0, -0]);
@@ -194,8 +260,12 @@ describe('arithmetic', () => {
 
   it('rejects mismatched operands with the expected and received values', async () => {
     const a = await tensorOf('float32', [1, 2]);
-    await expect(nk.axpy(a, 1, await tensorOf('float32', [1, 2, 3]))).rejects.toThrow(/axpy: size 3 \[3\] does not match 2 \[2\]/);
-    await expect(nk.addN(a, [await tensorOf('float64', [1, 2])])).rejects.toThrow(/add_n: dtype float64 does not match float32/);
+    await expect(nk.axpy(a, 1, await tensorOf('float32', [1, 2, 3]))).rejects.toThrow(
+      /axpy: size 3 \[3\] does not match 2 \[2\]/,
+    );
+    await expect(nk.addN(a, [await tensorOf('float64', [1, 2])])).rejects.toThrow(
+      /add_n: dtype float64 does not match float32/,
+    );
     await expect(nk.addN(a, [])).rejects.toThrow(/at least one source/);
   });
 });

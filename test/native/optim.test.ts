@@ -5,7 +5,13 @@ import { describe, expect, it } from 'vitest';
 import * as nk from '../../native/index';
 import { cpu } from '../../native/index';
 import { roundBf16, roundHalf, encode, readElement } from './reference/numeric';
-import { defaultOptimParams, optimStateCount, referenceLamb, referenceLazyUpdate, referenceUpdate } from './reference/optim';
+import {
+  defaultOptimParams,
+  optimStateCount,
+  referenceLamb,
+  referenceLazyUpdate,
+  referenceUpdate,
+} from './reference/optim';
 import type { OptimKindTS, OptimParamsTS } from './reference/optim';
 
 /** A small deterministic generator so failures reproduce. */
@@ -83,7 +89,9 @@ describe('optimizer kernels', () => {
         const n = 5000; // crosses the 4096-element norm chunk
         const p: OptimParamsTS = { ...defaultOptimParams(kind), lr: 0.05, ...overrides };
         const w = Float64Array.from({ length: n }, () => round(rand() * 2 - 1));
-        const states = Array.from({ length: optimStateCount(p) }, () => Float64Array.from({ length: n }, () => (kind === 'ftrl' || kind === 'adagrad' ? 0 : round(rand() * 0.1))));
+        const states = Array.from({ length: optimStateCount(p) }, () =>
+          Float64Array.from({ length: n }, () => (kind === 'ftrl' || kind === 'adagrad' ? 0 : round(rand() * 0.1))),
+        );
         const wT = await upload(dtype, w, [n]);
         const sT = await Promise.all(states.map((s) => upload(dtype, s, [n])));
         for (let step = 1; step <= 3; step++) {
@@ -96,7 +104,8 @@ describe('optimizer kernels', () => {
         }
         const label = `${kind} ${JSON.stringify(overrides)} ${dtype}`;
         expect([...(await download(wT))], label).toEqual([...w]);
-        for (let k = 0; k < states.length; k++) expect([...(await download(sT[k]!))], `${label} state ${k}`).toEqual([...states[k]!]);
+        for (let k = 0; k < states.length; k++)
+          expect([...(await download(sT[k]!))], `${label} state ${k}`).toEqual([...states[k]!]);
       }
     });
   }
@@ -104,10 +113,14 @@ describe('optimizer kernels', () => {
   it('lazy row-sparse updates touch only the given rows, like the reference', async () => {
     for (const [kind, overrides] of VARIANTS.filter(([k]) => k !== 'lamb')) {
       const rand = lcg(7 + kind.length);
-      const rows = 40, width = 6, n = rows * width;
+      const rows = 40,
+        width = 6,
+        n = rows * width;
       const p: OptimParamsTS = { ...defaultOptimParams(kind), lr: 0.05, ...overrides };
       const w = Float64Array.from({ length: n }, () => Math.fround(rand() - 0.5));
-      const states = Array.from({ length: optimStateCount(p) }, () => Float64Array.from({ length: n }, () => (kind === 'ftrl' || kind === 'adagrad' ? 0 : Math.fround(rand() * 0.1))));
+      const states = Array.from({ length: optimStateCount(p) }, () =>
+        Float64Array.from({ length: n }, () => (kind === 'ftrl' || kind === 'adagrad' ? 0 : Math.fround(rand() * 0.1))),
+      );
       const wT = await upload('float32', w, [rows, width]);
       const sT = await Promise.all(states.map((s) => upload('float32', s, [rows, width])));
       const ids = [1, 4, 5, 17, 39];
@@ -129,15 +142,27 @@ describe('optimizer kernels', () => {
     const w = await upload('float32', Float64Array.from([1, 2, 3, 4]), [2, 2]);
     const g = await upload('float32', Float64Array.from([1, 1, 1, 1]), [2, 2]);
     const m = nk.empty(cpu(0), 'float32', [2, 2]);
-    await expect(nk.optimizerUpdate('sgd', { momentum: 0.9 }, w, g, [])).rejects.toThrow(/optimizer: needs 1 state tensors for these settings, got 0/);
+    await expect(nk.optimizerUpdate('sgd', { momentum: 0.9 }, w, g, [])).rejects.toThrow(
+      /optimizer: needs 1 state tensors for these settings, got 0/,
+    );
     await expect(nk.optimizerUpdate('adam', {}, w, g, [m])).rejects.toThrow(/needs 2 state tensors/);
-    await expect(nk.optimizerUpdate('sgd', {}, w, await upload('float32', Float64Array.from([1, 2]), [2]), [])).rejects.toThrow(/shape \[2\] does not match \[2,2\]/);
+    await expect(
+      nk.optimizerUpdate('sgd', {}, w, await upload('float32', Float64Array.from([1, 2]), [2]), []),
+    ).rejects.toThrow(/shape \[2\] does not match \[2,2\]/);
     const rowGrad = await upload('float32', Float64Array.from([1, 1, 1, 1]), [2, 2]);
-    await expect(nk.optimizerUpdate('sgd', {}, w, rowGrad, [], [1, 0])).rejects.toThrow(/row ids must be sorted and unique/);
-    await expect(nk.optimizerUpdate('sgd', {}, w, rowGrad, [], [0, 2])).rejects.toThrow(/row id 2 at position 1 is out of range \[0, 2\)/);
-    await expect(nk.optimizerUpdate('lamb', {}, w, rowGrad, [m, nk.empty(cpu(0), 'float32', [2, 2])], [0, 1])).rejects.toThrow(/lamb has no lazy row-sparse update/);
+    await expect(nk.optimizerUpdate('sgd', {}, w, rowGrad, [], [1, 0])).rejects.toThrow(
+      /row ids must be sorted and unique/,
+    );
+    await expect(nk.optimizerUpdate('sgd', {}, w, rowGrad, [], [0, 2])).rejects.toThrow(
+      /row id 2 at position 1 is out of range \[0, 2\)/,
+    );
+    await expect(
+      nk.optimizerUpdate('lamb', {}, w, rowGrad, [m, nk.empty(cpu(0), 'float32', [2, 2])], [0, 1]),
+    ).rejects.toThrow(/lamb has no lazy row-sparse update/);
     const wi = nk.empty(cpu(0), 'int32', [4]);
-    await expect(nk.optimizerUpdate('sgd', {}, wi, nk.empty(cpu(0), 'int32', [4]), [])).rejects.toThrow(/needs a floating-point tensor, got int32/);
+    await expect(nk.optimizerUpdate('sgd', {}, wi, nk.empty(cpu(0), 'int32', [4]), [])).rejects.toThrow(
+      /needs a floating-point tensor, got int32/,
+    );
     await expect(nk.optimizerUpdate('adam', { t: 0 }, w, g, [m, m])).rejects.toThrow(/'t' must be an integer >= 1/);
     expect([...(await download(w))]).toEqual([1, 2, 3, 4]);
   });

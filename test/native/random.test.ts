@@ -8,7 +8,13 @@ import { cpu } from '../../native/index';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-async function sample(kind: 'uniform' | 'normal', dtype: nk.DType, n: number, seed: number, offset = 0): Promise<Uint8Array> {
+async function sample(
+  kind: 'uniform' | 'normal',
+  dtype: nk.DType,
+  n: number,
+  seed: number,
+  offset = 0,
+): Promise<Uint8Array> {
   const t = nk.empty(cpu(0), dtype, [n]);
   if (kind === 'uniform') await nk.uniform(t, -2, 3, seed, offset);
   else await nk.normal(t, 1, 2, seed, offset);
@@ -61,8 +67,12 @@ describe('random fills', () => {
     const u = new Float64Array((await sample('uniform', 'float64', n, 11)).buffer);
     const z = new Float64Array((await sample('normal', 'float64', n, 11)).buffer);
     const moments = (xs: Float64Array): [number, number] => {
-      let s = 0, s2 = 0;
-      for (const x of xs) { s += x; s2 += x * x; }
+      let s = 0,
+        s2 = 0;
+      for (const x of xs) {
+        s += x;
+        s2 += x * x;
+      }
       const mean = s / xs.length;
       return [mean, s2 / xs.length - mean * mean];
     };

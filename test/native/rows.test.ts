@@ -30,15 +30,21 @@ describe('gatherRows', () => {
 
   it('rejects a rows tensor of the wrong shape', async () => {
     const src = await f32([1, 2, 3, 4], [2, 2]);
-    await expect(nk.gatherRows(nk.empty(cpu(0), 'float32', [2, 3]), src, [0, 1])).rejects.toThrow(/row shape of \[2,3\] does not match \[2,2\]/);
+    await expect(nk.gatherRows(nk.empty(cpu(0), 'float32', [2, 3]), src, [0, 1])).rejects.toThrow(
+      /row shape of \[2,3\] does not match \[2,2\]/,
+    );
     await expect(nk.gatherRows(nk.empty(cpu(0), 'float32', [3, 2]), src, [0, 1])).rejects.toThrow(/must have 2 rows/);
   });
 
   it('handles empty id lists and large gathers across threads', async () => {
     const src = await f32([1, 2], [2, 1]);
     await nk.gatherRows(nk.empty(cpu(0), 'float32', [0, 1]), src, []);
-    const rows = 70_000, width = 8;
-    const big = await f32(Array.from({ length: rows * width }, (_, i) => i), [rows, width]);
+    const rows = 70_000,
+      width = 8;
+    const big = await f32(
+      Array.from({ length: rows * width }, (_, i) => i),
+      [rows, width],
+    );
     const ids = Array.from({ length: rows }, (_, i) => (i * 7919) % rows);
     const out = nk.empty(cpu(0), 'float32', [rows, width]);
     await nk.gatherRows(out, big, ids);
@@ -62,7 +68,8 @@ describe('scatterAddRows', () => {
           await nk.scatterAddRows(out, await f32(rows, [ids.length, width]), ids);
           const want = Float32Array.from(base);
           ids.forEach((id, k) => {
-            for (let j = 0; j < width; j++) want[id * width + j] = Math.fround(want[id * width + j]! + rows[k * width + j]!);
+            for (let j = 0; j < width; j++)
+              want[id * width + j] = Math.fround(want[id * width + j]! + rows[k * width + j]!);
           });
           expect(await read(out)).toEqual([...want]);
         },
@@ -76,7 +83,9 @@ describe('scatterAddRows', () => {
     const rows = await nk.fromBytes(cpu(0), 'int64', [3], new Uint8Array(new BigInt64Array([10n, 20n, 30n]).buffer));
     await nk.scatterAddRows(out, rows, [2, 0, 2]);
     expect([...new BigInt64Array((await nk.readBytes(out)).buffer)]).toEqual([21n, 2n, 43n]);
-    await expect(nk.scatterAddRows(out, rows, [0, 1, 5])).rejects.toThrow(/row id 5 at position 2 is out of range \[0, 3\)/);
+    await expect(nk.scatterAddRows(out, rows, [0, 1, 5])).rejects.toThrow(
+      /row id 5 at position 2 is out of range \[0, 3\)/,
+    );
     expect([...new BigInt64Array((await nk.readBytes(out)).buffer)]).toEqual([21n, 2n, 43n]);
     expect(() => nk.toIds([1.5])).toThrow(/row id 1.5 at position 0 is not an integer/);
   });

@@ -7,7 +7,11 @@ import { Status } from '../../server/errors';
 import { ParameterStore } from '../../server/store/parameter-store';
 import type { HostTensor } from '../../server/store/parameter-store';
 
-const f32 = (shape: number[], values: number[]): HostTensor => ({ dtype: 'float32', shape, bytes: new Uint8Array(new Float32Array(values).buffer) });
+const f32 = (shape: number[], values: number[]): HostTensor => ({
+  dtype: 'float32',
+  shape,
+  bytes: new Uint8Array(new Float32Array(values).buffer),
+});
 const floats = (bytes: Uint8Array): number[] => [...new Float32Array(bytes.slice().buffer)];
 
 async function rejectsWith(p: Promise<unknown>, code: number, message: RegExp): Promise<void> {
@@ -36,7 +40,11 @@ describe('ParameterStore', () => {
     await store.initialize('p', { ctx: [cpu(4), cpu(5)] });
     nk.setMemoryBudget(cpu(5), nk.memoryStats(cpu(5)).allocated + 100);
     try {
-      await rejectsWith(store.setData('p', f32([256], Array(256).fill(7))), Status.RESOURCE_EXHAUSTED, /parameter 'p': cpu\(5\): allocating 1024 bytes would exceed the memory budget/);
+      await rejectsWith(
+        store.setData('p', f32([256], Array(256).fill(7))),
+        Status.RESOURCE_EXHAUSTED,
+        /parameter 'p': cpu\(5\): allocating 1024 bytes would exceed the memory budget/,
+      );
     } finally {
       nk.setMemoryBudget(cpu(5), null);
     }
@@ -75,7 +83,11 @@ describe('ParameterStore', () => {
 
     await store.declare({ name: 'v', shape: [0], allowDeferredInit: true, init: { kind: 'xavier' } });
     await store.initialize('v');
-    await rejectsWith(store.setShape('v', [4]), Status.INVALID_ARGUMENT, /xavier initializer cannot be applied to a vector/);
+    await rejectsWith(
+      store.setShape('v', [4]),
+      Status.INVALID_ARGUMENT,
+      /xavier initializer cannot be applied to a vector/,
+    );
     expect(store.describe('v').shape).toEqual([0]);
     await store.setData('v', f32([4], [1, 2, 3, 4]));
     expect(floats((await store.data('v')).bytes)).toEqual([1, 2, 3, 4]);
@@ -87,9 +99,16 @@ describe('ParameterStore', () => {
     await store.initialize('r', { ctx: [cpu(0)] });
     await store.setData('r', f32([2], [2, 4]));
     await store.resetCtx('r', [cpu(1), cpu(3)]);
-    expect((await store.listData('r')).map((s) => floats(s.bytes))).toEqual([[2, 4], [2, 4]]);
+    expect((await store.listData('r')).map((s) => floats(s.bytes))).toEqual([
+      [2, 4],
+      [2, 4],
+    ]);
     expect(await store.listCtx('r')).toEqual([cpu(1), cpu(3)]);
-    await rejectsWith(store.data('r'), Status.FAILED_PRECONDITION, /was not initialized on cpu\(0\); it was only initialized on \[cpu\(1\), cpu\(3\)\]/);
+    await rejectsWith(
+      store.data('r'),
+      Status.FAILED_PRECONDITION,
+      /was not initialized on cpu\(0\); it was only initialized on \[cpu\(1\), cpu\(3\)\]/,
+    );
   });
 });
 

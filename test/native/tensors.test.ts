@@ -93,14 +93,22 @@ describe('tensors', () => {
         await new Promise((r) => setTimeout(r, 50));
       }
       console.log(JSON.stringify({ whileHeld, value, after: used() - before }));`;
-    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+    const out = execFileSync(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script],
+      { cwd: root, encoding: 'utf8' },
+    );
     expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ whileHeld: 8 << 20, value: 42, after: 0 });
   });
 
   // Kernels without transparent huge pages reject the advice (and have no such directory);
   // some sandboxed kernels list no VmFlags to check.
-  const thpCheckable = existsSync('/sys/kernel/mm/transparent_hugepage') && existsSync('/proc/self/smaps') && readFileSync('/proc/self/smaps', 'utf8').includes('VmFlags:');
-  if (!thpCheckable) console.log('huge-page advice test skipped: no transparent huge pages, or no VmFlags in /proc/self/smaps');
+  const thpCheckable =
+    existsSync('/sys/kernel/mm/transparent_hugepage') &&
+    existsSync('/proc/self/smaps') &&
+    readFileSync('/proc/self/smaps', 'utf8').includes('VmFlags:');
+  if (!thpCheckable)
+    console.log('huge-page advice test skipped: no transparent huge pages, or no VmFlags in /proc/self/smaps');
   it.skipIf(!thpCheckable)('advises large host tensors for transparent huge pages, and leaves small ones alone', () => {
     // A fresh child, so no earlier allocation has advised the heap around the small tensor.
     // VmFlags "hg" in /proc/self/smaps marks memory advised with MADV_HUGEPAGE (set whether or
@@ -125,7 +133,10 @@ describe('tensors', () => {
         uninitialized: grew(() => nk.emptyUninitialized(nk.cpu(0), 'float32', [16 * MiB])),
         zeroed: grew(() => nk.empty(nk.cpu(0), 'float32', [16 * MiB])),
       }));`;
-    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     const grew = JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>;
     expect(grew.small).toBe(0);
     // 64 MiB each; madvise covers the 2 MiB-aligned interior (at least 62 MiB).
@@ -143,7 +154,8 @@ describe('tensors', () => {
     expect(() => nk.writeAt(t, 6, new Uint8Array(3))).toThrow(/3 bytes at offset 6 do not fit in a tensor of 8 bytes/);
     expect(() => nk.writeAt(t, -1, new Uint8Array(1))).toThrow(/do not fit/);
     expect(() => nk.writeAt(t, 1.5, new Uint8Array(1))).toThrow(/do not fit/);
-    for (const offset of [Infinity, NaN, 1e300, 2 ** 64]) expect(() => nk.writeAt(t, offset, new Uint8Array(0))).toThrow(/do not fit/);
+    for (const offset of [Infinity, NaN, 1e300, 2 ** 64])
+      expect(() => nk.writeAt(t, offset, new Uint8Array(0))).toThrow(/do not fit/);
     expect([...(await nk.readBytes(t))]).toEqual([0, 0, 1, 2, 3, 0, 7, 6]);
     t.dispose();
     expect(() => nk.writeAt(t, 0, new Uint8Array(1))).toThrow(/disposed Tensor/);
@@ -195,7 +207,9 @@ describe('memory accounting', () => {
     expect(nk.memoryStats(dev).allocated).toBe(before + 4000);
     nk.setMemoryBudget(dev, before + 6000);
     expect(() => nk.empty(dev, 'float32', [1000])).toThrow(
-      new RegExp(`cpu\\(7\\): allocating 4000 bytes would exceed the memory budget \\(${before + 4000} of ${before + 6000} bytes in use\\)`),
+      new RegExp(
+        `cpu\\(7\\): allocating 4000 bytes would exceed the memory budget \\(${before + 4000} of ${before + 6000} bytes in use\\)`,
+      ),
     );
     expect(nk.memoryStats(dev).allocated).toBe(before + 4000);
     t.dispose();

@@ -30,9 +30,18 @@ describe('Authenticator', () => {
   it('checks the metadata and the method access', () => {
     expect(auth.check(md('Bearer full-1'), 'S/M', false)).toBeNull();
     expect(auth.check(md('bearer   ro'), 'S/Get', true)).toBeNull();
-    expect(auth.check(md('Bearer ro'), 'ParameterService/SetData', false)).toEqual({ code: grpc.status.PERMISSION_DENIED, details: 'read-only token may not call ParameterService/SetData' });
-    expect(auth.check(md(), 'S/M', true)).toMatchObject({ code: grpc.status.UNAUTHENTICATED, details: expect.stringMatching(/^missing bearer token/) });
-    expect(auth.check(md('Bearer nope'), 'S/M', true)).toEqual({ code: grpc.status.UNAUTHENTICATED, details: 'unknown bearer token' });
+    expect(auth.check(md('Bearer ro'), 'ParameterService/SetData', false)).toEqual({
+      code: grpc.status.PERMISSION_DENIED,
+      details: 'read-only token may not call ParameterService/SetData',
+    });
+    expect(auth.check(md(), 'S/M', true)).toMatchObject({
+      code: grpc.status.UNAUTHENTICATED,
+      details: expect.stringMatching(/^missing bearer token/),
+    });
+    expect(auth.check(md('Bearer nope'), 'S/M', true)).toEqual({
+      code: grpc.status.UNAUTHENTICATED,
+      details: 'unknown bearer token',
+    });
     for (const bad of [['Token full-1'], ['full-1'], ['Bearer full-1', 'Bearer full-1']]) {
       expect(auth.check(md(...bad), 'S/M', true)?.details).toMatch(/^malformed authorization metadata/);
     }
@@ -42,25 +51,49 @@ describe('Authenticator', () => {
 describe('READ_METHODS', () => {
   it('names only methods the services have, and only methods that change nothing', () => {
     const v1 = loadProtos().gluonps.v1;
-    const services: Record<string, object> = { ParameterService: v1.ParameterService.service, TrainerService: v1.TrainerService.service, AdminService: v1.AdminService.service };
+    const services: Record<string, object> = {
+      ParameterService: v1.ParameterService.service,
+      TrainerService: v1.TrainerService.service,
+      AdminService: v1.AdminService.service,
+    };
     expect(Object.keys(READ_METHODS).sort()).toEqual(Object.keys(services).sort());
     for (const [service, reads] of Object.entries(READ_METHODS)) {
       for (const m of reads) expect(Object.keys(services[service]!), `${service}/${m}`).toContain(m);
     }
-    const writes = ['Declare', 'DeclareConstant', 'Initialize', 'SetData', 'ResetCtx', 'ZeroGrad', 'Cast', 'SetShape', 'CreateTrainer', 'PushGrad', 'Step', 'Leave', 'SetLearningRate', 'LoadStates', 'Checkpoint'];
+    const writes = [
+      'Declare',
+      'DeclareConstant',
+      'Initialize',
+      'SetData',
+      'ResetCtx',
+      'ZeroGrad',
+      'Cast',
+      'SetShape',
+      'CreateTrainer',
+      'PushGrad',
+      'Step',
+      'Leave',
+      'SetLearningRate',
+      'LoadStates',
+      'Checkpoint',
+    ];
     for (const reads of Object.values(READ_METHODS)) for (const w of writes) expect(reads.has(w), w).toBe(false);
   });
 });
 
 describe('exposure warnings', () => {
   it('knows loopback hosts', () => {
-    for (const h of ['127.0.0.1', '127.3.2.1', '::1', '[::1]', 'localhost', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) expect(isLoopbackHost(h), h).toBe(true);
-    for (const h of ['0.0.0.0', '::', '10.0.0.5', 'ps.example.com', '::ffff:10.0.0.1']) expect(isLoopbackHost(h), h).toBe(false);
+    for (const h of ['127.0.0.1', '127.3.2.1', '::1', '[::1]', 'localhost', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1'])
+      expect(isLoopbackHost(h), h).toBe(true);
+    for (const h of ['0.0.0.0', '::', '10.0.0.5', 'ps.example.com', '::ffff:10.0.0.1'])
+      expect(isLoopbackHost(h), h).toBe(false);
   });
 
   it('warns on other interfaces without authentication, or with tokens in clear text', () => {
     expect(exposureWarnings('127.0.0.1', false, 'off')).toEqual([]);
-    expect(exposureWarnings('0.0.0.0', false, 'off')).toEqual([expect.stringMatching(/^listening on 0.0.0.0 without authentication or TLS: anyone who can reach this port/)]);
+    expect(exposureWarnings('0.0.0.0', false, 'off')).toEqual([
+      expect.stringMatching(/^listening on 0.0.0.0 without authentication or TLS: anyone who can reach this port/),
+    ]);
     expect(exposureWarnings('0.0.0.0', false, 'tls')).toEqual([expect.stringMatching(/without authentication:/)]);
     expect(exposureWarnings('0.0.0.0', true, 'off')).toEqual([expect.stringMatching(/bearer tokens but without TLS/)]);
     expect(exposureWarnings('0.0.0.0', true, 'tls')).toEqual([]);

@@ -9,7 +9,14 @@ import { chunkFrame, installFramedReplies, withChunkSerializers } from '../../se
 
 const service = loadProtos().gluonps.v1.ParameterService.service;
 const protobufjs = service.Data.responseSerialize as (m: object) => Buffer;
-const header = { shape: [2], dtype: 'DTYPE_UINT8' as const, byteLength: 2, version: 3, rowIds: [] as number[], ctx: null };
+const header = {
+  shape: [2],
+  dtype: 'DTYPE_UINT8' as const,
+  byteLength: 2,
+  version: 3,
+  rowIds: [] as number[],
+  ctx: null,
+};
 
 /** What grpc-js itself sends for a message: 0, u32 big-endian length, the message. */
 function grpcFrame(message: Buffer): Buffer {
@@ -19,7 +26,7 @@ function grpcFrame(message: Buffer): Buffer {
 }
 
 describe('chunk serializers', () => {
-  it('chunkFrame: exactly grpc-js\'s frame of the protobufjs encoding for chunk-only messages; null for any other', () => {
+  it("chunkFrame: exactly grpc-js's frame of the protobufjs encoding for chunk-only messages; null for any other", () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 300_000 }), fc.integer({ min: 0, max: 255 }), (length, fill) => {
         const chunk = new Uint8Array(length).fill(fill);
@@ -39,7 +46,11 @@ describe('chunk serializers', () => {
     // The serializer itself still gives the protobuf message, for anyone else calling it.
     expect(Buffer.compare(fast.Data.responseSerialize({ chunk }), protobufjs({ chunk }))).toBe(0);
     expect(fast.Describe.responseSerialize).toBe(service.Describe.responseSerialize);
-    const proto = (serverInterceptors as unknown as { BaseServerInterceptingCall: { prototype: { serializeMessage(this: object, v: unknown): Buffer } } }).BaseServerInterceptingCall.prototype;
+    const proto = (
+      serverInterceptors as unknown as {
+        BaseServerInterceptingCall: { prototype: { serializeMessage(this: object, v: unknown): Buffer } };
+      }
+    ).BaseServerInterceptingCall.prototype;
     const call = { handler: { serialize: fast.Data.responseSerialize } };
     for (const message of [{ chunk }, { header, chunk }, { chunk: new Uint8Array(200_000).fill(3) }]) {
       expect(Buffer.compare(proto.serializeMessage.call(call, message), grpcFrame(protobufjs(message)))).toBe(0);
@@ -62,10 +73,18 @@ describe('chunk serializers', () => {
     }
     expect(chunkOnlyBytes(protobufjs({ header, chunk: new Uint8Array([1]) }), 2)).toBeNull();
     expect(chunkOnlyBytes(Buffer.from([0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), 2)).toBeNull(); // an absurd varint
-    const Ctor = withChunkDeserializers(loadProtos().gluonps.v1.ParameterService as never, CHUNKED_READ_METHODS, 'header', 'chunk', 2) as unknown as { service: typeof service };
+    const Ctor = withChunkDeserializers(
+      loadProtos().gluonps.v1.ParameterService as never,
+      CHUNKED_READ_METHODS,
+      'header',
+      'chunk',
+      2,
+    ) as unknown as { service: typeof service };
     const chunk = new Uint8Array([4, 5, 6]);
     expect(Ctor.service.Data.responseDeserialize(protobufjs({ chunk }))).toEqual(decode(protobufjs({ chunk })));
-    expect(Ctor.service.Data.responseDeserialize(protobufjs({ header, chunk }))).toEqual(decode(protobufjs({ header, chunk })));
+    expect(Ctor.service.Data.responseDeserialize(protobufjs({ header, chunk }))).toEqual(
+      decode(protobufjs({ header, chunk })),
+    );
     expect(Ctor.service.Describe.responseDeserialize).toBe(service.Describe.responseDeserialize);
   });
 });

@@ -18,52 +18,98 @@ import { cpu, gpu, init } from '../../client/index';
 import type { ParameterInfo__Output } from '../../protos/generated/gluonps/v1/ParameterInfo';
 import { codeOf } from '../fixtures/thrown';
 
-
 describe('init builders', () => {
   it('build plain objects with MXNet names, leaving defaults to the server', () => {
     expect(init.uniform()).toEqual({ kind: 'uniform' });
     expect(init.uniform({ scale: 0.5 })).toEqual({ kind: 'uniform', scale: 0.5 });
     expect(init.normal({ sigma: 2 })).toEqual({ kind: 'normal', sigma: 2 });
-    expect(init.xavier({ rndType: 'gaussian', factorType: 'in', magnitude: 2 }))
-      .toEqual({ kind: 'xavier', rndType: 'gaussian', factorType: 'in', magnitude: 2 });
+    expect(init.xavier({ rndType: 'gaussian', factorType: 'in', magnitude: 2 })).toEqual({
+      kind: 'xavier',
+      rndType: 'gaussian',
+      factorType: 'in',
+      magnitude: 2,
+    });
     expect(Object.keys(init.xavier({ magnitude: 2 }))).toEqual(['kind', 'magnitude']);
     expect(init.msraPrelu({ slope: 0.1 })).toEqual({ kind: 'msraprelu', slope: 0.1 });
     expect(init.constant(3)).toEqual({ kind: 'constant', value: 3 });
-    expect(init.constant([[1, 2], [3, 4]])).toEqual({ kind: 'constant', value: [1, 2, 3, 4] });
+    expect(
+      init.constant([
+        [1, 2],
+        [3, 4],
+      ]),
+    ).toEqual({ kind: 'constant', value: [1, 2, 3, 4] });
     expect(init.constant(Float32Array.from([0.5, 2]))).toEqual({ kind: 'constant', value: [0.5, 2] });
     expect(init.zero()).toEqual({ kind: 'zero' });
     expect(init.one()).toEqual({ kind: 'one' });
-    expect(init.orthogonal({ scale: 1, randType: 'normal' })).toEqual({ kind: 'orthogonal', scale: 1, randType: 'normal' });
+    expect(init.orthogonal({ scale: 1, randType: 'normal' })).toEqual({
+      kind: 'orthogonal',
+      scale: 1,
+      randType: 'normal',
+    });
   });
 
   it('map onto the proto Initializer (array constants use values)', () => {
-    expect(initToProto('p', init.xavier({ factorType: 'out' }))).toEqual({ kind: 'INITIALIZER_KIND_XAVIER', factorType: 'out' });
+    expect(initToProto('p', init.xavier({ factorType: 'out' }))).toEqual({
+      kind: 'INITIALIZER_KIND_XAVIER',
+      factorType: 'out',
+    });
     expect(initToProto('p', init.constant(2))).toEqual({ kind: 'INITIALIZER_KIND_CONSTANT', value: 2 });
     expect(initToProto('p', init.constant([1, 2]))).toEqual({ kind: 'INITIALIZER_KIND_CONSTANT', values: [1, 2] });
     expect(initToProto('p', 'zeros')).toEqual({ kind: 'INITIALIZER_KIND_ZERO' });
     expect(initToProto('p', 'msraprelu')).toEqual({ kind: 'INITIALIZER_KIND_MSRAPRELU' });
     expect(codeOf(() => initToProto('p', 'glorot' as never)).message).toMatch(/unknown initializer "glorot"/);
-    expect(codeOf(() => initToProto('p', { kind: 'uniform', scale: 'big' } as never)).message).toMatch(/init.scale must be a finite number/);
-    expect(codeOf(() => initToProto('p', { kind: 'uniform', sigma: 1, foo: 2 } as never)).message).toMatch(/unknown initializer field 'foo'/);
+    expect(codeOf(() => initToProto('p', { kind: 'uniform', scale: 'big' } as never)).message).toMatch(
+      /init.scale must be a finite number/,
+    );
+    expect(codeOf(() => initToProto('p', { kind: 'uniform', sigma: 1, foo: 2 } as never)).message).toMatch(
+      /unknown initializer field 'foo'/,
+    );
   });
 
   it('come back from the proto unchanged', () => {
-    const wire = { kind: 'INITIALIZER_KIND_XAVIER' as const, rndType: 'gaussian', factorType: '', randType: '', values: [], magnitude: 2 };
+    const wire = {
+      kind: 'INITIALIZER_KIND_XAVIER' as const,
+      rndType: 'gaussian',
+      factorType: '',
+      randType: '',
+      values: [],
+      magnitude: 2,
+    };
     expect(initFromProto(wire)).toEqual({ kind: 'xavier', rndType: 'gaussian', magnitude: 2 });
-    expect(initFromProto({ kind: 'INITIALIZER_KIND_CONSTANT', rndType: '', factorType: '', randType: '', values: [1, 2] }))
-      .toEqual({ kind: 'constant', value: [1, 2] });
+    expect(
+      initFromProto({ kind: 'INITIALIZER_KIND_CONSTANT', rndType: '', factorType: '', randType: '', values: [1, 2] }),
+    ).toEqual({ kind: 'constant', value: [1, 2] });
     expect(initFromProto(null)).toBeNull();
   });
 });
 
 describe('parameter specs', () => {
   it('map every field to the proto enums, leaving omitted ones unset', () => {
-    expect(specToProto('w', {
-      shape: [4, 0], dtype: 'bfloat16', gradReq: 'add', init: init.one(), allowDeferredInit: true,
-      differentiable: false, stype: 'row_sparse', gradStype: 'row_sparse', lrMult: 2, wdMult: 0,
-    })).toEqual({
-      name: 'w', shape: [4, 0], dtype: 'DTYPE_BFLOAT16', gradReq: 'GRAD_REQ_ADD', init: { kind: 'INITIALIZER_KIND_ONE' },
-      allowDeferredInit: true, differentiable: false, stype: 'STORAGE_TYPE_ROW_SPARSE', gradStype: 'STORAGE_TYPE_ROW_SPARSE', lrMult: 2, wdMult: 0,
+    expect(
+      specToProto('w', {
+        shape: [4, 0],
+        dtype: 'bfloat16',
+        gradReq: 'add',
+        init: init.one(),
+        allowDeferredInit: true,
+        differentiable: false,
+        stype: 'row_sparse',
+        gradStype: 'row_sparse',
+        lrMult: 2,
+        wdMult: 0,
+      }),
+    ).toEqual({
+      name: 'w',
+      shape: [4, 0],
+      dtype: 'DTYPE_BFLOAT16',
+      gradReq: 'GRAD_REQ_ADD',
+      init: { kind: 'INITIALIZER_KIND_ONE' },
+      allowDeferredInit: true,
+      differentiable: false,
+      stype: 'STORAGE_TYPE_ROW_SPARSE',
+      gradStype: 'STORAGE_TYPE_ROW_SPARSE',
+      lrMult: 2,
+      wdMult: 0,
     });
     expect(specToProto('w', {})).toEqual({ name: 'w', shapeUnknown: true });
     expect(specToProto('w', { shape: 5, gradReq: null })).toEqual({ name: 'w', shape: [5], gradReq: 'GRAD_REQ_NULL' });
@@ -114,7 +160,8 @@ describe('contexts, row ids and seeds', () => {
   it('accept seeds that are exact JS integers only', () => {
     expect(checkSeed('p', 7)).toBe(7);
     expect(checkSeed('p', 2 ** 53 - 1)).toBe(2 ** 53 - 1);
-    for (const bad of [2 ** 53, 1.5, -1, 7n, '7']) expect(codeOf(() => checkSeed('p', bad)).code).toBe(status.INVALID_ARGUMENT);
+    for (const bad of [2 ** 53, 1.5, -1, 7n, '7'])
+      expect(codeOf(() => checkSeed('p', bad)).code).toBe(status.INVALID_ARGUMENT);
   });
 });
 
@@ -122,15 +169,39 @@ describe('descriptions', () => {
   it('translate a ParameterInfo, applying the wire defaults to absent fields', () => {
     const info: ParameterInfo__Output = {
       spec: {
-        name: 'w', shape: [4, 0], shapeUnknown: false, dtype: 'DTYPE_FLOAT16', gradReq: 'GRAD_REQ_UNSPECIFIED', init: null,
-        allowDeferredInit: true, stype: 'STORAGE_TYPE_ROW_SPARSE', gradStype: 'STORAGE_TYPE_UNSPECIFIED',
+        name: 'w',
+        shape: [4, 0],
+        shapeUnknown: false,
+        dtype: 'DTYPE_FLOAT16',
+        gradReq: 'GRAD_REQ_UNSPECIFIED',
+        init: null,
+        allowDeferredInit: true,
+        stype: 'STORAGE_TYPE_ROW_SPARSE',
+        gradStype: 'STORAGE_TYPE_UNSPECIFIED',
       },
-      initialized: false, deferred: true, ctx: [{ deviceType: 'DEVICE_TYPE_GPU', deviceId: 1 }], version: 9, isConstant: false,
+      initialized: false,
+      deferred: true,
+      ctx: [{ deviceType: 'DEVICE_TYPE_GPU', deviceId: 1 }],
+      version: 9,
+      isConstant: false,
     };
     expect(describeFromProto(info)).toEqual({
-      name: 'w', shape: [4, 0], dtype: 'float16', gradReq: 'write', stype: 'row_sparse', gradStype: 'default',
-      initialized: false, deferred: true, ctx: [gpu(1)], version: 9, isConstant: false, lrMult: 1, wdMult: 1,
-      differentiable: true, allowDeferredInit: true, init: null,
+      name: 'w',
+      shape: [4, 0],
+      dtype: 'float16',
+      gradReq: 'write',
+      stype: 'row_sparse',
+      gradStype: 'default',
+      initialized: false,
+      deferred: true,
+      ctx: [gpu(1)],
+      version: 9,
+      isConstant: false,
+      lrMult: 1,
+      wdMult: 1,
+      differentiable: true,
+      allowDeferredInit: true,
+      init: null,
     });
     expect(describeFromProto({ ...info, spec: { ...info.spec!, shapeUnknown: true } }).shape).toBeNull();
   });
@@ -140,7 +211,9 @@ describe('errors', () => {
   it('keep the gRPC code and use the server text as the message', () => {
     const metadata = new Metadata();
     const grpcError = Object.assign(new Error("3 INVALID_ARGUMENT: parameter 'w': shape [4,3] does not match [4,5]"), {
-      code: status.INVALID_ARGUMENT, details: "parameter 'w': shape [4,3] does not match [4,5]", metadata,
+      code: status.INVALID_ARGUMENT,
+      details: "parameter 'w': shape [4,3] does not match [4,5]",
+      metadata,
     });
     const e = toGluonPsError(grpcError);
     expect(e).toBeInstanceOf(GluonPsError);

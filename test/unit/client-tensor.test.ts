@@ -21,7 +21,13 @@ function errorOf(fn: () => unknown, code: number = status.INVALID_ARGUMENT): str
 
 describe('nested number arrays', () => {
   it('infers the shape and flattens row-major into float32', () => {
-    const t = toTensor([[1, 2, 3], [4, 5, 6]], opts);
+    const t = toTensor(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      opts,
+    );
     expect(t.shape).toEqual([2, 3]);
     expect(t.dtype).toBe('float32');
     expect(t.data).toEqual(Float32Array.from([1, 2, 3, 4, 5, 6]));
@@ -30,7 +36,15 @@ describe('nested number arrays', () => {
   it('handles scalars, vectors, 3-D and empty arrays', () => {
     expect(toTensor(7, opts)).toEqual({ shape: [], dtype: 'float32', data: Float32Array.from([7]) });
     expect(toTensor([1, 2], opts).shape).toEqual([2]);
-    expect(toTensor([[[1], [2]], [[3], [4]]], opts).shape).toEqual([2, 2, 1]);
+    expect(
+      toTensor(
+        [
+          [[1], [2]],
+          [[3], [4]],
+        ],
+        opts,
+      ).shape,
+    ).toEqual([2, 2, 1]);
     expect(toTensor([], opts)).toEqual({ shape: [0], dtype: 'float32', data: new Float32Array(0) });
     expect(toTensor([[], []], opts).shape).toEqual([2, 0]);
   });
@@ -42,35 +56,66 @@ describe('nested number arrays', () => {
   });
 
   it('rejects ragged arrays naming the path', () => {
-    expect(errorOf(() => toTensor([[1, 2], [3]], opts))).toMatch(/parameter 'w': value: expected an array of 2 at value\[1\], got an array of 1.*ragged/);
+    expect(errorOf(() => toTensor([[1, 2], [3]], opts))).toMatch(
+      /parameter 'w': value: expected an array of 2 at value\[1\], got an array of 1.*ragged/,
+    );
     expect(errorOf(() => toTensor([[1, 2], 3], opts))).toMatch(/expected an array of 2 at value\[1\], got number 3/);
-    expect(errorOf(() => toTensor([[1, [2]], [3, 4]], opts))).toMatch(/expected a number at value\[0\]\[1\], got an array of 1/);
+    expect(
+      errorOf(() =>
+        toTensor(
+          [
+            [1, [2]],
+            [3, 4],
+          ],
+          opts,
+        ),
+      ),
+    ).toMatch(/expected a number at value\[0\]\[1\], got an array of 1/);
     expect(errorOf(() => toTensor([[], [1]], opts))).toMatch(/value\[1\]/);
   });
 
   it('rejects non-numbers', () => {
-    expect(errorOf(() => toTensor([1, '2'] as never, opts))).toMatch(/expected a number at value\[1\], got the string "2"/);
+    expect(errorOf(() => toTensor([1, '2'] as never, opts))).toMatch(
+      /expected a number at value\[1\], got the string "2"/,
+    );
     expect(errorOf(() => toTensor([1n] as never, opts))).toMatch(/value\[0\], got bigint 1/);
     expect(errorOf(() => toTensor('abc' as never, opts))).toMatch(/expected a Tensor/);
   });
 
   it('round-trips any rectangular array (property)', () => {
-    const arb = fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 1, max: 3 }))
-      .chain(([a, b, c]) => fc.array(fc.array(fc.array(fc.double({ noNaN: true }), { minLength: c, maxLength: c }),
-        { minLength: b, maxLength: b }), { minLength: a, maxLength: a }));
-    fc.assert(fc.property(arb, (nested) => {
-      const t = fromNested(nested, 'float64');
-      expect(t.shape).toEqual(nested[0]!.length === 0 ? [nested.length, 0] : [nested.length, nested[0]!.length, nested[0]![0]!.length]);
-      expect(Array.from(t.data as Float64Array)).toEqual(nested.flat(2));
-    }));
+    const arb = fc
+      .tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 1, max: 3 }))
+      .chain(([a, b, c]) =>
+        fc.array(
+          fc.array(fc.array(fc.double({ noNaN: true }), { minLength: c, maxLength: c }), {
+            minLength: b,
+            maxLength: b,
+          }),
+          { minLength: a, maxLength: a },
+        ),
+      );
+    fc.assert(
+      fc.property(arb, (nested) => {
+        const t = fromNested(nested, 'float64');
+        expect(t.shape).toEqual(
+          nested[0]!.length === 0 ? [nested.length, 0] : [nested.length, nested[0]!.length, nested[0]![0]!.length],
+        );
+        expect(Array.from(t.data as Float64Array)).toEqual(nested.flat(2));
+      }),
+    );
   });
 });
 
 describe('typed arrays and Tensors on input', () => {
   it('takes the dtype of a bare typed array, 1-D, without copying', () => {
     const cases: Array<[ArrayBufferView & { length: number }, DType]> = [
-      [new Float32Array(3), 'float32'], [new Float64Array(3), 'float64'], [new Int32Array(3), 'int32'],
-      [new BigInt64Array(3), 'int64'], [new Int8Array(3), 'int8'], [new Uint8Array(3), 'uint8'], [Buffer.alloc(3), 'uint8'],
+      [new Float32Array(3), 'float32'],
+      [new Float64Array(3), 'float64'],
+      [new Int32Array(3), 'int32'],
+      [new BigInt64Array(3), 'int64'],
+      [new Int8Array(3), 'int8'],
+      [new Uint8Array(3), 'uint8'],
+      [Buffer.alloc(3), 'uint8'],
     ];
     for (const [data, dtype] of cases) {
       const t = toTensor(data as never, opts);
@@ -96,21 +141,26 @@ describe('typed arrays and Tensors on input', () => {
   });
 
   it('rejects a Tensor with the wrong array type, length, dtype or shape', () => {
-    expect(errorOf(() => toTensor({ shape: [2], dtype: 'float32', data: new Float64Array(2) }, opts)))
-      .toMatch(/a float32 tensor needs its data in a Float32Array, got a Float64Array/);
-    expect(errorOf(() => toTensor({ shape: [2], dtype: 'int64', data: [1, 2] } as never, opts)))
-      .toMatch(/int64 tensor needs its data in a BigInt64Array, got an array of 2/);
-    expect(errorOf(() => toTensor({ shape: [2, 3], dtype: 'float32', data: new Float32Array(5) }, opts)))
-      .toMatch(/shape \[2,3\] needs 6 elements, got 5/);
-    expect(errorOf(() => toTensor({ shape: [2], dtype: 'float8', data: new Float32Array(2) } as never, opts)))
-      .toMatch(/unknown dtype "float8"/);
-    expect(errorOf(() => toTensor({ shape: [-1], dtype: 'float32', data: new Float32Array(0) }, opts)))
-      .toMatch(/integers >= 0/);
+    expect(errorOf(() => toTensor({ shape: [2], dtype: 'float32', data: new Float64Array(2) }, opts))).toMatch(
+      /a float32 tensor needs its data in a Float32Array, got a Float64Array/,
+    );
+    expect(errorOf(() => toTensor({ shape: [2], dtype: 'int64', data: [1, 2] } as never, opts))).toMatch(
+      /int64 tensor needs its data in a BigInt64Array, got an array of 2/,
+    );
+    expect(errorOf(() => toTensor({ shape: [2, 3], dtype: 'float32', data: new Float32Array(5) }, opts))).toMatch(
+      /shape \[2,3\] needs 6 elements, got 5/,
+    );
+    expect(errorOf(() => toTensor({ shape: [2], dtype: 'float8', data: new Float32Array(2) } as never, opts))).toMatch(
+      /unknown dtype "float8"/,
+    );
+    expect(errorOf(() => toTensor({ shape: [-1], dtype: 'float32', data: new Float32Array(0) }, opts))).toMatch(
+      /integers >= 0/,
+    );
   });
 });
 
 describe('bytes on the wire', () => {
-  it('sends a view of the caller\'s data (no copy), honouring its offset', () => {
+  it("sends a view of the caller's data (no copy), honouring its offset", () => {
     const backing = new Float32Array([9, 1, 2, 3]);
     const t: Tensor = { shape: [3], dtype: 'float32', data: backing.subarray(1) };
     const bytes = tensorBytes(t);
@@ -171,8 +221,9 @@ describe('bytes on the wire', () => {
   });
 
   it('treats a byte count that does not match shape x dtype as INTERNAL', () => {
-    expect(errorOf(() => tensorFromBytes([2, 2], 'float32', new Uint8Array(12)), status.INTERNAL))
-      .toMatch(/received 12 bytes for a float32 tensor of shape \[2,2\], expected 16/);
+    expect(errorOf(() => tensorFromBytes([2, 2], 'float32', new Uint8Array(12)), status.INTERNAL)).toMatch(
+      /received 12 bytes for a float32 tensor of shape \[2,2\], expected 16/,
+    );
   });
 
   it('round-trips every dtype through bytes', () => {
@@ -195,7 +246,13 @@ describe('bytes on the wire', () => {
 
 describe('received tensors', () => {
   const header = (over: Partial<TensorHeader__Output>): TensorHeader__Output => ({
-    shape: [2], dtype: 'DTYPE_FLOAT32', byteLength: 8, version: 3, rowIds: [], ctx: { deviceType: 'DEVICE_TYPE_CPU', deviceId: 1 }, ...over,
+    shape: [2],
+    dtype: 'DTYPE_FLOAT32',
+    byteLength: 8,
+    version: 3,
+    rowIds: [],
+    ctx: { deviceType: 'DEVICE_TYPE_CPU', deviceId: 1 },
+    ...over,
   });
 
   it('carry version and ctx without breaking deep equality with a plain tensor', () => {
@@ -214,6 +271,8 @@ describe('received tensors', () => {
     expect(rows.values).toEqual({ shape: [2, 2], dtype: 'float32', data: Float32Array.from([1, 2, 3, 4]) });
     expect(rows.version).toBe(3);
     expect(rows.ctx).toEqual({ deviceType: 'cpu', deviceId: 1 });
-    expect(() => readRows({ name: 'emb', header: header({ shape: [2, 2], byteLength: 16, rowIds: [1] }), data })).toThrow(/1 row ids for 2 rows/);
+    expect(() =>
+      readRows({ name: 'emb', header: header({ shape: [2, 2], byteLength: 16, rowIds: [1] }), data }),
+    ).toThrow(/1 row ids for 2 rows/);
   });
 });

@@ -44,7 +44,8 @@ function splitFlow(text: string, where: string): string[] {
       if (c === '\\' && quote === '"') k++;
       else if (c === quote) quote = null;
     } else if (c === '"' || c === "'") quote = c;
-    else if (c === '[' || c === '{') throw new YamlSubsetError(`${where}: nested flow collections are outside the subset`);
+    else if (c === '[' || c === '{')
+      throw new YamlSubsetError(`${where}: nested flow collections are outside the subset`);
     else if (c === ',') {
       parts.push(text.slice(start, k));
       start = k + 1;
@@ -70,14 +71,21 @@ function scalar(raw: string, where: string): Yaml {
     if (!t.endsWith(']')) throw new YamlSubsetError(`${where}: a flow sequence must end on its line`);
     return splitFlow(t.slice(1, -1), where).map((p) => scalar(p, where));
   }
-  if (/^[&*!|>{%@`]/.test(t)) throw new YamlSubsetError(`${where}: '${t[0]}' (anchors, aliases, tags, block scalars, flow maps) is outside the subset`);
+  if (/^[&*!|>{%@`]/.test(t))
+    throw new YamlSubsetError(
+      `${where}: '${t[0]}' (anchors, aliases, tags, block scalars, flow maps) is outside the subset`,
+    );
   if (t === '' || t === '~' || t === 'null') return null;
   if (t === 'true' || t === 'false') return t === 'true';
   if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
   return t;
 }
 
-interface Line { indent: number; text: string; no: number }
+interface Line {
+  indent: number;
+  text: string;
+  no: number;
+}
 
 /** Parses block mappings / sequences of scalars, one-line flow sequences and mappings in sequences. */
 export function parseYamlSubset(source: string): Yaml {
@@ -102,14 +110,23 @@ export function parseYamlSubset(source: string): Yaml {
     if (first.indent !== indent) throw new YamlSubsetError(`line ${first.no}: unexpected indentation`);
     if (first.text === '-' || first.text.startsWith('- ')) {
       const list: Yaml[] = [];
-      while (pos < lines.length && lines[pos]!.indent === indent && (lines[pos]!.text === '-' || lines[pos]!.text.startsWith('- '))) {
+      while (
+        pos < lines.length &&
+        lines[pos]!.indent === indent &&
+        (lines[pos]!.text === '-' || lines[pos]!.text.startsWith('- '))
+      ) {
         const line = lines[pos]!;
         const rest = line.text.slice(1).trim();
         const where = `line ${line.no}`;
         if (rest === '') {
           pos++;
           list.push(pos < lines.length && lines[pos]!.indent > indent ? block(lines[pos]!.indent) : null);
-        } else if (keyValue(rest, where) !== null && !rest.startsWith('"') && !rest.startsWith("'") && !rest.startsWith('[')) {
+        } else if (
+          keyValue(rest, where) !== null &&
+          !rest.startsWith('"') &&
+          !rest.startsWith("'") &&
+          !rest.startsWith('[')
+        ) {
           // "- key: value" starts a mapping whose other keys align with "key".
           const inner = indent + (line.text.length - rest.length);
           lines[pos] = { indent: inner, text: rest, no: line.no };
@@ -132,7 +149,8 @@ export function parseYamlSubset(source: string): Yaml {
       pos++;
       if (value.trim() !== '') map[key] = scalar(value, where);
       else if (pos < lines.length && lines[pos]!.indent > indent) map[key] = block(lines[pos]!.indent);
-      else if (pos < lines.length && lines[pos]!.indent === indent && lines[pos]!.text.startsWith('- ')) map[key] = block(indent);
+      else if (pos < lines.length && lines[pos]!.indent === indent && lines[pos]!.text.startsWith('- '))
+        map[key] = block(indent);
       else map[key] = null;
     }
     return map;
@@ -146,13 +164,17 @@ export function parseYamlSubset(source: string): Yaml {
 
 /** Compose interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, $$ for a literal $. */
 export function interpolate<T extends Yaml>(value: T, env: Record<string, string | undefined>): T {
-  const sub = (s: string): string => s.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}/g, (all, name?: string, op?: string, fallback?: string) => {
-    if (all === '$$') return '$';
-    const v = env[name!];
-    if (op === ':-') return v === undefined || v === '' ? fallback! : v;
-    if (op === '-') return v === undefined ? fallback! : v;
-    return v ?? '';
-  });
+  const sub = (s: string): string =>
+    s.replace(
+      /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}/g,
+      (all, name?: string, op?: string, fallback?: string) => {
+        if (all === '$$') return '$';
+        const v = env[name!];
+        if (op === ':-') return v === undefined || v === '' ? fallback! : v;
+        if (op === '-') return v === undefined ? fallback! : v;
+        return v ?? '';
+      },
+    );
   if (typeof value === 'string') return sub(value) as T;
   if (Array.isArray(value)) return value.map((v) => interpolate(v, env)) as T;
   if (value !== null && typeof value === 'object') {
@@ -165,11 +187,13 @@ export function interpolate<T extends Yaml>(value: T, env: Record<string, string
 
 type Obj = { [key: string]: Yaml };
 const obj = (v: Yaml | undefined, what: string): Obj => {
-  if (v === null || v === undefined || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${what}: expected a mapping`);
+  if (v === null || v === undefined || typeof v !== 'object' || Array.isArray(v))
+    throw new Error(`${what}: expected a mapping`);
   return v;
 };
 const strings = (v: Yaml | undefined, what: string): string[] => {
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new Error(`${what}: expected a list of strings (exec form)`);
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+    throw new Error(`${what}: expected a list of strings (exec form)`);
   return v as string[];
 };
 
@@ -183,7 +207,11 @@ const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string
 function npmScript(command: string[]): { name: string; args: string[] } | null {
   if (command[0] !== 'npm') return null;
   const builtin = ['start', 'test', 'stop', 'restart'];
-  const [name, rest] = builtin.includes(command[1]!) ? [command[1]!, command.slice(2)] : command[1] === 'run' || command[1] === 'run-script' ? [command[2]!, command.slice(3)] : [command[1]!, command.slice(2)];
+  const [name, rest] = builtin.includes(command[1]!)
+    ? [command[1]!, command.slice(2)]
+    : command[1] === 'run' || command[1] === 'run-script'
+      ? [command[2]!, command.slice(3)]
+      : [command[1]!, command.slice(2)];
   return { name, args: rest[0] === '--' ? rest.slice(1) : rest };
 }
 
@@ -196,7 +224,10 @@ function missingFiles(script: string): string[] {
   const missing: string[] = [];
   const produced = new Set<string>();
   for (const part of script.split(/&&|;|\|\|/)) {
-    const words = part.trim().split(/\s+/).filter((w) => !/^[A-Z_][A-Z0-9_]*=/.test(w) && w !== 'exec');
+    const words = part
+      .trim()
+      .split(/\s+/)
+      .filter((w) => !/^[A-Z_][A-Z0-9_]*=/.test(w) && w !== 'exec');
     if (words[0] === 'node' && words[1] === 'scripts/bundle.mjs') {
       for (const f of [words[1], words[2]!]) if (!existsSync(path.join(ROOT, f))) missing.push(f);
       produced.add(`.build/${words[3]}.mjs`);
@@ -216,7 +247,8 @@ function parseArgsFlags(file: string, after = ''): Set<string> {
   const src = read(file);
   const from = src.indexOf(after);
   const block = /parseArgs\(\{[\s\S]*?options:\s*\{([\s\S]*?)\n\s*\},\n/.exec(src.slice(Math.max(0, from)));
-  if (from < 0 || block === null) throw new Error(`${file}: cannot find the parseArgs options${after ? ` after '${after}'` : ''}`);
+  if (from < 0 || block === null)
+    throw new Error(`${file}: cannot find the parseArgs options${after ? ` after '${after}'` : ''}`);
   return new Set([...block[1]!.matchAll(/^\s*'?([a-z][a-z-]*)'?\s*:\s*\{\s*type:/gm)].map((m) => `--${m[1]}`));
 }
 
@@ -227,23 +259,32 @@ const serverFlags = (): Set<string> => new Set(Object.keys(CLI_FLAGS).map((f) =>
 
 describe('the YAML subset parser', () => {
   it('parses mappings, sequences, flow sequences, quotes, comments and mappings in sequences', () => {
-    const doc = parseYamlSubset([
-      '# header',
-      'a: 1',
-      'b: "x # not a comment"   # a comment',
-      "c: ['p', \"q\", r]",
-      'd:',
-      '  - one',
-      '  - k: v',
-      '    l: [1, 2]',
-      'e:',
-      '  f:',
-      '    g: true',
-      '  h: null',
-      'i:',
-      '- 5',
-    ].join('\n'));
-    expect(doc).toEqual({ a: 1, b: 'x # not a comment', c: ['p', 'q', 'r'], d: ['one', { k: 'v', l: [1, 2] }], e: { f: { g: true }, h: null }, i: [5] });
+    const doc = parseYamlSubset(
+      [
+        '# header',
+        'a: 1',
+        'b: "x # not a comment"   # a comment',
+        'c: [\'p\', "q", r]',
+        'd:',
+        '  - one',
+        '  - k: v',
+        '    l: [1, 2]',
+        'e:',
+        '  f:',
+        '    g: true',
+        '  h: null',
+        'i:',
+        '- 5',
+      ].join('\n'),
+    );
+    expect(doc).toEqual({
+      a: 1,
+      b: 'x # not a comment',
+      c: ['p', 'q', 'r'],
+      d: ['one', { k: 'v', l: [1, 2] }],
+      e: { f: { g: true }, h: null },
+      i: [5],
+    });
   });
 
   it('refuses what it does not understand instead of guessing', () => {
@@ -261,7 +302,9 @@ describe('the YAML subset parser', () => {
 
 describe('the file check', () => {
   it('finds missing entries and runs of bundles that no earlier step produced', () => {
-    expect(missingFiles('node scripts/bundle.mjs demo/nope.ts x && node .build/x.mjs && FOO=1 exec node .build/y.mjs')).toEqual(['demo/nope.ts', '.build/y.mjs']);
+    expect(
+      missingFiles('node scripts/bundle.mjs demo/nope.ts x && node .build/x.mjs && FOO=1 exec node .build/y.mjs'),
+    ).toEqual(['demo/nope.ts', '.build/y.mjs']);
     expect(missingFiles(pkg.scripts.start!)).toEqual([]);
   });
 });
@@ -292,7 +335,10 @@ describe('docker-compose.yml', () => {
   });
 
   it('every command names an npm script that exists, and every file those scripts name exists', () => {
-    for (const [name, s] of [['server', server], ['worker', worker]] as const) {
+    for (const [name, s] of [
+      ['server', server],
+      ['worker', worker],
+    ] as const) {
       const cmd = strings(s.command, `${name}.command`);
       const script = npmScript(cmd);
       expect(script, `${name}: expected an npm command`).not.toBeNull();
@@ -315,7 +361,10 @@ describe('docker-compose.yml', () => {
   });
 
   it('the port defaults to 50051 and follows GLUONPS_PORT everywhere it appears', () => {
-    for (const [env, port] of [[{}, '50051'], [{ GLUONPS_PORT: '6000' }, '6000']] as const) {
+    for (const [env, port] of [
+      [{}, '50051'],
+      [{ GLUONPS_PORT: '6000' }, '6000'],
+    ] as const) {
       const s = obj(compose(env).services, 'services');
       const srv = obj(s.server, 'server');
       const wrk = obj(s.worker, 'worker');
@@ -335,7 +384,10 @@ describe('docker-compose.yml', () => {
     // What the server makes of its command and environment: would it start?
     const starts = (env: Record<string, string>): boolean => {
       const srv = server(env);
-      const { options } = parseCommandLine(npmScript(strings(srv.command, 'server.command'))!.args, obj(srv.environment, 'server.environment') as Record<string, string>);
+      const { options } = parseCommandLine(
+        npmScript(strings(srv.command, 'server.command'))!.args,
+        obj(srv.environment, 'server.environment') as Record<string, string>,
+      );
       return exposureRefusal(options.host!, options.auth !== undefined, 'off') === null || options.insecure === true;
     };
     expect(starts({})).toBe(true);
@@ -343,7 +395,10 @@ describe('docker-compose.yml', () => {
   });
 
   it('mounts a named data volume at /data, its name from GLUONPS_DATA_VOLUME (default gluonps-data)', () => {
-    for (const [env, name] of [[{}, 'gluonps-data'], [{ GLUONPS_DATA_VOLUME: 'ps-data' }, 'ps-data']] as const) {
+    for (const [env, name] of [
+      [{}, 'gluonps-data'],
+      [{ GLUONPS_DATA_VOLUME: 'ps-data' }, 'ps-data'],
+    ] as const) {
       const doc = compose(env);
       const srv = obj(obj(doc.services, 'services').server, 'server');
       const mounts = strings(srv.volumes, 'server.volumes');
@@ -359,19 +414,27 @@ describe('docker-compose.yml', () => {
     const args = npmScript(strings(server.command, 'server.command'))!.args;
     // Without durability (no --data-dir yet) the volume is mounted but unused; once the flag
     // exists this fails until the command passes it.
-    expect(args.includes('--data-dir'), supports ? 'add "--data-dir", "/data" to the server command' : 'the server has no --data-dir yet').toBe(supports);
+    expect(
+      args.includes('--data-dir'),
+      supports ? 'add "--data-dir", "/data" to the server command' : 'the server has no --data-dir yet',
+    ).toBe(supports);
     if (supports) expect(args[args.indexOf('--data-dir') + 1]).toBe('/data');
   });
 
   it('workers wait for a healthy server, whose health check runs a program the image has', () => {
-    expect(obj(obj(worker.depends_on, 'worker.depends_on').server, 'depends_on.server').condition).toBe('service_healthy');
+    expect(obj(obj(worker.depends_on, 'worker.depends_on').server, 'depends_on.server').condition).toBe(
+      'service_healthy',
+    );
     const test = strings(obj(server.healthcheck, 'server.healthcheck').test, 'healthcheck.test');
     expect(test.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
   });
 });
 
 describe('Dockerfile and .dockerignore', () => {
-  const lines = read('Dockerfile').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const lines = read('Dockerfile')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   const joined = read('Dockerfile').replace(/\\\n/g, ' ');
 
   it('builds on node:20-bookworm with the addon toolchain and npm ci, and starts the server on every interface', () => {
@@ -387,7 +450,10 @@ describe('Dockerfile and .dockerignore', () => {
   it('copies only files that exist, and the addon sources before npm ci (its install script compiles them)', () => {
     const copies = lines.filter((l) => l.startsWith('COPY '));
     for (const c of copies) {
-      const parts = c.split(/\s+/).slice(1).filter((p) => !p.startsWith('--'));
+      const parts = c
+        .split(/\s+/)
+        .slice(1)
+        .filter((p) => !p.startsWith('--'));
       for (const src of parts.slice(0, -1)) expect(existsSync(path.join(ROOT, src)), `COPY source ${src}`).toBe(true);
     }
     const ci = lines.indexOf('RUN npm ci');
@@ -395,11 +461,15 @@ describe('Dockerfile and .dockerignore', () => {
     expect(before).toMatch(/COPY package\.json package-lock\.json/);
     expect(before).toMatch(/COPY native\//);
     expect(pkg.scripts.install).toMatch(/--directory native/);
-    for (const run of lines.filter((l) => l.startsWith('RUN node '))) expect(missingFiles(run.slice(4).replace(/\\/g, ' '))).toEqual([]);
+    for (const run of lines.filter((l) => l.startsWith('RUN node ')))
+      expect(missingFiles(run.slice(4).replace(/\\/g, ' '))).toEqual([]);
   });
 
   it('.dockerignore keeps host installs and build outputs out of the image', () => {
-    const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
     for (const p of ['node_modules', 'native/build', '.build', '.git']) expect(ignored).toContain(p);
   });
 });

@@ -4,19 +4,38 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_FLAGS, ConfigError, deviceRefusal, HELP, parseCommandLine, parseDevices, parseSize, parseTokenFile } from '../../server/config';
+import {
+  CLI_FLAGS,
+  ConfigError,
+  deviceRefusal,
+  HELP,
+  parseCommandLine,
+  parseDevices,
+  parseSize,
+  parseTokenFile,
+} from '../../server/config';
 
 describe('parseCommandLine', () => {
   it('--help and docs/configuration.md describe every flag the parser accepts', () => {
     const docs = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
     const flags = Object.keys(CLI_FLAGS).map((f) => `--${f}`);
     expect(flags.length).toBeGreaterThan(20);
-    expect(flags.filter((f) => !new RegExp(`${f}(?![\\w-])`).test(HELP)), 'missing from --help').toEqual([]);
-    expect(flags.filter((f) => f !== '--help' && !new RegExp(`\`${f}(?![\\w-])`).test(docs)), 'missing from docs/configuration.md').toEqual([]);
+    expect(
+      flags.filter((f) => !new RegExp(`${f}(?![\\w-])`).test(HELP)),
+      'missing from --help',
+    ).toEqual([]);
+    expect(
+      flags.filter((f) => f !== '--help' && !new RegExp(`\`${f}(?![\\w-])`).test(docs)),
+      'missing from docs/configuration.md',
+    ).toEqual([]);
   });
 
   it('reads flags, falls back to the environment, and flags win', () => {
-    const { options } = parseCommandLine(['--port', '7000', '--max-tensor-bytes', '64MiB'], { GLUONPS_PORT: '6000', GLUONPS_HOST: '0.0.0.0', GLUONPS_MEMORY_BUDGET: '1GB' });
+    const { options } = parseCommandLine(['--port', '7000', '--max-tensor-bytes', '64MiB'], {
+      GLUONPS_PORT: '6000',
+      GLUONPS_HOST: '0.0.0.0',
+      GLUONPS_MEMORY_BUDGET: '1GB',
+    });
     expect(options).toMatchObject({ port: 7000, host: '0.0.0.0', maxTensorBytes: 64 * 2 ** 20, memoryBudget: 1e9 });
   });
 
@@ -28,12 +47,35 @@ describe('parseCommandLine', () => {
 
   it('reads every durability option and rejects bad ones naming the flag', () => {
     const { options } = parseCommandLine(
-      ['--durability', 'wal-always', '--checkpoint-every-steps', '10', '--checkpoint-every-seconds', '60', '--keep-checkpoints', '2', '--wal-batch-ms', '5', '--wal-truncate-corrupt'],
+      [
+        '--durability',
+        'wal-always',
+        '--checkpoint-every-steps',
+        '10',
+        '--checkpoint-every-seconds',
+        '60',
+        '--keep-checkpoints',
+        '2',
+        '--wal-batch-ms',
+        '5',
+        '--wal-truncate-corrupt',
+      ],
       {},
     );
-    expect(options).toMatchObject({ durability: 'wal-always', checkpointEverySteps: 10, checkpointEverySeconds: 60, keepCheckpoints: 2, walBatchMs: 5, walTruncateCorrupt: true });
-    expect(() => parseCommandLine(['--durability', 'sometimes'], {})).toThrow(/--durability: expected checkpoint, wal-batch or wal-always, got 'sometimes'/);
-    expect(() => parseCommandLine(['--keep-checkpoints', '0'], {})).toThrow(/--keep-checkpoints: expected an integer from 1 to 1000, got '0'/);
+    expect(options).toMatchObject({
+      durability: 'wal-always',
+      checkpointEverySteps: 10,
+      checkpointEverySeconds: 60,
+      keepCheckpoints: 2,
+      walBatchMs: 5,
+      walTruncateCorrupt: true,
+    });
+    expect(() => parseCommandLine(['--durability', 'sometimes'], {})).toThrow(
+      /--durability: expected checkpoint, wal-batch or wal-always, got 'sometimes'/,
+    );
+    expect(() => parseCommandLine(['--keep-checkpoints', '0'], {})).toThrow(
+      /--keep-checkpoints: expected an integer from 1 to 1000, got '0'/,
+    );
     expect(() => parseCommandLine(['--log-level', 'loud'], {})).toThrow(ConfigError);
     expect(() => parseCommandLine(['--bogus'], {})).toThrow(/see --help/);
   });
@@ -44,7 +86,9 @@ describe('sizes and devices', () => {
     expect(parseSize('x', '512KiB')).toBe(512 * 1024);
     expect(parseSize('x', '2GB')).toBe(2e9);
     expect(parseSize('x', '1048576')).toBe(1048576);
-    expect(() => parseSize('--max-tensor-bytes', 'lots')).toThrow(/--max-tensor-bytes: expected a size like 1048576, 64MiB or 1GiB, got 'lots'/);
+    expect(() => parseSize('--max-tensor-bytes', 'lots')).toThrow(
+      /--max-tensor-bytes: expected a size like 1048576, 64MiB or 1GiB, got 'lots'/,
+    );
     expect(() => parseSize('x', '0')).toThrow(/positive/);
   });
 
@@ -79,7 +123,10 @@ describe('tokens and TLS files', () => {
 
   it('reads comma-separated token lists; a repeated flag adds, and flags win over the environment', () => {
     const env = { GLUONPS_AUTH_TOKEN: 'env-a,env-b', GLUONPS_READ_ONLY_TOKEN: ' r1 , r2 ,' };
-    expect(parseCommandLine([], env).options.auth).toEqual({ tokens: ['env-a', 'env-b'], readOnlyTokens: ['r1', 'r2'] });
+    expect(parseCommandLine([], env).options.auth).toEqual({
+      tokens: ['env-a', 'env-b'],
+      readOnlyTokens: ['r1', 'r2'],
+    });
     const { options } = parseCommandLine(['--auth-token', 'a,b', '--auth-token', 'c', '--read-only-token', 'r9'], env);
     expect(options.auth).toEqual({ tokens: ['a', 'b', 'c'], readOnlyTokens: ['r9'] });
     expect(parseCommandLine([], { GLUONPS_AUTH_TOKEN: '' }).options.auth).toBeUndefined();
@@ -88,14 +135,18 @@ describe('tokens and TLS files', () => {
   it('reads token files (one per line, blank lines and # comments skipped) and adds them to the lists', () => {
     const full = file('full.txt', '# ops team\n\ntok-1\r\n  tok-2  \n\n# rotated 2024-01\n');
     const ro = file('ro.txt', '\ufeffro-1\n');
-    const { options } = parseCommandLine(['--auth-token', 'flag-tok', '--auth-token-file', full], { GLUONPS_READ_ONLY_TOKEN_FILE: ro });
+    const { options } = parseCommandLine(['--auth-token', 'flag-tok', '--auth-token-file', full], {
+      GLUONPS_READ_ONLY_TOKEN_FILE: ro,
+    });
     expect(options.auth).toEqual({ tokens: ['flag-tok', 'tok-1', 'tok-2'], readOnlyTokens: ['ro-1'] });
     expect(parseCommandLine([], { GLUONPS_AUTH_TOKEN_FILE: full }).options.auth?.tokens).toEqual(['tok-1', 'tok-2']);
   });
 
   it('refuses an empty token file, an invalid token (without showing it) and an unreadable file', () => {
     const empty = file('empty.txt', '# nothing yet\n\n');
-    expect(() => parseCommandLine(['--auth-token-file', empty], {})).toThrow(/--auth-token-file .*empty\.txt: no token in the file/);
+    expect(() => parseCommandLine(['--auth-token-file', empty], {})).toThrow(
+      /--auth-token-file .*empty\.txt: no token in the file/,
+    );
     const spaced = file('spaced.txt', 'ok\nsecret with spaces\n');
     const err = (() => {
       try {
@@ -110,7 +161,9 @@ describe('tokens and TLS files', () => {
     expect(err!.message).not.toContain('secret');
     expect(() => parseCommandLine(['--auth-token', ' , '], {})).toThrow(/--auth-token: expected one or more tokens/);
     expect(() => parseCommandLine(['--auth-token', 'caf\u00e9'], {})).toThrow(/--auth-token: token 1 is not valid/);
-    expect(() => parseCommandLine(['--auth-token-file', path.join(dir, 'nope.txt')], {})).toThrow(/--auth-token-file: cannot read .*nope\.txt/);
+    expect(() => parseCommandLine(['--auth-token-file', path.join(dir, 'nope.txt')], {})).toThrow(
+      /--auth-token-file: cannot read .*nope\.txt/,
+    );
     expect(() => parseTokenFile('x', '\n#only comments\n')).toThrow(ConfigError);
   });
 
@@ -118,13 +171,21 @@ describe('tokens and TLS files', () => {
     const cert = file('cert.pem', 'CERT');
     const key = file('key.pem', 'KEY');
     const ca = file('ca.pem', 'CA');
-    const { options } = parseCommandLine(['--tls-cert', cert], { GLUONPS_TLS_KEY: key, GLUONPS_TLS_CLIENT_CA: ca, GLUONPS_TLS_CERT: '/ignored' });
+    const { options } = parseCommandLine(['--tls-cert', cert], {
+      GLUONPS_TLS_KEY: key,
+      GLUONPS_TLS_CLIENT_CA: ca,
+      GLUONPS_TLS_CERT: '/ignored',
+    });
     expect(options.tls).toEqual({ cert: Buffer.from('CERT'), key: Buffer.from('KEY'), clientCa: Buffer.from('CA') });
     expect(parseCommandLine(['--tls-cert', cert, '--tls-key', key], {}).options.tls?.clientCa).toBeUndefined();
     expect(() => parseCommandLine(['--tls-cert', cert], {})).toThrow(/--tls-cert needs --tls-key too/);
     expect(() => parseCommandLine([], { GLUONPS_TLS_KEY: key })).toThrow(/--tls-key needs --tls-cert too/);
-    expect(() => parseCommandLine(['--tls-client-ca', ca], {})).toThrow(/--tls-client-ca needs --tls-cert and --tls-key/);
-    expect(() => parseCommandLine(['--tls-cert', cert, '--tls-key', path.join(dir, 'missing.pem')], {})).toThrow(/--tls-key: cannot read .*missing\.pem/);
+    expect(() => parseCommandLine(['--tls-client-ca', ca], {})).toThrow(
+      /--tls-client-ca needs --tls-cert and --tls-key/,
+    );
+    expect(() => parseCommandLine(['--tls-cert', cert, '--tls-key', path.join(dir, 'missing.pem')], {})).toThrow(
+      /--tls-key: cannot read .*missing\.pem/,
+    );
   });
 });
 
@@ -134,6 +195,8 @@ describe('--insecure', () => {
     expect(parseCommandLine(['--insecure'], {}).options.insecure).toBe(true);
     expect(parseCommandLine([], { GLUONPS_INSECURE: 'true' }).options.insecure).toBe(true);
     expect(parseCommandLine([], { GLUONPS_INSECURE: '0' }).options.insecure).toBeUndefined();
-    expect(() => parseCommandLine([], { GLUONPS_INSECURE: 'maybe' })).toThrow(/GLUONPS_INSECURE: expected 1, true, yes, 0, false or no/);
+    expect(() => parseCommandLine([], { GLUONPS_INSECURE: 'maybe' })).toThrow(
+      /GLUONPS_INSECURE: expected 1, true, yes, 0, false or no/,
+    );
   });
 });

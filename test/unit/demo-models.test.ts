@@ -17,7 +17,8 @@ const H = 1e-6;
 /** max |a - b| / max(1e-4, |a|, |b|) */
 function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let worst = 0;
-  for (let k = 0; k < a.length; k++) worst = Math.max(worst, Math.abs(a[k]! - b[k]!) / Math.max(1e-4, Math.abs(a[k]!), Math.abs(b[k]!)));
+  for (let k = 0; k < a.length; k++)
+    worst = Math.max(worst, Math.abs(a[k]! - b[k]!) / Math.max(1e-4, Math.abs(a[k]!), Math.abs(b[k]!)));
   return worst;
 }
 
@@ -78,7 +79,9 @@ describe('MLP (dense -> tanh -> dense -> softmax cross-entropy)', () => {
   it('float32 parameters give the float64 result to float32 precision', () => {
     const p = params();
     const p32 = Object.fromEntries(MLP_PARAM_NAMES.map((k) => [k, Float32Array.from(p[k])])) as unknown as MlpParams;
-    const p64 = Object.fromEntries(MLP_PARAM_NAMES.map((k) => [k, Float64Array.from(p32[k])])) as unknown as MlpParams<Float64Array>;
+    const p64 = Object.fromEntries(
+      MLP_PARAM_NAMES.map((k) => [k, Float64Array.from(p32[k])]),
+    ) as unknown as MlpParams<Float64Array>;
     const a = mlpLossAndGrad(shape, p32, Float32Array.from(x), y, rows);
     const b = mlpLossAndGrad(shape, p64, Float64Array.from(Float32Array.from(x)), y, rows);
     expect(Math.abs(a - b) / b).toBeLessThan(1e-12); // the arithmetic is double either way
@@ -150,21 +153,24 @@ describe('data', () => {
     expect(cells.size).toBe(r.n);
   });
 
-  it.each([1, 2, 3, 5])('%i shards partition the set, and every worker has the same number of full batches', (workers) => {
-    const n = 4097;
-    const seen = new Uint8Array(n);
-    const b = workerBatch(MLP_RECIPE.globalBatch, workers);
-    const steps = stepsPerEpoch(n, workers, b);
-    for (let w = 0; w < workers; w++) {
-      const shard = shardIndices(n, workers, w);
-      for (const k of shard) seen[k]!++;
-      expect(steps * b).toBeLessThanOrEqual(shard.length);
-      const order = epochOrder(n, workers, w, 3, 42);
-      expect(Array.from(order).sort((p, q) => p - q)).toEqual(Array.from(shard));
-      expect(order).not.toEqual(epochOrder(n, workers, w, 4, 42));
-    }
-    expect(seen.every((c) => c === 1)).toBe(true);
-  });
+  it.each([1, 2, 3, 5])(
+    '%i shards partition the set, and every worker has the same number of full batches',
+    (workers) => {
+      const n = 4097;
+      const seen = new Uint8Array(n);
+      const b = workerBatch(MLP_RECIPE.globalBatch, workers);
+      const steps = stepsPerEpoch(n, workers, b);
+      for (let w = 0; w < workers; w++) {
+        const shard = shardIndices(n, workers, w);
+        for (const k of shard) seen[k]!++;
+        expect(steps * b).toBeLessThanOrEqual(shard.length);
+        const order = epochOrder(n, workers, w, 3, 42);
+        expect(Array.from(order).sort((p, q) => p - q)).toEqual(Array.from(shard));
+        expect(order).not.toEqual(epochOrder(n, workers, w, 4, 42));
+      }
+      expect(seen.every((c) => c === 1)).toBe(true);
+    },
+  );
 });
 
 describe('loss bookkeeping and output', () => {
@@ -189,7 +195,9 @@ describe('loss bookkeeping and output', () => {
     expect(formatBar(0.5, 10)).toBe('[#####.....]');
     expect(formatBar(2, 4)).toBe('[####]');
     expect(formatBar(NaN, 4)).toBe('[....]');
-    expect(formatEpochLine({ model: 'mf', epoch: 3, epochs: 10, loss: 0.5, extra: { steps: 96 } })).toBe('mf   epoch  3/10  loss 0.500000  steps 96');
+    expect(formatEpochLine({ model: 'mf', epoch: 3, epochs: 10, loss: 0.5, extra: { steps: 96 } })).toBe(
+      'mf   epoch  3/10  loss 0.500000  steps 96',
+    );
   });
 
   it('prints one line per epoch off a terminal, a redrawn bar on one', () => {

@@ -67,7 +67,12 @@ describe('writeCheckpoint', () => {
     const root = freshRoot();
     const a = bytes(10_000, 1);
     const b = bytes(12_345, 2);
-    const { dir, manifest, readBack } = await writeCheckpoint(root, 3n, [seqFile('params.safetensors', a), seqFile('trainer.json', b, 4096)], { step: 3, lsn: '17' });
+    const { dir, manifest, readBack } = await writeCheckpoint(
+      root,
+      3n,
+      [seqFile('params.safetensors', a), seqFile('trainer.json', b, 4096)],
+      { step: 3, lsn: '17' },
+    );
     expect(dir).toBe(path.join(root, checkpointDirName(3n)));
     expect(readBack).toEqual([]);
     expect(manifest).toMatchObject({ format: 'gluonps-checkpoint/1', id: '3', meta: { step: 3, lsn: '17' } });
@@ -99,7 +104,8 @@ describe('writeCheckpoint', () => {
         name: 'b.bin',
         write: async (fh) => {
           const ops = [];
-          for (let off = 0; off < data.length; off += 7000) ops.push(fh.write(data, off, Math.min(7000, data.length - off), off));
+          for (let off = 0; off < data.length; off += 7000)
+            ops.push(fh.write(data, off, Math.min(7000, data.length - off), off));
           await Promise.all(ops);
         },
       },
@@ -152,7 +158,9 @@ describe('writeCheckpoint', () => {
     for (const name of ['../x', 'a/b', 'manifest.json', '.hidden', '']) {
       await expect(writeCheckpoint(root, 1n, [seqFile(name, bytes(1, 1))], {})).rejects.toThrow(/not allowed/);
     }
-    await expect(writeCheckpoint(root, 1n, [seqFile('x', bytes(1, 1)), seqFile('x', bytes(1, 1))], {})).rejects.toThrow(/twice/);
+    await expect(writeCheckpoint(root, 1n, [seqFile('x', bytes(1, 1)), seqFile('x', bytes(1, 1))], {})).rejects.toThrow(
+      /twice/,
+    );
     const boom: CheckpointFile = { name: 'b', write: () => Promise.reject(new Error('disk on fire')) };
     await expect(writeCheckpoint(root, 1n, [seqFile('a', bytes(100, 1)), boom], {})).rejects.toThrow('disk on fire');
     expect(readdirSync(root)).toEqual([]);
@@ -169,7 +177,8 @@ describe('writeCheckpoint', () => {
 
 describe('listCheckpoints, removeLeftovers, pruneCheckpoints', () => {
   async function threeCheckpoints(root: string) {
-    for (const id of [5n, 10n, 20n]) await writeCheckpoint(root, id, [seqFile('p.bin', bytes(3000, Number(id)))], { id: Number(id) });
+    for (const id of [5n, 10n, 20n])
+      await writeCheckpoint(root, id, [seqFile('p.bin', bytes(3000, Number(id)))], { id: Number(id) });
   }
 
   it('lists newest first and skips invalid dirs, saying why; removeLeftovers deletes them and tmp-* dirs', async () => {
@@ -191,7 +200,11 @@ describe('listCheckpoints, removeLeftovers, pruneCheckpoints', () => {
     const warnings: Array<Record<string, unknown>> = [];
     const log = { warn: (o: Record<string, unknown>) => void warnings.push(o) };
     expect((await listCheckpoints(root, { verify: 'size', log })).map((c) => c.id)).toEqual([10n, 5n]);
-    expect(warnings.map((w) => path.basename(String(w.dir)))).toEqual([checkpointDirName(20n), checkpointDirName(30n), checkpointDirName(40n)]);
+    expect(warnings.map((w) => path.basename(String(w.dir)))).toEqual([
+      checkpointDirName(20n),
+      checkpointDirName(30n),
+      checkpointDirName(40n),
+    ]);
     expect(String(warnings[0]!.reason)).toMatch(/p.bin is 100 bytes, the manifest says 3000/);
     expect(String(warnings[1]!.reason)).toMatch(/missing/);
     expect(String(warnings[2]!.reason)).toMatch(/not valid JSON/);
@@ -199,7 +212,9 @@ describe('listCheckpoints, removeLeftovers, pruneCheckpoints', () => {
     await expect(readManifest(dir(30n))).rejects.toBeInstanceOf(CheckpointInvalidError);
 
     const removed = await removeLeftovers(root);
-    expect(removed.map((r) => path.basename(r)).sort()).toEqual(['tmp-ckpt-00000000000000000050', checkpointDirName(20n), checkpointDirName(30n), checkpointDirName(40n)].sort());
+    expect(removed.map((r) => path.basename(r)).sort()).toEqual(
+      ['tmp-ckpt-00000000000000000050', checkpointDirName(20n), checkpointDirName(30n), checkpointDirName(40n)].sort(),
+    );
     expect(readdirSync(root).sort()).toEqual([checkpointDirName(10n), checkpointDirName(5n), 'unrelated.txt'].sort());
     // A bad crc is removed only when verifying fully.
     await removeLeftovers(root, { verify: 'full' });
@@ -235,9 +250,23 @@ describe('listCheckpoints, removeLeftovers, pruneCheckpoints', () => {
     const root = freshRoot();
     let wrote = false;
     const big = { values: Array.from({ length: MAX_MANIFEST_BYTES / 16 }, (_, i) => i + 0.123456789) };
-    const err = await writeCheckpoint(root, 1n, [{ name: 'a.bin', write: async () => { wrote = true; } }], big).catch((e: unknown) => e);
+    const err = await writeCheckpoint(
+      root,
+      1n,
+      [
+        {
+          name: 'a.bin',
+          write: async () => {
+            wrote = true;
+          },
+        },
+      ],
+      big,
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ManifestTooLargeError);
-    expect((err as Error).message).toMatch(new RegExp(`over the limit of ${MAX_MANIFEST_BYTES} bytes a manifest may have`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`over the limit of ${MAX_MANIFEST_BYTES} bytes a manifest may have`),
+    );
     expect(wrote).toBe(false);
     expect(existsSync(root) ? readdirSync(root) : []).toEqual([]);
   });
@@ -254,7 +283,11 @@ describe('listCheckpoints, removeLeftovers, pruneCheckpoints', () => {
     await expect(pruneCheckpoints(root, 1)).rejects.toBeInstanceOf(FailpointError);
     configureFailpoints(undefined);
     // ckpt 5's file was kept as a spare; the crashed prune of 10 kept nothing yet.
-    expect(readdirSync(root).sort()).toEqual([checkpointDirName(20n), 'spare-00000000000000000000.bin', `tmp-del-${checkpointDirName(10n)}`]);
+    expect(readdirSync(root).sort()).toEqual([
+      checkpointDirName(20n),
+      'spare-00000000000000000000.bin',
+      `tmp-del-${checkpointDirName(10n)}`,
+    ]);
     expect((await listCheckpoints(root)).map((c) => c.id)).toEqual([20n]);
     await removeLeftovers(root);
     expect(readdirSync(root).sort()).toEqual([checkpointDirName(20n), 'spare-00000000000000000000.bin']);
@@ -262,18 +295,27 @@ describe('listCheckpoints, removeLeftovers, pruneCheckpoints', () => {
 
   it('pruned files are kept as spares (at most MAX_SPARE_FILES) and the next checkpoints write over them, cut to size', async () => {
     const root = freshRoot();
-    const big = (id: number) => [seqFile('a.bin', bytes(50_000, id), 4096), seqFile('b.bin', bytes(20_000, id + 1), 999)];
+    const big = (id: number) => [
+      seqFile('a.bin', bytes(50_000, id), 4096),
+      seqFile('b.bin', bytes(20_000, id + 1), 999),
+    ];
     for (const id of [1, 2, 3, 4]) {
       await writeCheckpoint(root, BigInt(id), big(id), { id });
       await pruneCheckpoints(root, 1);
     }
-    const spares = () => readdirSync(root).filter((f) => f.startsWith('spare-')).sort();
+    const spares = () =>
+      readdirSync(root)
+        .filter((f) => f.startsWith('spare-'))
+        .sort();
     expect(spares()).toHaveLength(MAX_SPARE_FILES);
     // Smaller files than the spares they reuse: each is cut to what was written.
     const small = [seqFile('a.bin', bytes(1234, 7), 100), seqFile('c.bin', bytes(777, 8), 50)];
     const { manifest } = await writeCheckpoint(root, 5n, small, { id: 5 });
     expect(spares()).toEqual([]);
-    expect(manifest.files.map((f) => [f.name, f.size, f.crc32])).toEqual([['a.bin', 1234, crc32(bytes(1234, 7))], ['c.bin', 777, crc32(bytes(777, 8))]]);
+    expect(manifest.files.map((f) => [f.name, f.size, f.crc32])).toEqual([
+      ['a.bin', 1234, crc32(bytes(1234, 7))],
+      ['c.bin', 777, crc32(bytes(777, 8))],
+    ]);
     expect(readFileSync(path.join(root, checkpointDirName(5n), 'a.bin')).equals(bytes(1234, 7))).toBe(true);
     expect(readFileSync(path.join(root, checkpointDirName(5n), 'c.bin')).equals(bytes(777, 8))).toBe(true);
     expect((await inspectCheckpoints(root, { verify: 'full' })).valid.map((c) => c.id)).toEqual([5n, 4n]);
@@ -317,8 +359,13 @@ describe('kill -9 during a checkpoint write (child process, failpoints)', () => 
       expect(listed[0]!.id, c.fp).toBe(c.newest);
       expect(listed[0]!.manifest.meta).toEqual({ n: Number(c.newest) });
       const removed = await removeLeftovers(c.root, { verify: 'full' });
-      expect(removed.map((r) => path.basename(r)), c.fp).toEqual(c.newest === 1n ? ['tmp-ckpt-00000000000000000002'] : []);
-      expect(readdirSync(c.root).sort()).toEqual(c.newest === 1n ? [checkpointDirName(1n)] : [checkpointDirName(1n), checkpointDirName(2n)]);
+      expect(
+        removed.map((r) => path.basename(r)),
+        c.fp,
+      ).toEqual(c.newest === 1n ? ['tmp-ckpt-00000000000000000002'] : []);
+      expect(readdirSync(c.root).sort()).toEqual(
+        c.newest === 1n ? [checkpointDirName(1n)] : [checkpointDirName(1n), checkpointDirName(2n)],
+      );
     }
   }, 20_000);
 });

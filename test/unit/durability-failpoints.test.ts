@@ -5,7 +5,15 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FAILPOINTS, FailpointError, configureFailpoints, failpoint, failpointHit, failpointsActive, parseFailpoints } from '../../server/durability/failpoints';
+import {
+  FAILPOINTS,
+  FailpointError,
+  configureFailpoints,
+  failpoint,
+  failpointHit,
+  failpointsActive,
+  parseFailpoints,
+} from '../../server/durability/failpoints';
 import { fsyncDir, fsyncFile, mkdirDurable, writeFileDurable } from '../../server/durability/fsync';
 import { runChild, useBundledModule } from '../fixtures/bundled-module';
 
@@ -28,12 +36,15 @@ describe('failpoints', () => {
       ['checkpoint.before-manifest', 3, 'kill'],
       ['step.after-apply-before-log', 2, 'throw'],
     ]);
-    for (const bad of ['x=0', 'x=1:explode', 'x=-1', 'a b', 'x=1:']) expect(() => parseFailpoints(bad)).toThrow(/GLUONPS_FAILPOINTS/);
+    for (const bad of ['x=0', 'x=1:explode', 'x=-1', 'a b', 'x=1:'])
+      expect(() => parseFailpoints(bad)).toThrow(/GLUONPS_FAILPOINTS/);
   });
 
   it('refuses a misspelt name, listing the known points, and keeps the previous configuration', () => {
     const known = new RegExp(`the known points are ${FAILPOINTS.join(', ').replace(/\./g, '\\.')}$`);
-    expect(() => parseFailpoints('wal.before-write=2,wal.befor-write=1:throw')).toThrow(/^GLUONPS_FAILPOINTS: unknown failpoint 'wal.befor-write'; /);
+    expect(() => parseFailpoints('wal.before-write=2,wal.befor-write=1:throw')).toThrow(
+      /^GLUONPS_FAILPOINTS: unknown failpoint 'wal.befor-write'; /,
+    );
     expect(() => parseFailpoints('wal.befor-write')).toThrow(known);
     configureFailpoints('wal.before-write=1:throw');
     expect(() => configureFailpoints('checkpoint.before-manifests=1:throw')).toThrow(known);
@@ -87,9 +98,13 @@ describe('failpoints', () => {
       try { await import(${JSON.stringify(FP_TS)}); process.stdout.write('started\\n'); }
       catch (err) { process.stdout.write(err.message + '\\n'); process.exit(3); }
     `;
-    const run = await runChild(code, { GLUONPS_FAILPOINTS: 'step.after-apply-before-log=3,step.after-aply-before-log=1' });
+    const run = await runChild(code, {
+      GLUONPS_FAILPOINTS: 'step.after-apply-before-log=3,step.after-aply-before-log=1',
+    });
     expect(run.code).toBe(3);
-    expect(run.stdout).toContain("GLUONPS_FAILPOINTS: unknown failpoint 'step.after-aply-before-log'; the known points are wal.before-write, ");
+    expect(run.stdout).toContain(
+      "GLUONPS_FAILPOINTS: unknown failpoint 'step.after-aply-before-log'; the known points are wal.before-write, ",
+    );
   });
 });
 

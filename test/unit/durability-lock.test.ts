@@ -19,7 +19,8 @@ afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-const exited = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
+const exited = (c: ChildProcess) =>
+  new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
 
 /** A child process that takes the lock and holds it until killed. */
 function holder(dir: string): Promise<ChildProcess> {
@@ -29,7 +30,10 @@ function holder(dir: string): Promise<ChildProcess> {
     process.stdout.write('locked\\n');
     setInterval(() => {}, 1000);
   `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.add(child);
   return new Promise((resolve, reject) => {
     child.stdout!.setEncoding('utf8').on('data', (s: string) => s.includes('locked') && resolve(child));
@@ -59,7 +63,11 @@ describe('acquireDataDirLock', () => {
     const err = (await acquireDataDirLock(dir).catch((e: unknown) => e)) as DataDirLockedError;
     expect(err).toBeInstanceOf(DataDirLockedError);
     expect(err.holder.pid).toBe(child.pid);
-    expect(err.message).toMatch(new RegExp(`^data dir ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by process ${child.pid} \\(started \\d{4}-.*\\); stop it or choose another --data-dir$`));
+    expect(err.message).toMatch(
+      new RegExp(
+        `^data dir ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by process ${child.pid} \\(started \\d{4}-.*\\); stop it or choose another --data-dir$`,
+      ),
+    );
     child.kill('SIGKILL');
     await exited(child);
     const warned: string[] = [];
@@ -92,19 +100,40 @@ describe('acquireDataDirLock', () => {
     }
   });
 
-  it.skipIf(process.platform !== 'linux')('a live pid whose start time differs from the lock is a reused pid: stale', async () => {
-    const dir = freshDir();
-    mkdirSync(dir);
-    // pid 1 is alive (init), but it did not write this lock.
-    writeFileSync(path.join(dir, 'LOCK'), JSON.stringify({ pid: 1, host: hostname(), startedAt: new Date().toISOString(), procStart: '123456789012', nonce: 'x' }));
-    const lock = await acquireDataDirLock(dir);
-    await lock.release();
-  });
+  it.skipIf(process.platform !== 'linux')(
+    'a live pid whose start time differs from the lock is a reused pid: stale',
+    async () => {
+      const dir = freshDir();
+      mkdirSync(dir);
+      // pid 1 is alive (init), but it did not write this lock.
+      writeFileSync(
+        path.join(dir, 'LOCK'),
+        JSON.stringify({
+          pid: 1,
+          host: hostname(),
+          startedAt: new Date().toISOString(),
+          procStart: '123456789012',
+          nonce: 'x',
+        }),
+      );
+      const lock = await acquireDataDirLock(dir);
+      await lock.release();
+    },
+  );
 
   it.skipIf(process.platform !== 'linux')('a lock written before the last reboot is stale', async () => {
     const dir = freshDir();
     mkdirSync(dir);
-    writeFileSync(path.join(dir, 'LOCK'), JSON.stringify({ pid: 1, host: hostname(), startedAt: '2020-01-01T00:00:00.000Z', bootId: 'another-boot', nonce: 'x' }));
+    writeFileSync(
+      path.join(dir, 'LOCK'),
+      JSON.stringify({
+        pid: 1,
+        host: hostname(),
+        startedAt: '2020-01-01T00:00:00.000Z',
+        bootId: 'another-boot',
+        nonce: 'x',
+      }),
+    );
     const lock = await acquireDataDirLock(dir);
     await lock.release();
   });
@@ -112,14 +141,20 @@ describe('acquireDataDirLock', () => {
   it("another host's lock is honoured (cannot check its pid), and the message says how to clear it", async () => {
     const dir = freshDir();
     mkdirSync(dir);
-    writeFileSync(path.join(dir, 'LOCK'), JSON.stringify({ pid: 42, host: 'elsewhere', startedAt: '2020-01-01T00:00:00.000Z', nonce: 'x' }));
+    writeFileSync(
+      path.join(dir, 'LOCK'),
+      JSON.stringify({ pid: 42, host: 'elsewhere', startedAt: '2020-01-01T00:00:00.000Z', nonce: 'x' }),
+    );
     await expect(acquireDataDirLock(dir)).rejects.toThrow(/in use by process 42 on host elsewhere .*delete .*LOCK/);
   });
 
   it('several processes racing to take over one stale lock: exactly one wins', async () => {
     const dir = freshDir();
     mkdirSync(dir);
-    writeFileSync(path.join(dir, 'LOCK'), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), startedAt: '2020-01-01T00:00:00.000Z', nonce: 'x' }));
+    writeFileSync(
+      path.join(dir, 'LOCK'),
+      JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), startedAt: '2020-01-01T00:00:00.000Z', nonce: 'x' }),
+    );
     const code = `
       const { acquireDataDirLock } = await import(${JSON.stringify(LOCK_TS)});
       try { await acquireDataDirLock(${JSON.stringify(dir)}); process.stdout.write('won'); }
@@ -128,7 +163,10 @@ describe('acquireDataDirLock', () => {
     `;
     const outs = await Promise.all(
       Array.from({ length: 4 }, () => {
-        const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+        const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+          cwd: ROOT,
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
         children.add(child);
         let out = '';
         child.stdout!.setEncoding('utf8').on('data', (x: string) => (out += x));
@@ -141,7 +179,12 @@ describe('acquireDataDirLock', () => {
   it('release leaves a lock that is no longer ours alone', async () => {
     const dir = freshDir();
     const lock = await acquireDataDirLock(dir);
-    const other = JSON.stringify({ pid: 42, host: 'elsewhere', startedAt: '2020-01-01T00:00:00.000Z', nonce: 'theirs' });
+    const other = JSON.stringify({
+      pid: 42,
+      host: 'elsewhere',
+      startedAt: '2020-01-01T00:00:00.000Z',
+      nonce: 'theirs',
+    });
     writeFileSync(lock.path, other);
     await lock.release();
     expect(readFileSync(lock.path, 'utf8')).toBe(other);

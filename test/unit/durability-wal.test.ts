@@ -6,7 +6,18 @@
 import { mkdirSync, readFileSync, readdirSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { WAL_HEADER_BYTES, WalCorruptError, WalUnavailableError, WalWriter, listRecycledWal, listWalSegments, replayWal, walRecycledName, walSegmentName, type WalRecord } from '../../server/durability/wal';
+import {
+  WAL_HEADER_BYTES,
+  WalCorruptError,
+  WalUnavailableError,
+  WalWriter,
+  listRecycledWal,
+  listWalSegments,
+  replayWal,
+  walRecycledName,
+  walSegmentName,
+  type WalRecord,
+} from '../../server/durability/wal';
 import { runChild, useBundledModule } from '../fixtures/bundled-module';
 
 const scratch = useBundledModule('wal', 'server/durability/wal.ts');
@@ -38,7 +49,11 @@ function payloadFor(i: number): Uint8Array {
 }
 
 /** Writes records 1..count (meta {i}, payloadFor(i)) and closes; returns the segment path. */
-async function writeRecords(dir: string, count: number, mode: 'wal-always' | 'wal-batch' = 'wal-batch'): Promise<string> {
+async function writeRecords(
+  dir: string,
+  count: number,
+  mode: 'wal-always' | 'wal-batch' = 'wal-batch',
+): Promise<string> {
   const w = await WalWriter.open(dir, { mode, nextLsn: 1n });
   for (let i = 1; i <= count; i++) void w.append({ op: 'set', i }, payloadFor(i));
   await w.close();
@@ -241,7 +256,9 @@ describe('corruption in the middle', () => {
     expect(got.map((g) => g.lsn)).toEqual([3n, 4n]);
     // Replay needs records the log no longer has.
     unlinkSync(path.join(dir, walSegmentName(1n)));
-    await expect(replayAll(dir, { fromLsn: 2n })).rejects.toThrow(/starts at lsn 3 but replay needs records from lsn 2/);
+    await expect(replayAll(dir, { fromLsn: 2n })).rejects.toThrow(
+      /starts at lsn 3 but replay needs records from lsn 2/,
+    );
   });
 });
 
@@ -336,12 +353,16 @@ describe('WalWriter', () => {
   it('open refuses a nextLsn behind the log', async () => {
     const dir = freshDir();
     await writeRecords(dir, 3);
-    await expect(WalWriter.open(dir, { mode: 'wal-batch', nextLsn: 1n })).rejects.toThrow(/already exists and is not empty/);
+    await expect(WalWriter.open(dir, { mode: 'wal-batch', nextLsn: 1n })).rejects.toThrow(
+      /already exists and is not empty/,
+    );
     const w = await WalWriter.open(dir, { mode: 'wal-batch', nextLsn: 10n, segmentBytes: 1 });
     void w.append({});
     void w.append({});
     await w.close();
-    await expect(WalWriter.open(dir, { mode: 'wal-batch', nextLsn: 4n })).rejects.toThrow(/after the writer's next lsn/);
+    await expect(WalWriter.open(dir, { mode: 'wal-batch', nextLsn: 4n })).rejects.toThrow(
+      /after the writer's next lsn/,
+    );
   });
 });
 
@@ -409,7 +430,9 @@ describe('recycled segments', () => {
       const want = tornLast ? [42, 43, 44] : [42, 43, 44, 45];
       expect(got.map((g) => Number(g.lsn))).toEqual(want);
       expect(result.tornTail).toBe(true);
-      expect(statSync(path.join(copy, walSegmentName(BigInt(first)))).size).toBe(tornLast ? lastStart : statSync(seg).size);
+      expect(statSync(path.join(copy, walSegmentName(BigInt(first)))).size).toBe(
+        tornLast ? lastStart : statSync(seg).size,
+      );
       // The writer continues after it, in sequence.
       const w2 = await WalWriter.open(copy, { mode: 'wal-batch', nextLsn: result.lastLsn + 1n });
       void w2.append({ op: 'after' });
@@ -470,7 +493,9 @@ describe('kill -9 during appends (child process, failpoints)', () => {
       { mode: 'wal-always', concurrent: true, fp: 'wal.after-write-before-fsync=9' },
       { mode: 'wal-batch', concurrent: true, fp: 'wal.mid-record=77' },
     ].map((c) => ({ ...c, dir: freshDir() }));
-    const runs = await Promise.all(cases.map((c) => runChild(child(c.mode, c.concurrent, c.dir), { GLUONPS_FAILPOINTS: c.fp })));
+    const runs = await Promise.all(
+      cases.map((c) => runChild(child(c.mode, c.concurrent, c.dir), { GLUONPS_FAILPOINTS: c.fp })),
+    );
     for (const [k, run] of runs.entries()) {
       const c = cases[k]!;
       expect(run.signal, run.stderr).toBe('SIGKILL');

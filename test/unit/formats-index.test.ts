@@ -5,7 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { NamedTensor, TensorFormat } from '../../common/formats/index';
-import { decodeTensors, detectFormat, encodeTensors, FormatError, readTensorFile, TENSOR_FORMATS, writeTensorFile } from '../../common/formats/index';
+import {
+  decodeTensors,
+  detectFormat,
+  encodeTensors,
+  FormatError,
+  readTensorFile,
+  TENSOR_FORMATS,
+  writeTensorFile,
+} from '../../common/formats/index';
 import { essence, f32, fixture, fixtureNames, hex, i64, sortedEssence, u16 } from '../fixtures/formats/helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'gluonps-formats-'));
@@ -19,7 +27,12 @@ const TENSORS: NamedTensor[] = [
 
 describe('detectFormat', () => {
   it('recognises every valid golden file by content', () => {
-    const dirs: [string, TensorFormat][] = [['params', 'params'], ['safetensors', 'safetensors'], ['npy', 'npy'], ['npz', 'npz']];
+    const dirs: [string, TensorFormat][] = [
+      ['params', 'params'],
+      ['safetensors', 'safetensors'],
+      ['npy', 'npy'],
+      ['npz', 'npz'],
+    ];
     for (const [sub, fmt] of dirs) {
       for (const name of fixtureNames(sub, (n) => !n.startsWith('bad-'))) {
         expect(detectFormat(fixture(sub, name)), name).toBe(fmt);
@@ -43,20 +56,35 @@ describe('readTensorFile / writeTensorFile', () => {
     it(`${fmt}: write then read (format detected) gives the same tensors`, async () => {
       const path = join(dir, `t.${fmt}`);
       const ts = fmt === 'npy' ? TENSORS.slice(0, 1) : TENSORS;
-      const bytes = await writeTensorFile(path, fmt, ts, { fsync: true, metadata: fmt === 'safetensors' ? { a: 'b' } : undefined });
+      const bytes = await writeTensorFile(path, fmt, ts, {
+        fsync: true,
+        metadata: fmt === 'safetensors' ? { a: 'b' } : undefined,
+      });
       const onDisk = new Uint8Array(readFileSync(path));
       expect(onDisk.byteLength).toBe(bytes);
-      expect(hex(onDisk)).toBe(hex(encodeTensors(fmt, ts, { metadata: fmt === 'safetensors' ? { a: 'b' } : undefined })));
+      expect(hex(onDisk)).toBe(
+        hex(encodeTensors(fmt, ts, { metadata: fmt === 'safetensors' ? { a: 'b' } : undefined })),
+      );
       const back = await readTensorFile(path);
       const expected = fmt === 'npy' ? [{ ...ts[0]!, name: `t.${fmt}`.replace(/\.npy$/, '') }] : ts;
       expect(sortedEssence(back)).toEqual(sortedEssence(expected));
-      expect(sortedEssence(decodeTensors(onDisk))).toEqual(sortedEssence(fmt === 'npy' ? [{ ...ts[0]!, name: 'array' }] : ts));
+      expect(sortedEssence(decodeTensors(onDisk))).toEqual(
+        sortedEssence(fmt === 'npy' ? [{ ...ts[0]!, name: 'array' }] : ts),
+      );
     });
   }
 
   it('.params keeps order, row_sparse and context; options reach the format', async () => {
     const path = join(dir, 'rs.params');
-    const rs: NamedTensor = { name: 'arg:emb', dtype: 'float32', shape: [10, 2], data: f32(1, 2), stype: 'row_sparse', indices: BigInt64Array.of(7n), context: { devType: 'gpu', devId: 2 } };
+    const rs: NamedTensor = {
+      name: 'arg:emb',
+      dtype: 'float32',
+      shape: [10, 2],
+      data: f32(1, 2),
+      stype: 'row_sparse',
+      indices: BigInt64Array.of(7n),
+      context: { devType: 'gpu', devId: 2 },
+    };
     await writeTensorFile(path, 'params', [rs]);
     const [back] = await readTensorFile(path, 'params', { stripPrefixes: true });
     expect(essence(back!)).toEqual({ ...essence(rs), name: 'emb' });
@@ -76,10 +104,15 @@ describe('readTensorFile / writeTensorFile', () => {
   it('limits apply to files (maxFileBytes for whole-file formats, all limits for safetensors)', async () => {
     const p = join(dir, 'lim.npz');
     await writeTensorFile(p, 'npz', TENSORS);
-    await expect(readTensorFile(p, undefined, { limits: { maxFileBytes: 100 } })).rejects.toMatchObject({ code: 'LimitExceeded', source: p });
+    await expect(readTensorFile(p, undefined, { limits: { maxFileBytes: 100 } })).rejects.toMatchObject({
+      code: 'LimitExceeded',
+      source: p,
+    });
     const s = join(dir, 'lim.safetensors');
     await writeTensorFile(s, 'safetensors', TENSORS);
-    await expect(readTensorFile(s, undefined, { limits: { maxTensors: 2 } })).rejects.toMatchObject({ code: 'LimitExceeded' });
+    await expect(readTensorFile(s, undefined, { limits: { maxTensors: 2 } })).rejects.toMatchObject({
+      code: 'LimitExceeded',
+    });
   });
 
   it('I/O errors are not FormatErrors; a wrong explicit format is a FormatError', async () => {

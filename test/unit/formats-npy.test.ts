@@ -6,7 +6,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { NamedTensor } from '../../common/formats/index';
-import { allocationStats, decodeNpy, encodeNpy, encodeNpyChunks, FormatError, npyHeader, resetAllocationStats } from '../../common/formats/index';
+import {
+  allocationStats,
+  decodeNpy,
+  encodeNpy,
+  encodeNpyChunks,
+  FormatError,
+  npyHeader,
+  resetAllocationStats,
+} from '../../common/formats/index';
 import {
   checkContract,
   denseArb,
@@ -39,7 +47,11 @@ const GOLDEN: Record<string, Omit<NamedTensor, 'name' | 'stype'>> = {
   'i4-3.npy': { dtype: 'int32', shape: [3], data: i32(-7, 0, 7) },
   'i8-2.npy': { dtype: 'int64', shape: [2], data: i64(-(2n ** 63n), 2n ** 63n - 1n) },
   'bf16-4.npy': { dtype: 'bfloat16', shape: [4], data: u16(0x3f80, 0x4000, 0xc040, 0x7f80) },
-  'f4-rank8.npy': { dtype: 'float32', shape: [2, 2, 2, 2, 2, 2, 2, 2], data: f32(...Array.from({ length: 256 }, (_, k) => k)) },
+  'f4-rank8.npy': {
+    dtype: 'float32',
+    shape: [2, 2, 2, 2, 2, 2, 2, 2],
+    data: f32(...Array.from({ length: 256 }, (_, k) => k)),
+  },
   'f4-long-dim.npy': { dtype: 'float32', shape: [12345678901, 0], data: new Uint8Array(0) },
 };
 
@@ -111,12 +123,24 @@ describe('.npy golden files (numpy.save)', () => {
       [mk("{'descr': '<f4', 'fortran_order': 0, 'shape': (1,), }", f32(1)), 'Invalid', 'fortran_order'],
       [mk("{'descr': '<f4', 'shape': (1,), }", f32(1)), 'Invalid', 'header keys'],
       [mk("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}", f32(1)), 'Invalid', 'header keys'],
-      [mk("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,)}", f32(1)), 'Invalid', 'duplicate key'],
+      [
+        mk("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,)}", f32(1)),
+        'Invalid',
+        'duplicate key',
+      ],
       [mk("__import__('os').system('true')"), 'Invalid', 'not a Python literal'],
       [mk("{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,1), }"), 'LimitExceeded', 'rank 9'],
-      [mk("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999,), }"), 'LimitExceeded', 'too large'],
+      [
+        mk("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999,), }"),
+        'LimitExceeded',
+        'too large',
+      ],
       [mk("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", f32(1), 4), 'Unsupported', 'version 4.0'],
-      [mk(`{'descr': ${'['.repeat(40)}${']'.repeat(40)}, 'fortran_order': False, 'shape': (1,), }`), 'Invalid', 'nesting too deep'],
+      [
+        mk(`{'descr': ${'['.repeat(40)}${']'.repeat(40)}, 'fortran_order': False, 'shape': (1,), }`),
+        'Invalid',
+        'nesting too deep',
+      ],
     ];
     for (const [bytes, code, text] of cases) {
       const e = errorOf(() => decodeNpy(bytes));
@@ -146,7 +170,18 @@ describe('.npy golden files (numpy.save)', () => {
   it('refuses row_sparse and returns the caller’s buffer uncopied', () => {
     const data = f32(1);
     expect(encodeNpyChunks({ name: 'x', dtype: 'float32', shape: [1], data, stype: 'default' })).toContain(data);
-    expect(errorOf(() => encodeNpy({ name: 'x', dtype: 'float32', shape: [2], data, stype: 'row_sparse', indices: BigInt64Array.of(1n) })).code).toBe('Unsupported');
+    expect(
+      errorOf(() =>
+        encodeNpy({
+          name: 'x',
+          dtype: 'float32',
+          shape: [2],
+          data,
+          stype: 'row_sparse',
+          indices: BigInt64Array.of(1n),
+        }),
+      ).code,
+    ).toBe('Unsupported');
   });
 
   it('round trip: arbitrary dense arrays of every dtype, rank 0 to 8, zero-size dims', () => {
@@ -159,7 +194,13 @@ describe('.npy golden files (numpy.save)', () => {
   });
 
   it('fuzz: mutated numpy files give a valid array or a FormatError, never a crash or a big allocation', () => {
-    const goldens = [...Object.keys(GOLDEN).filter((k) => k !== 'f4-rank8.npy'), 'be-f4-2x3.npy', 'fortran-i8-2x3x4.npy', 'v3-f4-3.npy', 'py2-long-shape.npy'].map(N);
+    const goldens = [
+      ...Object.keys(GOLDEN).filter((k) => k !== 'f4-rank8.npy'),
+      'be-f4-2x3.npy',
+      'fortran-i8-2x3x4.npy',
+      'v3-f4-3.npy',
+      'py2-long-shape.npy',
+    ].map(N);
     fuzzReader(goldens, (b) => [decodeNpy(b, { limits: FUZZ_LIMITS })], 3000);
   });
 
@@ -168,23 +209,30 @@ describe('.npy golden files (numpy.save)', () => {
     const goldens = ['f4-2x3.npy', 'bf16-4.npy', 'fortran-i8-2x3x4.npy', 'f8-scalar.npy'].map(N);
     const codes = new Set<string>();
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: goldens.length - 1 }), textMutationArb("{}()[],:' 0123456789<>|=fiubLTrueFalsNone_-"), (gi, edits) => {
-        const g = goldens[gi]!;
-        const hlen = new DataView(g.buffer, g.byteOffset).getUint16(8, true);
-        const dict = Buffer.from(mutateText(Buffer.from(g.subarray(10, 10 + hlen)).toString('latin1'), edits), 'latin1');
-        const bytes = new Uint8Array(10 + dict.byteLength + g.byteLength - 10 - hlen);
-        bytes.set(g.subarray(0, 8));
-        new DataView(bytes.buffer).setUint16(8, Math.min(dict.byteLength, 0xffff), true);
-        bytes.set(dict, 10);
-        bytes.set(g.subarray(10 + hlen), 10 + dict.byteLength);
-        checkContract(bytes, (b) => [decodeNpy(b, { limits: FUZZ_LIMITS })], bytes.byteLength + 8192);
-        try {
-          decodeNpy(bytes, { limits: FUZZ_LIMITS });
-          codes.add('ok');
-        } catch (e) {
-          codes.add((e as FormatError).code);
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: goldens.length - 1 }),
+        textMutationArb("{}()[],:' 0123456789<>|=fiubLTrueFalsNone_-"),
+        (gi, edits) => {
+          const g = goldens[gi]!;
+          const hlen = new DataView(g.buffer, g.byteOffset).getUint16(8, true);
+          const dict = Buffer.from(
+            mutateText(Buffer.from(g.subarray(10, 10 + hlen)).toString('latin1'), edits),
+            'latin1',
+          );
+          const bytes = new Uint8Array(10 + dict.byteLength + g.byteLength - 10 - hlen);
+          bytes.set(g.subarray(0, 8));
+          new DataView(bytes.buffer).setUint16(8, Math.min(dict.byteLength, 0xffff), true);
+          bytes.set(dict, 10);
+          bytes.set(g.subarray(10 + hlen), 10 + dict.byteLength);
+          checkContract(bytes, (b) => [decodeNpy(b, { limits: FUZZ_LIMITS })], bytes.byteLength + 8192);
+          try {
+            decodeNpy(bytes, { limits: FUZZ_LIMITS });
+            codes.add('ok');
+          } catch (e) {
+            codes.add((e as FormatError).code);
+          }
+        },
+      ),
       // A fixed seed: the last line checks that the mutations reach every outcome, which a
       // random seed did only most of the time ('Truncated' needs a grown shape; ~1 run in 20
       // of 3000 mutations had none). The other fuzz tests keep random seeds.

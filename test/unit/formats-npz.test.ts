@@ -6,8 +6,27 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { NamedTensor } from '../../common/formats/index';
-import { allocationStats, decodeNpz, encodeNpz, encodeNpzChunks, FormatError, resetAllocationStats } from '../../common/formats/index';
-import { denseArb, essence, f32, f64, fixture, fuzzReader, FUZZ_LIMITS, hex, i64, tensorsArb, u16 } from '../fixtures/formats/helpers';
+import {
+  allocationStats,
+  decodeNpz,
+  encodeNpz,
+  encodeNpzChunks,
+  FormatError,
+  resetAllocationStats,
+} from '../../common/formats/index';
+import {
+  denseArb,
+  essence,
+  f32,
+  f64,
+  fixture,
+  fuzzReader,
+  FUZZ_LIMITS,
+  hex,
+  i64,
+  tensorsArb,
+  u16,
+} from '../fixtures/formats/helpers';
 import { thrownBy } from '../fixtures/thrown';
 
 const Z = (name: string): Uint8Array => fixture('npz', name);
@@ -26,7 +45,8 @@ const EXPECTED: NamedTensor[] = [
 /** Offsets of the central-directory entries of an archive (by signature scan). */
 function centralEntries(b: Uint8Array): number[] {
   const out: number[] = [];
-  for (let p = 0; p + 4 <= b.byteLength; p++) if (b[p] === 0x50 && b[p + 1] === 0x4b && b[p + 2] === 1 && b[p + 3] === 2) out.push(p);
+  for (let p = 0; p + 4 <= b.byteLength; p++)
+    if (b[p] === 0x50 && b[p + 1] === 0x4b && b[p + 2] === 1 && b[p + 3] === 2) out.push(p);
   return out;
 }
 
@@ -96,13 +116,22 @@ describe('.npz hostile archives', () => {
     for (let at = patched.indexOf('b.npy'); at >= 0; at = patched.indexOf('b.npy', at + 1)) patched.write('a', at);
     expect(errorOf(() => decodeNpz(new Uint8Array(patched))).code).toBe('Duplicate');
     const dirEntry = Buffer.from(encodeNpz([{ ...t, name: 'd' }]));
-    for (let at = dirEntry.indexOf('d.npy'); at >= 0; at = dirEntry.indexOf('d.npy', at + 1)) dirEntry.write('d.np/', at);
+    for (let at = dirEntry.indexOf('d.npy'); at >= 0; at = dirEntry.indexOf('d.npy', at + 1))
+      dirEntry.write('d.np/', at);
     expect(errorOf(() => decodeNpz(new Uint8Array(dirEntry))).message).toContain('member "d.np/": a directory entry');
-    expect(errorOf(() => decodeNpz(encodeNpz([t, { ...t, name: 'b' }]), { limits: { maxTensors: 1 } })).message).toContain('declares 2 members');
+    expect(
+      errorOf(() => decodeNpz(encodeNpz([t, { ...t, name: 'b' }]), { limits: { maxTensors: 1 } })).message,
+    ).toContain('declares 2 members');
   });
 
   it('fuzz: mutated archives give valid arrays or a FormatError, never a crash or a big allocation', () => {
-    const goldens = ['zipfile-canonical.npz', 'numpy-savez.npz', 'numpy-savez-compressed.npz', 'zipfile-zip64.npz', 'data-descriptor.npz'].map(Z);
+    const goldens = [
+      'zipfile-canonical.npz',
+      'numpy-savez.npz',
+      'numpy-savez-compressed.npz',
+      'zipfile-zip64.npz',
+      'data-descriptor.npz',
+    ].map(Z);
     fuzzReader(goldens, (b) => decodeNpz(b, { limits: FUZZ_LIMITS }), 3000);
   });
 });
@@ -130,8 +159,12 @@ describe('.npz writer', () => {
     const data = f32(1, 2);
     const t: NamedTensor = { name: 'x', dtype: 'float32', shape: [2], data, stype: 'default' };
     expect(encodeNpzChunks([t])).toContain(data);
-    expect(errorOf(() => encodeNpz([{ ...t, stype: 'row_sparse', indices: BigInt64Array.of(0n, 1n) }])).code).toBe('Unsupported');
+    expect(errorOf(() => encodeNpz([{ ...t, stype: 'row_sparse', indices: BigInt64Array.of(0n, 1n) }])).code).toBe(
+      'Unsupported',
+    );
     expect(errorOf(() => encodeNpz([t, t])).code).toBe('Duplicate');
-    expect(errorOf(() => encodeNpz([{ ...t, dtype: 'bfloat16', data: u16(1, 2) }], { bfloat16: 'reject' })).code).toBe('UnsupportedDType');
+    expect(errorOf(() => encodeNpz([{ ...t, dtype: 'bfloat16', data: u16(1, 2) }], { bfloat16: 'reject' })).code).toBe(
+      'UnsupportedDType',
+    );
   });
 });

@@ -64,7 +64,12 @@ describe('.params golden files', () => {
     expect(ts.map((t) => t.name)).toEqual(Object.keys(DENSE_EXPECTED));
     for (const t of ts) {
       const e = DENSE_EXPECTED[t.name]!;
-      expect({ dtype: t.dtype, shape: t.shape, stype: t.stype, data: hex(t.data) }).toEqual({ dtype: e.dtype, shape: e.shape, stype: 'default', data: hex(e.data) });
+      expect({ dtype: t.dtype, shape: t.shape, stype: t.stype, data: hex(t.data) }).toEqual({
+        dtype: e.dtype,
+        shape: e.shape,
+        stype: 'default',
+        data: hex(e.data),
+      });
       expect(t.context).toEqual({ devType: 'cpu', devId: 0 });
       expect(t.data.byteOffset).toBe(0); // copied: its own, aligned buffer
     }
@@ -72,9 +77,30 @@ describe('.params golden files', () => {
 
   it('reads row_sparse records as storage rows plus int64 row ids, including zero stored rows', () => {
     const [rs, dense, empty] = decodeParams(P('rowsparse-v2.params'));
-    expect(essence(rs!)).toEqual({ name: 'embed.weight', dtype: 'float32', shape: [5, 2], stype: 'row_sparse', data: hex(f32(1, 2, 3, 4)), indices: ['1', '3'] });
-    expect(essence(dense!)).toEqual({ name: 'dense', dtype: 'float32', shape: [2], stype: 'default', data: hex(f32(0.5, -0.5)), indices: undefined });
-    expect(essence(empty!)).toEqual({ name: 'empty_rows', dtype: 'float64', shape: [4, 3], stype: 'row_sparse', data: '', indices: [] });
+    expect(essence(rs!)).toEqual({
+      name: 'embed.weight',
+      dtype: 'float32',
+      shape: [5, 2],
+      stype: 'row_sparse',
+      data: hex(f32(1, 2, 3, 4)),
+      indices: ['1', '3'],
+    });
+    expect(essence(dense!)).toEqual({
+      name: 'dense',
+      dtype: 'float32',
+      shape: [2],
+      stype: 'default',
+      data: hex(f32(0.5, -0.5)),
+      indices: undefined,
+    });
+    expect(essence(empty!)).toEqual({
+      name: 'empty_rows',
+      dtype: 'float64',
+      shape: [4, 3],
+      stype: 'row_sparse',
+      data: '',
+      indices: [],
+    });
   });
 
   it('reads V3 (numpy-shape) records: a 0-d scalar and a zero-size array are real arrays', () => {
@@ -92,7 +118,11 @@ describe('.params golden files', () => {
       ['0', 'float32', [2]],
       ['1', 'int64', [1, 1]],
     ]);
-    expectFormatError(() => decodeParams(P('unnamed-v2.params'), { unnamed: 'error' }), 'Invalid', 'unnamed list of 2 arrays');
+    expectFormatError(
+      () => decodeParams(P('unnamed-v2.params'), { unnamed: 'error' }),
+      'Invalid',
+      'unnamed list of 2 arrays',
+    );
   });
 
   it('keeps the recorded context (gpu(1), cpu_pinned(0))', () => {
@@ -104,7 +134,10 @@ describe('.params golden files', () => {
 
   it('keeps arg:/aux: prefixes unless stripPrefixes, and splitParamPrefix splits them', () => {
     expect(decodeParams(P('arg-aux-v2.params')).map((t) => t.name)).toEqual(['arg:fc_weight', 'aux:bn_moving_mean']);
-    expect(decodeParams(P('arg-aux-v2.params'), { stripPrefixes: true }).map((t) => t.name)).toEqual(['fc_weight', 'bn_moving_mean']);
+    expect(decodeParams(P('arg-aux-v2.params'), { stripPrefixes: true }).map((t) => t.name)).toEqual([
+      'fc_weight',
+      'bn_moving_mean',
+    ]);
     expect(splitParamPrefix('arg:w')).toEqual({ kind: 'arg', name: 'w' });
     expect(splitParamPrefix('aux:m')).toEqual({ kind: 'aux', name: 'm' });
     expect(splitParamPrefix('dense0.weight')).toEqual({ kind: null, name: 'dense0.weight' });
@@ -116,7 +149,14 @@ describe('.params golden files', () => {
       { name: 'b', dtype: 'int32', shape: [3], stype: 'default', data: hex(i32(0, 1, 2)), indices: undefined },
     ]);
     expect(decodeParams(P('legacy-prev1.params')).map(essence)).toEqual([
-      { name: 'w', dtype: 'float32', shape: [2, 3], stype: 'default', data: hex(f32(0, 1, 2, 3, 4, 5)), indices: undefined },
+      {
+        name: 'w',
+        dtype: 'float32',
+        shape: [2, 3],
+        stype: 'default',
+        data: hex(f32(0, 1, 2, 3, 4, 5)),
+        indices: undefined,
+      },
       { name: 'b', dtype: 'float64', shape: [2], stype: 'default', data: hex(f64(0, 1)), indices: undefined },
     ]);
     expect(decodeParams(P('mixed-versions.params')).map((t) => [t.name, t.dtype, t.shape])).toEqual([
@@ -131,7 +171,13 @@ describe('.params golden files', () => {
   });
 
   it('rejects what gluon-ps cannot store, naming the record and the reason', () => {
-    expectFormatError(() => decodeParams(P('bad-csr.params'), { source: 'm.params' }), 'Unsupported', 'm.params', 'record 0', 'csr');
+    expectFormatError(
+      () => decodeParams(P('bad-csr.params'), { source: 'm.params' }),
+      'Unsupported',
+      'm.params',
+      'record 0',
+      'csr',
+    );
     for (const dt of ['bool', 'int16', 'uint16', 'uint32', 'uint64']) {
       expectFormatError(() => decodeParams(P(`bad-dtype-${dt}.params`)), 'UnsupportedDType', `dtype ${dt}`, 'record 0');
     }
@@ -181,8 +227,14 @@ describe('.params writer', () => {
   it('writes cpu(0) unless a tensor or the options give a context', () => {
     const t: NamedTensor = { name: 'x', dtype: 'float32', shape: [1], data: f32(1), stype: 'default' };
     expect(decodeParams(encodeParams([t]))[0]!.context).toEqual({ devType: 'cpu', devId: 0 });
-    expect(decodeParams(encodeParams([t], { context: { devType: 'gpu', devId: 3 } }))[0]!.context).toEqual({ devType: 'gpu', devId: 3 });
-    expect(decodeParams(encodeParams([{ ...t, context: { devType: 'cpu_shared', devId: 0 } }]))[0]!.context).toEqual({ devType: 'cpu_shared', devId: 0 });
+    expect(decodeParams(encodeParams([t], { context: { devType: 'gpu', devId: 3 } }))[0]!.context).toEqual({
+      devType: 'gpu',
+      devId: 3,
+    });
+    expect(decodeParams(encodeParams([{ ...t, context: { devType: 'cpu_shared', devId: 0 } }]))[0]!.context).toEqual({
+      devType: 'cpu_shared',
+      devId: 0,
+    });
   });
 
   it('returns the callers’ data buffers as chunks, uncopied', () => {
@@ -194,14 +246,33 @@ describe('.params writer', () => {
   it('refuses what the format cannot express, naming the tensor', () => {
     const scalar: NamedTensor = { name: 's', dtype: 'float64', shape: [], data: f64(1), stype: 'default' };
     expectFormatError(() => encodeParams([scalar]), 'Unsupported', '"s"', 'numpyShape');
-    const rs: NamedTensor = { name: 'r', dtype: 'float32', shape: [3], data: f32(1), stype: 'row_sparse', indices: BigInt64Array.of(2n) };
+    const rs: NamedTensor = {
+      name: 'r',
+      dtype: 'float32',
+      shape: [3],
+      data: f32(1),
+      stype: 'row_sparse',
+      indices: BigInt64Array.of(2n),
+    };
     expectFormatError(() => encodeParams([rs], { numpyShape: true }), 'Unsupported', '"r"', 'V3');
     expectFormatError(() => encodeParams([{ ...rs, indices: BigInt64Array.of(3n) }]), 'Invalid', 'row id 3');
     expectFormatError(() => encodeParams([{ ...rs, data: f32(1, 2) }]), 'Invalid', 'data has 8 bytes, expected 4');
     expectFormatError(() => encodeParams([scalar, scalar], { numpyShape: true }), 'Duplicate', '"s"');
-    expectFormatError(() => encodeParams([{ ...scalar, shape: [1, 1, 1, 1, 1, 1, 1, 1, 1] }], { numpyShape: true }), 'LimitExceeded', 'rank 9');
-    expectFormatError(() => encodeParams([{ ...scalar, context: { devType: 'tpu' as never, devId: 0 } }], { numpyShape: true }), 'Invalid', 'context');
-    expectFormatError(() => encodeParams([{ ...scalar, name: 'a\uD800' }], { numpyShape: true }), 'Invalid', 'lone surrogate');
+    expectFormatError(
+      () => encodeParams([{ ...scalar, shape: [1, 1, 1, 1, 1, 1, 1, 1, 1] }], { numpyShape: true }),
+      'LimitExceeded',
+      'rank 9',
+    );
+    expectFormatError(
+      () => encodeParams([{ ...scalar, context: { devType: 'tpu' as never, devId: 0 } }], { numpyShape: true }),
+      'Invalid',
+      'context',
+    );
+    expectFormatError(
+      () => encodeParams([{ ...scalar, name: 'a\uD800' }], { numpyShape: true }),
+      'Invalid',
+      'lone surrogate',
+    );
   });
 });
 
@@ -229,7 +300,8 @@ describe('.params round trips', () => {
 
 describe('.params hostile input', () => {
   /** A V2 file of one float32 record whose fields we then overwrite. */
-  const base = (): Uint8Array => encodeParams([{ name: 'w', dtype: 'float32', shape: [2, 3], data: f32(0, 1, 2, 3, 4, 5), stype: 'default' }]);
+  const base = (): Uint8Array =>
+    encodeParams([{ name: 'w', dtype: 'float32', shape: [2, 3], data: f32(0, 1, 2, 3, 4, 5), stype: 'default' }]);
   const setU64 = (b: Uint8Array, at: number, v: bigint): Uint8Array => {
     const out = b.slice();
     new DataView(out.buffer).setBigUint64(at, v, true);
@@ -290,8 +362,15 @@ describe('.params hostile input', () => {
 
   it('fuzz: mutated golden files give valid tensors or a FormatError, never a crash or a big allocation', () => {
     const goldens = [
-      'dense-v2.params', 'rowsparse-v2.params', 'numpy-v3.params', 'unnamed-v2.params', 'legacy-v1.params',
-      'legacy-prev1.params', 'mixed-versions.params', 'gpu-context-v2.params', 'bad-csr.params',
+      'dense-v2.params',
+      'rowsparse-v2.params',
+      'numpy-v3.params',
+      'unnamed-v2.params',
+      'legacy-v1.params',
+      'legacy-prev1.params',
+      'mixed-versions.params',
+      'gpu-context-v2.params',
+      'bad-csr.params',
     ].map(P);
     fuzzReader(goldens, (b) => decodeParams(b, { limits: FUZZ_LIMITS }), 3000);
   });

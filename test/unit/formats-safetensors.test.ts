@@ -60,7 +60,14 @@ function stFile(json: string, data: Uint8Array = new Uint8Array(0)): Uint8Array 
 describe('safetensors reference vectors (tensor.rs tests)', () => {
   it('test_serialization / test_serialization_forced_alignement: reads attn.0 and attn0', () => {
     const [a] = decodeSafetensors(S('st-serialization.safetensors')).tensors;
-    expect(essence(a!)).toEqual({ name: 'attn.0', dtype: 'float32', shape: [1, 2, 3], stype: 'default', data: hex(f32(0, 1, 2, 3, 4, 5)), indices: undefined });
+    expect(essence(a!)).toEqual({
+      name: 'attn.0',
+      dtype: 'float32',
+      shape: [1, 2, 3],
+      stype: 'default',
+      data: hex(f32(0, 1, 2, 3, 4, 5)),
+      indices: undefined,
+    });
     const [b] = decodeSafetensors(S('st-forced-alignment.safetensors')).tensors;
     expect(b!.shape).toEqual([1, 1, 2, 3]);
     expect(hex(b!.data)).toBe(hex(f32(0, 1, 2, 3, 4, 5)));
@@ -73,9 +80,22 @@ describe('safetensors reference vectors (tensor.rs tests)', () => {
   });
 
   it('test_deserialization, test_empty_shapes_allowed, test_zero_sized_tensor', () => {
-    expect(essence(decodeSafetensors(S('st-deserialization.safetensors')).tensors[0]!)).toMatchObject({ name: 'test', dtype: 'int32', shape: [2, 2], data: '0'.repeat(32) });
-    expect(essence(decodeSafetensors(S('st-empty-shapes.safetensors')).tensors[0]!)).toMatchObject({ dtype: 'int32', shape: [], data: '00000000' });
-    expect(essence(decodeSafetensors(S('st-zero-sized.safetensors')).tensors[0]!)).toMatchObject({ dtype: 'int32', shape: [2, 0], data: '' });
+    expect(essence(decodeSafetensors(S('st-deserialization.safetensors')).tensors[0]!)).toMatchObject({
+      name: 'test',
+      dtype: 'int32',
+      shape: [2, 2],
+      data: '0'.repeat(32),
+    });
+    expect(essence(decodeSafetensors(S('st-empty-shapes.safetensors')).tensors[0]!)).toMatchObject({
+      dtype: 'int32',
+      shape: [],
+      data: '00000000',
+    });
+    expect(essence(decodeSafetensors(S('st-zero-sized.safetensors')).tensors[0]!)).toMatchObject({
+      dtype: 'int32',
+      shape: [2, 0],
+      data: '',
+    });
   });
 
   it('each rejection vector fails with the reference error name', () => {
@@ -105,23 +125,109 @@ describe('safetensors header validation beyond the vectors', () => {
   const one = (entry: string, data = new Uint8Array(16)): Uint8Array => stFile(`{"t":{${entry}}}`, data);
   const cases: [string, Uint8Array, string, string][] = [
     ['header must start with {', stFile(' {}'), 'InvalidHeaderStart', "must start with '{'"],
-    ['unknown dtype', one('"dtype":"F128","shape":[2],"data_offsets":[0,16]'), 'InvalidHeaderDeserialization', 'unknown dtype "F128"'],
-    ['negative dim', one('"dtype":"I32","shape":[-4],"data_offsets":[0,16]'), 'InvalidHeaderDeserialization', 'shape[0] must be an unsigned'],
-    ['float dim', one('"dtype":"I32","shape":[4.0],"data_offsets":[0,16]'), 'InvalidHeaderDeserialization', 'the number 4'],
-    ['three offsets', one('"dtype":"I32","shape":[4],"data_offsets":[0,16,16]'), 'InvalidHeaderDeserialization', 'two integers'],
-    ['missing shape', one('"dtype":"I32","data_offsets":[0,16]'), 'InvalidHeaderDeserialization', 'shape must be an array'],
-    ['metadata not strings', stFile('{"__metadata__":{"a":1}}'), 'InvalidHeaderDeserialization', '__metadata__ "a" must be a string'],
-    ['duplicate key', stFile('{"t":{"dtype":"U8","shape":[0],"data_offsets":[0,0]},"t":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}'), 'Duplicate', 'duplicate key "t"'],
-    ['lone surrogate escape', stFile('{"\\ud800":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}'), 'InvalidHeaderDeserialization', 'surrogate'],
-    ['raw control char', stFile('{"a\tb":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}'), 'InvalidHeaderDeserialization', 'control character'],
-    ['deep nesting', stFile(`{"__metadata__":${'['.repeat(200)}${']'.repeat(200)}}`), 'InvalidHeaderDeserialization', 'nesting deeper'],
-    ['end before begin', one('"dtype":"U8","shape":[0],"data_offsets":[0,0]},"u":{"dtype":"U8","shape":[0],"data_offsets":[16,8]', new Uint8Array(0)), 'InvalidOffset', '"u"'],
-    ['hole between tensors', stFile('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"b":{"dtype":"U8","shape":[1],"data_offsets":[2,3]}}', new Uint8Array(3)), 'InvalidOffset', '"b"'],
-    ['overlap', stFile('{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[1,3]}}', new Uint8Array(3)), 'InvalidOffset', '"b"'],
+    [
+      'unknown dtype',
+      one('"dtype":"F128","shape":[2],"data_offsets":[0,16]'),
+      'InvalidHeaderDeserialization',
+      'unknown dtype "F128"',
+    ],
+    [
+      'negative dim',
+      one('"dtype":"I32","shape":[-4],"data_offsets":[0,16]'),
+      'InvalidHeaderDeserialization',
+      'shape[0] must be an unsigned',
+    ],
+    [
+      'float dim',
+      one('"dtype":"I32","shape":[4.0],"data_offsets":[0,16]'),
+      'InvalidHeaderDeserialization',
+      'the number 4',
+    ],
+    [
+      'three offsets',
+      one('"dtype":"I32","shape":[4],"data_offsets":[0,16,16]'),
+      'InvalidHeaderDeserialization',
+      'two integers',
+    ],
+    [
+      'missing shape',
+      one('"dtype":"I32","data_offsets":[0,16]'),
+      'InvalidHeaderDeserialization',
+      'shape must be an array',
+    ],
+    [
+      'metadata not strings',
+      stFile('{"__metadata__":{"a":1}}'),
+      'InvalidHeaderDeserialization',
+      '__metadata__ "a" must be a string',
+    ],
+    [
+      'duplicate key',
+      stFile(
+        '{"t":{"dtype":"U8","shape":[0],"data_offsets":[0,0]},"t":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}',
+      ),
+      'Duplicate',
+      'duplicate key "t"',
+    ],
+    [
+      'lone surrogate escape',
+      stFile('{"\\ud800":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}'),
+      'InvalidHeaderDeserialization',
+      'surrogate',
+    ],
+    [
+      'raw control char',
+      stFile('{"a\tb":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}'),
+      'InvalidHeaderDeserialization',
+      'control character',
+    ],
+    [
+      'deep nesting',
+      stFile(`{"__metadata__":${'['.repeat(200)}${']'.repeat(200)}}`),
+      'InvalidHeaderDeserialization',
+      'nesting deeper',
+    ],
+    [
+      'end before begin',
+      one(
+        '"dtype":"U8","shape":[0],"data_offsets":[0,0]},"u":{"dtype":"U8","shape":[0],"data_offsets":[16,8]',
+        new Uint8Array(0),
+      ),
+      'InvalidOffset',
+      '"u"',
+    ],
+    [
+      'hole between tensors',
+      stFile(
+        '{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"b":{"dtype":"U8","shape":[1],"data_offsets":[2,3]}}',
+        new Uint8Array(3),
+      ),
+      'InvalidOffset',
+      '"b"',
+    ],
+    [
+      'overlap',
+      stFile(
+        '{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[1,3]}}',
+        new Uint8Array(3),
+      ),
+      'InvalidOffset',
+      '"b"',
+    ],
     ['unsupported dtype BOOL', one('"dtype":"BOOL","shape":[16],"data_offsets":[0,16]'), 'UnsupportedDType', 'BOOL'],
     ['unsupported dtype U64', one('"dtype":"U64","shape":[2],"data_offsets":[0,16]'), 'UnsupportedDType', 'U64'],
-    ['rank over limit', one('"dtype":"U8","shape":[1,1,1,1,1,1,1,1,16],"data_offsets":[0,16]'), 'LimitExceeded', 'rank 9'],
-    ['dimension beyond 2^53 with a zero', one('"dtype":"U8","shape":[0,9007199254740993],"data_offsets":[0,0]', new Uint8Array(0)), 'LimitExceeded', 'dimension 9007199254740993'],
+    [
+      'rank over limit',
+      one('"dtype":"U8","shape":[1,1,1,1,1,1,1,1,16],"data_offsets":[0,16]'),
+      'LimitExceeded',
+      'rank 9',
+    ],
+    [
+      'dimension beyond 2^53 with a zero',
+      one('"dtype":"U8","shape":[0,9007199254740993],"data_offsets":[0,0]', new Uint8Array(0)),
+      'LimitExceeded',
+      'dimension 9007199254740993',
+    ],
     ['not an object', stFile('[1]'), 'InvalidHeaderStart', "'{'"],
     ['trailing garbage after JSON', stFile('{} x'), 'InvalidHeaderDeserialization', 'trailing'],
   ];
@@ -134,7 +240,10 @@ describe('safetensors header validation beyond the vectors', () => {
   }
 
   it('accepts __metadata__: null, unknown fields inside an entry, and JSON whitespace', () => {
-    const b = stFile('{ "__metadata__" : null , "t" : { "dtype" : "U8" , "shape" : [ 2 ] , "data_offsets" : [ 0 , 2 ] , "extra" : {"x": [true]} } }   ', Uint8Array.of(7, 9));
+    const b = stFile(
+      '{ "__metadata__" : null , "t" : { "dtype" : "U8" , "shape" : [ 2 ] , "data_offsets" : [ 0 , 2 ] , "extra" : {"x": [true]} } }   ',
+      Uint8Array.of(7, 9),
+    );
     const c = decodeSafetensors(b);
     expect(c.metadata).toBeNull();
     expect(hex(c.tensors[0]!.data)).toBe('0709');
@@ -143,16 +252,28 @@ describe('safetensors header validation beyond the vectors', () => {
   it('enforces the tensor-count, name, per-tensor and total limits', () => {
     const mixed = S('gluonps-mixed.safetensors');
     expect(errorOf(() => decodeSafetensors(mixed, { limits: { maxTensors: 3 } })).code).toBe('LimitExceeded');
-    expect(errorOf(() => decodeSafetensors(mixed, { limits: { maxNameBytes: 5 } })).message).toContain('over the limit of 5');
-    expect(errorOf(() => decodeSafetensors(mixed, { limits: { maxTensorBytes: 15 } })).message).toContain('per-tensor limit of 15');
-    expect(errorOf(() => decodeSafetensors(mixed, { limits: { maxTotalBytes: 20 } })).message).toContain('total data bytes');
+    expect(errorOf(() => decodeSafetensors(mixed, { limits: { maxNameBytes: 5 } })).message).toContain(
+      'over the limit of 5',
+    );
+    expect(errorOf(() => decodeSafetensors(mixed, { limits: { maxTensorBytes: 15 } })).message).toContain(
+      'per-tensor limit of 15',
+    );
+    expect(errorOf(() => decodeSafetensors(mixed, { limits: { maxTotalBytes: 20 } })).message).toContain(
+      'total data bytes',
+    );
     expect(errorOf(() => decodeSafetensors(mixed, { limits: { maxHeaderBytes: 64 } })).code).toBe('HeaderTooLarge');
   });
 });
 
 describe('safetensors writer', () => {
   it('reproduces the reference serializer’s bytes (test_serialization, forced alignment, empty, metadata)', () => {
-    const attn = (name: string, shape: number[]): NamedTensor => ({ name, dtype: 'float32', shape, data: f32(0, 1, 2, 3, 4, 5), stype: 'default' });
+    const attn = (name: string, shape: number[]): NamedTensor => ({
+      name,
+      dtype: 'float32',
+      shape,
+      data: f32(0, 1, 2, 3, 4, 5),
+      stype: 'default',
+    });
     expect(hex(encodeSafetensors([attn('attn.0', [1, 2, 3])]))).toBe(hex(S('st-serialization.safetensors')));
     expect(hex(encodeSafetensors([attn('attn0', [1, 1, 2, 3])]))).toBe(hex(S('st-forced-alignment.safetensors')));
     expect(hex(encodeSafetensors([]))).toBe(hex(S('st-empty.safetensors')));
@@ -163,7 +284,19 @@ describe('safetensors writer', () => {
     const golden = S('gluonps-mixed.safetensors');
     const c = decodeSafetensors(golden);
     expect(c.metadata).toEqual({ format: 'gluon-ps', step: '12' });
-    expect(c.tensors.map((t) => t.name)).toEqual(['step', 'double', 'empty', 'layer.bias', 'layer.weight', 'i32', 'brain', 'half', 'i8', 'u8', 'ünïcode/name']);
+    expect(c.tensors.map((t) => t.name)).toEqual([
+      'step',
+      'double',
+      'empty',
+      'layer.bias',
+      'layer.weight',
+      'i32',
+      'brain',
+      'half',
+      'i8',
+      'u8',
+      'ünïcode/name',
+    ]);
     expect(hex(c.tensors.find((t) => t.name === 'brain')!.data)).toBe(hex(u16(0x3f80, 0x4000, 0xc040, 0x7f80)));
     const shuffled = [...c.tensors].reverse();
     expect(hex(encodeSafetensors(shuffled, { metadata: { step: '12', format: 'gluon-ps' } }))).toBe(hex(golden));
@@ -188,26 +321,38 @@ describe('safetensors writer', () => {
 
   it('refuses row_sparse, the reserved name, bad lengths, bad metadata', () => {
     const t: NamedTensor = { name: 'x', dtype: 'float32', shape: [2], data: f32(1, 2), stype: 'default' };
-    expect(errorOf(() => encodeSafetensors([{ ...t, stype: 'row_sparse', indices: BigInt64Array.of(0n, 1n) }])).code).toBe('Unsupported');
+    expect(
+      errorOf(() => encodeSafetensors([{ ...t, stype: 'row_sparse', indices: BigInt64Array.of(0n, 1n) }])).code,
+    ).toBe('Unsupported');
     expect(errorOf(() => encodeSafetensors([{ ...t, name: '__metadata__' }])).message).toContain('reserved');
-    expect(errorOf(() => encodeSafetensors([{ ...t, data: f32(1) }])).message).toContain('data has 4 bytes, expected 8');
-    expect(errorOf(() => encodeSafetensors([t], { metadata: { k: 1 as unknown as string } })).message).toContain('__metadata__');
+    expect(errorOf(() => encodeSafetensors([{ ...t, data: f32(1) }])).message).toContain(
+      'data has 4 bytes, expected 8',
+    );
+    expect(errorOf(() => encodeSafetensors([t], { metadata: { k: 1 as unknown as string } })).message).toContain(
+      '__metadata__',
+    );
   });
 
   it('returns the callers’ buffers as chunks, uncopied', () => {
     const data = f32(1, 2);
-    expect(encodeSafetensorsChunks([{ name: 'x', dtype: 'float32', shape: [2], data, stype: 'default' }])).toContain(data);
+    expect(encodeSafetensorsChunks([{ name: 'x', dtype: 'float32', shape: [2], data, stype: 'default' }])).toContain(
+      data,
+    );
   });
 
   it('round trip: arbitrary dense tensors of every dtype, with metadata', () => {
     fc.assert(
-      fc.property(tensorsArb(denseArb(), 6), fc.dictionary(fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 }), { maxKeys: 3 }), (ts, meta) => {
-        const wellFormed = Object.entries(meta).every(([k, v]) => !/[\uD800-\uDFFF]/.test(k + v));
-        fc.pre(wellFormed);
-        const c = decodeSafetensors(encodeSafetensors(ts, { metadata: meta }));
-        expect(sortedEssence(c.tensors)).toEqual(sortedEssence(ts));
-        expect(c.metadata).toEqual({ ...meta });
-      }),
+      fc.property(
+        tensorsArb(denseArb(), 6),
+        fc.dictionary(fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 }), { maxKeys: 3 }),
+        (ts, meta) => {
+          const wellFormed = Object.entries(meta).every(([k, v]) => !/[\uD800-\uDFFF]/.test(k + v));
+          fc.pre(wellFormed);
+          const c = decodeSafetensors(encodeSafetensors(ts, { metadata: meta }));
+          expect(sortedEssence(c.tensors)).toEqual(sortedEssence(ts));
+          expect(c.metadata).toEqual({ ...meta });
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -218,7 +363,10 @@ describe('safetensors files', () => {
     // One 64 MiB tensor in a sparse file: opening it must not read or allocate the data.
     const path = join(dir, 'big.safetensors');
     const n = 64 << 20;
-    const layout = safetensorsLayout([{ name: 'big', dtype: 'float32', shape: [n / 4] }, { name: 'small', dtype: 'int32', shape: [2] }]);
+    const layout = safetensorsLayout([
+      { name: 'big', dtype: 'float32', shape: [n / 4] },
+      { name: 'small', dtype: 'int32', shape: [2] },
+    ]);
     writeFileSync(path, layout.header);
     truncateSync(path, layout.fileSize);
     const fd = openSync(path, 'r+');
@@ -256,7 +404,10 @@ describe('safetensors files', () => {
       let file: string;
       try {
         const f = await openSafetensors(path);
-        for (const t of f.tensors) expect(hex(await f.read(t.name))).toBe(hex(decodeSafetensors(S(name)).tensors.find((x) => x.name === t.name)!.data));
+        for (const t of f.tensors)
+          expect(hex(await f.read(t.name))).toBe(
+            hex(decodeSafetensors(S(name)).tensors.find((x) => x.name === t.name)!.data),
+          );
         await f.close();
         file = 'ok';
       } catch (e) {
@@ -279,7 +430,11 @@ describe('safetensors files', () => {
     const w = await SafetensorsWriter.open(path, tensors, { metadata: { step: '1' }, fsync: true });
     // b first, then a in three chunks concurrently (chunks of one tensor in order).
     await w.write('b', b);
-    await Promise.all([w.write('a', a.subarray(0, 1000)), w.write('a', a.subarray(1000, 3000)), w.write('a', a.subarray(3000))]);
+    await Promise.all([
+      w.write('a', a.subarray(0, 1000)),
+      w.write('a', a.subarray(1000, 3000)),
+      w.write('a', a.subarray(3000)),
+    ]);
     await w.close();
     const bytes = new Uint8Array(await import('node:fs/promises').then((m) => m.readFile(path)));
     expect(hex(bytes)).toBe(hex(encodeSafetensors(tensors, { metadata: { step: '1' } })));
@@ -332,34 +487,45 @@ describe('safetensors hostile input', () => {
 
   it('fuzz: mutated vectors give valid tensors or a FormatError, never a crash or a big allocation', () => {
     const goldens = [
-      'st-serialization.safetensors', 'st-forced-alignment.safetensors', 'st-empty-metadata.safetensors',
-      'st-zero-sized.safetensors', 'st-empty-shapes.safetensors', 'gluonps-mixed.safetensors',
+      'st-serialization.safetensors',
+      'st-forced-alignment.safetensors',
+      'st-empty-metadata.safetensors',
+      'st-zero-sized.safetensors',
+      'st-empty-shapes.safetensors',
+      'gluonps-mixed.safetensors',
     ].map(S);
     fuzzReader(goldens, (b) => decodeSafetensors(b, { limits: FUZZ_LIMITS }).tensors, 3000);
   });
 
   it('fuzz: token-level mutations of the JSON header (length kept consistent) reach every validation rule', () => {
-    const goldens = ['gluonps-mixed.safetensors', 'st-serialization.safetensors', 'st-empty-metadata.safetensors'].map(S);
+    const goldens = ['gluonps-mixed.safetensors', 'st-serialization.safetensors', 'st-empty-metadata.safetensors'].map(
+      S,
+    );
     const codes = new Set<string>();
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: goldens.length - 1 }), textMutationArb('{}[],:" 0123456789-.eE\\uabcdfnrt_'), (gi, edits) => {
-        const g = goldens[gi]!;
-        const n = Number(new DataView(g.buffer, g.byteOffset).getBigUint64(0, true));
-        const json = mutateText(Buffer.from(g.subarray(8, 8 + n)).toString('utf8'), edits);
-        const bytes = stFile(json, g.subarray(8 + n));
-        checkContract(bytes, (b) => decodeSafetensors(b, { limits: FUZZ_LIMITS }).tensors, bytes.byteLength + 8192);
-        try {
-          decodeSafetensors(bytes, { limits: FUZZ_LIMITS });
-          codes.add('ok');
-        } catch (e) {
-          codes.add((e as FormatError).code);
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: goldens.length - 1 }),
+        textMutationArb('{}[],:" 0123456789-.eE\\uabcdfnrt_'),
+        (gi, edits) => {
+          const g = goldens[gi]!;
+          const n = Number(new DataView(g.buffer, g.byteOffset).getBigUint64(0, true));
+          const json = mutateText(Buffer.from(g.subarray(8, 8 + n)).toString('utf8'), edits);
+          const bytes = stFile(json, g.subarray(8 + n));
+          checkContract(bytes, (b) => decodeSafetensors(b, { limits: FUZZ_LIMITS }).tensors, bytes.byteLength + 8192);
+          try {
+            decodeSafetensors(bytes, { limits: FUZZ_LIMITS });
+            codes.add('ok');
+          } catch (e) {
+            codes.add((e as FormatError).code);
+          }
+        },
+      ),
       // A fixed seed, since the last line checks what the mutations reach (a random seed could
       // miss a rule now and then); the other fuzz tests keep random seeds.
       { numRuns: 3000, seed: 1 },
     );
-    for (const c of ['ok', 'InvalidHeaderDeserialization', 'InvalidOffset', 'TensorInvalidInfo']) expect(codes).toContain(c);
+    for (const c of ['ok', 'InvalidHeaderDeserialization', 'InvalidOffset', 'TensorInvalidInfo'])
+      expect(codes).toContain(c);
   });
 
   it('fuzz: the file reader agrees with the in-memory reader on mutated files', async () => {

@@ -13,8 +13,18 @@ describe('KeyedResults', () => {
     const key = { workerId: 0, incarnation: 1, sequence: 1 };
     expect(await k.run(key, ok, async () => ++calls)).toBe(1);
     expect(await k.run(key, ok, async () => ++calls)).toBe(1);
-    expect(() => k.run({ workerId: 9, incarnation: 2, sequence: 1 }, () => { throw new Error('bad worker'); }, async () => 0)).toThrow('bad worker');
-    await expect(k.run({ workerId: 1, incarnation: 3, sequence: 1 }, ok, () => Promise.reject(new Error('no')))).rejects.toThrow('no');
+    expect(() =>
+      k.run(
+        { workerId: 9, incarnation: 2, sequence: 1 },
+        () => {
+          throw new Error('bad worker');
+        },
+        async () => 0,
+      ),
+    ).toThrow('bad worker');
+    await expect(
+      k.run({ workerId: 1, incarnation: 3, sequence: 1 }, ok, () => Promise.reject(new Error('no'))),
+    ).rejects.toThrow('no');
     await Promise.resolve();
     expect([...k.results.keys()]).toEqual(['0:1']);
   });
@@ -25,7 +35,8 @@ describe('KeyedResults', () => {
     for (let w = 0; w < workers; w++) await k.run({ workerId: w, incarnation: 1, sequence: 1 }, ok, async () => w);
     const started = performance.now();
     // New incarnations of one worker: each costs the same, not a pass over every slot.
-    for (let inc = 2; inc < 2000; inc++) await k.run({ workerId: 7, incarnation: inc, sequence: 1 }, ok, async () => inc);
+    for (let inc = 2; inc < 2000; inc++)
+      await k.run({ workerId: 7, incarnation: inc, sequence: 1 }, ok, async () => inc);
     expect(performance.now() - started).toBeLessThan(1000);
     expect(k.results.size).toBe(workers - 1 + KEEP_INCARNATIONS);
     expect([...k.results.keys()].filter((s) => s.startsWith('7:'))).toEqual(['7:1996', '7:1997', '7:1998', '7:1999']);

@@ -73,16 +73,34 @@ describe('layers', () => {
 
   it('no import cycles among the product modules', async () => {
     const meta = await metafileOf(productSources());
-    const graph = new Map(Object.entries(meta.inputs).map(([file, input]) => [
-      file,
-      input.imports.filter((i) => !i.external && i.kind !== 'dynamic-import').map((i) => i.path),
-    ]));
+    const graph = new Map(
+      Object.entries(meta.inputs).map(([file, input]) => [
+        file,
+        input.imports.filter((i) => !i.external && i.kind !== 'dynamic-import').map((i) => i.path),
+      ]),
+    );
     expect(graph.size).toBeGreaterThan(50);
     expect(findCycles(graph).map((c) => c.join(' -> '))).toEqual([]);
   });
 
   it('findCycles finds a cycle and accepts a tree', () => {
-    expect(findCycles(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']]]))).toEqual([['a', 'b', 'c', 'a']]);
-    expect(findCycles(new Map([['a', ['b', 'c']], ['b', ['c']], ['c', []]]))).toEqual([]);
+    expect(
+      findCycles(
+        new Map([
+          ['a', ['b']],
+          ['b', ['c']],
+          ['c', ['a']],
+        ]),
+      ),
+    ).toEqual([['a', 'b', 'c', 'a']]);
+    expect(
+      findCycles(
+        new Map([
+          ['a', ['b', 'c']],
+          ['b', ['c']],
+          ['c', []],
+        ]),
+      ),
+    ).toEqual([]);
   });
 });

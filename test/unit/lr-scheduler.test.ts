@@ -50,7 +50,15 @@ abstract class RefScheduler {
 
 class RefFactor extends RefScheduler {
   private count = 0;
-  constructor(private readonly step: number, private readonly factor: number, private readonly stopFactorLr: number, base: number, ws: number, wb: number, wm: 'linear' | 'constant') {
+  constructor(
+    private readonly step: number,
+    private readonly factor: number,
+    private readonly stopFactorLr: number,
+    base: number,
+    ws: number,
+    wb: number,
+    wm: 'linear' | 'constant',
+  ) {
     super(base, ws, wb, wm);
   }
   call(numUpdate: number): number {
@@ -66,7 +74,14 @@ class RefFactor extends RefScheduler {
 
 class RefMultiFactor extends RefScheduler {
   private curStepInd = 0;
-  constructor(private readonly steps: number[], private readonly factor: number, base: number, ws: number, wb: number, wm: 'linear' | 'constant') {
+  constructor(
+    private readonly steps: number[],
+    private readonly factor: number,
+    base: number,
+    ws: number,
+    wb: number,
+    wm: 'linear' | 'constant',
+  ) {
     super(base, ws, wb, wm);
   }
   call(numUpdate: number): number {
@@ -86,7 +101,15 @@ class RefMultiFactor extends RefScheduler {
 class RefPoly extends RefScheduler {
   private readonly baseLrOrig: number;
   private readonly maxSteps: number;
-  constructor(private readonly maxUpdate: number, private readonly pwr: number, private readonly finalLr: number, base: number, ws: number, wb: number, wm: 'linear' | 'constant') {
+  constructor(
+    private readonly maxUpdate: number,
+    private readonly pwr: number,
+    private readonly finalLr: number,
+    base: number,
+    ws: number,
+    wb: number,
+    wm: 'linear' | 'constant',
+  ) {
     super(base, ws, wb, wm);
     this.baseLrOrig = this.baseLr;
     this.maxSteps = maxUpdate - ws;
@@ -94,7 +117,9 @@ class RefPoly extends RefScheduler {
   call(numUpdate: number): number {
     if (numUpdate < this.warmupSteps) return this.warmupLr(numUpdate);
     if (numUpdate <= this.maxUpdate) {
-      this.baseLr = this.finalLr + (this.baseLrOrig - this.finalLr) * Math.pow(1 - (numUpdate - this.warmupSteps) / this.maxSteps, this.pwr);
+      this.baseLr =
+        this.finalLr +
+        (this.baseLrOrig - this.finalLr) * Math.pow(1 - (numUpdate - this.warmupSteps) / this.maxSteps, this.pwr);
     }
     return this.baseLr;
   }
@@ -103,7 +128,14 @@ class RefPoly extends RefScheduler {
 class RefCosine extends RefScheduler {
   private readonly baseLrOrig: number;
   private readonly maxSteps: number;
-  constructor(private readonly maxUpdate: number, private readonly finalLr: number, base: number, ws: number, wb: number, wm: 'linear' | 'constant') {
+  constructor(
+    private readonly maxUpdate: number,
+    private readonly finalLr: number,
+    base: number,
+    ws: number,
+    wb: number,
+    wm: 'linear' | 'constant',
+  ) {
     super(base, ws, wb, wm);
     this.baseLrOrig = base;
     this.maxSteps = maxUpdate - ws;
@@ -111,7 +143,11 @@ class RefCosine extends RefScheduler {
   call(numUpdate: number): number {
     if (numUpdate < this.warmupSteps) return this.warmupLr(numUpdate);
     if (numUpdate <= this.maxUpdate) {
-      this.baseLr = this.finalLr + ((this.baseLrOrig - this.finalLr) * (1 + Math.cos((Math.PI * (numUpdate - this.warmupSteps)) / this.maxSteps))) / 2;
+      this.baseLr =
+        this.finalLr +
+        ((this.baseLrOrig - this.finalLr) *
+          (1 + Math.cos((Math.PI * (numUpdate - this.warmupSteps)) / this.maxSteps))) /
+          2;
     }
     return this.baseLr;
   }
@@ -124,10 +160,14 @@ function reference(s: LrSchedulerSpec, optimizerLr: number): RefScheduler {
   const wb = s.warmupBeginLr ?? 0;
   const wm = s.warmupMode ?? 'linear';
   switch (s.kind) {
-    case 'factor': return new RefFactor(s.step!, s.factor ?? 1, s.stopFactorLr ?? 1e-8, base, ws, wb, wm);
-    case 'multifactor': return new RefMultiFactor(s.steps!, s.factor ?? 1, base, ws, wb, wm);
-    case 'poly': return new RefPoly(s.maxUpdate!, s.pwr ?? 2, s.finalLr ?? 0, base, ws, wb, wm);
-    case 'cosine': return new RefCosine(s.maxUpdate!, s.finalLr ?? 0, base, ws, wb, wm);
+    case 'factor':
+      return new RefFactor(s.step!, s.factor ?? 1, s.stopFactorLr ?? 1e-8, base, ws, wb, wm);
+    case 'multifactor':
+      return new RefMultiFactor(s.steps!, s.factor ?? 1, base, ws, wb, wm);
+    case 'poly':
+      return new RefPoly(s.maxUpdate!, s.pwr ?? 2, s.finalLr ?? 0, base, ws, wb, wm);
+    case 'cosine':
+      return new RefCosine(s.maxUpdate!, s.finalLr ?? 0, base, ws, wb, wm);
   }
 }
 
@@ -144,17 +184,47 @@ const CASES: Array<[string, LrSchedulerSpec, number, number]> = [
   ['factor, step 3, factor 0.5', { kind: 'factor', step: 3, factor: 0.5 }, 0.1, 40],
   ['factor 0.9 (inexact powers), step 1', { kind: 'factor', step: 1, factor: 0.9 }, 0.1, 120],
   ['factor hits stop_factor_lr', { kind: 'factor', step: 2, factor: 0.1, stopFactorLr: 1e-4 }, 0.5, 30],
-  ['factor with linear warm-up', { kind: 'factor', step: 4, factor: 0.7, warmupSteps: 5, warmupBeginLr: 0.001 }, 0.05, 40],
-  ['factor with constant warm-up and explicit base_lr', { kind: 'factor', step: 10, factor: 0.3, baseLr: 0.2, warmupSteps: 7, warmupBeginLr: 0.01, warmupMode: 'constant' }, 0.05, 60],
+  [
+    'factor with linear warm-up',
+    { kind: 'factor', step: 4, factor: 0.7, warmupSteps: 5, warmupBeginLr: 0.001 },
+    0.05,
+    40,
+  ],
+  [
+    'factor with constant warm-up and explicit base_lr',
+    { kind: 'factor', step: 10, factor: 0.3, baseLr: 0.2, warmupSteps: 7, warmupBeginLr: 0.01, warmupMode: 'constant' },
+    0.05,
+    60,
+  ],
   ['factor default (factor 1: never decays)', { kind: 'factor', step: 2 }, 0.03, 20],
   ['multifactor', { kind: 'multifactor', steps: [3, 7, 20], factor: 0.5 }, 0.1, 40],
-  ['multifactor 0.3 with warm-up', { kind: 'multifactor', steps: [10, 15], factor: 0.3, warmupSteps: 4, warmupBeginLr: 0.002 }, 0.1, 30],
+  [
+    'multifactor 0.3 with warm-up',
+    { kind: 'multifactor', steps: [10, 15], factor: 0.3, warmupSteps: 4, warmupBeginLr: 0.002 },
+    0.1,
+    30,
+  ],
   ['multifactor step 1', { kind: 'multifactor', steps: [1, 2, 3], factor: 0.9 }, 0.4, 10],
   ['poly, default power 2', { kind: 'poly', maxUpdate: 25 }, 0.1, 40],
-  ['poly power 3 with final_lr and warm-up', { kind: 'poly', maxUpdate: 30, pwr: 3, finalLr: 0.001, warmupSteps: 6, warmupBeginLr: 0.0005 }, 0.2, 45],
-  ['poly power 0.5, constant warm-up', { kind: 'poly', maxUpdate: 17, pwr: 0.5, warmupSteps: 3, warmupMode: 'constant', warmupBeginLr: 0.01 }, 0.3, 25],
+  [
+    'poly power 3 with final_lr and warm-up',
+    { kind: 'poly', maxUpdate: 30, pwr: 3, finalLr: 0.001, warmupSteps: 6, warmupBeginLr: 0.0005 },
+    0.2,
+    45,
+  ],
+  [
+    'poly power 0.5, constant warm-up',
+    { kind: 'poly', maxUpdate: 17, pwr: 0.5, warmupSteps: 3, warmupMode: 'constant', warmupBeginLr: 0.01 },
+    0.3,
+    25,
+  ],
   ['cosine', { kind: 'cosine', maxUpdate: 20 }, 0.1, 30],
-  ['cosine with final_lr, base_lr and linear warm-up', { kind: 'cosine', maxUpdate: 50, finalLr: 0.002, baseLr: 0.5, warmupSteps: 10, warmupBeginLr: 0.05 }, 0.01, 70],
+  [
+    'cosine with final_lr, base_lr and linear warm-up',
+    { kind: 'cosine', maxUpdate: 50, finalLr: 0.002, baseLr: 0.5, warmupSteps: 10, warmupBeginLr: 0.05 },
+    0.01,
+    70,
+  ],
 ];
 
 describe('scheduledLr against MXNet lr_scheduler.py', () => {
@@ -197,24 +267,59 @@ describe('scheduledLr against MXNet lr_scheduler.py', () => {
 describe('checkScheduler', () => {
   it('fills MXNet defaults; base_lr defaults to the optimizer learning rate', () => {
     const s = checkScheduler('t', { kind: 'cosine', maxUpdate: 10 }, 0.25);
-    expect(s).toMatchObject({ kind: 'cosine', maxUpdate: 10, baseLr: 0.25, finalLr: 0, warmupSteps: 0, warmupBeginLr: 0, warmupMode: 'linear', pwr: 2, factor: 1, stopFactorLr: 1e-8 });
+    expect(s).toMatchObject({
+      kind: 'cosine',
+      maxUpdate: 10,
+      baseLr: 0.25,
+      finalLr: 0,
+      warmupSteps: 0,
+      warmupBeginLr: 0,
+      warmupMode: 'linear',
+      pwr: 2,
+      factor: 1,
+      stopFactorLr: 1e-8,
+    });
     expect(checkScheduler('t', { kind: 'factor', step: 1, baseLr: 0.7 }, 0.25).baseLr).toBe(0.7);
   });
 
   const bad: Array<[string, LrSchedulerSpec, RegExp]> = [
-    ['unknown kind', { kind: 'exponential' as LrSchedulerSpec['kind'] }, /must be one of factor, multifactor, cosine, poly, got "exponential"/],
+    [
+      'unknown kind',
+      { kind: 'exponential' as LrSchedulerSpec['kind'] },
+      /must be one of factor, multifactor, cosine, poly, got "exponential"/,
+    ],
     ['factor without step', { kind: 'factor' }, /factor scheduler needs step >= 1/],
     ['factor step 0', { kind: 'factor', step: 0 }, /factor scheduler needs step >= 1/],
     ['factor step 1.5', { kind: 'factor', step: 1.5 }, /factor scheduler needs step >= 1/],
     ['factor > 1', { kind: 'factor', step: 2, factor: 1.5 }, /factor must be <= 1/],
-    ['multifactor with no steps', { kind: 'multifactor', steps: [] }, /multifactor scheduler needs increasing integer steps/],
-    ['multifactor not increasing', { kind: 'multifactor', steps: [3, 3] }, /increasing integer steps >= 1, got \[3,3\]/],
+    [
+      'multifactor with no steps',
+      { kind: 'multifactor', steps: [] },
+      /multifactor scheduler needs increasing integer steps/,
+    ],
+    [
+      'multifactor not increasing',
+      { kind: 'multifactor', steps: [3, 3] },
+      /increasing integer steps >= 1, got \[3,3\]/,
+    ],
     ['multifactor step 0', { kind: 'multifactor', steps: [0, 2] }, /increasing integer steps >= 1/],
     ['multifactor factor > 1', { kind: 'multifactor', steps: [2], factor: 2 }, /factor must be <= 1/],
     ['cosine without max_update', { kind: 'cosine' }, /cosine scheduler needs max_update > warmup_steps/],
-    ['poly max_update <= warmup_steps', { kind: 'poly', maxUpdate: 5, warmupSteps: 5 }, /poly scheduler needs max_update > warmup_steps \(5\), got 5/],
-    ['negative warmup_steps', { kind: 'cosine', maxUpdate: 5, warmupSteps: -1 }, /warmup_steps must be an integer >= 0/],
-    ['unknown warmup mode', { kind: 'cosine', maxUpdate: 5, warmupMode: 'exp' as 'linear' }, /warmup_mode must be linear or constant/],
+    [
+      'poly max_update <= warmup_steps',
+      { kind: 'poly', maxUpdate: 5, warmupSteps: 5 },
+      /poly scheduler needs max_update > warmup_steps \(5\), got 5/,
+    ],
+    [
+      'negative warmup_steps',
+      { kind: 'cosine', maxUpdate: 5, warmupSteps: -1 },
+      /warmup_steps must be an integer >= 0/,
+    ],
+    [
+      'unknown warmup mode',
+      { kind: 'cosine', maxUpdate: 5, warmupMode: 'exp' as 'linear' },
+      /warmup_mode must be linear or constant/,
+    ],
   ];
   for (const [label, spec, message] of bad) {
     it(`rejects ${label} with INVALID_ARGUMENT`, () => {

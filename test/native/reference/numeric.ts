@@ -71,10 +71,14 @@ const INT_RANGE: Record<string, [number, number]> = {
 /** The value an element takes when a double `x` is stored in `dtype` (the kernels' cast rule). */
 export function storeAs(dtype: DType, x: number): number | bigint {
   switch (dtype) {
-    case 'float64': return x;
-    case 'float32': return Math.fround(x);
-    case 'float16': return roundHalf(x);
-    case 'bfloat16': return roundBf16(x);
+    case 'float64':
+      return x;
+    case 'float32':
+      return Math.fround(x);
+    case 'float16':
+      return roundHalf(x);
+    case 'bfloat16':
+      return roundBf16(x);
     case 'int64': {
       if (Number.isNaN(x)) return 0n;
       if (x <= -(2 ** 63)) return -(2n ** 63n);
@@ -91,15 +95,25 @@ export function storeAs(dtype: DType, x: number): number | bigint {
 
 /** Typed-array view class per dtype (16-bit floats as raw Uint16 bits). */
 export function viewOf(dtype: DType, bytes: Uint8Array): ArrayLike<number | bigint> & { [i: number]: number | bigint } {
-  const b = bytes.buffer, o = bytes.byteOffset, n = bytes.byteLength;
+  const b = bytes.buffer,
+    o = bytes.byteOffset,
+    n = bytes.byteLength;
   switch (dtype) {
-    case 'float32': return new Float32Array(b, o, n / 4);
-    case 'float64': return new Float64Array(b, o, n / 8);
-    case 'float16': case 'bfloat16': return new Uint16Array(b, o, n / 2);
-    case 'int8': return new Int8Array(b, o, n);
-    case 'uint8': return new Uint8Array(b, o, n);
-    case 'int32': return new Int32Array(b, o, n / 4);
-    case 'int64': return new BigInt64Array(b, o, n / 8);
+    case 'float32':
+      return new Float32Array(b, o, n / 4);
+    case 'float64':
+      return new Float64Array(b, o, n / 8);
+    case 'float16':
+    case 'bfloat16':
+      return new Uint16Array(b, o, n / 2);
+    case 'int8':
+      return new Int8Array(b, o, n);
+    case 'uint8':
+      return new Uint8Array(b, o, n);
+    case 'int32':
+      return new Int32Array(b, o, n / 4);
+    case 'int64':
+      return new BigInt64Array(b, o, n / 8);
   }
 }
 

@@ -20,7 +20,13 @@ export type OptimKindTS = 'sgd' | 'adam' | 'adamw' | 'adagrad' | 'rmsprop' | 'ft
 
 /** The C++ OptimKind codes. */
 export const OPTIM_KIND_CODES: Readonly<Record<OptimKindTS, number>> = {
-  sgd: 0, adam: 1, adamw: 2, adagrad: 3, rmsprop: 4, ftrl: 5, lamb: 6,
+  sgd: 0,
+  adam: 1,
+  adamw: 2,
+  adagrad: 3,
+  rmsprop: 4,
+  ftrl: 5,
+  lamb: 6,
 };
 
 /** Mirrors gps::OptimParams (native/src/optim.h), camelCase. */
@@ -66,22 +72,51 @@ export interface ReferenceOptions {
 /** MXNet's defaults (the Python optimizer class's, where they differ from the operator's). */
 export function defaultOptimParams(kind: OptimKindTS): OptimParamsTS {
   const p: OptimParamsTS = {
-    kind, lr: 0.01, wd: 0, rescaleGrad: 1, clipGradient: -1,
-    momentum: 0, nesterov: false,
-    beta1: 0.9, beta2: 0.999, epsilon: 1e-8, eta: 1,
-    gamma1: 0.9, gamma2: 0.9, centered: false, clipWeights: -1,
-    lamda1: 0.01, beta: 1,
-    lowerBound: -1, upperBound: -1, biasCorrection: true,
+    kind,
+    lr: 0.01,
+    wd: 0,
+    rescaleGrad: 1,
+    clipGradient: -1,
+    momentum: 0,
+    nesterov: false,
+    beta1: 0.9,
+    beta2: 0.999,
+    epsilon: 1e-8,
+    eta: 1,
+    gamma1: 0.9,
+    gamma2: 0.9,
+    centered: false,
+    clipWeights: -1,
+    lamda1: 0.01,
+    beta: 1,
+    lowerBound: -1,
+    upperBound: -1,
+    biasCorrection: true,
     t: 1,
   };
   switch (kind) {
-    case 'sgd': break;
-    case 'adam': p.lr = 0.001; break;
-    case 'adamw': p.lr = 0.001; p.epsilon = 1e-6; break;
-    case 'adagrad': p.epsilon = 1e-7; break;
-    case 'rmsprop': p.lr = 0.001; break;
-    case 'ftrl': p.lr = 0.1; break;
-    case 'lamb': p.lr = 0.001; p.epsilon = 1e-6; break;
+    case 'sgd':
+      break;
+    case 'adam':
+      p.lr = 0.001;
+      break;
+    case 'adamw':
+      p.lr = 0.001;
+      p.epsilon = 1e-6;
+      break;
+    case 'adagrad':
+      p.epsilon = 1e-7;
+      break;
+    case 'rmsprop':
+      p.lr = 0.001;
+      break;
+    case 'ftrl':
+      p.lr = 0.1;
+      break;
+    case 'lamb':
+      p.lr = 0.001;
+      p.epsilon = 1e-6;
+      break;
   }
   return p;
 }
@@ -90,16 +125,26 @@ export function defaultOptimParams(kind: OptimKindTS): OptimParamsTS {
  * adagrad (history); rmsprop (n) or (n, g, delta) when centered; ftrl (z, n). */
 export function optimStateCount(p: OptimParamsTS): number {
   switch (p.kind) {
-    case 'sgd': return Math.fround(p.momentum) > 0 ? 1 : 0;
-    case 'adam': case 'adamw': case 'lamb': case 'ftrl': return 2;
-    case 'adagrad': return 1;
-    case 'rmsprop': return p.centered ? 3 : 1;
+    case 'sgd':
+      return Math.fround(p.momentum) > 0 ? 1 : 0;
+    case 'adam':
+    case 'adamw':
+    case 'lamb':
+    case 'ftrl':
+      return 2;
+    case 'adagrad':
+      return 1;
+    case 'rmsprop':
+      return p.centered ? 3 : 1;
   }
 }
 
 /** Dense update of every element, in place. 'lamb' is delegated to referenceLamb. */
 export function referenceUpdate(
-  params: OptimParamsTS, weight: Float64Array, grad: Float64Array, states: Float64Array[],
+  params: OptimParamsTS,
+  weight: Float64Array,
+  grad: Float64Array,
+  states: Float64Array[],
   options: ReferenceOptions = {},
 ): void {
   if (params.kind === 'lamb') {
@@ -116,8 +161,12 @@ export function referenceUpdate(
 /** Lazy row-sparse update, in place: gradRows holds one row (rowElems values) per id in rowIds;
  * only those rows of weight and states change. Ids must be unique and in range. */
 export function referenceLazyUpdate(
-  params: OptimParamsTS, weight: Float64Array, rowIds: ArrayLike<number> | BigInt64Array,
-  gradRows: Float64Array, states: Float64Array[], rowElems: number,
+  params: OptimParamsTS,
+  weight: Float64Array,
+  rowIds: ArrayLike<number> | BigInt64Array,
+  gradRows: Float64Array,
+  states: Float64Array[],
+  rowElems: number,
   options: ReferenceOptions = {},
 ): void {
   if (params.kind === 'lamb') throw new Error('lamb has no lazy row-sparse update');
@@ -132,7 +181,8 @@ export function referenceLazyUpdate(
   const ids = Array.from(rowIds as ArrayLike<number | bigint>, Number);
   const seen = new Set<number>();
   for (const id of ids) {
-    if (!Number.isInteger(id) || id < 0 || id >= numRows) throw new Error(`row id ${id} is out of range [0, ${numRows})`);
+    if (!Number.isInteger(id) || id < 0 || id >= numRows)
+      throw new Error(`row id ${id} is out of range [0, ${numRows})`);
     if (seen.has(id)) throw new Error(`row id ${id} appears twice`);
     seen.add(id);
   }
@@ -146,7 +196,10 @@ export function referenceLazyUpdate(
 /** LAMB (lamb_update_phase1, then the norms of the old weight and of the direction over the whole
  * tensor, then lamb_update_phase2), in place. states = (mean, var). */
 export function referenceLamb(
-  params: OptimParamsTS, weight: Float64Array, grad: Float64Array, states: Float64Array[],
+  params: OptimParamsTS,
+  weight: Float64Array,
+  grad: Float64Array,
+  states: Float64Array[],
   options: ReferenceOptions = {},
 ): void {
   if (params.kind !== 'lamb') throw new Error(`referenceLamb called with kind ${params.kind}`);
@@ -174,7 +227,7 @@ export function referenceLamb(
     vari[i] = vi;
     let d = add(div(mi, add(sqrt(vi), p.epsilon)), mul(p.wd, wi));
     if (p.biasCorrection) {
-      const meanHat = r(mi / (1 - beta1T));  // `mean / (1. - beta1_t)`: a double division
+      const meanHat = r(mi / (1 - beta1T)); // `mean / (1. - beta1_t)`: a double division
       const varHat = div(vi, sub(1, beta2T));
       d = add(div(meanHat, add(sqrt(varHat), p.epsilon)), mul(p.wd, wi));
     }
@@ -294,10 +347,22 @@ function resolve(p: OptimParamsTS): Resolved {
   const f = Math.fround;
   return {
     ...p,
-    lr: f(p.lr), wd: f(p.wd), rescaleGrad: f(p.rescaleGrad), clipGradient: f(p.clipGradient),
-    momentum: f(p.momentum), beta1: f(p.beta1), beta2: f(p.beta2), epsilon: f(p.epsilon), eta: f(p.eta),
-    gamma1: f(p.gamma1), gamma2: f(p.gamma2), clipWeights: f(p.clipWeights),
-    lamda1: f(p.lamda1), beta: f(p.beta), lowerBound: f(p.lowerBound), upperBound: f(p.upperBound),
+    lr: f(p.lr),
+    wd: f(p.wd),
+    rescaleGrad: f(p.rescaleGrad),
+    clipGradient: f(p.clipGradient),
+    momentum: f(p.momentum),
+    beta1: f(p.beta1),
+    beta2: f(p.beta2),
+    epsilon: f(p.epsilon),
+    eta: f(p.eta),
+    gamma1: f(p.gamma1),
+    gamma2: f(p.gamma2),
+    clipWeights: f(p.clipWeights),
+    lamda1: f(p.lamda1),
+    beta: f(p.beta),
+    lowerBound: f(p.lowerBound),
+    upperBound: f(p.upperBound),
   };
 }
 
@@ -313,8 +378,13 @@ function checkStates(p: OptimParamsTS, n: number, states: Float64Array[]): void 
 type ElementRule = (w: number, g: number, s: number[]) => number;
 
 function applyAt(
-  rule: ElementRule, m: Arith, weight: Float64Array, states: Float64Array[], wi: number,
-  grad: Float64Array, gi: number,
+  rule: ElementRule,
+  m: Arith,
+  weight: Float64Array,
+  states: Float64Array[],
+  wi: number,
+  grad: Float64Array,
+  gi: number,
 ): void {
   const s = states.map((st) => m.r(st[wi] as number));
   weight[wi] = rule(m.r(weight[wi] as number), m.r(grad[gi] as number), s);
@@ -330,14 +400,17 @@ function elementRule(p: Resolved, m: Arith): ElementRule {
     case 'sgd': {
       if (!(p.momentum > 0)) {
         // sgd_update (SGDKernel): (1 - lr*wd)*w - lr*clip(rescale*g), or - (lr*rescale)*g unclipped.
-        return (w, g) => clipOn
-          ? sub(mul(sub(1, mul(p.lr, p.wd)), w), mul(p.lr, clip(mul(p.rescaleGrad, g), p.clipGradient)))
-          : sub(mul(sub(1, mul(p.lr, p.wd)), w), mul(mul(p.lr, p.rescaleGrad), g));
+        return (w, g) =>
+          clipOn
+            ? sub(mul(sub(1, mul(p.lr, p.wd)), w), mul(p.lr, clip(mul(p.rescaleGrad, g), p.clipGradient)))
+            : sub(mul(sub(1, mul(p.lr, p.wd)), w), mul(mul(p.lr, p.rescaleGrad), g));
       }
       if (!p.nesterov) {
         // sgd_mom_update (SGDMomKernel): mom = momentum*mom - lr*wd*w - lr*grad; w += mom.
         return (w, g, s) => {
-          const step = clipOn ? mul(p.lr, clip(mul(p.rescaleGrad, g), p.clipGradient)) : mul(mul(p.lr, p.rescaleGrad), g);
+          const step = clipOn
+            ? mul(p.lr, clip(mul(p.rescaleGrad, g), p.clipGradient))
+            : mul(mul(p.lr, p.rescaleGrad), g);
           const mom = sub(sub(mul(p.momentum, s[0] as number), mul(mul(p.lr, p.wd), w)), step);
           s[0] = mom;
           return add(w, mom);
