@@ -11,79 +11,24 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import * as nk from '../../native/index';
 import type { DeviceTensor } from '../../native/index';
-import { exhausted, invalid, precondition, ServerError } from '../errors';
+import { invalid, precondition, ServerError } from '../errors';
 import type { Journal } from '../durability/journal';
 import { NO_JOURNAL } from '../durability/journal';
 import { failpoint } from '../durability/failpoints';
 import { MAX_LISTED_WORKERS, MAX_TIMER_MS } from '../limits';
 import { Mutex } from '../store/mutex';
 import type { HostTensor, ParameterEntry, ParameterStore } from '../store/parameter-store';
-import { deviceKey } from '../store/spec';
+
 import { combine, disposeGrad } from './gradients';
 import { KeyedResults, slotOf } from './keyed-results';
 import { nativeUpdate, updateParameter } from './update';
 import type { PendingGrad } from './gradients';
 import { learningRateAt } from '../../common/optimizer/optimizer-spec';
-import type { OptimizerConfig } from '../../common/optimizer/optimizer-spec';
-import { maxStatesBytes, readStates, writeStates } from './states-format';
-import type { SavedParamStates } from './states-format';
 
-export interface TrainerSpec {
-  name: string;
-  params: string[];
-  optimizer: OptimizerConfig;
-  mode: 'sync' | 'async';
-  numWorkers: number;
-  stepTimeoutMs: number;
-  timeoutPolicy: 'fail' | 'quorum';
-  quorum: number;
-}
+import { checkStatesSize, loadStates, saveStates, statesLayout } from './trainer-states';
+import type { CallKey, OpenStep, ParamStates, StepResult, TrainerSpec, TrainerState } from './types';
 
-export interface CallKey {
-  workerId: number;
-  incarnation: number;
-  sequence: number;
-}
-
-export interface StepResult {
-  step: number;
-  versions: bigint[];
-  workers: number[];
-}
-
-export interface TrainerState {
-  step: number;
-  /** The rate the next step uses (the schedule's value when there is one). */
-  learningRate: number;
-  /** The configured base rate (set_learning_rate changes it). */
-  baseLearningRate: number;
-  workersSeen: number[];
-  workersLeft: number[];
-  /** The first MAX_LISTED_WORKERS of them, lowest ids first (waitingCount says how many in all). */
-  waitingFor: number[];
-  waitingCount: number;
-}
-
-/** Optimizer state of one parameter: one tensor list per context, and its update count. */
-export interface ParamStates {
-  layout: string; // contexts, dtype and shape the tensors were made for
-  tensors: DeviceTensor[][];
-  count: number;
-}
-
-export interface Waiter {
-  resolve: (r: StepResult) => void;
-  reject: (e: Error) => void;
-}
-
-export interface OpenStep {
-  index: number;
-  stepped: Map<number, number>; // worker -> batch size
-  keys: Map<number, CallKey>; // worker -> the key of its step call
-  waiters: Waiter[];
-  timer: NodeJS.Timeout | null;
-  applying: boolean;
-}
+export type { CallKey, OpenStep, ParamStates, StepResult, TrainerSpec, TrainerState, Waiter } from './types';
 
 /** The lowest MAX_LISTED_WORKERS ids of a set, ascending: a bounded list for replies. */
 function lowest(ids: Set<number>): number[] {
@@ -123,13 +68,15 @@ export class Trainer {
 
   constructor(
     readonly spec: TrainerSpec,
-    private readonly store: ParameterStore,
+    /** @internal */
+    readonly store: ParameterStore,
     private readonly log: Logger,
   ) {
     this.learningRate = spec.optimizer.params.learningRate;
   }
 
-  private get who(): string {
+  /** @internal `trainer 'name'`, the subject of every message. */
+  get who(): string {
     return `trainer '${this.spec.name}'`;
   }
 
@@ -521,9 +468,9 @@ export class Trainer {
     return { step: this.stepCount, versions: this.spec.params.map((p) => this.store.entry(p).version), workers };
   }
 
-  /** Optimizer states for entry's current contexts, dtype and shape (fresh zeros if they changed). */
-  private statesFor(entry: ParameterEntry): ParamStates {
-    const layout = `${entry.ctx!.map(deviceKey).join(',')}|${entry.spec.dtype}|${(entry.spec.shape as number[]).join(',')}`;
+  /** @internal Optimizer states for entry's current contexts, dtype and shape (fresh zeros if they changed). */
+  statesFor(entry: ParameterEntry): ParamStates {
+    const layout = statesLayout(entry);
     const existing = this.states.get(entry.spec.name);
     if (existing && existing.layout === layout) return existing;
     const { kind, settings } = nativeUpdate(this.spec.optimizer, { lr: 0, lrMult: 1, wdMult: 1, rescale: 1, t: 1 });
@@ -588,119 +535,21 @@ export class Trainer {
     };
   }
 
-  // --- Optimizer state snapshots -------------------------------------------------------------
+  // --- Optimizer state snapshots (trainer-states.ts) ---------------------------------------------
 
   /** Every optimizer state tensor (per parameter and context), counts, step and learning rate. */
   saveStates(): Promise<Buffer> {
-    return this.applyLock.run(async () => {
-      const params: SavedParamStates[] = [];
-      for (const [name, st] of this.states) {
-        const entry = this.store.entry(name);
-        const tensors = await entry.lock.run(() =>
-          Promise.all(st.tensors.map((list) => Promise.all(list.map((t) => nk.readBytes(t))))),
-        );
-        params.push({
-          name,
-          layout: st.layout,
-          count: st.count,
-          dtype: entry.spec.dtype,
-          shape: entry.spec.shape as number[],
-          tensors,
-        });
-      }
-      return writeStates({
-        trainer: this.spec.name,
-        optimizer: this.spec.optimizer.name,
-        step: this.stepCount,
-        learningRate: this.learningRate,
-        params,
-      });
-    });
+    return this.applyLock.run(() => saveStates(this));
   }
 
-  /**
-   * Refuses a snapshot of `byteLength` bytes that this trainer's states could never fill (its
-   * initialized parameters' states on their contexts: INVALID_ARGUMENT) or that the log cannot
-   * record (RESOURCE_EXHAUSTED), so LoadStates checks it before buffering a byte.
-   */
+  /** Refuses a LoadStates body this trainer's states could never fill or the log cannot record. */
   checkStatesSize(byteLength: number): void {
-    const { kind, settings } = nativeUpdate(this.spec.optimizer, { lr: 0, lrMult: 1, wdMult: 1, rescale: 1, t: 1 });
-    const perContext = nk.optimizerStateCount(kind, settings);
-    const shapes = this.spec.params
-      .filter((p) => this.store.has(p) && this.store.entry(p).data !== null)
-      .map((name) => {
-        const e = this.store.entry(name);
-        return {
-          name,
-          layout: `${e.ctx!.map(deviceKey).join(',')}|${e.spec.dtype}|${(e.spec.shape as number[]).join(',')}`,
-          contexts: e.data!.length,
-          perContext,
-          tensorBytes: e.data![0]!.byteLength,
-        };
-      });
-    const most = maxStatesBytes(shapes);
-    if (byteLength > most)
-      throw invalid(
-        `${this.who}: a states snapshot of ${byteLength} bytes is larger than its optimizer states can be (at most ${most} bytes for its initialized parameters)`,
-      );
-    const logMax = this.journal.maxPayloadBytes;
-    if (byteLength > logMax) {
-      throw exhausted(
-        `${this.who}: a states snapshot of ${byteLength} bytes is over the limit of ${logMax} bytes that one write-ahead log record holds (--durability checkpoint has no such limit)`,
-      );
-    }
+    checkStatesSize(this, byteLength);
   }
 
   /** Restores a saveStates() snapshot: every state tensor, update counts, step and learning rate. */
   loadStates(bytes: Uint8Array): Promise<void> {
-    return this.store.gate.shared(() =>
-      this.applyLock.run(async () => {
-        this.checkStatesSize(bytes.byteLength);
-        const saved = readStates(this.who, bytes);
-        if (saved.optimizer !== this.spec.optimizer.name)
-          throw invalid(
-            `${this.who}: states were saved for optimizer ${saved.optimizer}, this trainer uses ${this.spec.optimizer.name}`,
-          );
-        // Validate everything before changing anything.
-        for (const p of saved.params) {
-          if (!this.spec.params.includes(p.name))
-            throw invalid(`${this.who}: states name parameter '${p.name}', which is not one of its parameters`);
-          const entry = this.store.entry(p.name);
-          if (entry.data === null)
-            throw precondition(
-              `${this.who}: parameter '${p.name}' must be initialized before loading its optimizer states`,
-            );
-          const layout = `${entry.ctx!.map(deviceKey).join(',')}|${entry.spec.dtype}|${(entry.spec.shape as number[]).join(',')}`;
-          if (layout !== p.layout)
-            throw invalid(
-              `${this.who}: states of '${p.name}' were saved for ${p.layout}, the parameter is now ${layout}`,
-            );
-        }
-        const targets: Array<{ st: ParamStates; saved: (typeof saved.params)[number] }> = [];
-        for (const p of saved.params) {
-          const entry = this.store.entry(p.name);
-          const st = await entry.lock.run(() => this.statesFor(entry));
-          const sizes = st.tensors.map((list) => list.map((t) => t.byteLength));
-          const got = p.tensors.map((list) => list.map((t) => t.byteLength));
-          if (JSON.stringify(sizes) !== JSON.stringify(got)) {
-            throw invalid(
-              `${this.who}: states of '${p.name}' hold tensors of ${JSON.stringify(got)} bytes, this optimizer keeps ${JSON.stringify(sizes)}`,
-            );
-          }
-          targets.push({ st, saved: p });
-        }
-        for (const { st, saved: p } of targets) {
-          await this.store.entry(p.name).lock.run(async () => {
-            for (let i = 0; i < st.tensors.length; i++)
-              for (let k = 0; k < st.tensors[i]!.length; k++) await nk.write(st.tensors[i]![k]!, p.tensors[i]![k]!);
-            st.count = p.count;
-          });
-        }
-        this.stepCount = saved.step;
-        if (!this.spec.optimizer.scheduler) this.learningRate = saved.learningRate;
-        await this.journal.append({ op: 'trainer.loadStates', trainer: this.spec.name }, bytes);
-      }),
-    );
+    return this.store.gate.shared(() => this.applyLock.run(() => loadStates(this, bytes)));
   }
 
   /**

@@ -1,0 +1,62 @@
+// types.ts: the trainer's data types in one place: its spec, the key of a retried call, a step's
+// result and the state describe() reports, the optimizer states of a parameter, and the open
+// sync step with the workers waiting on it.
+import type { DeviceTensor } from '../../native/index';
+import type { OptimizerConfig } from '../../common/optimizer/optimizer-spec';
+
+export interface TrainerSpec {
+  name: string;
+  params: string[];
+  optimizer: OptimizerConfig;
+  mode: 'sync' | 'async';
+  numWorkers: number;
+  stepTimeoutMs: number;
+  timeoutPolicy: 'fail' | 'quorum';
+  quorum: number;
+}
+
+export interface CallKey {
+  workerId: number;
+  incarnation: number;
+  sequence: number;
+}
+
+export interface StepResult {
+  step: number;
+  versions: bigint[];
+  workers: number[];
+}
+
+export interface TrainerState {
+  step: number;
+  /** The rate the next step uses (the schedule's value when there is one). */
+  learningRate: number;
+  /** The configured base rate (set_learning_rate changes it). */
+  baseLearningRate: number;
+  workersSeen: number[];
+  workersLeft: number[];
+  /** The first MAX_LISTED_WORKERS of them, lowest ids first (waitingCount says how many in all). */
+  waitingFor: number[];
+  waitingCount: number;
+}
+
+/** Optimizer state of one parameter: one tensor list per context, and its update count. */
+export interface ParamStates {
+  layout: string; // contexts, dtype and shape the tensors were made for
+  tensors: DeviceTensor[][];
+  count: number;
+}
+
+export interface Waiter {
+  resolve: (r: StepResult) => void;
+  reject: (e: Error) => void;
+}
+
+export interface OpenStep {
+  index: number;
+  stepped: Map<number, number>; // worker -> batch size
+  keys: Map<number, CallKey>; // worker -> the key of its step call
+  waiters: Waiter[];
+  timer: NodeJS.Timeout | null;
+  applying: boolean;
+}
