@@ -37,6 +37,8 @@ interface SetupCommand {
   cmd: 'setup';
   servers: Array<{ mode: string; address: string }>;
   shapes: number[][];
+  /** Sync workers W, each its own connection and handle in this process (default 1). */
+  workers?: number;
 }
 interface WindowCommand {
   id: number;
@@ -57,28 +59,46 @@ interface Session {
   close(): Promise<void>;
 }
 
-async function openSession(address: string, shapes: number[][], grads: Float32Array[]): Promise<Session> {
-  const ps = await connect(address);
+async function openSession(
+  address: string,
+  shapes: number[][],
+  grads: Float32Array[],
+  workers: number,
+): Promise<Session> {
+  const first = await connect(address);
   const params: Parameter[] = [];
   for (let i = 0; i < shapes.length; i++) {
-    const p = await ps.parameter(`bench_dur_w${i}`, { shape: shapes[i]!, dtype: 'float32' });
+    const p = await first.parameter(`bench_dur_w${i}`, { shape: shapes[i]!, dtype: 'float32' });
     await p.initialize({ seed: 1000 + i });
     params.push(p);
   }
-  const tr = await ps.trainer(
-    'bench_dur',
-    params,
-    'sgd',
-    { learningRate: 0.01, momentum: 0.9 },
-    { mode: 'sync', numWorkers: 1, workerId: 0 },
+  const conns = [first];
+  for (let w = 1; w < workers; w++) conns.push(await connect(address));
+  const trs = await Promise.all(
+    conns.map((ps, w) =>
+      ps.trainer(
+        'bench_dur',
+        params.map((p) => p.name),
+        'sgd',
+        { learningRate: 0.01, momentum: 0.9 },
+        { mode: 'sync', numWorkers: workers, workerId: w },
+      ),
+    ),
   );
   const inputs = shapes.map((shape, i) => ({ shape, dtype: 'float32' as const, data: grads[i]! }));
   return {
+    // Every worker pushes every tensor and steps; the step resolves once all W stepped.
     async step() {
-      await Promise.all(params.map((p, i) => tr.pushGrad(p, inputs[i]!)));
-      await tr.step(BATCH_SIZE);
+      await Promise.all(
+        trs.map(async (tr) => {
+          await Promise.all(params.map((p, i) => tr.pushGrad(p.name, inputs[i]!)));
+          await tr.step(BATCH_SIZE);
+        }),
+      );
     },
-    close: () => ps.close(),
+    close: async () => {
+      await Promise.all(conns.map((c) => c.close()));
+    },
   };
 }
 
@@ -129,7 +149,7 @@ function main(): void {
             7919 + i,
           ),
         );
-        for (const s of c.servers) sessions.set(s.mode, await openSession(s.address, c.shapes, grads));
+        for (const s of c.servers) sessions.set(s.mode, await openSession(s.address, c.shapes, grads, c.workers ?? 1));
       })().then(
         () => send({ ready: true }),
         (err: unknown) => send({ ready: false, error: errorText(err) }),

@@ -15,6 +15,13 @@
 //   the SAME key (client/retry.ts states the rule), and the server answers it with the first
 //   call's cached result, so a retried push or step is applied exactly once.
 //
+// Every gradient pushed for the open step is kept (a reference to the caller's buffer, no copy)
+// until that step's step() settles: the server stages pushes in memory and logs only the applied
+// step, so after a restart it answers the worker's next push or step for that step with
+// FAILED_PRECONDITION `step k restarted: push again`. The handle then pushes every kept gradient
+// again (fresh keys; one the server already holds again is answered "already pushed", which is
+// fine) and retries the call, the step with its same key: invisible to the caller.
+//
 // step() is sent with a gRPC deadline of the trainer's step timeout plus a margin (at least
 // 10 s, or the connection's deadlineMs when that is longer), so a sync step that waits at the
 // barrier gets the server's own answer (applied, or "timed out ... waiting for worker N") and
@@ -143,6 +150,15 @@ export const STEP_DEADLINE_MARGIN_MS = 10_000;
 
 /** A push or step refused because the worker's step counter is behind or ahead of the trainer. */
 const STALE_STEP = /\bstep \d+ is (closed|not open yet)\b/;
+/** The server restarted and lost the gradients staged for the open step (protos: TrainerService). */
+const RESTARTED = /\bstep \d+ restarted: push again\b/;
+/** A gradient the server already holds for this step (a push repeated after a restart). */
+const ALREADY_PUSHED = /\balready pushed a gradient for\b/;
+/** Rounds of pushing again after restarts before a call gives up (each needs another restart). */
+const MAX_RESTART_ROUNDS = 3;
+
+const isRestarted = (err: unknown): boolean =>
+  err instanceof GluonPsError && err.code === Status.FAILED_PRECONDITION && RESTARTED.test(err.message);
 
 /**
  * Creates the trainer `name` on the server (or attaches to the identical one) and returns this
@@ -220,6 +236,12 @@ export class Trainer {
   #step: number;
   #learningRate: number;
   #stepTimeoutMs: number;
+  /** Gradients pushed for the open step, by parameter: what a restart makes us push again. */
+  #kept = new Map<string, { header: GradUpload['header']; bytes: Uint8Array }>();
+  /** Pushing the kept gradients again, shared by the calls that learned of the restart together. */
+  #repushing: Promise<void> | null = null;
+  /** The step for which gradients were pushed again (an "already pushed" answer is then fine). */
+  #repushedStep = -1;
 
   /** @internal Handles come from ParameterServerClient.trainer(). */
   constructor(
@@ -280,9 +302,21 @@ export class Trainer {
       step: this.#step,
       header,
     };
+    const step = this.#step;
+    this.#kept.set(paramName, { header, bytes });
     try {
-      const reply = await withRetry(this.#retry, () => this.#sendPush(first, bytes));
-      return { step: reply.step };
+      try {
+        const reply = await withRetry(this.#retry, () => this.#sendPush(first, bytes));
+        return { step: reply.step };
+      } catch (err) {
+        if (isRestarted(err)) {
+          await this.#pushAgain(step);
+          return { step };
+        }
+        if (this.#repushedStep === step && err instanceof GluonPsError && ALREADY_PUSHED.test(err.message))
+          return { step };
+        throw err;
+      }
     } catch (err) {
       if (
         this.mode === 'sync' &&
@@ -309,10 +343,22 @@ export class Trainer {
     const request = { trainer: this.name, key: this.#nextKey(), step: this.#step, batchSize };
     let reply: StepResponse__Output;
     try {
-      reply = await withRetry(this.#retry, () => this.#sendStep(request));
+      for (let round = 0; ; round++) {
+        try {
+          reply = await withRetry(this.#retry, () => this.#sendStep(request));
+          break;
+        } catch (err) {
+          if (!isRestarted(err) || round >= MAX_RESTART_ROUNDS) throw err;
+          // The same key again: the step was never applied, so it is applied once.
+          await this.#pushAgain(request.step);
+        }
+      }
     } catch (err) {
+      this.#kept.clear();
       if (this.mode === 'sync') await this.#refreshStep();
       throw err;
+    } finally {
+      this.#kept.clear();
     }
     this.#step = reply.step;
     if (this.#config?.scheduler) this.#learningRate = learningRateAt(this.#config, this.#step + 1);
@@ -386,6 +432,26 @@ export class Trainer {
   }
 
   // --- internals ---
+
+  /** After `step k restarted: push again`: every kept gradient of step k, pushed again once. */
+  #pushAgain(step: number): Promise<void> {
+    this.#repushing ??= (async () => {
+      this.#repushedStep = step;
+      await Promise.all(
+        [...this.#kept].map(async ([param, { header, bytes }]) => {
+          const first = { trainer: this.name, param, key: this.#nextKey(), step, header };
+          try {
+            await withRetry(this.#retry, () => this.#sendPush(first, bytes));
+          } catch (err) {
+            if (!(err instanceof GluonPsError && ALREADY_PUSHED.test(err.message))) throw err;
+          }
+        }),
+      );
+    })().finally(() => {
+      this.#repushing = null;
+    });
+    return this.#repushing;
+  }
 
   #nextKey(): IdempotencyKey {
     return { workerId: this.workerId, incarnation: this.incarnation, sequence: ++this.#sequence };

@@ -146,6 +146,17 @@ export interface NativeOps {
   optimizer: [NativeOptimizerOptions, undefined];
   write: [{ out: NativeTensor; bytes: Uint8Array }, undefined];
   read: [{ src: NativeTensor }, ArrayBuffer];
+  /** The write-ahead log's group commit (crc32 + pwritev [+ fdatasync]); resolves to the bytes written. */
+  wal_write: [
+    {
+      fd: number;
+      position: number;
+      records: Array<{ head: Uint8Array; parts: Array<NativeTensor | Uint8Array> }>;
+      sync?: boolean;
+      limit?: number;
+    },
+    number,
+  ];
 }
 
 export interface NativeAddon extends NativeCodeTables {

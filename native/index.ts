@@ -215,6 +215,41 @@ export async function readBytes(src: DeviceTensor): Promise<Uint8Array> {
   return new Uint8Array(await schedule('read', { src: src.native }));
 }
 
+/** One write-ahead log record for walWrite: its head (crc filled in there) and its payload parts. */
+export interface WalWriteRecord {
+  head: Uint8Array;
+  parts: Array<DeviceTensor | Uint8Array>;
+}
+
+/**
+ * Writes log records at `position` of file `fd` from a pool thread: each record's crc32 over
+ * bytes [8, total) is computed there and stored in its head, host tensors are read in place (no
+ * JS copy, no ArrayBuffer over them), then fdatasync when `sync`. Not counted against the
+ * kernel cap: it is I/O, and the step's update kernels run beside it. `limit` stops after that
+ * many bytes (a torn record, for the failpoint). Resolves to the bytes written.
+ */
+export async function walWrite(
+  fd: number,
+  position: number,
+  records: WalWriteRecord[],
+  options: { sync?: boolean; limit?: number } = {},
+): Promise<number> {
+  try {
+    return await addon.run('wal_write', {
+      fd,
+      position,
+      records: records.map((r) => ({
+        head: r.head,
+        parts: r.parts.map((p) => (p instanceof Uint8Array ? p : p.native)),
+      })),
+      ...(options.sync === undefined ? {} : { sync: options.sync }),
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
+    });
+  } catch (err) {
+    rethrow(err);
+  }
+}
+
 /**
  * The bytes of a host tensor without copying. Every call returns a view of one ArrayBuffer
  * cached with the tensor, so repeated reads add no GC work. The view keeps the memory alive

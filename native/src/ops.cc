@@ -6,7 +6,13 @@
 
 #include <v8.h>
 
+#include <sys/uio.h>
+#include <unistd.h>
+#include <zlib.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -80,6 +86,9 @@ class Options {
     }
     return out;
   }
+
+  Napi::Value Raw(const char* key) const { return obj_.Get(key); }
+  Napi::Env env() const { return env_; }
 
   bool Has(const char* key) const {
     Napi::Value v = obj_.Get(key);
@@ -434,6 +443,112 @@ void BuildRead(const Options& o, Job& job) {
   };
 }
 
+// wal_write: the write-ahead log's group commit from a kernel-pool thread. Each record is a
+// head (header + meta, filled in but for its crc) and parts: host tensors read in place, or
+// pinned byte arrays. The crc32 (zlib's, exported by node) of bytes [8, total) is computed here
+// and stored in the head, then one pwritev per IOV_MAX pieces writes them all at `position`,
+// then fdatasync when `sync`. `limit` (the torn-record failpoint) stops after that many bytes.
+// Resolves to the bytes written. The tensor bytes are never copied into JS memory.
+void BuildWalWrite(const Options& o, Job& job) {
+  struct Piece {
+    uint8_t* data;
+    size_t len;
+  };
+  struct Record {
+    uint8_t* head;
+    size_t head_len;
+    std::vector<Piece> parts;
+  };
+  int fd = static_cast<int>(o.Number("fd"));
+  uint64_t position = o.U64("position", 0);
+  bool sync = o.Bool("sync", false);
+  uint64_t limit = o.U64("limit", UINT64_MAX);
+  std::vector<Record> records;
+  std::vector<std::shared_ptr<Storage>> keep;
+  int64_t total = 0;
+  Napi::Value rv = o.Raw("records");
+  if (!rv.IsArray()) o.Fail("option 'records' must be an array");
+  Napi::Array arr = rv.As<Napi::Array>();
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    Napi::Value item = arr.Get(i);
+    if (!item.IsObject()) o.Fail("records must be objects");
+    Napi::Object rec = item.As<Napi::Object>();
+    Napi::Value head = rec.Get("head");
+    if (!head.IsTypedArray()) o.Fail("a record's head must be a Uint8Array");
+    Napi::TypedArray h = head.As<Napi::TypedArray>();
+    if (h.ByteLength() < 20) o.Fail("a record's head is shorter than its header");
+    job.pins.push_back(Napi::Persistent(head));
+    Record r{static_cast<uint8_t*>(h.ArrayBuffer().Data()) + h.ByteOffset(), h.ByteLength(), {}};
+    total += static_cast<int64_t>(r.head_len);
+    Napi::Value parts = rec.Get("parts");
+    if (!parts.IsArray()) o.Fail("a record's parts must be an array");
+    Napi::Array pa = parts.As<Napi::Array>();
+    for (uint32_t k = 0; k < pa.Length(); ++k) {
+      Napi::Value p = pa.Get(k);
+      if (Tensor::IsTensor(o.env(), p)) {
+        gps::Tensor* t = Napi::ObjectWrap<gps::Tensor>::Unwrap(p.As<Napi::Object>());
+        if (t->device().type != DeviceType::kCpu) o.Fail("a record's tensor part must be in host memory");
+        const std::shared_ptr<Storage>& st = t->storage("wal_write: part");
+        keep.push_back(st);
+        size_t len = static_cast<size_t>(t->numel()) * DTypeSize(t->dtype());
+        r.parts.push_back({static_cast<uint8_t*>(st->data()), len});
+      } else if (p.IsTypedArray()) {
+        Napi::TypedArray a = p.As<Napi::TypedArray>();
+        job.pins.push_back(Napi::Persistent(p));
+        r.parts.push_back({static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset(), a.ByteLength()});
+      } else {
+        o.Fail("a record's parts must be Tensors or Uint8Arrays");
+      }
+      total += static_cast<int64_t>(r.parts.back().len);
+    }
+    records.push_back(std::move(r));
+  }
+  job.work_bytes = INT64_MAX;  // always on the pool: it does I/O
+  job.run = [fd, position, sync, limit, records, keep](Job& j) {
+    std::vector<iovec> iov;
+    uint64_t budget = limit;
+    for (const Record& r : records) {
+      uLong crc = crc32(0L, Z_NULL, 0);
+      crc = crc32_z(crc, r.head + 8, r.head_len - 8);
+      for (const Piece& p : r.parts) crc = crc32_z(crc, p.data, p.len);
+      uint32_t c = static_cast<uint32_t>(crc);
+      for (int b = 0; b < 4; ++b) r.head[4 + b] = static_cast<uint8_t>(c >> (8 * b));
+      auto add = [&](uint8_t* d, size_t n) {
+        size_t take = static_cast<size_t>(std::min<uint64_t>(budget, n));
+        if (take > 0) iov.push_back({d, take});
+        budget -= take;
+      };
+      add(r.head, r.head_len);
+      for (const Piece& p : r.parts) add(p.data, p.len);
+    }
+    uint64_t written = 0;
+    size_t at = 0;
+    off_t pos = static_cast<off_t>(position);
+    while (at < iov.size()) {
+      int n = static_cast<int>(std::min<size_t>(iov.size() - at, IOV_MAX));
+      ssize_t w = pwritev(fd, iov.data() + at, n, pos);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        throw CodedError(ErrorCode::kInternal, std::string("wal_write: pwritev failed: ") + std::strerror(errno));
+      }
+      if (w == 0) throw CodedError(ErrorCode::kInternal, "wal_write: pwritev wrote nothing");
+      written += static_cast<uint64_t>(w);
+      pos += w;
+      size_t left = static_cast<size_t>(w);
+      while (at < iov.size() && left >= iov[at].iov_len) left -= iov[at++].iov_len;
+      if (left > 0) {
+        iov[at].iov_base = static_cast<uint8_t*>(iov[at].iov_base) + left;
+        iov[at].iov_len -= left;
+      }
+    }
+    if (sync && fdatasync(fd) != 0)
+      throw CodedError(ErrorCode::kInternal, std::string("wal_write: fdatasync failed: ") + std::strerror(errno));
+    j.kind = ResultKind::kNumber;
+    j.number = static_cast<double>(written);
+  };
+  (void)total;
+}
+
 const std::unordered_map<std::string, Builder>& Builders() {
   static const std::unordered_map<std::string, Builder> builders = {
       {"fill", BuildFill},
@@ -451,6 +566,7 @@ const std::unordered_map<std::string, Builder>& Builders() {
       {"optimizer", BuildOptimizer},
       {"write", BuildWrite},
       {"read", BuildRead},
+      {"wal_write", BuildWalWrite},
   };
   return builders;
 }

@@ -28,7 +28,8 @@ import {
   setAsideDamaged,
   writeCheckpoint,
 } from './checkpoint-dir';
-import type { Journal, JournalMeta, JournalPayload } from './journal';
+import * as nk from '../../native/index';
+import type { Journal, JournalMeta, JournalPart, JournalPayload } from './journal';
 import { NO_JOURNAL } from './journal';
 import { mkdirDurable } from './fsync';
 import { acquireDataDirLock } from './lock';
@@ -207,6 +208,8 @@ export class Durability implements Journal {
         mode: this.options.mode,
         batchMs: this.options.walBatchMs,
         nextLsn: replayed.lastLsn + 1n,
+        writeParts: (fd, position, records, options) =>
+          nk.walWrite(fd, position, records as Array<{ head: Buffer; parts: nk.WalWriteRecord['parts'] }>, options),
         log: this.log,
       });
     }
@@ -216,6 +219,9 @@ export class Durability implements Journal {
     // Only now: resuming may apply an open step whose workers all stepped before the crash, and
     // that apply must reach the log (with the journal still muted it would be lost, and the next
     // replay would find later steps' records with this step still open).
+    // The open steps' staged pushes are not in the log (docs/durability.md): each worker's next
+    // call for such a step is told to push again.
+    for (const t of this.trainers.all()) t.restartOpenStep();
     for (const t of this.trainers.all()) t.resume();
     this.log.info(
       {
@@ -248,18 +254,24 @@ export class Durability implements Journal {
 
   // --- Journal ---------------------------------------------------------------------------------
 
-  append(meta: JournalMeta, payload?: JournalPayload): Promise<void> {
-    this.changesSinceCheckpoint++;
-    const isStep = meta.op === 'trainer.apply' || (meta.op === 'trainer.step' && this.isAsyncStep(meta));
-    if (isStep) this.stepsSinceCheckpoint++;
-    const every = this.options.checkpointEverySteps;
-    if (isStep && every !== null && this.stepsSinceCheckpoint >= every) {
-      this.stepsSinceCheckpoint = 0;
-      // After this record is acknowledged: the checkpoint waits for the state gate.
-      setImmediate(
-        () => void this.checkpoint('steps').catch((err: unknown) => this.log.error({ err }, 'checkpoint failed')),
-      );
+  appendParts(meta: JournalMeta, parts: JournalPart[]): Promise<void> {
+    this.countChange(meta);
+    if (this.wal === null) return Promise.resolve();
+    if (this.logFailure !== null) return Promise.reject(this.logFailure);
+    try {
+      return this.wal.appendParts(meta, parts).durable.catch((err: unknown) => Promise.reject(this.logFailed(err)));
+    } catch (err) {
+      return Promise.reject(this.logFailed(err));
     }
+  }
+
+  /** Bytes appended to the write-ahead log since start (0 without one). */
+  get walBytes(): number {
+    return this.wal?.stats().bytes ?? 0;
+  }
+
+  append(meta: JournalMeta, payload?: JournalPayload): Promise<void> {
+    this.countChange(meta);
     if (this.wal === null) return Promise.resolve();
     if (this.logFailure !== null) return Promise.reject(this.logFailure);
     try {
@@ -268,6 +280,24 @@ export class Durability implements Journal {
         .durable.catch((err: unknown) => Promise.reject(this.logFailed(err)));
     } catch (err) {
       return Promise.reject(this.logFailed(err));
+    }
+  }
+
+  /** Counts a change for the interval checkpoint, and a step for the every-N-steps one. */
+  private countChange(meta: JournalMeta): void {
+    this.changesSinceCheckpoint++;
+    const isStep =
+      meta.op === 'trainer.commit' ||
+      meta.op === 'trainer.apply' ||
+      (meta.op === 'trainer.step' && this.isAsyncStep(meta));
+    if (isStep) this.stepsSinceCheckpoint++;
+    const every = this.options.checkpointEverySteps;
+    if (isStep && every !== null && this.stepsSinceCheckpoint >= every) {
+      this.stepsSinceCheckpoint = 0;
+      // After this record is acknowledged: the checkpoint waits for the state gate.
+      setImmediate(
+        () => void this.checkpoint('steps').catch((err: unknown) => this.log.error({ err }, 'checkpoint failed')),
+      );
     }
   }
 
@@ -406,6 +436,7 @@ export class Durability implements Journal {
           requests,
           lsn: snap.lsn.toString(),
           bytes,
+          walBytes: this.walBytes,
           ms: Math.round(performance.now() - started),
         },
         'checkpoint written',

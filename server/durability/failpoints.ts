@@ -26,6 +26,8 @@ export const FAILPOINTS = [
   'checkpoint.prune-after-rename', // once per pruned checkpoint: renamed to tmp-del-*, not yet deleted
   // -- integration call sites (server store / trainer) --
   'step.after-apply-before-log', // a step is applied in memory, its log record not yet appended
+  'step.after-log-before-ack', // a step is applied and its record written, its workers not yet answered
+  'step.staged-before-step', // a worker's pushes are staged (answered), its step() not yet received
 ] as const;
 
 export type FailpointName = (typeof FAILPOINTS)[number];

@@ -88,6 +88,12 @@ export async function applyRecord(
         throw new ReplayError(`trainer '${t.spec.name}': replayed step of worker ${key.workerId} did not register`);
       return;
     }
+    case 'trainer.commit':
+      // One applied step (sync or async): its sums, lr and rescale, and the keys it answered.
+      await trainers.get(str('trainer')).replayCommit(m, payload);
+      return;
+    // 'trainer.push', 'trainer.step' (sync) and 'trainer.apply' are the records of logs written
+    // before the step record existed: still replayed, so their data dirs recover.
     case 'trainer.apply':
       await trainers.get(str('trainer')).replayApply(Number(m.step), m.workers as number[]);
       return;

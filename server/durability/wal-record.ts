@@ -57,12 +57,55 @@ export interface WalRecord {
   offset: number;
 }
 
-/** An encoded record: `head` (header + meta, + the payload when small) and the big payload by reference. */
+/**
+ * A payload piece the injected parts writer (WalWriterOptions.writeParts) reads in place: a host
+ * tensor (no JS copy of it is ever made) or bytes. Only its length is known here.
+ */
+export interface WalPart {
+  readonly byteLength: number;
+}
+
+/**
+ * Writes records at `position` of `fd` from outside the main thread: computes each record's crc32
+ * over bytes [8, total) (head after the crc field, then its parts) into head[4, 8), writes them
+ * in order, fdatasyncs when `sync`; `limit` stops after that many bytes. Resolves to bytes written.
+ */
+export type WalPartsWriter = (
+  fd: number,
+  position: number,
+  records: Array<{ head: Buffer; parts: WalPart[] }>,
+  options: { limit?: number; sync?: boolean },
+) => Promise<number>;
+
+/**
+ * An encoded record: `head` (header + meta, + the payload when small) and the big payload by
+ * reference; or, for a record of parts, the head without its crc and the parts (`parts` set).
+ */
 export interface EncodedRecord {
   lsn: bigint;
   head: Buffer;
   payload: Uint8Array | null;
+  parts: WalPart[] | null;
   size: number;
+}
+
+/** Encodes a record whose payload is `parts` (written and checksummed by a WalPartsWriter). */
+export function encodeHead(lsn: bigint, meta: object, parts: WalPart[]): EncodedRecord {
+  const json = stringifyState(meta);
+  if (typeof json !== 'string' || json[0] !== '{') throw new TypeError('WAL record meta must be a JSON object');
+  const metaLen = Buffer.byteLength(json, 'utf8');
+  let payLen = 0;
+  for (const p of parts) payLen += p.byteLength;
+  const size = WAL_HEADER_BYTES + metaLen + payLen;
+  if (size > WAL_MAX_RECORD_BYTES)
+    throw new RangeError(`WAL record of ${size} bytes is over the limit of ${WAL_MAX_RECORD_BYTES} bytes`);
+  const head = Buffer.allocUnsafe(WAL_HEADER_BYTES + metaLen);
+  head.writeUInt32LE(size, 0);
+  head.writeUInt32LE(0, 4); // the parts writer stores the crc
+  head.writeBigUInt64LE(lsn, 8);
+  head.writeUInt32LE(metaLen, 16);
+  head.write(json, WAL_HEADER_BYTES, metaLen, 'utf8');
+  return { lsn, head, payload: null, parts, size };
 }
 
 /** Encodes a record: header + meta (+ a small payload) in one buffer, the big payload by reference. */
@@ -84,7 +127,7 @@ export function encodeRecord(lsn: bigint, meta: object, payload: Uint8Array | un
   let crc = crc32(head.subarray(8));
   if (!inline) crc = crc32(payload!, crc);
   head.writeUInt32LE(crc, 4);
-  return { lsn, head, payload: inline || payLen === 0 ? null : payload!, size };
+  return { lsn, head, payload: inline || payLen === 0 ? null : payload!, parts: null, size };
 }
 
 /** What a record's header says, checked against the bytes left in its file. */

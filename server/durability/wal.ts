@@ -46,7 +46,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { failpoint, failpointHit, triggerFailpoint } from './failpoints';
 import { fsyncDir, mkdirDurable, type DurabilityLog } from './fsync';
-import { encodeRecord, type EncodedRecord } from './wal-record';
+import { encodeHead, encodeRecord, type EncodedRecord, type WalPart, type WalPartsWriter } from './wal-record';
 import {
   DEFAULT_MAX_RECYCLED_SEGMENTS,
   listRecycledWal,
@@ -66,7 +66,7 @@ export {
 export type { WalSegment } from './wal-segments';
 
 export { WAL_HEADER_BYTES, WAL_MAX_PAYLOAD_BYTES, WAL_MAX_RECORD_BYTES, WalCorruptError } from './wal-record';
-export type { WalRecord } from './wal-record';
+export type { WalPart, WalPartsWriter, WalRecord } from './wal-record';
 
 const MAX_IOVECS = 1024;
 
@@ -92,6 +92,12 @@ export interface WalWriterOptions {
   maxBatchBytes?: number;
   /** Dropped segments kept for reuse (default DEFAULT_MAX_RECYCLED_SEGMENTS; 0 = delete them). */
   maxRecycled?: number;
+  /**
+   * Writes batches that hold records of parts (appendParts) from outside the main thread, with
+   * their crc32s: the server passes the native addon's walWrite, so a training step's gradient
+   * goes from tensor memory to the file without a JS copy. Without it appendParts throws.
+   */
+  writeParts?: WalPartsWriter;
   log?: DurabilityLog;
 }
 
@@ -191,6 +197,7 @@ export class WalWriter {
   private readonly maxBatchBytes: number;
   private readonly maxRecycled: number;
   private readonly log: DurabilityLog | undefined;
+  private readonly writeParts: WalPartsWriter | undefined;
 
   private constructor(
     readonly dir: string,
@@ -202,6 +209,7 @@ export class WalWriter {
     this.maxBatchBytes = options.maxBatchBytes ?? 64 * 1024 * 1024;
     this.maxRecycled = options.maxRecycled ?? DEFAULT_MAX_RECYCLED_SEGMENTS;
     this.log = options.log;
+    this.writeParts = options.writeParts;
     this.next = options.nextLsn;
     this.written = options.nextLsn - 1n;
     this.synced = options.nextLsn - 1n;
@@ -266,9 +274,23 @@ export class WalWriter {
    * is closed.
    */
   append(meta: object, payload?: Uint8Array): WalAppendResult {
+    return this.enqueue(() => encodeRecord(this.next, meta, payload));
+  }
+
+  /**
+   * Appends a record whose payload is `parts` (host tensors or bytes, in order), written and
+   * checksummed by the writeParts option away from the main thread. The parts must stay
+   * unchanged (and alive) until `durable` settles.
+   */
+  appendParts(meta: object, parts: WalPart[]): WalAppendResult {
+    if (this.writeParts === undefined) throw new Error('appendParts needs the writeParts option');
+    return this.enqueue(() => encodeHead(this.next, meta, parts));
+  }
+
+  private enqueue(encode: () => EncodedRecord): WalAppendResult {
     const err = this.unavailable();
     if (err !== null) throw err;
-    const rec: RecordItem = { kind: 'record', ...encodeRecord(this.next, meta, payload), written: null };
+    const rec: RecordItem = { kind: 'record', ...encode(), written: null };
     this.next += 1n;
     this.counters.appends++;
     const { promise, d } = deferred();
@@ -408,7 +430,7 @@ export class WalWriter {
     let seg = this.segSize;
     for (const item of this.queue) {
       if (item.kind !== 'record') break;
-      const n = item.payload === null ? 1 : 2;
+      const n = 1 + (item.payload === null ? 0 : 1) + (item.parts?.length ?? 0);
       if (
         batch.length > 0 &&
         (iov + n > MAX_IOVECS ||
@@ -427,6 +449,7 @@ export class WalWriter {
 
   private async writeBatch(batch: RecordItem[]): Promise<void> {
     failpoint('wal.before-write');
+    if (this.writeParts !== undefined && batch.some((r) => r.parts !== null)) return this.writeBatchParts(batch);
     const bufs: Uint8Array[] = [];
     let bytes = 0;
     let torn: ReturnType<typeof failpointHit> = null;
@@ -447,6 +470,34 @@ export class WalWriter {
       bytes += rec.size;
     }
     await writevFully(this.fh!, bufs, this.segSize);
+    this.segSize += bytes;
+    this.counters.batches++;
+    this.counters.bytes += bytes;
+    if (torn !== null) triggerFailpoint('wal.mid-record', torn);
+    this.written = batch[batch.length - 1]!.lsn;
+    failpoint('wal.after-write-before-fsync');
+    if (this.mode === 'wal-batch') for (const rec of batch) rec.written!.resolve();
+  }
+
+  /** writeBatch for a batch with records of parts: the parts writer checksums and writes it all. */
+  private async writeBatchParts(batch: RecordItem[]): Promise<void> {
+    let bytes = 0;
+    let torn: ReturnType<typeof failpointHit> = null;
+    let limit: number | undefined;
+    const records: Array<{ head: Buffer; parts: WalPart[] }> = [];
+    for (const rec of batch) {
+      records.push({ head: rec.head, parts: rec.parts ?? (rec.payload === null ? [] : [rec.payload]) });
+      torn = failpointHit('wal.mid-record');
+      if (torn !== null) {
+        // Half of this record, as if the process died inside the write.
+        limit = bytes + Math.floor(rec.size / 2);
+        bytes = limit;
+        break;
+      }
+      bytes += rec.size;
+    }
+    const wrote = await this.writeParts!(this.fh!.fd, this.segSize, records, limit === undefined ? {} : { limit });
+    if (wrote !== bytes) throw new Error(`wrote ${wrote} of ${bytes} bytes`);
     this.segSize += bytes;
     this.counters.batches++;
     this.counters.bytes += bytes;

@@ -4,6 +4,13 @@
 // worker's step at once. Every push and step is keyed (worker, incarnation, sequence), so a
 // retried call returns the first call's result instead of being applied again.
 //
+// Durability (docs/durability.md): pushes are staged in memory, not logged; the step is the
+// commit. Each applied step appends one 'trainer.commit' record (the aggregated gradient the
+// optimizer applies, lr, rescale, the keys it answers), written off the main thread while the
+// update kernels run; the step is answered once both are done. After a restart the open step's
+// staged pushes are gone, and each worker's next call for it is told `step k restarted: push
+// again` (FAILED_PRECONDITION), which the client answers by pushing again.
+//
 // Nothing here is proportional to num_workers (which may be up to 2^32 - 1 in a trainer recovered
 // from an older data dir): who is missing at the barrier is counted from the workers that
 // stepped or left, and listed only up to MAX_LISTED_WORKERS.
@@ -22,7 +29,7 @@ import type { HostTensor, ParameterEntry, ParameterStore } from '../store/parame
 import { combine, disposeGrad } from './gradients';
 import { KeyedResults, slotOf } from './keyed-results';
 import { nativeUpdate, updateParameter } from './update';
-import type { PendingGrad } from './gradients';
+import type { CombinedGrad, PendingGrad } from './gradients';
 import { learningRateAt } from '../../common/optimizer/optimizer-spec';
 
 import { checkStatesSize, loadStates, saveStates, statesLayout } from './trainer-states';
@@ -65,6 +72,11 @@ export class Trainer {
   journal: Journal = NO_JOURNAL;
   /** True while the journal is replayed: sync steps wait for explicit apply/abort records. */
   replaying = false;
+  /**
+   * After a restart: the step whose staged pushes were lost (-1 in async mode: any) and the
+   * workers already told to push again.
+   */
+  private restarted: { step: number; told: Set<number> } | null = null;
 
   constructor(
     readonly spec: TrainerSpec,
@@ -117,10 +129,10 @@ export class Trainer {
   ): Promise<{ step: number }> {
     let used = false;
     const result = this.once(key, async () => {
-      let durable: Promise<void> = Promise.resolve();
       await this.store.gate.shared(async () => {
         this.checkWorker(key.workerId);
         this.checkStepOpen(step);
+        this.checkRestarted(key.workerId, step);
         if (!this.spec.params.includes(param))
           throw invalid(
             `${this.who}: parameter '${param}' is not one of its parameters [${this.spec.params.join(', ')}]`,
@@ -142,21 +154,10 @@ export class Trainer {
           disposeGrad(grad);
           throw err;
         }
-        durable = this.journal.append(
-          {
-            op: 'trainer.push',
-            trainer: this.spec.name,
-            key,
-            step,
-            param,
-            dtype: value.dtype,
-            shape: value.shape,
-            rowIds: rowIds === null ? null : Array.from(rowIds, String),
-          },
-          () => value.bytes, // read only by a log that records payloads
-        );
+        // Staged, not logged: the step's record carries the sum (the client keeps this gradient
+        // until its step is answered, and pushes it again if a restart loses it).
       });
-      await durable;
+      failpoint('step.staged-before-step');
       return { step };
     });
     // A retried call answered from the cache, or a failed one, leaves the staged tensor unused.
@@ -178,6 +179,36 @@ export class Trainer {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * After a restart, a worker's first push or step for the step whose staged pushes were lost is
+   * refused once with `step k restarted: push again`; its retry (same or new keys) goes through.
+   */
+  private checkRestarted(workerId: number, step: number): void {
+    const r = this.restarted;
+    if (r === null || this.replaying || (r.step !== -1 && r.step !== step) || r.told.has(workerId)) return;
+    r.told.add(workerId);
+    this.discardPendingOf(workerId);
+    throw precondition(
+      `${this.who}: step ${step} restarted: push again (the server restarted and lost the gradients staged for it)`,
+    );
+  }
+
+  /**
+   * Called once after recovery: the open step's staged pushes and barrier are not durable, so
+   * they are dropped (whatever a checkpoint held of them) and every worker is told to push again.
+   */
+  restartOpenStep(): void {
+    const open = this.open;
+    if (open !== null) {
+      if (open.timer) clearTimeout(open.timer);
+      // A retried step must not find the barrier's promise of the dropped step.
+      for (const [, key] of open.keys) this.keyed.results.get(slotOf(key))?.delete(key.sequence);
+      this.open = null;
+    }
+    this.discardPending();
+    this.restarted = { step: this.spec.mode === 'async' ? -1 : this.stepCount, told: new Set() };
   }
 
   private checkStepOpen(step: number): void {
@@ -256,18 +287,23 @@ export class Trainer {
       this.checkWorker(key.workerId);
       if (!Number.isInteger(batchSize) || batchSize < 1)
         throw invalid(`${this.who}: batch_size must be an integer >= 1, got ${batchSize}`);
-      if (this.spec.mode === 'async') return this.applyAsync(key, batchSize);
+      if (this.spec.mode === 'async') {
+        this.checkRestarted(key.workerId, step);
+        return this.applyAsync(key, batchSize);
+      }
       let done!: Promise<StepResult>;
       let durable: Promise<void> = Promise.resolve();
       await this.store.gate.shared(() => {
         this.checkStepOpen(step);
+        this.checkRestarted(key.workerId, step);
         const open = this.openStep();
         if (open.stepped.has(key.workerId))
           throw precondition(`${this.who}: worker ${key.workerId} already stepped in step ${step}`);
         open.stepped.set(key.workerId, batchSize);
         open.keys.set(key.workerId, key);
         done = new Promise<StepResult>((resolve, reject) => open.waiters.push({ resolve, reject }));
-        durable = this.journal.append({ op: 'trainer.step', trainer: this.spec.name, key, step, batchSize });
+        // Old logs (format before the step record) registered steps; replay still reads them.
+        durable = Promise.resolve();
       });
       await durable;
       if (!this.replaying) this.maybeApply();
@@ -368,18 +404,23 @@ export class Trainer {
     try {
       const result = await this.store.gate.shared(() =>
         this.applyLock.run(async () => {
+          const pending = new Map(this.pending);
+          this.pending.clear();
+          const taken = [...pending.values()].flatMap((m) => [...m.values()]);
           try {
-            const r = await this.apply(workers, batch);
-            failpoint('step.after-apply-before-log');
-            durable = this.journal.append({ op: 'trainer.apply', trainer: this.spec.name, step: open.index, workers });
-            return r;
+            const keys = workers.map((w) => open.keys.get(w)).filter((k): k is CallKey => k !== undefined);
+            const r = await this.apply(workers, batch, keys, pending);
+            durable = r.durable;
+            return r.result;
           } finally {
-            this.discardPending();
             this.open = null;
+            // The step's record reads the gradients (a lone dense one in place) until written.
+            void durable.catch(() => undefined).finally(() => taken.forEach(disposeGrad));
           }
         }),
       );
       await durable;
+      failpoint('step.after-log-before-ack');
       for (const w of open.waiters) w.resolve(result);
     } catch (err) {
       this.log.error({ trainer: this.spec.name, step: open.index, err }, 'applying a step failed');
@@ -406,19 +447,16 @@ export class Trainer {
     let durable: Promise<void> = Promise.resolve();
     const result = await this.store.gate.shared(() =>
       this.applyLock.run(async () => {
+        const mine = this.pending.get(key.workerId);
+        this.pending.delete(key.workerId);
+        const taken = [...(mine?.values() ?? [])];
         try {
-          const r = await this.apply([key.workerId], batchSize);
-          durable = this.journal.append({
-            op: 'trainer.step',
-            trainer: this.spec.name,
-            key,
-            step: r.step - 1,
-            batchSize,
-          });
-          return r;
+          const pending = new Map<number, Map<string, PendingGrad>>(mine ? [[key.workerId, mine]] : []);
+          const r = await this.apply([key.workerId], batchSize, [key], pending);
+          durable = r.durable;
+          return r.result;
         } finally {
-          for (const g of this.pending.get(key.workerId)?.values() ?? []) disposeGrad(g);
-          this.pending.delete(key.workerId);
+          void durable.catch(() => undefined).finally(() => taken.forEach(disposeGrad));
         }
       }),
     );
@@ -426,46 +464,160 @@ export class Trainer {
     return result;
   }
 
-  /** Applies the sum of `workers`' pending gradients to every parameter they pushed for. */
-  private async apply(workers: number[], batchSize: number): Promise<StepResult> {
+  /**
+   * Applies the sum of `workers`' gradients (from `pending`) to every parameter they pushed for,
+   * and appends the step's record (the sums, lr, rescale, `keys`) before the update kernels run:
+   * the write goes on beside them. `durable` settles when the record is as durable as the mode
+   * promises; until then the sums stay alive (the caller keeps `pending`'s gradients alive too).
+   */
+  private async apply(
+    workers: number[],
+    batchSize: number,
+    keys: CallKey[],
+    pending: Map<number, Map<string, PendingGrad>>,
+  ): Promise<{ result: StepResult; durable: Promise<void> }> {
     const rescale = this.spec.optimizer.params.rescaleGrad / batchSize;
     const numUpdate = this.stepCount + 1;
     const lr = this.spec.optimizer.scheduler ? learningRateAt(this.spec.optimizer, numUpdate) : this.learningRate;
+    let durable: Promise<void> = Promise.resolve();
+    const sums: CombinedGrad[] = [];
+    const dispose = (): void => {
+      for (const c of sums) if (!(c.kind === 'dense' && c.borrowed)) c.values.dispose();
+    };
     // Every parameter's lock is held for the whole step (taken in name order, so two trainers
     // never deadlock): readers see the step entirely or not at all, and no other write can land
     // between two of its updates, so the journal's order is the order things happened.
+    try {
+      await withLocks(
+        [...this.spec.params].sort().map((p) => this.store.entry(p)),
+        async () => {
+          // Every parameter is checked before any changes; then the sums are made concurrently.
+          const work: Array<{ entry: ParameterEntry; grads: PendingGrad[] }> = [];
+          for (const param of this.spec.params) {
+            const grads = workers
+              .map((w) => pending.get(w)?.get(param))
+              .filter((g): g is PendingGrad => g !== undefined);
+            if (grads.length === 0) continue;
+            const entry = this.store.entry(param);
+            if (entry.data === null) throw precondition(`${this.who}: parameter '${param}' is no longer initialized`);
+            work.push({ entry, grads });
+          }
+          const combined = await Promise.allSettled(
+            work.map(({ entry, grads }) => combine(grads, entry.spec.shape as number[], grads[0]!.values.device)),
+          );
+          for (const c of combined) if (c.status === 'fulfilled') sums.push(c.value);
+          const failedSum = combined.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+          if (failedSum) throw failedSum.reason;
+          durable = this.recordStep(work, sums, keys, workers, lr, rescale);
+          failpoint('step.after-apply-before-log');
+          // Each parameter's optimizer chain runs concurrently with the others and with the write.
+          const settled = await Promise.allSettled(
+            work.map(({ entry }, i) =>
+              updateParameter(this.spec.optimizer, entry, this.statesFor(entry), sums[i]!, lr, rescale),
+            ),
+          );
+          const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+          if (failed) throw failed.reason;
+        },
+      );
+    } finally {
+      void durable.catch(() => undefined).finally(dispose);
+    }
+    this.stepCount++;
+    if (this.restarted !== null && this.restarted.step !== -1 && this.stepCount > this.restarted.step)
+      this.restarted = null;
+    const result = {
+      step: this.stepCount,
+      versions: this.spec.params.map((p) => this.store.entry(p).version),
+      workers,
+    };
+    return { result, durable };
+  }
+
+  /** Appends the step's one record: the sums the optimizer applies, in place from their memory. */
+  private recordStep(
+    work: Array<{ entry: ParameterEntry }>,
+    sums: CombinedGrad[],
+    keys: CallKey[],
+    workers: number[],
+    lr: number,
+    rescale: number,
+  ): Promise<void> {
+    if (this.journal === NO_JOURNAL) return Promise.resolve();
+    const parts: DeviceTensor[] = [];
+    const params = work.map(({ entry }, i) => {
+      const g = sums[i]!;
+      parts.push(g.values);
+      return {
+        name: entry.spec.name,
+        dtype: g.values.dtype,
+        shape: [...g.values.shape],
+        ids: g.kind === 'rows' ? Array.from(g.ids, String) : null,
+      };
+    });
+    const meta = {
+      op: 'trainer.commit',
+      trainer: this.spec.name,
+      step: this.stepCount,
+      keys,
+      workers,
+      lr,
+      rescale,
+      params,
+    };
+    if (parts.some((p) => p.device.type !== 'cpu')) {
+      // Device memory is read back to the host first (the writer reads host memory in place).
+      return Promise.all(parts.map((p) => nk.readBytes(p))).then((bytes) => this.journal.appendParts(meta, bytes));
+    }
+    return this.journal.appendParts(meta, parts);
+  }
+
+  /**
+   * Replay of a 'trainer.commit' record: the same update with the recorded sums, learning rate
+   * and rescale (bit-identical parameters and states), and the keys' results for retries.
+   */
+  async replayCommit(m: Record<string, unknown>, payload: Uint8Array): Promise<void> {
+    const params = m.params as Array<{
+      name: string;
+      dtype: HostTensor['dtype'];
+      shape: number[];
+      ids: string[] | null;
+    }>;
+    const lr = Number(m.lr);
+    const rescale = Number(m.rescale);
+    this.open = null;
+    this.discardPending();
+    let offset = 0;
     await withLocks(
-      [...this.spec.params].sort().map((p) => this.store.entry(p)),
+      [...params.map((p) => p.name)].sort().map((p) => this.store.entry(p)),
       async () => {
-        // Every parameter is checked before any changes; then they are updated concurrently (each
-        // its own combine + optimizer chain), so one parameter's kernels overlap another's hand-offs
-        // between the main thread and the kernel pool. All finish before the step returns.
-        const work: Array<{ entry: ParameterEntry; grads: PendingGrad[] }> = [];
-        for (const param of this.spec.params) {
-          const grads = workers
-            .map((w) => this.pending.get(w)?.get(param))
-            .filter((g): g is PendingGrad => g !== undefined);
-          if (grads.length === 0) continue;
-          const entry = this.store.entry(param);
-          if (entry.data === null) throw precondition(`${this.who}: parameter '${param}' is no longer initialized`);
-          work.push({ entry, grads });
+        for (const p of params) {
+          const entry = this.store.entry(p.name);
+          const n = p.shape.reduce((a, b) => a * b, 1) * nk.dtypeSize(p.dtype);
+          const values = await nk.fromBytes(entry.ctx![0]!, p.dtype, p.shape, payload.subarray(offset, offset + n));
+          offset += n;
+          const grad: CombinedGrad =
+            p.ids === null
+              ? { kind: 'dense', values }
+              : { kind: 'rows', ids: BigInt64Array.from(p.ids, (v) => BigInt(v)), values };
+          try {
+            await updateParameter(this.spec.optimizer, entry, this.statesFor(entry), grad, lr, rescale);
+          } finally {
+            values.dispose();
+          }
         }
-        const settled = await Promise.allSettled(
-          work.map(async ({ entry, grads }) => {
-            const combined = await combine(grads, entry.spec.shape as number[], grads[0]!.values.device);
-            try {
-              await updateParameter(this.spec.optimizer, entry, this.statesFor(entry), combined, lr, rescale);
-            } finally {
-              if (!(combined.kind === 'dense' && combined.borrowed)) combined.values.dispose();
-            }
-          }),
-        );
-        const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-        if (failed) throw failed.reason;
       },
     );
-    this.stepCount++;
-    return { step: this.stepCount, versions: this.spec.params.map((p) => this.store.entry(p).version), workers };
+    this.stepCount = Number(m.step) + 1;
+    const result: StepResult = {
+      step: this.stepCount,
+      versions: this.spec.params.map((p) => this.store.entry(p).version),
+      workers: m.workers as number[],
+    };
+    for (const key of m.keys as CallKey[]) {
+      const seen = this.keyed.results.get(slotOf(key))?.has(key.sequence) ?? false;
+      if (!seen) this.keyed.restore(key, result);
+    }
   }
 
   /** @internal Optimizer states for entry's current contexts, dtype and shape (fresh zeros if they changed). */

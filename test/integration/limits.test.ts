@@ -121,7 +121,11 @@ describe('LoadStates', () => {
       // need more memory than a test has): RESOURCE_EXHAUSTED, and the log is still working.
       const t = h.server.trainers.get('st');
       const real = t.journal;
-      t.journal = { maxPayloadBytes: good.length - 1, append: (m, p) => real.append(m, p) } satisfies Journal;
+      t.journal = {
+        maxPayloadBytes: good.length - 1,
+        append: (m, p) => real.append(m, p),
+        appendParts: (m, p) => real.appendParts(m, p),
+      } satisfies Journal;
       await rejectsWith(
         raw.loadStates('st', good),
         Status.RESOURCE_EXHAUSTED,

@@ -81,6 +81,14 @@ export interface TrainerServiceClient extends grpc.Client {
   
   /**
    * Records a worker's gradient for one parameter of its current step (dense or row_sparse).
+   * The gradient is staged in memory, not logged: it is answered once the server holds it. A
+   * worker keeps every gradient it pushed for the open step until that step's Step is answered.
+   * Restart rule: a server that restarted lost the staged pushes of the open step (k); it
+   * answers each worker's next PushGrad or Step for step k once with FAILED_PRECONDITION and a
+   * message containing `step k restarted: push again`. The worker then pushes every kept
+   * gradient of step k again (new keys; an answer "already pushed a gradient for" means the
+   * server holds it) and sends the call again (Step with its same key). Async trainers: the
+   * same, for the worker's next call whatever its step.
    */
   PushGrad(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gluonps_v1_PushGradResponse__Output>): grpc.ClientWritableStream<_gluonps_v1_GradUpload>;
   PushGrad(metadata: grpc.Metadata, callback: grpc.requestCallback<_gluonps_v1_PushGradResponse__Output>): grpc.ClientWritableStream<_gluonps_v1_GradUpload>;
@@ -88,6 +96,14 @@ export interface TrainerServiceClient extends grpc.Client {
   PushGrad(callback: grpc.requestCallback<_gluonps_v1_PushGradResponse__Output>): grpc.ClientWritableStream<_gluonps_v1_GradUpload>;
   /**
    * Records a worker's gradient for one parameter of its current step (dense or row_sparse).
+   * The gradient is staged in memory, not logged: it is answered once the server holds it. A
+   * worker keeps every gradient it pushed for the open step until that step's Step is answered.
+   * Restart rule: a server that restarted lost the staged pushes of the open step (k); it
+   * answers each worker's next PushGrad or Step for step k once with FAILED_PRECONDITION and a
+   * message containing `step k restarted: push again`. The worker then pushes every kept
+   * gradient of step k again (new keys; an answer "already pushed a gradient for" means the
+   * server holds it) and sends the call again (Step with its same key). Async trainers: the
+   * same, for the worker's next call whatever its step.
    */
   pushGrad(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gluonps_v1_PushGradResponse__Output>): grpc.ClientWritableStream<_gluonps_v1_GradUpload>;
   pushGrad(metadata: grpc.Metadata, callback: grpc.requestCallback<_gluonps_v1_PushGradResponse__Output>): grpc.ClientWritableStream<_gluonps_v1_GradUpload>;
@@ -122,7 +138,9 @@ export interface TrainerServiceClient extends grpc.Client {
   
   /**
    * Completes a worker's step: sync waits for every worker, then applies the summed update once;
-   * async applies this worker's gradients at once.
+   * async applies this worker's gradients at once. The step is the commit: with a write-ahead
+   * log it is answered once the update is applied and its one log record (the summed gradient)
+   * is as durable as the mode promises. See PushGrad for the restart rule.
    */
   Step(argument: _gluonps_v1_StepRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gluonps_v1_StepResponse__Output>): grpc.ClientUnaryCall;
   Step(argument: _gluonps_v1_StepRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gluonps_v1_StepResponse__Output>): grpc.ClientUnaryCall;
@@ -130,7 +148,9 @@ export interface TrainerServiceClient extends grpc.Client {
   Step(argument: _gluonps_v1_StepRequest, callback: grpc.requestCallback<_gluonps_v1_StepResponse__Output>): grpc.ClientUnaryCall;
   /**
    * Completes a worker's step: sync waits for every worker, then applies the summed update once;
-   * async applies this worker's gradients at once.
+   * async applies this worker's gradients at once. The step is the commit: with a write-ahead
+   * log it is answered once the update is applied and its one log record (the summed gradient)
+   * is as durable as the mode promises. See PushGrad for the restart rule.
    */
   step(argument: _gluonps_v1_StepRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gluonps_v1_StepResponse__Output>): grpc.ClientUnaryCall;
   step(argument: _gluonps_v1_StepRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gluonps_v1_StepResponse__Output>): grpc.ClientUnaryCall;
@@ -166,6 +186,14 @@ export interface TrainerServiceHandlers extends grpc.UntypedServiceImplementatio
   
   /**
    * Records a worker's gradient for one parameter of its current step (dense or row_sparse).
+   * The gradient is staged in memory, not logged: it is answered once the server holds it. A
+   * worker keeps every gradient it pushed for the open step until that step's Step is answered.
+   * Restart rule: a server that restarted lost the staged pushes of the open step (k); it
+   * answers each worker's next PushGrad or Step for step k once with FAILED_PRECONDITION and a
+   * message containing `step k restarted: push again`. The worker then pushes every kept
+   * gradient of step k again (new keys; an answer "already pushed a gradient for" means the
+   * server holds it) and sends the call again (Step with its same key). Async trainers: the
+   * same, for the worker's next call whatever its step.
    */
   PushGrad: grpc.handleClientStreamingCall<_gluonps_v1_GradUpload__Output, _gluonps_v1_PushGradResponse>;
   
@@ -181,7 +209,9 @@ export interface TrainerServiceHandlers extends grpc.UntypedServiceImplementatio
   
   /**
    * Completes a worker's step: sync waits for every worker, then applies the summed update once;
-   * async applies this worker's gradients at once.
+   * async applies this worker's gradients at once. The step is the commit: with a write-ahead
+   * log it is answered once the update is applied and its one log record (the summed gradient)
+   * is as durable as the mode promises. See PushGrad for the restart rule.
    */
   Step: grpc.handleUnaryCall<_gluonps_v1_StepRequest__Output, _gluonps_v1_StepResponse>;
   
