@@ -357,7 +357,7 @@ async function stepsPart(
   const shapes = Array.from({ length: args.tensors }, () => shapeOf(args.params / args.tensors));
   const servers = {} as Record<Mode, StepServer>;
   for (const mode of MODES) {
-    const dataDir = mode === 'none' ? null : path.join(args.dir, `steps-${mode}`);
+    const dataDir = mode === 'none' ? null : path.join(args.dir, `steps-w${workers}-${mode}`);
     if (dataDir !== null) rmSync(dataDir, { recursive: true, force: true });
     const s = await startStepServer(bundle, mode, dataDir, args);
     register(s.stop);
