@@ -17,7 +17,7 @@ import { crc32 } from 'node:zlib';
 import { connect } from '../client/index';
 import { startServer } from '../server/index';
 import { crc32File, listCheckpoints } from '../server/durability/checkpoint-dir';
-import { openSafetensors } from '../common/formats/safetensors';
+import { openSafetensors } from '../common/formats/safetensors-file';
 import { restoreEntry, snapshotEntry } from '../server/store/snapshot';
 import { WalWriter, type WalMode } from '../server/durability/wal';
 import { BENCH_OUT_DIR } from './child-process';

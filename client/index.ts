@@ -1,6 +1,6 @@
 // The gluon-ps client: what users import. A Gluon-like API (connect, parameter handles, init.*,
 // cpu/gpu contexts) over the gluonps.v1 gRPC service; the contract is
-// the project's client API reference. Everything async rejects with a GluonPsError whose
+// docs/api.md. Everything async rejects with a GluonPsError whose
 // numeric `code` is a gRPC status (compare with `Status.NOT_FOUND` etc.).
 export { connect, ParameterServerClient } from './client';
 export type { CheckpointResult } from './client';

@@ -45,7 +45,7 @@ import type {
   TrainerDescriptor,
   TrainerMode,
   TrainerOptions,
-} from './trainer';
+} from './trainer-types';
 
 const SCHEDULER_KINDS = ['factor', 'multifactor', 'cosine', 'poly'] as const;
 const SCHEDULER_NUMBERS = [

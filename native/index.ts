@@ -40,9 +40,6 @@ export function cpu(id = 0): Device {
 export function gpu(id = 0): Device {
   return { type: 'gpu', id };
 }
-export function deviceName(d: Device): string {
-  return `${d.type}(${d.id})`;
-}
 export function sameDevice(a: Device, b: Device): boolean {
   return a.type === b.type && a.id === b.id;
 }

@@ -1,7 +1,7 @@
 // saveParameters / loadParameters: a server's parameters to and from tensor files (MXNet
 // .params by default, safetensors, .npz; .npy too for loading), with Gluon's names and
 // semantics (Block.save_parameters / load_parameters and Parameter._load_init, restated in
-// shared/reference/gluon-parameter-spec.md §2.16 and §7.4). The bytes of every format come from
+// MXNet gluon/block.py and gluon/parameter.py; docs/api.md). The bytes of every format come from
 // common/formats, which is pure (no native addon, no server state), so the client may use it.
 //
 // Loading checks everything it can before it changes anything: the file is parsed and

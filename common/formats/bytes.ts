@@ -178,12 +178,6 @@ export function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-export function chunksLength(chunks: readonly Uint8Array[]): number {
-  let total = 0;
-  for (const c of chunks) total += c.byteLength;
-  return total;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Text
 
@@ -327,11 +321,6 @@ export function checkTensorsForWrite(
     out.push({ tensor: t, nameBytes, elemSize, dataBytes });
   });
   return out;
-}
-
-/** The dtype's element size; the table is total over DType. */
-export function elemSizeOf(dtype: DType): number {
-  return DTYPE_SIZE[dtype];
 }
 
 // ---------------------------------------------------------------------------------------------

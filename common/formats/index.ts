@@ -13,7 +13,8 @@ import type { NpyWriteOptions } from './npy';
 import { decodeNpz, encodeNpzChunks } from './npz';
 import { decodeParams, encodeParamsChunks, PARAMS_LIST_MAGIC } from './params';
 import type { ParamsReadOptions, ParamsWriteOptions } from './params';
-import { decodeSafetensors, encodeSafetensorsChunks, openSafetensors } from './safetensors';
+import { decodeSafetensors, encodeSafetensorsChunks } from './safetensors';
+import { openSafetensors } from './safetensors-file';
 import type { NamedTensor, TensorFormat } from './types';
 import { FormatError, failer } from './types';
 
@@ -24,6 +25,7 @@ export { allocationStats, resetAllocationStats, writeChunksToFile } from './byte
 export type { WriteFileOptions } from './bytes';
 export * from './params';
 export * from './safetensors';
+export * from './safetensors-file';
 export { decodeNpy, encodeNpy, encodeNpyChunks, npyHeader, NPY_DESCR } from './npy';
 export type { NpyReadOptions, NpyWriteOptions } from './npy';
 export * from './npz';

@@ -1,4 +1,4 @@
-// params.ts: MXNet's `.params` / `mx.nd.save` list format (gluon-parameter-spec.md §7).
+// params.ts: MXNet's `.params` / `mx.nd.save` list format (MXNet src/ndarray/ndarray.cc NDArray::Save / Load; docs/formats.md).
 // Reads V2 and V3 records, legacy V1 and pre-V1 records, dense and row_sparse, named and
 // unnamed lists; writes V2 records (V3 in numpy-shape mode). Every count, rank, dimension and
 // payload length is checked against the remaining input and the limits before it is used.

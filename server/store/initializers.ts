@@ -1,4 +1,4 @@
-// initializers.ts: MXNet's registered initializers (gluon-parameter-spec §5.4) over the native
+// initializers.ts: MXNet's registered initializers (MXNet python/mxnet/initializer.py) over the native
 // kernels. Values are drawn from Philox with the caller's seed; the stream offset is a hash of
 // the parameter name, so one seed gives different (but reproducible) values per parameter.
 import * as nk from '../../native/index';

@@ -1,5 +1,5 @@
 // parameter-store.ts: every parameter and constant the server holds, with MXNet Gluon's
-// Parameter semantics (gluon-parameter-spec §1–3, §5–6) and this server's deliberate
+// Parameter semantics (MXNet python/mxnet/gluon/parameter.py; docs/semantics.md) and this server's deliberate
 // differences: data() returns a copy, row_sparse_data needs no Trainer, row ids are
 // deduplicated, sorted and range-checked. Each parameter's operations run under its own lock;
 // a write builds its new tensors completely before swapping them in, so a failure changes nothing.

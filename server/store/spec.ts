@@ -10,7 +10,7 @@ export type StorageType = 'default' | 'row_sparse';
 export const GRAD_REQS: readonly GradReq[] = ['write', 'add', 'null'];
 export const STORAGE_TYPES: readonly StorageType[] = ['default', 'row_sparse'];
 
-/** An initializer and its arguments, with MXNet's names and defaults (gluon-parameter-spec §5.4). */
+/** An initializer and its arguments, with MXNet's names and defaults (MXNet python/mxnet/initializer.py; docs/api.md). */
 export type InitSpec =
   | { kind: 'uniform'; scale?: number }
   | { kind: 'normal'; sigma?: number }

@@ -1,6 +1,6 @@
 // A fast-check property test: random sequences of Parameter/Constant operations run against the
 // real server (through the real client) and against a small in-memory model of the semantics
-// (gluon-parameter-spec §2, client-api "Details users rely on"), comparing every result and
+// (MXNet gluon/parameter.py, as docs/semantics.md states it), comparing every result and
 // every error code. Shapes are tiny and values are multiples of 0.5 in float32/float64/int32,
 // so every expected value is exact. The seed is fixed (deterministic CI); FC_SEED overrides it.
 import fc from 'fast-check';

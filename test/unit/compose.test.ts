@@ -1,166 +1,22 @@
 // Checks docker-compose.yml, the Dockerfile and .dockerignore without a Docker engine: the
-// compose file is parsed (a small YAML-subset parser below; the file's header says to stay in
-// that subset), interpolated the way Compose does (${VAR:-default}), and every command, script
+// compose file is parsed (the `yaml` package, duplicate keys refused), interpolated the way
+// Compose does (${VAR:-default}), and every command, script
 // and file its services name must exist in the repository: npm scripts are looked up in
 // package.json and their own files checked, server flags must be ones the server accepts.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { exposureRefusal } from '../../server/auth';
 import { CLI_FLAGS, parseCommandLine } from '../../server/config';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const read = (f: string): string => readFileSync(path.join(ROOT, f), 'utf8');
 
-// --- a YAML subset -------------------------------------------------------------------------
+// --- the parsed file ---------------------------------------------------------------------------
 
 type Yaml = string | number | boolean | null | Yaml[] | { [key: string]: Yaml };
-
-class YamlSubsetError extends Error {}
-
-/** Strips a comment: '#' at the start or after a space, outside quotes. */
-function stripComment(line: string): string {
-  let quote: string | null = null;
-  for (let k = 0; k < line.length; k++) {
-    const c = line[k]!;
-    if (quote !== null) {
-      if (c === '\\' && quote === '"') k++;
-      else if (c === quote) quote = null;
-    } else if (c === '"' || c === "'") quote = c;
-    else if (c === '#' && (k === 0 || /\s/.test(line[k - 1]!))) return line.slice(0, k);
-  }
-  return line;
-}
-
-/** Splits a one-line flow sequence's inside at top-level commas. */
-function splitFlow(text: string, where: string): string[] {
-  const parts: string[] = [];
-  let quote: string | null = null;
-  let start = 0;
-  for (let k = 0; k < text.length; k++) {
-    const c = text[k]!;
-    if (quote !== null) {
-      if (c === '\\' && quote === '"') k++;
-      else if (c === quote) quote = null;
-    } else if (c === '"' || c === "'") quote = c;
-    else if (c === '[' || c === '{')
-      throw new YamlSubsetError(`${where}: nested flow collections are outside the subset`);
-    else if (c === ',') {
-      parts.push(text.slice(start, k));
-      start = k + 1;
-    }
-  }
-  if (quote !== null) throw new YamlSubsetError(`${where}: unterminated quote`);
-  const last = text.slice(start);
-  if (last.trim() !== '' || parts.length > 0) parts.push(last);
-  return parts.map((p) => p.trim()).filter((p, k, all) => p !== '' || k < all.length - 1);
-}
-
-function scalar(raw: string, where: string): Yaml {
-  const t = raw.trim();
-  if (t.startsWith('"')) {
-    if (!t.endsWith('"') || t.length < 2) throw new YamlSubsetError(`${where}: bad double-quoted scalar ${t}`);
-    return JSON.parse(t) as string; // YAML double-quoted escapes used here are JSON's
-  }
-  if (t.startsWith("'")) {
-    if (!t.endsWith("'") || t.length < 2) throw new YamlSubsetError(`${where}: bad single-quoted scalar ${t}`);
-    return t.slice(1, -1).replace(/''/g, "'");
-  }
-  if (t.startsWith('[')) {
-    if (!t.endsWith(']')) throw new YamlSubsetError(`${where}: a flow sequence must end on its line`);
-    return splitFlow(t.slice(1, -1), where).map((p) => scalar(p, where));
-  }
-  if (/^[&*!|>{%@`]/.test(t))
-    throw new YamlSubsetError(
-      `${where}: '${t[0]}' (anchors, aliases, tags, block scalars, flow maps) is outside the subset`,
-    );
-  if (t === '' || t === '~' || t === 'null') return null;
-  if (t === 'true' || t === 'false') return t === 'true';
-  if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
-  return t;
-}
-
-interface Line {
-  indent: number;
-  text: string;
-  no: number;
-}
-
-/** Parses block mappings / sequences of scalars, one-line flow sequences and mappings in sequences. */
-export function parseYamlSubset(source: string): Yaml {
-  const lines: Line[] = [];
-  source.split('\n').forEach((raw, k) => {
-    if (raw.includes('\t')) throw new YamlSubsetError(`line ${k + 1}: tabs are not allowed`);
-    const text = stripComment(raw).trimEnd();
-    if (text.trim() === '' || text.trim() === '---') return;
-    lines.push({ indent: text.length - text.trimStart().length, text: text.trim(), no: k + 1 });
-  });
-  let pos = 0;
-
-  const keyValue = (text: string, where: string): [string, string] | null => {
-    const m = /^("[^"]*"|'[^']*'|[^\s"'#:[\]{},-][^:#]*?|-[^\s:#][^:#]*?)\s*:(\s+(.*))?$/.exec(text);
-    if (m === null) return null;
-    const key = scalar(m[1]!, where);
-    return [String(key), m[3] ?? ''];
-  };
-
-  function block(indent: number): Yaml {
-    const first = lines[pos]!;
-    if (first.indent !== indent) throw new YamlSubsetError(`line ${first.no}: unexpected indentation`);
-    if (first.text === '-' || first.text.startsWith('- ')) {
-      const list: Yaml[] = [];
-      while (
-        pos < lines.length &&
-        lines[pos]!.indent === indent &&
-        (lines[pos]!.text === '-' || lines[pos]!.text.startsWith('- '))
-      ) {
-        const line = lines[pos]!;
-        const rest = line.text.slice(1).trim();
-        const where = `line ${line.no}`;
-        if (rest === '') {
-          pos++;
-          list.push(pos < lines.length && lines[pos]!.indent > indent ? block(lines[pos]!.indent) : null);
-        } else if (
-          keyValue(rest, where) !== null &&
-          !rest.startsWith('"') &&
-          !rest.startsWith("'") &&
-          !rest.startsWith('[')
-        ) {
-          // "- key: value" starts a mapping whose other keys align with "key".
-          const inner = indent + (line.text.length - rest.length);
-          lines[pos] = { indent: inner, text: rest, no: line.no };
-          list.push(block(inner));
-        } else {
-          pos++;
-          list.push(scalar(rest, where));
-        }
-      }
-      return list;
-    }
-    const map: { [key: string]: Yaml } = {};
-    while (pos < lines.length && lines[pos]!.indent === indent) {
-      const line = lines[pos]!;
-      const where = `line ${line.no}`;
-      const kv = keyValue(line.text, where);
-      if (kv === null) throw new YamlSubsetError(`${where}: expected "key: value", got '${line.text}'`);
-      const [key, value] = kv;
-      if (key in map) throw new YamlSubsetError(`${where}: duplicate key '${key}'`);
-      pos++;
-      if (value.trim() !== '') map[key] = scalar(value, where);
-      else if (pos < lines.length && lines[pos]!.indent > indent) map[key] = block(lines[pos]!.indent);
-      else if (pos < lines.length && lines[pos]!.indent === indent && lines[pos]!.text.startsWith('- '))
-        map[key] = block(indent);
-      else map[key] = null;
-    }
-    return map;
-  }
-
-  if (lines.length === 0) return null;
-  const doc = block(lines[0]!.indent);
-  if (pos < lines.length) throw new YamlSubsetError(`line ${lines[pos]!.no}: unexpected indentation`);
-  return doc;
-}
 
 /** Compose interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, $$ for a literal $. */
 export function interpolate<T extends Yaml>(value: T, env: Record<string, string | undefined>): T {
@@ -198,7 +54,10 @@ const strings = (v: Yaml | undefined, what: string): string[] => {
 };
 
 function compose(env: Record<string, string | undefined> = {}): Obj {
-  return obj(interpolate(parseYamlSubset(read('docker-compose.yml')), env), 'docker-compose.yml');
+  return obj(
+    interpolate(parseYaml(read('docker-compose.yml'), { uniqueKeys: true }) as Yaml, env),
+    'docker-compose.yml',
+  );
 }
 
 const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
@@ -257,43 +116,7 @@ const serverFlags = (): Set<string> => new Set(Object.keys(CLI_FLAGS).map((f) =>
 
 // --- tests ---------------------------------------------------------------------------------
 
-describe('the YAML subset parser', () => {
-  it('parses mappings, sequences, flow sequences, quotes, comments and mappings in sequences', () => {
-    const doc = parseYamlSubset(
-      [
-        '# header',
-        'a: 1',
-        'b: "x # not a comment"   # a comment',
-        'c: [\'p\', "q", r]',
-        'd:',
-        '  - one',
-        '  - k: v',
-        '    l: [1, 2]',
-        'e:',
-        '  f:',
-        '    g: true',
-        '  h: null',
-        'i:',
-        '- 5',
-      ].join('\n'),
-    );
-    expect(doc).toEqual({
-      a: 1,
-      b: 'x # not a comment',
-      c: ['p', 'q', 'r'],
-      d: ['one', { k: 'v', l: [1, 2] }],
-      e: { f: { g: true }, h: null },
-      i: [5],
-    });
-  });
-
-  it('refuses what it does not understand instead of guessing', () => {
-    expect(() => parseYamlSubset('a: &x 1')).toThrow(YamlSubsetError);
-    expect(() => parseYamlSubset('a: |\n  text')).toThrow(YamlSubsetError);
-    expect(() => parseYamlSubset('a: 1\na: 2')).toThrow(/duplicate/);
-    expect(() => parseYamlSubset('a:\n  b: 1\n c: 2')).toThrow(/indentation/);
-  });
-
+describe('Compose interpolation', () => {
   it('interpolates like Compose', () => {
     expect(interpolate('${A:-1}:${B-2}:${B:-3}:${C}:$$x', { B: '' })).toBe('1::3::$x');
     expect(interpolate(['${A:-1}'], { A: '9' })).toEqual(['9']);

@@ -1,5 +1,5 @@
 // MXNet .params (common/formats/params.ts) against golden files assembled byte by byte from
-// gluon-parameter-spec.md §7 (test/fixtures/formats/make_fixtures.py): every record version,
+// MXNet's NDArray::Save/Load layout (src/ndarray/ndarray.cc; docs/formats.md), built by test/fixtures/formats/make_fixtures.py: every record version,
 // dtype, storage type and context; the writer reproduces the V2/V3 goldens exactly; round
 // trips for arbitrary tensors; limits checked before allocation; mutation fuzzing.
 import fc from 'fast-check';
