@@ -2,7 +2,7 @@
 // again. Each runs the server CLI on a temporary data dir, kills it with SIGKILL and restarts it
 // on the same dir and port, then checks the recovered state is the acknowledged one.
 import { describe, expect, it } from 'vitest';
-import { init } from '../../client/index';
+import { init, Status } from '../../client/index';
 import {
   checkpointEntries,
   checkpointNow,
@@ -14,7 +14,7 @@ import {
   untilAvailable,
   useServerBundle,
 } from './crash-harness';
-import { numbers } from './helpers';
+import { numbers, rejectsWith } from './helpers';
 import { RawTrainerService, RawWorker, trainerRequest } from './trainer-helpers';
 
 const bundle = useServerBundle('hardening');
@@ -22,7 +22,7 @@ const bundle = useServerBundle('hardening');
 const SGD = { kind: 'OPTIMIZER_KIND_SGD' as const, learningRate: 0.1 };
 
 describe('a sync trainer for 2^32 - 1 workers', () => {
-  it('is described with bounded lists, and its step record replays after kill -9', async () => {
+  it('is described with bounded lists, and after kill -9 its open step is rebuilt when the worker pushes again', async () => {
     const dataDir = tempDir('workers');
     let srv = await startServer(bundle, {
       dataDir,
@@ -31,12 +31,14 @@ describe('a sync trainer for 2^32 - 1 workers', () => {
     });
     let ps = await connectTo(srv.address);
     let raw = new RawTrainerService(srv.address);
+    const grad = { shape: [2], dtype: 'float32' as const, data: Float32Array.of(1, 2) };
     try {
       await (await ps.parameter('w', { shape: [2], init: init.zero() })).initialize();
       await raw.create(trainerRequest('huge', ['w'], SGD, { numWorkers: 0xffff_ffff, stepTimeoutMs: 600_000 }));
-      const worker = new RawWorker(raw, 'huge', 3);
-      await worker.push('w', { shape: [2], dtype: 'float32', data: Float32Array.of(1, 2) });
-      void worker.step(1).catch(() => undefined); // waits at the barrier until the kill
+      let worker = new RawWorker(raw, 'huge', 3);
+      await worker.push('w', grad);
+      const stepKey = worker.key();
+      void worker.step(1, stepKey).catch(() => undefined); // waits at the barrier until the kill
       await sleep(50);
       const before = await raw.describe('huge');
       expect(before.waitingFor.length).toBe(1024);
@@ -45,7 +47,19 @@ describe('a sync trainer for 2^32 - 1 workers', () => {
       await ps.close();
       ps = await connectTo(srv.address);
       raw = new RawTrainerService(srv.address);
-      const after = await untilAvailable(() => raw.describe('huge'));
+      worker = Object.assign(new RawWorker(raw, 'huge', 3, worker.incarnation), { sequence: worker.sequence });
+      // The staged push and the barrier are not logged: the open step is gone, and the worker's
+      // retried step is told to push again (protos: TrainerService.PushGrad), once.
+      expect((await untilAvailable(() => raw.describe('huge'))).waitingFor).toEqual([]);
+      await rejectsWith(worker.step(1, stepKey), Status.FAILED_PRECONDITION, /step 0 restarted: push again/);
+      await worker.push('w', grad);
+      void worker.step(1, stepKey).catch(() => undefined);
+      const end = Date.now() + 10_000;
+      let after = await raw.describe('huge');
+      while (after.waitingFor.length === 0 && Date.now() < end) {
+        await sleep(10);
+        after = await raw.describe('huge');
+      }
       expect(after.waitingFor).toEqual(before.waitingFor);
       expect(after.workersSeen).toEqual([0, 3]);
       expect(srv.running).toBe(true);
