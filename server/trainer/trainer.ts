@@ -292,7 +292,6 @@ export class Trainer {
         return this.applyAsync(key, batchSize);
       }
       let done!: Promise<StepResult>;
-      let durable: Promise<void> = Promise.resolve();
       await this.store.gate.shared(() => {
         this.checkStepOpen(step);
         this.checkRestarted(key.workerId, step);
@@ -301,11 +300,10 @@ export class Trainer {
           throw precondition(`${this.who}: worker ${key.workerId} already stepped in step ${step}`);
         open.stepped.set(key.workerId, batchSize);
         open.keys.set(key.workerId, key);
+        // Registering is not logged: the step's commit record is (after a restart the barrier is
+        // rebuilt by the workers pushing again).
         done = new Promise<StepResult>((resolve, reject) => open.waiters.push({ resolve, reject }));
-        // Old logs (format before the step record) registered steps; replay still reads them.
-        durable = Promise.resolve();
       });
-      await durable;
       if (!this.replaying) this.maybeApply();
       return done;
     });

@@ -1,7 +1,8 @@
 // Crash tests around the sync barrier (docs/durability.md, "What survives a crash"): the server
-// CLI is killed with SIGKILL while a worker waits at the barrier, or by the failpoint
-// step.after-apply-before-log after a step was applied in memory but before its log record, or
-// after a worker left the barrier; the workers' step calls are retried by the client with the
+// CLI is killed with SIGKILL while a worker waits at the barrier, or by a failpoint: after a
+// push was staged but before it was answered (step.staged-before-step), after a step was applied
+// in memory but before its log record (step.after-apply-before-log), after its record was written
+// but before it was answered (step.after-log-before-ack), or after a worker left the barrier; the workers' step calls are retried by the client with the
 // same idempotency keys against the restarted server (same data dir, same port). A reference
 // server (--data-dir none) runs the same calls without crashing; after every restart the two
 // must agree exactly: parameter bytes on every context, versions, trainer step, and the
@@ -196,6 +197,92 @@ describe('crash during a sync barrier', () => {
     await closeSide(sub);
   });
 
+  it('step.staged-before-step: a push staged but not answered is pushed again after the restart, and the step applies once', async () => {
+    const ref = await setup(await startServer(bundle, { dataDir: 'none' }));
+    const dir = tempDir('staged');
+    // Hits 1-4 are step 0's pushes; hit 6 is worker 0's second push of step 1 (its 'b'),
+    // staged in memory and never answered.
+    let sub = await setup(
+      await startServer(bundle, {
+        dataDir: dir,
+        durability: 'wal-always',
+        failpoints: 'step.staged-before-step=6:kill',
+      }),
+    );
+    for (const side of [ref, sub]) await fullStep(side, 0);
+    await push(ref, 0, 1);
+    await push(ref, 1, 1);
+    const [want0, want1] = await Promise.all([ref.tr[0]!.step(2), ref.tr[1]!.step(3)]);
+
+    const pushed = push(sub, 0, 1);
+    await sub.server.waitForStderr(/failpoint step\.staged-before-step fired on hit 6 \(kill\)/);
+    expect((await sub.server.exited).signal).toBe('SIGKILL');
+    // Pushes are not logged: the log holds step 0's commit and nothing of step 1.
+    const ops = readWalRecords(dir).map((r) => String(r.meta.op));
+    expect(ops.filter((op) => op.startsWith('trainer.') && op !== 'trainer.create')).toEqual(['trainer.commit']);
+    sub = { ...sub, server: await restart(bundle, sub.server) };
+    // The push's retry is told `step 1 restarted: push again`; the client pushes both kept
+    // gradients of step 1 again and the call resolves, invisibly to the caller.
+    await pushed;
+    await push(sub, 1, 1);
+    const [got0, got1] = await Promise.all([sub.tr[0]!.step(2), sub.tr[1]!.step(3)]);
+    expect(got0).toEqual(want0);
+    expect(got1).toEqual(want1);
+    expect(await state(sub)).toEqual(await state(ref));
+    expect(
+      readWalRecords(dir)
+        .filter((r) => r.meta.op === 'trainer.commit')
+        .map((r) => r.meta.step),
+    ).toEqual([0, 1]);
+
+    for (const side of [ref, sub]) await fullStep(side, 2);
+    expect(await state(sub)).toEqual(await state(ref));
+    await closeSide(ref);
+    await closeSide(sub);
+  });
+
+  it('step.after-log-before-ack: a step logged but not answered is answered from the log after the restart, not applied again', async () => {
+    const ref = await setup(await startServer(bundle, { dataDir: 'none' }), 'adam');
+    const dir = tempDir('log-ack');
+    // The second step applied dies once its record is durable, before its workers are answered.
+    let sub = await setup(
+      await startServer(bundle, {
+        dataDir: dir,
+        durability: 'wal-always',
+        failpoints: 'step.after-log-before-ack=2:kill',
+      }),
+      'adam',
+    );
+    for (const side of [ref, sub]) await fullStep(side, 0);
+    await push(ref, 0, 1);
+    await push(ref, 1, 1);
+    const [want0, want1] = await Promise.all([ref.tr[0]!.step(2), ref.tr[1]!.step(3)]);
+
+    await push(sub, 0, 1);
+    await push(sub, 1, 1);
+    const steps = Promise.all([sub.tr[0]!.step(2), sub.tr[1]!.step(3)]);
+    await sub.server.waitForStderr(/failpoint step\.after-log-before-ack fired on hit 2 \(kill\)/);
+    expect((await sub.server.exited).signal).toBe('SIGKILL');
+    const commits = () =>
+      readWalRecords(dir)
+        .filter((r) => r.meta.op === 'trainer.commit')
+        .map((r) => r.meta.step);
+    expect(commits()).toEqual([0, 1]);
+    sub = { ...sub, server: await restart(bundle, sub.server) };
+    // Both workers retry their step with the same keys: the replayed commit answers them.
+    const [got0, got1] = await steps;
+    expect(got0).toEqual(want0);
+    expect(got1).toEqual(want1);
+    expect(await state(sub)).toEqual(await state(ref));
+    expect(commits()).toEqual([0, 1]);
+
+    for (const side of [ref, sub]) await fullStep(side, 2);
+    expect(await state(sub)).toEqual(await state(ref));
+    expect(commits()).toEqual([0, 1, 2]);
+    await closeSide(ref);
+    await closeSide(sub);
+  });
+
   it('a worker leaves while the other waits at the barrier (the step applies without it), then kill -9: replay applies it once', async () => {
     const ref = await setup(await startServer(bundle, { dataDir: 'none' }));
     const dir = tempDir('leave');
@@ -226,12 +313,10 @@ describe('crash during a sync barrier', () => {
   // state gate after the last worker stepped but before the step's apply got the gate (the apply
   // is marked `applying` and waits). The checkpoint must keep that step open; it used to drop it,
   // and the restart then failed on the step's 'trainer.apply' record ("journal applies step 0,
-  // but the open step is none"). The journal and the gate are wrapped to force that order; the
-  // crash is the durability layer closed without its shutdown checkpoint (log and checkpoints
-  // stay as kill -9 leaves them).
-  // TODO(issue 11): steps are no longer logged one by one ('trainer.step'), which this test's
-  // hook waited for; it needs a new hook that holds the apply between registration and the gate.
-  it.skip('a checkpoint taken while a sync step waits to be applied keeps the step open (restart replays its apply)', async () => {
+  // but the open step is none"). The trainer's applyOpen and the gate are wrapped to force that
+  // order; the crash is the durability layer closed without its shutdown checkpoint (log and
+  // checkpoints stay as kill -9 leaves them).
+  it('a checkpoint taken while a sync step waits to be applied keeps the step open (restart replays its commit)', async () => {
     const dir = tempDir('ckpt-apply');
     const server = await startInProcess({ port: 0, logLevel: 'silent', dataDir: dir, durability: 'wal-always' });
     const ps = await connect(server.address);
@@ -257,15 +342,15 @@ describe('crash during a sync barrier', () => {
     const gate = server.store.gate;
     let gateHeld!: () => void;
     const gateHeldP = new Promise<void>((r) => (gateHeld = r));
-    let appended!: () => void;
-    const appendedP = new Promise<void>((r) => (appended = r));
-    const append = d.append.bind(d);
-    // Worker 1's step record is acknowledged only once the checkpoint holds the gate.
-    d.append = (meta, payload) => {
-      const p = append(meta, payload);
-      if (meta.op !== 'trainer.step' || (meta.key as { workerId: number }).workerId !== 1) return p;
-      appended();
-      return p.then(() => gateHeldP);
+    let stepped!: () => void;
+    const steppedP = new Promise<void>((r) => (stepped = r));
+    const applyOpen = t.applyOpen.bind(t);
+    // Worker 1 stepped (registered under the shared gate); the apply starts only once the
+    // checkpoint holds the gate, so it marks the step `applying` and waits for the gate.
+    t.applyOpen = async (open, only) => {
+      stepped();
+      await gateHeldP;
+      return applyOpen(open, only);
     };
     const exclusive = gate.exclusive.bind(gate);
     let applyingAtSnapshot: boolean | undefined;
@@ -278,10 +363,10 @@ describe('crash during a sync barrier', () => {
         return fn();
       });
     const s1 = tr[1]!.step(1);
-    await appendedP;
+    await steppedP;
     await d.checkpoint('while a step waits to be applied');
     gate.exclusive = exclusive;
-    d.append = append;
+    t.applyOpen = applyOpen;
     expect(applyingAtSnapshot).toBe(true);
     const [r0, r1] = await Promise.all([s0, s1]);
     expect(r0).toEqual(r1);
