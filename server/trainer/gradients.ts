@@ -1,8 +1,11 @@
 // gradients.ts: gradients a worker pushed for one step, held on the parameter's first context,
 // and their combination across workers: a dense sum, or for row_sparse gradients the sorted
-// union of rows with duplicate rows added (so the optimizer's lazy update sees unique ids).
+// union of rows with duplicate rows added (so the optimizer's lazy update sees unique ids); and
+// the checks and upload of a pushed gradient.
 import * as nk from '../../native/index';
 import type { DeviceTensor } from '../../native/index';
+import { invalid, precondition } from '../errors';
+import type { HostTensor, ParameterEntry } from '../store/parameter-store';
 
 export type PendingGrad =
   | { kind: 'dense'; values: DeviceTensor }
@@ -65,4 +68,67 @@ export async function combine(
     out.dispose();
     throw err;
   }
+}
+
+/**
+ * Checks a pushed gradient against its parameter (float dtype, shape, row ids in range) and
+ * brings it to the parameter's first context in its dtype: the tensor it was received into
+ * when that already fits (`staged`), else uploaded and cast. `who` names the trainer.
+ */
+export async function uploadGrad(
+  who: string,
+  entry: ParameterEntry,
+  value: HostTensor,
+  rowIds: BigInt64Array | null,
+  staged: DeviceTensor | null,
+): Promise<PendingGrad> {
+  const name = entry.spec.name;
+  if (entry.isConstant)
+    throw precondition(`${who}: constant '${name}' takes no gradient: trainers never change constants`);
+  if (entry.spec.gradReq === 'null')
+    throw precondition(`${who}: parameter '${name}' takes no gradient because grad_req='null'`);
+  if (entry.data === null) throw precondition(`${who}: parameter '${name}' has not been initialized`);
+  const shape = entry.spec.shape as number[];
+  if (!nk.isFloatDType(value.dtype))
+    throw invalid(`${who}: gradient for '${name}' must be a float tensor, got ${value.dtype}`);
+  if (rowIds === null) {
+    if (value.shape.join(',') !== shape.join(','))
+      throw invalid(
+        `${who}: gradient for '${name}' has shape [${value.shape.join(',')}], expected [${shape.join(',')}]`,
+      );
+  } else {
+    if (shape.length === 0)
+      throw invalid(`${who}: a row_sparse gradient needs a parameter of rank >= 1; '${name}' is a scalar`);
+    const want = [rowIds.length, ...shape.slice(1)];
+    if (value.shape.join(',') !== want.join(','))
+      throw invalid(
+        `${who}: row_sparse gradient for '${name}' has shape [${value.shape.join(',')}], expected [${want.join(',')}] (one row per id)`,
+      );
+    for (let i = 0; i < rowIds.length; i++) {
+      if (rowIds[i]! < 0n || rowIds[i]! >= BigInt(shape[0]!))
+        throw invalid(
+          `${who}: gradient for '${name}': row id ${rowIds[i]} at position ${i} is out of range [0, ${shape[0]})`,
+        );
+    }
+  }
+  const device = entry.ctx![0]!;
+  if (
+    staged !== null &&
+    staged.dtype === entry.spec.dtype &&
+    nk.sameDevice(staged.device, device) &&
+    staged.shape.join(',') === value.shape.join(',')
+  ) {
+    return rowIds === null ? { kind: 'dense', values: staged } : { kind: 'rows', ids: rowIds, values: staged };
+  }
+  const raw = await nk.fromBytes(device, value.dtype, value.shape, value.bytes);
+  let values = raw;
+  if (value.dtype !== entry.spec.dtype) {
+    values = nk.empty(device, entry.spec.dtype, value.shape);
+    try {
+      await nk.cast(values, raw);
+    } finally {
+      raw.dispose();
+    }
+  }
+  return rowIds === null ? { kind: 'dense', values } : { kind: 'rows', ids: rowIds, values };
 }

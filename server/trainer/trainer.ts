@@ -5,7 +5,7 @@
 // retried call returns the first call's result instead of being applied again.
 //
 // Durability (docs/durability.md): pushes are staged in memory, not logged; the step is the
-// commit. Each applied step appends one 'trainer.commit' record (the aggregated gradient the
+// commit. Each applied step appends one 'trainer.commit' record (step-record.ts: the gradient the
 // optimizer applies, lr, rescale, the keys it answers), written off the main thread while the
 // update kernels run; the step is answered once both are done. After a restart the open step's
 // staged pushes are gone, and each worker's next call for it is told `step k restarted: push
@@ -26,9 +26,10 @@ import { MAX_LISTED_WORKERS, MAX_TIMER_MS } from '../limits';
 import { Mutex } from '../store/mutex';
 import type { HostTensor, ParameterEntry, ParameterStore } from '../store/parameter-store';
 
-import { combine, disposeGrad } from './gradients';
+import { combine, disposeGrad, uploadGrad } from './gradients';
 import { KeyedResults, slotOf } from './keyed-results';
-import { nativeUpdate, updateParameter } from './update';
+import { recordStep, replayCommit } from './step-record';
+import { nativeUpdate, updateParameter, withLocks } from './update';
 import type { CombinedGrad, PendingGrad } from './gradients';
 import { learningRateAt } from '../../common/optimizer/optimizer-spec';
 
@@ -40,13 +41,6 @@ export type { CallKey, OpenStep, ParamStates, StepResult, TrainerSpec, TrainerSt
 /** The lowest MAX_LISTED_WORKERS ids of a set, ascending: a bounded list for replies. */
 function lowest(ids: Set<number>): number[] {
   return [...ids].sort((a, b) => a - b).slice(0, MAX_LISTED_WORKERS);
-}
-
-/** Runs fn holding every entry's lock (in the given order). */
-async function withLocks<T>(entries: ParameterEntry[], fn: () => Promise<T>): Promise<T> {
-  if (entries.length === 0) return fn();
-  const [first, ...rest] = entries;
-  return first!.lock.run(() => withLocks(rest, fn));
 }
 
 export class Trainer {
@@ -138,7 +132,7 @@ export class Trainer {
             `${this.who}: parameter '${param}' is not one of its parameters [${this.spec.params.join(', ')}]`,
           );
         const entry = this.store.entry(param);
-        const grad = await entry.lock.run(() => this.uploadGrad(entry, value, rowIds, staged));
+        const grad = await entry.lock.run(() => uploadGrad(this.who, entry, value, rowIds, staged));
         used = grad.values === staged;
         // The step may have closed while the bytes were uploading.
         try {
@@ -220,63 +214,6 @@ export class Trainer {
       );
     if (step > this.stepCount)
       throw precondition(`${this.who}: step ${step} is not open yet; the trainer is at step ${this.stepCount}`);
-  }
-
-  private async uploadGrad(
-    entry: ParameterEntry,
-    value: HostTensor,
-    rowIds: BigInt64Array | null,
-    staged: DeviceTensor | null,
-  ): Promise<PendingGrad> {
-    const name = entry.spec.name;
-    if (entry.isConstant)
-      throw precondition(`${this.who}: constant '${name}' takes no gradient: trainers never change constants`);
-    if (entry.spec.gradReq === 'null')
-      throw precondition(`${this.who}: parameter '${name}' takes no gradient because grad_req='null'`);
-    if (entry.data === null) throw precondition(`${this.who}: parameter '${name}' has not been initialized`);
-    const shape = entry.spec.shape as number[];
-    if (!nk.isFloatDType(value.dtype))
-      throw invalid(`${this.who}: gradient for '${name}' must be a float tensor, got ${value.dtype}`);
-    if (rowIds === null) {
-      if (value.shape.join(',') !== shape.join(','))
-        throw invalid(
-          `${this.who}: gradient for '${name}' has shape [${value.shape.join(',')}], expected [${shape.join(',')}]`,
-        );
-    } else {
-      if (shape.length === 0)
-        throw invalid(`${this.who}: a row_sparse gradient needs a parameter of rank >= 1; '${name}' is a scalar`);
-      const want = [rowIds.length, ...shape.slice(1)];
-      if (value.shape.join(',') !== want.join(','))
-        throw invalid(
-          `${this.who}: row_sparse gradient for '${name}' has shape [${value.shape.join(',')}], expected [${want.join(',')}] (one row per id)`,
-        );
-      for (let i = 0; i < rowIds.length; i++) {
-        if (rowIds[i]! < 0n || rowIds[i]! >= BigInt(shape[0]!))
-          throw invalid(
-            `${this.who}: gradient for '${name}': row id ${rowIds[i]} at position ${i} is out of range [0, ${shape[0]})`,
-          );
-      }
-    }
-    const device = entry.ctx![0]!;
-    if (
-      staged !== null &&
-      staged.dtype === entry.spec.dtype &&
-      nk.sameDevice(staged.device, device) &&
-      staged.shape.join(',') === value.shape.join(',')
-    ) {
-      return rowIds === null ? { kind: 'dense', values: staged } : { kind: 'rows', ids: rowIds, values: staged };
-    }
-    const raw = await nk.fromBytes(device, value.dtype, value.shape, value.bytes);
-    let values = raw;
-    if (value.dtype !== entry.spec.dtype) {
-      values = nk.empty(device, entry.spec.dtype, value.shape);
-      try {
-        await nk.cast(values, raw);
-      } finally {
-        raw.dispose();
-      }
-    }
-    return rowIds === null ? { kind: 'dense', values } : { kind: 'rows', ids: rowIds, values };
   }
 
   // --- Steps ---------------------------------------------------------------------------------
@@ -506,7 +443,8 @@ export class Trainer {
           for (const c of combined) if (c.status === 'fulfilled') sums.push(c.value);
           const failedSum = combined.find((r): r is PromiseRejectedResult => r.status === 'rejected');
           if (failedSum) throw failedSum.reason;
-          durable = this.recordStep(work, sums, keys, workers, lr, rescale);
+          // Refuses a record one log record cannot hold (RESOURCE_EXHAUSTED) before anything changes.
+          durable = recordStep(this, work, sums, keys, workers, lr, rescale);
           failpoint('step.after-apply-before-log');
           // Each parameter's optimizer chain runs concurrently with the others and with the write.
           const settled = await Promise.allSettled(
@@ -532,90 +470,9 @@ export class Trainer {
     return { result, durable };
   }
 
-  /** Appends the step's one record: the sums the optimizer applies, in place from their memory. */
-  private recordStep(
-    work: Array<{ entry: ParameterEntry }>,
-    sums: CombinedGrad[],
-    keys: CallKey[],
-    workers: number[],
-    lr: number,
-    rescale: number,
-  ): Promise<void> {
-    if (this.journal === NO_JOURNAL) return Promise.resolve();
-    const parts: DeviceTensor[] = [];
-    const params = work.map(({ entry }, i) => {
-      const g = sums[i]!;
-      parts.push(g.values);
-      return {
-        name: entry.spec.name,
-        dtype: g.values.dtype,
-        shape: [...g.values.shape],
-        ids: g.kind === 'rows' ? Array.from(g.ids, String) : null,
-      };
-    });
-    const meta = {
-      op: 'trainer.commit',
-      trainer: this.spec.name,
-      step: this.stepCount,
-      keys,
-      workers,
-      lr,
-      rescale,
-      params,
-    };
-    if (parts.some((p) => p.device.type !== 'cpu')) {
-      // Device memory is read back to the host first (the writer reads host memory in place).
-      return Promise.all(parts.map((p) => nk.readBytes(p))).then((bytes) => this.journal.appendParts(meta, bytes));
-    }
-    return this.journal.appendParts(meta, parts);
-  }
-
-  /**
-   * Replay of a 'trainer.commit' record: the same update with the recorded sums, learning rate
-   * and rescale (bit-identical parameters and states), and the keys' results for retries.
-   */
-  async replayCommit(m: Record<string, unknown>, payload: Uint8Array): Promise<void> {
-    const params = m.params as Array<{
-      name: string;
-      dtype: HostTensor['dtype'];
-      shape: number[];
-      ids: string[] | null;
-    }>;
-    const lr = Number(m.lr);
-    const rescale = Number(m.rescale);
-    this.open = null;
-    this.discardPending();
-    let offset = 0;
-    await withLocks(
-      [...params.map((p) => p.name)].sort().map((p) => this.store.entry(p)),
-      async () => {
-        for (const p of params) {
-          const entry = this.store.entry(p.name);
-          const n = p.shape.reduce((a, b) => a * b, 1) * nk.dtypeSize(p.dtype);
-          const values = await nk.fromBytes(entry.ctx![0]!, p.dtype, p.shape, payload.subarray(offset, offset + n));
-          offset += n;
-          const grad: CombinedGrad =
-            p.ids === null
-              ? { kind: 'dense', values }
-              : { kind: 'rows', ids: BigInt64Array.from(p.ids, (v) => BigInt(v)), values };
-          try {
-            await updateParameter(this.spec.optimizer, entry, this.statesFor(entry), grad, lr, rescale);
-          } finally {
-            values.dispose();
-          }
-        }
-      },
-    );
-    this.stepCount = Number(m.step) + 1;
-    const result: StepResult = {
-      step: this.stepCount,
-      versions: this.spec.params.map((p) => this.store.entry(p).version),
-      workers: m.workers as number[],
-    };
-    for (const key of m.keys as CallKey[]) {
-      const seen = this.keyed.results.get(slotOf(key))?.has(key.sequence) ?? false;
-      if (!seen) this.keyed.restore(key, result);
-    }
+  /** Replay of a 'trainer.commit' record (step-record.ts): the same update, bit-identical. */
+  replayCommit(m: Record<string, unknown>, payload: Uint8Array): Promise<void> {
+    return replayCommit(this, m, payload);
   }
 
   /** @internal Optimizer states for entry's current contexts, dtype and shape (fresh zeros if they changed). */
@@ -637,7 +494,8 @@ export class Trainer {
     this.pending.delete(workerId);
   }
 
-  private discardPending(): void {
+  /** @internal Drops every staged gradient (a restart, a replayed commit, shutdown). */
+  discardPending(): void {
     for (const mine of this.pending.values()) for (const g of mine.values()) disposeGrad(g);
     this.pending.clear();
   }

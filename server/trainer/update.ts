@@ -10,6 +10,16 @@ import type { CombinedGrad } from './gradients';
 import type { OptimizerConfig } from '../../common/optimizer/optimizer-spec';
 import type { ParamStates } from './trainer';
 
+/**
+ * Runs fn holding every entry's lock (in the given order; callers sort by name, so two trainers
+ * never deadlock): a step's updates land together, with no other write between them.
+ */
+export async function withLocks<T>(entries: ParameterEntry[], fn: () => Promise<T>): Promise<T> {
+  if (entries.length === 0) return fn();
+  const [first, ...rest] = entries;
+  return first!.lock.run(() => withLocks(rest, fn));
+}
+
 /** Applies `grad` to every copy of `entry` with states `st` (the caller holds entry.lock). */
 export async function updateParameter(
   optimizer: OptimizerConfig,

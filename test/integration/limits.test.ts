@@ -1,6 +1,7 @@
 // The server's limits on what one caller may make it hold (issue 10; docs/configuration.md,
 // "Limits"), against the real server in this process: each refusal is the documented status,
-// names the limit, its value and the flag that raises it, and changes nothing.
+// names the limit, its value and the flag that raises it, and changes nothing. Also what the
+// write-ahead log cannot hold: a LoadStates body, a --max-tensor-bytes, a step's record.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { init, Status } from '../../client/index';
 import { ConfigError, startServer } from '../../server/index';
 import type { Journal } from '../../server/durability/journal';
-import { checkpointNow, healthCheck } from './crash-harness';
+import { checkpointNow, healthCheck, readWalRecords } from './crash-harness';
 import { rejectsWith, startHarness } from './helpers';
 import { RawTrainerService, RawWorker, sleep, trainerRequest } from './trainer-helpers';
 
@@ -172,6 +173,68 @@ describe('LoadStates', () => {
       maxTensorBytes: 5 * 2 ** 30,
     });
     await s.close();
+  });
+});
+
+describe('a step', () => {
+  it('whose log record is over what one record holds is refused (RESOURCE_EXHAUSTED) before anything changes; the log keeps working', async () => {
+    const dir = dataDir();
+    const h = await startHarness({ dataDir: dir, durability: 'wal-batch' });
+    const raw = new RawTrainerService(h.server.address);
+    try {
+      for (const [name, n] of [
+        ['w', 4],
+        ['b', 3],
+      ] as const)
+        await (await h.ps.parameter(name, { shape: [n], init: init.one() })).initialize();
+      await raw.create(trainerRequest('big', ['w', 'b'], SGD, { numWorkers: 2 }));
+      const workers = [new RawWorker(raw, 'big', 0), new RawWorker(raw, 'big', 1)];
+      const pushAll = async () => {
+        for (const w of workers) {
+          await w.push('w', { shape: [4], dtype: 'float32', data: Float32Array.of(1, 2, 3, 4) });
+          await w.push('b', { shape: [3], dtype: 'float32', data: Float32Array.of(1, 2, 3) });
+        }
+      };
+      const values = async () => [
+        ...(await (await h.ps.get('w')).data()).data,
+        ...(await (await h.ps.get('b')).data()).data,
+      ];
+      const initial = await values();
+
+      // The step's record (28 bytes of summed gradients and its meta) over a 64-byte log record: a
+      // real one holds 4 GiB - 64 MiB, more gradient than a test has memory for.
+      const t = h.server.trainers.get('big');
+      const real = t.journal;
+      t.journal = {
+        maxPayloadBytes: 64,
+        append: (m, p) => real.append(m, p),
+        appendParts: (m, p) => real.appendParts(m, p),
+      } satisfies Journal;
+      await pushAll();
+      const before = await raw.describe('big');
+      const refused =
+        /trainer 'big': step 0 was not applied: its log record \(the summed gradients of 2 parameters and their row ids\) is \d+ bytes, over the limit of 64 bytes that one write-ahead log record holds/;
+      await Promise.all(workers.map((w) => rejectsWith(w.step(1), Status.RESOURCE_EXHAUSTED, refused)));
+      expect(await raw.describe('big')).toEqual(before);
+      expect(await values()).toEqual(initial);
+      t.journal = real;
+
+      // Nothing was logged or changed; the workers push again and the step is applied and logged.
+      await pushAll();
+      const [r0, r1] = await Promise.all(workers.map((w) => w.step(1)));
+      expect(r0!.step).toBe(1);
+      expect(r1).toEqual(r0);
+      expect(await values()).not.toEqual(initial);
+      expect(
+        readWalRecords(dir)
+          .filter((r) => r.meta.op === 'trainer.commit')
+          .map((r) => r.meta.step),
+      ).toEqual([0]);
+      expect((await healthCheck(h.server.address)).status).toBe('SERVING');
+    } finally {
+      raw.close();
+      await h.close();
+    }
   });
 });
 
