@@ -8,8 +8,13 @@ import { LOG_LEVELS } from './log';
 import type { LogLevel } from './log';
 import {
   DEFAULT_CHECKPOINT_MIN_INTERVAL_MS,
+  DEFAULT_KEEPALIVE_TIME_MS,
+  DEFAULT_KEEPALIVE_TIMEOUT_MS,
   DEFAULT_MAX_REASON_BYTES,
   DEFAULT_MAX_WORKERS_PER_TRAINER,
+  DEFAULT_READ_TIMEOUT_MS,
+  DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+  MAX_TIMER_MS,
 } from './limits';
 import { DEFAULT_MAX_CPU_CONTEXTS, DEFAULT_MAX_TENSOR_BYTES } from './store/defaults';
 
@@ -32,6 +37,14 @@ export interface ServerOptions {
   maxReasonBytes?: number;
   /** Least time between the starts of two on-demand checkpoints, in ms (default 1000). */
   checkpointMinIntervalMs?: number;
+  /** An upload stream with no message for this long fails RESOURCE_EXHAUSTED, in ms (default 30000). */
+  streamIdleTimeoutMs?: number;
+  /** A streamed read running longer than this fails RESOURCE_EXHAUSTED, in ms (default 120000). */
+  readTimeoutMs?: number;
+  /** The server pings a connection after this long without traffic, in ms (default 60000). */
+  keepaliveTimeMs?: number;
+  /** A ping unanswered for this long closes the connection and its calls, in ms (default 20000). */
+  keepaliveTimeoutMs?: number;
   /** pino level, or 'silent' (default 'info'). */
   logLevel?: LogLevel;
   /** Where parameters, trainer state and the write-ahead log persist; none = in memory only. */
@@ -95,6 +108,10 @@ Options (each also read from the environment variable shown; flags win):
   --max-cpu-contexts <n>     cpu(i) allowed for i < n            GLUONPS_MAX_CPU_CONTEXTS (default 8)
   --max-workers-per-trainer <n>   largest num_workers of a trainer  GLUONPS_MAX_WORKERS_PER_TRAINER (default 4096)
   --max-reason-bytes <n>     longest Checkpoint reason, UTF-8 bytes  GLUONPS_MAX_REASON_BYTES (default 1024)
+  --stream-idle-timeout-ms <n>  an upload with no message for n ms fails  GLUONPS_STREAM_IDLE_TIMEOUT_MS (default 30000)
+  --read-timeout-ms <n>      longest streamed read (it pins a version)  GLUONPS_READ_TIMEOUT_MS (default 120000)
+  --keepalive-time-ms <n>    ping a connection quiet for n ms       GLUONPS_KEEPALIVE_TIME_MS (default 60000)
+  --keepalive-timeout-ms <n> close a connection whose ping is unanswered for n ms  GLUONPS_KEEPALIVE_TIMEOUT_MS (default 20000)
   --log-level <level>        fatal|error|warn|info|debug|trace|silent  GLUONPS_LOG_LEVEL (default info)
   --data-dir <dir>           where state persists; 'none' = memory only  GLUONPS_DATA_DIR (default ./data)
   --durability <mode>        checkpoint | wal-batch | wal-always  GLUONPS_DURABILITY (default wal-batch)
@@ -191,6 +208,10 @@ export const CLI_FLAGS = {
   'max-workers-per-trainer': { type: 'string' },
   'max-reason-bytes': { type: 'string' },
   'checkpoint-min-interval-ms': { type: 'string' },
+  'stream-idle-timeout-ms': { type: 'string' },
+  'read-timeout-ms': { type: 'string' },
+  'keepalive-time-ms': { type: 'string' },
+  'keepalive-timeout-ms': { type: 'string' },
   'log-level': { type: 'string' },
   'data-dir': { type: 'string' },
   durability: { type: 'string' },
@@ -247,6 +268,19 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   const minInterval = pick(v['checkpoint-min-interval-ms'], 'GLUONPS_CHECKPOINT_MIN_INTERVAL_MS');
   if (minInterval !== undefined)
     options.checkpointMinIntervalMs = parseIntIn('--checkpoint-min-interval-ms', minInterval, 0, 86_400_000);
+  // Timers: at most the longest delay setTimeout honours (a longer one fires at once).
+  const ms = (flag: string, name: string, min: number): number | undefined => {
+    const text = pick((v as Record<string, string | undefined>)[flag], name);
+    return text === undefined ? undefined : parseIntIn(`--${flag}`, text, min, MAX_TIMER_MS);
+  };
+  const idle = ms('stream-idle-timeout-ms', 'GLUONPS_STREAM_IDLE_TIMEOUT_MS', 1);
+  if (idle !== undefined) options.streamIdleTimeoutMs = idle;
+  const read = ms('read-timeout-ms', 'GLUONPS_READ_TIMEOUT_MS', 1);
+  if (read !== undefined) options.readTimeoutMs = read;
+  const kaTime = ms('keepalive-time-ms', 'GLUONPS_KEEPALIVE_TIME_MS', 1000);
+  if (kaTime !== undefined) options.keepaliveTimeMs = kaTime;
+  const kaTimeout = ms('keepalive-timeout-ms', 'GLUONPS_KEEPALIVE_TIMEOUT_MS', 1);
+  if (kaTimeout !== undefined) options.keepaliveTimeoutMs = kaTimeout;
   const level = pick(v['log-level'], 'GLUONPS_LOG_LEVEL');
   if (level !== undefined) {
     if (!(LOG_LEVELS as readonly string[]).includes(level))
@@ -368,5 +402,9 @@ export const DEFAULTS = {
   maxWorkersPerTrainer: DEFAULT_MAX_WORKERS_PER_TRAINER,
   maxReasonBytes: DEFAULT_MAX_REASON_BYTES,
   checkpointMinIntervalMs: DEFAULT_CHECKPOINT_MIN_INTERVAL_MS,
+  streamIdleTimeoutMs: DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+  readTimeoutMs: DEFAULT_READ_TIMEOUT_MS,
+  keepaliveTimeMs: DEFAULT_KEEPALIVE_TIME_MS,
+  keepaliveTimeoutMs: DEFAULT_KEEPALIVE_TIMEOUT_MS,
   logLevel: 'info' as LogLevel,
 };

@@ -16,6 +16,7 @@ import { trainerServiceHandlers } from './rpc/trainer-service';
 import { adminServiceHandlers } from './rpc/admin-service';
 import { CHUNKED_READ_METHODS } from '../common/wire/chunks';
 import { withChunkSerializers } from './rpc/framing';
+import type { StreamBounds } from './rpc/calls';
 import { applyServerFlowControl, serverOptions } from './rpc/transport';
 import { ParameterStore } from './store/parameter-store';
 import { serverTransport } from './tls';
@@ -109,7 +110,18 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
 
   const protos = loadProtos();
-  const server = new grpc.Server(serverOptions());
+  // The server pings a quiet connection and drops one that does not answer, ending its calls:
+  // a vanished client's uploads and reads are freed without waiting for the stream bounds.
+  const server = new grpc.Server(
+    serverOptions({
+      'grpc.keepalive_time_ms': options.keepaliveTimeMs ?? DEFAULTS.keepaliveTimeMs,
+      'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs ?? DEFAULTS.keepaliveTimeoutMs,
+    }),
+  );
+  const bounds: StreamBounds = {
+    idleMs: options.streamIdleTimeoutMs ?? DEFAULTS.streamIdleTimeoutMs,
+    readMs: options.readTimeoutMs ?? DEFAULTS.readTimeoutMs,
+  };
   applyServerFlowControl(server, { warn: (msg) => log.warn(msg) });
   const trainers = new TrainerRegistry(store, log, {
     maxWorkersPerTrainer: options.maxWorkersPerTrainer ?? DEFAULTS.maxWorkersPerTrainer,
@@ -132,10 +144,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     2,
     (msg) => log.warn(msg),
   );
-  server.addService(parameterService, guard('ParameterService', parameterServiceHandlers(store, log)));
+  server.addService(parameterService, guard('ParameterService', parameterServiceHandlers(store, log, bounds)));
   server.addService(
     protos.gluonps.v1.TrainerService.service,
-    guard('TrainerService', trainerServiceHandlers(trainers, store, log)),
+    guard('TrainerService', trainerServiceHandlers(trainers, store, log, bounds)),
   );
   let durability: Durability | null = null;
   server.addService(

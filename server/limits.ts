@@ -16,6 +16,19 @@ export const DEFAULT_MAX_REASON_BYTES = 1024;
 /** The least time between the starts of two on-demand checkpoints (each takes the state gate exclusively). */
 export const DEFAULT_CHECKPOINT_MIN_INTERVAL_MS = 1000;
 
+/** An upload stream (set_data, push_grad, declare_constant, load_states) may go this long without a message. */
+export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 30_000;
+
+/**
+ * A streamed read (data, grad, row_sparse_data, their list_ forms, save_states) may take this
+ * long; meanwhile it pins the version it reads (an in-place step then copies the tensor).
+ */
+export const DEFAULT_READ_TIMEOUT_MS = 120_000;
+
+/** How often the server pings an idle connection, and how long it waits for the answer. */
+export const DEFAULT_KEEPALIVE_TIME_MS = 60_000;
+export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 20_000;
+
 /** Worker ids a reply or a log line lists at most; the rest are counted, not listed. */
 export const MAX_LISTED_WORKERS = 1024;
 
