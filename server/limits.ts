@@ -29,6 +29,27 @@ export const DEFAULT_READ_TIMEOUT_MS = 120_000;
 export const DEFAULT_KEEPALIVE_TIME_MS = 60_000;
 export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 20_000;
 
+/** Parameters (constants not counted) the store may hold. */
+export const DEFAULT_MAX_PARAMETERS = 100_000;
+
+/** Constants the store may hold (each keeps a copy of its value for checkpoints and replies). */
+export const DEFAULT_MAX_CONSTANTS = 10_000;
+
+/** Trainers the server may hold. */
+export const DEFAULT_MAX_TRAINERS = 1024;
+
+/** Concurrent HTTP/2 streams (calls) one connection may open: more wait in the client's queue. */
+export const DEFAULT_MAX_STREAMS_PER_CONNECTION = 256;
+
+/** Calls in flight on the whole server, every connection together (health checks aside). */
+export const DEFAULT_MAX_CONCURRENT_CALLS = 4096;
+
+/** Bytes of a call's request metadata (names and values, as received). */
+export const DEFAULT_MAX_METADATA_BYTES = 16 * 1024;
+
+/** Health Watch streams open at once (health needs no token, so this is its only bound). */
+export const DEFAULT_MAX_HEALTH_WATCHERS = 1024;
+
 /** Worker ids a reply or a log line lists at most; the rest are counted, not listed. */
 export const MAX_LISTED_WORKERS = 1024;
 
