@@ -18,6 +18,7 @@ import { CHUNKED_READ_METHODS } from '../common/wire/chunks';
 import { withChunkSerializers } from './rpc/framing';
 import type { StreamBounds } from './rpc/calls';
 import { CallCounter, withCallLimits } from './rpc/call-limits';
+import { rejectMalformed, withSafeDeserializers } from './rpc/malformed';
 import { applyServerFlowControl, serverOptions } from './rpc/transport';
 import { ParameterStore } from './store/parameter-store';
 import { serverTransport } from './tls';
@@ -148,17 +149,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // Authentication wraps the readiness check: an unauthenticated caller learns nothing, not
   // even that the server is recovering.
   const guard = <T extends object>(service: string, handlers: T): T => {
-    const readied = withCallLimits(
+    const readied = rejectMalformed(
       service,
-      whenReady(handlers, () => refusal),
-      callLimits,
-      inFlight,
+      withCallLimits(
+        service,
+        whenReady(handlers, () => refusal),
+        callLimits,
+        inFlight,
+      ),
     );
     return auth === null ? readied : withAuth(readied, service, auth, log);
   };
   // Streamed reads: TensorChunk.chunk is field 2.
   const parameterService = withChunkSerializers(
-    protos.gluonps.v1.ParameterService.service,
+    withSafeDeserializers(protos.gluonps.v1.ParameterService.service),
     CHUNKED_READ_METHODS,
     'chunk',
     2,
@@ -166,19 +170,22 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   );
   server.addService(parameterService, guard('ParameterService', parameterServiceHandlers(store, log, bounds)));
   server.addService(
-    protos.gluonps.v1.TrainerService.service,
+    withSafeDeserializers(protos.gluonps.v1.TrainerService.service),
     guard('TrainerService', trainerServiceHandlers(trainers, store, log, bounds)),
   );
   let durability: Durability | null = null;
   server.addService(
-    protos.gluonps.v1.AdminService.service,
+    withSafeDeserializers(protos.gluonps.v1.AdminService.service),
     guard(
       'AdminService',
       adminServiceHandlers(() => durability, log, options.maxReasonBytes ?? DEFAULTS.maxReasonBytes),
     ),
   );
   // Health stays open: load balancers and orchestrators probe it without credentials.
-  server.addService(protos.grpc.health.v1.Health.service, health.handlers());
+  server.addService(
+    withSafeDeserializers(protos.grpc.health.v1.Health.service),
+    rejectMalformed('Health', health.handlers()),
+  );
 
   const boundPort = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, transport.credentials, (err, p) => (err ? reject(err) : resolve(p)));
