@@ -11,6 +11,7 @@ import { NO_JOURNAL } from '../durability/journal';
 import type { Journal, JournalMeta, JournalPayload } from '../durability/journal';
 import { checkContexts, checkSize, checkTensorHeader, fromKernel } from './checks';
 import { DEFAULT_MAX_CPU_CONTEXTS, DEFAULT_MAX_TENSOR_BYTES } from './defaults';
+import { DEFAULT_MAX_CONSTANTS, DEFAULT_MAX_PARAMETERS, overLimit } from '../limits';
 import { RwGate } from './gate';
 import { Mutex } from './mutex';
 import { meanInto } from './reduce';
@@ -65,6 +66,11 @@ function disposeAll(tensors: readonly DeviceTensor[] | null): void {
 export class ParameterStore {
   readonly maxTensorBytes: number;
   readonly maxCpuContexts: number;
+  readonly maxParameters: number;
+  readonly maxConstants: number;
+  /** Off while recovering: a data dir holding more than today's limits still starts. */
+  limitsEnforced = true;
+  private constants = 0;
   private readonly entries = new Map<string, ParameterEntry>();
   private readonly onEvent: NonNullable<StoreOptions['onEvent']>;
   private readonly deviceRefusal: NonNullable<StoreOptions['deviceRefusal']>;
@@ -76,6 +82,8 @@ export class ParameterStore {
   constructor(options: StoreOptions = {}) {
     this.maxTensorBytes = options.maxTensorBytes ?? DEFAULT_MAX_TENSOR_BYTES;
     this.maxCpuContexts = options.maxCpuContexts ?? DEFAULT_MAX_CPU_CONTEXTS;
+    this.maxParameters = options.maxParameters ?? DEFAULT_MAX_PARAMETERS;
+    this.maxConstants = options.maxConstants ?? DEFAULT_MAX_CONSTANTS;
     this.onEvent = options.onEvent ?? (() => undefined);
     this.deviceRefusal = options.deviceRefusal ?? (() => null);
   }
@@ -131,6 +139,15 @@ export class ParameterStore {
   }
 
   private newEntry(spec: ParameterSpec, isConstant: boolean, constantValue: HostTensor | null): ParameterEntry {
+    if (this.limitsEnforced) {
+      const who = subject(spec.name, isConstant);
+      if (isConstant && this.constants >= this.maxConstants)
+        throw overLimit(`${who}: the store's constant count`, this.constants + 1, this.maxConstants, '--max-constants');
+      const parameters = this.entries.size - this.constants;
+      if (!isConstant && parameters >= this.maxParameters)
+        throw overLimit(`${who}: the store's parameter count`, parameters + 1, this.maxParameters, '--max-parameters');
+    }
+    if (isConstant) this.constants++;
     const entry: ParameterEntry = {
       declared: spec,
       spec: { ...spec, shape: spec.shape === null ? null : [...spec.shape] },
@@ -157,6 +174,8 @@ export class ParameterStore {
     const old = this.entries.get(entry.declared.name);
     disposeAll(old?.data ?? null);
     disposeAll(old?.grad ?? null);
+    if (old?.isConstant === true) this.constants--;
+    if (entry.isConstant) this.constants++;
     this.entries.set(entry.declared.name, entry);
   }
 
@@ -167,6 +186,7 @@ export class ParameterStore {
       disposeAll(e.grad);
     }
     this.entries.clear();
+    this.constants = 0;
   }
 
   has(name: string): boolean {
