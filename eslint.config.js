@@ -41,7 +41,19 @@ function layerRule(folders, why) {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'native/build/', 'protos/generated/', 'data/', '.bench-out/', '.device/', '.build/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'native/build/',
+      'protos/generated/',
+      'data/',
+      '.bench-out/',
+      '.device/',
+      '.build/',
+      'client/dist/',
+      'client/protos/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

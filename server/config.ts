@@ -8,8 +8,20 @@ import { LOG_LEVELS } from './log';
 import type { LogLevel } from './log';
 import {
   DEFAULT_CHECKPOINT_MIN_INTERVAL_MS,
+  DEFAULT_KEEPALIVE_TIME_MS,
+  DEFAULT_KEEPALIVE_TIMEOUT_MS,
+  DEFAULT_MAX_CONCURRENT_CALLS,
+  DEFAULT_MAX_CONSTANTS,
+  DEFAULT_MAX_HEALTH_WATCHERS,
+  DEFAULT_MAX_METADATA_BYTES,
+  DEFAULT_MAX_PARAMETERS,
   DEFAULT_MAX_REASON_BYTES,
+  DEFAULT_MAX_STREAMS_PER_CONNECTION,
+  DEFAULT_MAX_TRAINERS,
   DEFAULT_MAX_WORKERS_PER_TRAINER,
+  DEFAULT_READ_TIMEOUT_MS,
+  DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+  MAX_TIMER_MS,
 } from './limits';
 import { DEFAULT_MAX_CPU_CONTEXTS, DEFAULT_MAX_TENSOR_BYTES } from './store/defaults';
 
@@ -32,6 +44,28 @@ export interface ServerOptions {
   maxReasonBytes?: number;
   /** Least time between the starts of two on-demand checkpoints, in ms (default 1000). */
   checkpointMinIntervalMs?: number;
+  /** Parameters the store may hold, constants apart (default 100000). */
+  maxParameters?: number;
+  /** Constants the store may hold (default 10000). */
+  maxConstants?: number;
+  /** Trainers the server may hold (default 1024). */
+  maxTrainers?: number;
+  /** Concurrent streams one connection may open (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS, default 256). */
+  maxStreamsPerConnection?: number;
+  /** Calls in flight on the whole server (default 4096). */
+  maxConcurrentCalls?: number;
+  /** Bytes of one call's request metadata (default 16384). */
+  maxMetadataBytes?: number;
+  /** Health Watch streams open at once (default 1024). */
+  maxHealthWatchers?: number;
+  /** An upload stream with no message for this long fails RESOURCE_EXHAUSTED, in ms (default 30000). */
+  streamIdleTimeoutMs?: number;
+  /** A streamed read running longer than this fails RESOURCE_EXHAUSTED, in ms (default 120000). */
+  readTimeoutMs?: number;
+  /** The server pings a connection after this long without traffic, in ms (default 60000). */
+  keepaliveTimeMs?: number;
+  /** A ping unanswered for this long closes the connection and its calls, in ms (default 20000). */
+  keepaliveTimeoutMs?: number;
   /** pino level, or 'silent' (default 'info'). */
   logLevel?: LogLevel;
   /** Where parameters, trainer state and the write-ahead log persist; none = in memory only. */
@@ -95,6 +129,17 @@ Options (each also read from the environment variable shown; flags win):
   --max-cpu-contexts <n>     cpu(i) allowed for i < n            GLUONPS_MAX_CPU_CONTEXTS (default 8)
   --max-workers-per-trainer <n>   largest num_workers of a trainer  GLUONPS_MAX_WORKERS_PER_TRAINER (default 4096)
   --max-reason-bytes <n>     longest Checkpoint reason, UTF-8 bytes  GLUONPS_MAX_REASON_BYTES (default 1024)
+  --max-parameters <n>       parameters held, constants apart     GLUONPS_MAX_PARAMETERS (default 100000)
+  --max-constants <n>        constants held                       GLUONPS_MAX_CONSTANTS (default 10000)
+  --max-trainers <n>         trainers held                        GLUONPS_MAX_TRAINERS (default 1024)
+  --max-streams-per-connection <n>  concurrent calls of one connection  GLUONPS_MAX_STREAMS_PER_CONNECTION (default 256)
+  --max-concurrent-calls <n> calls in flight, all connections     GLUONPS_MAX_CONCURRENT_CALLS (default 4096)
+  --max-metadata-bytes <n>   request metadata of one call, bytes  GLUONPS_MAX_METADATA_BYTES (default 16384)
+  --max-health-watchers <n>  health Watch streams open at once    GLUONPS_MAX_HEALTH_WATCHERS (default 1024)
+  --stream-idle-timeout-ms <n>  an upload with no message for n ms fails  GLUONPS_STREAM_IDLE_TIMEOUT_MS (default 30000)
+  --read-timeout-ms <n>      longest streamed read (it pins a version)  GLUONPS_READ_TIMEOUT_MS (default 120000)
+  --keepalive-time-ms <n>    ping a connection quiet for n ms       GLUONPS_KEEPALIVE_TIME_MS (default 60000)
+  --keepalive-timeout-ms <n> close a connection whose ping is unanswered for n ms  GLUONPS_KEEPALIVE_TIMEOUT_MS (default 20000)
   --log-level <level>        fatal|error|warn|info|debug|trace|silent  GLUONPS_LOG_LEVEL (default info)
   --data-dir <dir>           where state persists; 'none' = memory only  GLUONPS_DATA_DIR (default ./data)
   --durability <mode>        checkpoint | wal-batch | wal-always  GLUONPS_DURABILITY (default wal-batch)
@@ -191,6 +236,17 @@ export const CLI_FLAGS = {
   'max-workers-per-trainer': { type: 'string' },
   'max-reason-bytes': { type: 'string' },
   'checkpoint-min-interval-ms': { type: 'string' },
+  'max-parameters': { type: 'string' },
+  'max-constants': { type: 'string' },
+  'max-trainers': { type: 'string' },
+  'max-streams-per-connection': { type: 'string' },
+  'max-concurrent-calls': { type: 'string' },
+  'max-metadata-bytes': { type: 'string' },
+  'max-health-watchers': { type: 'string' },
+  'stream-idle-timeout-ms': { type: 'string' },
+  'read-timeout-ms': { type: 'string' },
+  'keepalive-time-ms': { type: 'string' },
+  'keepalive-timeout-ms': { type: 'string' },
   'log-level': { type: 'string' },
   'data-dir': { type: 'string' },
   durability: { type: 'string' },
@@ -247,6 +303,38 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   const minInterval = pick(v['checkpoint-min-interval-ms'], 'GLUONPS_CHECKPOINT_MIN_INTERVAL_MS');
   if (minInterval !== undefined)
     options.checkpointMinIntervalMs = parseIntIn('--checkpoint-min-interval-ms', minInterval, 0, 86_400_000);
+  // Timers: at most the longest delay setTimeout honours (a longer one fires at once).
+  const ms = (flag: string, name: string, min: number): number | undefined => {
+    const text = pick((v as Record<string, string | undefined>)[flag], name);
+    return text === undefined ? undefined : parseIntIn(`--${flag}`, text, min, MAX_TIMER_MS);
+  };
+  const count = (flag: string, name: string, max: number): number | undefined => {
+    const text = pick((v as Record<string, string | undefined>)[flag], name);
+    return text === undefined ? undefined : parseIntIn(`--${flag}`, text, 1, max);
+  };
+  const counts = [
+    ['max-parameters', 'GLUONPS_MAX_PARAMETERS', 'maxParameters', 1e9],
+    ['max-constants', 'GLUONPS_MAX_CONSTANTS', 'maxConstants', 1e9],
+    ['max-trainers', 'GLUONPS_MAX_TRAINERS', 'maxTrainers', 1e9],
+    // HTTP/2 carries the stream limit in a 32-bit setting.
+    ['max-streams-per-connection', 'GLUONPS_MAX_STREAMS_PER_CONNECTION', 'maxStreamsPerConnection', 0xffff_ffff],
+    ['max-concurrent-calls', 'GLUONPS_MAX_CONCURRENT_CALLS', 'maxConcurrentCalls', 1e9],
+    // Node's HTTP/2 layer refuses a header list over 64 KiB before any handler runs.
+    ['max-metadata-bytes', 'GLUONPS_MAX_METADATA_BYTES', 'maxMetadataBytes', 65535],
+    ['max-health-watchers', 'GLUONPS_MAX_HEALTH_WATCHERS', 'maxHealthWatchers', 1e9],
+  ] as const;
+  for (const [flag, name, key, max] of counts) {
+    const n = count(flag, name, max);
+    if (n !== undefined) options[key] = n;
+  }
+  const idle = ms('stream-idle-timeout-ms', 'GLUONPS_STREAM_IDLE_TIMEOUT_MS', 1);
+  if (idle !== undefined) options.streamIdleTimeoutMs = idle;
+  const read = ms('read-timeout-ms', 'GLUONPS_READ_TIMEOUT_MS', 1);
+  if (read !== undefined) options.readTimeoutMs = read;
+  const kaTime = ms('keepalive-time-ms', 'GLUONPS_KEEPALIVE_TIME_MS', 1000);
+  if (kaTime !== undefined) options.keepaliveTimeMs = kaTime;
+  const kaTimeout = ms('keepalive-timeout-ms', 'GLUONPS_KEEPALIVE_TIMEOUT_MS', 1);
+  if (kaTimeout !== undefined) options.keepaliveTimeoutMs = kaTimeout;
   const level = pick(v['log-level'], 'GLUONPS_LOG_LEVEL');
   if (level !== undefined) {
     if (!(LOG_LEVELS as readonly string[]).includes(level))
@@ -368,5 +456,16 @@ export const DEFAULTS = {
   maxWorkersPerTrainer: DEFAULT_MAX_WORKERS_PER_TRAINER,
   maxReasonBytes: DEFAULT_MAX_REASON_BYTES,
   checkpointMinIntervalMs: DEFAULT_CHECKPOINT_MIN_INTERVAL_MS,
+  maxParameters: DEFAULT_MAX_PARAMETERS,
+  maxConstants: DEFAULT_MAX_CONSTANTS,
+  maxTrainers: DEFAULT_MAX_TRAINERS,
+  maxStreamsPerConnection: DEFAULT_MAX_STREAMS_PER_CONNECTION,
+  maxConcurrentCalls: DEFAULT_MAX_CONCURRENT_CALLS,
+  maxMetadataBytes: DEFAULT_MAX_METADATA_BYTES,
+  maxHealthWatchers: DEFAULT_MAX_HEALTH_WATCHERS,
+  streamIdleTimeoutMs: DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+  readTimeoutMs: DEFAULT_READ_TIMEOUT_MS,
+  keepaliveTimeMs: DEFAULT_KEEPALIVE_TIME_MS,
+  keepaliveTimeoutMs: DEFAULT_KEEPALIVE_TIMEOUT_MS,
   logLevel: 'info' as LogLevel,
 };

@@ -1,6 +1,7 @@
 // health.ts: the standard grpc.health.v1 service. The overall status ('') and each named
 // service report SERVING or NOT_SERVING; Watch streams every change until the call ends.
 import * as grpc from '@grpc/grpc-js';
+import { DEFAULT_MAX_HEALTH_WATCHERS, overLimit } from './limits';
 import type { HealthHandlers } from '../protos/generated/grpc/health/v1/Health';
 import type { HealthCheckResponse } from '../protos/generated/grpc/health/v1/HealthCheckResponse';
 
@@ -13,7 +14,12 @@ export class HealthService {
     call: grpc.ServerWritableStream<unknown, HealthCheckResponse>;
   }>();
 
-  constructor(services: readonly string[], initial: ServingStatus = 'NOT_SERVING') {
+  constructor(
+    services: readonly string[],
+    initial: ServingStatus = 'NOT_SERVING',
+    /** Watch streams open at once; health needs no token, so this bounds what probes can hold. */
+    private readonly maxWatchers = DEFAULT_MAX_HEALTH_WATCHERS,
+  ) {
     for (const s of ['', ...services]) this.statuses.set(s, initial);
   }
 
@@ -39,6 +45,16 @@ export class HealthService {
       },
       Watch: (call) => {
         const service = call.request.service;
+        if (this.watchers.size >= this.maxWatchers) {
+          const err = overLimit(
+            'health: Watch streams open',
+            this.watchers.size + 1,
+            this.maxWatchers,
+            '--max-health-watchers',
+          );
+          call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: err.message });
+          return;
+        }
         call.write({ status: this.statuses.get(service) ?? 'SERVICE_UNKNOWN' });
         const entry = { service, call };
         this.watchers.add(entry);

@@ -16,6 +16,9 @@ import { trainerServiceHandlers } from './rpc/trainer-service';
 import { adminServiceHandlers } from './rpc/admin-service';
 import { CHUNKED_READ_METHODS } from '../common/wire/chunks';
 import { withChunkSerializers } from './rpc/framing';
+import type { StreamBounds } from './rpc/calls';
+import { CallCounter, withCallLimits } from './rpc/call-limits';
+import { rejectMalformed, withSafeDeserializers } from './rpc/malformed';
 import { applyServerFlowControl, serverOptions } from './rpc/transport';
 import { ParameterStore } from './store/parameter-store';
 import { serverTransport } from './tls';
@@ -104,49 +107,85 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const store = new ParameterStore({
     maxTensorBytes,
     maxCpuContexts,
+    maxParameters: options.maxParameters ?? DEFAULTS.maxParameters,
+    maxConstants: options.maxConstants ?? DEFAULTS.maxConstants,
     deviceRefusal: (d) => deviceRefusal(devices, d),
     onEvent: (event, fields) => log.warn(fields, event),
   });
 
   const protos = loadProtos();
-  const server = new grpc.Server(serverOptions());
+  // The server pings a quiet connection and drops one that does not answer, ending its calls:
+  // a vanished client's uploads and reads are freed without waiting for the stream bounds.
+  const server = new grpc.Server(
+    serverOptions({
+      'grpc.keepalive_time_ms': options.keepaliveTimeMs ?? DEFAULTS.keepaliveTimeMs,
+      'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs ?? DEFAULTS.keepaliveTimeoutMs,
+      // Calls over this on one connection wait in the client's queue (HTTP/2 SETTINGS).
+      'grpc.max_concurrent_streams': options.maxStreamsPerConnection ?? DEFAULTS.maxStreamsPerConnection,
+    }),
+  );
+  const bounds: StreamBounds = {
+    idleMs: options.streamIdleTimeoutMs ?? DEFAULTS.streamIdleTimeoutMs,
+    readMs: options.readTimeoutMs ?? DEFAULTS.readTimeoutMs,
+  };
   applyServerFlowControl(server, { warn: (msg) => log.warn(msg) });
   const trainers = new TrainerRegistry(store, log, {
     maxWorkersPerTrainer: options.maxWorkersPerTrainer ?? DEFAULTS.maxWorkersPerTrainer,
+    maxTrainers: options.maxTrainers ?? DEFAULTS.maxTrainers,
   });
-  const health = new HealthService(SERVICE_NAMES);
+  const health = new HealthService(
+    SERVICE_NAMES,
+    'NOT_SERVING',
+    options.maxHealthWatchers ?? DEFAULTS.maxHealthWatchers,
+  );
+  const callLimits = {
+    maxConcurrentCalls: options.maxConcurrentCalls ?? DEFAULTS.maxConcurrentCalls,
+    maxMetadataBytes: options.maxMetadataBytes ?? DEFAULTS.maxMetadataBytes,
+  };
+  const inFlight = new CallCounter();
   // Calls are refused (UNAVAILABLE) until recovery from the data dir is done; health says NOT_SERVING.
   /** Why calls are refused right now (recovering, or the write-ahead log failed); null: serving. */
   let refusal: string | null = 'the server is still recovering its state; retry shortly';
   // Authentication wraps the readiness check: an unauthenticated caller learns nothing, not
   // even that the server is recovering.
   const guard = <T extends object>(service: string, handlers: T): T => {
-    const readied = whenReady(handlers, () => refusal);
+    const readied = rejectMalformed(
+      service,
+      withCallLimits(
+        service,
+        whenReady(handlers, () => refusal),
+        callLimits,
+        inFlight,
+      ),
+    );
     return auth === null ? readied : withAuth(readied, service, auth, log);
   };
   // Streamed reads: TensorChunk.chunk is field 2.
   const parameterService = withChunkSerializers(
-    protos.gluonps.v1.ParameterService.service,
+    withSafeDeserializers(protos.gluonps.v1.ParameterService.service),
     CHUNKED_READ_METHODS,
     'chunk',
     2,
     (msg) => log.warn(msg),
   );
-  server.addService(parameterService, guard('ParameterService', parameterServiceHandlers(store, log)));
+  server.addService(parameterService, guard('ParameterService', parameterServiceHandlers(store, log, bounds)));
   server.addService(
-    protos.gluonps.v1.TrainerService.service,
-    guard('TrainerService', trainerServiceHandlers(trainers, store, log)),
+    withSafeDeserializers(protos.gluonps.v1.TrainerService.service),
+    guard('TrainerService', trainerServiceHandlers(trainers, store, log, bounds)),
   );
   let durability: Durability | null = null;
   server.addService(
-    protos.gluonps.v1.AdminService.service,
+    withSafeDeserializers(protos.gluonps.v1.AdminService.service),
     guard(
       'AdminService',
       adminServiceHandlers(() => durability, log, options.maxReasonBytes ?? DEFAULTS.maxReasonBytes),
     ),
   );
   // Health stays open: load balancers and orchestrators probe it without credentials.
-  server.addService(protos.grpc.health.v1.Health.service, health.handlers());
+  server.addService(
+    withSafeDeserializers(protos.grpc.health.v1.Health.service),
+    rejectMalformed('Health', health.handlers()),
+  );
 
   const boundPort = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, transport.credentials, (err, p) => (err ? reject(err) : resolve(p)));
@@ -155,6 +194,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   const address = `${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
   if (options.dataDir) {
+    // What the data dir holds was acknowledged, perhaps under higher limits: it must still start.
+    store.limitsEnforced = false;
     try {
       durability = await Durability.open(
         {
@@ -182,6 +223,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       throw new ConfigError(err instanceof DataDirLockedError ? message : `data dir ${options.dataDir}: ${message}`);
     }
   }
+  store.limitsEnforced = true;
   refusal = null;
   health.setAll('SERVING');
   const security = { auth: auth === null ? 'off' : auth.counts, tls: transport.mode };

@@ -16,6 +16,40 @@ export const DEFAULT_MAX_REASON_BYTES = 1024;
 /** The least time between the starts of two on-demand checkpoints (each takes the state gate exclusively). */
 export const DEFAULT_CHECKPOINT_MIN_INTERVAL_MS = 1000;
 
+/** An upload stream (set_data, push_grad, declare_constant, load_states) may go this long without a message. */
+export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 30_000;
+
+/**
+ * A streamed read (data, grad, row_sparse_data, their list_ forms, save_states) may take this
+ * long; meanwhile it pins the version it reads (an in-place step then copies the tensor).
+ */
+export const DEFAULT_READ_TIMEOUT_MS = 120_000;
+
+/** How often the server pings an idle connection, and how long it waits for the answer. */
+export const DEFAULT_KEEPALIVE_TIME_MS = 60_000;
+export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 20_000;
+
+/** Parameters (constants not counted) the store may hold. */
+export const DEFAULT_MAX_PARAMETERS = 100_000;
+
+/** Constants the store may hold (each keeps a copy of its value for checkpoints and replies). */
+export const DEFAULT_MAX_CONSTANTS = 10_000;
+
+/** Trainers the server may hold. */
+export const DEFAULT_MAX_TRAINERS = 1024;
+
+/** Concurrent HTTP/2 streams (calls) one connection may open: more wait in the client's queue. */
+export const DEFAULT_MAX_STREAMS_PER_CONNECTION = 256;
+
+/** Calls in flight on the whole server, every connection together (health checks aside). */
+export const DEFAULT_MAX_CONCURRENT_CALLS = 4096;
+
+/** Bytes of a call's request metadata (names and values, as received). */
+export const DEFAULT_MAX_METADATA_BYTES = 16 * 1024;
+
+/** Health Watch streams open at once (health needs no token, so this is its only bound). */
+export const DEFAULT_MAX_HEALTH_WATCHERS = 1024;
+
 /** Worker ids a reply or a log line lists at most; the rest are counted, not listed. */
 export const MAX_LISTED_WORKERS = 1024;
 

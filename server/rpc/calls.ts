@@ -1,14 +1,38 @@
 // calls.ts: adapters from async functions to grpc-js handlers. They are the one place where
 // errors become statuses: a StatusError (ServerError, or a shared validation's) keeps its code and message; anything else is logged
-// with its detail and reaches the client as INTERNAL with a generic message.
+// with its detail and reaches the client as INTERNAL with a generic message. They also bound
+// stalled streams (StreamBounds): an upload that goes quiet and a read that is not taken.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { StatusError } from '../errors';
+import { exhausted, StatusError } from '../errors';
+import { DEFAULT_READ_TIMEOUT_MS, DEFAULT_STREAM_IDLE_TIMEOUT_MS } from '../limits';
+import { resetStream } from './stream-reset';
+
+/** How long a stream may stall (docs/configuration.md, "Limits"). */
+export interface StreamBounds {
+  /** An upload (client stream) with no message for this long fails; its staged bytes are freed. */
+  idleMs: number;
+  /** A streamed read running longer than this fails; the version it pinned is released. */
+  readMs: number;
+}
+
+export const DEFAULT_STREAM_BOUNDS: StreamBounds = {
+  idleMs: DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+  readMs: DEFAULT_READ_TIMEOUT_MS,
+};
 
 export interface CallContext {
   log: Logger;
   method: string;
+  /** Stalled-stream bounds; DEFAULT_STREAM_BOUNDS when absent. */
+  bounds?: StreamBounds;
 }
+
+/**
+ * After a read's status was queued, how long it may wait behind unread messages before the
+ * stream is reset: a client that reads nothing never lets the status through.
+ */
+const RESET_GRACE_MS = 1000;
 
 function toStatus(ctx: CallContext, err: unknown, param: string | undefined): Partial<grpc.StatusObject> {
   if (err instanceof StatusError) {
@@ -49,21 +73,53 @@ export function serverStream<Req, Res>(
   ctx: CallContext,
   fn: (request: Req, call: grpc.ServerWritableStream<Req, Res>, signal: AbortSignal) => Promise<void>,
 ): grpc.handleServerStreamingCall<Req, Res> {
+  const { readMs } = ctx.bounds ?? DEFAULT_STREAM_BOUNDS;
   return (call) => {
     const abort = new AbortController();
     let settled = false;
+    let finished = false;
+    let timedOut = false;
+    // A read that outlives the bound (a client that stopped reading keeps the handler waiting
+    // for room forever, pinning the version it reads): the handler is aborted, which releases
+    // what it holds, and the call ends RESOURCE_EXHAUSTED.
+    const timer = setTimeout(() => {
+      if (settled) return;
+      timedOut = true;
+      abort.abort();
+    }, readMs);
     // grpc-js emits 'cancelled' after every call, finished or not; aborting (which builds a
     // DOMException) only matters while the handler still runs.
     call.on('cancelled', () => {
+      finished = true;
+      clearTimeout(timer);
       if (!settled) abort.abort();
     });
     fn(call.request, call, abort.signal).then(
       () => {
         settled = true;
+        clearTimeout(timer);
         call.end();
       },
       (err: unknown) => {
         settled = true;
+        clearTimeout(timer);
+        if (timedOut && !finished) {
+          const param = paramOf(call.request);
+          const status = toStatus(
+            ctx,
+            exhausted(
+              `${ctx.method}${param === undefined ? '' : ` of '${param}'`}: the read took over the limit of ${readMs} ms (--read-timeout-ms raises it); read the stream as it arrives`,
+            ),
+            param,
+          );
+          call.emit('error', status);
+          // The status waits behind the messages already queued; a client that reads none of
+          // them gets the stream reset instead (grpc-js reports that as RESOURCE_EXHAUSTED).
+          setTimeout(() => {
+            if (!finished) resetStream(call, ctx.log);
+          }, RESET_GRACE_MS).unref();
+          return;
+        }
         if (abort.signal.aborted) return; // the client went away; nothing to tell it
         call.emit('error', toStatus(ctx, err, paramOf(call.request)));
       },
@@ -75,11 +131,46 @@ export function clientStream<Req, Res>(
   ctx: CallContext,
   fn: (call: grpc.ServerReadableStream<Req, Res>, onName: (name: string) => void) => Promise<Res>,
 ): grpc.handleClientStreamingCall<Req, Res> {
+  const { idleMs } = ctx.bounds ?? DEFAULT_STREAM_BOUNDS;
   return (call, callback) => {
     let param: string | undefined;
+    watchIdle(ctx, call, idleMs, () => param);
     fn(call, (name) => (param = name)).then(
       (res) => callback(null, res),
       (err: unknown) => callback(toStatus(ctx, err, param)),
     );
   };
+}
+
+/**
+ * Fails an upload that receives no message for `idleMs`: the stream is destroyed with a
+ * RESOURCE_EXHAUSTED error, which the handler's reader rejects with (it then frees its staged
+ * tensor and answers that status). Every message and the end of the stream reach the handler
+ * through the stream's `push`, so wrapping it sees them without reading (a 'data' listener
+ * here would start the stream before the handler listens).
+ */
+function watchIdle(
+  ctx: CallContext,
+  call: grpc.ServerReadableStream<unknown, unknown>,
+  idleMs: number,
+  param: () => string | undefined,
+): void {
+  const stream = call as unknown as { push(chunk: unknown, encoding?: BufferEncoding): boolean };
+  const push = stream.push.bind(call);
+  const timer = setTimeout(() => {
+    const who = param();
+    call.destroy(
+      exhausted(
+        `${ctx.method}${who === undefined ? '' : ` of '${who}'`}: no message from the client for ${idleMs} ms, the limit (--stream-idle-timeout-ms raises it); the upload was dropped`,
+      ),
+    );
+  }, idleMs);
+  const stop = (): void => clearTimeout(timer);
+  stream.push = (chunk, encoding) => {
+    if (chunk === null) stop();
+    else timer.refresh();
+    return push(chunk, encoding);
+  };
+  call.on('cancelled', stop);
+  call.on('close', stop);
 }

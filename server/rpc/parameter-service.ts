@@ -9,7 +9,7 @@ import type { HostTensor, ParameterStore, RowSparseSnapshot, TensorSnapshot } fr
 import type { ParameterServiceHandlers } from '../../protos/generated/gluonps/v1/ParameterService';
 import type { TensorChunk } from '../../protos/generated/gluonps/v1/TensorChunk';
 import { clientStream, serverStream, unary } from './calls';
-import type { CallContext } from './calls';
+import type { CallContext, StreamBounds } from './calls';
 import { writeTensor, type UploadCall } from '../../common/wire/chunks';
 import { DTYPE_CODEC } from '../../common/proto-enums';
 import {
@@ -54,8 +54,12 @@ async function sendEach(
   }
 }
 
-export function parameterServiceHandlers(store: ParameterStore, log: Logger): ParameterServiceHandlers {
-  const ctx = (method: string): CallContext => ({ log, method });
+export function parameterServiceHandlers(
+  store: ParameterStore,
+  log: Logger,
+  bounds?: StreamBounds,
+): ParameterServiceHandlers {
+  const ctx = (method: string): CallContext => ({ log, method, bounds });
 
   /** Receives one uploaded tensor, checking the header before any byte is buffered. */
   const receive = async (

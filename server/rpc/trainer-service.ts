@@ -17,7 +17,7 @@ import type { OptimizerSpec, OptimizerSpec__Output } from '../../protos/generate
 import type { StatesChunk, StatesChunk__Output } from '../../protos/generated/gluonps/v1/StatesChunk';
 import type { TrainerInfo } from '../../protos/generated/gluonps/v1/TrainerInfo';
 import type { TrainerServiceHandlers } from '../../protos/generated/gluonps/v1/TrainerService';
-import { clientStream, serverStream, unary } from './calls';
+import { clientStream, serverStream, unary, type CallContext, type StreamBounds } from './calls';
 import { receiveTensor, writeTensor, type UploadCall } from '../../common/wire/chunks';
 import { headerShape } from './convert';
 import { receiveUpload } from './uploads';
@@ -102,8 +102,9 @@ export function trainerServiceHandlers(
   registry: TrainerRegistry,
   store: ParameterStore,
   log: Logger,
+  bounds?: StreamBounds,
 ): TrainerServiceHandlers {
-  const ctx = (method: string): { log: Logger; method: string } => ({ log, method });
+  const ctx = (method: string): CallContext => ({ log, method, bounds });
   return {
     CreateTrainer: unary(ctx('CreateTrainer'), async (req) => {
       const who = `trainer '${req.name}'`;

@@ -5,12 +5,13 @@
 // a write builds its new tensors completely before swapping them in, so a failure changes nothing.
 import * as nk from '../../native/index';
 import type { DType, Device, DeviceTensor } from '../../native/index';
-import { exists, fmtShape, invalid, notFound, precondition, StatusError, subject } from '../errors';
-import { checkInitFits, runInitializer } from './initializers';
+import { exists, fmtShape, invalid, notFound, precondition, subject } from '../errors';
+import { disposeAll, materialize, uploadInto } from './materialize';
 import { NO_JOURNAL } from '../durability/journal';
 import type { Journal, JournalMeta, JournalPayload } from '../durability/journal';
 import { checkContexts, checkSize, checkTensorHeader, fromKernel } from './checks';
 import { DEFAULT_MAX_CPU_CONTEXTS, DEFAULT_MAX_TENSOR_BYTES } from './defaults';
+import { DEFAULT_MAX_CONSTANTS, DEFAULT_MAX_PARAMETERS, overLimit } from '../limits';
 import { RwGate } from './gate';
 import { Mutex } from './mutex';
 import { meanInto } from './reduce';
@@ -58,13 +59,14 @@ function randomSeed(): bigint {
   return b[0]!;
 }
 
-function disposeAll(tensors: readonly DeviceTensor[] | null): void {
-  for (const t of tensors ?? []) t.dispose();
-}
-
 export class ParameterStore {
   readonly maxTensorBytes: number;
   readonly maxCpuContexts: number;
+  readonly maxParameters: number;
+  readonly maxConstants: number;
+  /** Off while recovering: a data dir holding more than today's limits still starts. */
+  limitsEnforced = true;
+  private constants = 0;
   private readonly entries = new Map<string, ParameterEntry>();
   private readonly onEvent: NonNullable<StoreOptions['onEvent']>;
   private readonly deviceRefusal: NonNullable<StoreOptions['deviceRefusal']>;
@@ -76,6 +78,8 @@ export class ParameterStore {
   constructor(options: StoreOptions = {}) {
     this.maxTensorBytes = options.maxTensorBytes ?? DEFAULT_MAX_TENSOR_BYTES;
     this.maxCpuContexts = options.maxCpuContexts ?? DEFAULT_MAX_CPU_CONTEXTS;
+    this.maxParameters = options.maxParameters ?? DEFAULT_MAX_PARAMETERS;
+    this.maxConstants = options.maxConstants ?? DEFAULT_MAX_CONSTANTS;
     this.onEvent = options.onEvent ?? (() => undefined);
     this.deviceRefusal = options.deviceRefusal ?? (() => null);
   }
@@ -131,6 +135,15 @@ export class ParameterStore {
   }
 
   private newEntry(spec: ParameterSpec, isConstant: boolean, constantValue: HostTensor | null): ParameterEntry {
+    if (this.limitsEnforced) {
+      const who = subject(spec.name, isConstant);
+      if (isConstant && this.constants >= this.maxConstants)
+        throw overLimit(`${who}: the store's constant count`, this.constants + 1, this.maxConstants, '--max-constants');
+      const parameters = this.entries.size - this.constants;
+      if (!isConstant && parameters >= this.maxParameters)
+        throw overLimit(`${who}: the store's parameter count`, parameters + 1, this.maxParameters, '--max-parameters');
+    }
+    if (isConstant) this.constants++;
     const entry: ParameterEntry = {
       declared: spec,
       spec: { ...spec, shape: spec.shape === null ? null : [...spec.shape] },
@@ -157,6 +170,8 @@ export class ParameterStore {
     const old = this.entries.get(entry.declared.name);
     disposeAll(old?.data ?? null);
     disposeAll(old?.grad ?? null);
+    if (old?.isConstant === true) this.constants--;
+    if (entry.isConstant) this.constants++;
     this.entries.set(entry.declared.name, entry);
   }
 
@@ -167,6 +182,7 @@ export class ParameterStore {
       disposeAll(e.grad);
     }
     this.entries.clear();
+    this.constants = 0;
   }
 
   has(name: string): boolean {
@@ -253,69 +269,10 @@ export class ParameterStore {
         log({ op: 'initialize', name, init, ctx, forceReinit: options.forceReinit === true, seed: seed.toString() });
         return this.describeEntry(e);
       }
-      await this.materialize(e, init, ctx, seed, null);
+      await materialize(e, this.maxTensorBytes, init, ctx, seed, null);
       log({ op: 'initialize', name, init, ctx, forceReinit: options.forceReinit === true, seed: seed.toString() });
       return this.describeEntry(e);
     });
-  }
-
-  /** Builds data (from the initializer, the constant's value or a staged value) and grads on every
-   *  context, then swaps them in. Nothing changes if any step fails. */
-  private async materialize(
-    e: ParameterEntry,
-    init: InitSpec,
-    ctx: Device[],
-    seed: bigint,
-    staged: HostTensor | null,
-  ): Promise<void> {
-    const who = subject(e.spec.name, e.isConstant);
-    const shape = e.spec.shape as number[];
-    this.checkSize(who, e.spec.dtype, shape);
-    const source = staged ?? e.constantValue;
-    if (source === null) checkInitFits(who, init, shape);
-    const created: DeviceTensor[] = [];
-    try {
-      const data: DeviceTensor[] = [];
-      for (const c of ctx) {
-        const t = nk.empty(c, e.spec.dtype, shape);
-        created.push(t);
-        data.push(t);
-      }
-      // One source value on the first context, copied to the others: every copy starts equal.
-      if (source !== null) await this.upload(data[0]!, source);
-      else await runInitializer(who, e.spec.name, init, data[0]!, seed);
-      for (const t of data.slice(1)) await nk.copy(t, data[0]!);
-      let grad: DeviceTensor[] | null = null;
-      if (e.spec.gradReq !== 'null') {
-        grad = ctx.map((c) => {
-          const g = nk.empty(c, e.spec.dtype, shape);
-          created.push(g);
-          return g;
-        });
-      }
-      disposeAll(e.data);
-      disposeAll(e.grad);
-      e.data = data;
-      e.grad = grad;
-      e.ctx = ctx;
-      e.deferred = null;
-      e.version++;
-    } catch (err) {
-      disposeAll(created);
-      if (err instanceof StatusError) throw err;
-      fromKernel(who, err);
-    }
-  }
-
-  /** Writes host bytes of any dtype into `out` (same shape), converting to out's dtype. */
-  private async upload(out: DeviceTensor, value: HostTensor): Promise<void> {
-    if (value.dtype === out.dtype) return nk.write(out, value.bytes);
-    const staging = await nk.fromBytes(out.device, value.dtype, value.shape, value.bytes);
-    try {
-      await nk.cast(out, staging);
-    } finally {
-      staging.dispose();
-    }
   }
 
   // --- Reads ---------------------------------------------------------------------------------
@@ -461,7 +418,7 @@ export class ParameterStore {
       const previous = e.spec.shape;
       e.spec.shape = shape;
       try {
-        await this.materialize(e, d.init, d.ctx, d.seed, {
+        await materialize(e, this.maxTensorBytes, d.init, d.ctx, d.seed, {
           dtype: value.dtype,
           shape: [...value.shape],
           bytes: value.bytes,
@@ -484,7 +441,7 @@ export class ParameterStore {
     try {
       if (useStaged) fresh.push(useStaged);
       for (const c of e.ctx!.slice(fresh.length)) fresh.push(nk.empty(c, e.spec.dtype, shape));
-      if (!useStaged) await this.upload(fresh[0]!, value);
+      if (!useStaged) await uploadInto(fresh[0]!, value);
       for (const t of fresh.slice(1)) await nk.copy(t, fresh[0]!);
     } catch (err) {
       disposeAll(useStaged ? fresh.slice(1) : fresh);
@@ -566,7 +523,7 @@ export class ParameterStore {
       if (e.data === null && e.deferred !== null && shapeIsKnown(merged)) {
         try {
           const d = e.deferred;
-          await this.materialize(e, d.init, d.ctx, d.seed, null);
+          await materialize(e, this.maxTensorBytes, d.init, d.ctx, d.seed, null);
         } catch (err) {
           e.spec.shape = previous;
           throw err;

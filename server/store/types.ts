@@ -57,6 +57,10 @@ export interface StoreOptions {
   maxTensorBytes?: number;
   /** cpu(i) contexts allowed are 0 <= i < maxCpuContexts (default 8). */
   maxCpuContexts?: number;
+  /** Parameters (constants apart) the store may hold; more is RESOURCE_EXHAUSTED (default 100000). */
+  maxParameters?: number;
+  /** Constants the store may hold (default 10000). */
+  maxConstants?: number;
   /** Called for events worth a log line (e.g. initialize ignored). */
   onEvent?: (event: string, fields: Record<string, unknown>) => void;
   /** Why a device may not hold parameters on this server (null = allowed); all allowed by default. */

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { NO_JOURNAL } from '../durability/journal';
 import type { Journal } from '../durability/journal';
 import { exists, invalid, notFound } from '../errors';
-import { DEFAULT_MAX_WORKERS_PER_TRAINER, MAX_TIMER_MS, overLimit } from '../limits';
+import { DEFAULT_MAX_TRAINERS, DEFAULT_MAX_WORKERS_PER_TRAINER, MAX_TIMER_MS, overLimit } from '../limits';
 import type { ParameterStore } from '../store/parameter-store';
 import { stableStringify } from '../store/spec';
 import { Trainer } from './trainer';
@@ -15,6 +15,8 @@ import type { TrainerSpec } from './trainer';
 export interface TrainerLimits {
   /** Largest num_workers of a new trainer (default DEFAULT_MAX_WORKERS_PER_TRAINER). */
   maxWorkersPerTrainer?: number;
+  /** Trainers held at most (default DEFAULT_MAX_TRAINERS). */
+  maxTrainers?: number;
 }
 
 export class TrainerRegistry {
@@ -23,6 +25,7 @@ export class TrainerRegistry {
   private journalValue: Journal = NO_JOURNAL;
 
   readonly maxWorkersPerTrainer: number;
+  readonly maxTrainers: number;
 
   constructor(
     private readonly store: ParameterStore,
@@ -30,6 +33,7 @@ export class TrainerRegistry {
     limits: TrainerLimits = {},
   ) {
     this.maxWorkersPerTrainer = limits.maxWorkersPerTrainer ?? DEFAULT_MAX_WORKERS_PER_TRAINER;
+    this.maxTrainers = limits.maxTrainers ?? DEFAULT_MAX_TRAINERS;
   }
 
   get journal(): Journal {
@@ -94,6 +98,8 @@ export class TrainerRegistry {
       existing.register(workerId);
       return existing;
     }
+    if (!recovered && this.trainers.size >= this.maxTrainers)
+      throw overLimit(`${who}: the server's trainer count`, this.trainers.size + 1, this.maxTrainers, '--max-trainers');
     const trainer = new Trainer(spec, this.store, this.log);
     trainer.journal = this.journalValue;
     trainer.register(workerId);
