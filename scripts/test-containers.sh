@@ -19,6 +19,15 @@ die() {
   say "$*"
   exit 1
 }
+trap 'say "failed: line $LINENO: $BASH_COMMAND"' ERR
+
+# One run at a time per machine: runs share the daemon (the one that started it stops it) and the
+# stand-in images.
+exec 9>"$CACHE/run.lock"
+if ! flock -n 9; then
+  say "waiting for another test:containers run on this machine to finish"
+  flock 9
+fi
 
 # --- packages ------------------------------------------------------------------------------------
 missing=()
@@ -38,7 +47,7 @@ fi
 # The Debian mirror this machine's apt uses (debootstrap and the plugin download use it too).
 MIRROR=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
   sed -n -e 's/^URIs:[[:space:]]*\([^[:space:]]*\/debian\)\/\{0,1\}\([[:space:]].*\)\{0,1\}$/\1/p' \
-    -e 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\{0,1\}\([^[:space:]]*\/debian\)\/\{0,1\}[[:space:]].*/\2/p' | head -n1)
+    -e 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\{0,1\}\([^[:space:]]*\/debian\)\/\{0,1\}[[:space:]].*/\2/p' | head -n1 || true)
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 export GLUONPS_CT_MIRROR=$MIRROR
 
