@@ -42,7 +42,11 @@ export interface WorkerOptions {
   models: ModelName[];
   json: boolean;
   stepTimeoutMs: number;
-  /** How long to keep retrying the first connection (the server may still be starting). */
+  /**
+   * How long to keep retrying while the server is unreachable: the first connection (the server
+   * may still be starting) and, later, reads, pushes and steps while it restarts (a killed
+   * server container that recovers from its data volume, test/containers).
+   */
   connectWaitMs: number;
 }
 
@@ -157,12 +161,34 @@ class Reporter {
   }
 }
 
+// Waits between attempts while the server is away: short, so a restarted server is noticed soon.
+const OUTAGE_BACKOFF_MS = 500;
+
+/**
+ * Pushes and steps carry idempotency keys (client/retry.ts), so they are retried through a
+ * server restart for about connectWaitMs: the restarted server answers a repeated call with the
+ * first one's result, or applies it once if the first never arrived.
+ */
 const STEP_OPTIONS = (o: WorkerOptions, id: number): TrainerOptions => ({
   mode: 'sync',
   numWorkers: o.workers,
   workerId: id,
   stepTimeoutMs: o.stepTimeoutMs,
+  retry: { maxAttempts: 8 + Math.ceil(o.connectWaitMs / OUTAGE_BACKOFF_MS), maxBackoffMs: OUTAGE_BACKOFF_MS },
 });
+
+/** A read (reads change nothing, so repeating one is safe) retried while the server is UNAVAILABLE. */
+async function readRetrying<T>(o: WorkerOptions, read: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + o.connectWaitMs;
+  for (;;) {
+    try {
+      return await read();
+    } catch (err) {
+      if ((err as { code?: number }).code !== Status.UNAVAILABLE || Date.now() >= deadline) throw err;
+      await sleep(OUTAGE_BACKOFF_MS);
+    }
+  }
+}
 
 /**
  * The synchronous epoch loop both models share: this worker's shard in a fresh order per epoch,
@@ -215,7 +241,7 @@ async function trainMlp(ps: ParameterServerClient, o: WorkerOptions, id: number,
   }
   const tr = await ps.trainer('mlp', params, R.optimizer, R.optimizerParams, STEP_OPTIONS(o, id));
   const read = async (): Promise<MlpParams> => {
-    const ts = await Promise.all(params.map((p) => p.data()));
+    const ts = await readRetrying(o, () => Promise.all(params.map((p) => p.data())));
     const entries = MLP_PARAM_NAMES.map((name, k) => [name, f32(ts[k]!, `mlp_${name}`)] as const);
     return Object.fromEntries(entries) as unknown as MlpParams;
   };
@@ -248,8 +274,8 @@ async function trainMlp(ps: ParameterServerClient, o: WorkerOptions, id: number,
   });
 }
 
-async function readRows(p: Parameter, ids: number[]): Promise<Rows<Float32Array>> {
-  const r = await p.rowSparseData(ids);
+async function readRows(o: WorkerOptions, p: Parameter, ids: number[]): Promise<Rows<Float32Array>> {
+  const r = await readRetrying(o, () => p.rowSparseData(ids));
   return { ids: Array.from(r.indices, Number), values: f32(r.values, 'embedding rows') };
 }
 
@@ -274,7 +300,7 @@ async function trainMf(ps: ParameterServerClient, o: WorkerOptions, id: number, 
   const shardUsers = uniqueIds(data.users, shard);
   const shardItems = uniqueIds(data.items, shard);
   const evaluate = async (epoch: number, step: number): Promise<void> => {
-    const [u, i] = await Promise.all([readRows(users, shardUsers), readRows(items, shardItems)]);
+    const [u, i] = await Promise.all([readRows(o, users, shardUsers), readRows(o, items, shardItems)]);
     const { loss } = mfLossAndGrad(R.dim, u, i, data, shard, false);
     out.emit({ event: 'epoch', model: 'mf', worker: id, epoch, lossSum: loss, count: shard.length, step });
   };
@@ -282,8 +308,8 @@ async function trainMf(ps: ParameterServerClient, o: WorkerOptions, id: number, 
   await runEpochs('mf', tr, o, id, out, data.n, R, evaluate, async (rows) => {
     // Only the rows this batch touches travel, both ways.
     const [u, i] = await Promise.all([
-      readRows(users, uniqueIds(data.users, rows)),
-      readRows(items, uniqueIds(data.items, rows)),
+      readRows(o, users, uniqueIds(data.users, rows)),
+      readRows(o, items, uniqueIds(data.items, rows)),
     ]);
     const r = mfLossAndGrad(R.dim, u, i, data, rows);
     await Promise.all([

@@ -6,9 +6,14 @@
 // since (boot id differs), or its pid now belongs to another process (start time differs, e.g.
 // pid 1 in a restarted container). A lock written on another host cannot be checked from here
 // and is honoured; the error says to delete the file if that server is gone.
+// A lock written from another pid namespace on this host (another container sharing the data
+// volume, even one with the same host name) names a pid that means nothing here, so its holder
+// renews the file's mtime every LOCK_RENEW_MS and such a lock counts as live until it has gone
+// LOCK_STALE_MS without renewal: a starter waits that long before taking it over, and refuses
+// if it was renewed meanwhile.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { link, open, readFile, rename, unlink } from 'node:fs/promises';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { link, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fsyncDir, mkdirDurable, tempPathFor, type DurabilityLog } from './fsync';
@@ -21,9 +26,16 @@ export interface LockInfo {
   bootId?: string;
   /** The holder's start time in clock ticks since boot (/proc/<pid>/stat field 22), if known. */
   procStart?: string;
+  /** The holder's pid namespace (readlink /proc/self/ns/pid), if known: its pid means nothing in another. */
+  pidNs?: string;
   /** Random per acquisition; tells our lock from a successor's. */
   nonce: string;
 }
+
+/** How often a holder renews LOCK's mtime (read only by starters in another pid namespace). */
+export const LOCK_RENEW_MS = 1000;
+/** A lock from another pid namespace not renewed for this long is stale. */
+export const LOCK_STALE_MS = 5000;
 
 export class DataDirLockedError extends Error {
   override name = 'DataDirLockedError';
@@ -61,6 +73,14 @@ function readProcFile(path: string): string | null {
     return readFileSync(path, 'utf8');
   } catch {
     return null;
+  }
+}
+
+function pidNamespace(): string | undefined {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return undefined;
   }
 }
 
@@ -102,19 +122,25 @@ function parseLock(raw: string): LockInfo | null {
   }
 }
 
-type Verdict = { kind: 'live'; reason: string } | { kind: 'foreign' } | { kind: 'stale'; reason: string };
+type Verdict =
+  | { kind: 'live'; reason: string }
+  | { kind: 'foreign' }
+  | { kind: 'elsewhere' } // this host, another pid namespace: judged by renewal
+  | { kind: 'stale'; reason: string };
 
 function judge(info: LockInfo, host: string, path: string): Verdict {
   if (info.host !== host) return { kind: 'foreign' };
+  const ns = pidNamespace();
+  const boot = bootId();
+  if (info.bootId !== undefined && boot !== undefined && info.bootId !== boot)
+    return { kind: 'stale', reason: 'written before the last reboot' };
+  if (info.pidNs !== undefined && ns !== undefined && info.pidNs !== ns) return { kind: 'elsewhere' };
   if (info.pid === process.pid) {
     return held.get(path) === info.nonce
       ? { kind: 'live', reason: 'held by this process' }
       : { kind: 'stale', reason: 'its pid is this process (pid reused)' };
   }
   if (info.pid <= 0) return { kind: 'stale', reason: 'invalid pid' };
-  const boot = bootId();
-  if (info.bootId !== undefined && boot !== undefined && info.bootId !== boot)
-    return { kind: 'stale', reason: 'written before the last reboot' };
   if (!pidAlive(info.pid)) return { kind: 'stale', reason: `process ${info.pid} is not running` };
   if (info.procStart !== undefined) {
     const now = procStartTicks(info.pid);
@@ -176,6 +202,32 @@ async function readRaw(path: string): Promise<string | null> {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+async function mtimeMs(path: string): Promise<number | null> {
+  try {
+    return (await stat(path)).mtimeMs;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/**
+ * A lock held from another pid namespace: renewed within LOCK_STALE_MS ('live'), or not
+ * ('stale'); waits until the current mtime would be stale and looks again. 'changed': the file
+ * was replaced or removed meanwhile (judge it anew).
+ */
+async function renewal(path: string, raw: string): Promise<'live' | 'stale' | 'changed'> {
+  const first = await mtimeMs(path);
+  if (first === null) return 'changed';
+  const age = Date.now() - first;
+  if (age >= LOCK_STALE_MS) return 'stale';
+  await sleep(LOCK_STALE_MS - age + 100);
+  if ((await readRaw(path)) !== raw) return 'changed';
+  const now = await mtimeMs(path);
+  if (now === null) return 'changed';
+  return now > first ? 'live' : 'stale';
+}
+
 /**
  * Locks `dir` (created if missing) for this process. Throws DataDirLockedError when another live
  * process holds it. A stale lock is replaced (temp file renamed over it), then re-read after a
@@ -197,6 +249,8 @@ export async function acquireDataDirLock(dir: string, options: AcquireLockOption
   const start = procStartTicks('self');
   if (boot !== undefined) info.bootId = boot;
   if (start !== null) info.procStart = start;
+  const ns = pidNamespace();
+  if (ns !== undefined) info.pidNs = ns;
   const text = `${JSON.stringify(info)}\n`;
   let tookOver: LockInfo | null = null;
 
@@ -212,22 +266,30 @@ export async function acquireDataDirLock(dir: string, options: AcquireLockOption
     let reason = 'unreadable lock file';
     if (holder !== null) {
       const verdict = judge(holder, host, path);
-      if (verdict.kind === 'live') {
+      if (verdict.kind === 'elsewhere') {
+        const r = await renewal(path, raw);
+        if (r === 'changed') continue;
+        if (r === 'live')
+          throw new DataDirLockedError(
+            absDir,
+            holder,
+            `data dir ${absDir} is in use by process ${holder.pid} in another container or pid namespace on this host (started ${holder.startedAt}, lock renewed within ${LOCK_STALE_MS / 1000} s); stop it or choose another --data-dir`,
+          );
+        reason = `not renewed for ${LOCK_STALE_MS / 1000} s by its holder in another pid namespace`;
+      } else if (verdict.kind === 'live') {
         const who = holder.pid === process.pid ? 'this process' : `process ${holder.pid}`;
         throw new DataDirLockedError(
           absDir,
           holder,
           `data dir ${absDir} is in use by ${who} (started ${holder.startedAt}); stop it or choose another --data-dir`,
         );
-      }
-      if (verdict.kind === 'foreign') {
+      } else if (verdict.kind === 'foreign') {
         throw new DataDirLockedError(
           absDir,
           holder,
           `data dir ${absDir} is in use by process ${holder.pid} on host ${holder.host} (started ${holder.startedAt}); stop it or choose another --data-dir (if no server runs there any more, delete ${path})`,
         );
-      }
-      reason = verdict.reason;
+      } else reason = verdict.reason;
     }
     // Stale: replace it, unless it changed since we judged it.
     const tmp = await writeTemp(path, text);
@@ -247,6 +309,12 @@ export async function acquireDataDirLock(dir: string, options: AcquireLockOption
   }
   await fsyncDir(absDir);
   held.set(path, info.nonce);
+  // Renewal for starters in other pid namespaces (a failed touch is retried at the next tick).
+  const renew = setInterval(() => {
+    const now = new Date();
+    utimes(path, now, now).catch(() => undefined);
+  }, LOCK_RENEW_MS);
+  renew.unref();
 
   let released = false;
   return {
@@ -257,6 +325,7 @@ export async function acquireDataDirLock(dir: string, options: AcquireLockOption
     async release() {
       if (released) return;
       released = true;
+      clearInterval(renew);
       if (held.get(path) === info.nonce) held.delete(path);
       const raw = await readRaw(path);
       if (raw === null || parseLock(raw)?.nonce !== info.nonce) return;

@@ -249,7 +249,18 @@ describe('docker-compose.yml', () => {
       'service_healthy',
     );
     const test = strings(obj(server.healthcheck, 'server.healthcheck').test, 'healthcheck.test');
-    expect(test.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+    expect(test.slice(0, 3)).toEqual(['CMD', 'node', 'tools/healthcheck.mjs']);
+    expect(existsSync(path.join(ROOT, test[2]!)), test[2]).toBe(true);
+  });
+
+  it('both services run one image, gluon-ps:latest unless GLUONPS_IMAGE names another', () => {
+    for (const [env, image] of [
+      [{}, 'gluon-ps:latest'],
+      [{ GLUONPS_IMAGE: 'gluon-ps:test' }, 'gluon-ps:test'],
+    ] as const) {
+      const s = obj(compose(env).services, 'services');
+      for (const name of ['server', 'worker']) expect(obj(s[name], name).image).toBe(image);
+    }
   });
 });
 
@@ -260,18 +271,24 @@ describe('Dockerfile and .dockerignore', () => {
     .filter((l) => l !== '' && !l.startsWith('#'));
   const joined = read('Dockerfile').replace(/\\\n/g, ' ');
 
-  it('builds on node:20-bookworm with the addon toolchain and npm ci, and starts the server on every interface', () => {
-    expect(lines[0]).toBe('FROM node:20-bookworm');
+  // The stages: lines from each FROM to the next.
+  const froms = lines.flatMap((l, i) => (l.startsWith('FROM ') ? [i] : []));
+  const stages = froms.map((at, k) => lines.slice(at, froms[k + 1]));
+  const final = stages.at(-1)!;
+
+  it('builds in a node:20-bookworm stage with the addon toolchain and npm ci, and starts the server on every interface', () => {
+    expect(stages).toHaveLength(2);
+    expect(lines[0]).toBe('FROM node:20-bookworm AS build');
     expect(joined).toMatch(/apt-get install[^\n]*\bpython3\b[^\n]*\bmake\b[^\n]*\bg\+\+/);
-    expect(lines).toContain('RUN npm ci');
-    const cmd = lines.filter((l) => l.startsWith('CMD '));
+    expect(stages[0]).toContain('RUN npm ci');
+    const cmd = final.filter((l) => l.startsWith('CMD '));
     expect(cmd).toHaveLength(1);
     expect(JSON.parse(cmd[0]!.slice(4))).toEqual(['npm', 'start', '--', '--host', '0.0.0.0']);
     expect(pkg.scripts.start).toBeTypeOf('string');
   });
 
   it('copies only files that exist, and the addon sources before npm ci (its install script compiles them)', () => {
-    const copies = lines.filter((l) => l.startsWith('COPY '));
+    const copies = lines.filter((l) => l.startsWith('COPY ') && !l.includes('--from='));
     for (const c of copies) {
       const parts = c
         .split(/\s+/)
@@ -286,6 +303,15 @@ describe('Dockerfile and .dockerignore', () => {
     expect(pkg.scripts.install).toMatch(/--directory native/);
     for (const run of lines.filter((l) => l.startsWith('RUN node ')))
       expect(missingFiles(run.slice(4).replace(/\\/g, ' '))).toEqual([]);
+  });
+
+  it('the final stage starts from the slim image, copies the built tree, installs no compiler and runs as node', () => {
+    expect(final[0]).toBe('FROM node:20-bookworm-slim');
+    expect(final.some((l) => /^COPY --from=build /.test(l))).toBe(true);
+    expect(final.join('\n')).not.toMatch(/apt-get|g\+\+|\bgcc\b|\bmake\b|npm ci/);
+    const users = final.filter((l) => l.startsWith('USER '));
+    expect(users).toEqual(['USER node']);
+    expect(final.indexOf('USER node')).toBeLessThan(final.findIndex((l) => l.startsWith('CMD ')));
   });
 
   it('.dockerignore keeps host installs and build outputs out of the image', () => {

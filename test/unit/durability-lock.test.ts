@@ -1,14 +1,15 @@
 // The data-dir lock (server/durability/lock.ts): a second acquire, in this process or in another
 // live one, fails with a message naming the holder; a lock left by a process killed with SIGKILL,
 // by a dead pid, by a reused pid (ours) or an unreadable file is taken over; another host's lock
-// is honoured; release deletes only our own lock.
+// is honoured, and one from another pid namespace (a container) while it is renewed; release
+// deletes only our own lock.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { acquireDataDirLock, DataDirLockedError } from '../../server/durability/lock';
+import { acquireDataDirLock, DataDirLockedError, LOCK_RENEW_MS, LOCK_STALE_MS } from '../../server/durability/lock';
 import { ROOT, useBundledModule } from '../fixtures/bundled-module';
 
 const scratch = useBundledModule('lock', 'server/durability/lock.ts');
@@ -146,6 +147,40 @@ describe('acquireDataDirLock', () => {
       JSON.stringify({ pid: 42, host: 'elsewhere', startedAt: '2020-01-01T00:00:00.000Z', nonce: 'x' }),
     );
     await expect(acquireDataDirLock(dir)).rejects.toThrow(/in use by process 42 on host elsewhere .*delete .*LOCK/);
+  });
+
+  it('a lock from another pid namespace on this host (another container on the volume) is live while renewed, stale once it is not', async () => {
+    // Its pid means nothing here (it may even be ours): only the renewal of LOCK's mtime counts.
+    const lockOf = (dir: string) => {
+      mkdirSync(dir);
+      const file = path.join(dir, 'LOCK');
+      const info = {
+        pid: process.pid,
+        host: hostname(),
+        startedAt: '2020-01-01T00:00:00.000Z',
+        pidNs: 'pid:[1]',
+        nonce: 'x',
+      };
+      writeFileSync(file, JSON.stringify(info));
+      return file;
+    };
+    const renewed = freshDir();
+    const file = lockOf(renewed);
+    const renew = setInterval(() => utimesSync(file, new Date(), new Date()), LOCK_RENEW_MS);
+    try {
+      await expect(acquireDataDirLock(renewed)).rejects.toThrow(
+        /in use by process \d+ in another container or pid namespace/,
+      );
+    } finally {
+      clearInterval(renew);
+    }
+    const abandoned = freshDir();
+    lockOf(abandoned);
+    const started = Date.now();
+    const lock = await acquireDataDirLock(abandoned);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(LOCK_STALE_MS - 500);
+    expect(lock.tookOver?.pidNs).toBe('pid:[1]');
+    await lock.release();
   });
 
   it('several processes racing to take over one stale lock: exactly one wins', async () => {
