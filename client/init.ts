@@ -1,37 +1,16 @@
 // Initializer descriptions and the `init.*` builders users pass to parameter() and
-// initialize(). They are plain data with MXNet's names (the same shapes the server's store
-// uses, server/store/spec.ts), so they can be logged, compared and written by hand; a field
+// initialize(). They are plain data with MXNet's names (common/init-spec.ts, the same
+// shapes the server's store uses), so they can be logged, compared and written by hand; a field
 // left out takes MXNet's default on the server (uniform 0.07, normal 0.01, xavier
 // uniform/avg/3, msraprelu avg/0.25, orthogonal 1.414/uniform).
 import { invalidArgument, show } from './errors';
 import type { NestedNumbers } from './tensor';
 
-export type XavierRndType = 'uniform' | 'gaussian';
-export type FactorType = 'avg' | 'in' | 'out';
-export type OrthogonalRandType = 'uniform' | 'normal';
+import { INIT_KINDS } from '../common/init-spec';
+import type { FactorType, InitKind, InitSpec, OrthogonalRandType, XavierRndType } from '../common/init-spec';
 
-/** An initializer and its arguments. */
-export type InitSpec =
-  | { kind: 'uniform'; scale?: number }
-  | { kind: 'normal'; sigma?: number }
-  | { kind: 'xavier'; rndType?: XavierRndType; factorType?: FactorType; magnitude?: number }
-  | { kind: 'msraprelu'; factorType?: FactorType; slope?: number }
-  | { kind: 'constant'; value: number | number[] }
-  | { kind: 'zero' }
-  | { kind: 'one' }
-  | { kind: 'orthogonal'; scale?: number; randType?: OrthogonalRandType };
-
-export type InitKind = InitSpec['kind'];
-export const INIT_KINDS: readonly InitKind[] = [
-  'uniform',
-  'normal',
-  'xavier',
-  'msraprelu',
-  'constant',
-  'zero',
-  'one',
-  'orthogonal',
-];
+export { INIT_KINDS } from '../common/init-spec';
+export type { FactorType, InitKind, InitSpec, OrthogonalRandType, XavierRndType } from '../common/init-spec';
 
 /**
  * Names accepted where an initializer is expected, as Gluon accepts `init='zeros'`: every kind

@@ -11,6 +11,7 @@ import type { StorageType__Output as ProtoStorageType } from '../protos/generate
 import type { TimeoutPolicy__Output as ProtoTimeoutPolicy } from '../protos/generated/gluonps/v1/TimeoutPolicy';
 import type { TrainerMode__Output as ProtoTrainerMode } from '../protos/generated/gluonps/v1/TrainerMode';
 import { DTYPES, DTYPE_INFO, type DType } from './dtype';
+import type { InitKind } from './init-spec';
 import type { OptimizerName } from './optimizer/optimizer-spec';
 
 /** A two-way table between our names (T) and a proto enum's value names (P). */
@@ -76,8 +77,7 @@ export const DEVICE_TYPE_CODEC = new EnumCodec<'cpu' | 'gpu', ProtoDeviceType>(
   'DEVICE_TYPE_UNSPECIFIED',
 );
 
-export type InitKindName = 'uniform' | 'normal' | 'xavier' | 'msraprelu' | 'constant' | 'zero' | 'one' | 'orthogonal';
-export const INIT_KIND_CODEC = new EnumCodec<InitKindName, ProtoInitKind>(
+export const INIT_KIND_CODEC = new EnumCodec<InitKind, ProtoInitKind>(
   'initializer kind',
   {
     uniform: 'INITIALIZER_KIND_UNIFORM',

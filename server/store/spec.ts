@@ -4,33 +4,16 @@ import { DTYPES, isDType, MAX_RANK } from '../../native/index';
 import type { DType, Device } from '../../native/index';
 import { fmtShape, fmtValue, invalid, subject } from '../errors';
 import { stringifyState } from '../durability/state-json';
+import { INIT_KINDS, type InitSpec } from '../../common/init-spec';
 
 export type GradReq = 'write' | 'add' | 'null';
 export type StorageType = 'default' | 'row_sparse';
 export const GRAD_REQS: readonly GradReq[] = ['write', 'add', 'null'];
 export const STORAGE_TYPES: readonly StorageType[] = ['default', 'row_sparse'];
 
-/** An initializer and its arguments, with MXNet's names and defaults (MXNet python/mxnet/initializer.py; docs/api.md). */
-export type InitSpec =
-  | { kind: 'uniform'; scale?: number }
-  | { kind: 'normal'; sigma?: number }
-  | { kind: 'xavier'; rndType?: 'uniform' | 'gaussian'; factorType?: 'avg' | 'in' | 'out'; magnitude?: number }
-  | { kind: 'msraprelu'; factorType?: 'avg' | 'in' | 'out'; slope?: number }
-  | { kind: 'constant'; value: number | number[] }
-  | { kind: 'zero' }
-  | { kind: 'one' }
-  | { kind: 'orthogonal'; scale?: number; randType?: 'uniform' | 'normal' };
-export type InitKind = InitSpec['kind'];
-export const INIT_KINDS: readonly InitKind[] = [
-  'uniform',
-  'normal',
-  'xavier',
-  'msraprelu',
-  'constant',
-  'zero',
-  'one',
-  'orthogonal',
-];
+// Initializers: one description shared with the client (common/init-spec.ts).
+export { INIT_KINDS } from '../../common/init-spec';
+export type { InitKind, InitSpec } from '../../common/init-spec';
 
 /** Shapes: null = unknown rank; a dim of 0 = unknown (MXNet's legacy marker; -1 is accepted and stored as 0). */
 export type Shape = number[] | null;
