@@ -82,11 +82,22 @@ export function serverStream<Req, Res>(
     // A read that outlives the bound (a client that stopped reading keeps the handler waiting
     // for room forever, pinning the version it reads): the handler is aborted, which releases
     // what it holds, and the call ends RESOURCE_EXHAUSTED.
+    //
+    // The bound holds after the handler finished too: its last messages may be accepted by the
+    // HTTP/2 layer (the write callbacks fire) without the client reading them, and then the
+    // status waits behind them for good. Such a call is reset once the bound and a grace passed.
     const timer = setTimeout(() => {
-      if (settled) return;
+      if (finished) return;
+      if (settled) {
+        setTimeout(() => {
+          if (!finished) resetStream(call, ctx.log);
+        }, RESET_GRACE_MS).unref();
+        return;
+      }
       timedOut = true;
       abort.abort();
     }, readMs);
+    timer.unref();
     // grpc-js emits 'cancelled' after every call, finished or not; aborting (which builds a
     // DOMException) only matters while the handler still runs.
     call.on('cancelled', () => {
@@ -97,12 +108,10 @@ export function serverStream<Req, Res>(
     fn(call.request, call, abort.signal).then(
       () => {
         settled = true;
-        clearTimeout(timer);
         call.end();
       },
       (err: unknown) => {
         settled = true;
-        clearTimeout(timer);
         if (timedOut && !finished) {
           const param = paramOf(call.request);
           const status = toStatus(

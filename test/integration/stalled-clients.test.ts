@@ -95,13 +95,23 @@ describe('stalled clients', () => {
         header: { shape: UP_SHAPE, dtype: 'DTYPE_FLOAT32', byteLength: 4 * MiB },
       } as TensorUpload);
     });
-    // data(): opened, never read.
+    // data(): opened, never read. Usually grpc-js stops taking the stream's bytes once its
+    // buffers are full, the server's read bound ends the call and the client sees the reset.
+    // But grpc-js may also take every message into its own buffers (then the server finishes
+    // and its status waits, on the client, behind the unread messages): the server is not
+    // stuck either way, which is what this test is about. So after the bound the test starts
+    // reading, which lets a status that arrived surface.
+    let readAfterBound = false;
     const pull = new Promise<{ err: grpc.ServiceError | null; ms: number }>((resolve) => {
       const call = params.data({ name: 'sc_big' });
       call.on('error', (err: grpc.ServiceError) => resolve({ err, ms: Date.now() - t0 }));
       call.on('status', (s: grpc.StatusObject) => {
         if (s.code === Status.OK) resolve({ err: null, ms: Date.now() - t0 });
       });
+      setTimeout(() => {
+        readAfterBound = true;
+        call.on('data', () => undefined);
+      }, READ_MS + 3000).unref();
     });
     let done = false;
     let last = Date.now();
@@ -126,10 +136,16 @@ describe('stalled clients', () => {
       /SetData of 'sc_up': no message from the client for 400 ms, the limit \(--stream-idle-timeout-ms raises it\)/,
     );
     expect(up.ms).toBeLessThan(IDLE_MS + 1500);
-    // The client read nothing, so the status could not pass its unread messages: the stream
-    // was reset, which grpc-js reports as RESOURCE_EXHAUSTED.
-    expect(rd.err?.code).toBe(Status.RESOURCE_EXHAUSTED);
-    expect(rd.ms).toBeLessThan(READ_MS + 1000 + 1500);
+    if (!readAfterBound) {
+      // The client read nothing, so the status could not pass its unread messages: the stream
+      // was reset, which grpc-js reports as RESOURCE_EXHAUSTED.
+      expect(rd.err?.code).toBe(Status.RESOURCE_EXHAUSTED);
+      expect(rd.ms).toBeLessThan(READ_MS + 1000 + 1500);
+    } else {
+      // grpc-js had taken the whole stream: the server had finished and unpinned; reading now
+      // gives its status (OK, or the bound's RESOURCE_EXHAUSTED when it still had to stop).
+      expect([Status.OK, Status.RESOURCE_EXHAUSTED]).toContain(rd.err?.code ?? Status.OK);
+    }
     expect(isViewed(big)).toBe(false);
     // The worker was served all along: it never waited for a stalled call to end (each ends
     // after at least IDLE_MS), whatever the pace of these shared cores.
