@@ -67,6 +67,14 @@ async function setup(server: ServerProcess, optimizer: 'sgd' | 'adam' = 'sgd'): 
   return { server, ps, tr };
 }
 
+/** A reference side (no data dir) and a wal-always subject that dies at `failpoints`, both training with adam. */
+async function referenceAndSubject(tag: string, failpoints: string): Promise<{ ref: Side; sub: Side; dir: string }> {
+  const ref = await setup(await startServer(bundle, { dataDir: 'none' }), 'adam');
+  const dir = tempDir(tag);
+  const sub = await setup(await startServer(bundle, { dataDir: dir, durability: 'wal-always', failpoints }), 'adam');
+  return { ref, sub, dir };
+}
+
 async function push(side: Side, w: number, k: number): Promise<void> {
   const g = grads(w, k);
   await side.tr[w]!.pushGrad('w', { shape: W, dtype: 'float32', data: g.w });
@@ -148,17 +156,10 @@ describe('crash during a sync barrier', () => {
   });
 
   it('step.after-apply-before-log: a step applied in memory but not logged is applied exactly once after the restart', async () => {
-    const ref = await setup(await startServer(bundle, { dataDir: 'none' }), 'adam');
-    const dir = tempDir('apply-log');
     // The second step applied dies between the in-memory update and its log record.
-    let sub = await setup(
-      await startServer(bundle, {
-        dataDir: dir,
-        durability: 'wal-always',
-        failpoints: 'step.after-apply-before-log=2:kill',
-      }),
-      'adam',
-    );
+    const pair = await referenceAndSubject('apply-log', 'step.after-apply-before-log=2:kill');
+    const { ref, dir } = pair;
+    let { sub } = pair;
 
     for (const side of [ref, sub]) await fullStep(side, 0);
     for (const side of [ref]) await fullStep(side, 1);
@@ -242,17 +243,10 @@ describe('crash during a sync barrier', () => {
   });
 
   it('step.after-log-before-ack: a step logged but not answered is answered from the log after the restart, not applied again', async () => {
-    const ref = await setup(await startServer(bundle, { dataDir: 'none' }), 'adam');
-    const dir = tempDir('log-ack');
     // The second step applied dies once its record is durable, before its workers are answered.
-    let sub = await setup(
-      await startServer(bundle, {
-        dataDir: dir,
-        durability: 'wal-always',
-        failpoints: 'step.after-log-before-ack=2:kill',
-      }),
-      'adam',
-    );
+    const pair = await referenceAndSubject('log-ack', 'step.after-log-before-ack=2:kill');
+    const { ref, dir } = pair;
+    let { sub } = pair;
     for (const side of [ref, sub]) await fullStep(side, 0);
     await push(ref, 0, 1);
     await push(ref, 1, 1);
