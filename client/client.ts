@@ -26,7 +26,8 @@ import {
   type SaveParametersResult,
 } from './persist';
 import { tensorBytes, toTensor, type TensorInput } from './tensor';
-import { createTrainer, type OptimizerName, type OptimizerParams, type Trainer, type TrainerOptions } from './trainer';
+import { createTrainer, type Trainer } from './trainer';
+import type { OptimizerName, OptimizerParams, TrainerOptions } from './trainer-types';
 
 /**
  * Opens a channel to a gluon-ps server at `address` (host:port) and waits until it is ready,

@@ -13,7 +13,8 @@ export type { FactorType, InitKind, InitName, InitSpec, OrthogonalRandType, Xavi
 export { Parameter } from './parameter';
 export type { InitializeOptions, ReadTensor, RowSparseTensor, SymbolVar } from './parameter';
 export { DTYPES } from './tensor';
-export { OPTIMIZER_NAMES, Trainer } from './trainer';
+export { Trainer } from './trainer';
+export { OPTIMIZER_NAMES } from './trainer-types';
 export type {
   GradInput,
   LrSchedulerSpec,
@@ -25,7 +26,7 @@ export type {
   TrainerDescriptor,
   TrainerMode,
   TrainerOptions,
-} from './trainer';
+} from './trainer-types';
 export { LOAD_FORMATS, SAVE_FORMATS } from './persist';
 export type {
   LoadFormat,

@@ -20,7 +20,7 @@ const NUMBER_SETTINGS = [
 ] as const;
 const BOOL_SETTINGS = ['lazyUpdate', 'centered', 'biasCorrection'] as const;
 /** Every optimizer setting name; which ones an optimizer takes is the server's to judge. */
-export const OPTIMIZER_SETTINGS: readonly string[] = [...NUMBER_SETTINGS, ...BOOL_SETTINGS, 'lrScheduler'];
+const OPTIMIZER_SETTINGS: readonly string[] = [...NUMBER_SETTINGS, ...BOOL_SETTINGS, 'lrScheduler'];
 
 import { randomBytes } from 'node:crypto';
 import type { LrScheduler, LrScheduler__Output } from '../protos/generated/gluonps/v1/LrScheduler';

@@ -58,31 +58,6 @@ import {
   type CheckedTrainerOptions,
 } from './trainer-wire';
 
-export {
-  checkTrainerOptions,
-  describeTrainerInfo,
-  gradToUpload,
-  OPTIMIZER_SETTINGS,
-  optimizerFromProto,
-  optimizerToProto,
-  randomIncarnation,
-} from './trainer-wire';
-export type { CheckedTrainerOptions } from './trainer-wire';
-
-export type {
-  GradInput,
-  LrSchedulerSpec,
-  OptimizerName,
-  OptimizerParams,
-  RowSparseGrad,
-  StepResult,
-  TimeoutPolicy,
-  TrainerDescriptor,
-  TrainerMode,
-  TrainerOptions,
-} from './trainer-types';
-export { OPTIMIZER_NAMES } from './trainer-types';
-
 // --- The trainer service on the client's channel -------------------------------------------------
 
 /** Margin of a step's gRPC deadline over the trainer's step timeout (or the connection deadline if longer). */

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { GluonPsError } from '../../client/errors';
 import { backoffMs, DEFAULT_RETRY, isRetryable, retrySettings, withRetry } from '../../client/retry';
 import { Channel } from '../../client/channel';
+import { STEP_DEADLINE_MARGIN_MS, Trainer } from '../../client/trainer';
 import {
   checkTrainerOptions,
   describeTrainerInfo,
@@ -14,9 +15,7 @@ import {
   optimizerFromProto,
   optimizerToProto,
   randomIncarnation,
-  STEP_DEADLINE_MARGIN_MS,
-  Trainer,
-} from '../../client/trainer';
+} from '../../client/trainer-wire';
 import type { IdempotencyKey } from '../../protos/generated/gluonps/v1/IdempotencyKey';
 import type { TrainerInfo__Output } from '../../protos/generated/gluonps/v1/TrainerInfo';
 import type { TrainerServiceClient } from '../../protos/generated/gluonps/v1/TrainerService';
