@@ -1,6 +1,6 @@
 // load.ts: loadParameters (Gluon's load_parameters) — checks the options, opens the file, has
 // load-plan.ts decide everything before anything changes, then declares and writes the values.
-import { checkKeys, contextsToProto, type Context } from '../convert';
+import { contextsToProto, type Context } from '../convert';
 import { invalidArgument, show } from '../errors';
 import { tensorFromBytes } from '../tensor';
 import {
@@ -8,7 +8,7 @@ import {
   LOAD_FORMATS,
   LOAD_KEYS,
   checkBool,
-  checkFile,
+  checkCall,
   checkNames,
   checkProgress,
   denseBytes,
@@ -30,9 +30,7 @@ export async function loadParameters(
   options: LoadParametersOptions = {},
 ): Promise<LoadParametersResult> {
   const who = 'loadParameters()';
-  checkFile(who, file);
-  if (typeof options !== 'object' || options === null) throw invalidArgument(`${who}: options must be an object`);
-  checkKeys(who, options, LOAD_KEYS);
+  checkCall(who, file, options, LOAD_KEYS);
   const names = checkNames(who, options.names);
   const allowMissing = checkBool(who, 'allowMissing', options.allowMissing);
   const ignoreExtra = checkBool(who, 'ignoreExtra', options.ignoreExtra);

@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { FormatError } from '../../common/formats/index';
-import type { Context, ParameterDescriptor, ParameterSpec } from '../convert';
+import { checkKeys, type Context, type ParameterDescriptor, type ParameterSpec } from '../convert';
 import { GluonPsError, invalidArgument, show, Status } from '../errors';
 import type { Parameter } from '../parameter';
 import { dtypeSize, shapeSize, type DType } from '../tensor';
@@ -141,10 +141,12 @@ export const ctxKey = (c: Context): string => `${c.deviceType}(${c.deviceId})`;
 export const ctxSetKey = (list: readonly Context[]): string => [...new Set(list.map(ctxKey))].sort().join(',');
 export const fmtCtx = (list: readonly Context[]): string => `[${list.map(ctxKey).join(', ')}]`;
 
-export function checkFile(who: string, file: unknown): string {
+/** The checks both directions start with: a file path, and an options object with only `keys`. */
+export function checkCall(who: string, file: unknown, options: unknown, keys: readonly string[]): void {
   if (typeof file !== 'string' || file === '')
     throw invalidArgument(`${who}: the file must be a non-empty path string, got ${show(file)}`);
-  return file;
+  if (typeof options !== 'object' || options === null) throw invalidArgument(`${who}: options must be an object`);
+  checkKeys(who, options, keys);
 }
 
 export function checkBool(who: string, field: string, value: unknown): boolean {

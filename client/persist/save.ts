@@ -4,7 +4,7 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { FormatError, safetensorsLayout, writeSafetensorsFile, writeTensorFile } from '../../common/formats/index';
 import type { NamedTensor } from '../../common/formats/index';
 import { fmtShape } from '../../common/shape';
-import { checkKeys, type ParameterDescriptor } from '../convert';
+import { type ParameterDescriptor } from '../convert';
 import { GluonPsError, invalidArgument, show, Status } from '../errors';
 import type { Parameter } from '../parameter';
 import { dtypeSize, shapeSize, tensorBytes, type DType } from '../tensor';
@@ -14,7 +14,7 @@ import {
   SAVE_FORMATS,
   SAVE_KEYS,
   checkBool,
-  checkFile,
+  checkCall,
   checkNames,
   checkProgress,
   denseBytes,
@@ -43,9 +43,7 @@ export async function saveParameters(
   options: SaveParametersOptions = {},
 ): Promise<SaveParametersResult> {
   const who = 'saveParameters()';
-  checkFile(who, file);
-  if (typeof options !== 'object' || options === null) throw invalidArgument(`${who}: options must be an object`);
-  checkKeys(who, options, SAVE_KEYS);
+  checkCall(who, file, options, SAVE_KEYS);
   const format = options.format ?? 'params';
   if (!(SAVE_FORMATS as readonly string[]).includes(format)) {
     throw invalidArgument(
