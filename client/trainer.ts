@@ -350,20 +350,28 @@ export class Trainer {
 
   // --- internals ---
 
-  /** After `step k restarted: push again`: every kept gradient of step k, pushed again once. */
+  /** After `step k restarted: push again`: every kept gradient of step k, pushed again (each further restart, once more). */
   #pushAgain(step: number): Promise<void> {
     this.#repushing ??= (async () => {
       this.#repushedStep = step;
-      await Promise.all(
-        [...this.#kept].map(async ([param, { header, bytes }]) => {
-          const first = { trainer: this.name, param, key: this.#nextKey(), step, header };
-          try {
-            await withRetry(this.#retry, () => this.#sendPush(first, bytes));
-          } catch (err) {
-            if (!(err instanceof GluonPsError && ALREADY_PUSHED.test(err.message))) throw err;
-          }
-        }),
-      );
+      // A restart during this round loses what it pushed again too: every kept gradient is then
+      // pushed once more, after the round's calls have all settled (none still in flight).
+      for (let round = 0; ; round++) {
+        const settled = await Promise.allSettled(
+          [...this.#kept].map(async ([param, { header, bytes }]) => {
+            const first = { trainer: this.name, param, key: this.#nextKey(), step, header };
+            try {
+              await withRetry(this.#retry, () => this.#sendPush(first, bytes));
+            } catch (err) {
+              if (!(err instanceof GluonPsError && ALREADY_PUSHED.test(err.message))) throw err;
+            }
+          }),
+        );
+        const errors = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
+        if (errors.length === 0) return;
+        const other = errors.find((err) => !isRestarted(err));
+        if (other !== undefined || round >= MAX_RESTART_ROUNDS) throw other ?? errors[0];
+      }
     })().finally(() => {
       this.#repushing = null;
     });

@@ -242,6 +242,39 @@ describe('crash during a sync barrier', () => {
     await closeSide(sub);
   });
 
+  it('a second restart while the kept gradients are pushed again: they are pushed once more and the step applies once', async () => {
+    const ref = await setup(await startServer(bundle, { dataDir: 'none' }));
+    const dir = tempDir('repush');
+    let sub = await setup(await startServer(bundle, { dataDir: dir, durability: 'wal-always' }));
+    for (const side of [ref, sub]) await fullStep(side, 0);
+    await push(ref, 0, 1);
+    await push(ref, 1, 1);
+    const [want0, want1] = await Promise.all([ref.tr[0]!.step(2), ref.tr[1]!.step(3)]);
+
+    // Worker 0's 'w' of step 1 is staged, then lost by a restart; the restarted server dies as
+    // soon as the first re-pushed gradient is staged (hit 1: worker 0's 'b' is refused with
+    // "restarted" before anything is staged).
+    const g = grads(0, 1);
+    await sub.tr[0]!.pushGrad('w', { shape: W, dtype: 'float32', data: g.w });
+    sub = { ...sub, server: await restart(bundle, sub.server, { failpoints: 'step.staged-before-step=1:kill' }) };
+    const pushed = sub.tr[0]!.pushGrad('b', { shape: B, dtype: 'float32', data: g.b });
+    await sub.server.waitForStderr(/failpoint step\.staged-before-step fired on hit 1 \(kill\)/);
+    expect((await sub.server.exited).signal).toBe('SIGKILL');
+    sub = { ...sub, server: await restart(bundle, sub.server) };
+    // The third server tells the re-pushes "restarted" again: the client pushes both once more.
+    await expect(pushed).resolves.toEqual({ step: 1 });
+    await push(sub, 1, 1);
+    const [got0, got1] = await Promise.all([sub.tr[0]!.step(2), sub.tr[1]!.step(3)]);
+    expect(got0).toEqual(want0);
+    expect(got1).toEqual(want1);
+    expect(await state(sub)).toEqual(await state(ref));
+
+    for (const side of [ref, sub]) await fullStep(side, 2);
+    expect(await state(sub)).toEqual(await state(ref));
+    await closeSide(ref);
+    await closeSide(sub);
+  });
+
   it('step.after-log-before-ack: a step logged but not answered is answered from the log after the restart, not applied again', async () => {
     // The second step applied dies once its record is durable, before its workers are answered.
     const pair = await referenceAndSubject('log-ack', 'step.after-log-before-ack=2:kill');
