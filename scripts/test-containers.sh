@@ -30,19 +30,9 @@ if ! flock -n 9; then
 fi
 
 # --- packages ------------------------------------------------------------------------------------
-missing=()
-command -v dockerd >/dev/null || missing+=(docker.io)
-command -v docker >/dev/null || missing+=(docker.io)
-command -v debootstrap >/dev/null || missing+=(debootstrap)
-mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u | sed '/^$/d')
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
-    die "missing Debian packages: ${missing[*]} (install them: apt-get install ${missing[*]})"
-  fi
-  say "installing with apt-get: ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=lib/debian-packages.sh
+. scripts/lib/debian-packages.sh
+ensure_debian_packages test:containers docker.io debootstrap || exit 1
 
 # The Debian mirror this machine's apt uses (debootstrap and the plugin download use it too).
 MIRROR=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
