@@ -26,6 +26,10 @@ import { TrainerRegistry } from './trainer/registry';
 import { Durability } from './durability/durability';
 import { DataDirLockedError } from './durability/lock';
 import { WAL_MAX_PAYLOAD_BYTES } from './durability/wal-record';
+import { callObserver } from './observability/call-observer';
+import { metricsExposureRefusal, metricsExposureWarnings, startHttpEndpoint } from './observability/http';
+import type { HttpEndpoint } from './observability/http';
+import { ServerMetrics } from './observability/metrics';
 
 export type { AuthOptions, ServerOptions, ServerTlsOptions } from './config';
 export { ConfigError } from './config';
@@ -39,6 +43,10 @@ export interface RunningServer {
   /** The data directory's manager, when the server persists state. */
   durability: Durability | null;
   log: Logger;
+  /** The metrics port's http(s)://host:port, when --metrics-port is set. */
+  metricsUrl: string | null;
+  /** This server's metrics (its own prom-client Registry), when --metrics-port is set. */
+  metrics: ServerMetrics | null;
   /** Graceful shutdown; in-flight calls get up to `graceMs` (default 10 s) before they are cut. */
   close(graceMs?: number): Promise<void>;
 }
@@ -91,6 +99,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const transport = serverTransport(options.tls);
   const refused = exposureRefusal(host, auth !== null, transport.mode);
   if (refused !== null && options.insecure !== true) throw new ConfigError(refused);
+  const metricsPort = options.metricsPort ?? null;
+  const metricsHost = options.metricsHost ?? DEFAULTS.metricsHost;
+  const metricsRefused =
+    metricsPort === null ? null : metricsExposureRefusal(metricsHost, auth !== null, transport.mode === 'mutual');
+  if (metricsRefused !== null && options.insecure !== true) throw new ConfigError(metricsRefused);
   const maxTensorBytes = options.maxTensorBytes ?? DEFAULTS.maxTensorBytes;
   // A tensor is one log record's payload (set_data, a constant, a gradient): a limit the log
   // cannot hold would make such a write fail the log and stop the server.
@@ -114,21 +127,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
 
   const protos = loadProtos();
-  // The server pings a quiet connection and drops one that does not answer, ending its calls:
-  // a vanished client's uploads and reads are freed without waiting for the stream bounds.
-  const server = new grpc.Server(
-    serverOptions({
-      'grpc.keepalive_time_ms': options.keepaliveTimeMs ?? DEFAULTS.keepaliveTimeMs,
-      'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs ?? DEFAULTS.keepaliveTimeoutMs,
-      // Calls over this on one connection wait in the client's queue (HTTP/2 SETTINGS).
-      'grpc.max_concurrent_streams': options.maxStreamsPerConnection ?? DEFAULTS.maxStreamsPerConnection,
-    }),
-  );
   const bounds: StreamBounds = {
     idleMs: options.streamIdleTimeoutMs ?? DEFAULTS.streamIdleTimeoutMs,
     readMs: options.readTimeoutMs ?? DEFAULTS.readTimeoutMs,
   };
-  applyServerFlowControl(server, { warn: (msg) => log.warn(msg) });
   const trainers = new TrainerRegistry(store, log, {
     maxWorkersPerTrainer: options.maxWorkersPerTrainer ?? DEFAULTS.maxWorkersPerTrainer,
     maxTrainers: options.maxTrainers ?? DEFAULTS.maxTrainers,
@@ -143,6 +145,32 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     maxMetadataBytes: options.maxMetadataBytes ?? DEFAULTS.maxMetadataBytes,
   };
   const inFlight = new CallCounter();
+  let durability: Durability | null = null;
+  const metrics =
+    metricsPort === null
+      ? null
+      : new ServerMetrics({ store, trainers, durability: () => durability, inFlight, maxCpuContexts });
+  if (metrics !== null) trainers.events = metrics.trainerEvents;
+  // The server pings a quiet connection and drops one that does not answer, ending its calls:
+  // a vanished client's uploads and reads are freed without waiting for the stream bounds.
+  const server = new grpc.Server(
+    serverOptions({
+      'grpc.keepalive_time_ms': options.keepaliveTimeMs ?? DEFAULTS.keepaliveTimeMs,
+      'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs ?? DEFAULTS.keepaliveTimeoutMs,
+      // Calls over this on one connection wait in the client's queue (HTTP/2 SETTINGS).
+      'grpc.max_concurrent_streams': options.maxStreamsPerConnection ?? DEFAULTS.maxStreamsPerConnection,
+      // Every call of every service: its metrics, its request id, its log line if it fails or is slow.
+      interceptors: [
+        callObserver({ log, slowCallMs: options.slowCallMs ?? DEFAULTS.slowCallMs, metrics: metrics?.grpc ?? null }),
+      ],
+    }),
+  );
+  applyServerFlowControl(server, { warn: (msg) => log.warn(msg) });
+  /** Adds a service, with its gRPC series made up front when metrics are on. */
+  const addService = (definition: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation): void => {
+    metrics?.grpc.preRegister(definition);
+    server.addService(definition, handlers);
+  };
   // Calls are refused (UNAVAILABLE) until recovery from the data dir is done; health says NOT_SERVING.
   /** Why calls are refused right now (recovering, or the write-ahead log failed); null: serving. */
   let refusal: string | null = 'the server is still recovering its state; retry shortly';
@@ -168,13 +196,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     2,
     (msg) => log.warn(msg),
   );
-  server.addService(parameterService, guard('ParameterService', parameterServiceHandlers(store, log, bounds)));
-  server.addService(
+  addService(parameterService, guard('ParameterService', parameterServiceHandlers(store, log, bounds)));
+  addService(
     withSafeDeserializers(protos.gluonps.v1.TrainerService.service),
     guard('TrainerService', trainerServiceHandlers(trainers, store, log, bounds)),
   );
-  let durability: Durability | null = null;
-  server.addService(
+  addService(
     withSafeDeserializers(protos.gluonps.v1.AdminService.service),
     guard(
       'AdminService',
@@ -182,10 +209,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ),
   );
   // Health stays open: load balancers and orchestrators probe it without credentials.
-  server.addService(
-    withSafeDeserializers(protos.grpc.health.v1.Health.service),
-    rejectMalformed('Health', health.handlers()),
-  );
+  addService(withSafeDeserializers(protos.grpc.health.v1.Health.service), rejectMalformed('Health', health.handlers()));
 
   const boundPort = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, transport.credentials, (err, p) => (err ? reject(err) : resolve(p)));
@@ -193,6 +217,23 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     throw new ConfigError(`cannot listen on ${host}:${port}: ${err.message}`);
   });
   const address = `${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  // Up before recovery, so a long one can be watched (health says NOT_SERVING meanwhile).
+  let metricsHttp: HttpEndpoint | null = null;
+  if (metrics !== null && metricsPort !== null) {
+    try {
+      metricsHttp = await startHttpEndpoint({
+        host: metricsHost,
+        port: metricsPort,
+        auth,
+        tls: options.tls ?? null,
+        log,
+        routes: { '/metrics': () => metrics.scrape() },
+      });
+    } catch (err) {
+      server.forceShutdown();
+      throw new ConfigError(`cannot serve metrics on ${metricsHost}:${metricsPort}: ${(err as Error).message}`);
+    }
+  }
   if (options.dataDir) {
     // What the data dir holds was acknowledged, perhaps under higher limits: it must still start.
     store.limitsEnforced = false;
@@ -211,6 +252,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
             refusal = message;
             health.setAll('NOT_SERVING');
           },
+          events: metrics?.durabilityEvents,
         },
         store,
         trainers,
@@ -218,6 +260,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       );
     } catch (err) {
       server.forceShutdown();
+      await metricsHttp?.close();
       // The lock's message already names the data dir and its holder.
       const message = err instanceof Error ? err.message : String(err);
       throw new ConfigError(err instanceof DataDirLockedError ? message : `data dir ${options.dataDir}: ${message}`);
@@ -237,11 +280,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       kernelJobs: nk.MAX_CONCURRENT_KERNELS,
       dataDir: options.dataDir ?? null,
       durability: durability ? durability.options.mode : 'none',
+      metrics: metricsHttp?.url ?? null,
       ...security,
     },
     'listening',
   );
   for (const warning of exposureWarnings(host, auth !== null, transport.mode)) log.warn({ host }, warning);
+  if (metricsHttp !== null)
+    for (const warning of metricsExposureWarnings(metricsHost, auth !== null, transport.mode))
+      log.warn({ metricsHost }, warning);
   if (transport.validTo !== null && transport.validTo.getTime() < Date.now()) {
     log.warn(
       { validTo: transport.validTo.toISOString() },
@@ -278,9 +325,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         }
         trainers.closeAll();
       }
+      await metricsHttp?.close();
       log.info('stopped');
     })();
     return closing;
   };
-  return { address, port: boundPort, store, trainers, durability, log, close };
+  return {
+    address,
+    port: boundPort,
+    store,
+    trainers,
+    durability,
+    log,
+    metricsUrl: metricsHttp?.url ?? null,
+    metrics,
+    close,
+  };
 }

@@ -37,6 +37,7 @@ import { acquireDataDirLock } from './lock';
 import type { DataDirLock } from './lock';
 import { applyRecord } from './replay';
 import { replayWal, WAL_MAX_PAYLOAD_BYTES, WalWriter } from './wal';
+import type { WalStats } from './wal';
 
 export const DURABILITY_MODES = ['checkpoint', 'wal-batch', 'wal-always'] as const;
 export type DurabilityMode = (typeof DURABILITY_MODES)[number];
@@ -62,6 +63,26 @@ export interface DurabilityOptions {
    * with UNAVAILABLE and reports NOT_SERVING). Default: nothing.
    */
   onLogFailure?: (message: string) => void;
+  /** Where checkpoints and log fsyncs are reported (the metrics); default: nowhere. */
+  events?: DurabilityEvents;
+}
+
+/** What the data dir reports as it works, for the metrics (server/observability/metrics.ts). */
+export interface DurabilityEvents {
+  checkpointWritten(seconds: number, bytes: number): void;
+  /** One fdatasync of the write-ahead log and how long it took. */
+  walSynced(seconds: number): void;
+}
+
+/** The last checkpoint written since the server started (the status page, the metrics). */
+export interface CheckpointInfo {
+  id: string;
+  reason: string;
+  /** Date.now() when it was written. */
+  at: number;
+  seconds: number;
+  /** Tensor bytes in it. */
+  bytes: number;
 }
 
 interface CheckpointMeta {
@@ -111,11 +132,15 @@ export class Durability implements Journal {
   private pendingOnDemand: { promise: Promise<bigint>; joined: number } | null = null;
   /** performance.now() when the last on-demand checkpoint started. */
   private lastOnDemandStart = -Infinity;
+  /** How long the start-up recovery took (lock, checkpoint load, log replay), in seconds. */
+  recoverySeconds = 0;
+  lastCheckpoint: CheckpointInfo | null = null;
 
   private constructor(
-    readonly options: Required<Omit<DurabilityOptions, 'checkpointEverySteps' | 'onLogFailure'>> & {
+    readonly options: Required<Omit<DurabilityOptions, 'checkpointEverySteps' | 'onLogFailure' | 'events'>> & {
       checkpointEverySteps: number | null;
       onLogFailure?: (message: string) => void;
+      events?: DurabilityEvents;
     },
     private readonly store: ParameterStore,
     private readonly trainers: TrainerRegistry,
@@ -147,6 +172,7 @@ export class Durability implements Journal {
       truncateCorruptWal: options.truncateCorruptWal ?? false,
       checkpointMinIntervalMs: options.checkpointMinIntervalMs ?? DEFAULT_CHECKPOINT_MIN_INTERVAL_MS,
       onLogFailure: options.onLogFailure,
+      events: options.events,
     };
     // acquireDataDirLock creates the data dir durably (its parent fsynced).
     const lock = await acquireDataDirLock(full.dataDir, { log });
@@ -211,10 +237,12 @@ export class Durability implements Journal {
         nextLsn: replayed.lastLsn + 1n,
         writeParts: (fd, position, records, options) =>
           nk.walWrite(fd, position, records as Array<{ head: Buffer; parts: nk.WalWriteRecord['parts'] }>, options),
+        onSync: this.options.events && ((seconds) => this.options.events!.walSynced(seconds)),
         log: this.log,
       });
     }
     this.nextLsnAfterReplay = replayed.lastLsn;
+    this.recoverySeconds = (performance.now() - started) / 1000;
     this.store.journal = this;
     this.trainers.journal = this;
     // Only now: resuming may apply an open step whose workers all stepped before the crash, and
@@ -269,6 +297,11 @@ export class Durability implements Journal {
   /** Bytes appended to the write-ahead log since start (0 without one). */
   get walBytes(): number {
     return this.wal?.stats().bytes ?? 0;
+  }
+
+  /** The log writer's counters since start (appends, bytes, fsyncs...); null without a log. */
+  walStats(): WalStats | null {
+    return this.wal?.stats() ?? null;
   }
 
   append(meta: JournalMeta, payload?: JournalPayload): Promise<void> {
@@ -430,6 +463,9 @@ export class Durability implements Journal {
         if (oldest) await this.wal.removeSegmentsBefore(BigInt((oldest.manifest.meta as CheckpointMeta).lsn) + 1n);
       }
       const bytes = tensors.reduce((a, t) => a + t.bytes.byteLength, 0);
+      const seconds = (performance.now() - started) / 1000;
+      this.lastCheckpoint = { id: id.toString(), reason, at: Date.now(), seconds, bytes };
+      this.options.events?.checkpointWritten(seconds, bytes);
       this.log.info(
         {
           id: id.toString(),

@@ -155,6 +155,7 @@ export async function restoreTrainer(
   if (meta.open) {
     const open: OpenStep = {
       index: meta.open.index,
+      openedAt: performance.now(),
       stepped: new Map(meta.open.stepped),
       keys: new Map(meta.open.keys),
       waiters: [],

@@ -34,9 +34,19 @@ import type { CombinedGrad, PendingGrad } from './gradients';
 import { learningRateAt } from '../../common/optimizer/optimizer-spec';
 
 import { checkStatesSize, loadStates, saveStates, statesLayout } from './trainer-states';
-import type { CallKey, OpenStep, ParamStates, StepResult, TrainerSpec, TrainerState } from './types';
+import { NO_TRAINER_EVENTS } from './types';
+import type { CallKey, OpenStep, ParamStates, StepResult, TrainerEvents, TrainerSpec, TrainerState } from './types';
 
-export type { CallKey, OpenStep, ParamStates, StepResult, TrainerSpec, TrainerState, Waiter } from './types';
+export type {
+  CallKey,
+  OpenStep,
+  ParamStates,
+  StepResult,
+  TrainerEvents,
+  TrainerSpec,
+  TrainerState,
+  Waiter,
+} from './types';
 
 /** The lowest MAX_LISTED_WORKERS ids of a set, ascending: a bounded list for replies. */
 function lowest(ids: Set<number>): number[] {
@@ -66,6 +76,8 @@ export class Trainer {
   journal: Journal = NO_JOURNAL;
   /** True while the journal is replayed: sync steps wait for explicit apply/abort records. */
   replaying = false;
+  /** Where steps, deadlines and retried calls are reported (the metrics); set by the registry. */
+  events: TrainerEvents = NO_TRAINER_EVENTS;
   /**
    * After a restart: the step whose staged pushes were lost (-1 in async mode: any) and the
    * workers already told to push again.
@@ -79,6 +91,7 @@ export class Trainer {
     private readonly log: Logger,
   ) {
     this.learningRate = spec.optimizer.params.learningRate;
+    this.keyed.onHit = () => this.events.replayed(spec.name);
   }
 
   /** @internal `trainer 'name'`, the subject of every message. */
@@ -249,6 +262,7 @@ export class Trainer {
   private openStep(): OpenStep {
     this.open ??= {
       index: this.stepCount,
+      openedAt: performance.now(),
       stepped: new Map(),
       keys: new Map(),
       waiters: [],
@@ -297,7 +311,9 @@ export class Trainer {
     if (this.open !== open || open.applying) return;
     const missingCount = this.missingCount(open);
     const missing = this.missingWorkers(open, 16);
-    if (this.spec.timeoutPolicy === 'quorum' && open.stepped.size >= this.spec.quorum) {
+    const quorum = this.spec.timeoutPolicy === 'quorum' && open.stepped.size >= this.spec.quorum;
+    this.events.deadline(this.spec.name, quorum ? 'quorum' : 'timeout');
+    if (quorum) {
       this.log.warn(
         { trainer: this.spec.name, step: open.index, missing, missingCount },
         'step deadline passed; applying with the quorum',
@@ -332,6 +348,7 @@ export class Trainer {
   /** Applies the open step with the workers that stepped (all of them, or a quorum). */
   async applyOpen(open: OpenStep, only?: number[]): Promise<void> {
     open.applying = true;
+    const closedAt = performance.now();
     if (open.timer) clearTimeout(open.timer);
     const workers = only ?? [...open.stepped.keys()].sort((a, b) => a - b);
     const batch = workers.reduce((a, w) => a + (open.stepped.get(w) ?? 0), 0);
@@ -356,6 +373,12 @@ export class Trainer {
       );
       await durable;
       failpoint('step.after-log-before-ack');
+      if (!this.replaying)
+        this.events.stepApplied(
+          this.spec.name,
+          (closedAt - open.openedAt) / 1000,
+          (performance.now() - closedAt) / 1000,
+        );
       for (const w of open.waiters) w.resolve(result);
     } catch (err) {
       this.log.error({ trainer: this.spec.name, step: open.index, err }, 'applying a step failed');
@@ -379,6 +402,7 @@ export class Trainer {
   }
 
   private async applyAsync(key: CallKey, batchSize: number): Promise<StepResult> {
+    const started = performance.now();
     let durable: Promise<void> = Promise.resolve();
     const result = await this.store.gate.shared(() =>
       this.applyLock.run(async () => {
@@ -396,6 +420,7 @@ export class Trainer {
       }),
     );
     await durable;
+    if (!this.replaying) this.events.stepApplied(this.spec.name, null, (performance.now() - started) / 1000);
     return result;
   }
 

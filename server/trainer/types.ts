@@ -54,9 +54,34 @@ export interface Waiter {
 
 export interface OpenStep {
   index: number;
+  /** performance.now() when its first worker stepped (the barrier-wait histogram, the status page). */
+  openedAt: number;
   stepped: Map<number, number>; // worker -> batch size
   keys: Map<number, CallKey>; // worker -> the key of its step call
   waiters: Waiter[];
   timer: NodeJS.Timeout | null;
   applying: boolean;
 }
+
+/**
+ * What a trainer reports as it runs, for the metrics (server/observability/metrics.ts); the
+ * registry hands every trainer the same one. Called once per step or retried call, never per
+ * gradient chunk. Not called while the log is replayed.
+ */
+export interface TrainerEvents {
+  /**
+   * A step was applied: how long its barrier was open, first step call to the last (null in
+   * async mode), and how long the apply took until the step was answered, in seconds.
+   */
+  stepApplied(trainer: string, barrierSeconds: number | null, applySeconds: number): void;
+  /** A sync step's deadline passed: it was applied with the quorum, or it failed. */
+  deadline(trainer: string, outcome: 'quorum' | 'timeout'): void;
+  /** A keyed call (push or step) was answered with the result of an earlier call with its key. */
+  replayed(trainer: string): void;
+}
+
+export const NO_TRAINER_EVENTS: TrainerEvents = {
+  stepApplied: () => undefined,
+  deadline: () => undefined,
+  replayed: () => undefined,
+};
