@@ -10,8 +10,9 @@ import { DEFAULT_MAX_TRAINERS, DEFAULT_MAX_WORKERS_PER_TRAINER, MAX_TIMER_MS, ov
 import type { ParameterStore } from '../store/parameter-store';
 import { stableStringify } from '../store/spec';
 import { Trainer } from './trainer';
-import type { TrainerEvents, TrainerSpec } from './trainer';
+import type { TrainerSpec } from './trainer';
 import { NO_TRAINER_EVENTS } from './types';
+import type { TrainerEvents } from './types';
 
 export interface TrainerLimits {
   /** Largest num_workers of a new trainer (default DEFAULT_MAX_WORKERS_PER_TRAINER). */

@@ -26,6 +26,7 @@ import { MAX_LISTED_WORKERS, MAX_TIMER_MS } from '../limits';
 import { Mutex } from '../store/mutex';
 import type { HostTensor, ParameterEntry, ParameterStore } from '../store/parameter-store';
 
+import { lowest, missingCount, missingWorkers } from './barrier';
 import { combine, disposeGrad, uploadGrad } from './gradients';
 import { KeyedResults, slotOf } from './keyed-results';
 import { recordStep, replayCommit } from './step-record';
@@ -37,21 +38,7 @@ import { checkStatesSize, loadStates, saveStates, statesLayout } from './trainer
 import { NO_TRAINER_EVENTS } from './types';
 import type { CallKey, OpenStep, ParamStates, StepResult, TrainerEvents, TrainerSpec, TrainerState } from './types';
 
-export type {
-  CallKey,
-  OpenStep,
-  ParamStates,
-  StepResult,
-  TrainerEvents,
-  TrainerSpec,
-  TrainerState,
-  Waiter,
-} from './types';
-
-/** The lowest MAX_LISTED_WORKERS ids of a set, ascending: a bounded list for replies. */
-function lowest(ids: Set<number>): number[] {
-  return [...ids].sort((a, b) => a - b).slice(0, MAX_LISTED_WORKERS);
-}
+export type { CallKey, OpenStep, ParamStates, StepResult, TrainerSpec, TrainerState, Waiter } from './types';
 
 export class Trainer {
   /** @internal Steps applied. Fields marked internal are read and restored by trainer-snapshot.ts. */
@@ -285,20 +272,12 @@ export class Trainer {
     }
   }
 
-  /** How many workers that have not left the open step is still waiting for. */
   private missingCount(open: OpenStep): number {
-    let steppedActive = 0;
-    for (const w of open.stepped.keys()) if (!this.left.has(w)) steppedActive++;
-    return this.spec.numWorkers - this.left.size - steppedActive;
+    return missingCount(open, this.spec.numWorkers, this.left);
   }
 
-  /** The lowest `limit` ids of those workers: skips only ids that stepped or left, so it costs O(limit + stepped + left). */
   private missingWorkers(open: OpenStep, limit = MAX_LISTED_WORKERS): number[] {
-    const out: number[] = [];
-    for (let w = 0; w < this.spec.numWorkers && out.length < limit; w++) {
-      if (!open.stepped.has(w) && !this.left.has(w)) out.push(w);
-    }
-    return out;
+    return missingWorkers(open, this.spec.numWorkers, this.left, limit);
   }
 
   private maybeApply(): void {
@@ -373,12 +352,8 @@ export class Trainer {
       );
       await durable;
       failpoint('step.after-log-before-ack');
-      if (!this.replaying)
-        this.events.stepApplied(
-          this.spec.name,
-          (closedAt - open.openedAt) / 1000,
-          (performance.now() - closedAt) / 1000,
-        );
+      const barrier = (closedAt - open.openedAt) / 1000;
+      if (!this.replaying) this.events.stepApplied(this.spec.name, barrier, (performance.now() - closedAt) / 1000);
       for (const w of open.waiters) w.resolve(result);
     } catch (err) {
       this.log.error({ trainer: this.spec.name, step: open.index, err }, 'applying a step failed');
