@@ -32,6 +32,8 @@ export const READ_METHODS: Readonly<Record<string, ReadonlySet<string>>> = {
   // SaveStates streams a snapshot of the optimizer states and changes nothing.
   TrainerService: new Set(['DescribeTrainer', 'SaveStates']),
   AdminService: new Set(),
+  // gRPC server reflection (--reflection): describes the services, changes nothing.
+  ServerReflection: new Set(['ServerReflectionInfo']),
 };
 
 export type Role = 'full' | 'read-only';

@@ -30,6 +30,7 @@ import { callObserver } from './observability/call-observer';
 import { metricsExposureRefusal, metricsExposureWarnings, startHttpEndpoint } from './observability/http';
 import type { HttpEndpoint } from './observability/http';
 import { ServerMetrics } from './observability/metrics';
+import { addReflection, REFLECTION_SERVICE } from './observability/reflection';
 
 export type { AuthOptions, ServerOptions, ServerTlsOptions } from './config';
 export { ConfigError } from './config';
@@ -208,6 +209,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       adminServiceHandlers(() => durability, log, options.maxReasonBytes ?? DEFAULTS.maxReasonBytes),
     ),
   );
+  // Reflection describes the services to tools (grpcurl): behind the tokens like the services.
+  if (options.reflection === true)
+    addReflection((definition, handlers) =>
+      addService(withSafeDeserializers(definition), guard(REFLECTION_SERVICE, handlers)),
+    );
   // Health stays open: load balancers and orchestrators probe it without credentials.
   addService(withSafeDeserializers(protos.grpc.health.v1.Health.service), rejectMalformed('Health', health.handlers()));
 
@@ -281,6 +287,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       dataDir: options.dataDir ?? null,
       durability: durability ? durability.options.mode : 'none',
       metrics: metricsHttp?.url ?? null,
+      reflection: options.reflection === true,
       ...security,
     },
     'listening',
