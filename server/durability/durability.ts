@@ -38,6 +38,7 @@ import type { DataDirLock } from './lock';
 import { applyRecord } from './replay';
 import { replayWal, WAL_MAX_PAYLOAD_BYTES, WalWriter } from './wal';
 import type { WalStats } from './wal';
+import type { CheckpointStatus } from '../../common/status';
 
 export const DURABILITY_MODES = ['checkpoint', 'wal-batch', 'wal-always'] as const;
 export type DurabilityMode = (typeof DURABILITY_MODES)[number];
@@ -72,17 +73,6 @@ export interface DurabilityEvents {
   checkpointWritten(seconds: number, bytes: number): void;
   /** One fdatasync of the write-ahead log and how long it took. */
   walSynced(seconds: number): void;
-}
-
-/** The last checkpoint written since the server started (the status page, the metrics). */
-export interface CheckpointInfo {
-  id: string;
-  reason: string;
-  /** Date.now() when it was written. */
-  at: number;
-  seconds: number;
-  /** Tensor bytes in it. */
-  bytes: number;
 }
 
 interface CheckpointMeta {
@@ -134,7 +124,10 @@ export class Durability implements Journal {
   private lastOnDemandStart = -Infinity;
   /** How long the start-up recovery took (lock, checkpoint load, log replay), in seconds. */
   recoverySeconds = 0;
-  lastCheckpoint: CheckpointInfo | null = null;
+  /** The newest checkpoint written or recovered from (GetStatus). */
+  lastCheckpoint: CheckpointStatus | null = null;
+  /** The last failure of a checkpoint or of the log (GetStatus). */
+  lastError: { timeUnixMs: number; message: string } | null = null;
 
   private constructor(
     readonly options: Required<Omit<DurabilityOptions, 'checkpointEverySteps' | 'onLogFailure' | 'events'>> & {
@@ -151,7 +144,7 @@ export class Durability implements Journal {
   private get checkpointsDir(): string {
     return join(this.options.dataDir, 'checkpoints');
   }
-  private get walDir(): string {
+  get walDir(): string {
     return join(this.options.dataDir, 'wal');
   }
 
@@ -217,8 +210,10 @@ export class Durability implements Journal {
     }
     let fromLsn = 1n;
     if (newest) {
-      fromLsn = BigInt((newest.manifest.meta as CheckpointMeta).lsn) + 1n;
+      const meta = newest.manifest.meta as CheckpointMeta;
+      fromLsn = BigInt(meta.lsn) + 1n;
       this.nextCheckpointId = (candidates[0]?.id ?? newest.id) + 1n;
+      this.noteCheckpoint(newest.id, newest.manifest, meta, 'recovered', 0);
     }
     // Replay with the journal muted: the records are already in the log.
     this.store.journal = NO_JOURNAL;
@@ -294,6 +289,38 @@ export class Durability implements Journal {
     }
   }
 
+  /** The number of changes recorded since the last checkpoint (GetStatus). */
+  get changesPending(): number {
+    return this.changesSinceCheckpoint;
+  }
+
+  /** The last log record's sequence number. */
+  get lastRecordLsn(): bigint {
+    return this.lastLsn();
+  }
+
+  private noteCheckpoint(
+    id: bigint,
+    manifest: { createdAt: string; files: Array<{ size: number }> },
+    meta: CheckpointMeta,
+    reason: string,
+    ms: number,
+  ): void {
+    this.lastCheckpoint = {
+      id: Number(id),
+      timeUnixMs: Date.parse(manifest.createdAt) || Date.now(),
+      lsn: Number(meta.lsn),
+      bytes: manifest.files.reduce((a, f) => a + f.size, 0),
+      durationMs: Math.round(ms),
+      reason,
+      trainerSteps: meta.trainers.map((t) => ({ trainer: t.meta.spec.name, step: t.meta.step })),
+    };
+  }
+
+  private noteError(message: string): void {
+    this.lastError = { timeUnixMs: Date.now(), message };
+  }
+
   /** Bytes appended to the write-ahead log since start (0 without one). */
   get walBytes(): number {
     return this.wal?.stats().bytes ?? 0;
@@ -347,6 +374,7 @@ export class Durability implements Journal {
         `the write-ahead log failed (${reason}): changes can no longer be made durable, so the server accepts no more calls; ` +
           `restart it to recover the acknowledged state from ${this.options.dataDir}`,
       );
+      this.noteError(this.logFailure.message);
       this.log.fatal(
         { err, dataDir: this.options.dataDir },
         'write-ahead log failed; refusing every call until restarted',
@@ -445,12 +473,14 @@ export class Durability implements Journal {
         meta,
         { log: this.log },
       );
+      let result: Awaited<typeof written>;
       try {
-        await written;
+        result = await written;
       } catch (err) {
         // Nothing was acknowledged: the interval tries again, and the log (kept whole, since no
         // segment is dropped) still holds every change.
         this.changesSinceCheckpoint += snap.changes;
+        this.noteError(`checkpoint ${id} (${reason}) failed: ${err instanceof Error ? err.message : String(err)}`);
         if (err instanceof ManifestTooLargeError) throw exhausted(`checkpoint: ${err.message}`);
         throw err;
       }
@@ -463,9 +493,8 @@ export class Durability implements Journal {
         if (oldest) await this.wal.removeSegmentsBefore(BigInt((oldest.manifest.meta as CheckpointMeta).lsn) + 1n);
       }
       const bytes = tensors.reduce((a, t) => a + t.bytes.byteLength, 0);
-      const seconds = (performance.now() - started) / 1000;
-      this.lastCheckpoint = { id: id.toString(), reason, at: Date.now(), seconds, bytes };
-      this.options.events?.checkpointWritten(seconds, bytes);
+      this.noteCheckpoint(id, result.manifest, meta, reason, performance.now() - started);
+      this.options.events?.checkpointWritten((performance.now() - started) / 1000, bytes);
       this.log.info(
         {
           id: id.toString(),

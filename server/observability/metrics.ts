@@ -13,7 +13,18 @@ import type { TrainerEvents } from '../trainer/types';
 import { HistogramFamily, ValueFamily } from './families';
 import type { HistogramChild, Value } from './families';
 import { GrpcMetrics } from './grpc-metrics';
-import { deviceMemory, memoryByKind } from './memory';
+import { memoryStatus, parametersStatus } from './status';
+import { MEMORY_KINDS } from '../../common/status';
+
+/** Prometheus label values are snake_case. */
+const SNAKE: Record<(typeof MEMORY_KINDS)[number], string> = {
+  parameters: 'parameters',
+  gradients: 'gradients',
+  optimizerStates: 'optimizer_states',
+  stagedGradients: 'staged_gradients',
+  constants: 'constants',
+  other: 'other',
+};
 
 const STEP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const BARRIER_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -25,7 +36,6 @@ export interface MetricsSources {
   trainers: TrainerRegistry;
   durability: () => Durability | null;
   inFlight: CallCounter;
-  maxCpuContexts: number;
 }
 
 interface TrainerSeries {
@@ -121,14 +131,14 @@ export class ServerMetrics {
     );
     const active = gauge(r, 'gluonps_trainer_workers', 'Workers of the trainer that have not left.', ['trainer']);
     this.refreshers.push(() => {
-      const now = performance.now();
+      const now = Date.now();
       for (const f of [steps, waiting, openFor, active]) f.clear();
       for (const t of sources.trainers.all()) {
         const name = t.spec.name;
         const st = t.state();
         steps.set(st.step, name);
         waiting.set(st.waitingCount, name);
-        openFor.set(t.open !== null && !t.open.applying ? (now - t.open.openedAt) / 1000 : 0, name);
+        openFor.set(t.open !== null && !t.open.applying ? Math.max(0, now - t.open.openedAt) / 1000 : 0, name);
         active.set(t.spec.numWorkers - t.left.size, name);
       }
     });
@@ -136,7 +146,17 @@ export class ServerMetrics {
     // --- Store and memory ---
     const inFlight = gauge(r, 'gluonps_calls_in_flight', 'Calls of the gluonps services in flight.');
     const params = gauge(r, 'gluonps_parameters', 'Parameters held, by kind (parameter or constant).', ['kind']);
-    const memory = gauge(r, 'gluonps_memory_bytes', 'Tensor memory held, by kind, every device together.', ['kind']);
+    const memory = gauge(
+      r,
+      'gluonps_memory_bytes',
+      'Tensor memory held on each device by kind: parameters, gradients, optimizer_states, staged_gradients (pushed, waiting for their step), constants, other (uploads in flight, a step being summed).',
+      ['device', 'kind'],
+    );
+    const staging = gauge(
+      r,
+      'gluonps_read_staging_bytes',
+      'Host copies of tensors being sent to readers (outside every device budget).',
+    );
     const device = gauge(r, 'gluonps_device_memory_bytes', 'Tensor bytes allocated on each device.', ['device']);
     const peak = gauge(r, 'gluonps_device_memory_peak_bytes', 'Most tensor bytes allocated on each device.', [
       'device',
@@ -148,22 +168,18 @@ export class ServerMetrics {
       ['device'],
     );
     this.refreshers.push(() => {
-      let constants = 0;
-      let all = 0;
-      for (const e of sources.store.entriesInOrder()) {
-        all++;
-        if (e.isConstant) constants++;
+      const counts = parametersStatus(sources.store);
+      params.set(counts.parameters, 'parameter');
+      params.set(counts.constants, 'constant');
+      const mem = memoryStatus(sources.store, sources.trainers.all());
+      for (const f of [memory, device, peak, budget]) f.clear();
+      for (const d of mem.devices) {
+        for (const kind of MEMORY_KINDS) memory.set(d.byKind[kind], d.device, SNAKE[kind]);
+        device.set(d.allocatedBytes, d.device);
+        peak.set(d.peakBytes, d.device);
+        if (d.budgetBytes !== null) budget.set(d.budgetBytes, d.device);
       }
-      params.set(all - constants, 'parameter');
-      params.set(constants, 'constant');
-      for (const [kind, bytes] of Object.entries(memoryByKind(sources.store, sources.trainers)))
-        memory.set(bytes, kind);
-      budget.clear();
-      for (const d of deviceMemory(sources.maxCpuContexts)) {
-        device.set(d.allocated, d.device);
-        peak.set(d.peak, d.device);
-        if (d.budget !== null) budget.set(d.budget, d.device);
-      }
+      staging.set(mem.readStagingBytes);
       inFlight.set(sources.inFlight.inFlight);
     });
 
@@ -191,11 +207,15 @@ export class ServerMetrics {
       [],
       CHECKPOINT_BUCKETS,
     ).register(r);
-    const checkpointBytes = gauge(r, 'gluonps_checkpoint_bytes', 'Tensor bytes in the last checkpoint written.');
+    const checkpointBytes = gauge(
+      r,
+      'gluonps_checkpoint_bytes',
+      'Bytes of the newest checkpoint (written, or recovered from at start).',
+    );
     const checkpointTime = gauge(
       r,
       'gluonps_checkpoint_last_timestamp_seconds',
-      'When the last checkpoint was written (Unix time; 0: none since start).',
+      'When the newest checkpoint was written (Unix time; 0: none).',
     );
     const recovery = gauge(
       r,
@@ -204,7 +224,7 @@ export class ServerMetrics {
     );
     this.refreshers.push(() => {
       const d = sources.durability();
-      checkpointTime.set((d?.lastCheckpoint?.at ?? 0) / 1000);
+      checkpointTime.set((d?.lastCheckpoint?.timeUnixMs ?? 0) / 1000);
       checkpointBytes.set(d?.lastCheckpoint?.bytes ?? 0);
       recovery.set(d?.recoverySeconds ?? 0);
     });

@@ -155,12 +155,12 @@ export async function restoreTrainer(
   if (meta.open) {
     const open: OpenStep = {
       index: meta.open.index,
-      openedAt: performance.now(),
       stepped: new Map(meta.open.stepped),
       keys: new Map(meta.open.keys),
       waiters: [],
       timer: null,
       applying: false,
+      openedAt: Date.now(),
     };
     // A worker that was waiting at the barrier retries its step with the same key: it finds
     // this promise, which settles when the step is applied or fails.

@@ -34,6 +34,7 @@ import { nativeUpdate, updateParameter, withLocks } from './update';
 import type { CombinedGrad, PendingGrad } from './gradients';
 import { learningRateAt } from '../../common/optimizer/optimizer-spec';
 
+import { StepRate } from './step-rate';
 import { checkStatesSize, loadStates, saveStates, statesLayout } from './trainer-states';
 import { NO_TRAINER_EVENTS } from './types';
 import type { CallKey, OpenStep, ParamStates, StepResult, TrainerEvents, TrainerSpec, TrainerState } from './types';
@@ -57,6 +58,8 @@ export class Trainer {
   readonly keyed = new KeyedResults();
   /** @internal */
   open: OpenStep | null = null;
+  /** When the last steps were applied (GetStatus). */
+  readonly rate = new StepRate();
   /** Serializes applies, async steps and state snapshots. */
   private readonly applyLock = new Mutex();
   /** Where acknowledged changes are recorded; muted while replaying. */
@@ -249,12 +252,12 @@ export class Trainer {
   private openStep(): OpenStep {
     this.open ??= {
       index: this.stepCount,
-      openedAt: performance.now(),
       stepped: new Map(),
       keys: new Map(),
       waiters: [],
       timer: null,
       applying: false,
+      openedAt: Date.now(),
     };
     const open = this.open;
     if (!this.replaying)
@@ -328,6 +331,7 @@ export class Trainer {
   async applyOpen(open: OpenStep, only?: number[]): Promise<void> {
     open.applying = true;
     const closedAt = performance.now();
+    const barrier = Math.max(0, Date.now() - open.openedAt) / 1000;
     if (open.timer) clearTimeout(open.timer);
     const workers = only ?? [...open.stepped.keys()].sort((a, b) => a - b);
     const batch = workers.reduce((a, w) => a + (open.stepped.get(w) ?? 0), 0);
@@ -352,7 +356,6 @@ export class Trainer {
       );
       await durable;
       failpoint('step.after-log-before-ack');
-      const barrier = (closedAt - open.openedAt) / 1000;
       if (!this.replaying) this.events.stepApplied(this.spec.name, barrier, (performance.now() - closedAt) / 1000);
       for (const w of open.waiters) w.resolve(result);
     } catch (err) {
@@ -460,6 +463,7 @@ export class Trainer {
       void durable.catch(() => undefined).finally(dispose);
     }
     this.stepCount++;
+    this.rate.record();
     if (this.restarted !== null && this.restarted.step !== -1 && this.stepCount > this.restarted.step)
       this.restarted = null;
     const result = {

@@ -54,13 +54,13 @@ export interface Waiter {
 
 export interface OpenStep {
   index: number;
-  /** performance.now() when its first worker stepped (the barrier-wait histogram, the status page). */
-  openedAt: number;
   stepped: Map<number, number>; // worker -> batch size
   keys: Map<number, CallKey>; // worker -> the key of its step call
   waiters: Waiter[];
   timer: NodeJS.Timeout | null;
   applying: boolean;
+  /** When it opened (its first worker stepped), ms since the epoch; GetStatus, the barrier-wait metric. */
+  openedAt: number;
 }
 
 /**
