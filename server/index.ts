@@ -29,7 +29,10 @@ import { WAL_MAX_PAYLOAD_BYTES } from './durability/wal-record';
 import { callObserver } from './observability/call-observer';
 import { metricsExposureRefusal, metricsExposureWarnings, startHttpEndpoint } from './observability/http';
 import type { HttpEndpoint } from './observability/http';
+import { MetricsHistory } from './observability/history';
 import { ServerMetrics } from './observability/metrics';
+import { documentReply, pageReply, scriptReply } from './observability/page';
+import type { StatusDocument } from './observability/page';
 import { addReflection, REFLECTION_SERVICE } from './observability/reflection';
 import { serverStatus } from './observability/status';
 import type { StatusSource } from './observability/status';
@@ -272,7 +275,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   statusSource.address = address;
   // Up before recovery, so a long one can be watched (health says NOT_SERVING meanwhile).
   let metricsHttp: HttpEndpoint | null = null;
-  if (metrics !== null && metricsPort !== null) {
+  const history = metrics === null ? null : new MetricsHistory(metrics);
+  if (metrics !== null && history !== null && metricsPort !== null) {
+    const statusDocument = async (): Promise<StatusDocument> => ({
+      status: await serverStatus(statusSource),
+      history: history.snapshot(),
+    });
     try {
       metricsHttp = await startHttpEndpoint({
         host: metricsHost,
@@ -280,10 +288,16 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         auth,
         tls: options.tls ?? null,
         log,
-        routes: { '/metrics': () => metrics.scrape() },
+        routes: {
+          '/metrics': () => metrics.scrape(),
+          '/status.json': async () => documentReply(await statusDocument()),
+          '/': async () => pageReply(await statusDocument()),
+          '/status.js': scriptReply,
+        },
       });
     } catch (err) {
       server.forceShutdown();
+      history.stop();
       throw new ConfigError(`cannot serve metrics on ${metricsHost}:${metricsPort}: ${(err as Error).message}`);
     }
   }
@@ -314,6 +328,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     } catch (err) {
       server.forceShutdown();
       await metricsHttp?.close();
+      history?.stop();
       // The lock's message already names the data dir and its holder.
       const message = err instanceof Error ? err.message : String(err);
       throw new ConfigError(err instanceof DataDirLockedError ? message : `data dir ${options.dataDir}: ${message}`);
@@ -379,6 +394,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         trainers.closeAll();
       }
       await metricsHttp?.close();
+      history?.stop();
       log.info('stopped');
     })();
     return closing;

@@ -95,6 +95,19 @@ export class GrpcMetrics {
     ).register(registry);
   }
 
+  /** Calls finished and tensor bytes moved since start, every method together (the status page's history). */
+  totals(): { calls: number; bytesIn: number; bytesOut: number } {
+    let calls = 0;
+    let bytesIn = 0;
+    let bytesOut = 0;
+    for (const s of this.byPath.values()) {
+      calls += s.seconds.count;
+      bytesIn += s.bytesIn.value;
+      bytesOut += s.bytesOut.value;
+    }
+    return { calls, bytesIn, bytesOut };
+  }
+
   /** Makes the series of every method of `service` (a grpc-js service definition). */
   preRegister(service: grpc.ServiceDefinition): void {
     for (const def of Object.values(service)) this.series(def.path, grpcTypeOf(def));

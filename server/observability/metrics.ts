@@ -57,6 +57,8 @@ export class ServerMetrics {
   readonly grpc: GrpcMetrics;
   readonly trainerEvents: TrainerEvents;
   readonly durabilityEvents: DurabilityEvents;
+  /** Steps applied since start and the seconds they took, per trainer that stepped (the status page's history). */
+  readonly trainerSteps: () => Map<string, { steps: number; seconds: number }>;
   /** Fill the families that mirror state (memory, trainers, log counters) just before a scrape. */
   private readonly refreshers: Array<() => void> = [];
 
@@ -104,6 +106,11 @@ export class ServerMetrics {
         byTrainer.set(name, s);
       }
       return s;
+    };
+    this.trainerSteps = () => {
+      const out = new Map<string, { steps: number; seconds: number }>();
+      for (const [name, s] of byTrainer) out.set(name, { steps: s.step.count, seconds: s.step.sum });
+      return out;
     };
     this.trainerEvents = {
       stepApplied: (name, barrier, apply) => {
