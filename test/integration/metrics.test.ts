@@ -5,6 +5,8 @@
 // go-grpc-prometheus's names, types, help texts and label sets, with every method of every
 // service and every code present, and the counts must be exactly the calls made (as deltas
 // between two scrapes, so the client's own set-up calls do not matter).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { cpu, init, Status } from '../../client/index';
@@ -14,6 +16,7 @@ import {
   checkpointNow,
   connectTo,
   healthCheck,
+  ROOT,
   startServer,
   tempDir,
   useServerBundle,
@@ -99,7 +102,8 @@ beforeAll(async () => {
   srv = await startServer(bundle, {
     dataDir: tempDir('metrics'),
     durability: 'wal-always',
-    args: ['--metrics-port', '0'],
+    // A budget, so the budget gauge the dashboard draws has a sample.
+    args: ['--metrics-port', '0', '--memory-budget', '1GiB'],
   });
   metricsUrl = srv.linesWith('listening')[0]!.metrics as string;
   ps = await connectTo(srv.address);
@@ -282,5 +286,93 @@ describe('Prometheus metrics of a live server', () => {
     expect(
       value(families, 'gluonps_memory_bytes', { device: 'cpu(0)', kind: 'optimizer_states' }),
     ).toBeGreaterThanOrEqual(0);
+  });
+});
+
+/** PromQL words that are not metric names. */
+const PROMQL_WORDS = new Set([
+  'sum',
+  'max',
+  'min',
+  'avg',
+  'count',
+  'rate',
+  'increase',
+  'histogram_quantile',
+  'time',
+  'label_values',
+]);
+
+/** The metric names a PromQL expression reads (strings, label matchers, ranges and label lists removed). */
+function metricNames(expr: string): string[] {
+  const bare = expr
+    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
+    .replace(/\{[^}]*\}/g, '')
+    .replace(/\[[^\]]*\]/g, '')
+    .replace(/\b(by|without|on|ignoring)\s*\([^)]*\)/g, '');
+  return [...bare.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)].map((m) => m[0]).filter((w) => !PROMQL_WORDS.has(w));
+}
+
+/** Label names an expression groups by or matches on. */
+function labelNames(expr: string): string[] {
+  const out: string[] = [];
+  for (const m of expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)) out.push(...m[1]!.split(',').map((l) => l.trim()));
+  for (const m of expr.matchAll(/\{([^}]*)\}/g))
+    for (const l of m[1]!.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g)) out.push(l[1]!);
+  return out.filter((l) => l !== '');
+}
+
+// After the tests above: their calls, trainers, deadlines, retries and checkpoint give every
+// family the dashboard reads at least one sample.
+describe('the Grafana dashboard (deploy/grafana/gluon-ps.json)', () => {
+  it('queries only metrics and labels this live server exports, rate() only on counters', async () => {
+    const dashboard = JSON.parse(readFileSync(path.join(ROOT, 'deploy/grafana/gluon-ps.json'), 'utf8')) as {
+      panels: Array<{ title: string; targets?: Array<{ expr: string }> }>;
+      templating: { list: Array<{ query?: unknown }> };
+    };
+    const exprs: Array<{ where: string; expr: string }> = [];
+    for (const p of dashboard.panels) for (const t of p.targets ?? []) exprs.push({ where: p.title, expr: t.expr });
+    for (const v of dashboard.templating.list) {
+      const query = (v.query as { query?: string } | undefined)?.query;
+      if (query !== undefined)
+        exprs.push({ where: 'templating', expr: query.replace(/^label_values\((.*),[^,]*\)$/, '$1') });
+    }
+    expect(exprs.length).toBeGreaterThan(30);
+    const families = await scrape();
+    const familyOf = (name: string): Family | undefined => {
+      const direct = families.get(name);
+      if (direct) return direct;
+      const m = /^(.*)_(bucket|sum|count)$/.exec(name);
+      const f = m ? families.get(m[1]!) : undefined;
+      return f?.type === 'histogram' ? f : undefined;
+    };
+    const queried = new Set<string>();
+    for (const { where, expr } of exprs) {
+      const names = metricNames(expr);
+      expect(names.length, `${where}: ${expr}`).toBeGreaterThan(0);
+      const labels = new Set<string>();
+      for (const name of names) {
+        queried.add(name);
+        const f = familyOf(name);
+        expect(f, `${where}: ${name} is not exported`).toBeDefined();
+        const own = f!.samples.filter((s) => s.name === name);
+        expect(own.length, `${where}: ${name} has no sample`).toBeGreaterThan(0);
+        for (const s of own) for (const l of Object.keys(s.labels)) labels.add(l);
+      }
+      // instance and job come from Prometheus's scrape, not from the server.
+      for (const l of labelNames(expr))
+        if (l !== 'instance' && l !== 'job') expect(labels, `${where}: label ${l} in ${expr}`).toContain(l);
+      for (const m of expr.matchAll(/\b(?:rate|increase)\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)/g)) {
+        const f = familyOf(m[1]!)!;
+        expect(f.type === 'counter' || f.name !== m[1], `${where}: rate() of ${m[1]}, a ${f.type}`).toBe(true);
+      }
+    }
+    // Every family of ours and every go-grpc-prometheus family is on the dashboard.
+    for (const name of families.keys())
+      if (name.startsWith('gluonps_') || name.startsWith('grpc_server_'))
+        expect(
+          [...queried].some((q) => q === name || q.startsWith(`${name}_`)),
+          `${name} is not on the dashboard`,
+        ).toBe(true);
   });
 });
