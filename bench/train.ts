@@ -366,6 +366,12 @@ function reportMetrics(
     `peak RSS MiB: server off ${fmt(peakRss.productServer, 0)}, on ${fmt(peakRss.rawServer, 0)}; metrics load: ` +
       `${load.scrapes} scrapes, ${load.polls} status polls, ${fmt(load.bytes / 1e6)} MB, median ${fmt(load.medianMs)} ms each`,
   );
+  // CPU is what the metrics cost, and on a shared machine it is steadier than wall time.
+  const sum = (xs: number[]): number => xs.reduce((x, y) => x + y, 0);
+  console.log(
+    `CPU with metrics / without, all rounds: server ${fmt(sum(cpu.metrics.server) / sum(cpu.product.server), 3)} x, ` +
+      `workers ${fmt(sum(cpu.metrics.workers) / sum(cpu.product.workers), 3)} x`,
+  );
   const offMs = median(off.map((t) => t.total));
   const onMs = median(on.map((t) => t.total));
   const ratio = onMs / offMs;
