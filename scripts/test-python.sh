@@ -14,4 +14,5 @@ ensure_debian_packages test:python protobuf-compiler protobuf-compiler-grpc pyth
 PYTHON=${GLUONPS_PYTHON:-/usr/bin/python3}
 # -p no:cacheprovider: no .pytest_cache in the work tree; PYTHONDONTWRITEBYTECODE: no __pycache__.
 export PYTHONDONTWRITEBYTECODE=1
-exec "$PYTHON" -m pytest -p no:cacheprovider -q python/tests "$@"
+[ $# -gt 0 ] && [ "${1:0:1}" != - ] || set -- python/tests "$@"
+exec "$PYTHON" -m pytest -p no:cacheprovider -q "$@"

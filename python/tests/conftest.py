@@ -42,8 +42,8 @@ def ps(server):
 def make_server(server_script):
     started = []
 
-    def make(args=(), data_dir="none"):
-        s = Server(server_script, args=args, data_dir=data_dir).start()
+    def make(args=(), data_dir="none", env=None):
+        s = Server(server_script, args=args, data_dir=data_dir, env=env).start()
         started.append(s)
         return s
 

@@ -88,10 +88,13 @@ class Server:
         if self.proc is not None:
             self.proc.wait(10)
 
-    def restart(self):
-        """kill -9, then the same command on the same port and data dir."""
+    def restart(self, env=None):
+        """kill -9, then the same command on the same port and data dir (``env`` replaces the
+        extra environment, e.g. to drop a failpoint)."""
         self.kill()
         self.address = None
+        if env is not None:
+            self.env = env
         return self.start()
 
     def stop(self):
