@@ -160,9 +160,6 @@ def _tensor_chunk_header(f):
     if raw is None:
         return None
     header = tensor_pb2.TensorHeader.FromString(raw)
-    size = 1
-    for d in header.shape:
-        size *= d
     return header, header.byte_length, 2
 
 

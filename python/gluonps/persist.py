@@ -12,7 +12,6 @@ import secrets
 import numpy as np
 
 from . import context as _ctx
-from . import dtypes as _dt
 from .errors import GluonPsError, Status, invalid_argument, show
 from .formats import FileTensor, encode, read_tensor_file
 
