@@ -26,6 +26,10 @@ import { TrainerRegistry } from './trainer/registry';
 import { Durability } from './durability/durability';
 import { DataDirLockedError } from './durability/lock';
 import { WAL_MAX_PAYLOAD_BYTES } from './durability/wal-record';
+import { serverStatus } from './observability/status';
+import type { StatusSource } from './observability/status';
+import { WarningRing } from './observability/warnings';
+import type { ServerStatus } from '../common/status';
 
 export type { AuthOptions, ServerOptions, ServerTlsOptions } from './config';
 export { ConfigError } from './config';
@@ -39,6 +43,13 @@ export interface RunningServer {
   /** The data directory's manager, when the server persists state. */
   durability: Durability | null;
   log: Logger;
+  /** The last warnings and errors logged (GetStatus shows them). */
+  warnings: WarningRing;
+  /**
+   * A snapshot of the server (what AdminService.GetStatus answers): `trainer` limits it to that
+   * trainer (NOT_FOUND when it does not exist).
+   */
+  status(options?: { trainer?: string }): Promise<ServerStatus>;
   /** Graceful shutdown; in-flight calls get up to `graceMs` (default 10 s) before they are cut. */
   close(graceMs?: number): Promise<void>;
 }
@@ -65,10 +76,21 @@ function prepareDevices(options: ServerOptions, maxCpuContexts: number): string[
   return devices;
 }
 
-/** Wraps every handler so it answers UNAVAILABLE, with `refusal()`'s message, while that is not null. */
-function whenReady<T extends object>(handlers: T, refusal: () => string | null): T {
+/**
+ * Wraps every handler so it answers UNAVAILABLE, with `refusal()`'s message, while that is not
+ * null; the methods in `always` are answered regardless (the status says why the rest are not).
+ */
+function whenReady<T extends object>(
+  handlers: T,
+  refusal: () => string | null,
+  always: ReadonlySet<string> = new Set(),
+): T {
   const out: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(handlers) as Array<[string, (...args: unknown[]) => unknown]>) {
+    if (always.has(name)) {
+      out[name] = fn;
+      continue;
+    }
     out[name] = (call: { emit(e: string, v: unknown): void }, callback?: (err: unknown) => void) => {
       const details = refusal();
       if (details === null) return fn(call, callback);
@@ -85,7 +107,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const host = options.host ?? DEFAULTS.host;
   const port = options.port ?? DEFAULTS.port;
   const maxCpuContexts = options.maxCpuContexts ?? DEFAULTS.maxCpuContexts;
-  const log = createLogger(options.logLevel ?? DEFAULTS.logLevel);
+  const startedAt = Date.now();
+  const warnings = new WarningRing();
+  const log = createLogger(options.logLevel ?? DEFAULTS.logLevel, warnings);
   // Checked first: a bad token or certificate should fail before anything is allocated.
   const auth = Authenticator.create(options.auth);
   const transport = serverTransport(options.tls);
@@ -148,12 +172,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let refusal: string | null = 'the server is still recovering its state; retry shortly';
   // Authentication wraps the readiness check: an unauthenticated caller learns nothing, not
   // even that the server is recovering.
-  const guard = <T extends object>(service: string, handlers: T): T => {
+  const guard = <T extends object>(service: string, handlers: T, always?: ReadonlySet<string>): T => {
     const readied = rejectMalformed(
       service,
       withCallLimits(
         service,
-        whenReady(handlers, () => refusal),
+        whenReady(handlers, () => refusal, always),
         callLimits,
         inFlight,
       ),
@@ -174,11 +198,35 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     guard('TrainerService', trainerServiceHandlers(trainers, store, log, bounds)),
   );
   let durability: Durability | null = null;
+  let closing: Promise<void> | null = null;
+  const statusSource: StatusSource = {
+    startedAt,
+    address: `${host.includes(':') ? `[${host}]` : host}:${port}`, // the bound port once bound
+    devices,
+    security: {
+      tls: transport.mode,
+      auth: auth !== null,
+      fullAccessTokens: auth?.counts.tokens ?? 0,
+      readOnlyTokens: auth?.counts.readOnlyTokens ?? 0,
+    },
+    health: () =>
+      closing !== null
+        ? { status: 'NOT_SERVING', reason: 'the server is shutting down' }
+        : refusal !== null
+          ? { status: 'NOT_SERVING', reason: refusal }
+          : { status: 'SERVING', reason: '' },
+    store,
+    trainers,
+    durability: () => durability,
+    warnings,
+  };
   server.addService(
     withSafeDeserializers(protos.gluonps.v1.AdminService.service),
     guard(
       'AdminService',
-      adminServiceHandlers(() => durability, log, options.maxReasonBytes ?? DEFAULTS.maxReasonBytes),
+      adminServiceHandlers(statusSource, log, options.maxReasonBytes ?? DEFAULTS.maxReasonBytes),
+      // What the server is doing matters most when it refuses the rest: recovering, or its log failed.
+      new Set(['GetStatus', 'ListTrainers']),
     ),
   );
   // Health stays open: load balancers and orchestrators probe it without credentials.
@@ -193,6 +241,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     throw new ConfigError(`cannot listen on ${host}:${port}: ${err.message}`);
   });
   const address = `${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  statusSource.address = address;
   if (options.dataDir) {
     // What the data dir holds was acknowledged, perhaps under higher limits: it must still start.
     store.limitsEnforced = false;
@@ -249,7 +298,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     );
   }
 
-  let closing: Promise<void> | null = null;
   const close = (graceMs = 10_000): Promise<void> => {
     closing ??= (async () => {
       log.info('shutting down: no new calls; finishing in-flight ones');
@@ -282,5 +330,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     })();
     return closing;
   };
-  return { address, port: boundPort, store, trainers, durability, log, close };
+  return {
+    address,
+    port: boundPort,
+    store,
+    trainers,
+    durability,
+    log,
+    warnings,
+    status: (opts = {}) => serverStatus(statusSource, opts),
+    close,
+  };
 }

@@ -37,6 +37,7 @@ import { acquireDataDirLock } from './lock';
 import type { DataDirLock } from './lock';
 import { applyRecord } from './replay';
 import { replayWal, WAL_MAX_PAYLOAD_BYTES, WalWriter } from './wal';
+import type { CheckpointStatus } from '../../common/status';
 
 export const DURABILITY_MODES = ['checkpoint', 'wal-batch', 'wal-always'] as const;
 export type DurabilityMode = (typeof DURABILITY_MODES)[number];
@@ -111,6 +112,10 @@ export class Durability implements Journal {
   private pendingOnDemand: { promise: Promise<bigint>; joined: number } | null = null;
   /** performance.now() when the last on-demand checkpoint started. */
   private lastOnDemandStart = -Infinity;
+  /** The newest checkpoint written or recovered from (GetStatus). */
+  lastCheckpoint: CheckpointStatus | null = null;
+  /** The last failure of a checkpoint or of the log (GetStatus). */
+  lastError: { timeUnixMs: number; message: string } | null = null;
 
   private constructor(
     readonly options: Required<Omit<DurabilityOptions, 'checkpointEverySteps' | 'onLogFailure'>> & {
@@ -126,7 +131,7 @@ export class Durability implements Journal {
   private get checkpointsDir(): string {
     return join(this.options.dataDir, 'checkpoints');
   }
-  private get walDir(): string {
+  get walDir(): string {
     return join(this.options.dataDir, 'wal');
   }
 
@@ -191,8 +196,10 @@ export class Durability implements Journal {
     }
     let fromLsn = 1n;
     if (newest) {
-      fromLsn = BigInt((newest.manifest.meta as CheckpointMeta).lsn) + 1n;
+      const meta = newest.manifest.meta as CheckpointMeta;
+      fromLsn = BigInt(meta.lsn) + 1n;
       this.nextCheckpointId = (candidates[0]?.id ?? newest.id) + 1n;
+      this.noteCheckpoint(newest.id, newest.manifest, meta, 'recovered', 0);
     }
     // Replay with the journal muted: the records are already in the log.
     this.store.journal = NO_JOURNAL;
@@ -266,6 +273,38 @@ export class Durability implements Journal {
     }
   }
 
+  /** The number of changes recorded since the last checkpoint (GetStatus). */
+  get changesPending(): number {
+    return this.changesSinceCheckpoint;
+  }
+
+  /** The last log record's sequence number. */
+  get lastRecordLsn(): bigint {
+    return this.lastLsn();
+  }
+
+  private noteCheckpoint(
+    id: bigint,
+    manifest: { createdAt: string; files: Array<{ size: number }> },
+    meta: CheckpointMeta,
+    reason: string,
+    ms: number,
+  ): void {
+    this.lastCheckpoint = {
+      id: Number(id),
+      timeUnixMs: Date.parse(manifest.createdAt) || Date.now(),
+      lsn: Number(meta.lsn),
+      bytes: manifest.files.reduce((a, f) => a + f.size, 0),
+      durationMs: Math.round(ms),
+      reason,
+      trainerSteps: meta.trainers.map((t) => ({ trainer: t.meta.spec.name, step: t.meta.step })),
+    };
+  }
+
+  private noteError(message: string): void {
+    this.lastError = { timeUnixMs: Date.now(), message };
+  }
+
   /** Bytes appended to the write-ahead log since start (0 without one). */
   get walBytes(): number {
     return this.wal?.stats().bytes ?? 0;
@@ -314,6 +353,7 @@ export class Durability implements Journal {
         `the write-ahead log failed (${reason}): changes can no longer be made durable, so the server accepts no more calls; ` +
           `restart it to recover the acknowledged state from ${this.options.dataDir}`,
       );
+      this.noteError(this.logFailure.message);
       this.log.fatal(
         { err, dataDir: this.options.dataDir },
         'write-ahead log failed; refusing every call until restarted',
@@ -412,12 +452,14 @@ export class Durability implements Journal {
         meta,
         { log: this.log },
       );
+      let result: Awaited<typeof written>;
       try {
-        await written;
+        result = await written;
       } catch (err) {
         // Nothing was acknowledged: the interval tries again, and the log (kept whole, since no
         // segment is dropped) still holds every change.
         this.changesSinceCheckpoint += snap.changes;
+        this.noteError(`checkpoint ${id} (${reason}) failed: ${err instanceof Error ? err.message : String(err)}`);
         if (err instanceof ManifestTooLargeError) throw exhausted(`checkpoint: ${err.message}`);
         throw err;
       }
@@ -430,6 +472,7 @@ export class Durability implements Journal {
         if (oldest) await this.wal.removeSegmentsBefore(BigInt((oldest.manifest.meta as CheckpointMeta).lsn) + 1n);
       }
       const bytes = tensors.reduce((a, t) => a + t.bytes.byteLength, 0);
+      this.noteCheckpoint(id, result.manifest, meta, reason, performance.now() - started);
       this.log.info(
         {
           id: id.toString(),

@@ -33,6 +33,7 @@ import { nativeUpdate, updateParameter, withLocks } from './update';
 import type { CombinedGrad, PendingGrad } from './gradients';
 import { learningRateAt } from '../../common/optimizer/optimizer-spec';
 
+import { StepRate } from './step-rate';
 import { checkStatesSize, loadStates, saveStates, statesLayout } from './trainer-states';
 import type { CallKey, OpenStep, ParamStates, StepResult, TrainerSpec, TrainerState } from './types';
 
@@ -60,6 +61,8 @@ export class Trainer {
   readonly keyed = new KeyedResults();
   /** @internal */
   open: OpenStep | null = null;
+  /** When the last steps were applied (GetStatus). */
+  readonly rate = new StepRate();
   /** Serializes applies, async steps and state snapshots. */
   private readonly applyLock = new Mutex();
   /** Where acknowledged changes are recorded; muted while replaying. */
@@ -254,6 +257,7 @@ export class Trainer {
       waiters: [],
       timer: null,
       applying: false,
+      openedAt: Date.now(),
     };
     const open = this.open;
     if (!this.replaying)
@@ -460,6 +464,7 @@ export class Trainer {
       void durable.catch(() => undefined).finally(dispose);
     }
     this.stepCount++;
+    this.rate.record();
     if (this.restarted !== null && this.restarted.step !== -1 && this.stepCount > this.restarted.step)
       this.restarted = null;
     const result = {
@@ -573,7 +578,9 @@ export class Trainer {
     const waiters = open.waiters.splice(0);
     for (const [, key] of open.keys) {
       const table = this.keyed.results.get(slotOf(key));
-      table?.set(key.sequence, new Promise<StepResult>((resolve, reject) => open.waiters.push({ resolve, reject })));
+      const retry = new Promise<StepResult>((resolve, reject) => open.waiters.push({ resolve, reject }));
+      retry.catch(() => undefined); // close() fails it when no retry came: not an unhandled rejection
+      table?.set(key.sequence, retry);
     }
     for (const w of waiters)
       w.reject(new ServerError(grpc.status.UNAVAILABLE, `${this.who}: the server is shutting down; retry the step`));

@@ -59,4 +59,6 @@ export interface OpenStep {
   waiters: Waiter[];
   timer: NodeJS.Timeout | null;
   applying: boolean;
+  /** When it opened (its first worker stepped), ms since the epoch; for GetStatus. */
+  openedAt: number;
 }
