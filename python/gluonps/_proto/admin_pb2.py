@@ -13,17 +13,59 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16gluonps/v1/admin.proto\x12\ngluonps.v1\"#\n\x11\x43heckpointRequest\x12\x0e\n\x06reason\x18\x01 \x01(\t\"2\n\x12\x43heckpointResponse\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x10\n\x08\x64\x61ta_dir\x18\x02 \x01(\t2[\n\x0c\x41\x64minService\x12K\n\nCheckpoint\x12\x1d.gluonps.v1.CheckpointRequest\x1a\x1e.gluonps.v1.CheckpointResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16gluonps/v1/admin.proto\x12\ngluonps.v1\"#\n\x11\x43heckpointRequest\x12\x0e\n\x06reason\x18\x01 \x01(\t\"2\n\x12\x43heckpointResponse\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x10\n\x08\x64\x61ta_dir\x18\x02 \x01(\t\"#\n\x10GetStatusRequest\x12\x0f\n\x07trainer\x18\x01 \x01(\t\".\n\x0cHealthStatus\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"a\n\x0eSecurityStatus\x12\x0b\n\x03tls\x18\x01 \x01(\t\x12\x0c\n\x04\x61uth\x18\x02 \x01(\x08\x12\x1a\n\x12\x66ull_access_tokens\x18\x03 \x01(\r\x12\x18\n\x10read_only_tokens\x18\x04 \x01(\r\"\x8b\x01\n\x0cMemoryByKind\x12\x12\n\nparameters\x18\x01 \x01(\x04\x12\x11\n\tgradients\x18\x02 \x01(\x04\x12\x18\n\x10optimizer_states\x18\x03 \x01(\x04\x12\x18\n\x10staged_gradients\x18\x04 \x01(\x04\x12\x11\n\tconstants\x18\x05 \x01(\x04\x12\r\n\x05other\x18\x06 \x01(\x04\"\x8c\x01\n\x0c\x44\x65viceMemory\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x17\n\x0f\x61llocated_bytes\x18\x02 \x01(\x04\x12\x12\n\npeak_bytes\x18\x03 \x01(\x04\x12\x14\n\x0c\x62udget_bytes\x18\x04 \x01(\x03\x12)\n\x07\x62y_kind\x18\x05 \x01(\x0b\x32\x18.gluonps.v1.MemoryByKind\"\x99\x01\n\x0cMemoryStatus\x12)\n\x07\x64\x65vices\x18\x01 \x03(\x0b\x32\x18.gluonps.v1.DeviceMemory\x12)\n\x07\x62y_kind\x18\x02 \x01(\x0b\x32\x18.gluonps.v1.MemoryByKind\x12\x1a\n\x12read_staging_bytes\x18\x03 \x01(\x04\x12\x17\n\x0f\x61llocated_bytes\x18\x04 \x01(\x04\"\xa5\x01\n\x10\x43heckpointStatus\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x14\n\x0ctime_unix_ms\x18\x02 \x01(\x04\x12\x0b\n\x03lsn\x18\x03 \x01(\x04\x12\r\n\x05\x62ytes\x18\x04 \x01(\x04\x12\x13\n\x0b\x64uration_ms\x18\x05 \x01(\x04\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12.\n\rtrainer_steps\x18\x07 \x03(\x0b\x32\x17.gluonps.v1.TrainerStep\",\n\x0bTrainerStep\x12\x0f\n\x07trainer\x18\x01 \x01(\t\x12\x0c\n\x04step\x18\x02 \x01(\x04\"V\n\tWalStatus\x12\r\n\x05\x62ytes\x18\x01 \x01(\x04\x12\x10\n\x08segments\x18\x02 \x01(\r\x12\x16\n\x0e\x61ppended_bytes\x18\x03 \x01(\x04\x12\x10\n\x08last_lsn\x18\x04 \x01(\x04\"4\n\x0b\x45rrorStatus\x12\x14\n\x0ctime_unix_ms\x18\x01 \x01(\x04\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xdc\x01\n\x10\x44urabilityStatus\x12\x0c\n\x04mode\x18\x01 \x01(\t\x12\x10\n\x08\x64\x61ta_dir\x18\x02 \x01(\t\x12\x35\n\x0flast_checkpoint\x18\x03 \x01(\x0b\x32\x1c.gluonps.v1.CheckpointStatus\x12\"\n\x03wal\x18\x04 \x01(\x0b\x32\x15.gluonps.v1.WalStatus\x12 \n\x18\x63hanges_since_checkpoint\x18\x05 \x01(\x04\x12+\n\nlast_error\x18\x06 \x01(\x0b\x32\x17.gluonps.v1.ErrorStatus\"o\n\x10ParametersStatus\x12\x12\n\nparameters\x18\x01 \x01(\r\x12\x11\n\tconstants\x18\x02 \x01(\r\x12\x13\n\x0binitialized\x18\x03 \x01(\r\x12\x10\n\x08\x64\x65\x66\x65rred\x18\x04 \x01(\r\x12\r\n\x05\x62ytes\x18\x05 \x01(\x04\"\x97\x01\n\x0eOpenStepStatus\x12\x0c\n\x04step\x18\x01 \x01(\x04\x12\x0f\n\x07stepped\x18\x02 \x01(\r\x12\x13\n\x0bwaiting_for\x18\x03 \x03(\r\x12\x15\n\rwaiting_count\x18\x04 \x01(\r\x12\x15\n\rsince_unix_ms\x18\x05 \x01(\x04\x12\x11\n\twaited_ms\x18\x06 \x01(\x04\x12\x10\n\x08\x61pplying\x18\x07 \x01(\x08\"\x87\x03\n\rTrainerStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04mode\x18\x02 \x01(\t\x12\x11\n\toptimizer\x18\x03 \x01(\t\x12\x0e\n\x06params\x18\x04 \x01(\r\x12\x13\n\x0bnum_workers\x18\x05 \x01(\r\x12\x14\n\x0cworkers_seen\x18\x06 \x01(\r\x12\x14\n\x0cworkers_left\x18\x07 \x03(\r\x12\x0c\n\x04step\x18\x08 \x01(\x04\x12\x15\n\rlearning_rate\x18\t \x01(\x01\x12\x17\n\x0fstep_timeout_ms\x18\n \x01(\x04\x12\x16\n\x0etimeout_policy\x18\x0b \x01(\t\x12\x0e\n\x06quorum\x18\x0c \x01(\r\x12-\n\topen_step\x18\r \x01(\x0b\x32\x1a.gluonps.v1.OpenStepStatus\x12\x14\n\x0crecent_steps\x18\x0e \x01(\r\x12\x16\n\x0erate_window_ms\x18\x0f \x01(\x04\x12\x18\n\x10steps_per_second\x18\x10 \x01(\x01\x12\x19\n\x11last_step_unix_ms\x18\x11 \x01(\x04\"\xa1\x01\n\x08LogEvent\x12\x14\n\x0ctime_unix_ms\x18\x01 \x01(\x04\x12\r\n\x05level\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x30\n\x06\x66ields\x18\x04 \x03(\x0b\x32 .gluonps.v1.LogEvent.FieldsEntry\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xd6\x03\n\x0cServerStatus\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x14\n\x0ctime_unix_ms\x18\x02 \x01(\x04\x12\x17\n\x0fstarted_unix_ms\x18\x03 \x01(\x04\x12\x11\n\tuptime_ms\x18\x04 \x01(\x04\x12(\n\x06health\x18\x05 \x01(\x0b\x32\x18.gluonps.v1.HealthStatus\x12\x0f\n\x07\x61\x64\x64ress\x18\x06 \x01(\t\x12,\n\x08security\x18\x07 \x01(\x0b\x32\x1a.gluonps.v1.SecurityStatus\x12\x0f\n\x07\x64\x65vices\x18\x08 \x03(\t\x12(\n\x06memory\x18\t \x01(\x0b\x32\x18.gluonps.v1.MemoryStatus\x12\x30\n\ndurability\x18\n \x01(\x0b\x32\x1c.gluonps.v1.DurabilityStatus\x12\x30\n\nparameters\x18\x0b \x01(\x0b\x32\x1c.gluonps.v1.ParametersStatus\x12+\n\x08trainers\x18\x0c \x03(\x0b\x32\x19.gluonps.v1.TrainerStatus\x12&\n\x08warnings\x18\r \x03(\x0b\x32\x14.gluonps.v1.LogEvent\x12\x16\n\x0ewarnings_total\x18\x0e \x01(\x04\"\x15\n\x13ListTrainersRequest\"3\n\x0eTrainerSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"D\n\x14ListTrainersResponse\x12,\n\x08trainers\x18\x01 \x03(\x0b\x32\x1a.gluonps.v1.TrainerSummary2\xf3\x01\n\x0c\x41\x64minService\x12K\n\nCheckpoint\x12\x1d.gluonps.v1.CheckpointRequest\x1a\x1e.gluonps.v1.CheckpointResponse\x12\x43\n\tGetStatus\x12\x1c.gluonps.v1.GetStatusRequest\x1a\x18.gluonps.v1.ServerStatus\x12Q\n\x0cListTrainers\x12\x1f.gluonps.v1.ListTrainersRequest\x1a .gluonps.v1.ListTrainersResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gluonps.v1.admin_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
+  _LOGEVENT_FIELDSENTRY._options = None
+  _LOGEVENT_FIELDSENTRY._serialized_options = b'8\001'
   _CHECKPOINTREQUEST._serialized_start=38
   _CHECKPOINTREQUEST._serialized_end=73
   _CHECKPOINTRESPONSE._serialized_start=75
   _CHECKPOINTRESPONSE._serialized_end=125
-  _ADMINSERVICE._serialized_start=127
-  _ADMINSERVICE._serialized_end=218
+  _GETSTATUSREQUEST._serialized_start=127
+  _GETSTATUSREQUEST._serialized_end=162
+  _HEALTHSTATUS._serialized_start=164
+  _HEALTHSTATUS._serialized_end=210
+  _SECURITYSTATUS._serialized_start=212
+  _SECURITYSTATUS._serialized_end=309
+  _MEMORYBYKIND._serialized_start=312
+  _MEMORYBYKIND._serialized_end=451
+  _DEVICEMEMORY._serialized_start=454
+  _DEVICEMEMORY._serialized_end=594
+  _MEMORYSTATUS._serialized_start=597
+  _MEMORYSTATUS._serialized_end=750
+  _CHECKPOINTSTATUS._serialized_start=753
+  _CHECKPOINTSTATUS._serialized_end=918
+  _TRAINERSTEP._serialized_start=920
+  _TRAINERSTEP._serialized_end=964
+  _WALSTATUS._serialized_start=966
+  _WALSTATUS._serialized_end=1052
+  _ERRORSTATUS._serialized_start=1054
+  _ERRORSTATUS._serialized_end=1106
+  _DURABILITYSTATUS._serialized_start=1109
+  _DURABILITYSTATUS._serialized_end=1329
+  _PARAMETERSSTATUS._serialized_start=1331
+  _PARAMETERSSTATUS._serialized_end=1442
+  _OPENSTEPSTATUS._serialized_start=1445
+  _OPENSTEPSTATUS._serialized_end=1596
+  _TRAINERSTATUS._serialized_start=1599
+  _TRAINERSTATUS._serialized_end=1990
+  _LOGEVENT._serialized_start=1993
+  _LOGEVENT._serialized_end=2154
+  _LOGEVENT_FIELDSENTRY._serialized_start=2109
+  _LOGEVENT_FIELDSENTRY._serialized_end=2154
+  _SERVERSTATUS._serialized_start=2157
+  _SERVERSTATUS._serialized_end=2627
+  _LISTTRAINERSREQUEST._serialized_start=2629
+  _LISTTRAINERSREQUEST._serialized_end=2650
+  _TRAINERSUMMARY._serialized_start=2652
+  _TRAINERSUMMARY._serialized_end=2703
+  _LISTTRAINERSRESPONSE._serialized_start=2705
+  _LISTTRAINERSRESPONSE._serialized_end=2773
+  _ADMINSERVICE._serialized_start=2776
+  _ADMINSERVICE._serialized_end=3019
 # @@protoc_insertion_point(module_scope)

@@ -6,7 +6,8 @@ from . import admin_pb2 as gluonps_dot_v1_dot_admin__pb2
 
 
 class AdminServiceStub(object):
-    """Administration of a running server.
+    """Administration of a running server. Every method needs a full-access token when tokens are
+    set.
     """
 
     def __init__(self, channel):
@@ -20,15 +21,41 @@ class AdminServiceStub(object):
                 request_serializer=gluonps_dot_v1_dot_admin__pb2.CheckpointRequest.SerializeToString,
                 response_deserializer=gluonps_dot_v1_dot_admin__pb2.CheckpointResponse.FromString,
                 )
+        self.GetStatus = channel.unary_unary(
+                '/gluonps.v1.AdminService/GetStatus',
+                request_serializer=gluonps_dot_v1_dot_admin__pb2.GetStatusRequest.SerializeToString,
+                response_deserializer=gluonps_dot_v1_dot_admin__pb2.ServerStatus.FromString,
+                )
+        self.ListTrainers = channel.unary_unary(
+                '/gluonps.v1.AdminService/ListTrainers',
+                request_serializer=gluonps_dot_v1_dot_admin__pb2.ListTrainersRequest.SerializeToString,
+                response_deserializer=gluonps_dot_v1_dot_admin__pb2.ListTrainersResponse.FromString,
+                )
 
 
 class AdminServiceServicer(object):
-    """Administration of a running server.
+    """Administration of a running server. Every method needs a full-access token when tokens are
+    set.
     """
 
     def Checkpoint(self, request, context):
         """Writes a checkpoint of every parameter, trainer and optimizer state now; FAILED_PRECONDITION
         when the server runs without a data directory.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetStatus(self, request, context):
+        """A snapshot of the server: health, version, memory, durability, trainers, recent warnings.
+        Answered while the server recovers or after its log failed too (health says why).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTrainers(self, request, context):
+        """Every trainer's name and a one-line description.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -42,6 +69,16 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     request_deserializer=gluonps_dot_v1_dot_admin__pb2.CheckpointRequest.FromString,
                     response_serializer=gluonps_dot_v1_dot_admin__pb2.CheckpointResponse.SerializeToString,
             ),
+            'GetStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStatus,
+                    request_deserializer=gluonps_dot_v1_dot_admin__pb2.GetStatusRequest.FromString,
+                    response_serializer=gluonps_dot_v1_dot_admin__pb2.ServerStatus.SerializeToString,
+            ),
+            'ListTrainers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTrainers,
+                    request_deserializer=gluonps_dot_v1_dot_admin__pb2.ListTrainersRequest.FromString,
+                    response_serializer=gluonps_dot_v1_dot_admin__pb2.ListTrainersResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'gluonps.v1.AdminService', rpc_method_handlers)
@@ -50,7 +87,8 @@ def add_AdminServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AdminService(object):
-    """Administration of a running server.
+    """Administration of a running server. Every method needs a full-access token when tokens are
+    set.
     """
 
     @staticmethod
@@ -67,5 +105,39 @@ class AdminService(object):
         return grpc.experimental.unary_unary(request, target, '/gluonps.v1.AdminService/Checkpoint',
             gluonps_dot_v1_dot_admin__pb2.CheckpointRequest.SerializeToString,
             gluonps_dot_v1_dot_admin__pb2.CheckpointResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/gluonps.v1.AdminService/GetStatus',
+            gluonps_dot_v1_dot_admin__pb2.GetStatusRequest.SerializeToString,
+            gluonps_dot_v1_dot_admin__pb2.ServerStatus.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListTrainers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/gluonps.v1.AdminService/ListTrainers',
+            gluonps_dot_v1_dot_admin__pb2.ListTrainersRequest.SerializeToString,
+            gluonps_dot_v1_dot_admin__pb2.ListTrainersResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
