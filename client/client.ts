@@ -31,7 +31,9 @@ import {
 } from './persist';
 import { tensorBytes, toTensor, type TensorInput } from './tensor';
 import { createTrainer, type Trainer } from './trainer';
-import type { OptimizerName, OptimizerParams, TrainerOptions } from './trainer-types';
+import type { OptimizerName, OptimizerParams, TrainerDescriptor, TrainerOptions } from './trainer-types';
+import { describeTrainerInfo } from './trainer-wire';
+import type { TrainerInfo__Output } from '../protos/generated/gluonps/v1/TrainerInfo';
 
 /**
  * Opens a channel to a gluon-ps server at `address` (host:port) and waits until it is ready,
@@ -177,6 +179,20 @@ export class ParameterServerClient {
       this.#ch.admin.getStatus({ trainer }, md, o, cb),
     );
     return statusFromProto(reply);
+  }
+
+  /**
+   * The trainer `name` as its workers see it (TrainerService.DescribeTrainer, read-only): its
+   * parameters, optimizer and settings, step, workers. NOT_FOUND when it does not exist. For
+   * tools; workers use their Trainer handle's describe().
+   */
+  async describeTrainer(name: string): Promise<TrainerDescriptor> {
+    if (typeof name !== 'string' || name === '')
+      throw invalidArgument(`describeTrainer(): a trainer name must be a non-empty string, got ${show(name)}`);
+    const info = await this.#ch.unary<TrainerInfo__Output>((md, o, cb) =>
+      this.#ch.trainers.describeTrainer({ name }, md, o, cb),
+    );
+    return describeTrainerInfo(info);
   }
 
   /** Every trainer's name and a one-line description (AdminService.ListTrainers), by name. */

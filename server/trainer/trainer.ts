@@ -577,7 +577,9 @@ export class Trainer {
     const waiters = open.waiters.splice(0);
     for (const [, key] of open.keys) {
       const table = this.keyed.results.get(slotOf(key));
-      table?.set(key.sequence, new Promise<StepResult>((resolve, reject) => open.waiters.push({ resolve, reject })));
+      const retry = new Promise<StepResult>((resolve, reject) => open.waiters.push({ resolve, reject }));
+      retry.catch(() => undefined); // close() fails it when no retry came: not an unhandled rejection
+      table?.set(key.sequence, retry);
     }
     for (const w of waiters)
       w.reject(new ServerError(grpc.status.UNAVAILABLE, `${this.who}: the server is shutting down; retry the step`));
