@@ -13,7 +13,8 @@
         "src/tensor.cc",
         "src/device.cc",
         "src/ops.cc",
-        "src/cpu_kernels.cc"
+        "src/cpu_kernels.cc",
+        "src/crc32.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "src"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -157,6 +157,8 @@ export interface NativeOps {
     },
     number,
   ];
+  /** A checkpoint load's read into `target` (pread + crc32 from a pool thread); resolves to the crc32. */
+  file_read: [{ fd: number; position: number; target: Uint8Array; offset?: number; length?: number }, number];
 }
 
 export interface NativeAddon extends NativeCodeTables {

@@ -248,6 +248,26 @@ export async function walWrite(
 }
 
 /**
+ * Reads `length` bytes at `position` of file `fd` into `target` at `offset` from a pool thread,
+ * checksumming each piece as it arrives; resolves to the crc32 (zlib / IEEE) of those bytes.
+ * Like walWrite it is I/O, not counted against the kernel cap; the caller bounds how many run at
+ * once. The target must not be touched until it settles. A file that ends early rejects.
+ */
+export async function fileRead(
+  fd: number,
+  position: number,
+  target: Uint8Array,
+  offset = 0,
+  length = target.byteLength - offset,
+): Promise<number> {
+  try {
+    return await addon.run('file_read', { fd, position, target, offset, length });
+  } catch (err) {
+    rethrow(err);
+  }
+}
+
+/**
  * The bytes of a host tensor without copying. Every call returns a view of one ArrayBuffer
  * cached with the tensor, so repeated reads add no GC work. The view keeps the memory alive
  * after dispose(); the caller must ensure nothing writes the tensor while the view is in use.

@@ -6,9 +6,9 @@
 
 #include <v8.h>
 
+#include <limits.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "crc32.h"
 #include "cuda_bridge.h"
 #include "errors.h"
 #include "kernels.h"
@@ -445,7 +446,7 @@ void BuildRead(const Options& o, Job& job) {
 
 // wal_write: the write-ahead log's group commit from a kernel-pool thread. Each record is a
 // head (header + meta, filled in but for its crc) and parts: host tensors read in place, or
-// pinned byte arrays. The crc32 (zlib's, exported by node) of bytes [8, total) is computed here
+// pinned byte arrays. The crc32 (crc32.h: zlib's, by carry-less multiplies where the CPU has them) of bytes [8, total) is computed here
 // and stored in the head, then one pwritev per IOV_MAX pieces writes them all at `position`,
 // then fdatasync when `sync`. `limit` (the torn-record failpoint) stops after that many bytes.
 // Resolves to the bytes written. The tensor bytes are never copied into JS memory.
@@ -508,10 +509,8 @@ void BuildWalWrite(const Options& o, Job& job) {
     std::vector<iovec> iov;
     uint64_t budget = limit;
     for (const Record& r : records) {
-      uLong crc = crc32(0L, Z_NULL, 0);
-      crc = crc32_z(crc, r.head + 8, r.head_len - 8);
-      for (const Piece& p : r.parts) crc = crc32_z(crc, p.data, p.len);
-      uint32_t c = static_cast<uint32_t>(crc);
+      uint32_t c = Crc32(0, r.head + 8, r.head_len - 8);
+      for (const Piece& p : r.parts) c = Crc32(c, p.data, p.len);
       for (int b = 0; b < 4; ++b) r.head[4 + b] = static_cast<uint8_t>(c >> (8 * b));
       auto add = [&](uint8_t* d, size_t n) {
         size_t take = static_cast<size_t>(std::min<uint64_t>(budget, n));
@@ -549,6 +548,50 @@ void BuildWalWrite(const Options& o, Job& job) {
   (void)total;
 }
 
+// file_read: a checkpoint load's read from a pool thread. Reads `length` bytes at `position` of
+// file `fd` into `target` (a Uint8Array, usually a view of a host tensor's memory) at
+// `offset`, in 1 MiB preads, and computes the crc32 of each piece right after reading it, while
+// it is still in cache. Resolves to the crc32 of the bytes read. Several run at once (the
+// caller splits tensors into pieces), so the read and the checksum of a large checkpoint use
+// every pool thread instead of the JS thread. A file that ends early is an error.
+void BuildFileRead(const Options& o, Job& job) {
+  int fd = static_cast<int>(o.Number("fd"));
+  uint64_t position = o.U64("position", 0);
+  Napi::Value tv = o.Raw("target");
+  if (!tv.IsTypedArray()) o.Fail("option 'target' must be a Uint8Array");
+  Napi::TypedArray ta = tv.As<Napi::TypedArray>();
+  uint64_t offset = o.U64("offset", 0);
+  uint64_t length = o.U64("length", ta.ByteLength() - std::min<uint64_t>(offset, ta.ByteLength()));
+  if (offset > ta.ByteLength() || length > ta.ByteLength() - offset) {
+    o.Fail("offset " + std::to_string(offset) + " + length " + std::to_string(length) + " exceeds the target's " +
+           std::to_string(ta.ByteLength()) + " bytes");
+  }
+  job.pins.push_back(Napi::Persistent(tv));
+  uint8_t* dst = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset() + offset;
+  job.work_bytes = INT64_MAX;  // always on the pool: it does I/O
+  job.run = [fd, position, dst, length](Job& j) {
+    constexpr uint64_t kPiece = 1 << 20;
+    uint32_t crc = 0;
+    uint64_t done = 0;
+    while (done < length) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(kPiece, length - done));
+      ssize_t r = pread(fd, dst + done, want, static_cast<off_t>(position + done));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        throw CodedError(ErrorCode::kInternal, std::string("file_read: pread failed: ") + std::strerror(errno));
+      }
+      if (r == 0) {
+        throw CodedError(ErrorCode::kInternal, "file_read: the file ended after " + std::to_string(position + done) +
+                                                   " bytes, " + std::to_string(length - done) + " more were expected");
+      }
+      crc = Crc32(crc, dst + done, static_cast<size_t>(r));
+      done += static_cast<uint64_t>(r);
+    }
+    j.kind = ResultKind::kNumber;
+    j.number = static_cast<double>(crc);
+  };
+}
+
 const std::unordered_map<std::string, Builder>& Builders() {
   static const std::unordered_map<std::string, Builder> builders = {
       {"fill", BuildFill},
@@ -567,6 +610,7 @@ const std::unordered_map<std::string, Builder>& Builders() {
       {"write", BuildWrite},
       {"read", BuildRead},
       {"wal_write", BuildWalWrite},
+      {"file_read", BuildFileRead},
   };
   return builders;
 }

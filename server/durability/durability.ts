@@ -83,8 +83,10 @@ interface CheckpointMeta {
 }
 
 const TENSORS_FILE = 'tensors.safetensors';
-/** Concurrent tensor reads while loading a checkpoint. */
-const LOAD_READS_IN_FLIGHT = 3;
+/** Concurrent reads (pieces of tensors) while loading a checkpoint: the libuv pool's size. */
+const LOAD_READS_IN_FLIGHT = Math.max(2, Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '4', 10) || 4);
+/** A checkpoint load reads large tensors in pieces of this many bytes, several at once. */
+const LOAD_PIECE_BYTES = 16 * 2 ** 20;
 
 class ChecksumError extends Error {
   override name = 'ChecksumError';
@@ -533,27 +535,56 @@ export class Durability implements Journal {
         maxFileBytes: Number.MAX_SAFE_INTEGER,
       },
     });
-    // A few reads in flight at once (the libuv pool does the I/O) while the main thread
-    // checksums the ones that arrived.
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r');
+    } catch (err) {
+      await file.close();
+      throw err;
+    }
+    // Each tensor is read in pieces of LOAD_PIECE_BYTES, LOAD_READS_IN_FLIGHT at once, each
+    // read and checksummed on a pool thread (nk.fileRead: pread + crc32 while the bytes are in
+    // cache), straight into the tensor's memory; the JS thread only combines the crc32s. Before
+    // this, the crc32 of every byte ran on the JS thread after the read (~3 GB/s here: 60 % of a
+    // load that the page cache serves at 7 GB/s).
     const crcs = new Map<string, number>();
     let active = 0;
     const waiting: Array<() => void> = [];
-    const read = async (name: string, dest: Uint8Array): Promise<void> => {
+    const piece = async (position: number, dest: Uint8Array, offset: number, length: number): Promise<number> => {
       if (active >= LOAD_READS_IN_FLIGHT) await new Promise<void>((resolve) => waiting.push(resolve));
       active++;
       try {
-        const stored = file.info(name);
-        if (stored !== undefined && stored.byteLength !== dest.byteLength) {
-          throw new Error(
-            `${path}: tensor '${name}' holds ${stored.byteLength} bytes, the checkpoint's description needs ${dest.byteLength}`,
-          );
-        }
-        await file.readInto(name, dest);
-        crcs.set(name, crc32(dest));
+        return await nk.fileRead(fh.fd, position, dest, offset, length);
       } finally {
         active--;
         waiting.shift()?.();
       }
+    };
+    const read = async (name: string, dest: Uint8Array): Promise<void> => {
+      const stored = file.info(name);
+      if (stored === undefined) {
+        await file.readInto(name, dest); // throws the file's own error for a missing tensor
+        return;
+      }
+      if (stored.byteLength !== dest.byteLength) {
+        throw new Error(
+          `${path}: tensor '${name}' holds ${stored.byteLength} bytes, the checkpoint's description needs ${dest.byteLength}`,
+        );
+      }
+      const lengths: number[] = [];
+      for (let at = 0; at < dest.byteLength; at += LOAD_PIECE_BYTES)
+        lengths.push(Math.min(LOAD_PIECE_BYTES, dest.byteLength - at));
+      // Every piece is awaited, failed or not, before the caller may free `dest`.
+      const settled = await Promise.allSettled(
+        lengths.map((n, i) => piece(stored.byteOffset + i * LOAD_PIECE_BYTES, dest, i * LOAD_PIECE_BYTES, n)),
+      );
+      let crc = 0;
+      for (let i = 0; i < settled.length; i++) {
+        const r = settled[i]!;
+        if (r.status === 'rejected') throw r.reason;
+        crc = i === 0 ? r.value : crc32Combine(crc, r.value, lengths[i]!);
+      }
+      crcs.set(name, crc);
     };
     const entries: ParameterEntry[] = [];
     const trainers: Trainer[] = [];
@@ -580,6 +611,7 @@ export class Durability implements Journal {
       throw err;
     } finally {
       await file.close();
+      await fh.close();
     }
     for (const t of trainers) this.trainers.adopt(t);
   }
