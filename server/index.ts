@@ -1,19 +1,21 @@
 // index.ts: startServer(options) builds the store, registers the parameter and health services
 // on a grpc-js server with raised flow-control windows, and binds it (plaintext or TLS, with
-// bearer-token authentication when tokens are configured). close() shuts down gracefully:
-// stop accepting, let in-flight calls finish (bounded), then release memory.
+// bearer-token authentication when tokens are configured; as one shard of a cluster, serving
+// only calls routed for it). close() shuts down gracefully: stop accepting, let in-flight calls
+// finish (bounded), then release memory.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import * as nk from '../native/index';
 import { loadProtos } from '../protos/load';
 import { Authenticator, exposureRefusal, exposureWarnings, withAuth } from './auth';
-import { ConfigError, DEFAULTS, deviceRefusal } from './config';
+import { ConfigError, DEFAULTS, deviceRefusal, shardRoute } from './config';
 import type { ServerOptions } from './config';
 import { HealthService } from './health';
 import { createLogger } from './log';
 import { parameterServiceHandlers } from './rpc/parameter-service';
 import { trainerServiceHandlers } from './rpc/trainer-service';
-import { adminServiceHandlers } from './rpc/admin-service';
+import { adminServiceHandlers, ALWAYS_ANSWERED } from './rpc/admin-service';
+import { withRouting } from './rpc/routing';
 import { CHUNKED_READ_METHODS } from '../common/wire/chunks';
 import { withChunkSerializers } from './rpc/framing';
 import type { StreamBounds } from './rpc/calls';
@@ -27,7 +29,7 @@ import { Durability } from './durability/durability';
 import { DataDirLockedError } from './durability/lock';
 import { WAL_MAX_PAYLOAD_BYTES } from './durability/wal-record';
 
-export type { AuthOptions, ServerOptions, ServerTlsOptions } from './config';
+export type { AuthOptions, ServerOptions, ServerTlsOptions, ShardOptions } from './config';
 export { ConfigError } from './config';
 
 export interface RunningServer {
@@ -65,10 +67,14 @@ function prepareDevices(options: ServerOptions, maxCpuContexts: number): string[
   return devices;
 }
 
-/** Wraps every handler so it answers UNAVAILABLE, with `refusal()`'s message, while that is not null. */
+/** Wraps every handler but ALWAYS_ANSWERED's so it answers UNAVAILABLE, with `refusal()`'s message, while that is not null. */
 function whenReady<T extends object>(handlers: T, refusal: () => string | null): T {
   const out: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(handlers) as Array<[string, (...args: unknown[]) => unknown]>) {
+    if (ALWAYS_ANSWERED.has(name)) {
+      out[name] = fn;
+      continue;
+    }
     out[name] = (call: { emit(e: string, v: unknown): void }, callback?: (err: unknown) => void) => {
       const details = refusal();
       if (details === null) return fn(call, callback);
@@ -88,6 +94,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const log = createLogger(options.logLevel ?? DEFAULTS.logLevel);
   // Checked first: a bad token or certificate should fail before anything is allocated.
   const auth = Authenticator.create(options.auth);
+  const route = shardRoute(options.shard);
   const transport = serverTransport(options.tls);
   const refused = exposureRefusal(host, auth !== null, transport.mode);
   if (refused !== null && options.insecure !== true) throw new ConfigError(refused);
@@ -147,13 +154,18 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   /** Why calls are refused right now (recovering, or the write-ahead log failed); null: serving. */
   let refusal: string | null = 'the server is still recovering its state; retry shortly';
   // Authentication wraps the readiness check: an unauthenticated caller learns nothing, not
-  // even that the server is recovering.
+  // even that the server is recovering. A call routed for another shard is refused whether or
+  // not the server is ready.
   const guard = <T extends object>(service: string, handlers: T): T => {
     const readied = rejectMalformed(
       service,
       withCallLimits(
         service,
-        whenReady(handlers, () => refusal),
+        withRouting(
+          whenReady(handlers, () => refusal),
+          route,
+          ALWAYS_ANSWERED,
+        ),
         callLimits,
         inFlight,
       ),
@@ -178,7 +190,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     withSafeDeserializers(protos.gluonps.v1.AdminService.service),
     guard(
       'AdminService',
-      adminServiceHandlers(() => durability, log, options.maxReasonBytes ?? DEFAULTS.maxReasonBytes),
+      adminServiceHandlers(() => durability, log, options.maxReasonBytes ?? DEFAULTS.maxReasonBytes, {
+        route,
+        serving: () => refusal === null,
+      }),
     ),
   );
   // Health stays open: load balancers and orchestrators probe it without credentials.
@@ -237,6 +252,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       kernelJobs: nk.MAX_CONCURRENT_KERNELS,
       dataDir: options.dataDir ?? null,
       durability: durability ? durability.options.mode : 'none',
+      shard: route.count > 1 || route.cluster !== 'default' ? route : undefined,
       ...security,
     },
     'listening',

@@ -1,18 +1,41 @@
 // admin-service.ts: the gluonps.v1.AdminService handlers (on-demand checkpoints, coalesced and
-// spaced out by Durability.requestCheckpoint; the reason goes to the log, so it is bounded).
+// spaced out by Durability.requestCheckpoint; the reason goes to the log, so it is bounded; and
+// which shard of which cluster this server is).
 import type { Logger } from 'pino';
 import type { Durability } from '../durability/durability';
 import { precondition } from '../errors';
 import { DEFAULT_MAX_REASON_BYTES, overLimit } from '../limits';
+import { shardRoute } from '../config';
 import type { AdminServiceHandlers } from '../../protos/generated/gluonps/v1/AdminService';
+import type { Route } from '../../common/cluster/route';
 import { unary } from './calls';
+
+const DEFAULT_ROUTE = shardRoute(undefined);
+
+/** Methods answered whatever the call's routing and while the server recovers (server/index.ts). */
+export const ALWAYS_ANSWERED: ReadonlySet<string> = new Set(['DescribeShard']);
+
+/** This server's shard, and whether it serves calls now. */
+export interface ShardState {
+  route: Route;
+  serving: () => boolean;
+}
 
 export function adminServiceHandlers(
   durability: () => Durability | null,
   log: Logger,
   maxReasonBytes = DEFAULT_MAX_REASON_BYTES,
+  shard: ShardState = { route: DEFAULT_ROUTE, serving: () => true },
 ): AdminServiceHandlers {
   return {
+    DescribeShard: unary({ log, method: 'DescribeShard' }, () => ({
+      cluster: shard.route.cluster,
+      shardIndex: shard.route.index,
+      numShards: shard.route.count,
+      layoutVersion: shard.route.layoutVersion,
+      sliceBytes: shard.route.sliceBytes,
+      serving: shard.serving(),
+    })),
     Checkpoint: unary({ log, method: 'Checkpoint' }, async (req) => {
       const d = durability();
       if (d === null) throw precondition('checkpoint: this server runs without a data directory (--data-dir none)');

@@ -4,6 +4,8 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { CheckpointRequest as _gluonps_v1_CheckpointRequest, CheckpointRequest__Output as _gluonps_v1_CheckpointRequest__Output } from '../../gluonps/v1/CheckpointRequest';
 import type { CheckpointResponse as _gluonps_v1_CheckpointResponse, CheckpointResponse__Output as _gluonps_v1_CheckpointResponse__Output } from '../../gluonps/v1/CheckpointResponse';
+import type { DescribeShardRequest as _gluonps_v1_DescribeShardRequest, DescribeShardRequest__Output as _gluonps_v1_DescribeShardRequest__Output } from '../../gluonps/v1/DescribeShardRequest';
+import type { ShardInfo as _gluonps_v1_ShardInfo, ShardInfo__Output as _gluonps_v1_ShardInfo__Output } from '../../gluonps/v1/ShardInfo';
 
 /**
  * Administration of a running server.
@@ -26,6 +28,23 @@ export interface AdminServiceClient extends grpc.Client {
   checkpoint(argument: _gluonps_v1_CheckpointRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gluonps_v1_CheckpointResponse__Output>): grpc.ClientUnaryCall;
   checkpoint(argument: _gluonps_v1_CheckpointRequest, callback: grpc.requestCallback<_gluonps_v1_CheckpointResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * Says which shard of which cluster this server is. Answered while the server recovers too,
+   * with or without routing metadata: clients ask it to learn the routing of their calls.
+   */
+  DescribeShard(argument: _gluonps_v1_DescribeShardRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gluonps_v1_ShardInfo__Output>): grpc.ClientUnaryCall;
+  DescribeShard(argument: _gluonps_v1_DescribeShardRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gluonps_v1_ShardInfo__Output>): grpc.ClientUnaryCall;
+  DescribeShard(argument: _gluonps_v1_DescribeShardRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gluonps_v1_ShardInfo__Output>): grpc.ClientUnaryCall;
+  DescribeShard(argument: _gluonps_v1_DescribeShardRequest, callback: grpc.requestCallback<_gluonps_v1_ShardInfo__Output>): grpc.ClientUnaryCall;
+  /**
+   * Says which shard of which cluster this server is. Answered while the server recovers too,
+   * with or without routing metadata: clients ask it to learn the routing of their calls.
+   */
+  describeShard(argument: _gluonps_v1_DescribeShardRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gluonps_v1_ShardInfo__Output>): grpc.ClientUnaryCall;
+  describeShard(argument: _gluonps_v1_DescribeShardRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gluonps_v1_ShardInfo__Output>): grpc.ClientUnaryCall;
+  describeShard(argument: _gluonps_v1_DescribeShardRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gluonps_v1_ShardInfo__Output>): grpc.ClientUnaryCall;
+  describeShard(argument: _gluonps_v1_DescribeShardRequest, callback: grpc.requestCallback<_gluonps_v1_ShardInfo__Output>): grpc.ClientUnaryCall;
+  
 }
 
 /**
@@ -38,8 +57,15 @@ export interface AdminServiceHandlers extends grpc.UntypedServiceImplementation 
    */
   Checkpoint: grpc.handleUnaryCall<_gluonps_v1_CheckpointRequest__Output, _gluonps_v1_CheckpointResponse>;
   
+  /**
+   * Says which shard of which cluster this server is. Answered while the server recovers too,
+   * with or without routing metadata: clients ask it to learn the routing of their calls.
+   */
+  DescribeShard: grpc.handleUnaryCall<_gluonps_v1_DescribeShardRequest__Output, _gluonps_v1_ShardInfo>;
+  
 }
 
 export interface AdminServiceDefinition extends grpc.ServiceDefinition {
   Checkpoint: MethodDefinition<_gluonps_v1_CheckpointRequest, _gluonps_v1_CheckpointResponse, _gluonps_v1_CheckpointRequest__Output, _gluonps_v1_CheckpointResponse__Output>
+  DescribeShard: MethodDefinition<_gluonps_v1_DescribeShardRequest, _gluonps_v1_ShardInfo, _gluonps_v1_DescribeShardRequest__Output, _gluonps_v1_ShardInfo__Output>
 }
