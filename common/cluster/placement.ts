@@ -117,19 +117,24 @@ export function place(input: PlacementInput, layout: Layout): Placement {
   const shape = input.shape;
   if (n === 1 || input.whole === true || !known(shape) || shape.length === 0) return { kind: 'whole', home };
   const rows = shape[0]!;
-  if (input.stype === 'row_sparse') {
-    if (rows < n) return { kind: 'whole', home };
-    const parts = Array.from({ length: n }, (_, i) => ({
-      shard: i,
-      rowStart: i,
-      rowStep: n,
-      rows: Math.ceil((rows - i) / n),
-    }));
-    return { kind: 'rows', home, rows, parts };
-  }
-  const bytes = tensorBytesOf(shape, input.dtype);
-  const count = Math.min(n, rows, Math.ceil(bytes / sliceBytes));
-  if (count <= 1) return { kind: 'whole', home };
+  if (input.stype === 'row_sparse') return rows < n ? { kind: 'whole', home } : byRowId(home, rows, n);
+  const count = Math.min(n, rows, Math.ceil(tensorBytesOf(shape, input.dtype) / sliceBytes));
+  return count <= 1 ? { kind: 'whole', home } : sliced(home, rows, count, n);
+}
+
+/** `rows` rows, row r on shard r mod n. */
+function byRowId(home: number, rows: number, n: number): Placement {
+  const parts = Array.from({ length: n }, (_, i) => ({
+    shard: i,
+    rowStart: i,
+    rowStep: n,
+    rows: Math.ceil((rows - i) / n),
+  }));
+  return { kind: 'rows', home, rows, parts };
+}
+
+/** `rows` rows in `count` contiguous slices of as equal sizes as can be, slice k on shard (home + k) mod n. */
+function sliced(home: number, rows: number, count: number, n: number): Placement {
   const parts: Part[] = [];
   const base = Math.floor(rows / count);
   const extra = rows % count;
@@ -140,6 +145,42 @@ export function place(input: PlacementInput, layout: Layout): Placement {
     start += r;
   }
   return { kind: 'slices', home, rows, parts };
+}
+
+/** What a shard reports of its part of a split parameter (ParameterPart). */
+export interface ReportedPart {
+  fullShape: readonly number[];
+  rowStart: number;
+  rowStep: number;
+  /** How many parts the whole is split into. */
+  parts: number;
+}
+
+/**
+ * The placement of a parameter another client declared, from what its home shard holds (null:
+ * the whole parameter). Placement depends on the declared dtype, which a cast may have changed
+ * since, so it is rebuilt from the part rather than computed again. Throws FAILED_PRECONDITION
+ * when the part fits no placement of this layout.
+ */
+export function placementFromPart(name: string, layout: Layout, part: ReportedPart | null): Placement {
+  const { shards: n } = checkLayout(`parameter '${name}'`, layout);
+  const home = homeShard(name, n);
+  if (part === null) return { kind: 'whole', home };
+  const rows = part.fullShape[0] ?? 0;
+  const p =
+    part.rowStep === 1
+      ? part.parts >= 2 && part.parts <= Math.min(n, rows)
+        ? sliced(home, rows, part.parts, n)
+        : null
+      : part.rowStep === n && part.parts === n && rows >= n
+        ? byRowId(home, rows, n)
+        : null;
+  const mine = p === null ? null : partOn(p, home);
+  if (p === null || mine === null || mine.rowStart !== part.rowStart || mine.rowStep !== part.rowStep)
+    throw precondition(
+      `parameter '${name}': shard ${home} holds rows ${part.rowStart}+${part.rowStep}j of ${fmtShape(part.fullShape)} in ${part.parts} parts, which no placement of ${n} shards gives (layout ${layout.version}); it was declared by a client of another layout`,
+    );
+  return p;
 }
 
 /** The shards holding some of the parameter, ascending. */
@@ -175,31 +216,6 @@ export function locateRow(p: Exclude<Placement, { kind: 'whole' }>, row: number)
   }
   const part = p.parts[lo]!;
   return { part, local: row - part.rowStart };
-}
-
-/**
- * Checks a part a shard reports against the placement this client computes for the same
- * parameter: null when they agree, else why not (a shard holding another layout's parts).
- */
-export function partMismatch(
-  p: Placement,
-  shard: number,
-  reported: { fullShape: readonly number[]; rowStart: number; rowStep: number; rows: number } | null,
-  fullShape: readonly number[] | null,
-): string | null {
-  const want = partOn(p, shard);
-  if (want === null && reported === null) return null;
-  if (want === null)
-    return `shard ${shard} holds rows ${reported!.rowStart}+${reported!.rowStep}j of it, expected it whole`;
-  if (reported === null) return `shard ${shard} holds it whole, expected rows ${want.rowStart}+${want.rowStep}j`;
-  const same =
-    reported.rowStart === want.rowStart &&
-    reported.rowStep === want.rowStep &&
-    reported.rows === want.rows &&
-    fmtShape(reported.fullShape) === fmtShape(fullShape);
-  return same
-    ? null
-    : `shard ${shard} holds ${reported.rows} rows ${reported.rowStart}+${reported.rowStep}j of ${fmtShape(reported.fullShape)}, expected ${want.rows} rows ${want.rowStart}+${want.rowStep}j of ${fmtShape(fullShape)}`;
 }
 
 /** Bytes each shard holds of the parameter (for balance reports and tests); unknown shapes count 0. */

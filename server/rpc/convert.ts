@@ -137,7 +137,7 @@ export function specFromWire(m: ParameterSpec__Output | null): ParameterSpecInpu
 /** A wire ParameterPart (absent: a whole parameter). */
 export function partFromWire(m: ParameterPart__Output | null | undefined): PartSpec | null {
   if (m === null || m === undefined) return null;
-  return { fullShape: [...m.fullShape], rowStart: m.rowStart, rowStep: m.rowStep };
+  return { fullShape: [...m.fullShape], rowStart: m.rowStart, rowStep: m.rowStep, parts: m.parts };
 }
 
 export function infoToWire(d: Descriptor): ParameterInfo {
@@ -155,7 +155,9 @@ export function infoToWire(d: Descriptor): ParameterInfo {
       gradStype: STORAGE_TYPE_CODEC.toProto(d.gradStype),
       lrMult: d.lrMult,
       wdMult: d.wdMult,
-      part: d.part ? { fullShape: d.part.fullShape, rowStart: d.part.rowStart, rowStep: d.part.rowStep } : null,
+      part: d.part
+        ? { fullShape: d.part.fullShape, rowStart: d.part.rowStart, rowStep: d.part.rowStep, parts: d.part.parts }
+        : null,
     },
     initialized: d.initialized,
     deferred: d.deferred,

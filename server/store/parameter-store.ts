@@ -125,7 +125,9 @@ export class ParameterStore {
         stableStringify(prev.shape) === stableStringify(value.shape) &&
         stableStringify(existing.declared.part ?? null) === stableStringify(part) &&
         Buffer.compare(prev.bytes, value.bytes) === 0;
-      if (!same) throw exists(`${who} already exists with a different value (${prev.dtype} ${fmtShape(prev.shape)})`);
+      // A shard holding a part names the whole constant's shape, as one server would.
+      const shape = existing.declared.part?.fullShape ?? prev.shape;
+      if (!same) throw exists(`${who} already exists with a different value (${prev.dtype} ${fmtShape(shape)})`);
       return this.describeEntry(existing);
     }
     const spec = buildSpec({ name, shape: value.shape, dtype: value.dtype, gradReq: 'null', part: part ?? undefined });

@@ -26,6 +26,8 @@ export interface PartSpec {
   fullShape: number[];
   rowStart: number;
   rowStep: number;
+  /** How many parts the whole is split into. */
+  parts: number;
 }
 
 export interface ParameterSpec {
@@ -194,12 +196,14 @@ export function checkPart(who: string, shape: Shape, part: PartSpec): PartSpec {
     bad(`shape ${fmtShape(own)} must have the full shape ${fmtShape(full)}'s dims after the first`);
   if (!Number.isSafeInteger(part.rowStep) || part.rowStep < 1) bad(`row step must be >= 1, got ${part.rowStep}`);
   if (!Number.isSafeInteger(part.rowStart) || part.rowStart < 0) bad(`row start must be >= 0, got ${part.rowStart}`);
+  if (!Number.isSafeInteger(part.parts) || part.parts < 2 || part.parts > full[0]!)
+    bad(`a split parameter has 2 to ${full[0]} parts (its rows), got ${part.parts}`);
   const last = part.rowStart + (own[0]! - 1) * part.rowStep;
   if (last >= full[0]!)
     bad(
       `rows ${part.rowStart}+${part.rowStep}j for ${own[0]} rows reach row ${last}, past the full shape ${fmtShape(full)}`,
     );
-  return { fullShape: [...full], rowStart: part.rowStart, rowStep: part.rowStep };
+  return { fullShape: [...full], rowStart: part.rowStart, rowStep: part.rowStep, parts: part.parts };
 }
 
 /**
@@ -221,13 +225,28 @@ export function sameSpec(a: ParameterSpec, b: ParameterSpec): boolean {
   return stableStringify(a) === stableStringify(b);
 }
 
-/** The first field where two specs differ, for ALREADY_EXISTS messages. */
+/**
+ * The first field where two specs differ, for ALREADY_EXISTS messages. A part of a split
+ * parameter is compared by the whole parameter's shape first (what its declarer wrote), and by
+ * the part itself last.
+ */
 export function specDifference(existing: ParameterSpec, requested: ParameterSpec): string {
-  for (const key of Object.keys(existing) as Array<keyof ParameterSpec>) {
-    const a = stableStringify(existing[key]);
-    const b = stableStringify(requested[key]);
+  const whole = (s: ParameterSpec): Omit<ParameterSpec, 'part'> => {
+    const { part, ...rest } = s;
+    return part ? { ...rest, shape: part.fullShape } : rest;
+  };
+  const [e, r] = [whole(existing), whole(requested)];
+  for (const key of Object.keys(e) as Array<keyof typeof e>) {
+    const a = stableStringify(e[key]);
+    const b = stableStringify(r[key]);
     if (a !== b) return `${key} ${b} differs from the existing ${a}`;
   }
+  const show = (s: ParameterSpec): string =>
+    s.part
+      ? `rows ${s.part.rowStart}+${s.part.rowStep}j (${s.shape![0]} of ${s.part.parts} parts)`
+      : 'the whole parameter';
+  if (show(existing) !== show(requested))
+    return `this shard's part ${show(requested)} differs from the existing ${show(existing)} (declared by a client of another placement)`;
   return 'specs differ';
 }
 

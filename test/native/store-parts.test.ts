@@ -14,7 +14,7 @@ function partsOf(rows: number): PartSpec[][] {
   const slices = [0, 1, 2].map((k) => ({ rowStart: cut[k]!, rowStep: 1, rows: cut[k + 1]! - cut[k]! }));
   const mod = [0, 1, 2].map((i) => ({ rowStart: i, rowStep: 3, rows: Math.ceil((rows - i) / 3) }));
   return [slices, mod].map((set) =>
-    set.map(({ rowStart, rowStep }) => ({ fullShape: [], rowStart, rowStep }) as PartSpec),
+    set.map(({ rowStart, rowStep }) => ({ fullShape: [], rowStart, rowStep, parts: 3 })),
   );
 }
 
@@ -84,12 +84,13 @@ describe('parts of split parameters', () => {
   it('refuse a part that is not rows of the whole, naming the parameter', async () => {
     const store = new ParameterStore();
     const bad: Array<[number[], PartSpec, RegExp]> = [
-      [[4, 3], { fullShape: [10, 4], rowStart: 0, rowStep: 1 }, /dims after the first/],
-      [[4, 3], { fullShape: [10], rowStart: 0, rowStep: 1 }, /same rank/],
-      [[4, 3], { fullShape: [10, 3], rowStart: 7, rowStep: 1 }, /reach row 10, past the full shape \[10,3\]/],
-      [[4, 3], { fullShape: [10, 3], rowStart: 1, rowStep: 3 }, /reach row 10/],
-      [[4, 3], { fullShape: [10, 3], rowStart: 0, rowStep: 0 }, /row step must be >= 1/],
-      [[0, 3], { fullShape: [10, 3], rowStart: 0, rowStep: 1 }, /fully known/],
+      [[4, 3], { fullShape: [10, 4], rowStart: 0, rowStep: 1, parts: 2 }, /dims after the first/],
+      [[4, 3], { fullShape: [10], rowStart: 0, rowStep: 1, parts: 2 }, /same rank/],
+      [[4, 3], { fullShape: [10, 3], rowStart: 7, rowStep: 1, parts: 2 }, /reach row 10, past the full shape \[10,3\]/],
+      [[4, 3], { fullShape: [10, 3], rowStart: 1, rowStep: 3, parts: 2 }, /reach row 10/],
+      [[4, 3], { fullShape: [10, 3], rowStart: 0, rowStep: 0, parts: 2 }, /row step must be >= 1/],
+      [[4, 3], { fullShape: [10, 3], rowStart: 0, rowStep: 1, parts: 1 }, /2 to 10 parts/],
+      [[0, 3], { fullShape: [10, 3], rowStart: 0, rowStep: 1, parts: 2 }, /fully known/],
     ];
     for (const [shape, part, message] of bad) {
       await expect(store.declare({ name: 'w', shape, part })).rejects.toMatchObject({
@@ -99,10 +100,19 @@ describe('parts of split parameters', () => {
       await expect(store.declare({ name: 'w', shape, part })).rejects.toThrow(message);
     }
     // A part is part of the spec: re-declaring another part of the same name is ALREADY_EXISTS.
-    await store.declare({ name: 'w', shape: [4, 3], part: { fullShape: [10, 3], rowStart: 0, rowStep: 1 } });
+    await store.declare({ name: 'w', shape: [4, 3], part: { fullShape: [10, 3], rowStart: 0, rowStep: 1, parts: 2 } });
     await expect(
-      store.declare({ name: 'w', shape: [4, 3], part: { fullShape: [10, 3], rowStart: 1, rowStep: 1 } }),
-    ).rejects.toMatchObject({ code: Status.ALREADY_EXISTS });
+      store.declare({ name: 'w', shape: [4, 3], part: { fullShape: [10, 3], rowStart: 1, rowStep: 1, parts: 2 } }),
+    ).rejects.toMatchObject({
+      code: Status.ALREADY_EXISTS,
+      message: expect.stringMatching(
+        /this shard's part rows 1\+1j \(4 of 2 parts\) differs from the existing rows 0\+1j/,
+      ),
+    });
+    // Another whole shape is named by the whole shapes, not by the parts' own.
+    await expect(
+      store.declare({ name: 'w', shape: [4, 3], part: { fullShape: [12, 3], rowStart: 0, rowStep: 1, parts: 3 } }),
+    ).rejects.toThrow(/shape \[12,3\] differs from the existing \[10,3\]/);
   });
 
   it("keep a constant's part; the same value as another part is ALREADY_EXISTS", async () => {
@@ -112,7 +122,7 @@ describe('parts of split parameters', () => {
       shape: [2, 2],
       bytes: new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer),
     };
-    const part = { fullShape: [5, 2], rowStart: 1, rowStep: 2 };
+    const part = { fullShape: [5, 2], rowStart: 1, rowStep: 2, parts: 2 };
     const d = await store.declareConstant('c', value, part);
     expect(d.part).toEqual(part);
     expect(d.isConstant).toBe(true);

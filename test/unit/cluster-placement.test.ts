@@ -13,7 +13,7 @@ import {
   homeShard,
   LAYOUT_VERSION,
   locateRow,
-  partMismatch,
+  placementFromPart,
   partOn,
   place,
   shardsOf,
@@ -127,7 +127,9 @@ describe('placement', () => {
             expect(stype).toBe('row_sparse');
             p.parts.forEach((part, i) => expect([part.shard, part.rowStart, part.rowStep]).toEqual([i, i, shards]));
           }
-          expect(partMismatch(p, p.parts[0]!.shard, { ...p.parts[0]!, fullShape: shape }, shape)).toBeNull();
+          // Another client rebuilds the same placement from the home shard's part alone.
+          const homePart = partOn(p, p.home)!;
+          expect(placementFromPart(name, layout, { ...homePart, fullShape: shape, parts: p.parts.length })).toEqual(p);
         },
       ),
       { seed: 13, numRuns: 300 },
@@ -149,6 +151,10 @@ describe('placement', () => {
     expect(place(table, three).kind).toBe('whole'); // fewer rows than shards
     expect(place({ ...table, shape: [3, 8] }, three).kind).toBe('rows');
     expect(() => place(big, { ...three, version: 2 })).toThrow(/layout version 2 is not known/);
+    expect(placementFromPart('w', three, null)).toEqual({ kind: 'whole', home: homeShard('w', 3) });
+    expect(() => placementFromPart('w', three, { fullShape: [4096, 4096], rowStart: 0, rowStep: 4, parts: 4 })).toThrow(
+      /which no placement of 3 shards gives/,
+    );
   });
 
   it('spreads home shards of similar names evenly (the hash is mixed)', () => {

@@ -21,6 +21,11 @@ export interface ParameterPart {
    * Rows of the whole parameter from one row of the part to the next (1: a contiguous slice).
    */
   'rowStep'?: (number | string | Long);
+  /**
+   * How many parts the whole parameter is split into (every client recomputes the others' rows
+   * from it, the full shape and the cluster's layout).
+   */
+  'parts'?: (number);
 }
 
 /**
@@ -42,4 +47,9 @@ export interface ParameterPart__Output {
    * Rows of the whole parameter from one row of the part to the next (1: a contiguous slice).
    */
   'rowStep': (number);
+  /**
+   * How many parts the whole parameter is split into (every client recomputes the others' rows
+   * from it, the full shape and the cluster's layout).
+   */
+  'parts': (number);
 }
