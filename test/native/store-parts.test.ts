@@ -5,7 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import type { DType } from '../../native/index';
 import { Status } from '../../server/errors';
+import { buildOptimizer } from '../../common/optimizer/optimizer-spec';
+import { createLogger } from '../../server/log';
 import { ParameterStore } from '../../server/store/parameter-store';
+import { TrainerRegistry } from '../../server/trainer/registry';
 import type { InitSpec, PartSpec } from '../../server/store/spec';
 
 /** The parts of a [rows, ...] tensor: three contiguous slices, then rows r mod 3. */
@@ -128,5 +131,31 @@ describe('parts of split parameters', () => {
     expect(d.isConstant).toBe(true);
     expect((await store.declareConstant('c', value, part)).part).toEqual(part);
     await expect(store.declareConstant('c', value, null)).rejects.toMatchObject({ code: Status.ALREADY_EXISTS });
+  });
+
+  it('refuse a LAMB trainer over a part (it needs whole-tensor norms); the elementwise optimizers take it', async () => {
+    const store = new ParameterStore();
+    const part = { fullShape: [10, 3], rowStart: 0, rowStep: 1, parts: 2 };
+    await store.declare({ name: 'w', shape: [5, 3], part, init: { kind: 'one' } });
+    await store.initialize('w');
+    const trainers = new TrainerRegistry(store, createLogger('silent'));
+    const spec = (name: 'lamb' | 'adam') => ({
+      name: `t_${name}`,
+      params: ['w'],
+      optimizer: buildOptimizer('t', name, {}),
+      mode: 'sync' as const,
+      numWorkers: 1,
+      stepTimeoutMs: 1000,
+      timeoutPolicy: 'fail' as const,
+      quorum: 0,
+    });
+    await expect(trainers.create(spec('lamb'), 0)).rejects.toMatchObject({
+      code: Status.FAILED_PRECONDITION,
+      message: expect.stringMatching(
+        /^trainer 't_lamb': lamb needs norms of whole tensors, but this shard holds only rows 0\+1j of parameter 'w' \(full shape \[10,3\]\)/,
+      ),
+    });
+    expect((await trainers.create(spec('adam'), 0)).spec.params).toEqual(['w']);
+    trainers.closeAll();
   });
 });
