@@ -5,6 +5,20 @@
 export { connect } from './connect';
 export { ParameterServerClient } from './client';
 export type { CheckpointResult } from './client';
+export type {
+  CheckpointStatus,
+  DeviceMemory,
+  DurabilityStatus,
+  LogEvent,
+  MemoryByKind,
+  MemoryStatus,
+  OpenStepStatus,
+  ParametersStatus,
+  ServerStatus,
+  TrainerStatus,
+  TrainerSummary,
+  WalStatus,
+} from '../common/status';
 export type { ConnectOptions, TlsOptions } from './channel';
 export type { ClusterConnectOptions } from './cluster/shards';
 export type { ClusterDescription, ShardDescription } from './cluster/types';

@@ -7,8 +7,12 @@
 // - list(): every shard's parameters, split ones once, in shard order then each shard's
 //   declaration order (one server lists in declaration order: see docs/cluster.md);
 // - trainer(): client/cluster/trainer.ts; saveParameters / loadParameters through the cluster's
-//   handles; checkpoint(): every shard; cluster(): every shard's state and the layout.
+//   handles; checkpoint(): every shard; cluster(): every shard's state and the layout;
+//   listTrainers(): every shard's, once each; status() and describeTrainer() are not there yet
+//   (UNIMPLEMENTED, naming what to ask instead).
 import type { CheckpointResponse__Output } from '../../protos/generated/gluonps/v1/CheckpointResponse';
+import type { ListTrainersResponse__Output } from '../../protos/generated/gluonps/v1/ListTrainersResponse';
+import type { ServerStatus, TrainerSummary } from '../../common/status';
 import type { ListResponse__Output } from '../../protos/generated/gluonps/v1/ListResponse';
 import type { ParameterInfo__Output } from '../../protos/generated/gluonps/v1/ParameterInfo';
 import type { TensorUpload } from '../../protos/generated/gluonps/v1/TensorUpload';
@@ -21,7 +25,7 @@ import {
   type ParameterDescriptor,
   type ParameterSpec,
 } from '../convert';
-import { invalidArgument, show } from '../errors';
+import { GluonPsError, invalidArgument, show, Status } from '../errors';
 import type { Parameter } from '../parameter';
 import {
   loadParameters,
@@ -34,7 +38,7 @@ import {
 } from '../persist';
 import { tensorBytes, toTensor, type DType, type TensorInput } from '../tensor';
 import type { Trainer } from '../trainer';
-import type { OptimizerName, OptimizerParams, TrainerOptions } from '../trainer-types';
+import type { OptimizerName, OptimizerParams, TrainerDescriptor, TrainerOptions } from '../trainer-types';
 import { partShapeOf, splitRows } from './assemble';
 import { ClusterParameter } from './parameter';
 import type { Shards } from './shards';
@@ -216,6 +220,36 @@ export class ClusterClient extends ParameterServerClient {
     );
     const shards = replies.map((r, index) => ({ index, id: Number(r.id), dataDir: r.dataDir }));
     return { id: shards[0]!.id, dataDir: shards[0]!.dataDir, shards };
+  }
+
+  /**
+   * Not on a cluster yet: each shard has its own status. Ask each shard with connect(address)
+   * (GetStatus is served unrouted on a shard) or `gluonps status --server ADDRESS`.
+   */
+  override async status(): Promise<ServerStatus> {
+    throw new GluonPsError(
+      Status.UNIMPLEMENTED,
+      `status(): a cluster has no single status yet; ask each shard (${this.address}) with connect(address).status() (docs/cluster.md)`,
+    );
+  }
+
+  /** Not on a cluster yet: a trainer's handle describes it (Trainer.describe()). */
+  override async describeTrainer(name: string): Promise<TrainerDescriptor> {
+    throw new GluonPsError(
+      Status.UNIMPLEMENTED,
+      `describeTrainer(): not on a cluster yet; describe trainer ${show(name)} through its handle (ps.trainer(...).describe()) or each shard (docs/cluster.md)`,
+    );
+  }
+
+  /** Every shard's trainers, each once (a trainer lives on every shard holding one of its parameters), by name. */
+  override async listTrainers(): Promise<TrainerSummary[]> {
+    const all = this.#shards.channels.map((_, i) => i);
+    const replies = await this.#shards.all(all, (_, ch) =>
+      ch.unary<ListTrainersResponse__Output>((md, o, cb) => ch.admin.listTrainers({}, md, o, cb)),
+    );
+    const byName = new Map<string, TrainerSummary>();
+    for (const r of replies) for (const t of r.trainers) if (!byName.has(t.name)) byName.set(t.name, { ...t });
+    return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   /** Every shard's index, address and whether it serves, and the layout. */

@@ -361,6 +361,18 @@ describe('trainers on a cluster and on one server', () => {
   });
 });
 
+describe('server-level calls on a cluster', () => {
+  it("listTrainers lists every shard's trainers once; status is per shard", async () => {
+    const names = (await cps.listTrainers()).map((t) => t.name);
+    expect(names).toEqual([...new Set(names)].sort());
+    expect(names).toEqual(expect.arrayContaining(['tr0', 'tr7', 'lamb_w', 'st']));
+    await rejectsWith(cps.status(), Status.UNIMPLEMENTED, /a cluster has no single status yet; ask each shard/);
+    const checkpoint = cps.checkpoint();
+    // The shards run without a data dir: each refuses, the first in shard order answers.
+    await rejectsWith(checkpoint, Status.FAILED_PRECONDITION, /this server runs without a data directory/);
+  });
+});
+
 describe('routing', () => {
   it('connect() refuses shards out of order, of another cluster, or missing', async () => {
     const [s0, s1, s2] = cluster.addresses as [string, string, string];
@@ -417,6 +429,9 @@ describe('routing', () => {
         /this server is shard 2 of 3 of cluster 'test' .* holds only its part of the parameters, but the call carries no cluster routing .*connect\(\) with every shard's address/,
       );
       expect(await direct.cluster()).toMatchObject({ cluster: 'test', layout: { shards: 3 }, shards: [{ index: 2 }] });
+      // The services about the server itself answer an operator's unrouted calls on a shard.
+      expect((await direct.status()).health.status).toBe('SERVING');
+      expect(Array.isArray(await direct.listTrainers())).toBe(true);
     } finally {
       await direct.close();
     }

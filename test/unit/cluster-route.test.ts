@@ -36,6 +36,9 @@ describe('routing metadata', () => {
     );
     expect(routingRefusal(self, md())).toMatch(/carries no cluster routing \(gluonps-route metadata\)/);
     expect(routingRefusal({ ...self, index: 0, count: 1 }, md())).toBeNull();
+    // Services about the server itself (admin, reflection) serve unrouted calls, not misrouted ones.
+    expect(routingRefusal(self, md(), true)).toBeNull();
+    expect(routingRefusal(self, md(formatRoute({ ...self, index: 0 })), true)).toMatch(/routed for shard 0 of 3/);
     expect(routingRefusal(self, md('nonsense'))).toMatch(/^malformed gluonps-route metadata/);
     expect(routingRefusal(self, md(formatRoute(self), formatRoute(self)))).toMatch(/^malformed gluonps-route metadata/);
   });

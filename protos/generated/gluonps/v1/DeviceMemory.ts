@@ -1,0 +1,56 @@
+// Original file: protos/gluonps/v1/admin.proto
+
+import type { MemoryByKind as _gluonps_v1_MemoryByKind, MemoryByKind__Output as _gluonps_v1_MemoryByKind__Output } from '../../gluonps/v1/MemoryByKind';
+import type { Long } from '@grpc/proto-loader';
+
+/**
+ * One device's memory.
+ */
+export interface DeviceMemory {
+  /**
+   * The device, e.g. "cpu(0)", "gpu(1)".
+   */
+  'device'?: (string);
+  /**
+   * Bytes its allocator holds now.
+   */
+  'allocatedBytes'?: (number | string | Long);
+  /**
+   * The most it held since the server started.
+   */
+  'peakBytes'?: (number | string | Long);
+  /**
+   * The memory budget (--memory-budget); -1 when unlimited.
+   */
+  'budgetBytes'?: (number | string | Long);
+  /**
+   * allocated_bytes, by what it holds.
+   */
+  'byKind'?: (_gluonps_v1_MemoryByKind | null);
+}
+
+/**
+ * One device's memory.
+ */
+export interface DeviceMemory__Output {
+  /**
+   * The device, e.g. "cpu(0)", "gpu(1)".
+   */
+  'device': (string);
+  /**
+   * Bytes its allocator holds now.
+   */
+  'allocatedBytes': (number);
+  /**
+   * The most it held since the server started.
+   */
+  'peakBytes': (number);
+  /**
+   * The memory budget (--memory-budget); -1 when unlimited.
+   */
+  'budgetBytes': (number);
+  /**
+   * allocated_bytes, by what it holds.
+   */
+  'byKind': (_gluonps_v1_MemoryByKind__Output | null);
+}
