@@ -14,6 +14,7 @@ import type { TensorHeader, TensorHeader__Output } from '../protos/generated/glu
 import type { TensorUpload } from '../protos/generated/gluonps/v1/TensorUpload';
 import type { TrainerServiceClient } from '../protos/generated/gluonps/v1/TrainerService';
 import { loadProtos } from '../protos/load';
+import { ROUTE_METADATA_KEY } from '../common/cluster/route';
 import { checkKeys } from './convert';
 import { GluonPsError, invalidArgument, show, Status, toGluonPsError } from './errors';
 import {
@@ -208,6 +209,14 @@ export class Channel {
 
   get isClosed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * @internal Sends `value` as the cluster routing metadata (common/cluster/route.ts) with every
+   * call from now on: a cluster client's channel to one shard (client/cluster/shards.ts).
+   */
+  setRoute(value: string): void {
+    this.metadata.set(ROUTE_METADATA_KEY, value);
   }
 
   /** The TrainerService stub on this channel (one connection for every service). */

@@ -1,15 +1,18 @@
-// connect() and the connection object users call `ps`: declares parameters and constants,
-// looks them up, lists them, creates trainers, saves and loads files, asks for checkpoints and
-// for the server's status.
-// Every call goes through its Channel (client/channel.ts): credentials, token, deadlines,
-// streams and errors are handled there, once for every service.
+// The connection object users call `ps` (connect() is in client/connect.ts): declares parameters
+// and constants, looks them up, lists them, creates trainers, saves and loads files, asks for
+// checkpoints and for the server's status. Every call goes through its Channel
+// (client/channel.ts): credentials, token, deadlines, streams and errors are handled there, once
+// for every service. On a cluster, client/cluster/client.ts's subclass answers every method over
+// the shards.
 import type { CheckpointResponse__Output } from '../protos/generated/gluonps/v1/CheckpointResponse';
 import type { ListTrainersResponse__Output } from '../protos/generated/gluonps/v1/ListTrainersResponse';
 import type { ServerStatus__Output } from '../protos/generated/gluonps/v1/ServerStatus';
 import { statusFromProto, type ServerStatus, type TrainerSummary } from '../common/status';
 import type { ListResponse__Output } from '../protos/generated/gluonps/v1/ListResponse';
 import type { ParameterInfo__Output } from '../protos/generated/gluonps/v1/ParameterInfo';
-import { Channel, type ConnectOptions } from './channel';
+import type { Channel } from './channel';
+import type { ClusterDescription } from './cluster/types';
+import { describeShard } from './cluster/shards';
 import {
   checkName,
   describeFromProto,
@@ -35,21 +38,14 @@ import type { OptimizerName, OptimizerParams, TrainerDescriptor, TrainerOptions 
 import { describeTrainerInfo } from './trainer-wire';
 import type { TrainerInfo__Output } from '../protos/generated/gluonps/v1/TrainerInfo';
 
-/**
- * Opens a channel to a gluon-ps server at `address` (host:port) and waits until it is ready,
- * so a wrong address or a server that is down fails here (UNAVAILABLE naming the address)
- * rather than on the first call.
- */
-export async function connect(address: string, options: ConnectOptions = {}): Promise<ParameterServerClient> {
-  return new ParameterServerClient(await Channel.open(address, options));
-}
-
 /** What AdminService.Checkpoint answered. */
 export interface CheckpointResult {
   /** The checkpoint's id (its directory is checkpoints/ckpt-<id>). */
   id: number;
   /** The server's data directory. */
   dataDir: string;
+  /** On a cluster: every shard's checkpoint (the fields above are shard 0's). */
+  shards?: Array<{ index: number; id: number; dataDir: string }>;
 }
 
 /** A connection to one server; `ps` in the docs. */
@@ -201,6 +197,19 @@ export class ParameterServerClient {
       this.#ch.admin.listTrainers({}, md, o, cb),
     );
     return reply.trainers.map((t) => ({ name: t.name, description: t.description }));
+  }
+
+  /**
+   * Which shard of which cluster this server is, and the layout (AdminService.DescribeShard); a
+   * server started without --num-shards is shard 0 of 1 of cluster 'default'.
+   */
+  async cluster(): Promise<ClusterDescription> {
+    const info = await describeShard(this.#ch);
+    return {
+      cluster: info.cluster,
+      layout: { version: info.layoutVersion, shards: info.numShards, sliceBytes: info.sliceBytes },
+      shards: [{ index: info.shardIndex, address: this.#ch.address, serving: info.serving }],
+    };
   }
 
   /** Closes the channel; later calls on this client or its handles reject with CANCELLED. Idempotent. */

@@ -63,6 +63,12 @@ export interface ParameterSpec {
   lrMult?: number;
   /** Weight-decay multiplier (default 1). */
   wdMult?: number;
+  /**
+   * On a cluster: 'whole' keeps the parameter whole on one shard, never split (what an optimizer
+   * needing whole-tensor norms, LAMB, requires); 'auto' (default) places it by the layout's rules
+   * (docs/cluster.md). A single server holds every parameter whole and ignores it.
+   */
+  placement?: 'auto' | 'whole';
 }
 
 /** What the server says about a parameter (describe(), list()). */
@@ -237,6 +243,7 @@ const SPEC_KEYS = [
   'gradStype',
   'lrMult',
   'wdMult',
+  'placement',
 ];
 
 /** Declared dims: integers >= -1 (0 and -1 mean unknown). */
@@ -272,6 +279,8 @@ export function specToProto(name: string, spec: ParameterSpec): ProtoSpec {
     out.gradStype = STORAGE_TYPE_CODEC.toProto(oneOf(who, 'gradStype', spec.gradStype, STORAGE_TYPE_CODEC.names));
   if (spec.lrMult !== undefined) out.lrMult = finite(who, 'lrMult', spec.lrMult);
   if (spec.wdMult !== undefined) out.wdMult = finite(who, 'wdMult', spec.wdMult);
+  // Not sent: where a parameter lives is the cluster client's business (client/cluster/).
+  if (spec.placement !== undefined) oneOf(who, 'placement', spec.placement, ['auto', 'whole'] as const);
   return out;
 }
 

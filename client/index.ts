@@ -2,7 +2,8 @@
 // cpu/gpu contexts) over the gluonps.v1 gRPC service; the contract is
 // docs/api.md. Everything async rejects with a GluonPsError whose
 // numeric `code` is a gRPC status (compare with `Status.NOT_FOUND` etc.).
-export { connect, ParameterServerClient } from './client';
+export { connect } from './connect';
+export { ParameterServerClient } from './client';
 export type { CheckpointResult } from './client';
 export type {
   CheckpointStatus,
@@ -19,6 +20,8 @@ export type {
   WalStatus,
 } from '../common/status';
 export type { ConnectOptions, TlsOptions } from './channel';
+export type { ClusterConnectOptions } from './cluster/shards';
+export type { ClusterDescription, ShardDescription } from './cluster/types';
 export { cpu, gpu } from './convert';
 export type { Context, DeviceType, GradReq, ParameterDescriptor, ParameterSpec, StorageType } from './convert';
 export { GluonPsError, Status } from './errors';

@@ -74,6 +74,14 @@ const ALREADY_PUSHED = /\balready pushed a gradient for\b/;
 /** Rounds of pushing again after restarts before a call gives up (each needs another restart). */
 const MAX_RESTART_ROUNDS = 3;
 
+/** A pushed gradient as it travels (and is kept until its step is answered). */
+export interface Kept {
+  header: GradUpload['header'];
+  bytes: Uint8Array;
+  /** A row_sparse gradient of no rows (GradUpload.row_sparse). */
+  rowSparse?: boolean;
+}
+
 const isRestarted = (err: unknown): boolean =>
   err instanceof GluonPsError && err.code === Status.FAILED_PRECONDITION && RESTARTED.test(err.message);
 
@@ -154,7 +162,7 @@ export class Trainer {
   #learningRate: number;
   #stepTimeoutMs: number;
   /** Gradients pushed for the open step, by parameter: what a restart makes us push again. */
-  #kept = new Map<string, { header: GradUpload['header']; bytes: Uint8Array }>();
+  #kept = new Map<string, Kept>();
   /** Pushing the kept gradients again, shared by the calls that learned of the restart together. */
   #repushing: Promise<void> | null = null;
   /** The step for which gradients were pushed again (an "already pushed" answer is then fine). */
@@ -211,16 +219,25 @@ export class Trainer {
     const paramName = typeof param === 'string' ? param : (param as { name?: unknown } | null)?.name;
     if (typeof paramName !== 'string' || paramName === '')
       throw invalidArgument(`${this.who}: pushGrad needs a Parameter or a parameter name, got ${show(param)}`);
-    const { header, bytes } = gradToUpload(`${this.who}: gradient for '${paramName}'`, grad);
+    return this.pushUpload(paramName, gradToUpload(`${this.who}: gradient for '${paramName}'`, grad));
+  }
+
+  /**
+   * @internal pushGrad with the gradient already as an upload. `rowSparse` marks a row_sparse
+   * gradient of no rows (a cluster shard's part of one whose rows all lie elsewhere).
+   */
+  async pushUpload(paramName: string, upload: Kept): Promise<{ step: number }> {
+    const { header, bytes, rowSparse } = upload;
     const first: Omit<GradUpload, 'chunk'> = {
       trainer: this.name,
       param: paramName,
       key: this.#nextKey(),
       step: this.#step,
       header,
+      ...(rowSparse === true ? { rowSparse } : {}),
     };
     const step = this.#step;
-    this.#kept.set(paramName, { header, bytes });
+    this.#kept.set(paramName, upload);
     try {
       try {
         const reply = await withRetry(this.#retry, () => this.#sendPush(first, bytes));
@@ -358,8 +375,15 @@ export class Trainer {
       // pushed once more, after the round's calls have all settled (none still in flight).
       for (let round = 0; ; round++) {
         const settled = await Promise.allSettled(
-          [...this.#kept].map(async ([param, { header, bytes }]) => {
-            const first = { trainer: this.name, param, key: this.#nextKey(), step, header };
+          [...this.#kept].map(async ([param, { header, bytes, rowSparse }]) => {
+            const first = {
+              trainer: this.name,
+              param,
+              key: this.#nextKey(),
+              step,
+              header,
+              ...(rowSparse === true ? { rowSparse } : {}),
+            };
             try {
               await withRetry(this.#retry, () => this.#sendPush(first, bytes));
             } catch (err) {

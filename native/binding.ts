@@ -123,17 +123,28 @@ export const KERNEL_ERROR_CODES = [
 ] as const;
 export type KernelErrorCode = (typeof KERNEL_ERROR_CODES)[number];
 
+/**
+ * Optional options of the random fills: the tensor is rows of a bigger one, and draws what those
+ * rows draw there (philox.h, CounterMap): local row r is global row first_row + r * row_step of
+ * rows of row_elems elements. Absent (or row_elems 0): element i draws counter i.
+ */
+export interface RowCounters {
+  first_row?: number | bigint;
+  row_step?: number | bigint;
+  row_elems?: number | bigint;
+}
+
 /** Every op of run(), with its options and result. */
 export interface NativeOps {
   fill: [{ out: NativeTensor; value: number }, undefined];
   copy: [{ out: NativeTensor; src: NativeTensor }, undefined];
   cast: [{ out: NativeTensor; src: NativeTensor }, undefined];
   uniform: [
-    { out: NativeTensor; low: number; high: number; seed: number | bigint; offset?: number | bigint },
+    { out: NativeTensor; low: number; high: number; seed: number | bigint; offset?: number | bigint } & RowCounters,
     undefined,
   ];
   normal: [
-    { out: NativeTensor; mean: number; std: number; seed: number | bigint; offset?: number | bigint },
+    { out: NativeTensor; mean: number; std: number; seed: number | bigint; offset?: number | bigint } & RowCounters,
     undefined,
   ];
   add_n: [{ out: NativeTensor; srcs: NativeTensor[] }, undefined];

@@ -318,25 +318,51 @@ export async function copy(out: DeviceTensor, src: DeviceTensor): Promise<void> 
 export async function cast(out: DeviceTensor, src: DeviceTensor): Promise<void> {
   await schedule('cast', { out: out.native, src: src.native });
 }
-/** Fills with U[low, high) from Philox(seed); element i uses counter (i, offset). */
+/**
+ * `out` holds rows of a bigger tensor (a shard's part of a split parameter): its row r is row
+ * firstRow + r * rowStep of the whole, whose rows have out's row length. A random fill with it
+ * writes exactly what those rows hold after the same fill of the whole tensor.
+ */
+export interface RowsOf {
+  firstRow: number;
+  rowStep: number;
+}
+
+function rowCounters(out: DeviceTensor, rows: RowsOf | undefined): Record<string, number> {
+  if (rows === undefined) return {};
+  const rowElems = out.shape.slice(1).reduce((a, b) => a * b, 1);
+  for (const [k, v] of [
+    ['firstRow', rows.firstRow],
+    ['rowStep', rows.rowStep],
+  ] as const) {
+    if (!Number.isSafeInteger(v) || v < 0)
+      throw new KernelError('EINVAL', `${k} must be a non-negative integer, got ${v}`);
+  }
+  if (out.shape.length === 0) throw new KernelError('EINVAL', 'a scalar has no rows');
+  return { first_row: rows.firstRow, row_step: rows.rowStep, row_elems: rowElems };
+}
+
+/** Fills with U[low, high) from Philox(seed); element i uses counter (i, offset) (see RowsOf for `rows`). */
 export async function uniform(
   out: DeviceTensor,
   low: number,
   high: number,
   seed: number | bigint,
   offset: number | bigint = 0,
+  rows?: RowsOf,
 ): Promise<void> {
-  await schedule('uniform', { out: out.native, low, high, seed, offset });
+  await schedule('uniform', { out: out.native, low, high, seed, offset, ...rowCounters(out, rows) });
 }
-/** Fills with N(mean, std^2) from Philox(seed) by Box-Muller; element i uses counter (i, offset). */
+/** Fills with N(mean, std^2) from Philox(seed) by Box-Muller; element i uses counter (i, offset) (see RowsOf for `rows`). */
 export async function normal(
   out: DeviceTensor,
   mean: number,
   std: number,
   seed: number | bigint,
   offset: number | bigint = 0,
+  rows?: RowsOf,
 ): Promise<void> {
-  await schedule('normal', { out: out.native, mean, std, seed, offset });
+  await schedule('normal', { out: out.native, mean, std, seed, offset, ...rowCounters(out, rows) });
 }
 /** out = sum of srcs (out may be one of them). */
 export async function addN(out: DeviceTensor, srcs: readonly DeviceTensor[]): Promise<void> {

@@ -13,7 +13,8 @@ import type { TlsMode } from './tls';
 /**
  * Methods a read-only token may call, per service: those that change nothing. Anything not
  * listed, a method added later included, needs a full-access token, so a forgotten entry
- * fails closed. AdminService has none: a checkpoint writes to disk and admin is for operators.
+ * fails closed. AdminService has only DescribeShard (which shard this is): a checkpoint writes to
+ * disk and admin is for operators, but every client, read-only ones too, asks DescribeShard.
  */
 export const READ_METHODS: Readonly<Record<string, ReadonlySet<string>>> = {
   ParameterService: new Set([
@@ -31,7 +32,7 @@ export const READ_METHODS: Readonly<Record<string, ReadonlySet<string>>> = {
   ]),
   // SaveStates streams a snapshot of the optimizer states and changes nothing.
   TrainerService: new Set(['DescribeTrainer', 'SaveStates']),
-  AdminService: new Set(),
+  AdminService: new Set(['DescribeShard']),
   // gRPC server reflection (--reflection): describes the services, changes nothing.
   ServerReflection: new Set(['ServerReflectionInfo']),
 };

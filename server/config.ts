@@ -24,6 +24,8 @@ import {
   MAX_TIMER_MS,
 } from './limits';
 import { DEFAULT_MAX_CPU_CONTEXTS, DEFAULT_MAX_TENSOR_BYTES } from './store/defaults';
+import { DEFAULT_SLICE_BYTES, LAYOUT_VERSION, MAX_SHARDS } from '../common/cluster/placement';
+import { CLUSTER_NAME_RE, DEFAULT_CLUSTER, type Route } from '../common/cluster/route';
 
 export interface ServerOptions {
   /** Interface to bind (default 127.0.0.1). */
@@ -99,6 +101,41 @@ export interface ServerOptions {
    * a start is refused (default false).
    */
   insecure?: boolean;
+  /** Which shard of which cluster this server is (docs/cluster.md); absent: shard 0 of 1 of cluster 'default'. */
+  shard?: ShardOptions;
+}
+
+/** A server's place in a cluster (static membership: every client lists every shard's address). */
+export interface ShardOptions {
+  /** This server's shard index, 0 <= index < count. */
+  index: number;
+  /** Shards in the cluster. */
+  count: number;
+  /** The cluster's name (default 'default'); clients of another cluster are refused. */
+  cluster?: string;
+  /** Dense tensors over this many bytes are sliced over the shards (default 4 MiB); every shard must agree. */
+  sliceBytes?: number;
+}
+
+/** The shard options filled and checked: what the routing check and DescribeShard use. */
+export function shardRoute(shard: ShardOptions | undefined): Route {
+  const s = shard ?? { index: 0, count: 1 };
+  if (typeof s !== 'object' || s === null)
+    throw new ConfigError('shard: expected { index, count, cluster?, sliceBytes? }');
+  const count = s.count;
+  if (!Number.isInteger(count) || count < 1 || count > MAX_SHARDS)
+    throw new ConfigError(`--num-shards: expected an integer from 1 to ${MAX_SHARDS}, got ${String(count)}`);
+  if (!Number.isInteger(s.index) || s.index < 0 || s.index >= count)
+    throw new ConfigError(
+      `--shard-index: expected an integer from 0 to ${count - 1} (--num-shards ${count}), got ${String(s.index)}`,
+    );
+  const cluster = s.cluster ?? DEFAULT_CLUSTER;
+  if (typeof cluster !== 'string' || !CLUSTER_NAME_RE.test(cluster))
+    throw new ConfigError(`--cluster: expected 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(cluster)}`);
+  const sliceBytes = s.sliceBytes ?? DEFAULT_SLICE_BYTES;
+  if (!Number.isSafeInteger(sliceBytes) || sliceBytes < 1)
+    throw new ConfigError(`--slice-bytes: expected a positive number of bytes, got ${String(sliceBytes)}`);
+  return { cluster, index: s.index, count, layoutVersion: LAYOUT_VERSION, sliceBytes };
 }
 
 /** Bearer tokens (docs/configuration.md, "Security"). No token at all turns authentication off. */
@@ -170,6 +207,10 @@ Options (each also read from the environment variable shown; flags win):
   --tls-key <file>           PEM private key of --tls-cert          GLUONPS_TLS_KEY
   --tls-client-ca <file>     PEM CA(s): require client certificates (mutual TLS)  GLUONPS_TLS_CLIENT_CA
   --insecure                 allow a non-loopback --host without a token or mutual TLS  GLUONPS_INSECURE=1
+  --shard-index <i>          this server's shard of a cluster, 0 <= i < --num-shards  GLUONPS_SHARD_INDEX
+  --num-shards <n>           shards in the cluster (docs/cluster.md)  GLUONPS_NUM_SHARDS (default 1)
+  --cluster <name>           the cluster's name; clients of another are refused  GLUONPS_CLUSTER (default default)
+  --slice-bytes <size>       dense tensors over this are sliced over the shards  GLUONPS_SLICE_BYTES (default 4MiB)
   -h, --help                 print this help
 
 Sizes take a unit: 1048576, 512KiB, 64MiB, 1GiB (also KB/MB/GB = powers of 1000).
@@ -280,6 +321,10 @@ export const CLI_FLAGS = {
   'tls-key': { type: 'string' },
   'tls-client-ca': { type: 'string' },
   insecure: { type: 'boolean' },
+  'shard-index': { type: 'string' },
+  'num-shards': { type: 'string' },
+  cluster: { type: 'string' },
+  'slice-bytes': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -415,6 +460,22 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   }
   const insecure = v.insecure === true ? 'true' : pick(undefined, 'GLUONPS_INSECURE');
   if (insecure !== undefined && parseSwitch('GLUONPS_INSECURE', insecure)) options.insecure = true;
+  const shardIndex = pick(v['shard-index'], 'GLUONPS_SHARD_INDEX');
+  const numShards = pick(v['num-shards'], 'GLUONPS_NUM_SHARDS');
+  const cluster = pick(v.cluster, 'GLUONPS_CLUSTER');
+  const sliceBytes = pick(v['slice-bytes'], 'GLUONPS_SLICE_BYTES');
+  if ((shardIndex === undefined) !== (numShards === undefined))
+    throw new ConfigError('--shard-index and --num-shards go together: a shard needs its index and the shard count');
+  if (shardIndex !== undefined || cluster !== undefined || sliceBytes !== undefined) {
+    const count = numShards === undefined ? 1 : parseIntIn('--num-shards', numShards, 1, MAX_SHARDS);
+    options.shard = {
+      index: shardIndex === undefined ? 0 : parseIntIn('--shard-index', shardIndex, 0, count - 1),
+      count,
+    };
+    if (cluster !== undefined) options.shard.cluster = cluster;
+    if (sliceBytes !== undefined) options.shard.sliceBytes = parseSize('--slice-bytes', sliceBytes);
+    shardRoute(options.shard); // the cluster name's check
+  }
   return { help: v.help === true, options };
 }
 

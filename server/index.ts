@@ -1,19 +1,21 @@
 // index.ts: startServer(options) builds the store, registers the parameter and health services
 // on a grpc-js server with raised flow-control windows, and binds it (plaintext or TLS, with
-// bearer-token authentication when tokens are configured). close() shuts down gracefully:
-// stop accepting, let in-flight calls finish (bounded), then release memory.
+// bearer-token authentication when tokens are configured; as one shard of a cluster, serving
+// only calls routed for it). close() shuts down gracefully: stop accepting, let in-flight calls
+// finish (bounded), then release memory.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import * as nk from '../native/index';
 import { loadProtos } from '../protos/load';
 import { Authenticator, exposureRefusal, exposureWarnings, withAuth } from './auth';
-import { ConfigError, DEFAULTS, deviceRefusal } from './config';
+import { ConfigError, DEFAULTS, deviceRefusal, shardRoute } from './config';
 import type { ServerOptions } from './config';
 import { HealthService } from './health';
 import { createLogger } from './log';
 import { parameterServiceHandlers } from './rpc/parameter-service';
 import { trainerServiceHandlers } from './rpc/trainer-service';
-import { adminServiceHandlers } from './rpc/admin-service';
+import { adminServiceHandlers, ALWAYS_ANSWERED } from './rpc/admin-service';
+import { withRouting } from './rpc/routing';
 import { CHUNKED_READ_METHODS } from '../common/wire/chunks';
 import { withChunkSerializers } from './rpc/framing';
 import type { StreamBounds } from './rpc/calls';
@@ -39,7 +41,7 @@ import type { StatusSource } from './observability/status';
 import { WarningRing } from './observability/warnings';
 import type { ServerStatus } from '../common/status';
 
-export type { AuthOptions, ServerOptions, ServerTlsOptions } from './config';
+export type { AuthOptions, ServerOptions, ServerTlsOptions, ShardOptions } from './config';
 export { ConfigError } from './config';
 
 export interface RunningServer {
@@ -124,6 +126,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const log = createLogger(options.logLevel ?? DEFAULTS.logLevel, warnings);
   // Checked first: a bad token or certificate should fail before anything is allocated.
   const auth = Authenticator.create(options.auth);
+  const route = shardRoute(options.shard);
   const transport = serverTransport(options.tls);
   const refused = exposureRefusal(host, auth !== null, transport.mode);
   if (refused !== null && options.insecure !== true) throw new ConfigError(refused);
@@ -201,13 +204,22 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   /** Why calls are refused right now (recovering, or the write-ahead log failed); null: serving. */
   let refusal: string | null = 'the server is still recovering its state; retry shortly';
   // Authentication wraps the readiness check: an unauthenticated caller learns nothing, not
-  // even that the server is recovering.
+  // even that the server is recovering. A call routed for another shard is refused whether or
+  // not the server is ready; the server-level services (admin, reflection) also serve unrouted
+  // calls on a shard, for operators' tools pointed at one server.
   const guard = <T extends object>(service: string, handlers: T, always?: ReadonlySet<string>): T => {
     const readied = rejectMalformed(
       service,
       withCallLimits(
         service,
-        whenReady(handlers, () => refusal, always),
+        withRouting(
+          whenReady(handlers, () => refusal, always),
+          route,
+          {
+            exempt: ALWAYS_ANSWERED,
+            unroutedAllowed: service === 'AdminService' || service === REFLECTION_SERVICE,
+          },
+        ),
         callLimits,
         inFlight,
       ),
@@ -253,9 +265,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     withSafeDeserializers(protos.gluonps.v1.AdminService.service),
     guard(
       'AdminService',
-      adminServiceHandlers(statusSource, log, options.maxReasonBytes ?? DEFAULTS.maxReasonBytes),
-      // What the server is doing matters most when it refuses the rest: recovering, or its log failed.
-      new Set(['GetStatus', 'ListTrainers']),
+      adminServiceHandlers(statusSource, log, options.maxReasonBytes ?? DEFAULTS.maxReasonBytes, {
+        route,
+        serving: () => refusal === null,
+      }),
+      // What the server is doing matters most when it refuses the rest: recovering, or its log
+      // failed. Which shard it is, too: clients ask it before their first routed call.
+      new Set(['GetStatus', 'ListTrainers', ...ALWAYS_ANSWERED]),
     ),
   );
   // Reflection describes the services to tools (grpcurl): behind the tokens like the services.
@@ -350,6 +366,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       durability: durability ? durability.options.mode : 'none',
       metrics: metricsHttp?.url ?? null,
       reflection: options.reflection === true,
+      shard: route.count > 1 || route.cluster !== 'default' ? route : undefined,
       ...security,
     },
     'listening',

@@ -68,13 +68,17 @@ __global__ void CastKernel(D* d, const S* s, int64_t n) {
 }
 
 template <typename T>
-__global__ void UniformKernel(T* out, int64_t n, double low, double high, uint64_t seed, uint64_t offset) {
-  GRID_STRIDE(i, n) out[i] = Conv<T>::store(RandomUniformAt(seed, offset, static_cast<uint64_t>(i), low, high));
+__global__ void UniformKernel(T* out, int64_t n, double low, double high, uint64_t seed, uint64_t offset,
+                              CounterMap map) {
+  GRID_STRIDE(i, n)
+  out[i] = Conv<T>::store(RandomUniformAt(seed, offset, CounterOf(map, static_cast<uint64_t>(i)), low, high));
 }
 
 template <typename T>
-__global__ void NormalKernel(T* out, int64_t n, double mean, double stddev, uint64_t seed, uint64_t offset) {
-  GRID_STRIDE(i, n) out[i] = Conv<T>::store(RandomNormalAt(seed, offset, static_cast<uint64_t>(i), mean, stddev));
+__global__ void NormalKernel(T* out, int64_t n, double mean, double stddev, uint64_t seed, uint64_t offset,
+                             CounterMap map) {
+  GRID_STRIDE(i, n)
+  out[i] = Conv<T>::store(RandomNormalAt(seed, offset, CounterOf(map, static_cast<uint64_t>(i)), mean, stddev));
 }
 
 template <typename T>
@@ -221,15 +225,17 @@ void Cast(DType dst_dt, void* dst, DType src_dt, const void* src, int64_t n) {
   Finish("cast");
 }
 
-void RandomUniform(DType dt, void* out, int64_t n, double low, double high, uint64_t seed, uint64_t offset) {
+void RandomUniform(DType dt, void* out, int64_t n, double low, double high, uint64_t seed, uint64_t offset,
+                   const CounterMap& map) {
   if (n == 0) return;
-  GPS_DISPATCH_ALL(dt, T, { UniformKernel<T><<<GridFor(n), kThreads>>>(static_cast<T*>(out), n, low, high, seed, offset); });
+  GPS_DISPATCH_ALL(dt, T, { UniformKernel<T><<<GridFor(n), kThreads>>>(static_cast<T*>(out), n, low, high, seed, offset, map); });
   Finish("uniform");
 }
 
-void RandomNormal(DType dt, void* out, int64_t n, double mean, double stddev, uint64_t seed, uint64_t offset) {
+void RandomNormal(DType dt, void* out, int64_t n, double mean, double stddev, uint64_t seed, uint64_t offset,
+                  const CounterMap& map) {
   if (n == 0) return;
-  GPS_DISPATCH_ALL(dt, T, { NormalKernel<T><<<GridFor(n), kThreads>>>(static_cast<T*>(out), n, mean, stddev, seed, offset); });
+  GPS_DISPATCH_ALL(dt, T, { NormalKernel<T><<<GridFor(n), kThreads>>>(static_cast<T*>(out), n, mean, stddev, seed, offset, map); });
   Finish("normal");
 }
 

@@ -37,23 +37,25 @@ void Cast(DType dst_dt, void* dst, DType src_dt, const void* src, int64_t n) {
   });
 }
 
-void RandomUniform(DType dt, void* out, int64_t n, double low, double high, uint64_t seed, uint64_t offset) {
+void RandomUniform(DType dt, void* out, int64_t n, double low, double high, uint64_t seed, uint64_t offset,
+                   const CounterMap& map) {
   GPS_DISPATCH_ALL(dt, T, {
     T* o = static_cast<T*>(out);
     ParallelFor(n, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
-        o[i] = Conv<T>::store(RandomUniformAt(seed, offset, static_cast<uint64_t>(i), low, high));
+        o[i] = Conv<T>::store(RandomUniformAt(seed, offset, CounterOf(map, static_cast<uint64_t>(i)), low, high));
       }
     });
   });
 }
 
-void RandomNormal(DType dt, void* out, int64_t n, double mean, double stddev, uint64_t seed, uint64_t offset) {
+void RandomNormal(DType dt, void* out, int64_t n, double mean, double stddev, uint64_t seed, uint64_t offset,
+                  const CounterMap& map) {
   GPS_DISPATCH_ALL(dt, T, {
     T* o = static_cast<T*>(out);
     ParallelFor(n, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
-        o[i] = Conv<T>::store(RandomNormalAt(seed, offset, static_cast<uint64_t>(i), mean, stddev));
+        o[i] = Conv<T>::store(RandomNormalAt(seed, offset, CounterOf(map, static_cast<uint64_t>(i)), mean, stddev));
       }
     });
   });

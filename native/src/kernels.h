@@ -6,6 +6,7 @@
 
 #include "dtype.h"
 #include "optim.h"
+#include "philox.h"
 
 namespace gps {
 
@@ -31,9 +32,9 @@ struct RowSelection {
   void Fill(DType dt, void* out, int64_t n, double value);                                       \
   void Cast(DType dst_dt, void* dst, DType src_dt, const void* src, int64_t n);                  \
   void RandomUniform(DType dt, void* out, int64_t n, double low, double high, uint64_t seed,     \
-                     uint64_t offset);                                                           \
+                     uint64_t offset, const CounterMap& map);                                    \
   void RandomNormal(DType dt, void* out, int64_t n, double mean, double stddev, uint64_t seed,   \
-                    uint64_t offset);                                                            \
+                    uint64_t offset, const CounterMap& map);                                     \
   void AddN(DType dt, void* out, const void* const* srcs, int num_srcs, int64_t n);              \
   void Scale(DType dt, void* x, int64_t n, double alpha);                                        \
   void Axpy(DType dt, void* y, const void* x, int64_t n, double alpha);                          \

@@ -243,13 +243,29 @@ void BuildRandom(const Options& o, Job& job, bool normal) {
   double a = normal ? o.Number("mean", 0.0) : o.Number("low", 0.0);
   double b = normal ? o.Number("std", 1.0) : o.Number("high", 1.0);
   uint64_t seed = o.U64("seed", 0), offset = o.U64("offset", 0);
+  // Optional: the fill is rows of a bigger tensor (philox.h, CounterMap); the row length must
+  // divide the element count, and every counter must fit in 64 bits.
+  CounterMap map{o.U64("first_row", 0), o.U64("row_step", 1), o.U64("row_elems", 0)};
+  if (map.row_elems != 0) {
+    uint64_t n = static_cast<uint64_t>(out.numel);
+    if (n % map.row_elems != 0) Fail(job.op, ErrorCode::kInvalid, "row_elems must divide the element count");
+    uint64_t rows = n / map.row_elems;
+    if (rows > 0) {
+      uint64_t last = map.first_row;
+      if (map.row_step != 0 && rows - 1 > (UINT64_MAX - last) / map.row_step)
+        Fail(job.op, ErrorCode::kInvalid, "the last row's index does not fit in 64 bits");
+      last += (rows - 1) * map.row_step;
+      if (last > UINT64_MAX / map.row_elems - 1)
+        Fail(job.op, ErrorCode::kInvalid, "the last row's counters do not fit in 64 bits");
+    }
+  }
   job.device = out.dev;
   job.work_bytes = out.bytes() * 8;  // generation is compute-heavy
-  job.run = [out, a, b, seed, offset, normal](Job&) {
+  job.run = [out, a, b, seed, offset, normal, map](Job&) {
     if (normal) {
-      GPS_KERNEL(out.dev, RandomNormal, out.dtype, out.ptr(), out.numel, a, b, seed, offset);
+      GPS_KERNEL(out.dev, RandomNormal, out.dtype, out.ptr(), out.numel, a, b, seed, offset, map);
     } else {
-      GPS_KERNEL(out.dev, RandomUniform, out.dtype, out.ptr(), out.numel, a, b, seed, offset);
+      GPS_KERNEL(out.dev, RandomUniform, out.dtype, out.ptr(), out.numel, a, b, seed, offset, map);
     }
   };
 }

@@ -102,6 +102,22 @@ GPS_HD double DetCos2Pi(double u) {
   return (q == 0 || q == 3) ? r : -r;
 }
 
+// Which counter element i of a fill draws from. By default counter i; a fill of some rows of a
+// bigger tensor (a shard's part of a split parameter) draws what those rows would draw in the
+// whole tensor: local row r = i / row_elems is global row (first_row + r * row_step), so element
+// i uses counter (first_row + r * row_step) * row_elems + i % row_elems. row_elems 0 = identity.
+struct CounterMap {
+  uint64_t first_row;
+  uint64_t row_step;
+  uint64_t row_elems;
+};
+
+GPS_HD uint64_t CounterOf(const CounterMap& m, uint64_t i) {
+  if (m.row_elems == 0) return i;
+  uint64_t r = i / m.row_elems;
+  return (m.first_row + r * m.row_step) * m.row_elems + (i - r * m.row_elems);
+}
+
 GPS_HD double RandomUniformAt(uint64_t seed, uint64_t offset, uint64_t i, double low, double high) {
   Philox4 r = Philox4x32_10(i, offset, seed);
   double u = UnitFromBits(r.v[0], r.v[1]);

@@ -5,6 +5,7 @@ import type { AdminServiceClient as _gluonps_v1_AdminServiceClient, AdminService
 import type { CheckpointRequest as _gluonps_v1_CheckpointRequest, CheckpointRequest__Output as _gluonps_v1_CheckpointRequest__Output } from './gluonps/v1/CheckpointRequest';
 import type { CheckpointResponse as _gluonps_v1_CheckpointResponse, CheckpointResponse__Output as _gluonps_v1_CheckpointResponse__Output } from './gluonps/v1/CheckpointResponse';
 import type { CheckpointStatus as _gluonps_v1_CheckpointStatus, CheckpointStatus__Output as _gluonps_v1_CheckpointStatus__Output } from './gluonps/v1/CheckpointStatus';
+import type { DescribeShardRequest as _gluonps_v1_DescribeShardRequest, DescribeShardRequest__Output as _gluonps_v1_DescribeShardRequest__Output } from './gluonps/v1/DescribeShardRequest';
 import type { DeviceMemory as _gluonps_v1_DeviceMemory, DeviceMemory__Output as _gluonps_v1_DeviceMemory__Output } from './gluonps/v1/DeviceMemory';
 import type { DurabilityStatus as _gluonps_v1_DurabilityStatus, DurabilityStatus__Output as _gluonps_v1_DurabilityStatus__Output } from './gluonps/v1/DurabilityStatus';
 import type { ErrorStatus as _gluonps_v1_ErrorStatus, ErrorStatus__Output as _gluonps_v1_ErrorStatus__Output } from './gluonps/v1/ErrorStatus';
@@ -19,6 +20,7 @@ import type { OpenStepStatus as _gluonps_v1_OpenStepStatus, OpenStepStatus__Outp
 import type { ParametersStatus as _gluonps_v1_ParametersStatus, ParametersStatus__Output as _gluonps_v1_ParametersStatus__Output } from './gluonps/v1/ParametersStatus';
 import type { SecurityStatus as _gluonps_v1_SecurityStatus, SecurityStatus__Output as _gluonps_v1_SecurityStatus__Output } from './gluonps/v1/SecurityStatus';
 import type { ServerStatus as _gluonps_v1_ServerStatus, ServerStatus__Output as _gluonps_v1_ServerStatus__Output } from './gluonps/v1/ServerStatus';
+import type { ShardInfo as _gluonps_v1_ShardInfo, ShardInfo__Output as _gluonps_v1_ShardInfo__Output } from './gluonps/v1/ShardInfo';
 import type { TrainerStatus as _gluonps_v1_TrainerStatus, TrainerStatus__Output as _gluonps_v1_TrainerStatus__Output } from './gluonps/v1/TrainerStatus';
 import type { TrainerStep as _gluonps_v1_TrainerStep, TrainerStep__Output as _gluonps_v1_TrainerStep__Output } from './gluonps/v1/TrainerStep';
 import type { TrainerSummary as _gluonps_v1_TrainerSummary, TrainerSummary__Output as _gluonps_v1_TrainerSummary__Output } from './gluonps/v1/TrainerSummary';
@@ -32,13 +34,14 @@ export interface ProtoGrpcType {
   gluonps: {
     v1: {
       /**
-       * Administration of a running server. Every method needs a full-access token when tokens are
-       * set.
+       * Administration of a running server. Every method but DescribeShard needs a full-access token
+       * when tokens are set.
        */
       AdminService: SubtypeConstructor<typeof grpc.Client, _gluonps_v1_AdminServiceClient> & { service: _gluonps_v1_AdminServiceDefinition }
       CheckpointRequest: MessageTypeDefinition<_gluonps_v1_CheckpointRequest, _gluonps_v1_CheckpointRequest__Output>
       CheckpointResponse: MessageTypeDefinition<_gluonps_v1_CheckpointResponse, _gluonps_v1_CheckpointResponse__Output>
       CheckpointStatus: MessageTypeDefinition<_gluonps_v1_CheckpointStatus, _gluonps_v1_CheckpointStatus__Output>
+      DescribeShardRequest: MessageTypeDefinition<_gluonps_v1_DescribeShardRequest, _gluonps_v1_DescribeShardRequest__Output>
       DeviceMemory: MessageTypeDefinition<_gluonps_v1_DeviceMemory, _gluonps_v1_DeviceMemory__Output>
       DurabilityStatus: MessageTypeDefinition<_gluonps_v1_DurabilityStatus, _gluonps_v1_DurabilityStatus__Output>
       ErrorStatus: MessageTypeDefinition<_gluonps_v1_ErrorStatus, _gluonps_v1_ErrorStatus__Output>
@@ -53,6 +56,7 @@ export interface ProtoGrpcType {
       ParametersStatus: MessageTypeDefinition<_gluonps_v1_ParametersStatus, _gluonps_v1_ParametersStatus__Output>
       SecurityStatus: MessageTypeDefinition<_gluonps_v1_SecurityStatus, _gluonps_v1_SecurityStatus__Output>
       ServerStatus: MessageTypeDefinition<_gluonps_v1_ServerStatus, _gluonps_v1_ServerStatus__Output>
+      ShardInfo: MessageTypeDefinition<_gluonps_v1_ShardInfo, _gluonps_v1_ShardInfo__Output>
       TrainerStatus: MessageTypeDefinition<_gluonps_v1_TrainerStatus, _gluonps_v1_TrainerStatus__Output>
       TrainerStep: MessageTypeDefinition<_gluonps_v1_TrainerStep, _gluonps_v1_TrainerStep__Output>
       TrainerSummary: MessageTypeDefinition<_gluonps_v1_TrainerSummary, _gluonps_v1_TrainerSummary__Output>

@@ -18,6 +18,7 @@ import type { ListRequest as _gluonps_v1_ListRequest, ListRequest__Output as _gl
 import type { ListResponse as _gluonps_v1_ListResponse, ListResponse__Output as _gluonps_v1_ListResponse__Output } from './gluonps/v1/ListResponse';
 import type { ListRowSparseDataRequest as _gluonps_v1_ListRowSparseDataRequest, ListRowSparseDataRequest__Output as _gluonps_v1_ListRowSparseDataRequest__Output } from './gluonps/v1/ListRowSparseDataRequest';
 import type { ParameterInfo as _gluonps_v1_ParameterInfo, ParameterInfo__Output as _gluonps_v1_ParameterInfo__Output } from './gluonps/v1/ParameterInfo';
+import type { ParameterPart as _gluonps_v1_ParameterPart, ParameterPart__Output as _gluonps_v1_ParameterPart__Output } from './gluonps/v1/ParameterPart';
 import type { ParameterServiceClient as _gluonps_v1_ParameterServiceClient, ParameterServiceDefinition as _gluonps_v1_ParameterServiceDefinition } from './gluonps/v1/ParameterService';
 import type { ParameterSpec as _gluonps_v1_ParameterSpec, ParameterSpec__Output as _gluonps_v1_ParameterSpec__Output } from './gluonps/v1/ParameterSpec';
 import type { ResetCtxRequest as _gluonps_v1_ResetCtxRequest, ResetCtxRequest__Output as _gluonps_v1_ResetCtxRequest__Output } from './gluonps/v1/ResetCtxRequest';
@@ -58,6 +59,7 @@ export interface ProtoGrpcType {
       ListResponse: MessageTypeDefinition<_gluonps_v1_ListResponse, _gluonps_v1_ListResponse__Output>
       ListRowSparseDataRequest: MessageTypeDefinition<_gluonps_v1_ListRowSparseDataRequest, _gluonps_v1_ListRowSparseDataRequest__Output>
       ParameterInfo: MessageTypeDefinition<_gluonps_v1_ParameterInfo, _gluonps_v1_ParameterInfo__Output>
+      ParameterPart: MessageTypeDefinition<_gluonps_v1_ParameterPart, _gluonps_v1_ParameterPart__Output>
       /**
        * Declares, initializes, reads and writes Gluon Parameters and Constants held by the server.
        */

@@ -8,6 +8,7 @@ import type { IdempotencyKey as _gluonps_v1_IdempotencyKey, IdempotencyKey__Outp
 import type { LeaveRequest as _gluonps_v1_LeaveRequest, LeaveRequest__Output as _gluonps_v1_LeaveRequest__Output } from './gluonps/v1/LeaveRequest';
 import type { LrScheduler as _gluonps_v1_LrScheduler, LrScheduler__Output as _gluonps_v1_LrScheduler__Output } from './gluonps/v1/LrScheduler';
 import type { OptimizerSpec as _gluonps_v1_OptimizerSpec, OptimizerSpec__Output as _gluonps_v1_OptimizerSpec__Output } from './gluonps/v1/OptimizerSpec';
+import type { ParameterPart as _gluonps_v1_ParameterPart, ParameterPart__Output as _gluonps_v1_ParameterPart__Output } from './gluonps/v1/ParameterPart';
 import type { PushGradResponse as _gluonps_v1_PushGradResponse, PushGradResponse__Output as _gluonps_v1_PushGradResponse__Output } from './gluonps/v1/PushGradResponse';
 import type { SetLearningRateRequest as _gluonps_v1_SetLearningRateRequest, SetLearningRateRequest__Output as _gluonps_v1_SetLearningRateRequest__Output } from './gluonps/v1/SetLearningRateRequest';
 import type { StatesChunk as _gluonps_v1_StatesChunk, StatesChunk__Output as _gluonps_v1_StatesChunk__Output } from './gluonps/v1/StatesChunk';
@@ -37,6 +38,7 @@ export interface ProtoGrpcType {
       LrScheduler: MessageTypeDefinition<_gluonps_v1_LrScheduler, _gluonps_v1_LrScheduler__Output>
       OptimizerKind: EnumTypeDefinition
       OptimizerSpec: MessageTypeDefinition<_gluonps_v1_OptimizerSpec, _gluonps_v1_OptimizerSpec__Output>
+      ParameterPart: MessageTypeDefinition<_gluonps_v1_ParameterPart, _gluonps_v1_ParameterPart__Output>
       PushGradResponse: MessageTypeDefinition<_gluonps_v1_PushGradResponse, _gluonps_v1_PushGradResponse__Output>
       SetLearningRateRequest: MessageTypeDefinition<_gluonps_v1_SetLearningRateRequest, _gluonps_v1_SetLearningRateRequest__Output>
       StatesChunk: MessageTypeDefinition<_gluonps_v1_StatesChunk, _gluonps_v1_StatesChunk__Output>

@@ -4,7 +4,7 @@
 // recorded seed), so replay rebuilds the same values and versions.
 import type { DType, Device } from '../../native/index';
 import type { ParameterStore } from '../store/parameter-store';
-import type { InitSpec, ParameterSpecInput } from '../store/spec';
+import type { InitSpec, ParameterSpecInput, PartSpec } from '../store/spec';
 import { buildOptimizer } from '../../common/optimizer/optimizer-spec';
 import type { OptimizerParams } from '../../common/optimizer/optimizer-spec';
 import type { TrainerRegistry } from '../trainer/registry';
@@ -32,7 +32,7 @@ export async function applyRecord(
       await store.declare(m.spec as ParameterSpecInput);
       return;
     case 'declareConstant':
-      await store.declareConstant(str('name'), tensor());
+      await store.declareConstant(str('name'), tensor(), (m.part as PartSpec | undefined) ?? null);
       return;
     case 'initialize':
       await store.initialize(str('name'), {

@@ -3,7 +3,8 @@
 import type { DType, Device } from '../../native/index';
 import { invalid } from '../errors';
 import type { Descriptor } from '../store/parameter-store';
-import type { InitSpec, ParameterSpecInput } from '../store/spec';
+import type { InitSpec, ParameterSpecInput, PartSpec } from '../store/spec';
+import type { ParameterPart__Output } from '../../protos/generated/gluonps/v1/ParameterPart';
 import {
   DEVICE_TYPE_CODEC,
   DTYPE_CODEC,
@@ -129,7 +130,14 @@ export function specFromWire(m: ParameterSpec__Output | null): ParameterSpecInpu
     gradStype: enumFromWire(who, STORAGE_TYPE_CODEC, m.gradStype, undefined, 'grad_stype'),
     lrMult: m.lrMult,
     wdMult: m.wdMult,
+    part: partFromWire(m.part) ?? undefined,
   };
+}
+
+/** A wire ParameterPart (absent: a whole parameter). */
+export function partFromWire(m: ParameterPart__Output | null | undefined): PartSpec | null {
+  if (m === null || m === undefined) return null;
+  return { fullShape: [...m.fullShape], rowStart: m.rowStart, rowStep: m.rowStep, parts: m.parts };
 }
 
 export function infoToWire(d: Descriptor): ParameterInfo {
@@ -147,6 +155,9 @@ export function infoToWire(d: Descriptor): ParameterInfo {
       gradStype: STORAGE_TYPE_CODEC.toProto(d.gradStype),
       lrMult: d.lrMult,
       wdMult: d.wdMult,
+      part: d.part
+        ? { fullShape: d.part.fullShape, rowStart: d.part.rowStart, rowStep: d.part.rowStep, parts: d.part.parts }
+        : null,
     },
     initialized: d.initialized,
     deferred: d.deferred,

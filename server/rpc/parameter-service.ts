@@ -20,8 +20,11 @@ import {
   headerShape,
   infoToWire,
   initFromWire,
+  partFromWire,
   specFromWire,
 } from './convert';
+import type { PartSpec } from '../store/spec';
+import type { ParameterPart__Output } from '../../protos/generated/gluonps/v1/ParameterPart';
 import { receiveUpload } from './uploads';
 
 async function sendSnapshots(
@@ -67,8 +70,8 @@ export function parameterServiceHandlers(
     onName: (name: string) => void,
     requireExisting: boolean,
     stage?: (name: string, dtype: HostTensor['dtype'], shape: number[]) => DeviceTensor | null,
-  ): Promise<{ name: string; value: HostTensor; staged: DeviceTensor | null }> => {
-    const { first, value, staged } = await receiveUpload<{ name: string }>(
+  ): Promise<{ name: string; value: HostTensor; staged: DeviceTensor | null; part: PartSpec | null }> => {
+    const { first, value, staged } = await receiveUpload<{ name: string; part?: ParameterPart__Output | null }>(
       call,
       { maxBytes: store.maxTensorBytes, nameField: 'name' },
       (m, header) => {
@@ -80,17 +83,17 @@ export function parameterServiceHandlers(
         return { dtype, shape, staged: stage?.(name, dtype, shape) ?? null };
       },
     );
-    return { name: first.name, value, staged };
+    return { name: first.name, value, staged, part: partFromWire(first.part) };
   };
 
   return {
     Declare: unary(ctx('Declare'), async (req) => infoToWire(await store.declare(specFromWire(req.spec)))),
 
     DeclareConstant: clientStream(ctx('DeclareConstant'), async (call: UploadCall, onName) => {
-      const { name, value } = await receive(call, onName, false);
+      const { name, value, part } = await receive(call, onName, false);
       if (store.has(name) && !store.describe(name).isConstant)
         throw exists(`constant '${name}': the name is already a (non-constant) parameter`);
-      return infoToWire(await store.declareConstant(name, value));
+      return infoToWire(await store.declareConstant(name, value, part));
     }),
 
     Get: unary(ctx('Get'), (req) => infoToWire(store.describe(req.name))),

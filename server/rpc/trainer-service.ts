@@ -153,7 +153,9 @@ export function trainerServiceHandlers(
         staged?.dispose();
         throw err;
       }
-      const rowIds = header.rowIds.length > 0 ? BigInt64Array.from(header.rowIds, (v) => BigInt(v)) : null;
+      // Empty row ids are a dense gradient, unless the push says it is row_sparse (no rows).
+      const rowIds =
+        header.rowIds.length > 0 || m.rowSparse ? BigInt64Array.from(header.rowIds, (v) => BigInt(v)) : null;
       return trainer.pushGrad(key!, m.step, m.param, value, rowIds, staged); // pushGrad owns `staged`
     }),
 

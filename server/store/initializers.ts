@@ -1,10 +1,17 @@
 // initializers.ts: MXNet's registered initializers (MXNet python/mxnet/initializer.py) over the native
 // kernels. Values are drawn from Philox with the caller's seed; the stream offset is a hash of
 // the parameter name, so one seed gives different (but reproducible) values per parameter.
+//
+// A shard's part of a split parameter (spec.part: rows rowStart + j * rowStep of the whole) is
+// filled with exactly what those rows hold when one server initializes the whole parameter:
+// fans come from the full shape; random draws use the counters of the rows' places in the whole
+// (native RowsOf), so no shard computes more than its rows; a constant array gives its rows.
+// Orthogonal alone needs the whole matrix (each row is orthogonalized against the ones before
+// it): the shard draws and orthogonalizes the full sample, then keeps its rows.
 import * as nk from '../../native/index';
 import type { DeviceTensor } from '../../native/index';
 import { invalid, exhausted } from '../errors';
-import type { InitSpec } from './spec';
+import type { InitSpec, PartSpec } from './spec';
 
 /** FNV-1a 64-bit of the name: the Philox stream for this parameter. */
 export function streamOf(name: string): bigint {
@@ -30,8 +37,12 @@ function factorOf(fanIn: number, fanOut: number, factorType: 'avg' | 'in' | 'out
   return factorType === 'avg' ? (fanIn + fanOut) / 2 : factorType === 'in' ? fanIn : fanOut;
 }
 
-/** Checks that `init` can fill `shape` (e.g. xavier needs 2 dims), before anything is allocated. */
-export function checkInitFits(who: string, init: InitSpec, shape: readonly number[]): void {
+/**
+ * Checks that `init` can fill `shape` (e.g. xavier needs 2 dims), before anything is allocated;
+ * for a part of a split parameter, the whole parameter's shape is what must fit.
+ */
+export function checkInitFits(who: string, init: InitSpec, ownShape: readonly number[], part?: PartSpec): void {
+  const shape = part?.fullShape ?? ownShape;
   const size = shape.reduce((a, b) => a * b, 1);
   switch (init.kind) {
     case 'xavier':
@@ -63,16 +74,21 @@ export function checkInitFits(who: string, init: InitSpec, shape: readonly numbe
   }
 }
 
-/** Fills `out` (a fresh tensor of the parameter's shape and dtype) as `init` prescribes. */
+/**
+ * Fills `out` (a fresh tensor of the parameter's shape and dtype) as `init` prescribes; with
+ * `part`, `out` is that part of the whole parameter and gets exactly the whole's values there.
+ */
 export async function runInitializer(
   who: string,
   name: string,
   init: InitSpec,
   out: DeviceTensor,
   seed: bigint,
+  part?: PartSpec,
 ): Promise<void> {
   const stream = streamOf(name);
-  const shape = out.shape;
+  const shape = part?.fullShape ?? out.shape;
+  const rows: nk.RowsOf | undefined = part ? { firstRow: part.rowStart, rowStep: part.rowStep } : undefined;
   switch (init.kind) {
     case 'zero':
       return nk.fill(out, 0);
@@ -80,10 +96,10 @@ export async function runInitializer(
       return nk.fill(out, 1);
     case 'uniform': {
       const scale = init.scale ?? 0.07;
-      return nk.uniform(out, -scale, scale, seed, stream);
+      return nk.uniform(out, -scale, scale, seed, stream, rows);
     }
     case 'normal':
-      return nk.normal(out, 0, init.sigma ?? 0.01, seed, stream);
+      return nk.normal(out, 0, init.sigma ?? 0.01, seed, stream, rows);
     case 'xavier':
     case 'msraprelu': {
       const { fanIn, fanOut } = fans(who, init.kind, shape);
@@ -91,21 +107,38 @@ export async function runInitializer(
       if (init.kind === 'xavier') {
         const s = Math.sqrt((init.magnitude ?? 3) / factor);
         return (init.rndType ?? 'uniform') === 'uniform'
-          ? nk.uniform(out, -s, s, seed, stream)
-          : nk.normal(out, 0, s, seed, stream);
+          ? nk.uniform(out, -s, s, seed, stream, rows)
+          : nk.normal(out, 0, s, seed, stream, rows);
       }
       const slope = init.slope ?? 0.25;
-      return nk.normal(out, 0, Math.sqrt(2 / (1 + slope * slope) / factor), seed, stream);
+      return nk.normal(out, 0, Math.sqrt(2 / (1 + slope * slope) / factor), seed, stream, rows);
     }
     case 'constant': {
       if (!Array.isArray(init.value) || init.value.length === 1) {
         return nk.fill(out, Array.isArray(init.value) ? init.value[0]! : init.value);
       }
-      return writeFloat64(out, Float64Array.from(init.value));
+      return writeFloat64(out, rowsOfWhole(Float64Array.from(init.value), shape, part, out.shape[0] ?? 1));
     }
     case 'orthogonal':
-      return orthogonal(out, init.scale ?? 1.414, init.randType ?? 'uniform', seed, stream);
+      return orthogonal(out, shape, part, init.scale ?? 1.414, init.randType ?? 'uniform', seed, stream);
   }
+}
+
+/** The `count` rows of `whole` (row-major, of shape `shape`) that `part` holds; all of it without a part. */
+function rowsOfWhole(
+  whole: Float64Array,
+  shape: readonly number[],
+  part: PartSpec | undefined,
+  count: number,
+): Float64Array {
+  if (part === undefined) return whole;
+  const rowElems = shape.slice(1).reduce((a, b) => a * b, 1);
+  const out = new Float64Array(count * rowElems);
+  for (let j = 0; j < count; j++) {
+    const from = (part.rowStart + j * part.rowStep) * rowElems;
+    out.set(whole.subarray(from, from + rowElems), j * rowElems);
+  }
+  return out;
 }
 
 /** Writes float64 values into `out`, converting to its dtype with the kernels' cast rule. */
@@ -131,14 +164,17 @@ async function writeFloat64(out: DeviceTensor, values: Float64Array): Promise<vo
  */
 async function orthogonal(
   out: DeviceTensor,
+  shape: readonly number[],
+  part: PartSpec | undefined,
   scale: number,
   randType: 'uniform' | 'normal',
   seed: bigint,
   stream: bigint,
 ): Promise<void> {
-  const rows = out.shape[0]!;
-  const cols = out.size / rows;
-  const sample = nk.empty(out.device, 'float64', out.shape);
+  const rows = shape[0]!;
+  const cols = shape.reduce((a, b) => a * b, 1) / rows;
+  // The whole sample, also on a shard that keeps only some rows (see the header).
+  const sample = nk.empty(out.device, 'float64', [...shape]);
   try {
     if (randType === 'uniform') await nk.uniform(sample, -1, 1, seed, stream);
     else await nk.normal(sample, 0, 1, seed, stream);
@@ -159,7 +195,7 @@ async function orthogonal(
       for (let k = 0; k < len; k++) m[at(v, k)]! /= norm;
     }
     for (let i = 0; i < m.length; i++) m[i]! *= scale;
-    await writeFloat64(out, m);
+    await writeFloat64(out, rowsOfWhole(m, shape, part, out.shape[0] ?? 1));
   } finally {
     sample.dispose();
   }

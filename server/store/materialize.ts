@@ -29,7 +29,7 @@ export async function materialize(
   const shape = e.spec.shape as number[];
   checkSize(who, e.spec.dtype, shape, maxTensorBytes);
   const source = staged ?? e.constantValue;
-  if (source === null) checkInitFits(who, init, shape);
+  if (source === null) checkInitFits(who, init, shape, e.spec.part);
   const created: DeviceTensor[] = [];
   try {
     const data: DeviceTensor[] = [];
@@ -40,7 +40,7 @@ export async function materialize(
     }
     // One source value on the first context, copied to the others: every copy starts equal.
     if (source !== null) await uploadInto(data[0]!, source);
-    else await runInitializer(who, e.spec.name, init, data[0]!, seed);
+    else await runInitializer(who, e.spec.name, init, data[0]!, seed, e.spec.part);
     for (const t of data.slice(1)) await nk.copy(t, data[0]!);
     let grad: DeviceTensor[] | null = null;
     if (e.spec.gradReq !== 'null') {

@@ -29,7 +29,7 @@ import {
   specDifference,
   stableStringify,
 } from './spec';
-import type { InitSpec, ParameterSpec, ParameterSpecInput } from './spec';
+import type { InitSpec, ParameterSpec, ParameterSpecInput, PartSpec } from './spec';
 import type {
   Descriptor,
   HostTensor,
@@ -103,8 +103,11 @@ export class ParameterStore {
     return this.describeEntry(entry);
   }
 
-  /** Gluon Constant: grad_req 'null', initialized from its value, immutable to trainers. */
-  async declareConstant(nameInput: string, value: HostTensor): Promise<Descriptor> {
+  /**
+   * Gluon Constant: grad_req 'null', initialized from its value, immutable to trainers. `part`:
+   * on a shard, the value is that part of a split constant.
+   */
+  async declareConstant(nameInput: string, value: HostTensor, part: PartSpec | null = null): Promise<Descriptor> {
     const name = checkName(nameInput);
     const who = subject(name, true);
     this.checkHostTensor(who, value);
@@ -120,17 +123,23 @@ export class ParameterStore {
       const same =
         prev.dtype === value.dtype &&
         stableStringify(prev.shape) === stableStringify(value.shape) &&
+        stableStringify(existing.declared.part ?? null) === stableStringify(part) &&
         Buffer.compare(prev.bytes, value.bytes) === 0;
-      if (!same) throw exists(`${who} already exists with a different value (${prev.dtype} ${fmtShape(prev.shape)})`);
+      // A shard holding a part names the whole constant's shape, as one server would.
+      const shape = existing.declared.part?.fullShape ?? prev.shape;
+      if (!same) throw exists(`${who} already exists with a different value (${prev.dtype} ${fmtShape(shape)})`);
       return this.describeEntry(existing);
     }
-    const spec = buildSpec({ name, shape: value.shape, dtype: value.dtype, gradReq: 'null' });
+    const spec = buildSpec({ name, shape: value.shape, dtype: value.dtype, gradReq: 'null', part: part ?? undefined });
     const entry = this.newEntry(spec, true, {
       dtype: value.dtype,
       shape: [...value.shape],
       bytes: Uint8Array.from(value.bytes),
     });
-    await this.journal.append({ op: 'declareConstant', name, dtype: value.dtype, shape: value.shape }, value.bytes);
+    await this.journal.append(
+      { op: 'declareConstant', name, dtype: value.dtype, shape: value.shape, ...(part ? { part } : {}) },
+      value.bytes,
+    );
     return this.describeEntry(entry);
   }
 
@@ -223,6 +232,7 @@ export class ParameterStore {
       ctx: [...(e.ctx ?? e.deferred?.ctx ?? [])],
       version: e.version,
       isConstant: e.isConstant,
+      ...(s.part ? { part: s.part } : {}),
     };
   }
 

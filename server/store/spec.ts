@@ -18,6 +18,18 @@ export type { InitKind, InitSpec } from '../../common/init-spec';
 /** Shapes: null = unknown rank; a dim of 0 = unknown (MXNet's legacy marker; -1 is accepted and stored as 0). */
 export type Shape = number[] | null;
 
+/**
+ * On a shard of a cluster: this parameter is rows rowStart + j * rowStep of a split parameter of
+ * shape fullShape (docs/cluster.md). Its own shape is [rows, ...fullShape.slice(1)].
+ */
+export interface PartSpec {
+  fullShape: number[];
+  rowStart: number;
+  rowStep: number;
+  /** How many parts the whole is split into. */
+  parts: number;
+}
+
 export interface ParameterSpec {
   name: string;
   shape: Shape;
@@ -30,6 +42,8 @@ export interface ParameterSpec {
   gradStype: StorageType;
   lrMult: number;
   wdMult: number;
+  /** Absent unless this is a shard's part of a split parameter. */
+  part?: PartSpec;
 }
 
 export type ParameterSpecInput = Partial<Omit<ParameterSpec, 'name'>> & { name: string };
@@ -162,7 +176,34 @@ export function buildSpec(input: ParameterSpecInput): ParameterSpec {
     gradStype,
     lrMult: input.lrMult ?? 1,
     wdMult: input.wdMult ?? 1,
+    // Absent, not undefined, for a whole parameter: its spec reads (and is logged) as before.
+    ...(input.part === undefined || input.part === null ? {} : { part: checkPart(who, shape, input.part) }),
   };
+}
+
+/** A part must be rows of the whole that exist, with the whole's row shape. */
+export function checkPart(who: string, shape: Shape, part: PartSpec): PartSpec {
+  const bad = (why: string): never => {
+    throw invalid(`${who}: part of a split parameter: ${why}`);
+  };
+  if (!shapeIsKnown(shape) || shape.length === 0)
+    bad(`its own shape must be fully known with rank >= 1, got ${fmtShape(shape)}`);
+  const own = shape as number[];
+  const full = part.fullShape;
+  if (!Array.isArray(full) || full.length !== own.length || !full.every((d) => Number.isSafeInteger(d) && d > 0))
+    bad(`full shape ${fmtShape(full ?? null)} must be known dims of the same rank as ${fmtShape(own)}`);
+  if (full.slice(1).join(',') !== own.slice(1).join(','))
+    bad(`shape ${fmtShape(own)} must have the full shape ${fmtShape(full)}'s dims after the first`);
+  if (!Number.isSafeInteger(part.rowStep) || part.rowStep < 1) bad(`row step must be >= 1, got ${part.rowStep}`);
+  if (!Number.isSafeInteger(part.rowStart) || part.rowStart < 0) bad(`row start must be >= 0, got ${part.rowStart}`);
+  if (!Number.isSafeInteger(part.parts) || part.parts < 2 || part.parts > full[0]!)
+    bad(`a split parameter has 2 to ${full[0]} parts (its rows), got ${part.parts}`);
+  const last = part.rowStart + (own[0]! - 1) * part.rowStep;
+  if (last >= full[0]!)
+    bad(
+      `rows ${part.rowStart}+${part.rowStep}j for ${own[0]} rows reach row ${last}, past the full shape ${fmtShape(full)}`,
+    );
+  return { fullShape: [...full], rowStart: part.rowStart, rowStep: part.rowStep, parts: part.parts };
 }
 
 /**
@@ -184,13 +225,28 @@ export function sameSpec(a: ParameterSpec, b: ParameterSpec): boolean {
   return stableStringify(a) === stableStringify(b);
 }
 
-/** The first field where two specs differ, for ALREADY_EXISTS messages. */
+/**
+ * The first field where two specs differ, for ALREADY_EXISTS messages. A part of a split
+ * parameter is compared by the whole parameter's shape first (what its declarer wrote), and by
+ * the part itself last.
+ */
 export function specDifference(existing: ParameterSpec, requested: ParameterSpec): string {
-  for (const key of Object.keys(existing) as Array<keyof ParameterSpec>) {
-    const a = stableStringify(existing[key]);
-    const b = stableStringify(requested[key]);
+  const whole = (s: ParameterSpec): Omit<ParameterSpec, 'part'> => {
+    const { part, ...rest } = s;
+    return part ? { ...rest, shape: part.fullShape } : rest;
+  };
+  const [e, r] = [whole(existing), whole(requested)];
+  for (const key of Object.keys(e) as Array<keyof typeof e>) {
+    const a = stableStringify(e[key]);
+    const b = stableStringify(r[key]);
     if (a !== b) return `${key} ${b} differs from the existing ${a}`;
   }
+  const show = (s: ParameterSpec): string =>
+    s.part
+      ? `rows ${s.part.rowStart}+${s.part.rowStep}j (${s.shape![0]} of ${s.part.parts} parts)`
+      : 'the whole parameter';
+  if (show(existing) !== show(requested))
+    return `this shard's part ${show(requested)} differs from the existing ${show(existing)} (declared by a client of another placement)`;
   return 'specs differ';
 }
 

@@ -2,7 +2,7 @@
 // tensors and read snapshots, descriptors, and the store's and initialize()'s options.
 import type { DType, Device, DeviceTensor } from '../../native/index';
 import type { Mutex } from './mutex';
-import type { InitSpec, ParameterSpec } from './spec';
+import type { InitSpec, ParameterSpec, PartSpec } from './spec';
 
 /** Bytes of a tensor on the host, as received from or sent to a client. */
 export interface HostTensor {
@@ -40,6 +40,8 @@ export interface Descriptor {
   ctx: Device[];
   version: bigint;
   isConstant: boolean;
+  /** On a shard: the part of a split parameter this is. */
+  part?: PartSpec;
 }
 
 export interface InitializeOptions {

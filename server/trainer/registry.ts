@@ -5,7 +5,8 @@
 import type { Logger } from 'pino';
 import { NO_JOURNAL } from '../durability/journal';
 import type { Journal } from '../durability/journal';
-import { exists, invalid, notFound } from '../errors';
+import { exists, invalid, notFound, precondition } from '../errors';
+import { WHOLE_TENSOR_OPTIMIZERS } from '../../common/cluster/placement';
 import { DEFAULT_MAX_TRAINERS, DEFAULT_MAX_WORKERS_PER_TRAINER, MAX_TIMER_MS, overLimit } from '../limits';
 import type { ParameterStore } from '../store/parameter-store';
 import { stableStringify } from '../store/spec';
@@ -74,6 +75,15 @@ export class TrainerRegistry {
     if (new Set(spec.params).size !== spec.params.length)
       throw invalid(`${who}: a parameter is listed twice in [${spec.params.join(', ')}]`);
     for (const p of spec.params) if (!this.store.has(p)) throw notFound(`${who}: parameter '${p}' does not exist`);
+    if (WHOLE_TENSOR_OPTIMIZERS.has(spec.optimizer.name)) {
+      for (const p of spec.params) {
+        const part = this.store.entry(p).spec.part;
+        if (part)
+          throw precondition(
+            `${who}: ${spec.optimizer.name} needs norms of whole tensors, but this shard holds only rows ${part.rowStart}+${part.rowStep}j of parameter '${p}' (full shape [${part.fullShape.join(',')}]); declare it with placement 'whole' (docs/cluster.md)`,
+          );
+      }
+    }
     if (!Number.isInteger(spec.numWorkers) || spec.numWorkers < 1)
       throw invalid(`${who}: num_workers must be >= 1, got ${spec.numWorkers}`);
     if (!recovered && spec.numWorkers > this.maxWorkersPerTrainer && !this.trainers.has(spec.name)) {

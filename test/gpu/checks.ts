@@ -106,6 +106,16 @@ export const gpuChecks: GpuCheck[] = [
         await nk.normal(g, 1, 2, 1234, 9);
         await same(`normal ${dtype}`, c, g);
       }
+      // A shard's rows of a split parameter (every third row from row 2): the counter map.
+      const rows = { firstRow: 2, rowStep: 3 };
+      const c = nk.empty(cpu(0), 'float32', [N / 8, 8]);
+      const g = nk.empty(gpu(0), 'float32', [N / 8, 8]);
+      await nk.uniform(c, -3, 5, 1234, 9, rows);
+      await nk.uniform(g, -3, 5, 1234, 9, rows);
+      await same('uniform of rows 2+3j', c, g);
+      await nk.normal(c, 1, 2, 1234, 9, rows);
+      await nk.normal(g, 1, 2, 1234, 9, rows);
+      await same('normal of rows 2+3j', c, g);
     },
   },
   {

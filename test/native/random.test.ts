@@ -91,6 +91,46 @@ describe('random fills', () => {
     expect(Math.abs(beyond - 0.0455)).toBeLessThan(0.002);
   });
 
+  it("fill rows of a bigger tensor with exactly what those rows get in the whole (a shard's part)", async () => {
+    const full = [12, 5, 3];
+    const rowElems = 15;
+    for (const kind of ['uniform', 'normal'] as const) {
+      for (const dtype of ['float32', 'float64', 'bfloat16', 'int32'] as const) {
+        const fill = (t: nk.DeviceTensor, rows?: nk.RowsOf): Promise<void> =>
+          kind === 'uniform' ? nk.uniform(t, -2, 3, 99, 4, rows) : nk.normal(t, 1, 2, 99, 4, rows);
+        const whole = nk.empty(cpu(0), dtype, full);
+        await fill(whole);
+        const all = await nk.readBytes(whole);
+        const rowBytes = rowElems * nk.dtypeSize(dtype);
+        // A contiguous slice (rows 4..8) and every fifth row from row 3 (rows 3, 8).
+        for (const { firstRow, rowStep, rows } of [
+          { firstRow: 4, rowStep: 1, rows: 5 },
+          { firstRow: 3, rowStep: 5, rows: 2 },
+          { firstRow: 0, rowStep: 1, rows: 12 },
+        ]) {
+          const part = nk.empty(cpu(0), dtype, [rows, 5, 3]);
+          await fill(part, { firstRow, rowStep });
+          const want = new Uint8Array(rows * rowBytes);
+          for (let r = 0; r < rows; r++)
+            want.set(
+              all.subarray((firstRow + r * rowStep) * rowBytes, (firstRow + r * rowStep + 1) * rowBytes),
+              r * rowBytes,
+            );
+          expect(
+            Buffer.from(await nk.readBytes(part)).equals(Buffer.from(want)),
+            `${kind} ${dtype} ${firstRow}+${rowStep}j`,
+          ).toBe(true);
+        }
+      }
+    }
+    const scalar = nk.empty(cpu(0), 'float32', []);
+    await expect(nk.uniform(scalar, 0, 1, 1, 0, { firstRow: 0, rowStep: 1 })).rejects.toThrow(/a scalar has no rows/);
+    const t = nk.empty(cpu(0), 'float32', [2, 2]);
+    await expect(nk.normal(t, 0, 1, 1, 0, { firstRow: 2 ** 62, rowStep: 1 })).rejects.toThrow(
+      /non-negative integer|fit in 64 bits/,
+    );
+  });
+
   it('round integer tensors by the cast rule (truncate toward zero)', async () => {
     const f = new Float64Array((await sample('uniform', 'float64', 64, 5)).buffer);
     const i = new Int32Array((await sample('uniform', 'int32', 64, 5)).buffer);

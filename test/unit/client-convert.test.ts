@@ -178,6 +178,7 @@ describe('descriptions', () => {
         allowDeferredInit: true,
         stype: 'STORAGE_TYPE_ROW_SPARSE',
         gradStype: 'STORAGE_TYPE_UNSPECIFIED',
+        part: null,
       },
       initialized: false,
       deferred: true,

@@ -13,7 +13,9 @@ import {
   parseDevices,
   parseSize,
   parseTokenFile,
+  shardRoute,
 } from '../../server/config';
+import { DEFAULT_SLICE_BYTES, LAYOUT_VERSION } from '../../common/cluster/placement';
 
 describe('parseCommandLine', () => {
   it('--help and docs/configuration.md describe every flag the parser accepts', () => {
@@ -198,5 +200,32 @@ describe('--insecure', () => {
     expect(() => parseCommandLine([], { GLUONPS_INSECURE: 'maybe' })).toThrow(
       /GLUONPS_INSECURE: expected 1, true, yes, 0, false or no/,
     );
+  });
+});
+
+describe('shard flags', () => {
+  it('read --shard-index/--num-shards/--cluster/--slice-bytes or their variables, and refuse bad ones', () => {
+    expect(parseCommandLine([], {}).options.shard).toBeUndefined();
+    expect(
+      parseCommandLine(['--shard-index', '2', '--num-shards', '3', '--cluster', 'blue', '--slice-bytes', '1MiB'], {})
+        .options.shard,
+    ).toEqual({ index: 2, count: 3, cluster: 'blue', sliceBytes: 2 ** 20 });
+    expect(
+      parseCommandLine([], { GLUONPS_SHARD_INDEX: '1', GLUONPS_NUM_SHARDS: '2', GLUONPS_CLUSTER: 'c' }).options.shard,
+    ).toEqual({ index: 1, count: 2, cluster: 'c' });
+    expect(shardRoute(undefined)).toEqual({
+      cluster: 'default',
+      index: 0,
+      count: 1,
+      layoutVersion: LAYOUT_VERSION,
+      sliceBytes: DEFAULT_SLICE_BYTES,
+    });
+    expect(() => parseCommandLine(['--shard-index', '1'], {})).toThrow(/--shard-index and --num-shards go together/);
+    expect(() => parseCommandLine(['--shard-index', '3', '--num-shards', '3'], {})).toThrow(
+      /--shard-index: expected an integer from 0 to 2/,
+    );
+    expect(() => parseCommandLine(['--shard-index', '0', '--num-shards', '0'], {})).toThrow(/--num-shards: expected/);
+    expect(() => parseCommandLine(['--cluster', 'a b'], {})).toThrow(/--cluster: expected 1-64 letters/);
+    expect(() => shardRoute({ index: 0, count: 2, sliceBytes: 0 })).toThrow(/--slice-bytes: expected a positive/);
   });
 });

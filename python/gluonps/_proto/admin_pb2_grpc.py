@@ -6,8 +6,8 @@ from . import admin_pb2 as gluonps_dot_v1_dot_admin__pb2
 
 
 class AdminServiceStub(object):
-    """Administration of a running server. Every method needs a full-access token when tokens are
-    set.
+    """Administration of a running server. Every method but DescribeShard needs a full-access token
+    when tokens are set.
     """
 
     def __init__(self, channel):
@@ -31,11 +31,16 @@ class AdminServiceStub(object):
                 request_serializer=gluonps_dot_v1_dot_admin__pb2.ListTrainersRequest.SerializeToString,
                 response_deserializer=gluonps_dot_v1_dot_admin__pb2.ListTrainersResponse.FromString,
                 )
+        self.DescribeShard = channel.unary_unary(
+                '/gluonps.v1.AdminService/DescribeShard',
+                request_serializer=gluonps_dot_v1_dot_admin__pb2.DescribeShardRequest.SerializeToString,
+                response_deserializer=gluonps_dot_v1_dot_admin__pb2.ShardInfo.FromString,
+                )
 
 
 class AdminServiceServicer(object):
-    """Administration of a running server. Every method needs a full-access token when tokens are
-    set.
+    """Administration of a running server. Every method but DescribeShard needs a full-access token
+    when tokens are set.
     """
 
     def Checkpoint(self, request, context):
@@ -61,6 +66,15 @@ class AdminServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DescribeShard(self, request, context):
+        """Says which shard of which cluster this server is. Answered while the server recovers too,
+        with or without routing metadata, and to read-only tokens: clients ask it to learn the
+        routing of their calls.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -79,6 +93,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     request_deserializer=gluonps_dot_v1_dot_admin__pb2.ListTrainersRequest.FromString,
                     response_serializer=gluonps_dot_v1_dot_admin__pb2.ListTrainersResponse.SerializeToString,
             ),
+            'DescribeShard': grpc.unary_unary_rpc_method_handler(
+                    servicer.DescribeShard,
+                    request_deserializer=gluonps_dot_v1_dot_admin__pb2.DescribeShardRequest.FromString,
+                    response_serializer=gluonps_dot_v1_dot_admin__pb2.ShardInfo.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'gluonps.v1.AdminService', rpc_method_handlers)
@@ -87,8 +106,8 @@ def add_AdminServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AdminService(object):
-    """Administration of a running server. Every method needs a full-access token when tokens are
-    set.
+    """Administration of a running server. Every method but DescribeShard needs a full-access token
+    when tokens are set.
     """
 
     @staticmethod
@@ -139,5 +158,22 @@ class AdminService(object):
         return grpc.experimental.unary_unary(request, target, '/gluonps.v1.AdminService/ListTrainers',
             gluonps_dot_v1_dot_admin__pb2.ListTrainersRequest.SerializeToString,
             gluonps_dot_v1_dot_admin__pb2.ListTrainersResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def DescribeShard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/gluonps.v1.AdminService/DescribeShard',
+            gluonps_dot_v1_dot_admin__pb2.DescribeShardRequest.SerializeToString,
+            gluonps_dot_v1_dot_admin__pb2.ShardInfo.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

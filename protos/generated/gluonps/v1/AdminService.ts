@@ -4,14 +4,16 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { CheckpointRequest as _gluonps_v1_CheckpointRequest, CheckpointRequest__Output as _gluonps_v1_CheckpointRequest__Output } from '../../gluonps/v1/CheckpointRequest';
 import type { CheckpointResponse as _gluonps_v1_CheckpointResponse, CheckpointResponse__Output as _gluonps_v1_CheckpointResponse__Output } from '../../gluonps/v1/CheckpointResponse';
+import type { DescribeShardRequest as _gluonps_v1_DescribeShardRequest, DescribeShardRequest__Output as _gluonps_v1_DescribeShardRequest__Output } from '../../gluonps/v1/DescribeShardRequest';
 import type { GetStatusRequest as _gluonps_v1_GetStatusRequest, GetStatusRequest__Output as _gluonps_v1_GetStatusRequest__Output } from '../../gluonps/v1/GetStatusRequest';
 import type { ListTrainersRequest as _gluonps_v1_ListTrainersRequest, ListTrainersRequest__Output as _gluonps_v1_ListTrainersRequest__Output } from '../../gluonps/v1/ListTrainersRequest';
 import type { ListTrainersResponse as _gluonps_v1_ListTrainersResponse, ListTrainersResponse__Output as _gluonps_v1_ListTrainersResponse__Output } from '../../gluonps/v1/ListTrainersResponse';
 import type { ServerStatus as _gluonps_v1_ServerStatus, ServerStatus__Output as _gluonps_v1_ServerStatus__Output } from '../../gluonps/v1/ServerStatus';
+import type { ShardInfo as _gluonps_v1_ShardInfo, ShardInfo__Output as _gluonps_v1_ShardInfo__Output } from '../../gluonps/v1/ShardInfo';
 
 /**
- * Administration of a running server. Every method needs a full-access token when tokens are
- * set.
+ * Administration of a running server. Every method but DescribeShard needs a full-access token
+ * when tokens are set.
  */
 export interface AdminServiceClient extends grpc.Client {
   /**
@@ -30,6 +32,25 @@ export interface AdminServiceClient extends grpc.Client {
   checkpoint(argument: _gluonps_v1_CheckpointRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gluonps_v1_CheckpointResponse__Output>): grpc.ClientUnaryCall;
   checkpoint(argument: _gluonps_v1_CheckpointRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gluonps_v1_CheckpointResponse__Output>): grpc.ClientUnaryCall;
   checkpoint(argument: _gluonps_v1_CheckpointRequest, callback: grpc.requestCallback<_gluonps_v1_CheckpointResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Says which shard of which cluster this server is. Answered while the server recovers too,
+   * with or without routing metadata, and to read-only tokens: clients ask it to learn the
+   * routing of their calls.
+   */
+  DescribeShard(argument: _gluonps_v1_DescribeShardRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gluonps_v1_ShardInfo__Output>): grpc.ClientUnaryCall;
+  DescribeShard(argument: _gluonps_v1_DescribeShardRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gluonps_v1_ShardInfo__Output>): grpc.ClientUnaryCall;
+  DescribeShard(argument: _gluonps_v1_DescribeShardRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gluonps_v1_ShardInfo__Output>): grpc.ClientUnaryCall;
+  DescribeShard(argument: _gluonps_v1_DescribeShardRequest, callback: grpc.requestCallback<_gluonps_v1_ShardInfo__Output>): grpc.ClientUnaryCall;
+  /**
+   * Says which shard of which cluster this server is. Answered while the server recovers too,
+   * with or without routing metadata, and to read-only tokens: clients ask it to learn the
+   * routing of their calls.
+   */
+  describeShard(argument: _gluonps_v1_DescribeShardRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_gluonps_v1_ShardInfo__Output>): grpc.ClientUnaryCall;
+  describeShard(argument: _gluonps_v1_DescribeShardRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_gluonps_v1_ShardInfo__Output>): grpc.ClientUnaryCall;
+  describeShard(argument: _gluonps_v1_DescribeShardRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_gluonps_v1_ShardInfo__Output>): grpc.ClientUnaryCall;
+  describeShard(argument: _gluonps_v1_DescribeShardRequest, callback: grpc.requestCallback<_gluonps_v1_ShardInfo__Output>): grpc.ClientUnaryCall;
   
   /**
    * A snapshot of the server: health, version, memory, durability, trainers, recent warnings.
@@ -66,8 +87,8 @@ export interface AdminServiceClient extends grpc.Client {
 }
 
 /**
- * Administration of a running server. Every method needs a full-access token when tokens are
- * set.
+ * Administration of a running server. Every method but DescribeShard needs a full-access token
+ * when tokens are set.
  */
 export interface AdminServiceHandlers extends grpc.UntypedServiceImplementation {
   /**
@@ -75,6 +96,13 @@ export interface AdminServiceHandlers extends grpc.UntypedServiceImplementation 
    * when the server runs without a data directory.
    */
   Checkpoint: grpc.handleUnaryCall<_gluonps_v1_CheckpointRequest__Output, _gluonps_v1_CheckpointResponse>;
+  
+  /**
+   * Says which shard of which cluster this server is. Answered while the server recovers too,
+   * with or without routing metadata, and to read-only tokens: clients ask it to learn the
+   * routing of their calls.
+   */
+  DescribeShard: grpc.handleUnaryCall<_gluonps_v1_DescribeShardRequest__Output, _gluonps_v1_ShardInfo>;
   
   /**
    * A snapshot of the server: health, version, memory, durability, trainers, recent warnings.
@@ -91,6 +119,7 @@ export interface AdminServiceHandlers extends grpc.UntypedServiceImplementation 
 
 export interface AdminServiceDefinition extends grpc.ServiceDefinition {
   Checkpoint: MethodDefinition<_gluonps_v1_CheckpointRequest, _gluonps_v1_CheckpointResponse, _gluonps_v1_CheckpointRequest__Output, _gluonps_v1_CheckpointResponse__Output>
+  DescribeShard: MethodDefinition<_gluonps_v1_DescribeShardRequest, _gluonps_v1_ShardInfo, _gluonps_v1_DescribeShardRequest__Output, _gluonps_v1_ShardInfo__Output>
   GetStatus: MethodDefinition<_gluonps_v1_GetStatusRequest, _gluonps_v1_ServerStatus, _gluonps_v1_GetStatusRequest__Output, _gluonps_v1_ServerStatus__Output>
   ListTrainers: MethodDefinition<_gluonps_v1_ListTrainersRequest, _gluonps_v1_ListTrainersResponse, _gluonps_v1_ListTrainersRequest__Output, _gluonps_v1_ListTrainersResponse__Output>
 }

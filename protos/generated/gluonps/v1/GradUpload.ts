@@ -33,6 +33,13 @@ export interface GradUpload {
    * Up to 1 MiB of the gradient's raw bytes.
    */
   'chunk'?: (Buffer | Uint8Array | string);
+  /**
+   * The gradient is row_sparse even if `header.row_ids` is empty: a push of no rows. A cluster
+   * client sends one to each shard holding none of a row_sparse gradient's rows, so every shard
+   * updates its part in the step (lazily: no row) as one server updates the whole parameter.
+   * Without it, empty row ids mean a dense gradient.
+   */
+  'rowSparse'?: (boolean);
 }
 
 /**
@@ -64,4 +71,11 @@ export interface GradUpload__Output {
    * Up to 1 MiB of the gradient's raw bytes.
    */
   'chunk': (Buffer);
+  /**
+   * The gradient is row_sparse even if `header.row_ids` is empty: a push of no rows. A cluster
+   * client sends one to each shard holding none of a row_sparse gradient's rows, so every shard
+   * updates its part in the step (lazily: no row) as one server updates the whole parameter.
+   * Without it, empty row ids mean a dense gradient.
+   */
+  'rowSparse': (boolean);
 }

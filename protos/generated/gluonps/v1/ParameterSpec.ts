@@ -4,6 +4,7 @@ import type { DType as _gluonps_v1_DType, DType__Output as _gluonps_v1_DType__Ou
 import type { GradReq as _gluonps_v1_GradReq, GradReq__Output as _gluonps_v1_GradReq__Output } from '../../gluonps/v1/GradReq';
 import type { Initializer as _gluonps_v1_Initializer, Initializer__Output as _gluonps_v1_Initializer__Output } from '../../gluonps/v1/Initializer';
 import type { StorageType as _gluonps_v1_StorageType, StorageType__Output as _gluonps_v1_StorageType__Output } from '../../gluonps/v1/StorageType';
+import type { ParameterPart as _gluonps_v1_ParameterPart, ParameterPart__Output as _gluonps_v1_ParameterPart__Output } from '../../gluonps/v1/ParameterPart';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -58,6 +59,12 @@ export interface ParameterSpec {
    * Weight-decay multiplier read by optimizers; absent means 1.
    */
   'wdMult'?: (number | string);
+  /**
+   * On a shard of a cluster: this parameter is that part of a split parameter, and `shape` is the
+   * part's own shape (fully known). Initializers fill the part with exactly what its rows hold
+   * when the whole parameter is initialized. Unset everywhere else.
+   */
+  'part'?: (_gluonps_v1_ParameterPart | null);
   '_differentiable'?: "differentiable";
   '_lrMult'?: "lrMult";
   '_wdMult'?: "wdMult";
@@ -115,6 +122,12 @@ export interface ParameterSpec__Output {
    * Weight-decay multiplier read by optimizers; absent means 1.
    */
   'wdMult'?: (number);
+  /**
+   * On a shard of a cluster: this parameter is that part of a split parameter, and `shape` is the
+   * part's own shape (fully known). Initializers fill the part with exactly what its rows hold
+   * when the whole parameter is initialized. Unset everywhere else.
+   */
+  'part': (_gluonps_v1_ParameterPart__Output | null);
   '_differentiable'?: "differentiable";
   '_lrMult'?: "lrMult";
   '_wdMult'?: "wdMult";

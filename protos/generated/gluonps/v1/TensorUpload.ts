@@ -1,6 +1,7 @@
 // Original file: protos/gluonps/v1/tensor.proto
 
 import type { TensorHeader as _gluonps_v1_TensorHeader, TensorHeader__Output as _gluonps_v1_TensorHeader__Output } from '../../gluonps/v1/TensorHeader';
+import type { ParameterPart as _gluonps_v1_ParameterPart, ParameterPart__Output as _gluonps_v1_ParameterPart__Output } from '../../gluonps/v1/ParameterPart';
 
 /**
  * One message of a client-streamed tensor write.
@@ -18,6 +19,11 @@ export interface TensorUpload {
    * Up to 1 MiB of the tensor's raw bytes; may be empty.
    */
   'chunk'?: (Buffer | Uint8Array | string);
+  /**
+   * DeclareConstant on a shard of a cluster only: the constant is this part of a split constant
+   * and the tensor holds the part's rows; first message only.
+   */
+  'part'?: (_gluonps_v1_ParameterPart | null);
 }
 
 /**
@@ -36,4 +42,9 @@ export interface TensorUpload__Output {
    * Up to 1 MiB of the tensor's raw bytes; may be empty.
    */
   'chunk': (Buffer);
+  /**
+   * DeclareConstant on a shard of a cluster only: the constant is this part of a split constant
+   * and the tensor holds the part's rows; first message only.
+   */
+  'part': (_gluonps_v1_ParameterPart__Output | null);
 }

@@ -1,0 +1,377 @@
+// trainer.ts: a Trainer handle on a cluster. The trainer exists on every shard holding a part
+// (or the whole) of one of its parameters, over the parameters' parts there, created through
+// each shard's own Trainer handle (client/trainer.ts: its idempotency keys, retries and
+// push-again after a restart all work per shard), with one incarnation for all of them.
+// - pushGrad: a whole parameter's gradient goes to its shard as it is; a split one's is cut into
+//   the parts' rows (dense), or its rows routed to the parts holding them (row_sparse; a part that
+//   gets none is sent a push of no rows, so every part counts the step as one server does).
+// - step: sent to every shard at once; it resolves when every shard applied the step, with each
+//   parameter's version from its home shard. For the elementwise optimizers each element gets
+//   exactly the update one server gives it. A step applied by some shards and refused by others
+//   rejects naming both (the shards then disagree; docs/cluster.md, "Not done yet").
+// - leave, setLearningRate, describe: every shard; saveStates/loadStates: one snapshot holding
+//   every shard's.
+import { WHOLE_TENSOR_OPTIMIZERS, type Part } from '../../common/cluster/placement';
+import { isFloatDType } from '../../common/dtype';
+import type { OptimizerName, OptimizerParams } from '../../common/optimizer/optimizer-spec';
+import { TRAINER_MODE_CODEC } from '../../common/proto-enums';
+import type { TrainerInfo__Output } from '../../protos/generated/gluonps/v1/TrainerInfo';
+import { rowIdsToProto } from '../convert';
+import { GluonPsError, invalidArgument, show, Status } from '../errors';
+import type { Parameter } from '../parameter';
+import { toTensor, type Tensor } from '../tensor';
+import { createTrainer, Trainer } from '../trainer';
+import type { GradInput, RowSparseGrad, StepResult, TrainerDescriptor, TrainerOptions } from '../trainer-types';
+import { checkTrainerOptions, gradToUpload, integerIn, optimizerToProto, UINT32_MAX } from '../trainer-wire';
+import { pickRows, routeRows, splitRows, type Split } from './assemble';
+import type { Resolved, Shards } from './shards';
+
+/** One shard's handle of the trainer. */
+interface ShardTrainer {
+  shard: number;
+  trainer: Trainer;
+}
+
+function isRowSparse(grad: GradInput): grad is RowSparseGrad {
+  return typeof grad === 'object' && grad !== null && !Array.isArray(grad) && 'indices' in grad && 'values' in grad;
+}
+
+/**
+ * Creates the trainer on every shard holding one of `params` (or attaches, as one server does)
+ * and returns the cluster's handle. Called by the cluster client's trainer().
+ */
+export async function createClusterTrainer(
+  shards: Shards,
+  name: string,
+  params: ReadonlyArray<Parameter | string>,
+  optimizer: OptimizerName,
+  optimizerParams: OptimizerParams = {},
+  options: TrainerOptions = {},
+): Promise<Trainer> {
+  if (typeof name !== 'string' || name === '')
+    throw invalidArgument(`trainer(): the trainer name must be a non-empty string, got ${show(name)}`);
+  const who = `trainer '${name}'`;
+  if (!Array.isArray(params))
+    throw invalidArgument(`${who}: params must be an array of Parameter handles or names, got ${show(params)}`);
+  const names = params.map((p, i) => {
+    const n = typeof p === 'string' ? p : (p as { name?: unknown } | null)?.name;
+    if (typeof n !== 'string' || n === '')
+      throw invalidArgument(`${who}: params[${i}] must be a Parameter or a parameter name, got ${show(p)}`);
+    return n;
+  });
+  optimizerToProto(who, optimizer, optimizerParams);
+  const opts = checkTrainerOptions(who, options);
+  // What one server checks before anything else about the parameters (server/trainer/registry.ts).
+  if (names.length === 0) throw invalidArgument(`${who}: needs at least one parameter`);
+  if (new Set(names).size !== names.length)
+    throw invalidArgument(`${who}: a parameter is listed twice in [${names.join(', ')}]`);
+  const plans = new Map<string, Resolved>();
+  for (const [n, r] of await Promise.all(
+    names.map(async (n) => {
+      try {
+        return [n, await shards.resolve(n)] as const;
+      } catch (err) {
+        if (err instanceof GluonPsError && err.code === Status.NOT_FOUND)
+          throw new GluonPsError(Status.NOT_FOUND, `${who}: parameter '${n}' does not exist`, { cause: err });
+        throw err;
+      }
+    }),
+  ))
+    plans.set(n, r);
+  if (WHOLE_TENSOR_OPTIMIZERS.has(optimizer)) {
+    const split = names.find((n) => plans.get(n)!.placement.kind !== 'whole');
+    if (split !== undefined)
+      throw new GluonPsError(
+        Status.FAILED_PRECONDITION,
+        `${who}: ${optimizer} needs norms of whole tensors, but parameter '${split}' is split over shards [${shardsOf(plans.get(split)!).join(', ')}]; declare it with { placement: 'whole' } (docs/cluster.md)`,
+      );
+  }
+  // Each shard's trainer is over the parameters it holds, in the trainer's order.
+  const local = new Map<number, string[]>();
+  for (const n of names) for (const s of shardsOf(plans.get(n)!)) local.set(s, [...(local.get(s) ?? []), n]);
+  const holding = [...local.keys()].sort((a, b) => a - b);
+  if (opts.timeoutPolicy === 'quorum' && holding.length > 1)
+    throw new GluonPsError(
+      Status.UNIMPLEMENTED,
+      `${who}: timeoutPolicy 'quorum' is not supported yet for a trainer whose parameters span several shards (${holding.join(', ')}): each shard would decide its quorum alone (docs/cluster.md)`,
+    );
+  const same = { ...options, incarnation: opts.incarnation };
+  const trainers = await shards.all(holding, (s, ch) =>
+    createTrainer(ch, name, local.get(s)!, optimizer, optimizerParams, same),
+  );
+  return new ClusterTrainer(
+    shards,
+    holding.map((shard, i) => ({ shard, trainer: trainers[i]! })),
+    names,
+    plans,
+    opts,
+  );
+}
+
+function shardsOf(r: Resolved): number[] {
+  return r.placement.kind === 'whole'
+    ? [r.placement.home]
+    : r.placement.parts.map((p) => p.shard).sort((a, b) => a - b);
+}
+
+export class ClusterTrainer extends Trainer {
+  readonly #shards: Shards;
+  readonly #trainers: readonly ShardTrainer[];
+  readonly #plans: ReadonlyMap<string, Resolved>;
+
+  /** @internal Handles come from the cluster client's trainer(). */
+  constructor(
+    shards: Shards,
+    trainers: readonly ShardTrainer[],
+    params: string[],
+    plans: ReadonlyMap<string, Resolved>,
+    options: ReturnType<typeof checkTrainerOptions>,
+  ) {
+    const first = trainers[0]!.trainer;
+    // The base keeps the names and options it is given; every method below is the cluster's.
+    const info = {
+      name: first.name,
+      params,
+      mode: TRAINER_MODE_CODEC.toProto(first.mode),
+      numWorkers: first.numWorkers,
+      step: first.currentStep,
+      learningRate: first.learningRate,
+      stepTimeoutMs: 0,
+    } as unknown as TrainerInfo__Output;
+    super(shards.channels[trainers[0]!.shard]!, info, options, null);
+    this.#shards = shards;
+    this.#trainers = trainers;
+    this.#plans = plans;
+  }
+
+  #who(): string {
+    return `trainer '${this.name}'`;
+  }
+
+  #on(shard: number): Trainer {
+    return this.#trainers.find((t) => t.shard === shard)!.trainer;
+  }
+
+  /** `fn` on every shard's trainer at once; the failure of the lowest shard wins. */
+  async #all<T>(fn: (t: Trainer) => Promise<T>): Promise<T[]> {
+    return this.#shards.all(
+      this.#trainers.map((t) => t.shard),
+      (s) => fn(this.#on(s)),
+    );
+  }
+
+  override get currentStep(): number {
+    return this.#trainers[0]!.trainer.currentStep;
+  }
+
+  override get learningRate(): number {
+    return this.#trainers[0]!.trainer.learningRate;
+  }
+
+  override async pushGrad(param: Parameter | string, grad: GradInput): Promise<{ step: number }> {
+    const paramName = typeof param === 'string' ? param : (param as { name?: unknown } | null)?.name;
+    if (typeof paramName !== 'string' || paramName === '')
+      throw invalidArgument(`${this.#who()}: pushGrad needs a Parameter or a parameter name, got ${show(param)}`);
+    const r = this.#plans.get(paramName);
+    if (r === undefined)
+      throw invalidArgument(
+        `${this.#who()}: parameter '${paramName}' is not one of its parameters [${this.params.join(', ')}]`,
+      );
+    if (r.placement.kind === 'whole') {
+      const home = r.placement.home;
+      return this.#shards.on(home, () => this.#on(home).pushGrad(paramName, grad));
+    }
+    const placement = r.placement;
+    const full = r.fullShape!;
+    const who = `${this.#who()}: gradient for '${paramName}'`;
+    const uploads = isRowSparse(grad)
+      ? this.#rowsUploads(who, paramName, placement, full, grad)
+      : this.#denseUploads(who, paramName, placement, full, grad);
+    const replies = await this.#shards.all(
+      placement.parts.map((p) => p.shard),
+      (s) => this.#on(s).pushUpload(paramName, uploads.get(s)!),
+    );
+    return replies[0]!;
+  }
+
+  /** A dense gradient of a split parameter, cut into its parts' rows. */
+  #denseUploads(
+    who: string,
+    name: string,
+    p: Split,
+    full: number[],
+    grad: GradInput,
+  ): Map<number, ReturnType<typeof gradToUpload>> {
+    const tensor = toTensor(grad as Tensor, { who: `${who}: gradient`, nestedDType: 'float64' });
+    this.#checkFloat(name, tensor);
+    if (tensor.shape.join(',') !== full.join(','))
+      throw invalidArgument(
+        `${this.#who()}: gradient for '${name}' has shape [${tensor.shape.join(',')}], expected [${full.join(',')}]`,
+      );
+    const parts = splitRows(p, full, tensor);
+    return new Map(p.parts.map((part, k) => [part.shard, gradToUpload(who, parts[k]!)]));
+  }
+
+  /** A row_sparse gradient of a split parameter: each row to the part holding it; a part with none gets a push of no rows. */
+  #rowsUploads(
+    who: string,
+    name: string,
+    p: Split,
+    full: number[],
+    grad: RowSparseGrad,
+  ): Map<number, ReturnType<typeof gradToUpload> & { rowSparse?: boolean }> {
+    const ids = rowIdsToProto(who, grad.indices);
+    const values = toTensor(grad.values, { who: `${who}: row_sparse gradient values`, nestedDType: 'float64' });
+    if (values.shape.length === 0 || values.shape[0] !== ids.length)
+      throw invalidArgument(
+        `${who}: a row_sparse gradient needs one row of values per index: ${ids.length} indices, values of shape [${values.shape.join(',')}]`,
+      );
+    this.#checkFloat(name, values);
+    const want = [ids.length, ...full.slice(1)];
+    if (values.shape.join(',') !== want.join(','))
+      throw invalidArgument(
+        `${this.#who()}: row_sparse gradient for '${name}' has shape [${values.shape.join(',')}], expected [${want.join(',')}] (one row per id)`,
+      );
+    const bad = ids.findIndex((id) => id < 0 || id >= full[0]!);
+    if (bad >= 0)
+      throw invalidArgument(
+        `${this.#who()}: gradient for '${name}': row id ${ids[bad]} at position ${bad} is out of range [0, ${full[0]})`,
+      );
+    const routed = routeRows(p, ids);
+    return new Map(
+      p.parts.map((part: Part, k) => {
+        const { local, positions } = routed[k]!;
+        const upload = gradToUpload(who, { indices: local, values: pickRows(values, positions) });
+        return [part.shard, local.length === 0 ? { ...upload, rowSparse: true } : upload];
+      }),
+    );
+  }
+
+  /** What one server says of a gradient that is not floating point (server/trainer/gradients.ts). */
+  #checkFloat(name: string, t: Tensor): void {
+    if (!isFloatDType(t.dtype))
+      throw invalidArgument(`${this.#who()}: gradient for '${name}' must be a float tensor, got ${t.dtype}`);
+  }
+
+  override async step(batchSize: number): Promise<StepResult> {
+    integerIn(`${this.#who()}: step()`, 'batchSize', batchSize, 1, UINT32_MAX);
+    const settled = await Promise.allSettled(
+      this.#trainers.map((t) => this.#shards.on(t.shard, () => t.trainer.step(batchSize))),
+    );
+    const applied = this.#trainers.filter((_, i) => settled[i]!.status === 'fulfilled').map((t) => t.shard);
+    const failedAt = settled.findIndex((s) => s.status === 'rejected');
+    if (failedAt >= 0) {
+      const reason = (settled[failedAt] as PromiseRejectedResult).reason as unknown;
+      if (applied.length === 0 || !(reason instanceof GluonPsError)) throw reason;
+      const failed = this.#trainers.filter((_, i) => settled[i]!.status === 'rejected').map((t) => t.shard);
+      throw new GluonPsError(
+        reason.code,
+        `${this.#who()}: the step was applied on shard${applied.length > 1 ? 's' : ''} ${applied.join(', ')} but failed on shard${failed.length > 1 ? 's' : ''} ${failed.join(', ')}, so the shards' copies of this trainer now differ (docs/cluster.md); shard ${this.#trainers[failedAt]!.shard}: ${reason.message}`,
+        { cause: reason, metadata: reason.metadata },
+      );
+    }
+    const results = settled.map((s) => (s as PromiseFulfilledResult<StepResult>).value);
+    const steps = new Set(results.map((r) => r.step));
+    if (steps.size > 1)
+      throw new GluonPsError(
+        Status.FAILED_PRECONDITION,
+        `${this.#who()}: the shards applied different steps (${this.#trainers.map((t, i) => `shard ${t.shard}: ${results[i]!.step}`).join(', ')})`,
+      );
+    // Each parameter's version is its home shard's (the shard whose part describes it).
+    const versions = this.params.map((p) => {
+      const r = this.#plans.get(p)!;
+      const i = this.#trainers.findIndex((t) => t.shard === r.placement.home);
+      const local = this.#trainers[i]!.trainer.params;
+      return results[i]!.versions[local.indexOf(p)]!;
+    });
+    return { step: results[0]!.step, version: versions[0] ?? 0, versions, workers: results[0]!.workers };
+  }
+
+  override async leave(): Promise<TrainerDescriptor> {
+    return this.#merge(await this.#all((t) => t.leave()));
+  }
+
+  override async describe(): Promise<TrainerDescriptor> {
+    return this.#merge(await this.#all((t) => t.describe()));
+  }
+
+  /** The first shard's description, with every parameter and whom any shard waits for. */
+  #merge(descs: TrainerDescriptor[]): TrainerDescriptor {
+    const union = (pick: (d: TrainerDescriptor) => number[]): number[] =>
+      [...new Set(descs.flatMap(pick))].sort((a, b) => a - b);
+    return {
+      ...descs[0]!,
+      params: [...this.params],
+      workersSeen: union((d) => d.workersSeen),
+      workersLeft: union((d) => d.workersLeft),
+      waitingFor: union((d) => d.waitingFor),
+    };
+  }
+
+  override async setLearningRate(lr: number): Promise<void> {
+    await this.#all((t) => t.setLearningRate(lr));
+  }
+
+  /** Every shard's snapshot in one buffer (see the format below); loadStates takes it back. */
+  override async saveStates(): Promise<Buffer> {
+    const blobs = await this.#all((t) => t.saveStates());
+    const header = Buffer.from(
+      JSON.stringify({
+        trainer: this.name,
+        shards: this.#trainers.map((t, i) => ({ index: t.shard, bytes: blobs[i]!.byteLength })),
+      }),
+      'utf8',
+    );
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(header.byteLength);
+    return Buffer.concat([STATES_MAGIC, length, header, ...blobs]);
+  }
+
+  override async loadStates(states: Uint8Array): Promise<void> {
+    if (!(states instanceof Uint8Array))
+      throw invalidArgument(`${this.#who()}: loadStates needs the Buffer saveStates() returned, got ${show(states)}`);
+    const blobs = parseStates(
+      this.#who(),
+      states,
+      this.#trainers.map((t) => t.shard),
+    );
+    await this.#all((t) => t.loadStates(blobs.get(this.#trainers.find((x) => x.trainer === t)!.shard)!));
+  }
+
+  override toString(): string {
+    return `Trainer(${this.name}, worker ${this.workerId}, ${this.#trainers.length} shards)`;
+  }
+}
+
+// A cluster trainer's states snapshot: "GPSCLUS1", a uint32 LE byte length, that many bytes of
+// JSON { trainer, shards: [{ index, bytes }] }, then each shard's own snapshot in that order.
+const STATES_MAGIC = Buffer.from('GPSCLUS1', 'latin1');
+
+function parseStates(who: string, states: Uint8Array, shards: readonly number[]): Map<number, Uint8Array> {
+  const buf = Buffer.from(states.buffer, states.byteOffset, states.byteLength);
+  const bad = (why: string): never => {
+    throw invalidArgument(`${who}: loadStates needs a cluster trainer's saveStates() snapshot: ${why}`);
+  };
+  if (buf.byteLength < 12 || !buf.subarray(0, 8).equals(STATES_MAGIC)) bad('it does not start with GPSCLUS1');
+  const length = buf.readUInt32LE(8);
+  if (12 + length > buf.byteLength) bad('its header is cut short');
+  let header: { shards?: Array<{ index: number; bytes: number }> };
+  try {
+    header = JSON.parse(buf.subarray(12, 12 + length).toString('utf8')) as typeof header;
+  } catch {
+    return bad('its header is not JSON');
+  }
+  const list = Array.isArray(header.shards) ? header.shards : bad('its header lists no shards');
+  const indices = list.map((s) => s.index);
+  if (indices.join(',') !== shards.join(','))
+    bad(`it holds shards [${indices.join(', ')}], this trainer lives on shards [${shards.join(', ')}]`);
+  const out = new Map<number, Uint8Array>();
+  let offset = 12 + length;
+  for (const s of list) {
+    if (!Number.isSafeInteger(s.bytes) || s.bytes < 0 || offset + s.bytes > buf.byteLength) bad('it is cut short');
+    out.set(s.index, buf.subarray(offset, offset + s.bytes));
+    offset += s.bytes;
+  }
+  if (offset !== buf.byteLength) bad(`${buf.byteLength - offset} bytes follow the last shard's snapshot`);
+  return out;
+}
