@@ -19,10 +19,16 @@ export interface Family {
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
+/**
+ * A sample value as Prometheus reads it (Go's strconv.ParseFloat): the special values are case
+ * insensitive, and prom-client writes `Nan` for an empty summary (nodejs_eventloop_lag quantiles
+ * before the first sample).
+ */
 function parseValue(text: string, line: string): number {
-  if (text === '+Inf') return Infinity;
-  if (text === '-Inf') return -Infinity;
-  if (text === 'NaN') return NaN;
+  const lower = text.toLowerCase();
+  if (lower === '+inf' || lower === 'inf' || lower === '+infinity' || lower === 'infinity') return Infinity;
+  if (lower === '-inf' || lower === '-infinity') return -Infinity;
+  if (lower === 'nan') return NaN;
   const v = Number(text);
   if (text === '' || Number.isNaN(v)) throw new Error(`bad sample value '${text}' in: ${line}`);
   return v;
