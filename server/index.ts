@@ -178,7 +178,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const inFlight = new CallCounter();
   let durability: Durability | null = null;
   const metrics =
-    metricsPort === null ? null : new ServerMetrics({ store, trainers, durability: () => durability, inFlight });
+    metricsPort === null
+      ? null
+      : new ServerMetrics({
+          store,
+          trainers,
+          durability: () => durability,
+          inFlight,
+          shard: route.count > 1 || route.cluster !== 'default' ? { index: route.index, cluster: route.cluster } : null,
+        });
   if (metrics !== null) trainers.events = metrics.trainerEvents;
   // The server pings a quiet connection and drops one that does not answer, ending its calls:
   // a vanished client's uploads and reads are freed without waiting for the stream bounds.

@@ -36,6 +36,8 @@ export interface MetricsSources {
   trainers: TrainerRegistry;
   durability: () => Durability | null;
   inFlight: CallCounter;
+  /** This server's shard of a cluster (null: a lone server): every series then carries `shard`. */
+  shard: { index: number; cluster: string } | null;
 }
 
 interface TrainerSeries {
@@ -64,6 +66,9 @@ export class ServerMetrics {
 
   constructor(sources: MetricsSources) {
     const r = this.registry;
+    // Each shard exports its own series; the label tells them apart once a Prometheus scrapes all.
+    if (sources.shard !== null)
+      r.setDefaultLabels({ shard: String(sources.shard.index), cluster: sources.shard.cluster });
     this.grpc = new GrpcMetrics(r);
     collectDefaultMetrics({ register: r });
 

@@ -55,6 +55,17 @@ describe('the metrics port', () => {
     expect(notFoundGets(await scrape(b))).toBe(0);
   });
 
+  it('as a shard of a cluster, labels every series with its shard index and cluster name', async () => {
+    const lone = await start();
+    const shard = await start({ shard: { index: 1, count: 3, cluster: 'prod' } });
+    const families = async (s: RunningServer) => parseExposition(await (await fetch(`${s.metricsUrl}/metrics`)).text());
+    const labelled = [...(await families(shard)).values()].flatMap((f) => f.samples);
+    expect(labelled.length).toBeGreaterThan(50);
+    for (const sample of labelled) expect(sample.labels, sample.name).toMatchObject({ shard: '1', cluster: 'prod' });
+    for (const sample of [...(await families(lone)).values()].flatMap((f) => f.samples))
+      expect(sample.labels.shard).toBeUndefined();
+  });
+
   it('with tokens, takes any of them as Bearer or Basic password, and refuses the rest', async () => {
     const s = await start({ auth: { tokens: ['full-tok'], readOnlyTokens: ['ro-tok'] } });
     const url = `${s.metricsUrl}/metrics`;
