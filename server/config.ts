@@ -22,6 +22,7 @@ import {
   DEFAULT_READ_TIMEOUT_MS,
   DEFAULT_STREAM_IDLE_TIMEOUT_MS,
   MAX_TIMER_MS,
+  hostMemoryBytes,
 } from './limits';
 import { DEFAULT_MAX_CPU_CONTEXTS, DEFAULT_MAX_TENSOR_BYTES } from './store/defaults';
 
@@ -34,7 +35,11 @@ export interface ServerOptions {
   devices?: string[];
   /** Largest tensor in bytes (default 1 GiB). */
   maxTensorBytes?: number;
-  /** Per-device memory budget in bytes for parameter data (default: none). */
+  /**
+   * One budget, in bytes, for everything the server holds for callers (tensors on every device,
+   * uploads, constants' copies, read copies, state snapshots); null = none. Default: 80% of the
+   * host's memory (limits.ts defaultMemoryBudget).
+   */
   memoryBudget?: number | null;
   /** cpu(i) contexts allowed are 0 <= i < maxCpuContexts (default 8). */
   maxCpuContexts?: number;
@@ -125,7 +130,8 @@ Options (each also read from the environment variable shown; flags win):
   --devices <list>           where parameters may live: cpu, gpu, gpu(i), comma-separated
                                                                  GLUONPS_DEVICES  (default cpu,gpu: every GPU present)
   --max-tensor-bytes <size>  largest tensor accepted             GLUONPS_MAX_TENSOR_BYTES (default 1GiB)
-  --memory-budget <size>     bytes of parameter data per device  GLUONPS_MEMORY_BUDGET    (default none)
+  --memory-budget <size>     bytes held for callers, all devices together; a size, N% of
+                             the host's memory, or none           GLUONPS_MEMORY_BUDGET    (default 80%)
   --max-cpu-contexts <n>     cpu(i) allowed for i < n            GLUONPS_MAX_CPU_CONTEXTS (default 8)
   --max-workers-per-trainer <n>   largest num_workers of a trainer  GLUONPS_MAX_WORKERS_PER_TRAINER (default 4096)
   --max-reason-bytes <n>     longest Checkpoint reason, UTF-8 bytes  GLUONPS_MAX_REASON_BYTES (default 1024)
@@ -188,6 +194,23 @@ export function parseSize(what: string, text: string): number {
   if (!Number.isSafeInteger(v) || v <= 0)
     throw new ConfigError(`${what}: size must be a positive number of bytes, got '${text}'`);
   return v;
+}
+
+/**
+ * --memory-budget: a size, a percentage of the host's memory (`50%`), or `none` / `0` for no
+ * budget at all.
+ */
+export function parseMemoryBudget(text: string): number | null {
+  const t = text.trim().toLowerCase();
+  if (t === 'none' || t === '0') return null;
+  const pct = /^(\d+(?:\.\d+)?)\s*%$/.exec(t);
+  if (pct) {
+    const p = Number(pct[1]);
+    if (!(p > 0 && p <= 100))
+      throw new ConfigError(`--memory-budget: a percentage of the host's memory must be in (0, 100], got '${text}'`);
+    return Math.floor((hostMemoryBytes() * p) / 100);
+  }
+  return parseSize('--memory-budget', text);
 }
 
 function parseIntIn(what: string, text: string, min: number, max: number): number {
@@ -292,7 +315,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   const maxBytes = pick(v['max-tensor-bytes'], 'GLUONPS_MAX_TENSOR_BYTES');
   if (maxBytes !== undefined) options.maxTensorBytes = parseSize('--max-tensor-bytes', maxBytes);
   const budget = pick(v['memory-budget'], 'GLUONPS_MEMORY_BUDGET');
-  if (budget !== undefined) options.memoryBudget = parseSize('--memory-budget', budget);
+  if (budget !== undefined) options.memoryBudget = parseMemoryBudget(budget);
   const cpus = pick(v['max-cpu-contexts'], 'GLUONPS_MAX_CPU_CONTEXTS');
   if (cpus !== undefined) options.maxCpuContexts = parseIntIn('--max-cpu-contexts', cpus, 1, 1024);
   const workers = pick(v['max-workers-per-trainer'], 'GLUONPS_MAX_WORKERS_PER_TRAINER');

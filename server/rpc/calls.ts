@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { exhausted, StatusError } from '../errors';
 import { DEFAULT_READ_TIMEOUT_MS, DEFAULT_STREAM_IDLE_TIMEOUT_MS } from '../limits';
 import { resetStream } from './stream-reset';
+import { memoryError } from '../memory';
 
 /** How long a stream may stall (docs/configuration.md, "Limits"). */
 export interface StreamBounds {
@@ -39,6 +40,9 @@ function toStatus(ctx: CallContext, err: unknown, param: string | undefined): Pa
     ctx.log.info({ method: ctx.method, param, code: grpc.status[err.code], msg: err.message }, 'call failed');
     return { code: err.code, details: err.message };
   }
+  // Memory is the caller's problem wherever it runs out (the budget, or the allocator): never INTERNAL.
+  const memory = memoryError(`${ctx.method}${param === undefined ? '' : ` of '${param}'`}`, err);
+  if (memory !== null) return toStatus(ctx, memory, param);
   const e = err as { code?: unknown; message?: unknown };
   // A client that went away mid-call: a cancellation, not a bug.
   if (e?.code === grpc.status.CANCELLED) {

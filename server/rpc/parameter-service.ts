@@ -67,8 +67,8 @@ export function parameterServiceHandlers(
     onName: (name: string) => void,
     requireExisting: boolean,
     stage?: (name: string, dtype: HostTensor['dtype'], shape: number[]) => DeviceTensor | null,
-  ): Promise<{ name: string; value: HostTensor; staged: DeviceTensor | null }> => {
-    const { first, value, staged } = await receiveUpload<{ name: string }>(
+  ): Promise<{ name: string; value: HostTensor; staged: DeviceTensor | null; release: () => void }> => {
+    const { first, value, staged, release } = await receiveUpload<{ name: string }>(
       call,
       { maxBytes: store.maxTensorBytes, nameField: 'name' },
       (m, header) => {
@@ -80,17 +80,21 @@ export function parameterServiceHandlers(
         return { dtype, shape, staged: stage?.(name, dtype, shape) ?? null };
       },
     );
-    return { name: first.name, value, staged };
+    return { name: first.name, value, staged, release };
   };
 
   return {
     Declare: unary(ctx('Declare'), async (req) => infoToWire(await store.declare(specFromWire(req.spec)))),
 
     DeclareConstant: clientStream(ctx('DeclareConstant'), async (call: UploadCall, onName) => {
-      const { name, value } = await receive(call, onName, false);
-      if (store.has(name) && !store.describe(name).isConstant)
-        throw exists(`constant '${name}': the name is already a (non-constant) parameter`);
-      return infoToWire(await store.declareConstant(name, value));
+      const { name, value, release } = await receive(call, onName, false);
+      try {
+        if (store.has(name) && !store.describe(name).isConstant)
+          throw exists(`constant '${name}': the name is already a (non-constant) parameter`);
+        return infoToWire(await store.declareConstant(name, value));
+      } finally {
+        release();
+      }
     }),
 
     Get: unary(ctx('Get'), (req) => infoToWire(store.describe(req.name))),
@@ -145,10 +149,14 @@ export function parameterServiceHandlers(
 
     SetData: clientStream(ctx('SetData'), async (call: UploadCall, onName) => {
       // The bytes land straight in a new tensor of the parameter when they can (no second copy).
-      const { name, value, staged } = await receive(call, onName, true, (n, dtype, shape) =>
+      const { name, value, staged, release } = await receive(call, onName, true, (n, dtype, shape) =>
         store.stageUpload(n, dtype, shape),
       );
-      return infoToWire(await store.setData(name, value, staged)); // setData owns `staged`
+      try {
+        return infoToWire(await store.setData(name, value, staged)); // setData owns `staged`
+      } finally {
+        release();
+      }
     }),
 
     ZeroGrad: unary(ctx('ZeroGrad'), async (req) => infoToWire(await store.zeroGrad(req.name))),

@@ -13,10 +13,20 @@ import { checkContexts, checkSize, checkTensorHeader, fromKernel } from './check
 import { DEFAULT_MAX_CPU_CONTEXTS, DEFAULT_MAX_TENSOR_BYTES } from './defaults';
 import { DEFAULT_MAX_CONSTANTS, DEFAULT_MAX_PARAMETERS, overLimit } from '../limits';
 import { RwGate } from './gate';
+import { holdBytes } from '../memory';
 import { Mutex } from './mutex';
 import { meanInto } from './reduce';
 import { symbolOf } from './symbol';
-import { gather, checkRowIds, pick, requireGrad, requireInitialized, requireStype, snapshot } from './reads';
+import {
+  gather,
+  checkRowIds,
+  describeEntry,
+  pick,
+  requireGrad,
+  requireInitialized,
+  requireStype,
+  snapshot,
+} from './reads';
 import { pin, writable } from './views';
 import {
   buildSpec,
@@ -67,6 +77,8 @@ export class ParameterStore {
   /** Off while recovering: a data dir holding more than today's limits still starts. */
   limitsEnforced = true;
   private constants = 0;
+  /** Per constant, what stops counting its value against the memory budget. */
+  private readonly constantHolds = new Map<string, () => void>();
   private readonly entries = new Map<string, ParameterEntry>();
   private readonly onEvent: NonNullable<StoreOptions['onEvent']>;
   private readonly deviceRefusal: NonNullable<StoreOptions['deviceRefusal']>;
@@ -96,11 +108,11 @@ export class ParameterStore {
         throw exists(
           `${subject(spec.name)} already exists with a different spec: ${specDifference(existing.declared, spec)}`,
         );
-      return this.describeEntry(existing);
+      return describeEntry(existing);
     }
     const entry = this.newEntry(spec, false, null);
     await this.journal.append({ op: 'declare', spec: input });
-    return this.describeEntry(entry);
+    return describeEntry(entry);
   }
 
   /** Gluon Constant: grad_req 'null', initialized from its value, immutable to trainers. */
@@ -122,16 +134,26 @@ export class ParameterStore {
         stableStringify(prev.shape) === stableStringify(value.shape) &&
         Buffer.compare(prev.bytes, value.bytes) === 0;
       if (!same) throw exists(`${who} already exists with a different value (${prev.dtype} ${fmtShape(prev.shape)})`);
-      return this.describeEntry(existing);
+      return describeEntry(existing);
     }
     const spec = buildSpec({ name, shape: value.shape, dtype: value.dtype, gradReq: 'null' });
-    const entry = this.newEntry(spec, true, {
-      dtype: value.dtype,
-      shape: [...value.shape],
-      bytes: Uint8Array.from(value.bytes),
-    });
+    // The constant keeps its value in the heap (for checkpoints and initialize): it counts
+    // against the memory budget for as long as the constant exists. Checked before anything.
+    const release = holdBytes(`${who}: keeping its value`, value.bytes.byteLength, !this.limitsEnforced);
+    let entry: ParameterEntry;
+    try {
+      entry = this.newEntry(spec, true, {
+        dtype: value.dtype,
+        shape: [...value.shape],
+        bytes: Uint8Array.from(value.bytes),
+      });
+    } catch (err) {
+      release();
+      throw err;
+    }
+    this.constantHolds.set(name, release);
     await this.journal.append({ op: 'declareConstant', name, dtype: value.dtype, shape: value.shape }, value.bytes);
-    return this.describeEntry(entry);
+    return describeEntry(entry);
   }
 
   private newEntry(spec: ParameterSpec, isConstant: boolean, constantValue: HostTensor | null): ParameterEntry {
@@ -167,12 +189,19 @@ export class ParameterStore {
 
   /** Takes a restored entry (recovery, before the server serves). */
   adopt(entry: ParameterEntry): void {
-    const old = this.entries.get(entry.declared.name);
+    const name = entry.declared.name;
+    const old = this.entries.get(name);
     disposeAll(old?.data ?? null);
     disposeAll(old?.grad ?? null);
     if (old?.isConstant === true) this.constants--;
-    if (entry.isConstant) this.constants++;
-    this.entries.set(entry.declared.name, entry);
+    this.constantHolds.get(name)?.();
+    this.constantHolds.delete(name);
+    if (entry.isConstant) {
+      this.constants++;
+      // Acknowledged state: counted, never refused.
+      this.constantHolds.set(name, holdBytes(subject(name, true), entry.constantValue!.bytes.byteLength, true));
+    }
+    this.entries.set(name, entry);
   }
 
   /** Drops every entry (recovery falling back from a bad checkpoint, before serving). */
@@ -183,6 +212,8 @@ export class ParameterStore {
     }
     this.entries.clear();
     this.constants = 0;
+    for (const release of this.constantHolds.values()) release();
+    this.constantHolds.clear();
   }
 
   has(name: string): boolean {
@@ -197,33 +228,11 @@ export class ParameterStore {
   }
 
   describe(name: string): Descriptor {
-    return this.describeEntry(this.entry(name));
+    return describeEntry(this.entry(name));
   }
 
   list(): Descriptor[] {
-    return [...this.entries.values()].map((e) => this.describeEntry(e));
-  }
-
-  private describeEntry(e: ParameterEntry): Descriptor {
-    const s = e.spec;
-    return {
-      name: s.name,
-      shape: s.shape === null ? null : [...s.shape],
-      dtype: s.dtype,
-      gradReq: s.gradReq,
-      stype: s.stype,
-      gradStype: s.gradStype,
-      lrMult: s.lrMult,
-      wdMult: s.wdMult,
-      differentiable: s.differentiable,
-      allowDeferredInit: s.allowDeferredInit,
-      init: s.init,
-      initialized: e.data !== null,
-      deferred: e.deferred !== null,
-      ctx: [...(e.ctx ?? e.deferred?.ctx ?? [])],
-      version: e.version,
-      isConstant: e.isConstant,
-    };
+    return [...this.entries.values()].map((e) => describeEntry(e));
   }
 
   /**
@@ -255,7 +264,7 @@ export class ParameterStore {
           param: name,
           reason: 'already initialized; set forceReinit to re-initialize',
         });
-        return this.describeEntry(e);
+        return describeEntry(e);
       }
       const init: InitSpec = options.init ?? e.spec.init ?? options.defaultInit ?? { kind: 'uniform' };
       if (!shapeIsKnown(e.spec.shape)) {
@@ -267,11 +276,11 @@ export class ParameterStore {
         // As in MXNet, a new initialize() replaces the pending one.
         e.deferred = { init, ctx, seed };
         log({ op: 'initialize', name, init, ctx, forceReinit: options.forceReinit === true, seed: seed.toString() });
-        return this.describeEntry(e);
+        return describeEntry(e);
       }
       await materialize(e, this.maxTensorBytes, init, ctx, seed, null);
       log({ op: 'initialize', name, init, ctx, forceReinit: options.forceReinit === true, seed: seed.toString() });
-      return this.describeEntry(e);
+      return describeEntry(e);
     });
   }
 
@@ -428,7 +437,7 @@ export class ParameterStore {
         throw err;
       }
       log({ op: 'setData', name, dtype: value.dtype, shape: value.shape }, () => value.bytes);
-      return this.describeEntry(e);
+      return describeEntry(e);
     }
     // New tensors on every context first; swap only when all are written.
     const fresh: DeviceTensor[] = [];
@@ -453,7 +462,7 @@ export class ParameterStore {
     e.spec.shape = shape;
     e.version++;
     log({ op: 'setData', name, dtype: value.dtype, shape: value.shape }, () => value.bytes);
-    return this.describeEntry(e);
+    return describeEntry(e);
   }
 
   async zeroGrad(name: string): Promise<Descriptor> {
@@ -464,7 +473,7 @@ export class ParameterStore {
         // A read still viewing the gradient gets to keep it; the parameter gets fresh zeros.
         await nk.fill(await writable(grads, i, false), 0);
       }
-      return this.describeEntry(e);
+      return describeEntry(e);
     });
   }
 
@@ -475,11 +484,11 @@ export class ParameterStore {
       const who = subject(name, e.isConstant);
       if (!nk.isDType(dtype))
         throw invalid(`${who}: unknown dtype ${JSON.stringify(dtype)}, expected one of ${nk.DTYPES.join(', ')}`);
-      if (dtype === e.spec.dtype) return this.describeEntry(e);
+      if (dtype === e.spec.dtype) return describeEntry(e);
       if (e.data === null) {
         e.spec.dtype = dtype;
         log({ op: 'cast', name, dtype });
-        return this.describeEntry(e);
+        return describeEntry(e);
       }
       this.checkSize(who, dtype, e.spec.shape as number[]);
       const data: DeviceTensor[] = [];
@@ -507,7 +516,7 @@ export class ParameterStore {
       e.spec.dtype = dtype;
       e.version++;
       log({ op: 'cast', name, dtype });
-      return this.describeEntry(e);
+      return describeEntry(e);
     });
   }
 
@@ -530,7 +539,7 @@ export class ParameterStore {
         }
       }
       log({ op: 'setShape', name, shape: merged });
-      return this.describeEntry(e);
+      return describeEntry(e);
     });
   }
 
@@ -544,7 +553,7 @@ export class ParameterStore {
         if (e.deferred === null) throw precondition(`${who}: cannot reset context because it has not been initialized`);
         e.deferred.ctx = ctx;
         log({ op: 'resetCtx', name, ctx });
-        return this.describeEntry(e);
+        return describeEntry(e);
       }
       const shape = e.spec.shape as number[];
       const created: DeviceTensor[] = [];
@@ -572,7 +581,7 @@ export class ParameterStore {
         fromKernel(who, err);
       }
       log({ op: 'resetCtx', name, ctx });
-      return this.describeEntry(e);
+      return describeEntry(e);
     });
   }
 

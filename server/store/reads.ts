@@ -1,11 +1,11 @@
 // reads.ts: the read side of the store: which copy a read names, the checks a read makes
-// (initialized, storage type, gradient present), row-id validation, and the snapshots handed to
-// the rpc layer (zero-copy views of host tensors; see views.ts). Callers hold the entry's lock.
+// (initialized, storage type, gradient present), row-id validation, descriptors, and the
+// snapshots handed to the rpc layer (zero-copy views of host tensors; see views.ts). Callers hold the entry's lock.
 import * as nk from '../../native/index';
 import type { Device, DeviceTensor } from '../../native/index';
 import { fmtShape, invalid, precondition, subject } from '../errors';
 import { fromKernel } from './checks';
-import type { ParameterEntry, RowSparseSnapshot, TensorSnapshot } from './types';
+import type { Descriptor, ParameterEntry, RowSparseSnapshot, TensorSnapshot } from './types';
 import { deviceKey } from './spec';
 import { readView } from './views';
 
@@ -105,4 +105,27 @@ export function pick(e: ParameterEntry, ctx: Device | null): number {
     );
   }
   return i;
+}
+
+/** What describe() answers: the spec as it is now, whether and where it is initialized, its version. */
+export function describeEntry(e: ParameterEntry): Descriptor {
+  const s = e.spec;
+  return {
+    name: s.name,
+    shape: s.shape === null ? null : [...s.shape],
+    dtype: s.dtype,
+    gradReq: s.gradReq,
+    stype: s.stype,
+    gradStype: s.gradStype,
+    lrMult: s.lrMult,
+    wdMult: s.wdMult,
+    differentiable: s.differentiable,
+    allowDeferredInit: s.allowDeferredInit,
+    init: s.init,
+    initialized: e.data !== null,
+    deferred: e.deferred !== null,
+    ctx: [...(e.ctx ?? e.deferred?.ctx ?? [])],
+    version: e.version,
+    isConstant: e.isConstant,
+  };
 }

@@ -36,7 +36,12 @@ export async function snapshotEntry(e: ParameterEntry): Promise<{ meta: EntrySna
       bytes: e.constantValue.bytes,
     });
   for (const [i, t] of (e.data ?? []).entries())
-    tensors.push({ name: `param/${name}/${i}`, dtype: t.dtype, shape: [...t.shape], bytes: await nk.readBytes(t) });
+    tensors.push({
+      name: `param/${name}/${i}`,
+      dtype: t.dtype,
+      shape: [...t.shape],
+      bytes: await nk.readBytes(t, { budgeted: false }),
+    });
   return {
     meta: {
       declared: e.declared,

@@ -35,7 +35,8 @@ interface HeaderParam {
   ranges: Array<Array<[number, number]>>;
 }
 
-export function writeStates(s: SavedStates): Buffer {
+/** Lays the snapshot out in one buffer from `allocate` (default: a plain Buffer of that size). */
+export function writeStates(s: SavedStates, allocate: (byteLength: number) => Buffer = Buffer.allocUnsafe): Buffer {
   let offset = 0;
   const params: HeaderParam[] = s.params.map((p) => ({
     name: p.name,
@@ -55,7 +56,7 @@ export function writeStates(s: SavedStates): Buffer {
     stringifyState({ trainer: s.trainer, optimizer: s.optimizer, step: s.step, learningRate: s.learningRate, params }),
     'utf8',
   );
-  const out = Buffer.allocUnsafe(MAGIC.length + 4 + header.length + offset);
+  const out = allocate(MAGIC.length + 4 + header.length + offset);
   MAGIC.copy(out, 0);
   out.writeUInt32LE(header.length, MAGIC.length);
   header.copy(out, MAGIC.length + 4);

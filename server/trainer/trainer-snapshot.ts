@@ -48,7 +48,7 @@ export async function snapshotTrainer(t: Trainer): Promise<{ meta: TrainerSnapsh
           name: `${base}/state/${param}/${c}/${k}`,
           dtype: x.dtype,
           shape: [...x.shape],
-          bytes: await nk.readBytes(x),
+          bytes: await nk.readBytes(x, { budgeted: false }),
         });
     }
     states.push({
@@ -66,7 +66,7 @@ export async function snapshotTrainer(t: Trainer): Promise<{ meta: TrainerSnapsh
         name: `${base}/grad/${worker}/${param}`,
         dtype: g.values.dtype,
         shape: [...g.values.shape],
-        bytes: await nk.readBytes(g.values),
+        bytes: await nk.readBytes(g.values, { budgeted: false }),
       });
       pending.push({
         worker,

@@ -29,11 +29,12 @@ import type { HostTensor, ParameterEntry, ParameterStore } from '../store/parame
 import { combine, disposeGrad, uploadGrad } from './gradients';
 import { KeyedResults, slotOf } from './keyed-results';
 import { recordStep, replayCommit } from './step-record';
-import { nativeUpdate, updateParameter, withLocks } from './update';
+import { discardUpdate, prepareUpdate, runUpdate, withLocks } from './update';
+import { memoryError } from '../memory';
 import type { CombinedGrad, PendingGrad } from './gradients';
 import { learningRateAt } from '../../common/optimizer/optimizer-spec';
 
-import { checkStatesSize, loadStates, saveStates, statesLayout } from './trainer-states';
+import { checkStatesSize, loadStates, saveStates, statesFor } from './trainer-states';
 import type { CallKey, OpenStep, ParamStates, StepResult, TrainerSpec, TrainerState } from './types';
 
 export type { CallKey, OpenStep, ParamStates, StepResult, TrainerSpec, TrainerState, Waiter } from './types';
@@ -132,7 +133,9 @@ export class Trainer {
             `${this.who}: parameter '${param}' is not one of its parameters [${this.spec.params.join(', ')}]`,
           );
         const entry = this.store.entry(param);
-        const grad = await entry.lock.run(() => uploadGrad(this.who, entry, value, rowIds, staged));
+        const grad = await entry.lock
+          .run(() => uploadGrad(this.who, entry, value, rowIds, staged))
+          .catch((err: unknown) => Promise.reject(this.kernelError(err)));
         used = grad.values === staged;
         // The step may have closed while the bytes were uploading.
         try {
@@ -442,16 +445,31 @@ export class Trainer {
           );
           for (const c of combined) if (c.status === 'fulfilled') sums.push(c.value);
           const failedSum = combined.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-          if (failedSum) throw failedSum.reason;
-          // Refuses a record one log record cannot hold (RESOURCE_EXHAUSTED) before anything changes.
-          durable = recordStep(this, work, sums, keys, workers, lr, rescale);
-          failpoint('step.after-apply-before-log');
-          // Each parameter's optimizer chain runs concurrently with the others and with the write.
-          const settled = await Promise.allSettled(
-            work.map(({ entry }, i) =>
-              updateParameter(this.spec.optimizer, entry, this.statesFor(entry), sums[i]!, lr, rescale),
+          if (failedSum) throw this.kernelError(failedSum.reason);
+          // Everything the updates allocate (optimizer states, copies on write, per-device
+          // gradients) is allocated now: a memory budget that runs out fails the step here,
+          // before it is recorded and before any weight changes.
+          const prepared = await Promise.allSettled(
+            work.map(async ({ entry }, i) =>
+              prepareUpdate(this.spec.optimizer, entry, this.statesFor(entry), sums[i]!),
             ),
           );
+          const ready = prepared.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+          const failedPrep = prepared.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+          if (failedPrep) {
+            ready.forEach(discardUpdate);
+            throw this.kernelError(failedPrep.reason);
+          }
+          try {
+            // Refuses a record one log record cannot hold (RESOURCE_EXHAUSTED) before anything changes.
+            durable = recordStep(this, work, sums, keys, workers, lr, rescale);
+            failpoint('step.after-apply-before-log');
+          } catch (err) {
+            ready.forEach(discardUpdate);
+            throw err;
+          }
+          // Each parameter's optimizer chain runs concurrently with the others and with the write.
+          const settled = await Promise.allSettled(ready.map((p) => runUpdate(this.spec.optimizer, p, lr, rescale)));
           const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
           if (failed) throw failed.reason;
         },
@@ -477,16 +495,12 @@ export class Trainer {
 
   /** @internal Optimizer states for entry's current contexts, dtype and shape (fresh zeros if they changed). */
   statesFor(entry: ParameterEntry): ParamStates {
-    const layout = statesLayout(entry);
-    const existing = this.states.get(entry.spec.name);
-    if (existing && existing.layout === layout) return existing;
-    const { kind, settings } = nativeUpdate(this.spec.optimizer, { lr: 0, lrMult: 1, wdMult: 1, rescale: 1, t: 1 });
-    const n = nk.optimizerStateCount(kind, settings);
-    const tensors = entry.data!.map((w) => Array.from({ length: n }, () => nk.empty(w.device, w.dtype, w.shape)));
-    for (const list of existing?.tensors ?? []) for (const t of list) t.dispose();
-    const fresh = { layout, tensors, count: existing?.count ?? 0 };
-    this.states.set(entry.spec.name, fresh);
-    return fresh;
+    return statesFor(this, entry);
+  }
+
+  /** @internal A kernel's memory failure as RESOURCE_EXHAUSTED naming this trainer; anything else as it is. */
+  kernelError(err: unknown): unknown {
+    return memoryError(this.who, err) ?? err;
   }
 
   private discardPendingOf(workerId: number): void {
@@ -546,7 +560,7 @@ export class Trainer {
   // --- Optimizer state snapshots (trainer-states.ts) ---------------------------------------------
 
   /** Every optimizer state tensor (per parameter and context), counts, step and learning rate. */
-  saveStates(): Promise<Buffer> {
+  saveStates(): Promise<{ bytes: Buffer; release: () => void }> {
     return this.applyLock.run(() => saveStates(this));
   }
 
