@@ -26,7 +26,7 @@ import { TrainerRegistry } from './trainer/registry';
 import { Durability } from './durability/durability';
 import { DataDirLockedError } from './durability/lock';
 import { WAL_MAX_PAYLOAD_BYTES } from './durability/wal-record';
-import { defaultMemoryBudget } from './limits';
+import { defaultMaxDeclaredBytes, defaultMemoryBudget } from './limits';
 import { applyMemoryBudget, memoryInUse } from './memory';
 
 export type { AuthOptions, ServerOptions, ServerTlsOptions } from './config';
@@ -112,6 +112,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     maxCpuContexts,
     maxParameters: options.maxParameters ?? DEFAULTS.maxParameters,
     maxConstants: options.maxConstants ?? DEFAULTS.maxConstants,
+    maxDeclaredBytes: options.maxDeclaredBytes === undefined ? defaultMaxDeclaredBytes() : options.maxDeclaredBytes,
     deviceRefusal: (d) => deviceRefusal(devices, d),
     onEvent: (event, fields) => log.warn(fields, event),
   });
@@ -238,6 +239,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       maxTensorBytes: store.maxTensorBytes,
       memoryBudget,
       memoryInUse: memoryInUse().allocated,
+      maxDeclaredBytes: store.accounting.maxDeclaredBytes,
+      declaredBytes: store.accounting.declaredBytes,
       maxWorkersPerTrainer: trainers.maxWorkersPerTrainer,
       cuda: nk.buildInfo().cuda,
       kernelJobs: nk.MAX_CONCURRENT_KERNELS,

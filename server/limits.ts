@@ -84,3 +84,12 @@ export function hostMemoryBytes(): number {
 export function defaultMemoryBudget(): number {
   return Math.floor(hostMemoryBytes() * DEFAULT_MEMORY_BUDGET_FRACTION);
 }
+
+/**
+ * --max-declared-bytes when not given: the host's memory. Every declared parameter needs at least
+ * one copy once initialized; more than the machine holds is a mistake or an attack (with GPUs
+ * holding more than the host, raise it).
+ */
+export function defaultMaxDeclaredBytes(): number {
+  return hostMemoryBytes();
+}

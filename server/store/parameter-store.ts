@@ -6,14 +6,14 @@
 import * as nk from '../../native/index';
 import type { DType, Device, DeviceTensor } from '../../native/index';
 import { exists, fmtShape, invalid, notFound, precondition, subject } from '../errors';
-import { disposeAll, materialize, uploadInto } from './materialize';
+import { disposeAll, materialize } from './materialize';
+import { setDataLocked } from './set-data';
 import { NO_JOURNAL } from '../durability/journal';
 import type { Journal, JournalMeta, JournalPayload } from '../durability/journal';
 import { checkContexts, checkSize, checkTensorHeader, fromKernel } from './checks';
 import { DEFAULT_MAX_CPU_CONTEXTS, DEFAULT_MAX_TENSOR_BYTES } from './defaults';
-import { DEFAULT_MAX_CONSTANTS, DEFAULT_MAX_PARAMETERS, overLimit } from '../limits';
 import { RwGate } from './gate';
-import { holdBytes } from '../memory';
+import { StoreAccounting } from './accounting';
 import { Mutex } from './mutex';
 import { meanInto } from './reduce';
 import { symbolOf } from './symbol';
@@ -72,13 +72,10 @@ function randomSeed(): bigint {
 export class ParameterStore {
   readonly maxTensorBytes: number;
   readonly maxCpuContexts: number;
-  readonly maxParameters: number;
-  readonly maxConstants: number;
   /** Off while recovering: a data dir holding more than today's limits still starts. */
   limitsEnforced = true;
-  private constants = 0;
-  /** Per constant, what stops counting its value against the memory budget. */
-  private readonly constantHolds = new Map<string, () => void>();
+  /** Counts, declared bytes and constants' heap copies against their limits. */
+  readonly accounting: StoreAccounting;
   private readonly entries = new Map<string, ParameterEntry>();
   private readonly onEvent: NonNullable<StoreOptions['onEvent']>;
   private readonly deviceRefusal: NonNullable<StoreOptions['deviceRefusal']>;
@@ -90,8 +87,7 @@ export class ParameterStore {
   constructor(options: StoreOptions = {}) {
     this.maxTensorBytes = options.maxTensorBytes ?? DEFAULT_MAX_TENSOR_BYTES;
     this.maxCpuContexts = options.maxCpuContexts ?? DEFAULT_MAX_CPU_CONTEXTS;
-    this.maxParameters = options.maxParameters ?? DEFAULT_MAX_PARAMETERS;
-    this.maxConstants = options.maxConstants ?? DEFAULT_MAX_CONSTANTS;
+    this.accounting = new StoreAccounting(options);
     this.onEvent = options.onEvent ?? (() => undefined);
     this.deviceRefusal = options.deviceRefusal ?? (() => null);
   }
@@ -138,34 +134,24 @@ export class ParameterStore {
     }
     const spec = buildSpec({ name, shape: value.shape, dtype: value.dtype, gradReq: 'null' });
     // The constant keeps its value in the heap (for checkpoints and initialize): it counts
-    // against the memory budget for as long as the constant exists. Checked before anything.
-    const release = holdBytes(`${who}: keeping its value`, value.bytes.byteLength, !this.limitsEnforced);
-    let entry: ParameterEntry;
-    try {
-      entry = this.newEntry(spec, true, {
-        dtype: value.dtype,
-        shape: [...value.shape],
-        bytes: Uint8Array.from(value.bytes),
-      });
-    } catch (err) {
-      release();
-      throw err;
-    }
-    this.constantHolds.set(name, release);
+    // against the memory budget for as long as the constant exists (accounting.ts).
+    const entry = this.newEntry(spec, true, {
+      dtype: value.dtype,
+      shape: [...value.shape],
+      bytes: Uint8Array.from(value.bytes),
+    });
     await this.journal.append({ op: 'declareConstant', name, dtype: value.dtype, shape: value.shape }, value.bytes);
     return describeEntry(entry);
   }
 
   private newEntry(spec: ParameterSpec, isConstant: boolean, constantValue: HostTensor | null): ParameterEntry {
-    if (this.limitsEnforced) {
-      const who = subject(spec.name, isConstant);
-      if (isConstant && this.constants >= this.maxConstants)
-        throw overLimit(`${who}: the store's constant count`, this.constants + 1, this.maxConstants, '--max-constants');
-      const parameters = this.entries.size - this.constants;
-      if (!isConstant && parameters >= this.maxParameters)
-        throw overLimit(`${who}: the store's parameter count`, parameters + 1, this.maxParameters, '--max-parameters');
-    }
-    if (isConstant) this.constants++;
+    // The limits are checked (and the entry counted) before anything else.
+    this.accounting.add(
+      subject(spec.name, isConstant),
+      spec.name,
+      { isConstant, dtype: spec.dtype, shape: spec.shape, valueBytes: constantValue?.bytes.byteLength },
+      this.limitsEnforced,
+    );
     const entry: ParameterEntry = {
       declared: spec,
       spec: { ...spec, shape: spec.shape === null ? null : [...spec.shape] },
@@ -193,14 +179,15 @@ export class ParameterStore {
     const old = this.entries.get(name);
     disposeAll(old?.data ?? null);
     disposeAll(old?.grad ?? null);
-    if (old?.isConstant === true) this.constants--;
-    this.constantHolds.get(name)?.();
-    this.constantHolds.delete(name);
-    if (entry.isConstant) {
-      this.constants++;
-      // Acknowledged state: counted, never refused.
-      this.constantHolds.set(name, holdBytes(subject(name, true), entry.constantValue!.bytes.byteLength, true));
-    }
+    if (old) this.accounting.remove(name, old.isConstant);
+    // Acknowledged state: counted, never refused.
+    const { isConstant, spec, constantValue } = entry;
+    this.accounting.add(
+      subject(name, isConstant),
+      name,
+      { isConstant, dtype: spec.dtype, shape: spec.shape, valueBytes: constantValue?.bytes.byteLength },
+      false,
+    );
     this.entries.set(name, entry);
   }
 
@@ -211,9 +198,7 @@ export class ParameterStore {
       disposeAll(e.grad);
     }
     this.entries.clear();
-    this.constants = 0;
-    for (const release of this.constantHolds.values()) release();
-    this.constantHolds.clear();
+    this.accounting.clear();
   }
 
   has(name: string): boolean {
@@ -389,9 +374,14 @@ export class ParameterStore {
     try {
       const e = this.entry(name);
       return await this.commit(e, (log) =>
-        this.setDataLocked(e, name, value, staged, log, (t) => {
-          adopted = true;
-          unpin = pin(t); // the log may still be writing the bytes: in-place writers copy first
+        setDataLocked(e, value, staged, {
+          maxTensorBytes: this.maxTensorBytes,
+          recount: (dtype, shape) => this.recount(subject(name, e.isConstant), e, dtype, shape),
+          log,
+          adopt: (t) => {
+            adopted = true;
+            unpin = pin(t); // the log may still be writing the bytes: in-place writers copy first
+          },
         }),
       );
     } finally {
@@ -399,70 +389,6 @@ export class ParameterStore {
       // commit() resolved after the record was durable (or failed): the bytes may change now.
       unpin();
     }
-  }
-
-  private async setDataLocked(
-    e: ParameterEntry,
-    name: string,
-    value: HostTensor,
-    staged: DeviceTensor | null,
-    log: Log,
-    adopt: (t: DeviceTensor) => void,
-  ): Promise<Descriptor> {
-    const who = subject(name, e.isConstant);
-    // A staged upload's bytes are its tensor's (read them only when needed: see rpc/uploads.ts).
-    if (staged === null) this.checkHostTensor(who, value);
-    else this.checkTensorHeader(who, value.dtype, value.shape, staged.byteLength);
-    const shape = mergeShape(who, e.spec.shape, value.shape);
-    if (e.data === null) {
-      if (e.deferred === null)
-        throw precondition(`${who} has not been initialized: call initialize() before set_data()`);
-      // The value completes the deferred init now (its shape is fully known), in place of the
-      // initializer, as MXNet's _finish_deferred_init does with a staged value.
-      if (!shapeIsKnown(shape))
-        throw invalid(
-          `${who}: value shape ${fmtShape(value.shape)} has a zero-size dim, which parameters treat as unknown`,
-        );
-      const d = e.deferred;
-      const previous = e.spec.shape;
-      e.spec.shape = shape;
-      try {
-        await materialize(e, this.maxTensorBytes, d.init, d.ctx, d.seed, {
-          dtype: value.dtype,
-          shape: [...value.shape],
-          bytes: value.bytes,
-        });
-      } catch (err) {
-        e.spec.shape = previous;
-        throw err;
-      }
-      log({ op: 'setData', name, dtype: value.dtype, shape: value.shape }, () => value.bytes);
-      return describeEntry(e);
-    }
-    // New tensors on every context first; swap only when all are written.
-    const fresh: DeviceTensor[] = [];
-    const stagedFits =
-      staged !== null &&
-      staged.dtype === e.spec.dtype &&
-      nk.sameDevice(staged.device, e.ctx![0]!) &&
-      staged.shape.join(',') === shape.join(',');
-    const useStaged = stagedFits ? staged : null;
-    try {
-      if (useStaged) fresh.push(useStaged);
-      for (const c of e.ctx!.slice(fresh.length)) fresh.push(nk.empty(c, e.spec.dtype, shape));
-      if (!useStaged) await uploadInto(fresh[0]!, value);
-      for (const t of fresh.slice(1)) await nk.copy(t, fresh[0]!);
-    } catch (err) {
-      disposeAll(useStaged ? fresh.slice(1) : fresh);
-      fromKernel(who, err);
-    }
-    if (useStaged) adopt(useStaged);
-    disposeAll(e.data);
-    e.data = fresh;
-    e.spec.shape = shape;
-    e.version++;
-    log({ op: 'setData', name, dtype: value.dtype, shape: value.shape }, () => value.bytes);
-    return describeEntry(e);
   }
 
   async zeroGrad(name: string): Promise<Descriptor> {
@@ -485,12 +411,13 @@ export class ParameterStore {
       if (!nk.isDType(dtype))
         throw invalid(`${who}: unknown dtype ${JSON.stringify(dtype)}, expected one of ${nk.DTYPES.join(', ')}`);
       if (dtype === e.spec.dtype) return describeEntry(e);
+      if (e.data !== null) this.checkSize(who, dtype, e.spec.shape as number[]);
+      const undo = this.recount(who, e, dtype, e.spec.shape);
       if (e.data === null) {
         e.spec.dtype = dtype;
         log({ op: 'cast', name, dtype });
         return describeEntry(e);
       }
-      this.checkSize(who, dtype, e.spec.shape as number[]);
       const data: DeviceTensor[] = [];
       const grad: DeviceTensor[] = [];
       try {
@@ -507,6 +434,7 @@ export class ParameterStore {
       } catch (err) {
         disposeAll(data);
         disposeAll(grad);
+        undo();
         fromKernel(who, err);
       }
       disposeAll(e.data);
@@ -528,6 +456,8 @@ export class ParameterStore {
       const next = normalizeShape(who, shapeInput) as number[];
       const merged = mergeShape(who, e.spec.shape, next);
       const previous = e.spec.shape;
+      // A shape that becomes fully known counts its bytes now (refused over the limit first).
+      const undo = this.recount(who, e, e.spec.dtype, merged);
       e.spec.shape = merged;
       if (e.data === null && e.deferred !== null && shapeIsKnown(merged)) {
         try {
@@ -535,6 +465,7 @@ export class ParameterStore {
           await materialize(e, this.maxTensorBytes, d.init, d.ctx, d.seed, null);
         } catch (err) {
           e.spec.shape = previous;
+          undo();
           throw err;
         }
       }
@@ -592,6 +523,16 @@ export class ParameterStore {
   }
 
   // --- Checks --------------------------------------------------------------------------------
+
+  /**
+   * Counts e's declared bytes at `dtype` and `shape` before e changes to them (RESOURCE_EXHAUSTED
+   * over --max-declared-bytes); the returned function counts the old ones again (a failed change).
+   */
+  private recount(who: string, e: ParameterEntry, dtype: DType, shape: readonly number[] | null): () => void {
+    const { dtype: oldDtype, shape: oldShape } = e.spec;
+    this.accounting.resize(who, e.spec.name, dtype, shape, this.limitsEnforced);
+    return () => this.accounting.resize(who, e.spec.name, oldDtype, oldShape, false);
+  }
 
   private checkContexts(who: string, ctx: Device[] | null): Device[] {
     return checkContexts(who, ctx, this.maxCpuContexts, this.deviceRefusal);

@@ -1,5 +1,7 @@
 // snapshot.ts: a parameter's whole state as plain data plus tensor bytes (for checkpoints),
-// and the reverse. The caller holds the state gate exclusively, so no mutation is halfway.
+// and the reverse. The caller holds the state gate exclusively, so no mutation is halfway. The
+// host copies are the server's own: counted in the memory total but never refused by the budget,
+// so callers cannot make a checkpoint fail.
 import * as nk from '../../native/index';
 import type { Device, DeviceTensor } from '../../native/index';
 import { Mutex } from './mutex';

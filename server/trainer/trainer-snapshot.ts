@@ -1,7 +1,8 @@
 // trainer-snapshot.ts: a trainer's whole state as plain data plus tensor bytes (checkpoints),
 // and the reverse: spec, step, learning rate, workers, optimizer states, the results of keyed
 // calls (so retries after a restart are still answered once), the open sync step and the
-// gradients pushed for it. The caller holds the state gate exclusively.
+// gradients pushed for it. The caller holds the state gate exclusively. As in store/snapshot.ts,
+// the host copies are counted against the memory budget but never refused.
 import type { Logger } from 'pino';
 import * as nk from '../../native/index';
 import type { DType } from '../../native/index';

@@ -40,7 +40,7 @@ describe('parseCommandLine', () => {
     expect(options).toMatchObject({ port: 7000, host: '0.0.0.0', maxTensorBytes: 64 * 2 ** 20, memoryBudget: 1e9 });
   });
 
-  it('reads --memory-budget as a size, a percentage of the host memory, or none / 0 (no budget)', () => {
+  it('reads --memory-budget and --max-declared-bytes as a size, a percentage of the host memory, or none / 0', () => {
     const budget = (args: string[], env: Record<string, string> = {}): unknown =>
       parseCommandLine(args, env).options.memoryBudget;
     expect(budget([])).toBeUndefined(); // the server applies its default (80% of the host memory)
@@ -48,7 +48,11 @@ describe('parseCommandLine', () => {
     expect(budget(['--memory-budget', '50%'])).toBe(Math.floor(hostMemoryBytes() / 2));
     expect(budget(['--memory-budget', 'none'])).toBeNull();
     expect(budget([], { GLUONPS_MEMORY_BUDGET: '0' })).toBeNull();
-    expect(() => budget(['--memory-budget', '150%'])).toThrow(/--memory-budget: .*\(0, 100\], got '150%'/);
+    expect(budget(['--memory-budget', '150%'])).toBe(Math.floor(hostMemoryBytes() * 1.5)); // GPUs add memory
+    expect(() => budget(['--memory-budget', '2000%'])).toThrow(/--memory-budget: .*\(0, 1000\], got '2000%'/);
+    expect(parseCommandLine(['--max-declared-bytes', '1TiB']).options.maxDeclaredBytes).toBe(2 ** 40);
+    expect(parseCommandLine([], { GLUONPS_MAX_DECLARED_BYTES: 'none' }).options.maxDeclaredBytes).toBeNull();
+    expect(parseCommandLine([], {}).options.maxDeclaredBytes).toBeUndefined();
     expect(() => budget(['--memory-budget', 'lots'])).toThrow(/--memory-budget: expected a size/);
   });
 
