@@ -10,7 +10,8 @@
 // whose manifest would be larger is refused before a file is written (ManifestTooLargeError),
 // never written, acknowledged and then found invalid at the next start. metaCrc32 catches a
 // change inside the meta that leaves valid JSON (a flipped digit); manifests written before it
-// existed have none and are read as before.
+// existed have none and are read as before (a manifest with any other key is refused, so a
+// damaged "metaCrc32" key does not turn the check off).
 //
 // writeCheckpoint builds it as `root/tmp-ckpt-<id>/`: each file is written by its caller through
 // a FileHandle wrapper that hashes the bytes as they are written (so there is no read-back),
@@ -46,6 +47,7 @@ const SPARE_RE = /^spare-(\d{20})\.bin$/;
 /** Files of pruned checkpoints kept for reuse (each as large as a checkpoint file). */
 export const MAX_SPARE_FILES = 2;
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$/;
+const MANIFEST_KEYS = new Set(['format', 'id', 'createdAt', 'files', 'metaCrc32', 'meta']);
 
 export interface ManifestFile {
   name: string;
@@ -287,6 +289,10 @@ function validateManifest(v: unknown, dir: string, expectId: bigint | null): Che
   if (typeof m.createdAt !== 'string') bad('has no createdAt');
   if (!Array.isArray(m.files)) bad('has no files list');
   if (!('meta' in m)) bad('has no meta');
+  // Only the keys a manifest has: a damaged key (a renamed metaCrc32) must not pass as an old
+  // manifest without a checksum.
+  const unknown = Object.keys(m).filter((k) => !MANIFEST_KEYS.has(k));
+  if (unknown.length > 0) bad(`has unknown keys ${JSON.stringify(unknown)}`);
   if ('metaCrc32' in m) {
     if (!Number.isInteger(m.metaCrc32) || (m.metaCrc32 as number) < 0 || (m.metaCrc32 as number) > 0xffffffff)
       bad('has a bad metaCrc32');

@@ -90,10 +90,11 @@ export function readStates(who: string, bytes: Uint8Array): SavedStates {
     header === null ||
     !Array.isArray(header.params) ||
     !Number.isSafeInteger(header.step) ||
+    typeof header.trainer !== 'string' ||
     typeof header.optimizer !== 'string' ||
     typeof header.learningRate !== 'number'
   )
-    bad('the header lacks step, optimizer, learningRate or params');
+    bad('the header lacks trainer, step, optimizer, learningRate or params');
   if (header.step < 0) bad(`the step must be >= 0, got ${header.step}`);
   if (!Number.isFinite(header.learningRate) || header.learningRate < 0)
     bad(`the learning rate must be a finite number >= 0, got ${header.learningRate}`);
@@ -108,6 +109,9 @@ export function readStates(who: string, bytes: Uint8Array): SavedStates {
       typeof p.layout !== 'string' ||
       !Number.isSafeInteger(p.count) ||
       p.count < 0 ||
+      typeof p.dtype !== 'string' ||
+      !Array.isArray(p.shape) ||
+      !p.shape.every((d) => Number.isSafeInteger(d) && d >= 0) ||
       !Array.isArray(p.ranges)
     )
       bad('a parameter entry is malformed');
@@ -122,7 +126,9 @@ export function readStates(who: string, bytes: Uint8Array): SavedStates {
       dtype: p.dtype,
       shape: p.shape,
       tensors: p.ranges.map((list) =>
-        (Array.isArray(list) ? list : bad('ranges must be lists')).map(([start, length]) => {
+        (Array.isArray(list) ? list : bad('ranges must be lists')).map((range: unknown) => {
+          if (!Array.isArray(range) || range.length !== 2) bad(`a byte range of '${p.name}' is not [start, length]`);
+          const [start, length] = range as [number, number];
           if (
             !Number.isSafeInteger(start) ||
             !Number.isSafeInteger(length) ||
