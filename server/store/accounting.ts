@@ -5,7 +5,7 @@
 // RESOURCE_EXHAUSTED and change nothing; `enforce` false (recovery) counts without refusing.
 import * as nk from '../../native/index';
 import type { DType } from '../../native/index';
-import { exhausted, fmtShape } from '../errors';
+import { exhausted, fmtShape, invalid } from '../errors';
 import { DEFAULT_MAX_CONSTANTS, DEFAULT_MAX_PARAMETERS, overLimit } from '../limits';
 import { holdBytes } from '../memory';
 import { shapeIsKnown } from './spec';
@@ -17,10 +17,15 @@ export interface AccountingLimits {
   maxDeclaredBytes?: number | null;
 }
 
-/** One copy of a tensor of this dtype and shape, in bytes; 0 while the shape is not fully known. */
+/**
+ * One copy of a tensor of this dtype and shape, in bytes; 0 while the shape is not fully known;
+ * Infinity when the count is past 2^53 (no tensor of that shape can ever exist).
+ */
 export function declaredBytes(dtype: DType, shape: readonly number[] | null): number {
   if (shape === null || !shapeIsKnown([...shape])) return 0;
-  return nk.shapeSize(shape) * nk.dtypeSize(dtype);
+  let n = nk.dtypeSize(dtype);
+  for (const d of shape) n *= d;
+  return Number.isSafeInteger(n) ? n : Infinity;
 }
 
 export class StoreAccounting {
@@ -74,8 +79,9 @@ export class StoreAccounting {
     if (entry.isConstant) this.holds.set(name, holdBytes(`${who}: keeping its value`, entry.valueBytes ?? 0, !enforce));
     if (entry.isConstant) this.constants++;
     else this.parameters++;
-    this.sizes.set(name, bytes);
-    this.declared += bytes;
+    const counted = Number.isFinite(bytes) ? bytes : 0;
+    this.sizes.set(name, counted);
+    this.declared += counted;
   }
 
   /**
@@ -88,8 +94,9 @@ export class StoreAccounting {
     const old = this.sizes.get(name) ?? 0;
     if (bytes === old) return;
     this.checkDeclared(who, dtype, shape, bytes, old, enforce && bytes > old);
-    this.sizes.set(name, bytes);
-    this.declared += bytes - old;
+    const counted = Number.isFinite(bytes) ? bytes : 0;
+    this.sizes.set(name, counted);
+    this.declared += counted - old;
   }
 
   /** Stops counting entry `name` (replaced by a restored one, or dropped). */
@@ -121,6 +128,12 @@ export class StoreAccounting {
     replaces: number,
     enforce: boolean,
   ): void {
+    if (bytes === Infinity) {
+      if (!enforce) return; // recovered: it was accepted once, and counts nothing (it can never be initialized)
+      throw invalid(
+        `${who}: ${dtype} ${fmtShape([...(shape ?? [])])} has too many elements: no tensor of that shape can exist`,
+      );
+    }
     const max = this.maxDeclaredBytes;
     const total = this.declared - replaces + bytes;
     if (!enforce || max === null || total <= max) return;

@@ -66,6 +66,16 @@ describe('declared bytes', () => {
     expect(declared()).toBe(2624);
     await ps.constant('db_k', f32([300], new Float32Array(300)));
     expect(declared()).toBe(3824);
+    // A shape no tensor can ever have (more than 2^53 bytes) is refused whatever the limit
+    // (found by the soak: it was INTERNAL).
+    await rejectsWith(
+      ps.parameter('db_huge', { shape: [3, 2 ** 52] }),
+      Status.INVALID_ARGUMENT,
+      /^parameter 'db_huge': float32 \[3,4503599627370496\] has too many elements: no tensor of that shape can exist$/,
+    );
+    const dd = await ps.parameter('db_dd', { shape: [0, 2 ** 52], allowDeferredInit: true });
+    await rejectsWith(dd.setShape([3, 2 ** 52]), Status.INVALID_ARGUMENT, /has too many elements/);
+    expect(declared()).toBe(3824);
   });
 });
 
