@@ -178,6 +178,10 @@ export async function writeCheckpoint(
   for (const f of files) checkName(f.name, seen);
   const metaText = stringifyState(meta) as string | undefined;
   if (metaText === undefined) throw new TypeError('checkpoint meta must be JSON-serializable');
+  // The manifest holds the meta as it was now, when its crc32 is taken: the caller's objects may
+  // change while the files are written (a manifest whose meta no longer matched its checksum was
+  // written, then skipped as invalid).
+  const frozenMeta: unknown = parseState(metaText);
   // Checked before the (large) files are written: the indented manifest is a little larger than
   // the compact meta, and is checked again once it exists.
   if (metaText.length > MAX_MANIFEST_BYTES) throw new ManifestTooLargeError(Buffer.byteLength(metaText, 'utf8'));
@@ -235,7 +239,7 @@ export async function writeCheckpoint(
       createdAt: new Date().toISOString(),
       files: entries,
       metaCrc32,
-      meta,
+      meta: frozenMeta,
     };
     const text = Buffer.from(`${stringifyState(manifest, 1)}\n`, 'utf8');
     if (text.byteLength > MAX_MANIFEST_BYTES) throw new ManifestTooLargeError(text.byteLength);
@@ -479,8 +483,24 @@ export async function pruneCheckpoints(
 ): Promise<{ removed: string[]; kept: CheckpointInfo[] }> {
   if (!Number.isSafeInteger(keep) || keep < 1) throw new RangeError(`keep must be an integer >= 1, got ${keep}`);
   const absRoot = resolve(root);
-  const valid = await listCheckpoints(absRoot, { verify: 'size', log: options.log });
+  const { valid, invalid } = await inspectCheckpoints(absRoot, { verify: 'size' });
   const removed: string[] = [];
+  // An invalid checkpoint older than the newest valid one is never used again (recovery takes the
+  // newest valid one): removed here too, or damage would pile up until the next start.
+  const newest = valid[0]?.id;
+  for (const bad of invalid) {
+    const id = dirId(bad.dir);
+    if (newest === undefined || id === null || id >= newest) {
+      options.log?.warn({ dir: bad.dir, reason: bad.reason }, 'skipping an invalid checkpoint');
+      continue;
+    }
+    options.log?.warn(
+      { dir: bad.dir, reason: bad.reason },
+      'removing an invalid checkpoint older than the newest valid one',
+    );
+    await rm(bad.dir, { recursive: true, force: true });
+    removed.push(bad.dir);
+  }
   for (const c of valid.slice(keep)) {
     const doomed = join(absRoot, `tmp-del-${basename(c.dir)}`);
     await rm(doomed, { recursive: true, force: true });

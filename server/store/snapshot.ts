@@ -44,18 +44,19 @@ export async function snapshotEntry(e: ParameterEntry): Promise<{ meta: EntrySna
       shape: [...t.shape],
       bytes: await nk.readBytes(t, { budgeted: false }),
     });
-  return {
-    meta: {
-      declared: e.declared,
-      spec: e.spec,
-      isConstant: e.isConstant,
-      constant: e.constantValue ? { dtype: e.constantValue.dtype, shape: e.constantValue.shape } : null,
-      ctx: e.ctx,
-      deferred: e.deferred ? { init: e.deferred.init, ctx: e.deferred.ctx, seed: e.deferred.seed.toString() } : null,
-      version: e.version.toString(),
-    },
-    tensors,
-  };
+  // A copy, not the live objects: the checkpoint writes its manifest after the state gate is
+  // released, and a cast or set_shape meanwhile changes e.spec in place (the manifest then
+  // described a dtype or shape the tensors beside it do not have).
+  const meta: EntrySnapshot = structuredClone({
+    declared: e.declared,
+    spec: e.spec,
+    isConstant: e.isConstant,
+    constant: e.constantValue ? { dtype: e.constantValue.dtype, shape: e.constantValue.shape } : null,
+    ctx: e.ctx,
+    deferred: e.deferred ? { init: e.deferred.init, ctx: e.deferred.ctx, seed: e.deferred.seed.toString() } : null,
+    version: e.version.toString(),
+  });
+  return { meta, tensors };
 }
 
 /** Reads a saved tensor's bytes into `dest` (exactly its length). */

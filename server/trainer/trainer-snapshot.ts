@@ -86,8 +86,9 @@ export async function snapshotTrainer(t: Trainer): Promise<{ meta: TrainerSnapsh
   // record (after this checkpoint's lsn) or resume() applies it after a restart.
   const open = t.open ? { index: t.open.index, stepped: [...t.open.stepped], keys: [...t.open.keys] } : null;
   const { optimizer, ...spec } = t.spec;
+  // A copy (see store/snapshot.ts): the manifest is written after the state gate is released.
   return {
-    meta: {
+    meta: structuredClone({
       spec: { ...spec, optimizer: { name: optimizer.name, params: optimizer.params } },
       step: t.stepCount,
       learningRate: t.learningRate,
@@ -97,7 +98,7 @@ export async function snapshotTrainer(t: Trainer): Promise<{ meta: TrainerSnapsh
       settled,
       open,
       pending,
-    },
+    }),
     tensors,
   };
 }
