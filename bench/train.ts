@@ -28,6 +28,11 @@
 // step_ms includes the wait at the barrier for the other worker. Medians over --rounds rounds
 // after --warmup untimed ones, product and raw rounds alternating (order flipped each round).
 //
+// --metrics: the cost of observability instead of the raw baseline: the same product steps on a
+// second server with --metrics-port set (scraped every 5 s and its status page polled every 2 s,
+// bench/scraper.ts) against the product without it, rounds interleaved, target at most 3 %
+// slower.
+//
 // Flags: --rounds N (default 10), --warmup N (default 2), --tensors N (default 4), --params N
 // (default 16777216), --sequential (per-tensor transfers one after another instead of
 // concurrently, both systems), --server-prof DIR (product server under --cpu-prof, written at
@@ -67,6 +72,7 @@ import {
   type StartedChild,
 } from './child-process';
 import { cpuMs, gradient, median, withTimeout } from './measure';
+import { POLL_EVERY_MS, SCRAPE_EVERY_MS, startScrapeLoad, type ScrapeLoad } from './scraper';
 
 const SELF = fileURLToPath(import.meta.url);
 const WORKER_FLAG = '--train-bench-worker';
@@ -74,7 +80,8 @@ const NUM_WORKERS = 2;
 const BATCH_SIZE = 32;
 /** Longest one step or round may take before the run is declared stuck. */
 
-type System = 'product' | 'raw';
+/** 'metrics': the product server with --metrics-port set and scraped (--metrics). */
+type System = 'product' | 'raw' | 'metrics';
 
 interface WorkerConfig {
   system: System;
@@ -194,7 +201,7 @@ function rawSession(config: WorkerConfig): Session {
 function workerMain(config: WorkerConfig): Promise<void> {
   return serveRequests<Session, { id: number }>(
     'worker',
-    async () => (config.system === 'product' ? productSession(config) : rawSession(config)),
+    async () => (config.system === 'raw' ? rawSession(config) : productSession(config)),
     (session) => withTimeout(session.step(), `${config.system} step`),
   );
 }
@@ -277,6 +284,7 @@ interface Args {
   durable: boolean;
   check: boolean;
   deadlineS: number;
+  metrics: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -294,6 +302,7 @@ function parseArgs(argv: string[]): Args {
     durable: argv.includes('--durable'),
     check: argv.includes('--check'),
     deadlineS: int('--deadline', 170, 10),
+    metrics: argv.includes('--metrics'),
   };
   if (args.params % args.tensors !== 0)
     throw new Error(`--params (${args.params}) must be a multiple of --tensors (${args.tensors})`);
@@ -309,6 +318,78 @@ function modelShapes(params: number, tensors: number): number[][] {
 }
 
 const fmt = (x: number, digits = 1): string => (Number.isFinite(x) ? x.toFixed(digits) : '-');
+
+/** A round's figure is its slower worker's; phases are the per-worker figures of that worker. */
+const slowestOf = (rounds: StepTimes[][]): StepTimes[] =>
+  rounds.map((r) => r.reduce((a, b) => (b.total > a.total ? b : a)));
+
+/** --metrics: the product's step with metrics on (scraped) against off, from the same interleaved rounds. */
+function reportMetrics(
+  args: Args,
+  samples: Record<System, StepTimes[][]>,
+  cpu: Record<System, { server: number[]; workers: number[] }>,
+  peakRss: { productServer: number; rawServer: number },
+  load: { scrapes: number; polls: number; bytes: number; medianMs: number },
+  elapsedS: number,
+): number {
+  const off = slowestOf(samples.product);
+  const on = slowestOf(samples.metrics);
+  const rows: Array<[string, number[]]> = [
+    ['step, metrics off (slower worker)', off.map((t) => t.total)],
+    ['step, metrics on + scraped', on.map((t) => t.total)],
+    ['  pull, off / on', off.map((t) => t.pull)],
+    ['', on.map((t) => t.pull)],
+    ['  push, off / on', off.map((t) => t.push)],
+    ['', on.map((t) => t.push)],
+    ['  step(), off / on', off.map((t) => t.step)],
+    ['', on.map((t) => t.step)],
+    ['CPU ms per step: server, off / on', cpu.product.server],
+    ['', cpu.metrics.server],
+    ['CPU ms per step: workers, off / on', cpu.product.workers],
+    ['', cpu.metrics.workers],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  console.log(
+    `bench:train --metrics: ${args.params} float32 params in ${args.tensors} tensors, ${NUM_WORKERS} worker processes per server, ` +
+      `sync SGD-momentum; two product servers, one with --metrics-port (scraped every ${SCRAPE_EVERY_MS / 1000} s, ` +
+      `status page polled every ${POLL_EVERY_MS / 1000} s); ${args.rounds} interleaved rounds after ${args.warmup} warm-up; ${fmt(elapsedS, 0)} s`,
+  );
+  console.log(
+    `${'ms'.padEnd(width)}  ${'median'.padStart(8)}  ${'min'.padStart(8)}  ${'max'.padStart(8)}  ${'n'.padStart(3)}`,
+  );
+  for (const [label, xs] of rows)
+    console.log(
+      `${label.padEnd(width)}  ${fmt(median(xs)).padStart(8)}  ${fmt(Math.min(...xs)).padStart(8)}  ` +
+        `${fmt(Math.max(...xs)).padStart(8)}  ${String(xs.length).padStart(3)}`,
+    );
+  console.log(
+    `peak RSS MiB: server off ${fmt(peakRss.productServer, 0)}, on ${fmt(peakRss.rawServer, 0)}; metrics load: ` +
+      `${load.scrapes} scrapes, ${load.polls} status polls, ${fmt(load.bytes / 1e6)} MB, median ${fmt(load.medianMs)} ms each`,
+  );
+  // CPU is what the metrics cost, and on a shared machine it is steadier than wall time.
+  const sum = (xs: number[]): number => xs.reduce((x, y) => x + y, 0);
+  console.log(
+    `CPU with metrics / without, all rounds: server ${fmt(sum(cpu.metrics.server) / sum(cpu.product.server), 3)} x, ` +
+      `workers ${fmt(sum(cpu.metrics.workers) / sum(cpu.product.workers), 3)} x`,
+  );
+  const offMs = median(off.map((t) => t.total));
+  const onMs = median(on.map((t) => t.total));
+  const ratio = onMs / offMs;
+  const ok = ratio <= 1.03;
+  console.log(
+    `target: step with metrics <= 1.03 x without: ${fmt(onMs)} / ${fmt(offMs)} = ${fmt(ratio, 3)} x: ${ok ? 'PASS' : 'FAIL'}`,
+  );
+  console.log(
+    JSON.stringify({
+      bench: 'train-metrics',
+      params: args.params,
+      step_ms: Number(offMs.toFixed(1)),
+      metrics_step_ms: Number(onMs.toFixed(1)),
+      ratio: Number(ratio.toFixed(3)),
+    }),
+  );
+  return args.check && !ok ? 1 : 0;
+}
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
@@ -328,13 +409,41 @@ async function main(): Promise<number> {
       graceMs: 15_000,
     });
     scope.add(product.stop);
-    const tensorBytes = (args.params / args.tensors) * 4;
-    const raw = await startBaselineServer('grpc', { sizeBytes: tensorBytes, smallBytes: 0 });
-    scope.add(raw.stop);
+    // The baseline: raw grpc-js moving the same bytes, or (--metrics) the product observed.
+    const other: System = args.metrics ? 'metrics' : 'raw';
+    const systems: [System, System] = ['product', other];
+    let otherAddress: string;
+    let otherPid = 0;
+    let scrapeLoad: ScrapeLoad | null = null;
+    if (args.metrics) {
+      let metricsUrl = '';
+      const observedDir = args.durable ? mkdtempSync(path.join(tmpdir(), 'gluonps-bench-train-')) : 'none';
+      if (args.durable) scope.add(async () => rmSync(observedDir, { recursive: true, force: true }));
+      const observed = await startCliServer({
+        extraNodeFlags: args.serverFlags,
+        args: ['--data-dir', observedDir, '--metrics-port', '0'],
+        graceMs: 15_000,
+        label: 'server (metrics)',
+        onLog: (l) => {
+          if (l.msg === 'listening' && typeof l.metrics === 'string') metricsUrl = l.metrics;
+        },
+      });
+      scope.add(observed.stop);
+      otherAddress = observed.address;
+      otherPid = observed.child.pid ?? 0;
+      if (metricsUrl === '') throw new Error('the metrics server did not report its metrics URL');
+      scrapeLoad = startScrapeLoad(metricsUrl);
+      scope.add(async () => void (await scrapeLoad?.stop().catch(() => undefined)));
+    } else {
+      const tensorBytes = (args.params / args.tensors) * 4;
+      const raw = await startBaselineServer('grpc', { sizeBytes: tensorBytes, smallBytes: 0 });
+      scope.add(raw.stop);
+      otherAddress = `127.0.0.1:${raw.port}`;
+    }
 
-    const workers: Record<System, Worker[]> = { product: [], raw: [] };
-    for (const system of ['product', 'raw'] as const) {
-      const address = system === 'product' ? product.address : `127.0.0.1:${raw.port}`;
+    const workers: Record<System, Worker[]> = { product: [], raw: [], metrics: [] };
+    for (const system of systems) {
+      const address = system === 'product' ? product.address : otherAddress;
       // One after another: the first product worker declares and initializes the parameters.
       for (let workerId = 0; workerId < NUM_WORKERS; workerId++) {
         const prof = cpuProfFlags(args.workerProf === null ? null : path.join(args.workerProf, system));
@@ -352,12 +461,14 @@ async function main(): Promise<number> {
     const round = (system: System): Promise<StepTimes[]> => Promise.all(workers[system].map((w) => w.step()));
     const serverPid: Record<System, number> = {
       product: product.child.pid ?? 0,
-      raw: childPidWith(BASELINE_SERVER_FLAG),
+      raw: args.metrics ? 0 : childPidWith(BASELINE_SERVER_FLAG),
+      metrics: otherPid,
     };
     /** CPU ms per measured round: the system's server, and its workers together. */
     const cpu: Record<System, { server: number[]; workers: number[] }> = {
       product: { server: [], workers: [] },
       raw: { server: [], workers: [] },
+      metrics: { server: [], workers: [] },
     };
     const measuredRound = async (system: System): Promise<StepTimes[]> => {
       const pids = [serverPid[system], ...workers[system].map((w) => w.pid)];
@@ -370,27 +481,28 @@ async function main(): Promise<number> {
     };
     for (let i = 0; i < args.warmup; i++) {
       await round('product');
-      await round('raw');
+      await round(other);
     }
-    const samples: Record<System, StepTimes[][]> = { product: [], raw: [] };
+    const samples: Record<System, StepTimes[][]> = { product: [], raw: [], metrics: [] };
     for (let i = 0; i < args.rounds; i++) {
-      const order: System[] = i % 2 === 0 ? ['product', 'raw'] : ['raw', 'product'];
+      const order: System[] = i % 2 === 0 ? systems : [other, 'product'];
       for (const system of order) samples[system].push(await measuredRound(system));
     }
     const peakRss = {
       productServer: peakRssMiB(serverPid.product),
       productWorker: Math.max(...workers.product.map((w) => peakRssMiB(w.pid))),
-      rawServer: peakRssMiB(serverPid.raw),
-      rawClient: Math.max(...workers.raw.map((w) => peakRssMiB(w.pid))),
+      rawServer: peakRssMiB(serverPid[other]),
+      rawClient: Math.max(...workers[other].map((w) => peakRssMiB(w.pid))),
     };
+    const load = await (scrapeLoad as ScrapeLoad | null)?.stop();
+    scrapeLoad = null;
     await scope.stopAll();
+    if (args.metrics) return reportMetrics(args, samples, cpu, peakRss, load!, (performance.now() - t0) / 1000);
     const elapsedS = (performance.now() - t0) / 1000;
 
     // A round's figure is its slower worker's; phases are the per-worker figures of that worker.
-    const slowest = (rounds: StepTimes[][]): StepTimes[] =>
-      rounds.map((r) => r.reduce((a, b) => (b.total > a.total ? b : a)));
-    const product_ = slowest(samples.product);
-    const raw_ = slowest(samples.raw);
+    const product_ = slowestOf(samples.product);
+    const raw_ = slowestOf(samples.raw);
     const stepMs = median(product_.map((t) => t.total));
     const rawMs = median(raw_.map((t) => t.total));
     const mib = (args.params * 4) / (1 << 20);

@@ -23,8 +23,13 @@
 // one small-call rate of `--calls` calls. Medians over all rounds. After the table come the
 // target lines and, last, one JSON line.
 //
+// --metrics: the cost of observability instead: the product with --metrics-port set (scraped
+// every 5 s and its status page polled every 2 s, bench/scraper.ts) against the product without
+// it, same rounds, target at most 3 % slower (system 'metrics' against 'product').
+//
 // Flags: --rounds N (default 7), --runs N timed transfers per direction per round (default 2),
-// --calls N small calls per round (default 4000), --systems product,grpc,socket (default all),
+// --calls N small calls per round (default 4000), --systems product,grpc,socket,metrics (default
+// product,grpc,socket; product,metrics with --metrics),
 // --check (exit 1 when a target fails), --durable (the server persists to a fresh temporary
 // --data-dir with its default durability instead of running memory-only). For diagnosis: --server-flags "FLAGS" (extra node flags
 // for the product server, printed with the results), --server-prof DIR / --client-prof DIR
@@ -60,6 +65,7 @@ import {
   type StartedChild,
 } from './child-process';
 import { median, withTimeout } from './measure';
+import { POLL_EVERY_MS, SCRAPE_EVERY_MS, startScrapeLoad, type ScrapeLoad } from './scraper';
 
 const SELF = fileURLToPath(import.meta.url);
 const DRIVER_FLAG = '--transport-bench-driver';
@@ -68,7 +74,8 @@ const SIZE_BYTES = 64 * MiB;
 const SMALL_BYTES = 4096;
 const IN_FLIGHT = 64;
 
-type System = 'product' | 'grpc' | 'socket';
+/** 'metrics': the product server with --metrics-port set and scraped. */
+type System = 'product' | 'grpc' | 'socket' | 'metrics';
 
 interface DriverConfig {
   system: System;
@@ -129,7 +136,7 @@ async function productOps(address: string): Promise<{ ops: Record<string, Op>; c
 
 async function openOps(config: DriverConfig): Promise<{ ops: Record<string, Op>; close(): Promise<void> | void }> {
   const port = Number(config.address.slice(config.address.lastIndexOf(':') + 1));
-  if (config.system === 'product') return productOps(config.address);
+  if (config.system === 'product' || config.system === 'metrics') return productOps(config.address);
   if (config.system === 'grpc') {
     const c = rawGrpcClient(port, { sizeBytes: SIZE_BYTES, smallBytes: SMALL_BYTES });
     const { pullStream, pushStream, pullUnary, pushUnary, small, smallStream } = c;
@@ -219,10 +226,13 @@ function parseArgs(argv: string[]): Args {
     clientProf: value('--client-prof'),
     check: argv.includes('--check'),
     deadlineS: int('--deadline', 300, 10),
-    systems: (value('--systems') ?? 'product,grpc,socket').split(',').map((x) => {
-      if (x !== 'product' && x !== 'grpc' && x !== 'socket') throw new Error(`--systems: unknown system '${x}'`);
-      return x;
-    }),
+    systems: (value('--systems') ?? (argv.includes('--metrics') ? 'product,metrics' : 'product,grpc,socket'))
+      .split(',')
+      .map((x) => {
+        if (x !== 'product' && x !== 'grpc' && x !== 'socket' && x !== 'metrics')
+          throw new Error(`--systems: unknown system '${x}'`);
+        return x;
+      }),
   };
 }
 
@@ -239,14 +249,25 @@ async function main(): Promise<number> {
   const dataDir = args.durable ? mkdtempSync(path.join(tmpdir(), 'gluonps-bench-')) : 'none';
   try {
     const configs: DriverConfig[] = [];
+    let scrapeLoad: ScrapeLoad | null = null;
     for (const system of args.systems) {
-      if (system === 'product') {
+      if (system === 'product' || system === 'metrics') {
+        let metricsUrl = '';
         const product = await startCliServer({
           extraNodeFlags: [...args.serverFlags, ...cpuProfFlags(args.serverProf)],
-          args: ['--data-dir', dataDir],
+          args: ['--data-dir', dataDir, ...(system === 'metrics' ? ['--metrics-port', '0'] : [])],
           graceMs: 15_000,
+          label: system === 'metrics' ? 'server (metrics)' : 'server',
+          onLog: (l) => {
+            if (l.msg === 'listening' && typeof l.metrics === 'string') metricsUrl = l.metrics;
+          },
         });
         scope.add(product.stop);
+        if (system === 'metrics') {
+          if (metricsUrl === '') throw new Error('the metrics server did not report its metrics URL');
+          scrapeLoad = startScrapeLoad(metricsUrl);
+          scope.add(async () => void (await scrapeLoad?.stop().catch(() => undefined)));
+        }
         configs.push({ system, address: product.address });
       } else {
         const server = await startBaselineServer(system, {
@@ -259,17 +280,26 @@ async function main(): Promise<number> {
     }
     const drivers: Driver[] = [];
     for (const config of configs) {
-      const d = await startDriver(config, config.system === 'product' ? cpuProfFlags(args.clientProf) : []);
+      const d = await startDriver(
+        config,
+        config.system !== 'grpc' && config.system !== 'socket' ? cpuProfFlags(args.clientProf) : [],
+      );
       scope.add(d.stop);
       drivers.push(d);
     }
 
     const transfers: Record<System, string[]> = {
       product: ['pull', 'push'],
+      metrics: ['pull', 'push'],
       grpc: ['pullStream', 'pushStream', 'pullUnary', 'pushUnary'],
       socket: ['pull', 'push'],
     };
-    const rates: Record<System, string[]> = { product: ['small'], grpc: ['small', 'smallStream'], socket: [] };
+    const rates: Record<System, string[]> = {
+      product: ['small'],
+      metrics: ['small'],
+      grpc: ['small', 'smallStream'],
+      socket: [],
+    };
     const samples = new Map<string, number[]>();
     const add = (key: string, values: number[]): void => {
       samples.set(key, [...(samples.get(key) ?? []), ...values]);
@@ -289,6 +319,8 @@ async function main(): Promise<number> {
           add(`${d.system}.${op}`, await d.run({ kind: 'rate', op, calls: args.calls, warmup: 0 }));
       }
     }
+    const load = await (scrapeLoad as ScrapeLoad | null)?.stop();
+    scrapeLoad = null;
     await scope.stopAll();
     const elapsedS = (performance.now() - t0) / 1000;
 
@@ -317,6 +349,9 @@ async function main(): Promise<number> {
       ['raw socket pull GB/s', 'socket.pull', 2, 0],
       ['raw socket push GB/s', 'socket.push', 2, 0],
       ['product 4 KiB data() calls/s, 64 in flight', 'product.small', 0, 0],
+      ['product + metrics pull GB/s', 'metrics.pull', 2, 0],
+      ['product + metrics push GB/s', 'metrics.push', 2, 0],
+      ['product + metrics 4 KiB calls/s, 64 in flight', 'metrics.small', 0, 0],
       ['raw grpc-js 4 KiB unary calls/s, 64 in flight', 'grpc.small', 0, 0],
       ['raw grpc-js 4 KiB server-stream calls/s, 64 in flight', 'grpc.smallStream', 0, 0],
     ];
@@ -343,6 +378,7 @@ async function main(): Promise<number> {
     );
     for (const [label, key, digits] of rows) {
       const xs = samples.get(key) ?? [];
+      if (xs.length === 0) continue; // a system not run
       console.log(
         `${label.padEnd(width)}  ${fmt(median(xs), digits).padStart(8)}  ${fmt(Math.min(...xs), digits).padStart(8)}  ` +
           `${fmt(Math.max(...xs), digits).padStart(8)}  ${String(xs.length).padStart(3)}`,
@@ -362,13 +398,26 @@ async function main(): Promise<number> {
         rawSmallUnary >= rawSmallStream ? 'unary' : 'server-stream',
       ],
     ];
+    if (args.systems.includes('metrics')) {
+      targets.push(
+        ['metrics on: pull', med('metrics.pull'), pullGbps, 0.97, 'vs off'],
+        ['metrics on: push', med('metrics.push'), pushGbps, 0.97, 'vs off'],
+        ['metrics on: small calls', med('metrics.small'), smallPerS, 0.97, 'vs off'],
+      );
+      if (load)
+        console.log(
+          `metrics load: ${load.scrapes} scrapes of /metrics (every ${SCRAPE_EVERY_MS / 1000} s) and ${load.polls} polls of ` +
+            `/status.json (every ${POLL_EVERY_MS / 1000} s), ${fmt(load.bytes / 1e6, 1)} MB, median ${fmt(load.medianMs, 1)} ms each`,
+        );
+    }
     let failed = 0;
     console.log('targets:');
     for (const [label, ours, base, min, mode] of targets) {
+      if (!Number.isFinite(ours) || !Number.isFinite(base)) continue; // a system not run
       const ratio = ours / base;
       const ok = ratio >= min;
       if (!ok) failed++;
-      const digits = label.startsWith('small') ? 0 : 2;
+      const digits = label.includes('small') ? 0 : 2;
       console.log(
         `  ${label.padEnd(27)} ${fmt(ours, digits)} / ${fmt(base, digits)} (${mode}) = ${fmt(ratio, 2)} x, ` +
           `target >= ${min.toFixed(2)} x: ${ok ? 'PASS' : 'FAIL'}`,
@@ -385,6 +434,13 @@ async function main(): Promise<number> {
         raw_socket_gbps: Number(socketGbps.toFixed(3)),
         small_rpc_per_s: Math.round(smallPerS),
         raw_small_rpc_per_s: Math.round(rawSmall),
+        ...(args.systems.includes('metrics')
+          ? {
+              metrics_pull_gbps: Number(med('metrics.pull').toFixed(3)),
+              metrics_push_gbps: Number(med('metrics.push').toFixed(3)),
+              metrics_small_rpc_per_s: Math.round(med('metrics.small')),
+            }
+          : {}),
       }),
     );
     return args.check && failed > 0 ? 1 : 0;

@@ -1,8 +1,12 @@
 // connect() and the connection object users call `ps`: declares parameters and constants,
-// looks them up, lists them, creates trainers, saves and loads files, asks for checkpoints.
+// looks them up, lists them, creates trainers, saves and loads files, asks for checkpoints and
+// for the server's status.
 // Every call goes through its Channel (client/channel.ts): credentials, token, deadlines,
 // streams and errors are handled there, once for every service.
 import type { CheckpointResponse__Output } from '../protos/generated/gluonps/v1/CheckpointResponse';
+import type { ListTrainersResponse__Output } from '../protos/generated/gluonps/v1/ListTrainersResponse';
+import type { ServerStatus__Output } from '../protos/generated/gluonps/v1/ServerStatus';
+import { statusFromProto, type ServerStatus, type TrainerSummary } from '../common/status';
 import type { ListResponse__Output } from '../protos/generated/gluonps/v1/ListResponse';
 import type { ParameterInfo__Output } from '../protos/generated/gluonps/v1/ParameterInfo';
 import { Channel, type ConnectOptions } from './channel';
@@ -27,7 +31,9 @@ import {
 } from './persist';
 import { tensorBytes, toTensor, type TensorInput } from './tensor';
 import { createTrainer, type Trainer } from './trainer';
-import type { OptimizerName, OptimizerParams, TrainerOptions } from './trainer-types';
+import type { OptimizerName, OptimizerParams, TrainerDescriptor, TrainerOptions } from './trainer-types';
+import { describeTrainerInfo } from './trainer-wire';
+import type { TrainerInfo__Output } from '../protos/generated/gluonps/v1/TrainerInfo';
 
 /**
  * Opens a channel to a gluon-ps server at `address` (host:port) and waits until it is ready,
@@ -158,6 +164,43 @@ export class ParameterServerClient {
       this.#ch.admin.checkpoint({ reason }, md, o, cb),
     );
     return { id: Number(reply.id), dataDir: reply.dataDir };
+  }
+
+  /**
+   * A snapshot of the server (AdminService.GetStatus; a full-access token when tokens are set):
+   * health, version, uptime, memory by device and kind, durability, parameters, trainers with
+   * the workers an open step waits for, recent warnings. `trainer`: only that trainer
+   * (NOT_FOUND when it does not exist). See docs/operations.md.
+   */
+  async status(options: { trainer?: string } = {}): Promise<ServerStatus> {
+    const trainer = options.trainer ?? '';
+    if (typeof trainer !== 'string') throw invalidArgument(`status(): trainer must be a string, got ${show(trainer)}`);
+    const reply = await this.#ch.unary<ServerStatus__Output>((md, o, cb) =>
+      this.#ch.admin.getStatus({ trainer }, md, o, cb),
+    );
+    return statusFromProto(reply);
+  }
+
+  /**
+   * The trainer `name` as its workers see it (TrainerService.DescribeTrainer, read-only): its
+   * parameters, optimizer and settings, step, workers. NOT_FOUND when it does not exist. For
+   * tools; workers use their Trainer handle's describe().
+   */
+  async describeTrainer(name: string): Promise<TrainerDescriptor> {
+    if (typeof name !== 'string' || name === '')
+      throw invalidArgument(`describeTrainer(): a trainer name must be a non-empty string, got ${show(name)}`);
+    const info = await this.#ch.unary<TrainerInfo__Output>((md, o, cb) =>
+      this.#ch.trainers.describeTrainer({ name }, md, o, cb),
+    );
+    return describeTrainerInfo(info);
+  }
+
+  /** Every trainer's name and a one-line description (AdminService.ListTrainers), by name. */
+  async listTrainers(): Promise<TrainerSummary[]> {
+    const reply = await this.#ch.unary<ListTrainersResponse__Output>((md, o, cb) =>
+      this.#ch.admin.listTrainers({}, md, o, cb),
+    );
+    return reply.trainers.map((t) => ({ name: t.name, description: t.description }));
   }
 
   /** Closes the channel; later calls on this client or its handles reject with CANCELLED. Idempotent. */

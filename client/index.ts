@@ -4,6 +4,20 @@
 // numeric `code` is a gRPC status (compare with `Status.NOT_FOUND` etc.).
 export { connect, ParameterServerClient } from './client';
 export type { CheckpointResult } from './client';
+export type {
+  CheckpointStatus,
+  DeviceMemory,
+  DurabilityStatus,
+  LogEvent,
+  MemoryByKind,
+  MemoryStatus,
+  OpenStepStatus,
+  ParametersStatus,
+  ServerStatus,
+  TrainerStatus,
+  TrainerSummary,
+  WalStatus,
+} from '../common/status';
 export type { ConnectOptions, TlsOptions } from './channel';
 export { cpu, gpu } from './convert';
 export type { Context, DeviceType, GradReq, ParameterDescriptor, ParameterSpec, StorageType } from './convert';

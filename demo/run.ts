@@ -9,7 +9,10 @@
 // where initial/final_loss sum the models' losses and steps sums their trainers' steps.
 // Exits 1 if a model did not converge or anything failed; every child is killed on the way out.
 //
-//   npm run demo -- --workers 3 --epochs 5 [--port 50051] [--models mlp,mf]
+//   npm run demo -- --workers 3 --epochs 5 [--port 50051] [--models mlp,mf] [--python-workers 1]
+// With --python-workers P the last P of the workers are Python processes (demo/python_worker.py,
+// the gluonps Python client under Debian's python3, or GLUONPS_PYTHON) training the same models
+// in the same sync trainers as the TypeScript ones.
 //   npm run demo -- worker --server host:port --workers 2 --worker-id auto   (one worker only)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -50,8 +53,9 @@ function modelsArg(text: string | undefined): ModelName[] {
 }
 
 const HELP = `Usage:
-  npm run demo -- [--workers N] [--epochs E] [--port P] [--models mlp,mf]
-      starts a server and N workers (default 2, ${DEFAULT_EPOCHS} epochs, a free port), trains, checks convergence
+  npm run demo -- [--workers N] [--epochs E] [--port P] [--models mlp,mf] [--python-workers P]
+      starts a server and N workers (default 2, ${DEFAULT_EPOCHS} epochs, a free port), trains, checks convergence;
+      the last P workers (default 0) are Python workers (demo/python_worker.py, the gluonps Python client)
   npm run demo -- worker --server HOST:PORT --workers N --worker-id I|auto [--epochs E] [--models mlp,mf] [--json]
       runs one worker against a running server (what the docker-compose 'worker' service does)
 `;
@@ -208,6 +212,7 @@ async function orchestrate(argv: string[]): Promise<number> {
       port: { type: 'string' },
       models: { type: 'string' },
       'timeout-s': { type: 'string' },
+      'python-workers': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -221,6 +226,7 @@ async function orchestrate(argv: string[]): Promise<number> {
   const port = intArg('port', v.port, 0, 0, 65535);
   const models = modelsArg(v.models);
   const timeoutS = intArg('timeout-s', v['timeout-s'], 600, 1, 86_400);
+  const pythonWorkers = intArg('python-workers', v['python-workers'], 0, 0, workers);
 
   const watchdog = setTimeout(() => {
     process.stderr.write(`demo: not finished after ${timeoutS} s; stopping\n`);
@@ -232,7 +238,8 @@ async function orchestrate(argv: string[]): Promise<number> {
   const { child: server, address } = await startServer(port);
   const out = new EpochProgress(process.stdout);
   out.note(
-    `gluon-ps server at ${address}; ${workers} worker${workers === 1 ? '' : 's'}, ${epochs} epoch${epochs === 1 ? '' : 's'}, models ${models.join(', ')}`,
+    `gluon-ps server at ${address}; ${workers} worker${workers === 1 ? '' : 's'}` +
+      `${pythonWorkers > 0 ? ` (${pythonWorkers} in Python)` : ''}, ${epochs} epoch${epochs === 1 ? '' : 's'}, models ${models.join(', ')}`,
   );
   const started = performance.now();
 
@@ -277,32 +284,32 @@ async function orchestrate(argv: string[]): Promise<number> {
 
   const self = process.argv[1]!;
   const workerRuns = Array.from({ length: workers }, (_, id) => {
-    const child = spawn(
-      process.execPath,
-      [
-        ...process.execArgv,
-        self,
-        'worker',
-        '--json',
-        '--server',
-        address,
-        '--workers',
-        String(workers),
-        '--worker-id',
-        String(id),
-        '--epochs',
-        String(epochs),
-        '--models',
-        models.join(','),
-      ],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const common = [
+      '--server',
+      address,
+      '--workers',
+      String(workers),
+      '--worker-id',
+      String(id),
+      '--epochs',
+      String(epochs),
+      '--models',
+      models.join(','),
+    ];
+    const python = id >= workers - pythonWorkers;
+    const child = python
+      ? spawn(process.env.GLUONPS_PYTHON ?? '/usr/bin/python3', [path.join(ROOT, 'demo/python_worker.py'), ...common], {
+          cwd: ROOT,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+        })
+      : spawn(process.execPath, [...process.execArgv, self, 'worker', '--json', ...common], {
+          cwd: ROOT,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
     children.add(child);
     const stderr: string[] = [];
-    forwardStderr(child, `[worker ${id}]`, stderr);
+    forwardStderr(child, `[worker ${id}${python ? ' python' : ''}]`, stderr);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       let e: WorkerEvent;
       try {
@@ -359,6 +366,7 @@ async function orchestrate(argv: string[]): Promise<number> {
   const result = {
     demo: 'train',
     workers,
+    ...(pythonWorkers > 0 ? { python_workers: pythonWorkers } : {}),
     initial_loss: all.reduce((t, s) => t + s.initial_loss, 0),
     final_loss: all.reduce((t, s) => t + s.final_loss, 0),
     steps: all.reduce((t, s) => t + s.steps, 0),

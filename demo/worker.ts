@@ -9,12 +9,14 @@
 // them); otherwise this worker's own progress bar or loss lines, as a standalone process (the
 // docker-compose `worker` service) prints them.
 import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import {
   connect,
   cpu,
   init,
   Status,
+  type ConnectOptions,
   type Parameter,
   type ParameterServerClient,
   type Tensor,
@@ -69,8 +71,41 @@ export type WorkerEvent =
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * A worker's credentials from its environment (docker-compose.secure.yml sets the file ones):
+ * the bearer token GLUONPS_TOKEN, or the first line of the file GLUONPS_TOKEN_FILE; TLS trusting
+ * the CA in GLUONPS_TLS_CA, with the client certificate GLUONPS_CLIENT_CERT and key
+ * GLUONPS_CLIENT_KEY for mutual TLS. A file that cannot be read fails with its variable's name.
+ */
+export function securityFromEnv(env: NodeJS.ProcessEnv): Pick<ConnectOptions, 'token' | 'tls'> {
+  const file = (variable: string): Buffer | undefined => {
+    const p = env[variable] || undefined;
+    if (p === undefined) return undefined;
+    try {
+      return readFileSync(p);
+    } catch (err) {
+      throw new DemoError(`demo: ${variable}: cannot read ${JSON.stringify(p)}: ${(err as Error).message}`);
+    }
+  };
+  const out: Pick<ConnectOptions, 'token' | 'tls'> = {};
+  const tokenFile = file('GLUONPS_TOKEN_FILE');
+  const token = env.GLUONPS_TOKEN || tokenFile?.toString('utf8').split(/\r?\n/)[0]!.trim();
+  if (tokenFile !== undefined && !env.GLUONPS_TOKEN && token === '')
+    throw new DemoError(
+      `demo: GLUONPS_TOKEN_FILE: the first line of ${JSON.stringify(env.GLUONPS_TOKEN_FILE)} is empty`,
+    );
+  if (token) out.token = token;
+  const ca = file('GLUONPS_TLS_CA');
+  const cert = file('GLUONPS_CLIENT_CERT');
+  const key = file('GLUONPS_CLIENT_KEY');
+  if ((cert === undefined) !== (key === undefined))
+    throw new DemoError('demo: GLUONPS_CLIENT_CERT and GLUONPS_CLIENT_KEY go together (mutual TLS needs both)');
+  if (ca !== undefined || cert !== undefined) out.tls = { ...(ca && { ca }), ...(cert && key && { cert, key }) };
+  return out;
+}
+
+/**
  * connect(), retried until `waitMs` has passed: in docker-compose the workers may start first.
- * GLUONPS_TOKEN, when set, is sent as the bearer token (a server started with tokens).
+ * Credentials come from the environment (securityFromEnv).
  */
 export async function connectWithRetry(
   address: string,
@@ -78,12 +113,12 @@ export async function connectWithRetry(
   log: (s: string) => void,
 ): Promise<ParameterServerClient> {
   const deadline = Date.now() + waitMs;
-  const token = process.env.GLUONPS_TOKEN || undefined;
+  const security = securityFromEnv(process.env);
   for (let attempt = 1; ; attempt++) {
     try {
       return await connect(address, {
         connectTimeoutMs: Math.max(1000, Math.min(10_000, deadline - Date.now())),
-        ...(token === undefined ? {} : { token }),
+        ...security,
       });
     } catch (err) {
       if (Date.now() >= deadline) throw err;

@@ -51,12 +51,16 @@ async function bundle() {
     logLevel: 'warning',
   };
   await build({ ...common, entryPoints: ['client/index.ts'], outfile: path.join(dist, 'index.js') });
-  // The CLI shares the library's module instance instead of bundling a second copy of it.
+  // The CLI shares the library's module instance instead of bundling a second copy of it:
+  // client/index, imported as ./index from cli.ts or ../index from cli/*.ts, stays an import
+  // of ./index.js (cli.js and index.js sit side by side in dist/).
   const indexExternal = {
     name: 'client-index-external',
     setup(b) {
-      b.onResolve({ filter: /^\.\/index(\.ts)?$/ }, (args) =>
-        path.resolve(args.resolveDir) === pkgDir ? { path: './index.js', external: true } : undefined,
+      b.onResolve({ filter: /^\.\.?\/index(\.ts)?$/ }, (args) =>
+        path.resolve(args.resolveDir, args.path.replace(/\.ts$/, '')) === path.join(pkgDir, 'index')
+          ? { path: './index.js', external: true }
+          : undefined,
       );
     },
   };

@@ -32,6 +32,8 @@ export const READ_METHODS: Readonly<Record<string, ReadonlySet<string>>> = {
   // SaveStates streams a snapshot of the optimizer states and changes nothing.
   TrainerService: new Set(['DescribeTrainer', 'SaveStates']),
   AdminService: new Set(),
+  // gRPC server reflection (--reflection): describes the services, changes nothing.
+  ServerReflection: new Set(['ServerReflectionInfo']),
 };
 
 export type Role = 'full' | 'read-only';
@@ -125,8 +127,9 @@ export function withAuth<T extends object>(handlers: T, service: string, auth: A
     out[name] = (call: ServerCallLike, callback?: (err: unknown) => void) => {
       const refusal = auth.check(call.metadata, method, readOnlyAllowed);
       if (refusal === null) return fn(call, callback);
-      // The reason is one of the fixed texts above: it never holds the presented token.
-      log.info(
+      // The reason is one of the fixed texts above: it never holds the presented token. The
+      // call's info line is the call observer's (it logs every failed call).
+      log.debug(
         { method, code: grpc.status[refusal.code], peer: call.getPeer(), reason: refusal.details },
         'call refused',
       );

@@ -78,6 +78,14 @@ export interface ServerOptions {
   keepaliveTimeoutMs?: number;
   /** pino level, or 'silent' (default 'info'). */
   logLevel?: LogLevel;
+  /** A call taking at least this long is logged even when it succeeds, in ms; 0 logs every call (default 1000). */
+  slowCallMs?: number;
+  /** Port of the metrics and status page HTTP server; 0 picks a free one; absent or null: no such server (default). */
+  metricsPort?: number | null;
+  /** Interface of the metrics port (default 127.0.0.1). */
+  metricsHost?: string;
+  /** Serve gRPC server reflection (grpc.reflection.v1 and v1alpha), behind the tokens when set (default false). */
+  reflection?: boolean;
   /** Where parameters, trainer state and the write-ahead log persist; none = in memory only. */
   dataDir?: string | null;
   /** How acknowledged changes persist (default wal-batch when dataDir is set). */
@@ -154,6 +162,11 @@ Options (each also read from the environment variable shown; flags win):
   --keepalive-time-ms <n>    ping a connection quiet for n ms       GLUONPS_KEEPALIVE_TIME_MS (default 60000)
   --keepalive-timeout-ms <n> close a connection whose ping is unanswered for n ms  GLUONPS_KEEPALIVE_TIMEOUT_MS (default 20000)
   --log-level <level>        fatal|error|warn|info|debug|trace|silent  GLUONPS_LOG_LEVEL (default info)
+  --slow-call-ms <n>         log a call taking n ms or more even if it succeeds; 0 = every call  GLUONPS_SLOW_CALL_MS (default 1000)
+  --metrics-port <n>         serve /metrics (Prometheus) and the status page on this port, 0 = a free one
+                                                                 GLUONPS_METRICS_PORT (default: off)
+  --metrics-host <addr>      interface of the metrics port        GLUONPS_METRICS_HOST (default 127.0.0.1)
+  --reflection               serve gRPC server reflection (grpcurl and other tools)  GLUONPS_REFLECTION=1
   --data-dir <dir>           where state persists; 'none' = memory only  GLUONPS_DATA_DIR (default ./data)
   --durability <mode>        checkpoint | wal-batch | wal-always  GLUONPS_DURABILITY (default wal-batch)
   --checkpoint-every-steps <n>    checkpoint after n trainer steps      GLUONPS_CHECKPOINT_EVERY_STEPS (default none)
@@ -284,6 +297,10 @@ export const CLI_FLAGS = {
   'keepalive-time-ms': { type: 'string' },
   'keepalive-timeout-ms': { type: 'string' },
   'log-level': { type: 'string' },
+  'slow-call-ms': { type: 'string' },
+  'metrics-port': { type: 'string' },
+  'metrics-host': { type: 'string' },
+  reflection: { type: 'boolean' },
   'data-dir': { type: 'string' },
   durability: { type: 'string' },
   'checkpoint-every-steps': { type: 'string' },
@@ -379,6 +396,18 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       throw new ConfigError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
     options.logLevel = level as LogLevel;
   }
+  const slow = pick(v['slow-call-ms'], 'GLUONPS_SLOW_CALL_MS');
+  if (slow !== undefined) options.slowCallMs = parseIntIn('--slow-call-ms', slow, 0, MAX_TIMER_MS);
+  const metricsPort = pick(v['metrics-port'], 'GLUONPS_METRICS_PORT');
+  if (metricsPort !== undefined) options.metricsPort = parseIntIn('--metrics-port', metricsPort, 0, 65535);
+  const metricsHost = pick(v['metrics-host'], 'GLUONPS_METRICS_HOST');
+  if (metricsHost !== undefined) {
+    if (options.metricsPort === undefined)
+      throw new ConfigError('--metrics-host needs --metrics-port: the metrics server is off without a port');
+    options.metricsHost = metricsHost;
+  }
+  const reflection = v.reflection === true ? 'true' : pick(undefined, 'GLUONPS_REFLECTION');
+  if (reflection !== undefined) options.reflection = parseSwitch('GLUONPS_REFLECTION', reflection);
   const dataDir = pick(v['data-dir'], 'GLUONPS_DATA_DIR') ?? './data';
   options.dataDir = dataDir === 'none' ? null : dataDir;
   const durability = pick(v.durability, 'GLUONPS_DURABILITY');
@@ -423,13 +452,16 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     if (clientCa !== undefined) options.tls.clientCa = readConfigFile('--tls-client-ca', clientCa);
   }
   const insecure = v.insecure === true ? 'true' : pick(undefined, 'GLUONPS_INSECURE');
-  if (insecure !== undefined) {
-    const on = ['1', 'true', 'yes'].includes(insecure.toLowerCase());
-    if (!on && !['0', 'false', 'no'].includes(insecure.toLowerCase()))
-      throw new ConfigError(`GLUONPS_INSECURE: expected 1, true, yes, 0, false or no, got '${insecure}'`);
-    if (on) options.insecure = true;
-  }
+  if (insecure !== undefined && parseSwitch('GLUONPS_INSECURE', insecure)) options.insecure = true;
   return { help: v.help === true, options };
+}
+
+/** An on/off environment variable: 1, true, yes or 0, false, no. */
+function parseSwitch(name: string, text: string): boolean {
+  const on = ['1', 'true', 'yes'].includes(text.toLowerCase());
+  if (!on && !['0', 'false', 'no'].includes(text.toLowerCase()))
+    throw new ConfigError(`${name}: expected 1, true, yes, 0, false or no, got '${text}'`);
+  return on;
 }
 
 // What an HTTP/2 header value can carry without quoting: the client checks the same.
@@ -506,4 +538,6 @@ export const DEFAULTS = {
   keepaliveTimeMs: DEFAULT_KEEPALIVE_TIME_MS,
   keepaliveTimeoutMs: DEFAULT_KEEPALIVE_TIMEOUT_MS,
   logLevel: 'info' as LogLevel,
+  slowCallMs: 1000,
+  metricsHost: '127.0.0.1',
 };

@@ -28,6 +28,18 @@ import { DataDirLockedError } from './durability/lock';
 import { WAL_MAX_PAYLOAD_BYTES } from './durability/wal-record';
 import { defaultMaxDeclaredBytes, defaultMemoryBudget } from './limits';
 import { applyMemoryBudget, memoryInUse } from './memory';
+import { callObserver } from './observability/call-observer';
+import { metricsExposureRefusal, metricsExposureWarnings, startHttpEndpoint } from './observability/http';
+import type { HttpEndpoint } from './observability/http';
+import { MetricsHistory } from './observability/history';
+import { ServerMetrics } from './observability/metrics';
+import { documentReply, pageReply, scriptReply } from './observability/page';
+import type { StatusDocument } from './observability/page';
+import { addReflection, REFLECTION_SERVICE } from './observability/reflection';
+import { serverStatus } from './observability/status';
+import type { StatusSource } from './observability/status';
+import { WarningRing } from './observability/warnings';
+import type { ServerStatus } from '../common/status';
 
 export type { AuthOptions, ServerOptions, ServerTlsOptions } from './config';
 export { ConfigError } from './config';
@@ -41,6 +53,17 @@ export interface RunningServer {
   /** The data directory's manager, when the server persists state. */
   durability: Durability | null;
   log: Logger;
+  /** The metrics port's http(s)://host:port, when --metrics-port is set. */
+  metricsUrl: string | null;
+  /** This server's metrics (its own prom-client Registry), when --metrics-port is set. */
+  metrics: ServerMetrics | null;
+  /** The last warnings and errors logged (GetStatus shows them). */
+  warnings: WarningRing;
+  /**
+   * A snapshot of the server (what AdminService.GetStatus answers): `trainer` limits it to that
+   * trainer (NOT_FOUND when it does not exist).
+   */
+  status(options?: { trainer?: string }): Promise<ServerStatus>;
   /** Graceful shutdown; in-flight calls get up to `graceMs` (default 10 s) before they are cut. */
   close(graceMs?: number): Promise<void>;
 }
@@ -63,10 +86,21 @@ function prepareDevices(options: ServerOptions): string[] {
   return devices;
 }
 
-/** Wraps every handler so it answers UNAVAILABLE, with `refusal()`'s message, while that is not null. */
-function whenReady<T extends object>(handlers: T, refusal: () => string | null): T {
+/**
+ * Wraps every handler so it answers UNAVAILABLE, with `refusal()`'s message, while that is not
+ * null; the methods in `always` are answered regardless (the status says why the rest are not).
+ */
+function whenReady<T extends object>(
+  handlers: T,
+  refusal: () => string | null,
+  always: ReadonlySet<string> = new Set(),
+): T {
   const out: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(handlers) as Array<[string, (...args: unknown[]) => unknown]>) {
+    if (always.has(name)) {
+      out[name] = fn;
+      continue;
+    }
     out[name] = (call: { emit(e: string, v: unknown): void }, callback?: (err: unknown) => void) => {
       const details = refusal();
       if (details === null) return fn(call, callback);
@@ -83,12 +117,19 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const host = options.host ?? DEFAULTS.host;
   const port = options.port ?? DEFAULTS.port;
   const maxCpuContexts = options.maxCpuContexts ?? DEFAULTS.maxCpuContexts;
-  const log = createLogger(options.logLevel ?? DEFAULTS.logLevel);
+  const startedAt = Date.now();
+  const warnings = new WarningRing();
+  const log = createLogger(options.logLevel ?? DEFAULTS.logLevel, warnings);
   // Checked first: a bad token or certificate should fail before anything is allocated.
   const auth = Authenticator.create(options.auth);
   const transport = serverTransport(options.tls);
   const refused = exposureRefusal(host, auth !== null, transport.mode);
   if (refused !== null && options.insecure !== true) throw new ConfigError(refused);
+  const metricsPort = options.metricsPort ?? null;
+  const metricsHost = options.metricsHost ?? DEFAULTS.metricsHost;
+  const metricsRefused =
+    metricsPort === null ? null : metricsExposureRefusal(metricsHost, auth !== null, transport.mode === 'mutual');
+  if (metricsRefused !== null && options.insecure !== true) throw new ConfigError(metricsRefused);
   const maxTensorBytes = options.maxTensorBytes ?? DEFAULTS.maxTensorBytes;
   // A tensor is one log record's payload (set_data, a constant, a gradient): a limit the log
   // cannot hold would make such a write fail the log and stop the server.
@@ -118,21 +159,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
 
   const protos = loadProtos();
-  // The server pings a quiet connection and drops one that does not answer, ending its calls:
-  // a vanished client's uploads and reads are freed without waiting for the stream bounds.
-  const server = new grpc.Server(
-    serverOptions({
-      'grpc.keepalive_time_ms': options.keepaliveTimeMs ?? DEFAULTS.keepaliveTimeMs,
-      'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs ?? DEFAULTS.keepaliveTimeoutMs,
-      // Calls over this on one connection wait in the client's queue (HTTP/2 SETTINGS).
-      'grpc.max_concurrent_streams': options.maxStreamsPerConnection ?? DEFAULTS.maxStreamsPerConnection,
-    }),
-  );
   const bounds: StreamBounds = {
     idleMs: options.streamIdleTimeoutMs ?? DEFAULTS.streamIdleTimeoutMs,
     readMs: options.readTimeoutMs ?? DEFAULTS.readTimeoutMs,
   };
-  applyServerFlowControl(server, { warn: (msg) => log.warn(msg) });
   const trainers = new TrainerRegistry(store, log, {
     maxWorkersPerTrainer: options.maxWorkersPerTrainer ?? DEFAULTS.maxWorkersPerTrainer,
     maxTrainers: options.maxTrainers ?? DEFAULTS.maxTrainers,
@@ -147,17 +177,41 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     maxMetadataBytes: options.maxMetadataBytes ?? DEFAULTS.maxMetadataBytes,
   };
   const inFlight = new CallCounter();
+  let durability: Durability | null = null;
+  const metrics =
+    metricsPort === null ? null : new ServerMetrics({ store, trainers, durability: () => durability, inFlight });
+  if (metrics !== null) trainers.events = metrics.trainerEvents;
+  // The server pings a quiet connection and drops one that does not answer, ending its calls:
+  // a vanished client's uploads and reads are freed without waiting for the stream bounds.
+  const server = new grpc.Server(
+    serverOptions({
+      'grpc.keepalive_time_ms': options.keepaliveTimeMs ?? DEFAULTS.keepaliveTimeMs,
+      'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs ?? DEFAULTS.keepaliveTimeoutMs,
+      // Calls over this on one connection wait in the client's queue (HTTP/2 SETTINGS).
+      'grpc.max_concurrent_streams': options.maxStreamsPerConnection ?? DEFAULTS.maxStreamsPerConnection,
+      // Every call of every service: its metrics, its request id, its log line if it fails or is slow.
+      interceptors: [
+        callObserver({ log, slowCallMs: options.slowCallMs ?? DEFAULTS.slowCallMs, metrics: metrics?.grpc ?? null }),
+      ],
+    }),
+  );
+  applyServerFlowControl(server, { warn: (msg) => log.warn(msg) });
+  /** Adds a service, with its gRPC series made up front when metrics are on. */
+  const addService = (definition: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation): void => {
+    metrics?.grpc.preRegister(definition);
+    server.addService(definition, handlers);
+  };
   // Calls are refused (UNAVAILABLE) until recovery from the data dir is done; health says NOT_SERVING.
   /** Why calls are refused right now (recovering, or the write-ahead log failed); null: serving. */
   let refusal: string | null = 'the server is still recovering its state; retry shortly';
   // Authentication wraps the readiness check: an unauthenticated caller learns nothing, not
   // even that the server is recovering.
-  const guard = <T extends object>(service: string, handlers: T): T => {
+  const guard = <T extends object>(service: string, handlers: T, always?: ReadonlySet<string>): T => {
     const readied = rejectMalformed(
       service,
       withCallLimits(
         service,
-        whenReady(handlers, () => refusal),
+        whenReady(handlers, () => refusal, always),
         callLimits,
         inFlight,
       ),
@@ -172,24 +226,49 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     2,
     (msg) => log.warn(msg),
   );
-  server.addService(parameterService, guard('ParameterService', parameterServiceHandlers(store, log, bounds)));
-  server.addService(
+  addService(parameterService, guard('ParameterService', parameterServiceHandlers(store, log, bounds)));
+  addService(
     withSafeDeserializers(protos.gluonps.v1.TrainerService.service),
     guard('TrainerService', trainerServiceHandlers(trainers, store, log, bounds)),
   );
-  let durability: Durability | null = null;
-  server.addService(
+  let closing: Promise<void> | null = null;
+  const statusSource: StatusSource = {
+    startedAt,
+    address: `${host.includes(':') ? `[${host}]` : host}:${port}`, // the bound port once bound
+    devices,
+    security: {
+      tls: transport.mode,
+      auth: auth !== null,
+      fullAccessTokens: auth?.counts.tokens ?? 0,
+      readOnlyTokens: auth?.counts.readOnlyTokens ?? 0,
+    },
+    health: () =>
+      closing !== null
+        ? { status: 'NOT_SERVING', reason: 'the server is shutting down' }
+        : refusal !== null
+          ? { status: 'NOT_SERVING', reason: refusal }
+          : { status: 'SERVING', reason: '' },
+    store,
+    trainers,
+    durability: () => durability,
+    warnings,
+  };
+  addService(
     withSafeDeserializers(protos.gluonps.v1.AdminService.service),
     guard(
       'AdminService',
-      adminServiceHandlers(() => durability, log, options.maxReasonBytes ?? DEFAULTS.maxReasonBytes),
+      adminServiceHandlers(statusSource, log, options.maxReasonBytes ?? DEFAULTS.maxReasonBytes),
+      // What the server is doing matters most when it refuses the rest: recovering, or its log failed.
+      new Set(['GetStatus', 'ListTrainers']),
     ),
   );
+  // Reflection describes the services to tools (grpcurl): behind the tokens like the services.
+  if (options.reflection === true)
+    addReflection((definition, handlers) =>
+      addService(withSafeDeserializers(definition), guard(REFLECTION_SERVICE, handlers)),
+    );
   // Health stays open: load balancers and orchestrators probe it without credentials.
-  server.addService(
-    withSafeDeserializers(protos.grpc.health.v1.Health.service),
-    rejectMalformed('Health', health.handlers()),
-  );
+  addService(withSafeDeserializers(protos.grpc.health.v1.Health.service), rejectMalformed('Health', health.handlers()));
 
   const boundPort = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, transport.credentials, (err, p) => (err ? reject(err) : resolve(p)));
@@ -197,6 +276,35 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     throw new ConfigError(`cannot listen on ${host}:${port}: ${err.message}`);
   });
   const address = `${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  statusSource.address = address;
+  // Up before recovery, so a long one can be watched (health says NOT_SERVING meanwhile).
+  let metricsHttp: HttpEndpoint | null = null;
+  const history = metrics === null ? null : new MetricsHistory(metrics);
+  if (metrics !== null && history !== null && metricsPort !== null) {
+    const statusDocument = async (): Promise<StatusDocument> => ({
+      status: await serverStatus(statusSource),
+      history: history.snapshot(),
+    });
+    try {
+      metricsHttp = await startHttpEndpoint({
+        host: metricsHost,
+        port: metricsPort,
+        auth,
+        tls: options.tls ?? null,
+        log,
+        routes: {
+          '/metrics': () => metrics.scrape(),
+          '/status.json': async () => documentReply(await statusDocument()),
+          '/': async () => pageReply(await statusDocument()),
+          '/status.js': scriptReply,
+        },
+      });
+    } catch (err) {
+      server.forceShutdown();
+      history.stop();
+      throw new ConfigError(`cannot serve metrics on ${metricsHost}:${metricsPort}: ${(err as Error).message}`);
+    }
+  }
   if (options.dataDir) {
     // What the data dir holds was acknowledged, perhaps under higher limits: it must still start.
     store.limitsEnforced = false;
@@ -215,6 +323,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
             refusal = message;
             health.setAll('NOT_SERVING');
           },
+          events: metrics?.durabilityEvents,
         },
         store,
         trainers,
@@ -222,6 +331,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       );
     } catch (err) {
       server.forceShutdown();
+      await metricsHttp?.close();
+      history?.stop();
       // The lock's message already names the data dir and its holder.
       const message = err instanceof Error ? err.message : String(err);
       throw new ConfigError(err instanceof DataDirLockedError ? message : `data dir ${options.dataDir}: ${message}`);
@@ -246,11 +357,16 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       kernelJobs: nk.MAX_CONCURRENT_KERNELS,
       dataDir: options.dataDir ?? null,
       durability: durability ? durability.options.mode : 'none',
+      metrics: metricsHttp?.url ?? null,
+      reflection: options.reflection === true,
       ...security,
     },
     'listening',
   );
   for (const warning of exposureWarnings(host, auth !== null, transport.mode)) log.warn({ host }, warning);
+  if (metricsHttp !== null)
+    for (const warning of metricsExposureWarnings(metricsHost, auth !== null, transport.mode))
+      log.warn({ metricsHost }, warning);
   if (transport.validTo !== null && transport.validTo.getTime() < Date.now()) {
     log.warn(
       { validTo: transport.validTo.toISOString() },
@@ -258,7 +374,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     );
   }
 
-  let closing: Promise<void> | null = null;
   const close = (graceMs = 10_000): Promise<void> => {
     closing ??= (async () => {
       log.info('shutting down: no new calls; finishing in-flight ones');
@@ -286,6 +401,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           log.error({ err }, 'final checkpoint failed; the write-ahead log still has every change');
         }
       }
+      await metricsHttp?.close();
+      history?.stop();
       // Frees every tensor and stops counting what the store held against the memory budget
       // (an embedding process may start another server).
       trainers.closeAll();
@@ -294,5 +411,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     })();
     return closing;
   };
-  return { address, port: boundPort, store, trainers, durability, log, close };
+  return {
+    address,
+    port: boundPort,
+    store,
+    trainers,
+    durability,
+    log,
+    metricsUrl: metricsHttp?.url ?? null,
+    metrics,
+    warnings,
+    status: (opts = {}) => serverStatus(statusSource, opts),
+    close,
+  };
 }

@@ -37,6 +37,8 @@ import { acquireDataDirLock } from './lock';
 import type { DataDirLock } from './lock';
 import { applyRecord } from './replay';
 import { replayWal, WAL_MAX_PAYLOAD_BYTES, WalWriter } from './wal';
+import type { WalStats } from './wal';
+import type { CheckpointStatus } from '../../common/status';
 
 export const DURABILITY_MODES = ['checkpoint', 'wal-batch', 'wal-always'] as const;
 export type DurabilityMode = (typeof DURABILITY_MODES)[number];
@@ -62,6 +64,15 @@ export interface DurabilityOptions {
    * with UNAVAILABLE and reports NOT_SERVING). Default: nothing.
    */
   onLogFailure?: (message: string) => void;
+  /** Where checkpoints and log fsyncs are reported (the metrics); default: nowhere. */
+  events?: DurabilityEvents;
+}
+
+/** What the data dir reports as it works, for the metrics (server/observability/metrics.ts). */
+export interface DurabilityEvents {
+  checkpointWritten(seconds: number, bytes: number): void;
+  /** One fdatasync of the write-ahead log and how long it took. */
+  walSynced(seconds: number): void;
 }
 
 interface CheckpointMeta {
@@ -111,11 +122,18 @@ export class Durability implements Journal {
   private pendingOnDemand: { promise: Promise<bigint>; joined: number } | null = null;
   /** performance.now() when the last on-demand checkpoint started. */
   private lastOnDemandStart = -Infinity;
+  /** How long the start-up recovery took (lock, checkpoint load, log replay), in seconds. */
+  recoverySeconds = 0;
+  /** The newest checkpoint written or recovered from (GetStatus). */
+  lastCheckpoint: CheckpointStatus | null = null;
+  /** The last failure of a checkpoint or of the log (GetStatus). */
+  lastError: { timeUnixMs: number; message: string } | null = null;
 
   private constructor(
-    readonly options: Required<Omit<DurabilityOptions, 'checkpointEverySteps' | 'onLogFailure'>> & {
+    readonly options: Required<Omit<DurabilityOptions, 'checkpointEverySteps' | 'onLogFailure' | 'events'>> & {
       checkpointEverySteps: number | null;
       onLogFailure?: (message: string) => void;
+      events?: DurabilityEvents;
     },
     private readonly store: ParameterStore,
     private readonly trainers: TrainerRegistry,
@@ -126,7 +144,7 @@ export class Durability implements Journal {
   private get checkpointsDir(): string {
     return join(this.options.dataDir, 'checkpoints');
   }
-  private get walDir(): string {
+  get walDir(): string {
     return join(this.options.dataDir, 'wal');
   }
 
@@ -147,6 +165,7 @@ export class Durability implements Journal {
       truncateCorruptWal: options.truncateCorruptWal ?? false,
       checkpointMinIntervalMs: options.checkpointMinIntervalMs ?? DEFAULT_CHECKPOINT_MIN_INTERVAL_MS,
       onLogFailure: options.onLogFailure,
+      events: options.events,
     };
     // acquireDataDirLock creates the data dir durably (its parent fsynced).
     const lock = await acquireDataDirLock(full.dataDir, { log });
@@ -191,8 +210,10 @@ export class Durability implements Journal {
     }
     let fromLsn = 1n;
     if (newest) {
-      fromLsn = BigInt((newest.manifest.meta as CheckpointMeta).lsn) + 1n;
+      const meta = newest.manifest.meta as CheckpointMeta;
+      fromLsn = BigInt(meta.lsn) + 1n;
       this.nextCheckpointId = (candidates[0]?.id ?? newest.id) + 1n;
+      this.noteCheckpoint(newest.id, newest.manifest, meta, 'recovered', 0);
     }
     // Replay with the journal muted: the records are already in the log.
     this.store.journal = NO_JOURNAL;
@@ -211,10 +232,12 @@ export class Durability implements Journal {
         nextLsn: replayed.lastLsn + 1n,
         writeParts: (fd, position, records, options) =>
           nk.walWrite(fd, position, records as Array<{ head: Buffer; parts: nk.WalWriteRecord['parts'] }>, options),
+        onSync: this.options.events && ((seconds) => this.options.events!.walSynced(seconds)),
         log: this.log,
       });
     }
     this.nextLsnAfterReplay = replayed.lastLsn;
+    this.recoverySeconds = (performance.now() - started) / 1000;
     this.store.journal = this;
     this.trainers.journal = this;
     // Only now: resuming may apply an open step whose workers all stepped before the crash, and
@@ -266,9 +289,46 @@ export class Durability implements Journal {
     }
   }
 
+  /** The number of changes recorded since the last checkpoint (GetStatus). */
+  get changesPending(): number {
+    return this.changesSinceCheckpoint;
+  }
+
+  /** The last log record's sequence number. */
+  get lastRecordLsn(): bigint {
+    return this.lastLsn();
+  }
+
+  private noteCheckpoint(
+    id: bigint,
+    manifest: { createdAt: string; files: Array<{ size: number }> },
+    meta: CheckpointMeta,
+    reason: string,
+    ms: number,
+  ): void {
+    this.lastCheckpoint = {
+      id: Number(id),
+      timeUnixMs: Date.parse(manifest.createdAt) || Date.now(),
+      lsn: Number(meta.lsn),
+      bytes: manifest.files.reduce((a, f) => a + f.size, 0),
+      durationMs: Math.round(ms),
+      reason,
+      trainerSteps: meta.trainers.map((t) => ({ trainer: t.meta.spec.name, step: t.meta.step })),
+    };
+  }
+
+  private noteError(message: string): void {
+    this.lastError = { timeUnixMs: Date.now(), message };
+  }
+
   /** Bytes appended to the write-ahead log since start (0 without one). */
   get walBytes(): number {
     return this.wal?.stats().bytes ?? 0;
+  }
+
+  /** The log writer's counters since start (appends, bytes, fsyncs...); null without a log. */
+  walStats(): WalStats | null {
+    return this.wal?.stats() ?? null;
   }
 
   append(meta: JournalMeta, payload?: JournalPayload): Promise<void> {
@@ -314,6 +374,7 @@ export class Durability implements Journal {
         `the write-ahead log failed (${reason}): changes can no longer be made durable, so the server accepts no more calls; ` +
           `restart it to recover the acknowledged state from ${this.options.dataDir}`,
       );
+      this.noteError(this.logFailure.message);
       this.log.fatal(
         { err, dataDir: this.options.dataDir },
         'write-ahead log failed; refusing every call until restarted',
@@ -412,12 +473,14 @@ export class Durability implements Journal {
         meta,
         { log: this.log },
       );
+      let result: Awaited<typeof written>;
       try {
-        await written;
+        result = await written;
       } catch (err) {
         // Nothing was acknowledged: the interval tries again, and the log (kept whole, since no
         // segment is dropped) still holds every change.
         this.changesSinceCheckpoint += snap.changes;
+        this.noteError(`checkpoint ${id} (${reason}) failed: ${err instanceof Error ? err.message : String(err)}`);
         if (err instanceof ManifestTooLargeError) throw exhausted(`checkpoint: ${err.message}`);
         throw err;
       }
@@ -430,6 +493,8 @@ export class Durability implements Journal {
         if (oldest) await this.wal.removeSegmentsBefore(BigInt((oldest.manifest.meta as CheckpointMeta).lsn) + 1n);
       }
       const bytes = tensors.reduce((a, t) => a + t.bytes.byteLength, 0);
+      this.noteCheckpoint(id, result.manifest, meta, reason, performance.now() - started);
+      this.options.events?.checkpointWritten((performance.now() - started) / 1000, bytes);
       this.log.info(
         {
           id: id.toString(),

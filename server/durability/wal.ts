@@ -98,6 +98,8 @@ export interface WalWriterOptions {
    * goes from tensor memory to the file without a JS copy. Without it appendParts throws.
    */
   writeParts?: WalPartsWriter;
+  /** Called after each fdatasync with its duration in seconds (the metrics). */
+  onSync?: (seconds: number) => void;
   log?: DurabilityLog;
 }
 
@@ -198,6 +200,7 @@ export class WalWriter {
   private readonly maxRecycled: number;
   private readonly log: DurabilityLog | undefined;
   private readonly writeParts: WalPartsWriter | undefined;
+  private readonly onSync: ((seconds: number) => void) | undefined;
 
   private constructor(
     readonly dir: string,
@@ -210,6 +213,7 @@ export class WalWriter {
     this.maxRecycled = options.maxRecycled ?? DEFAULT_MAX_RECYCLED_SEGMENTS;
     this.log = options.log;
     this.writeParts = options.writeParts;
+    this.onSync = options.onSync;
     this.next = options.nextLsn;
     this.written = options.nextLsn - 1n;
     this.synced = options.nextLsn - 1n;
@@ -517,6 +521,7 @@ export class WalWriter {
     this.lastSyncAt = performance.now();
     await this.fh!.datasync();
     this.counters.fsyncs++;
+    this.onSync?.((performance.now() - this.lastSyncAt) / 1000);
     this.synced = target;
     failpoint('wal.after-fsync-before-ack');
     while (this.syncWaiters.length > 0 && this.syncWaiters[0]!.lsn <= target) this.syncWaiters.shift()!.d.resolve();

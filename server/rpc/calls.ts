@@ -37,7 +37,8 @@ const RESET_GRACE_MS = 1000;
 
 function toStatus(ctx: CallContext, err: unknown, param: string | undefined): Partial<grpc.StatusObject> {
   if (err instanceof StatusError) {
-    ctx.log.info({ method: ctx.method, param, code: grpc.status[err.code], msg: err.message }, 'call failed');
+    // The info line of a failed call is the call observer's (server/observability/call-observer.ts).
+    ctx.log.debug({ method: ctx.method, param, code: grpc.status[err.code], reason: err.message }, 'status error');
     return { code: err.code, details: err.message };
   }
   // Memory is the caller's problem wherever it runs out (the budget, or the allocator): never INTERNAL.

@@ -25,6 +25,8 @@ export class KeyedResults {
   readonly settled = new Map<string, Map<number, unknown>>();
   /** Each worker's slots, oldest first. */
   private readonly byWorker = new Map<number, string[]>();
+  /** Called when a call is answered from an earlier call with its key (a retry): the metrics count it. */
+  onHit: () => void = () => undefined;
 
   /**
    * Runs fn once per key: a retry with the same key gets the first call's promise. `check`
@@ -33,7 +35,10 @@ export class KeyedResults {
   run<T>(key: SlotKey, check: () => void, fn: () => Promise<T>): Promise<T> {
     const slot = slotOf(key);
     const hit = this.results.get(slot)?.get(key.sequence);
-    if (hit) return hit as Promise<T>;
+    if (hit) {
+      this.onHit();
+      return hit as Promise<T>;
+    }
     check();
     const table = this.table(key);
     const p = fn();

@@ -11,6 +11,8 @@ import type { ParameterStore } from '../store/parameter-store';
 import { stableStringify } from '../store/spec';
 import { Trainer } from './trainer';
 import type { TrainerSpec } from './trainer';
+import { NO_TRAINER_EVENTS } from './types';
+import type { TrainerEvents } from './types';
 
 export interface TrainerLimits {
   /** Largest num_workers of a new trainer (default DEFAULT_MAX_WORKERS_PER_TRAINER). */
@@ -23,6 +25,8 @@ export class TrainerRegistry {
   private readonly trainers = new Map<string, Trainer>();
   /** Journal for creations and for every trainer's changes (durability). */
   private journalValue: Journal = NO_JOURNAL;
+  /** Where every trainer reports steps, deadlines and retried calls (the metrics); set before any trainer exists. */
+  events: TrainerEvents = NO_TRAINER_EVENTS;
 
   readonly maxWorkersPerTrainer: number;
   readonly maxTrainers: number;
@@ -102,6 +106,7 @@ export class TrainerRegistry {
       throw overLimit(`${who}: the server's trainer count`, this.trainers.size + 1, this.maxTrainers, '--max-trainers');
     const trainer = new Trainer(spec, this.store, this.log);
     trainer.journal = this.journalValue;
+    trainer.events = this.events;
     trainer.register(workerId);
     this.trainers.set(spec.name, trainer);
     this.log.info(
@@ -131,6 +136,7 @@ export class TrainerRegistry {
   adopt(t: Trainer): void {
     this.trainers.get(t.spec.name)?.close();
     t.journal = this.journalValue;
+    t.events = this.events;
     this.trainers.set(t.spec.name, t);
   }
 

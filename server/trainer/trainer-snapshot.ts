@@ -162,6 +162,7 @@ export async function restoreTrainer(
       waiters: [],
       timer: null,
       applying: false,
+      openedAt: Date.now(),
     };
     // A worker that was waiting at the barrier retries its step with the same key: it finds
     // this promise, which settles when the step is applied or fails.

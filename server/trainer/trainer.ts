@@ -26,23 +26,21 @@ import { MAX_LISTED_WORKERS, MAX_TIMER_MS } from '../limits';
 import { Mutex } from '../store/mutex';
 import type { HostTensor, ParameterEntry, ParameterStore } from '../store/parameter-store';
 
+import { lowest, missingCount, missingWorkers } from './barrier';
 import { combine, disposeGrad, uploadGrad } from './gradients';
 import { KeyedResults, slotOf } from './keyed-results';
 import { recordStep, replayCommit } from './step-record';
-import { discardUpdate, prepareUpdate, runUpdate, withLocks } from './update';
+import { updateAll, withLocks } from './update';
 import { memoryError } from '../memory';
 import type { CombinedGrad, PendingGrad } from './gradients';
 import { learningRateAt } from '../../common/optimizer/optimizer-spec';
 
+import { StepRate } from './step-rate';
 import { checkStatesSize, loadStates, saveStates, statesFor } from './trainer-states';
-import type { CallKey, OpenStep, ParamStates, StepResult, TrainerSpec, TrainerState } from './types';
+import { NO_TRAINER_EVENTS } from './types';
+import type { CallKey, OpenStep, ParamStates, StepResult, TrainerEvents, TrainerSpec, TrainerState } from './types';
 
 export type { CallKey, OpenStep, ParamStates, StepResult, TrainerSpec, TrainerState, Waiter } from './types';
-
-/** The lowest MAX_LISTED_WORKERS ids of a set, ascending: a bounded list for replies. */
-function lowest(ids: Set<number>): number[] {
-  return [...ids].sort((a, b) => a - b).slice(0, MAX_LISTED_WORKERS);
-}
 
 export class Trainer {
   /** @internal Steps applied. Fields marked internal are read and restored by trainer-snapshot.ts. */
@@ -61,12 +59,16 @@ export class Trainer {
   readonly keyed = new KeyedResults();
   /** @internal */
   open: OpenStep | null = null;
+  /** When the last steps were applied (GetStatus). */
+  readonly rate = new StepRate();
   /** Serializes applies, async steps and state snapshots. */
   private readonly applyLock = new Mutex();
   /** Where acknowledged changes are recorded; muted while replaying. */
   journal: Journal = NO_JOURNAL;
   /** True while the journal is replayed: sync steps wait for explicit apply/abort records. */
   replaying = false;
+  /** Where steps, deadlines and retried calls are reported (the metrics); set by the registry. */
+  events: TrainerEvents = NO_TRAINER_EVENTS;
   /**
    * After a restart: the step whose staged pushes were lost (-1 in async mode: any) and the
    * workers already told to push again.
@@ -80,6 +82,7 @@ export class Trainer {
     private readonly log: Logger,
   ) {
     this.learningRate = spec.optimizer.params.learningRate;
+    this.keyed.onHit = () => this.events.replayed(spec.name);
   }
 
   /** @internal `trainer 'name'`, the subject of every message. */
@@ -257,6 +260,7 @@ export class Trainer {
       waiters: [],
       timer: null,
       applying: false,
+      openedAt: Date.now(),
     };
     const open = this.open;
     if (!this.replaying)
@@ -274,20 +278,12 @@ export class Trainer {
     }
   }
 
-  /** How many workers that have not left the open step is still waiting for. */
   private missingCount(open: OpenStep): number {
-    let steppedActive = 0;
-    for (const w of open.stepped.keys()) if (!this.left.has(w)) steppedActive++;
-    return this.spec.numWorkers - this.left.size - steppedActive;
+    return missingCount(open, this.spec.numWorkers, this.left);
   }
 
-  /** The lowest `limit` ids of those workers: skips only ids that stepped or left, so it costs O(limit + stepped + left). */
   private missingWorkers(open: OpenStep, limit = MAX_LISTED_WORKERS): number[] {
-    const out: number[] = [];
-    for (let w = 0; w < this.spec.numWorkers && out.length < limit; w++) {
-      if (!open.stepped.has(w) && !this.left.has(w)) out.push(w);
-    }
-    return out;
+    return missingWorkers(open, this.spec.numWorkers, this.left, limit);
   }
 
   private maybeApply(): void {
@@ -300,7 +296,9 @@ export class Trainer {
     if (this.open !== open || open.applying) return;
     const missingCount = this.missingCount(open);
     const missing = this.missingWorkers(open, 16);
-    if (this.spec.timeoutPolicy === 'quorum' && open.stepped.size >= this.spec.quorum) {
+    const quorum = this.spec.timeoutPolicy === 'quorum' && open.stepped.size >= this.spec.quorum;
+    this.events.deadline(this.spec.name, quorum ? 'quorum' : 'timeout');
+    if (quorum) {
       this.log.warn(
         { trainer: this.spec.name, step: open.index, missing, missingCount },
         'step deadline passed; applying with the quorum',
@@ -335,6 +333,8 @@ export class Trainer {
   /** Applies the open step with the workers that stepped (all of them, or a quorum). */
   async applyOpen(open: OpenStep, only?: number[]): Promise<void> {
     open.applying = true;
+    const closedAt = performance.now();
+    const barrier = Math.max(0, Date.now() - open.openedAt) / 1000;
     if (open.timer) clearTimeout(open.timer);
     const workers = only ?? [...open.stepped.keys()].sort((a, b) => a - b);
     const batch = workers.reduce((a, w) => a + (open.stepped.get(w) ?? 0), 0);
@@ -359,6 +359,7 @@ export class Trainer {
       );
       await durable;
       failpoint('step.after-log-before-ack');
+      if (!this.replaying) this.events.stepApplied(this.spec.name, barrier, (performance.now() - closedAt) / 1000);
       for (const w of open.waiters) w.resolve(result);
     } catch (err) {
       this.log.error({ trainer: this.spec.name, step: open.index, err }, 'applying a step failed');
@@ -382,6 +383,7 @@ export class Trainer {
   }
 
   private async applyAsync(key: CallKey, batchSize: number): Promise<StepResult> {
+    const started = performance.now();
     let durable: Promise<void> = Promise.resolve();
     const result = await this.store.gate.shared(() =>
       this.applyLock.run(async () => {
@@ -399,6 +401,7 @@ export class Trainer {
       }),
     );
     await durable;
+    if (!this.replaying) this.events.stepApplied(this.spec.name, null, (performance.now() - started) / 1000);
     return result;
   }
 
@@ -446,38 +449,24 @@ export class Trainer {
           for (const c of combined) if (c.status === 'fulfilled') sums.push(c.value);
           const failedSum = combined.find((r): r is PromiseRejectedResult => r.status === 'rejected');
           if (failedSum) throw this.kernelError(failedSum.reason);
-          // Everything the updates allocate (optimizer states, copies on write, per-device
-          // gradients) is allocated now: a memory budget that runs out fails the step here,
-          // before it is recorded and before any weight changes.
-          const prepared = await Promise.allSettled(
-            work.map(async ({ entry }, i) =>
-              prepareUpdate(this.spec.optimizer, entry, this.statesFor(entry), sums[i]!),
-            ),
+          // Allocated first (a budget that runs out fails here), then the record (refused over
+          // what one log record holds), then the kernels, beside the record's write.
+          await updateAll(
+            this.spec.optimizer,
+            work.map(({ entry }, i) => ({ entry, states: () => this.statesFor(entry), grad: sums[i]! })),
+            () => {
+              durable = recordStep(this, work, sums, keys, workers, lr, rescale);
+              failpoint('step.after-apply-before-log');
+            },
+            { lr, rescale, mapError: (err) => this.kernelError(err) },
           );
-          const ready = prepared.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-          const failedPrep = prepared.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-          if (failedPrep) {
-            ready.forEach(discardUpdate);
-            throw this.kernelError(failedPrep.reason);
-          }
-          try {
-            // Refuses a record one log record cannot hold (RESOURCE_EXHAUSTED) before anything changes.
-            durable = recordStep(this, work, sums, keys, workers, lr, rescale);
-            failpoint('step.after-apply-before-log');
-          } catch (err) {
-            ready.forEach(discardUpdate);
-            throw err;
-          }
-          // Each parameter's optimizer chain runs concurrently with the others and with the write.
-          const settled = await Promise.allSettled(ready.map((p) => runUpdate(this.spec.optimizer, p, lr, rescale)));
-          const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-          if (failed) throw failed.reason;
         },
       );
     } finally {
       void durable.catch(() => undefined).finally(dispose);
     }
     this.stepCount++;
+    this.rate.record();
     if (this.restarted !== null && this.restarted.step !== -1 && this.stepCount > this.restarted.step)
       this.restarted = null;
     const result = {
@@ -587,7 +576,9 @@ export class Trainer {
     const waiters = open.waiters.splice(0);
     for (const [, key] of open.keys) {
       const table = this.keyed.results.get(slotOf(key));
-      table?.set(key.sequence, new Promise<StepResult>((resolve, reject) => open.waiters.push({ resolve, reject })));
+      const retry = new Promise<StepResult>((resolve, reject) => open.waiters.push({ resolve, reject }));
+      retry.catch(() => undefined); // close() fails it when no retry came: not an unhandled rejection
+      table?.set(key.sequence, retry);
     }
     for (const w of waiters)
       w.reject(new ServerError(grpc.status.UNAVAILABLE, `${this.who}: the server is shutting down; retry the step`));

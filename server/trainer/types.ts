@@ -59,4 +59,29 @@ export interface OpenStep {
   waiters: Waiter[];
   timer: NodeJS.Timeout | null;
   applying: boolean;
+  /** When it opened (its first worker stepped), ms since the epoch; GetStatus, the barrier-wait metric. */
+  openedAt: number;
 }
+
+/**
+ * What a trainer reports as it runs, for the metrics (server/observability/metrics.ts); the
+ * registry hands every trainer the same one. Called once per step or retried call, never per
+ * gradient chunk. Not called while the log is replayed.
+ */
+export interface TrainerEvents {
+  /**
+   * A step was applied: how long its barrier was open, first step call to the last (null in
+   * async mode), and how long the apply took until the step was answered, in seconds.
+   */
+  stepApplied(trainer: string, barrierSeconds: number | null, applySeconds: number): void;
+  /** A sync step's deadline passed: it was applied with the quorum, or it failed. */
+  deadline(trainer: string, outcome: 'quorum' | 'timeout'): void;
+  /** A keyed call (push or step) was answered with the result of an earlier call with its key. */
+  replayed(trainer: string): void;
+}
+
+export const NO_TRAINER_EVENTS: TrainerEvents = {
+  stepApplied: () => undefined,
+  deadline: () => undefined,
+  replayed: () => undefined,
+};

@@ -114,6 +114,36 @@ export async function runUpdate(
   entry.version++;
 }
 
+/**
+ * A step's updates of several parameters (the caller holds every entry's lock): everything they
+ * allocate (optimizer states, copies on write, per-device gradients) first, so a memory budget
+ * that runs out fails the step before `record` runs or any weight changes (`mapError` words
+ * that failure); then `record` (it may throw to refuse the step, which frees it all); then
+ * every parameter's kernels, concurrently.
+ */
+export async function updateAll(
+  optimizer: OptimizerConfig,
+  items: Array<{ entry: ParameterEntry; states: () => ParamStates; grad: CombinedGrad }>,
+  record: () => void,
+  how: { lr: number; rescale: number; mapError: (err: unknown) => unknown },
+): Promise<void> {
+  const prepared = await Promise.allSettled(
+    items.map(async ({ entry, states, grad }) => prepareUpdate(optimizer, entry, states(), grad)),
+  );
+  const ready = prepared.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failedPrep = prepared.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  try {
+    if (failedPrep) throw how.mapError(failedPrep.reason);
+    record();
+  } catch (err) {
+    ready.forEach(discardUpdate);
+    throw err;
+  }
+  const settled = await Promise.allSettled(ready.map((p) => runUpdate(optimizer, p, how.lr, how.rescale)));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 /** Applies `grad` to every copy of `entry` with states `st` (the caller holds entry.lock). */
 export async function updateParameter(
   optimizer: OptimizerConfig,

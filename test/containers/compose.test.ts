@@ -3,19 +3,23 @@
 // file is skipped, so plain `vitest run` passes on machines without Docker). Each test is its
 // own Compose project (own network, own data volume, a free published port) and takes it down
 // with its volumes afterwards.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stepsPerEpoch } from '../../demo/data';
 import { DEFAULT_EPOCHS, MF_RECIPE, MLP_RECIPE, workerBatch } from '../../demo/recipes';
 import { ROOT } from '../fixtures/bundled-module';
+import { connect, Status } from '../../client/index';
 
 const execFileP = promisify(execFile);
 const IMAGE = process.env.GLUONPS_CT_IMAGE;
 const RUN = process.env.GLUONPS_CT_RUN ?? `ct${process.pid}`;
 const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
+const SECURE_FILE = path.join(ROOT, 'docker-compose.secure.yml');
 const WORKERS = 2; // docker-compose.yml: worker replicas and --workers
 
 /** What every worker must end at: the trainers' step counts after DEFAULT_EPOCHS epochs. */
@@ -59,13 +63,21 @@ class Project {
   constructor(
     tag: string,
     readonly port: number,
+    readonly files: string[] = [COMPOSE_FILE],
+    extraEnv: Record<string, string> = {},
   ) {
     this.name = `gluonps-${RUN}-${tag}`;
-    this.env = { GLUONPS_IMAGE: IMAGE!, GLUONPS_PORT: String(port), GLUONPS_DATA_VOLUME: `${this.name}-data` };
+    this.env = {
+      GLUONPS_IMAGE: IMAGE!,
+      GLUONPS_PORT: String(port),
+      GLUONPS_DATA_VOLUME: `${this.name}-data`,
+      ...extraEnv,
+    };
   }
 
   compose(args: string[], timeoutMs?: number): Promise<string> {
-    return docker(['compose', '-f', COMPOSE_FILE, '-p', this.name, ...args], this.env, timeoutMs);
+    const files = this.files.flatMap((f) => ['-f', f]);
+    return docker(['compose', ...files, '-p', this.name, ...args], this.env, timeoutMs);
   }
 
   async ids(service: string): Promise<string[]> {
@@ -259,5 +271,42 @@ describe.skipIf(IMAGE === undefined)('docker compose (docker-compose.yml, the im
     expect(err.message).toMatch(/data dir \/data is in use by process \d+ in another container/);
     // The first server is unharmed.
     await project.waitHealthy(10_000);
+  });
+
+  it('TLS + token mode (docker-compose.secure.yml, secrets from make-secrets): trains; plaintext and token-less clients are refused', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gluonps-ct-secrets-'));
+    try {
+      const secrets = path.join(dir, 'secrets');
+      // Run as root here, so the files are given to uid 1000, the image's user.
+      execFileSync('bash', [path.join(ROOT, 'tools/make-secrets.sh'), secrets], { stdio: 'pipe' });
+      project = new Project('secure', await freePort(), [COMPOSE_FILE, SECURE_FILE], { GLUONPS_SECRETS_DIR: secrets });
+      await project.compose(['up', '--detach', '--no-build'], 180_000);
+      const server = await project.waitHealthy();
+      const health = server.State.Health!.Log.filter((l) => l.ExitCode === 0).map((l) => l.Output.trim());
+      expect(health.at(-1)).toMatch(/^gluon-ps at localhost:\d+ \(TLS\): SERVING$/);
+      expectTrained(await project.waitWorkers(240_000));
+
+      const address = `127.0.0.1:${project.port}`;
+      const ca = readFileSync(path.join(secrets, 'tls/ca-cert.pem'));
+      const token = readFileSync(path.join(secrets, 'gluonps-tokens'), 'utf8').split('\n')[0]!.trim();
+      // Plaintext cannot even connect to a TLS port.
+      await expect(connect(address, { connectTimeoutMs: 3000 })).rejects.toThrow();
+      // TLS without the token: the call is refused, naming the missing credential.
+      const anonymous = await connect(address, { tls: { ca }, connectTimeoutMs: 10_000 });
+      try {
+        await expect(anonymous.list()).rejects.toMatchObject({ code: Status.UNAUTHENTICATED });
+      } finally {
+        await anonymous.close();
+      }
+      // TLS and the token: the trained parameters are there.
+      const ps = await connect(address, { tls: { ca }, token, connectTimeoutMs: 10_000 });
+      try {
+        expect((await ps.list()).length).toBeGreaterThan(0);
+      } finally {
+        await ps.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -213,6 +213,19 @@ describe('the packed client package', () => {
     const ckpt = await run(gluonps, ['checkpoint', '--server', server.address, '--json'], app, consumerEnv());
     expect(ckpt.code, ckpt.stderr).toBe(0);
     expect(JSON.parse(ckpt.stdout)).toMatchObject({ command: 'checkpoint', dataDir });
+    // The inspection commands (their modules under cli/ share dist/index.js with the library).
+    const status = await run(gluonps, ['status', '--server', server.address, '--json'], app, consumerEnv());
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ command: 'status', health: { status: 'SERVING' } });
+    const list = await run(gluonps, ['list', '--server', server.address], app, consumerEnv());
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/^NAME +KIND +SHAPE/);
+    // One copy of the library (one GluonPsError class): the bin imports it from index.js, and
+    // bundles only the CLI's own modules (esbuild marks each with a `// path` comment).
+    const cliJs = readFileSync(path.join(app, 'node_modules', PKG, 'dist', 'cli.js'), 'utf8');
+    expect(cliJs).toContain('from "./index.js"');
+    const modules = [...cliJs.matchAll(/^\/\/ (client\/\S+\.ts)$/gm)].map((m) => m[1]);
+    expect(modules.filter((m) => !/^client\/cli(\.ts|\/)/.test(m!))).toEqual([]);
 
     const file = path.join(work, 'model.safetensors');
     const args = ['export', '--server', server.address, '--format', 'safetensors', '--file', file, '--json'];

@@ -479,7 +479,7 @@ describe('acknowledged means logged', () => {
 describe('a failing log', () => {
   // A write error (disk full, I/O error; played by the wal.before-write failpoint) leaves the
   // state in memory ahead of the disk: the server stops serving instead of answering from it.
-  it('refuses the change and every later call with UNAVAILABLE, reports NOT_SERVING, and a restart recovers the acknowledged state', async () => {
+  it('refuses the change and every later call but GetStatus with UNAVAILABLE, reports NOT_SERVING and why, and a restart recovers the acknowledged state', async () => {
     const dir = tempDir('wal-fail');
     let server = await startServer(bundle, {
       dataDir: dir,
@@ -509,6 +509,17 @@ describe('a failing log', () => {
       });
       expect((await healthCheck(server.address)).status).toBe('NOT_SERVING');
       expect(server.linesWith('write-ahead log failed; refusing every call until restarted')).toHaveLength(1);
+      // The status is still answered, and says why nothing else is.
+      const status = await ps.status();
+      expect(status.health).toEqual({
+        status: 'NOT_SERVING',
+        reason: expect.stringMatching(/^the write-ahead log failed \(.*failpoint wal\.before-write/),
+      });
+      expect(status.durability!.lastError!.message).toBe(status.health.reason);
+      expect(status.warnings.map((w) => [w.level, w.message])).toContainEqual([
+        'fatal',
+        'write-ahead log failed; refusing every call until restarted',
+      ]);
       await ps.close();
       server = await restart(bundle, server, { failpoints: undefined });
       ps = await connectTo(server.address);

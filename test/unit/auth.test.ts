@@ -1,10 +1,22 @@
 // Token checks without a server: roles by constant-time digest comparison, the bearer metadata
 // forms accepted, the read-only method table against the protos (every name it lists exists),
 // and the start-up warnings for a server reachable from other machines without protection.
+import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import { describe, expect, it } from 'vitest';
 import { loadProtos } from '../../protos/load';
 import { Authenticator, exposureWarnings, isLoopbackHost, READ_METHODS } from '../../server/auth';
+import { ROOT } from '../fixtures/bundled-module';
+
+/** gRPC server reflection's service (--reflection), from the protos @grpc/reflection ships. */
+function reflectionService(): object {
+  const file = path.join(ROOT, 'node_modules/@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto');
+  const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(file)) as unknown as {
+    grpc: { reflection: { v1: { ServerReflection: { service: object } } } };
+  };
+  return pkg.grpc.reflection.v1.ServerReflection.service;
+}
 
 const md = (...values: string[]): grpc.Metadata => {
   const m = new grpc.Metadata();
@@ -55,6 +67,7 @@ describe('READ_METHODS', () => {
       ParameterService: v1.ParameterService.service,
       TrainerService: v1.TrainerService.service,
       AdminService: v1.AdminService.service,
+      ServerReflection: reflectionService(),
     };
     expect(Object.keys(READ_METHODS).sort()).toEqual(Object.keys(services).sort());
     for (const [service, reads] of Object.entries(READ_METHODS)) {

@@ -3,13 +3,16 @@
 // Compose does (${VAR:-default}), and every command, script
 // and file its services name must exist in the repository: npm scripts are looked up in
 // package.json and their own files checked, server flags must be ones the server accepts.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { exposureRefusal } from '../../server/auth';
 import { CLI_FLAGS, parseCommandLine } from '../../server/config';
+import { securityFromEnv } from '../../demo/worker';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const read = (f: string): string => readFileSync(path.join(ROOT, f), 'utf8');
@@ -53,11 +56,30 @@ const strings = (v: Yaml | undefined, what: string): string[] => {
   return v as string[];
 };
 
-function compose(env: Record<string, string | undefined> = {}): Obj {
-  return obj(
-    interpolate(parseYaml(read('docker-compose.yml'), { uniqueKeys: true }) as Yaml, env),
-    'docker-compose.yml',
-  );
+function compose(env: Record<string, string | undefined> = {}, file = 'docker-compose.yml'): Obj {
+  return obj(interpolate(parseYaml(read(file), { uniqueKeys: true }) as Yaml, env), file);
+}
+
+/** Sequences Compose merges across `-f` files (the rest, e.g. command and healthcheck.test, are replaced). */
+const MERGED_SEQUENCES = new Set(['ports', 'volumes', 'secrets', 'expose', 'dns']);
+
+/** `docker compose -f base -f overlay`: mappings merge key by key, as Compose merges files. */
+function mergeCompose(base: Yaml, overlay: Yaml, key = ''): Yaml {
+  if (Array.isArray(base) && Array.isArray(overlay) && MERGED_SEQUENCES.has(key))
+    return [...base, ...overlay.filter((v) => !base.includes(v))];
+  if (
+    base !== null &&
+    overlay !== null &&
+    typeof base === 'object' &&
+    typeof overlay === 'object' &&
+    !Array.isArray(base) &&
+    !Array.isArray(overlay)
+  ) {
+    const out: Obj = { ...base };
+    for (const [k, v] of Object.entries(overlay)) out[k] = k in base ? mergeCompose(base[k]!, v, k) : v;
+    return out;
+  }
+  return overlay;
 }
 
 const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
@@ -320,5 +342,85 @@ describe('Dockerfile and .dockerignore', () => {
       .map((l) => l.trim())
       .filter((l) => l !== '' && !l.startsWith('#'));
     for (const p of ['node_modules', 'native/build', '.build', '.git']) expect(ignored).toContain(p);
+  });
+});
+
+describe('docker-compose.secure.yml (tokens and TLS on top of docker-compose.yml)', () => {
+  // Real secrets from tools/make-secrets.sh, in a temporary GLUONPS_SECRETS_DIR.
+  const dir = mkdtempSync(path.join(tmpdir(), 'gluonps-secrets-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  execFileSync('bash', [path.join(ROOT, 'tools/make-secrets.sh'), path.join(dir, 'secrets')], { stdio: 'pipe' });
+  const env = { GLUONPS_SECRETS_DIR: path.join(dir, 'secrets'), GLUONPS_PUBLISH_ADDR: '0.0.0.0' };
+  const overlay = compose(env, 'docker-compose.secure.yml');
+  const merged = obj(mergeCompose(compose(env), overlay), 'merged');
+  const services = obj(merged.services, 'services');
+  const secrets = obj(merged.secrets, 'secrets');
+  /** A service's environment with every /run/secrets/NAME path replaced by the host file Compose mounts there. */
+  const hostEnv = (service: string): Record<string, string> =>
+    Object.fromEntries(
+      Object.entries(obj(obj(services[service], service).environment, `${service}.environment`)).map(([k, v]) => {
+        const m = /^\/run\/secrets\/(\w+)$/.exec(String(v));
+        if (m === null) return [k, String(v)];
+        const used = strings(obj(services[service], service).secrets, `${service}.secrets`);
+        expect(used, `${service} mounts the secret ${m[1]}`).toContain(m[1]);
+        return [k, String(obj(secrets[m[1]!], `secrets.${m[1]}`).file)];
+      }),
+    );
+
+  it('overlays only services of docker-compose.yml, and every secret it mounts is a file make-secrets.sh wrote', () => {
+    const base = obj(compose().services, 'services');
+    for (const name of Object.keys(obj(overlay.services, 'services'))) expect(base).toHaveProperty(name);
+    expect(Object.keys(secrets).sort()).toEqual([
+      'gluonps_tls_ca',
+      'gluonps_tls_cert',
+      'gluonps_tls_key',
+      'gluonps_tokens',
+    ]);
+    for (const [name, s] of Object.entries(secrets)) {
+      const file = String(obj(s, name).file);
+      expect(file.startsWith(env.GLUONPS_SECRETS_DIR), `${name} follows GLUONPS_SECRETS_DIR`).toBe(true);
+      expect(statSync(file).isFile(), `${name}: ${file}`).toBe(true);
+    }
+    expect(read('.dockerignore').split('\n')).toContain('secrets');
+    expect(pkg.scripts['make-secrets']).toBe('bash tools/make-secrets.sh');
+  });
+
+  it('the server it configures serves TLS with tokens on every interface, published on GLUONPS_PUBLISH_ADDR', () => {
+    const server = obj(services.server, 'server');
+    expect(server.ports).toEqual(['0.0.0.0:50051:50051']);
+    const { options } = parseCommandLine(npmScript(strings(server.command, 'server.command'))!.args, hostEnv('server'));
+    expect(options.host).toBe('0.0.0.0');
+    expect(options.insecure).not.toBe(true);
+    expect(options.auth?.tokens).toHaveLength(1);
+    expect(options.tls?.cert.toString()).toMatch(/BEGIN CERTIFICATE/);
+    expect(exposureRefusal(options.host!, true, 'tls')).toBeNull();
+    // The health check probes over TLS, trusting the CA the server's certificate chains to.
+    const test = strings(obj(server.healthcheck, 'healthcheck').test, 'healthcheck.test');
+    expect(test.slice(0, 5)).toEqual([
+      'CMD',
+      'node',
+      'tools/healthcheck.mjs',
+      '--tls-ca',
+      '/run/secrets/gluonps_tls_ca',
+    ]);
+    expect(strings(server.secrets, 'server.secrets')).toContain('gluonps_tls_ca');
+    expect(read('tools/healthcheck.mjs')).toMatch(/'tls-ca': \{ type: 'string' \}/);
+  });
+
+  it("the workers send one of the server's tokens and trust the CA that signed its certificate", () => {
+    const worker = securityFromEnv(hostEnv('worker'));
+    const { options } = parseCommandLine(
+      npmScript(strings(obj(services.server, 'server').command, 'server.command'))!.args,
+      hostEnv('server'),
+    );
+    expect(options.auth?.tokens).toContain(worker.token);
+    const ca = (worker.tls as { ca: Buffer }).ca;
+    const certFile = path.join(dir, 'server-cert.pem');
+    execFileSync('bash', ['-c', 'cat > "$1"', '_', certFile], { input: options.tls!.cert });
+    const caFile = path.join(dir, 'ca.pem');
+    execFileSync('bash', ['-c', 'cat > "$1"', '_', caFile], { input: ca });
+    // Signed by the CA, and valid for the name the workers dial (`server`) and the probe's (localhost).
+    execFileSync('openssl', ['verify', '-CAfile', caFile, '-verify_hostname', 'server', certFile]);
+    execFileSync('openssl', ['verify', '-CAfile', caFile, '-verify_hostname', 'localhost', certFile]);
   });
 });
