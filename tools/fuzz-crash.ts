@@ -9,7 +9,7 @@
 //   before a kill is UNKNOWN or INTERNAL;
 // - the ledger reads back its last acknowledged value (or the one in flight at the kill);
 // - after a quiet round, the restarted server's state (every parameter's description and
-//   bytes, the fuzzer's trainers and their optimizer states) equals the captured one.
+//   bytes, every trainer and its optimizer states) equals the captured one.
 // The suite runs a fixed-seed share (test/integration/fuzz-crash.test.ts); `npm run fuzz` more.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -20,9 +20,10 @@ import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { connect, init, type ParameterServerClient } from '../client/index';
+import type { AdminServiceClient } from '../protos/generated/gluonps/v1/AdminService';
 import type { TrainerServiceClient } from '../protos/generated/gluonps/v1/TrainerService';
 import { loadProtos } from '../protos/load';
-import { FORBIDDEN, fuzzCase, fuzzMethods, fuzzTarget, NAMES, runCase, type FuzzCase } from './fuzz-rpc';
+import { FORBIDDEN, fuzzCase, fuzzMethods, fuzzTarget, runCase, type FuzzCase } from './fuzz-rpc';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LEDGER = 'fz_ledger';
@@ -147,8 +148,18 @@ async function captureState(ps: ParameterServerClient, address: string): Promise
     address,
     grpc.credentials.createInsecure(),
   );
+  const admin = new (loadProtos().gluonps.v1.AdminService as unknown as Ctor<AdminServiceClient>)(
+    address,
+    grpc.credentials.createInsecure(),
+  );
   try {
-    for (const name of NAMES) {
+    // Every trainer, the fuzzer's random names too.
+    const names = await new Promise<string[]>((resolve, reject) =>
+      admin.listTrainers({}, { deadline: Date.now() + 5000 }, (err, r) =>
+        err ? reject(err) : resolve((r?.trainers ?? []).map((t) => t.name).sort()),
+      ),
+    );
+    for (const name of names) {
       const info = await new Promise<Record<string, unknown> | null>((resolve, reject) =>
         trainers.describeTrainer({ name }, { deadline: Date.now() + 5000 }, (err, r) =>
           err
@@ -173,6 +184,7 @@ async function captureState(ps: ParameterServerClient, address: string): Promise
     }
   } finally {
     trainers.close();
+    admin.close();
   }
   return parts.join('\n');
 }
