@@ -376,6 +376,7 @@ export class ParameterStore {
       return await this.commit(e, (log) =>
         setDataLocked(e, value, staged, {
           maxTensorBytes: this.maxTensorBytes,
+          recovering: !this.limitsEnforced,
           recount: (dtype, shape) => this.recount(subject(name, e.isConstant), e, dtype, shape),
           log,
           adopt: (t) => {
@@ -454,7 +455,8 @@ export class ParameterStore {
     return this.commit(e, async (log) => {
       const who = subject(name, e.isConstant);
       const next = normalizeShape(who, shapeInput) as number[];
-      const merged = mergeShape(who, e.spec.shape, next);
+      // While recovering, what the log holds was accepted once (a row_sparse scalar, then possible).
+      const merged = mergeShape(who, e.spec.shape, next, this.limitsEnforced ? e.spec.stype : 'default');
       const previous = e.spec.shape;
       // A shape that becomes fully known counts its bytes now (refused over the limit first).
       const undo = this.recount(who, e, e.spec.dtype, merged);

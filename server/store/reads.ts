@@ -34,6 +34,9 @@ export async function gather(e: ParameterEntry, i: number, ids: BigInt64Array): 
 
 export function checkRowIds(e: ParameterEntry, rowIds: ArrayLike<number | bigint>): BigInt64Array {
   const who = subject(e.spec.name);
+  // Only a data dir from before row_sparse scalars were refused can hold one.
+  if ((e.spec.shape as number[]).length === 0)
+    throw precondition(`${who}: a scalar has no rows; row_sparse reads need a parameter of rank >= 1`);
   const numRows = (e.spec.shape as number[])[0]!;
   // Row counts are far below 2^53, so ids are checked and sorted as doubles (a typed-array
   // sort), then deduplicated in one pass.

@@ -14,6 +14,8 @@ import type { Descriptor, HostTensor, ParameterEntry } from './types';
 
 export interface SetDataContext {
   maxTensorBytes: number;
+  /** Replaying the data dir: what it holds was accepted once, under the rules of its time. */
+  recovering: boolean;
   /** Counts the entry's declared bytes at a new dtype and shape (refused over the limit); returns the undo. */
   recount: (dtype: DType, shape: readonly number[]) => () => void;
   /** Appends the journal record. */
@@ -39,7 +41,7 @@ export async function setDataLocked(
     staged === null ? value.bytes.byteLength : staged.byteLength,
     maxTensorBytes,
   );
-  const shape = mergeShape(who, e.spec.shape, value.shape);
+  const shape = mergeShape(who, e.spec.shape, value.shape, how.recovering ? 'default' : e.spec.stype);
   if (e.data === null) {
     if (e.deferred === null) throw precondition(`${who} has not been initialized: call initialize() before set_data()`);
     // The value completes the deferred init now (its shape is fully known), in place of the

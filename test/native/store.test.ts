@@ -157,3 +157,16 @@ describe('checkpoint snapshots', () => {
     expect(w.meta.spec.init).toEqual({ kind: 'constant', value: -Infinity });
   });
 });
+
+describe('a row_sparse scalar from an older data dir', () => {
+  it('still recovers, and reading its rows is FAILED_PRECONDITION, not a kernel error', async () => {
+    const store = new ParameterStore();
+    store.limitsEnforced = false; // replaying: the log holds what was accepted then
+    await store.declare({ name: 's', stype: 'row_sparse', allowDeferredInit: true, init: { kind: 'one' } });
+    await store.initialize('s');
+    await store.setShape('s', []);
+    store.limitsEnforced = true;
+    await rejectsWith(store.rowSparseData('s', []), Status.FAILED_PRECONDITION, /a scalar has no rows/);
+    await rejectsWith(store.listRowSparseData('s', [0]), Status.FAILED_PRECONDITION, /a scalar has no rows/);
+  });
+});
