@@ -18,7 +18,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import * as nk from '../../native/index';
 import type { DeviceTensor } from '../../native/index';
-import { invalid, precondition, ServerError } from '../errors';
+import { fmtList, invalid, precondition, ServerError } from '../errors';
 import type { Journal } from '../durability/journal';
 import { NO_JOURNAL } from '../durability/journal';
 import { failpoint } from '../durability/failpoints';
@@ -133,7 +133,7 @@ export class Trainer {
         this.checkRestarted(key.workerId, step);
         if (!this.spec.params.includes(param))
           throw invalid(
-            `${this.who}: parameter '${param}' is not one of its parameters [${this.spec.params.join(', ')}]`,
+            `${this.who}: parameter '${param}' is not one of its parameters [${fmtList(this.spec.params)}]`,
           );
         const entry = this.store.entry(param);
         const grad = await entry.lock
