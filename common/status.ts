@@ -33,8 +33,6 @@ export interface DeviceMemory {
   device: string;
   allocatedBytes: number;
   peakBytes: number;
-  /** The --memory-budget of the device; null when unlimited. */
-  budgetBytes: number | null;
   byKind: MemoryByKind;
 }
 
@@ -43,10 +41,16 @@ export interface MemoryStatus {
   devices: DeviceMemory[];
   /** The devices' bytes summed by kind. */
   byKind: MemoryByKind;
-  /** Host copies of tensors being sent (outside every device's budget). */
+  /** Host copies of tensors being sent (counted in heldBytes). */
   readStagingBytes: number;
   /** The sum of the devices' allocatedBytes. */
   allocatedBytes: number;
+  /** The one --memory-budget over everything held for callers; null when unlimited. */
+  budgetBytes: number | null;
+  /** Everything counted against it: devices' tensors, host copies being sent, hostHeapBytes. */
+  heldBytes: number;
+  /** Memory outside the devices held for callers: constants' values, upload buffers, state snapshots. */
+  hostHeapBytes: number;
 }
 
 export interface CheckpointStatus {
@@ -194,7 +198,8 @@ export function statusToProto(s: ServerStatus): ProtoServerStatus {
     ...s,
     memory: {
       ...s.memory,
-      devices: s.memory.devices.map((d) => ({ ...d, budgetBytes: d.budgetBytes ?? -1 })),
+      devices: s.memory.devices.map((d) => ({ ...d, budgetBytes: -1 })),
+      budgetBytes: s.memory.budgetBytes ?? -1,
     },
     trainers: s.trainers.map((t) => ({ ...t, lastStepUnixMs: t.lastStepUnixMs ?? 0 })),
   };
@@ -278,12 +283,14 @@ export function statusFromProto(p: ProtoServerStatusOut): ServerStatus {
         device: x.device,
         allocatedBytes: x.allocatedBytes,
         peakBytes: x.peakBytes,
-        budgetBytes: x.budgetBytes < 0 ? null : x.budgetBytes,
         byKind: byKindFrom(x.byKind),
       })),
       byKind: byKindFrom(mem?.byKind ?? null),
       readStagingBytes: mem?.readStagingBytes ?? 0,
       allocatedBytes: mem?.allocatedBytes ?? 0,
+      budgetBytes: mem === null || mem === undefined || mem.budgetBytes < 0 ? null : mem.budgetBytes,
+      heldBytes: mem?.heldBytes ?? 0,
+      hostHeapBytes: mem?.hostHeapBytes ?? 0,
     },
     durability:
       d === null

@@ -156,7 +156,8 @@ export interface NativeOps {
   scatter_add_rows: [{ out: NativeTensor; rows: NativeTensor; ids: BigInt64Array }, undefined];
   optimizer: [NativeOptimizerOptions, undefined];
   write: [{ out: NativeTensor; bytes: Uint8Array }, undefined];
-  read: [{ src: NativeTensor }, ArrayBuffer];
+  /** budgeted false: counted in the total, never refused by its budget (the server's own copies). */
+  read: [{ src: NativeTensor; budgeted?: boolean }, ArrayBuffer];
   /** The write-ahead log's group commit (crc32 + pwritev [+ fdatasync]); resolves to the bytes written. */
   wal_write: [
     {
@@ -180,6 +181,13 @@ export interface NativeAddon extends NativeCodeTables {
   /** Staging memory for reads (host copies being sent). */
   memoryStats(): MemoryStats;
   setMemoryBudget(deviceType: DeviceTypeCode, deviceId: number, bytes: number): void;
+  /** The total under the one budget (every device, staging, external), and two of its parts. */
+  memoryTotals(): { total: MemoryStats; staging: MemoryStats; external: MemoryStats };
+  /** The one budget over the total; -1 = none. */
+  setTotalMemoryBudget(bytes: number): void;
+  /** Counts JS memory held for callers in the total; throws EBUDGET over its budget unless `force`. */
+  reserveExternal(bytes: number, force?: boolean): void;
+  releaseExternal(bytes: number): void;
   /** A zero-filled tensor, or (uninitialized) one whose bytes the caller overwrites at once. */
   empty(
     deviceType: DeviceTypeCode,
@@ -289,7 +297,33 @@ function load(): NativeAddon {
     );
   }
   checkCodeTables(loaded, path);
+  // A binary older than this file lacks its newer functions: say so now, not at the first call.
+  const missing = REQUIRED_FUNCTIONS.filter(
+    (f) => typeof (loaded as unknown as Record<string, unknown>)[f] !== 'function',
+  );
+  if (missing.length > 0) {
+    throw new Error(
+      `gluon-ps native addon at ${path} is stale: it lacks ${missing.join(', ')}. ` +
+        'Rebuild it from this checkout with `npm run build:native` (or `npm run build:cuda`).',
+    );
+  }
   return loaded;
 }
+
+/** Every function of NativeAddon, checked at load. */
+const REQUIRED_FUNCTIONS = [
+  'buildInfo',
+  'checkDevice',
+  'memoryStats',
+  'setMemoryBudget',
+  'memoryTotals',
+  'setTotalMemoryBudget',
+  'reserveExternal',
+  'releaseExternal',
+  'empty',
+  'hostView',
+  'writeAt',
+  'run',
+] as const satisfies ReadonlyArray<keyof NativeAddon>;
 
 export const addon: NativeAddon = load();

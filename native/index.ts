@@ -151,6 +151,42 @@ export function checkDevice(device: Device): void {
 export function memoryStats(device?: Device): MemoryStats {
   return device === undefined ? addon.memoryStats() : addon.memoryStats(typeCode(device), device.id);
 }
+/**
+ * The total under the one memory budget (every device's tensors, staging copies and external
+ * bytes), and the staging and external parts of it.
+ */
+export function memoryTotals(): { total: MemoryStats; staging: MemoryStats; external: MemoryStats } {
+  return addon.memoryTotals();
+}
+
+/** Caps the total (every device, staging, external); null removes the cap. */
+export function setTotalMemoryBudget(bytes: number | null): void {
+  try {
+    addon.setTotalMemoryBudget(bytes === null ? -1 : bytes);
+  } catch (err) {
+    rethrow(err);
+  }
+}
+
+/**
+ * Counts `bytes` of JS memory held for callers (a constant's value, an upload buffer) in the
+ * total until the returned function is called (once; later calls do nothing). Throws EBUDGET
+ * when they do not fit the total's budget, unless `force` (state recovered from disk).
+ */
+export function reserveExternal(bytes: number, force = false): () => void {
+  try {
+    addon.reserveExternal(bytes, force);
+  } catch (err) {
+    rethrow(err);
+  }
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    addon.releaseExternal(bytes);
+  };
+}
+
 /** Caps the bytes that tensors on `device` may hold; null removes the cap. */
 export function setMemoryBudget(device: Device, bytes: number | null): void {
   try {
@@ -207,9 +243,14 @@ export async function fromBytes(
   }
 }
 
-/** A host copy of the tensor's bytes (one copy), safe to keep while the tensor changes. */
-export async function readBytes(src: DeviceTensor): Promise<Uint8Array> {
-  return new Uint8Array(await schedule('read', { src: src.native }));
+/**
+ * A host copy of the tensor's bytes (one copy), safe to keep while the tensor changes. It counts
+ * in the memory total until it is garbage collected; `budgeted: false` (the server's own copies:
+ * checkpoints, log records) is counted but never refused by the budget.
+ */
+export async function readBytes(src: DeviceTensor, options: { budgeted?: boolean } = {}): Promise<Uint8Array> {
+  const budgeted = options.budgeted ?? true;
+  return new Uint8Array(await schedule('read', budgeted ? { src: src.native } : { src: src.native, budgeted }));
 }
 
 /** One write-ahead log record for walWrite: its head (crc filled in there) and its payload parts. */

@@ -22,6 +22,7 @@ import {
   DEFAULT_READ_TIMEOUT_MS,
   DEFAULT_STREAM_IDLE_TIMEOUT_MS,
   MAX_TIMER_MS,
+  hostMemoryBytes,
 } from './limits';
 import { DEFAULT_MAX_CPU_CONTEXTS, DEFAULT_MAX_TENSOR_BYTES } from './store/defaults';
 import { DEFAULT_SLICE_BYTES, LAYOUT_VERSION, MAX_SHARDS } from '../common/cluster/placement';
@@ -36,7 +37,11 @@ export interface ServerOptions {
   devices?: string[];
   /** Largest tensor in bytes (default 1 GiB). */
   maxTensorBytes?: number;
-  /** Per-device memory budget in bytes for parameter data (default: none). */
+  /**
+   * One budget, in bytes, for everything the server holds for callers (tensors on every device,
+   * uploads, constants' copies, read copies, state snapshots); null = none. Default: 80% of the
+   * host's memory (limits.ts defaultMemoryBudget).
+   */
   memoryBudget?: number | null;
   /** cpu(i) contexts allowed are 0 <= i < maxCpuContexts (default 8). */
   maxCpuContexts?: number;
@@ -50,6 +55,11 @@ export interface ServerOptions {
   maxParameters?: number;
   /** Constants the store may hold (default 10000). */
   maxConstants?: number;
+  /**
+   * Declared bytes (one copy each) of every parameter and constant together; null = no limit.
+   * Default: the host's memory (limits.ts defaultMaxDeclaredBytes).
+   */
+  maxDeclaredBytes?: number | null;
   /** Trainers the server may hold (default 1024). */
   maxTrainers?: number;
   /** Concurrent streams one connection may open (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS, default 256). */
@@ -170,12 +180,15 @@ Options (each also read from the environment variable shown; flags win):
   --devices <list>           where parameters may live: cpu, gpu, gpu(i), comma-separated
                                                                  GLUONPS_DEVICES  (default cpu,gpu: every GPU present)
   --max-tensor-bytes <size>  largest tensor accepted             GLUONPS_MAX_TENSOR_BYTES (default 1GiB)
-  --memory-budget <size>     bytes of parameter data per device  GLUONPS_MEMORY_BUDGET    (default none)
+  --memory-budget <size>     bytes held for callers, all devices together; a size, N% of
+                             the host's memory, or none           GLUONPS_MEMORY_BUDGET    (default 80%)
   --max-cpu-contexts <n>     cpu(i) allowed for i < n            GLUONPS_MAX_CPU_CONTEXTS (default 8)
   --max-workers-per-trainer <n>   largest num_workers of a trainer  GLUONPS_MAX_WORKERS_PER_TRAINER (default 4096)
   --max-reason-bytes <n>     longest Checkpoint reason, UTF-8 bytes  GLUONPS_MAX_REASON_BYTES (default 1024)
   --max-parameters <n>       parameters held, constants apart     GLUONPS_MAX_PARAMETERS (default 100000)
   --max-constants <n>        constants held                       GLUONPS_MAX_CONSTANTS (default 10000)
+  --max-declared-bytes <size>  bytes of every parameter and constant declared (one copy each):
+                             a size, N% of the host's memory, or none  GLUONPS_MAX_DECLARED_BYTES (default 100%)
   --max-trainers <n>         trainers held                        GLUONPS_MAX_TRAINERS (default 1024)
   --max-streams-per-connection <n>  concurrent calls of one connection  GLUONPS_MAX_STREAMS_PER_CONNECTION (default 256)
   --max-concurrent-calls <n> calls in flight, all connections     GLUONPS_MAX_CONCURRENT_CALLS (default 4096)
@@ -244,6 +257,28 @@ export function parseSize(what: string, text: string): number {
   return v;
 }
 
+/**
+ * A byte limit tied to the machine (--memory-budget, --max-declared-bytes): a size, a percentage
+ * of the host's memory (`50%`, up to `1000%` for what GPUs add), or `none` / `0` for no limit.
+ */
+export function parseHostBytes(flag: string, text: string): number | null {
+  const t = text.trim().toLowerCase();
+  if (t === 'none' || t === '0') return null;
+  const pct = /^(\d+(?:\.\d+)?)\s*%$/.exec(t);
+  if (pct) {
+    const p = Number(pct[1]);
+    if (!(p > 0 && p <= 1000))
+      throw new ConfigError(`${flag}: a percentage of the host's memory must be in (0, 1000], got '${text}'`);
+    return Math.floor((hostMemoryBytes() * p) / 100);
+  }
+  return parseSize(flag, text);
+}
+
+/** --memory-budget: see parseHostBytes. */
+export function parseMemoryBudget(text: string): number | null {
+  return parseHostBytes('--memory-budget', text);
+}
+
 function parseIntIn(what: string, text: string, min: number, max: number): number {
   const v = Number(text);
   if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(v) || v < min || v > max) {
@@ -292,6 +327,7 @@ export const CLI_FLAGS = {
   'checkpoint-min-interval-ms': { type: 'string' },
   'max-parameters': { type: 'string' },
   'max-constants': { type: 'string' },
+  'max-declared-bytes': { type: 'string' },
   'max-trainers': { type: 'string' },
   'max-streams-per-connection': { type: 'string' },
   'max-concurrent-calls': { type: 'string' },
@@ -354,7 +390,9 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   const maxBytes = pick(v['max-tensor-bytes'], 'GLUONPS_MAX_TENSOR_BYTES');
   if (maxBytes !== undefined) options.maxTensorBytes = parseSize('--max-tensor-bytes', maxBytes);
   const budget = pick(v['memory-budget'], 'GLUONPS_MEMORY_BUDGET');
-  if (budget !== undefined) options.memoryBudget = parseSize('--memory-budget', budget);
+  if (budget !== undefined) options.memoryBudget = parseMemoryBudget(budget);
+  const declared = pick(v['max-declared-bytes'], 'GLUONPS_MAX_DECLARED_BYTES');
+  if (declared !== undefined) options.maxDeclaredBytes = parseHostBytes('--max-declared-bytes', declared);
   const cpus = pick(v['max-cpu-contexts'], 'GLUONPS_MAX_CPU_CONTEXTS');
   if (cpus !== undefined) options.maxCpuContexts = parseIntIn('--max-cpu-contexts', cpus, 1, 1024);
   const workers = pick(v['max-workers-per-trainer'], 'GLUONPS_MAX_WORKERS_PER_TRAINER');

@@ -36,3 +36,12 @@ export function fmtValue(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(fmtValue).join(',')}]`;
   return JSON.stringify(v) ?? String(v);
 }
+
+/**
+ * A list for a message, bounded: the first `max` items, then how many more. A request can name
+ * any number of things; echoing them all made a reply (and its log line) as large as the request.
+ */
+export function fmtList(items: readonly string[], max = 16): string {
+  const shown = items.slice(0, max).join(', ');
+  return items.length > max ? `${shown}, ... (${items.length} in all)` : shown;
+}

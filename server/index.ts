@@ -28,6 +28,8 @@ import { TrainerRegistry } from './trainer/registry';
 import { Durability } from './durability/durability';
 import { DataDirLockedError } from './durability/lock';
 import { WAL_MAX_PAYLOAD_BYTES } from './durability/wal-record';
+import { defaultMaxDeclaredBytes, defaultMemoryBudget } from './limits';
+import { applyMemoryBudget, memoryInUse } from './memory';
 import { callObserver } from './observability/call-observer';
 import { metricsExposureRefusal, metricsExposureWarnings, startHttpEndpoint } from './observability/http';
 import type { HttpEndpoint } from './observability/http';
@@ -70,8 +72,8 @@ export interface RunningServer {
 
 const SERVICE_NAMES = ['gluonps.v1.ParameterService', 'gluonps.v1.TrainerService', 'gluonps.v1.AdminService'];
 
-/** Checks the --devices list against this build and machine, and applies the memory budget. */
-function prepareDevices(options: ServerOptions, maxCpuContexts: number): string[] {
+/** Checks the --devices list against this build and machine. */
+function prepareDevices(options: ServerOptions): string[] {
   const info = nk.buildInfo();
   const devices = options.devices ?? (info.gpuCount > 0 ? ['cpu', 'gpu'] : ['cpu']);
   for (const d of devices) {
@@ -82,10 +84,6 @@ function prepareDevices(options: ServerOptions, maxCpuContexts: number): string[
     } catch (err) {
       throw new ConfigError(`--devices ${d}: ${(err as Error).message}`);
     }
-  }
-  if (options.memoryBudget !== undefined && options.memoryBudget !== null) {
-    for (let i = 0; i < maxCpuContexts; i++) nk.setMemoryBudget(nk.cpu(i), options.memoryBudget);
-    for (let i = 0; i < info.gpuCount; i++) nk.setMemoryBudget(nk.gpu(i), options.memoryBudget);
   }
   return devices;
 }
@@ -147,12 +145,18 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       `--max-tensor-bytes ${maxTensorBytes} is over the ${WAL_MAX_PAYLOAD_BYTES} bytes one write-ahead log record can hold; lower it, or use --durability checkpoint (no log)`,
     );
   }
-  const devices = prepareDevices(options, maxCpuContexts);
+  const devices = prepareDevices(options);
+  // One budget over everything the process holds for callers (server/memory.ts). It applies
+  // once the data dir is recovered: what it holds was acknowledged and must load, as with the
+  // count limits. The addon's accounting is per process, so this is the process's budget.
+  const memoryBudget = options.memoryBudget === undefined ? defaultMemoryBudget() : options.memoryBudget;
+  applyMemoryBudget(null);
   const store = new ParameterStore({
     maxTensorBytes,
     maxCpuContexts,
     maxParameters: options.maxParameters ?? DEFAULTS.maxParameters,
     maxConstants: options.maxConstants ?? DEFAULTS.maxConstants,
+    maxDeclaredBytes: options.maxDeclaredBytes === undefined ? defaultMaxDeclaredBytes() : options.maxDeclaredBytes,
     deviceRefusal: (d) => deviceRefusal(devices, d),
     onEvent: (event, fields) => log.warn(fields, event),
   });
@@ -359,6 +363,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     }
   }
   store.limitsEnforced = true;
+  applyMemoryBudget(memoryBudget);
   refusal = null;
   health.setAll('SERVING');
   const security = { auth: auth === null ? 'off' : auth.counts, tls: transport.mode };
@@ -367,6 +372,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       address,
       devices,
       maxTensorBytes: store.maxTensorBytes,
+      memoryBudget,
+      memoryInUse: memoryInUse().allocated,
+      maxDeclaredBytes: store.accounting.maxDeclaredBytes,
+      declaredBytes: store.accounting.declaredBytes,
       maxWorkersPerTrainer: trainers.maxWorkersPerTrainer,
       cuda: nk.buildInfo().cuda,
       kernelJobs: nk.MAX_CONCURRENT_KERNELS,
@@ -416,10 +425,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         } catch (err) {
           log.error({ err }, 'final checkpoint failed; the write-ahead log still has every change');
         }
-        trainers.closeAll();
       }
       await metricsHttp?.close();
       history?.stop();
+      // Frees every tensor and stops counting what the store held against the memory budget
+      // (an embedding process may start another server).
+      trainers.closeAll();
+      store.clear();
       log.info('stopped');
     })();
     return closing;

@@ -2,6 +2,7 @@
 // way a refusal over a limit is worded. Every limit here has a flag (server/config.ts) and is
 // listed in docs/configuration.md ("Limits") and docs/errors.md. Kept free of native imports so
 // configuration code can read it without loading the addon.
+import { totalmem } from 'node:os';
 import { exhausted, type ServerError } from './errors';
 
 /** Workers one trainer may be created for (sync barriers, idempotency slots, describe replies). */
@@ -64,4 +65,31 @@ export function overLimit(
   flag: string,
 ): ServerError {
   return exhausted(`${what} ${got} is over the limit of ${limit} (${flag} raises it)`);
+}
+
+/** The memory budget's default: this fraction of the host's memory (hostMemoryBytes). */
+export const DEFAULT_MEMORY_BUDGET_FRACTION = 0.8;
+
+/**
+ * The memory this process may use: the machine's, or the cgroup's limit when lower (a
+ * container). Node reports no cgroup limit as a huge number or 0.
+ */
+export function hostMemoryBytes(): number {
+  const total = totalmem();
+  const constrained = process.constrainedMemory?.() ?? 0;
+  return constrained > 0 && constrained < total ? constrained : total;
+}
+
+/** The memory budget when --memory-budget is not given: 80% of hostMemoryBytes(). */
+export function defaultMemoryBudget(): number {
+  return Math.floor(hostMemoryBytes() * DEFAULT_MEMORY_BUDGET_FRACTION);
+}
+
+/**
+ * --max-declared-bytes when not given: the host's memory. Every declared parameter needs at least
+ * one copy once initialized; more than the machine holds is a mistake or an attack (with GPUs
+ * holding more than the host, raise it).
+ */
+export function defaultMaxDeclaredBytes(): number {
+  return hostMemoryBytes();
 }

@@ -28,17 +28,12 @@ function percent(part: number, whole: number): string {
 
 function memory(s: ServerStatus): string[] {
   const m = s.memory;
-  const rows: string[][] = [
-    ['DEVICE', 'ALLOCATED', 'BUDGET', 'PEAK', 'PARAMS', 'GRADS', 'STATES', 'STAGED', 'CONSTS', 'OTHER'],
-  ];
+  const rows: string[][] = [['DEVICE', 'ALLOCATED', 'PEAK', 'PARAMS', 'GRADS', 'STATES', 'STAGED', 'CONSTS', 'OTHER']];
   for (const d of m.devices) {
     const k = d.byKind;
-    const budget =
-      d.budgetBytes === null ? 'unlimited' : `${bytes(d.budgetBytes)} (${percent(d.allocatedBytes, d.budgetBytes)})`;
     rows.push([
       d.device,
       bytes(d.allocatedBytes),
-      budget,
       bytes(d.peakBytes),
       bytes(k.parameters),
       bytes(k.gradients),
@@ -54,7 +49,6 @@ function memory(s: ServerStatus): string[] {
       'total',
       bytes(m.allocatedBytes),
       '',
-      '',
       bytes(k.parameters),
       bytes(k.gradients),
       bytes(k.optimizerStates),
@@ -63,7 +57,14 @@ function memory(s: ServerStatus): string[] {
       bytes(k.other),
     ]);
   }
-  return [...table(rows, new Set([1, 2, 3, 4, 5, 6, 7, 8, 9])), `host copies being sent: ${bytes(m.readStagingBytes)}`];
+  const budget =
+    m.budgetBytes === null
+      ? `held for callers: ${bytes(m.heldBytes)}, no memory budget`
+      : `held for callers: ${bytes(m.heldBytes)} of the ${bytes(m.budgetBytes)} memory budget (${percent(m.heldBytes, m.budgetBytes)})`;
+  return [
+    ...table(rows, new Set([1, 2, 3, 4, 5, 6, 7, 8])),
+    `${budget}; host memory ${bytes(m.hostHeapBytes)}, host copies being sent ${bytes(m.readStagingBytes)}`,
+  ];
 }
 
 function durability(s: ServerStatus): string[] {

@@ -1,5 +1,5 @@
-// addon.cc: module registration. Exports the Tensor class, a handful of functions (all
-// kernels go through run(), ops.cc) and the code tables native/binding.ts checks against its
+// addon.cc: module registration. Exports the Tensor class, a handful of functions (memory
+// accounting and budgets among them; all kernels go through run(), ops.cc) and the code tables native/binding.ts checks against its
 // enums at load. JS reaches this only via native/binding.ts.
 #include <napi.h>
 
@@ -76,6 +76,59 @@ Napi::Value SetMemoryBudget(const Napi::CallbackInfo& info) {
     Device dev = ReadDevice(info, 0);
     if (info.Length() < 3 || !info[2].IsNumber()) throw CodedError(ErrorCode::kInvalid, "budget must be a number of bytes (-1 = none)");
     SetDeviceBudget(dev, static_cast<int64_t>(info[2].As<Napi::Number>().DoubleValue()));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Object StatsObject(Napi::Env env, const DeviceStats& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("allocated", static_cast<double>(s.allocated));
+  o.Set("peak", static_cast<double>(s.peak));
+  o.Set("budget", static_cast<double>(s.budget));
+  return o;
+}
+
+// memoryTotals(): the total under the one budget, the staging copies and the external bytes.
+Napi::Value MemoryTotals(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("total", StatsObject(info.Env(), GetTotalStats()));
+    o.Set("staging", StatsObject(info.Env(), GetDeviceStats(kHostStaging)));
+    o.Set("external", StatsObject(info.Env(), GetExternalStats()));
+    return o;
+  });
+}
+
+Napi::Value SetTotalMemoryBudget(const Napi::CallbackInfo& info) {
+  return Guard(info, [&] {
+    if (info.Length() < 1 || !info[0].IsNumber()) throw CodedError(ErrorCode::kInvalid, "budget must be a number of bytes (-1 = none)");
+    SetTotalBudget(static_cast<int64_t>(info[0].As<Napi::Number>().DoubleValue()));
+    return info.Env().Undefined();
+  });
+}
+
+int64_t ReadByteCount(const Napi::CallbackInfo& info, const char* what) {
+  if (info.Length() < 1 || !info[0].IsNumber()) throw CodedError(ErrorCode::kInvalid, std::string(what) + ": bytes must be a number");
+  double v = info[0].As<Napi::Number>().DoubleValue();
+  if (!(v >= 0) || v > 9007199254740991.0 || v != std::floor(v)) {
+    throw CodedError(ErrorCode::kInvalid, std::string(what) + ": bytes must be an integer >= 0");
+  }
+  return static_cast<int64_t>(v);
+}
+
+// reserveExternal(bytes, force?): counts JS memory held for callers in the total (EBUDGET over it).
+Napi::Value ReserveExternalBytes(const Napi::CallbackInfo& info) {
+  return Guard(info, [&] {
+    int64_t bytes = ReadByteCount(info, "reserveExternal");
+    bool force = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+    ReserveExternal(bytes, force);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value ReleaseExternalBytes(const Napi::CallbackInfo& info) {
+  return Guard(info, [&] {
+    ReleaseExternal(ReadByteCount(info, "releaseExternal"));
     return info.Env().Undefined();
   });
 }
@@ -194,6 +247,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("checkDevice", Napi::Function::New(env, CheckDevice));
   exports.Set("memoryStats", Napi::Function::New(env, MemoryStats));
   exports.Set("setMemoryBudget", Napi::Function::New(env, SetMemoryBudget));
+  exports.Set("memoryTotals", Napi::Function::New(env, MemoryTotals));
+  exports.Set("setTotalMemoryBudget", Napi::Function::New(env, SetTotalMemoryBudget));
+  exports.Set("reserveExternal", Napi::Function::New(env, ReserveExternalBytes));
+  exports.Set("releaseExternal", Napi::Function::New(env, ReleaseExternalBytes));
   exports.Set("empty", Napi::Function::New(env, Empty));
   exports.Set("hostView", Napi::Function::New(env, HostView));
   exports.Set("writeAt", Napi::Function::New(env, WriteAt));

@@ -66,6 +66,9 @@ struct Account {
 
 std::mutex g_accounts_mu;
 std::unordered_map<int64_t, std::unique_ptr<Account>> g_accounts;
+// Every byte of every account below, and the external bytes, under the one server budget.
+Account g_total;
+Account g_external;
 
 Account& AccountFor(const Device& dev) {
   int64_t key = (static_cast<int64_t>(dev.type) << 32) | static_cast<uint32_t>(dev.id);
@@ -75,19 +78,52 @@ Account& AccountFor(const Device& dev) {
   return *slot;
 }
 
-void Reserve(const Device& dev, Account& acc, int64_t bytes) {
+std::string AccountName(const Device& dev) {
+  return dev == kHostStaging ? std::string("host staging") : dev.Name();
+}
+
+void RaisePeak(Account& acc, int64_t now) {
+  int64_t peak = acc.peak.load();
+  while (now > peak && !acc.peak.compare_exchange_weak(peak, now)) {
+  }
+}
+
+// Counts `bytes` in the total; over its budget (when `enforce`) it is undone and EBUDGET names
+// `where`, the budget and what is in use.
+void ReserveTotal(const std::string& where, int64_t bytes, bool enforce) {
+  int64_t budget = g_total.budget.load();
+  int64_t prev = g_total.allocated.fetch_add(bytes);
+  if (enforce && budget >= 0 && prev + bytes > budget) {
+    g_total.allocated.fetch_sub(bytes);
+    throw CodedError(ErrorCode::kBudget, where + ": allocating " + std::to_string(bytes) +
+                                             " bytes would exceed the memory budget of " + std::to_string(budget) +
+                                             " bytes, with " + std::to_string(prev) + " bytes in use");
+  }
+  RaisePeak(g_total, prev + bytes);
+}
+
+void Reserve(const Device& dev, Account& acc, int64_t bytes, bool enforce_total = true) {
   int64_t budget = acc.budget.load();
   int64_t prev = acc.allocated.fetch_add(bytes);
   if (budget >= 0 && prev + bytes > budget) {
     acc.allocated.fetch_sub(bytes);
-    throw CodedError(ErrorCode::kBudget, dev.Name() + ": allocating " + std::to_string(bytes) +
-                                             " bytes would exceed the memory budget (" + std::to_string(prev) +
-                                             " of " + std::to_string(budget) + " bytes in use)");
+    throw CodedError(ErrorCode::kBudget, AccountName(dev) + ": allocating " + std::to_string(bytes) +
+                                             " bytes would exceed the memory budget of " + AccountName(dev) + " (" +
+                                             std::to_string(prev) + " of " + std::to_string(budget) +
+                                             " bytes in use)");
   }
-  int64_t now = prev + bytes;
-  int64_t peak = acc.peak.load();
-  while (now > peak && !acc.peak.compare_exchange_weak(peak, now)) {
+  try {
+    ReserveTotal(AccountName(dev), bytes, enforce_total);
+  } catch (...) {
+    acc.allocated.fetch_sub(bytes);
+    throw;
   }
+  RaisePeak(acc, prev + bytes);
+}
+
+void Unreserve(Account& acc, int64_t bytes) {
+  acc.allocated.fetch_sub(bytes);
+  g_total.allocated.fetch_sub(bytes);
 }
 
 // Large host tensors and staging copies ask for transparent huge pages: their first touch (a
@@ -126,13 +162,33 @@ DeviceStats GetDeviceStats(const Device& dev) {
 
 void SetDeviceBudget(const Device& dev, int64_t bytes) { AccountFor(dev).budget.store(bytes < 0 ? -1 : bytes); }
 
-std::shared_ptr<Storage> Storage::AllocateStaging(size_t bytes) {
+DeviceStats GetTotalStats() { return DeviceStats{g_total.allocated.load(), g_total.peak.load(), g_total.budget.load()}; }
+
+void SetTotalBudget(int64_t bytes) { g_total.budget.store(bytes < 0 ? -1 : bytes); }
+
+void ReserveExternal(int64_t bytes, bool force) {
+  if (bytes < 0) throw CodedError(ErrorCode::kInvalid, "reserveExternal: bytes must be >= 0");
+  ReserveTotal("host memory", bytes, !force);
+  RaisePeak(g_external, g_external.allocated.fetch_add(bytes) + bytes);
+}
+
+void ReleaseExternal(int64_t bytes) {
+  if (bytes < 0) throw CodedError(ErrorCode::kInvalid, "releaseExternal: bytes must be >= 0");
+  g_external.allocated.fetch_sub(bytes);
+  g_total.allocated.fetch_sub(bytes);
+}
+
+DeviceStats GetExternalStats() {
+  return DeviceStats{g_external.allocated.load(), g_external.peak.load(), g_total.budget.load()};
+}
+
+std::shared_ptr<Storage> Storage::AllocateStaging(size_t bytes, bool budgeted) {
   Account& acc = AccountFor(kHostStaging);
-  Reserve(kHostStaging, acc, static_cast<int64_t>(bytes));
+  Reserve(kHostStaging, acc, static_cast<int64_t>(bytes), budgeted);
   void* ptr = std::malloc(bytes == 0 ? 64 : bytes);  // fully overwritten by the copy that follows
   if (ptr != nullptr) AdviseHugePages(ptr, bytes);
   if (ptr == nullptr) {
-    acc.allocated.fetch_sub(static_cast<int64_t>(bytes));
+    Unreserve(acc, static_cast<int64_t>(bytes));
     throw CodedError(ErrorCode::kOom, "host: out of memory allocating " + std::to_string(bytes) + " bytes");
   }
   return std::shared_ptr<Storage>(new Storage(kHostStaging, ptr, bytes));
@@ -153,13 +209,13 @@ std::shared_ptr<Storage> Storage::Allocate(const Device& dev, size_t bytes, bool
     try {
       ptr = cuda::Malloc(dev.id, alloc_bytes);
     } catch (...) {
-      acc.allocated.fetch_sub(static_cast<int64_t>(bytes));
+      Unreserve(acc, static_cast<int64_t>(bytes));
       throw;
     }
 #endif
   }
   if (ptr == nullptr) {
-    acc.allocated.fetch_sub(static_cast<int64_t>(bytes));
+    Unreserve(acc, static_cast<int64_t>(bytes));
     throw CodedError(ErrorCode::kOom, dev.Name() + ": out of memory allocating " + std::to_string(bytes) + " bytes");
   }
   return std::shared_ptr<Storage>(new Storage(dev, ptr, bytes));
@@ -173,7 +229,7 @@ Storage::~Storage() {
     cuda::Free(device_.id, data_);
 #endif
   }
-  AccountFor(device_).allocated.fetch_sub(static_cast<int64_t>(bytes_));
+  Unreserve(AccountFor(device_), static_cast<int64_t>(bytes_));
 }
 
 void CopyBytes(const Device& dst_dev, void* dst, const Device& src_dev, const void* src, size_t bytes) {

@@ -1,5 +1,6 @@
-// device.h: devices, device memory (host or CUDA), and per-device byte accounting with an
-// optional budget. Storage is reference counted so a kernel in flight keeps its memory alive
+// device.h: devices, device memory (host or CUDA), and byte accounting: per device, and one
+// total over every device, the staging copies and what JS holds for callers (reported by
+// ReserveExternal), each with an optional budget. Storage is reference counted so a kernel in flight keeps its memory alive
 // even if the owning tensor is disposed meanwhile.
 #pragma once
 #include <atomic>
@@ -38,13 +39,25 @@ struct DeviceStats {
 DeviceStats GetDeviceStats(const Device& dev);
 void SetDeviceBudget(const Device& dev, int64_t bytes);
 
+// The total: every device's tensors, the staging copies and the external bytes together, under
+// one budget (the server's --memory-budget). An allocation that would take it over the budget
+// fails with EBUDGET and allocates nothing.
+DeviceStats GetTotalStats();
+void SetTotalBudget(int64_t bytes);
+// Bytes held outside Storage (JS copies the server keeps for callers), counted in the total.
+// Throws EBUDGET when they do not fit, unless `force` (state recovered from disk must load).
+void ReserveExternal(int64_t bytes, bool force);
+void ReleaseExternal(int64_t bytes);
+DeviceStats GetExternalStats();
+
 class Storage {
  public:
   // Allocates `bytes` on `dev`, zero-filled unless `zero` is false (for memory the caller
   // overwrites at once). Throws EBUDGET on budget excess, EOOM on allocation failure.
   static std::shared_ptr<Storage> Allocate(const Device& dev, size_t bytes, bool zero = true);
-  // Host memory accounted under kHostStaging.
-  static std::shared_ptr<Storage> AllocateStaging(size_t bytes);
+  // Host memory accounted under kHostStaging. `budgeted` = false: counted in the total but never
+  // refused (the server's own copies, e.g. a checkpoint's, which callers must not be able to fail).
+  static std::shared_ptr<Storage> AllocateStaging(size_t bytes, bool budgeted = true);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;

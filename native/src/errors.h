@@ -16,7 +16,7 @@ namespace gps {
   X(kDtype, "EDTYPE")        /* an unknown dtype, or tensors whose dtypes do not fit the op */   \
   X(kShape, "ESHAPE")        /* a bad shape (rank, negative dim, overflow) or sizes that differ */ \
   X(kRange, "ERANGE")        /* a row id or byte offset outside its tensor */                   \
-  X(kBudget, "EBUDGET")      /* the device's memory budget would be exceeded */                 \
+  X(kBudget, "EBUDGET")      /* a memory budget (the total or a device) would be exceeded */     \
   X(kOom, "EOOM")            /* the allocator (malloc, cudaMalloc) failed */                    \
   X(kNoDevice, "ENODEVICE")  /* no such device in this build or on this machine */              \
   X(kDisposed, "EDISPOSED")  /* a tensor used after dispose() */                                \

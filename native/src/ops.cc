@@ -452,7 +452,8 @@ void BuildRead(const Options& o, Job& job) {
   job.device = src.dev;
   job.work_bytes = src.bytes();
   // The host copy is allocated here (on the JS thread) so allocation errors surface at once.
-  auto host = Storage::AllocateStaging(static_cast<size_t>(src.bytes()));
+  // budgeted: false for the server's own copies (checkpoints, log records): counted, never refused.
+  auto host = Storage::AllocateStaging(static_cast<size_t>(src.bytes()), o.Bool("budgeted", true));
   job.run = [src, host](Job& j) {
     CopyBytes(host->device(), host->data(), src.dev, src.ptr(), static_cast<size_t>(src.bytes()));
     j.kind = ResultKind::kHostBuffer;

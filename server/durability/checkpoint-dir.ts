@@ -10,7 +10,8 @@
 // whose manifest would be larger is refused before a file is written (ManifestTooLargeError),
 // never written, acknowledged and then found invalid at the next start. metaCrc32 catches a
 // change inside the meta that leaves valid JSON (a flipped digit); manifests written before it
-// existed have none and are read as before.
+// existed have none and are read as before (a manifest with any other key is refused, so a
+// damaged "metaCrc32" key does not turn the check off).
 //
 // writeCheckpoint builds it as `root/tmp-ckpt-<id>/`: each file is written by its caller through
 // a FileHandle wrapper that hashes the bytes as they are written (so there is no read-back),
@@ -46,6 +47,7 @@ const SPARE_RE = /^spare-(\d{20})\.bin$/;
 /** Files of pruned checkpoints kept for reuse (each as large as a checkpoint file). */
 export const MAX_SPARE_FILES = 2;
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$/;
+const MANIFEST_KEYS = new Set(['format', 'id', 'createdAt', 'files', 'metaCrc32', 'meta']);
 
 export interface ManifestFile {
   name: string;
@@ -176,6 +178,10 @@ export async function writeCheckpoint(
   for (const f of files) checkName(f.name, seen);
   const metaText = stringifyState(meta) as string | undefined;
   if (metaText === undefined) throw new TypeError('checkpoint meta must be JSON-serializable');
+  // The manifest holds the meta as it was now, when its crc32 is taken: the caller's objects may
+  // change while the files are written (a manifest whose meta no longer matched its checksum was
+  // written, then skipped as invalid).
+  const frozenMeta: unknown = parseState(metaText);
   // Checked before the (large) files are written: the indented manifest is a little larger than
   // the compact meta, and is checked again once it exists.
   if (metaText.length > MAX_MANIFEST_BYTES) throw new ManifestTooLargeError(Buffer.byteLength(metaText, 'utf8'));
@@ -233,7 +239,7 @@ export async function writeCheckpoint(
       createdAt: new Date().toISOString(),
       files: entries,
       metaCrc32,
-      meta,
+      meta: frozenMeta,
     };
     const text = Buffer.from(`${stringifyState(manifest, 1)}\n`, 'utf8');
     if (text.byteLength > MAX_MANIFEST_BYTES) throw new ManifestTooLargeError(text.byteLength);
@@ -287,6 +293,10 @@ function validateManifest(v: unknown, dir: string, expectId: bigint | null): Che
   if (typeof m.createdAt !== 'string') bad('has no createdAt');
   if (!Array.isArray(m.files)) bad('has no files list');
   if (!('meta' in m)) bad('has no meta');
+  // Only the keys a manifest has: a damaged key (a renamed metaCrc32) must not pass as an old
+  // manifest without a checksum.
+  const unknown = Object.keys(m).filter((k) => !MANIFEST_KEYS.has(k));
+  if (unknown.length > 0) bad(`has unknown keys ${JSON.stringify(unknown)}`);
   if ('metaCrc32' in m) {
     if (!Number.isInteger(m.metaCrc32) || (m.metaCrc32 as number) < 0 || (m.metaCrc32 as number) > 0xffffffff)
       bad('has a bad metaCrc32');
@@ -473,8 +483,24 @@ export async function pruneCheckpoints(
 ): Promise<{ removed: string[]; kept: CheckpointInfo[] }> {
   if (!Number.isSafeInteger(keep) || keep < 1) throw new RangeError(`keep must be an integer >= 1, got ${keep}`);
   const absRoot = resolve(root);
-  const valid = await listCheckpoints(absRoot, { verify: 'size', log: options.log });
+  const { valid, invalid } = await inspectCheckpoints(absRoot, { verify: 'size' });
   const removed: string[] = [];
+  // An invalid checkpoint older than the newest valid one is never used again (recovery takes the
+  // newest valid one): removed here too, or damage would pile up until the next start.
+  const newest = valid[0]?.id;
+  for (const bad of invalid) {
+    const id = dirId(bad.dir);
+    if (newest === undefined || id === null || id >= newest) {
+      options.log?.warn({ dir: bad.dir, reason: bad.reason }, 'skipping an invalid checkpoint');
+      continue;
+    }
+    options.log?.warn(
+      { dir: bad.dir, reason: bad.reason },
+      'removing an invalid checkpoint older than the newest valid one',
+    );
+    await rm(bad.dir, { recursive: true, force: true });
+    removed.push(bad.dir);
+  }
   for (const c of valid.slice(keep)) {
     const doomed = join(absRoot, `tmp-del-${basename(c.dir)}`);
     await rm(doomed, { recursive: true, force: true });

@@ -167,17 +167,17 @@ export class ServerMetrics {
     const staging = gauge(
       r,
       'gluonps_read_staging_bytes',
-      'Host copies of tensors being sent to readers (outside every device budget).',
+      'Host copies of tensors being sent to readers (counted against the memory budget).',
     );
     const device = gauge(r, 'gluonps_device_memory_bytes', 'Tensor bytes allocated on each device.', ['device']);
     const peak = gauge(r, 'gluonps_device_memory_peak_bytes', 'Most tensor bytes allocated on each device.', [
       'device',
     ]);
-    const budget = gauge(
+    const budget = gauge(r, 'gluonps_memory_budget_bytes', 'The one --memory-budget of the server (absent: none).');
+    const held = gauge(
       r,
-      'gluonps_device_memory_budget_bytes',
-      'The --memory-budget of each device (absent: no budget).',
-      ['device'],
+      'gluonps_memory_held_bytes',
+      'Bytes counted against the memory budget: tensors on every device, host copies being sent, host memory held for callers.',
     );
     this.refreshers.push(() => {
       const counts = parametersStatus(sources.store);
@@ -189,8 +189,9 @@ export class ServerMetrics {
         for (const kind of MEMORY_KINDS) memory.set(d.byKind[kind], d.device, SNAKE[kind]);
         device.set(d.allocatedBytes, d.device);
         peak.set(d.peakBytes, d.device);
-        if (d.budgetBytes !== null) budget.set(d.budgetBytes, d.device);
       }
+      if (mem.budgetBytes !== null) budget.set(mem.budgetBytes);
+      held.set(mem.heldBytes);
       staging.set(mem.readStagingBytes);
       inFlight.set(sources.inFlight.inFlight);
     });

@@ -147,24 +147,32 @@ function renderCharts(d) {
 var KINDS = [['parameters', 'parameters'], ['gradients', 'gradients'], ['optimizerStates', 'optimizer states'],
   ['stagedGradients', 'staged gradients'], ['constants', 'constants'], ['other', 'other']];
 
-function memoryRow(name, allocated, budget, byKind) {
-  var pct = budget ? Math.min(100, (allocated / budget) * 100) : null;
+function memoryRow(name, allocated, byKind) {
   return '<tr data-device="' + esc(name) + '"><td>' + esc(name) + '</td>' + num('allocated', allocated, fmtBytes(allocated)) +
-    '<td class="n" data-k="budget" data-value="' + (budget === null ? '' : budget) + '">' + (budget === null ? 'no budget' :
-      esc(fmtBytes(budget)) + ' <span class="bar' + (pct > 90 ? ' full' : '') + '"><span style="width:' + pct.toFixed(1) + '%"></span></span> ' + pct.toFixed(0) + '%') + '</td>' +
     KINDS.map(function (k) { return num(k[0], byKind[k[0]], fmtBytes(byKind[k[0]])); }).join('') + '</tr>';
+}
+
+// The one memory budget: what is held for callers against it, with a bar.
+function budgetLine(m) {
+  var held = '<span data-k="held" data-value="' + m.heldBytes + '">' + esc(fmtBytes(m.heldBytes)) + '</span>';
+  if (m.budgetBytes === null) return 'held for callers: ' + held + ', <span data-k="budget" data-value="">no memory budget</span>';
+  var pct = Math.min(100, (m.heldBytes / Math.max(1, m.budgetBytes)) * 100);
+  return 'held for callers: ' + held + ' of the <span data-k="budget" data-value="' + m.budgetBytes + '">' +
+    esc(fmtBytes(m.budgetBytes)) + '</span> memory budget <span class="bar' + (pct > 90 ? ' full' : '') + '"><span style="width:' +
+    pct.toFixed(1) + '%"></span></span> ' + pct.toFixed(0) + '%';
 }
 
 function renderMemory(s) {
   var m = s.memory;
   var p = s.parameters;
-  var rows = m.devices.map(function (d) { return memoryRow(d.device, d.allocatedBytes, d.budgetBytes, d.byKind); }).join('');
-  var total = m.devices.length > 1 ? memoryRow('all devices', m.allocatedBytes, null, m.byKind) : '';
+  var rows = m.devices.map(function (d) { return memoryRow(d.device, d.allocatedBytes, d.byKind); }).join('');
+  var total = m.devices.length > 1 ? memoryRow('all devices', m.allocatedBytes, m.byKind) : '';
   return '<h2>Memory</h2><p><span data-k="parameters" data-value="' + p.parameters + '">' + p.parameters + ' parameters</span>, ' +
     '<span data-k="constants" data-value="' + p.constants + '">' + p.constants + ' constants</span> (' + p.initialized + ' initialized, ' +
     p.deferred + ' deferred), values ' + esc(fmtBytes(p.bytes)) + '; reads being sent: <span data-k="readStaging" data-value="' +
-    m.readStagingBytes + '">' + esc(fmtBytes(m.readStagingBytes)) + '</span></p>' +
-    '<table><thead><tr><th>device</th><th>allocated</th><th>budget</th>' +
+    m.readStagingBytes + '">' + esc(fmtBytes(m.readStagingBytes)) + '</span>, host memory <span data-k="hostHeap" data-value="' +
+    m.hostHeapBytes + '">' + esc(fmtBytes(m.hostHeapBytes)) + '</span></p><p>' + budgetLine(m) + '</p>' +
+    '<table><thead><tr><th>device</th><th>allocated</th>' +
     KINDS.map(function (k) { return '<th>' + k[1] + '</th>'; }).join('') + '</tr></thead><tbody>' + rows + total + '</tbody></table>';
 }
 

@@ -98,11 +98,19 @@ export function memoryStatus(store: ParameterStore, trainers: readonly Trainer[]
       device: name,
       allocatedBytes: stats.allocated,
       peakBytes: stats.peak,
-      budgetBytes: stats.budget < 0 ? null : stats.budget,
       byKind,
     });
   }
-  return { devices, byKind: total, readStagingBytes: nk.memoryStats().allocated, allocatedBytes: allocated };
+  const totals = nk.memoryTotals();
+  return {
+    devices,
+    byKind: total,
+    readStagingBytes: totals.staging.allocated,
+    allocatedBytes: allocated,
+    budgetBytes: totals.total.budget < 0 ? null : totals.total.budget,
+    heldBytes: totals.total.allocated,
+    hostHeapBytes: totals.external.allocated,
+  };
 }
 
 export function parametersStatus(store: ParameterStore): ParametersStatus {

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { exhausted, StatusError } from '../errors';
 import { DEFAULT_READ_TIMEOUT_MS, DEFAULT_STREAM_IDLE_TIMEOUT_MS } from '../limits';
 import { resetStream } from './stream-reset';
+import { memoryError } from '../memory';
 
 /** How long a stream may stall (docs/configuration.md, "Limits"). */
 export interface StreamBounds {
@@ -34,12 +35,28 @@ export interface CallContext {
  */
 const RESET_GRACE_MS = 1000;
 
+/**
+ * The longest status message sent: it travels in the trailers, one HTTP/2 header, and one that
+ * does not fit leaves the call without a status until its deadline. Messages name what a
+ * request holds (names, lists), so a hostile request could otherwise make them that large.
+ */
+export const MAX_DETAILS_CHARS = 4096;
+
+function boundedDetails(message: string): string {
+  if (message.length <= MAX_DETAILS_CHARS) return message;
+  return `${message.slice(0, MAX_DETAILS_CHARS)}... (${message.length} characters in all)`;
+}
+
 function toStatus(ctx: CallContext, err: unknown, param: string | undefined): Partial<grpc.StatusObject> {
   if (err instanceof StatusError) {
     // The info line of a failed call is the call observer's (server/observability/call-observer.ts).
-    ctx.log.debug({ method: ctx.method, param, code: grpc.status[err.code], reason: err.message }, 'status error');
-    return { code: err.code, details: err.message };
+    const details = boundedDetails(err.message);
+    ctx.log.debug({ method: ctx.method, param, code: grpc.status[err.code], reason: details }, 'status error');
+    return { code: err.code, details };
   }
+  // Memory is the caller's problem wherever it runs out (the budget, or the allocator): never INTERNAL.
+  const memory = memoryError(`${ctx.method}${param === undefined ? '' : ` of '${param}'`}`, err);
+  if (memory !== null) return toStatus(ctx, memory, param);
   const e = err as { code?: unknown; message?: unknown };
   // A client that went away mid-call: a cancellation, not a bug.
   if (e?.code === grpc.status.CANCELLED) {

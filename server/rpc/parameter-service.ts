@@ -70,30 +70,39 @@ export function parameterServiceHandlers(
     onName: (name: string) => void,
     requireExisting: boolean,
     stage?: (name: string, dtype: HostTensor['dtype'], shape: number[]) => DeviceTensor | null,
-  ): Promise<{ name: string; value: HostTensor; staged: DeviceTensor | null; part: PartSpec | null }> => {
-    const { first, value, staged } = await receiveUpload<{ name: string; part?: ParameterPart__Output | null }>(
-      call,
-      { maxBytes: store.maxTensorBytes, nameField: 'name' },
-      (m, header) => {
-        const name = m.name;
-        onName(name);
-        if (requireExisting && !store.has(name)) throw notFound(`parameter '${name}' does not exist`);
-        const { shape, dtype } = headerShape(subject(name), header);
-        store.checkTensorHeader(subject(name), dtype, shape, header.byteLength);
-        return { dtype, shape, staged: stage?.(name, dtype, shape) ?? null };
-      },
-    );
-    return { name: first.name, value, staged, part: partFromWire(first.part) };
+  ): Promise<{
+    name: string;
+    value: HostTensor;
+    staged: DeviceTensor | null;
+    part: PartSpec | null;
+    release: () => void;
+  }> => {
+    const { first, value, staged, release } = await receiveUpload<{
+      name: string;
+      part?: ParameterPart__Output | null;
+    }>(call, { maxBytes: store.maxTensorBytes, nameField: 'name' }, (m, header) => {
+      const name = m.name;
+      onName(name);
+      if (requireExisting && !store.has(name)) throw notFound(`parameter '${name}' does not exist`);
+      const { shape, dtype } = headerShape(subject(name), header);
+      store.checkTensorHeader(subject(name), dtype, shape, header.byteLength);
+      return { dtype, shape, staged: stage?.(name, dtype, shape) ?? null };
+    });
+    return { name: first.name, value, staged, part: partFromWire(first.part), release };
   };
 
   return {
     Declare: unary(ctx('Declare'), async (req) => infoToWire(await store.declare(specFromWire(req.spec)))),
 
     DeclareConstant: clientStream(ctx('DeclareConstant'), async (call: UploadCall, onName) => {
-      const { name, value, part } = await receive(call, onName, false);
-      if (store.has(name) && !store.describe(name).isConstant)
-        throw exists(`constant '${name}': the name is already a (non-constant) parameter`);
-      return infoToWire(await store.declareConstant(name, value, part));
+      const { name, value, part, release } = await receive(call, onName, false);
+      try {
+        if (store.has(name) && !store.describe(name).isConstant)
+          throw exists(`constant '${name}': the name is already a (non-constant) parameter`);
+        return infoToWire(await store.declareConstant(name, value, part));
+      } finally {
+        release();
+      }
     }),
 
     Get: unary(ctx('Get'), (req) => infoToWire(store.describe(req.name))),
@@ -148,10 +157,14 @@ export function parameterServiceHandlers(
 
     SetData: clientStream(ctx('SetData'), async (call: UploadCall, onName) => {
       // The bytes land straight in a new tensor of the parameter when they can (no second copy).
-      const { name, value, staged } = await receive(call, onName, true, (n, dtype, shape) =>
+      const { name, value, staged, release } = await receive(call, onName, true, (n, dtype, shape) =>
         store.stageUpload(n, dtype, shape),
       );
-      return infoToWire(await store.setData(name, value, staged)); // setData owns `staged`
+      try {
+        return infoToWire(await store.setData(name, value, staged)); // setData owns `staged`
+      } finally {
+        release();
+      }
     }),
 
     ZeroGrad: unary(ctx('ZeroGrad'), async (req) => infoToWire(await store.zeroGrad(req.name))),

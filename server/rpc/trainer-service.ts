@@ -21,6 +21,7 @@ import { clientStream, serverStream, unary, type CallContext, type StreamBounds 
 import { receiveTensor, writeTensor, type UploadCall } from '../../common/wire/chunks';
 import { headerShape } from './convert';
 import { receiveUpload } from './uploads';
+import { holdBytes } from '../memory';
 
 /** Largest optimizer-state snapshot LoadStates buffers; each trainer's own bound is lower (Trainer.checkStatesSize). */
 const MAX_STATES_BYTES = 64 * 2 ** 30;
@@ -134,6 +135,7 @@ export function trainerServiceHandlers(
         header,
         value,
         staged,
+        release,
       } = await receiveUpload<GradUpload__Output>(
         call,
         { maxBytes: store.maxTensorBytes, nameField: 'param' },
@@ -146,17 +148,21 @@ export function trainerServiceHandlers(
           return { dtype, shape, staged: trainer.stageGrad(first.param, dtype, shape) };
         },
       );
-      let trainer: Trainer;
       try {
-        trainer = registry.get(m.trainer); // it may have been closed while the bytes arrived
-      } catch (err) {
-        staged?.dispose();
-        throw err;
+        let trainer: Trainer;
+        try {
+          trainer = registry.get(m.trainer); // it may have been closed while the bytes arrived
+        } catch (err) {
+          staged?.dispose();
+          throw err;
+        }
+        // Empty row ids are a dense gradient, unless the push says it is row_sparse (no rows).
+        const rowIds =
+          header.rowIds.length > 0 || m.rowSparse ? BigInt64Array.from(header.rowIds, (v) => BigInt(v)) : null;
+        return await trainer.pushGrad(key!, m.step, m.param, value, rowIds, staged); // pushGrad owns `staged`
+      } finally {
+        release();
       }
-      // Empty row ids are a dense gradient, unless the push says it is row_sparse (no rows).
-      const rowIds =
-        header.rowIds.length > 0 || m.rowSparse ? BigInt64Array.from(header.rowIds, (v) => BigInt(v)) : null;
-      return trainer.pushGrad(key!, m.step, m.param, value, rowIds, staged); // pushGrad owns `staged`
     }),
 
     Step: unary(ctx('Step'), async (req) => {
@@ -180,37 +186,51 @@ export function trainerServiceHandlers(
     DescribeTrainer: unary(ctx('DescribeTrainer'), (req) => infoOf(registry.get(req.name))),
 
     SaveStates: serverStream(ctx('SaveStates'), async (req, call, signal) => {
-      const bytes = await registry.get(req.name).saveStates();
-      await writeTensor<StatesChunk>(call, { trainer: req.name, byteLength: bytes.byteLength }, bytes, {
-        signal,
-        makeError: streamError,
-      });
+      const { bytes, release } = await registry.get(req.name).saveStates();
+      try {
+        await writeTensor<StatesChunk>(call, { trainer: req.name, byteLength: bytes.byteLength }, bytes, {
+          signal,
+          makeError: streamError,
+        });
+      } finally {
+        release();
+      }
     }),
 
     LoadStates: clientStream(ctx('LoadStates'), async (call: UploadCall, onName) => {
       let trainer = '';
-      const { data } = await receiveTensor<{ trainer: string; byteLength: number }>(call, {
-        // The first message's own fields (trainer, byte_length) play the tensor header's part.
-        headerOf: (m, i) =>
-          i === 0
-            ? {
-                trainer: (m as unknown as StatesChunk__Output).trainer,
-                byteLength: (m as unknown as StatesChunk__Output).byteLength,
-              }
-            : null,
-        maxBytes: MAX_STATES_BYTES,
-        makeError: streamError,
-        validateHeader: (h) => {
-          trainer = h.trainer;
-          onName(trainer);
-          // What the trainer's states could legitimately hold, and one log record: checked
-          // before the body is buffered.
-          registry.get(trainer).checkStatesSize(Number(h.byteLength));
-        },
-      });
-      const t = registry.get(trainer);
-      await t.loadStates(data);
-      return infoOf(t);
+      let release = (): void => undefined;
+      try {
+        const { data } = await receiveTensor<{ trainer: string; byteLength: number }>(call, {
+          // The first message's own fields (trainer, byte_length) play the tensor header's part.
+          headerOf: (m, i) =>
+            i === 0
+              ? {
+                  trainer: (m as unknown as StatesChunk__Output).trainer,
+                  byteLength: (m as unknown as StatesChunk__Output).byteLength,
+                }
+              : null,
+          maxBytes: MAX_STATES_BYTES,
+          makeError: streamError,
+          validateHeader: (h) => {
+            trainer = h.trainer;
+            onName(trainer);
+            // What the trainer's states could legitimately hold, and one log record: checked
+            // before the body is buffered.
+            registry.get(trainer).checkStatesSize(Number(h.byteLength));
+          },
+          // The body is buffered whole: it counts against the memory budget until loaded.
+          allocate: (n) => {
+            release = holdBytes(`trainer '${trainer}': receiving the states`, n);
+            return Buffer.allocUnsafeSlow(n);
+          },
+        });
+        const t = registry.get(trainer);
+        await t.loadStates(data);
+        return infoOf(t);
+      } finally {
+        release();
+      }
     }),
   };
 }

@@ -5,6 +5,7 @@ import * as nk from '../../native/index';
 import type { DType, Device } from '../../native/index';
 import { exhausted, fmtShape, invalid } from '../errors';
 import { deviceKey } from './spec';
+import { memoryError } from '../memory';
 
 /** Validates a context list ([] or null = [cpu(0)]): real devices, allowed, present, no repeats. */
 export function checkContexts(
@@ -71,21 +72,13 @@ export function checkTensorHeader(
 }
 
 /**
- * Maps a kernel failure to a status by its code: memory (budget or allocator) and device
- * problems are the caller's; anything else the store should have refused before calling a
+ * Maps a kernel failure to a status by its code: memory (the budget, naming --memory-budget, or
+ * the allocator) and device problems are the caller's; anything else the store should have refused before calling a
  * kernel, so it stays internal.
  */
 export function fromKernel(who: string, err: unknown): never {
-  if (err instanceof nk.KernelError) {
-    switch (err.code) {
-      case 'EBUDGET':
-      case 'EOOM':
-        throw exhausted(`${who}: ${err.message}`);
-      case 'ENODEVICE':
-        throw invalid(`${who}: ${err.message}`);
-      default:
-        break;
-    }
-  }
+  const memory = memoryError(who, err);
+  if (memory !== null) throw memory;
+  if (err instanceof nk.KernelError && err.code === 'ENODEVICE') throw invalid(`${who}: ${err.message}`);
   throw err;
 }

@@ -6,17 +6,27 @@
 import * as nk from '../../native/index';
 import type { DType, Device, DeviceTensor } from '../../native/index';
 import { exists, fmtShape, invalid, notFound, precondition, subject } from '../errors';
-import { disposeAll, materialize, uploadInto } from './materialize';
+import { disposeAll, materialize } from './materialize';
+import { setDataLocked } from './set-data';
 import { NO_JOURNAL } from '../durability/journal';
 import type { Journal, JournalMeta, JournalPayload } from '../durability/journal';
 import { checkContexts, checkSize, checkTensorHeader, fromKernel } from './checks';
 import { DEFAULT_MAX_CPU_CONTEXTS, DEFAULT_MAX_TENSOR_BYTES } from './defaults';
-import { DEFAULT_MAX_CONSTANTS, DEFAULT_MAX_PARAMETERS, overLimit } from '../limits';
 import { RwGate } from './gate';
+import { StoreAccounting } from './accounting';
 import { Mutex } from './mutex';
 import { meanInto } from './reduce';
 import { symbolOf } from './symbol';
-import { gather, checkRowIds, pick, requireGrad, requireInitialized, requireStype, snapshot } from './reads';
+import {
+  gather,
+  checkRowIds,
+  describeEntry,
+  pick,
+  requireGrad,
+  requireInitialized,
+  requireStype,
+  snapshot,
+} from './reads';
 import { pin, writable } from './views';
 import {
   buildSpec,
@@ -62,11 +72,10 @@ function randomSeed(): bigint {
 export class ParameterStore {
   readonly maxTensorBytes: number;
   readonly maxCpuContexts: number;
-  readonly maxParameters: number;
-  readonly maxConstants: number;
   /** Off while recovering: a data dir holding more than today's limits still starts. */
   limitsEnforced = true;
-  private constants = 0;
+  /** Counts, declared bytes and constants' heap copies against their limits. */
+  readonly accounting: StoreAccounting;
   private readonly entries = new Map<string, ParameterEntry>();
   private readonly onEvent: NonNullable<StoreOptions['onEvent']>;
   private readonly deviceRefusal: NonNullable<StoreOptions['deviceRefusal']>;
@@ -78,8 +87,7 @@ export class ParameterStore {
   constructor(options: StoreOptions = {}) {
     this.maxTensorBytes = options.maxTensorBytes ?? DEFAULT_MAX_TENSOR_BYTES;
     this.maxCpuContexts = options.maxCpuContexts ?? DEFAULT_MAX_CPU_CONTEXTS;
-    this.maxParameters = options.maxParameters ?? DEFAULT_MAX_PARAMETERS;
-    this.maxConstants = options.maxConstants ?? DEFAULT_MAX_CONSTANTS;
+    this.accounting = new StoreAccounting(options);
     this.onEvent = options.onEvent ?? (() => undefined);
     this.deviceRefusal = options.deviceRefusal ?? (() => null);
   }
@@ -96,11 +104,11 @@ export class ParameterStore {
         throw exists(
           `${subject(spec.name)} already exists with a different spec: ${specDifference(existing.declared, spec)}`,
         );
-      return this.describeEntry(existing);
+      return describeEntry(existing);
     }
     const entry = this.newEntry(spec, false, null);
     await this.journal.append({ op: 'declare', spec: input });
-    return this.describeEntry(entry);
+    return describeEntry(entry);
   }
 
   /**
@@ -128,9 +136,11 @@ export class ParameterStore {
       // A shard holding a part names the whole constant's shape, as one server would.
       const shape = existing.declared.part?.fullShape ?? prev.shape;
       if (!same) throw exists(`${who} already exists with a different value (${prev.dtype} ${fmtShape(shape)})`);
-      return this.describeEntry(existing);
+      return describeEntry(existing);
     }
     const spec = buildSpec({ name, shape: value.shape, dtype: value.dtype, gradReq: 'null', part: part ?? undefined });
+    // The constant keeps its value in the heap (for checkpoints and initialize): it counts
+    // against the memory budget for as long as the constant exists (accounting.ts).
     const entry = this.newEntry(spec, true, {
       dtype: value.dtype,
       shape: [...value.shape],
@@ -140,19 +150,17 @@ export class ParameterStore {
       { op: 'declareConstant', name, dtype: value.dtype, shape: value.shape, ...(part ? { part } : {}) },
       value.bytes,
     );
-    return this.describeEntry(entry);
+    return describeEntry(entry);
   }
 
   private newEntry(spec: ParameterSpec, isConstant: boolean, constantValue: HostTensor | null): ParameterEntry {
-    if (this.limitsEnforced) {
-      const who = subject(spec.name, isConstant);
-      if (isConstant && this.constants >= this.maxConstants)
-        throw overLimit(`${who}: the store's constant count`, this.constants + 1, this.maxConstants, '--max-constants');
-      const parameters = this.entries.size - this.constants;
-      if (!isConstant && parameters >= this.maxParameters)
-        throw overLimit(`${who}: the store's parameter count`, parameters + 1, this.maxParameters, '--max-parameters');
-    }
-    if (isConstant) this.constants++;
+    // The limits are checked (and the entry counted) before anything else.
+    this.accounting.add(
+      subject(spec.name, isConstant),
+      spec.name,
+      { isConstant, dtype: spec.dtype, shape: spec.shape, valueBytes: constantValue?.bytes.byteLength },
+      this.limitsEnforced,
+    );
     const entry: ParameterEntry = {
       declared: spec,
       spec: { ...spec, shape: spec.shape === null ? null : [...spec.shape] },
@@ -176,12 +184,20 @@ export class ParameterStore {
 
   /** Takes a restored entry (recovery, before the server serves). */
   adopt(entry: ParameterEntry): void {
-    const old = this.entries.get(entry.declared.name);
+    const name = entry.declared.name;
+    const old = this.entries.get(name);
     disposeAll(old?.data ?? null);
     disposeAll(old?.grad ?? null);
-    if (old?.isConstant === true) this.constants--;
-    if (entry.isConstant) this.constants++;
-    this.entries.set(entry.declared.name, entry);
+    if (old) this.accounting.remove(name, old.isConstant);
+    // Acknowledged state: counted, never refused.
+    const { isConstant, spec, constantValue } = entry;
+    this.accounting.add(
+      subject(name, isConstant),
+      name,
+      { isConstant, dtype: spec.dtype, shape: spec.shape, valueBytes: constantValue?.bytes.byteLength },
+      false,
+    );
+    this.entries.set(name, entry);
   }
 
   /** Drops every entry (recovery falling back from a bad checkpoint, before serving). */
@@ -191,7 +207,7 @@ export class ParameterStore {
       disposeAll(e.grad);
     }
     this.entries.clear();
-    this.constants = 0;
+    this.accounting.clear();
   }
 
   has(name: string): boolean {
@@ -206,34 +222,11 @@ export class ParameterStore {
   }
 
   describe(name: string): Descriptor {
-    return this.describeEntry(this.entry(name));
+    return describeEntry(this.entry(name));
   }
 
   list(): Descriptor[] {
-    return [...this.entries.values()].map((e) => this.describeEntry(e));
-  }
-
-  private describeEntry(e: ParameterEntry): Descriptor {
-    const s = e.spec;
-    return {
-      name: s.name,
-      shape: s.shape === null ? null : [...s.shape],
-      dtype: s.dtype,
-      gradReq: s.gradReq,
-      stype: s.stype,
-      gradStype: s.gradStype,
-      lrMult: s.lrMult,
-      wdMult: s.wdMult,
-      differentiable: s.differentiable,
-      allowDeferredInit: s.allowDeferredInit,
-      init: s.init,
-      initialized: e.data !== null,
-      deferred: e.deferred !== null,
-      ctx: [...(e.ctx ?? e.deferred?.ctx ?? [])],
-      version: e.version,
-      isConstant: e.isConstant,
-      ...(s.part ? { part: s.part } : {}),
-    };
+    return [...this.entries.values()].map((e) => describeEntry(e));
   }
 
   /**
@@ -265,7 +258,7 @@ export class ParameterStore {
           param: name,
           reason: 'already initialized; set forceReinit to re-initialize',
         });
-        return this.describeEntry(e);
+        return describeEntry(e);
       }
       const init: InitSpec = options.init ?? e.spec.init ?? options.defaultInit ?? { kind: 'uniform' };
       if (!shapeIsKnown(e.spec.shape)) {
@@ -277,11 +270,11 @@ export class ParameterStore {
         // As in MXNet, a new initialize() replaces the pending one.
         e.deferred = { init, ctx, seed };
         log({ op: 'initialize', name, init, ctx, forceReinit: options.forceReinit === true, seed: seed.toString() });
-        return this.describeEntry(e);
+        return describeEntry(e);
       }
       await materialize(e, this.maxTensorBytes, init, ctx, seed, null);
       log({ op: 'initialize', name, init, ctx, forceReinit: options.forceReinit === true, seed: seed.toString() });
-      return this.describeEntry(e);
+      return describeEntry(e);
     });
   }
 
@@ -390,9 +383,15 @@ export class ParameterStore {
     try {
       const e = this.entry(name);
       return await this.commit(e, (log) =>
-        this.setDataLocked(e, name, value, staged, log, (t) => {
-          adopted = true;
-          unpin = pin(t); // the log may still be writing the bytes: in-place writers copy first
+        setDataLocked(e, value, staged, {
+          maxTensorBytes: this.maxTensorBytes,
+          recovering: !this.limitsEnforced,
+          recount: (dtype, shape) => this.recount(subject(name, e.isConstant), e, dtype, shape),
+          log,
+          adopt: (t) => {
+            adopted = true;
+            unpin = pin(t); // the log may still be writing the bytes: in-place writers copy first
+          },
         }),
       );
     } finally {
@@ -400,70 +399,6 @@ export class ParameterStore {
       // commit() resolved after the record was durable (or failed): the bytes may change now.
       unpin();
     }
-  }
-
-  private async setDataLocked(
-    e: ParameterEntry,
-    name: string,
-    value: HostTensor,
-    staged: DeviceTensor | null,
-    log: Log,
-    adopt: (t: DeviceTensor) => void,
-  ): Promise<Descriptor> {
-    const who = subject(name, e.isConstant);
-    // A staged upload's bytes are its tensor's (read them only when needed: see rpc/uploads.ts).
-    if (staged === null) this.checkHostTensor(who, value);
-    else this.checkTensorHeader(who, value.dtype, value.shape, staged.byteLength);
-    const shape = mergeShape(who, e.spec.shape, value.shape);
-    if (e.data === null) {
-      if (e.deferred === null)
-        throw precondition(`${who} has not been initialized: call initialize() before set_data()`);
-      // The value completes the deferred init now (its shape is fully known), in place of the
-      // initializer, as MXNet's _finish_deferred_init does with a staged value.
-      if (!shapeIsKnown(shape))
-        throw invalid(
-          `${who}: value shape ${fmtShape(value.shape)} has a zero-size dim, which parameters treat as unknown`,
-        );
-      const d = e.deferred;
-      const previous = e.spec.shape;
-      e.spec.shape = shape;
-      try {
-        await materialize(e, this.maxTensorBytes, d.init, d.ctx, d.seed, {
-          dtype: value.dtype,
-          shape: [...value.shape],
-          bytes: value.bytes,
-        });
-      } catch (err) {
-        e.spec.shape = previous;
-        throw err;
-      }
-      log({ op: 'setData', name, dtype: value.dtype, shape: value.shape }, () => value.bytes);
-      return this.describeEntry(e);
-    }
-    // New tensors on every context first; swap only when all are written.
-    const fresh: DeviceTensor[] = [];
-    const stagedFits =
-      staged !== null &&
-      staged.dtype === e.spec.dtype &&
-      nk.sameDevice(staged.device, e.ctx![0]!) &&
-      staged.shape.join(',') === shape.join(',');
-    const useStaged = stagedFits ? staged : null;
-    try {
-      if (useStaged) fresh.push(useStaged);
-      for (const c of e.ctx!.slice(fresh.length)) fresh.push(nk.empty(c, e.spec.dtype, shape));
-      if (!useStaged) await uploadInto(fresh[0]!, value);
-      for (const t of fresh.slice(1)) await nk.copy(t, fresh[0]!);
-    } catch (err) {
-      disposeAll(useStaged ? fresh.slice(1) : fresh);
-      fromKernel(who, err);
-    }
-    if (useStaged) adopt(useStaged);
-    disposeAll(e.data);
-    e.data = fresh;
-    e.spec.shape = shape;
-    e.version++;
-    log({ op: 'setData', name, dtype: value.dtype, shape: value.shape }, () => value.bytes);
-    return this.describeEntry(e);
   }
 
   async zeroGrad(name: string): Promise<Descriptor> {
@@ -474,7 +409,7 @@ export class ParameterStore {
         // A read still viewing the gradient gets to keep it; the parameter gets fresh zeros.
         await nk.fill(await writable(grads, i, false), 0);
       }
-      return this.describeEntry(e);
+      return describeEntry(e);
     });
   }
 
@@ -485,13 +420,14 @@ export class ParameterStore {
       const who = subject(name, e.isConstant);
       if (!nk.isDType(dtype))
         throw invalid(`${who}: unknown dtype ${JSON.stringify(dtype)}, expected one of ${nk.DTYPES.join(', ')}`);
-      if (dtype === e.spec.dtype) return this.describeEntry(e);
+      if (dtype === e.spec.dtype) return describeEntry(e);
+      if (e.data !== null) this.checkSize(who, dtype, e.spec.shape as number[]);
+      const undo = this.recount(who, e, dtype, e.spec.shape);
       if (e.data === null) {
         e.spec.dtype = dtype;
         log({ op: 'cast', name, dtype });
-        return this.describeEntry(e);
+        return describeEntry(e);
       }
-      this.checkSize(who, dtype, e.spec.shape as number[]);
       const data: DeviceTensor[] = [];
       const grad: DeviceTensor[] = [];
       try {
@@ -508,6 +444,7 @@ export class ParameterStore {
       } catch (err) {
         disposeAll(data);
         disposeAll(grad);
+        undo();
         fromKernel(who, err);
       }
       disposeAll(e.data);
@@ -517,7 +454,7 @@ export class ParameterStore {
       e.spec.dtype = dtype;
       e.version++;
       log({ op: 'cast', name, dtype });
-      return this.describeEntry(e);
+      return describeEntry(e);
     });
   }
 
@@ -527,8 +464,11 @@ export class ParameterStore {
     return this.commit(e, async (log) => {
       const who = subject(name, e.isConstant);
       const next = normalizeShape(who, shapeInput) as number[];
-      const merged = mergeShape(who, e.spec.shape, next);
+      // While recovering, what the log holds was accepted once (a row_sparse scalar, then possible).
+      const merged = mergeShape(who, e.spec.shape, next, this.limitsEnforced ? e.spec.stype : 'default');
       const previous = e.spec.shape;
+      // A shape that becomes fully known counts its bytes now (refused over the limit first).
+      const undo = this.recount(who, e, e.spec.dtype, merged);
       e.spec.shape = merged;
       if (e.data === null && e.deferred !== null && shapeIsKnown(merged)) {
         try {
@@ -536,11 +476,12 @@ export class ParameterStore {
           await materialize(e, this.maxTensorBytes, d.init, d.ctx, d.seed, null);
         } catch (err) {
           e.spec.shape = previous;
+          undo();
           throw err;
         }
       }
       log({ op: 'setShape', name, shape: merged });
-      return this.describeEntry(e);
+      return describeEntry(e);
     });
   }
 
@@ -554,7 +495,7 @@ export class ParameterStore {
         if (e.deferred === null) throw precondition(`${who}: cannot reset context because it has not been initialized`);
         e.deferred.ctx = ctx;
         log({ op: 'resetCtx', name, ctx });
-        return this.describeEntry(e);
+        return describeEntry(e);
       }
       const shape = e.spec.shape as number[];
       const created: DeviceTensor[] = [];
@@ -582,7 +523,7 @@ export class ParameterStore {
         fromKernel(who, err);
       }
       log({ op: 'resetCtx', name, ctx });
-      return this.describeEntry(e);
+      return describeEntry(e);
     });
   }
 
@@ -593,6 +534,16 @@ export class ParameterStore {
   }
 
   // --- Checks --------------------------------------------------------------------------------
+
+  /**
+   * Counts e's declared bytes at `dtype` and `shape` before e changes to them (RESOURCE_EXHAUSTED
+   * over --max-declared-bytes); the returned function counts the old ones again (a failed change).
+   */
+  private recount(who: string, e: ParameterEntry, dtype: DType, shape: readonly number[] | null): () => void {
+    const { dtype: oldDtype, shape: oldShape } = e.spec;
+    this.accounting.resize(who, e.spec.name, dtype, shape, this.limitsEnforced);
+    return () => this.accounting.resize(who, e.spec.name, oldDtype, oldShape, false);
+  }
 
   private checkContexts(who: string, ctx: Device[] | null): Device[] {
     return checkContexts(who, ctx, this.maxCpuContexts, this.deviceRefusal);

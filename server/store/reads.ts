@@ -1,11 +1,11 @@
 // reads.ts: the read side of the store: which copy a read names, the checks a read makes
-// (initialized, storage type, gradient present), row-id validation, and the snapshots handed to
-// the rpc layer (zero-copy views of host tensors; see views.ts). Callers hold the entry's lock.
+// (initialized, storage type, gradient present), row-id validation, descriptors, and the
+// snapshots handed to the rpc layer (zero-copy views of host tensors; see views.ts). Callers hold the entry's lock.
 import * as nk from '../../native/index';
 import type { Device, DeviceTensor } from '../../native/index';
 import { fmtShape, invalid, precondition, subject } from '../errors';
 import { fromKernel } from './checks';
-import type { ParameterEntry, RowSparseSnapshot, TensorSnapshot } from './types';
+import type { Descriptor, ParameterEntry, RowSparseSnapshot, TensorSnapshot } from './types';
 import { deviceKey } from './spec';
 import { readView } from './views';
 
@@ -34,6 +34,9 @@ export async function gather(e: ParameterEntry, i: number, ids: BigInt64Array): 
 
 export function checkRowIds(e: ParameterEntry, rowIds: ArrayLike<number | bigint>): BigInt64Array {
   const who = subject(e.spec.name);
+  // Only a data dir from before row_sparse scalars were refused can hold one.
+  if ((e.spec.shape as number[]).length === 0)
+    throw precondition(`${who}: a scalar has no rows; row_sparse reads need a parameter of rank >= 1`);
   const numRows = (e.spec.shape as number[])[0]!;
   // Row counts are far below 2^53, so ids are checked and sorted as doubles (a typed-array
   // sort), then deduplicated in one pass.
@@ -105,4 +108,28 @@ export function pick(e: ParameterEntry, ctx: Device | null): number {
     );
   }
   return i;
+}
+
+/** What describe() answers: the spec as it is now, whether and where it is initialized, its version. */
+export function describeEntry(e: ParameterEntry): Descriptor {
+  const s = e.spec;
+  return {
+    name: s.name,
+    shape: s.shape === null ? null : [...s.shape],
+    dtype: s.dtype,
+    gradReq: s.gradReq,
+    stype: s.stype,
+    gradStype: s.gradStype,
+    lrMult: s.lrMult,
+    wdMult: s.wdMult,
+    differentiable: s.differentiable,
+    allowDeferredInit: s.allowDeferredInit,
+    init: s.init,
+    initialized: e.data !== null,
+    deferred: e.deferred !== null,
+    ctx: [...(e.ctx ?? e.deferred?.ctx ?? [])],
+    version: e.version,
+    isConstant: e.isConstant,
+    ...(s.part ? { part: s.part } : {}),
+  };
 }

@@ -1,5 +1,7 @@
 // snapshot.ts: a parameter's whole state as plain data plus tensor bytes (for checkpoints),
-// and the reverse. The caller holds the state gate exclusively, so no mutation is halfway.
+// and the reverse. The caller holds the state gate exclusively, so no mutation is halfway. The
+// host copies are the server's own: counted in the memory total but never refused by the budget,
+// so callers cannot make a checkpoint fail.
 import * as nk from '../../native/index';
 import type { Device, DeviceTensor } from '../../native/index';
 import { Mutex } from './mutex';
@@ -36,19 +38,25 @@ export async function snapshotEntry(e: ParameterEntry): Promise<{ meta: EntrySna
       bytes: e.constantValue.bytes,
     });
   for (const [i, t] of (e.data ?? []).entries())
-    tensors.push({ name: `param/${name}/${i}`, dtype: t.dtype, shape: [...t.shape], bytes: await nk.readBytes(t) });
-  return {
-    meta: {
-      declared: e.declared,
-      spec: e.spec,
-      isConstant: e.isConstant,
-      constant: e.constantValue ? { dtype: e.constantValue.dtype, shape: e.constantValue.shape } : null,
-      ctx: e.ctx,
-      deferred: e.deferred ? { init: e.deferred.init, ctx: e.deferred.ctx, seed: e.deferred.seed.toString() } : null,
-      version: e.version.toString(),
-    },
-    tensors,
-  };
+    tensors.push({
+      name: `param/${name}/${i}`,
+      dtype: t.dtype,
+      shape: [...t.shape],
+      bytes: await nk.readBytes(t, { budgeted: false }),
+    });
+  // A copy, not the live objects: the checkpoint writes its manifest after the state gate is
+  // released, and a cast or set_shape meanwhile changes e.spec in place (the manifest then
+  // described a dtype or shape the tensors beside it do not have).
+  const meta: EntrySnapshot = structuredClone({
+    declared: e.declared,
+    spec: e.spec,
+    isConstant: e.isConstant,
+    constant: e.constantValue ? { dtype: e.constantValue.dtype, shape: e.constantValue.shape } : null,
+    ctx: e.ctx,
+    deferred: e.deferred ? { init: e.deferred.init, ctx: e.deferred.ctx, seed: e.deferred.seed.toString() } : null,
+    version: e.version.toString(),
+  });
+  return { meta, tensors };
 }
 
 /** Reads a saved tensor's bytes into `dest` (exactly its length). */

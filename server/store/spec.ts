@@ -75,7 +75,15 @@ export function normalizeShape(who: string, shape: readonly number[] | null | un
 }
 
 /** MXNet's shape setter: same rank, and each old dim is unknown or equal to the new one. */
-export function mergeShape(who: string, current: Shape, next: readonly number[]): number[] {
+export function mergeShape(
+  who: string,
+  current: Shape,
+  next: readonly number[],
+  stype: StorageType = 'default',
+): number[] {
+  // An unknown shape may become any rank, but a row_sparse parameter has rows: not a scalar.
+  if (current === null && stype === 'row_sparse' && next.length === 0)
+    throw invalid(`${who}: a row_sparse parameter needs rank >= 1, got a scalar shape []`);
   if (current === null) return [...next];
   const ok = current.length === next.length && current.every((d, i) => d === 0 || d === next[i]);
   if (!ok) throw invalid(`${who}: shape ${fmtShape([...next])} does not match ${fmtShape(current)}`);

@@ -63,6 +63,8 @@ export interface StoreOptions {
   maxParameters?: number;
   /** Constants the store may hold (default 10000). */
   maxConstants?: number;
+  /** Declared bytes (one copy) of every parameter and constant together; null or absent = no limit. */
+  maxDeclaredBytes?: number | null;
   /** Called for events worth a log line (e.g. initialize ignored). */
   onEvent?: (event: string, fields: Record<string, unknown>) => void;
   /** Why a device may not hold parameters on this server (null = allowed); all allowed by default. */

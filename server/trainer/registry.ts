@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { NO_JOURNAL } from '../durability/journal';
 import type { Journal } from '../durability/journal';
-import { exists, invalid, notFound, precondition } from '../errors';
+import { exists, fmtList, invalid, notFound, precondition } from '../errors';
 import { WHOLE_TENSOR_OPTIMIZERS } from '../../common/cluster/placement';
 import { DEFAULT_MAX_TRAINERS, DEFAULT_MAX_WORKERS_PER_TRAINER, MAX_TIMER_MS, overLimit } from '../limits';
 import type { ParameterStore } from '../store/parameter-store';
@@ -72,8 +72,11 @@ export class TrainerRegistry {
         `trainer name must be 1-256 characters of letters, digits, '_', '.', ':', '-', '/'; got ${JSON.stringify(spec.name)}`,
       );
     if (spec.params.length === 0) throw invalid(`${who}: needs at least one parameter`);
-    if (new Set(spec.params).size !== spec.params.length)
-      throw invalid(`${who}: a parameter is listed twice in [${spec.params.join(', ')}]`);
+    const seen = new Set<string>();
+    for (const p of spec.params) {
+      if (seen.has(p)) throw invalid(`${who}: parameter '${p}' is listed twice in [${fmtList(spec.params)}]`);
+      seen.add(p);
+    }
     for (const p of spec.params) if (!this.store.has(p)) throw notFound(`${who}: parameter '${p}' does not exist`);
     if (WHOLE_TENSOR_OPTIMIZERS.has(spec.optimizer.name)) {
       for (const p of spec.params) {
@@ -106,7 +109,7 @@ export class TrainerRegistry {
       const b = stableStringify({ ...spec, optimizer: spec.optimizer.params });
       if (a !== b || existing.spec.optimizer.name !== spec.optimizer.name) {
         throw exists(
-          `${who} already exists with a different spec (${existing.spec.optimizer.name}, ${existing.spec.mode}, ${existing.spec.numWorkers} workers, params [${existing.spec.params.join(', ')}])`,
+          `${who} already exists with a different spec (${existing.spec.optimizer.name}, ${existing.spec.mode}, ${existing.spec.numWorkers} workers, params [${fmtList(existing.spec.params)}])`,
         );
       }
       existing.register(workerId);

@@ -35,7 +35,8 @@ interface HeaderParam {
   ranges: Array<Array<[number, number]>>;
 }
 
-export function writeStates(s: SavedStates): Buffer {
+/** Lays the snapshot out in one buffer from `allocate` (default: a plain Buffer of that size). */
+export function writeStates(s: SavedStates, allocate: (byteLength: number) => Buffer = Buffer.allocUnsafe): Buffer {
   let offset = 0;
   const params: HeaderParam[] = s.params.map((p) => ({
     name: p.name,
@@ -55,7 +56,7 @@ export function writeStates(s: SavedStates): Buffer {
     stringifyState({ trainer: s.trainer, optimizer: s.optimizer, step: s.step, learningRate: s.learningRate, params }),
     'utf8',
   );
-  const out = Buffer.allocUnsafe(MAGIC.length + 4 + header.length + offset);
+  const out = allocate(MAGIC.length + 4 + header.length + offset);
   MAGIC.copy(out, 0);
   out.writeUInt32LE(header.length, MAGIC.length);
   header.copy(out, MAGIC.length + 4);
@@ -89,10 +90,11 @@ export function readStates(who: string, bytes: Uint8Array): SavedStates {
     header === null ||
     !Array.isArray(header.params) ||
     !Number.isSafeInteger(header.step) ||
+    typeof header.trainer !== 'string' ||
     typeof header.optimizer !== 'string' ||
     typeof header.learningRate !== 'number'
   )
-    bad('the header lacks step, optimizer, learningRate or params');
+    bad('the header lacks trainer, step, optimizer, learningRate or params');
   if (header.step < 0) bad(`the step must be >= 0, got ${header.step}`);
   if (!Number.isFinite(header.learningRate) || header.learningRate < 0)
     bad(`the learning rate must be a finite number >= 0, got ${header.learningRate}`);
@@ -107,6 +109,9 @@ export function readStates(who: string, bytes: Uint8Array): SavedStates {
       typeof p.layout !== 'string' ||
       !Number.isSafeInteger(p.count) ||
       p.count < 0 ||
+      typeof p.dtype !== 'string' ||
+      !Array.isArray(p.shape) ||
+      !p.shape.every((d) => Number.isSafeInteger(d) && d >= 0) ||
       !Array.isArray(p.ranges)
     )
       bad('a parameter entry is malformed');
@@ -121,7 +126,9 @@ export function readStates(who: string, bytes: Uint8Array): SavedStates {
       dtype: p.dtype,
       shape: p.shape,
       tensors: p.ranges.map((list) =>
-        (Array.isArray(list) ? list : bad('ranges must be lists')).map(([start, length]) => {
+        (Array.isArray(list) ? list : bad('ranges must be lists')).map((range: unknown) => {
+          if (!Array.isArray(range) || range.length !== 2) bad(`a byte range of '${p.name}' is not [start, length]`);
+          const [start, length] = range as [number, number];
           if (
             !Number.isSafeInteger(start) ||
             !Number.isSafeInteger(length) ||

@@ -67,7 +67,9 @@ export function recordStep(
     );
   if (parts.some((p) => p.device.type !== 'cpu')) {
     // Device memory is read back to the host first (the writer reads host memory in place).
-    return Promise.all(parts.map((p) => nk.readBytes(p))).then((b) => journal.appendParts(meta, b));
+    return Promise.all(parts.map((p) => nk.readBytes(p, { budgeted: false }))).then((b) =>
+      journal.appendParts(meta, b),
+    );
   }
   return journal.appendParts(meta, parts);
 }

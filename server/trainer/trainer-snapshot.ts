@@ -1,7 +1,8 @@
 // trainer-snapshot.ts: a trainer's whole state as plain data plus tensor bytes (checkpoints),
 // and the reverse: spec, step, learning rate, workers, optimizer states, the results of keyed
 // calls (so retries after a restart are still answered once), the open sync step and the
-// gradients pushed for it. The caller holds the state gate exclusively.
+// gradients pushed for it. The caller holds the state gate exclusively. As in store/snapshot.ts,
+// the host copies are counted against the memory budget but never refused.
 import type { Logger } from 'pino';
 import * as nk from '../../native/index';
 import type { DType } from '../../native/index';
@@ -48,7 +49,7 @@ export async function snapshotTrainer(t: Trainer): Promise<{ meta: TrainerSnapsh
           name: `${base}/state/${param}/${c}/${k}`,
           dtype: x.dtype,
           shape: [...x.shape],
-          bytes: await nk.readBytes(x),
+          bytes: await nk.readBytes(x, { budgeted: false }),
         });
     }
     states.push({
@@ -66,7 +67,7 @@ export async function snapshotTrainer(t: Trainer): Promise<{ meta: TrainerSnapsh
         name: `${base}/grad/${worker}/${param}`,
         dtype: g.values.dtype,
         shape: [...g.values.shape],
-        bytes: await nk.readBytes(g.values),
+        bytes: await nk.readBytes(g.values, { budgeted: false }),
       });
       pending.push({
         worker,
@@ -85,8 +86,9 @@ export async function snapshotTrainer(t: Trainer): Promise<{ meta: TrainerSnapsh
   // record (after this checkpoint's lsn) or resume() applies it after a restart.
   const open = t.open ? { index: t.open.index, stepped: [...t.open.stepped], keys: [...t.open.keys] } : null;
   const { optimizer, ...spec } = t.spec;
+  // A copy (see store/snapshot.ts): the manifest is written after the state gate is released.
   return {
-    meta: {
+    meta: structuredClone({
       spec: { ...spec, optimizer: { name: optimizer.name, params: optimizer.params } },
       step: t.stepCount,
       learningRate: t.learningRate,
@@ -96,7 +98,7 @@ export async function snapshotTrainer(t: Trainer): Promise<{ meta: TrainerSnapsh
       settled,
       open,
       pending,
-    },
+    }),
     tensors,
   };
 }

@@ -4,6 +4,7 @@
 // layouts, tensor sizes) before it writes anything, then journals it. The Trainer calls these
 // under its apply lock.
 import * as nk from '../../native/index';
+import type { DeviceTensor } from '../../native/index';
 import { exhausted, invalid, precondition } from '../errors';
 import type { ParameterEntry } from '../store/parameter-store';
 import { deviceKey } from '../store/spec';
@@ -12,20 +13,61 @@ import type { SavedParamStates } from './states-format';
 import type { Trainer } from './trainer';
 import type { ParamStates } from './types';
 import { nativeUpdate } from './update';
+import { holdBytes } from '../memory';
 
 /** The contexts, dtype and shape a parameter's optimizer states are made for. */
 export function statesLayout(entry: ParameterEntry): string {
   return `${entry.ctx!.map(deviceKey).join(',')}|${entry.spec.dtype}|${(entry.spec.shape as number[]).join(',')}`;
 }
 
-/** Every optimizer state tensor (per parameter and context), counts, step and learning rate. */
-export async function saveStates(trainer: Trainer): Promise<Buffer> {
+/**
+ * The trainer's optimizer states for entry's current contexts, dtype and shape: the ones it has,
+ * or fresh zeros if the layout changed (the old ones are freed only once the new ones exist, so
+ * running out of memory leaves them as they were).
+ */
+export function statesFor(trainer: Trainer, entry: ParameterEntry): ParamStates {
+  const layout = statesLayout(entry);
+  const existing = trainer.states.get(entry.spec.name);
+  if (existing && existing.layout === layout) return existing;
+  const { kind, settings } = nativeUpdate(trainer.spec.optimizer, { lr: 0, lrMult: 1, wdMult: 1, rescale: 1, t: 1 });
+  const n = nk.optimizerStateCount(kind, settings);
+  const made: DeviceTensor[] = [];
+  let tensors: DeviceTensor[][];
+  try {
+    tensors = entry.data!.map((w) =>
+      Array.from({ length: n }, () => {
+        const t = nk.empty(w.device, w.dtype, w.shape);
+        made.push(t);
+        return t;
+      }),
+    );
+  } catch (err) {
+    for (const t of made) t.dispose();
+    throw trainer.kernelError(err);
+  }
+  for (const list of existing?.tensors ?? []) for (const t of list) t.dispose();
+  const fresh = { layout, tensors, count: existing?.count ?? 0 };
+  trainer.states.set(entry.spec.name, fresh);
+  return fresh;
+}
+
+/**
+ * Every optimizer state tensor (per parameter and context), counts, step and learning rate, in
+ * one buffer counted against the memory budget until `release` is called (after sending it).
+ * The caller holds the apply lock, so no step changes a state meanwhile: host states are read
+ * in place (no copy besides the snapshot itself), device states through a host copy.
+ */
+export async function saveStates(trainer: Trainer): Promise<{ bytes: Buffer; release: () => void }> {
   {
     const params: SavedParamStates[] = [];
     for (const [name, st] of trainer.states) {
       const entry = trainer.store.entry(name);
       const tensors = await entry.lock.run(() =>
-        Promise.all(st.tensors.map((list) => Promise.all(list.map((t) => nk.readBytes(t))))),
+        Promise.all(
+          st.tensors.map((list) =>
+            Promise.all(list.map((t) => (t.device.type === 'cpu' ? nk.hostView(t) : nk.readBytes(t)))),
+          ),
+        ),
       );
       params.push({
         name,
@@ -36,13 +78,21 @@ export async function saveStates(trainer: Trainer): Promise<Buffer> {
         tensors,
       });
     }
-    return writeStates({
-      trainer: trainer.spec.name,
-      optimizer: trainer.spec.optimizer.name,
-      step: trainer.stepCount,
-      learningRate: trainer.learningRate,
-      params,
-    });
+    let release = (): void => undefined;
+    const bytes = writeStates(
+      {
+        trainer: trainer.spec.name,
+        optimizer: trainer.spec.optimizer.name,
+        step: trainer.stepCount,
+        learningRate: trainer.learningRate,
+        params,
+      },
+      (n) => {
+        release = holdBytes(`${trainer.who}: saving the states`, n);
+        return Buffer.allocUnsafeSlow(n);
+      },
+    );
+    return { bytes, release };
   }
 }
 

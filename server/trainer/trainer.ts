@@ -18,7 +18,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import * as nk from '../../native/index';
 import type { DeviceTensor } from '../../native/index';
-import { invalid, precondition, ServerError } from '../errors';
+import { fmtList, invalid, precondition, ServerError } from '../errors';
 import type { Journal } from '../durability/journal';
 import { NO_JOURNAL } from '../durability/journal';
 import { failpoint } from '../durability/failpoints';
@@ -30,12 +30,13 @@ import { lowest, missingCount, missingWorkers } from './barrier';
 import { combine, disposeGrad, uploadGrad } from './gradients';
 import { KeyedResults, slotOf } from './keyed-results';
 import { recordStep, replayCommit } from './step-record';
-import { nativeUpdate, updateParameter, withLocks } from './update';
+import { updateAll, withLocks } from './update';
+import { memoryError } from '../memory';
 import type { CombinedGrad, PendingGrad } from './gradients';
 import { learningRateAt } from '../../common/optimizer/optimizer-spec';
 
 import { StepRate } from './step-rate';
-import { checkStatesSize, loadStates, saveStates, statesLayout } from './trainer-states';
+import { checkStatesSize, loadStates, saveStates, statesFor } from './trainer-states';
 import { NO_TRAINER_EVENTS } from './types';
 import type { CallKey, OpenStep, ParamStates, StepResult, TrainerEvents, TrainerSpec, TrainerState } from './types';
 
@@ -132,10 +133,12 @@ export class Trainer {
         this.checkRestarted(key.workerId, step);
         if (!this.spec.params.includes(param))
           throw invalid(
-            `${this.who}: parameter '${param}' is not one of its parameters [${this.spec.params.join(', ')}]`,
+            `${this.who}: parameter '${param}' is not one of its parameters [${fmtList(this.spec.params)}]`,
           );
         const entry = this.store.entry(param);
-        const grad = await entry.lock.run(() => uploadGrad(this.who, entry, value, rowIds, staged));
+        const grad = await entry.lock
+          .run(() => uploadGrad(this.who, entry, value, rowIds, staged))
+          .catch((err: unknown) => Promise.reject(this.kernelError(err)));
         used = grad.values === staged;
         // The step may have closed while the bytes were uploading.
         try {
@@ -445,18 +448,18 @@ export class Trainer {
           );
           for (const c of combined) if (c.status === 'fulfilled') sums.push(c.value);
           const failedSum = combined.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-          if (failedSum) throw failedSum.reason;
-          // Refuses a record one log record cannot hold (RESOURCE_EXHAUSTED) before anything changes.
-          durable = recordStep(this, work, sums, keys, workers, lr, rescale);
-          failpoint('step.after-apply-before-log');
-          // Each parameter's optimizer chain runs concurrently with the others and with the write.
-          const settled = await Promise.allSettled(
-            work.map(({ entry }, i) =>
-              updateParameter(this.spec.optimizer, entry, this.statesFor(entry), sums[i]!, lr, rescale),
-            ),
+          if (failedSum) throw this.kernelError(failedSum.reason);
+          // Allocated first (a budget that runs out fails here), then the record (refused over
+          // what one log record holds), then the kernels, beside the record's write.
+          await updateAll(
+            this.spec.optimizer,
+            work.map(({ entry }, i) => ({ entry, states: () => this.statesFor(entry), grad: sums[i]! })),
+            () => {
+              durable = recordStep(this, work, sums, keys, workers, lr, rescale);
+              failpoint('step.after-apply-before-log');
+            },
+            { lr, rescale, mapError: (err) => this.kernelError(err) },
           );
-          const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-          if (failed) throw failed.reason;
         },
       );
     } finally {
@@ -481,16 +484,12 @@ export class Trainer {
 
   /** @internal Optimizer states for entry's current contexts, dtype and shape (fresh zeros if they changed). */
   statesFor(entry: ParameterEntry): ParamStates {
-    const layout = statesLayout(entry);
-    const existing = this.states.get(entry.spec.name);
-    if (existing && existing.layout === layout) return existing;
-    const { kind, settings } = nativeUpdate(this.spec.optimizer, { lr: 0, lrMult: 1, wdMult: 1, rescale: 1, t: 1 });
-    const n = nk.optimizerStateCount(kind, settings);
-    const tensors = entry.data!.map((w) => Array.from({ length: n }, () => nk.empty(w.device, w.dtype, w.shape)));
-    for (const list of existing?.tensors ?? []) for (const t of list) t.dispose();
-    const fresh = { layout, tensors, count: existing?.count ?? 0 };
-    this.states.set(entry.spec.name, fresh);
-    return fresh;
+    return statesFor(this, entry);
+  }
+
+  /** @internal A kernel's memory failure as RESOURCE_EXHAUSTED naming this trainer; anything else as it is. */
+  kernelError(err: unknown): unknown {
+    return memoryError(this.who, err) ?? err;
   }
 
   private discardPendingOf(workerId: number): void {
@@ -550,7 +549,7 @@ export class Trainer {
   // --- Optimizer state snapshots (trainer-states.ts) ---------------------------------------------
 
   /** Every optimizer state tensor (per parameter and context), counts, step and learning rate. */
-  saveStates(): Promise<Buffer> {
+  saveStates(): Promise<{ bytes: Buffer; release: () => void }> {
     return this.applyLock.run(() => saveStates(this));
   }
 

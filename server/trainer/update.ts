@@ -20,22 +20,32 @@ export async function withLocks<T>(entries: ParameterEntry[], fn: () => Promise<
   return first!.lock.run(() => withLocks(rest, fn));
 }
 
-/** Applies `grad` to every copy of `entry` with states `st` (the caller holds entry.lock). */
-export async function updateParameter(
+/**
+ * One parameter's update with everything it allocates already allocated: the weights made safe
+ * to write in place, the gradient on each weight's device (dense), the scratch to free after.
+ */
+export interface PreparedUpdate {
+  entry: ParameterEntry;
+  st: ParamStates;
+  grad: CombinedGrad;
+  /** Per context: the gradient the kernel reads there. */
+  grads: DeviceTensor[];
+  lazy: boolean;
+  temps: DeviceTensor[];
+}
+
+/**
+ * Allocates what `grad`'s update of every copy of `entry` needs (the caller holds entry.lock),
+ * changing no value: a memory budget that runs out fails here, before a step is recorded or
+ * any weight moves. Frees what it made if it fails; else runUpdate or discardUpdate frees it.
+ */
+export async function prepareUpdate(
   optimizer: OptimizerConfig,
   entry: ParameterEntry,
   st: ParamStates,
   grad: CombinedGrad,
-  lr: number,
-  rescale: number,
-): Promise<void> {
-  const { kind, settings } = nativeUpdate(optimizer, {
-    lr,
-    lrMult: entry.spec.lrMult,
-    wdMult: entry.spec.wdMult,
-    rescale,
-    t: st.count + 1,
-  });
+): Promise<PreparedUpdate> {
+  const { kind } = nativeUpdate(optimizer, { lr: 0, lrMult: 1, wdMult: 1, rescale: 1, t: 1 });
   const lazy = grad.kind === 'rows' && optimizer.params.lazyUpdate && kind !== 'lamb';
   const temps: DeviceTensor[] = [];
   try {
@@ -45,8 +55,9 @@ export async function updateParameter(
       temps.push(values);
       await nk.scatterAddRows(values, grad.values, grad.ids);
     }
+    const grads: DeviceTensor[] = [];
     for (let i = 0; i < entry.data!.length; i++) {
-      // Copy on write if a read is still sending this weight's bytes.
+      // Copy on write now if a read is still sending this weight's bytes (the copy is equal).
       const weight = await writable(entry.data!, i);
       let g = values;
       if (!nk.sameDevice(weight.device, values.device)) {
@@ -54,13 +65,95 @@ export async function updateParameter(
         temps.push(g);
         await nk.copy(g, values);
       }
-      await nk.optimizerUpdate(kind, settings, weight, g, st.tensors[i]!, lazy ? grad.ids : undefined);
+      grads.push(g);
+    }
+    return { entry, st, grad, grads, lazy, temps };
+  } catch (err) {
+    for (const t of temps) t.dispose();
+    throw err;
+  }
+}
+
+/** Frees a prepared update that will not run. */
+export function discardUpdate(p: PreparedUpdate): void {
+  for (const t of p.temps) t.dispose();
+}
+
+/** Runs a prepared update: the fused kernel on every copy, then the count and the version. */
+export async function runUpdate(
+  optimizer: OptimizerConfig,
+  p: PreparedUpdate,
+  lr: number,
+  rescale: number,
+): Promise<void> {
+  const { entry, st, grad } = p;
+  const { kind, settings } = nativeUpdate(optimizer, {
+    lr,
+    lrMult: entry.spec.lrMult,
+    wdMult: entry.spec.wdMult,
+    rescale,
+    t: st.count + 1,
+  });
+  try {
+    for (let i = 0; i < entry.data!.length; i++) {
+      // Still writable: the caller held entry.lock since prepareUpdate, so no read pinned it.
+      const weight = await writable(entry.data!, i);
+      await nk.optimizerUpdate(
+        kind,
+        settings,
+        weight,
+        p.grads[i]!,
+        st.tensors[i]!,
+        p.lazy && grad.kind === 'rows' ? grad.ids : undefined,
+      );
     }
   } finally {
-    for (const t of temps) t.dispose();
+    discardUpdate(p);
   }
   st.count++;
   entry.version++;
+}
+
+/**
+ * A step's updates of several parameters (the caller holds every entry's lock): everything they
+ * allocate (optimizer states, copies on write, per-device gradients) first, so a memory budget
+ * that runs out fails the step before `record` runs or any weight changes (`mapError` words
+ * that failure); then `record` (it may throw to refuse the step, which frees it all); then
+ * every parameter's kernels, concurrently.
+ */
+export async function updateAll(
+  optimizer: OptimizerConfig,
+  items: Array<{ entry: ParameterEntry; states: () => ParamStates; grad: CombinedGrad }>,
+  record: () => void,
+  how: { lr: number; rescale: number; mapError: (err: unknown) => unknown },
+): Promise<void> {
+  const prepared = await Promise.allSettled(
+    items.map(async ({ entry, states, grad }) => prepareUpdate(optimizer, entry, states(), grad)),
+  );
+  const ready = prepared.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failedPrep = prepared.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  try {
+    if (failedPrep) throw how.mapError(failedPrep.reason);
+    record();
+  } catch (err) {
+    ready.forEach(discardUpdate);
+    throw err;
+  }
+  const settled = await Promise.allSettled(ready.map((p) => runUpdate(optimizer, p, how.lr, how.rescale)));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** Applies `grad` to every copy of `entry` with states `st` (the caller holds entry.lock). */
+export async function updateParameter(
+  optimizer: OptimizerConfig,
+  entry: ParameterEntry,
+  st: ParamStates,
+  grad: CombinedGrad,
+  lr: number,
+  rescale: number,
+): Promise<void> {
+  await runUpdate(optimizer, await prepareUpdate(optimizer, entry, st, grad), lr, rescale);
 }
 
 /** The native kernel and its settings for one parameter's update. */

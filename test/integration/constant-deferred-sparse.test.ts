@@ -294,6 +294,18 @@ describe('row_sparse parameters', () => {
     );
   });
 
+  it('an unknown shape cannot become a scalar: a row_sparse parameter has rows', async () => {
+    // Found by the crash fuzzer: set_shape([]) made one, and reading its rows was INTERNAL.
+    const p = await ps.parameter('rs_unknown', { stype: 'row_sparse', allowDeferredInit: true, init: init.zero() });
+    await p.initialize();
+    const scalar = /parameter 'rs_unknown': a row_sparse parameter needs rank >= 1, got a scalar shape \[\]/;
+    await rejectsWith(p.setShape([]), Status.INVALID_ARGUMENT, scalar);
+    await rejectsWith(p.setData(f32([], [1])), Status.INVALID_ARGUMENT, scalar);
+    expect(await p.describe()).toMatchObject({ shape: null, deferred: true });
+    await p.setShape([3, 2]);
+    expect(numbers((await p.rowSparseData([2])).values)).toEqual([0, 0]);
+  });
+
   it('rowSparseData before initialization is FAILED_PRECONDITION', async () => {
     const e = await ps.parameter('emb_uninit', { shape: [4, 2], stype: 'row_sparse' });
     await rejectsWith(

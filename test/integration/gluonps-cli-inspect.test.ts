@@ -145,8 +145,11 @@ describe.skipIf(!hasOpenssl)('against a TLS server with tokens', () => {
     expect(text).toMatch(/^security +TLS, 1 full-access token and 1 read-only token$/m);
     expect(text).toMatch(/^parameters +2 parameters, 1 constant \(3 initialized, 0 deferred\), 128 B of values$/m);
     // cpu(0): fc.weight and fc.bias values (48 + 24), fc.weight's gradient (48), worker 0's staged gradient (48).
-    expect(text).toMatch(/^memory +DEVICE +ALLOCATED +BUDGET +PEAK +PARAMS +GRADS +STATES +STAGED +CONSTS +OTHER$/m);
-    expect(text).toMatch(/^ +cpu\(0\) +\S+ \S+ +unlimited +\S+ \S+ +72 B +48 B +0 B +48 B +8 B +\S+ \S+$/m);
+    expect(text).toMatch(/^memory +DEVICE +ALLOCATED +PEAK +PARAMS +GRADS +STATES +STAGED +CONSTS +OTHER$/m);
+    expect(text).toMatch(/^ +cpu\(0\) +\S+ \S+ +\S+ \S+ +72 B +48 B +0 B +48 B +8 B +\S+ \S+$/m);
+    expect(text).toMatch(
+      /^ +held for callers: \S+ \S+ of the \S+ \S+ memory budget \(\S+%\); host memory \S+ \S+, host copies being sent \S+ \S+$/m,
+    );
     expect(text).toMatch(new RegExp(`^durability +wal-batch in ${dataDir.replace(/[.]/g, '\\.')}$`, 'm'));
     expect(text).toMatch(new RegExp(`^ +last checkpoint ${checkpointId} at .*: cli inspect test, `, 'm'));
     expect(text).toMatch(/^ +write-ahead log: \d+ segments?, /m);

@@ -6,6 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
+import { credentials as grpcCredentials } from '@grpc/grpc-js';
+import type { ParameterServiceClient } from '../../protos/generated/gluonps/v1/ParameterService';
+import { loadProtos } from '../../protos/load';
 import { afterAll, describe, expect, it } from 'vitest';
 import { init, Status } from '../../client/index';
 import { ConfigError, startServer } from '../../server/index';
@@ -25,6 +28,52 @@ afterAll(() => {
 });
 
 const SGD = { kind: 'OPTIMIZER_KIND_SGD' as const, learningRate: 0.1 };
+
+describe('messages that name what a request listed', () => {
+  it('name at most a few of its items: 100000 listed parameters do not come back in the reply', async () => {
+    // Found by npm run fuzz: the whole list in the message made a 0.5 MB status and log line,
+    // and the call ran past its deadline.
+    const h = await startHarness();
+    const raw = new RawTrainerService(h.server.address);
+    try {
+      await (await h.ps.parameter('w', { shape: [2], init: init.zero() })).initialize();
+      const err = await raw.create(trainerRequest('dup', new Array<string>(100_000).fill('w'), SGD)).then(
+        () => null,
+        (e: grpc.ServiceError) => e,
+      );
+      expect(err?.code).toBe(Status.INVALID_ARGUMENT);
+      expect(err?.details).toMatch(
+        /^trainer 'dup': parameter 'w' is listed twice in \[w, w, .*, w, \.\.\. \(100000 in all\)\]$/,
+      );
+      expect(err!.details.length).toBeLessThan(200);
+    } finally {
+      raw.close();
+      await h.close();
+    }
+  });
+});
+
+describe('status messages', () => {
+  it('are at most 4096 characters: a request echoed whole (a 100000-character name) still gets its status', async () => {
+    const h = await startHarness();
+    const Ctor = loadProtos().gluonps.v1.ParameterService as unknown as new (
+      address: string,
+      credentials: grpc.ChannelCredentials,
+    ) => ParameterServiceClient;
+    const raw = new Ctor(h.server.address, grpcCredentials.createInsecure());
+    try {
+      const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+        raw.declare({ spec: { name: 'n'.repeat(100_000), shape: [1] } }, { deadline: Date.now() + 20_000 }, resolve),
+      );
+      expect(err?.code).toBe(Status.INVALID_ARGUMENT);
+      expect(err!.details).toMatch(/^parameter name must be 1-256 characters .*\.\.\. \(100\d{3} characters in all\)$/);
+      expect(err!.details.length).toBeLessThan(4200);
+    } finally {
+      raw.close();
+      await h.close();
+    }
+  });
+});
 
 describe('workers per trainer', () => {
   it('refuses a trainer for more workers than --max-workers-per-trainer, and creates nothing', async () => {

@@ -6,6 +6,7 @@ import { cpu } from '../../native/index';
 import { Status } from '../../server/errors';
 import { ParameterStore } from '../../server/store/parameter-store';
 import type { HostTensor } from '../../server/store/parameter-store';
+import { snapshotEntry } from '../../server/store/snapshot';
 
 const f32 = (shape: number[], values: number[]): HostTensor => ({
   dtype: 'float32',
@@ -132,5 +133,40 @@ describe('zero-copy reads', () => {
     // Once released, the in-place writer works on the tensor itself (no copy).
     const before = e.data![0];
     expect(await e.lock.run(() => writable(e.data!, 0))).toBe(before);
+  });
+});
+
+describe('checkpoint snapshots', () => {
+  it("describe the entry as it was: a later cast or set_shape does not change a taken snapshot's meta", async () => {
+    const store = new ParameterStore();
+    await store.declare({
+      name: 'w',
+      shape: [2, 0],
+      allowDeferredInit: true,
+      init: { kind: 'constant', value: -Infinity },
+    });
+    await store.declare({ name: 'v', shape: [3], init: { kind: 'one' } });
+    await store.initialize('v');
+    const w = await snapshotEntry(store.entry('w'));
+    const v = await snapshotEntry(store.entry('v'));
+    await store.setShape('w', [2, 5]);
+    await store.cast('v', 'float64');
+    expect(w.meta.spec.shape).toEqual([2, 0]);
+    expect(v.meta.spec.dtype).toBe('float32');
+    expect(v.tensors.map((t) => t.dtype)).toEqual(['float32']);
+    expect(w.meta.spec.init).toEqual({ kind: 'constant', value: -Infinity });
+  });
+});
+
+describe('a row_sparse scalar from an older data dir', () => {
+  it('still recovers, and reading its rows is FAILED_PRECONDITION, not a kernel error', async () => {
+    const store = new ParameterStore();
+    store.limitsEnforced = false; // replaying: the log holds what was accepted then
+    await store.declare({ name: 's', stype: 'row_sparse', allowDeferredInit: true, init: { kind: 'one' } });
+    await store.initialize('s');
+    await store.setShape('s', []);
+    store.limitsEnforced = true;
+    await rejectsWith(store.rowSparseData('s', []), Status.FAILED_PRECONDITION, /a scalar has no rows/);
+    await rejectsWith(store.listRowSparseData('s', [0]), Status.FAILED_PRECONDITION, /a scalar has no rows/);
   });
 });

@@ -208,7 +208,7 @@ describe('memory accounting', () => {
     nk.setMemoryBudget(dev, before + 6000);
     expect(() => nk.empty(dev, 'float32', [1000])).toThrow(
       new RegExp(
-        `cpu\\(7\\): allocating 4000 bytes would exceed the memory budget \\(${before + 4000} of ${before + 6000} bytes in use\\)`,
+        `cpu\\(7\\): allocating 4000 bytes would exceed the memory budget of cpu\\(7\\) \\(${before + 4000} of ${before + 6000} bytes in use\\)`,
       ),
     );
     expect(nk.memoryStats(dev).allocated).toBe(before + 4000);
@@ -220,6 +220,48 @@ describe('memory accounting', () => {
     nk.setMemoryBudget(dev, null);
     expect(nk.memoryStats(dev).budget).toBe(-1);
     expect(nk.memoryStats(dev).peak).toBeGreaterThanOrEqual(before + 4000);
+  });
+
+  it('counts every device, the staging copies and external bytes in one total under one budget', async () => {
+    const total = (): number => nk.memoryTotals().total.allocated;
+    const start = total();
+    const a = nk.empty(cpu(3), 'float32', [1000]);
+    const b = nk.empty(cpu(4), 'float32', [1000]);
+    const releaseJs = nk.reserveExternal(2000);
+    expect(total()).toBe(start + 10_000);
+    expect(nk.memoryTotals().external.allocated).toBeGreaterThanOrEqual(2000);
+    nk.setTotalMemoryBudget(start + 11_000);
+    try {
+      // Each device alone is far from 11 kB; together they are not.
+      expect(() => nk.empty(cpu(5), 'float32', [1000])).toThrow(
+        new RegExp(
+          `^cpu\\(5\\): allocating 4000 bytes would exceed the memory budget of ${start + 11_000} bytes, with ${start + 10_000} bytes in use$`,
+        ),
+      );
+      expect(() => nk.empty(cpu(5), 'float32', [1000])).toThrow(expect.objectContaining({ code: 'EBUDGET' }));
+      expect(() => nk.reserveExternal(2000)).toThrow(
+        /^host memory: allocating 2000 bytes would exceed the memory budget/,
+      );
+      await expect(nk.readBytes(a)).rejects.toThrow(
+        /^host staging: allocating 4000 bytes would exceed the memory budget/,
+      );
+      expect(total()).toBe(start + 10_000); // nothing refused was counted
+      // The server's own copies and recovered state are counted, never refused.
+      const copy = await nk.readBytes(a, { budgeted: false });
+      expect(copy.byteLength).toBe(4000);
+      const forced = nk.reserveExternal(3000, true);
+      expect(total()).toBeGreaterThanOrEqual(start + 13_000);
+      forced();
+      forced(); // once only
+    } finally {
+      nk.setTotalMemoryBudget(null);
+    }
+    expect(nk.memoryTotals().total.budget).toBe(-1);
+    a.dispose();
+    b.dispose();
+    releaseJs();
+    releaseJs();
+    expect(total()).toBeLessThanOrEqual(start + 4000); // the unbudgeted copy lives until collected
   });
 
   it('keeps memory alive for a kernel in flight when its tensor is disposed', async () => {

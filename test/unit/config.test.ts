@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostMemoryBytes } from '../../server/limits';
 import {
   CLI_FLAGS,
   ConfigError,
@@ -39,6 +40,22 @@ describe('parseCommandLine', () => {
       GLUONPS_MEMORY_BUDGET: '1GB',
     });
     expect(options).toMatchObject({ port: 7000, host: '0.0.0.0', maxTensorBytes: 64 * 2 ** 20, memoryBudget: 1e9 });
+  });
+
+  it('reads --memory-budget and --max-declared-bytes as a size, a percentage of the host memory, or none / 0', () => {
+    const budget = (args: string[], env: Record<string, string> = {}): unknown =>
+      parseCommandLine(args, env).options.memoryBudget;
+    expect(budget([])).toBeUndefined(); // the server applies its default (80% of the host memory)
+    expect(budget(['--memory-budget', '16GiB'])).toBe(16 * 2 ** 30);
+    expect(budget(['--memory-budget', '50%'])).toBe(Math.floor(hostMemoryBytes() / 2));
+    expect(budget(['--memory-budget', 'none'])).toBeNull();
+    expect(budget([], { GLUONPS_MEMORY_BUDGET: '0' })).toBeNull();
+    expect(budget(['--memory-budget', '150%'])).toBe(Math.floor(hostMemoryBytes() * 1.5)); // GPUs add memory
+    expect(() => budget(['--memory-budget', '2000%'])).toThrow(/--memory-budget: .*\(0, 1000\], got '2000%'/);
+    expect(parseCommandLine(['--max-declared-bytes', '1TiB']).options.maxDeclaredBytes).toBe(2 ** 40);
+    expect(parseCommandLine([], { GLUONPS_MAX_DECLARED_BYTES: 'none' }).options.maxDeclaredBytes).toBeNull();
+    expect(parseCommandLine([], {}).options.maxDeclaredBytes).toBeUndefined();
+    expect(() => budget(['--memory-budget', 'lots'])).toThrow(/--memory-budget: expected a size/);
   });
 
   it('defaults the data dir to ./data, and none turns persistence off', () => {

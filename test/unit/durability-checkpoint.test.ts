@@ -87,6 +87,42 @@ describe('writeCheckpoint', () => {
     await expect(writeCheckpoint(root, 3n, [], {})).rejects.toBeInstanceOf(CheckpointExistsError);
   });
 
+  it("writes the meta as it was when called, whatever the caller's objects become meanwhile", async () => {
+    // The soak found checkpoints skipped as invalid: the store's live spec changed (a cast) while
+    // the files were written, after the meta's crc32 was taken.
+    const root = freshRoot();
+    const spec = { dtype: 'float32', shape: [2, 3] };
+    const meta = { lsn: '5', entries: [{ spec }] };
+    const mutating: CheckpointFile = {
+      name: 'tensors.bin',
+      write: async (fh) => {
+        spec.dtype = 'float64';
+        spec.shape.push(4);
+        await fh.write(bytes(100, 3));
+      },
+    };
+    const { dir, manifest } = await writeCheckpoint(root, 4n, [mutating], meta);
+    expect(manifest.meta).toEqual({ lsn: '5', entries: [{ spec: { dtype: 'float32', shape: [2, 3] } }] });
+    expect((await readManifest(dir)).meta).toEqual(manifest.meta);
+    expect((await listCheckpoints(root)).map((c) => c.id)).toEqual([4n]);
+  });
+
+  it('pruning also removes invalid checkpoints older than the newest valid one', async () => {
+    const root = freshRoot();
+    for (const id of [1n, 2n, 3n, 4n])
+      await writeCheckpoint(root, id, [seqFile('f.bin', bytes(10, Number(id)))], { id: String(id) });
+    // Damage 1 and 4: 1 is older than the newest valid (3), 4 is the newest of all.
+    for (const id of [1n, 4n]) writeFileSync(path.join(root, checkpointDirName(id), 'manifest.json'), '{"torn": ');
+    const { removed, kept } = await pruneCheckpoints(root, 1);
+    expect(removed.map((d) => path.basename(d)).sort()).toEqual([checkpointDirName(1n), checkpointDirName(2n)]);
+    expect(kept.map((c) => c.id)).toEqual([3n]);
+    expect(
+      readdirSync(root)
+        .filter((d) => d.startsWith('ckpt-'))
+        .sort(),
+    ).toEqual([checkpointDirName(3n), checkpointDirName(4n)]);
+  });
+
   it('hashes out-of-order, concurrent, writev and string writes without a read-back', async () => {
     const root = freshRoot();
     const data = bytes(100_000, 7);

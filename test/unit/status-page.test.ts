@@ -50,13 +50,15 @@ function status(extra: Partial<ServerStatus> = {}): ServerStatus {
           device: 'cpu(0)',
           allocatedBytes: 3 * 2 ** 20,
           peakBytes: 4 * 2 ** 20,
-          budgetBytes: 4 * 2 ** 20,
           byKind: { ...emptyByKind(), parameters: 2 ** 20, gradients: 2 ** 20, optimizerStates: 2 ** 20 },
         },
       ],
       byKind: { ...emptyByKind(), parameters: 2 ** 20, gradients: 2 ** 20, optimizerStates: 2 ** 20 },
       readStagingBytes: 0,
       allocatedBytes: 3 * 2 ** 20,
+      budgetBytes: 4 * 2 ** 20,
+      heldBytes: 3 * 2 ** 20,
+      hostHeapBytes: 0,
     },
     durability: null,
     parameters: { parameters: 2, constants: 1, initialized: 3, deferred: 0, bytes: 2 ** 20 },
@@ -94,7 +96,9 @@ describe('the status page renderer', () => {
     expect(html).toContain('waiting for worker 1 for 7.0 s');
     expect(html).toMatch(/data-k="workers" data-value="3">3 \/ 4</);
     expect(html).toMatch(/data-k="allocated" data-value="3145728">3.00 MiB</);
-    expect(html).toContain('75%');
+    expect(html).toMatch(
+      /data-k="held" data-value="3145728">3.00 MiB<.* data-k="budget" data-value="4194304">4.00 MiB<.* 75%/,
+    );
     expect(html).toContain('in memory only');
     expect(html).toContain('updated <span data-k="time">03:04:05Z</span>');
     expect(html).toContain('Collecting: a point every 2 s.');

@@ -20,7 +20,8 @@ export interface DeviceMemory {
    */
   'peakBytes'?: (number | string | Long);
   /**
-   * The memory budget (--memory-budget); -1 when unlimited.
+   * Always -1: the server has one memory budget for all its devices (MemoryStatus.budget_bytes),
+   * none per device.
    */
   'budgetBytes'?: (number | string | Long);
   /**
@@ -46,7 +47,8 @@ export interface DeviceMemory__Output {
    */
   'peakBytes': (number);
   /**
-   * The memory budget (--memory-budget); -1 when unlimited.
+   * Always -1: the server has one memory budget for all its devices (MemoryStatus.budget_bytes),
+   * none per device.
    */
   'budgetBytes': (number);
   /**

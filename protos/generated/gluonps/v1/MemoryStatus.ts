@@ -17,13 +17,27 @@ export interface MemoryStatus {
    */
   'byKind'?: (_gluonps_v1_MemoryByKind | null);
   /**
-   * Host copies of tensors being sent to clients (outside every device's budget).
+   * Host copies of tensors being sent to clients (counted in held_bytes).
    */
   'readStagingBytes'?: (number | string | Long);
   /**
    * The sum of the devices' allocated_bytes.
    */
   'allocatedBytes'?: (number | string | Long);
+  /**
+   * The one memory budget (--memory-budget) over everything held for callers; -1 when unlimited.
+   */
+  'budgetBytes'?: (number | string | Long);
+  /**
+   * Everything counted against it: the devices' tensors, the host copies being sent and the host
+   * memory held for callers (host_heap_bytes).
+   */
+  'heldBytes'?: (number | string | Long);
+  /**
+   * Memory outside the devices' allocators held for callers: constants' values, upload buffers,
+   * optimizer-state snapshots.
+   */
+  'hostHeapBytes'?: (number | string | Long);
 }
 
 /**
@@ -39,11 +53,25 @@ export interface MemoryStatus__Output {
    */
   'byKind': (_gluonps_v1_MemoryByKind__Output | null);
   /**
-   * Host copies of tensors being sent to clients (outside every device's budget).
+   * Host copies of tensors being sent to clients (counted in held_bytes).
    */
   'readStagingBytes': (number);
   /**
    * The sum of the devices' allocated_bytes.
    */
   'allocatedBytes': (number);
+  /**
+   * The one memory budget (--memory-budget) over everything held for callers; -1 when unlimited.
+   */
+  'budgetBytes': (number);
+  /**
+   * Everything counted against it: the devices' tensors, the host copies being sent and the host
+   * memory held for callers (host_heap_bytes).
+   */
+  'heldBytes': (number);
+  /**
+   * Memory outside the devices' allocators held for callers: constants' values, upload buffers,
+   * optimizer-state snapshots.
+   */
+  'hostHeapBytes': (number);
 }
