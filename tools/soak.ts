@@ -380,6 +380,17 @@ const at_ = (t: number): Sample => samples.reduce((best, s) => (Math.abs(s.t - t
 const warm = at_(warmupMs);
 const middle = at_(durationMs / 2);
 const afterWarm = samples.filter((s) => s.t >= warm.t);
+const halfway = (warm.t + last.t) / 2;
+const firstHalf = afterWarm.filter((s) => s.t < halfway);
+const secondHalf = afterWarm.filter((s) => s.t >= halfway);
+function median(xs: number[]): number {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length === 0
+    ? NaN
+    : v.length % 2 === 1
+      ? v[(v.length - 1) / 2]!
+      : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+}
 const result = {
   minutes,
   seed,
@@ -395,6 +406,16 @@ const result = {
     end: last.rssMiB,
     maxAfterWarmup: Math.max(...afterWarm.map((s) => s.rssMiB)),
     growthAfterWarmupPct: Math.round(((last.rssMiB - warm.rssMiB) / warm.rssMiB) * 1000) / 10,
+    // RSS swings with what is in flight (a checkpoint's copy, 16 MiB reads): a trend shows in
+    // the medians of the two halves after warm-up better than in two single samples.
+    medianFirstHalf: median(firstHalf.map((s) => s.rssMiB)),
+    medianSecondHalf: median(secondHalf.map((s) => s.rssMiB)),
+    medianGrowthPct:
+      Math.round(
+        ((median(secondHalf.map((s) => s.rssMiB)) - median(firstHalf.map((s) => s.rssMiB))) /
+          median(firstHalf.map((s) => s.rssMiB))) *
+          1000,
+      ) / 10,
   },
   openFds: { start: first.fds, warm: warm.fds, middle: middle.fds, end: endFds },
   dataDirMiB: {
