@@ -126,7 +126,12 @@ describe('gluonps-server CLI', () => {
       [['--log-level', 'loud'], {}, /--log-level: expected one of .*got 'loud'/],
       [['--no-such-flag'], {}, /no-such-flag.*see --help/],
       [[], { GLUONPS_PORT: 'abc' }, /--port: expected an integer from 0 to 65535, got 'abc'/],
-      [['--memory-budget', '0'], {}, /--memory-budget: size must be a positive number of bytes, got '0'/],
+      [
+        ['--memory-budget', '0%'],
+        {},
+        /--memory-budget: a percentage of the host's memory must be in \(0, 1000\], got '0%'/,
+      ],
+      [['--memory-budget', 'lots'], {}, /--memory-budget: expected a size/],
     ];
     const results = await Promise.all(cases.map(([args, env]) => runCli(args, env)));
     results.forEach((r, i) => {
