@@ -284,3 +284,22 @@ export function gradToUpload(who: string, grad: GradInput): { header: TensorHead
     bytes,
   };
 }
+
+/**
+ * The trainer name and its parameter list as trainer() takes them (Parameter handles or names),
+ * checked before anything is sent: one server and a cluster refuse the same calls the same way.
+ */
+export function checkTrainerArgs(name: unknown, params: unknown): { who: string; names: string[] } {
+  if (typeof name !== 'string' || name === '')
+    throw invalidArgument(`trainer(): the trainer name must be a non-empty string, got ${show(name)}`);
+  const who = `trainer '${name}'`;
+  if (!Array.isArray(params))
+    throw invalidArgument(`${who}: params must be an array of Parameter handles or names, got ${show(params)}`);
+  const names = params.map((p: unknown, i) => {
+    const n = typeof p === 'string' ? p : (p as { name?: unknown } | null)?.name;
+    if (typeof n !== 'string' || n === '')
+      throw invalidArgument(`${who}: params[${i}] must be a Parameter or a parameter name, got ${show(p)}`);
+    return n;
+  });
+  return { who, names };
+}

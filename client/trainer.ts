@@ -49,6 +49,7 @@ import type { GradInput, StepResult, TrainerDescriptor, TrainerMode, TrainerOpti
 import type { Attempt, Channel, UnaryInvoke } from './channel';
 
 import {
+  checkTrainerArgs,
   checkTrainerOptions,
   describeTrainerInfo,
   gradToUpload,
@@ -97,17 +98,7 @@ export async function createTrainer(
   optimizerParams: OptimizerParams = {},
   options: TrainerOptions = {},
 ): Promise<Trainer> {
-  if (typeof name !== 'string' || name === '')
-    throw invalidArgument(`trainer(): the trainer name must be a non-empty string, got ${show(name)}`);
-  const who = `trainer '${name}'`;
-  if (!Array.isArray(params))
-    throw invalidArgument(`${who}: params must be an array of Parameter handles or names, got ${show(params)}`);
-  const names = params.map((p, i) => {
-    const n = typeof p === 'string' ? p : (p as { name?: unknown } | null)?.name;
-    if (typeof n !== 'string' || n === '')
-      throw invalidArgument(`${who}: params[${i}] must be a Parameter or a parameter name, got ${show(p)}`);
-    return n;
-  });
+  const { who, names } = checkTrainerArgs(name, params);
   const spec = optimizerToProto(who, optimizer, optimizerParams);
   const opts = checkTrainerOptions(who, options);
   const request: CreateTrainerRequest = {

@@ -22,7 +22,14 @@ import type { Parameter } from '../parameter';
 import { toTensor, type Tensor } from '../tensor';
 import { createTrainer, Trainer } from '../trainer';
 import type { GradInput, RowSparseGrad, StepResult, TrainerDescriptor, TrainerOptions } from '../trainer-types';
-import { checkTrainerOptions, gradToUpload, integerIn, optimizerToProto, UINT32_MAX } from '../trainer-wire';
+import {
+  checkTrainerArgs,
+  checkTrainerOptions,
+  gradToUpload,
+  integerIn,
+  optimizerToProto,
+  UINT32_MAX,
+} from '../trainer-wire';
 import { pickRows, routeRows, splitRows, type Split } from './assemble';
 import type { Resolved, Shards } from './shards';
 
@@ -48,17 +55,7 @@ export async function createClusterTrainer(
   optimizerParams: OptimizerParams = {},
   options: TrainerOptions = {},
 ): Promise<Trainer> {
-  if (typeof name !== 'string' || name === '')
-    throw invalidArgument(`trainer(): the trainer name must be a non-empty string, got ${show(name)}`);
-  const who = `trainer '${name}'`;
-  if (!Array.isArray(params))
-    throw invalidArgument(`${who}: params must be an array of Parameter handles or names, got ${show(params)}`);
-  const names = params.map((p, i) => {
-    const n = typeof p === 'string' ? p : (p as { name?: unknown } | null)?.name;
-    if (typeof n !== 'string' || n === '')
-      throw invalidArgument(`${who}: params[${i}] must be a Parameter or a parameter name, got ${show(p)}`);
-    return n;
-  });
+  const { who, names } = checkTrainerArgs(name, params);
   optimizerToProto(who, optimizer, optimizerParams);
   const opts = checkTrainerOptions(who, options);
   // What one server checks before anything else about the parameters (server/trainer/registry.ts).
