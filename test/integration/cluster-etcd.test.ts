@@ -4,10 +4,12 @@
 // claiming a held index, a server whose layout differs, and a server with another data dir (or
 // none) claiming an index a data dir owns are each refused at start, naming both sides; a shard
 // killed with kill -9 leaves etcd when its lease ends; a shard restarted on its data dir (on
-// another port) gets its index back, and the etcd:// client follows it there.
+// another port) gets its index back, and the etcd:// client follows it there; a shard whose
+// lease is revoked under it claims its index again.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, init, Status } from '../../client/index';
 import type { ParameterServerClient, Tensor } from '../../client/index';
@@ -200,6 +202,32 @@ describe('a cluster registered in etcd', () => {
     expect(slices.stderr).toMatch(
       /has 3 shards, layout 1, slices over 1024 bytes, but this server was started with 3 shards, layout 1, slices over 2048 bytes/,
     );
+  });
+
+  it('claims its index again when its lease is lost while it runs', async () => {
+    // Revoke shard 2's lease behind its back (as etcd does when keepalives stop arriving).
+    const admin = new Etcd3({ hosts: etcd.url });
+    try {
+      const kv = (await admin.get('/gluonps/blue/members/2').exec()).kvs[0]!;
+      await admin.leaseClient.leaseRevoke({ ID: kv.lease });
+    } finally {
+      admin.close();
+    }
+    await shards[2]!.waitForLog((l) => l.msg === 'registered in etcd again after the lease was lost');
+    expect(shards[2]!.logs.find((l) => String(l.msg).startsWith('etcd lease lost'))).toMatchObject({
+      level: 50, // error
+      shard: 2,
+      cluster: 'blue',
+    });
+    const [member] = await etcd.read('/gluonps/blue/members/2');
+    expect(parseMember(member!.value)).toMatchObject({
+      address: shards[2]!.address,
+      incarnation: 2,
+      state: 'serving',
+    });
+    await until('the client sees incarnation 2', async () => (await viaEtcd.cluster()).shards[2]!.incarnation === 2);
+    expect((await viaEtcd.cluster()).shards[2]).toMatchObject({ serving: true, address: shards[2]!.address });
+    expect(seen(await (await viaEtcd.get('e_b')).data())).toEqual(seen(await (await viaAddresses.get('e_b')).data()));
   });
 
   it('drops a shard killed with kill -9 when its lease ends', async () => {
