@@ -287,6 +287,8 @@ export class EtcdRegistration {
         } catch (e) {
           if (e instanceof ClaimRefusedError) {
             log.fatal({ ...fields, err: e.message }, 'cannot claim the shard index again: stopping this server');
+            // The process ends once the server has stopped; its exit status says it failed.
+            process.exitCode = 1;
             this.#o.stop(e.message);
             return;
           }
