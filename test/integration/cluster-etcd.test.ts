@@ -185,7 +185,7 @@ describe('a cluster registered in etcd', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       new RegExp(
-        `shard 1 of cluster 'blue' in etcd \\(.*\\) is held by .*pid ${shards[1]!.child.pid} .*at ${shards[1]!.address.replace(/\./g, '\\.')}`,
+        `shard 1 of cluster 'blue' in etcd \\(.*\\) is held by a server without a data dir \\(pid ${shards[1]!.child.pid} .*at ${shards[1]!.address.replace(/\./g, '\\.')}.*, whose lease is still kept alive: that server is running`,
       ),
     );
     // The holder is untouched.
@@ -387,5 +387,32 @@ describe('connect(etcd://...)', () => {
       code: Status.INVALID_ARGUMENT,
       message: expect.stringMatching(/expected 'etcd:\/\/host:port\[,host:port\.\.\.\]\/NAME'/),
     });
+  });
+});
+
+describe('etcd restarting under a cluster', () => {
+  it('the client watches again and follows a shard that moved afterwards; a memory-only shard restarts', async () => {
+    const first = await startShard('red', 0, 1);
+    let second: ServerProcess | undefined;
+    const ps = await connect(etcdTarget('red'), { connectTimeoutMs: 20_000, channelOptions: FAST_RECONNECT });
+    try {
+      await (await ps.parameter('x', { shape: [3], init: init.one() })).initialize();
+      // etcd goes away and comes back (keys and leases survive): the client's watch ends and
+      // is established again; the server's keepalives resume (or it claims its index again).
+      await etcd.restart();
+      await first.kill();
+      // Without a data dir: it waits for the killed run's lease to end, then claims.
+      second = await startShard('red', 0, 1);
+      await until('the client follows shard 0', async () => ps.address === second!.address);
+      expect((await ps.cluster()).shards).toEqual([
+        { index: 0, address: second.address, serving: true, incarnation: 2 },
+      ]);
+      // A memory-only shard starts empty.
+      await expect(untilAvailable(() => ps.get('x'))).rejects.toMatchObject({ code: Status.NOT_FOUND });
+    } finally {
+      await ps.close();
+      await first.kill();
+      await second?.stop();
+    }
   });
 });
