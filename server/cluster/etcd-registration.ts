@@ -20,7 +20,7 @@
 // The etcd3 library (maintained, the usual Node client) does the leases, keepalives and
 // transactions; the client package reads the same keys without it (client/cluster/etcd-wire.ts).
 import { hostname } from 'node:os';
-import { Etcd3, type Lease } from 'etcd3';
+import type { Etcd3, Lease } from 'etcd3';
 import type { Logger } from 'pino';
 import {
   claimsKey,
@@ -88,6 +88,9 @@ export class EtcdRegistration {
 
   /** Checks the layout and claims the index (state 'recovering'); throws a ConfigError saying why when refused. */
   static async join(o: JoinOptions): Promise<EtcdRegistration> {
+    // Loaded only with --etcd: importing etcd3 (its own gRPC stack and protos) takes about a
+    // second, which a server without etcd should not pay at every start.
+    const { Etcd3 } = await import('etcd3');
     const client = new Etcd3({ hosts: o.etcd.endpoints, dialTimeout: START_TIMEOUT_MS });
     let made: string | null = null;
     try {
