@@ -39,6 +39,8 @@ const DESCRIBE_DEADLINE_MS = 5000;
 
 export class Shards {
   readonly #resolved = new Map<string, Resolved>();
+  /** The highest declaration order seen on any shard (docs/cluster.md, "Declaration order"). */
+  #clock = 0;
 
   private constructor(
     readonly channels: readonly Channel[],
@@ -102,11 +104,23 @@ export class Shards {
         };
         ch.setRoute(formatRoute(route));
       });
-      return new Shards(channels, cluster, layout);
+      const shards = new Shards(channels, cluster, layout);
+      for (const info of infos) shards.observe(info.declareClock);
+      return shards;
     } catch (err) {
       for (const c of channels) c.close();
       throw err;
     }
+  }
+
+  /** What a declaration sends as `after`: its parameter then lists after every one seen so far. */
+  get clock(): number {
+    return this.#clock;
+  }
+
+  /** Notes a declaration order a shard answered. */
+  observe(order: number): void {
+    if (order > this.#clock) this.#clock = order;
   }
 
   get count(): number {
