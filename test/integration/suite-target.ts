@@ -36,8 +36,11 @@ export const CLUSTER_SHARDS = ((): number => {
 /** True when the suites run against a cluster. */
 export const onCluster = CLUSTER_SHARDS > 0;
 
-/** The shards' --slice-bytes: small enough that the suites' tensors of more than 4 float32s split. */
-export const SUITE_SLICE_BYTES = 16;
+/**
+ * The shards' --slice-bytes: small enough that the suites' tensors of more than 4 float32s split
+ * (GLUONPS_TEST_SLICE_BYTES overrides it, to explore: 1 splits every tensor of several rows).
+ */
+export const SUITE_SLICE_BYTES = Number(process.env.GLUONPS_TEST_SLICE_BYTES ?? 16);
 
 const CLUSTER_NAME = 'suites';
 
