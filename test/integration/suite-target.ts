@@ -115,6 +115,8 @@ function flagsOf(options: ServerOptions): string[] {
 export async function startSuiteCluster(options: ServerOptions = {}): Promise<SuiteCluster> {
   // Loaded only here: the crash harness spawns processes, which a single-server run never needs.
   const h = await import('./crash-harness');
+  // Shards outlive nothing: not a beforeAll that timed out before its harness could be closed.
+  process.once('exit', h.killAll);
   const provided = inject('suiteServerBundle');
   const own = provided ? null : await h.buildServerBundle('suites');
   const bundle = { path: provided ?? own!.path, remove: () => own?.remove() };
