@@ -17,7 +17,7 @@ import { ClusterParameter } from '../../client/cluster/parameter';
 import { Shards } from '../../client/cluster/shards';
 import type { Harness } from './helpers';
 import { f32, numbers, rejectsWith, startHarness } from './helpers';
-import { onCluster, singleServerDescribe, singleServerOnly } from './suite-target';
+import { onCluster, singleServerOnly } from './suite-target';
 import { RawTrainerService, trainerRequest } from './trainer-helpers';
 
 let h: Harness;
@@ -197,35 +197,33 @@ describe('INVALID_ARGUMENT', () => {
     });
   });
 
-  singleServerOnly('raw uploads of the whole tensor; on a cluster each shard holds a part of it')(
-    'byte length: fewer or more bytes than the header promises, or a header that disagrees with its shape',
-    async () => {
-      const p = await ps.parameter('ia_bytes', { shape: [2, 3], init: init.one() });
-      await p.initialize({ ctx: [cpu(0), cpu(1)] });
-      const header = { shape: [2, 3], dtype: 'DTYPE_FLOAT32', byteLength: 24 };
-      await rejectsWith(
-        rawSetData('ia_bytes', header, new Uint8Array(20)),
-        Status.INVALID_ARGUMENT,
-        /parameter 'ia_bytes': expected 24 bytes, received 20/,
-      );
-      await rejectsWith(
-        rawSetData('ia_bytes', header, new Uint8Array(28)),
-        Status.INVALID_ARGUMENT,
-        /parameter 'ia_bytes': expected 24 bytes, received at least 28/,
-      );
-      await rejectsWith(
-        rawSetData('ia_bytes', { ...header, byteLength: 20 }, new Uint8Array(20)),
-        Status.INVALID_ARGUMENT,
-        /parameter 'ia_bytes': float32 \[2,3\] needs 24 bytes, got 20/,
-      );
-      // None of the failed writes touched any copy.
-      for (const t of await p.listData()) expect(numbers(t)).toEqual([1, 1, 1, 1, 1, 1]);
-      expect((await p.describe()).version).toBe(1);
-      // A correct raw upload works.
-      const ok = await rawSetData('ia_bytes', header, new Uint8Array(new Float32Array([1, 2, 3, 4, 5, 6]).buffer));
-      expect(ok.version).toBe(2);
-    },
-  );
+  it('byte length: fewer or more bytes than the header promises, or a header that disagrees with its shape', async (ctx) => {
+    singleServerOnly(ctx, 'raw uploads of the whole tensor; on a cluster each shard holds a part of it');
+    const p = await ps.parameter('ia_bytes', { shape: [2, 3], init: init.one() });
+    await p.initialize({ ctx: [cpu(0), cpu(1)] });
+    const header = { shape: [2, 3], dtype: 'DTYPE_FLOAT32', byteLength: 24 };
+    await rejectsWith(
+      rawSetData('ia_bytes', header, new Uint8Array(20)),
+      Status.INVALID_ARGUMENT,
+      /parameter 'ia_bytes': expected 24 bytes, received 20/,
+    );
+    await rejectsWith(
+      rawSetData('ia_bytes', header, new Uint8Array(28)),
+      Status.INVALID_ARGUMENT,
+      /parameter 'ia_bytes': expected 24 bytes, received at least 28/,
+    );
+    await rejectsWith(
+      rawSetData('ia_bytes', { ...header, byteLength: 20 }, new Uint8Array(20)),
+      Status.INVALID_ARGUMENT,
+      /parameter 'ia_bytes': float32 \[2,3\] needs 24 bytes, got 20/,
+    );
+    // None of the failed writes touched any copy.
+    for (const t of await p.listData()) expect(numbers(t)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect((await p.describe()).version).toBe(1);
+    // A correct raw upload works.
+    const ok = await rawSetData('ia_bytes', header, new Uint8Array(new Float32Array([1, 2, 3, 4, 5, 6]).buffer));
+    expect(ok.version).toBe(2);
+  });
 
   it('the client refuses a Tensor whose data does not match its shape before sending; nothing changes', async () => {
     const p = await ps.parameter('ia_elems', { shape: [2, 3], init: init.one() });
@@ -348,63 +346,61 @@ describe('ALREADY_EXISTS', () => {
   });
 });
 
-singleServerDescribe("--max-tensor-bytes bounds each shard's part of a split tensor, not the whole (docs/cluster.md)")(
-  'RESOURCE_EXHAUSTED over max tensor bytes',
-  () => {
-    let small: Harness;
-    beforeAll(async () => {
-      small = await startHarness({ maxTensorBytes: 1 << 20 });
-    });
-    afterAll(async () => {
-      await small?.close();
-    });
+// Single server only: --max-tensor-bytes bounds each shard's part of a split tensor, not the whole (docs/cluster.md).
+describe.skipIf(onCluster)('RESOURCE_EXHAUSTED over max tensor bytes', () => {
+  let small: Harness;
+  beforeAll(async () => {
+    small = await startHarness({ maxTensorBytes: 1 << 20 });
+  });
+  afterAll(async () => {
+    await small?.close();
+  });
 
-    it('initialize, setData, constant, cast and a completing setShape over the limit', async () => {
-      const sps = small.ps;
-      const big = await sps.parameter('re_big', { shape: [512, 1024], init: init.zero() });
-      await rejectsWith(
-        big.initialize(),
-        Status.RESOURCE_EXHAUSTED,
-        /parameter 're_big': float32 \[512,1024\] needs 2097152 bytes, over the limit of 1048576 bytes/,
-      );
-      expect((await big.describe()).initialized).toBe(false);
+  it('initialize, setData, constant, cast and a completing setShape over the limit', async () => {
+    const sps = small.ps;
+    const big = await sps.parameter('re_big', { shape: [512, 1024], init: init.zero() });
+    await rejectsWith(
+      big.initialize(),
+      Status.RESOURCE_EXHAUSTED,
+      /parameter 're_big': float32 \[512,1024\] needs 2097152 bytes, over the limit of 1048576 bytes/,
+    );
+    expect((await big.describe()).initialized).toBe(false);
 
-      const p = await sps.parameter('re_p', { shape: [256, 1024], init: init.one() });
-      await p.initialize({ ctx: [cpu(0), cpu(1)] }); // exactly 1 MiB: allowed
-      await rejectsWith(
-        p.setData(new Float32Array(256 * 1024 + 1)),
-        Status.RESOURCE_EXHAUSTED,
-        /parameter 're_p': byte_length 1048580 exceeds the limit of 1048576 bytes/,
-      );
-      await rejectsWith(
-        p.cast('float64'),
-        Status.RESOURCE_EXHAUSTED,
-        /parameter 're_p': float64 \[256,1024\] needs 2097152 bytes, over the limit of 1048576 bytes/,
-      );
-      const d = await p.describe();
-      expect(d).toMatchObject({ dtype: 'float32', version: 1 });
-      for (const t of await p.listData()) expect(t.data.every((v) => v === 1)).toBe(true);
+    const p = await sps.parameter('re_p', { shape: [256, 1024], init: init.one() });
+    await p.initialize({ ctx: [cpu(0), cpu(1)] }); // exactly 1 MiB: allowed
+    await rejectsWith(
+      p.setData(new Float32Array(256 * 1024 + 1)),
+      Status.RESOURCE_EXHAUSTED,
+      /parameter 're_p': byte_length 1048580 exceeds the limit of 1048576 bytes/,
+    );
+    await rejectsWith(
+      p.cast('float64'),
+      Status.RESOURCE_EXHAUSTED,
+      /parameter 're_p': float64 \[256,1024\] needs 2097152 bytes, over the limit of 1048576 bytes/,
+    );
+    const d = await p.describe();
+    expect(d).toMatchObject({ dtype: 'float32', version: 1 });
+    for (const t of await p.listData()) expect(t.data.every((v) => v === 1)).toBe(true);
 
-      await rejectsWith(
-        sps.constant('re_c', new Float64Array(200_000)),
-        Status.RESOURCE_EXHAUSTED,
-        /(constant|parameter) 're_c': byte_length 1600000 exceeds the limit of 1048576 bytes/,
-      );
-      await rejectsWith(sps.get('re_c'), Status.NOT_FOUND, /parameter 're_c' does not exist/);
+    await rejectsWith(
+      sps.constant('re_c', new Float64Array(200_000)),
+      Status.RESOURCE_EXHAUSTED,
+      /(constant|parameter) 're_c': byte_length 1600000 exceeds the limit of 1048576 bytes/,
+    );
+    await rejectsWith(sps.get('re_c'), Status.NOT_FOUND, /parameter 're_c' does not exist/);
 
-      const def = await sps.parameter('re_def', { shape: [0, 1024], allowDeferredInit: true, init: init.zero() });
-      await def.initialize();
-      await rejectsWith(
-        def.setShape([1024, 1024]),
-        Status.RESOURCE_EXHAUSTED,
-        /parameter 're_def': float32 \[1024,1024\] needs 4194304 bytes/,
-      );
-      expect(await def.describe()).toMatchObject({ shape: [0, 1024], deferred: true, initialized: false });
-      await def.setShape([4, 1024]);
-      expect((await def.describe()).initialized).toBe(true);
-    });
-  },
-);
+    const def = await sps.parameter('re_def', { shape: [0, 1024], allowDeferredInit: true, init: init.zero() });
+    await def.initialize();
+    await rejectsWith(
+      def.setShape([1024, 1024]),
+      Status.RESOURCE_EXHAUSTED,
+      /parameter 're_def': float32 \[1024,1024\] needs 4194304 bytes/,
+    );
+    expect(await def.describe()).toMatchObject({ shape: [0, 1024], deferred: true, initialized: false });
+    await def.setShape([4, 1024]);
+    expect((await def.describe()).initialized).toBe(true);
+  });
+});
 
 describe('errors carry the numeric code', () => {
   it('is a GluonPsError with code, details and a message without the grpc-js prefix', async () => {

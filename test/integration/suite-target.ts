@@ -5,9 +5,9 @@
 // tensors over SUITE_SLICE_BYTES (16 bytes), so the suites' small tensors are really split:
 // [2,3] float32 is cut in two, [6,5] in three, row_sparse ones go by row (r mod N); a [4]
 // float32 stays whole on its home shard. A case that needs one server (its store, a raw stub
-// sending a part's bytes) is marked with singleServerOnly(reason), skipped on a cluster.
+// sending a part's bytes) calls singleServerOnly(ctx, reason), which skips it on a cluster.
 import * as grpc from '@grpc/grpc-js';
-import { describe, inject, it } from 'vitest';
+import { inject } from 'vitest';
 import { Channel } from '../../client/channel';
 import { connect } from '../../client/index';
 import type { ParameterServerClient } from '../../client/index';
@@ -45,22 +45,11 @@ export const SUITE_SLICE_BYTES = Number(process.env.GLUONPS_TEST_SLICE_BYTES ?? 
 const CLUSTER_NAME = 'suites';
 
 /**
- * `it` for a case that needs one server, skipped on a cluster with `reason` in its name (so the
- * report says why). Use sparingly: the point of the cluster run is to find where it differs.
+ * First thing in a case that needs one server: skips it on a cluster, the note saying why (the
+ * test context's skip). Use sparingly: the point of the cluster run is to find where it differs.
  */
-export function singleServerOnly(reason: string): (name: string, fn: () => Promise<void>, timeout?: number) => void {
-  return (name, fn, timeout) => {
-    if (onCluster) it.skip(`${name} [single server only: ${reason}]`, fn);
-    else it(name, fn, timeout);
-  };
-}
-
-/** describe() for a group of cases that needs one server (its hooks do not run on a cluster either). */
-export function singleServerDescribe(reason: string): (name: string, fn: () => void) => void {
-  return (name, fn) => {
-    if (onCluster) describe.skip(`${name} [single server only: ${reason}]`, fn);
-    else describe(name, fn);
-  };
+export function singleServerOnly(ctx: { skip(condition: boolean, note?: string): void }, reason: string): void {
+  ctx.skip(onCluster, `single server only: ${reason}`);
 }
 
 /** Where a raw gRPC stub reaches the parameter `name` whole: its address and channel options. */
