@@ -48,6 +48,13 @@ export interface CheckpointResult {
   shards?: Array<{ index: number; id: number; dataDir: string }>;
 }
 
+/** checkpoint()'s reason, checked (the single server's and the cluster's checkpoint() share it). */
+export function checkpointReason(options: { reason?: string }): string {
+  const reason = options.reason ?? 'on demand';
+  if (typeof reason !== 'string') throw invalidArgument(`checkpoint(): reason must be a string, got ${show(reason)}`);
+  return reason;
+}
+
 /** A connection to one server; `ps` in the docs. */
 export class ParameterServerClient {
   readonly #ch: Channel;
@@ -70,7 +77,7 @@ export class ParameterServerClient {
     checkName('parameter()', name);
     const request = { spec: specToProto(name, spec) };
     await this.#ch.unary<ParameterInfo__Output>((md, o, cb) => this.#ch.parameters.declare(request, md, o, cb));
-    return new Parameter(this.#ch, name);
+    return this.handle(name);
   }
 
   /**
@@ -87,14 +94,14 @@ export class ParameterServerClient {
     await this.#ch.pushTensor<ParameterInfo__Output>(name, header, bytes, (md, o, cb) =>
       this.#ch.parameters.declareConstant(md, o, cb),
     );
-    return new Parameter(this.#ch, name);
+    return this.handle(name);
   }
 
   /** The handle of an existing parameter or constant; NOT_FOUND if there is none. */
   async get(name: string): Promise<Parameter> {
     checkName('get()', name);
     await this.#ch.unary<ParameterInfo__Output>((md, o, cb) => this.#ch.parameters.get({ name }, md, o, cb));
-    return new Parameter(this.#ch, name);
+    return this.handle(name);
   }
 
   /** Descriptions of every parameter and constant, in declaration order. */
@@ -140,12 +147,18 @@ export class ParameterServerClient {
     return loadParameters(this.#persistHost(), file, options);
   }
 
+  /** Through the methods above, so a cluster client saves and loads through its own. */
   #persistHost(): PersistHost {
     return {
       list: () => this.list(),
-      handle: (name) => new Parameter(this.#ch, name),
+      handle: (name) => this.handle(name),
       declare: (name, spec) => this.parameter(name, spec),
     };
+  }
+
+  /** @internal The handle of `name` this client hands out (a cluster's reaches its shards). */
+  protected handle(name: string): Parameter {
+    return new Parameter(this.#ch, name);
   }
 
   /**
@@ -154,8 +167,7 @@ export class ParameterServerClient {
    * FAILED_PRECONDITION when the server runs without a data dir.
    */
   async checkpoint(options: { reason?: string } = {}): Promise<CheckpointResult> {
-    const reason = options.reason ?? 'on demand';
-    if (typeof reason !== 'string') throw invalidArgument(`checkpoint(): reason must be a string, got ${show(reason)}`);
+    const reason = checkpointReason(options);
     const reply = await this.#ch.unary<CheckpointResponse__Output>((md, o, cb) =>
       this.#ch.admin.checkpoint({ reason }, md, o, cb),
     );

@@ -8,8 +8,9 @@
 //   declaration carries the highest order this client has seen (`after`) and its shard answers
 //   the order it gave the parameter (server/store/order.ts), so one client's declarations list
 //   in its order, as one server lists them (docs/cluster.md, "Declaration order");
-// - trainer(): client/cluster/trainer.ts; saveParameters / loadParameters through the cluster's
-//   handles; checkpoint(): every shard; cluster(): every shard's state and the layout;
+// - trainer(): client/cluster/trainer.ts; saveParameters / loadParameters are the single
+//   server's, through the cluster's handles (handle()); checkpoint(): every shard; cluster():
+//   every shard's state and the layout;
 //   listTrainers(): every shard's, once each; status() and describeTrainer() are not there yet
 //   (UNIMPLEMENTED, naming what to ask instead).
 import type { CheckpointResponse__Output } from '../../protos/generated/gluonps/v1/CheckpointResponse';
@@ -18,7 +19,7 @@ import type { ServerStatus, TrainerSummary } from '../../common/status';
 import type { ListResponse__Output } from '../../protos/generated/gluonps/v1/ListResponse';
 import type { ParameterInfo__Output } from '../../protos/generated/gluonps/v1/ParameterInfo';
 import type { TensorUpload } from '../../protos/generated/gluonps/v1/TensorUpload';
-import { ParameterServerClient, type CheckpointResult } from '../client';
+import { checkpointReason, ParameterServerClient, type CheckpointResult } from '../client';
 import {
   checkName,
   describeFromProto,
@@ -27,17 +28,8 @@ import {
   type ParameterDescriptor,
   type ParameterSpec,
 } from '../convert';
-import { GluonPsError, invalidArgument, show, Status } from '../errors';
+import { GluonPsError, show, Status } from '../errors';
 import type { Parameter } from '../parameter';
-import {
-  loadParameters,
-  saveParameters,
-  type LoadParametersOptions,
-  type LoadParametersResult,
-  type PersistHost,
-  type SaveParametersOptions,
-  type SaveParametersResult,
-} from '../persist';
 import { tensorBytes, toTensor, type DType, type TensorInput } from '../tensor';
 import type { Trainer } from '../trainer';
 import type { OptimizerName, OptimizerParams, TrainerDescriptor, TrainerOptions } from '../trainer-types';
@@ -103,7 +95,7 @@ export class ClusterClient extends ParameterServerClient {
       for (const info of infos) this.#shards.observe(info.order);
     }
     this.#shards.remember(name, r);
-    return new ClusterParameter(this.#shards, name);
+    return this.handle(name);
   }
 
   override async constant(name: string, value: TensorInput): Promise<Parameter> {
@@ -150,7 +142,7 @@ export class ClusterClient extends ParameterServerClient {
       for (const info of infos) this.#shards.observe(info.order);
     }
     this.#shards.remember(name, r);
-    return new ClusterParameter(this.#shards, name);
+    return this.handle(name);
   }
 
   override async get(name: string): Promise<Parameter> {
@@ -161,7 +153,7 @@ export class ClusterClient extends ParameterServerClient {
     );
     this.#shards.learn(name, info);
     this.#shards.observe(info.order);
-    return new ClusterParameter(this.#shards, name);
+    return this.handle(name);
   }
 
   /**
@@ -211,26 +203,14 @@ export class ClusterClient extends ParameterServerClient {
     return createClusterTrainer(this.#shards, name, params, optimizer, optimizerParams, options);
   }
 
-  override async saveParameters(file: string, options: SaveParametersOptions = {}): Promise<SaveParametersResult> {
-    return saveParameters(this.#persistHost(), file, options);
-  }
-
-  override async loadParameters(file: string, options: LoadParametersOptions = {}): Promise<LoadParametersResult> {
-    return loadParameters(this.#persistHost(), file, options);
-  }
-
-  #persistHost(): PersistHost {
-    return {
-      list: () => this.list(),
-      handle: (name) => new ClusterParameter(this.#shards, name),
-      declare: (name, spec) => this.parameter(name, spec),
-    };
+  /** @internal saveParameters / loadParameters (the single server's) go through these handles. */
+  protected override handle(name: string): Parameter {
+    return new ClusterParameter(this.#shards, name);
   }
 
   /** A checkpoint on every shard at once; the result is shard 0's, with every shard's in `shards`. */
   override async checkpoint(options: { reason?: string } = {}): Promise<CheckpointResult> {
-    const reason = options.reason ?? 'on demand';
-    if (typeof reason !== 'string') throw invalidArgument(`checkpoint(): reason must be a string, got ${show(reason)}`);
+    const reason = checkpointReason(options);
     const all = this.#shards.channels.map((_, i) => i);
     const replies = await this.#shards.all(all, (_, ch) =>
       ch.unary<CheckpointResponse__Output>((md, o, cb) => ch.admin.checkpoint({ reason }, md, o, cb)),

@@ -346,10 +346,13 @@ const STATES_MAGIC = Buffer.from('GPSCLUS1', 'latin1');
 
 function parseStates(who: string, states: Uint8Array, shards: readonly number[]): Map<number, Uint8Array> {
   const buf = Buffer.from(states.buffer, states.byteOffset, states.byteLength);
+  // One server's words for what is not a snapshot (server/trainer/states-format.ts), then why.
   const bad = (why: string): never => {
-    throw invalidArgument(`${who}: loadStates needs a cluster trainer's saveStates() snapshot: ${why}`);
+    throw invalidArgument(
+      `${who}: not a saved optimizer-state snapshot: ${why} (loadStates needs a cluster trainer's saveStates() snapshot)`,
+    );
   };
-  if (buf.byteLength < 12 || !buf.subarray(0, 8).equals(STATES_MAGIC)) bad('it does not start with GPSCLUS1');
+  if (buf.byteLength < 12 || !buf.subarray(0, 8).equals(STATES_MAGIC)) bad('missing the GPSCLUS1 magic');
   const length = buf.readUInt32LE(8);
   if (12 + length > buf.byteLength) bad('its header is cut short');
   let header: { shards?: Array<{ index: number; bytes: number }> };
@@ -361,7 +364,9 @@ function parseStates(who: string, states: Uint8Array, shards: readonly number[])
   const list = Array.isArray(header.shards) ? header.shards : bad('its header lists no shards');
   const indices = list.map((s) => s.index);
   if (indices.join(',') !== shards.join(','))
-    bad(`it holds shards [${indices.join(', ')}], this trainer lives on shards [${shards.join(', ')}]`);
+    throw invalidArgument(
+      `${who}: states were saved on shards [${indices.join(', ')}], this trainer lives on shards [${shards.join(', ')}]`,
+    );
   const out = new Map<number, Uint8Array>();
   let offset = 12 + length;
   for (const s of list) {

@@ -13,31 +13,47 @@ import type { ParameterInfo__Output } from '../../protos/generated/gluonps/v1/Pa
 import type { ParameterServiceClient } from '../../protos/generated/gluonps/v1/ParameterService';
 import type { TensorUpload } from '../../protos/generated/gluonps/v1/TensorUpload';
 import { loadProtos } from '../../protos/load';
+import { ClusterParameter } from '../../client/cluster/parameter';
+import { Shards } from '../../client/cluster/shards';
 import type { Harness } from './helpers';
 import { f32, numbers, rejectsWith, startHarness } from './helpers';
+import { onCluster, singleServerOnly } from './suite-target';
 import { RawTrainerService, trainerRequest } from './trainer-helpers';
 
 let h: Harness;
 let ps: ParameterServerClient;
-let stub: ParameterServiceClient;
+/** On a cluster: the cluster client's shards, for handles on names that do not exist. */
+let shards: Shards | null = null;
+const stubs: ParameterServiceClient[] = [];
 
 beforeAll(async () => {
   h = await startHarness();
   ps = h.ps;
-  stub = new (loadProtos().gluonps.v1.ParameterService)(h.server.address, grpc.credentials.createInsecure());
+  if (onCluster) shards = await Shards.open(h.target as string[], { connectTimeoutMs: 10_000 });
 });
 afterAll(async () => {
-  stub?.close();
+  for (const s of stubs) s.close();
+  shards?.close();
   await h?.close();
 });
 
+/** The raw ParameterService stub reaching parameter `name` (on a cluster: its home shard, routed). */
+function stubFor(name: string): ParameterServiceClient {
+  const t = h.rawTarget(name);
+  const stub = new (loadProtos().gluonps.v1.ParameterService)(t.address, grpc.credentials.createInsecure(), t.options);
+  stubs.push(stub);
+  return stub;
+}
+
 /** A handle on a name the server does not have (the public API only hands out existing ones). */
 function ghost(name: string): Parameter {
-  return new Parameter(new Channel(stub, h.server.address, new grpc.Metadata(), undefined), name);
+  if (shards !== null) return new ClusterParameter(shards, name);
+  return new Parameter(new Channel(stubFor(name), h.target as string, new grpc.Metadata(), undefined), name);
 }
 
 /** Uploads raw bytes with an arbitrary header through the SetData stream. */
 function rawSetData(name: string, header: Record<string, unknown>, bytes: Uint8Array): Promise<ParameterInfo__Output> {
+  const stub = stubFor(name);
   return pushTensor<TensorUpload, ParameterInfo__Output>((cb) => stub.setData(cb), { name, header }, bytes);
 }
 
@@ -171,7 +187,7 @@ describe('INVALID_ARGUMENT', () => {
       /parameter 'ia_dtype2': unknown dtype "complex64"/,
     );
     const err = await new Promise<grpc.ServiceError | null>((resolve) => {
-      stub.cast({ name: 'ia_dtype', dtype: 'DTYPE_UNSPECIFIED' }, (e) => resolve(e));
+      stubFor('ia_dtype').cast({ name: 'ia_dtype', dtype: 'DTYPE_UNSPECIFIED' }, (e) => resolve(e));
     });
     expect(err).toMatchObject({
       code: Status.INVALID_ARGUMENT,
@@ -181,7 +197,8 @@ describe('INVALID_ARGUMENT', () => {
     });
   });
 
-  it('byte length: fewer or more bytes than the header promises, or a header that disagrees with its shape', async () => {
+  it('byte length: fewer or more bytes than the header promises, or a header that disagrees with its shape', async (ctx) => {
+    singleServerOnly(ctx, 'raw uploads of the whole tensor; on a cluster each shard holds a part of it');
     const p = await ps.parameter('ia_bytes', { shape: [2, 3], init: init.one() });
     await p.initialize({ ctx: [cpu(0), cpu(1)] });
     const header = { shape: [2, 3], dtype: 'DTYPE_FLOAT32', byteLength: 24 };
@@ -200,18 +217,24 @@ describe('INVALID_ARGUMENT', () => {
       Status.INVALID_ARGUMENT,
       /parameter 'ia_bytes': float32 \[2,3\] needs 24 bytes, got 20/,
     );
-    // The client refuses a Tensor whose data does not match its shape before sending.
-    await rejectsWith(
-      p.setData({ shape: [2, 3], dtype: 'float32', data: new Float32Array(5) }),
-      Status.INVALID_ARGUMENT,
-      /parameter 'ia_bytes'.*shape \[2,3\] needs 6 elements, got 5/,
-    );
     // None of the failed writes touched any copy.
     for (const t of await p.listData()) expect(numbers(t)).toEqual([1, 1, 1, 1, 1, 1]);
     expect((await p.describe()).version).toBe(1);
     // A correct raw upload works.
     const ok = await rawSetData('ia_bytes', header, new Uint8Array(new Float32Array([1, 2, 3, 4, 5, 6]).buffer));
     expect(ok.version).toBe(2);
+  });
+
+  it('the client refuses a Tensor whose data does not match its shape before sending; nothing changes', async () => {
+    const p = await ps.parameter('ia_elems', { shape: [2, 3], init: init.one() });
+    await p.initialize({ ctx: [cpu(0), cpu(1)] });
+    await rejectsWith(
+      p.setData({ shape: [2, 3], dtype: 'float32', data: new Float32Array(5) }),
+      Status.INVALID_ARGUMENT,
+      /parameter 'ia_elems'.*shape \[2,3\] needs 6 elements, got 5/,
+    );
+    for (const t of await p.listData()) expect(numbers(t)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect((await p.describe()).version).toBe(1);
   });
 
   it('a NaN initializer value is refused by a message that says NaN (JSON would write null)', async () => {
@@ -227,7 +250,8 @@ describe('INVALID_ARGUMENT', () => {
     );
     await rejectsWith(ps.get('nan_init'), Status.NOT_FOUND, /does not exist/);
     // An optimizer setting of NaN (raw gRPC: the client refuses it).
-    const raw = new RawTrainerService(h.server.address);
+    const target = h.rawTarget('nan_w'); // 8 bytes: whole on one shard of a cluster
+    const raw = new RawTrainerService(target.address, target.options);
     try {
       await (await ps.parameter('nan_w', { shape: [2], init: init.zero() })).initialize();
       await rejectsWith(
@@ -322,7 +346,8 @@ describe('ALREADY_EXISTS', () => {
   });
 });
 
-describe('RESOURCE_EXHAUSTED over max tensor bytes', () => {
+// Single server only: --max-tensor-bytes bounds each shard's part of a split tensor, not the whole (docs/cluster.md).
+describe.skipIf(onCluster)('RESOURCE_EXHAUSTED over max tensor bytes', () => {
   let small: Harness;
   beforeAll(async () => {
     small = await startHarness({ maxTensorBytes: 1 << 20 });
@@ -393,7 +418,7 @@ describe('errors carry the numeric code', () => {
   });
 
   it('a call on a closed client is CANCELLED', async () => {
-    const extra = await (await import('../../client/index')).connect(h.server.address);
+    const extra = await h.connect();
     const p = await extra.parameter('closed_p', { shape: [1] });
     await extra.close();
     await rejectsWith(p.describe(), Status.CANCELLED, /closed/);

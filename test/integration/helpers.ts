@@ -1,14 +1,23 @@
 // Shared helpers of the integration tier: an in-process server on a free loopback port with a
-// connected client, assertions on rejected calls, and small tensor builders.
+// connected client (or, in the `cluster` project, a cluster of shard processes: suite-target.ts),
+// assertions on rejected calls, and small tensor builders.
 import { afterAll, beforeAll, expect } from 'vitest';
 import { connect } from '../../client/index';
 import type { ParameterServerClient, Tensor } from '../../client/index';
 import { startServer } from '../../server/index';
 import type { RunningServer, ServerOptions } from '../../server/index';
+import { connectTarget, onCluster, startSuiteCluster, type RawTarget } from './suite-target';
 
 export interface Harness {
-  server: RunningServer;
+  /** The in-process server; on a cluster there is none, and reading this throws. */
+  readonly server: RunningServer;
   ps: ParameterServerClient;
+  /** What connect() takes to reach it: the server's address, or every shard's. */
+  target: string | string[];
+  /** Another client of the same server or cluster (the caller closes it). */
+  connect(): Promise<ParameterServerClient>;
+  /** Where a raw stub reaches parameter `name` (on a cluster: its home shard, so only for one placed whole). */
+  rawTarget(name: string): RawTarget;
   /** Closes the client, then the server. */
   close(): Promise<void>;
 }
@@ -25,8 +34,12 @@ export function useHarness(onReady: (h: Harness) => void, options: ServerOptions
   });
 }
 
-/** Starts the real server in this process on 127.0.0.1:<free port> and connects a client. */
+/**
+ * Starts the real server in this process on 127.0.0.1:<free port> and connects a client; on a
+ * cluster (GLUONPS_TEST_CLUSTER), starts the shard processes and connects a cluster client.
+ */
 export async function startHarness(options: ServerOptions = {}): Promise<Harness> {
+  if (onCluster) return startClusterHarness(options);
   const server = await startServer({ port: 0, logLevel: 'silent', ...options });
   let ps: ParameterServerClient;
   try {
@@ -38,9 +51,42 @@ export async function startHarness(options: ServerOptions = {}): Promise<Harness
   return {
     server,
     ps,
+    target: server.address,
+    connect: () => connectTarget(server.address),
+    rawTarget: () => ({ address: server.address, options: {} }),
     close: async () => {
       await ps.close();
       await server.close(2000);
+    },
+  };
+}
+
+async function startClusterHarness(options: ServerOptions): Promise<Harness> {
+  const cluster = await startSuiteCluster(options);
+  let ps: ParameterServerClient;
+  try {
+    ps = await connectTarget(cluster.addresses);
+  } catch (err) {
+    await cluster.close();
+    throw err;
+  }
+  return {
+    get server(): RunningServer {
+      throw new Error('harness.server: the suite runs against a cluster (mark the case singleServerOnly)');
+    },
+    ps,
+    target: cluster.addresses,
+    connect: () => connectTarget(cluster.addresses),
+    rawTarget: (name) => cluster.rawTarget(name),
+    close: async () => {
+      try {
+        // What the cluster run covered: a file whose parameters all stayed whole tested little new.
+        const { parameters, split } = await cluster.splitStats();
+        console.log(`cluster run: ${split} of ${parameters} parameters split over ${cluster.addresses.length} shards`);
+      } finally {
+        await ps.close();
+        await cluster.close();
+      }
     },
   };
 }

@@ -7,6 +7,7 @@ import type { ParameterServerClient } from '../../client/index';
 import * as nk from '../../native/index';
 import type { Harness } from './helpers';
 import { bytesOf, f32, iota, numbers, rejectsWith, useHarness } from './helpers';
+import { singleServerOnly } from './suite-target';
 
 let h: Harness;
 let ps: ParameterServerClient;
@@ -40,7 +41,8 @@ describe('several cpu contexts', () => {
     );
   });
 
-  it('copies are independent: a read is a copy, and changing one copy leaves the others', async () => {
+  it('copies are independent: a read is a copy, and changing one copy leaves the others', async (ctx) => {
+    singleServerOnly(ctx, "changes a copy behind the service through the in-process server's store");
     const p = await ps.parameter('ctx_indep', { shape: [4], init: init.constant(1) });
     await p.initialize({ ctx: [cpu(0), cpu(1), cpu(2)] });
     const t = await p.data(cpu(1));
@@ -97,7 +99,8 @@ describe('grad, listGrad, zeroGrad', () => {
     for (const t of gs) expect(numbers(t)).toEqual(Array(6).fill(0));
   });
 
-  it('zeroGrad zeroes every gradient copy, and is a no-op before init and with gradReq null', async () => {
+  it('zeroGrad zeroes every gradient copy, and is a no-op before init and with gradReq null', async (ctx) => {
+    singleServerOnly(ctx, "changes a copy behind the service through the in-process server's store");
     const p = await ps.parameter('zero_grad', { shape: [3], init: init.one() });
     await p.zeroGrad(); // uninitialized: no-op
     await p.initialize({ ctx: [cpu(0), cpu(1)] });
@@ -121,7 +124,8 @@ describe('grad, listGrad, zeroGrad', () => {
 });
 
 describe('resetCtx', () => {
-  it('moves the value to new contexts with fresh zero gradients and a new version', async () => {
+  it('moves the value to new contexts with fresh zero gradients and a new version', async (ctx) => {
+    singleServerOnly(ctx, "changes a copy behind the service through the in-process server's store");
     const p = await ps.parameter('reset_p', { shape: [2, 2], init: init.zero() });
     await p.initialize({ ctx: [cpu(0)] });
     await p.setData([

@@ -9,7 +9,6 @@
 // - small deterministic data generators and readers.
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { connect } from '../../client/index';
 import type { Context, Parameter, ParameterServerClient, Tensor } from '../../client/index';
 import { toGluonPsError } from '../../client/errors';
 import { clientChannelOptions, pushTensor } from '../../client/transport';
@@ -31,21 +30,26 @@ import type { OptimKindTS, OptimParamsTS } from '../native/reference/optim';
 type TrainerCtor = new (
   address: string,
   credentials: grpc.ChannelCredentials,
-  options?: grpc.ChannelOptions,
+  options?: grpc.ClientOptions,
 ) => TrainerServiceClient;
 
-/** One connection (its own channel and TCP connection) to the TrainerService. */
+/**
+ * One connection (its own channel and TCP connection) to the TrainerService. `options` are more
+ * client options: a cluster shard's routing interceptor (Harness.rawTarget).
+ */
 export class RawTrainerService {
   readonly stub: TrainerServiceClient;
 
-  constructor(readonly address: string) {
+  constructor(
+    readonly address: string,
+    options: grpc.ClientOptions = {},
+  ) {
     const Ctor = loadProtos().gluonps.v1.TrainerService as unknown as TrainerCtor;
     // A local subchannel pool: each service object really is a separate connection (a worker).
-    this.stub = new Ctor(
-      address,
-      grpc.credentials.createInsecure(),
-      clientChannelOptions(undefined, { 'grpc.use_local_subchannel_pool': 1 }),
-    );
+    this.stub = new Ctor(address, grpc.credentials.createInsecure(), {
+      ...clientChannelOptions(undefined, { 'grpc.use_local_subchannel_pool': 1 }),
+      ...options,
+    });
   }
 
   private unary<Res>(invoke: (cb: grpc.requestCallback<Res>) => void): Promise<Res> {
@@ -367,12 +371,12 @@ export function settle<T>(
 }
 
 /** `n` extra client connections (each its own channel), the workers of a test. */
-export async function connectWorkers(address: string, n: number): Promise<ParameterServerClient[]> {
-  return Promise.all(Array.from({ length: n }, () => connect(address, { connectTimeoutMs: 5000 })));
+export async function connectWorkers(h: Pick<Harness, 'connect'>, n: number): Promise<ParameterServerClient[]> {
+  return Promise.all(Array.from({ length: n }, () => h.connect()));
 }
 
 /**
- * A test file's server (in process) with its own client `ps` and `workerCount` more worker
+ * A test file's server (in process, or a cluster: suite-target.ts) with its own client `ps` and `workerCount` more worker
  * clients, started in beforeAll (handed to onReady) and closed in afterAll.
  */
 export function useTrainerHarness(
@@ -383,7 +387,7 @@ export function useTrainerHarness(
   let workers: ParameterServerClient[] = [];
   beforeAll(async () => {
     h = await startHarness();
-    workers = await connectWorkers(h.server.address, workerCount);
+    workers = await connectWorkers(h, workerCount);
     onReady({ ps: h.ps, workers });
   });
   afterAll(async () => {

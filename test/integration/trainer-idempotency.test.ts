@@ -21,8 +21,14 @@ let h: Harness;
 let ps: ParameterServerClient;
 const conns: RawTrainerService[] = [];
 
-function conn(): RawTrainerService {
-  const c = new RawTrainerService(h.server.address);
+/**
+ * A raw connection reaching the trainer over `param`. On a cluster: the parameter's home shard
+ * (routed); every parameter here is at most 16 bytes, so placed whole there, and the shard's
+ * trainer is the whole trainer.
+ */
+function conn(param: string): RawTrainerService {
+  const t = h.rawTarget(param);
+  const c = new RawTrainerService(t.address, t.options);
   conns.push(c);
   return c;
 }
@@ -46,7 +52,7 @@ async function zeroParam(name: string, n: number): Promise<void> {
 describe('sync: the same key is applied once', () => {
   it('a retried push and a retried step (same keys) change the weight once and answer alike', async () => {
     await zeroParam('idem_w', 4);
-    const svc = conn();
+    const svc = conn('idem_w');
     await svc.create(trainerRequest('idem_sync1', ['idem_w'], SGD, { numWorkers: 1 }));
     const w = new RawWorker(svc, 'idem_sync1', 0);
     const g = f32t([4], [1, 2, 3, 4]);
@@ -78,8 +84,8 @@ describe('sync: the same key is applied once', () => {
 
   it('duplicates sent concurrently (both in flight) are applied once', async () => {
     await zeroParam('idem_cc', 3);
-    const svc = conn();
-    const svc2 = conn(); // the retry travels on another connection, as after a reconnect
+    const svc = conn('idem_cc');
+    const svc2 = conn('idem_cc'); // the retry travels on another connection, as after a reconnect
     await svc.create(trainerRequest('idem_cc', ['idem_cc'], SGD, { numWorkers: 1 }));
     const w = new RawWorker(svc, 'idem_cc', 0);
     const g = f32t([3], [1, 1, 1]);
@@ -102,9 +108,9 @@ describe('sync: the same key is applied once', () => {
 
   it('with 2 workers, a step retried while it waits at the barrier resolves once, with the first call', async () => {
     await zeroParam('idem_bar', 2);
-    const a = conn();
-    const b = conn();
-    const retry = conn();
+    const a = conn('idem_bar');
+    const b = conn('idem_bar');
+    const retry = conn('idem_bar');
     const req = trainerRequest('idem_bar', ['idem_bar'], SGD, { numWorkers: 2, stepTimeoutMs: 20_000 });
     await a.create({ ...req, workerId: 0 });
     await b.create({ ...req, workerId: 1 });
@@ -138,7 +144,7 @@ describe('sync: the same key is applied once', () => {
 
   it('a failed call is forgotten: the same key may be sent again and then succeeds', async () => {
     await zeroParam('idem_fail', 2);
-    const svc = conn();
+    const svc = conn('idem_fail');
     await svc.create(trainerRequest('idem_fail', ['idem_fail'], SGD, { numWorkers: 1 }));
     const w = new RawWorker(svc, 'idem_fail', 0);
     const k = w.key();
@@ -156,7 +162,7 @@ describe('sync: the same key is applied once', () => {
 describe('async: the same key is applied once', () => {
   it('a retried step applies the gradient once; a new incarnation with the same sequence is a new call', async () => {
     await zeroParam('idem_async', 2);
-    const svc = conn();
+    const svc = conn('idem_async');
     const req = trainerRequest('idem_async', ['idem_async'], SGD, { mode: 'TRAINER_MODE_ASYNC', numWorkers: 2 });
     await svc.create(req);
     const w = new RawWorker(svc, 'idem_async', 0, 7);
@@ -185,7 +191,7 @@ describe('async: the same key is applied once', () => {
 describe('keys the server refuses', () => {
   it('a call without a key, or naming a worker outside [0, num_workers), is INVALID_ARGUMENT', async () => {
     await zeroParam('idem_badkey', 2);
-    const svc = conn();
+    const svc = conn('idem_badkey');
     await svc.create(trainerRequest('idem_badkey', ['idem_badkey'], SGD, { numWorkers: 2 }));
     await rejectsWith(
       svc.create(trainerRequest('idem_badkey', ['idem_badkey'], SGD, { numWorkers: 2, workerId: 2 })),

@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { cpu, Status } from '../../client/index';
 import type { OptimizerName, OptimizerParams, ParameterServerClient, StepResult, Trainer } from '../../client/index';
 import { rejectsWith } from './helpers';
+import { singleServerOnly } from './suite-target';
 import type { RefOptimizer } from './trainer-helpers';
 import {
   useTrainerHarness,
@@ -276,7 +277,9 @@ describe('the barrier deadline and a worker that pushed but had not stepped yet'
 });
 
 describe('the quorum policy', () => {
-  it('at the deadline the step is applied with the workers that stepped (>= quorum); the late worker is told its step closed', async () => {
+  it('at the deadline the step is applied with the workers that stepped (>= quorum); the late worker is told its step closed', async (ctx) => {
+    // Its parameter (20 bytes) is split on the suites' cluster, where quorum over several shards is refused.
+    singleServerOnly(ctx, 'quorum over several shards is UNIMPLEMENTED until decided in one place (docs/cluster.md)');
     const rand = lcg(99);
     const init = randomF32(rand, 5);
     await param('quorum', [5], init);
