@@ -123,7 +123,7 @@ export class StepGuard {
       Status.FAILED_PRECONDITION,
       `${this.who}: the shards are at different steps: ${behind.join(', ')}, but ${name(groups.get(newest)!)} at step ${newest}; ` +
         `a shard that restarted from an older checkpoint (--durability checkpoint), or failed a step its peers applied, is behind them, and steps are never mixed: ` +
-        `stop the shards, roll each back to a step all of them hold (npm run rollback -- --data-dir DIR --trainer ${JSON.stringify(this.trainers[0]!.trainer.name)} --step ${oldest}) and start them again (docs/cluster.md)`,
+        `stop the shards, roll each back to a step all of them hold (npm run rollback -- --data-dir DIR --trainer ${JSON.stringify(this.trainers[0]!.trainer.name)} --step ${oldest}; or every shard's --data-dir at once and no --step: the newest step all of them hold) and start them again (docs/cluster.md)`,
       cause === undefined ? {} : { cause },
     );
   }

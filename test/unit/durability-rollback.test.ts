@@ -1,14 +1,15 @@
 // The rollback of a stopped shard's data dir (server/durability/rollback.ts) on real temp dirs:
 // the newest checkpoint holding the trainer at the step becomes the newest one (newer ones are
-// set aside as rolled-back-ckpt-*, which no listing counts), and what it refuses: no checkpoint
-// at that step (naming the steps held), a write-ahead log, and a directory that is no data dir.
+// set aside as rolled-back-ckpt-*, which no listing counts), every shard's dir to the newest step
+// all of them hold, and what it refuses: no checkpoint at that step (naming the steps held), no
+// step in common (changing nothing), a write-ahead log, and a directory that is no data dir.
 // The cluster scenario is test/integration/cluster-restart.test.ts.
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listCheckpoints, writeCheckpoint } from '../../server/durability/checkpoint-dir';
-import { rollBackToStep, RollbackError } from '../../server/durability/rollback';
+import { rollBackToNewestCommon, rollBackToStep, RollbackError } from '../../server/durability/rollback';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -83,5 +84,26 @@ describe('rollBackToStep', () => {
     await expect(rollBackToStep(empty, 't', 2)).rejects.toThrow(
       /is not a data dir \(it has no checkpoints directory\)/,
     );
+  });
+
+  it('takes every shard to the newest step all of them hold, or changes nothing when they hold none in common', async () => {
+    const a = await dataDir([2, 4, 6]);
+    const b = await dataDir([2, 4]);
+    const c = await dataDir([4, 6, 8]);
+    const r = await rollBackToNewestCommon([a, b, c], 't');
+    expect(r.step).toBe(4);
+    expect(r.results.map((x) => x.setAside.length)).toEqual([1, 0, 2]);
+    expect([await ids(a), await ids(b), await ids(c)]).toEqual([['2', '1'], ['2', '1'], ['1']]);
+
+    const d = await dataDir([2]);
+    const e = await dataDir([3, 5]);
+    await expect(rollBackToNewestCommon([d, e], 't')).rejects.toThrow(
+      new RollbackError(
+        `the data dirs hold no step of trainer 't' in common (${d}: it holds checkpoint 1: 2; ${e}: it holds checkpoint 2: 5; checkpoint 1: 3)`,
+      ),
+    );
+    expect([await ids(d), await ids(e)]).toEqual([['1'], ['2', '1']]);
+    // Every lock was released: a second call takes them again.
+    expect((await rollBackToNewestCommon([a, b, c], 't')).step).toBe(4);
   });
 });
