@@ -356,6 +356,18 @@ export class Trainer {
     return `Trainer(${this.name}, worker ${this.workerId})`;
   }
 
+  /**
+   * @internal The trainer's step count on the server becomes this worker's step, and is
+   * returned (a cluster trainer compares its shards' counts: client/cluster/step-guard.ts).
+   * Failures are thrown.
+   */
+  async resyncStep(): Promise<number> {
+    const info = await this.#describeInfo();
+    this.#learn(info);
+    this.#moveTo(info.step);
+    return info.step;
+  }
+
   // --- internals ---
 
   /** After `step k restarted: push again`: every kept gradient of step k, pushed again (each further restart, once more). */
@@ -441,6 +453,16 @@ export class Trainer {
     return describeTrainerInfo(info);
   }
 
+  /**
+   * This worker's step becomes `step`. Gradients kept for another step are not that step's: after
+   * a restart they would be pushed again for it (a push refused for a stale step used to stay
+   * kept, and a later `restarted: push again` staged it for the new step).
+   */
+  #moveTo(step: number): void {
+    if (step !== this.#step) this.#kept.clear();
+    this.#step = step;
+  }
+
   /** After a failed step or a stale push: the trainer's step count becomes this worker's step (best effort). */
   async #refreshStep(): Promise<void> {
     try {
@@ -448,7 +470,7 @@ export class Trainer {
         this.#channel.trainers.describeTrainer({ name: this.name }, md, o, cb),
       );
       this.#learn(info);
-      this.#step = info.step;
+      this.#moveTo(info.step);
     } catch {
       // The original error is what the caller needs; the next failure will try again.
     }

@@ -52,6 +52,9 @@ export interface MembershipSource {
   close(): void;
 }
 
+/** Reconnect backoff of a shard's channel unless the options say otherwise (see open()). */
+const SHARD_RECONNECT = { 'grpc.initial_reconnect_backoff_ms': 250, 'grpc.max_reconnect_backoff_ms': 1000 };
+
 /** How long cluster() waits for each shard's answer when no deadline is set. */
 const DESCRIBE_DEADLINE_MS = 5000;
 
@@ -79,7 +82,14 @@ export class Shards {
         `${who}: a cluster needs every shard's "host:port" address, in shard-index order, got ${show(addresses)}`,
       );
     if (typeof options !== 'object' || options === null) throw invalidArgument(`${who}: options must be an object`);
-    const { cluster: wanted, ...single } = options;
+    const { cluster: wanted, ...given } = options;
+    // A shard that restarts is found again within a trainer's retries (their backoff reaches
+    // 2 s by default): grpc-js's own reconnect backoff grows to 120 s.
+    const own = given.channelOptions as unknown;
+    const single =
+      own === undefined || (typeof own === 'object' && own !== null && !Array.isArray(own))
+        ? { ...given, channelOptions: { ...SHARD_RECONNECT, ...given.channelOptions } }
+        : given;
     if (wanted !== undefined && (typeof wanted !== 'string' || !CLUSTER_NAME_RE.test(wanted)))
       throw invalidArgument(`${who}: cluster must be 1-64 letters, digits, '.', '_' or '-', got ${show(wanted)}`);
     const opened = await Promise.allSettled(

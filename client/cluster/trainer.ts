@@ -32,6 +32,7 @@ import {
 } from '../trainer-wire';
 import { pickRows, routeRows, splitRows, type Split } from './assemble';
 import type { Resolved, Shards } from './shards';
+import { StepGuard } from './step-guard';
 
 /** One shard's handle of the trainer. */
 interface ShardTrainer {
@@ -115,6 +116,8 @@ export class ClusterTrainer extends Trainer {
   readonly #shards: Shards;
   readonly #trainers: readonly ShardTrainer[];
   readonly #plans: ReadonlyMap<string, Resolved>;
+  /** Never mixes steps: shards at different steps refuse pushes and steps (step-guard.ts). */
+  readonly #guard: StepGuard;
 
   /** @internal Handles come from the cluster client's trainer(). */
   constructor(
@@ -139,6 +142,7 @@ export class ClusterTrainer extends Trainer {
     this.#shards = shards;
     this.#trainers = trainers;
     this.#plans = plans;
+    this.#guard = new StepGuard(`trainer '${this.name}'`, shards, trainers);
   }
 
   #who(): string {
@@ -165,7 +169,11 @@ export class ClusterTrainer extends Trainer {
     return this.#trainers[0]!.trainer.learningRate;
   }
 
-  override async pushGrad(param: Parameter | string, grad: GradInput): Promise<{ step: number }> {
+  override pushGrad(param: Parameter | string, grad: GradInput): Promise<{ step: number }> {
+    return this.#guard.push(() => this.#pushGrad(param, grad));
+  }
+
+  async #pushGrad(param: Parameter | string, grad: GradInput): Promise<{ step: number }> {
     const paramName = typeof param === 'string' ? param : (param as { name?: unknown } | null)?.name;
     if (typeof paramName !== 'string' || paramName === '')
       throw invalidArgument(`${this.#who()}: pushGrad needs a Parameter or a parameter name, got ${show(param)}`);
@@ -176,7 +184,9 @@ export class ClusterTrainer extends Trainer {
       );
     if (r.placement.kind === 'whole') {
       const home = r.placement.home;
-      return this.#shards.on(home, () => this.#on(home).pushGrad(paramName, grad));
+      const reply = await this.#shards.on(home, () => this.#on(home).pushGrad(paramName, grad));
+      this.#guard.pushed([home]);
+      return reply;
     }
     const placement = r.placement;
     const full = r.fullShape!;
@@ -184,10 +194,9 @@ export class ClusterTrainer extends Trainer {
     const uploads = isRowSparse(grad)
       ? this.#rowsUploads(who, paramName, placement, full, grad)
       : this.#denseUploads(who, paramName, placement, full, grad);
-    const replies = await this.#shards.all(
-      placement.parts.map((p) => p.shard),
-      (s) => this.#on(s).pushUpload(paramName, uploads.get(s)!),
-    );
+    const parts = placement.parts.map((p) => p.shard);
+    const replies = await this.#shards.all(parts, (s) => this.#on(s).pushUpload(paramName, uploads.get(s)!));
+    this.#guard.pushed(parts);
     return replies[0]!;
   }
 
@@ -252,6 +261,10 @@ export class ClusterTrainer extends Trainer {
 
   override async step(batchSize: number): Promise<StepResult> {
     integerIn(`${this.#who()}: step()`, 'batchSize', batchSize, 1, UINT32_MAX);
+    return this.#guard.step(() => this.#step(batchSize));
+  }
+
+  async #step(batchSize: number): Promise<StepResult> {
     const settled = await Promise.allSettled(
       this.#trainers.map((t) => this.#shards.on(t.shard, () => t.trainer.step(batchSize))),
     );

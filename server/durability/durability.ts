@@ -115,7 +115,6 @@ export class Durability implements Journal {
   private readonly checkpointLock = new Mutex();
   private nextCheckpointId = 1n;
   private changesSinceCheckpoint = 0;
-  private stepsSinceCheckpoint = 0;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   /** Set once the write-ahead log failed: every later change is refused. */
@@ -281,8 +280,8 @@ export class Durability implements Journal {
   // --- Journal ---------------------------------------------------------------------------------
 
   appendParts(meta: JournalMeta, parts: JournalPart[]): Promise<void> {
-    this.countChange(meta);
-    if (this.wal === null) return Promise.resolve();
+    const checkpointed = this.countChange(meta);
+    if (this.wal === null) return checkpointed;
     if (this.logFailure !== null) return Promise.reject(this.logFailure);
     try {
       return this.wal.appendParts(meta, parts).durable.catch((err: unknown) => Promise.reject(this.logFailed(err)));
@@ -334,8 +333,8 @@ export class Durability implements Journal {
   }
 
   append(meta: JournalMeta, payload?: JournalPayload): Promise<void> {
-    this.countChange(meta);
-    if (this.wal === null) return Promise.resolve();
+    const checkpointed = this.countChange(meta);
+    if (this.wal === null) return checkpointed;
     if (this.logFailure !== null) return Promise.reject(this.logFailure);
     try {
       return this.wal
@@ -346,22 +345,31 @@ export class Durability implements Journal {
     }
   }
 
-  /** Counts a change for the interval checkpoint, and a step for the every-N-steps one. */
-  private countChange(meta: JournalMeta): void {
+  /**
+   * Counts a change for the interval checkpoint, and starts the every-N-steps one after a step
+   * whose number (the trainer's step count once it is applied) is a multiple of N: each
+   * trainer's own count, so the shards of a cluster checkpoint at the same step numbers
+   * (docs/cluster.md). In `checkpoint` mode the returned promise settles once that checkpoint is
+   * written (or failed, which is logged), and the step is answered only then: a worker whose
+   * step k returned knows every shard holds a checkpoint of step k. The checkpoint waits for the
+   * state gate, which the step's apply releases before it waits for this promise, so for a
+   * sync trainer the checkpoint holds exactly step k (no later step can start before the step
+   * is answered).
+   */
+  private countChange(meta: JournalMeta): Promise<void> {
     this.changesSinceCheckpoint++;
-    const isStep =
-      meta.op === 'trainer.commit' ||
-      meta.op === 'trainer.apply' ||
-      (meta.op === 'trainer.step' && this.isAsyncStep(meta));
-    if (isStep) this.stepsSinceCheckpoint++;
     const every = this.options.checkpointEverySteps;
-    if (isStep && every !== null && this.stepsSinceCheckpoint >= every) {
-      this.stepsSinceCheckpoint = 0;
-      // After this record is acknowledged: the checkpoint waits for the state gate.
-      setImmediate(
-        () => void this.checkpoint('steps').catch((err: unknown) => this.log.error({ err }, 'checkpoint failed')),
-      );
-    }
+    const step = alignedStep(meta);
+    if (every === null || step === null || step % every !== 0) return Promise.resolve();
+    // Started after this record's caller went on (as before: it asks for the gate only then).
+    const written = new Promise<void>((resolve) =>
+      setImmediate(() =>
+        this.checkpoint('steps')
+          .catch((err: unknown) => this.log.error({ err, trainer: meta.trainer, step }, 'checkpoint failed'))
+          .finally(resolve),
+      ),
+    );
+    return this.options.mode === 'checkpoint' ? written : Promise.resolve();
   }
 
   /**
@@ -384,14 +392,6 @@ export class Durability implements Journal {
       this.options.onLogFailure?.(this.logFailure.message);
     }
     return this.logFailure;
-  }
-
-  private isAsyncStep(meta: JournalMeta): boolean {
-    try {
-      return this.trainers.get(String(meta.trainer)).spec.mode === 'async';
-    } catch {
-      return false;
-    }
   }
 
   // --- Checkpoints -----------------------------------------------------------------------------
@@ -632,6 +632,11 @@ export class Durability implements Journal {
       await this.lock.release();
     }
   }
+}
+
+/** The trainer's step count after the step a record applies (a 'trainer.commit', sync or async), or null. */
+function alignedStep(meta: JournalMeta): number | null {
+  return meta.op === 'trainer.commit' && typeof meta.step === 'number' ? meta.step + 1 : null;
 }
 
 async function writeAll(fh: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
