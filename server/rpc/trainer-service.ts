@@ -167,7 +167,10 @@ export function trainerServiceHandlers(
 
     Step: unary(ctx('Step'), async (req) => {
       const t = registry.get(req.trainer);
-      const r = await t.step(keyFromWire(`trainer '${req.trainer}'`, req.key), req.step, req.batchSize);
+      // A cluster client's decider's decision (server/trainer/follower.ts); absent: a barrier here.
+      const d = req.decision;
+      const decision = d === null ? null : { applied: d.applied, workers: [...d.workers], step: d.step };
+      const r = await t.step(keyFromWire(`trainer '${req.trainer}'`, req.key), req.step, req.batchSize, decision);
       return { step: r.step, versions: r.versions.map(Number), workers: r.workers };
     }),
 

@@ -61,6 +61,11 @@ export interface OpenStep {
   applying: boolean;
   /** When it opened (its first worker stepped), ms since the epoch; GetStatus, the barrier-wait metric. */
   openedAt: number;
+  /**
+   * On a shard following its trainer's decider (follower.ts): the workers the decider applied
+   * this step with, whom it waits for without a deadline; null for a barrier of its own.
+   */
+  decided: number[] | null;
 }
 
 /**
