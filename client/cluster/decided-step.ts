@@ -73,17 +73,28 @@ export async function decidedStep(
   return [{ status: 'fulfilled', value: first }, ...rest];
 }
 
+/** A catch-up in flight, per trainer: concurrent pushes share it. */
+const catchingUp = new WeakMap<readonly ShardTrainer[], Promise<void>>();
+
 /**
  * Before a push or step: a shard whose handle is behind the decider's step (the worker's step
  * there closed without it) is told so and caught up, so every shard gets the worker's pushes for
  * the same step. Nothing is sent when they agree (the usual case).
  */
-export async function catchUp(shards: Shards, trainers: readonly ShardTrainer[]): Promise<void> {
+export function catchUp(shards: Shards, trainers: readonly ShardTrainer[]): Promise<void> {
   const step = trainers[0]!.trainer.currentStep;
   const behind = trainers.slice(1).filter((t) => t.trainer.currentStep < step);
-  if (behind.length === 0) return;
-  await shards.all(
-    behind.map((t) => t.shard),
-    (s) => behind.find((t) => t.shard === s)!.trainer.stepWith(1, { applied: false, workers: [], step }),
-  );
+  if (behind.length === 0) return Promise.resolve();
+  let running = catchingUp.get(trainers);
+  if (running === undefined) {
+    running = shards
+      .all(
+        behind.map((t) => t.shard),
+        (s) => behind.find((t) => t.shard === s)!.trainer.stepWith(1, { applied: false, workers: [], step }),
+      )
+      .then(() => undefined)
+      .finally(() => catchingUp.delete(trainers));
+    catchingUp.set(trainers, running);
+  }
+  return running;
 }
