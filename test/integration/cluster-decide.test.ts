@@ -4,12 +4,22 @@
 // The late-arrival cases stop one shard (SIGSTOP) for a while as the first worker steps, which
 // skews that shard's clock against the others: were each shard to run its own deadline, the late
 // worker would arrive after the deadline on two shards and before it on the third, and the step
-// would be applied there only. Deciding on the lowest shard makes the skew irrelevant.
+// would be applied there only. Deciding on the lowest shard makes the skew irrelevant. Last, the
+// decider dies (kill -9 by a failpoint) after logging a quorum step and before answering it: the
+// workers' retries get the logged decision, and the other shards follow it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, init } from '../../client/index';
 import type { ParameterServerClient, Tensor, Trainer, TrainerOptions } from '../../client/index';
-import { startServer, useServerBundle, type ServerProcess } from './crash-harness';
-import { connectCluster, outcome, seen, startCluster, type Cluster, type Observed } from './cluster-helpers';
+import {
+  FAST_RECONNECT,
+  RESTART_RETRY,
+  restart,
+  startServer,
+  tempDir,
+  useServerBundle,
+  type ServerProcess,
+} from './crash-harness';
+import { connectCluster, outcome, seen, shardArgs, startCluster, type Cluster, type Observed } from './cluster-helpers';
 import { lcg, randomF32, sleep } from './trainer-helpers';
 
 const bundle = useServerBundle('cluster-decide');
@@ -171,4 +181,45 @@ describe('deadlines, quorum and leave() on a trainer spanning three shards', () 
     });
     expect(got.cluster).toEqual(got.single);
   }, 60_000);
+
+  it('the decider killed after logging a quorum step: the retried steps get its decision, the others follow it', async () => {
+    const scenario = async (ps: ParameterServerClient, crash: () => Promise<void>): Promise<Observed> => {
+      const tag = 'survive';
+      const opts = { numWorkers: 3, stepTimeoutMs: 1500, timeoutPolicy: 'quorum' as const, quorum: 2 };
+      const tr = await setUp({ ps, pause: () => undefined }, tag, 3, { ...opts, retry: RESTART_RETRY });
+      const out: Observed[] = [];
+      await Promise.all(tr.map((t, id) => push(t, id, 0)));
+      const stepped = Promise.all([0, 1].map((id) => tr[id]!.step(8 + id)));
+      await crash();
+      out.push(await stepped);
+      out.push(await outcome(tr[2]!.step(10)));
+      await Promise.all(tr.map((t, id) => push(t, id, 1)));
+      out.push(await Promise.all(tr.map((t, id) => t.step(4 + id))));
+      out.push(await values(ps, tag));
+      return out;
+    };
+    const dir = tempDir('decide');
+    const args = (i: number) => shardArgs(i, 3, 'crash', '1KiB');
+    const failpoints = 'step.after-log-before-ack=1:kill';
+    const shards = await Promise.all([
+      startServer(bundle, { dataDir: dir, durability: 'wal-always', failpoints, args: args(0) }),
+      startServer(bundle, { dataDir: 'none', args: args(1) }),
+      startServer(bundle, { dataDir: 'none', args: args(2) }),
+    ]);
+    const c: Cluster = { shards, addresses: shards.map((x) => x.address), name: 'crash' };
+    const ps = await connectCluster(c, { channelOptions: FAST_RECONNECT, deadlineMs: 30_000 });
+    try {
+      const [a, b] = await Promise.all([
+        scenario(ps, async () => {
+          await shards[0]!.waitForStderr(/failpoint step\.after-log-before-ack fired on hit 1 \(kill\)/);
+          shards[0] = await restart(bundle, shards[0]!);
+        }),
+        scenario(sps, async () => undefined),
+      ]);
+      expect(a).toEqual(b);
+    } finally {
+      await ps.close();
+      for (const x of shards) await x.kill();
+    }
+  }, 90_000);
 });
