@@ -274,14 +274,15 @@ export class Trainer {
    * push again and step again.
    */
   async step(batchSize: number): Promise<StepResult> {
-    return this.stepWith(batchSize, null);
+    const { batchSize: _total, ...result } = await this.stepWith(batchSize, null);
+    return result;
   }
 
   /**
    * @internal step() carrying the decider's decision to a cluster trainer's other shards
-   * (client/cluster/decided-step.ts; StepRequest.decision).
+   * (client/cluster/decided-step.ts; StepRequest.decision), answering the step's total batch size too.
    */
-  async stepWith(batchSize: number, decision: StepDecision | null): Promise<StepResult> {
+  async stepWith(batchSize: number, decision: StepDecision | null): Promise<StepResult & { batchSize: number }> {
     integerIn(`${this.who}: step()`, 'batchSize', batchSize, 1, UINT32_MAX);
     const request: StepCall = {
       trainer: this.name,
@@ -312,7 +313,13 @@ export class Trainer {
     this.#step = reply.step;
     if (this.#config?.scheduler) this.#learningRate = learningRateAt(this.#config, this.#step + 1);
     const versions = [...reply.versions];
-    return { step: reply.step, version: versions[0] ?? 0, versions, workers: [...reply.workers] };
+    return {
+      step: reply.step,
+      version: versions[0] ?? 0,
+      versions,
+      workers: [...reply.workers],
+      batchSize: reply.batchSize,
+    };
   }
 
   /** Leaves the trainer (end of this worker's data): sync steps stop waiting for it. Not retried. */

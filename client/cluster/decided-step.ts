@@ -3,8 +3,9 @@
 // its decider: the worker steps there first, and that shard's barrier alone applies the
 // deadline and the timeout policy (fail, or quorum) as a lone server does, and logs what it
 // decided. Its answer then goes to the other shards in StepRequest.decision:
-// - applied with workers W: each other shard applies the step with exactly W (it waits for
-//   their Step calls, without a deadline of its own);
+// - applied with workers W: each other shard applies the step with exactly W and the decider's
+//   batch size (it waits for their Step calls; after the step timeout, for one that died, it
+//   applies without it, with its gradients, which reached every shard before it stepped);
 // - refused for certain (the barrier's deadline passed, the step closed without this worker, or
 //   any answer of the server's own): each other shard drops this worker's gradients of the step
 //   and catches up with the decider's step count; the decider's error is what the caller gets.
@@ -51,9 +52,9 @@ export async function decidedStep(
   batchSize: number,
 ): Promise<Array<PromiseSettledResult<StepResult>>> {
   const [decider, ...others] = trainers;
-  let first: StepResult;
+  let first: StepResult & { batchSize: number };
   try {
-    first = await shards.on(decider!.shard, () => decider!.trainer.step(batchSize));
+    first = await shards.on(decider!.shard, () => decider!.trainer.stepWith(batchSize, null));
   } catch (err) {
     if (refusedForCertain(err)) {
       // The handle refreshed its step from the decider: where this worker goes on from.
@@ -66,7 +67,7 @@ export async function decidedStep(
     }
     throw err;
   }
-  const decision = { applied: true, workers: first.workers, step: first.step };
+  const decision = { applied: true, workers: first.workers, step: first.step, batchSize: first.batchSize };
   const rest = await Promise.allSettled(
     others.map((t) => shards.on(t.shard, () => t.trainer.stepWith(batchSize, decision))),
   );

@@ -169,9 +169,10 @@ export function trainerServiceHandlers(
       const t = registry.get(req.trainer);
       // A cluster client's decider's decision (server/trainer/follower.ts); absent: a barrier here.
       const d = req.decision;
-      const decision = d === null ? null : { applied: d.applied, workers: [...d.workers], step: d.step };
+      const decision =
+        d === null ? null : { applied: d.applied, workers: [...d.workers], step: d.step, batch: d.batchSize };
       const r = await t.step(keyFromWire(`trainer '${req.trainer}'`, req.key), req.step, req.batchSize, decision);
-      return { step: r.step, versions: r.versions.map(Number), workers: r.workers };
+      return { step: r.step, versions: r.versions.map(Number), workers: r.workers, batchSize: r.batch ?? 0 };
     }),
 
     Leave: unary(ctx('Leave'), async (req) => {

@@ -12,6 +12,11 @@
 //   waits until this shard has applied as many steps as the decider, so the worker's next pushes
 //   find both at the same step.
 // So a step is never applied on some shards and refused on others: only the decider refuses.
+// A decided worker that never steps here (it died right after the decider answered it) would
+// hold the step up for good: after the step timeout the shard applies it with every decided
+// worker and the decider's batch size, which is what the decider applied (every decided worker
+// had pushed to every shard before it stepped on the decider), unless this shard restarted
+// during the step (their pushes may be lost: it then waits for them to push again).
 import * as grpc from '@grpc/grpc-js';
 import { invalid, precondition, ServerError } from '../errors';
 import { MAX_TIMER_MS } from '../limits';
@@ -24,7 +29,12 @@ export interface StepDecision {
   workers: number[];
   /** The decider's step count after its answer. */
   step: number;
+  /** Applied: the decider's batch size (0 or absent: unknown). */
+  batch?: number;
 }
+
+/** The last step this shard applied at its deadline, for decided workers whose Step comes after. */
+const appliedAtDeadline = new WeakMap<Trainer, { index: number; workers: string; result: StepResult }>();
 
 const fmt = (ws: readonly number[]): string => `[${ws.join(', ')}]`;
 
@@ -69,12 +79,14 @@ export function decidedOf(decision: StepDecision | null): number[] | null {
   return decision === null ? null : [...decision.workers].sort((a, b) => a - b);
 }
 
-/** The decided workers that stepped here, once every decided worker stepped or left; else null. */
+/**
+ * The decided workers, once every one of them stepped here or left (a decided worker that left
+ * kept its gradients here, and the decider's batch size counts it); else null.
+ */
 export function decidedReady(open: OpenStep, left: ReadonlySet<number>): number[] | null {
   const decided = open.decided!;
-  if (!decided.every((w) => open.stepped.has(w) || left.has(w))) return null;
-  const workers = decided.filter((w) => open.stepped.has(w));
-  return workers.length > 0 ? workers : null;
+  if (!decided.every((w) => open.stepped.has(w) || left.has(w)) || open.stepped.size === 0) return null;
+  return open.decidedBatch > 0 ? decided : decided.filter((w) => open.stepped.has(w));
 }
 
 /**
@@ -113,4 +125,24 @@ function untilStep(t: Trainer, target: number): Promise<void> {
     t.onApplied.add(check);
     check();
   });
+}
+
+/** A decided Step for a step this shard already applied at its deadline with those workers: that result. */
+export function appliedBefore(t: Trainer, step: number, d: StepDecision): StepResult | null {
+  const last = appliedAtDeadline.get(t);
+  const workers = [...d.workers].sort((a, b) => a - b).join(',');
+  return last !== undefined && last.index === step && last.workers === workers ? last.result : null;
+}
+
+/** The step timeout of a decided step (set only when the decider's batch size is known). */
+export function followerTimeout(t: Trainer, open: OpenStep, restarted: boolean): void {
+  if (restarted || open.decidedBatch <= 0) return;
+  const decided = open.decided!;
+  const workers = decided.filter((w) => open.stepped.has(w) || !t.left.has(w));
+  const index = open.index;
+  open.waiters.push({
+    resolve: (result) => appliedAtDeadline.set(t, { index, workers: decided.join(','), result }),
+    reject: () => undefined,
+  });
+  void t.applyOpen(open, workers);
 }

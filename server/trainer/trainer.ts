@@ -37,7 +37,8 @@ import { learningRateAt } from '../../common/optimizer/optimizer-spec';
 
 import { StepRate } from './step-rate';
 import { closeTrainer, suspendTrainer } from './shutdown';
-import { checkDecision, checkJoin, decidedOf, decidedReady, followRefusal, type StepDecision } from './follower';
+import * as follower from './follower';
+import type { StepDecision } from './follower';
 import { checkStatesSize, loadStates, saveStates, statesFor } from './trainer-states';
 import { NO_TRAINER_EVENTS } from './types';
 import type { CallKey, OpenStep, ParamStates, StepResult, TrainerEvents, TrainerSpec, TrainerState } from './types';
@@ -242,15 +243,17 @@ export class Trainer {
         return this.applyAsync(key, batchSize);
       }
       if (decision !== null) {
-        checkDecision(this.who, decision, key.workerId, this.spec.numWorkers);
-        if (!decision.applied) return followRefusal(this, key.workerId, step, decision.step);
+        follower.checkDecision(this.who, decision, key.workerId, this.spec.numWorkers);
+        if (!decision.applied) return follower.followRefusal(this, key.workerId, step, decision.step);
+        const before = follower.appliedBefore(this, step, decision);
+        if (before !== null) return before;
       }
       let done!: Promise<StepResult>;
       await this.store.gate.shared(() => {
         this.checkStepOpen(step);
         this.checkRestarted(key.workerId, step);
-        checkJoin(this.who, this.open, decision);
-        const open = this.openStep(decidedOf(decision));
+        follower.checkJoin(this.who, this.open, decision);
+        const open = this.openStep(follower.decidedOf(decision), decision?.batch ?? 0);
         if (open.stepped.has(key.workerId))
           throw precondition(`${this.who}: worker ${key.workerId} already stepped in step ${step}`);
         open.stepped.set(key.workerId, batchSize);
@@ -265,7 +268,7 @@ export class Trainer {
   }
 
   /** The open step, opened now if none is; `decided`: it follows a decider (no deadline here). */
-  private openStep(decided: number[] | null): OpenStep {
+  private openStep(decided: number[] | null, decidedBatch = 0): OpenStep {
     this.open ??= {
       index: this.stepCount,
       stepped: new Map(),
@@ -275,9 +278,10 @@ export class Trainer {
       applying: false,
       openedAt: Date.now(),
       decided,
+      decidedBatch,
     };
     const open = this.open;
-    if (!this.replaying && open.decided === null)
+    if (!this.replaying && (open.decided === null || open.decidedBatch > 0))
       open.timer ??= setTimeout(() => this.onTimeout(open), Math.min(this.spec.stepTimeoutMs, MAX_TIMER_MS));
     return open;
   }
@@ -287,7 +291,7 @@ export class Trainer {
     this.replaying = false;
     if (this.open) {
       const open = this.open;
-      if (open.decided === null)
+      if (open.decided === null || open.decidedBatch > 0)
         open.timer ??= setTimeout(() => this.onTimeout(open), Math.min(this.spec.stepTimeoutMs, MAX_TIMER_MS));
       this.maybeApply();
     }
@@ -305,7 +309,7 @@ export class Trainer {
     const open = this.open;
     if (open === null || open.applying) return;
     if (open.decided !== null) {
-      const workers = decidedReady(open, this.left);
+      const workers = follower.decidedReady(open, this.left);
       if (workers !== null) void this.applyOpen(open, workers);
       return;
     }
@@ -314,6 +318,7 @@ export class Trainer {
 
   private onTimeout(open: OpenStep): void {
     if (this.open !== open || open.applying) return;
+    if (open.decided !== null) return follower.followerTimeout(this, open, this.restarted?.step === open.index);
     const missingCount = this.missingCount(open);
     const missing = this.missingWorkers(open, 16);
     const quorum = this.spec.timeoutPolicy === 'quorum' && open.stepped.size >= this.spec.quorum;
@@ -357,7 +362,7 @@ export class Trainer {
     const barrier = Math.max(0, Date.now() - open.openedAt) / 1000;
     if (open.timer) clearTimeout(open.timer);
     const workers = only ?? [...open.stepped.keys()].sort((a, b) => a - b);
-    const batch = workers.reduce((a, w) => a + (open.stepped.get(w) ?? 0), 0);
+    const batch = open.decidedBatch || workers.reduce((a, w) => a + (open.stepped.get(w) ?? 0), 0);
     let durable: Promise<void> = Promise.resolve();
     try {
       const result = await this.store.gate.shared(() =>
@@ -475,7 +480,7 @@ export class Trainer {
             this.spec.optimizer,
             work.map(({ entry }, i) => ({ entry, states: () => this.statesFor(entry), grad: sums[i]! })),
             () => {
-              durable = recordStep(this, work, sums, keys, workers, lr, rescale);
+              durable = recordStep(this, work, sums, keys, workers, lr, rescale, batchSize);
               failpoint('step.after-apply-before-log');
             },
             { lr, rescale, mapError: (err) => this.kernelError(err) },
@@ -494,6 +499,7 @@ export class Trainer {
       step: this.stepCount,
       versions: this.spec.params.map((p) => this.store.entry(p).version),
       workers,
+      batch: batchSize,
     };
     return { result, durable };
   }
@@ -533,8 +539,8 @@ export class Trainer {
     this.checkWorker(workerId);
     this.left.add(workerId);
     const durable = this.journal.append({ op: 'trainer.leave', trainer: this.spec.name, worker: workerId });
-    // A step it already made stays in the open step with its gradients; otherwise they go.
-    if (!(this.open?.stepped.has(workerId) ?? false)) this.discardPendingOf(workerId);
+    // A step it already made (or one its decider counted it in) keeps its gradients; otherwise they go.
+    if (!(this.open?.stepped.has(workerId) || this.open?.decided?.includes(workerId))) this.discardPendingOf(workerId);
     this.log.info({ trainer: this.spec.name, worker: workerId }, 'worker left');
     // During replay the log itself says whether (and with whom) the open step was applied.
     if (!this.replaying) this.maybeApply();

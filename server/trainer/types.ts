@@ -25,6 +25,8 @@ export interface StepResult {
   step: number;
   versions: bigint[];
   workers: number[];
+  /** Sync: the sum of the workers' batch sizes; absent in a result restored from an older checkpoint. */
+  batch?: number;
 }
 
 export interface TrainerState {
@@ -66,6 +68,8 @@ export interface OpenStep {
    * this step with, whom it waits for without a deadline; null for a barrier of its own.
    */
   decided: number[] | null;
+  /** With `decided`: the decider's batch size (0: unknown, so no deadline here at all). */
+  decidedBatch: number;
 }
 
 /**

@@ -148,4 +148,36 @@ describe('a trainer following its decider', () => {
     await t.leave(1);
     expect(await waiting).toMatchObject({ step: 1, workers: [0] });
   });
+
+  it("a decided worker that left before stepping here still counts, with the decider's batch size", async () => {
+    const { t, store } = await follower(3);
+    await push(t, 0, 0, 1, 1);
+    await push(t, 1, 0, 2, 2);
+    const waiting = t.step(key(0), 0, 1, { applied: true, workers: [0, 1], step: 1, batch: 2 });
+    await t.leave(1);
+    expect(await waiting).toMatchObject({ step: 1, workers: [0, 1], batch: 2 });
+    expect(await values(store)).toEqual([-1.5, -1.5]);
+  });
+
+  it("a decided worker that never steps here: at the step timeout, applied with it and the decider's batch size", async () => {
+    const { t, store } = await follower(3, 100);
+    await push(t, 0, 0, 1, 1);
+    await push(t, 1, 0, 2, 2); // worker 1 pushed, stepped on the decider, and died
+    const decision = { applied: true, workers: [0, 1], step: 1, batch: 4 };
+    const result = await t.step(key(0), 0, 3, decision);
+    expect(result).toMatchObject({ step: 1, workers: [0, 1], batch: 4 });
+    // sgd, lr 1, rescale 1 / 4 (the decider's batch, not this shard's 3): w = -(1 + 2) / 4
+    expect(await values(store)).toEqual([-0.75, -0.75]);
+    // Worker 1 was only slow: its Step gets the step's result.
+    expect(await t.step(key(1), 0, 1, decision)).toEqual(result);
+    // Without the decider's batch size there is no deadline: the step waits for worker 1.
+    await push(t, 0, 1, 1, 1);
+    const waiting = t.step(key(0), 1, 1, { applied: true, workers: [0, 1], step: 2 });
+    let settled = false;
+    void waiting.finally(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(settled).toBe(false);
+    await t.step(key(1), 1, 1, { applied: true, workers: [0, 1], step: 2 });
+    expect((await waiting).step).toBe(2);
+  });
 });
