@@ -32,6 +32,7 @@ import type { GradUpload } from '../protos/generated/gluonps/v1/GradUpload';
 import type { IdempotencyKey } from '../protos/generated/gluonps/v1/IdempotencyKey';
 import type { PushGradResponse__Output } from '../protos/generated/gluonps/v1/PushGradResponse';
 import type { StatesChunk, StatesChunk__Output } from '../protos/generated/gluonps/v1/StatesChunk';
+import type { StepDecision } from '../protos/generated/gluonps/v1/StepDecision';
 import type { StepResponse__Output } from '../protos/generated/gluonps/v1/StepResponse';
 import type { TrainerInfo__Output } from '../protos/generated/gluonps/v1/TrainerInfo';
 import {
@@ -81,6 +82,15 @@ export interface Kept {
   bytes: Uint8Array;
   /** A row_sparse gradient of no rows (GradUpload.row_sparse). */
   rowSparse?: boolean;
+}
+
+/** A Step request as this handle sends it (and sends again, unchanged, when retrying). */
+interface StepCall {
+  trainer: string;
+  key: IdempotencyKey;
+  step: number;
+  batchSize: number;
+  decision?: StepDecision;
 }
 
 const isRestarted = (err: unknown): boolean =>
@@ -264,8 +274,23 @@ export class Trainer {
    * push again and step again.
    */
   async step(batchSize: number): Promise<StepResult> {
+    const { batchSize: _total, ...result } = await this.stepWith(batchSize, null);
+    return result;
+  }
+
+  /**
+   * @internal step() carrying the decider's decision to a cluster trainer's other shards
+   * (client/cluster/decided-step.ts; StepRequest.decision), answering the step's total batch size too.
+   */
+  async stepWith(batchSize: number, decision: StepDecision | null): Promise<StepResult & { batchSize: number }> {
     integerIn(`${this.who}: step()`, 'batchSize', batchSize, 1, UINT32_MAX);
-    const request = { trainer: this.name, key: this.#nextKey(), step: this.#step, batchSize };
+    const request: StepCall = {
+      trainer: this.name,
+      key: this.#nextKey(),
+      step: this.#step,
+      batchSize,
+      ...(decision === null ? {} : { decision }),
+    };
     let reply: StepResponse__Output;
     try {
       for (let round = 0; ; round++) {
@@ -288,7 +313,13 @@ export class Trainer {
     this.#step = reply.step;
     if (this.#config?.scheduler) this.#learningRate = learningRateAt(this.#config, this.#step + 1);
     const versions = [...reply.versions];
-    return { step: reply.step, version: versions[0] ?? 0, versions, workers: [...reply.workers] };
+    return {
+      step: reply.step,
+      version: versions[0] ?? 0,
+      versions,
+      workers: [...reply.workers],
+      batchSize: reply.batchSize,
+    };
   }
 
   /** Leaves the trainer (end of this worker's data): sync steps stop waiting for it. Not retried. */
@@ -427,12 +458,7 @@ export class Trainer {
   }
 
   /** One attempt of a step with a given key; its deadline outlasts the trainer's step timeout. */
-  #sendStep(request: {
-    trainer: string;
-    key: IdempotencyKey;
-    step: number;
-    batchSize: number;
-  }): Attempt<StepResponse__Output> {
+  #sendStep(request: StepCall): Attempt<StepResponse__Output> {
     const deadlineMs = this.#stepTimeoutMs + Math.max(STEP_DEADLINE_MARGIN_MS, this.#channel.deadlineMs ?? 0);
     return this.#channel.attempt(deadlineMs, (d) =>
       this.#channel.unary<StepResponse__Output>((md, o, cb) => this.#channel.trainers.step(request, md, o, cb), d),

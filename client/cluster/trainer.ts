@@ -5,10 +5,11 @@
 // - pushGrad: a whole parameter's gradient goes to its shard as it is; a split one's is cut into
 //   the parts' rows (dense), or its rows routed to the parts holding them (row_sparse; a part that
 //   gets none is sent a push of no rows, so every part counts the step as one server does).
-// - step: sent to every shard at once; it resolves when every shard applied the step, with each
-//   parameter's version from its home shard. For the elementwise optimizers each element gets
-//   exactly the update one server gives it. A step applied by some shards and refused by others
-//   rejects naming both (the shards then disagree; docs/cluster.md, "Not done yet").
+// - step: sync over several shards, decided by the lowest shard and followed by the others
+//   (decided-step.ts); async, or one shard: sent to every shard at once. It resolves when every
+//   shard applied the step, with each parameter's version from its home shard. For the
+//   elementwise optimizers each element gets exactly the update one server gives it. A step a
+//   shard fails to follow rejects naming the shards that applied it and those that did not.
 // - leave, setLearningRate, describe: every shard; saveStates/loadStates: one snapshot holding
 //   every shard's.
 import { WHOLE_TENSOR_OPTIMIZERS, type Part } from '../../common/cluster/placement';
@@ -31,14 +32,9 @@ import {
   UINT32_MAX,
 } from '../trainer-wire';
 import { pickRows, routeRows, splitRows, type Split } from './assemble';
+import { catchUp, decidedStep, type ShardTrainer } from './decided-step';
 import type { Resolved, Shards } from './shards';
 import { StepGuard } from './step-guard';
-
-/** One shard's handle of the trainer. */
-interface ShardTrainer {
-  shard: number;
-  trainer: Trainer;
-}
 
 function isRowSparse(grad: GradInput): grad is RowSparseGrad {
   return typeof grad === 'object' && grad !== null && !Array.isArray(grad) && 'indices' in grad && 'values' in grad;
@@ -88,11 +84,6 @@ export async function createClusterTrainer(
   const local = new Map<number, string[]>();
   for (const n of names) for (const s of shardsOf(plans.get(n)!)) local.set(s, [...(local.get(s) ?? []), n]);
   const holding = [...local.keys()].sort((a, b) => a - b);
-  if (opts.timeoutPolicy === 'quorum' && holding.length > 1)
-    throw new GluonPsError(
-      Status.UNIMPLEMENTED,
-      `${who}: timeoutPolicy 'quorum' is not supported yet for a trainer whose parameters span several shards (${holding.join(', ')}): each shard would decide its quorum alone (docs/cluster.md)`,
-    );
   const same = { ...options, incarnation: opts.incarnation };
   const trainers = await shards.all(holding, (s, ch) =>
     createTrainer(ch, name, local.get(s)!, optimizer, optimizerParams, same),
@@ -149,6 +140,11 @@ export class ClusterTrainer extends Trainer {
     return `trainer '${this.name}'`;
   }
 
+  /** Sync over several shards: steps are decided by the lowest one (decided-step.ts). */
+  #decides(): boolean {
+    return this.mode === 'sync' && this.#trainers.length > 1;
+  }
+
   #on(shard: number): Trainer {
     return this.#trainers.find((t) => t.shard === shard)!.trainer;
   }
@@ -182,6 +178,7 @@ export class ClusterTrainer extends Trainer {
       throw invalidArgument(
         `${this.#who()}: parameter '${paramName}' is not one of its parameters [${this.params.join(', ')}]`,
       );
+    if (this.#decides()) await catchUp(this.#shards, this.#trainers);
     if (r.placement.kind === 'whole') {
       const home = r.placement.home;
       const reply = await this.#shards.on(home, () => this.#on(home).pushGrad(paramName, grad));
@@ -265,9 +262,10 @@ export class ClusterTrainer extends Trainer {
   }
 
   async #step(batchSize: number): Promise<StepResult> {
-    const settled = await Promise.allSettled(
-      this.#trainers.map((t) => this.#shards.on(t.shard, () => t.trainer.step(batchSize))),
-    );
+    if (this.#decides()) await catchUp(this.#shards, this.#trainers);
+    const settled = this.#decides()
+      ? await decidedStep(this.#shards, this.#trainers, batchSize)
+      : await Promise.allSettled(this.#trainers.map((t) => this.#shards.on(t.shard, () => t.trainer.step(batchSize))));
     const applied = this.#trainers.filter((_, i) => settled[i]!.status === 'fulfilled').map((t) => t.shard);
     const failedAt = settled.findIndex((s) => s.status === 'rejected');
     if (failedAt >= 0) {

@@ -12,6 +12,7 @@ import type { ParameterPart as _gluonps_v1_ParameterPart, ParameterPart__Output 
 import type { PushGradResponse as _gluonps_v1_PushGradResponse, PushGradResponse__Output as _gluonps_v1_PushGradResponse__Output } from './gluonps/v1/PushGradResponse';
 import type { SetLearningRateRequest as _gluonps_v1_SetLearningRateRequest, SetLearningRateRequest__Output as _gluonps_v1_SetLearningRateRequest__Output } from './gluonps/v1/SetLearningRateRequest';
 import type { StatesChunk as _gluonps_v1_StatesChunk, StatesChunk__Output as _gluonps_v1_StatesChunk__Output } from './gluonps/v1/StatesChunk';
+import type { StepDecision as _gluonps_v1_StepDecision, StepDecision__Output as _gluonps_v1_StepDecision__Output } from './gluonps/v1/StepDecision';
 import type { StepRequest as _gluonps_v1_StepRequest, StepRequest__Output as _gluonps_v1_StepRequest__Output } from './gluonps/v1/StepRequest';
 import type { StepResponse as _gluonps_v1_StepResponse, StepResponse__Output as _gluonps_v1_StepResponse__Output } from './gluonps/v1/StepResponse';
 import type { TensorChunk as _gluonps_v1_TensorChunk, TensorChunk__Output as _gluonps_v1_TensorChunk__Output } from './gluonps/v1/TensorChunk';
@@ -42,6 +43,7 @@ export interface ProtoGrpcType {
       PushGradResponse: MessageTypeDefinition<_gluonps_v1_PushGradResponse, _gluonps_v1_PushGradResponse__Output>
       SetLearningRateRequest: MessageTypeDefinition<_gluonps_v1_SetLearningRateRequest, _gluonps_v1_SetLearningRateRequest__Output>
       StatesChunk: MessageTypeDefinition<_gluonps_v1_StatesChunk, _gluonps_v1_StatesChunk__Output>
+      StepDecision: MessageTypeDefinition<_gluonps_v1_StepDecision, _gluonps_v1_StepDecision__Output>
       StepRequest: MessageTypeDefinition<_gluonps_v1_StepRequest, _gluonps_v1_StepRequest__Output>
       StepResponse: MessageTypeDefinition<_gluonps_v1_StepResponse, _gluonps_v1_StepResponse__Output>
       TensorChunk: MessageTypeDefinition<_gluonps_v1_TensorChunk, _gluonps_v1_TensorChunk__Output>

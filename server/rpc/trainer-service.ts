@@ -167,8 +167,12 @@ export function trainerServiceHandlers(
 
     Step: unary(ctx('Step'), async (req) => {
       const t = registry.get(req.trainer);
-      const r = await t.step(keyFromWire(`trainer '${req.trainer}'`, req.key), req.step, req.batchSize);
-      return { step: r.step, versions: r.versions.map(Number), workers: r.workers };
+      // A cluster client's decider's decision (server/trainer/follower.ts); absent: a barrier here.
+      const d = req.decision;
+      const decision =
+        d === null ? null : { applied: d.applied, workers: [...d.workers], step: d.step, batch: d.batchSize };
+      const r = await t.step(keyFromWire(`trainer '${req.trainer}'`, req.key), req.step, req.batchSize, decision);
+      return { step: r.step, versions: r.versions.map(Number), workers: r.workers, batchSize: r.batch ?? 0 };
     }),
 
     Leave: unary(ctx('Leave'), async (req) => {

@@ -40,6 +40,7 @@ export function recordStep(
   workers: number[],
   lr: number,
   rescale: number,
+  batch: number,
 ): Promise<void> {
   const journal = trainer.journal;
   if (journal === NO_JOURNAL) return Promise.resolve();
@@ -57,7 +58,7 @@ export function recordStep(
     };
   });
   const step = trainer.stepCount;
-  const meta = { op: 'trainer.commit', trainer: trainer.spec.name, step, keys, workers, lr, rescale, params };
+  const meta = { op: 'trainer.commit', trainer: trainer.spec.name, step, keys, workers, lr, rescale, batch, params };
   // The meta is counted with the payload (row ids can make it large), so the log's room for
   // metas is never what refuses the record.
   const bytes = payloadBytes + Buffer.byteLength(JSON.stringify(meta), 'utf8');
@@ -110,6 +111,8 @@ export async function replayCommit(trainer: Trainer, m: Record<string, unknown>,
     step: trainer.stepCount,
     versions: trainer.spec.params.map((p) => trainer.store.entry(p).version),
     workers: m.workers as number[],
+    // Records written before the batch was logged: unknown.
+    ...(typeof m.batch === 'number' ? { batch: m.batch } : {}),
   };
   for (const key of m.keys as CallKey[]) {
     const seen = trainer.keyed.results.get(slotOf(key))?.has(key.sequence) ?? false;

@@ -163,6 +163,8 @@ export async function restoreTrainer(
       timer: null,
       applying: false,
       openedAt: Date.now(),
+      decided: null, // dropped after recovery anyway (Trainer.restartOpenStep)
+      decidedBatch: 0,
     };
     // A worker that was waiting at the barrier retries its step with the same key: it finds
     // this promise, which settles when the step is applied or fails.

@@ -36,6 +36,9 @@ import type { CombinedGrad, PendingGrad } from './gradients';
 import { learningRateAt } from '../../common/optimizer/optimizer-spec';
 
 import { StepRate } from './step-rate';
+import { closeTrainer, suspendTrainer } from './shutdown';
+import * as follower from './follower';
+import type { StepDecision } from './follower';
 import { checkStatesSize, loadStates, saveStates, statesFor } from './trainer-states';
 import { NO_TRAINER_EVENTS } from './types';
 import type { CallKey, OpenStep, ParamStates, StepResult, TrainerEvents, TrainerSpec, TrainerState } from './types';
@@ -61,6 +64,8 @@ export class Trainer {
   open: OpenStep | null = null;
   /** When the last steps were applied (GetStatus). */
   readonly rate = new StepRate();
+  /** @internal Called after each applied step (a follower's refusal waits on it: follower.ts). */
+  readonly onApplied = new Set<() => void>();
   /** Serializes applies, async steps and state snapshots. */
   private readonly applyLock = new Mutex();
   /** Where acknowledged changes are recorded; muted while replaying. */
@@ -224,8 +229,11 @@ export class Trainer {
 
   // --- Steps ---------------------------------------------------------------------------------
 
-  /** Completes the worker's step. Sync: resolves when the step is applied with every worker. */
-  step(key: CallKey, step: number, batchSize: number): Promise<StepResult> {
+  /**
+   * Completes the worker's step. Sync: resolves when the step is applied with every worker, or,
+   * with a decider's `decision` (a trainer spanning shards), as follower.ts says.
+   */
+  step(key: CallKey, step: number, batchSize: number, decision: StepDecision | null = null): Promise<StepResult> {
     return this.once(key, async () => {
       this.checkWorker(key.workerId);
       if (!Number.isInteger(batchSize) || batchSize < 1)
@@ -234,11 +242,18 @@ export class Trainer {
         this.checkRestarted(key.workerId, step);
         return this.applyAsync(key, batchSize);
       }
+      if (decision !== null) {
+        follower.checkDecision(this.who, decision, key.workerId, this.spec.numWorkers);
+        if (!decision.applied) return follower.followRefusal(this, key.workerId, step, decision.step);
+        const before = follower.appliedBefore(this, step, decision);
+        if (before !== null) return before;
+      }
       let done!: Promise<StepResult>;
       await this.store.gate.shared(() => {
         this.checkStepOpen(step);
         this.checkRestarted(key.workerId, step);
-        const open = this.openStep();
+        follower.checkJoin(this.who, this.open, decision);
+        const open = this.openStep(follower.decidedOf(decision), decision?.batch ?? 0);
         if (open.stepped.has(key.workerId))
           throw precondition(`${this.who}: worker ${key.workerId} already stepped in step ${step}`);
         open.stepped.set(key.workerId, batchSize);
@@ -252,7 +267,8 @@ export class Trainer {
     });
   }
 
-  private openStep(): OpenStep {
+  /** The open step, opened now if none is; `decided`: it follows a decider (no deadline here). */
+  private openStep(decided: number[] | null, decidedBatch = 0): OpenStep {
     this.open ??= {
       index: this.stepCount,
       stepped: new Map(),
@@ -261,9 +277,11 @@ export class Trainer {
       timer: null,
       applying: false,
       openedAt: Date.now(),
+      decided,
+      decidedBatch,
     };
     const open = this.open;
-    if (!this.replaying)
+    if (!this.replaying && (open.decided === null || open.decidedBatch > 0))
       open.timer ??= setTimeout(() => this.onTimeout(open), Math.min(this.spec.stepTimeoutMs, MAX_TIMER_MS));
     return open;
   }
@@ -273,7 +291,8 @@ export class Trainer {
     this.replaying = false;
     if (this.open) {
       const open = this.open;
-      open.timer ??= setTimeout(() => this.onTimeout(open), Math.min(this.spec.stepTimeoutMs, MAX_TIMER_MS));
+      if (open.decided === null || open.decidedBatch > 0)
+        open.timer ??= setTimeout(() => this.onTimeout(open), Math.min(this.spec.stepTimeoutMs, MAX_TIMER_MS));
       this.maybeApply();
     }
   }
@@ -289,11 +308,17 @@ export class Trainer {
   private maybeApply(): void {
     const open = this.open;
     if (open === null || open.applying) return;
+    if (open.decided !== null) {
+      const workers = follower.decidedReady(open, this.left);
+      if (workers !== null) void this.applyOpen(open, workers);
+      return;
+    }
     if (this.missingCount(open) === 0 && open.stepped.size > 0) void this.applyOpen(open);
   }
 
   private onTimeout(open: OpenStep): void {
     if (this.open !== open || open.applying) return;
+    if (open.decided !== null) return follower.followerTimeout(this, open, this.restarted?.step === open.index);
     const missingCount = this.missingCount(open);
     const missing = this.missingWorkers(open, 16);
     const quorum = this.spec.timeoutPolicy === 'quorum' && open.stepped.size >= this.spec.quorum;
@@ -337,7 +362,7 @@ export class Trainer {
     const barrier = Math.max(0, Date.now() - open.openedAt) / 1000;
     if (open.timer) clearTimeout(open.timer);
     const workers = only ?? [...open.stepped.keys()].sort((a, b) => a - b);
-    const batch = workers.reduce((a, w) => a + (open.stepped.get(w) ?? 0), 0);
+    const batch = open.decidedBatch || workers.reduce((a, w) => a + (open.stepped.get(w) ?? 0), 0);
     let durable: Promise<void> = Promise.resolve();
     try {
       const result = await this.store.gate.shared(() =>
@@ -455,7 +480,7 @@ export class Trainer {
             this.spec.optimizer,
             work.map(({ entry }, i) => ({ entry, states: () => this.statesFor(entry), grad: sums[i]! })),
             () => {
-              durable = recordStep(this, work, sums, keys, workers, lr, rescale);
+              durable = recordStep(this, work, sums, keys, workers, lr, rescale, batchSize);
               failpoint('step.after-apply-before-log');
             },
             { lr, rescale, mapError: (err) => this.kernelError(err) },
@@ -467,12 +492,14 @@ export class Trainer {
     }
     this.stepCount++;
     this.rate.record();
+    for (const f of this.onApplied) f();
     if (this.restarted !== null && this.restarted.step !== -1 && this.stepCount > this.restarted.step)
       this.restarted = null;
     const result = {
       step: this.stepCount,
       versions: this.spec.params.map((p) => this.store.entry(p).version),
       workers,
+      batch: batchSize,
     };
     return { result, durable };
   }
@@ -492,7 +519,8 @@ export class Trainer {
     return memoryError(this.who, err) ?? err;
   }
 
-  private discardPendingOf(workerId: number): void {
+  /** @internal Drops one worker's staged gradients. */
+  discardPendingOf(workerId: number): void {
     for (const g of this.pending.get(workerId)?.values() ?? []) disposeGrad(g);
     this.pending.delete(workerId);
   }
@@ -511,8 +539,8 @@ export class Trainer {
     this.checkWorker(workerId);
     this.left.add(workerId);
     const durable = this.journal.append({ op: 'trainer.leave', trainer: this.spec.name, worker: workerId });
-    // A step it already made stays in the open step with its gradients; otherwise they go.
-    if (!(this.open?.stepped.has(workerId) ?? false)) this.discardPendingOf(workerId);
+    // A step it already made (or one its decider counted it in) keeps its gradients; otherwise they go.
+    if (!(this.open?.stepped.has(workerId) || this.open?.decided?.includes(workerId))) this.discardPendingOf(workerId);
     this.log.info({ trainer: this.spec.name, worker: workerId }, 'worker left');
     // During replay the log itself says whether (and with whom) the open step was applied.
     if (!this.replaying) this.maybeApply();
@@ -563,37 +591,13 @@ export class Trainer {
     return this.store.gate.shared(() => this.applyLock.run(() => loadStates(this, bytes)));
   }
 
-  /**
-   * Shutdown with a data dir: answers the calls waiting at the barrier with UNAVAILABLE (so they
-   * retry against the restarted server) but keeps the open step, its keys and gradients for the
-   * final checkpoint; a retried step with the same key then finds its place after the restart.
-   */
+  /** Shutdown with a data dir: the waiting steps are answered UNAVAILABLE, the open step kept (shutdown.ts). */
   suspend(): void {
-    const open = this.open;
-    if (open === null || open.applying) return;
-    if (open.timer) clearTimeout(open.timer);
-    open.timer = null;
-    const waiters = open.waiters.splice(0);
-    for (const [, key] of open.keys) {
-      const table = this.keyed.results.get(slotOf(key));
-      const retry = new Promise<StepResult>((resolve, reject) => open.waiters.push({ resolve, reject }));
-      retry.catch(() => undefined); // close() fails it when no retry came: not an unhandled rejection
-      table?.set(key.sequence, retry);
-    }
-    for (const w of waiters)
-      w.reject(new ServerError(grpc.status.UNAVAILABLE, `${this.who}: the server is shutting down; retry the step`));
+    suspendTrainer(this);
   }
 
   /** Fails every waiting step (server shutdown) and frees gradients and states. */
   close(): void {
-    if (this.open) {
-      if (this.open.timer) clearTimeout(this.open.timer);
-      for (const w of this.open.waiters)
-        w.reject(new ServerError(grpc.status.UNAVAILABLE, `${this.who}: the server is shutting down`));
-      this.open = null;
-    }
-    this.discardPending();
-    for (const st of this.states.values()) for (const list of st.tensors) for (const t of list) t.dispose();
-    this.states.clear();
+    closeTrainer(this);
   }
 }

@@ -25,6 +25,8 @@ export interface StepResult {
   step: number;
   versions: bigint[];
   workers: number[];
+  /** Sync: the sum of the workers' batch sizes; absent in a result restored from an older checkpoint. */
+  batch?: number;
 }
 
 export interface TrainerState {
@@ -61,6 +63,13 @@ export interface OpenStep {
   applying: boolean;
   /** When it opened (its first worker stepped), ms since the epoch; GetStatus, the barrier-wait metric. */
   openedAt: number;
+  /**
+   * On a shard following its trainer's decider (follower.ts): the workers the decider applied
+   * this step with, whom it waits for without a deadline; null for a barrier of its own.
+   */
+  decided: number[] | null;
+  /** With `decided`: the decider's batch size (0: unknown, so no deadline here at all). */
+  decidedBatch: number;
 }
 
 /**

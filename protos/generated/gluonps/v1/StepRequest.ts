@@ -1,6 +1,7 @@
 // Original file: protos/gluonps/v1/trainer.proto
 
 import type { IdempotencyKey as _gluonps_v1_IdempotencyKey, IdempotencyKey__Output as _gluonps_v1_IdempotencyKey__Output } from '../../gluonps/v1/IdempotencyKey';
+import type { StepDecision as _gluonps_v1_StepDecision, StepDecision__Output as _gluonps_v1_StepDecision__Output } from '../../gluonps/v1/StepDecision';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -23,6 +24,14 @@ export interface StepRequest {
    * Samples behind this worker's gradients; the update uses rescale_grad / (sum over workers).
    */
   'batchSize'?: (number);
+  /**
+   * Absent (a lone server, a trainer on one shard, async): the shard runs its own barrier with
+   * its deadline and timeout policy, as always. Set by a cluster client on every shard of a sync
+   * trainer but the decider (its lowest shard), after the decider answered this worker's Step:
+   * this shard then follows the decider's decision instead of deciding (docs/cluster.md,
+   * "Deadlines, quorum and leave across shards").
+   */
+  'decision'?: (_gluonps_v1_StepDecision | null);
 }
 
 /**
@@ -45,4 +54,12 @@ export interface StepRequest__Output {
    * Samples behind this worker's gradients; the update uses rescale_grad / (sum over workers).
    */
   'batchSize': (number);
+  /**
+   * Absent (a lone server, a trainer on one shard, async): the shard runs its own barrier with
+   * its deadline and timeout policy, as always. Set by a cluster client on every shard of a sync
+   * trainer but the decider (its lowest shard), after the decider answered this worker's Step:
+   * this shard then follows the decider's decision instead of deciding (docs/cluster.md,
+   * "Deadlines, quorum and leave across shards").
+   */
+  'decision': (_gluonps_v1_StepDecision__Output | null);
 }

@@ -18,6 +18,11 @@ export interface StepResponse {
    * Sync: the workers whose gradients this step combined.
    */
   'workers'?: (number)[];
+  /**
+   * Sync: the sum of their batch sizes (the update used rescale_grad / batch_size); 0 when not
+   * known (a reply restored from an older checkpoint).
+   */
+  'batchSize'?: (number | string | Long);
 }
 
 /**
@@ -36,4 +41,9 @@ export interface StepResponse__Output {
    * Sync: the workers whose gradients this step combined.
    */
   'workers': (number)[];
+  /**
+   * Sync: the sum of their batch sizes (the update used rescale_grad / batch_size); 0 when not
+   * known (a reply restored from an older checkpoint).
+   */
+  'batchSize': (number);
 }
