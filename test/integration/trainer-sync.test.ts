@@ -14,7 +14,6 @@ import { describe, expect, it } from 'vitest';
 import { cpu, Status } from '../../client/index';
 import type { OptimizerName, OptimizerParams, ParameterServerClient, StepResult, Trainer } from '../../client/index';
 import { rejectsWith } from './helpers';
-import { singleServerOnly } from './suite-target';
 import type { RefOptimizer } from './trainer-helpers';
 import {
   useTrainerHarness,
