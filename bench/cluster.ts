@@ -312,7 +312,8 @@ function reportNetns(args: ClusterBenchArgs, model: Model, results: Map<number, 
     // and the machine is nearly saturated, the CPU is.
     if (bound / step < 0.75 && m.machineBusy > 0.85)
       console.log(
-        `  K = ${k}: CPU-bound, not link-bound: the step reaches ${fmt((100 * bound) / step)} % of the link rate with the machine ${fmt(100 * m.machineBusy)} % busy (${cores} cores); try a lower --link-mbit`,
+        `  K = ${k}: CPU-bound, not link-bound: the step reaches ${fmt((100 * bound) / step)} % of what the links allow while the machine was ${fmt(100 * m.machineBusy)} % busy ` +
+          `(this benchmark's processes ${fmt((100 * cpu) / (step * cores))} % of ${cores} cores, the rest other work); try a lower --link-mbit`,
       );
   }
 }
