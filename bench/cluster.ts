@@ -327,7 +327,7 @@ async function main(): Promise<number> {
   const deadlineS =
     args.deadlineS ??
     Math.ceil(
-      300 +
+      600 +
         (args.skipNetns
           ? 0
           : args.shards.reduce((s, k) => s + 60 + (3 * (args.warmup + args.rounds) * bound(k)) / 1000, 0)) +
