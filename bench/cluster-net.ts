@@ -4,7 +4,7 @@
 // namespace, veth or qdisc outlives a run. A run killed with SIGKILL leaves its namespaces; the
 // next run removes them (their names carry the dead run's pid).
 import { execFileSync } from 'node:child_process';
-import { staleNamespaces, type NetPlan } from './cluster-plan';
+import { staleNamespaces, tcDrops, type NetPlan } from './cluster-plan';
 
 /** Runs one `ip`/`tc` command; a failure names the command and what it printed. */
 function run(argv: readonly string[]): string {
@@ -131,4 +131,22 @@ function tryListNamespaces(): string {
 /** The command prefix running a program inside host namespace `ns`. */
 export function inNamespace(ns: string): string[] {
   return ['ip', 'netns', 'exec', ns];
+}
+
+/** Packets every host's two tbfs have dropped so far (both directions of every link). */
+export function linkDrops(plan: NetPlan): number {
+  let n = 0;
+  for (const h of [...plan.workers, ...plan.shards]) {
+    n += tcDrops(tryOutput(['tc', '-s', '-n', h.ns, 'qdisc', 'show', 'dev', 'eth0']));
+    n += tcDrops(tryOutput(['tc', '-s', '-n', plan.bridgeNs, 'qdisc', 'show', 'dev', h.port]));
+  }
+  return n;
+}
+
+function tryOutput(argv: readonly string[]): string {
+  try {
+    return run(argv);
+  } catch {
+    return '';
+  }
 }

@@ -1,7 +1,8 @@
 // cluster-plan.ts: the pure parts of `npm run bench:cluster` (bench/cluster.ts): its arguments,
 // the simulated network (which namespaces, veth pairs, addresses and `tc` limits, as the exact
 // `ip`/`tc` command lines that build it and take it down), which leftover namespaces of a killed
-// run may be removed, and the step time the links alone allow. Nothing here runs a command, so
+// run may be removed, the step time the links alone allow, and the drops in `tc -s` output.
+// Nothing here runs a command, so
 // test/unit/bench-cluster-plan.test.ts checks it without root.
 //
 // The network: one namespace holds a Linux bridge; every host (W worker hosts, then as many
@@ -212,4 +213,11 @@ export function staleNamespaces(ipNetnsList: string, isAlive: (pid: number) => b
 export function linkBoundStepMs(modelBytes: number, workers: number, shards: number, linkMbit: number): number {
   const busiest = Math.max((workers * modelBytes) / shards, modelBytes);
   return ((2 * busiest * 8) / (linkMbit * 1e6)) * 1000;
+}
+
+/** Packets the qdiscs of `tc -s qdisc show` output dropped, summed (tbf drops what overflows its queue). */
+export function tcDrops(tcStatsOutput: string): number {
+  let n = 0;
+  for (const m of tcStatsOutput.matchAll(/\(dropped (\d+),/g)) n += Number(m[1]);
+  return n;
 }

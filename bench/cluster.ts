@@ -48,7 +48,14 @@ import {
   npmStartCommand,
   type ChildScope,
 } from './child-process';
-import { buildNetwork, inNamespace, netPreflight, removeStaleNamespaces, teardownNetwork } from './cluster-net';
+import {
+  buildNetwork,
+  inNamespace,
+  linkDrops,
+  netPreflight,
+  removeStaleNamespaces,
+  teardownNetwork,
+} from './cluster-net';
 import { linkBoundStepMs, netPlan, parseClusterArgs, type ClusterBenchArgs, type NetPlan } from './cluster-plan';
 import { clusterWorkerMain, WORKER_FLAG, type ClusterWorkerConfig, type StepTimes } from './cluster-worker';
 import { cpuMs, median, shapeOf } from './measure';
@@ -108,6 +115,8 @@ interface Measured {
   workerCpu: number[];
   /** Share of the whole machine's CPU busy during the measured rounds (0..1, every process). */
   machineBusy: number;
+  /** Packets the links' tbfs dropped over the warm-up and measured rounds (netns part only). */
+  drops?: number;
 }
 
 function newMeasured(): Measured {
@@ -207,7 +216,10 @@ async function runNetns(
         workers.push(w);
       }
       const serverPids = servers.map((s) => s.child.pid ?? 0);
-      results.set(k, await measure(workers, serverPids, args.warmup, args.rounds));
+      const drops = linkDrops(plan);
+      const m = await measure(workers, serverPids, args.warmup, args.rounds);
+      m.drops = linkDrops(plan) - drops;
+      results.set(k, m);
       process.stderr.write(
         `bench:cluster: K = ${k}: ${median(results.get(k)!.rounds.map((t) => t.total)).toFixed(0)} ms per step\n`,
       );
@@ -285,6 +297,7 @@ function reportNetns(args: ClusterBenchArgs, model: Model, results: Map<number, 
     'workers',
     'ours/cores',
     'machine busy',
+    'tbf drops (warm-up too)',
   ];
   console.log(header.join('  '));
   for (const [k, m] of results) {
@@ -306,6 +319,7 @@ function reportNetns(args: ClusterBenchArgs, model: Model, results: Map<number, 
         fmt(median(m.workerCpu)),
         `${fmt((100 * cpu) / (step * cores))} %`,
         `${fmt(100 * m.machineBusy)} %`,
+        fmt(m.drops ?? Number.NaN),
       ].join('  '),
     );
     // The links are the bottleneck when the step is near what they allow; when it is far from it

@@ -1,9 +1,17 @@
 // bench:cluster's pure parts (bench/cluster-plan.ts): its flags, the namespace plan (every host
 // gets a namespace, a veth pair to the bridge, a private address and a tbf each way; nothing is
 // created in the caller's namespace), the teardown list (every namespace the setup adds, the
-// bridge's last), which leftovers of killed runs are removed, and the link-bound step.
+// bridge's last), which leftovers of killed runs are removed, the link-bound step and the
+// drops read from `tc -s`.
 import { describe, expect, it } from 'vitest';
-import { linkBoundStepMs, netPlan, parseClusterArgs, staleNamespaces, tbfBurstBytes } from '../../bench/cluster-plan';
+import {
+  linkBoundStepMs,
+  netPlan,
+  parseClusterArgs,
+  staleNamespaces,
+  tbfBurstBytes,
+  tcDrops,
+} from '../../bench/cluster-plan';
 
 describe('bench:cluster arguments', () => {
   it('defaults: 400 Mbit/s, 4 workers, K = 1, 2, 4, a 64 MiB model in 4 tensors', () => {
@@ -127,5 +135,19 @@ describe('bench:cluster leftovers and link bound', () => {
     expect(linkBoundStepMs(mib64, 4, 1, 400)).toBeCloseTo((2 * 4 * mib64 * 8) / 400e3, 6);
     expect(linkBoundStepMs(mib64, 4, 4, 400) / linkBoundStepMs(mib64, 4, 1, 400)).toBeCloseTo(0.25, 9);
     expect(linkBoundStepMs(mib64, 4, 8, 400)).toBe(linkBoundStepMs(mib64, 4, 4, 400));
+  });
+});
+
+describe('bench:cluster tbf statistics', () => {
+  it('sums the drops of every qdisc in `tc -s qdisc show` output', () => {
+    const out = [
+      'qdisc tbf 8001: root refcnt 3 rate 400Mbit burst 262100b lat 25ms ',
+      ' Sent 70890812 bytes 4120 pkt (dropped 17, overlimits 9210 requeues 0) ',
+      ' backlog 0b 0p requeues 0',
+      'qdisc noqueue 0: dev lo root refcnt 2 ',
+      ' Sent 0 bytes 0 pkt (dropped 3, overlimits 0 requeues 0) ',
+    ].join('\n');
+    expect(tcDrops(out)).toBe(20);
+    expect(tcDrops('')).toBe(0);
   });
 });
