@@ -138,11 +138,15 @@ export async function startChild<T>(
   extraExecArgv: readonly string[] = [],
   /** Extra environment variables for the child. */
   extraEnv: Readonly<Record<string, string>> = {},
+  /** A command node runs under, e.g. `ip netns exec NS` (it must exec node, keeping the IPC fd). */
+  prefix: readonly string[] = [],
 ): Promise<StartedChild<T>> {
   const isTs = /\.[cm]?ts$/.test(entry);
   const modulePath = isTs && runtime === 'node' ? await bundleForNode(entry) : entry;
+  const nodeArgs = [...(isTs && runtime === 'tsx' ? ['--import', 'tsx'] : []), ...extraExecArgv];
   const child = fork(modulePath, args, {
-    execArgv: [...(isTs && runtime === 'tsx' ? ['--import', 'tsx'] : []), ...extraExecArgv],
+    ...(prefix.length > 0 ? { execPath: prefix[0] } : {}),
+    execArgv: prefix.length > 0 ? [...prefix.slice(1), process.execPath, ...nodeArgs] : nodeArgs,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...childEnv(), ...extraEnv },
   });
@@ -203,10 +207,16 @@ export interface CliServerOptions {
   bundle?: string;
   /** Node flags besides npm start's (diagnosis: --cpu-prof ...). */
   extraNodeFlags?: string[];
-  /** CLI flags after --host 127.0.0.1 --port 0. */
+  /** CLI flags after --host HOST --port 0. */
   args?: string[];
+  /** The interface to bind (default 127.0.0.1). */
+  host?: string;
+  /** A command the server runs under, e.g. `ip netns exec NS` (it must exec node). */
+  prefix?: readonly string[];
   /** Prefix of the server's log lines echoed on stderr. */
   label?: string;
+  /** Warnings whose message matches are not echoed (ones the benchmark asked for, e.g. --insecure's). */
+  quietWarnings?: RegExp;
   /** Sees every JSON log line (e.g. to collect 'checkpoint written'). */
   onLog?: (entry: Record<string, unknown>) => void;
   graceMs?: number;
@@ -214,8 +224,8 @@ export interface CliServerOptions {
 
 /**
  * Starts the real server CLI as `npm start` does (its environment and node flags; the malloc
- * settings dropped with GLUONPS_BENCH_MALLOC=default as for every bench child) on 127.0.0.1 and
- * a free port, and resolves at its "listening" log line. Warnings and errors are echoed.
+ * settings dropped with GLUONPS_BENCH_MALLOC=default as for every bench child) on 127.0.0.1 (or
+ * options.host) and a free port, and resolves at its "listening" log line. Warnings and errors are echoed.
  */
 export async function startCliServer(options: CliServerOptions = {}): Promise<CliServer> {
   const start = npmStartCommand();
@@ -229,15 +239,17 @@ export async function startCliServer(options: CliServerOptions = {}): Promise<Cl
   const env = { ...start.env };
   if (process.env.GLUONPS_BENCH_MALLOC === 'default') for (const k of Object.keys(MALLOC_TUNING_ENV)) delete env[k];
   const label = options.label ?? 'server';
+  const prefix = options.prefix ?? [];
   const child = spawn(
-    process.execPath,
+    prefix.length > 0 ? prefix[0]! : process.execPath,
     [
+      ...(prefix.length > 0 ? [...prefix.slice(1), process.execPath] : []),
       ...start.nodeFlags,
       ...(options.extraNodeFlags ?? []),
       bundle,
       ...start.args,
       '--host',
-      '127.0.0.1',
+      options.host ?? '127.0.0.1',
       '--port',
       '0',
       ...(options.args ?? []),
@@ -276,7 +288,11 @@ export async function startCliServer(options: CliServerOptions = {}): Promise<Cl
       if (entry.msg === 'listening' && typeof entry.address === 'string') {
         clearTimeout(timer);
         resolve(entry.address);
-      } else if (typeof entry.level === 'number' && entry.level >= 40) {
+      } else if (
+        typeof entry.level === 'number' &&
+        entry.level >= 40 &&
+        !(options.quietWarnings?.test(String(entry.msg)) ?? false)
+      ) {
         process.stderr.write(`[${label}] ${line}\n`); // warnings and errors only
       }
     });
