@@ -4,18 +4,15 @@
 // and file its services name must exist in the repository: npm scripts are looked up in
 // package.json and their own files checked, server flags must be ones the server accepts.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { exposureRefusal } from '../../server/auth';
-import { CLI_FLAGS, parseCommandLine } from '../../server/config';
-import { securityFromEnv } from '../../demo/worker';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const read = (f: string): string => readFileSync(path.join(ROOT, f), 'utf8');
+import { parseCommandLine } from '../../server/config';
+import { securityFromEnv, serverTarget } from '../../demo/worker';
+import { demoWorkerFlags, read, ROOT, serverFlags } from '../fixtures/deploy-files';
 
 // --- the parsed file ---------------------------------------------------------------------------
 
@@ -56,8 +53,9 @@ const strings = (v: Yaml | undefined, what: string): string[] => {
   return v as string[];
 };
 
+/** The file parsed (merge keys `<<` resolved, as Compose does) and interpolated. */
 function compose(env: Record<string, string | undefined> = {}, file = 'docker-compose.yml'): Obj {
-  return obj(interpolate(parseYaml(read(file), { uniqueKeys: true }) as Yaml, env), file);
+  return obj(interpolate(parseYaml(read(file), { uniqueKeys: true, merge: true }) as Yaml, env), file);
 }
 
 /** Sequences Compose merges across `-f` files (the rest, e.g. command and healthcheck.test, are replaced). */
@@ -123,19 +121,6 @@ function missingFiles(script: string): string[] {
   return missing;
 }
 
-/** The long flags of the first parseArgs({ options }) in `source` after `after` (read as text: importing would run it). */
-function parseArgsFlags(file: string, after = ''): Set<string> {
-  const src = read(file);
-  const from = src.indexOf(after);
-  const block = /parseArgs\(\{[\s\S]*?options:\s*\{([\s\S]*?)\n\s*\},\n/.exec(src.slice(Math.max(0, from)));
-  if (from < 0 || block === null)
-    throw new Error(`${file}: cannot find the parseArgs options${after ? ` after '${after}'` : ''}`);
-  return new Set([...block[1]!.matchAll(/^\s*'?([a-z][a-z-]*)'?\s*:\s*\{\s*type:/gm)].map((m) => `--${m[1]}`));
-}
-
-/** The long flags the server CLI accepts. */
-const serverFlags = (): Set<string> => new Set(Object.keys(CLI_FLAGS).map((f) => `--${f}`));
-
 // --- tests ---------------------------------------------------------------------------------
 
 describe('Compose interpolation', () => {
@@ -159,8 +144,9 @@ describe('docker-compose.yml', () => {
   const server = obj(services.server, 'services.server');
   const worker = obj(services.worker, 'services.worker');
 
-  it('has the services server and worker, built from the Dockerfile at the root', () => {
-    expect(Object.keys(services).sort()).toEqual(['server', 'worker']);
+  it('has the services server and worker (in no profile), built from the Dockerfile at the root', () => {
+    const always = Object.entries(services).filter(([, s]) => obj(s, 'service').profiles === undefined);
+    expect(always.map(([name]) => name).sort()).toEqual(['server', 'worker']);
     for (const s of [server, worker]) {
       expect(s.build).toBe('.');
       expect(statSync(path.join(ROOT, 'Dockerfile')).isFile()).toBe(true);
@@ -175,15 +161,13 @@ describe('docker-compose.yml', () => {
     expect(args[args.indexOf('--workers') + 1]).toBe('2');
     expect(args[args.indexOf('--worker-id') + 1]).toBe('auto');
     expect(read('demo/worker.ts')).toMatch(/export async function claimWorkerId/);
-    const flags = parseArgsFlags('demo/run.ts', 'async function workerMain');
+    const flags = demoWorkerFlags();
     for (const a of args.filter((x) => x.startsWith('--'))) expect(flags.has(a), `demo worker flag ${a}`).toBe(true);
   });
 
   it('every command names an npm script that exists, and every file those scripts name exists', () => {
-    for (const [name, s] of [
-      ['server', server],
-      ['worker', worker],
-    ] as const) {
+    for (const name of Object.keys(services).filter((n) => n !== 'etcd')) {
+      const s = obj(services[name], name);
       const cmd = strings(s.command, `${name}.command`);
       const script = npmScript(cmd);
       expect(script, `${name}: expected an npm command`).not.toBeNull();
@@ -283,6 +267,14 @@ describe('docker-compose.yml', () => {
       const s = obj(compose(env).services, 'services');
       for (const name of ['server', 'worker']) expect(obj(s[name], name).image).toBe(image);
     }
+  });
+});
+
+describe("the demo worker's --server", () => {
+  it('is one server, every shard of a cluster in order, or an etcd URL (whose commas list etcd endpoints)', () => {
+    expect(serverTarget('server:50051')).toBe('server:50051');
+    expect(serverTarget('a:1,b:2, c:3')).toEqual(['a:1', 'b:2', 'c:3']);
+    expect(serverTarget('etcd://e1:2379,e2:2379/demo')).toBe('etcd://e1:2379,e2:2379/demo');
   });
 });
 
