@@ -12,7 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { exposureRefusal } from '../../server/auth';
 import { parseCommandLine } from '../../server/config';
 import { securityFromEnv, serverTarget } from '../../demo/worker';
-import { demoWorkerFlags, read, ROOT, serverFlags } from '../fixtures/deploy-files';
+import { demoWorkerFlags, flagValue, read, ROOT, serverFlags } from '../fixtures/deploy-files';
 
 // --- the parsed file ---------------------------------------------------------------------------
 
@@ -267,6 +267,103 @@ describe('docker-compose.yml', () => {
       const s = obj(compose(env).services, 'services');
       for (const name of ['server', 'worker']) expect(obj(s[name], name).image).toBe(image);
     }
+  });
+});
+
+describe('docker-compose.yml, the cluster profile', () => {
+  const services = obj(compose().services, 'services');
+  const profile = Object.keys(services).filter((n) => {
+    const p = obj(services[n], n).profiles;
+    return Array.isArray(p) && p.includes('cluster');
+  });
+  const shards = profile.filter((n) => /^shard\d+$/.test(n)).sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
+  const etcd = obj(services.etcd, 'etcd');
+  const worker = obj(services['cluster-worker'], 'cluster-worker');
+  const commandArgs = (s: Obj, name: string): string[] => npmScript(strings(s.command, `${name}.command`))!.args;
+  /** etcd's client URL as the other containers reach it: its --advertise-client-urls. */
+  const etcdUrl = (e: Obj): URL => new URL(flagValue(strings(e.command, 'etcd.command'), '--advertise-client-urls')!);
+
+  it('is etcd, three shards and the workers, none of them started by a plain `docker compose up`', () => {
+    expect([...profile].sort()).toEqual(['cluster-worker', 'etcd', 'shard0', 'shard1', 'shard2']);
+    for (const name of ['server', 'worker']) expect(obj(services[name], name).profiles).toBeUndefined();
+  });
+
+  it('starts shard i as --shard-index i of as many shards as there are, one cluster, registered in etcd by its service name', () => {
+    const url = etcdUrl(etcd);
+    const listen = new URL(flagValue(strings(etcd.command, 'etcd.command'), '--listen-client-urls')!);
+    expect(url.port, "etcd's advertised port is the one it listens on").toBe(listen.port);
+    expect(url.hostname, 'etcd advertises its service name').toBe('etcd');
+    const mounts = new Set<string>();
+    const hosts = new Set<string>();
+    for (const [i, name] of shards.entries()) {
+      const s = obj(services[name], name);
+      const args = commandArgs(s, name);
+      for (const a of args.filter((x) => x.startsWith('--')))
+        expect(serverFlags().has(a), `${name}: flag ${a}`).toBe(true);
+      const env = obj(s.environment, `${name}.environment`) as Record<string, string>;
+      const { options } = parseCommandLine(args, env);
+      expect(options.shard, name).toMatchObject({ index: i, count: shards.length, cluster: 'demo' });
+      expect(options.host).toBe('0.0.0.0');
+      expect(options.insecure || exposureRefusal(options.host!, options.auth !== undefined, 'off') === null).toBe(true);
+      expect(options.dataDir).toBe('/data');
+      expect(flagValue(args, '--etcd'), `${name} registers in the compose file's etcd`).toBe(url.origin);
+      expect(flagValue(args, '--advertise'), `${name} advertises the name other containers reach it by`).toBe(
+        `${name}:${options.port}`,
+      );
+      expect(s.ports).toEqual([`127.0.0.1:${50061 + i}:${options.port}`]);
+      const test = strings(obj(s.healthcheck, `${name}.healthcheck`).test, 'healthcheck.test');
+      expect(test.slice(0, 3)).toEqual(['CMD', 'node', 'tools/healthcheck.mjs']);
+      expect(test.at(-1), `${name}: the health check probes its port`).toBe(String(options.port));
+      expect(obj(obj(s.depends_on, `${name}.depends_on`).etcd, 'depends_on.etcd').condition).toBe('service_healthy');
+      const data = strings(s.volumes, `${name}.volumes`).find((m) => m.split(':')[1] === '/data');
+      expect(data, `${name}: a volume at /data`).toBeDefined();
+      const volume = data!.split(':')[0]!;
+      expect(obj(compose().volumes, 'volumes')).toHaveProperty(volume);
+      mounts.add(volume);
+      hosts.add(String(s.hostname));
+      expect(s.restart).toBe('unless-stopped');
+    }
+    expect(mounts.size, 'every shard its own data volume').toBe(shards.length);
+    expect(hosts.size, 'every shard its own host name (the data dir lock names it)').toBe(shards.length);
+  });
+
+  it('the workers find the shards through etcd by the cluster name, after every shard is healthy', () => {
+    const args = commandArgs(worker, 'cluster-worker');
+    expect(args[0]).toBe('worker');
+    const flags = demoWorkerFlags();
+    for (const a of args.filter((x) => x.startsWith('--'))) expect(flags.has(a), `demo worker flag ${a}`).toBe(true);
+    const target = serverTarget(flagValue(args, '--server')!);
+    expect(target).toBe(`etcd://${etcdUrl(etcd).host}/demo`);
+    expect(obj(worker.deploy, 'cluster-worker.deploy').replicas).toBe(Number(flagValue(args, '--workers')));
+    expect(flagValue(args, '--worker-id')).toBe('auto');
+    const deps = obj(worker.depends_on, 'cluster-worker.depends_on');
+    expect(Object.keys(deps).sort()).toEqual(shards);
+    for (const d of Object.values(deps)) expect(obj(d, 'depends_on').condition).toBe('service_healthy');
+    expect(worker.image).toBe(obj(services.server, 'server').image);
+  });
+
+  it('GLUONPS_CLUSTER names the cluster in every shard and worker; GLUONPS_SHARDi_PORT moves shard i', () => {
+    const s = obj(compose({ GLUONPS_CLUSTER: 'blue', GLUONPS_SHARD1_PORT: '7001' }).services, 'services');
+    for (const name of shards) expect(flagValue(commandArgs(obj(s[name], name), name), '--cluster'), name).toBe('blue');
+    expect(flagValue(commandArgs(obj(s['cluster-worker'], 'w'), 'cluster-worker'), '--server')).toMatch(/\/blue$/);
+    expect(obj(s.shard1, 'shard1').ports).toEqual(['127.0.0.1:7001:50051']);
+    expect(obj(s.shard0, 'shard0').ports).toEqual(['127.0.0.1:50061:50051']);
+  });
+
+  it("etcd is Debian's etcd-server built from deploy/etcd, checked with etcdctl, its data in a volume", () => {
+    expect(etcd.build).toBe('deploy/etcd');
+    const dockerfile = read('deploy/etcd/Dockerfile').replace(/\\\n/g, ' ');
+    expect(dockerfile).toMatch(/^FROM debian:bookworm-slim$/m);
+    expect(dockerfile).toMatch(/apt-get install[^\n]*\betcd-server\b[^\n]*\betcd-client\b/);
+    expect(etcd.image).toBe('gluon-ps-etcd:latest');
+    expect(obj(obj(compose({ GLUONPS_ETCD_IMAGE: 'e:1' }).services, 's').etcd, 'etcd').image).toBe('e:1');
+    const test = strings(obj(etcd.healthcheck, 'etcd.healthcheck').test, 'etcd.healthcheck.test');
+    expect(test.slice(0, 2)).toEqual(['CMD', 'etcdctl']);
+    const cmd = strings(etcd.command, 'etcd.command');
+    expect(cmd[0]).toBe('etcd');
+    const dataDir = flagValue(cmd, '--data-dir')!;
+    const mount = strings(etcd.volumes, 'etcd.volumes').find((m) => dataDir.startsWith(`${m.split(':')[1]}/`));
+    expect(mount, `a volume holding etcd's --data-dir ${dataDir}`).toBeDefined();
   });
 });
 
