@@ -140,8 +140,12 @@ function waitForReady(stub: grpc.Client, timeoutMs: number): Promise<void> {
 
 export class Channel {
   #closed = false;
+  #parameters: ParameterServiceClient;
+  #address: string;
   #trainers: TrainerServiceClient | undefined;
   #admin: AdminServiceClient | undefined;
+  /** Opens the stub of another address with this channel's credentials and options (retarget). */
+  #reopen: ((address: string) => ParameterServiceClient) | null = null;
 
   /**
    * @internal Use Channel.open (connect()). `parameters` owns the gRPC channel; the stubs of the
@@ -149,17 +153,29 @@ export class Channel {
    */
   constructor(
     /** The ParameterService stub (owns the channel). */
-    readonly parameters: ParameterServiceClient,
+    parameters: ParameterServiceClient,
     /** host:port as given to connect(), for messages. */
-    readonly address: string,
+    address: string,
     /** Sent with every call (authorization); cloned per call since grpc-js may add to it. */
     private readonly metadata: grpc.Metadata,
     /** The per-call deadline in ms (connect({ deadlineMs })), or undefined for none. */
     readonly deadlineMs: number | undefined,
     stubs: { trainers?: TrainerServiceClient; admin?: AdminServiceClient } = {},
   ) {
+    this.#parameters = parameters;
+    this.#address = address;
     this.#trainers = stubs.trainers;
     this.#admin = stubs.admin;
+  }
+
+  /** The ParameterService stub (owns the gRPC channel). */
+  get parameters(): ParameterServiceClient {
+    return this.#parameters;
+  }
+
+  /** host:port as given to connect() (or the latest retarget()), for messages. */
+  get address(): string {
+    return this.#address;
   }
 
   /**
@@ -188,11 +204,10 @@ export class Channel {
       'chunk',
       2,
     ) as unknown as StubConstructor<ParameterServiceClient>;
-    const stub = new parameterService(
-      address,
-      credentials,
-      clientChannelOptions(undefined, { ...KEEPALIVE_OPTIONS, ...options.channelOptions }),
-    );
+    const ctor = parameterService;
+    const reopen = (at: string): ParameterServiceClient =>
+      new ctor(at, credentials, clientChannelOptions(undefined, { ...KEEPALIVE_OPTIONS, ...options.channelOptions }));
+    const stub = reopen(address);
     try {
       await waitForReady(stub, connectTimeoutMs);
     } catch (err) {
@@ -204,7 +219,24 @@ export class Channel {
         { cause: err },
       );
     }
-    return new Channel(stub, address, metadata, deadlineMs);
+    const channel = new Channel(stub, address, metadata, deadlineMs);
+    channel.#reopen = reopen;
+    return channel;
+  }
+
+  /**
+   * @internal Sends later calls to `address` instead (same credentials, options, metadata):
+   * a cluster shard that re-registered elsewhere (etcd membership, client/cluster/shards.ts).
+   * Calls in flight finish on the old connection, which is then closed.
+   */
+  retarget(address: string): void {
+    if (this.#closed || this.#reopen === null || address === this.#address) return;
+    const old = this.#parameters;
+    this.#parameters = this.#reopen(address);
+    this.#address = address;
+    this.#trainers = undefined;
+    this.#admin = undefined;
+    old.close();
   }
 
   get isClosed(): boolean {

@@ -1,11 +1,22 @@
 // connect(): one server at 'host:port', or a cluster from every shard's address in shard-index
-// order (docs/cluster.md). Apart from client.ts so that the cluster client, a subclass of the
-// single server's, can import it without an import cycle.
+// order, or from etcd ('etcd://host:port/NAME') (docs/cluster.md). Apart from client.ts so
+// that the cluster client, a subclass of the single server's, can import it without a cycle.
 import { Channel, type ConnectOptions } from './channel';
 import { ParameterServerClient } from './client';
 import { ClusterClient } from './cluster/client';
+import { ETCD_SCHEME, openFromEtcd } from './cluster/etcd-membership';
 import { Shards, type ClusterConnectOptions } from './cluster/shards';
 
+/**
+ * Connects to a cluster found in etcd: `etcd://host:port[,host:port]/NAME` reads cluster NAME's
+ * layout and members, opens every shard, and follows the members (a shard that registers at
+ * another address is reached there). Fails UNAVAILABLE naming the shards not registered within
+ * connectTimeoutMs (docs/cluster.md, "Membership with etcd").
+ */
+export async function connect(
+  target: `etcd://${string}`,
+  options?: ClusterConnectOptions,
+): Promise<ParameterServerClient>;
 /**
  * Opens a channel to a gluon-ps server at `address` (host:port) and waits until it is ready,
  * so a wrong address or a server that is down fails here (UNAVAILABLE naming the address)
@@ -27,5 +38,7 @@ export async function connect(
   options: ClusterConnectOptions = {},
 ): Promise<ParameterServerClient> {
   if (Array.isArray(target)) return new ClusterClient(await Shards.open(target, options));
+  if (typeof target === 'string' && target.startsWith(ETCD_SCHEME))
+    return new ClusterClient(await openFromEtcd(target, options));
   return new ParameterServerClient(await Channel.open(target as string, options));
 }

@@ -130,15 +130,16 @@ function rewriteSpecifiers(text, file) {
   });
 }
 
-/** protos/gluonps and protos/grpc, .proto files only (not load.ts or the generated types). */
+/** protos/gluonps, protos/grpc and protos/etcd (etcd:// discovery), .proto files only (not load.ts or the generated types). */
 function copyProtos() {
-  for (const sub of ['gluonps', 'grpc']) {
+  for (const sub of ['gluonps', 'grpc', 'etcd']) {
     const from = path.join(root, 'protos', sub);
     for (const file of walk(from)) {
       if (file.endsWith('.proto')) cpSync(file, path.join(protosOut, sub, path.relative(from, file)));
     }
   }
   if (!existsSync(path.join(protosOut, 'gluonps/v1/parameter.proto'))) fail('no .proto files copied');
+  if (!existsSync(path.join(protosOut, 'etcd/etcdserverpb/rpc.proto'))) fail('no etcd .proto files copied');
 }
 
 function walk(dir) {

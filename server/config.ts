@@ -27,6 +27,7 @@ import {
 import { DEFAULT_MAX_CPU_CONTEXTS, DEFAULT_MAX_TENSOR_BYTES } from './store/defaults';
 import { DEFAULT_SLICE_BYTES, LAYOUT_VERSION, MAX_SHARDS } from '../common/cluster/placement';
 import { CLUSTER_NAME_RE, DEFAULT_CLUSTER, type Route } from '../common/cluster/route';
+import { parseEtcdFlags, type EtcdOptions } from './cluster/etcd-options';
 
 export interface ServerOptions {
   /** Interface to bind (default 127.0.0.1). */
@@ -113,6 +114,8 @@ export interface ServerOptions {
   insecure?: boolean;
   /** Which shard of which cluster this server is (docs/cluster.md); absent: shard 0 of 1 of cluster 'default'. */
   shard?: ShardOptions;
+  /** Register as this shard in etcd, under a lease (docs/cluster.md); absent: static membership, no etcd. */
+  etcd?: EtcdOptions;
 }
 
 /** A server's place in a cluster (static membership: every client lists every shard's address). */
@@ -224,6 +227,9 @@ Options (each also read from the environment variable shown; flags win):
   --num-shards <n>           shards in the cluster (docs/cluster.md)  GLUONPS_NUM_SHARDS (default 1)
   --cluster <name>           the cluster's name; clients of another are refused  GLUONPS_CLUSTER (default default)
   --slice-bytes <size>       dense tensors over this are sliced over the shards  GLUONPS_SLICE_BYTES (default 4MiB)
+  --etcd <urls>              register as this shard in etcd: http://host:port, comma-separated  GLUONPS_ETCD (default: off)
+  --advertise <host:port>    the address registered for clients  GLUONPS_ADVERTISE (default: --host and the port)
+  --etcd-lease-seconds <n>   time to live of the shard's etcd lease  GLUONPS_ETCD_LEASE_SECONDS (default 10)
   -h, --help                 print this help
 
 Sizes take a unit: 1048576, 512KiB, 64MiB, 1GiB (also KB/MB/GB = powers of 1000).
@@ -361,6 +367,9 @@ export const CLI_FLAGS = {
   'num-shards': { type: 'string' },
   cluster: { type: 'string' },
   'slice-bytes': { type: 'string' },
+  etcd: { type: 'string' },
+  advertise: { type: 'string' },
+  'etcd-lease-seconds': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -514,6 +523,13 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     if (sliceBytes !== undefined) options.shard.sliceBytes = parseSize('--slice-bytes', sliceBytes);
     shardRoute(options.shard); // the cluster name's check
   }
+  const etcd = parseEtcdFlags(
+    pick(v.etcd, 'GLUONPS_ETCD'),
+    pick(v.advertise, 'GLUONPS_ADVERTISE'),
+    pick(v['etcd-lease-seconds'], 'GLUONPS_ETCD_LEASE_SECONDS'),
+  );
+  if (typeof etcd === 'string') throw new ConfigError(etcd);
+  if (etcd !== undefined) options.etcd = etcd;
   return { help: v.help === true, options };
 }
 

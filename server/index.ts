@@ -17,6 +17,7 @@ import { trainerServiceHandlers } from './rpc/trainer-service';
 import { adminServiceHandlers, ALWAYS_ANSWERED } from './rpc/admin-service';
 import { withRouting } from './rpc/routing';
 import { CHUNKED_READ_METHODS } from '../common/wire/chunks';
+import { joinEtcd, type EtcdRegistration } from './cluster/etcd-registration';
 import { withChunkSerializers } from './rpc/framing';
 import type { StreamBounds } from './rpc/calls';
 import { CallCounter, withCallLimits } from './rpc/call-limits';
@@ -329,6 +330,26 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       throw new ConfigError(`cannot serve metrics on ${metricsHost}:${metricsPort}: ${(err as Error).message}`);
     }
   }
+  // With --etcd: the layout checked and the index claimed before recovery (docs/cluster.md).
+  let registration: EtcdRegistration | null = null;
+  if (options.etcd) {
+    const dataDir = options.dataDir || null;
+    try {
+      registration = await joinEtcd(options.etcd, {
+        route,
+        host,
+        port: boundPort,
+        dataDir,
+        log,
+        stop: () => void close(),
+      });
+    } catch (err) {
+      server.forceShutdown();
+      await metricsHttp?.close();
+      history?.stop();
+      throw err;
+    }
+  }
   if (options.dataDir) {
     // What the data dir holds was acknowledged, perhaps under higher limits: it must still start.
     store.limitsEnforced = false;
@@ -357,6 +378,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       server.forceShutdown();
       await metricsHttp?.close();
       history?.stop();
+      await registration?.leave();
       // The lock's message already names the data dir and its holder.
       const message = err instanceof Error ? err.message : String(err);
       throw new ConfigError(err instanceof DataDirLockedError ? message : `data dir ${options.dataDir}: ${message}`);
@@ -366,6 +388,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   applyMemoryBudget(memoryBudget);
   refusal = null;
   health.setAll('SERVING');
+  await registration
+    ?.serving()
+    .catch((err: Error) => log.error({ err: err.message }, 'cannot mark the shard serving in etcd'));
   const security = { auth: auth === null ? 'off' : auth.counts, tls: transport.mode };
   log.info(
     {
@@ -384,6 +409,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       metrics: metricsHttp?.url ?? null,
       reflection: options.reflection === true,
       shard: route.count > 1 || route.cluster !== 'default' ? route : undefined,
+      etcd: registration?.record ?? undefined,
       ...security,
     },
     'listening',
@@ -402,6 +428,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const close = (graceMs = 10_000): Promise<void> => {
     closing ??= (async () => {
       log.info('shutting down: no new calls; finishing in-flight ones');
+      await registration?.leave(); // clients following etcd see the shard leave at once
       health.setAll('NOT_SERVING');
       health.endWatches();
       // Steps waiting at a sync barrier would otherwise hold the shutdown for the whole grace.

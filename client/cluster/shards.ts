@@ -1,9 +1,10 @@
-// shards.ts: a cluster client's view of its shards (static membership): one Channel per shard,
+// shards.ts: a cluster client's view of its shards: one Channel per shard,
 // in shard-index order, each sending the routing metadata of its shard (common/cluster/route.ts);
 // the layout every shard agreed on at connect(); where each parameter lives (placement, cached
 // per name); and the one rule for a shard's failures: a call that needed a shard that is down
 // fails UNAVAILABLE (or DEADLINE_EXCEEDED) naming the shard's index and address, and calls that
-// do not need it go on (docs/cluster.md).
+// do not need it go on (docs/cluster.md). Static membership by default; with a membership source
+// attached (etcd), a shard that registers at another address gets its channel re-targeted.
 import type { ParameterInfo__Output } from '../../protos/generated/gluonps/v1/ParameterInfo';
 import type { ShardInfo__Output } from '../../protos/generated/gluonps/v1/ShardInfo';
 import {
@@ -34,11 +35,29 @@ export interface Resolved {
   isConstant: boolean;
 }
 
+/** A shard's registration as a membership source (etcd) has it. */
+export interface MemberState {
+  address: string;
+  incarnation: number;
+  /** Registered as serving (false while it recovers its data dir). */
+  serving: boolean;
+}
+
+/** Where a cluster's members come from besides the addresses given (etcd: client/cluster/etcd-membership.ts). */
+export interface MembershipSource {
+  /** Shard i's registration, or null when it has none (its lease ended, or it never registered). */
+  state(i: number): MemberState | null;
+  /** Starts following: onMove(i, address) when shard i registers at another address. */
+  follow(onMove: (index: number, address: string) => void): void;
+  close(): void;
+}
+
 /** How long cluster() waits for each shard's answer when no deadline is set. */
 const DESCRIBE_DEADLINE_MS = 5000;
 
 export class Shards {
   readonly #resolved = new Map<string, Resolved>();
+  #membership: MembershipSource | null = null;
 
   private constructor(
     readonly channels: readonly Channel[],
@@ -107,6 +126,15 @@ export class Shards {
       for (const c of channels) c.close();
       throw err;
     }
+  }
+
+  /**
+   * Follows `source`: a shard that registers at another address gets its channel re-targeted
+   * there (later calls go to the new address); cluster() reports the registrations.
+   */
+  attach(source: MembershipSource): void {
+    this.#membership = source;
+    source.follow((i, address) => this.channels[i]?.retarget(address));
   }
 
   get count(): number {
@@ -182,18 +210,33 @@ export class Shards {
   async describe(deadlineMs: number | undefined): Promise<ClusterDescription> {
     const shards = await Promise.all(
       this.channels.map(async (ch, index): Promise<ShardDescription> => {
-        try {
-          const info = await describeShard(ch, deadlineMs ?? DESCRIBE_DEADLINE_MS);
-          return { index, address: ch.address, serving: info.serving };
-        } catch (err) {
-          return { index, address: ch.address, serving: false, error: (err as Error).message };
-        }
+        const d = await this.#describeOne(ch, index, deadlineMs);
+        if (this.#membership === null) return d;
+        // With a membership source, a shard serves only while it is registered as serving.
+        const member = this.#membership.state(index);
+        if (member === null)
+          return {
+            ...d,
+            serving: false,
+            error: `not registered: its lease ended (the server stopped or lost etcd)${d.error === undefined ? '' : `; ${d.error}`}`,
+          };
+        return { ...d, address: member.address, incarnation: member.incarnation, serving: d.serving && member.serving };
       }),
     );
     return { cluster: this.cluster, layout: { ...this.layout }, shards };
   }
 
+  async #describeOne(ch: Channel, index: number, deadlineMs: number | undefined): Promise<ShardDescription> {
+    try {
+      const info = await describeShard(ch, deadlineMs ?? DESCRIBE_DEADLINE_MS);
+      return { index, address: ch.address, serving: info.serving };
+    } catch (err) {
+      return { index, address: ch.address, serving: false, error: (err as Error).message };
+    }
+  }
+
   close(): void {
+    this.#membership?.close();
     for (const c of this.channels) c.close();
   }
 }

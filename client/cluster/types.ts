@@ -9,6 +9,11 @@ export interface ShardDescription {
   serving: boolean;
   /** Why it did not answer, when it did not. */
   error?: string;
+  /**
+   * How many times its index has been claimed in etcd, this run included (etcd:// clients only;
+   * a restarted shard's is one more than before).
+   */
+  incarnation?: number;
 }
 
 /** What ps.cluster() resolves to. */

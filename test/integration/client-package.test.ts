@@ -159,6 +159,8 @@ describe('the packed client package', () => {
         'dist/cli.js',
         'dist/types/client/index.d.ts',
         'protos/gluonps/v1/parameter.proto',
+        'protos/etcd/etcdserverpb/rpc.proto',
+        'protos/etcd/mvccpb/kv.proto',
         'protos/gluonps/v1/trainer.proto',
         'protos/grpc/health/v1/health.proto',
       ]),
@@ -194,6 +196,22 @@ describe('the packed client package', () => {
     // console.log(t.shape, version after initialize + setData, indices, values.shape).
     expect(r.stdout).toBe('[ 4, 3 ] 2 BigInt64Array(2) [ 1n, 5n ] [ 2, 16 ]\n');
   }, 90_000);
+
+  it('loads its vendored etcd protos for etcd:// (an etcd that is not there: UNAVAILABLE naming it)', async () => {
+    writeFileSync(
+      path.join(app, 'etcd.mjs'),
+      [
+        `import { connect } from '${PKG}';`,
+        "await connect('etcd://127.0.0.1:1/blue', { connectTimeoutMs: 300 }).then(",
+        "  () => console.log('connected?'),",
+        '  (e) => console.log(e.code, e.message),',
+        ');',
+      ].join('\n'),
+    );
+    const r = await run(path.join(bin, 'node'), ['etcd.mjs'], app, consumerEnv());
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^14 connect\(\): cannot read cluster 'blue' in etcd \(127\.0\.0\.1:1\)/);
+  }, 60_000);
 
   it('installs the gluonps bin, which works against the server', async () => {
     const gluonps = path.join(app, 'node_modules', '.bin', 'gluonps');

@@ -108,13 +108,12 @@ const selects = (selector: Record<string, string> | undefined, labels: Record<st
 
 /**
  * $(VAR) references in a container's args, as the kubelet expands them: every one must name a
- * variable of the container's env (the kubelet would leave an unknown one as it is); values from
- * fieldRefs become `<VAR>`.
+ * variable of the container's env (the kubelet would leave an unknown one as it is); a variable
+ * from a fieldRef takes its value from `fields` (the pod's, e.g. metadata.name), else `<VAR>`.
  */
-function expandArgs(container: Doc): string[] {
-  const env = new Map<string, string>(
-    (container.env ?? []).map((e: Doc) => [e.name, e.value ?? `<${e.name}>`] as [string, string]),
-  );
+function expandArgs(container: Doc, fields: Record<string, string> = {}): string[] {
+  const value = (e: Doc): string => e.value ?? fields[e.valueFrom?.fieldRef?.fieldPath] ?? `<${e.name}>`;
+  const env = new Map<string, string>((container.env ?? []).map((e: Doc) => [e.name, value(e)] as [string, string]));
   return (container.args ?? []).map((a: string) =>
     a.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (_, name: string) => {
       must(env.has(name), `container ${container.name}: $(${name}) in its args is not in its env`);
@@ -172,7 +171,10 @@ function checkShards(docs: Doc[], tokenFile: string): Checked {
   );
   must(existsSync(path.join(ROOT, 'tools/shard-entrypoint.sh')), 'tools/shard-entrypoint.sh exists');
 
-  const args = expandArgs(c);
+  // As the last pod sees them (gluonps-shard-2 in namespace ns).
+  const last = spec.replicas - 1;
+  const podName = `${sts.metadata.name}-${last}`;
+  const args = expandArgs(c, { 'metadata.name': podName, 'metadata.namespace': 'ns' });
   for (const a of args.filter((x) => x.startsWith('--'))) must(serverFlags().has(a), `unknown server flag ${a}`);
   must(!args.includes('--shard-index'), 'the entrypoint gives --shard-index');
   // The server's own reading of its command line and environment, with the token file a real one.
@@ -183,7 +185,6 @@ function checkShards(docs: Doc[], tokenFile: string): Checked {
   must(secretOf(pod, c, tokens) !== undefined, `${tokens} is not in a mounted Secret`);
   const count = flagValue(args, '--num-shards');
   must(Number(count) === spec.replicas, `replicas ${spec.replicas} but --num-shards ${count}`);
-  const last = spec.replicas - 1;
   const { options } = parseCommandLine(['--shard-index', String(last), ...args], {
     ...env,
     GLUONPS_AUTH_TOKEN_FILE: tokenFile,
@@ -204,9 +205,10 @@ function checkShards(docs: Doc[], tokenFile: string): Checked {
 
   const advertise = flagValue(args, '--advertise');
   must(
-    advertise === `<GLUONPS_POD_NAME>.${svc.metadata.name}.<POD_NAMESPACE>.svc:${grpcPort}`,
+    advertise === `${podName}.${svc.metadata.name}.ns.svc:${grpcPort}`,
     `--advertise ${advertise}: expected the pod's name on Service ${svc.metadata.name}, port ${grpcPort}`,
   );
+  must(options.etcd?.advertise === advertise, 'the server registers the --advertise address');
   must(
     (c.env ?? []).find((e: Doc) => e.name === 'GLUONPS_POD_NAME')?.valueFrom?.fieldRef?.fieldPath === 'metadata.name',
     'GLUONPS_POD_NAME is the pod’s name (the entrypoint and --advertise use it)',
@@ -239,24 +241,28 @@ function checkEtcd(docs: Doc[]): { url: string } {
   const client = find(docs, 'Service', 'gluonps-etcd');
   must(selects(client.spec.selector, labels) && selects(peer.spec.selector, labels), 'the etcd Services select etcd');
   const c = spec.template.spec.containers[0];
-  const args = expandArgs(c);
+  // As member 1 sees them, in namespace ns.
+  const args = expandArgs(c, { 'metadata.name': `${sts.metadata.name}-1`, 'metadata.namespace': 'ns' });
   const flag = (name: string): string => {
     const a = args.find((x) => x.startsWith(`--${name}=`));
     must(a, `etcd: no --${name}`);
     return a.slice(name.length + 3);
   };
-  must(flag('name') === '<POD_NAME>', 'each member is named after its pod');
-  const peerName = (i: number): string => `${sts.metadata.name}-${i}.${peer.metadata.name}.<POD_NAMESPACE>.svc`;
-  const expected = Array.from(
-    { length: spec.replicas },
-    (_, i) => `${sts.metadata.name}-${i}=http://${peerName(i)}:${port(c, 'peer')}`,
-  );
+  must(flag('name') === `${sts.metadata.name}-1`, 'each member is named after its pod');
+  const peerName = (i: number): string => `${sts.metadata.name}-${i}.${peer.metadata.name}.ns.svc`;
+  const peerUrl = (i: number): string => `http://${peerName(i)}:${port(c, 'peer')}`;
+  const expected = Array.from({ length: spec.replicas }, (_, i) => `${sts.metadata.name}-${i}=${peerUrl(i)}`);
   must(
     flag('initial-cluster') === expected.join(','),
     `--initial-cluster must list the ${spec.replicas} pods: ${expected.join(',')}`,
   );
+  must(flag('initial-advertise-peer-urls') === peerUrl(1), 'a member advertises its own peer name');
   const clientPort = port(c, 'client');
   must(new URL(flag('listen-client-urls')).port === String(clientPort), 'etcd listens on its client port');
+  must(
+    flag('advertise-client-urls') === `http://${peerName(1)}:${clientPort}`,
+    'a member advertises its own name to clients',
+  );
   const svcPort = (client.spec.ports ?? []).find((p: Doc) => target(c, p) === clientPort);
   must(svcPort, `Service gluonps-etcd must route to the client port ${clientPort}`);
   // The image's user (deploy/etcd/Dockerfile) is the one the pod runs as.
@@ -273,7 +279,7 @@ function checkWorkers(docs: Doc[], shards: Checked, etcdUrl: string, shardSecret
     JSON.stringify(c.command) === JSON.stringify(['npm', 'run', 'demo', '--']),
     'the worker runs `npm run demo -- ...`',
   );
-  const args = expandArgs(c);
+  const args = expandArgs(c, { "metadata.annotations['batch.kubernetes.io/job-completion-index']": '1' });
   must(args[0] === 'worker', 'the demo’s worker command');
   const flags = demoWorkerFlags();
   for (const a of args.filter((x) => x.startsWith('--'))) must(flags.has(a), `unknown demo worker flag ${a}`);
@@ -289,12 +295,7 @@ function checkWorkers(docs: Doc[], shards: Checked, etcdUrl: string, shardSecret
     `--workers ${workers}: completions and parallelism must be ${workers}`,
   );
   must(job.spec.completionMode === 'Indexed', 'an Indexed Job: the completion index is the worker id');
-  must(flagValue(args, '--worker-id') === '<WORKER_ID>', '--worker-id from WORKER_ID');
-  must(
-    (c.env ?? []).find((e: Doc) => e.name === 'WORKER_ID')?.valueFrom?.fieldRef?.fieldPath ===
-      "metadata.annotations['batch.kubernetes.io/job-completion-index']",
-    'WORKER_ID is the completion index',
-  );
+  must(flagValue(args, '--worker-id') === '1', '--worker-id is the completion index (WORKER_ID)');
   const tokenFile = (c.env ?? []).find((e: Doc) => e.name === 'GLUONPS_TOKEN_FILE')?.value;
   must(tokenFile, 'the workers send a token (GLUONPS_TOKEN_FILE)');
   const secret = secretOf(job.spec.template.spec, c, tokenFile);
@@ -451,6 +452,20 @@ describe('the checks catch broken manifests', () => {
       [/headless/, (d) => delete find(d, 'Service', 'gluonps-shard').spec.clusterIP],
       [/--initial-cluster must list the 5 pods/, (d) => (find(d, 'StatefulSet', 'gluonps-etcd').spec.replicas = 5)],
       [/--workers 2: completions/, (d) => (find(d, 'Job', 'gluonps-demo').spec.parallelism = 1)],
+      [
+        /--worker-id is the completion index/,
+        (d) =>
+          (find(d, 'Job', 'gluonps-demo').spec.template.spec.containers[0].env[0].valueFrom.fieldRef.fieldPath =
+            'metadata.name'),
+      ],
+      [
+        /a member advertises its own peer name/,
+        (d) => {
+          const args: string[] = find(d, 'StatefulSet', 'gluonps-etcd').spec.template.spec.containers[0].args;
+          const i = args.findIndex((a) => a.startsWith('--initial-advertise-peer-urls='));
+          args[i] = '--initial-advertise-peer-urls=http://$(POD_NAME):2380';
+        },
+      ],
       [/--server etcd:\/\/gluonps-etcd:2379\/gluonps: expected/, (d) => setArg(d, '--cluster', 'other')],
       [/is not the etcd Service/, (d) => setArg(d, '--etcd', 'http://etcd:2379')],
       [/memory requests equal limits/, (d) => (shardC(d).resources.requests.memory = '1Gi')],

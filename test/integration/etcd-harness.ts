@@ -1,0 +1,107 @@
+// A real etcd for the membership tests: Debian's etcd-server (/usr/bin/etcd, installed by
+// scripts/ensure-etcd.sh when missing: never a silent skip), one member with a private data dir
+// in a temporary directory, client and peer URLs on free 127.0.0.1 ports, stopped and removed by
+// stop(). Also a reader of the cluster's keys through the client's own etcd wire code.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { EtcdConnection, type EtcdEntry } from '../../client/cluster/etcd-wire';
+import { ROOT } from '../fixtures/bundled-module';
+
+export const ETCD_BINARY = '/usr/bin/etcd';
+
+export interface Etcd {
+  /** host:port of its client URL. */
+  endpoint: string;
+  /** http://host:port, as --etcd takes it. */
+  url: string;
+  /** Every key under `prefix` now. */
+  read(prefix: string): Promise<EtcdEntry[]>;
+  stop(): Promise<void>;
+}
+
+/** Installs etcd-server when missing (as root), or throws naming the package. */
+export function ensureEtcdBinary(): void {
+  if (existsSync(ETCD_BINARY)) return;
+  const r = spawnSync('bash', ['scripts/ensure-etcd.sh'], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0 || !existsSync(ETCD_BINARY))
+    throw new Error(
+      `the etcd tests need Debian's etcd-server (${ETCD_BINARY}); scripts/ensure-etcd.sh failed: ${r.stderr}${r.stdout}`,
+    );
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts etcd and waits until it answers a read (up to 30 s; a busy port is retried). */
+export async function startEtcd(): Promise<Etcd> {
+  ensureEtcdBinary();
+  for (let attempt = 0; ; attempt++) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gluonps-etcd-'));
+    const [clientPort, peerPort] = [await freePort(), await freePort()];
+    const client = `http://127.0.0.1:${clientPort}`;
+    const peer = `http://127.0.0.1:${peerPort}`;
+    const child = spawn(
+      ETCD_BINARY,
+      [
+        '--name=gluonps-test',
+        `--data-dir=${path.join(dir, 'data')}`,
+        `--listen-client-urls=${client}`,
+        `--advertise-client-urls=${client}`,
+        `--listen-peer-urls=${peer}`,
+        `--initial-advertise-peer-urls=${peer}`,
+        `--initial-cluster=gluonps-test=${peer}`,
+        '--logger=zap',
+        '--log-outputs=stderr',
+        '--log-level=error',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-8000)));
+    const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+    const endpoint = `127.0.0.1:${clientPort}`;
+    const conn = new EtcdConnection(endpoint);
+    const stop = async (): Promise<void> => {
+      conn.close();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    };
+    const ready = await waitReady(conn, child);
+    if (ready) {
+      return {
+        endpoint,
+        url: client,
+        read: async (prefix) => (await conn.range(prefix, 5000)).entries,
+        stop,
+      };
+    }
+    await stop();
+    if (attempt >= 3) throw new Error(`etcd did not start: ${stderr}`);
+  }
+}
+
+async function waitReady(conn: EtcdConnection, child: ChildProcess): Promise<boolean> {
+  const end = Date.now() + 30_000;
+  while (Date.now() < end) {
+    if (child.exitCode !== null || child.signalCode !== null) return false; // e.g. a port taken meanwhile
+    try {
+      await conn.range('/', 1000);
+      return true;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return false;
+}
