@@ -17,6 +17,9 @@
 //   - raw read: open the raw file, read it sequentially into the same preallocated buffers, close;
 //   - checkpoint load: `startServer` on the data dir (lock, leftovers, full crc32 verification,
 //     safetensors read, tensors rebuilt, WAL replay: what a restart does) until it resolves;
+//   - raw read into fresh buffers (reference): the same read into buffers allocated just
+//     before it (untouched, as a loader's new tensors are); between the two cold reads above,
+//     so each order puts it after one of them;
 //   - the reads again after reading both files once untimed, so from the page cache (warm,
 //     reported for reference: a restart after kill -9 finds the checkpoint cached).
 // Every timed step is preceded by `sync` (untimed), so no step pays for an earlier one's dirty
@@ -49,6 +52,11 @@ export interface CkptRunResult {
   ckptLoadS: number;
   rawReadWarmS: number;
   ckptLoadWarmS: number;
+  /**
+   * A cold raw read into buffers allocated just before (as any loader must hold the bytes in
+   * new memory): the reference for what first-touch of fresh memory costs on this machine.
+   */
+  rawReadFreshS: number;
   /** CPU seconds (user + system, every thread of this process) of the cold/timed steps. */
   cpuS: { rawWrite: number; ckptWrite: number; rawRead: number; ckptLoad: number };
   /** Size of the checkpoint directory on disk (apparent bytes). */
@@ -260,11 +268,21 @@ async function oneRun(c: RunCommand): Promise<CkptRunResult> {
       cold();
       [ckptLoadS, cpuS.ckptLoad] = await withCpu(loadCkpt);
     };
+    let rawReadFreshS = 0;
+    const coldFresh = async (): Promise<void> => {
+      const fresh = Array.from({ length: tensors }, () => Buffer.allocUnsafeSlow(bytes / tensors));
+      cold();
+      rawReadFreshS = await rawRead(rawFile, fresh);
+      fresh.length = 0;
+      gc();
+    };
     if (order === 'raw-first') {
       await coldRaw();
+      await coldFresh();
       await coldCkpt();
     } else {
       await coldCkpt();
+      await coldFresh();
       await coldRaw();
     }
     // Warm: both files read once more first (each cold read was followed by a cache drop).
@@ -280,6 +298,7 @@ async function oneRun(c: RunCommand): Promise<CkptRunResult> {
       ckptLoadS,
       rawReadWarmS,
       ckptLoadWarmS,
+      rawReadFreshS,
       cpuS,
       ckptDirBytes,
       order,

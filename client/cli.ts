@@ -111,7 +111,14 @@ export async function main(
   }
   let ps: ParameterServerClient | null = null;
   try {
-    ps = await connect(cmd.server, connectOptions(cmd));
+    // Several addresses (or --cluster): a cluster's shards, in shard-index order (docs/cluster.md).
+    ps =
+      cmd.servers.length > 1 || cmd.cluster !== undefined
+        ? await connect(cmd.servers, {
+            ...connectOptions(cmd),
+            ...(cmd.cluster === undefined ? {} : { cluster: cmd.cluster }),
+          })
+        : await connect(cmd.server, connectOptions(cmd));
     await run(ps, cmd, out, stop);
     return 0;
   } catch (err) {

@@ -13,6 +13,8 @@
         "src/tensor.cc",
         "src/device.cc",
         "src/ops.cc",
+        "src/kernel_ops.cc",
+        "src/file_ops.cc",
         "src/cpu_kernels.cc",
         "src/crc32.cc"
       ],

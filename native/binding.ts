@@ -63,7 +63,7 @@ export enum OptimKindCode {
 }
 
 /**
- * The hyperparameters of one optimizer step, as the addon reads them (native/src/ops.cc
+ * The hyperparameters of one optimizer step, as the addon reads them (native/src/kernel_ops.cc
  * ReadOptimParams); omitted fields take MXNet's defaults. native/index.ts re-exports it.
  */
 export interface OptimizerSettings {

@@ -3,6 +3,7 @@
 // Parsing only: a problem is a UsageError (exit status 2) naming the option and what it got.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { CLUSTER_NAME_RE } from '../../common/cluster/route';
 import { cpu, gpu, LOAD_FORMATS, SAVE_FORMATS } from '../index';
 import type { Context, TlsOptions } from '../index';
 
@@ -15,6 +16,7 @@ export class UsageError extends Error {
 
 const COMMON = [
   'server',
+  'cluster',
   'token',
   'token-file',
   'tls',
@@ -57,6 +59,7 @@ const COMMANDS = Object.keys(ALLOWED).join(', ');
 
 const OPTIONS = {
   server: { type: 'string' },
+  cluster: { type: 'string' },
   token: { type: 'string' },
   'token-file': { type: 'string' },
   tls: { type: 'boolean' },
@@ -89,7 +92,12 @@ export interface Command {
   command: 'export' | 'import' | 'checkpoint' | 'status' | 'list' | 'describe' | 'trainers' | 'trainer' | 'help';
   /** describe / trainer: the parameter's or trainer's name; '' otherwise. */
   name: string;
+  /** The server's host:port, or a cluster's shards' comma-separated (as given). */
   server: string;
+  /** Every address of --server: one server, or a cluster's shards in shard-index order. */
+  servers: string[];
+  /** --cluster: connect as a cluster client and refuse shards of another cluster. */
+  cluster: string | undefined;
   token: string | undefined;
   /** TLS settings (false: plaintext). */
   tls: TlsOptions | boolean;
@@ -141,6 +149,16 @@ function checkServer(address: string, from: string): string {
     throw new UsageError(`${from}: ${JSON.stringify(address)} is not host:port (e.g. ${DEFAULT_SERVER})`);
   }
   return address;
+}
+
+/** One host:port, or a cluster's shards' host:port separated by commas (in shard-index order). */
+function checkServers(text: string, from: string): string[] {
+  const addresses = text.split(',').map((a) => a.trim());
+  for (const a of addresses) checkServer(a, from);
+  const twice = addresses.find((a, i) => addresses.indexOf(a) !== i);
+  if (twice !== undefined)
+    throw new UsageError(`${from}: ${JSON.stringify(twice)} is listed twice; give each shard's address once`);
+  return addresses;
 }
 
 function readOption(flag: string, file: string): Buffer {
@@ -212,12 +230,16 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
     if (!allowed.includes(key)) throw new UsageError(`--${key} does not apply to ${word}`);
   }
 
-  const server =
+  const servers =
     values.server !== undefined
-      ? checkServer(values.server, '--server')
+      ? checkServers(values.server, '--server')
       : env.GLUONPS_SERVER !== undefined && env.GLUONPS_SERVER !== ''
-        ? checkServer(env.GLUONPS_SERVER, 'GLUONPS_SERVER')
-        : DEFAULT_SERVER;
+        ? checkServers(env.GLUONPS_SERVER, 'GLUONPS_SERVER')
+        : [DEFAULT_SERVER];
+  const server = servers.join(',');
+  const cluster = values.cluster;
+  if (cluster !== undefined && !CLUSTER_NAME_RE.test(cluster))
+    throw new UsageError(`--cluster must be 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(cluster)}`);
   let connectTimeoutMs = 10_000;
   if (values['connect-timeout-ms'] !== undefined) {
     connectTimeoutMs = Number(values['connect-timeout-ms']);
@@ -236,6 +258,8 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const cmd: Command = {
     command,
     server,
+    servers,
+    cluster,
     token,
     tls,
     tlsServerName,

@@ -16,6 +16,9 @@ Commands:
 
 Options of every command:
   --server <host:port>      the server          GLUONPS_SERVER (default ${DEFAULT_SERVER})
+  --server <a,b,...>        a cluster: every shard's host:port, in shard-index order; export,
+                            import, list, describe, trainers and checkpoint work as on one server
+  --cluster <name>          refuse shards of another cluster (connects as a cluster client)
   --token <token>           bearer token sent with every call   GLUONPS_TOKEN
   --token-file <path>       read the token from a file (first line)   GLUONPS_TOKEN_FILE
   --tls                     TLS with the system's root CAs

@@ -1,6 +1,8 @@
 // transfer.ts: the commands that move state: export and import (parameters to and from a
 // tensor file through saveParameters / loadParameters, with progress on stderr: a bar redrawn in
-// place on a terminal, plain lines otherwise) and checkpoint (AdminService.Checkpoint).
+// place on a terminal, plain lines otherwise) and checkpoint (AdminService.Checkpoint). On a
+// cluster (--server with every shard's address) export and import read and write the same files
+// as one server, and checkpoint asks every shard.
 import type { LoadFormat, ParameterServerClient, PersistProgress, SaveFormat } from '../index';
 import type { Command } from './args';
 import { mib } from './format';
@@ -112,11 +114,16 @@ export async function runCheckpoint(ps: ParameterServerClient, cmd: Command, out
   const started = performance.now();
   const reply = await ps.checkpoint({ reason: cmd.reason });
   const seconds = (performance.now() - started) / 1000;
+  const shards = reply.shards ?? null;
   if (cmd.json) {
     out.stdout.write(
-      `${JSON.stringify({ command: 'checkpoint', id: reply.id, dataDir: reply.dataDir, seconds: Number(seconds.toFixed(3)) })}\n`,
+      `${JSON.stringify({ command: 'checkpoint', id: reply.id, dataDir: reply.dataDir, ...(shards === null ? {} : { shards }), seconds: Number(seconds.toFixed(3)) })}\n`,
     );
-  } else {
+  } else if (shards === null) {
     out.stdout.write(`checkpoint ${reply.id} written in ${reply.dataDir} (${seconds.toFixed(2)} s)\n`);
+  } else {
+    // A cluster: every shard wrote its own, in its own data dir.
+    for (const s of shards) out.stdout.write(`shard ${s.index}: checkpoint ${s.id} written in ${s.dataDir}\n`);
+    out.stdout.write(`${shards.length} shards checkpointed (${seconds.toFixed(2)} s)\n`);
   }
 }

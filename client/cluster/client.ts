@@ -4,8 +4,10 @@
 //   shard, or as a part on every shard holding one (each part's own shape, and where it lies in
 //   the whole); constant(): the same, the value cut into the parts' rows;
 // - get(): asks the name's home shard, which holds the parameter or a part telling the placement;
-// - list(): every shard's parameters, split ones once, in shard order then each shard's
-//   declaration order (one server lists in declaration order: see docs/cluster.md);
+// - list(): every shard's parameters, split ones once, in the cluster's declaration order: each
+//   declaration carries the highest order this client has seen (`after`) and its shard answers
+//   the order it gave the parameter (server/store/order.ts), so one client's declarations list
+//   in its order, as one server lists them (docs/cluster.md, "Declaration order");
 // - trainer(): client/cluster/trainer.ts; saveParameters / loadParameters through the cluster's
 //   handles; checkpoint(): every shard; cluster(): every shard's state and the layout;
 //   listTrainers(): every shard's, once each; status() and describeTrainer() are not there yet
@@ -74,14 +76,16 @@ export class ClusterClient extends ParameterServerClient {
       false,
     );
     const p = r.placement;
+    const after = this.#shards.clock;
     if (p.kind === 'whole') {
-      await this.#shards.on(p.home, (ch) =>
-        ch.unary<ParameterInfo__Output>((md, o, cb) => ch.parameters.declare({ spec: proto }, md, o, cb)),
+      const info = await this.#shards.on(p.home, (ch) =>
+        ch.unary<ParameterInfo__Output>((md, o, cb) => ch.parameters.declare({ spec: proto, after }, md, o, cb)),
       );
+      this.#shards.observe(info.order);
     } else {
       const full = r.fullShape!;
       const parts = new Map(p.parts.map((part) => [part.shard, part]));
-      await this.#shards.all(
+      const infos = await this.#shards.all(
         [...parts.keys()].sort((a, b) => a - b),
         (s, ch) => {
           const part = parts.get(s)!;
@@ -91,10 +95,12 @@ export class ClusterClient extends ParameterServerClient {
               shape: partShapeOf(full, part),
               part: { fullShape: full, rowStart: part.rowStart, rowStep: part.rowStep, parts: p.parts.length },
             },
+            after,
           };
           return ch.unary<ParameterInfo__Output>((md, o, cb) => ch.parameters.declare(request, md, o, cb));
         },
       );
+      for (const info of infos) this.#shards.observe(info.order);
     }
     this.#shards.remember(name, r);
     return new ClusterParameter(this.#shards, name);
@@ -107,19 +113,23 @@ export class ClusterClient extends ParameterServerClient {
     const dtype = dtypeToProto(who, tensor.dtype);
     const r = this.#shards.plan({ name, shape: tensor.shape, dtype: tensor.dtype as DType, stype: 'default' }, true);
     const p = r.placement;
+    const after = this.#shards.clock;
     if (p.kind === 'whole') {
       const bytes = tensorBytes(tensor);
       const header = { shape: tensor.shape, dtype, byteLength: bytes.byteLength };
-      await this.#shards.on(p.home, (ch) =>
-        ch.pushTensor<ParameterInfo__Output>(name, header, bytes, (md, o, cb) =>
-          ch.parameters.declareConstant(md, o, cb),
+      const info = await this.#shards.on(p.home, (ch) =>
+        ch.push<TensorUpload, ParameterInfo__Output>(
+          (md, o, cb) => ch.parameters.declareConstant(md, o, cb),
+          { name, header, after },
+          bytes,
         ),
       );
+      this.#shards.observe(info.order);
     } else {
       const full = r.fullShape!;
       const values = splitRows(p, full, tensor);
       const byShard = new Map(p.parts.map((part, k) => [part.shard, { part, value: values[k]! }]));
-      await this.#shards.all(
+      const infos = await this.#shards.all(
         [...byShard.keys()].sort((a, b) => a - b),
         (s, ch) => {
           const { part, value } = byShard.get(s)!;
@@ -128,6 +138,7 @@ export class ClusterClient extends ParameterServerClient {
             name,
             header: { shape: value.shape, dtype, byteLength: bytes.byteLength },
             part: { fullShape: full, rowStart: part.rowStart, rowStep: part.rowStep, parts: p.parts.length },
+            after,
           };
           return ch.push<TensorUpload, ParameterInfo__Output>(
             (md, o, cb) => ch.parameters.declareConstant(md, o, cb),
@@ -136,6 +147,7 @@ export class ClusterClient extends ParameterServerClient {
           );
         },
       );
+      for (const info of infos) this.#shards.observe(info.order);
     }
     this.#shards.remember(name, r);
     return new ClusterParameter(this.#shards, name);
@@ -148,32 +160,37 @@ export class ClusterClient extends ParameterServerClient {
       ch.unary<ParameterInfo__Output>((md, o, cb) => ch.parameters.get({ name }, md, o, cb)),
     );
     this.#shards.learn(name, info);
+    this.#shards.observe(info.order);
     return new ClusterParameter(this.#shards, name);
   }
 
   /**
-   * Every parameter and constant once: shard 0's in its declaration order, then shard 1's not
-   * listed yet, and so on. A split parameter is described by its home shard's part, with the
-   * whole shape.
+   * Every parameter and constant once, in the cluster's declaration order: by the order its home
+   * shard gave it, ties (declarations no client saw one after the other) by name. A split
+   * parameter is described by its home shard's part, with the whole shape.
    */
   override async list(): Promise<ParameterDescriptor[]> {
     const all = this.#shards.channels.map((_, i) => i);
     const lists = await this.#shards.all(all, (_, ch) =>
       ch.unary<ListResponse__Output>((md, o, cb) => ch.parameters.list({}, md, o, cb)),
     );
-    const order: string[] = [];
     const described = new Map<string, ParameterInfo__Output>();
     const fromHome = new Set<string>();
     lists.forEach((reply, shard) => {
       for (const info of reply.parameters) {
         const name = info.spec?.name ?? '';
-        if (!described.has(name)) order.push(name);
-        // The home shard's part describes a split parameter (as describe() does).
+        this.#shards.observe(info.order);
+        // The home shard's part describes a split parameter (as describe() does) and orders it.
         if (shard === this.#shards.home(name)) {
           described.set(name, info);
           fromHome.add(name);
         } else if (!described.has(name)) described.set(name, info);
       }
+    });
+    const order = [...described.keys()].sort((a, b) => {
+      const oa = described.get(a)!.order;
+      const ob = described.get(b)!.order;
+      return oa !== ob ? oa - ob : a < b ? -1 : a > b ? 1 : 0;
     });
     return order.map((name) => {
       const info = described.get(name)!;

@@ -58,6 +58,8 @@ const DESCRIBE_DEADLINE_MS = 5000;
 export class Shards {
   readonly #resolved = new Map<string, Resolved>();
   #membership: MembershipSource | null = null;
+  /** The highest declaration order seen on any shard (docs/cluster.md, "Declaration order"). */
+  #clock = 0;
 
   private constructor(
     readonly channels: readonly Channel[],
@@ -121,7 +123,9 @@ export class Shards {
         };
         ch.setRoute(formatRoute(route));
       });
-      return new Shards(channels, cluster, layout);
+      const shards = new Shards(channels, cluster, layout);
+      for (const info of infos) shards.observe(info.declareClock);
+      return shards;
     } catch (err) {
       for (const c of channels) c.close();
       throw err;
@@ -135,6 +139,16 @@ export class Shards {
   attach(source: MembershipSource): void {
     this.#membership = source;
     source.follow((i, address) => this.channels[i]?.retarget(address));
+  }
+
+  /** What a declaration sends as `after`: its parameter then lists after every one seen so far. */
+  get clock(): number {
+    return this.#clock;
+  }
+
+  /** Notes a declaration order a shard answered. */
+  observe(order: number): void {
+    if (order > this.#clock) this.#clock = order;
   }
 
   get count(): number {

@@ -1,6 +1,6 @@
 // kernels.h: the kernel entry points, one set per device kind with identical signatures
 // (cpu:: in cpu_kernels.cc, cuda:: in cuda/kernels.cu). Arguments are raw pointers that the
-// caller (ops.cc) has already validated; kernels assume sizes and ids are in range.
+// caller (kernel_ops.cc) has already validated; kernels assume sizes and ids are in range.
 #pragma once
 #include <cstdint>
 

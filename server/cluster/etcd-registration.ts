@@ -12,6 +12,7 @@
 //   and waits for that lease to end (at most its time to live) before claiming;
 // - a server without a data dir (--data-dir none) has no identity: it may hold an index no data
 //   dir ever claimed (its state dies with it anyway) and is refused one that a data dir owns;
+//   an index held by another server without a data dir is waited for the same way;
 // - the lease lost while running (etcd unreachable past the time to live, or the lease revoked):
 //   logged as an error, and the index is claimed again with the same identity, retrying while
 //   etcd is unreachable; if another process took it meanwhile, the server stops (fatal log);
@@ -19,7 +20,7 @@
 // The etcd3 library (maintained, the usual Node client) does the leases, keepalives and
 // transactions; the client package reads the same keys without it (client/cluster/etcd-wire.ts).
 import { hostname } from 'node:os';
-import { Etcd3, type Lease } from 'etcd3';
+import type { Etcd3, Lease } from 'etcd3';
 import type { Logger } from 'pino';
 import {
   claimsKey,
@@ -87,6 +88,9 @@ export class EtcdRegistration {
 
   /** Checks the layout and claims the index (state 'recovering'); throws a ConfigError saying why when refused. */
   static async join(o: JoinOptions): Promise<EtcdRegistration> {
+    // Loaded only with --etcd: importing etcd3 (its own gRPC stack and protos) takes about a
+    // second, which a server without etcd should not pay at every start.
+    const { Etcd3 } = await import('etcd3');
     const client = new Etcd3({ hosts: o.etcd.endpoints, dialTimeout: START_TIMEOUT_MS });
     let made: string | null = null;
     try {
@@ -196,25 +200,31 @@ export class EtcdRegistration {
         );
       if (member !== null) {
         const held = parseMember(member.value);
+        // A previous run of this data dir (killed), of this memory-only shard (no identity on
+        // either side), or this server's own lost lease: its entry goes when that lease ends.
+        // One still kept alive after its time to live is a process that is running.
         const ours =
-          (held !== null && held.identity !== null && held.identity === this.#identity) ||
-          (this.#lease !== null && member.lease === (await this.#lease.grant()));
+          held !== null &&
+          (held.identity === this.#identity || (this.#lease !== null && member.lease === (await this.#lease.grant())));
         if (held !== null && ours) {
-          // A previous run of this data dir (killed), or this server's own lost lease: its entry
-          // goes when that lease ends. One still kept alive after its time to live is another
-          // process running with this data dir's identity.
-          waitUntil ??= Date.now() + (held.leaseSeconds + 2) * 1000;
-          if (Date.now() < waitUntil) {
+          if (waitUntil === null) {
+            waitUntil = Date.now() + (held.leaseSeconds + 2) * 1000;
             log.warn(
               { shard: index, cluster, holder: held },
-              "the shard index is still registered by this data dir's previous run: waiting for its lease to end",
+              `the shard index is still registered by ${held.identity === null ? 'a server without a data dir' : "this data dir's identity"}, probably a previous run: waiting for its lease to end`,
             );
+          }
+          if (Date.now() < waitUntil) {
             await sleep(250);
             continue;
           }
         }
+        const alive =
+          held?.identity === null
+            ? ', whose lease is still kept alive: that server is running'
+            : ", whose lease is still kept alive: another process is running with this data dir's identity";
         throw new ClaimRefusedError(
-          `${where} is held by ${held === null ? `an unreadable registration ${JSON.stringify(member.value)}` : describeMember(held)}${ours ? ", whose lease is still kept alive: another process is running with this data dir's identity" : ''}; two servers can never hold one index: stop that one, or start this one as another shard`,
+          `${where} is held by ${held === null ? `an unreadable registration ${JSON.stringify(member.value)}` : describeMember(held)}${ours ? alive : ''}; two servers can never hold one index: stop that one, or start this one as another shard`,
         );
       }
       const incarnation = (claims === null ? 0 : Number(claims.value) || 0) + 1;
@@ -287,6 +297,8 @@ export class EtcdRegistration {
         } catch (e) {
           if (e instanceof ClaimRefusedError) {
             log.fatal({ ...fields, err: e.message }, 'cannot claim the shard index again: stopping this server');
+            // The process ends once the server has stopped; its exit status says it failed.
+            process.exitCode = 1;
             this.#o.stop(e.message);
             return;
           }

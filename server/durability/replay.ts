@@ -15,6 +15,11 @@ export class ReplayError extends Error {
   override name = 'ReplayError';
 }
 
+/** A declaration's recorded order; undefined in logs written before it was recorded (a new one then). */
+function recordedOrder(m: JournalMeta): number | undefined {
+  return typeof m.order === 'number' && m.order > 0 ? m.order : undefined;
+}
+
 export async function applyRecord(
   m: JournalMeta,
   payload: Uint8Array,
@@ -29,10 +34,12 @@ export async function applyRecord(
   });
   switch (m.op) {
     case 'declare':
-      await store.declare(m.spec as ParameterSpecInput);
+      await store.declare(m.spec as ParameterSpecInput, { exact: recordedOrder(m) });
       return;
     case 'declareConstant':
-      await store.declareConstant(str('name'), tensor(), (m.part as PartSpec | undefined) ?? null);
+      await store.declareConstant(str('name'), tensor(), (m.part as PartSpec | undefined) ?? null, {
+        exact: recordedOrder(m),
+      });
       return;
     case 'initialize':
       await store.initialize(str('name'), {

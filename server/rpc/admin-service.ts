@@ -39,6 +39,7 @@ export function adminServiceHandlers(
       layoutVersion: shard.route.layoutVersion,
       sliceBytes: shard.route.sliceBytes,
       serving: shard.serving(),
+      declareClock: source.store.declareClock,
     })),
     Checkpoint: unary({ log, method: 'Checkpoint' }, async (req) => {
       const d = source.durability();

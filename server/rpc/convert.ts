@@ -164,6 +164,7 @@ export function infoToWire(d: Descriptor): ParameterInfo {
     ctx: d.ctx.map(contextToWire),
     version: Number(d.version),
     isConstant: d.isConstant,
+    order: d.order,
   };
 }
 

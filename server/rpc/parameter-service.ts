@@ -26,6 +26,7 @@ import {
 import type { PartSpec } from '../store/spec';
 import type { ParameterPart__Output } from '../../protos/generated/gluonps/v1/ParameterPart';
 import { receiveUpload } from './uploads';
+import { checkAfter } from '../store/order';
 
 async function sendSnapshots(
   call: grpc.ServerWritableStream<unknown, TensorChunk>,
@@ -75,11 +76,13 @@ export function parameterServiceHandlers(
     value: HostTensor;
     staged: DeviceTensor | null;
     part: PartSpec | null;
+    after: number | undefined;
     release: () => void;
   }> => {
     const { first, value, staged, release } = await receiveUpload<{
       name: string;
       part?: ParameterPart__Output | null;
+      after?: number;
     }>(call, { maxBytes: store.maxTensorBytes, nameField: 'name' }, (m, header) => {
       const name = m.name;
       onName(name);
@@ -88,18 +91,23 @@ export function parameterServiceHandlers(
       store.checkTensorHeader(subject(name), dtype, shape, header.byteLength);
       return { dtype, shape, staged: stage?.(name, dtype, shape) ?? null };
     });
-    return { name: first.name, value, staged, part: partFromWire(first.part), release };
+    return { name: first.name, value, staged, part: partFromWire(first.part), after: first.after, release };
   };
 
   return {
-    Declare: unary(ctx('Declare'), async (req) => infoToWire(await store.declare(specFromWire(req.spec)))),
+    Declare: unary(ctx('Declare'), async (req) => {
+      const spec = specFromWire(req.spec);
+      const after = checkAfter(`declare: parameter '${req.spec?.name ?? ''}'`, req.after);
+      return infoToWire(await store.declare(spec, { after }));
+    }),
 
     DeclareConstant: clientStream(ctx('DeclareConstant'), async (call: UploadCall, onName) => {
-      const { name, value, part, release } = await receive(call, onName, false);
+      const { name, value, part, after, release } = await receive(call, onName, false);
       try {
+        const order = { after: checkAfter(`declare_constant: constant '${name}'`, after) };
         if (store.has(name) && !store.describe(name).isConstant)
           throw exists(`constant '${name}': the name is already a (non-constant) parameter`);
-        return infoToWire(await store.declareConstant(name, value, part));
+        return infoToWire(await store.declareConstant(name, value, part, order));
       } finally {
         release();
       }

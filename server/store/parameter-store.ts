@@ -40,6 +40,7 @@ import {
   stableStringify,
 } from './spec';
 import type { InitSpec, ParameterSpec, ParameterSpecInput, PartSpec } from './spec';
+import { DeclarationClock, type OrderRequest } from './order';
 import type {
   Descriptor,
   HostTensor,
@@ -83,6 +84,8 @@ export class ParameterStore {
   journal: Journal = NO_JOURNAL;
   /** Shared by every mutation; a checkpoint holds it exclusively (see gate.ts). */
   readonly gate = new RwGate();
+  /** Each new entry's place in the declaration order (order.ts). */
+  readonly #clock = new DeclarationClock();
 
   constructor(options: StoreOptions = {}) {
     this.maxTensorBytes = options.maxTensorBytes ?? DEFAULT_MAX_TENSOR_BYTES;
@@ -94,8 +97,11 @@ export class ParameterStore {
 
   // --- Declaration and lookup ----------------------------------------------------------------
 
-  /** Declares a parameter. The entry exists as soon as this returns (before the promise settles). */
-  async declare(input: ParameterSpecInput): Promise<Descriptor> {
+  /**
+   * Declares a parameter. The entry exists as soon as this returns (before the promise settles).
+   * `order`: where a new one stands in the declaration order (order.ts).
+   */
+  async declare(input: ParameterSpecInput, order: OrderRequest = {}): Promise<Descriptor> {
     const spec = buildSpec(input);
     const existing = this.entries.get(spec.name);
     if (existing) {
@@ -106,8 +112,8 @@ export class ParameterStore {
         );
       return describeEntry(existing);
     }
-    const entry = this.newEntry(spec, false, null);
-    await this.journal.append({ op: 'declare', spec: input });
+    const entry = this.newEntry(spec, false, null, order);
+    await this.journal.append({ op: 'declare', spec: input, order: entry.order });
     return describeEntry(entry);
   }
 
@@ -115,7 +121,12 @@ export class ParameterStore {
    * Gluon Constant: grad_req 'null', initialized from its value, immutable to trainers. `part`:
    * on a shard, the value is that part of a split constant.
    */
-  async declareConstant(nameInput: string, value: HostTensor, part: PartSpec | null = null): Promise<Descriptor> {
+  async declareConstant(
+    nameInput: string,
+    value: HostTensor,
+    part: PartSpec | null = null,
+    order: OrderRequest = {},
+  ): Promise<Descriptor> {
     const name = checkName(nameInput);
     const who = subject(name, true);
     this.checkHostTensor(who, value);
@@ -141,19 +152,32 @@ export class ParameterStore {
     const spec = buildSpec({ name, shape: value.shape, dtype: value.dtype, gradReq: 'null', part: part ?? undefined });
     // The constant keeps its value in the heap (for checkpoints and initialize): it counts
     // against the memory budget for as long as the constant exists (accounting.ts).
-    const entry = this.newEntry(spec, true, {
-      dtype: value.dtype,
-      shape: [...value.shape],
-      bytes: Uint8Array.from(value.bytes),
-    });
+    const entry = this.newEntry(
+      spec,
+      true,
+      { dtype: value.dtype, shape: [...value.shape], bytes: Uint8Array.from(value.bytes) },
+      order,
+    );
     await this.journal.append(
-      { op: 'declareConstant', name, dtype: value.dtype, shape: value.shape, ...(part ? { part } : {}) },
+      {
+        op: 'declareConstant',
+        name,
+        dtype: value.dtype,
+        shape: value.shape,
+        ...(part ? { part } : {}),
+        order: entry.order,
+      },
       value.bytes,
     );
     return describeEntry(entry);
   }
 
-  private newEntry(spec: ParameterSpec, isConstant: boolean, constantValue: HostTensor | null): ParameterEntry {
+  private newEntry(
+    spec: ParameterSpec,
+    isConstant: boolean,
+    constantValue: HostTensor | null,
+    order: OrderRequest,
+  ): ParameterEntry {
     // The limits are checked (and the entry counted) before anything else.
     this.accounting.add(
       subject(spec.name, isConstant),
@@ -171,10 +195,16 @@ export class ParameterStore {
       grad: null,
       deferred: null,
       version: 0n,
+      order: this.#clock.next(order),
       lock: new Mutex(),
     };
     this.entries.set(spec.name, entry);
     return entry;
+  }
+
+  /** The highest declaration order assigned so far (AdminService.DescribeShard). */
+  get declareClock(): number {
+    return this.#clock.last;
   }
 
   /** Every entry in declaration order (checkpoints; hold the gate exclusively). */
@@ -189,6 +219,7 @@ export class ParameterStore {
     disposeAll(old?.data ?? null);
     disposeAll(old?.grad ?? null);
     if (old) this.accounting.remove(name, old.isConstant);
+    entry.order = this.#clock.adopt(entry.order);
     // Acknowledged state: counted, never refused.
     const { isConstant, spec, constantValue } = entry;
     this.accounting.add(
@@ -208,6 +239,7 @@ export class ParameterStore {
     }
     this.entries.clear();
     this.accounting.clear();
+    this.#clock.reset();
   }
 
   has(name: string): boolean {

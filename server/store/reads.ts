@@ -130,6 +130,7 @@ export function describeEntry(e: ParameterEntry): Descriptor {
     ctx: [...(e.ctx ?? e.deferred?.ctx ?? [])],
     version: e.version,
     isConstant: e.isConstant,
+    order: e.order,
     ...(s.part ? { part: s.part } : {}),
   };
 }

@@ -24,6 +24,8 @@ export interface EntrySnapshot {
   ctx: Device[] | null;
   deferred: { init: InitSpec; ctx: Device[]; seed: string } | null;
   version: string;
+  /** Absent in checkpoints written before the declaration order was recorded. */
+  order?: number;
 }
 
 /** The entry's metadata, and its tensors' bytes: the constant value, then one per context. */
@@ -55,6 +57,7 @@ export async function snapshotEntry(e: ParameterEntry): Promise<{ meta: EntrySna
     ctx: e.ctx,
     deferred: e.deferred ? { init: e.deferred.init, ctx: e.deferred.ctx, seed: e.deferred.seed.toString() } : null,
     version: e.version.toString(),
+    order: e.order,
   });
   return { meta, tensors };
 }
@@ -119,6 +122,7 @@ export async function restoreEntry(
         ? { init: meta.deferred.init, ctx: meta.deferred.ctx, seed: BigInt(meta.deferred.seed) }
         : null,
       version: BigInt(meta.version),
+      order: meta.order ?? 0,
       lock: new Mutex(),
     };
   } catch (err) {

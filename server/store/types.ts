@@ -40,6 +40,8 @@ export interface Descriptor {
   ctx: Device[];
   version: bigint;
   isConstant: boolean;
+  /** Its place in the declaration order (order.ts). */
+  order: number;
   /** On a shard: the part of a split parameter this is. */
   part?: PartSpec;
 }
@@ -88,5 +90,7 @@ export interface ParameterEntry {
   grad: DeviceTensor[] | null;
   deferred: Deferred | null;
   version: bigint;
+  /** Its place in the declaration order (order.ts); 0 in a restored entry that had none. */
+  order: number;
   readonly lock: Mutex;
 }

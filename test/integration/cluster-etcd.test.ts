@@ -5,8 +5,9 @@
 // none) claiming an index a data dir owns are each refused at start, naming both sides; a shard
 // killed with kill -9 leaves etcd when its lease ends; a shard restarted on its data dir (on
 // another port) gets its index back, and the etcd:// client follows it there; a shard whose
-// lease is revoked under it claims its index again.
-import { mkdtempSync, rmSync } from 'node:fs';
+// lease is revoked under it claims its index again, or stops when a process with a copy of its
+// data dir took the index meanwhile.
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
@@ -184,7 +185,7 @@ describe('a cluster registered in etcd', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       new RegExp(
-        `shard 1 of cluster 'blue' in etcd \\(.*\\) is held by .*pid ${shards[1]!.child.pid} .*at ${shards[1]!.address.replace(/\./g, '\\.')}`,
+        `shard 1 of cluster 'blue' in etcd \\(.*\\) is held by a server without a data dir \\(pid ${shards[1]!.child.pid} .*at ${shards[1]!.address.replace(/\./g, '\\.')}.*, whose lease is still kept alive: that server is running`,
       ),
     );
     // The holder is untouched.
@@ -316,6 +317,54 @@ describe('a shard restarted on its data dir', () => {
     expect((await ps.cluster()).shards[2]).toMatchObject({ serving: true, incarnation: 2 });
   });
 
+  it('never lets two processes hold one index, even with a copy of the data dir', async () => {
+    // A copy of shard 0's data dir (its identity with it; not its lock, so the copy can start).
+    const copy = path.join(work, 'copy0');
+    cpSync(dirs[0]!, copy, { recursive: true, filter: (src) => path.basename(src) !== 'LOCK' });
+    const original = shards[0]!;
+    const twin = spawnServer(bundle, { dataDir: copy, args: etcdArgs('green', 0, 3) });
+    // Same identity: it takes the registration for a previous run's and waits for its lease.
+    await twin.waitForLog((l) => String(l.msg).includes('waiting for its lease to end'));
+    // The original's lease ends under it (as when etcd stops hearing from it): the twin claims
+    // the index, and the original, claiming it again, finds the twin's kept alive and stops.
+    const admin = new Etcd3({ hosts: etcd.url });
+    try {
+      const kv = (await admin.get('/gluonps/green/members/0').exec()).kvs[0]!;
+      expect(parseMember(kv.value.toString('utf8'))).toMatchObject({ address: original.address });
+      await admin.leaseClient.leaseRevoke({ ID: kv.lease });
+    } finally {
+      admin.close();
+    }
+    // Both now claim with one identity: whichever is first holds the index, and the other,
+    // finding it kept alive past its time to live, gives up: the original stops (fatal, exit
+    // status 1), or the twin is refused at start (exit status 2).
+    await Promise.race([original.exited, twin.waitForLog((l) => l.msg === 'listening').catch(() => undefined)]);
+    const keptAlive = `whose lease is still kept alive: another process is running with this data dir's identity`;
+    let holder: ServerProcess;
+    if (twin.running) {
+      const listening = await twin.waitForLog((l) => l.msg === 'listening');
+      twin.address = listening.address as string;
+      expect((await original.exited).code).toBe(1);
+      expect(original.logs.find((l) => l.level === 60)).toMatchObject({
+        msg: 'cannot claim the shard index again: stopping this server',
+        err: expect.stringMatching(
+          new RegExp(
+            `^shard 0 of cluster 'green' in etcd \\(.*\\) is held by identity .*\\(pid ${twin.child.pid} .*${keptAlive}`,
+          ),
+        ),
+      });
+      holder = twin;
+      shards[0] = twin;
+    } else {
+      expect((await twin.exited).code).toBe(2);
+      expect(twin.stderr).toMatch(new RegExp(`is held by identity .*\\(pid ${original.child.pid} .*${keptAlive}`));
+      holder = original;
+    }
+    const [member] = await etcd.read('/gluonps/green/members/0');
+    expect(parseMember(member!.value)).toMatchObject({ address: holder.address, incarnation: 2, state: 'serving' });
+    expect(holder.running).toBe(true);
+  });
+
   it('refuses a data dir of another shard', async () => {
     const r = await refusedStart('green', 0, 3, dirs[1]!);
     expect(r.code).toBe(2);
@@ -338,5 +387,32 @@ describe('connect(etcd://...)', () => {
       code: Status.INVALID_ARGUMENT,
       message: expect.stringMatching(/expected 'etcd:\/\/host:port\[,host:port\.\.\.\]\/NAME'/),
     });
+  });
+});
+
+describe('etcd restarting under a cluster', () => {
+  it('the client watches again and follows a shard that moved afterwards; a memory-only shard restarts', async () => {
+    const first = await startShard('red', 0, 1);
+    let second: ServerProcess | undefined;
+    const ps = await connect(etcdTarget('red'), { connectTimeoutMs: 20_000, channelOptions: FAST_RECONNECT });
+    try {
+      await (await ps.parameter('x', { shape: [3], init: init.one() })).initialize();
+      // etcd goes away and comes back (keys and leases survive): the client's watch ends and
+      // is established again; the server's keepalives resume (or it claims its index again).
+      await etcd.restart();
+      await first.kill();
+      // Without a data dir: it waits for the killed run's lease to end, then claims.
+      second = await startShard('red', 0, 1);
+      await until('the client follows shard 0', async () => ps.address === second!.address);
+      expect((await ps.cluster()).shards).toEqual([
+        { index: 0, address: second.address, serving: true, incarnation: 2 },
+      ]);
+      // A memory-only shard starts empty.
+      await expect(untilAvailable(() => ps.get('x'))).rejects.toMatchObject({ code: Status.NOT_FOUND });
+    } finally {
+      await ps.close();
+      await first.kill();
+      await second?.stop();
+    }
   });
 });

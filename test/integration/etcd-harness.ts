@@ -19,6 +19,8 @@ export interface Etcd {
   url: string;
   /** Every key under `prefix` now. */
   read(prefix: string): Promise<EtcdEntry[]>;
+  /** kill -9 and start again on the same data dir and ports (keys and leases survive). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -49,47 +51,68 @@ export async function startEtcd(): Promise<Etcd> {
   for (let attempt = 0; ; attempt++) {
     const dir = mkdtempSync(path.join(tmpdir(), 'gluonps-etcd-'));
     const [clientPort, peerPort] = [await freePort(), await freePort()];
-    const client = `http://127.0.0.1:${clientPort}`;
-    const peer = `http://127.0.0.1:${peerPort}`;
-    const child = spawn(
-      ETCD_BINARY,
-      [
-        '--name=gluonps-test',
-        `--data-dir=${path.join(dir, 'data')}`,
-        `--listen-client-urls=${client}`,
-        `--advertise-client-urls=${client}`,
-        `--listen-peer-urls=${peer}`,
-        `--initial-advertise-peer-urls=${peer}`,
-        `--initial-cluster=gluonps-test=${peer}`,
-        '--logger=zap',
-        '--log-outputs=stderr',
-        '--log-level=error',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-8000)));
-    const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
     const endpoint = `127.0.0.1:${clientPort}`;
     const conn = new EtcdConnection(endpoint);
+    let member = spawnEtcd(dir, clientPort, peerPort);
     const stop = async (): Promise<void> => {
       conn.close();
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
+      await member.kill();
       rmSync(dir, { recursive: true, force: true });
     };
-    const ready = await waitReady(conn, child);
-    if (ready) {
+    if (await waitReady(conn, member.child)) {
       return {
         endpoint,
-        url: client,
+        url: `http://${endpoint}`,
         read: async (prefix) => (await conn.range(prefix, 5000)).entries,
+        restart: async () => {
+          await member.kill();
+          member = spawnEtcd(dir, clientPort, peerPort);
+          if (!(await waitReady(conn, member.child))) throw new Error(`etcd did not restart: ${member.stderr()}`);
+        },
         stop,
       };
     }
+    const why = member.stderr();
     await stop();
-    if (attempt >= 3) throw new Error(`etcd did not start: ${stderr}`);
+    if (attempt >= 3) throw new Error(`etcd did not start: ${why}`);
   }
+}
+
+/** One etcd process on `dir` (its data survives a restart on the same dir and ports). */
+function spawnEtcd(
+  dir: string,
+  clientPort: number,
+  peerPort: number,
+): { child: ChildProcess; stderr(): string; kill(): Promise<void> } {
+  const client = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  const child = spawn(
+    ETCD_BINARY,
+    [
+      '--name=gluonps-test',
+      `--data-dir=${path.join(dir, 'data')}`,
+      `--listen-client-urls=${client}`,
+      `--advertise-client-urls=${client}`,
+      `--listen-peer-urls=${peer}`,
+      `--initial-advertise-peer-urls=${peer}`,
+      `--initial-cluster=gluonps-test=${peer}`,
+      '--logger=zap',
+      '--log-outputs=stderr',
+      '--log-level=error',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-8000)));
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  return {
+    child,
+    stderr: () => stderr,
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
 
 async function waitReady(conn: EtcdConnection, child: ChildProcess): Promise<boolean> {

@@ -185,6 +185,7 @@ describe('descriptions', () => {
       ctx: [{ deviceType: 'DEVICE_TYPE_GPU', deviceId: 1 }],
       version: 9,
       isConstant: false,
+      order: 0,
     };
     expect(describeFromProto(info)).toEqual({
       name: 'w',

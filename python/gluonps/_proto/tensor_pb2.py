@@ -13,25 +13,25 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17gluonps/v1/tensor.proto\x12\ngluonps.v1\"I\n\x07\x43ontext\x12+\n\x0b\x64\x65vice_type\x18\x01 \x01(\x0e\x32\x16.gluonps.v1.DeviceType\x12\x11\n\tdevice_id\x18\x02 \x01(\r\"\x98\x01\n\x0cTensorHeader\x12\r\n\x05shape\x18\x01 \x03(\x03\x12 \n\x05\x64type\x18\x02 \x01(\x0e\x32\x11.gluonps.v1.DType\x12\x13\n\x0b\x62yte_length\x18\x03 \x01(\x04\x12\x0f\n\x07version\x18\x04 \x01(\x04\x12\x0f\n\x07row_ids\x18\x05 \x03(\x03\x12 \n\x03\x63tx\x18\x06 \x01(\x0b\x32\x13.gluonps.v1.Context\"F\n\x0bTensorChunk\x12(\n\x06header\x18\x01 \x01(\x0b\x32\x18.gluonps.v1.TensorHeader\x12\r\n\x05\x63hunk\x18\x02 \x01(\x0c\"~\n\x0cTensorUpload\x12\x0c\n\x04name\x18\x01 \x01(\t\x12(\n\x06header\x18\x02 \x01(\x0b\x32\x18.gluonps.v1.TensorHeader\x12\r\n\x05\x63hunk\x18\x03 \x01(\x0c\x12\'\n\x04part\x18\x04 \x01(\x0b\x32\x19.gluonps.v1.ParameterPart\"W\n\rParameterPart\x12\x12\n\nfull_shape\x18\x01 \x03(\x03\x12\x11\n\trow_start\x18\x02 \x01(\x04\x12\x10\n\x08row_step\x18\x03 \x01(\x04\x12\r\n\x05parts\x18\x04 \x01(\r*\xae\x01\n\x05\x44Type\x12\x15\n\x11\x44TYPE_UNSPECIFIED\x10\x00\x12\x11\n\rDTYPE_FLOAT32\x10\x01\x12\x11\n\rDTYPE_FLOAT64\x10\x02\x12\x11\n\rDTYPE_FLOAT16\x10\x03\x12\x12\n\x0e\x44TYPE_BFLOAT16\x10\x04\x12\x0e\n\nDTYPE_INT8\x10\x05\x12\x0f\n\x0b\x44TYPE_UINT8\x10\x06\x12\x0f\n\x0b\x44TYPE_INT32\x10\x07\x12\x0f\n\x0b\x44TYPE_INT64\x10\x08*S\n\nDeviceType\x12\x1b\n\x17\x44\x45VICE_TYPE_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x44\x45VICE_TYPE_CPU\x10\x01\x12\x13\n\x0f\x44\x45VICE_TYPE_GPU\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17gluonps/v1/tensor.proto\x12\ngluonps.v1\"I\n\x07\x43ontext\x12+\n\x0b\x64\x65vice_type\x18\x01 \x01(\x0e\x32\x16.gluonps.v1.DeviceType\x12\x11\n\tdevice_id\x18\x02 \x01(\r\"\x98\x01\n\x0cTensorHeader\x12\r\n\x05shape\x18\x01 \x03(\x03\x12 \n\x05\x64type\x18\x02 \x01(\x0e\x32\x11.gluonps.v1.DType\x12\x13\n\x0b\x62yte_length\x18\x03 \x01(\x04\x12\x0f\n\x07version\x18\x04 \x01(\x04\x12\x0f\n\x07row_ids\x18\x05 \x03(\x03\x12 \n\x03\x63tx\x18\x06 \x01(\x0b\x32\x13.gluonps.v1.Context\"F\n\x0bTensorChunk\x12(\n\x06header\x18\x01 \x01(\x0b\x32\x18.gluonps.v1.TensorHeader\x12\r\n\x05\x63hunk\x18\x02 \x01(\x0c\"\x8d\x01\n\x0cTensorUpload\x12\x0c\n\x04name\x18\x01 \x01(\t\x12(\n\x06header\x18\x02 \x01(\x0b\x32\x18.gluonps.v1.TensorHeader\x12\r\n\x05\x63hunk\x18\x03 \x01(\x0c\x12\'\n\x04part\x18\x04 \x01(\x0b\x32\x19.gluonps.v1.ParameterPart\x12\r\n\x05\x61\x66ter\x18\x05 \x01(\x04\"W\n\rParameterPart\x12\x12\n\nfull_shape\x18\x01 \x03(\x03\x12\x11\n\trow_start\x18\x02 \x01(\x04\x12\x10\n\x08row_step\x18\x03 \x01(\x04\x12\r\n\x05parts\x18\x04 \x01(\r*\xae\x01\n\x05\x44Type\x12\x15\n\x11\x44TYPE_UNSPECIFIED\x10\x00\x12\x11\n\rDTYPE_FLOAT32\x10\x01\x12\x11\n\rDTYPE_FLOAT64\x10\x02\x12\x11\n\rDTYPE_FLOAT16\x10\x03\x12\x12\n\x0e\x44TYPE_BFLOAT16\x10\x04\x12\x0e\n\nDTYPE_INT8\x10\x05\x12\x0f\n\x0b\x44TYPE_UINT8\x10\x06\x12\x0f\n\x0b\x44TYPE_INT32\x10\x07\x12\x0f\n\x0b\x44TYPE_INT64\x10\x08*S\n\nDeviceType\x12\x1b\n\x17\x44\x45VICE_TYPE_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x44\x45VICE_TYPE_CPU\x10\x01\x12\x13\n\x0f\x44\x45VICE_TYPE_GPU\x10\x02\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gluonps.v1.tensor_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _DTYPE._serialized_start=559
-  _DTYPE._serialized_end=733
-  _DEVICETYPE._serialized_start=735
-  _DEVICETYPE._serialized_end=818
+  _DTYPE._serialized_start=575
+  _DTYPE._serialized_end=749
+  _DEVICETYPE._serialized_start=751
+  _DEVICETYPE._serialized_end=834
   _CONTEXT._serialized_start=39
   _CONTEXT._serialized_end=112
   _TENSORHEADER._serialized_start=115
   _TENSORHEADER._serialized_end=267
   _TENSORCHUNK._serialized_start=269
   _TENSORCHUNK._serialized_end=339
-  _TENSORUPLOAD._serialized_start=341
-  _TENSORUPLOAD._serialized_end=467
-  _PARAMETERPART._serialized_start=469
-  _PARAMETERPART._serialized_end=556
+  _TENSORUPLOAD._serialized_start=342
+  _TENSORUPLOAD._serialized_end=483
+  _PARAMETERPART._serialized_start=485
+  _PARAMETERPART._serialized_end=572
 # @@protoc_insertion_point(module_scope)

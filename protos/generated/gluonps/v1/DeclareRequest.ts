@@ -1,6 +1,7 @@
 // Original file: protos/gluonps/v1/parameter.proto
 
 import type { ParameterSpec as _gluonps_v1_ParameterSpec, ParameterSpec__Output as _gluonps_v1_ParameterSpec__Output } from '../../gluonps/v1/ParameterSpec';
+import type { Long } from '@grpc/proto-loader';
 
 /**
  * Request of Declare.
@@ -11,6 +12,11 @@ export interface DeclareRequest {
    * ALREADY_EXISTS.
    */
   'spec'?: (_gluonps_v1_ParameterSpec | null);
+  /**
+   * The highest declaration order the caller has seen (a cluster client: on any shard); a new
+   * parameter's order is above it. 0: none. At most 2^53 - 2.
+   */
+  'after'?: (number | string | Long);
 }
 
 /**
@@ -22,4 +28,9 @@ export interface DeclareRequest__Output {
    * ALREADY_EXISTS.
    */
   'spec': (_gluonps_v1_ParameterSpec__Output | null);
+  /**
+   * The highest declaration order the caller has seen (a cluster client: on any shard); a new
+   * parameter's order is above it. 0: none. At most 2^53 - 2.
+   */
+  'after': (number);
 }

@@ -32,6 +32,13 @@ export interface ParameterInfo {
    * Whether this is a Constant (grad_req null, never changed by a trainer).
    */
   'isConstant'?: (boolean);
+  /**
+   * Where the declaration stands in the server's (a cluster's) declaration order: a hybrid
+   * logical clock the server assigned when the name was first declared, strictly above every
+   * order it assigned before and above the request's `after`; never changes. A cluster client
+   * lists parameters by it (docs/cluster.md, "Declaration order").
+   */
+  'order'?: (number | string | Long);
 }
 
 /**
@@ -62,4 +69,11 @@ export interface ParameterInfo__Output {
    * Whether this is a Constant (grad_req null, never changed by a trainer).
    */
   'isConstant': (boolean);
+  /**
+   * Where the declaration stands in the server's (a cluster's) declaration order: a hybrid
+   * logical clock the server assigned when the name was first declared, strictly above every
+   * order it assigned before and above the request's `after`; never changes. A cluster client
+   * lists parameters by it (docs/cluster.md, "Declaration order").
+   */
+  'order': (number);
 }

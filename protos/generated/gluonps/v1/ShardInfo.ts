@@ -32,6 +32,11 @@ export interface ShardInfo {
    * write-ahead log failed).
    */
   'serving'?: (boolean);
+  /**
+   * The highest declaration order this server assigned (ParameterInfo.order): a cluster client
+   * declares above every shard's, so its parameters list after those declared before it connected.
+   */
+  'declareClock'?: (number | string | Long);
 }
 
 /**
@@ -64,4 +69,9 @@ export interface ShardInfo__Output {
    * write-ahead log failed).
    */
   'serving': (boolean);
+  /**
+   * The highest declaration order this server assigned (ParameterInfo.order): a cluster client
+   * declares above every shard's, so its parameters list after those declared before it connected.
+   */
+  'declareClock': (number);
 }

@@ -2,6 +2,7 @@
 
 import type { TensorHeader as _gluonps_v1_TensorHeader, TensorHeader__Output as _gluonps_v1_TensorHeader__Output } from '../../gluonps/v1/TensorHeader';
 import type { ParameterPart as _gluonps_v1_ParameterPart, ParameterPart__Output as _gluonps_v1_ParameterPart__Output } from '../../gluonps/v1/ParameterPart';
+import type { Long } from '@grpc/proto-loader';
 
 /**
  * One message of a client-streamed tensor write.
@@ -24,6 +25,11 @@ export interface TensorUpload {
    * and the tensor holds the part's rows; first message only.
    */
   'part'?: (_gluonps_v1_ParameterPart | null);
+  /**
+   * DeclareConstant only: the highest declaration order the caller has seen, as
+   * DeclareRequest.after; first message only.
+   */
+  'after'?: (number | string | Long);
 }
 
 /**
@@ -47,4 +53,9 @@ export interface TensorUpload__Output {
    * and the tensor holds the part's rows; first message only.
    */
   'part': (_gluonps_v1_ParameterPart__Output | null);
+  /**
+   * DeclareConstant only: the highest declaration order the caller has seen, as
+   * DeclareRequest.after; first message only.
+   */
+  'after': (number);
 }
