@@ -57,7 +57,9 @@ const HELP = `Usage:
       starts a server and N workers (default 2, ${DEFAULT_EPOCHS} epochs, a free port), trains, checks convergence;
       the last P workers (default 0) are Python workers (demo/python_worker.py, the gluonps Python client)
   npm run demo -- worker --server HOST:PORT --workers N --worker-id I|auto [--epochs E] [--models mlp,mf] [--json]
-      runs one worker against a running server (what the docker-compose 'worker' service does)
+      runs one worker against a running server (what the docker-compose 'worker' service does);
+      --server may name a cluster: every shard's HOST:PORT, comma-separated in shard-index order,
+      or etcd://HOST:PORT[,HOST:PORT]/CLUSTER (docs/cluster.md)
 `;
 
 // --- one worker ----------------------------------------------------------------------------

@@ -104,8 +104,18 @@ export function securityFromEnv(env: NodeJS.ProcessEnv): Pick<ConnectOptions, 't
 }
 
 /**
+ * What `--server` names: one server (`host:port`), a cluster by every shard's address in
+ * shard-index order (`host:port,host:port,...`), or a cluster found through etcd
+ * (`etcd://host:port[,host:port]/NAME`, whose commas separate etcd endpoints, not shards).
+ */
+export function serverTarget(address: string): string | string[] {
+  if (address.startsWith('etcd://') || !address.includes(',')) return address;
+  return address.split(',').map((a) => a.trim());
+}
+
+/**
  * connect(), retried until `waitMs` has passed: in docker-compose the workers may start first.
- * Credentials come from the environment (securityFromEnv).
+ * `address` as serverTarget reads it; credentials come from the environment (securityFromEnv).
  */
 export async function connectWithRetry(
   address: string,
@@ -114,12 +124,11 @@ export async function connectWithRetry(
 ): Promise<ParameterServerClient> {
   const deadline = Date.now() + waitMs;
   const security = securityFromEnv(process.env);
+  const target = serverTarget(address);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await connect(address, {
-        connectTimeoutMs: Math.max(1000, Math.min(10_000, deadline - Date.now())),
-        ...security,
-      });
+      const options = { connectTimeoutMs: Math.max(1000, Math.min(10_000, deadline - Date.now())), ...security };
+      return await (typeof target === 'string' ? connect(target, options) : connect(target, options));
     } catch (err) {
       if (Date.now() >= deadline) throw err;
       if (attempt === 1) log(`waiting for the server at ${address} ...`);

@@ -3,9 +3,10 @@
 # there (installing Debian's packages with apt-get when run as root, naming them otherwise),
 # starts dockerd when none runs (and stops only a daemon it started), builds local stand-ins for
 # node:20-bookworm and node:20-bookworm-slim when those cannot be pulled
-# (test/containers/stand-in.sh), builds the project image from the real Dockerfile under a
-# private tag, runs test/containers/*.test.ts against docker-compose.yml, and removes the
-# containers, networks, volumes and the image it made. Kept between runs, to save minutes: the
+# (test/containers/stand-in.sh), builds the project image from the real Dockerfile and the etcd
+# image from deploy/etcd/Dockerfile (the compose file's cluster profile) under private tags, runs
+# test/containers/*.test.ts against docker-compose.yml, and removes the containers, networks,
+# volumes and the images it made. Kept between runs, to save minutes: the
 # stand-in base images (label org.gluonps.stand-in) and Docker's build cache; the Compose
 # plugin in $GLUONPS_CT_CACHE (default ~/.cache/gluon-ps/containers). `--clean` removes those.
 set -euo pipefail
@@ -87,9 +88,10 @@ fi
 # --- images --------------------------------------------------------------------------------------
 RUN_ID=ct$$
 IMAGE=gluon-ps:$RUN_ID
+ETCD_IMAGE=gluon-ps-etcd:$RUN_ID
 cleanup() {
   local rc=$?
-  docker image rm -f "$IMAGE" >/dev/null 2>&1 || true
+  docker image rm -f "$IMAGE" "$ETCD_IMAGE" >/dev/null 2>&1 || true
   cleanup_daemon
   say "done in $(($(date +%s) - STARTED)) s"
   exit $rc
@@ -115,4 +117,10 @@ export GLUONPS_CT_BUILD_SECONDS=$(($(date +%s) - build_started))
 export GLUONPS_CT_IMAGE=$IMAGE GLUONPS_CT_RUN=$RUN_ID
 say "built $IMAGE in ${GLUONPS_CT_BUILD_SECONDS} s, $(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}')"
 
-"$ROOT/node_modules/.bin/vitest" run --config test/containers/vitest.config.ts
+say "building $ETCD_IMAGE from deploy/etcd/Dockerfile"
+docker build --progress=plain -t "$ETCD_IMAGE" deploy/etcd >"$CACHE/build-etcd.log" 2>&1 ||
+  die "docker build of deploy/etcd failed: $(tail -n 30 "$CACHE/build-etcd.log")"
+export GLUONPS_CT_ETCD_IMAGE=$ETCD_IMAGE
+
+# Further arguments go to vitest (e.g. `-t cluster` runs only the cluster profile's tests).
+"$ROOT/node_modules/.bin/vitest" run --config test/containers/vitest.config.ts "$@"

@@ -17,6 +17,7 @@ import { connect, Status } from '../../client/index';
 
 const execFileP = promisify(execFile);
 const IMAGE = process.env.GLUONPS_CT_IMAGE;
+const ETCD_IMAGE = process.env.GLUONPS_CT_ETCD_IMAGE;
 const RUN = process.env.GLUONPS_CT_RUN ?? `ct${process.pid}`;
 const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
 const SECURE_FILE = path.join(ROOT, 'docker-compose.secure.yml');
@@ -93,24 +94,24 @@ class Project {
     return stdout + stderr;
   }
 
-  async waitHealthy(timeoutMs = 90_000): Promise<ContainerInfo> {
+  async waitHealthy(timeoutMs = 90_000, service = 'server'): Promise<ContainerInfo> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const [id] = await this.ids('server');
+      const [id] = await this.ids(service);
       if (id !== undefined) {
         const info = await this.inspect(id);
         if (info.State.Health?.Status === 'healthy') return info;
       }
-      if (Date.now() > deadline) throw new Error(`${this.name}: the server did not become healthy`);
+      if (Date.now() > deadline) throw new Error(`${this.name}: ${service} did not become healthy`);
       await sleep(1000);
     }
   }
 
   /** Waits until every worker container has exited; returns their exit codes and logs. */
-  async waitWorkers(timeoutMs: number): Promise<{ id: string; exitCode: number; log: string }[]> {
+  async waitWorkers(timeoutMs: number, service = 'worker'): Promise<{ id: string; exitCode: number; log: string }[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const ids = await this.ids('worker');
+      const ids = await this.ids(service);
       const infos = await Promise.all(ids.map((id) => this.inspect(id)));
       if (ids.length === WORKERS && infos.every((i) => i.State.Status === 'exited'))
         return Promise.all(
@@ -118,6 +119,17 @@ class Project {
         );
       if (Date.now() > deadline) throw new Error(`${this.name}: the workers did not finish in ${timeoutMs} ms`);
       await sleep(2000);
+    }
+  }
+
+  /** Mid-training: waits until every worker has logged its first MLP epoch. */
+  async waitFirstEpoch(service = 'worker', timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const logs = await Promise.all((await this.ids(service)).map((id) => this.logs(id)));
+      if (logs.length === WORKERS && logs.every((l) => /^mlp\s+epoch\s+1\//m.test(l))) return;
+      if (Date.now() > deadline) throw new Error(`no ${service} finished an MLP epoch:\n${logs.join('\n')}`);
+      await sleep(500);
     }
   }
 
@@ -237,14 +249,7 @@ describe.skipIf(IMAGE === undefined)('docker compose (docker-compose.yml, the im
     project = new Project('kill', await freePort());
     await project.compose(['up', '--detach', '--no-build'], 180_000);
     await project.waitHealthy();
-    // Mid-training: after the workers' first MLP epoch.
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const logs = await Promise.all((await project.ids('worker')).map((id) => project!.logs(id)));
-      if (logs.length === WORKERS && logs.every((l) => /^mlp\s+epoch\s+1\//m.test(l))) break;
-      if (Date.now() > deadline) throw new Error(`no worker finished an MLP epoch:\n${logs.join('\n')}`);
-      await sleep(500);
-    }
+    await project.waitFirstEpoch();
     await project.compose(['kill', '-s', 'KILL', 'server']);
     const [serverId] = await project.ids('server');
     expect((await project.inspect(serverId!)).State.Status).not.toBe('running');
@@ -254,6 +259,56 @@ describe.skipIf(IMAGE === undefined)('docker compose (docker-compose.yml, the im
     expect(log, 'the restarted server took over the killed one’s data dir lock').toMatch(/stale data dir lock/);
     expectTrained(await project.waitWorkers(240_000));
   });
+
+  it('the cluster profile: etcd, three shards and two workers train both models; a shard killed with SIGKILL mid-training comes back', async () => {
+    expect(ETCD_IMAGE, 'scripts/test-containers.sh builds the etcd image').toBeDefined();
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const shards = ports.map((_, i) => `shard${i}`);
+    project = new Project('cluster', ports[0]!, [COMPOSE_FILE], {
+      COMPOSE_PROFILES: 'cluster',
+      GLUONPS_ETCD_IMAGE: ETCD_IMAGE!,
+      GLUONPS_CLUSTER: 'ct',
+      ...Object.fromEntries(ports.map((p, i) => [`GLUONPS_SHARD${i}_PORT`, String(p)])),
+    });
+    // The workers' dependencies: etcd, then the shards, then the workers.
+    await project.compose(['up', '--detach', '--no-build', 'cluster-worker'], 240_000);
+    for (const s of shards) await project.waitHealthy(90_000, s);
+    const [etcdId] = await project.ids('etcd');
+    expect((await project.inspect(etcdId!)).State.Health?.Status).toBe('healthy');
+
+    await project.waitFirstEpoch('cluster-worker');
+    await project.compose(['kill', '-s', 'KILL', 'shard1']);
+    const [killed] = await project.ids('shard1');
+    expect((await project.inspect(killed!)).State.Status).not.toBe('running');
+    // From the host, by the published ports (static membership): a cluster with shard 1 down
+    // cannot be opened, and the error names the shard.
+    const addresses = ports.map((p) => `127.0.0.1:${p}`);
+    await expect(connect(addresses, { cluster: 'ct', connectTimeoutMs: 3000 })).rejects.toMatchObject({
+      code: Status.UNAVAILABLE,
+      message: expect.stringContaining(`shard 1 (${addresses[1]})`),
+    });
+    await project.compose(['up', '--detach', '--no-build', 'shard1'], 180_000);
+    await project.waitHealthy(90_000, 'shard1');
+    expect(await project.logs(killed!), 'the restarted shard took over the killed one’s data dir lock').toMatch(
+      /stale data dir lock/,
+    );
+
+    expectTrained(await project.waitWorkers(360_000, 'cluster-worker'));
+    const ps = await connect(addresses, { cluster: 'ct', connectTimeoutMs: 10_000 });
+    try {
+      const c = await ps.cluster();
+      expect(c.shards.map((s) => [s.index, s.serving])).toEqual([
+        [0, true],
+        [1, true],
+        [2, true],
+      ]);
+      expect((await ps.list()).map((p) => p.name)).toEqual(
+        expect.arrayContaining(['mlp_dense0_weight', 'mlp_dense1_bias', 'mf_user_weight', 'mf_item_weight']),
+      );
+    } finally {
+      await ps.close();
+    }
+  }, 600_000);
 
   it('a second server container on the same volume is refused while the first runs', async () => {
     project = new Project('lock', await freePort());

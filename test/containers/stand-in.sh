@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Stand-ins for the Dockerfile's base images, node:20-bookworm (build stage) and
-# node:20-bookworm-slim (final stage), for machines that cannot pull them (no image registry):
+# node:20-bookworm-slim (final stage), and for deploy/etcd/Dockerfile's debian:bookworm-slim,
+# for machines that cannot pull them (no image registry):
 # built from Debian's packages and this machine's Node.js, and tagged with those very names, so
 # the Dockerfile is built unchanged (never with --pull). Each is made only when the name is
 # neither local nor pullable, and is kept between runs (label org.gluonps.stand-in;
 # `npm run test:containers -- --clean` removes them).
 #
+#   debian: `debootstrap --variant=minbase bookworm` itself (apt reaches the same mirror).
 #   slim: `debootstrap --variant=minbase bookworm` + this machine's node, npm and Node headers
 #         under /usr/local (where the official image has them), and the user `node` (uid 1000).
 #   full: the slim one + python3, make, g++ (the official image has them too) + this machine's
@@ -19,6 +21,7 @@ MIRROR=${GLUONPS_CT_MIRROR:-http://deb.debian.org/debian}
 LABEL=org.gluonps.stand-in
 SLIM=node:20-bookworm-slim
 FULL=node:20-bookworm
+DEBIAN=debian:bookworm-slim
 ROOTFS_IMAGE=gluonps-stand-in/bookworm-minbase:latest
 
 have() { docker image inspect "$1" >/dev/null 2>&1; }
@@ -27,9 +30,10 @@ pulled() { timeout 120 docker pull -q "$1" >/dev/null 2>&1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-if ! have "$SLIM" && ! pulled "$SLIM"; then
+# The imported debootstrap root, which the stand-ins start from.
+rootfs() {
   if ! have "$ROOTFS_IMAGE"; then
-    say "cannot pull $SLIM: building a stand-in; debootstrap bookworm from $MIRROR (a few minutes, once)"
+    say "building a stand-in base: debootstrap bookworm from $MIRROR (a few minutes, once)"
     debootstrap --variant=minbase bookworm "$work/rootfs" "$MIRROR" >"$work/debootstrap.log" 2>&1 || {
       tail -n 20 "$work/debootstrap.log" >&2
       exit 1
@@ -39,6 +43,16 @@ if ! have "$SLIM" && ! pulled "$SLIM"; then
       docker import -c "LABEL $LABEL=rootfs" -c 'CMD ["bash"]' - "$ROOTFS_IMAGE" >/dev/null
     rm -rf "$work/rootfs"
   fi
+}
+
+if ! have "$DEBIAN" && ! pulled "$DEBIAN"; then
+  say "cannot pull $DEBIAN: tagging the debootstrap root as its stand-in"
+  rootfs
+  docker tag "$ROOTFS_IMAGE" "$DEBIAN"
+fi
+
+if ! have "$SLIM" && ! pulled "$SLIM"; then
+  rootfs
   say "building the stand-in $SLIM with this machine's Node.js $(node --version)"
   node_bin=$(node -p process.execPath)
   prefix=$(dirname "$(dirname "$node_bin")")

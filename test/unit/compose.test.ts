@@ -4,18 +4,15 @@
 // and file its services name must exist in the repository: npm scripts are looked up in
 // package.json and their own files checked, server flags must be ones the server accepts.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { exposureRefusal } from '../../server/auth';
-import { CLI_FLAGS, parseCommandLine } from '../../server/config';
-import { securityFromEnv } from '../../demo/worker';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const read = (f: string): string => readFileSync(path.join(ROOT, f), 'utf8');
+import { parseCommandLine } from '../../server/config';
+import { securityFromEnv, serverTarget } from '../../demo/worker';
+import { demoWorkerFlags, flagValue, read, ROOT, serverFlags } from '../fixtures/deploy-files';
 
 // --- the parsed file ---------------------------------------------------------------------------
 
@@ -56,8 +53,9 @@ const strings = (v: Yaml | undefined, what: string): string[] => {
   return v as string[];
 };
 
+/** The file parsed (merge keys `<<` resolved, as Compose does) and interpolated. */
 function compose(env: Record<string, string | undefined> = {}, file = 'docker-compose.yml'): Obj {
-  return obj(interpolate(parseYaml(read(file), { uniqueKeys: true }) as Yaml, env), file);
+  return obj(interpolate(parseYaml(read(file), { uniqueKeys: true, merge: true }) as Yaml, env), file);
 }
 
 /** Sequences Compose merges across `-f` files (the rest, e.g. command and healthcheck.test, are replaced). */
@@ -123,19 +121,6 @@ function missingFiles(script: string): string[] {
   return missing;
 }
 
-/** The long flags of the first parseArgs({ options }) in `source` after `after` (read as text: importing would run it). */
-function parseArgsFlags(file: string, after = ''): Set<string> {
-  const src = read(file);
-  const from = src.indexOf(after);
-  const block = /parseArgs\(\{[\s\S]*?options:\s*\{([\s\S]*?)\n\s*\},\n/.exec(src.slice(Math.max(0, from)));
-  if (from < 0 || block === null)
-    throw new Error(`${file}: cannot find the parseArgs options${after ? ` after '${after}'` : ''}`);
-  return new Set([...block[1]!.matchAll(/^\s*'?([a-z][a-z-]*)'?\s*:\s*\{\s*type:/gm)].map((m) => `--${m[1]}`));
-}
-
-/** The long flags the server CLI accepts. */
-const serverFlags = (): Set<string> => new Set(Object.keys(CLI_FLAGS).map((f) => `--${f}`));
-
 // --- tests ---------------------------------------------------------------------------------
 
 describe('Compose interpolation', () => {
@@ -159,8 +144,9 @@ describe('docker-compose.yml', () => {
   const server = obj(services.server, 'services.server');
   const worker = obj(services.worker, 'services.worker');
 
-  it('has the services server and worker, built from the Dockerfile at the root', () => {
-    expect(Object.keys(services).sort()).toEqual(['server', 'worker']);
+  it('has the services server and worker (in no profile), built from the Dockerfile at the root', () => {
+    const always = Object.entries(services).filter(([, s]) => obj(s, 'service').profiles === undefined);
+    expect(always.map(([name]) => name).sort()).toEqual(['server', 'worker']);
     for (const s of [server, worker]) {
       expect(s.build).toBe('.');
       expect(statSync(path.join(ROOT, 'Dockerfile')).isFile()).toBe(true);
@@ -175,15 +161,13 @@ describe('docker-compose.yml', () => {
     expect(args[args.indexOf('--workers') + 1]).toBe('2');
     expect(args[args.indexOf('--worker-id') + 1]).toBe('auto');
     expect(read('demo/worker.ts')).toMatch(/export async function claimWorkerId/);
-    const flags = parseArgsFlags('demo/run.ts', 'async function workerMain');
+    const flags = demoWorkerFlags();
     for (const a of args.filter((x) => x.startsWith('--'))) expect(flags.has(a), `demo worker flag ${a}`).toBe(true);
   });
 
   it('every command names an npm script that exists, and every file those scripts name exists', () => {
-    for (const [name, s] of [
-      ['server', server],
-      ['worker', worker],
-    ] as const) {
+    for (const name of Object.keys(services).filter((n) => n !== 'etcd')) {
+      const s = obj(services[name], name);
       const cmd = strings(s.command, `${name}.command`);
       const script = npmScript(cmd);
       expect(script, `${name}: expected an npm command`).not.toBeNull();
@@ -283,6 +267,111 @@ describe('docker-compose.yml', () => {
       const s = obj(compose(env).services, 'services');
       for (const name of ['server', 'worker']) expect(obj(s[name], name).image).toBe(image);
     }
+  });
+});
+
+describe('docker-compose.yml, the cluster profile', () => {
+  const services = obj(compose().services, 'services');
+  const profile = Object.keys(services).filter((n) => {
+    const p = obj(services[n], n).profiles;
+    return Array.isArray(p) && p.includes('cluster');
+  });
+  const shards = profile.filter((n) => /^shard\d+$/.test(n)).sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
+  const etcd = obj(services.etcd, 'etcd');
+  const worker = obj(services['cluster-worker'], 'cluster-worker');
+  const commandArgs = (s: Obj, name: string): string[] => npmScript(strings(s.command, `${name}.command`))!.args;
+  /** etcd's client URL as the other containers reach it: its --advertise-client-urls. */
+  const etcdUrl = (e: Obj): URL => new URL(flagValue(strings(e.command, 'etcd.command'), '--advertise-client-urls')!);
+
+  it('is etcd, three shards and the workers, none of them started by a plain `docker compose up`', () => {
+    expect([...profile].sort()).toEqual(['cluster-worker', 'etcd', 'shard0', 'shard1', 'shard2']);
+    for (const name of ['server', 'worker']) expect(obj(services[name], name).profiles).toBeUndefined();
+  });
+
+  it('starts shard i as --shard-index i of as many shards as there are, one cluster, registered in etcd by its service name', () => {
+    const url = etcdUrl(etcd);
+    const listen = new URL(flagValue(strings(etcd.command, 'etcd.command'), '--listen-client-urls')!);
+    expect(url.port, "etcd's advertised port is the one it listens on").toBe(listen.port);
+    expect(url.hostname, 'etcd advertises its service name').toBe('etcd');
+    const mounts = new Set<string>();
+    const hosts = new Set<string>();
+    for (const [i, name] of shards.entries()) {
+      const s = obj(services[name], name);
+      const args = commandArgs(s, name);
+      for (const a of args.filter((x) => x.startsWith('--')))
+        expect(serverFlags().has(a), `${name}: flag ${a}`).toBe(true);
+      const env = obj(s.environment, `${name}.environment`) as Record<string, string>;
+      const { options } = parseCommandLine(args, env);
+      expect(options.shard, name).toMatchObject({ index: i, count: shards.length, cluster: 'demo' });
+      expect(options.host).toBe('0.0.0.0');
+      expect(options.insecure || exposureRefusal(options.host!, options.auth !== undefined, 'off') === null).toBe(true);
+      expect(options.dataDir).toBe('/data');
+      expect(flagValue(args, '--etcd'), `${name} registers in the compose file's etcd`).toBe(url.origin);
+      expect(flagValue(args, '--advertise'), `${name} advertises the name other containers reach it by`).toBe(
+        `${name}:${options.port}`,
+      );
+      expect(s.ports).toEqual([`127.0.0.1:${50061 + i}:${options.port}`]);
+      const test = strings(obj(s.healthcheck, `${name}.healthcheck`).test, 'healthcheck.test');
+      expect(test.slice(0, 3)).toEqual(['CMD', 'node', 'tools/healthcheck.mjs']);
+      expect(test.at(-1), `${name}: the health check probes its port`).toBe(String(options.port));
+      expect(obj(obj(s.depends_on, `${name}.depends_on`).etcd, 'depends_on.etcd').condition).toBe('service_healthy');
+      const data = strings(s.volumes, `${name}.volumes`).find((m) => m.split(':')[1] === '/data');
+      expect(data, `${name}: a volume at /data`).toBeDefined();
+      const volume = data!.split(':')[0]!;
+      expect(obj(compose().volumes, 'volumes')).toHaveProperty(volume);
+      mounts.add(volume);
+      hosts.add(String(s.hostname));
+      expect(s.restart).toBe('unless-stopped');
+    }
+    expect(mounts.size, 'every shard its own data volume').toBe(shards.length);
+    expect(hosts.size, 'every shard its own host name (the data dir lock names it)').toBe(shards.length);
+  });
+
+  it('the workers find the shards through etcd by the cluster name, after every shard is healthy', () => {
+    const args = commandArgs(worker, 'cluster-worker');
+    expect(args[0]).toBe('worker');
+    const flags = demoWorkerFlags();
+    for (const a of args.filter((x) => x.startsWith('--'))) expect(flags.has(a), `demo worker flag ${a}`).toBe(true);
+    const target = serverTarget(flagValue(args, '--server')!);
+    expect(target).toBe(`etcd://${etcdUrl(etcd).host}/demo`);
+    expect(obj(worker.deploy, 'cluster-worker.deploy').replicas).toBe(Number(flagValue(args, '--workers')));
+    expect(flagValue(args, '--worker-id')).toBe('auto');
+    const deps = obj(worker.depends_on, 'cluster-worker.depends_on');
+    expect(Object.keys(deps).sort()).toEqual(shards);
+    for (const d of Object.values(deps)) expect(obj(d, 'depends_on').condition).toBe('service_healthy');
+    expect(worker.image).toBe(obj(services.server, 'server').image);
+  });
+
+  it('GLUONPS_CLUSTER names the cluster in every shard and worker; GLUONPS_SHARDi_PORT moves shard i', () => {
+    const s = obj(compose({ GLUONPS_CLUSTER: 'blue', GLUONPS_SHARD1_PORT: '7001' }).services, 'services');
+    for (const name of shards) expect(flagValue(commandArgs(obj(s[name], name), name), '--cluster'), name).toBe('blue');
+    expect(flagValue(commandArgs(obj(s['cluster-worker'], 'w'), 'cluster-worker'), '--server')).toMatch(/\/blue$/);
+    expect(obj(s.shard1, 'shard1').ports).toEqual(['127.0.0.1:7001:50051']);
+    expect(obj(s.shard0, 'shard0').ports).toEqual(['127.0.0.1:50061:50051']);
+  });
+
+  it("etcd is Debian's etcd-server built from deploy/etcd, checked with etcdctl, its data in a volume", () => {
+    expect(etcd.build).toBe('deploy/etcd');
+    const dockerfile = read('deploy/etcd/Dockerfile').replace(/\\\n/g, ' ');
+    expect(dockerfile).toMatch(/^FROM debian:bookworm-slim$/m);
+    expect(dockerfile).toMatch(/apt-get install[^\n]*\betcd-server\b[^\n]*\betcd-client\b/);
+    expect(etcd.image).toBe('gluon-ps-etcd:latest');
+    expect(obj(obj(compose({ GLUONPS_ETCD_IMAGE: 'e:1' }).services, 's').etcd, 'etcd').image).toBe('e:1');
+    const test = strings(obj(etcd.healthcheck, 'etcd.healthcheck').test, 'etcd.healthcheck.test');
+    expect(test.slice(0, 2)).toEqual(['CMD', 'etcdctl']);
+    const cmd = strings(etcd.command, 'etcd.command');
+    expect(cmd[0]).toBe('etcd');
+    const dataDir = flagValue(cmd, '--data-dir')!;
+    const mount = strings(etcd.volumes, 'etcd.volumes').find((m) => dataDir.startsWith(`${m.split(':')[1]}/`));
+    expect(mount, `a volume holding etcd's --data-dir ${dataDir}`).toBeDefined();
+  });
+});
+
+describe("the demo worker's --server", () => {
+  it('is one server, every shard of a cluster in order, or an etcd URL (whose commas list etcd endpoints)', () => {
+    expect(serverTarget('server:50051')).toBe('server:50051');
+    expect(serverTarget('a:1,b:2, c:3')).toEqual(['a:1', 'b:2', 'c:3']);
+    expect(serverTarget('etcd://e1:2379,e2:2379/demo')).toBe('etcd://e1:2379,e2:2379/demo');
   });
 });
 
