@@ -209,7 +209,7 @@ Options (each also read from the environment variable shown; flags win):
   --reflection               serve gRPC server reflection (grpcurl and other tools)  GLUONPS_REFLECTION=1
   --data-dir <dir>           where state persists; 'none' = memory only  GLUONPS_DATA_DIR (default ./data)
   --durability <mode>        checkpoint | wal-batch | wal-always  GLUONPS_DURABILITY (default wal-batch)
-  --checkpoint-every-steps <n>    checkpoint after n trainer steps      GLUONPS_CHECKPOINT_EVERY_STEPS (default none)
+  --checkpoint-every-steps <n>    checkpoint after each step numbered a multiple of n  GLUONPS_CHECKPOINT_EVERY_STEPS (default none)
   --checkpoint-every-seconds <n>  checkpoint every n s if changed       GLUONPS_CHECKPOINT_EVERY_SECONDS (default 300)
   --keep-checkpoints <n>     valid checkpoints kept                  GLUONPS_KEEP_CHECKPOINTS (default 3)
   --checkpoint-min-interval-ms <n>  least ms between on-demand checkpoints  GLUONPS_CHECKPOINT_MIN_INTERVAL_MS (default 1000)

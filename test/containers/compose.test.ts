@@ -5,7 +5,6 @@
 // with its volumes afterwards.
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +13,7 @@ import { stepsPerEpoch } from '../../demo/data';
 import { DEFAULT_EPOCHS, MF_RECIPE, MLP_RECIPE, workerBatch } from '../../demo/recipes';
 import { ROOT } from '../fixtures/bundled-module';
 import { connect, Status } from '../../client/index';
+import { freePort } from '../fixtures/free-port';
 
 const execFileP = promisify(execFile);
 const IMAGE = process.env.GLUONPS_CT_IMAGE;
@@ -43,17 +43,6 @@ async function docker(args: string[], env: Record<string, string> = {}, timeoutM
     const e = err as { stderr?: string; message: string };
     throw new Error(`docker ${args.join(' ')}: ${e.stderr?.trim() || e.message}`);
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** One Compose project of docker-compose.yml with its own name, port and data volume. */

@@ -4,11 +4,11 @@
 // stop(). Also a reader of the cluster's keys through the client's own etcd wire code.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EtcdConnection, type EtcdEntry } from '../../client/cluster/etcd-wire';
 import { ROOT } from '../fixtures/bundled-module';
+import { freePort } from '../fixtures/free-port';
 
 export const ETCD_BINARY = '/usr/bin/etcd';
 
@@ -32,17 +32,6 @@ export function ensureEtcdBinary(): void {
     throw new Error(
       `the etcd tests need Debian's etcd-server (${ETCD_BINARY}); scripts/ensure-etcd.sh failed: ${r.stderr}${r.stdout}`,
     );
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts etcd and waits until it answers a read (up to 30 s; a busy port is retried). */
