@@ -168,6 +168,8 @@ export class Trainer {
   #repushing: Promise<void> | null = null;
   /** The step for which gradients were pushed again (an "already pushed" answer is then fine). */
   #repushedStep = -1;
+  /** A step that failed with an unknown outcome, kept for resumeStep() (a cluster's follower shard). */
+  #unfinished: { request: StepCall; kept: Map<string, Kept>; resumable: (err: unknown) => boolean } | null = null;
 
   /** @internal Handles come from ParameterServerClient.trainer(). */
   constructor(
@@ -282,8 +284,13 @@ export class Trainer {
    * @internal step() carrying the decider's decision to a cluster trainer's other shards
    * (client/cluster/decided-step.ts; StepRequest.decision), answering the step's total batch size too.
    */
-  async stepWith(batchSize: number, decision: StepDecision | null): Promise<StepResult & { batchSize: number }> {
+  async stepWith(
+    batchSize: number,
+    decision: StepDecision | null,
+    resumable?: (err: unknown) => boolean,
+  ): Promise<StepResult & { batchSize: number }> {
     integerIn(`${this.who}: step()`, 'batchSize', batchSize, 1, UINT32_MAX);
+    this.#unfinished = null;
     const request: StepCall = {
       trainer: this.name,
       key: this.#nextKey(),
@@ -291,6 +298,43 @@ export class Trainer {
       batchSize,
       ...(decision === null ? {} : { decision }),
     };
+    return this.#runStep(request, resumable);
+  }
+
+  /**
+   * @internal Sends the step that failed with an unknown outcome again, with its key (the server
+   * answers a step it applied from its kept result; after a restart the kept gradients are pushed
+   * again first), so a cluster trainer finishes a step on a shard that was down past the retries
+   * (client/cluster/trainer.ts). Resolves null when no step of this handle is unfinished.
+   */
+  async resumeStep(): Promise<(StepResult & { batchSize: number }) | null> {
+    const unfinished = this.#unfinished;
+    if (unfinished === null) return null;
+    this.#unfinished = null;
+    this.#kept = new Map(unfinished.kept);
+    this.#step = unfinished.request.step;
+    return this.#runStep(unfinished.request, unfinished.resumable);
+  }
+
+  /** @internal Whether a step of this handle failed with an unknown outcome and resumeStep() can finish it. */
+  get hasUnfinishedStep(): boolean {
+    return this.#unfinished !== null;
+  }
+
+  /** @internal Lets go of an unfinished step (and the gradients kept for it). */
+  forgetUnfinishedStep(): void {
+    this.#unfinished = null;
+  }
+
+  /**
+   * Sends `request` (retried with its key; after `restarted: push again`, the kept gradients are
+   * pushed again and it is sent once more). A failure `resumable` accepts keeps the request and
+   * its gradients for resumeStep().
+   */
+  async #runStep(
+    request: StepCall,
+    resumable?: (err: unknown) => boolean,
+  ): Promise<StepResult & { batchSize: number }> {
     let reply: StepResponse__Output;
     try {
       for (let round = 0; ; round++) {
@@ -304,6 +348,7 @@ export class Trainer {
         }
       }
     } catch (err) {
+      if (resumable?.(err) === true) this.#unfinished = { request, kept: new Map(this.#kept), resumable };
       this.#kept.clear();
       if (this.mode === 'sync') await this.#refreshStep();
       throw err;
