@@ -114,6 +114,8 @@ export class ClusterTrainer extends Trainer {
   readonly #plans: ReadonlyMap<string, Resolved>;
   /** Never mixes steps: shards at different steps refuse pushes and steps (step-guard.ts). */
   readonly #guard: StepGuard;
+  /** Split parameters whose last push failed on some shard, with the step it was for. */
+  readonly #failedPush = new Map<string, number>();
   /** A step applied on some shards and of unknown outcome on the others: every shard's outcome. */
   #unfollowed: Array<PromiseSettledResult<StepResult & { batchSize?: number }>> | null = null;
 
@@ -201,9 +203,18 @@ export class ClusterTrainer extends Trainer {
       ? this.#rowsUploads(who, paramName, placement, full, grad)
       : this.#denseUploads(who, paramName, placement, full, grad);
     const parts = placement.parts.map((p) => p.shard);
-    const replies = await this.#shards.all(parts, (s) => this.#on(s).pushUpload(paramName, uploads.get(s)!));
-    this.#guard.pushed(parts);
-    return replies[0]!;
+    // The same push again after it failed on some shards: those that accepted these bytes are done.
+    const step = this.currentStep;
+    const again = this.#failedPush.get(paramName) === step;
+    try {
+      const replies = await this.#shards.all(parts, (s) => this.#on(s).pushUpload(paramName, uploads.get(s)!, again));
+      this.#failedPush.delete(paramName);
+      this.#guard.pushed(parts);
+      return replies[0]!;
+    } catch (err) {
+      this.#failedPush.set(paramName, step);
+      throw err;
+    }
   }
 
   /** A dense gradient of a split parameter, cut into its parts' rows. */

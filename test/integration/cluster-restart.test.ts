@@ -94,14 +94,14 @@ async function startShards(durability: Durability | null, args: string[] = []): 
 }
 
 /** Declares and initializes the model and creates the sync trainer of both workers. */
-async function setup(side: Side, retry = RESTART_RETRY): Promise<Side> {
+async function setup(side: Side, retry = RESTART_RETRY, deadlineMs?: number): Promise<Side> {
   // Default channel options: a cluster client's shard channels reconnect quickly on their own.
   const open = () =>
     side.servers.length === 1
       ? connect(side.servers[0]!.address, { connectTimeoutMs: 10_000 })
       : connect(
           side.servers.map((s) => s.address),
-          { connectTimeoutMs: 10_000 },
+          { connectTimeoutMs: 10_000, ...(deadlineMs === undefined ? {} : { deadlineMs }) },
         );
   const ps = [await open(), await open()];
   for (const { name, ...s } of SPECS) {
@@ -283,6 +283,51 @@ describe('a follower shard down past the retries after its peers applied the ste
       expect((await sub.tr[0]!.saveStates()).toString('hex')).toBe((await ref.tr[0]!.saveStates()).toString('hex'));
       // Exactly once on every shard.
       for (const dir of sub.dirs) expect(commitsOf(dir)).toEqual([...Array(CRASH_AT + 3).keys()]);
+    } finally {
+      await close(ref);
+      await close(sub);
+    }
+  }, 120_000);
+});
+
+describe('a push that failed on one shard of a split parameter', () => {
+  it('pushed again, counts once on every shard: the shards that accepted it are done, the other gets its first key', async () => {
+    const ref = await setup(await startShards(null));
+    const sub = await setup(await startShards(null), { maxAttempts: 2, initialBackoffMs: 20, maxBackoffMs: 50 }, 1_500);
+    try {
+      for (let k = 0; k < CRASH_AT; k++) expect(await fullStep(sub, k)).toEqual(await fullStep(ref, k));
+      const split = NAMES.indexOf('split');
+      for (let i = 0; i < NAMES.length; i++)
+        if (i !== split) await sub.tr[0]!.pushGrad(NAMES[i]!, gradOf(0, CRASH_AT, i) as Tensor);
+      // Shard 2 stops answering: the push of the split parameter reaches it (its bytes wait in
+      // the socket) but times out; shards 0 and 1 accept their parts.
+      const stopped = sub.servers[2]!.child;
+      stopped.kill('SIGSTOP');
+      try {
+        await rejectsWith(
+          sub.tr[0]!.pushGrad('split', gradOf(0, CRASH_AT, split) as Tensor),
+          Status.DEADLINE_EXCEEDED,
+          /^shard 2 \(127\.0\.0\.1:\d+\)/,
+        );
+      } finally {
+        stopped.kill('SIGCONT');
+      }
+      // The caller pushes the same gradient again: shards 0 and 1 are not asked (they would say
+      // "already pushed"), shard 2 gets the first push's key (it may have staged it meanwhile).
+      expect(await sub.tr[0]!.pushGrad('split', gradOf(0, CRASH_AT, split) as Tensor)).toEqual({ step: CRASH_AT });
+      // A third push of it is what one server says of a gradient pushed twice.
+      await rejectsWith(
+        sub.tr[0]!.pushGrad('split', gradOf(0, CRASH_AT, split) as Tensor),
+        Status.FAILED_PRECONDITION,
+        /worker 0 already pushed a gradient for 'split' in step 2/,
+      );
+      await pushAll(sub, 1, CRASH_AT);
+      const [r0, r1] = await Promise.all([sub.tr[0]!.step(16), sub.tr[1]!.step(17)]);
+      const want = await fullStep(ref, CRASH_AT);
+      expect(r0).toEqual(want);
+      expect(r1).toEqual(want);
+      expect(await fullStep(sub, CRASH_AT + 1)).toEqual(await fullStep(ref, CRASH_AT + 1));
+      expect(await values(sub)).toEqual(await values(ref));
     } finally {
       await close(ref);
       await close(sub);
