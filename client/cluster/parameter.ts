@@ -9,7 +9,9 @@
 // - row_sparse_data routes each row id to the part holding it and merges the rows back;
 // - describe, list_ctx, var answer from the home shard's part, with the whole shape.
 // A description's version is the home part's: every write reaches every part once, so the parts'
-// versions move together.
+// versions move together. Reads of a split parameter join parts of one version: parts read at
+// different versions (a step applied on one shard and not yet on another) are read again until
+// they agree (#agreed; bounded, see there).
 import type { Part } from '../../common/cluster/placement';
 import { fmtShape } from '../../common/shape';
 import { checkDeclaredShape, rowIdsToProto, type Context, type ParameterDescriptor } from '../convert';
@@ -34,6 +36,9 @@ function asRead(t: Tensor, like: ReadTensor): ReadTensor {
   });
   return t as ReadTensor;
 }
+
+/** How long a read of a split parameter waits for its parts to reach one version. */
+const AGREE_MS = 2_000;
 
 /** MXNet's __shape__ attribute: a Python tuple. */
 function pyTuple(shape: readonly number[]): string {
@@ -85,6 +90,34 @@ export class ClusterParameter extends Parameter {
     return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
   }
 
+  /**
+   * Reads the parts (`read`) until their answers hold one version: a step being applied reaches
+   * the shards one after the other, so parts read meanwhile are read again (waits of 5 ms
+   * doubling to 200 ms) for up to AGREE_MS. A difference that stays the same that long (a write
+   * that failed on some shards left the parts' counts apart) is learnt as the parts' offsets and
+   * read as one version from then on; one still moving then (async training) is joined as read.
+   */
+  async #agreed<T>(name: string, read: () => Promise<T[]>, versionsOf: (answer: T) => number[]): Promise<T[]> {
+    const started = Date.now();
+    let seen: { offsets: string; since: number } | null = null;
+    for (let waitMs = 5; ; waitMs = Math.min(waitMs * 2, 200)) {
+      const answers = await read();
+      const versions = answers.map((a) => versionsOf(a));
+      // Every context of a part holds one version; parts differ only by their offsets.
+      if (versions.some((v) => new Set(v).size > 1) || versions.length === 0) return answers;
+      const first = versions[0]![0]!;
+      const offsets = versions.map((v) => v[0]! - first).join(',');
+      if (!/[^0,]/.test(offsets) || offsets === this.#shards.versionOffsets.get(name)) return answers;
+      const now = Date.now();
+      if (seen === null || seen.offsets !== offsets) seen = { offsets, since: now };
+      if (now - started + waitMs > AGREE_MS) {
+        if (now - seen.since >= AGREE_MS / 2) this.#shards.versionOffsets.set(name, offsets);
+        return answers;
+      }
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+  }
+
   /** The index in p.parts of the part on the home shard (where descriptions come from). */
   #homeIndex(p: Split): number {
     return p.parts.findIndex((part) => part.shard === p.home);
@@ -113,7 +146,11 @@ export class ClusterParameter extends Parameter {
     return this.#route(
       (h) => h.data(ctx),
       async (r) => {
-        const reads = await this.#parts(r.placement, (h) => h.data(ctx));
+        const reads = await this.#agreed(
+          this.name,
+          () => this.#parts(r.placement, (h) => h.data(ctx)),
+          (t) => [t.version],
+        );
         return asRead(joinRows(this.name, r.placement, r.fullShape, reads), reads[this.#homeIndex(r.placement)]!);
       },
     );
@@ -122,7 +159,15 @@ export class ClusterParameter extends Parameter {
   override async listData(): Promise<ReadTensor[]> {
     return this.#route(
       (h) => h.listData(),
-      async (r) => this.#joinLists(r, await this.#parts(r.placement, (h) => h.listData())),
+      async (r) =>
+        this.#joinLists(
+          r,
+          await this.#agreed(
+            this.name,
+            () => this.#parts(r.placement, (h) => h.listData()),
+            (l) => l.map((t) => t.version),
+          ),
+        ),
     );
   }
 
@@ -130,7 +175,11 @@ export class ClusterParameter extends Parameter {
     return this.#route(
       (h) => h.grad(ctx),
       async (r) => {
-        const reads = await this.#parts(r.placement, (h) => h.grad(ctx));
+        const reads = await this.#agreed(
+          this.name,
+          () => this.#parts(r.placement, (h) => h.grad(ctx)),
+          (t) => [t.version],
+        );
         return asRead(joinRows(this.name, r.placement, r.fullShape, reads), reads[this.#homeIndex(r.placement)]!);
       },
     );
@@ -139,7 +188,15 @@ export class ClusterParameter extends Parameter {
   override async listGrad(): Promise<ReadTensor[]> {
     return this.#route(
       (h) => h.listGrad(),
-      async (r) => this.#joinLists(r, await this.#parts(r.placement, (h) => h.listGrad())),
+      async (r) =>
+        this.#joinLists(
+          r,
+          await this.#agreed(
+            this.name,
+            () => this.#parts(r.placement, (h) => h.listGrad()),
+            (l) => l.map((t) => t.version),
+          ),
+        ),
     );
   }
 
@@ -235,14 +292,21 @@ export class ClusterParameter extends Parameter {
     const asked = r.placement.parts
       .map((part, k) => ({ part, local: routed[k]!.local }))
       .filter((a) => a.local.length > 0);
-    const settled = await Promise.allSettled(
-      asked.map((a) =>
-        this.#shards.on(a.part.shard, () => read(this.#shards.handle(a.part.shard, this.name), a.local)),
-      ),
+    const answers = await this.#agreed(
+      // Offsets learnt over these parts only.
+      `${this.name}#${asked.map((a) => a.part.shard).join(',')}`,
+      async () => {
+        const settled = await Promise.allSettled(
+          asked.map((a) =>
+            this.#shards.on(a.part.shard, () => read(this.#shards.handle(a.part.shard, this.name), a.local)),
+          ),
+        );
+        const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+        if (failed) throw failed.reason;
+        return settled.map((s) => (s as PromiseFulfilledResult<RowSparseTensor[]>).value);
+      },
+      (l) => l.map((t) => t.version),
     );
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) throw failed.reason;
-    const answers = settled.map((s) => (s as PromiseFulfilledResult<RowSparseTensor[]>).value);
     const first = answers[0]!;
     return first.map((like, c) => {
       const dtype: DType = like.values.dtype;

@@ -63,6 +63,11 @@ export class Shards {
   #membership: MembershipSource | null = null;
   /** The highest declaration order seen on any shard (docs/cluster.md, "Declaration order"). */
   #clock = 0;
+  /**
+   * Per split parameter, its parts' versions less the first part's, where a difference lasted
+   * (a write that failed on some shards): reads take parts at those offsets as one version.
+   */
+  readonly versionOffsets = new Map<string, string>();
 
   private constructor(
     readonly channels: readonly Channel[],

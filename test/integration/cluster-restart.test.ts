@@ -335,6 +335,55 @@ describe('a push that failed on one shard of a split parameter', () => {
   }, 120_000);
 });
 
+describe('reads of a split parameter join parts of one version', () => {
+  it('a read while a step reaches the shards one after the other waits for them; a lasting difference is learnt', async () => {
+    const ref = await setup(await startShards(null));
+    const sub = await setup(await startShards('wal-batch'));
+    const reader = await connect(
+      sub.servers.map((s) => s.address),
+      { connectTimeoutMs: 10_000 },
+    );
+    try {
+      for (let k = 0; k < CRASH_AT; k++) expect(await fullStep(sub, k)).toEqual(await fullStep(ref, k));
+      const split = await reader.get('split');
+      await Promise.all([0, 1].map((w) => pushAll(sub, w, CRASH_AT)));
+      // Shard 2 (a follower) stops: the step applies on shards 0 and 1 and waits for it.
+      const stopped = sub.servers[2]!.child;
+      stopped.kill('SIGSTOP');
+      const stepping = Promise.all([sub.tr[0]!.step(16), sub.tr[1]!.step(17)]);
+      await fullStep(ref, CRASH_AT);
+      const want = seen(await (await ref.ps[0]!.get('split')).data());
+      // Wait until shard 0 applied the step, then read while shard 2 is still stopped.
+      while ((await reader.get(WHOLE[0]!).then((p) => p.describe())).version < CRASH_AT + 2)
+        await new Promise((r) => setTimeout(r, 20));
+      const reading = split.data();
+      await new Promise((r) => setTimeout(r, 300));
+      stopped.kill('SIGCONT');
+      // Never shard 0's new rows with shard 2's old ones (the re-reading itself is unit-tested in
+      // test/unit/cluster-read-version.test.ts: here shard 2 may apply before answering).
+      expect(seen(await reading)).toEqual(want);
+      await stepping;
+      expect(await values(sub)).toEqual(await values(ref));
+
+      // A write that fails on shard 2 (down) leaves its part's count behind for good.
+      const value = (v: number) => f32([128, 8], new Array(1024).fill(v));
+      const old = await killShard(sub, 2);
+      await rejectsWith(split.setData(value(3)), Status.UNAVAILABLE, /^shard 2 \(127\.0\.0\.1:\d+\)/);
+      await restartShard(sub, 2, old);
+      await untilServing(reader, 2);
+      // Written again, every part holds the value; the parts' counts stay apart, which the
+      // reader learns once (a read that waited for them) and then takes as one version.
+      await split.setData(value(3));
+      expect(seen(await split.data())).toEqual(seen(value(3)));
+      expect((await split.listData()).map(seen)).toEqual([seen(value(3))]);
+    } finally {
+      await reader.close();
+      await close(ref);
+      await close(sub);
+    }
+  }, 120_000);
+});
+
 /** The trainer steps of a data dir's checkpoints taken every N steps ('steps'), oldest first. */
 function checkpointSteps(dir: string): number[] {
   return checkpointEntries(dir)
