@@ -44,6 +44,9 @@
 // 239). Temporary files are deleted and every child is stopped on the way out, on errors, on
 // the watchdog and on SIGINT/SIGTERM. bench/durability-phases.ts (run by hand) times the
 // phases of one checkpoint write and load, for diagnosis.
+//
+// This file measures (the children, both parts, the run); durability-args.ts reads the flags and
+// durability-report.ts prints the figures, targets and JSON line.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -51,9 +54,7 @@ import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { loadProtos } from '../protos/load';
 import {
-  argReader,
   BENCH_NODE_FLAGS,
-  BENCH_OUT_DIR,
   childRequests,
   childScope,
   type ChildRequests,
@@ -64,90 +65,13 @@ import {
   startCliServer,
   type StartedChild,
 } from './child-process';
+import { fmt, GiB, MODES, parseArgs, type Args, type Mode } from './durability-args';
 import type { CkptReply, CkptRunResult } from './durability-ckpt';
+import { report, type CkptSummary, type ModeStats, type StepsSummary } from './durability-report';
 import type { WindowResult, WorkerReply } from './durability-worker';
 import { cpuMs, dirBytes, median, shapeOf } from './measure';
 
 const HERE = path.join(REPO_ROOT, 'bench');
-const MODES = ['none', 'checkpoint', 'wal-batch', 'wal-always'] as const;
-type Mode = (typeof MODES)[number];
-const GiB = 2 ** 30;
-
-interface Args {
-  runs: number;
-  ckptBytes: number;
-  ckptTensors: number;
-  rounds: number;
-  window: number;
-  params: number;
-  tensors: number;
-  ckptEverySeconds: number;
-  /** Passed to the wal-batch server as --wal-batch-ms when set (diagnosis). */
-  walBatchMs: number | null;
-  dir: string;
-  warm: boolean;
-  skipCkpt: boolean;
-  skipSteps: boolean;
-  serverProf: string | null;
-  check: boolean;
-  deadlineS: number;
-  /** Sync workers per trainer (W); part 2 runs once per value, e.g. --workers 2,4. */
-  workers: number[];
-}
-
-function parseArgs(argv: string[]): Args {
-  const { value, num } = argReader(argv);
-  const known = new Set([
-    '--runs',
-    '--ckpt-bytes',
-    '--ckpt-tensors',
-    '--rounds',
-    '--window',
-    '--params',
-    '--tensors',
-    '--ckpt-every-seconds',
-    '--wal-batch-ms',
-    '--dir',
-    '--server-prof',
-    '--deadline',
-    '--workers',
-  ]);
-  const flags = new Set(['--warm', '--skip-ckpt', '--skip-steps', '--check']);
-  for (let i = 0; i < argv.length; i++) {
-    if (known.has(argv[i]!)) i++;
-    else if (!flags.has(argv[i]!)) throw new Error(`unknown argument ${argv[i]}`);
-  }
-  const args: Args = {
-    runs: num('--runs', 5, 1),
-    ckptBytes: num('--ckpt-bytes', GiB, 1024),
-    ckptTensors: num('--ckpt-tensors', 8, 1),
-    rounds: num('--rounds', 8, 1),
-    window: num('--window', 2, 0.2, false),
-    params: num('--params', 4 * 1024 * 1024, 1),
-    tensors: num('--tensors', 4, 1),
-    ckptEverySeconds: num('--ckpt-every-seconds', 1, 1),
-    walBatchMs: value('--wal-batch-ms') === null ? null : num('--wal-batch-ms', 10, 1),
-    dir: path.resolve(value('--dir') ?? path.join(BENCH_OUT_DIR, 'durability')),
-    warm: argv.includes('--warm'),
-    skipCkpt: argv.includes('--skip-ckpt'),
-    skipSteps: argv.includes('--skip-steps'),
-    serverProf: value('--server-prof'),
-    check: argv.includes('--check'),
-    deadlineS: num('--deadline', 239, 10),
-    workers: (value('--workers') ?? '2').split(',').map((w) => {
-      const n = Number(w);
-      if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error(`--workers: ${w} is not an integer in [1, 16]`);
-      return n;
-    }),
-  };
-  if (args.ckptBytes % (4 * args.ckptTensors) !== 0)
-    throw new Error('--ckpt-bytes must be a multiple of 4 x --ckpt-tensors');
-  if (args.params % args.tensors !== 0) throw new Error('--params must be a multiple of --tensors');
-  return args;
-}
-
-const fmt = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : '-');
-const round3 = (x: number): number => Number(x.toFixed(3));
 
 /** `df` line of the filesystem holding `dir`: device, size, mount point. */
 function diskOf(dir: string): string {
@@ -262,19 +186,6 @@ async function checkpointLogged(s: StepServer, id: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Parts
 
-interface CkptSummary {
-  runs: CkptRunResult[];
-  cacheNote: string;
-  rawWrite: number;
-  ckptWrite: number;
-  rawRead: number;
-  ckptLoad: number;
-  rawReadWarm: number;
-  ckptLoadWarm: number;
-  rawReadFresh: number;
-  peakDiskBytes: number;
-}
-
 async function checkpointPart(args: Args, register: (stop: () => Promise<void>) => void): Promise<CkptSummary> {
   // This child hosts the server (in-process): the node flags of `npm start`, plus --expose-gc
   // so that it can free each run's buffers between (untimed) steps. glibc's hugetlb tunable
@@ -333,22 +244,6 @@ async function checkpointPart(args: Args, register: (stop: () => Promise<void>) 
     rawReadFresh: med((r) => gbps(r, r.rawReadFreshS)),
     peakDiskBytes: Math.max(...runs.map((r) => r.ckptDirBytes + r.bytes)),
   };
-}
-
-interface ModeStats {
-  windows: WindowResult[];
-  cpuMsPerStep: number[];
-  diskBytesPerStep: number[];
-  checkpointsPerWindow: number[];
-  checkpointMs: number[];
-  /** Write-ahead log bytes appended per step (from the server's checkpoint lines). */
-  logBytesPerStep: number[];
-}
-
-interface StepsSummary {
-  stats: Record<Mode, ModeStats>;
-  stepsPerS: Record<Mode, number>;
-  peakDiskBytes: number;
 }
 
 async function stepsPart(
@@ -493,154 +388,17 @@ async function main(): Promise<number> {
     const t1 = performance.now();
     const sts: Array<{ workers: number; st: StepsSummary }> = [];
     if (!args.skipSteps) for (const w of args.workers) sts.push({ workers: w, st: await stepsPart(args, w, register) });
-    const st = sts[0]?.st ?? null;
     const t2 = performance.now();
     const ck = args.skipCkpt ? null : await checkpointPart(args, register);
     const t3 = performance.now();
     await scope.stopAll();
     const elapsedS = (performance.now() - t0) / 1000;
 
-    const lines: string[] = [];
-    let ok = true;
-    /** A target line: `value` is the ratio checked against `bar`; `what` says what it is made of. */
-    const target = (label: string, value: number, bar: number, what: string): void => {
-      const pass = value >= bar;
-      ok &&= pass;
-      lines.push(`target: ${label}: ${fmt(value, 3)} x: ${pass ? 'PASS' : 'FAIL'} (${what})`);
-    };
-    if (ck) {
-      console.log(
-        `  median GB/s: raw write ${fmt(ck.rawWrite)}, checkpoint write ${fmt(ck.ckptWrite)} (${fmt(ck.ckptWrite / ck.rawWrite)} x); ` +
-          `raw read ${fmt(ck.rawRead)}, checkpoint load ${fmt(ck.ckptLoad)} (${fmt(ck.ckptLoad / ck.rawRead)} x); ` +
-          `warm: raw read ${fmt(ck.rawReadWarm)}, checkpoint load ${fmt(ck.ckptLoadWarm)} (${fmt(ck.ckptLoadWarm / ck.rawReadWarm)} x)`,
-      );
-      // First touch of memory the process did not hold costs far more on some VMs than the disk
-      // (a balloon driver handing pages back): a loader's new tensors pay it, the preallocated
-      // raw baseline does not. Printed so that a failing load target can be told apart from it.
-      console.log(
-        `  reference: cold raw read into fresh buffers ${fmt(ck.rawReadFresh)} GB/s; checkpoint load / that ${fmt(ck.ckptLoad / ck.rawReadFresh)} x`,
-      );
-      const cpu = (f: (r: CkptRunResult) => number): string => fmt((median(ck.runs.map(f)) * GiB) / args.ckptBytes);
-      console.log(
-        `  CPU seconds per GiB (median; all threads of the process): raw write ${cpu((r) => r.cpuS.rawWrite)}, ` +
-          `checkpoint write ${cpu((r) => r.cpuS.ckptWrite)}; cold raw read ${cpu((r) => r.cpuS.rawRead)}, cold checkpoint load ${cpu((r) => r.cpuS.ckptLoad)}`,
-      );
-      console.log(
-        `  disk: at most ${fmt(ck.peakDiskBytes / GiB)} GiB at once (raw file + checkpoint), deleted after each run`,
-      );
-      // The same run's ratio, whose median resists the disk's drift between runs.
-      const sameRun = (f: (r: CkptRunResult) => number): string => `same-run ratio ${fmt(median(ck.runs.map(f)))}`;
-      target(
-        'checkpoint write >= 0.7 x raw write',
-        ck.ckptWrite / ck.rawWrite,
-        0.7,
-        `${fmt(ck.ckptWrite)} / ${fmt(ck.rawWrite)} GB/s; ${sameRun((r) => r.rawWriteS / r.ckptWriteS)}`,
-      );
-      target(
-        'checkpoint load >= 0.7 x raw read',
-        ck.ckptLoad / ck.rawRead,
-        0.7,
-        `${fmt(ck.ckptLoad)} / ${fmt(ck.rawRead)} GB/s, ${ck.cacheNote.split(':')[0]} reads; ${sameRun((r) => r.rawReadS / r.ckptLoadS)}`,
-      );
-    }
-    for (const { workers: W, st } of sts) {
-      console.log(`  W = ${W} sync workers:`);
-      console.log(
-        `  mode          steps/s  x none  (paired)   step ms p50 / p90 / max   server CPU ms/step   disk MB/step   log MB/step   checkpoints/window (ms each)`,
-      );
-      for (const m of MODES) {
-        const s = st.stats[m];
-        const p = (f: (w: WindowResult) => number): string => fmt(median(s.windows.map(f)), 1);
-        // The same-round ratio to none, whose median resists drift between rounds.
-        const paired = median(s.windows.map((w, i) => w.stepsPerS / st.stats.none.windows[i]!.stepsPerS));
-        console.log(
-          `  ${m.padEnd(12)}  ${fmt(st.stepsPerS[m], 1).padStart(7)}  ${fmt(st.stepsPerS[m] / st.stepsPerS.none).padStart(6)}  ${`(${fmt(paired)})`.padStart(8)}   ` +
-            `${`${p((w) => w.p50Ms)} / ${p((w) => w.p90Ms)} / ${p((w) => w.maxMs)}`.padEnd(24)}  ${fmt(median(s.cpuMsPerStep), 1).padStart(18)}   ` +
-            `${fmt(median(s.diskBytesPerStep) / 2 ** 20, 1).padStart(12)}   ${fmt(median(s.logBytesPerStep) / 2 ** 20, 2).padStart(11)}   ${m === 'checkpoint' ? `${s.checkpointsPerWindow.join(', ')} (median ${fmt(median(s.checkpointMs), 0)})` : '-'}`,
-        );
-      }
-      // Training time one checkpoint costs: a window's time minus what its steps take at the
-      // same round's no-durability rate, per checkpoint in it; scales to any interval.
-      const cm = st.stats.checkpoint;
-      const perCkpt = cm.windows.map(
-        (w, i) =>
-          (w.seconds - w.steps / st.stats.none.windows[i]!.stepsPerS) / Math.max(1, cm.checkpointsPerWindow[i]!),
-      );
-      const costMs = median(perCkpt) * 1000;
-      console.log(
-        `  checkpoint mode: ~${fmt(costMs, 0)} ms of training time per checkpoint of ${fmt((args.params * 8) / 2 ** 20, 0)} MiB (weights + momentum), ` +
-          `i.e. ~${fmt(costMs / 10 / args.ckptEverySeconds, 1)}% at one checkpoint every ${args.ckptEverySeconds} s, ~${fmt(costMs / 10 / 60, 2)}% every 60 s, ~${fmt(costMs / 10 / 300, 3)}% every 300 s (the default)`,
-      );
-      console.log(
-        `  disk: at most ${fmt(st.peakDiskBytes / 2 ** 20, 0)} MiB at once (data dirs; WAL folded after every window), deleted at the end`,
-      );
-      const paired = (m: Mode): string =>
-        `same-round ratio ${fmt(median(st.stats[m].windows.map((w, i) => w.stepsPerS / st.stats.none.windows[i]!.stepsPerS)))}`;
-      target(
-        `W=${W}: checkpoint mode steps/s >= 0.9 x none`,
-        st.stepsPerS.checkpoint / st.stepsPerS.none,
-        0.9,
-        `${fmt(st.stepsPerS.checkpoint, 1)} / ${fmt(st.stepsPerS.none, 1)} steps/s, one checkpoint every ${args.ckptEverySeconds} s; ${paired('checkpoint')}`,
-      );
-      target(
-        `W=${W}: wal-batch mode steps/s >= 0.8 x none`,
-        st.stepsPerS['wal-batch'] / st.stepsPerS.none,
-        0.8,
-        `${fmt(st.stepsPerS['wal-batch'], 1)} / ${fmt(st.stepsPerS.none, 1)} steps/s; ${paired('wal-batch')}`,
-      );
-      target(
-        `W=${W}: wal-always mode steps/s >= 0.7 x none`,
-        st.stepsPerS['wal-always'] / st.stepsPerS.none,
-        0.7,
-        `${fmt(st.stepsPerS['wal-always'], 1)} / ${fmt(st.stepsPerS.none, 1)} steps/s; ${paired('wal-always')}`,
-      );
-      const gradBytes = args.params * 4;
-      lines.push(
-        `W=${W}: log bytes per step (wal-batch): ${fmt(median(st.stats['wal-batch'].logBytesPerStep) / 2 ** 20, 2)} MiB; one gradient is ${fmt(gradBytes / 2 ** 20, 2)} MiB`,
-      );
-    }
-    // A machine busy with other work makes single windows and runs swing; say so.
-    const spread = (xs: number[]): number => Math.max(...xs) / Math.min(...xs);
-    const loadNow = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-    if (ck && spread(ck.runs.map((r) => r.rawWriteS)) > 1.5) {
-      console.log(
-        `warning: noisy disk: the raw write took ${fmt(Math.min(...ck.runs.map((r) => r.rawWriteS)))}-${fmt(Math.max(...ck.runs.map((r) => r.rawWriteS)))} s across runs; rerun with more --runs or on a quieter machine`,
-      );
-    }
-    if (st && spread(st.stats.none.windows.map((w) => w.stepsPerS)) > 1.5) {
-      const xs = st.stats.none.windows.map((w) => w.stepsPerS);
-      console.log(
-        `warning: noisy machine (load average now ${loadNow}): no-durability windows ranged ${fmt(Math.min(...xs), 1)}-${fmt(Math.max(...xs), 1)} steps/s; ` +
-          'the same-round ratios are the steadier figures; rerun on a quieter machine',
-      );
-    }
-    console.log(
-      `bench:durability: ${fmt(elapsedS, 0)} s (part 2 ${fmt((t2 - t1) / 1000, 0)} s, then part 1 ${fmt((t3 - t2) / 1000, 0)} s)`,
-    );
-    for (const l of lines) console.log(l);
-    const nan = Number.NaN;
-    console.log(
-      JSON.stringify({
-        bench: 'durability',
-        ckpt_write_gbps: round3(ck?.ckptWrite ?? nan),
-        raw_write_gbps: round3(ck?.rawWrite ?? nan),
-        ckpt_load_gbps: round3(ck?.ckptLoad ?? nan),
-        raw_read_gbps: round3(ck?.rawRead ?? nan),
-        raw_read_fresh_gbps: round3(ck?.rawReadFresh ?? nan),
-        workers: sts[0]?.workers ?? null,
-        steps_per_s: Object.fromEntries(MODES.map((m) => [m, Number((st?.stepsPerS[m] ?? nan).toFixed(1))])),
-        log_bytes_per_step: Math.round(median(st?.stats['wal-batch'].logBytesPerStep ?? [nan])),
-        by_workers: Object.fromEntries(
-          sts.map(({ workers: W, st: x }) => [
-            W,
-            {
-              steps_per_s: Object.fromEntries(MODES.map((m) => [m, Number(x.stepsPerS[m].toFixed(1))])),
-              log_bytes_per_step: Math.round(median(x.stats['wal-batch'].logBytesPerStep)),
-            },
-          ]),
-        ),
-      }),
-    );
+    const ok = report(args, ck, sts, {
+      elapsedS,
+      part2S: (t2 - t1) / 1000,
+      part1S: (t3 - t2) / 1000,
+    });
     return args.check && !ok ? 1 : 0;
   } finally {
     await scope.close();

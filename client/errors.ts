@@ -1,10 +1,14 @@
 // The one error type the client rejects with. Every failure a user sees, whether the server
 // answered with a gRPC status, the transport broke, or the client refused bad input before
 // sending anything, is a GluonPsError whose numeric `code` is a gRPC status, so callers branch
-// on `err.code === Status.NOT_FOUND` without knowing where the failure happened.
+// on `err.code === Status.NOT_FOUND` without knowing where the failure happened. A refusal
+// the client acts on also has a typed `reason` (common/error-reason.ts), read from the status's
+// trailing metadata, so no code matches message text.
 import { Metadata, status } from '@grpc/grpc-js';
+import { parseReason, REASON_METADATA_KEY, type ErrorReason } from '../common/error-reason';
 
 export { status as Status } from '@grpc/grpc-js';
+export type { ErrorReason } from '../common/error-reason';
 
 /** A failed call: `code` is the gRPC status, `message` the server's own text. */
 export class GluonPsError extends Error {
@@ -15,12 +19,23 @@ export class GluonPsError extends Error {
   readonly details: string;
   /** Trailing metadata of the failed call, when the server sent a status. */
   readonly metadata: Metadata | undefined;
+  /**
+   * Why, for the refusals a caller may act on (docs/api.md, "Errors"): 'stale-step' (a push or
+   * step for a step that is closed or not open yet). From the `gluonps-reason` metadata entry;
+   * undefined for every other failure.
+   */
+  readonly reason: ErrorReason | undefined;
 
-  constructor(code: status, message: string, options: { cause?: unknown; metadata?: Metadata } = {}) {
+  constructor(
+    code: status,
+    message: string,
+    options: { cause?: unknown; metadata?: Metadata; reason?: ErrorReason } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.details = message;
     this.metadata = options.metadata;
+    this.reason = options.reason ?? parseReason(options.metadata?.get(REASON_METADATA_KEY)[0]);
   }
 }
 
@@ -35,6 +50,8 @@ interface StatusLike {
   details?: unknown;
   message?: unknown;
   metadata?: unknown;
+  /** A StatusError's typed reason (common/ code that the client runs). */
+  info?: { reason?: unknown };
 }
 
 // grpc-js builds `message` as "<code> <NAME>: <details>"; users want the server's text only.
@@ -57,7 +74,8 @@ export function toGluonPsError(err: unknown): GluonPsError {
           ? e.message.replace(GRPC_PREFIX, '')
           : (status[code] ?? 'unknown error');
     const metadata = e.metadata instanceof Metadata ? e.metadata : undefined;
-    return new GluonPsError(code, details, { cause: err, metadata });
+    const reason = parseReason(e.info?.reason);
+    return new GluonPsError(code, details, { cause: err, metadata, ...(reason === undefined ? {} : { reason }) });
   }
   const message = err instanceof Error ? err.message : String(err);
   return new GluonPsError(status.UNKNOWN, message, { cause: err });

@@ -25,6 +25,7 @@ export type { ClusterDescription, ShardDescription } from './cluster/types';
 export { cpu, gpu } from './convert';
 export type { Context, DeviceType, GradReq, ParameterDescriptor, ParameterSpec, StorageType } from './convert';
 export { GluonPsError, Status } from './errors';
+export type { ErrorReason } from './errors';
 export { init, INIT_KINDS } from './init';
 export type { FactorType, InitKind, InitName, InitSpec, OrthogonalRandType, XavierRndType } from './init';
 export { Parameter } from './parameter';

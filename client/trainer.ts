@@ -67,8 +67,6 @@ export const STEP_DEADLINE_MARGIN_MS = 10_000;
 
 // --- The handle ----------------------------------------------------------------------------------
 
-/** A push or step refused because the worker's step counter is behind or ahead of the trainer. */
-const STALE_STEP = /\bstep \d+ is (closed|not open yet)\b/;
 /** The server restarted and lost the gradients staged for the open step (protos: TrainerService). */
 const RESTARTED = /\bstep \d+ restarted: push again\b/;
 /** A gradient the server already holds for this step (a push repeated after a restart). */
@@ -304,12 +302,7 @@ export class Trainer {
         throw err;
       }
     } catch (err) {
-      if (
-        this.mode === 'sync' &&
-        err instanceof GluonPsError &&
-        err.code === Status.FAILED_PRECONDITION &&
-        STALE_STEP.test(err.message)
-      ) {
+      if (this.mode === 'sync' && err instanceof GluonPsError && err.reason === 'stale-step') {
         await this.#refreshStep();
       }
       throw err;

@@ -22,6 +22,17 @@ export const exists = (msg: string): ServerError => new ServerError(status.ALREA
 export const exhausted = (msg: string): ServerError => new ServerError(status.RESOURCE_EXHAUSTED, msg);
 export const unavailable = (msg: string): ServerError => new ServerError(status.UNAVAILABLE, msg);
 
+/**
+ * A push or step for a step that is closed or not open yet: FAILED_PRECONDITION with the typed
+ * reason 'stale-step' and both step numbers (common/error-reason.ts), which clients act on.
+ */
+export function staleStep(message: string, step: number, trainerStep: number): ServerError {
+  return new ServerError(status.FAILED_PRECONDITION, message, {
+    reason: 'stale-step',
+    fields: { step: String(step), 'trainer-step': String(trainerStep) },
+  });
+}
+
 /** `parameter 'name'` (or `constant 'name'`), the subject of every message. */
 export function subject(name: string, isConstant = false): string {
   return `${isConstant ? 'constant' : 'parameter'} '${name}'`;

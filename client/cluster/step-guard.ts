@@ -23,12 +23,9 @@ export interface ShardStep {
   trainer: Trainer;
 }
 
-/** A push or step refused because the worker's step is not the shard's (client/trainer.ts STALE_STEP). */
-const STALE_STEP = /\bstep \d+ is (closed|not open yet)\b/;
-
-/** Whether `err` is a shard's refusal of a step that is not its open one. */
+/** Whether `err` is a shard's refusal of a step that is not its open one (its typed reason). */
 export function isStaleStep(err: unknown): boolean {
-  return err instanceof GluonPsError && err.code === Status.FAILED_PRECONDITION && STALE_STEP.test(err.message);
+  return err instanceof GluonPsError && err.reason === 'stale-step';
 }
 
 export class StepGuard {

@@ -1,27 +1,20 @@
 // durability.ts: the data directory. On start it locks the directory, removes leftovers, loads
 // the newest valid checkpoint and replays the write-ahead log over it; while serving it is the
 // store's and the trainers' Journal, and it takes checkpoints (every N steps, every T seconds,
-// on demand, at shutdown). Loss windows by mode are in docs/durability.md.
-import { open } from 'node:fs/promises';
-import { crc32 } from 'node:zlib';
-import type { FileHandle } from 'node:fs/promises';
+// on demand, at shutdown). What a checkpoint holds and how it is loaded: checkpoint-state.ts.
+// Loss windows by mode are in docs/durability.md.
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { exhausted, unavailable, type ServerError } from '../errors';
 import { DEFAULT_CHECKPOINT_MIN_INTERVAL_MS } from '../limits';
-import { safetensorsLayout } from '../../common/formats/safetensors';
-import { openSafetensors } from '../../common/formats/safetensors-file';
-import type { ParameterEntry, ParameterStore } from '../store/parameter-store';
-import type { Trainer } from '../trainer/trainer';
+import type { ParameterStore } from '../store/parameter-store';
 import { Mutex } from '../store/mutex';
-import { restoreEntry, snapshotEntry } from '../store/snapshot';
-import type { EntrySnapshot, SnapshotTensor } from '../store/snapshot';
+import { snapshotEntry } from '../store/snapshot';
+import type { SnapshotTensor } from '../store/snapshot';
 import type { TrainerRegistry } from '../trainer/registry';
-import { restoreTrainer, snapshotTrainer } from '../trainer/trainer-snapshot';
-import type { TrainerSnapshot } from '../trainer/trainer-snapshot';
+import { snapshotTrainer } from '../trainer/trainer-snapshot';
 import {
   checkpointDamage,
-  crc32Combine,
   listCheckpoints,
   ManifestTooLargeError,
   pruneCheckpoints,
@@ -29,6 +22,7 @@ import {
   setAsideDamaged,
   writeCheckpoint,
 } from './checkpoint-dir';
+import { ChecksumError, loadCheckpointState, tensorsFile, type CheckpointMeta } from './checkpoint-state';
 import * as nk from '../../native/index';
 import type { Journal, JournalMeta, JournalPart, JournalPayload } from './journal';
 import { NO_JOURNAL } from './journal';
@@ -73,39 +67,6 @@ export interface DurabilityEvents {
   checkpointWritten(seconds: number, bytes: number): void;
   /** One fdatasync of the write-ahead log and how long it took. */
   walSynced(seconds: number): void;
-}
-
-interface CheckpointMeta {
-  /** Every journal record up to this lsn is contained. */
-  lsn: string;
-  entries: Array<{ meta: EntrySnapshot; tensors: string[] }>;
-  trainers: Array<{ meta: TrainerSnapshot; tensors: string[] }>;
-}
-
-const TENSORS_FILE = 'tensors.safetensors';
-/** Concurrent reads (pieces of tensors) while loading a checkpoint: the libuv pool's size. */
-const LOAD_READS_IN_FLIGHT = Math.max(2, Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '4', 10) || 4);
-/** A checkpoint load reads large tensors in pieces of this many bytes, several at once. */
-const LOAD_PIECE_BYTES = 16 * 2 ** 20;
-
-class ChecksumError extends Error {
-  override name = 'ChecksumError';
-}
-
-async function readRange(path: string, start: number, length: number): Promise<Uint8Array> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await fh.read(buf, done, length - done, start + done);
-      if (bytesRead === 0) throw new ChecksumError(`${path}: ends after ${start + done} bytes`);
-      done += bytesRead;
-    }
-    return buf;
-  } finally {
-    await fh.close();
-  }
 }
 
 export class Durability implements Journal {
@@ -458,23 +419,7 @@ export class Durability implements Journal {
         trainers: snap.trainers.map((t) => ({ meta: t.meta, tensors: t.tensors.map((x) => x.name) })),
       };
       const id = this.nextCheckpointId++;
-      const layout = safetensorsLayout(tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape })));
-      const byName = new Map(tensors.map((t) => [t.name, t.bytes]));
-      const written = writeCheckpoint(
-        this.checkpointsDir,
-        id,
-        [
-          {
-            name: TENSORS_FILE,
-            write: async (fh: FileHandle) => {
-              await writeAll(fh, layout.header, 0);
-              for (const t of layout.tensors) await writeAll(fh, byName.get(t.name)!, t.byteOffset);
-            },
-          },
-        ],
-        meta,
-        { log: this.log },
-      );
+      const written = writeCheckpoint(this.checkpointsDir, id, [tensorsFile(tensors)], meta, { log: this.log });
       let result: Awaited<typeof written>;
       try {
         result = await written;
@@ -513,107 +458,13 @@ export class Durability implements Journal {
     });
   }
 
-  /**
-   * Rebuilds every entry and trainer straight from the tensor file (host tensors are read into
-   * their own memory, no intermediate buffer), checksumming each tensor as it arrives; the
-   * per-tensor crc32s are combined in file order and checked against the manifest before
-   * anything is adopted, so a bad checkpoint changes nothing.
-   */
+  /** Loads a checkpoint's state into the store and the trainers, or changes nothing (checkpoint-state.ts). */
   private async loadCheckpoint(
     dir: string,
     meta: CheckpointMeta,
     files: Array<{ name: string; size: number; crc32: number }>,
   ): Promise<void> {
-    const path = join(dir, TENSORS_FILE);
-    const expected = files.find((f) => f.name === TENSORS_FILE);
-    if (!expected) throw new ChecksumError(`${path} is not listed in the manifest`);
-    const file = await openSafetensors(path, {
-      limits: {
-        maxTensorBytes: Number.MAX_SAFE_INTEGER,
-        maxTotalBytes: Number.MAX_SAFE_INTEGER,
-        maxTensors: 10_000_000,
-        maxFileBytes: Number.MAX_SAFE_INTEGER,
-      },
-    });
-    let fh: FileHandle;
-    try {
-      fh = await open(path, 'r');
-    } catch (err) {
-      await file.close();
-      throw err;
-    }
-    // Each tensor is read in pieces of LOAD_PIECE_BYTES, LOAD_READS_IN_FLIGHT at once, each
-    // read and checksummed on a pool thread (nk.fileRead: pread + crc32 while the bytes are in
-    // cache), straight into the tensor's memory; the JS thread only combines the crc32s. Before
-    // this, the crc32 of every byte ran on the JS thread after the read (~3 GB/s here: 60 % of a
-    // load that the page cache serves at 7 GB/s).
-    const crcs = new Map<string, number>();
-    let active = 0;
-    const waiting: Array<() => void> = [];
-    const piece = async (position: number, dest: Uint8Array, offset: number, length: number): Promise<number> => {
-      if (active >= LOAD_READS_IN_FLIGHT) await new Promise<void>((resolve) => waiting.push(resolve));
-      active++;
-      try {
-        return await nk.fileRead(fh.fd, position, dest, offset, length);
-      } finally {
-        active--;
-        waiting.shift()?.();
-      }
-    };
-    const read = async (name: string, dest: Uint8Array): Promise<void> => {
-      const stored = file.info(name);
-      if (stored === undefined) {
-        await file.readInto(name, dest); // throws the file's own error for a missing tensor
-        return;
-      }
-      if (stored.byteLength !== dest.byteLength) {
-        throw new Error(
-          `${path}: tensor '${name}' holds ${stored.byteLength} bytes, the checkpoint's description needs ${dest.byteLength}`,
-        );
-      }
-      const lengths: number[] = [];
-      for (let at = 0; at < dest.byteLength; at += LOAD_PIECE_BYTES)
-        lengths.push(Math.min(LOAD_PIECE_BYTES, dest.byteLength - at));
-      // Every piece is awaited, failed or not, before the caller may free `dest`.
-      const settled = await Promise.allSettled(
-        lengths.map((n, i) => piece(stored.byteOffset + i * LOAD_PIECE_BYTES, dest, i * LOAD_PIECE_BYTES, n)),
-      );
-      let crc = 0;
-      for (let i = 0; i < settled.length; i++) {
-        const r = settled[i]!;
-        if (r.status === 'rejected') throw r.reason;
-        crc = i === 0 ? r.value : crc32Combine(crc, r.value, lengths[i]!);
-      }
-      crcs.set(name, crc);
-    };
-    const entries: ParameterEntry[] = [];
-    const trainers: Trainer[] = [];
-    try {
-      const restored = await Promise.allSettled(meta.entries.map((e) => restoreEntry(e.meta, e.tensors, read)));
-      for (const r of restored) if (r.status === 'fulfilled') entries.push(r.value);
-      const failure = restored.find((r) => r.status === 'rejected');
-      if (failure) {
-        for (const e of entries) this.store.adopt(e); // so clear() below frees them
-        throw (failure as PromiseRejectedResult).reason;
-      }
-      // Trainers look their parameters up in the store: adopt the entries first (undone below
-      // if the checksum fails).
-      for (const e of entries) this.store.adopt(e);
-      for (const t of meta.trainers) trainers.push(await restoreTrainer(t.meta, t.tensors, read, this.store, this.log));
-      let crc = crc32(await readRange(path, 0, file.tensors[0]?.byteOffset ?? expected.size));
-      for (const t of file.tensors)
-        crc = crc32Combine(crc, crcs.get(t.name) ?? crc32(await file.read(t.name)), t.byteLength);
-      if (crc >>> 0 !== expected.crc32 >>> 0)
-        throw new ChecksumError(`${path}: crc32 ${crc >>> 0} does not match the manifest's ${expected.crc32}`);
-    } catch (err) {
-      for (const t of trainers) t.close();
-      this.store.clear();
-      throw err;
-    } finally {
-      await file.close();
-      await fh.close();
-    }
-    for (const t of trainers) this.trainers.adopt(t);
+    for (const t of await loadCheckpointState(dir, meta, files, this.store, this.log)) this.trainers.adopt(t);
   }
 
   // --- Shutdown --------------------------------------------------------------------------------
@@ -637,13 +488,4 @@ export class Durability implements Journal {
 /** The trainer's step count after the step a record applies (a 'trainer.commit', sync or async), or null. */
 function alignedStep(meta: JournalMeta): number | null {
   return meta.op === 'trainer.commit' && typeof meta.step === 'number' ? meta.step + 1 : null;
-}
-
-async function writeAll(fh: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < bytes.byteLength) {
-    const { bytesWritten } = await fh.write(bytes, done, bytes.byteLength - done, position + done);
-    if (bytesWritten === 0) throw new Error('checkpoint write made no progress');
-    done += bytesWritten;
-  }
 }

@@ -3,7 +3,8 @@
 //
 // Files: `dir/wal-<lsn of its first record, 20 digits>.log`, no file header. LSNs are
 // consecutive (+1 per record) across segments. The record format (header, CRC, JSON meta,
-// payload) is in wal-record.ts.
+// payload) is in wal-record.ts; the segment file the writer appends to (creation, recycling,
+// batch writes, torn-write failpoint) in wal-file.ts.
 //
 // Writing (WalWriter): one queue, written in append order; each batch of queued records goes
 // out in one writev (group commit), payloads are never copied (payloads of 4 KiB or less are
@@ -41,19 +42,12 @@
 // later segments and reports it. Under 'wal-batch' a power loss can persist a later page of the
 // log but not an earlier one: that shows up as corruption and needs `truncateCorrupt` (which
 // only drops records that were never fsynced).
-import { open, rename, stat } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { failpoint, failpointHit, failpointsActive, triggerFailpoint } from './failpoints';
+import { resolve } from 'node:path';
+import { failpoint, failpointsActive, triggerFailpoint } from './failpoints';
 import { fsyncDir, mkdirDurable, type DurabilityLog } from './fsync';
+import { WalSegmentFile, type WalFileWrite } from './wal-file';
 import { encodeHead, encodeRecord, type EncodedRecord, type WalPart, type WalPartsWriter } from './wal-record';
-import {
-  DEFAULT_MAX_RECYCLED_SEGMENTS,
-  listRecycledWal,
-  listWalSegments,
-  removeWalSegmentsBefore,
-  walSegmentName,
-} from './wal-segments';
+import { DEFAULT_MAX_RECYCLED_SEGMENTS, listWalSegments, removeWalSegmentsBefore } from './wal-segments';
 
 export {
   DEFAULT_MAX_RECYCLED_SEGMENTS,
@@ -145,41 +139,12 @@ function deferred(): { promise: Promise<void>; d: Deferred } {
   return { promise, d };
 }
 
-/** writev until every byte is written (a regular file may take a large write in parts). */
-async function writevFully(fh: FileHandle, bufs: Uint8Array[], position: number): Promise<void> {
-  let total = 0;
-  for (const b of bufs) total += b.byteLength;
-  let pending = bufs;
-  while (total > 0) {
-    const { bytesWritten } = await fh.writev(pending, position);
-    if (bytesWritten <= 0) throw new Error('writev wrote nothing');
-    total -= bytesWritten;
-    position += bytesWritten;
-    if (total === 0) break;
-    let skip = bytesWritten;
-    const rest: Uint8Array[] = [];
-    for (const b of pending) {
-      if (skip >= b.byteLength) {
-        skip -= b.byteLength;
-        continue;
-      }
-      rest.push(skip > 0 ? b.subarray(skip) : b);
-      skip = 0;
-    }
-    pending = rest;
-  }
-}
-
 export class WalWriter {
   private readonly queue: Item[] = [];
   /** Resolved when syncedLsn >= lsn, in lsn order (wal-always records and flush() calls). */
   private readonly syncWaiters: Array<{ lsn: bigint; d: Deferred }> = [];
-  private fh: FileHandle | null = null;
-  private segPath = '';
-  private segFirst = 0n;
-  /** The current segment took over a recycled file: bytes past segSize are stale. */
-  private segRecycled = false;
-  private segSize = 0;
+  /** The current segment (the last one once closed); set by open(). */
+  private seg!: WalSegmentFile;
   private next: bigint;
   private written: bigint;
   private synced: bigint;
@@ -257,7 +222,7 @@ export class WalWriter {
   }
   /** The current segment file. */
   get segment(): string {
-    return this.segPath;
+    return this.seg.path;
   }
   stats(): WalStats {
     return { ...this.counters };
@@ -335,7 +300,7 @@ export class WalWriter {
    * checkpoint covers, rotate() first. Returns the deleted file names.
    */
   removeSegmentsBefore(lsn: bigint): Promise<string[]> {
-    return removeWalSegmentsBefore(this.dir, lsn, { keepFrom: this.segFirst, maxRecycled: this.maxRecycled });
+    return removeWalSegmentsBefore(this.dir, lsn, { keepFrom: this.seg.firstLsn, maxRecycled: this.maxRecycled });
   }
 
   private op(kind: 'rotate' | 'close', evenIfFailed = false): Promise<void> {
@@ -403,7 +368,7 @@ export class WalWriter {
           }
           continue;
         }
-        if (this.segSize > 0 && this.segSize + head.size > this.segmentBytes) {
+        if (this.seg.size > 0 && this.seg.size + head.size > this.segmentBytes) {
           await this.rotateSegment();
           continue;
         }
@@ -432,7 +397,7 @@ export class WalWriter {
     const batch: RecordItem[] = [];
     let iov = 0;
     let bytes = 0;
-    let seg = this.segSize;
+    let seg = this.seg.size;
     for (const item of this.queue) {
       if (item.kind !== 'record') break;
       const n = 1 + (item.payload === null ? 0 : 1) + (item.parts?.length ?? 0);
@@ -454,77 +419,29 @@ export class WalWriter {
 
   private async writeBatch(batch: RecordItem[]): Promise<void> {
     failpoint('wal.before-write');
-    if (this.writeParts !== undefined && batch.some((r) => r.parts !== null)) return this.writeBatchParts(batch);
-    const bufs: Uint8Array[] = [];
-    let bytes = 0;
-    let torn: ReturnType<typeof failpointHit> = null;
-    for (const rec of batch) {
-      torn = failpointHit('wal.mid-record');
-      if (torn !== null) {
-        // Half of this record, as if the process died inside the write.
-        let half = Math.floor(rec.size / 2);
-        const h = rec.head.subarray(0, Math.min(half, rec.head.byteLength));
-        bufs.push(h);
-        half -= h.byteLength;
-        if (half > 0 && rec.payload !== null) bufs.push(rec.payload.subarray(0, half));
-        bytes += Math.floor(rec.size / 2);
-        break;
+    if (this.writeParts !== undefined && batch.some((r) => r.parts !== null)) {
+      // wal-always: the fdatasync runs in the same pool job as the write (one trip through the
+      // main thread per batch, not two: under load each trip waits for the event loop). Not while
+      // failpoints are set, so that 'wal.after-write-before-fsync' still falls between the two.
+      const syncedBefore = performance.now();
+      const w = await this.seg.writeParts(batch, this.writeParts, this.mode === 'wal-always' && !failpointsActive());
+      this.wrote(batch, w);
+      if (w.synced) {
+        this.lastSyncAt = syncedBefore;
+        this.syncDone(this.written);
+        return;
       }
-      bufs.push(rec.head);
-      if (rec.payload !== null) bufs.push(rec.payload);
-      bytes += rec.size;
-    }
-    await writevFully(this.fh!, bufs, this.segSize);
-    this.segSize += bytes;
-    this.counters.batches++;
-    this.counters.bytes += bytes;
-    if (torn !== null) triggerFailpoint('wal.mid-record', torn);
-    this.written = batch[batch.length - 1]!.lsn;
+    } else this.wrote(batch, await this.seg.write(batch));
     failpoint('wal.after-write-before-fsync');
     if (this.mode === 'wal-batch') for (const rec of batch) rec.written!.resolve();
   }
 
-  /** writeBatch for a batch with records of parts: the parts writer checksums and writes it all. */
-  private async writeBatchParts(batch: RecordItem[]): Promise<void> {
-    let bytes = 0;
-    let torn: ReturnType<typeof failpointHit> = null;
-    let limit: number | undefined;
-    const records: Array<{ head: Buffer; parts: WalPart[] }> = [];
-    for (const rec of batch) {
-      records.push({ head: rec.head, parts: rec.parts ?? (rec.payload === null ? [] : [rec.payload]) });
-      torn = failpointHit('wal.mid-record');
-      if (torn !== null) {
-        // Half of this record, as if the process died inside the write.
-        limit = bytes + Math.floor(rec.size / 2);
-        bytes = limit;
-        break;
-      }
-      bytes += rec.size;
-    }
-    // wal-always: the fdatasync runs in the same pool job as the write (one trip through the
-    // main thread per batch, not two: under load each trip waits for the event loop). Not while
-    // failpoints are set, so that 'wal.after-write-before-fsync' still falls between the two.
-    const syncNow = this.mode === 'wal-always' && limit === undefined && !failpointsActive();
-    const syncedBefore = performance.now();
-    const wrote = await this.writeParts!(
-      this.fh!.fd,
-      this.segSize,
-      records,
-      limit === undefined ? (syncNow ? { sync: true } : {}) : { limit },
-    );
-    if (wrote !== bytes) throw new Error(`wrote ${wrote} of ${bytes} bytes`);
-    this.segSize += bytes;
+  /** Bookkeeping after a batch write (a torn one's failpoint fires here, after the counters). */
+  private wrote(batch: RecordItem[], w: WalFileWrite): void {
     this.counters.batches++;
-    this.counters.bytes += bytes;
-    if (torn !== null) triggerFailpoint('wal.mid-record', torn);
+    this.counters.bytes += w.bytes;
+    if (w.torn !== null) triggerFailpoint('wal.mid-record', w.torn);
     this.written = batch[batch.length - 1]!.lsn;
-    if (syncNow) {
-      this.lastSyncAt = syncedBefore;
-      this.syncDone(this.written);
-      return;
-    }
-    failpoint('wal.after-write-before-fsync');
-    if (this.mode === 'wal-batch') for (const rec of batch) rec.written!.resolve();
   }
 
   private async sync(): Promise<void> {
@@ -535,7 +452,7 @@ export class WalWriter {
       this.timer = null;
     }
     this.lastSyncAt = performance.now();
-    await this.fh!.datasync();
+    await this.seg.datasync();
     this.syncDone(target);
   }
 
@@ -560,51 +477,18 @@ export class WalWriter {
   }
 
   private async openSegment(firstLsn: bigint): Promise<void> {
-    const path = join(this.dir, walSegmentName(firstLsn));
-    const notEmpty = (): Error =>
-      new Error(
-        `write-ahead log segment ${path} already exists and is not empty: replay the log and open the writer at its lastLsn + 1`,
-      );
-    const existing = await stat(path).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return null;
-      throw err;
-    });
-    if (existing !== null && existing.size > 0) throw notEmpty();
-    const spare = this.maxRecycled > 0 ? (await listRecycledWal(this.dir))[0] : undefined;
-    let fh: FileHandle;
-    if (spare !== undefined) {
-      await rename(spare, path); // replaces an empty leftover of the same name
-      fh = await open(path, 'r+');
-    } else {
-      try {
-        fh = await open(path, 'wx', 0o644);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        fh = await open(path, 'r+');
-        if ((await fh.stat()).size > 0) {
-          await fh.close();
-          throw notEmpty();
-        }
-      }
-    }
-    this.fh = fh;
-    this.segPath = path;
-    this.segFirst = firstLsn;
-    this.segSize = 0;
-    this.segRecycled = spare !== undefined;
+    this.seg = await WalSegmentFile.create(this.dir, firstLsn, this.maxRecycled);
     this.counters.segmentsCreated++;
     await fsyncDir(this.dir);
     failpoint('wal.after-segment-create');
   }
 
   private async rotateSegment(): Promise<void> {
-    if (this.segSize === 0) return;
+    if (this.seg.size === 0) return;
     await this.syncing;
     await this.cutStaleTail();
     if (this.written > this.synced) await this.sync();
-    const fh = this.fh!;
-    this.fh = null;
-    await fh.close();
+    await this.seg.close();
     await this.openSegment(this.written + 1n);
   }
 
@@ -614,10 +498,7 @@ export class WalWriter {
    */
   private async cutStaleTail(): Promise<void> {
     await this.syncing;
-    if (!this.segRecycled || this.fh === null) return;
-    await this.fh.truncate(this.segSize);
-    this.segRecycled = false;
-    if (this.written <= this.synced) await this.fh.datasync();
+    if ((await this.seg.cutStaleTail()) && this.written <= this.synced) await this.seg.datasync();
   }
 
   private async closeFile(): Promise<void> {
@@ -626,16 +507,14 @@ export class WalWriter {
     if (this.written > this.synced) await this.sync();
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
-    const fh = this.fh;
-    this.fh = null;
-    await fh?.close();
+    await this.seg.close();
   }
 
   private fail(err: Error): void {
     if (this.failure !== null) return;
     this.failure = err;
     this.log?.warn(
-      { err, segment: this.segPath, writtenLsn: String(this.written), syncedLsn: String(this.synced) },
+      { err, segment: this.seg.path, writtenLsn: String(this.written), syncedLsn: String(this.synced) },
       'write-ahead log failed; no further records are accepted',
     );
     if (this.timer !== null) clearTimeout(this.timer);
@@ -651,9 +530,7 @@ export class WalWriter {
       if (item.kind === 'record') item.written?.reject(err);
       else if (item.kind === 'rotate') item.reject(err);
       else {
-        const fh = this.fh;
-        this.fh = null;
-        await fh?.close().catch(() => undefined);
+        await this.seg.close().catch(() => undefined);
         item.reject(err);
       }
     }

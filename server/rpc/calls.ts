@@ -1,10 +1,12 @@
 // calls.ts: adapters from async functions to grpc-js handlers. They are the one place where
-// errors become statuses: a StatusError (ServerError, or a shared validation's) keeps its code and message; anything else is logged
+// errors become statuses: a StatusError (ServerError, or a shared validation's) keeps its code and message (and its typed
+// reason, as trailing metadata); anything else is logged
 // with its detail and reaches the client as INTERNAL with a generic message. They also bound
 // stalled streams (StreamBounds): an upload that goes quiet and a read that is not taken.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { exhausted, StatusError } from '../errors';
+import { REASON_FIELD_PREFIX, REASON_METADATA_KEY, type ErrorInfo } from '../../common/error-reason';
 import { DEFAULT_READ_TIMEOUT_MS, DEFAULT_STREAM_IDLE_TIMEOUT_MS } from '../limits';
 import { resetStream } from './stream-reset';
 import { memoryError } from '../memory';
@@ -47,12 +49,22 @@ function boundedDetails(message: string): string {
   return `${message.slice(0, MAX_DETAILS_CHARS)}... (${message.length} characters in all)`;
 }
 
+/** A typed reason as trailing metadata (common/error-reason.ts): raw gRPC clients read it too. */
+function infoMetadata(info: ErrorInfo): grpc.Metadata {
+  const md = new grpc.Metadata();
+  md.set(REASON_METADATA_KEY, info.reason);
+  for (const [k, v] of Object.entries(info.fields ?? {})) md.set(`${REASON_FIELD_PREFIX}${k}`, v);
+  return md;
+}
+
 function toStatus(ctx: CallContext, err: unknown, param: string | undefined): Partial<grpc.StatusObject> {
   if (err instanceof StatusError) {
     // The info line of a failed call is the call observer's (server/observability/call-observer.ts).
     const details = boundedDetails(err.message);
     ctx.log.debug({ method: ctx.method, param, code: grpc.status[err.code], reason: details }, 'status error');
-    return { code: err.code, details };
+    return err.info === undefined
+      ? { code: err.code, details }
+      : { code: err.code, details, metadata: infoMetadata(err.info) };
   }
   // Memory is the caller's problem wherever it runs out (the budget, or the allocator): never INTERNAL.
   const memory = memoryError(`${ctx.method}${param === undefined ? '' : ` of '${param}'`}`, err);

@@ -18,7 +18,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import * as nk from '../../native/index';
 import type { DeviceTensor } from '../../native/index';
-import { fmtList, invalid, precondition, ServerError } from '../errors';
+import { fmtList, invalid, precondition, ServerError, staleStep } from '../errors';
 import type { Journal } from '../durability/journal';
 import { NO_JOURNAL } from '../durability/journal';
 import { failpoint } from '../durability/failpoints';
@@ -220,11 +220,17 @@ export class Trainer {
     if (this.spec.mode === 'async') return;
     const closed = this.open !== null && this.open.applying ? this.stepCount + 1 : this.stepCount;
     if (step < closed)
-      throw precondition(
+      throw staleStep(
         `${this.who}: step ${step} is closed (${this.stepCount} steps applied); push for step ${closed}`,
+        step,
+        this.stepCount,
       );
     if (step > this.stepCount)
-      throw precondition(`${this.who}: step ${step} is not open yet; the trainer is at step ${this.stepCount}`);
+      throw staleStep(
+        `${this.who}: step ${step} is not open yet; the trainer is at step ${this.stepCount}`,
+        step,
+        this.stepCount,
+      );
   }
 
   // --- Steps ---------------------------------------------------------------------------------

@@ -236,6 +236,26 @@ describe('errors', () => {
     expect(toGluonPsError(same)).toBe(same);
   });
 
+  it("carry the server's typed reason from the gluonps-reason trailer, and only a known one", () => {
+    const metadata = new Metadata();
+    metadata.set('gluonps-reason', 'stale-step');
+    metadata.set('gluonps-step', '0');
+    const stale = toGluonPsError({ code: status.FAILED_PRECONDITION, details: 'any text', metadata });
+    expect(stale.reason).toBe('stale-step');
+    // A wrapper that keeps the metadata (retry.ts, cluster/shards.ts) keeps the reason.
+    expect(new GluonPsError(stale.code, `shard 1: ${stale.message}`, { metadata: stale.metadata }).reason).toBe(
+      'stale-step',
+    );
+    const newer = new Metadata();
+    newer.set('gluonps-reason', 'some-later-reason');
+    expect(toGluonPsError({ code: status.FAILED_PRECONDITION, details: 'x', metadata: newer }).reason).toBeUndefined();
+    expect(toGluonPsError({ code: status.FAILED_PRECONDITION, details: 'step 0 is closed' }).reason).toBeUndefined();
+    // A StatusError of shared code the client runs keeps its reason too.
+    expect(
+      toGluonPsError({ code: status.FAILED_PRECONDITION, details: 'x', info: { reason: 'stale-step' } }).reason,
+    ).toBe('stale-step');
+  });
+
   it('format user values without throwing', () => {
     expect(show(3n)).toBe('3n');
     expect(show([1n, 2])).toBe('["1n",2]');
