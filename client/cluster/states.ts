@@ -25,9 +25,9 @@ import type { TrainerDescriptor } from '../trainer-types';
 
 // --- Rows -----------------------------------------------------------------------------------------
 
-/** The bytes of `part`'s rows of a whole tensor of `rowBytes`-byte rows. */
+/** `part`'s rows of a whole tensor of `rowBytes`-byte rows: a view for a slice, a copy for rows r mod N. */
 export function cutRowBytes(whole: Uint8Array, rowBytes: number, part: Part): Uint8Array {
-  if (part.rowStep === 1) return whole.slice(part.rowStart * rowBytes, (part.rowStart + part.rows) * rowBytes);
+  if (part.rowStep === 1) return whole.subarray(part.rowStart * rowBytes, (part.rowStart + part.rows) * rowBytes);
   const out = new Uint8Array(part.rows * rowBytes);
   for (let j = 0; j < part.rows; j++) {
     const from = (part.rowStart + j * part.rowStep) * rowBytes;
@@ -232,7 +232,7 @@ export function checkStates(t: LoadTarget, bytes: Uint8Array): SavedStates {
     throw invalidArgument(
       `${t.who}: states were saved for optimizer ${saved.optimizer}, this trainer uses ${t.optimizer.name}`,
     );
-  const layouts = new Map<string, { layout: string; tensorBytes: number; contexts: number }>();
+  const layouts = new Map<string, { tensorBytes: number; contexts: number }>();
   for (const p of saved.params) {
     const target = t.targets.get(p.name);
     if (!t.params.includes(p.name) || target === undefined)
@@ -250,7 +250,6 @@ export function checkStates(t: LoadTarget, bytes: Uint8Array): SavedStates {
         `${t.who}: states of '${p.name}' were saved for ${p.layout}, the parameter is now ${layout}`,
       );
     layouts.set(p.name, {
-      layout,
       tensorBytes: shape.reduce((a, b) => a * b, 1) * dtypeSize(d.dtype),
       contexts: d.ctx.length,
     });
