@@ -278,8 +278,10 @@ export function cutStates(t: LoadTarget, saved: SavedStates): Map<number, SavedS
   for (const p of params) {
     const target = t.targets.get(p.name)!;
     const placement = target.resolved.placement;
+    // dtype and shape as the shard writes them (one server reads neither field: the layout says both).
     if (placement.kind === 'whole') {
-      out.get(placement.home)!.push(p);
+      const d = target.parts.get(placement.home)!;
+      out.get(placement.home)!.push({ ...p, dtype: d.dtype, shape: [...(d.shape ?? [])] });
       continue;
     }
     const full = target.resolved.fullShape!;
@@ -291,7 +293,7 @@ export function cutStates(t: LoadTarget, saved: SavedStates): Map<number, SavedS
         name: p.name,
         layout: statesLayoutOf(d.ctx, d.dtype, shape),
         count: p.count,
-        dtype: p.dtype,
+        dtype: d.dtype,
         shape,
         tensors: p.tensors.map((list) => list.map((x) => cutRowBytes(x, rowBytes, part))),
       });

@@ -261,6 +261,47 @@ describe("checks before any shard is sent a snapshot (one server's words)", () =
   });
 });
 
+describe('damaged snapshots', () => {
+  it('are refused INVALID_ARGUMENT naming the trainer, or, when still a snapshot of this trainer, cut and assembled back', () => {
+    const t = target(PARAMS, 3);
+    const good = writeStates(snapshot(lcg(11)));
+    const damageArb = fc.oneof(
+      fc.record({ at: fc.nat(good.length - 1), byte: fc.integer({ min: 0, max: 255 }) }).map(({ at, byte }) => {
+        const b = Buffer.from(good);
+        b[at] = byte;
+        return b;
+      }),
+      fc.nat(good.length).map((n) => good.subarray(0, n)),
+      fc.uint8Array({ maxLength: 64 }).map((extra) => Buffer.concat([good, extra])),
+    );
+    fc.assert(
+      fc.property(damageArb, (bytes) => {
+        let saved: SavedStates;
+        try {
+          saved = checkStates(t, bytes);
+        } catch (err) {
+          expect((err as { code?: unknown }).code).toBe(3);
+          expect((err as Error).message).toMatch(/^trainer 't': /);
+          return;
+        }
+        const again = assembleStates("trainer 't'", t.params, plansOf(t), cutStates(t, saved));
+        const order = new Map(t.params.map((n, i) => [n, i]));
+        // One server reads neither a parameter's dtype nor its shape field (the layout says both).
+        const shapes = new Map(PARAMS.map((q) => [q.name, q.shape]));
+        const sorted = {
+          ...saved,
+          trainer: 't', // each shard's snapshot names its own trainer
+          params: [...saved.params]
+            .sort((a, b) => order.get(a.name)! - order.get(b.name)!)
+            .map((p) => ({ ...p, dtype: 'float32', shape: shapes.get(p.name)! })),
+        };
+        expect(Buffer.from(writeStates(again)).equals(writeStates(sorted))).toBe(true);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
+
 describe('old cluster snapshots (GPSCLUS1)', () => {
   const bundle = (shards: number[], blobs: Buffer[]): Buffer => {
     const header = Buffer.from(
