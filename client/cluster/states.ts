@@ -18,7 +18,8 @@ import { dtypeSize } from '../../common/dtype';
 import type { OptimizerName, OptimizerParams } from '../../common/optimizer/optimizer-spec';
 import { optimizerStateTensors } from '../../common/optimizer/state-count';
 import { GluonPsError, invalidArgument, Status } from '../errors';
-import type { Context, ParameterDescriptor } from '../convert';
+import { describeFromProto, type Context, type ParameterDescriptor } from '../convert';
+import type { ListResponse__Output } from '../../protos/generated/gluonps/v1/ListResponse';
 import type { Split } from './assemble';
 import type { Resolved, Shards } from './shards';
 import type { TrainerDescriptor } from '../trainer-types';
@@ -309,7 +310,8 @@ export function cutStates(t: LoadTarget, saved: SavedStates): Map<number, SavedS
 
 /**
  * What loadStates sends each shard (by shard index) for `bytes`: the trainer's optimizer and
- * every part's description asked first, then the whole snapshot checked, then cut.
+ * every shard's parameter descriptions asked first (one List per shard), then the whole
+ * snapshot checked, then cut.
  */
 export async function statesForShards(
   shards: Shards,
@@ -317,26 +319,30 @@ export async function statesForShards(
   describeTrainer: () => Promise<TrainerDescriptor>,
   bytes: Uint8Array,
 ): Promise<Map<number, Uint8Array>> {
-  const asks: Array<{ name: string; shard: number }> = [];
-  for (const name of t.params) {
-    const p = t.plans.get(name)!.placement;
-    for (const shard of p.kind === 'whole' ? [p.home] : p.parts.map((x) => x.shard)) asks.push({ name, shard });
-  }
-  const [trainer, ...described] = await Promise.all([
+  const [trainer, lists] = await Promise.all([
     describeTrainer(),
-    ...asks.map((a) => shards.on(a.shard, () => shards.handle(a.shard, a.name).describe())),
+    shards.all(t.shards, (_, ch) => ch.unary<ListResponse__Output>((md, o, cb) => ch.parameters.list({}, md, o, cb))),
   ]);
-  const targets = new Map<string, ParamTarget>(
-    t.params.map((name) => [name, { name, resolved: t.plans.get(name)!, parts: new Map() }]),
+  const held = new Map(
+    t.shards.map((s, i) => [s, new Map(lists[i]!.parameters.map((info) => [info.spec?.name ?? '', info]))]),
   );
-  asks.forEach((a, i) =>
-    (targets.get(a.name)!.parts as Map<number, ParameterDescriptor>).set(a.shard, described[i] as ParameterDescriptor),
-  );
-  const target: LoadTarget = {
-    ...t,
-    optimizer: (trainer as TrainerDescriptor).optimizer,
-    targets,
-  };
+  const targets = new Map<string, ParamTarget>();
+  for (const name of t.params) {
+    const resolved = t.plans.get(name)!;
+    const p = resolved.placement;
+    const parts = new Map<number, ParameterDescriptor>();
+    for (const shard of p.kind === 'whole' ? [p.home] : p.parts.map((x) => x.shard)) {
+      const info = held.get(shard)?.get(name);
+      if (info === undefined)
+        throw new GluonPsError(
+          Status.FAILED_PRECONDITION,
+          `${t.who}: parameter '${name}' is not declared on shard ${shard}, which should hold ${p.kind === 'whole' ? 'it' : 'a part of it'} (docs/cluster.md)`,
+        );
+      parts.set(shard, describeFromProto(info));
+    }
+    targets.set(name, { name, resolved, parts });
+  }
+  const target: LoadTarget = { ...t, optimizer: trainer.optimizer, targets };
   const saved = checkStates(target, bytes);
   return new Map([...cutStates(target, saved)].map(([s, states]) => [s, writeStates(states)]));
 }
