@@ -1,6 +1,6 @@
 // fuzz-readers.ts: fast-check fuzzing of the server's own readers of untrusted or damaged bytes,
 // as test/unit/formats-*.test.ts fuzz the tensor file readers: the LoadStates snapshot reader
-// (server/trainer/states-format.ts), the upload stream assembler (common/wire/chunks.ts: the
+// (common/formats/states.ts), the upload stream assembler (common/wire/chunks.ts: the
 // TensorAssembler, and assembleFromEvents under any order of stream events), write-ahead log
 // replay (server/durability/wal-replay.ts) and the checkpoint manifest reader
 // (server/durability/checkpoint-dir.ts). Inputs are valid ones (round trips checked too), then
@@ -17,10 +17,10 @@ import { damageArb, damage, mutate, mutationArb, type Damage } from './fuzz-muta
 import { assembleFromEvents, TensorAssembler, type ByteDestination } from '../common/wire/chunks';
 import { StatusError } from '../common/status-error';
 import { streamError } from '../server/errors';
-import { readStates, writeStates, type SavedStates } from '../server/trainer/states-format';
+import { readStates, writeStates, type SavedStates } from '../common/formats/states';
 import { encodeRecord } from '../server/durability/wal-record';
 import { replayWal, WalCorruptError, walSegmentName } from '../server/durability/wal';
-import { parseState, stringifyState } from '../server/durability/state-json';
+import { parseState, stringifyState } from '../common/formats/state-json';
 import {
   checkpointDirName,
   CheckpointInvalidError,

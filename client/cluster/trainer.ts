@@ -12,8 +12,8 @@
 //   shard fails to follow rejects naming the shards that applied it and those that did not;
 //   when those failed in transport (down, unreachable) the step is kept, and the next step() or
 //   push sends it to them again with its keys (client/trainer.ts resumeStep) and finishes it.
-// - leave, setLearningRate, describe: every shard; saveStates/loadStates: one snapshot holding
-//   every shard's.
+// - leave, setLearningRate, describe: every shard; saveStates/loadStates: one server's snapshot,
+//   assembled from the shards' and cut into theirs (states.ts), so it re-shards.
 import { WHOLE_TENSOR_OPTIMIZERS, type Part } from '../../common/cluster/placement';
 import { isFloatDType } from '../../common/dtype';
 import type { OptimizerName, OptimizerParams } from '../../common/optimizer/optimizer-spec';
@@ -36,6 +36,7 @@ import {
 import { pickRows, routeRows, splitRows, type Split } from './assemble';
 import { catchUp, decidedStep, refusedForCertain, type ShardTrainer } from './decided-step';
 import type { Resolved, Shards } from './shards';
+import { isClusterBundle, readClusterBundle, saveClusterStates, statesForShards } from './states';
 import { StepGuard } from './step-guard';
 
 function isRowSparse(grad: GradInput): grad is RowSparseGrad {
@@ -390,71 +391,26 @@ export class ClusterTrainer extends Trainer {
     await this.#all((t) => t.setLearningRate(lr));
   }
 
-  /** Every shard's snapshot in one buffer (see the format below); loadStates takes it back. */
+  /** One server's snapshot (GPSSTAT1) assembled from the shards' (states.ts). */
   override async saveStates(): Promise<Buffer> {
     const blobs = await this.#all((t) => t.saveStates());
-    const header = Buffer.from(
-      JSON.stringify({
-        trainer: this.name,
-        shards: this.#trainers.map((t, i) => ({ index: t.shard, bytes: blobs[i]!.byteLength })),
-      }),
-      'utf8',
-    );
-    const length = Buffer.alloc(4);
-    length.writeUInt32LE(header.byteLength);
-    return Buffer.concat([STATES_MAGIC, length, header, ...blobs]);
+    const byShard = new Map(this.#trainers.map((t, i) => [t.shard, blobs[i]!]));
+    return saveClusterStates(this.#who(), this.params, this.#plans, byShard);
   }
 
+  /** One server's snapshot or any cluster's, checked whole, then cut into every shard's (states.ts). */
   override async loadStates(states: Uint8Array): Promise<void> {
     if (!(states instanceof Uint8Array))
       throw invalidArgument(`${this.#who()}: loadStates needs the Buffer saveStates() returned, got ${show(states)}`);
-    const blobs = parseStates(
-      this.#who(),
-      states,
-      this.#trainers.map((t) => t.shard),
-    );
-    await this.#all((t) => t.loadStates(blobs.get(this.#trainers.find((x) => x.trainer === t)!.shard)!));
+    const shards = this.#trainers.map((t) => t.shard);
+    const target = { who: this.#who(), name: this.name, params: this.params, plans: this.#plans, shards };
+    const blobs = isClusterBundle(states)
+      ? readClusterBundle(this.#who(), states, shards)
+      : await statesForShards(this.#shards, target, () => this.#trainers[0]!.trainer.describe(), states);
+    await this.#shards.all(shards, (s) => this.#on(s).loadStates(blobs.get(s)!));
   }
 
   override toString(): string {
     return `Trainer(${this.name}, worker ${this.workerId}, ${this.#trainers.length} shards)`;
   }
-}
-
-// A cluster trainer's states snapshot: "GPSCLUS1", a uint32 LE byte length, that many bytes of
-// JSON { trainer, shards: [{ index, bytes }] }, then each shard's own snapshot in that order.
-const STATES_MAGIC = Buffer.from('GPSCLUS1', 'latin1');
-
-function parseStates(who: string, states: Uint8Array, shards: readonly number[]): Map<number, Uint8Array> {
-  const buf = Buffer.from(states.buffer, states.byteOffset, states.byteLength);
-  // One server's words for what is not a snapshot (server/trainer/states-format.ts), then why.
-  const bad = (why: string): never => {
-    throw invalidArgument(
-      `${who}: not a saved optimizer-state snapshot: ${why} (loadStates needs a cluster trainer's saveStates() snapshot)`,
-    );
-  };
-  if (buf.byteLength < 12 || !buf.subarray(0, 8).equals(STATES_MAGIC)) bad('missing the GPSCLUS1 magic');
-  const length = buf.readUInt32LE(8);
-  if (12 + length > buf.byteLength) bad('its header is cut short');
-  let header: { shards?: Array<{ index: number; bytes: number }> };
-  try {
-    header = JSON.parse(buf.subarray(12, 12 + length).toString('utf8')) as typeof header;
-  } catch {
-    return bad('its header is not JSON');
-  }
-  const list = Array.isArray(header.shards) ? header.shards : bad('its header lists no shards');
-  const indices = list.map((s) => s.index);
-  if (indices.join(',') !== shards.join(','))
-    throw invalidArgument(
-      `${who}: states were saved on shards [${indices.join(', ')}], this trainer lives on shards [${shards.join(', ')}]`,
-    );
-  const out = new Map<number, Uint8Array>();
-  let offset = 12 + length;
-  for (const s of list) {
-    if (!Number.isSafeInteger(s.bytes) || s.bytes < 0 || offset + s.bytes > buf.byteLength) bad('it is cut short');
-    out.set(s.index, buf.subarray(offset, offset + s.bytes));
-    offset += s.bytes;
-  }
-  if (offset !== buf.byteLength) bad(`${buf.byteLength - offset} bytes follow the last shard's snapshot`);
-  return out;
 }

@@ -34,7 +34,7 @@ import { crc32 } from 'node:zlib';
 import { failpoint, failpointHit, triggerFailpoint } from './failpoints';
 import { fsyncDir, mkdirDurable, readdirIfExists, type DurabilityLog } from './fsync';
 import { crc32File, HashingHandle } from './hashing-handle';
-import { parseState, stringifyState } from './state-json';
+import { parseState, stringifyState } from '../../common/formats/state-json';
 
 export { crc32Combine, crc32File } from './hashing-handle';
 

@@ -9,7 +9,7 @@
 //         20   M    meta: UTF-8 JSON (an object), numbers as state-json.ts writes them
 //       20+M   ...  payload: total - 20 - M bytes (may be empty)
 import { crc32 } from 'node:zlib';
-import { parseState, stringifyState } from './state-json';
+import { parseState, stringifyState } from '../../common/formats/state-json';
 
 export const WAL_HEADER_BYTES = 20;
 /** The total length field is a u32. */

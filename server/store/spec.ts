@@ -3,7 +3,7 @@
 import { DTYPES, isDType, MAX_RANK } from '../../native/index';
 import type { DType, Device } from '../../native/index';
 import { fmtShape, fmtValue, invalid, subject } from '../errors';
-import { stringifyState } from '../durability/state-json';
+import { stringifyState } from '../../common/formats/state-json';
 import { INIT_KINDS, type InitSpec } from '../../common/init-spec';
 
 export type GradReq = 'write' | 'add' | 'null';

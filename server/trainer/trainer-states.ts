@@ -1,5 +1,5 @@
 // trainer-states.ts: a trainer's optimizer states as one snapshot (saveStates / loadStates,
-// the bytes of states-format.ts): saving reads every state tensor; loading checks the whole
+// the bytes of common/formats/states.ts): saving reads every state tensor; loading checks the whole
 // snapshot against the trainer (size bounds before a byte is buffered, optimizer, parameters,
 // layouts, tensor sizes) before it writes anything, then journals it. The Trainer calls these
 // under its apply lock.
@@ -8,8 +8,8 @@ import type { DeviceTensor } from '../../native/index';
 import { exhausted, invalid, precondition } from '../errors';
 import type { ParameterEntry } from '../store/parameter-store';
 import { deviceKey } from '../store/spec';
-import { maxStatesBytes, readStates, writeStates } from './states-format';
-import type { SavedParamStates } from './states-format';
+import { maxStatesBytes, readStates, writeStates } from '../../common/formats/states';
+import type { SavedParamStates } from '../../common/formats/states';
 import type { Trainer } from './trainer';
 import type { ParamStates } from './types';
 import { nativeUpdate } from './update';
@@ -60,7 +60,11 @@ export function statesFor(trainer: Trainer, entry: ParameterEntry): ParamStates 
 export async function saveStates(trainer: Trainer): Promise<{ bytes: Buffer; release: () => void }> {
   {
     const params: SavedParamStates[] = [];
-    for (const [name, st] of trainer.states) {
+    // In the trainer's parameter order (not the order states were first made in), so a cluster
+    // writes the same bytes from its shards' snapshots whatever order they were trained in.
+    for (const name of trainer.spec.params) {
+      const st = trainer.states.get(name);
+      if (st === undefined) continue;
       const entry = trainer.store.entry(name);
       const tensors = await entry.lock.run(() =>
         Promise.all(
@@ -133,7 +137,7 @@ export function checkStatesSize(trainer: Trainer, byteLength: number): void {
 export async function loadStates(trainer: Trainer, bytes: Uint8Array): Promise<void> {
   {
     checkStatesSize(trainer, bytes.byteLength);
-    const saved = readStates(trainer.who, bytes);
+    const saved = readStates(trainer.who, bytes, invalid);
     if (saved.optimizer !== trainer.spec.optimizer.name)
       throw invalid(
         `${trainer.who}: states were saved for optimizer ${saved.optimizer}, this trainer uses ${trainer.spec.optimizer.name}`,

@@ -356,7 +356,7 @@ describe('trainers on a cluster and on one server', () => {
     await rejectsWith(
       tr.loadStates(Buffer.from('nope')),
       Status.INVALID_ARGUMENT,
-      /cluster trainer's saveStates\(\) snapshot/,
+      /not a saved optimizer-state snapshot: missing the GPSSTAT1 magic/,
     );
   });
 });

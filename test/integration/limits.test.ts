@@ -125,7 +125,7 @@ describe('workers per trainer', () => {
   });
 });
 
-/** A snapshot's parts: the JSON header and the tensor bytes after it (states-format.ts). */
+/** A snapshot's parts: the JSON header and the tensor bytes after it (common/formats/states.ts). */
 function splitStates(b: Buffer): { header: Record<string, unknown>; data: Buffer } {
   const len = b.readUInt32LE(8);
   return {

@@ -3,7 +3,7 @@
 // JSON; a malformed tag is a parse error, never a silently different value.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseState, stringifyState } from '../../server/durability/state-json';
+import { parseState, stringifyState } from '../../common/formats/state-json';
 import { fmtValue } from '../../server/errors';
 
 describe('state-json', () => {

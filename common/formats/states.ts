@@ -1,12 +1,17 @@
-// states-format.ts: the opaque snapshot of a trainer's optimizer states (save_states /
-// load_states): magic "GPSSTAT1", a u32 JSON header length, the JSON header (trainer, optimizer,
-// step, learning rate, and per parameter its layout, update count and tensor byte ranges), then
-// the raw tensor bytes. Readers check every range before using it. The header is in the state
-// encoding (durability/state-json.ts), as everything else the server writes about its state.
-import { parseState, stringifyState } from '../durability/state-json';
-import { invalid } from '../errors';
+// states.ts: the opaque snapshot of a trainer's optimizer states (save_states / load_states):
+// magic "GPSSTAT1", a u32 JSON header length, the JSON header (trainer, optimizer, step,
+// learning rate, and per parameter its layout, update count and tensor byte ranges), then the
+// raw tensor bytes. Readers check every range before using it. The header is in the state
+// encoding (state-json.ts), as everything else the server writes about its state. Shared by the
+// server (its trainers' snapshots) and the cluster client, which assembles one server's snapshot
+// from its shards' and cuts one into theirs (client/cluster/states.ts); each end passes its own
+// error type.
+import { invalidArgument } from '../status-error';
+import { parseState, stringifyState } from './state-json';
 
-const MAGIC = Buffer.from('GPSSTAT1', 'ascii');
+/** The first bytes of every snapshot. */
+export const STATES_MAGIC = Buffer.from('GPSSTAT1', 'ascii');
+const MAGIC = STATES_MAGIC;
 
 export interface SavedParamStates {
   name: string;
@@ -70,7 +75,12 @@ export function writeStates(s: SavedStates, allocate: (byteLength: number) => Bu
   return out;
 }
 
-export function readStates(who: string, bytes: Uint8Array): SavedStates {
+/** The states `bytes` hold; anything writeStates could not have written is `invalid` (INVALID_ARGUMENT). */
+export function readStates(
+  who: string,
+  bytes: Uint8Array,
+  invalid: (message: string) => Error = invalidArgument,
+): SavedStates {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const bad = (why: string): never => {
     throw invalid(`${who}: not a saved optimizer-state snapshot: ${why}`);
