@@ -10,7 +10,7 @@
 //   shard applied the step, with each parameter's version from its home shard. For the
 //   elementwise optimizers each element gets exactly the update one server gives it. A step a
 //   shard fails to follow rejects naming the shards that applied it and those that did not.
-// - leave, setLearningRate, describe: every shard; saveStates/loadStates: one snapshot holding
+// - leave, setLearningRate, describe: every shard (merged: trainer-merge.ts); saveStates/loadStates: one snapshot holding
 //   every shard's.
 import { WHOLE_TENSOR_OPTIMIZERS, type Part } from '../../common/cluster/placement';
 import { isFloatDType } from '../../common/dtype';
@@ -35,6 +35,7 @@ import { pickRows, routeRows, splitRows, type Split } from './assemble';
 import { catchUp, decidedStep, type ShardTrainer } from './decided-step';
 import type { Resolved, Shards } from './shards';
 import { StepGuard } from './step-guard';
+import { mergeTrainerDescriptors } from './trainer-merge';
 
 function isRowSparse(grad: GradInput): grad is RowSparseGrad {
   return typeof grad === 'object' && grad !== null && !Array.isArray(grad) && 'indices' in grad && 'values' in grad;
@@ -86,7 +87,7 @@ export async function createClusterTrainer(
   const holding = [...local.keys()].sort((a, b) => a - b);
   const same = { ...options, incarnation: opts.incarnation };
   const trainers = await shards.all(holding, (s, ch) =>
-    createTrainer(ch, name, local.get(s)!, optimizer, optimizerParams, same),
+    createTrainer(ch, name, local.get(s)!, optimizer, optimizerParams, same, names),
   );
   return new ClusterTrainer(
     shards,
@@ -295,25 +296,13 @@ export class ClusterTrainer extends Trainer {
     return { step: results[0]!.step, version: versions[0] ?? 0, versions, workers: results[0]!.workers };
   }
 
+  // Merged as ps.describeTrainer(name) merges them (trainer-merge.ts).
   override async leave(): Promise<TrainerDescriptor> {
-    return this.#merge(await this.#all((t) => t.leave()));
+    return mergeTrainerDescriptors(await this.#all((t) => t.leave()), this.params);
   }
 
   override async describe(): Promise<TrainerDescriptor> {
-    return this.#merge(await this.#all((t) => t.describe()));
-  }
-
-  /** The first shard's description, with every parameter and whom any shard waits for. */
-  #merge(descs: TrainerDescriptor[]): TrainerDescriptor {
-    const union = (pick: (d: TrainerDescriptor) => number[]): number[] =>
-      [...new Set(descs.flatMap(pick))].sort((a, b) => a - b);
-    return {
-      ...descs[0]!,
-      params: [...this.params],
-      workersSeen: union((d) => d.workersSeen),
-      workersLeft: union((d) => d.workersLeft),
-      waitingFor: union((d) => d.waitingFor),
-    };
+    return mergeTrainerDescriptors(await this.#all((t) => t.describe()), this.params);
   }
 
   override async setLearningRate(lr: number): Promise<void> {
