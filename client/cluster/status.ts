@@ -17,6 +17,7 @@
 // calls needing every shard do: a status missing a shard would undercount every sum, silently.
 // ps.cluster() is the call that reports which shards are down.
 import type { ListResponse__Output } from '../../protos/generated/gluonps/v1/ListResponse';
+import type { ParameterInfo__Output } from '../../protos/generated/gluonps/v1/ParameterInfo';
 import type { ServerStatus__Output } from '../../protos/generated/gluonps/v1/ServerStatus';
 import {
   emptyByKind,
@@ -60,16 +61,7 @@ export async function clusterStatus(shards: Shards, options: { trainer?: string 
       ch.unary<ServerStatus__Output>((md, o, cb) => ch.admin.getStatus({ trainer: '' }, md, o, cb)),
       ch.unary<ListResponse__Output>((md, o, cb) => ch.parameters.list({}, md, o, cb)),
     ]);
-    const extraParts: PartCounts = { parameters: 0, constants: 0, initialized: 0, deferred: 0 };
-    for (const info of list.parameters) {
-      const part = info.spec?.part ?? null;
-      if (part === null || part.rowStart === 0) continue;
-      if (info.isConstant) extraParts.constants++;
-      else extraParts.parameters++;
-      if (info.initialized) extraParts.initialized++;
-      if (info.deferred) extraParts.deferred++;
-    }
-    return { index, address: ch.address, status: statusFromProto(status), extraParts };
+    return { index, address: ch.address, status: statusFromProto(status), extraParts: extraParts(list.parameters) };
   });
   const merged = mergeStatuses(answers);
   if (trainer === '') return merged;
@@ -77,6 +69,21 @@ export async function clusterStatus(shards: Shards, options: { trainer?: string 
     throw new GluonPsError(Status.NOT_FOUND, `trainer '${trainer}' does not exist`);
   const only = (s: ServerStatus): ServerStatus => ({ ...s, trainers: s.trainers.filter((t) => t.name === trainer) });
   return { ...only(merged), shards: merged.shards!.map((x) => ({ ...x, status: only(x.status) })) };
+}
+
+/** What a shard holding `infos` (its List) counts beyond the first part of each split parameter. */
+export function extraParts(infos: readonly ParameterInfo__Output[]): PartCounts {
+  const out: PartCounts = { parameters: 0, constants: 0, initialized: 0, deferred: 0 };
+  for (const info of infos) {
+    const part = info.spec?.part ?? null;
+    // Every split parameter has exactly one part from row 0 (placement.ts): it stands for the whole.
+    if (part === null || part.rowStart === 0) continue;
+    if (info.isConstant) out.constants++;
+    else out.parameters++;
+    if (info.initialized) out.initialized++;
+    if (info.deferred) out.deferred++;
+  }
+  return out;
 }
 
 /** The cluster's status from every shard's answer (in index order). */

@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, init, Status } from '../../client/index';
 import type { ParameterServerClient, ServerStatus, Trainer, TrainerStatus } from '../../client/index';
 import { Channel } from '../../client/channel';
+import { LAYOUT_VERSION } from '../../common/cluster/placement';
+import { formatRoute } from '../../common/cluster/route';
 import { main } from '../../client/cli';
 import type { CreateTrainerRequest } from '../../protos/generated/gluonps/v1/CreateTrainerRequest';
 import type { TrainerInfo__Output } from '../../protos/generated/gluonps/v1/TrainerInfo';
@@ -30,8 +32,11 @@ let sps: ParameterServerClient;
 const workers = new Map<ParameterServerClient, Trainer[]>();
 const pending: Array<Promise<unknown>> = [];
 
-/** The trainer's parameters in its own order: no shard holds them in this order alone. */
-const TRAINER_PARAMS = ['b', 'emb', 'a'];
+/**
+ * The trainer's parameters in its own order: no shard holds them all ('b' is whole on shard 0,
+ * 'b2' on shard 2), so no shard's own list is the trainer's.
+ */
+const TRAINER_PARAMS = ['b', 'emb', 'a', 'b2'];
 
 beforeAll(async () => {
   [cluster, lone] = await Promise.all([
@@ -43,6 +48,7 @@ beforeAll(async () => {
   await onBoth(cps, sps, async (ps) => {
     await (await ps.parameter('a', { shape: [8, 4], init: init.one() })).initialize(); // 128 B: split in 3
     await (await ps.parameter('b', { shape: [2], init: init.one() })).initialize(); // 8 B: whole
+    await (await ps.parameter('b2', { shape: [2], init: init.one() })).initialize();
     await (await ps.parameter('emb', { shape: [10, 3], stype: 'row_sparse', init: init.one() })).initialize();
     await ps.parameter('later', { shape: [4, 4] }); // declared, not initialized
     await (await ps.constant('c', f32([6, 2], iota(12)))).initialize(); // 48 B: split
@@ -54,6 +60,7 @@ beforeAll(async () => {
     const grads = async (tr: Trainer): Promise<void> => {
       await tr.pushGrad('a', f32([8, 4], iota(32, 0.25)));
       await tr.pushGrad('b', f32([2], [1, 2]));
+      await tr.pushGrad('b2', f32([2], [3, 4]));
     };
     await Promise.all(t.map(grads));
     await Promise.all(t.map((tr) => tr.step(2)));
@@ -94,12 +101,33 @@ async function cli(args: string[], stop?: AbortSignal): Promise<{ code: number; 
   return { code, stdout, stderr };
 }
 
+const create = (ch: Channel, r: CreateTrainerRequest): Promise<TrainerInfo__Output> =>
+  ch.unary<TrainerInfo__Output>((md, o, cb) => ch.trainers.createTrainer(r, md, o, cb));
+const describeRaw = (ch: Channel, name: string): Promise<TrainerInfo__Output> =>
+  ch.unary<TrainerInfo__Output>((md, o, cb) => ch.trainers.describeTrainer({ name }, md, o, cb));
+
 describe('describeTrainer() on a cluster', () => {
   it("answers what one server answers, the parameters in the trainer's own order", async () => {
     const { cluster: c, single } = await onBoth(cps, sps, (ps) => ps.describeTrainer('tr'));
     expect(c).toEqual(single);
     expect((c as { params: string[] }).params).toEqual(TRAINER_PARAMS);
     expect(c).toMatchObject({ step: 1, workersSeen: [0, 1], waitingFor: [1] });
+    // No shard's own part of the list is the trainer's: each keeps the whole (all_params).
+    const own = await Promise.all(
+      cluster.addresses.map(async (address, index) => {
+        const ch = await Channel.open(address, {});
+        ch.setRoute(formatRoute({ cluster: 'test', index, count: 3, layoutVersion: LAYOUT_VERSION, sliceBytes: 16 }));
+        try {
+          return await describeRaw(ch, 'tr');
+        } finally {
+          ch.close();
+        }
+      }),
+    );
+    for (const info of own) {
+      expect(info.params).not.toEqual(TRAINER_PARAMS);
+      expect(info.allParams).toEqual(TRAINER_PARAMS);
+    }
     // The handle's describe() is the same merge.
     expect(await workers.get(cps)![1]!.describe()).toEqual(c);
     const missing = await onBoth(cps, sps, (ps) => outcome(ps.describeTrainer('nope')));
@@ -125,7 +153,7 @@ describe('status() on a cluster', () => {
 
   it('counts each parameter once and sums their bytes, as one server does', () => {
     expect(c.parameters).toEqual(s.parameters);
-    expect(c.parameters).toMatchObject({ parameters: 4, constants: 1, initialized: 4 });
+    expect(c.parameters).toMatchObject({ parameters: 5, constants: 1, initialized: 5 });
     for (const kind of ['parameters', 'gradients', 'constants'] as const)
       expect(c.memory.byKind[kind], kind).toBe(s.memory.byKind[kind]);
     expect(c.memory.devices.map((d) => d.device)).toEqual(['cpu(0)']);
@@ -136,7 +164,7 @@ describe('status() on a cluster', () => {
 
   it('merges the trainer across its shards: the same as one server', () => {
     expect(c.trainers.map(steady)).toEqual(s.trainers.map(steady));
-    expect(c.trainers[0]).toMatchObject({ name: 'tr', params: 3, step: 1, openStep: { waitingFor: [1] } });
+    expect(c.trainers[0]).toMatchObject({ name: 'tr', params: 4, step: 1, openStep: { waitingFor: [1] } });
   });
 
   it("is SERVING at every shard's address, with each shard's own status", () => {
@@ -168,7 +196,7 @@ describe('gluonps status / trainer --server a,b,c', () => {
     expect(text.stderr).toBe('');
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(new RegExp(`^gluon-ps \\S+ at ${cluster.addresses.join(',')}: SERVING\\n`));
-    expect(text.stdout).toMatch(/^parameters +4 parameters, 1 constant \(4 initialized, 0 deferred\)/m);
+    expect(text.stdout).toMatch(/^parameters +5 parameters, 1 constant \(5 initialized, 0 deferred\)/m);
     expect(text.stdout).toMatch(/^shards +SHARD +ADDRESS +HEALTH/m);
     for (const [i, a] of cluster.addresses.entries())
       expect(text.stdout).toMatch(new RegExp(`^ +${i} +${a.replace(/\./g, '\\.')} +SERVING `, 'm'));
@@ -207,14 +235,14 @@ describe('gluonps status / trainer --server a,b,c', () => {
     const text = await cli(['trainer', 'tr', ...servers()]);
     expect(text.stderr).toBe('');
     expect(text.stdout).toMatch(/^trainer 'tr': sync, sgd, step 1\n/);
-    expect(text.stdout).toMatch(/^parameters +3: b, emb, a$/m);
+    expect(text.stdout).toMatch(/^parameters +4: b, emb, a, b2$/m);
     expect(text.stdout).toMatch(/^workers +2, 2 seen$/m);
     // Each shard's copy: the decider (shard 0) holds the open step; the others follow its decision.
     for (const [i, a] of cluster.addresses.entries())
       expect(text.stdout).toMatch(new RegExp(`^(shards)? +${i} ${a.replace(/\./g, '\\.')}: step 1, open step `, 'm'));
     expect(text.stdout).toMatch(/^shards +0 \S+: step 1, open step 1, waiting for worker 1 for /m);
     const json = JSON.parse((await cli(['trainer', 'tr', '--json', ...servers()])).stdout) as Record<string, unknown>;
-    expect(json).toMatchObject({ command: 'trainer', params: TRAINER_PARAMS, trainer: { name: 'tr', params: 3 } });
+    expect(json).toMatchObject({ command: 'trainer', params: TRAINER_PARAMS, trainer: { name: 'tr', params: 4 } });
     expect((json.shards as unknown[]).length).toBe(3);
     const missing = await cli(['trainer', 'nope', ...servers()]);
     expect(missing.code).toBe(1);
@@ -251,10 +279,6 @@ describe("a shard's full parameter list (CreateTrainerRequest.all_params)", () =
     numWorkers: 1,
     workerId: 0,
   });
-  const create = (ch: Channel, r: CreateTrainerRequest): Promise<TrainerInfo__Output> =>
-    ch.unary<TrainerInfo__Output>((md, o, cb) => ch.trainers.createTrainer(r, md, o, cb));
-  const describeRaw = (ch: Channel, name: string): Promise<TrainerInfo__Output> =>
-    ch.unary<TrainerInfo__Output>((md, o, cb) => ch.trainers.describeTrainer({ name }, md, o, cb));
 
   it('is checked: each name once, holding the local ones in their order', async () => {
     const ch = await Channel.open(lone.address, {});
