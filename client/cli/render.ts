@@ -167,12 +167,12 @@ export function renderStatus(s: ServerStatus, warningLines = 5): string {
     ...section('uptime', [`${duration(s.uptimeMs)} (since ${clock(s.startedUnixMs)})`]),
     ...section('security', [security(s.security)]),
     ...section('devices', [s.devices.join(', ')]),
-    // A cluster's status (ps.status() of connect([...])) is its shards' merged, each one's here.
-    ...(s.shards === undefined ? [] : ['', ...section('shards', shardsTable(s))]),
     ...section('parameters', [
       `${plural(p.parameters, 'parameter')}, ${plural(p.constants, 'constant')} ` +
         `(${p.initialized} initialized, ${p.deferred} deferred), ${bytes(p.bytes)} of values`,
     ]),
+    // A cluster's status (ps.status() of connect([...])) is its shards' merged, each one's here.
+    ...(s.shards === undefined ? [] : ['', ...section('shards', shardsTable(s))]),
     '',
     ...section('memory', memory(s)),
     '',
