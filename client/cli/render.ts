@@ -248,8 +248,15 @@ export function renderTrainer(
           const c = x.trainer;
           if (c === null) return `${where}none of its parameters`;
           const o = c.openStep;
-          const w = waiting(c);
-          return `${where}step ${c.step}, open step ${o === null ? 'none' : w === '-' || o.applying ? `${w === '-' ? o.step : w}` : `${o.step}, waiting for ${w}`}`;
+          const open =
+            o === null
+              ? 'none'
+              : o.applying
+                ? `${o.step}, being applied`
+                : o.waitingCount === 0
+                  ? String(o.step)
+                  : `${o.step}, waiting for ${waiting(c)}`;
+          return `${where}step ${c.step}, open step ${open}`;
         }),
       ),
     );
