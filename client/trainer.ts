@@ -93,6 +93,30 @@ interface StepCall {
   decision?: StepDecision;
 }
 
+/** Two uploads of the same gradient bytes (a push repeated by the caller). */
+function sameUpload(a: Kept, b: Kept): boolean {
+  return (
+    a.rowSparse === b.rowSparse &&
+    JSON.stringify(a.header) === JSON.stringify(b.header) &&
+    Buffer.from(a.bytes.buffer, a.bytes.byteOffset, a.bytes.byteLength).equals(b.bytes)
+  );
+}
+
+/** A failure that says nothing of whether the server applied the call (transport, a lost reply). */
+function outcomeUnknown(err: unknown): boolean {
+  if (!(err instanceof GluonPsError)) return true;
+  switch (err.code) {
+    case Status.UNAVAILABLE:
+    case Status.DEADLINE_EXCEEDED:
+    case Status.CANCELLED:
+    case Status.UNKNOWN:
+    case Status.INTERNAL:
+      return true;
+    default:
+      return false;
+  }
+}
+
 const isRestarted = (err: unknown): boolean =>
   err instanceof GluonPsError && err.code === Status.FAILED_PRECONDITION && RESTARTED.test(err.message);
 
@@ -171,6 +195,10 @@ export class Trainer {
   #repushing: Promise<void> | null = null;
   /** The step for which gradients were pushed again (an "already pushed" answer is then fine). */
   #repushedStep = -1;
+  /** The key of each push kept in #kept, and whether the server accepted it. */
+  #sent = new Map<string, { step: number; key: IdempotencyKey; accepted: boolean }>();
+  /** A step that failed with an unknown outcome, kept for resumeStep() (a cluster's follower shard). */
+  #unfinished: { request: StepCall; kept: Map<string, Kept>; resumable: (err: unknown) => boolean } | null = null;
 
   /** @internal Handles come from ParameterServerClient.trainer(). */
   constructor(
@@ -229,30 +257,53 @@ export class Trainer {
   /**
    * @internal pushGrad with the gradient already as an upload. `rowSparse` marks a row_sparse
    * gradient of no rows (a cluster shard's part of one whose rows all lie elsewhere).
+   * `skipAccepted`: a cluster trainer retrying a push some of its shards accepted resolves at
+   * once where this handle's push of these same bytes was accepted in this step.
    */
-  async pushUpload(paramName: string, upload: Kept): Promise<{ step: number }> {
+  async pushUpload(paramName: string, upload: Kept, skipAccepted = false): Promise<{ step: number }> {
     const { header, bytes, rowSparse } = upload;
+    const step = this.#step;
+    const previous = this.#kept.get(paramName);
+    const sent = this.#sent.get(paramName);
+    const repeated = sent !== undefined && sent.step === step && previous !== undefined && sameUpload(previous, upload);
+    if (repeated && sent.accepted && skipAccepted) return { step };
     const first: Omit<GradUpload, 'chunk'> = {
       trainer: this.name,
       param: paramName,
-      key: this.#nextKey(),
-      step: this.#step,
+      // The same gradient again after a push whose outcome is unknown: its key, so it counts once.
+      key: repeated && !sent.accepted ? sent.key : this.#nextKey(),
+      step,
       header,
       ...(rowSparse === true ? { rowSparse } : {}),
     };
-    const step = this.#step;
     this.#kept.set(paramName, upload);
+    const mine = { step, key: first.key!, accepted: false };
+    this.#sent.set(paramName, mine);
     try {
       try {
         const reply = await withRetry(this.#retry, () => this.#sendPush(first, bytes));
+        mine.accepted = true;
         return { step: reply.step };
       } catch (err) {
         if (isRestarted(err)) {
           await this.#pushAgain(step);
+          mine.accepted = true;
           return { step };
         }
-        if (this.#repushedStep === step && err instanceof GluonPsError && ALREADY_PUSHED.test(err.message))
+        if (this.#repushedStep === step && err instanceof GluonPsError && ALREADY_PUSHED.test(err.message)) {
+          mine.accepted = true;
           return { step };
+        }
+        // Refused for certain: the server holds what it held before (a restart pushes that again).
+        if (!outcomeUnknown(err) && this.#sent.get(paramName) === mine) {
+          if (previous === undefined || sent === undefined) {
+            this.#kept.delete(paramName);
+            this.#sent.delete(paramName);
+          } else {
+            this.#kept.set(paramName, previous);
+            this.#sent.set(paramName, sent);
+          }
+        }
         throw err;
       }
     } catch (err) {
@@ -285,8 +336,13 @@ export class Trainer {
    * @internal step() carrying the decider's decision to a cluster trainer's other shards
    * (client/cluster/decided-step.ts; StepRequest.decision), answering the step's total batch size too.
    */
-  async stepWith(batchSize: number, decision: StepDecision | null): Promise<StepResult & { batchSize: number }> {
+  async stepWith(
+    batchSize: number,
+    decision: StepDecision | null,
+    resumable?: (err: unknown) => boolean,
+  ): Promise<StepResult & { batchSize: number }> {
     integerIn(`${this.who}: step()`, 'batchSize', batchSize, 1, UINT32_MAX);
+    this.#unfinished = null;
     const request: StepCall = {
       trainer: this.name,
       key: this.#nextKey(),
@@ -294,6 +350,44 @@ export class Trainer {
       batchSize,
       ...(decision === null ? {} : { decision }),
     };
+    return this.#runStep(request, resumable);
+  }
+
+  /**
+   * @internal Sends the step that failed with an unknown outcome again, with its key (the server
+   * answers a step it applied from its kept result; after a restart the kept gradients are pushed
+   * again first), so a cluster trainer finishes a step on a shard that was down past the retries
+   * (client/cluster/trainer.ts). Resolves null when no step of this handle is unfinished.
+   */
+  async resumeStep(): Promise<(StepResult & { batchSize: number }) | null> {
+    const unfinished = this.#unfinished;
+    if (unfinished === null) return null;
+    this.#unfinished = null;
+    this.#kept = new Map(unfinished.kept);
+    this.#sent.clear();
+    this.#step = unfinished.request.step;
+    return this.#runStep(unfinished.request, unfinished.resumable);
+  }
+
+  /** @internal Whether a step of this handle failed with an unknown outcome and resumeStep() can finish it. */
+  get hasUnfinishedStep(): boolean {
+    return this.#unfinished !== null;
+  }
+
+  /** @internal Lets go of an unfinished step (and the gradients kept for it). */
+  forgetUnfinishedStep(): void {
+    this.#unfinished = null;
+  }
+
+  /**
+   * Sends `request` (retried with its key; after `restarted: push again`, the kept gradients are
+   * pushed again and it is sent once more). A failure `resumable` accepts keeps the request and
+   * its gradients for resumeStep().
+   */
+  async #runStep(
+    request: StepCall,
+    resumable?: (err: unknown) => boolean,
+  ): Promise<StepResult & { batchSize: number }> {
     let reply: StepResponse__Output;
     try {
       for (let round = 0; ; round++) {
@@ -307,11 +401,12 @@ export class Trainer {
         }
       }
     } catch (err) {
-      this.#kept.clear();
+      if (resumable?.(err) === true) this.#unfinished = { request, kept: new Map(this.#kept), resumable };
+      this.#forgetPushes();
       if (this.mode === 'sync') await this.#refreshStep();
       throw err;
     } finally {
-      this.#kept.clear();
+      this.#forgetPushes();
     }
     this.#step = reply.step;
     if (this.#config?.scheduler) this.#learningRate = learningRateAt(this.#config, this.#step + 1);
@@ -488,8 +583,14 @@ export class Trainer {
    * kept, and a later `restarted: push again` staged it for the new step).
    */
   #moveTo(step: number): void {
-    if (step !== this.#step) this.#kept.clear();
+    if (step !== this.#step) this.#forgetPushes();
     this.#step = step;
+  }
+
+  /** The step's pushes settled (or are another step's): nothing is kept for them any longer. */
+  #forgetPushes(): void {
+    this.#kept.clear();
+    this.#sent.clear();
   }
 
   /** After a failed step or a stale push: the trainer's step count becomes this worker's step (best effort). */

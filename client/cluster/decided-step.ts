@@ -50,7 +50,8 @@ export async function decidedStep(
   shards: Shards,
   trainers: readonly ShardTrainer[],
   batchSize: number,
-): Promise<Array<PromiseSettledResult<StepResult>>> {
+  resumable?: (err: unknown) => boolean,
+): Promise<Array<PromiseSettledResult<StepResult & { batchSize?: number }>>> {
   const [decider, ...others] = trainers;
   let first: StepResult & { batchSize: number };
   try {
@@ -69,7 +70,7 @@ export async function decidedStep(
   }
   const decision = { applied: true, workers: first.workers, step: first.step, batchSize: first.batchSize };
   const rest = await Promise.allSettled(
-    others.map((t) => shards.on(t.shard, () => t.trainer.stepWith(batchSize, decision))),
+    others.map((t) => shards.on(t.shard, () => t.trainer.stepWith(batchSize, decision, resumable))),
   );
   return [{ status: 'fulfilled', value: first }, ...rest];
 }

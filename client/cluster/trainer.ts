@@ -9,7 +9,9 @@
 //   (decided-step.ts); async, or one shard: sent to every shard at once. It resolves when every
 //   shard applied the step, with each parameter's version from its home shard. For the
 //   elementwise optimizers each element gets exactly the update one server gives it. A step a
-//   shard fails to follow rejects naming the shards that applied it and those that did not.
+//   shard fails to follow rejects naming the shards that applied it and those that did not;
+//   when those failed in transport (down, unreachable) the step is kept, and the next step() or
+//   push sends it to them again with its keys (client/trainer.ts resumeStep) and finishes it.
 // - leave, setLearningRate, describe: every shard (merged: trainer-merge.ts); saveStates/loadStates: one snapshot holding
 //   every shard's.
 import { WHOLE_TENSOR_OPTIMIZERS, type Part } from '../../common/cluster/placement';
@@ -32,7 +34,7 @@ import {
   UINT32_MAX,
 } from '../trainer-wire';
 import { pickRows, routeRows, splitRows, type Split } from './assemble';
-import { catchUp, decidedStep, type ShardTrainer } from './decided-step';
+import { catchUp, decidedStep, refusedForCertain, type ShardTrainer } from './decided-step';
 import type { Resolved, Shards } from './shards';
 import { StepGuard } from './step-guard';
 import { mergeTrainerDescriptors } from './trainer-merge';
@@ -98,6 +100,9 @@ export async function createClusterTrainer(
   );
 }
 
+/** A step failure that says nothing of whether the shard applied it (kept to be finished later). */
+const unknownOutcome = (err: unknown): boolean => err instanceof GluonPsError && !refusedForCertain(err);
+
 function shardsOf(r: Resolved): number[] {
   return r.placement.kind === 'whole'
     ? [r.placement.home]
@@ -110,6 +115,10 @@ export class ClusterTrainer extends Trainer {
   readonly #plans: ReadonlyMap<string, Resolved>;
   /** Never mixes steps: shards at different steps refuse pushes and steps (step-guard.ts). */
   readonly #guard: StepGuard;
+  /** Split parameters whose last push failed on some shard, with the step it was for. */
+  readonly #failedPush = new Map<string, number>();
+  /** A step applied on some shards and of unknown outcome on the others: every shard's outcome. */
+  #unfollowed: Array<PromiseSettledResult<StepResult & { batchSize?: number }>> | null = null;
 
   /** @internal Handles come from the cluster client's trainer(). */
   constructor(
@@ -166,7 +175,9 @@ export class ClusterTrainer extends Trainer {
     return this.#trainers[0]!.trainer.learningRate;
   }
 
-  override pushGrad(param: Parameter | string, grad: GradInput): Promise<{ step: number }> {
+  override async pushGrad(param: Parameter | string, grad: GradInput): Promise<{ step: number }> {
+    // A step some shards did not confirm is finished first: the push is for the step after it.
+    if (this.#unfollowed !== null) await this.#finishStep();
     return this.#guard.push(() => this.#pushGrad(param, grad));
   }
 
@@ -193,9 +204,18 @@ export class ClusterTrainer extends Trainer {
       ? this.#rowsUploads(who, paramName, placement, full, grad)
       : this.#denseUploads(who, paramName, placement, full, grad);
     const parts = placement.parts.map((p) => p.shard);
-    const replies = await this.#shards.all(parts, (s) => this.#on(s).pushUpload(paramName, uploads.get(s)!));
-    this.#guard.pushed(parts);
-    return replies[0]!;
+    // The same push again after it failed on some shards: those that accepted these bytes are done.
+    const step = this.currentStep;
+    const again = this.#failedPush.get(paramName) === step;
+    try {
+      const replies = await this.#shards.all(parts, (s) => this.#on(s).pushUpload(paramName, uploads.get(s)!, again));
+      this.#failedPush.delete(paramName);
+      this.#guard.pushed(parts);
+      return replies[0]!;
+    } catch (err) {
+      this.#failedPush.set(paramName, step);
+      throw err;
+    }
   }
 
   /** A dense gradient of a split parameter, cut into its parts' rows. */
@@ -259,23 +279,73 @@ export class ClusterTrainer extends Trainer {
 
   override async step(batchSize: number): Promise<StepResult> {
     integerIn(`${this.#who()}: step()`, 'batchSize', batchSize, 1, UINT32_MAX);
+    // Called again after a step some shards did not confirm: that step is finished, not a new one.
+    if (this.#unfollowed !== null) return this.#finishStep();
     return this.#guard.step(() => this.#step(batchSize));
   }
 
   async #step(batchSize: number): Promise<StepResult> {
     if (this.#decides()) await catchUp(this.#shards, this.#trainers);
     const settled = this.#decides()
-      ? await decidedStep(this.#shards, this.#trainers, batchSize)
-      : await Promise.allSettled(this.#trainers.map((t) => this.#shards.on(t.shard, () => t.trainer.step(batchSize))));
+      ? await decidedStep(this.#shards, this.#trainers, batchSize, unknownOutcome)
+      : await Promise.allSettled(
+          this.#trainers.map((t) =>
+            this.#shards.on(t.shard, () => t.trainer.stepWith(batchSize, null, unknownOutcome)),
+          ),
+        );
+    return this.#conclude(settled);
+  }
+
+  /**
+   * Sends the unconfirmed step again to the shards that did not confirm it, each with its key and
+   * the decider's decision (after a restart their gradients are pushed again first), and answers
+   * the step once every shard applied it; rejects as the step did while one still fails.
+   */
+  async #finishStep(): Promise<StepResult> {
+    const unfollowed = this.#unfollowed!;
+    this.#unfollowed = null;
+    const settled = [...unfollowed];
+    await Promise.all(
+      settled.map(async (s, i) => {
+        const t = this.#trainers[i]!;
+        if (s.status === 'fulfilled' || !t.trainer.hasUnfinishedStep) return;
+        try {
+          settled[i] = { status: 'fulfilled', value: (await this.#shards.on(t.shard, () => t.trainer.resumeStep()))! };
+        } catch (reason) {
+          settled[i] = { status: 'rejected', reason };
+        }
+      }),
+    );
+    return this.#conclude(settled);
+  }
+
+  /**
+   * One answer from every shard's outcome. When some shards applied the step and the others'
+   * outcome is unknown (a transport failure past the retries: down, unreachable), the step is
+   * kept and the next step() or push finishes it there; any other failure after some shard
+   * applied it leaves the shards' copies different, and says so.
+   */
+  #conclude(settled: Array<PromiseSettledResult<StepResult & { batchSize?: number }>>): StepResult {
     const applied = this.#trainers.filter((_, i) => settled[i]!.status === 'fulfilled').map((t) => t.shard);
     const failedAt = settled.findIndex((s) => s.status === 'rejected');
     if (failedAt >= 0) {
       const reason = (settled[failedAt] as PromiseRejectedResult).reason as unknown;
-      if (applied.length === 0 || !(reason instanceof GluonPsError)) throw reason;
-      const failed = this.#trainers.filter((_, i) => settled[i]!.status === 'rejected').map((t) => t.shard);
+      if (applied.length === 0 || !(reason instanceof GluonPsError)) {
+        for (const t of this.#trainers) t.trainer.forgetUnfinishedStep();
+        throw reason;
+      }
+      const failed = this.#trainers.filter((_, i) => settled[i]!.status === 'rejected');
+      const names = (list: number[]): string => `shard${list.length > 1 ? 's' : ''} ${list.join(', ')}`;
+      const finishable = failed.every((t) => t.trainer.hasUnfinishedStep);
+      if (finishable) this.#unfollowed = settled;
+      else for (const t of failed) t.trainer.forgetUnfinishedStep();
       throw new GluonPsError(
         reason.code,
-        `${this.#who()}: the step was applied on shard${applied.length > 1 ? 's' : ''} ${applied.join(', ')} but failed on shard${failed.length > 1 ? 's' : ''} ${failed.join(', ')}, so the shards' copies of this trainer now differ (docs/cluster.md); shard ${this.#trainers[failedAt]!.shard}: ${reason.message}`,
+        `${this.#who()}: the step was applied on ${names(applied)} but failed on ${names(failed.map((t) => t.shard))}, ` +
+          (finishable
+            ? `whose outcome is unknown: step() again (or the next push) finishes it there with the same decision and gradients once ${failed.length > 1 ? 'they are' : 'it is'} back (docs/cluster.md)`
+            : `so the shards' copies of this trainer now differ (docs/cluster.md)`) +
+          `; shard ${this.#trainers[failedAt]!.shard}: ${reason.message}`,
         { cause: reason, metadata: reason.metadata },
       );
     }

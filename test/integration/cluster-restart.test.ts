@@ -94,14 +94,14 @@ async function startShards(durability: Durability | null, args: string[] = []): 
 }
 
 /** Declares and initializes the model and creates the sync trainer of both workers. */
-async function setup(side: Side): Promise<Side> {
+async function setup(side: Side, retry = RESTART_RETRY, deadlineMs?: number): Promise<Side> {
   // Default channel options: a cluster client's shard channels reconnect quickly on their own.
   const open = () =>
     side.servers.length === 1
       ? connect(side.servers[0]!.address, { connectTimeoutMs: 10_000 })
       : connect(
           side.servers.map((s) => s.address),
-          { connectTimeoutMs: 10_000 },
+          { connectTimeoutMs: 10_000, ...(deadlineMs === undefined ? {} : { deadlineMs }) },
         );
   const ps = [await open(), await open()];
   for (const { name, ...s } of SPECS) {
@@ -115,7 +115,7 @@ async function setup(side: Side): Promise<Side> {
         NAMES,
         'adam',
         { learningRate: 0.01 },
-        { numWorkers: 2, workerId: id, stepTimeoutMs: 60_000, incarnation: 500 + id, retry: RESTART_RETRY },
+        { numWorkers: 2, workerId: id, stepTimeoutMs: 60_000, incarnation: 500 + id, retry },
       ),
     ),
   );
@@ -236,6 +236,103 @@ describe('a shard killed mid-training restarts and the workers carry on', () => 
       }
     }, 120_000);
   }
+});
+
+/** Waits (up to 20 s) until `ps` reaches shard `i` again. */
+async function untilServing(ps: ParameterServerClient, i: number): Promise<void> {
+  for (const end = Date.now() + 20_000; ; ) {
+    const c = await ps.cluster();
+    if (c.shards[i]!.serving) return;
+    if (Date.now() > end) throw new Error(`shard ${i} is not reachable again: ${JSON.stringify(c.shards[i])}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('a follower shard down past the retries after its peers applied the step', () => {
+  it('wal-batch: the step is kept, and step() again once the shard is back finishes it there; bit-identical', async () => {
+    const ref = await setup(await startShards(null));
+    // Few retries: the workers' step calls to the dead shard give up while it is down.
+    const sub = await setup(await startShards('wal-batch'), { maxAttempts: 3, initialBackoffMs: 20, maxBackoffMs: 50 });
+    try {
+      for (let k = 0; k < CRASH_AT; k++) expect(await fullStep(sub, k)).toEqual(await fullStep(ref, k));
+      await Promise.all([0, 1].map((w) => pushAll(sub, w, CRASH_AT)));
+      // Shard 2 (a follower: the trainer's decider is shard 0) dies with the step's gradients staged.
+      const old = await killShard(sub, 2);
+      const failed = await Promise.allSettled([0, 1].map((w) => sub.tr[w]!.step(16 + w)));
+      for (const f of failed) {
+        expect(f.status).toBe('rejected');
+        const err = (f as PromiseRejectedResult).reason as { code: number; message: string };
+        expect(err.code).toBe(Status.UNAVAILABLE);
+        expect(err.message).toMatch(
+          /^trainer 't': the step was applied on shards 0, 1 but failed on shard 2, whose outcome is unknown: step\(\) again .* shard 2: .*shard 2 \(127\.0\.0\.1:\d+\)/,
+        );
+      }
+      // Still down: step() again fails the same way and keeps the step.
+      await rejectsWith(sub.tr[0]!.step(16), Status.UNAVAILABLE, /failed on shard 2, whose outcome is unknown/);
+      await restartShard(sub, 2, old);
+      // Each worker's client reconnects to shard 2 (its channel backs off while the shard is down).
+      await Promise.all(sub.ps.map((c) => untilServing(c, 2)));
+      // Each worker's step() again sends the decided step to shard 2 with its key; the restarted
+      // shard lost the staged gradients, so each worker pushes its kept ones again first.
+      const want = await fullStep(ref, CRASH_AT);
+      const [r0, r1] = await Promise.all([0, 1].map((w) => sub.tr[w]!.step(16 + w)));
+      expect(r0).toEqual(want);
+      expect(r1).toEqual(want);
+      for (let k = CRASH_AT + 1; k < CRASH_AT + 3; k++) expect(await fullStep(sub, k)).toEqual(await fullStep(ref, k));
+      expect(await values(sub)).toEqual(await values(ref));
+      expect((await sub.tr[0]!.saveStates()).toString('hex')).toBe((await ref.tr[0]!.saveStates()).toString('hex'));
+      // Exactly once on every shard.
+      for (const dir of sub.dirs) expect(commitsOf(dir)).toEqual([...Array(CRASH_AT + 3).keys()]);
+    } finally {
+      await close(ref);
+      await close(sub);
+    }
+  }, 120_000);
+});
+
+describe('a push that failed on one shard of a split parameter', () => {
+  it('pushed again, counts once on every shard: the shards that accepted it are done, the other gets its first key', async () => {
+    const ref = await setup(await startShards(null));
+    const sub = await setup(await startShards(null), { maxAttempts: 2, initialBackoffMs: 20, maxBackoffMs: 50 }, 1_500);
+    try {
+      for (let k = 0; k < CRASH_AT; k++) expect(await fullStep(sub, k)).toEqual(await fullStep(ref, k));
+      const split = NAMES.indexOf('split');
+      for (let i = 0; i < NAMES.length; i++)
+        if (i !== split) await sub.tr[0]!.pushGrad(NAMES[i]!, gradOf(0, CRASH_AT, i) as Tensor);
+      // Shard 2 stops answering: the push of the split parameter reaches it (its bytes wait in
+      // the socket) but times out; shards 0 and 1 accept their parts.
+      const stopped = sub.servers[2]!.child;
+      stopped.kill('SIGSTOP');
+      try {
+        await rejectsWith(
+          sub.tr[0]!.pushGrad('split', gradOf(0, CRASH_AT, split) as Tensor),
+          Status.DEADLINE_EXCEEDED,
+          /^shard 2 \(127\.0\.0\.1:\d+\)/,
+        );
+      } finally {
+        stopped.kill('SIGCONT');
+      }
+      // The caller pushes the same gradient again: shards 0 and 1 are not asked (they would say
+      // "already pushed"), shard 2 gets the first push's key (it may have staged it meanwhile).
+      expect(await sub.tr[0]!.pushGrad('split', gradOf(0, CRASH_AT, split) as Tensor)).toEqual({ step: CRASH_AT });
+      // A third push of it is what one server says of a gradient pushed twice.
+      await rejectsWith(
+        sub.tr[0]!.pushGrad('split', gradOf(0, CRASH_AT, split) as Tensor),
+        Status.FAILED_PRECONDITION,
+        /worker 0 already pushed a gradient for 'split' in step 2/,
+      );
+      await pushAll(sub, 1, CRASH_AT);
+      const [r0, r1] = await Promise.all([sub.tr[0]!.step(16), sub.tr[1]!.step(17)]);
+      const want = await fullStep(ref, CRASH_AT);
+      expect(r0).toEqual(want);
+      expect(r1).toEqual(want);
+      expect(await fullStep(sub, CRASH_AT + 1)).toEqual(await fullStep(ref, CRASH_AT + 1));
+      expect(await values(sub)).toEqual(await values(ref));
+    } finally {
+      await close(ref);
+      await close(sub);
+    }
+  }, 120_000);
 });
 
 /** The trainer steps of a data dir's checkpoints taken every N steps ('steps'), oldest first. */
