@@ -15,6 +15,7 @@ export type {
   OpenStepStatus,
   ParametersStatus,
   ServerStatus,
+  ShardStatus,
   TrainerStatus,
   TrainerSummary,
   WalStatus,

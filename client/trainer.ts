@@ -129,6 +129,8 @@ export async function createTrainer(
   optimizer: OptimizerName,
   optimizerParams: OptimizerParams = {},
   options: TrainerOptions = {},
+  /** A cluster shard's: every parameter of the trainer, in its order (`params` are the shard's). */
+  allParams?: readonly string[],
 ): Promise<Trainer> {
   const { who, names } = checkTrainerArgs(name, params);
   const spec = optimizerToProto(who, optimizer, optimizerParams);
@@ -143,6 +145,7 @@ export async function createTrainer(
     timeoutPolicy: TIMEOUT_POLICY_CODEC.toProto(opts.timeoutPolicy === 'quorum' ? 'quorum' : 'fail'),
     quorum: opts.quorum,
     workerId: opts.workerId,
+    ...(allParams === undefined ? {} : { allParams: [...allParams] }),
   };
   // Attaching is idempotent, so a transport failure is retried like a keyed call.
   const info = await withRetry(opts.retry, () =>

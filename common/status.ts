@@ -167,6 +167,19 @@ export interface ServerStatus {
   warnings: LogEvent[];
   /** Warnings and errors logged since start. */
   warningsTotal: number;
+  /**
+   * Only on a cluster (ps.status() of connect([...])): every shard's own status, by index; the
+   * fields above are their merge (client/cluster/status.ts, docs/cluster.md "Status").
+   */
+  shards?: ShardStatus[];
+}
+
+/** One shard's own status in a cluster's (ServerStatus.shards). */
+export interface ShardStatus {
+  index: number;
+  /** The address the client reaches it at. */
+  address: string;
+  status: ServerStatus;
 }
 
 /** What ListTrainers answers: a name and one line about it. */

@@ -16,8 +16,8 @@ Commands:
 
 Options of every command:
   --server <host:port>      the server          GLUONPS_SERVER (default ${DEFAULT_SERVER})
-  --server <a,b,...>        a cluster: every shard's host:port, in shard-index order; export,
-                            import, list, describe, trainers and checkpoint work as on one server
+  --server <a,b,...>        a cluster: every shard's host:port, in shard-index order; every
+                            command works as on one server; status and trainer add a line per shard
   --cluster <name>          refuse shards of another cluster (connects as a cluster client)
   --token <token>           bearer token sent with every call   GLUONPS_TOKEN
   --token-file <path>       read the token from a file (first line)   GLUONPS_TOKEN_FILE

@@ -46,8 +46,21 @@ export async function runTrainer(ps: ParameterServerClient, cmd: Command, out: O
   const t = s.trainers[0];
   if (t === undefined) throw new GluonPsError(Status.NOT_FOUND, `trainer '${cmd.name}' does not exist`);
   const spec = await ps.describeTrainer(cmd.name);
-  if (cmd.json) json(out, { command: 'trainer', trainer: t, params: spec.params, optimizer: spec.optimizer });
-  else out.stdout.write(renderTrainer(t, spec, s.timeUnixMs));
+  // On a cluster: each shard's copy of the trainer (none where it holds none of its parameters).
+  const shards = s.shards?.map((x) => ({
+    index: x.index,
+    address: x.address,
+    trainer: x.status.trainers.find((y) => y.name === cmd.name) ?? null,
+  }));
+  if (cmd.json)
+    json(out, {
+      command: 'trainer',
+      trainer: t,
+      params: spec.params,
+      optimizer: spec.optimizer,
+      ...(shards === undefined ? {} : { shards }),
+    });
+  else out.stdout.write(renderTrainer(t, spec, s.timeUnixMs, shards));
 }
 
 // --- status --watch ------------------------------------------------------------------------------

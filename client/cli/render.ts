@@ -1,5 +1,5 @@
 // render.ts: the text the inspection commands print: the status screen (health, version,
-// uptime, memory by device and kind, durability, trainers, recent warnings), one trainer in
+// uptime, a cluster's shards, memory by device and kind, durability, trainers, recent warnings), one trainer in
 // full, the parameter table and one parameter in full. Pure functions of what the server
 // answered and the current time, so the --watch screen and the tests render the same way.
 import { fmtShape } from '../../common/shape';
@@ -137,6 +137,27 @@ function warnings(s: ServerStatus, last: number): string[] {
   return out;
 }
 
+/** A cluster's shards (ServerStatus.shards): one line each, what each holds and serves. */
+function shardsTable(s: ServerStatus): string[] {
+  const rows = [['SHARD', 'ADDRESS', 'HEALTH', 'UPTIME', 'PARAMS', 'VALUES', 'HELD', 'DURABILITY']];
+  for (const x of s.shards ?? []) {
+    const st = x.status;
+    const d = st.durability;
+    const c = d?.lastCheckpoint ?? null;
+    rows.push([
+      String(x.index),
+      x.address,
+      st.health.status === 'SERVING' ? 'SERVING' : `NOT_SERVING (${st.health.reason})`,
+      duration(st.uptimeMs),
+      String(st.parameters.parameters + st.parameters.constants),
+      bytes(st.parameters.bytes),
+      bytes(st.memory.heldBytes),
+      d === null ? 'none' : `${d.mode}${c === null ? ', no checkpoint' : `, checkpoint ${c.id}`}`,
+    ]);
+  }
+  return table(rows, new Set([4, 5, 6]));
+}
+
 /** The status screen. `warningLines`: how many of the recent warnings to show. */
 export function renderStatus(s: ServerStatus, warningLines = 5): string {
   const health = s.health.status === 'SERVING' ? 'SERVING' : `NOT_SERVING (${s.health.reason})`;
@@ -150,6 +171,8 @@ export function renderStatus(s: ServerStatus, warningLines = 5): string {
       `${plural(p.parameters, 'parameter')}, ${plural(p.constants, 'constant')} ` +
         `(${p.initialized} initialized, ${p.deferred} deferred), ${bytes(p.bytes)} of values`,
     ]),
+    // A cluster's status (ps.status() of connect([...])) is its shards' merged, each one's here.
+    ...(s.shards === undefined ? [] : ['', ...section('shards', shardsTable(s))]),
     '',
     ...section('memory', memory(s)),
     '',
@@ -162,8 +185,23 @@ export function renderStatus(s: ServerStatus, warningLines = 5): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** One trainer in full: its status, and (when known) its parameters and optimizer settings. */
-export function renderTrainer(t: TrainerStatus, spec: TrainerDescriptor | null, now: number): string {
+/** One shard's copy of a trainer in a cluster (renderTrainer): null where the shard holds none of its parameters. */
+export interface ShardTrainer {
+  index: number;
+  address: string;
+  trainer: TrainerStatus | null;
+}
+
+/**
+ * One trainer in full: its status, and (when known) its parameters and optimizer settings; on a
+ * cluster, each shard's copy of it (its step and open step) on a line.
+ */
+export function renderTrainer(
+  t: TrainerStatus,
+  spec: TrainerDescriptor | null,
+  now: number,
+  shards?: readonly ShardTrainer[],
+): string {
   const o = t.openStep;
   const open =
     o === null
@@ -201,6 +239,27 @@ export function renderTrainer(t: TrainerStatus, spec: TrainerDescriptor | null, 
       .join(' ');
     lines.push(...section('optimizer', [`${spec.optimizer.name}${params === '' ? '' : ` ${params}`}`]));
   }
+  if (shards !== undefined)
+    lines.push(
+      ...section(
+        'shards',
+        shards.map((x) => {
+          const where = `${x.index} ${x.address}: `;
+          const c = x.trainer;
+          if (c === null) return `${where}none of its parameters`;
+          const o = c.openStep;
+          const open =
+            o === null
+              ? 'none'
+              : o.applying
+                ? `${o.step}, being applied`
+                : o.waitingCount === 0
+                  ? String(o.step)
+                  : `${o.step}, waiting for ${waiting(c)}`;
+          return `${where}step ${c.step}, open step ${open}`;
+        }),
+      ),
+    );
   return `${lines.join('\n')}\n`;
 }
 

@@ -11,8 +11,8 @@
 // - trainer(): client/cluster/trainer.ts; saveParameters / loadParameters are the single
 //   server's, through the cluster's handles (handle()); checkpoint(): every shard; cluster():
 //   every shard's state and the layout;
-//   listTrainers(): every shard's, once each; status() and describeTrainer() are not there yet
-//   (UNIMPLEMENTED, naming what to ask instead).
+//   listTrainers(): every shard's, once each; status() and describeTrainer(): every shard's,
+//   merged (status.ts, trainer-merge.ts).
 import type { CheckpointResponse__Output } from '../../protos/generated/gluonps/v1/CheckpointResponse';
 import type { ListTrainersResponse__Output } from '../../protos/generated/gluonps/v1/ListTrainersResponse';
 import type { ServerStatus, TrainerSummary } from '../../common/status';
@@ -28,7 +28,6 @@ import {
   type ParameterDescriptor,
   type ParameterSpec,
 } from '../convert';
-import { GluonPsError, show, Status } from '../errors';
 import type { Parameter } from '../parameter';
 import { tensorBytes, toTensor, type DType, type TensorInput } from '../tensor';
 import type { Trainer } from '../trainer';
@@ -37,6 +36,8 @@ import { partShapeOf, splitRows } from './assemble';
 import { ClusterParameter } from './parameter';
 import type { Shards } from './shards';
 import { createClusterTrainer } from './trainer';
+import { describeClusterTrainer } from './trainer-merge';
+import { clusterStatus } from './status';
 import type { ClusterDescription } from './types';
 
 export class ClusterClient extends ParameterServerClient {
@@ -220,22 +221,16 @@ export class ClusterClient extends ParameterServerClient {
   }
 
   /**
-   * Not on a cluster yet: each shard has its own status. Ask each shard with connect(address)
-   * (GetStatus is served unrouted on a shard) or `gluonps status --server ADDRESS`.
+   * The cluster's status: every shard's merged into one ServerStatus, each shard's own in
+   * `shards` (client/cluster/status.ts); UNAVAILABLE naming a shard that does not answer.
    */
-  override async status(): Promise<ServerStatus> {
-    throw new GluonPsError(
-      Status.UNIMPLEMENTED,
-      `status(): a cluster has no single status yet; ask each shard (${this.address}) with connect(address).status() (docs/cluster.md)`,
-    );
+  override async status(options: { trainer?: string } = {}): Promise<ServerStatus> {
+    return clusterStatus(this.#shards, options);
   }
 
-  /** Not on a cluster yet: a trainer's handle describes it (Trainer.describe()). */
+  /** Every shard's description of the trainer, merged as its handles' describe() (trainer-merge.ts). */
   override async describeTrainer(name: string): Promise<TrainerDescriptor> {
-    throw new GluonPsError(
-      Status.UNIMPLEMENTED,
-      `describeTrainer(): not on a cluster yet; describe trainer ${show(name)} through its handle (ps.trainer(...).describe()) or each shard (docs/cluster.md)`,
-    );
+    return describeClusterTrainer(this.#shards, name);
   }
 
   /** Every shard's trainers, each once (a trainer lives on every shard holding one of its parameters), by name. */

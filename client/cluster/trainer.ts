@@ -12,8 +12,9 @@
 //   shard fails to follow rejects naming the shards that applied it and those that did not;
 //   when those failed in transport (down, unreachable) the step is kept, and the next step() or
 //   push sends it to them again with its keys (client/trainer.ts resumeStep) and finishes it.
-// - leave, setLearningRate, describe: every shard; saveStates/loadStates: one server's snapshot,
-//   assembled from the shards' and cut into theirs (states.ts), so it re-shards.
+// - leave, setLearningRate, describe: every shard (merged: trainer-merge.ts);
+//   saveStates/loadStates: one server's snapshot, assembled from the shards' and cut into theirs
+//   (states.ts), so it re-shards.
 import { WHOLE_TENSOR_OPTIMIZERS, type Part } from '../../common/cluster/placement';
 import { isFloatDType } from '../../common/dtype';
 import type { OptimizerName, OptimizerParams } from '../../common/optimizer/optimizer-spec';
@@ -38,6 +39,7 @@ import { catchUp, decidedStep, refusedForCertain, type ShardTrainer } from './de
 import type { Resolved, Shards } from './shards';
 import { isClusterBundle, readClusterBundle, saveClusterStates, statesForShards } from './states';
 import { StepGuard } from './step-guard';
+import { mergeTrainerDescriptors } from './trainer-merge';
 
 function isRowSparse(grad: GradInput): grad is RowSparseGrad {
   return typeof grad === 'object' && grad !== null && !Array.isArray(grad) && 'indices' in grad && 'values' in grad;
@@ -89,7 +91,7 @@ export async function createClusterTrainer(
   const holding = [...local.keys()].sort((a, b) => a - b);
   const same = { ...options, incarnation: opts.incarnation };
   const trainers = await shards.all(holding, (s, ch) =>
-    createTrainer(ch, name, local.get(s)!, optimizer, optimizerParams, same),
+    createTrainer(ch, name, local.get(s)!, optimizer, optimizerParams, same, names),
   );
   return new ClusterTrainer(
     shards,
@@ -366,25 +368,13 @@ export class ClusterTrainer extends Trainer {
     return { step: results[0]!.step, version: versions[0] ?? 0, versions, workers: results[0]!.workers };
   }
 
+  // Merged as ps.describeTrainer(name) merges them (trainer-merge.ts).
   override async leave(): Promise<TrainerDescriptor> {
-    return this.#merge(await this.#all((t) => t.leave()));
+    return mergeTrainerDescriptors(await this.#all((t) => t.leave()), this.params);
   }
 
   override async describe(): Promise<TrainerDescriptor> {
-    return this.#merge(await this.#all((t) => t.describe()));
-  }
-
-  /** The first shard's description, with every parameter and whom any shard waits for. */
-  #merge(descs: TrainerDescriptor[]): TrainerDescriptor {
-    const union = (pick: (d: TrainerDescriptor) => number[]): number[] =>
-      [...new Set(descs.flatMap(pick))].sort((a, b) => a - b);
-    return {
-      ...descs[0]!,
-      params: [...this.params],
-      workersSeen: union((d) => d.workersSeen),
-      workersLeft: union((d) => d.workersLeft),
-      waitingFor: union((d) => d.waitingFor),
-    };
+    return mergeTrainerDescriptors(await this.#all((t) => t.describe()), this.params);
   }
 
   override async setLearningRate(lr: number): Promise<void> {

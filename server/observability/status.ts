@@ -133,7 +133,8 @@ export function trainerStatus(t: Trainer, now = Date.now()): TrainerStatus {
     name: t.spec.name,
     mode: t.spec.mode,
     optimizer: t.spec.optimizer.name,
-    params: t.spec.params.length,
+    // The trainer's own count: on a cluster shard, its parameters on every shard (status() merges by it).
+    params: (t.spec.allParams ?? t.spec.params).length,
     numWorkers: t.spec.numWorkers,
     workersSeen: t.seen.size,
     workersLeft: state.workersLeft,

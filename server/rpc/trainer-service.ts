@@ -85,6 +85,7 @@ function infoOf(t: Trainer): TrainerInfo {
   return {
     name: t.spec.name,
     params: t.spec.params,
+    allParams: t.spec.allParams ?? t.spec.params,
     optimizer: optimizerToWire(t.spec.optimizer, st.baseLearningRate),
     mode: TRAINER_MODE_CODEC.toProto(t.spec.mode),
     numWorkers: t.spec.numWorkers,
@@ -111,10 +112,14 @@ export function trainerServiceHandlers(
       const who = `trainer '${req.name}'`;
       // Not set (or a value this server does not know) is sync / fail, the wire's documented defaults.
       const policy = TIMEOUT_POLICY_CODEC.fromProto(req.timeoutPolicy) ?? 'fail';
+      // A full list equal to `params` is no list: one server's trainer, whoever created it.
+      const same = req.allParams.length === req.params.length && req.allParams.every((p, i) => p === req.params[i]);
+      const all = same ? [] : [...req.allParams];
       const t = await registry.create(
         {
           name: req.name,
           params: [...req.params],
+          ...(all.length === 0 ? {} : { allParams: all }),
           optimizer: optimizerFromWire(who, req.optimizer),
           mode: TRAINER_MODE_CODEC.fromProto(req.mode) ?? 'sync',
           numWorkers: req.numWorkers,

@@ -22,6 +22,31 @@ export interface TrainerLimits {
   maxTrainers?: number;
 }
 
+/**
+ * A cluster shard's full list of the trainer's parameters (CreateTrainerRequest.all_params):
+ * each name once, and this shard's `params` in it in the same order, so the list describe()
+ * answers is the trainer's own order (docs/cluster.md).
+ */
+export function checkAllParams(who: string, params: readonly string[], all: readonly string[] | undefined): void {
+  if (all === undefined) return;
+  const seen = new Set<string>();
+  for (const p of all) {
+    if (seen.has(p)) throw invalid(`${who}: all_params lists parameter '${p}' twice in [${fmtList(all)}]`);
+    seen.add(p);
+  }
+  const missing = params.find((p) => !seen.has(p));
+  if (missing !== undefined)
+    throw invalid(
+      `${who}: all_params [${fmtList(all)}] must hold every parameter of params [${fmtList(params)}], but not '${missing}'`,
+    );
+  const order = params.map((p) => all.indexOf(p));
+  const k = order.findIndex((at, i) => i > 0 && at < order[i - 1]!);
+  if (k > 0)
+    throw invalid(
+      `${who}: all_params [${fmtList(all)}] must list params [${fmtList(params)}] in the same order, but '${params[k]}' comes before '${params[k - 1]}'`,
+    );
+}
+
 export class TrainerRegistry {
   private readonly trainers = new Map<string, Trainer>();
   /** Journal for creations and for every trainer's changes (durability). */
@@ -78,6 +103,7 @@ export class TrainerRegistry {
       seen.add(p);
     }
     for (const p of spec.params) if (!this.store.has(p)) throw notFound(`${who}: parameter '${p}' does not exist`);
+    checkAllParams(who, spec.params, spec.allParams);
     if (WHOLE_TENSOR_OPTIMIZERS.has(spec.optimizer.name)) {
       for (const p of spec.params) {
         const part = this.store.entry(p).spec.part;
@@ -109,7 +135,7 @@ export class TrainerRegistry {
       const b = stableStringify({ ...spec, optimizer: spec.optimizer.params });
       if (a !== b || existing.spec.optimizer.name !== spec.optimizer.name) {
         throw exists(
-          `${who} already exists with a different spec (${existing.spec.optimizer.name}, ${existing.spec.mode}, ${existing.spec.numWorkers} workers, params [${fmtList(existing.spec.params)}])`,
+          `${who} already exists with a different spec (${existing.spec.optimizer.name}, ${existing.spec.mode}, ${existing.spec.numWorkers} workers, params [${fmtList(existing.spec.params)}]${existing.spec.allParams === undefined ? '' : ` of the trainer's [${fmtList(existing.spec.allParams)}]`})`,
         );
       }
       existing.register(workerId);

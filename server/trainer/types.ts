@@ -6,7 +6,14 @@ import type { OptimizerConfig } from '../../common/optimizer/optimizer-spec';
 
 export interface TrainerSpec {
   name: string;
+  /** The parameters it updates here, in its order. */
   params: string[];
+  /**
+   * On a cluster shard: every parameter of the trainer in its order (`params` is this shard's
+   * part of it), as the cluster client created it; absent when it is `params` (one server, or a
+   * record written before the field existed).
+   */
+  allParams?: string[];
   optimizer: OptimizerConfig;
   mode: 'sync' | 'async';
   numWorkers: number;

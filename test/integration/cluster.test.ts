@@ -362,11 +362,13 @@ describe('trainers on a cluster and on one server', () => {
 });
 
 describe('server-level calls on a cluster', () => {
-  it("listTrainers lists every shard's trainers once; status is per shard", async () => {
+  it("listTrainers lists every shard's trainers once; status merges the shards' (cluster-status.test.ts)", async () => {
     const names = (await cps.listTrainers()).map((t) => t.name);
     expect(names).toEqual([...new Set(names)].sort());
     expect(names).toEqual(expect.arrayContaining(['tr0', 'tr7', 'lamb_w', 'st']));
-    await rejectsWith(cps.status(), Status.UNIMPLEMENTED, /a cluster has no single status yet; ask each shard/);
+    const status = await cps.status();
+    expect(status.trainers.map((t) => t.name)).toEqual(names);
+    expect(status.shards!.map((s) => s.index)).toEqual([0, 1, 2]);
     const checkpoint = cps.checkpoint();
     // The shards run without a data dir: each refuses, the first in shard order answers.
     await rejectsWith(checkpoint, Status.FAILED_PRECONDITION, /this server runs without a data directory/);

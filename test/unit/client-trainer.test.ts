@@ -252,6 +252,7 @@ function info(over: Partial<TrainerInfo__Output> = {}): TrainerInfo__Output {
   return {
     name: 't',
     params: ['w', 'b'],
+    allParams: ['w', 'b'],
     optimizer: { kind: 'OPTIMIZER_KIND_SGD', learningRate: 0.1, momentum: 0.9, lrScheduler: null },
     mode: 'TRAINER_MODE_SYNC',
     numWorkers: 2,

@@ -1,4 +1,4 @@
-// The state encoding (server/durability/state-json.ts): every double, NaN, the infinities and -0
+// The state encoding (common/formats/state-json.ts): every double, NaN, the infinities and -0
 // included, comes back exactly from the log's and the manifest's JSON; plain values stay plain
 // JSON; a malformed tag is a parse error, never a silently different value.
 import fc from 'fast-check';

@@ -44,6 +44,13 @@ export interface CreateTrainerRequest {
    * The calling worker's id, registered as seen.
    */
   'workerId'?: (number);
+  /**
+   * A cluster client's request to one shard: every parameter of the trainer, in the trainer's
+   * order, where `params` holds only this shard's; `params` must appear in it in the same order,
+   * and it names no parameter twice (INVALID_ARGUMENT otherwise). Kept with the trainer and
+   * compared on a repeated CreateTrainer like `params`. Empty: `params` is the whole list.
+   */
+  'allParams'?: (string)[];
   '_stepTimeoutMs'?: "stepTimeoutMs";
 }
 
@@ -87,5 +94,12 @@ export interface CreateTrainerRequest__Output {
    * The calling worker's id, registered as seen.
    */
   'workerId': (number);
+  /**
+   * A cluster client's request to one shard: every parameter of the trainer, in the trainer's
+   * order, where `params` holds only this shard's; `params` must appear in it in the same order,
+   * and it names no parameter twice (INVALID_ARGUMENT otherwise). Kept with the trainer and
+   * compared on a repeated CreateTrainer like `params`. Empty: `params` is the whole list.
+   */
+  'allParams': (string)[];
   '_stepTimeoutMs'?: "stepTimeoutMs";
 }

@@ -61,6 +61,12 @@ export interface TrainerInfo {
    * Sync with the quorum policy: the least number of workers.
    */
   'quorum'?: (number);
+  /**
+   * Every parameter of the trainer in its order: on a cluster shard, the list the cluster client
+   * created it with (CreateTrainerRequest.all_params), of which `params` is this shard's part;
+   * otherwise the same as `params`.
+   */
+  'allParams'?: (string)[];
 }
 
 /**
@@ -119,4 +125,10 @@ export interface TrainerInfo__Output {
    * Sync with the quorum policy: the least number of workers.
    */
   'quorum': (number);
+  /**
+   * Every parameter of the trainer in its order: on a cluster shard, the list the cluster client
+   * created it with (CreateTrainerRequest.all_params), of which `params` is this shard's part;
+   * otherwise the same as `params`.
+   */
+  'allParams': (string)[];
 }
