@@ -18,6 +18,7 @@ import {
   type MemberRecord,
 } from '../../common/cluster/etcd-keys';
 import { GluonPsError, invalidArgument, show, Status } from '../errors';
+import { explainEtcdError } from '../../common/cluster/etcd-errors';
 import { etcdSecurity, type EtcdConnectOptions } from './etcd-security';
 import { EtcdAuthError, EtcdConnection, type EtcdEvent, type EtcdSecurity, type RangeResult } from './etcd-wire';
 import { Shards, type ClusterConnectOptions, type MembershipSource, type MemberState } from './shards';
@@ -43,6 +44,13 @@ const POLL_MS = 200;
 /** Backoff of a watch that ended, before it is re-established. */
 const REWATCH_MIN_MS = 100;
 const REWATCH_MAX_MS = 5000;
+/** How connect()'s messages name the settings of a secured etcd. */
+const OPTION_NAMES = {
+  ca: 'options.etcd.ca',
+  cert: 'options.etcd.cert and key',
+  user: 'options.etcd.user',
+  password: 'options.etcd.password',
+};
 /** Deadline of one read of the cluster's keys. */
 const RANGE_DEADLINE_MS = 5000;
 
@@ -104,6 +112,7 @@ export async function openFromEtcd(url: string, all: EtcdClusterConnectOptions =
 export class EtcdMembership implements MembershipSource {
   readonly #target: EtcdTarget;
   readonly #connections: EtcdConnection[];
+  readonly #caGiven: boolean;
   #current = 0;
   #layout: Layout | null = null;
   readonly #members = new Map<number, MemberRecord>();
@@ -117,6 +126,7 @@ export class EtcdMembership implements MembershipSource {
   constructor(target: EtcdTarget, security: EtcdSecurity = {}) {
     this.#target = target;
     this.#connections = target.endpoints.map((e) => new EtcdConnection(e, security));
+    this.#caGiven = security.tls?.ca !== undefined;
   }
 
   /** The registration of shard i, or null when it has none (never registered, or its lease ended). */
@@ -139,7 +149,7 @@ export class EtcdMembership implements MembershipSource {
       } catch (err) {
         // Wrong user, password or permissions: no point waiting for the timeout.
         if (err instanceof EtcdAuthError) throw this.#refused(err);
-        lastError = (err as Error).message;
+        lastError = explainEtcdError((err as Error).message, OPTION_NAMES, this.#caGiven);
       }
       const layout = this.#layout;
       const missing =
@@ -161,12 +171,10 @@ export class EtcdMembership implements MembershipSource {
 
   #refused(err: EtcdAuthError): GluonPsError {
     const code = err.code === Status.PERMISSION_DENIED ? Status.PERMISSION_DENIED : Status.UNAUTHENTICATED;
-    const as = err.message.includes('user name is empty')
-      ? ': etcd has authentication enabled, give options.etcd.user and password'
-      : '';
+    const why = explainEtcdError(err.message, OPTION_NAMES, this.#caGiven);
     return new GluonPsError(
       code,
-      `connect(): etcd (${this.#target.endpoints.join(',')}) refused reading cluster '${this.#target.cluster}': ${err.message}${as}`,
+      `connect(): etcd (${this.#target.endpoints.join(',')}) refused reading cluster '${this.#target.cluster}': ${why}`,
     );
   }
 

@@ -39,6 +39,7 @@ import {
   parseMember,
   type MemberRecord,
 } from '../../common/cluster/etcd-keys';
+import { explainEtcdError } from '../../common/cluster/etcd-errors';
 import type { Route } from '../../common/cluster/route';
 import { ConfigError } from '../config';
 import {
@@ -355,22 +356,8 @@ function etcd3Options(e: EtcdOptions): IOptions {
   return options;
 }
 
-/** What an error from etcd means for the operator, when its message alone would not say. */
-function explain(e: EtcdOptions, message: string): string {
-  if (/certificate|self[- ]signed|SSL|TLS|handshake/i.test(message) && e.endpoints[0]?.startsWith('https://'))
-    return e.ca === undefined
-      ? `${message} (etcd's certificate is not trusted by the system's CAs: give --etcd-ca with the CA that signed it)`
-      : `${message} (check that --etcd-ca signed etcd's certificate, and that etcd trusts --etcd-cert when it requires client certificates)`;
-  if (/authentication failed|invalid user ID or password/i.test(message))
-    return `${message} (check --etcd-user and the password in --etcd-password-file)`;
-  if (/user name is empty/i.test(message))
-    return `${message} (etcd has authentication enabled: give --etcd-user and --etcd-password-file)`;
-  if (/permission denied/i.test(message))
-    return `${message} (--etcd-user needs a role with readwrite on the cluster's prefix /gluonps/ in etcd: docs/cluster.md, "Securing etcd")`;
-  if (/authentication is not enabled/i.test(message))
-    return `${message} (etcd has no authentication: leave out --etcd-user, or run etcdctl auth enable)`;
-  return message;
-}
+/** The flags an error from etcd may point the operator to. */
+const FLAG_NAMES = { ca: '--etcd-ca', cert: '--etcd-cert', user: '--etcd-user', password: '--etcd-password-file' };
 
 /** Writes the layout if the cluster has none; refuses to start when etcd has another. */
 async function checkLayout(client: Etcd3, o: JoinOptions): Promise<void> {
@@ -416,6 +403,8 @@ async function within<T>(o: JoinOptions, what: string, p: Promise<T>, ms = START
     return await withTimeout(p, ms, what);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`--etcd ${describeEtcd(o.etcd)}: ${what}: ${explain(o.etcd, (err as Error).message)}`);
+    throw new ConfigError(
+      `--etcd ${describeEtcd(o.etcd)}: ${what}: ${explainEtcdError((err as Error).message, FLAG_NAMES, o.etcd.ca !== undefined)}`,
+    );
   }
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { etcdSecurity } from '../../client/cluster/etcd-security';
+import { explainEtcdError } from '../../common/cluster/etcd-errors';
 import { connect, GluonPsError, Status } from '../../client/index';
 import { ConfigError, HELP, parseCommandLine } from '../../server/config';
 import { describeEtcd, etcdOptionsRefusal } from '../../server/cluster/etcd-options';
@@ -140,5 +141,40 @@ describe('the client: etcds:// and options.etcd', () => {
     );
     expect((await refusal('etcd://127.0.0.1:1/x', { token: 't' })).message).toMatch(/unknown option 'token'/);
     expect((await refusal('etcd://127.0.0.1:1/x', 'x')).message).toMatch(/options.etcd must be/);
+  });
+});
+
+describe("etcd's refusals, explained", () => {
+  const names = { ca: '--etcd-ca', cert: '--etcd-cert', user: '--etcd-user', password: '--etcd-password-file' };
+
+  it('name the setting to change, on one line', () => {
+    expect(
+      explainEtcdError('14 UNAVAILABLE: Last error: Error: unable to verify the first certificate', names, false),
+    ).toMatch(/not trusted by the system's CAs: give --etcd-ca/);
+    expect(explainEtcdError('Error: self-signed certificate', names, true)).toMatch(/not signed by --etcd-ca/);
+    expect(
+      explainEtcdError(
+        'SSL routines:ssl3_read_bytes:sslv3 alert bad certificate:\nx.c:1:SSL alert number 42',
+        names,
+        true,
+      ),
+    ).toMatch(
+      /^SSL routines:ssl3_read_bytes:sslv3 alert bad certificate: x.c:1:SSL alert number 42 \(etcd refused the client certificate .* give --etcd-cert/,
+    );
+    expect(explainEtcdError('etcdserver: authentication failed, invalid user ID or password', names, false)).toMatch(
+      /\(check --etcd-user and --etcd-password-file\)$/,
+    );
+    expect(explainEtcdError('etcdserver: user name is empty', names, false)).toMatch(
+      /authentication enabled: give --etcd-user/,
+    );
+    expect(explainEtcdError('etcdserver: permission denied', names, false)).toMatch(
+      /a role with readwrite on the cluster's prefix/,
+    );
+    expect(explainEtcdError('etcdserver: authentication is not enabled', names, false)).toMatch(
+      /leave out --etcd-user/,
+    );
+    expect(explainEtcdError('14 UNAVAILABLE: connect ECONNREFUSED', names, false)).toBe(
+      '14 UNAVAILABLE: connect ECONNREFUSED',
+    );
   });
 });
