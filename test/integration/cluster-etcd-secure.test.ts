@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Etcd3, Range } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main as gluonps } from '../../client/cli';
 import { EtcdConnection } from '../../client/cluster/etcd-wire';
 import { connect, GluonPsError, init, Status } from '../../client/index';
 import type { EtcdClusterConnectOptions, EtcdConnectOptions, ParameterServerClient } from '../../client/index';
@@ -64,6 +65,15 @@ async function refusedConnect(target: string, options: EtcdClusterConnectOptions
   );
   expect(err).toBeInstanceOf(GluonPsError);
   return err as GluonPsError;
+}
+
+/** The gluonps CLI in this process: its exit status and what it printed. */
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) } };
+  const code = await gluonps([...args, '--json', '--connect-timeout-ms', '3000'], {}, out);
+  return { code, stdout, stderr };
 }
 
 /** Declares, trains one SGD step and reads back: what a worker does. */
@@ -121,6 +131,15 @@ describe('etcd over TLS with client certificates', () => {
     } finally {
       await ps.close();
     }
+    // The gluonps CLI with the same settings as flags.
+    const server = `etcds://${etcd.endpoint}/tls`;
+    const listed = await cli(['list', '--server', server, '--etcd-ca', ca.certFile, ...tlsArgs.slice(2)]);
+    expect(listed.stderr).toBe('');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain('tls_w');
+    const refused = await cli(['list', '--server', server, '--etcd-ca', otherCa.certFile, ...tlsArgs.slice(2)]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/etcd.*not signed by options.etcd.ca/);
   });
 
   it('refuses a server with a wrong CA or without a client certificate, naming etcd and why', async () => {
@@ -221,6 +240,21 @@ describe('etcd with authentication', () => {
     } finally {
       await ps.close();
     }
+    const server = `etcd://${etcd.endpoint}/auth`;
+    const listed = await cli(['list', '--server', server, ...user()]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain('auth_w');
+    const refused = await cli([
+      'list',
+      '--server',
+      server,
+      '--etcd-user',
+      'gluonps',
+      '--etcd-password-file',
+      wrongFile,
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/"code":"?(UNAUTHENTICATED|16)"?.*authentication failed/);
   });
 
   it('refuses a server with a wrong password, without a user or outside its role, naming etcd and why', async () => {

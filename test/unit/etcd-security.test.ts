@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { etcdSecurity } from '../../client/cluster/etcd-security';
 import { explainEtcdError } from '../../common/cluster/etcd-errors';
+import { parseCommand, UsageError } from '../../client/cli';
 import { connect, GluonPsError, Status } from '../../client/index';
 import { ConfigError, HELP, parseCommandLine } from '../../server/config';
 import { describeEtcd, etcdOptionsRefusal } from '../../server/cluster/etcd-options';
@@ -176,5 +177,41 @@ describe("etcd's refusals, explained", () => {
     expect(explainEtcdError('14 UNAVAILABLE: connect ECONNREFUSED', names, false)).toBe(
       '14 UNAVAILABLE: connect ECONNREFUSED',
     );
+  });
+});
+
+describe('the gluonps CLI: --server etcd://... and the --etcd-* options', () => {
+  it('reads them for an etcd:// or etcds:// server, from flags or GLUONPS_* variables', () => {
+    const cmd = parseCommand([
+      'list',
+      '--server',
+      'etcds://e:2379/blue',
+      '--etcd-ca',
+      ca,
+      '--etcd-cert',
+      cert,
+      '--etcd-key',
+      key,
+    ]);
+    expect(cmd.servers).toEqual(['etcds://e:2379/blue']);
+    expect(cmd.etcd).toEqual({ ca: Buffer.from('CA PEM'), cert: Buffer.from('CERT PEM'), key: Buffer.from('KEY PEM') });
+    const env = parseCommand(['list', '--server', 'etcd://e:2379/blue'], {
+      GLUONPS_ETCD_USER: 'ps',
+      GLUONPS_ETCD_PASSWORD_FILE: password,
+    });
+    expect(env.etcd).toEqual({ user: 'ps', password: 's3cret word' });
+    expect(parseCommand(['list', '--server', 'etcd://e:2379/blue'], {}).etcd).toBeUndefined();
+  });
+
+  it('refuses them for host:port servers, and unreadable or empty files', () => {
+    expect(() => parseCommand(['list', '--server', 'a:1', '--etcd-user', 'ps'], {})).toThrow(
+      /--etcd-user applies to --server etcd:\/\/... or etcds:\/\/... only/,
+    );
+    expect(() =>
+      parseCommand(['list', '--server', 'etcd://e:1/b', '--etcd-password-file', path.join(dir, 'nope')], {}),
+    ).toThrow(UsageError);
+    expect(() =>
+      parseCommand(['list', '--server', 'etcd://e:1/b', '--etcd-password-file', file('blank', '\n')], {}),
+    ).toThrow(/--etcd-password-file: the first line of .* is empty/);
   });
 });
