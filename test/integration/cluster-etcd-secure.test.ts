@@ -5,9 +5,9 @@
 //   an etcds:// client with options.etcd finds them and trains; a wrong CA or no client
 //   certificate is refused at start (exit status 2, naming etcd and the reason) and fails the
 //   client with UNAVAILABLE naming etcd;
-// - authentication (a root user, and a user whose role covers only the cluster's prefix, then
-//   `auth enable`): shards with --etcd-user and --etcd-password-file register, a client with
-//   options.etcd.user and password trains; a wrong password or no user is refused at start and
+// - authentication (a root user, a user whose role covers only the cluster's prefix, a worker
+//   user that may only read it, then `auth enable`, as docs/cluster.md shows): shards with
+//   --etcd-user and --etcd-password-file register, a client with the worker's user trains; a wrong password or no user is refused at start and
 //   fails the client UNAUTHENTICATED naming etcd, another cluster's prefix PERMISSION_DENIED;
 //   a token etcd invalidated (the user's password set again) is fetched again.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -211,6 +211,11 @@ describe('etcd with authentication', () => {
     await admin.role('gluonps-auth').grant({ permission: 'Readwrite', range: Range.prefix('/gluonps/auth/') });
     await admin.user('gluonps').create('ps-Secret 1');
     await admin.user('gluonps').addRole('gluonps-auth');
+    // The workers only read and watch.
+    await admin.role('gluonps-auth-read').create();
+    await admin.role('gluonps-auth-read').grant({ permission: 'Read', range: Range.prefix('/gluonps/auth/') });
+    await admin.user('worker').create('worker-pw');
+    await admin.user('worker').addRole('gluonps-auth-read');
     await admin.auth.authEnable();
     admin.close();
     root = new Etcd3({ hosts: etcd.url, auth: { username: 'root', password: 'root-pw' } });
@@ -224,7 +229,7 @@ describe('etcd with authentication', () => {
     await etcd?.stop();
   });
 
-  it('registers shards as the etcd user, and a client with the user and password finds them and trains', async () => {
+  it('registers shards as the etcd user, and a client with a read-only user finds them and trains', async () => {
     expect(await root.getAll().prefix('/gluonps/auth/members/').keys()).toEqual([
       '/gluonps/auth/members/0',
       '/gluonps/auth/members/1',
@@ -232,7 +237,7 @@ describe('etcd with authentication', () => {
     // The password is in no log line.
     for (const s of shards) expect(JSON.stringify(s.logs)).not.toContain('ps-Secret');
     const ps = await connect(`etcd://${etcd.endpoint}/auth`, {
-      etcd: { user: 'gluonps', password: 'ps-Secret 1' },
+      etcd: { user: 'worker', password: 'worker-pw' },
       connectTimeoutMs: 10_000,
     });
     try {
@@ -291,7 +296,7 @@ describe('etcd with authentication', () => {
       /etcd .* refused reading cluster 'auth': .*user name is empty \(etcd has authentication enabled: give options.etcd.user and options.etcd.password\)/,
     );
     const other = await refusedConnect(`etcd://${etcd.endpoint}/other`, {
-      etcd: { user: 'gluonps', password: 'ps-Secret 1' },
+      etcd: { user: 'worker', password: 'worker-pw' },
     });
     expect(other.code).toBe(Status.PERMISSION_DENIED);
     expect(other.message).toMatch(/etcd .* refused reading cluster 'other': .*permission denied/);
