@@ -9,7 +9,8 @@
 //   user that may only read it, then `auth enable`, as docs/cluster.md shows): shards with
 //   --etcd-user and --etcd-password-file register, a client with the worker's user trains; a wrong password or no user is refused at start and
 //   fails the client UNAUTHENTICATED naming etcd, another cluster's prefix PERMISSION_DENIED;
-//   a token etcd invalidated (the user's password set again) is fetched again.
+//   the worker's token opens a watch; a token etcd invalidated (the user's password set again)
+//   is fetched again.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -301,6 +302,27 @@ describe('etcd with authentication', () => {
     expect(other.code).toBe(Status.PERMISSION_DENIED);
     expect(other.message).toMatch(/etcd .* refused reading cluster 'other': .*permission denied/);
   }, 30_000);
+
+  it("watches the cluster's keys with the worker's token", async () => {
+    const conn = new EtcdConnection(etcd.endpoint, { user: 'worker', password: 'worker-pw' });
+    try {
+      const { revision } = await conn.range('/gluonps/auth/', 5000);
+      const got = new Promise<string>((resolve, reject) => {
+        const w = conn.watchPrefix('/gluonps/auth/', revision + 1, {
+          events: (events) => {
+            w.cancel();
+            resolve(events.map((e) => `${e.type} ${e.key}`).join());
+          },
+          ended: (reason) => reject(new Error(`the watch ended: ${reason}`)),
+        });
+      });
+      await root.put('/gluonps/auth/probe').value('x');
+      expect(await got).toBe('put /gluonps/auth/probe');
+    } finally {
+      await root.delete().key('/gluonps/auth/probe');
+      conn.close();
+    }
+  });
 
   it('authenticates again when etcd no longer takes the token', async () => {
     const conn = new EtcdConnection(etcd.endpoint, { user: 'gluonps', password: 'ps-Secret 1' });
