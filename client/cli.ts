@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { connect, GluonPsError, Status } from './index';
 import type { ConnectOptions, ParameterServerClient } from './index';
 import { parseCommand, UsageError } from './cli/args';
+import { isEtcdServer } from './cli/etcd-args';
 import type { Command } from './cli/args';
 import type { Output } from './cli/format';
 import { HELP } from './cli/help';
@@ -112,8 +113,13 @@ export async function main(
   let ps: ParameterServerClient | null = null;
   try {
     // Several addresses (or --cluster): a cluster's shards, in shard-index order (docs/cluster.md).
-    ps =
-      cmd.servers.length > 1 || cmd.cluster !== undefined
+    ps = isEtcdServer(cmd.server)
+      ? await connect(cmd.server as `etcd://${string}`, {
+          ...connectOptions(cmd),
+          ...(cmd.etcd === undefined ? {} : { etcd: cmd.etcd }),
+          ...(cmd.cluster === undefined ? {} : { cluster: cmd.cluster }),
+        })
+      : cmd.servers.length > 1 || cmd.cluster !== undefined
         ? await connect(cmd.servers, {
             ...connectOptions(cmd),
             ...(cmd.cluster === undefined ? {} : { cluster: cmd.cluster }),

@@ -4,18 +4,20 @@
 import { Channel, type ConnectOptions } from './channel';
 import { ParameterServerClient } from './client';
 import { ClusterClient } from './cluster/client';
-import { ETCD_SCHEME, openFromEtcd } from './cluster/etcd-membership';
+import { ETCD_SCHEME, ETCDS_SCHEME, openFromEtcd, type EtcdClusterConnectOptions } from './cluster/etcd-membership';
 import { Shards, type ClusterConnectOptions } from './cluster/shards';
 
 /**
  * Connects to a cluster found in etcd: `etcd://host:port[,host:port]/NAME` reads cluster NAME's
  * layout and members, opens every shard, and follows the members (a shard that registers at
  * another address is reached there). Fails UNAVAILABLE naming the shards not registered within
- * connectTimeoutMs (docs/cluster.md, "Membership with etcd").
+ * connectTimeoutMs (docs/cluster.md, "Membership with etcd"). `etcds://` reaches etcd over TLS;
+ * options.etcd gives its CA, a client certificate, and etcd's user and password ("Securing etcd");
+ * etcd refusing them fails UNAUTHENTICATED (or PERMISSION_DENIED) naming etcd.
  */
 export async function connect(
-  target: `etcd://${string}`,
-  options?: ClusterConnectOptions,
+  target: `etcd://${string}` | `etcds://${string}`,
+  options?: EtcdClusterConnectOptions,
 ): Promise<ParameterServerClient>;
 /**
  * Opens a channel to a gluon-ps server at `address` (host:port) and waits until it is ready,
@@ -35,10 +37,10 @@ export async function connect(
 ): Promise<ParameterServerClient>;
 export async function connect(
   target: string | readonly string[],
-  options: ClusterConnectOptions = {},
+  options: EtcdClusterConnectOptions = {},
 ): Promise<ParameterServerClient> {
   if (Array.isArray(target)) return new ClusterClient(await Shards.open(target, options));
-  if (typeof target === 'string' && target.startsWith(ETCD_SCHEME))
+  if (typeof target === 'string' && (target.startsWith(ETCD_SCHEME) || target.startsWith(ETCDS_SCHEME)))
     return new ClusterClient(await openFromEtcd(target, options));
   return new ParameterServerClient(await Channel.open(target as string, options));
 }

@@ -22,6 +22,8 @@ export type {
 } from '../common/status';
 export type { ConnectOptions, TlsOptions } from './channel';
 export type { ClusterConnectOptions } from './cluster/shards';
+export type { EtcdClusterConnectOptions } from './cluster/etcd-membership';
+export type { EtcdConnectOptions } from './cluster/etcd-security';
 export type { ClusterDescription, ShardDescription } from './cluster/types';
 export { cpu, gpu } from './convert';
 export type { Context, DeviceType, GradReq, ParameterDescriptor, ParameterSpec, StorageType } from './convert';

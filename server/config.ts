@@ -6,28 +6,13 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Device } from '../native/index';
 import { LOG_LEVELS } from './log';
 import type { LogLevel } from './log';
-import {
-  DEFAULT_CHECKPOINT_MIN_INTERVAL_MS,
-  DEFAULT_KEEPALIVE_TIME_MS,
-  DEFAULT_KEEPALIVE_TIMEOUT_MS,
-  DEFAULT_MAX_CONCURRENT_CALLS,
-  DEFAULT_MAX_CONSTANTS,
-  DEFAULT_MAX_HEALTH_WATCHERS,
-  DEFAULT_MAX_METADATA_BYTES,
-  DEFAULT_MAX_PARAMETERS,
-  DEFAULT_MAX_REASON_BYTES,
-  DEFAULT_MAX_STREAMS_PER_CONNECTION,
-  DEFAULT_MAX_TRAINERS,
-  DEFAULT_MAX_WORKERS_PER_TRAINER,
-  DEFAULT_READ_TIMEOUT_MS,
-  DEFAULT_STREAM_IDLE_TIMEOUT_MS,
-  MAX_TIMER_MS,
-  hostMemoryBytes,
-} from './limits';
-import { DEFAULT_MAX_CPU_CONTEXTS, DEFAULT_MAX_TENSOR_BYTES } from './store/defaults';
+import { MAX_TIMER_MS, hostMemoryBytes } from './limits';
 import { DEFAULT_SLICE_BYTES, LAYOUT_VERSION, MAX_SHARDS } from '../common/cluster/placement';
 import { CLUSTER_NAME_RE, DEFAULT_CLUSTER, type Route } from '../common/cluster/route';
-import { parseEtcdFlags, type EtcdOptions } from './cluster/etcd-options';
+import { ETCD_ARGS, ETCD_USAGE, parseEtcdFlags, type EtcdOptions } from './cluster/etcd-options';
+
+// The defaults live apart (config-defaults.ts); startServer and the tests read them from here.
+export { DEFAULTS } from './config-defaults';
 
 export interface ServerOptions {
   /** Interface to bind (default 127.0.0.1). */
@@ -227,9 +212,7 @@ Options (each also read from the environment variable shown; flags win):
   --num-shards <n>           shards in the cluster (docs/cluster.md)  GLUONPS_NUM_SHARDS (default 1)
   --cluster <name>           the cluster's name; clients of another are refused  GLUONPS_CLUSTER (default default)
   --slice-bytes <size>       dense tensors over this are sliced over the shards  GLUONPS_SLICE_BYTES (default 4MiB)
-  --etcd <urls>              register as this shard in etcd: http://host:port, comma-separated  GLUONPS_ETCD (default: off)
-  --advertise <host:port>    the address registered for clients  GLUONPS_ADVERTISE (default: --host and the port)
-  --etcd-lease-seconds <n>   time to live of the shard's etcd lease  GLUONPS_ETCD_LEASE_SECONDS (default 10)
+${ETCD_USAGE}
   -h, --help                 print this help
 
 Sizes take a unit: 1048576, 512KiB, 64MiB, 1GiB (also KB/MB/GB = powers of 1000).
@@ -367,9 +350,7 @@ export const CLI_FLAGS = {
   'num-shards': { type: 'string' },
   cluster: { type: 'string' },
   'slice-bytes': { type: 'string' },
-  etcd: { type: 'string' },
-  advertise: { type: 'string' },
-  'etcd-lease-seconds': { type: 'string' },
+  ...ETCD_ARGS,
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -523,11 +504,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     if (sliceBytes !== undefined) options.shard.sliceBytes = parseSize('--slice-bytes', sliceBytes);
     shardRoute(options.shard); // the cluster name's check
   }
-  const etcd = parseEtcdFlags(
-    pick(v.etcd, 'GLUONPS_ETCD'),
-    pick(v.advertise, 'GLUONPS_ADVERTISE'),
-    pick(v['etcd-lease-seconds'], 'GLUONPS_ETCD_LEASE_SECONDS'),
-  );
+  const etcd = parseEtcdFlags((flag, variable) => pick(v[flag], variable), readConfigFile);
   if (typeof etcd === 'string') throw new ConfigError(etcd);
   if (etcd !== undefined) options.etcd = etcd;
   return { help: v.help === true, options };
@@ -594,27 +571,3 @@ function readConfigFile(flag: string, file: string): Buffer {
     throw new ConfigError(`${flag}: cannot read ${file} (${(err as Error).message})`);
   }
 }
-
-export const DEFAULTS = {
-  host: '127.0.0.1',
-  port: 50051,
-  maxTensorBytes: DEFAULT_MAX_TENSOR_BYTES,
-  maxCpuContexts: DEFAULT_MAX_CPU_CONTEXTS,
-  maxWorkersPerTrainer: DEFAULT_MAX_WORKERS_PER_TRAINER,
-  maxReasonBytes: DEFAULT_MAX_REASON_BYTES,
-  checkpointMinIntervalMs: DEFAULT_CHECKPOINT_MIN_INTERVAL_MS,
-  maxParameters: DEFAULT_MAX_PARAMETERS,
-  maxConstants: DEFAULT_MAX_CONSTANTS,
-  maxTrainers: DEFAULT_MAX_TRAINERS,
-  maxStreamsPerConnection: DEFAULT_MAX_STREAMS_PER_CONNECTION,
-  maxConcurrentCalls: DEFAULT_MAX_CONCURRENT_CALLS,
-  maxMetadataBytes: DEFAULT_MAX_METADATA_BYTES,
-  maxHealthWatchers: DEFAULT_MAX_HEALTH_WATCHERS,
-  streamIdleTimeoutMs: DEFAULT_STREAM_IDLE_TIMEOUT_MS,
-  readTimeoutMs: DEFAULT_READ_TIMEOUT_MS,
-  keepaliveTimeMs: DEFAULT_KEEPALIVE_TIME_MS,
-  keepaliveTimeoutMs: DEFAULT_KEEPALIVE_TIMEOUT_MS,
-  logLevel: 'info' as LogLevel,
-  slowCallMs: 1000,
-  metricsHost: '127.0.0.1',
-};

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CLUSTER_NAME_RE } from '../../common/cluster/route';
 import { cpu, gpu, LOAD_FORMATS, SAVE_FORMATS } from '../index';
-import type { Context, TlsOptions } from '../index';
+import type { Context, EtcdConnectOptions, TlsOptions } from '../index';
+import { ETCD_CLI_FLAGS, ETCD_CLI_OPTIONS, etcdOptionsFrom, isEtcdServer } from './etcd-args';
 
 export const DEFAULT_SERVER = '127.0.0.1:50051';
 
@@ -24,6 +25,7 @@ const COMMON = [
   'tls-cert',
   'tls-key',
   'tls-server-name',
+  ...ETCD_CLI_FLAGS,
   'connect-timeout-ms',
   'json',
   'quiet',
@@ -67,6 +69,7 @@ const OPTIONS = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'tls-server-name': { type: 'string' },
+  ...ETCD_CLI_OPTIONS,
   'connect-timeout-ms': { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
@@ -103,6 +106,8 @@ export interface Command {
   tls: TlsOptions | boolean;
   /** The name the server's certificate must carry (grpc.ssl_target_name_override). */
   tlsServerName: string | undefined;
+  /** --server etcd://...: how to reach a secured etcd (--etcd-ca, ..., client/cli/etcd-args.ts). */
+  etcd: EtcdConnectOptions | undefined;
   connectTimeoutMs: number;
   json: boolean;
   quiet: boolean;
@@ -153,6 +158,7 @@ function checkServer(address: string, from: string): string {
 
 /** One host:port, or a cluster's shards' host:port separated by commas (in shard-index order). */
 function checkServers(text: string, from: string): string[] {
+  if (isEtcdServer(text.trim())) return [text.trim()]; // connect() checks etcd://host:port/NAME
   const addresses = text.split(',').map((a) => a.trim());
   for (const a of addresses) checkServer(a, from);
   const twice = addresses.find((a, i) => addresses.indexOf(a) !== i);
@@ -252,6 +258,9 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const token = tokenFrom(values, env);
   const tls = tlsFrom(values, env);
   const tlsServerName = values['tls-server-name'];
+  const etcd = etcdOptionsFrom(values, env, server, (m) => {
+    throw new UsageError(m);
+  });
   if (tlsServerName !== undefined && tls === false)
     throw new UsageError('--tls-server-name needs TLS (--tls or --tls-ca)');
 
@@ -263,6 +272,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
     token,
     tls,
     tlsServerName,
+    etcd,
     connectTimeoutMs,
     json: values.json ?? false,
     quiet: values.quiet ?? false,

@@ -1,5 +1,6 @@
 // help.ts: the text of `gluonps help` (and of --help on any command).
 import { DEFAULT_SERVER, DEFAULT_WATCH_INTERVAL_MS } from './args';
+import { ETCD_CLI_HELP } from './etcd-args';
 
 export const HELP = `Usage: gluonps <command> [options]   (in the repository: npm run gluonps -- <command> [options])
 
@@ -26,6 +27,7 @@ Options of every command:
   --tls-cert <path>         client certificate for mutual TLS (PEM; needs --tls-key)   GLUONPS_CLIENT_CERT
   --tls-key <path>          its private key (PEM)   GLUONPS_CLIENT_KEY
   --tls-server-name <name>  the name the server's certificate must carry, when it is not the host
+${ETCD_CLI_HELP}
   --connect-timeout-ms <n>  how long to wait for the server, and for each answer of status, list,
                             describe, trainers, trainer (default 10000)
   --json                    print the result (or the error) as one JSON line on stdout

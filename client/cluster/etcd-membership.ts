@@ -1,4 +1,5 @@
-// etcd-membership.ts: connect('etcd://host:port[,host:port]/NAME'). Reads cluster NAME's layout
+// etcd-membership.ts: connect('etcd://host:port[,host:port]/NAME'), or etcds:// for TLS to etcd
+// (client/cluster/etcd-security.ts: certificates, etcd's user and password). Reads cluster NAME's layout
 // and members from etcd (common/cluster/etcd-keys.ts: what the servers registered), opens the
 // shards as connect([...]) does (client/cluster/shards.ts), then follows the members with a
 // watch: when a shard registers at another address (restarted elsewhere, or on another port),
@@ -17,41 +18,58 @@ import {
   type MemberRecord,
 } from '../../common/cluster/etcd-keys';
 import { GluonPsError, invalidArgument, show, Status } from '../errors';
-import { EtcdConnection, type EtcdEvent, type RangeResult } from './etcd-wire';
+import { explainEtcdError } from '../../common/cluster/etcd-errors';
+import { etcdSecurity, type EtcdConnectOptions } from './etcd-security';
+import { EtcdAuthError, EtcdConnection, type EtcdEvent, type EtcdSecurity, type RangeResult } from './etcd-wire';
 import { Shards, type ClusterConnectOptions, type MembershipSource, type MemberState } from './shards';
 
-/** Where to find a cluster: etcd's client endpoints and the cluster's name. */
+/** Where to find a cluster: etcd's client endpoints, whether over TLS (etcds://), and the cluster's name. */
 export interface EtcdTarget {
   endpoints: string[];
   cluster: string;
+  tls: boolean;
+}
+
+/** connect()'s options for a cluster found in etcd: a cluster's, and how to reach a secured etcd. */
+export interface EtcdClusterConnectOptions extends ClusterConnectOptions {
+  etcd?: EtcdConnectOptions;
 }
 
 export const ETCD_SCHEME = 'etcd://';
+/** etcd over TLS. */
+export const ETCDS_SCHEME = 'etcds://';
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** How often connect() reads etcd again while shards have not registered yet. */
 const POLL_MS = 200;
 /** Backoff of a watch that ended, before it is re-established. */
 const REWATCH_MIN_MS = 100;
 const REWATCH_MAX_MS = 5000;
+/** How connect()'s messages name the settings of a secured etcd. */
+const OPTION_NAMES = {
+  ca: 'options.etcd.ca',
+  cert: 'options.etcd.cert and key',
+  user: 'options.etcd.user',
+  password: 'options.etcd.password',
+};
 /** Deadline of one read of the cluster's keys. */
 const RANGE_DEADLINE_MS = 5000;
 
 /** Parses `etcd://host:port[,host:port...]/NAME`. */
 export function parseEtcdTarget(who: string, url: string): EtcdTarget {
-  const usage = `expected 'etcd://host:port[,host:port...]/NAME'`;
-  const m = /^etcd:\/\/([^/]+)\/([^/]+)$/.exec(url);
+  const usage = `expected 'etcd://host:port[,host:port...]/NAME' (etcds:// for TLS)`;
+  const m = /^etcd(s?):\/\/([^/]+)\/([^/]+)$/.exec(url);
   if (m === null) throw invalidArgument(`${who}: ${usage}, got ${show(url)}`);
-  const endpoints = m[1]!.split(',');
+  const endpoints = m[2]!.split(',');
   for (const e of endpoints) {
     if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/.test(e) || Number(e.slice(e.lastIndexOf(':') + 1)) > 65535)
       throw invalidArgument(`${who}: etcd endpoint ${show(e)} is not host:port; ${usage}, got ${show(url)}`);
   }
-  const cluster = m[2]!;
+  const cluster = m[3]!;
   if (!isClusterName(cluster))
     throw invalidArgument(
       `${who}: the cluster name must be 1-64 letters, digits, '.', '_' or '-', got ${show(cluster)} in ${show(url)}`,
     );
-  return { endpoints, cluster };
+  return { endpoints, cluster, tls: m[1] === 's' };
 }
 
 /**
@@ -59,16 +77,18 @@ export function parseEtcdTarget(who: string, url: string): EtcdTarget {
  * cluster's layout and every shard's registration are there, opens the shards at the registered
  * addresses, checks they agree with the layout in etcd, and follows the members.
  */
-export async function openFromEtcd(url: string, options: ClusterConnectOptions = {}): Promise<Shards> {
+export async function openFromEtcd(url: string, all: EtcdClusterConnectOptions = {}): Promise<Shards> {
   const who = 'connect()';
   const target = parseEtcdTarget(who, url);
-  if (typeof options !== 'object' || options === null) throw invalidArgument(`${who}: options must be an object`);
+  if (typeof all !== 'object' || all === null) throw invalidArgument(`${who}: options must be an object`);
+  const { etcd, ...options } = all;
+  const security = etcdSecurity(who, url, target.tls, etcd);
   if (options.cluster !== undefined && options.cluster !== target.cluster)
     throw invalidArgument(
       `${who}: options.cluster ${show(options.cluster)} differs from the cluster '${target.cluster}' named in ${url}`,
     );
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  const membership = new EtcdMembership(target);
+  const membership = new EtcdMembership(target, security);
   try {
     const layout = await membership.waitForAll(timeoutMs);
     const addresses = Array.from({ length: layout.shards }, (_, i) => membership.member(i)!.address);
@@ -92,6 +112,7 @@ export async function openFromEtcd(url: string, options: ClusterConnectOptions =
 export class EtcdMembership implements MembershipSource {
   readonly #target: EtcdTarget;
   readonly #connections: EtcdConnection[];
+  readonly #caGiven: boolean;
   #current = 0;
   #layout: Layout | null = null;
   readonly #members = new Map<number, MemberRecord>();
@@ -102,9 +123,10 @@ export class EtcdMembership implements MembershipSource {
   #backoffMs = REWATCH_MIN_MS;
   #closed = false;
 
-  constructor(target: EtcdTarget) {
+  constructor(target: EtcdTarget, security: EtcdSecurity = {}) {
     this.#target = target;
-    this.#connections = target.endpoints.map((e) => new EtcdConnection(e));
+    this.#connections = target.endpoints.map((e) => new EtcdConnection(e, security));
+    this.#caGiven = security.tls?.ca !== undefined;
   }
 
   /** The registration of shard i, or null when it has none (never registered, or its lease ended). */
@@ -125,7 +147,9 @@ export class EtcdMembership implements MembershipSource {
       try {
         this.#apply(await this.#read(Math.max(1, Math.min(RANGE_DEADLINE_MS, end - Date.now()))), false);
       } catch (err) {
-        lastError = (err as Error).message;
+        // Wrong user, password or permissions: no point waiting for the timeout.
+        if (err instanceof EtcdAuthError) throw this.#refused(err);
+        lastError = explainEtcdError((err as Error).message, OPTION_NAMES, this.#caGiven);
       }
       const layout = this.#layout;
       const missing =
@@ -143,6 +167,15 @@ export class EtcdMembership implements MembershipSource {
       }
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
+  }
+
+  #refused(err: EtcdAuthError): GluonPsError {
+    const code = err.code === Status.PERMISSION_DENIED ? Status.PERMISSION_DENIED : Status.UNAUTHENTICATED;
+    const why = explainEtcdError(err.message, OPTION_NAMES, this.#caGiven);
+    return new GluonPsError(
+      code,
+      `connect(): etcd (${this.#target.endpoints.join(',')}) refused reading cluster '${this.#target.cluster}': ${why}`,
+    );
   }
 
   /** Starts following the members: onMove(i, address) when shard i registers at another address. */

@@ -1,12 +1,16 @@
-// etcd-wire.ts: the two calls of etcd's v3 gRPC API the client needs for etcd:// discovery,
+// etcd-wire.ts: the calls of etcd's v3 gRPC API the client needs for etcd:// discovery,
 // KV.Range (read a cluster's keys) and Watch.Watch (follow them), over grpc-js with the vendored
 // subset of etcd's protos (protos/etcd/, etcd v3.4.23). The client package depends on grpc-js
-// and proto-loader only (issue 9), so no etcd client library: these two calls are all it takes
+// and proto-loader only (issue 9), so no etcd client library: these calls are all it takes
 // to read what the servers registered (server/cluster/etcd-registration.ts writes it with the
-// etcd3 library). Plaintext connections; etcd's TLS and authentication are not supported yet.
+// etcd3 library). Plaintext or TLS (mutual TLS with a client certificate, for etcd's
+// --client-cert-auth); with a user and password, Auth.Authenticate gets the token etcd's RBAC
+// wants as `token` metadata on every Range and Watch, fetched again when etcd says it expired.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as EtcdProto } from '../../protos/generated/rpc';
+import type { AuthClient } from '../../protos/generated/etcdserverpb/Auth';
+import type { AuthenticateResponse__Output } from '../../protos/generated/etcdserverpb/AuthenticateResponse';
 import type { KVClient } from '../../protos/generated/etcdserverpb/KV';
 import type { RangeResponse__Output } from '../../protos/generated/etcdserverpb/RangeResponse';
 import type { WatchClient } from '../../protos/generated/etcdserverpb/Watch';
@@ -60,28 +64,119 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_reconnect_backoff_ms': 2000,
 };
 
-/** One etcd endpoint (host:port): its KV and Watch stubs on one channel. */
+/** How to reach etcd: TLS (PEM bytes; no `ca`: the system's roots) and etcd's user and password. */
+export interface EtcdSecurity {
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer } | null;
+  user?: string;
+  password?: string;
+}
+
+/** etcd refused the user, password or permissions: trying again or elsewhere will not help. */
+export class EtcdAuthError extends Error {
+  override name = 'EtcdAuthError';
+  constructor(
+    message: string,
+    /** The gRPC status etcd answered with. */
+    readonly code: grpc.status,
+  ) {
+    super(message);
+  }
+}
+
+/** Deadline of the Auth.Authenticate before a watch. */
+const AUTH_DEADLINE_MS = 5000;
+/** etcd's answer to an expired or revoked token (rpctypes.ErrGRPCInvalidAuthToken). */
+const INVALID_TOKEN = 'etcdserver: invalid auth token';
+/** Answers that say the credentials or permissions are wrong, not that etcd is unreachable. */
+const AUTH_REFUSALS = [
+  'etcdserver: authentication failed',
+  'etcdserver: permission denied',
+  'etcdserver: user name is empty',
+  'etcdserver: authentication is not enabled',
+  'etcdserver: user name not found',
+];
+
+function isInvalidToken(err: unknown): boolean {
+  return err instanceof Error && err.message.includes(INVALID_TOKEN);
+}
+
+/** An auth refusal of etcd as an EtcdAuthError, anything else as it is. */
+function classify(err: grpc.ServiceError): Error {
+  return AUTH_REFUSALS.some((m) => err.message.includes(m)) ? new EtcdAuthError(err.details, err.code) : err;
+}
+
+/** One etcd endpoint (host:port): its KV, Watch and Auth stubs on one channel. */
 export class EtcdConnection {
   readonly #kv: KVClient;
   readonly #watch: WatchClient;
+  readonly #auth: AuthClient;
+  readonly #security: EtcdSecurity;
+  /** The token being fetched or held (with a user and password), null until needed. */
+  #token: Promise<string> | null = null;
 
-  constructor(readonly endpoint: string) {
+  constructor(
+    readonly endpoint: string,
+    security: EtcdSecurity = {},
+  ) {
     const p = etcdProto();
-    this.#kv = new p.etcdserverpb.KV(endpoint, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
-    this.#watch = new p.etcdserverpb.Watch(endpoint, grpc.credentials.createInsecure(), {
-      channelOverride: this.#kv.getChannel(),
-    });
+    this.#security = security;
+    const tls = security.tls;
+    const credentials =
+      tls === undefined || tls === null
+        ? grpc.credentials.createInsecure()
+        : grpc.credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null);
+    this.#kv = new p.etcdserverpb.KV(endpoint, credentials, CHANNEL_OPTIONS);
+    const shared = { channelOverride: this.#kv.getChannel() };
+    this.#watch = new p.etcdserverpb.Watch(endpoint, credentials, shared);
+    this.#auth = new p.etcdserverpb.Auth(endpoint, credentials, shared);
+  }
+
+  /** The metadata of a call: etcd's token when a user is set (Auth.Authenticate once, then kept). */
+  async #metadata(deadline: number): Promise<grpc.Metadata> {
+    const md = new grpc.Metadata();
+    const { user, password } = this.#security;
+    if (user === undefined) return md;
+    const fetching = (this.#token ??= new Promise<string>((resolve, reject) => {
+      this.#auth.authenticate(
+        { name: user, password: password ?? '' },
+        { deadline },
+        (err: grpc.ServiceError | null, reply?: AuthenticateResponse__Output) => {
+          if (err !== null || reply === undefined) reject(err === null ? new Error('no reply') : classify(err));
+          else resolve(reply.token);
+        },
+      );
+    }));
+    try {
+      md.set('token', await fetching);
+    } catch (err) {
+      if (this.#token === fetching) this.#token = null; // the next call asks again
+      throw err;
+    }
+    return md;
   }
 
   /** Every key starting with `prefix`, and the revision read (KV.Range, linearizable). */
-  range(prefix: string, deadlineMs: number): Promise<RangeResult> {
+  async range(prefix: string, deadlineMs: number): Promise<RangeResult> {
+    const deadline = Date.now() + deadlineMs;
+    try {
+      return await this.#range(prefix, deadline);
+    } catch (err) {
+      if (!isInvalidToken(err) || this.#security.user === undefined) throw err;
+      this.#token = null; // expired (etcd's --auth-token-ttl) or revoked: authenticate again, once
+      return this.#range(prefix, deadline);
+    }
+  }
+
+  async #range(prefix: string, deadline: number): Promise<RangeResult> {
+    const metadata = await this.#metadata(deadline);
     return new Promise((resolve, reject) => {
       this.#kv.range(
         { key: Buffer.from(prefix, 'utf8'), rangeEnd: prefixEnd(prefix) },
-        { deadline: Date.now() + deadlineMs },
+        metadata,
+        { deadline },
         (err: grpc.ServiceError | null, reply?: RangeResponse__Output) => {
           if (err !== null || reply === undefined) {
-            reject(err ?? new Error('KV.Range completed without a reply'));
+            reject(err === null ? new Error('KV.Range completed without a reply') : classify(err));
             return;
           }
           resolve({
@@ -93,45 +188,59 @@ export class EtcdConnection {
     });
   }
 
-  /** Follows every key starting with `prefix` from `startRevision` on (Watch.Watch). */
+  /**
+   * Follows every key starting with `prefix` from `startRevision` on (Watch.Watch). With a user,
+   * the stream opens once the token is there; a watch etcd cancels (an expired token shows as
+   * "permission denied" there) drops the token, so the next read authenticates again.
+   */
   watchPrefix(prefix: string, startRevision: number, handlers: WatchHandlers): { cancel(): void } {
-    const call = this.#watch.watch();
+    let call: ReturnType<WatchClient['watch']> | null = null;
     let done = false;
     const end = (reason: string): void => {
       if (done) return;
       done = true;
-      call.cancel();
+      call?.cancel();
       handlers.ended(reason);
     };
-    call.on('data', (r: WatchResponse__Output) => {
+    const open = (metadata: grpc.Metadata): void => {
       if (done) return;
-      if (r.canceled || Number(r.compactRevision) > 0) {
-        end(
-          Number(r.compactRevision) > 0
-            ? `etcd compacted the history past revision ${startRevision}`
-            : `etcd cancelled the watch${r.cancelReason ? `: ${r.cancelReason}` : ''}`,
-        );
-        return;
-      }
-      if (r.events.length === 0) return; // created, or a progress notification
-      const events: EtcdEvent[] = r.events.map((e) => {
-        const key = e.kv?.key.toString('utf8') ?? '';
-        return e.type === 'DELETE'
-          ? { type: 'delete', key }
-          : { type: 'put', key, value: e.kv!.value.toString('utf8') };
+      const c = this.#watch.watch(metadata);
+      call = c;
+      c.on('data', (r: WatchResponse__Output) => {
+        if (done) return;
+        if (r.canceled || Number(r.compactRevision) > 0) {
+          if (r.canceled && this.#security.user !== undefined) this.#token = null;
+          end(
+            Number(r.compactRevision) > 0
+              ? `etcd compacted the history past revision ${startRevision}`
+              : `etcd cancelled the watch${r.cancelReason ? `: ${r.cancelReason}` : ''}`,
+          );
+          return;
+        }
+        if (r.events.length === 0) return; // created, or a progress notification
+        const events: EtcdEvent[] = r.events.map((e) => {
+          const key = e.kv?.key.toString('utf8') ?? '';
+          return e.type === 'DELETE'
+            ? { type: 'delete', key }
+            : { type: 'put', key, value: e.kv!.value.toString('utf8') };
+        });
+        handlers.events(events, Number(r.header?.revision ?? 0));
       });
-      handlers.events(events, Number(r.header?.revision ?? 0));
-    });
-    call.on('error', (err: Error) => end(err.message));
-    call.on('end', () => end('etcd ended the watch stream'));
-    const create: WatchRequest = {
-      createRequest: { key: Buffer.from(prefix, 'utf8'), rangeEnd: prefixEnd(prefix), startRevision },
+      c.on('error', (err: Error) => {
+        if (isInvalidToken(err)) this.#token = null;
+        end(err.message);
+      });
+      c.on('end', () => end('etcd ended the watch stream'));
+      const create: WatchRequest = {
+        createRequest: { key: Buffer.from(prefix, 'utf8'), rangeEnd: prefixEnd(prefix), startRevision },
+      };
+      c.write(create);
     };
-    call.write(create);
+    void this.#metadata(Date.now() + AUTH_DEADLINE_MS).then(open, (err: Error) => end(err.message));
     return {
       cancel: () => {
         done = true;
-        call.cancel();
+        call?.cancel();
       },
     };
   }

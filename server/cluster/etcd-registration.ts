@@ -18,9 +18,11 @@
 //   etcd is unreachable; if another process took it meanwhile, the server stops (fatal log);
 // - a graceful stop revokes the lease, so clients see the shard leave at once.
 // The etcd3 library (maintained, the usual Node client) does the leases, keepalives and
-// transactions; the client package reads the same keys without it (client/cluster/etcd-wire.ts).
+// transactions, over TLS (credentials) and with etcd's authentication (its token fetched again
+// when etcd says it expired) when the options say so (etcd-options.ts); the client package reads
+// the same keys without it (client/cluster/etcd-wire.ts).
 import { hostname } from 'node:os';
-import type { Etcd3, Lease } from 'etcd3';
+import type { Etcd3, IOptions, Lease } from 'etcd3';
 import type { Logger } from 'pino';
 import {
   claimsKey,
@@ -37,9 +39,16 @@ import {
   parseMember,
   type MemberRecord,
 } from '../../common/cluster/etcd-keys';
+import { explainEtcdError } from '../../common/cluster/etcd-errors';
 import type { Route } from '../../common/cluster/route';
 import { ConfigError } from '../config';
-import { advertisedAddress, DEFAULT_LEASE_SECONDS, etcdOptionsRefusal, type EtcdOptions } from './etcd-options';
+import {
+  advertisedAddress,
+  DEFAULT_LEASE_SECONDS,
+  describeEtcd,
+  etcdOptionsRefusal,
+  type EtcdOptions,
+} from './etcd-options';
 import { ensureIdentity, removeIdentity } from './shard-identity';
 
 export interface JoinOptions {
@@ -91,7 +100,7 @@ export class EtcdRegistration {
     // Loaded only with --etcd: importing etcd3 (its own gRPC stack and protos) takes about a
     // second, which a server without etcd should not pay at every start.
     const { Etcd3 } = await import('etcd3');
-    const client = new Etcd3({ hosts: o.etcd.endpoints, dialTimeout: START_TIMEOUT_MS });
+    const client = new Etcd3(etcd3Options(o.etcd));
     let made: string | null = null;
     try {
       await within(o, 'writing or checking the layout', checkLayout(client, o));
@@ -176,7 +185,7 @@ export class EtcdRegistration {
     const mKey = memberKey(cluster, index);
     const iKey = identityKey(cluster, index);
     const cKey = claimsKey(cluster, index);
-    const where = `shard ${index} of cluster '${cluster}' in etcd (${etcd.endpoints.join(',')})`;
+    const where = `shard ${index} of cluster '${cluster}' in etcd (${describeEtcd(etcd)})`;
     const mine =
       this.#identity === null
         ? 'this server has no data dir (--data-dir none)'
@@ -333,6 +342,23 @@ export async function joinEtcd(
   return EtcdRegistration.join({ etcd, route: o.route, address, dataDir: o.dataDir, log: o.log, stop: () => o.stop() });
 }
 
+/** etcd3's options: TLS credentials and etcd's user when given (never logged: they hold the password). */
+function etcd3Options(e: EtcdOptions): IOptions {
+  const options: IOptions = { hosts: e.endpoints, dialTimeout: START_TIMEOUT_MS };
+  if (e.ca !== undefined || e.cert !== undefined)
+    options.credentials = {
+      // No CA: grpc-js's createSsl takes null as the system's roots (etcd3 types it as required).
+      rootCertificate: e.ca ?? (null as unknown as Buffer),
+      ...(e.key === undefined ? {} : { privateKey: e.key }),
+      ...(e.cert === undefined ? {} : { certChain: e.cert }),
+    };
+  if (e.user !== undefined && e.password !== undefined) options.auth = { username: e.user, password: e.password };
+  return options;
+}
+
+/** The flags an error from etcd may point the operator to. */
+const FLAG_NAMES = { ca: '--etcd-ca', cert: '--etcd-cert', user: '--etcd-user', password: '--etcd-password-file' };
+
 /** Writes the layout if the cluster has none; refuses to start when etcd has another. */
 async function checkLayout(client: Etcd3, o: JoinOptions): Promise<void> {
   const { route, etcd } = o;
@@ -350,7 +376,7 @@ async function checkLayout(client: Etcd3, o: JoinOptions): Promise<void> {
   const kv = result.responses[0]?.response_range?.kvs[0];
   const text = kv?.value.toString('utf8') ?? '';
   const theirs = parseLayout(text);
-  const where = `cluster '${route.cluster}' in etcd (${etcd.endpoints.join(',')})`;
+  const where = `cluster '${route.cluster}' in etcd (${describeEtcd(etcd)})`;
   if (theirs === null)
     throw new ClaimRefusedError(`${where}: the key ${key} holds ${JSON.stringify(text)}, not a layout`);
   if (theirs.version !== ours.version || theirs.shards !== ours.shards || theirs.sliceBytes !== ours.sliceBytes)
@@ -377,6 +403,8 @@ async function within<T>(o: JoinOptions, what: string, p: Promise<T>, ms = START
     return await withTimeout(p, ms, what);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`--etcd ${o.etcd.endpoints.join(',')}: ${what}: ${(err as Error).message}`);
+    throw new ConfigError(
+      `--etcd ${describeEtcd(o.etcd)}: ${what}: ${explainEtcdError((err as Error).message, FLAG_NAMES, o.etcd.ca !== undefined)}`,
+    );
   }
 }

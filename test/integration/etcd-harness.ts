@@ -1,12 +1,14 @@
 // A real etcd for the membership tests: Debian's etcd-server (/usr/bin/etcd, installed by
 // scripts/ensure-etcd.sh when missing: never a silent skip), one member with a private data dir
 // in a temporary directory, client and peer URLs on free 127.0.0.1 ports, stopped and removed by
-// stop(). Also a reader of the cluster's keys through the client's own etcd wire code.
+// stop(). Also a reader of the cluster's keys through the client's own etcd wire code. With
+// `tls`, etcd serves https:// client URLs with the given certificate (and, with
+// clientCertAuth, requires client certificates signed by the CA).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { EtcdConnection, type EtcdEntry } from '../../client/cluster/etcd-wire';
+import { EtcdConnection, type EtcdEntry, type EtcdSecurity } from '../../client/cluster/etcd-wire';
 import { ROOT } from '../fixtures/bundled-module';
 import { freePort } from '../fixtures/free-port';
 
@@ -15,7 +17,7 @@ export const ETCD_BINARY = '/usr/bin/etcd';
 export interface Etcd {
   /** host:port of its client URL. */
   endpoint: string;
-  /** http://host:port, as --etcd takes it. */
+  /** http://host:port (https:// with TLS), as --etcd takes it. */
   url: string;
   /** Every key under `prefix` now. */
   read(prefix: string): Promise<EtcdEntry[]>;
@@ -34,15 +36,26 @@ export function ensureEtcdBinary(): void {
     );
 }
 
+/** etcd's TLS: PEM files of its certificate, its key and the CA client certificates must chain to. */
+export interface EtcdTls {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+  /** Require client certificates (etcd's --client-cert-auth). */
+  clientCertAuth: boolean;
+  /** How the harness's own reader reaches this etcd (its CA, a client certificate). */
+  reader: EtcdSecurity;
+}
+
 /** Starts etcd and waits until it answers a read (up to 30 s; a busy port is retried). */
-export async function startEtcd(): Promise<Etcd> {
+export async function startEtcd(tls?: EtcdTls): Promise<Etcd> {
   ensureEtcdBinary();
   for (let attempt = 0; ; attempt++) {
     const dir = mkdtempSync(path.join(tmpdir(), 'gluonps-etcd-'));
     const [clientPort, peerPort] = [await freePort(), await freePort()];
     const endpoint = `127.0.0.1:${clientPort}`;
-    const conn = new EtcdConnection(endpoint);
-    let member = spawnEtcd(dir, clientPort, peerPort);
+    const conn = new EtcdConnection(endpoint, tls?.reader ?? {});
+    let member = spawnEtcd(dir, clientPort, peerPort, tls);
     const stop = async (): Promise<void> => {
       conn.close();
       await member.kill();
@@ -51,11 +64,11 @@ export async function startEtcd(): Promise<Etcd> {
     if (await waitReady(conn, member.child)) {
       return {
         endpoint,
-        url: `http://${endpoint}`,
+        url: `${tls === undefined ? 'http' : 'https'}://${endpoint}`,
         read: async (prefix) => (await conn.range(prefix, 5000)).entries,
         restart: async () => {
           await member.kill();
-          member = spawnEtcd(dir, clientPort, peerPort);
+          member = spawnEtcd(dir, clientPort, peerPort, tls);
           if (!(await waitReady(conn, member.child))) throw new Error(`etcd did not restart: ${member.stderr()}`);
         },
         stop,
@@ -72,8 +85,9 @@ function spawnEtcd(
   dir: string,
   clientPort: number,
   peerPort: number,
+  tls?: EtcdTls,
 ): { child: ChildProcess; stderr(): string; kill(): Promise<void> } {
-  const client = `http://127.0.0.1:${clientPort}`;
+  const client = `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const child = spawn(
     ETCD_BINARY,
@@ -88,6 +102,14 @@ function spawnEtcd(
       '--logger=zap',
       '--log-outputs=stderr',
       '--log-level=error',
+      ...(tls === undefined
+        ? []
+        : [
+            `--cert-file=${tls.certFile}`,
+            `--key-file=${tls.keyFile}`,
+            `--trusted-ca-file=${tls.caFile}`,
+            ...(tls.clientCertAuth ? ['--client-cert-auth'] : []),
+          ]),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );

@@ -76,11 +76,14 @@ describe('etcd:// targets', () => {
     expect(parseEtcdTarget('t', 'etcd://127.0.0.1:2379/blue')).toEqual({
       endpoints: ['127.0.0.1:2379'],
       cluster: 'blue',
+      tls: false,
     });
     expect(parseEtcdTarget('t', 'etcd://a:1,b.example:2,[::1]:3/x.y-z')).toEqual({
       endpoints: ['a:1', 'b.example:2', '[::1]:3'],
       cluster: 'x.y-z',
+      tls: false,
     });
+    expect(parseEtcdTarget('t', 'etcds://e:2379/blue')).toEqual({ endpoints: ['e:2379'], cluster: 'blue', tls: true });
   });
 
   it('refuse anything else with INVALID_ARGUMENT saying what is expected', () => {
@@ -121,12 +124,10 @@ describe('--etcd, --advertise, --etcd-lease-seconds', () => {
       }
       throw new Error(`accepted ${args.join(' ')}`);
     };
-    expect(refused(['--etcd', 'https://e:2379'])).toMatch(
-      /^--etcd: https:\/\/e:2379: TLS to etcd is not supported yet/,
-    );
+    expect(refused(['--etcd', 'https://e:2379,http://f:2379'])).toMatch(/^--etcd: .* mixes http:\/\/ and https:\/\//);
     expect(refused(['--etcd', 'e'])).toMatch(/^--etcd: 'e' is not an etcd client URL/);
     expect(refused(['--etcd', ','])).toMatch(/^--etcd: expected etcd client URLs/);
-    expect(refused(['--advertise', 'a:1'])).toMatch(/need --etcd/);
+    expect(refused(['--advertise', 'a:1'])).toMatch(/needs? --etcd/);
     expect(refused(['--etcd', 'e:1', '--advertise', 'a'])).toMatch(/^--advertise: expected the host:port/);
     expect(refused(['--etcd', 'e:1', '--advertise', 'a:0'])).toMatch(/^--advertise/);
     expect(refused(['--etcd', 'e:1', '--etcd-lease-seconds', '0'])).toMatch(
