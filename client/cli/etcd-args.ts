@@ -3,28 +3,17 @@
 // --etcd-key, --etcd-user, --etcd-password-file (docs/cluster.md, "Securing etcd"). The password
 // comes from a file (or GLUONPS_ETCD_PASSWORD_FILE), never from the command line, which ps shows.
 import { readFileSync } from 'node:fs';
+import {
+  ETCD_SECURITY_ARGS,
+  ETCD_SECURITY_VARIABLES as VARIABLES,
+  type EtcdSecurityFlag as EtcdFlag,
+} from '../../common/cluster/etcd-security-flags';
 import type { EtcdConnectOptions } from '../cluster/etcd-security';
 
-/** parseArgs' entries of the etcd options. */
-export const ETCD_CLI_OPTIONS = {
-  'etcd-ca': { type: 'string' },
-  'etcd-cert': { type: 'string' },
-  'etcd-key': { type: 'string' },
-  'etcd-user': { type: 'string' },
-  'etcd-password-file': { type: 'string' },
-} as const;
-
-type EtcdFlag = keyof typeof ETCD_CLI_OPTIONS;
+/** parseArgs' entries of the etcd options (the server's own: common/cluster/etcd-security-flags.ts). */
+export const ETCD_CLI_OPTIONS = ETCD_SECURITY_ARGS;
 
 export const ETCD_CLI_FLAGS = Object.keys(ETCD_CLI_OPTIONS) as EtcdFlag[];
-
-const VARIABLES: Record<EtcdFlag, string> = {
-  'etcd-ca': 'GLUONPS_ETCD_CA',
-  'etcd-cert': 'GLUONPS_ETCD_CERT',
-  'etcd-key': 'GLUONPS_ETCD_KEY',
-  'etcd-user': 'GLUONPS_ETCD_USER',
-  'etcd-password-file': 'GLUONPS_ETCD_PASSWORD_FILE',
-};
 
 /** The help lines of the etcd options. */
 export const ETCD_CLI_HELP = `  --server etcd://<host:port[,...]>/<name>  a cluster found in etcd (etcds:// for TLS to etcd)

@@ -5,6 +5,7 @@
 // and its options live together; the checks return the message and config.ts throws it as a
 // ConfigError. Combinations that cannot work (TLS material for http:// endpoints, a certificate
 // without its key, a user without a password) are refused here, before etcd is dialled.
+import { ETCD_SECURITY_ARGS, ETCD_SECURITY_VARIABLES } from '../../common/cluster/etcd-security-flags';
 
 /** Register this server as its shard in etcd (docs/cluster.md, "Membership with etcd"). */
 export interface EtcdOptions {
@@ -34,11 +35,7 @@ export const ETCD_ARGS = {
   etcd: { type: 'string' },
   advertise: { type: 'string' },
   'etcd-lease-seconds': { type: 'string' },
-  'etcd-ca': { type: 'string' },
-  'etcd-cert': { type: 'string' },
-  'etcd-key': { type: 'string' },
-  'etcd-user': { type: 'string' },
-  'etcd-password-file': { type: 'string' },
+  ...ETCD_SECURITY_ARGS,
 } as const;
 
 export type EtcdFlag = keyof typeof ETCD_ARGS;
@@ -48,11 +45,7 @@ const ETCD_VARIABLES: Record<EtcdFlag, string> = {
   etcd: 'GLUONPS_ETCD',
   advertise: 'GLUONPS_ADVERTISE',
   'etcd-lease-seconds': 'GLUONPS_ETCD_LEASE_SECONDS',
-  'etcd-ca': 'GLUONPS_ETCD_CA',
-  'etcd-cert': 'GLUONPS_ETCD_CERT',
-  'etcd-key': 'GLUONPS_ETCD_KEY',
-  'etcd-user': 'GLUONPS_ETCD_USER',
-  'etcd-password-file': 'GLUONPS_ETCD_PASSWORD_FILE',
+  ...ETCD_SECURITY_VARIABLES,
 };
 
 /** The flags' lines of the server's --help. */
