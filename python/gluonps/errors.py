@@ -32,12 +32,16 @@ class Status(enum.IntEnum):
 class GluonPsError(Exception):
     """A failed call: ``code`` is the numeric gRPC status, ``message`` the server's text."""
 
-    def __init__(self, code, message):
+    def __init__(self, code, message, reason=None):
         super().__init__(message)
         self.code = int(code)
         self.message = message
         #: The status details as the server sent them (equal to ``message``).
         self.details = message
+        #: A machine-readable reason for the refusals a client acts on, from the status's
+        #: ``gluonps-reason`` metadata (docs/api.md, "Errors"): ``"stale-step"`` for a push or
+        #: step for a step that is closed or not open yet; None otherwise.
+        self.reason = reason
 
     @property
     def status(self):
@@ -67,8 +71,26 @@ def from_rpc_error(err):
         code = err.code()
         number = code.value[0] if isinstance(code, grpc.StatusCode) else int(Status.UNKNOWN)
         details = err.details() if hasattr(err, "details") else None
-        return GluonPsError(number, details or (code.name if isinstance(code, grpc.StatusCode) else str(err)))
+        return GluonPsError(
+            number, details or (code.name if isinstance(code, grpc.StatusCode) else str(err)), _reason_of(err)
+        )
     return GluonPsError(Status.UNKNOWN, str(err))
+
+
+#: The reasons this client knows (common/error-reason.ts); a newer server's other reasons read as None.
+_REASONS = ("stale-step",)
+
+
+def _reason_of(err):
+    """The ``gluonps-reason`` entry of a call's trailing metadata, when it is one this client knows."""
+    try:
+        metadata = err.trailing_metadata() or ()
+    except Exception:  # not every RpcError carries metadata
+        return None
+    for key, value in metadata:
+        if key == "gluonps-reason" and value in _REASONS:
+            return value
+    return None
 
 
 def show(value):

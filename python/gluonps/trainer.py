@@ -36,7 +36,6 @@ STEP_DEADLINE_MARGIN_MS = 10_000
 MAX_RESTART_ROUNDS = 3
 UINT32_MAX = 0xFFFFFFFF
 
-_STALE_STEP = re.compile(r"\bstep \d+ is (closed|not open yet)\b")
 _RESTARTED = re.compile(r"\bstep \d+ restarted: push again\b")
 _ALREADY_PUSHED = re.compile(r"\balready pushed a gradient for\b")
 
@@ -301,7 +300,7 @@ class Trainer:
                     return step
                 raise
         except GluonPsError as err:
-            if self.mode == "sync" and err.code == Status.FAILED_PRECONDITION and _STALE_STEP.search(err.message):
+            if self.mode == "sync" and err.reason == "stale-step":
                 self._refresh_step()
             raise
 

@@ -168,6 +168,28 @@ def test_leave_and_barrier_timeout(server, ps, name):
     assert np.array_equal(p.data(), -np.ones(3, np.float32))
 
 
+def test_a_push_for_a_closed_step_says_so_and_the_handle_moves_on(server, ps, name):
+    p = ps.parameter(name, shape=(3,))
+    p.initialize(init="zeros")
+    tr0 = ps.trainer(name + "_t", [p], "sgd", {"learning_rate": 1.0}, num_workers=2, worker_id=0,
+                     step_timeout_ms=200, timeout_policy="quorum", quorum=1)
+    with gps.connect(server.address) as conn:
+        tr1 = conn.trainer(name + "_t", [p], "sgd", {"learning_rate": 1.0}, num_workers=2, worker_id=1,
+                           step_timeout_ms=200, timeout_policy="quorum", quorum=1)
+        tr0.push_grad(p, np.ones(3, np.float32))
+        assert tr0.step(1).workers == [0]
+        # Worker 1 is still at step 0, which closed without it (a quorum of one).
+        with pytest.raises(GluonPsError, match="step 0 is closed") as e:
+            tr1.push_grad(p, np.ones(3, np.float32))
+        assert e.value.code == Status.FAILED_PRECONDITION and e.value.reason == "stale-step"
+        assert tr1.current_step == 1
+        # Other refusals carry no reason.
+        tr1.push_grad(p, np.ones(3, np.float32))
+        with pytest.raises(GluonPsError, match="already pushed") as e:
+            tr1.push_grad(p, np.ones(3, np.float32))
+        assert e.value.reason is None
+
+
 def test_trainer_errors(ps, name):
     p = ps.parameter(name, shape=(3,))
     p.initialize(init="zeros")
