@@ -43,9 +43,18 @@ import {
   type OptimizerParams,
 } from '../common/optimizer/optimizer-spec';
 import { TIMEOUT_POLICY_CODEC, TRAINER_MODE_CODEC } from '../common/proto-enums';
-import { GluonPsError, invalidArgument, show, Status } from './errors';
+import { GluonPsError, invalidArgument, show } from './errors';
 import type { Parameter } from './parameter';
 import { withRetry, type RetryOptions } from './retry';
+import {
+  ALREADY_PUSHED,
+  fingerprintOf,
+  isRestarted,
+  MAX_RESTART_ROUNDS,
+  outcomeUnknown,
+  type Kept,
+  type StepCall,
+} from './trainer-calls';
 import type { GradInput, StepResult, TrainerDescriptor, TrainerMode, TrainerOptions } from './trainer-types';
 import type { Attempt, Channel, UnaryInvoke } from './channel';
 
@@ -67,56 +76,7 @@ export const STEP_DEADLINE_MARGIN_MS = 10_000;
 
 // --- The handle ----------------------------------------------------------------------------------
 
-/** The server restarted and lost the gradients staged for the open step (protos: TrainerService). */
-const RESTARTED = /\bstep \d+ restarted: push again\b/;
-/** A gradient the server already holds for this step (a push repeated after a restart). */
-const ALREADY_PUSHED = /\balready pushed a gradient for\b/;
-/** Rounds of pushing again after restarts before a call gives up (each needs another restart). */
-const MAX_RESTART_ROUNDS = 3;
-
-/** A pushed gradient as it travels (and is kept until its step is answered). */
-export interface Kept {
-  header: GradUpload['header'];
-  bytes: Uint8Array;
-  /** A row_sparse gradient of no rows (GradUpload.row_sparse). */
-  rowSparse?: boolean;
-}
-
-/** A Step request as this handle sends it (and sends again, unchanged, when retrying). */
-interface StepCall {
-  trainer: string;
-  key: IdempotencyKey;
-  step: number;
-  batchSize: number;
-  decision?: StepDecision;
-}
-
-/** Two uploads of the same gradient bytes (a push repeated by the caller). */
-function sameUpload(a: Kept, b: Kept): boolean {
-  return (
-    a.rowSparse === b.rowSparse &&
-    JSON.stringify(a.header) === JSON.stringify(b.header) &&
-    Buffer.from(a.bytes.buffer, a.bytes.byteOffset, a.bytes.byteLength).equals(b.bytes)
-  );
-}
-
-/** A failure that says nothing of whether the server applied the call (transport, a lost reply). */
-function outcomeUnknown(err: unknown): boolean {
-  if (!(err instanceof GluonPsError)) return true;
-  switch (err.code) {
-    case Status.UNAVAILABLE:
-    case Status.DEADLINE_EXCEEDED:
-    case Status.CANCELLED:
-    case Status.UNKNOWN:
-    case Status.INTERNAL:
-      return true;
-    default:
-      return false;
-  }
-}
-
-const isRestarted = (err: unknown): boolean =>
-  err instanceof GluonPsError && err.code === Status.FAILED_PRECONDITION && RESTARTED.test(err.message);
+export type { Kept } from './trainer-calls';
 
 /**
  * Creates the trainer `name` on the server (or attaches to the identical one) and returns this
@@ -194,7 +154,7 @@ export class Trainer {
   /** The step for which gradients were pushed again (an "already pushed" answer is then fine). */
   #repushedStep = -1;
   /** The key of each push kept in #kept, and whether the server accepted it. */
-  #sent = new Map<string, { step: number; key: IdempotencyKey; accepted: boolean }>();
+  #sent = new Map<string, { step: number; key: IdempotencyKey; accepted: boolean; fingerprint?: string }>();
   /** A step that failed with an unknown outcome, kept for resumeStep() (a cluster's follower shard). */
   #unfinished: { request: StepCall; kept: Map<string, Kept>; resumable: (err: unknown) => boolean } | null = null;
 
@@ -263,7 +223,13 @@ export class Trainer {
     const step = this.#step;
     const previous = this.#kept.get(paramName);
     const sent = this.#sent.get(paramName);
-    const repeated = sent !== undefined && sent.step === step && previous !== undefined && sameUpload(previous, upload);
+    // The same gradient again after a push whose outcome is unknown, or after a cluster push some
+    // shards accepted (their fingerprints were taken when it failed: pinPush).
+    const repeated =
+      sent !== undefined &&
+      sent.step === step &&
+      sent.fingerprint !== undefined &&
+      sent.fingerprint === fingerprintOf(upload);
     if (repeated && sent.accepted && skipAccepted) return { step };
     const first: Omit<GradUpload, 'chunk'> = {
       trainer: this.name,
@@ -275,7 +241,11 @@ export class Trainer {
       ...(rowSparse === true ? { rowSparse } : {}),
     };
     this.#kept.set(paramName, upload);
-    const mine = { step, key: first.key!, accepted: false };
+    const mine: { step: number; key: IdempotencyKey; accepted: boolean; fingerprint?: string } = {
+      step,
+      key: first.key!,
+      accepted: false,
+    };
     this.#sent.set(paramName, mine);
     try {
       try {
@@ -293,7 +263,8 @@ export class Trainer {
           return { step };
         }
         // Refused for certain: the server holds what it held before (a restart pushes that again).
-        if (!outcomeUnknown(err) && this.#sent.get(paramName) === mine) {
+        if (outcomeUnknown(err)) mine.fingerprint = fingerprintOf(upload);
+        else if (this.#sent.get(paramName) === mine) {
           if (previous === undefined || sent === undefined) {
             this.#kept.delete(paramName);
             this.#sent.delete(paramName);
@@ -365,6 +336,18 @@ export class Trainer {
   /** @internal Whether a step of this handle failed with an unknown outcome and resumeStep() can finish it. */
   get hasUnfinishedStep(): boolean {
     return this.#unfinished !== null;
+  }
+
+  /**
+   * @internal A cluster push of `param` failed on another shard after this one accepted it: its
+   * fingerprint is taken now (the caller has not had the buffer back), so pushing the same
+   * gradient again is known as such (pushUpload's skipAccepted).
+   */
+  pinPush(param: string): void {
+    const sent = this.#sent.get(param);
+    const kept = this.#kept.get(param);
+    if (sent !== undefined && kept !== undefined && sent.accepted && sent.fingerprint === undefined)
+      sent.fingerprint = fingerprintOf(kept);
   }
 
   /** @internal Lets go of an unfinished step (and the gradients kept for it). */
@@ -471,6 +454,9 @@ export class Trainer {
       states,
     );
     this.#learn(info);
+    // The loaded step replaces whatever this handle kept for its old one.
+    this.#forgetPushes();
+    this.#unfinished = null;
     this.#step = info.step;
   }
 

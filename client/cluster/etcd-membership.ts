@@ -50,7 +50,8 @@ const OPTION_NAMES = {
   cert: 'options.etcd.cert and key',
   user: 'options.etcd.user',
   password: 'options.etcd.password',
-};
+  permission: 'read',
+} as const;
 /** Deadline of one read of the cluster's keys. */
 const RANGE_DEADLINE_MS = 5000;
 

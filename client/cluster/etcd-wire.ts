@@ -85,8 +85,12 @@ export class EtcdAuthError extends Error {
 
 /** Deadline of the Auth.Authenticate before a watch. */
 const AUTH_DEADLINE_MS = 5000;
-/** etcd's answer to an expired or revoked token (rpctypes.ErrGRPCInvalidAuthToken). */
-const INVALID_TOKEN = 'etcdserver: invalid auth token';
+/**
+ * etcd's answers to a token it no longer takes: expired or revoked (ErrGRPCInvalidAuthToken), or
+ * issued before the auth store changed (ErrGRPCAuthOldRevision: a JWT token after any user, role
+ * or password change). Either way a new token is fetched and the call made again.
+ */
+const STALE_TOKEN = ['etcdserver: invalid auth token', 'etcdserver: revision of auth store is old'];
 /** Answers that say the credentials or permissions are wrong, not that etcd is unreachable. */
 const AUTH_REFUSALS = [
   'etcdserver: authentication failed',
@@ -97,7 +101,7 @@ const AUTH_REFUSALS = [
 ];
 
 function isInvalidToken(err: unknown): boolean {
-  return err instanceof Error && err.message.includes(INVALID_TOKEN);
+  return err instanceof Error && STALE_TOKEN.some((m) => err.message.includes(m));
 }
 
 /** An auth refusal of etcd as an EtcdAuthError, anything else as it is. */

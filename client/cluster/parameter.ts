@@ -95,11 +95,14 @@ export class ClusterParameter extends Parameter {
    * the shards one after the other, so parts read meanwhile are read again (waits of 5 ms
    * doubling to 200 ms) for up to AGREE_MS. A difference that stays the same that long (a write
    * that failed on some shards left the parts' counts apart) is learnt as the parts' offsets and
-   * read as one version from then on; one still moving then (async training) is joined as read.
+   * read as one version from then on (and parts level again for that long forget it); parts whose
+   * versions keep advancing (async training: three advances) are joined as read.
    */
   async #agreed<T>(name: string, read: () => Promise<T[]>, versionsOf: (answer: T) => number[]): Promise<T[]> {
     const started = Date.now();
     let seen: { offsets: string; since: number } | null = null;
+    let lowest = -Infinity;
+    let advanced = 0;
     for (let waitMs = 5; ; waitMs = Math.min(waitMs * 2, 200)) {
       const answers = await read();
       const versions = answers.map((a) => versionsOf(a));
@@ -107,11 +110,24 @@ export class ClusterParameter extends Parameter {
       if (versions.some((v) => new Set(v).size > 1) || versions.length === 0) return answers;
       const first = versions[0]![0]!;
       const offsets = versions.map((v) => v[0]! - first).join(',');
-      if (!/[^0,]/.test(offsets) || offsets === this.#shards.versionOffsets.get(name)) return answers;
+      const zeros = versions.map(() => 0).join(',');
+      // The parts agree when they stand as they always do: level, or at the offsets learnt.
+      if (offsets === (this.#shards.versionOffsets.get(name) ?? zeros)) return answers;
+      // Steps landing one after the other (async training): no read finds the parts still.
+      const low = Math.min(...versions.map((v) => v[0]!));
+      if (low > lowest) {
+        if (lowest !== -Infinity) advanced++;
+        lowest = low;
+      }
+      if (advanced >= 3) return answers;
       const now = Date.now();
       if (seen === null || seen.offsets !== offsets) seen = { offsets, since: now };
       if (now - started + waitMs > AGREE_MS) {
-        if (now - seen.since >= AGREE_MS / 2) this.#shards.versionOffsets.set(name, offsets);
+        // A difference that held still: the parts' standing offsets from now on (level again: none).
+        if (now - seen.since >= AGREE_MS / 2) {
+          if (offsets === zeros) this.#shards.versionOffsets.delete(name);
+          else this.#shards.versionOffsets.set(name, offsets);
+        }
         return answers;
       }
       await new Promise((resolve) => setTimeout(resolve, waitMs));

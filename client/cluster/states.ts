@@ -244,6 +244,16 @@ export function checkStates(t: LoadTarget, bytes: Uint8Array): SavedStates {
         `${t.who}: parameter '${p.name}' must be initialized before loading its optimizer states`,
       );
     const d = wholeOf(target);
+    // Every part must be where and what the home part is, or its shard would refuse its cut
+    // after others loaded theirs.
+    const where = (x: typeof d): string =>
+      `${x.dtype} on ${x.ctx.map((c) => `${c.deviceType}(${c.deviceId})`).join(', ')}`;
+    for (const [shard, part] of target.parts)
+      if (where(part) !== where(d))
+        throw new GluonPsError(
+          Status.FAILED_PRECONDITION,
+          `${t.who}: parameter '${p.name}' has parts on different contexts or dtypes (shard ${shard}: ${where(part)}; its home part: ${where(d)}); set them alike (resetCtx, cast) before loading its optimizer states`,
+        );
     const shape = d.shape ?? [];
     const layout = statesLayoutOf(d.ctx, d.dtype, shape);
     if (layout !== p.layout)
@@ -378,7 +388,9 @@ export function readClusterBundle(who: string, states: Uint8Array, shards: reado
     ? header.shards
     : bad('an old cluster (GPSCLUS1) snapshot lists no shards');
   const indices = list.map((s) => s?.index);
-  if (indices.join(',') !== shards.join(','))
+  if (!indices.every((i) => Number.isSafeInteger(i)))
+    bad('an old cluster (GPSCLUS1) snapshot names a shard that is not a number');
+  if (indices.length !== shards.length || indices.some((i, k) => i !== shards[k]))
     throw invalidArgument(
       `${who}: an old cluster (GPSCLUS1) snapshot saved on shards [${indices.join(', ')}] loads only into a trainer on the same shards, and this one lives on shards [${shards.join(', ')}]; load it where it was saved and save it again (saveStates() now writes one server's format, which loads into one server or a cluster of any size)`,
     );

@@ -117,6 +117,8 @@ export class ClusterTrainer extends Trainer {
   readonly #plans: ReadonlyMap<string, Resolved>;
   /** Never mixes steps: shards at different steps refuse pushes and steps (step-guard.ts). */
   readonly #guard: StepGuard;
+  /** The finishing of an unconfirmed step in flight (#finishStep). */
+  #finishing: Promise<StepResult> | null = null;
   /** Split parameters whose last push failed on some shard, with the step it was for. */
   readonly #failedPush = new Map<string, number>();
   /** A step applied on some shards and of unknown outcome on the others: every shard's outcome. */
@@ -179,7 +181,7 @@ export class ClusterTrainer extends Trainer {
 
   override async pushGrad(param: Parameter | string, grad: GradInput): Promise<{ step: number }> {
     // A step some shards did not confirm is finished first: the push is for the step after it.
-    if (this.#unfollowed !== null) await this.#finishStep();
+    if (this.#unfollowed !== null || this.#finishing !== null) await this.#finishStep();
     return this.#guard.push(() => this.#pushGrad(param, grad));
   }
 
@@ -216,6 +218,7 @@ export class ClusterTrainer extends Trainer {
       return replies[0]!;
     } catch (err) {
       this.#failedPush.set(paramName, step);
+      for (const s of parts) this.#on(s).pinPush(paramName);
       throw err;
     }
   }
@@ -282,7 +285,7 @@ export class ClusterTrainer extends Trainer {
   override async step(batchSize: number): Promise<StepResult> {
     integerIn(`${this.#who()}: step()`, 'batchSize', batchSize, 1, UINT32_MAX);
     // Called again after a step some shards did not confirm: that step is finished, not a new one.
-    if (this.#unfollowed !== null) return this.#finishStep();
+    if (this.#unfollowed !== null || this.#finishing !== null) return this.#finishStep();
     return this.#guard.step(() => this.#step(batchSize));
   }
 
@@ -303,7 +306,15 @@ export class ClusterTrainer extends Trainer {
    * the decider's decision (after a restart their gradients are pushed again first), and answers
    * the step once every shard applied it; rejects as the step did while one still fails.
    */
-  async #finishStep(): Promise<StepResult> {
+  #finishStep(): Promise<StepResult> {
+    // Concurrent calls share one finishing (each would otherwise see the shards at two steps).
+    this.#finishing ??= this.#finishOnce().finally(() => {
+      this.#finishing = null;
+    });
+    return this.#finishing;
+  }
+
+  async #finishOnce(): Promise<StepResult> {
     const unfollowed = this.#unfollowed!;
     this.#unfollowed = null;
     const settled = [...unfollowed];
@@ -383,9 +394,22 @@ export class ClusterTrainer extends Trainer {
 
   /** One server's snapshot (GPSSTAT1) assembled from the shards' (states.ts). */
   override async saveStates(): Promise<Buffer> {
-    const blobs = await this.#all((t) => t.saveStates());
-    const byShard = new Map(this.#trainers.map((t, i) => [t.shard, blobs[i]!]));
-    return saveClusterStates(this.#who(), this.params, this.#plans, byShard);
+    // A step some shards did not confirm is finished first (or the save fails as it does).
+    if (this.#unfollowed !== null || this.#finishing !== null) await this.#finishStep();
+    // Each shard snapshots at its own moment: shards caught between a step's decider and its
+    // followers (or async steps landing) are asked again, for up to 2 s, before they are said to differ.
+    const started = Date.now();
+    for (let waitMs = 5; ; waitMs = Math.min(waitMs * 2, 200)) {
+      const blobs = await this.#all((t) => t.saveStates());
+      const byShard = new Map(this.#trainers.map((t, i) => [t.shard, blobs[i]!]));
+      try {
+        return saveClusterStates(this.#who(), this.params, this.#plans, byShard);
+      } catch (err) {
+        if (!(err instanceof GluonPsError && err.code === Status.FAILED_PRECONDITION)) throw err;
+        if (Date.now() - started + waitMs > 2_000) throw err;
+      }
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
   }
 
   /** One server's snapshot or any cluster's, checked whole, then cut into every shard's (states.ts). */
@@ -397,6 +421,10 @@ export class ClusterTrainer extends Trainer {
     const blobs = isClusterBundle(states)
       ? readClusterBundle(this.#who(), states, shards)
       : await statesForShards(this.#shards, target, () => this.#trainers[0]!.trainer.describe(), states);
+    // The loaded states replace whatever step was left unfinished or push half done.
+    this.#unfollowed = null;
+    this.#failedPush.clear();
+    for (const t of this.#trainers) t.trainer.forgetUnfinishedStep();
     await this.#shards.all(shards, (s) => this.#on(s).loadStates(blobs.get(s)!));
   }
 

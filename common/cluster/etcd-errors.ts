@@ -9,6 +9,8 @@ export interface EtcdSettingNames {
   cert: string;
   user: string;
   password: string;
+  /** The permission its role needs on the cluster's prefix: a server writes, a client reads. */
+  permission: 'read' | 'readwrite';
 }
 
 /** What etcd or the TLS layer refused: the TLS handshake, or etcd's authentication. */
@@ -53,7 +55,7 @@ export function explainEtcdError(message: string, names: EtcdSettingNames, caGiv
           : kind === 'no-user'
             ? `etcd has authentication enabled: give ${names.user} and ${names.password}`
             : kind === 'permission'
-              ? `${names.user} needs a role with readwrite on the cluster's prefix /gluonps/NAME/ (docs/cluster.md, "Securing etcd")`
+              ? `${names.user} needs a role with ${names.permission} on the cluster's prefix /gluonps/NAME/ (docs/cluster.md, "Securing etcd")`
               : kind === 'no-auth'
                 ? `etcd has authentication disabled: leave out ${names.user}, or enable it (etcdctl auth enable)`
                 : null;

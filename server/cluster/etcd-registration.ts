@@ -357,7 +357,13 @@ function etcd3Options(e: EtcdOptions): IOptions {
 }
 
 /** The flags an error from etcd may point the operator to. */
-const FLAG_NAMES = { ca: '--etcd-ca', cert: '--etcd-cert', user: '--etcd-user', password: '--etcd-password-file' };
+const FLAG_NAMES = {
+  ca: '--etcd-ca',
+  cert: '--etcd-cert',
+  user: '--etcd-user',
+  password: '--etcd-password-file',
+  permission: 'readwrite',
+} as const;
 
 /** Writes the layout if the cluster has none; refuses to start when etcd has another. */
 async function checkLayout(client: Etcd3, o: JoinOptions): Promise<void> {

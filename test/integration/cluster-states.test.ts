@@ -262,7 +262,7 @@ describe('bad snapshots on a cluster', () => {
   });
 
   it('an old cluster snapshot (GPSCLUS1) loads on its own shards only', async () => {
-    const { t3, t2 } = after.get('adam')!;
+    const { t3, t2, names } = after.get('adam')!;
     const blobs = (await shardStates(three, 'adam_t')).map((h) => Buffer.from(h, 'hex'));
     const header = Buffer.from(
       JSON.stringify({ trainer: 'adam_t', shards: blobs.map((b, index) => ({ index, bytes: b.byteLength })) }),
@@ -271,6 +271,9 @@ describe('bad snapshots on a cluster', () => {
     length.writeUInt32LE(header.byteLength);
     const old = Buffer.concat([Buffer.from('GPSCLUS1', 'latin1'), length, header, ...blobs]);
     const saved = hex(await t3.saveStates());
+    // Trained on, then loaded: the old snapshot's states and step come back.
+    await trainStep(t3, names, 100);
+    expect(hex(await t3.saveStates())).not.toBe(saved);
     await t3.loadStates(old);
     expect(hex(await t3.saveStates())).toBe(saved);
     expect(await outcome(t2.loadStates(old))).toEqual({

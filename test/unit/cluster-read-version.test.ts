@@ -51,6 +51,21 @@ describe('a split parameter read joins parts of one version', () => {
     expect(reads[0]).toBe(before + 1);
   });
 
+  it('once offsets are learnt, level parts are a step caught half way, not agreement', async () => {
+    // Steady [10, 10, 9] (learnt), then a step reaches part 2 first: [10, 10, 10] is level but
+    // half a step, so the read waits for [11, 11, 10].
+    const { shards, reads } = scripted((k, i) => {
+      if (i < 40) return k === 2 ? 9 : 10;
+      if (i < 43) return 10;
+      return k === 2 ? 10 : 11;
+    });
+    const p = new ClusterParameter(shards, 'w');
+    expect(await rows(p)).toEqual([10, 10, 9]);
+    expect(shards.versionOffsets.get('w')).toBe('0,0,-1');
+    while (reads[0]! < 40) await rows(p);
+    expect(await rows(p)).toEqual([11, 11, 10]);
+  });
+
   it('joins what it read when the versions keep moving, and learns nothing', async () => {
     const { shards } = scripted((k, i) => i * (k + 1));
     expect((await rows(new ClusterParameter(shards, 'w'))).length).toBe(3);

@@ -146,7 +146,13 @@ describe('the client: etcds:// and options.etcd', () => {
 });
 
 describe("etcd's refusals, explained", () => {
-  const names = { ca: '--etcd-ca', cert: '--etcd-cert', user: '--etcd-user', password: '--etcd-password-file' };
+  const names = {
+    ca: '--etcd-ca',
+    cert: '--etcd-cert',
+    user: '--etcd-user',
+    password: '--etcd-password-file',
+    permission: 'readwrite',
+  } as const;
 
   it('name the setting to change, on one line', () => {
     expect(
