@@ -6,7 +6,7 @@
 // push a gradient for each (all at once), then step(), timing each phase.
 import { performance } from 'node:perf_hooks';
 import { serveRequests } from './child-process';
-import { gradient, withTimeout } from './measure';
+import { withTimeout, workerGradients } from './measure';
 
 export const WORKER_FLAG = '--cluster-bench-worker';
 const BATCH_SIZE = 32;
@@ -56,14 +56,7 @@ async function openSession(config: ClusterWorkerConfig): Promise<Session> {
     // A slow link (a low --link-mbit) must not trip the barrier's own deadline.
     { mode: 'sync', numWorkers: config.numWorkers, workerId: config.workerId, stepTimeoutMs: config.opTimeoutMs },
   );
-  const grads = config.shapes.map((shape, i) => ({
-    shape,
-    dtype: 'float32' as const,
-    data: gradient(
-      shape.reduce((a, b) => a * b, 1),
-      7919 * (config.workerId + 1) + i,
-    ),
-  }));
+  const grads = workerGradients(config.shapes, config.workerId);
   return {
     async step() {
       const t0 = performance.now();

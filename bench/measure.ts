@@ -51,6 +51,21 @@ export function gradient(elements: number, seed: number): Float32Array {
   return g;
 }
 
+/** Worker `workerId`'s gradients of float32 tensors of `shapes` (the same every round and run). */
+export function workerGradients(
+  shapes: readonly number[][],
+  workerId: number,
+): Array<{ shape: number[]; dtype: 'float32'; data: Float32Array }> {
+  return shapes.map((shape, i) => ({
+    shape,
+    dtype: 'float32' as const,
+    data: gradient(
+      shape.reduce((a, b) => a * b, 1),
+      7919 * (workerId + 1) + i,
+    ),
+  }));
+}
+
 /** A 2-D shape of `elements` as square as powers of two allow. */
 export function shapeOf(elements: number): number[] {
   let rows = 2 ** Math.floor(Math.log2(Math.sqrt(elements)));

@@ -71,7 +71,7 @@ import {
   startCliServer,
   type StartedChild,
 } from './child-process';
-import { cpuMs, gradient, median, withTimeout } from './measure';
+import { cpuMs, median, withTimeout, workerGradients } from './measure';
 import { POLL_EVERY_MS, SCRAPE_EVERY_MS, startScrapeLoad, type ScrapeLoad } from './scraper';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -135,14 +135,7 @@ async function productSession(config: WorkerConfig): Promise<Session> {
     { learningRate: 0.01, momentum: 0.9 },
     { mode: 'sync', numWorkers: NUM_WORKERS, workerId: config.workerId },
   );
-  const grads = config.shapes.map((shape, i) => ({
-    shape,
-    dtype: 'float32' as const,
-    data: gradient(
-      shape.reduce((a, b) => a * b, 1),
-      7919 * (config.workerId + 1) + i,
-    ),
-  }));
+  const grads = workerGradients(config.shapes, config.workerId);
   const bytes = grads.map((g) => g.data.byteLength);
   return {
     async step() {

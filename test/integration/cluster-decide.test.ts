@@ -9,7 +9,7 @@
 // workers' retries get the logged decision, and the other shards follow it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, init } from '../../client/index';
-import type { ParameterServerClient, Tensor, Trainer, TrainerOptions } from '../../client/index';
+import type { ParameterServerClient, Trainer, TrainerOptions } from '../../client/index';
 import {
   FAST_RECONNECT,
   RESTART_RETRY,
@@ -21,6 +21,7 @@ import {
 } from './crash-harness';
 import { connectCluster, outcome, seen, shardArgs, startCluster, type Cluster, type Observed } from './cluster-helpers';
 import { lcg, randomF32, sleep } from './trainer-helpers';
+import { f32 } from './helpers';
 
 const bundle = useServerBundle('cluster-decide');
 let cluster: Cluster;
@@ -40,12 +41,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cps?.close();
   await sps?.close();
-});
-
-const f32 = (shape: number[], data: ArrayLike<number>): Tensor<'float32'> => ({
-  shape,
-  dtype: 'float32',
-  data: Float32Array.from(data),
 });
 
 /** The parameters: one split over the three shards (300 x 3 float32 over 1 KiB slices) and a small whole one. */

@@ -13,13 +13,14 @@ import path from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, init, Status } from '../../client/index';
-import type { ParameterServerClient, Tensor } from '../../client/index';
+import type { ParameterServerClient } from '../../client/index';
 import { parseMember } from '../../common/cluster/etcd-keys';
 import { FAST_RECONNECT, spawnServer, startServer, untilAvailable, useServerBundle } from './crash-harness';
 import type { ServerProcess } from './crash-harness';
 import { seen } from './cluster-helpers';
 import { startEtcd, type Etcd } from './etcd-harness';
 import { sleep } from './trainer-helpers';
+import { f32 } from './helpers';
 
 const bundle = useServerBundle('cluster-etcd');
 let etcd: Etcd;
@@ -71,12 +72,6 @@ async function refusedStart(
   const { code } = await srv.exited;
   return { code, stderr: srv.stderr };
 }
-
-const f32 = (shape: number[], data: ArrayLike<number>): Tensor<'float32'> => ({
-  shape,
-  dtype: 'float32',
-  data: Float32Array.from(data),
-});
 
 function etcdTarget(cluster: string): `etcd://${string}` {
   return `etcd://${etcd.endpoint}/${cluster}`;

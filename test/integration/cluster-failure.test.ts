@@ -6,21 +6,15 @@
 // reach, and cluster() reports it not serving.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, init, Status } from '../../client/index';
-import type { ParameterServerClient, Tensor } from '../../client/index';
+import type { ParameterServerClient } from '../../client/index';
 import { homeShard } from '../../common/cluster/placement';
 import { FAST_RECONNECT, useServerBundle } from './crash-harness';
 import { connectCluster, startCluster, type Cluster } from './cluster-helpers';
-import { rejectsWith } from './helpers';
+import { f32, rejectsWith } from './helpers';
 
 const bundle = useServerBundle('cluster-failure');
 let cluster: Cluster;
 let ps: ParameterServerClient;
-
-const f32 = (shape: number[], data: ArrayLike<number>): Tensor<'float32'> => ({
-  shape,
-  dtype: 'float32',
-  data: Float32Array.from(data),
-});
 
 /** A name whose home shard (of 3) is `shard`. */
 function nameOn(shard: number, tag: string): string {

@@ -33,7 +33,7 @@ import {
   type ServerProcess,
 } from './crash-harness';
 import { seen, shardArgs } from './cluster-helpers';
-import { rejectsWith } from './helpers';
+import { f32, rejectsWith } from './helpers';
 
 const execFileP = promisify(execFile);
 const bundle = useServerBundle('cluster-restart');
@@ -53,12 +53,6 @@ const SPECS: Array<{ name: string; shape: number[]; stype?: 'row_sparse' }> = [
   { name: 'emb', shape: [30, 4], stype: 'row_sparse' as const },
 ];
 const NAMES = SPECS.map((s) => s.name);
-
-const f32 = (shape: number[], data: ArrayLike<number>): Tensor<'float32'> => ({
-  shape,
-  dtype: 'float32',
-  data: Float32Array.from(data),
-});
 
 /** Worker `w`'s gradient of parameter `i` at step `k` (deterministic). */
 function gradOf(w: number, k: number, i: number): Tensor<'float32'> | { indices: number[]; values: Tensor<'float32'> } {

@@ -16,7 +16,7 @@ import { homeShard, LAYOUT_VERSION } from '../../common/cluster/placement';
 import { formatRoute } from '../../common/cluster/route';
 import { startServer, useServerBundle, type ServerProcess } from './crash-harness';
 import { connectCluster, onBoth, outcome, seen, startCluster, type Cluster } from './cluster-helpers';
-import { rejectsWith } from './helpers';
+import { f32, rejectsWith } from './helpers';
 import { lcg, randomF32 } from './trainer-helpers';
 
 const bundle = useServerBundle('cluster');
@@ -37,12 +37,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cps?.close();
   await sps?.close();
-});
-
-const f32 = (shape: number[], data: ArrayLike<number>): Tensor<'float32'> => ({
-  shape,
-  dtype: 'float32',
-  data: Float32Array.from(data),
 });
 
 /** Zeros of a file test parameter's shape. */

@@ -21,7 +21,7 @@ import type { StatesChunk__Output } from '../../protos/generated/gluonps/v1/Stat
 import type { StepResponse__Output } from '../../protos/generated/gluonps/v1/StepResponse';
 import type { TrainerInfo__Output } from '../../protos/generated/gluonps/v1/TrainerInfo';
 import type { TrainerServiceClient } from '../../protos/generated/gluonps/v1/TrainerService';
-import { startHarness, type Harness } from './helpers';
+import { f32, startHarness, type Harness } from './helpers';
 import { defaultOptimParams, optimStateCount, referenceLazyUpdate, referenceUpdate } from '../native/reference/optim';
 import type { OptimKindTS, OptimParamsTS } from '../native/reference/optim';
 
@@ -213,9 +213,8 @@ export function randomF32(rand: () => number, n: number, scale = 1): Float32Arra
   return Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale);
 }
 
-export function f32t(shape: number[], data: ArrayLike<number>): Tensor<'float32'> {
-  return { shape, dtype: 'float32', data: Float32Array.from(data) };
-}
+/** A float32 tensor (helpers.ts's f32, under the name the trainer suites use). */
+export const f32t = f32;
 
 /** The parameter's data on `ctx` as a Float32Array (float32 parameters only). */
 export async function readF32(p: Parameter, ctx?: Context): Promise<Float32Array> {
